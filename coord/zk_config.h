@@ -1,0 +1,56 @@
+/*
+ * zk_config — the coordinator's configuration: ZooKeeper's own key names and defaults
+ * (zoo.cfg / Kafka's config/zookeeper.properties), read from a Java-properties file and
+ * validated at load. Unknown keys are warnings; a bad value stops the start with a message
+ * naming file, line, key and value.
+ */
+#ifndef SAMSA_ZK_CONFIG_H
+#define SAMSA_ZK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct props;
+struct wbuf;
+
+struct zk_config {
+	int32_t tick_time;	     /* tickTime, ms */
+	int32_t init_limit;	     /* initLimit, ticks (quorum) */
+	int32_t sync_limit;	     /* syncLimit, ticks (quorum) */
+	char *data_dir;		     /* dataDir (required) */
+	char *data_log_dir;	     /* dataLogDir (default: dataDir) */
+	int32_t client_port;	     /* clientPort */
+	char *client_port_address;   /* clientPortAddress (default all addresses) */
+	int32_t max_client_cnxns;    /* maxClientCnxns per client IP, 0 = no limit */
+	int32_t min_session_timeout; /* minSessionTimeout, ms; -1 = 2 * tickTime */
+	int32_t max_session_timeout; /* maxSessionTimeout, ms; -1 = 20 * tickTime */
+	int32_t snap_retain_count;   /* autopurge.snapRetainCount (min 3) */
+	int32_t purge_interval;	     /* autopurge.purgeInterval, hours; 0 = off */
+	char *four_letter_words;     /* 4lw.commands.whitelist */
+	int32_t jute_maxbuffer;	     /* jute.maxbuffer: largest request frame */
+	int32_t snap_count;	     /* snapCount: txns between snapshots */
+	int64_t prealloc_kb;	     /* preAllocSize, KiB */
+	bool force_sync;	     /* forceSync (yes/no) */
+	int32_t global_outstanding_limit; /* globalOutstandingLimit */
+	int64_t container_check_ms;  /* znode.container.checkIntervalMs */
+	bool reconfig_enabled;	     /* reconfigEnabled */
+	bool standalone_enabled;     /* standaloneEnabled */
+	bool admin_enable_server;    /* admin.enableServer (accepted; no admin server yet) */
+	int32_t admin_server_port;   /* admin.serverPort */
+	char *log_level;	     /* samsa: log level (INFO) */
+	char *source;		     /* the file it was read from */
+};
+
+/* Reads and validates a properties file. On failure returns ERR_CONFIG/ERR_IO with text
+ * naming file, line, key and value; *cfg is then freed. Ownership: zk_config_free(cfg). */
+int zk_config_load(const char *path, struct zk_config *cfg, char *errbuf, size_t errlen);
+/* Applies "key=value" overrides (command line), same checks. */
+int zk_config_override(struct zk_config *cfg, const char *kv, char *errbuf, size_t errlen);
+/* Derived values filled after load (session timeout bounds, dataLogDir). */
+int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen);
+void zk_config_free(struct zk_config *cfg);
+/* "key=value\n" for every setting (the `conf` four-letter word). */
+int zk_config_format(const struct zk_config *cfg, struct wbuf *w);
+
+#endif
