@@ -1,0 +1,157 @@
+/*
+ * kb_config — the broker's config table (see kb_config.h). Defaults are Kafka's.
+ */
+#include "kb_config.h"
+
+#include "cfg.h"
+#include "err.h"
+#include "props.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KB_OFF(f) offsetof(struct kb_config, f)
+
+static const struct cfg_def kb_config_defs[] = {
+	{ "broker.id", CFG_INT, -1, INT32_MAX, "-1", KB_OFF(broker_id), 0, "this broker's id; -1 = generated" },
+	{ "listeners", CFG_STRING, 0, 0, "PLAINTEXT://:9092", KB_OFF(listeners), 0, "listener URIs" },
+	{ "advertised.listeners", CFG_STRING, 0, 0, NULL, KB_OFF(advertised_listeners), 0, "listeners given to clients" },
+	{ "log.dirs", CFG_STRING, 0, 0, NULL, KB_OFF(log_dirs), 0, "partition log directories" },
+	{ "log.dir", CFG_STRING, 0, 0, "/tmp/kafka-logs", KB_OFF(log_dir), 0, "used when log.dirs is unset" },
+	{ "num.partitions", CFG_INT, 1, 1000000, "1", KB_OFF(num_partitions), 0, "partitions of auto-created topics" },
+	{ "default.replication.factor", CFG_INT, 1, 1000, "1", KB_OFF(default_replication_factor), 0, "replicas of auto-created topics" },
+	{ "min.insync.replicas", CFG_INT, 1, 1000, "1", KB_OFF(min_insync_replicas), 0, "ISR size needed for acks=all" },
+	{ "log.retention.hours", CFG_INT, -1, INT32_MAX, "168", KB_OFF(log_retention_hours), 0, "retention by time" },
+	{ "log.retention.minutes", CFG_LONG, -1, INT64_MAX, "-1", KB_OFF(log_retention_minutes), 0, "overrides hours" },
+	{ "log.retention.ms", CFG_LONG, -1, INT64_MAX, "-1", KB_OFF(log_retention_ms), 0, "overrides minutes" },
+	{ "log.retention.bytes", CFG_LONG, -1, INT64_MAX, "-1", KB_OFF(log_retention_bytes), 0, "retention by size per partition" },
+	{ "log.segment.bytes", CFG_LONG, 14, INT32_MAX, "1073741824", KB_OFF(log_segment_bytes), 0, "segment size" },
+	{ "log.roll.ms", CFG_LONG, -1, INT64_MAX, "-1", KB_OFF(log_roll_ms), 0, "segment age before a roll" },
+	{ "log.roll.hours", CFG_INT, 1, INT32_MAX, "168", KB_OFF(log_roll_hours), 0, "segment age before a roll" },
+	{ "log.retention.check.interval.ms", CFG_LONG, 1, INT64_MAX, "300000", KB_OFF(log_retention_check_interval_ms), 0, "retention check period" },
+	{ "zookeeper.connect", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_connect), CFG_REQUIRED, "host:port[,host:port][/chroot]" },
+	{ "zookeeper.session.timeout.ms", CFG_INT, 1, INT32_MAX, "18000", KB_OFF(zookeeper_session_timeout_ms), 0, "coordinator session timeout" },
+	{ "zookeeper.connection.timeout.ms", CFG_INT, -1, INT32_MAX, "-1", KB_OFF(zookeeper_connection_timeout_ms), 0, "connect timeout" },
+	{ "num.network.threads", CFG_INT, 1, 1024, "3", KB_OFF(num_network_threads), 0, "accepted; samsa uses one loop" },
+	{ "num.io.threads", CFG_INT, 1, 1024, "8", KB_OFF(num_io_threads), 0, "accepted; samsa uses one loop" },
+	{ "socket.send.buffer.bytes", CFG_INT, -1, INT32_MAX, "102400", KB_OFF(socket_send_buffer_bytes), 0, "SO_SNDBUF" },
+	{ "socket.receive.buffer.bytes", CFG_INT, -1, INT32_MAX, "102400", KB_OFF(socket_receive_buffer_bytes), 0, "SO_RCVBUF" },
+	{ "socket.request.max.bytes", CFG_INT, 1, INT32_MAX, "104857600", KB_OFF(socket_request_max_bytes), 0, "largest request" },
+	{ "num.recovery.threads.per.data.dir", CFG_INT, 1, 1024, "1", KB_OFF(num_recovery_threads_per_data_dir), 0, "accepted" },
+	{ "offsets.topic.replication.factor", CFG_INT, 1, 1000, "3", KB_OFF(offsets_topic_replication_factor), 0, "__consumer_offsets replicas" },
+	{ "transaction.state.log.replication.factor", CFG_INT, 1, 1000, "3", KB_OFF(transaction_state_log_replication_factor), 0, "accepted" },
+	{ "transaction.state.log.min.isr", CFG_INT, 1, 1000, "2", KB_OFF(transaction_state_log_min_isr), 0, "accepted" },
+	{ "group.initial.rebalance.delay.ms", CFG_INT, 0, INT32_MAX, "3000", KB_OFF(group_initial_rebalance_delay_ms), 0, "first rebalance delay" },
+	{ "message.max.bytes", CFG_INT, 0, INT32_MAX, "1048588", KB_OFF(message_max_bytes), 0, "largest record batch" },
+	{ "auto.create.topics.enable", CFG_BOOL, 0, 0, "true", KB_OFF(auto_create_topics_enable), 0, "create topics on first use" },
+	{ "delete.topic.enable", CFG_BOOL, 0, 0, "true", KB_OFF(delete_topic_enable), 0, "allow topic deletion" },
+	{ "unclean.leader.election.enable", CFG_BOOL, 0, 0, "false", KB_OFF(unclean_leader_election_enable), 0, "out-of-sync leaders" },
+	{ "samsa.log.level", CFG_STRING, 0, 0, "INFO", KB_OFF(log_level), 0, "TRACE, DEBUG, INFO, WARN, ERROR" },
+};
+
+#define KB_CONFIG_NDEFS (sizeof(kb_config_defs) / sizeof(kb_config_defs[0]))
+
+static int kb_parse_listener(const char *file, const char *s, size_t n, struct kb_listener *l,
+			     char *errbuf, size_t errlen)
+{
+	char buf[512];
+	if (n >= sizeof(buf))
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s: listener too long", file);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	char *sep = strstr(buf, "://");
+	if (!sep || sep == buf || (size_t)(sep - buf) >= sizeof(l->name))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'listeners': expected NAME://host:port", file, buf);
+	memcpy(l->name, buf, (size_t)(sep - buf));
+	l->name[sep - buf] = '\0';
+	char *hp = sep + 3;
+	char *colon = strrchr(hp, ':');
+	if (!colon)
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'listeners': no port", file, buf);
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 0 || port > 65535)
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'listeners': port must be 0-65535", file, buf);
+	*colon = '\0';
+	if (hp[0] == '[' && colon > hp && colon[-1] == ']') { /* [::1] */
+		colon[-1] = '\0';
+		hp++;
+	}
+	if (strlen(hp) >= sizeof(l->host))
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s: listener host too long", file);
+	strcpy(l->host, hp);
+	l->port = (int)port;
+	return 0;
+}
+
+int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen)
+{
+	const char *file = cfg->source ? cfg->source : "config";
+	const char *p = cfg->listeners;
+	cfg->n_listeners = 0;
+	while (p && *p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		while (n && (*p == ' ')) {
+			p++;
+			n--;
+		}
+		if (n) {
+			if (cfg->n_listeners == KB_MAX_LISTENERS)
+				return err_set(errbuf, errlen, ERR_CONFIG, "%s: too many listeners", file);
+			int rc = kb_parse_listener(file, p, n, &cfg->listener[cfg->n_listeners], errbuf, errlen);
+			if (rc)
+				return rc;
+			cfg->n_listeners++;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	if (cfg->n_listeners == 0)
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s: 'listeners' names no listener", file);
+	if (!cfg->zookeeper_connect || !cfg->zookeeper_connect[0])
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s: 'zookeeper.connect' is required", file);
+	return 0;
+}
+
+int kb_config_load(const char *path, struct kb_config *cfg, char *errbuf, size_t errlen)
+{
+	struct props *p = NULL;
+	memset(cfg, 0, sizeof(*cfg));
+	int rc = props_load_file(path, &p, errbuf, errlen);
+	if (rc)
+		return rc;
+	rc = cfg_apply(kb_config_defs, KB_CONFIG_NDEFS, p, cfg, errbuf, errlen);
+	props_free(p);
+	if (!rc) {
+		cfg->source = strdup(path);
+		rc = cfg->source ? kb_config_finish(cfg, errbuf, errlen) : ERR_NOMEM;
+	}
+	if (rc)
+		kb_config_free(cfg);
+	return rc;
+}
+
+int kb_config_override(struct kb_config *cfg, const char *kv, char *errbuf, size_t errlen)
+{
+	char key[256];
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key))
+		return err_set(errbuf, errlen, ERR_CONFIG, "override '%s': expected key=value", kv);
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = '\0';
+	return cfg_set(kb_config_defs, KB_CONFIG_NDEFS, cfg, key, eq + 1, errbuf, errlen);
+}
+
+void kb_config_free(struct kb_config *cfg)
+{
+	if (!cfg)
+		return;
+	char *src = cfg->source;
+	cfg_free(kb_config_defs, KB_CONFIG_NDEFS, cfg);
+	free(src);
+	memset(cfg, 0, sizeof(*cfg));
+}

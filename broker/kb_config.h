@@ -1,0 +1,69 @@
+/*
+ * kb_config — the broker's configuration: Kafka's server.properties key names and defaults,
+ * read from a Java-properties file and validated at load (unknown key: warning; bad value:
+ * error naming file, line, key and value).
+ */
+#ifndef SAMSA_KB_CONFIG_H
+#define SAMSA_KB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kb_listener {
+	char name[32]; /* PLAINTEXT, ... */
+	char host[256]; /* "" = all addresses */
+	int port;
+};
+
+#define KB_MAX_LISTENERS 8
+
+struct kb_config {
+	int32_t broker_id;
+	char *listeners;
+	char *advertised_listeners;
+	char *log_dirs;
+	char *log_dir;
+	int32_t num_partitions;
+	int32_t default_replication_factor;
+	int32_t min_insync_replicas;
+	int32_t log_retention_hours;
+	int64_t log_retention_minutes;
+	int64_t log_retention_ms;
+	int64_t log_retention_bytes;
+	int64_t log_segment_bytes;
+	int64_t log_roll_ms;
+	int32_t log_roll_hours;
+	int64_t log_retention_check_interval_ms;
+	char *zookeeper_connect;
+	int32_t zookeeper_session_timeout_ms;
+	int32_t zookeeper_connection_timeout_ms;
+	int32_t num_network_threads;
+	int32_t num_io_threads;
+	int32_t socket_send_buffer_bytes;
+	int32_t socket_receive_buffer_bytes;
+	int32_t socket_request_max_bytes;
+	int32_t num_recovery_threads_per_data_dir;
+	int32_t offsets_topic_replication_factor;
+	int32_t transaction_state_log_replication_factor;
+	int32_t transaction_state_log_min_isr;
+	int32_t group_initial_rebalance_delay_ms;
+	int32_t message_max_bytes;
+	bool auto_create_topics_enable;
+	bool delete_topic_enable;
+	bool unclean_leader_election_enable;
+	char *log_level;
+	char *source;
+	/* derived */
+	struct kb_listener listener[KB_MAX_LISTENERS];
+	int n_listeners;
+};
+
+/* Reads and validates; ERR_CONFIG/ERR_IO with text on failure. Free with kb_config_free. */
+int kb_config_load(const char *path, struct kb_config *cfg, char *errbuf, size_t errlen);
+int kb_config_override(struct kb_config *cfg, const char *kv, char *errbuf, size_t errlen);
+/* Parses listeners ("PLAINTEXT://host:port,...") into cfg->listener; called by load. */
+int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen);
+void kb_config_free(struct kb_config *cfg);
+
+#endif

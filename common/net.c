@@ -1,0 +1,507 @@
+/*
+ * net — listener, framed connections, timers and signals on libevent (see net.h).
+ *
+ * Connection invariants: once `closing` is set no frame is delivered and nothing more is read;
+ * the reap event runs `closed` and frees. Reading is enabled only when neither the output
+ * backpressure (bp_paused) nor the application (app_paused) holds it, and not while closing
+ * or flushing before a close.
+ */
+#include "net.h"
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static const char *const NET_MOD = "net";
+
+struct net_listener {
+	struct evconnlistener *evl;
+	net_accept_cb cb;
+	void *arg;
+	int port;
+};
+
+struct net_conn {
+	struct bufferevent *bev;
+	struct event *reap_ev;
+	struct net_conn_opts opts;
+	struct net_conn_cbs cbs;
+	void *arg;
+	bool preface_done;
+	bool raw;	   /* preface took the connection out of framing */
+	bool closing;	   /* reap scheduled */
+	bool flush_close;  /* close once output is empty */
+	bool bp_paused;	   /* output over out_high */
+	bool app_paused;   /* net_conn_pause_read */
+	int close_err;
+	char peer[64];
+};
+
+/* ---- listener ---- */
+
+static void net_listener_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+				int salen, void *arg)
+{
+	struct net_listener *l = arg;
+	(void)evl;
+	l->cb(fd, sa, salen, l->arg);
+}
+
+static void net_listener_error(struct evconnlistener *evl, void *arg)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+	(void)evl;
+	(void)arg;
+	/* EMFILE and friends: keep listening; libevent retries on the next readiness */
+	log_warn(NET_MOD, "accept failed: %s", evutil_socket_error_to_string(e));
+}
+
+int net_listen(struct event_base *base, const char *host, int port, int backlog, net_accept_cb accept_cb,
+	       void *arg, struct net_listener **out, char *errbuf, size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	char portstr[16];
+	const char *h = (host && *host) ? host : "0.0.0.0";
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	int g = getaddrinfo(h, portstr, &hints, &ai);
+	if (g != 0 || !ai)
+		return err_set(errbuf, errlen, ERR_IO, "cannot resolve listen address %s:%d: %s", h, port,
+			       gai_strerror(g));
+	struct net_listener *l = calloc(1, sizeof(*l));
+	if (!l) {
+		freeaddrinfo(ai);
+		return ERR_NOMEM;
+	}
+	l->cb = accept_cb;
+	l->arg = arg;
+	l->evl = evconnlistener_new_bind(base, net_listener_accept, l,
+					 LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+					 backlog, ai->ai_addr, (int)ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (!l->evl) {
+		int e = errno;
+		free(l);
+		return err_set(errbuf, errlen, ERR_IO, "cannot listen on %s:%d: %s", h, port, strerror(e));
+	}
+	evconnlistener_set_error_cb(l->evl, net_listener_error);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	l->port = port;
+	if (getsockname(evconnlistener_get_fd(l->evl), (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	*out = l;
+	return 0;
+}
+
+int net_listener_port(const struct net_listener *l)
+{
+	return l ? l->port : -1;
+}
+
+void net_listener_free(struct net_listener *l)
+{
+	if (!l)
+		return;
+	evconnlistener_free(l->evl);
+	free(l);
+}
+
+/* ---- connections ---- */
+
+static void net_conn_update_read(struct net_conn *c)
+{
+	if (c->closing || c->flush_close || c->raw || c->bp_paused || c->app_paused)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+static void net_conn_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct net_conn *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->cbs.closed)
+		c->cbs.closed(c, c->close_err, c->arg);
+	bufferevent_free(c->bev);
+	event_free(c->reap_ev);
+	free(c);
+}
+
+void net_conn_close(struct net_conn *c, int err)
+{
+	if (!c || c->closing)
+		return;
+	c->closing = true;
+	c->close_err = err;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	event_active(c->reap_ev, EV_TIMEOUT, 0);
+}
+
+void net_conn_close_after_flush(struct net_conn *c)
+{
+	if (!c || c->closing)
+		return;
+	c->flush_close = true;
+	net_conn_update_read(c);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		net_conn_close(c, 0);
+		return;
+	}
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Delivers every complete frame in the input buffer. */
+static void net_conn_read(struct bufferevent *bev, void *arg)
+{
+	struct net_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[4];
+
+	if (c->closing || c->raw || c->flush_close) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	if (!c->preface_done) {
+		if (evbuffer_get_length(in) < 4)
+			return;
+		c->preface_done = true;
+		if (c->cbs.preface) {
+			evbuffer_copyout(in, hdr, 4);
+			if (c->cbs.preface(c, hdr, c->arg) == 1) {
+				c->raw = true;
+				evbuffer_drain(in, evbuffer_get_length(in));
+				net_conn_update_read(c);
+				return;
+			}
+			if (c->closing)
+				return;
+		}
+	}
+	while (!c->closing && !c->flush_close && !c->raw) {
+		size_t avail = evbuffer_get_length(in);
+		if (avail < 4)
+			return;
+		evbuffer_copyout(in, hdr, 4);
+		int32_t len = (int32_t)be32_get(hdr);
+		if (len < 0) {
+			log_warn(NET_MOD, "negative frame length %d from %s; closing", len, c->peer);
+			net_conn_close(c, ERR_CORRUPT);
+			return;
+		}
+		if ((size_t)len > c->opts.max_frame) {
+			log_warn(NET_MOD, "frame of %d bytes from %s is over the maximum of %zu; closing", len,
+				 c->peer, c->opts.max_frame);
+			net_conn_close(c, ERR_TOOBIG);
+			return;
+		}
+		if (avail - 4 < (size_t)len)
+			return;
+		evbuffer_drain(in, 4);
+		const uint8_t *p = len ? evbuffer_pullup(in, len) : (const uint8_t *)"";
+		if (!p) {
+			net_conn_close(c, ERR_NOMEM);
+			return;
+		}
+		int rc = c->cbs.frame ? c->cbs.frame(c, p, (size_t)len, c->arg) : 0;
+		evbuffer_drain(in, (size_t)len);
+		if (rc < 0)
+			net_conn_close(c, rc);
+	}
+}
+
+static void net_conn_write(struct bufferevent *bev, void *arg)
+{
+	struct net_conn *c = arg;
+	size_t out = evbuffer_get_length(bufferevent_get_output(bev));
+	if (c->closing)
+		return;
+	if (c->flush_close && out == 0) {
+		net_conn_close(c, 0);
+		return;
+	}
+	if (c->bp_paused && out <= c->opts.out_high / 2) {
+		c->bp_paused = false;
+		net_conn_update_read(c);
+	}
+}
+
+static void net_conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct net_conn *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		if (c->flush_close && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			return; /* half-closed peer: still deliver the reply */
+		net_conn_close(c, ERR_CLOSED);
+	} else if (what & BEV_EVENT_ERROR) {
+		net_conn_close(c, ERR_IO);
+	}
+}
+
+struct net_conn *net_conn_new_bev(struct bufferevent *bev, const struct net_conn_opts *opts,
+				  const struct net_conn_cbs *cbs, void *arg)
+{
+	struct net_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	c->bev = bev;
+	c->opts = *opts;
+	if (!c->opts.out_high)
+		c->opts.out_high = 1u << 20;
+	if (!c->opts.out_hard || c->opts.out_hard < c->opts.out_high)
+		c->opts.out_hard = c->opts.out_high * 64;
+	c->cbs = *cbs;
+	c->arg = arg;
+	snprintf(c->peer, sizeof(c->peer), "pair");
+	c->reap_ev = event_new(bufferevent_get_base(bev), -1, 0, net_conn_reap, c);
+	if (!c->reap_ev) {
+		bufferevent_free(bev);
+		free(c);
+		return NULL;
+	}
+	bufferevent_setcb(bev, net_conn_read, net_conn_write, net_conn_event, c);
+	/* the write callback fires when output drains to half the high mark */
+	bufferevent_setwatermark(bev, EV_WRITE, c->opts.out_high / 2, 0);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	return c;
+}
+
+struct net_conn *net_conn_new(struct event_base *base, evutil_socket_t fd, const struct net_conn_opts *opts,
+			      const struct net_conn_cbs *cbs, void *arg)
+{
+	int one = 1;
+	evutil_make_socket_nonblocking(fd);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	struct net_conn *c = net_conn_new_bev(bev, opts, cbs, arg);
+	if (!c)
+		return NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+			snprintf(c->peer, sizeof(c->peer), "%s:%d", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		} else if (ss.ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+			snprintf(c->peer, sizeof(c->peer), "[%s]:%d", host,
+				 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+		}
+	}
+	return c;
+}
+
+static int net_conn_check_out(struct net_conn *c)
+{
+	size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (out > c->opts.out_hard) {
+		log_warn(NET_MOD, "output to %s is %zu bytes, over the hard cap of %zu; closing", c->peer, out,
+			 c->opts.out_hard);
+		net_conn_close(c, ERR_FULL);
+		return ERR_FULL;
+	}
+	if (out > c->opts.out_high && !c->bp_paused) {
+		c->bp_paused = true;
+		net_conn_update_read(c);
+	}
+	return 0;
+}
+
+int net_conn_send(struct net_conn *c, const void *p, size_t n)
+{
+	if (c->closing)
+		return ERR_CLOSED;
+	if (bufferevent_write(c->bev, p, n)) {
+		net_conn_close(c, ERR_NOMEM);
+		return ERR_NOMEM;
+	}
+	return net_conn_check_out(c);
+}
+
+int net_conn_send_frame(struct net_conn *c, const void *p, size_t n)
+{
+	uint8_t hdr[4];
+	if (c->closing)
+		return ERR_CLOSED;
+	if (n > INT32_MAX)
+		return ERR_TOOBIG;
+	be32_put(hdr, (uint32_t)n);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (evbuffer_add(out, hdr, 4) || evbuffer_add(out, p, n)) {
+		net_conn_close(c, ERR_NOMEM);
+		return ERR_NOMEM;
+	}
+	return net_conn_check_out(c);
+}
+
+void net_conn_pause_read(struct net_conn *c)
+{
+	c->app_paused = true;
+	net_conn_update_read(c);
+}
+
+void net_conn_resume_read(struct net_conn *c)
+{
+	c->app_paused = false;
+	net_conn_update_read(c);
+	/* frames already buffered while paused are delivered now */
+	if (!c->closing && evbuffer_get_length(bufferevent_get_input(c->bev)) >= 4)
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+size_t net_conn_output_len(const struct net_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+const char *net_conn_peer(const struct net_conn *c)
+{
+	return c->peer;
+}
+
+void *net_conn_arg(const struct net_conn *c)
+{
+	return c->arg;
+}
+
+void net_conn_set_arg(struct net_conn *c, void *arg)
+{
+	c->arg = arg;
+}
+
+bool net_conn_closing(const struct net_conn *c)
+{
+	return c->closing || c->flush_close;
+}
+
+/* ---- signals ---- */
+
+struct net_signals {
+	struct event *term;
+	struct event *intr;
+	void (*cb)(int, void *);
+	void *arg;
+};
+
+static void net_signal_fired(evutil_socket_t sig, short what, void *arg)
+{
+	struct net_signals *s = arg;
+	(void)what;
+	s->cb((int)sig, s->arg);
+}
+
+struct net_signals *net_signals_new(struct event_base *base, void (*cb)(int signo, void *arg), void *arg)
+{
+	struct net_signals *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	signal(SIGPIPE, SIG_IGN);
+	s->cb = cb;
+	s->arg = arg;
+	s->term = evsignal_new(base, SIGTERM, net_signal_fired, s);
+	s->intr = evsignal_new(base, SIGINT, net_signal_fired, s);
+	if (!s->term || !s->intr || evsignal_add(s->term, NULL) || evsignal_add(s->intr, NULL)) {
+		net_signals_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void net_signals_free(struct net_signals *s)
+{
+	if (!s)
+		return;
+	if (s->term)
+		event_free(s->term);
+	if (s->intr)
+		event_free(s->intr);
+	free(s);
+}
+
+/* ---- timers ---- */
+
+struct net_timer {
+	struct event *ev;
+	void (*cb)(void *);
+	void *arg;
+	uint64_t ms;
+};
+
+static void net_timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct net_timer *t = arg;
+	(void)fd;
+	(void)what;
+	t->cb(t->arg);
+}
+
+static void net_timer_arm(struct net_timer *t)
+{
+	struct timeval tv = { (time_t)(t->ms / 1000), (suseconds_t)((t->ms % 1000) * 1000) };
+	evtimer_add(t->ev, &tv);
+}
+
+struct net_timer *net_timer_new(struct event_base *base, uint64_t ms, bool repeat, void (*cb)(void *arg),
+				void *arg)
+{
+	struct net_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->cb = cb;
+	t->arg = arg;
+	t->ms = ms;
+	t->ev = event_new(base, -1, repeat ? EV_PERSIST : 0, net_timer_fired, t);
+	if (!t->ev) {
+		free(t);
+		return NULL;
+	}
+	net_timer_arm(t);
+	return t;
+}
+
+void net_timer_reset(struct net_timer *t, uint64_t ms)
+{
+	t->ms = ms;
+	evtimer_del(t->ev);
+	net_timer_arm(t);
+}
+
+void net_timer_free(struct net_timer *t)
+{
+	if (!t)
+		return;
+	event_free(t->ev);
+	free(t);
+}
