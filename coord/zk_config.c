@@ -1,0 +1,203 @@
+/*
+ * zk_config — the coordinator's config table (see zk_config.h).
+ */
+#include "zk_config.h"
+
+#include "buf.h"
+#include "cfg.h"
+#include "err.h"
+#include "props.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ZK_CFG_OFF(f) offsetof(struct zk_config, f)
+
+/* forceSync is "yes"/"no" in ZooKeeper; kept as a string in the table, checked in finish. */
+struct zk_config_raw {
+	struct zk_config c;
+	char *force_sync_s;
+	char *reconfig_s;
+	char *standalone_s;
+	char *admin_s;
+};
+
+#define ZK_RAW_OFF(f) offsetof(struct zk_config_raw, f)
+
+static const struct cfg_def zk_config_defs[] = {
+	{ "tickTime", CFG_INT, 1, 600000, "2000", ZK_CFG_OFF(tick_time), 0, "basic time unit, ms" },
+	{ "initLimit", CFG_INT, 1, 100000, "10", ZK_CFG_OFF(init_limit), 0, "ticks a follower may take to connect and sync" },
+	{ "syncLimit", CFG_INT, 1, 100000, "5", ZK_CFG_OFF(sync_limit), 0, "ticks a follower may lag" },
+	{ "dataDir", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(data_dir), CFG_REQUIRED, "snapshots (and the log unless dataLogDir)" },
+	{ "dataLogDir", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(data_log_dir), 0, "transaction log" },
+	{ "clientPort", CFG_INT, 0, 65535, "2181", ZK_CFG_OFF(client_port), 0, "client port" },
+	{ "clientPortAddress", CFG_STRING, 0, 0, "0.0.0.0", ZK_CFG_OFF(client_port_address), 0, "client listen address" },
+	{ "maxClientCnxns", CFG_INT, 0, 1000000, "60", ZK_CFG_OFF(max_client_cnxns), 0, "connections per client IP, 0 = unlimited" },
+	{ "minSessionTimeout", CFG_INT, -1, INT32_MAX, "-1", ZK_CFG_OFF(min_session_timeout), 0, "ms, -1 = 2 * tickTime" },
+	{ "maxSessionTimeout", CFG_INT, -1, INT32_MAX, "-1", ZK_CFG_OFF(max_session_timeout), 0, "ms, -1 = 20 * tickTime" },
+	{ "autopurge.snapRetainCount", CFG_INT, 3, 1000000, "3", ZK_CFG_OFF(snap_retain_count), 0, "snapshots kept by purge" },
+	{ "autopurge.purgeInterval", CFG_INT, 0, 100000, "0", ZK_CFG_OFF(purge_interval), 0, "hours between purges, 0 = off" },
+	{ "4lw.commands.whitelist", CFG_STRING, 0, 0, "srvr", ZK_CFG_OFF(four_letter_words), 0, "four-letter words allowed, * = all" },
+	{ "jute.maxbuffer", CFG_INT, 1024, INT32_MAX, "1048575", ZK_CFG_OFF(jute_maxbuffer), 0, "largest request, bytes" },
+	{ "snapCount", CFG_INT, 2, INT32_MAX, "100000", ZK_CFG_OFF(snap_count), 0, "txns between snapshots" },
+	{ "preAllocSize", CFG_LONG, 1, 16777216, "65536", ZK_CFG_OFF(prealloc_kb), 0, "log preallocation, KiB" },
+	{ "forceSync", CFG_STRING, 0, 0, "yes", ZK_RAW_OFF(force_sync_s), 0, "fsync the log before acknowledging (yes/no)" },
+	{ "globalOutstandingLimit", CFG_INT, 1, INT32_MAX, "1000", ZK_CFG_OFF(global_outstanding_limit), 0, "requests queued before reading pauses" },
+	{ "znode.container.checkIntervalMs", CFG_LONG, 1, INT32_MAX, "60000", ZK_CFG_OFF(container_check_ms), 0, "container reaper period" },
+	{ "reconfigEnabled", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(reconfig_s), 0, "dynamic reconfiguration" },
+	{ "standaloneEnabled", CFG_STRING, 0, 0, "true", ZK_RAW_OFF(standalone_s), 0, "allow standalone mode" },
+	{ "admin.enableServer", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(admin_s), 0, "AdminServer (not provided)" },
+	{ "admin.serverPort", CFG_INT, 0, 65535, "8080", ZK_CFG_OFF(admin_server_port), 0, "AdminServer port" },
+	{ "samsa.log.level", CFG_STRING, 0, 0, "INFO", ZK_CFG_OFF(log_level), 0, "TRACE, DEBUG, INFO, WARN, ERROR" },
+	/* keys ZooKeeper accepts that matter only to an ensemble or to features not built yet */
+	{ "server.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "ensemble members" },
+	{ "group.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "hierarchical quorum groups" },
+	{ "weight.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "hierarchical quorum weights" },
+	{ "metricsProvider.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "metrics provider" },
+	{ "electionAlg", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "leader election algorithm" },
+	{ "peerType", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "participant or observer" },
+	{ "quorumListenOnAllIPs", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "peer ports on all addresses" },
+};
+
+#define ZK_CONFIG_NDEFS (sizeof(zk_config_defs) / sizeof(zk_config_defs[0]))
+
+static int zk_config_bool(const char *file, const char *key, const char *v, bool *out, char *errbuf,
+			  size_t errlen)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(v, "no") || !strcasecmp(v, "false")) {
+		*out = false;
+		return 0;
+	}
+	return err_set(errbuf, errlen, ERR_CONFIG, "%s: invalid value '%s' for '%s': expected yes/no or true/false",
+		       file, v, key);
+}
+
+static void zk_config_raw_free(struct zk_config_raw *raw)
+{
+	cfg_free(zk_config_defs, ZK_CONFIG_NDEFS, raw);
+}
+
+int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen)
+{
+	const char *file = cfg->source ? cfg->source : "config";
+	if (!cfg->data_log_dir || !cfg->data_log_dir[0]) {
+		free(cfg->data_log_dir);
+		cfg->data_log_dir = strdup(cfg->data_dir);
+		if (!cfg->data_log_dir)
+			return ERR_NOMEM;
+	}
+	if (cfg->min_session_timeout == -1)
+		cfg->min_session_timeout = 2 * cfg->tick_time;
+	if (cfg->max_session_timeout == -1)
+		cfg->max_session_timeout = 20 * cfg->tick_time;
+	if (cfg->min_session_timeout > cfg->max_session_timeout)
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: minSessionTimeout (%d) must not be larger than maxSessionTimeout (%d)",
+			       file, cfg->min_session_timeout, cfg->max_session_timeout);
+	return 0;
+}
+
+int zk_config_load(const char *path, struct zk_config *cfg, char *errbuf, size_t errlen)
+{
+	struct props *p = NULL;
+	struct zk_config_raw raw;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&raw, 0, sizeof(raw));
+	rc = props_load_file(path, &p, errbuf, errlen);
+	if (rc)
+		return rc;
+	rc = cfg_apply(zk_config_defs, ZK_CONFIG_NDEFS, p, &raw, errbuf, errlen);
+	props_free(p);
+	if (rc)
+		goto fail;
+	rc = zk_config_bool(path, "forceSync", raw.force_sync_s, &raw.c.force_sync, errbuf, errlen);
+	if (!rc)
+		rc = zk_config_bool(path, "reconfigEnabled", raw.reconfig_s, &raw.c.reconfig_enabled, errbuf, errlen);
+	if (!rc)
+		rc = zk_config_bool(path, "standaloneEnabled", raw.standalone_s, &raw.c.standalone_enabled, errbuf, errlen);
+	if (!rc)
+		rc = zk_config_bool(path, "admin.enableServer", raw.admin_s, &raw.c.admin_enable_server, errbuf, errlen);
+	if (rc)
+		goto fail;
+	*cfg = raw.c;
+	/* the yes/no strings are not needed any more */
+	free(raw.force_sync_s);
+	free(raw.reconfig_s);
+	free(raw.standalone_s);
+	free(raw.admin_s);
+	cfg->source = strdup(path);
+	if (!cfg->source) {
+		zk_config_free(cfg);
+		return ERR_NOMEM;
+	}
+	rc = zk_config_finish(cfg, errbuf, errlen);
+	if (rc)
+		zk_config_free(cfg);
+	return rc;
+fail:
+	zk_config_raw_free(&raw);
+	memset(cfg, 0, sizeof(*cfg));
+	return rc;
+}
+
+int zk_config_override(struct zk_config *cfg, const char *kv, char *errbuf, size_t errlen)
+{
+	char key[256];
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key))
+		return err_set(errbuf, errlen, ERR_CONFIG, "override '%s': expected key=value", kv);
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = '\0';
+	/* the yes/no keys live outside struct zk_config in the table: handle them here */
+	static const struct {
+		const char *key;
+		size_t off;
+	} bools[] = {
+		{ "forceSync", offsetof(struct zk_config, force_sync) },
+		{ "reconfigEnabled", offsetof(struct zk_config, reconfig_enabled) },
+		{ "standaloneEnabled", offsetof(struct zk_config, standalone_enabled) },
+		{ "admin.enableServer", offsetof(struct zk_config, admin_enable_server) },
+	};
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (!strcmp(key, bools[i].key))
+			return zk_config_bool("override", key, eq + 1, (bool *)((char *)cfg + bools[i].off),
+					      errbuf, errlen);
+	return cfg_set(zk_config_defs, ZK_CONFIG_NDEFS, cfg, key, eq + 1, errbuf, errlen);
+}
+
+void zk_config_free(struct zk_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->data_dir);
+	free(cfg->data_log_dir);
+	free(cfg->client_port_address);
+	free(cfg->four_letter_words);
+	free(cfg->log_level);
+	free(cfg->source);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int zk_config_format(const struct zk_config *cfg, struct wbuf *w)
+{
+	char line[4200];
+	int n = snprintf(line, sizeof(line),
+			 "clientPort=%d\nclientPortAddress=%s\ndataDir=%s/version-2\ndataDirSize=0\n"
+			 "dataLogDir=%s/version-2\ndataLogSize=0\ntickTime=%d\nmaxClientCnxns=%d\n"
+			 "minSessionTimeout=%d\nmaxSessionTimeout=%d\nclientPortListenBacklog=-1\n"
+			 "serverId=0\n",
+			 cfg->client_port, cfg->client_port_address, cfg->data_dir, cfg->data_log_dir,
+			 cfg->tick_time, cfg->max_client_cnxns, cfg->min_session_timeout,
+			 cfg->max_session_timeout);
+	if (n < 0)
+		return ERR_INVAL;
+	return wbuf_raw(w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}

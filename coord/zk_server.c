@@ -1,0 +1,1855 @@
+/*
+ * zk_server — the coordinator's client port and request pipeline (see zk_server.h).
+ *
+ * Life of a request (ZooKeeper's Prep -> Sync -> Final processors, folded into one thread):
+ *   frame -> jute_decode_request -> reads: answered from the tree at once;
+ *   writes: checked against the tree ("prep", same order of checks as ZooKeeper's
+ *   PrepRequestProcessor) -> a struct zk_txn (an ERROR txn if a check failed, so zxids stay
+ *   dense as in ZooKeeper) -> appended to the log -> applied to the tree (firing watches) ->
+ *   reply queued. Every queued frame carries the zxid of the state it reveals; frames leave
+ *   a connection in order, each once the log is durable up to its zxid (zk_server_durable).
+ *
+ * Connection states: HANDSHAKE (first frame must be a ConnectRequest) -> ACTIVE -> CLOSING
+ * (no more requests read; queued frames still flushed, then closed).
+ */
+#include "zk_server.h"
+
+#include "buf.h"
+#include "err.h"
+#include "jute.h"
+#include "log.h"
+#include "net.h"
+#include "zk_acl.h"
+#include "zk_config.h"
+#include "zk_db.h"
+#include "zk_session.h"
+#include "zk_snap.h"
+#include "zk_tree.h"
+#include "zk_txnlog.h"
+#include "zk_txnrec.h"
+#include "zk_types.h"
+#include "zk_watch.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const ZK_SRV_MOD = "zk_server";
+
+#define ZK_VERSION_STRING "3.8.0-samsa-0.1.0"
+#define ZK_HELD_PAUSE_BYTES (4u << 20)
+#define ZK_MAX_AUTH_IDS 16
+
+enum zk_conn_state { ZK_CONN_HANDSHAKE, ZK_CONN_ACTIVE, ZK_CONN_CLOSING };
+
+static const char *const zk_conn_state_names[] = { "HANDSHAKE", "ACTIVE", "CLOSING" };
+
+/* A frame waiting for the log to be durable up to zxid. */
+struct zk_held {
+	struct zk_held *next;
+	int64_t zxid;
+	uint64_t t0_us; /* when the request arrived (0 for events), for latency figures */
+	size_t len;
+	uint8_t data[];
+};
+
+struct zk_conn {
+	struct zk_server *srv;
+	struct net_conn *nc;
+	struct zk_conn *prev, *next; /* srv->conns */
+	struct zk_conn *held_next;   /* srv->held_list, when held_head != NULL */
+	bool on_held_list;
+	enum zk_conn_state state;
+	int64_t session_id;
+	int32_t timeout;
+	bool has_read_only;
+	bool close_when_flushed;
+	bool paused;
+	char ip[INET6_ADDRSTRLEN];
+	struct zk_auth_id ids[ZK_MAX_AUTH_IDS]; /* [0] is ("ip", ip); strings owned */
+	int32_t n_ids;
+	struct zk_held *held_head, *held_tail;
+	size_t held_bytes;
+	/* figures for `cons` */
+	uint64_t recv, sent;
+	int64_t last_zxid;
+	int32_t last_cxid;
+	int32_t last_op;
+	int64_t established_ms;
+	int64_t last_resp_ms;
+	uint64_t lat_min, lat_max, lat_sum, lat_n;
+};
+
+struct zk_server {
+	struct event_base *base;
+	const struct zk_config *cfg;
+	struct zk_db db;
+	struct zk_watch *watches;
+	struct zk_txnlog *log;
+	struct net_listener *listener;
+	struct zk_conn *conns;
+	size_t n_conns;
+	struct zk_conn *held_list;
+	int64_t durable_zxid;
+	struct jute_arena arena;
+	struct wbuf out; /* reply scratch */
+	struct wbuf rec; /* txn record scratch */
+	struct net_timer *tick_timer;
+	struct net_timer *purge_timer;
+	struct net_timer *container_timer;
+	struct event *sigchld;
+	pid_t snap_pid;
+	int64_t snap_zxid;
+	int64_t txns_since_snap;
+	int64_t snap_trigger; /* snapCount/2 + random, as ZooKeeper does */
+	int64_t fire_zxid;    /* zxid of the txn whose watches are firing */
+	uint64_t packets_received, packets_sent;
+	uint64_t lat_min, lat_max, lat_sum, lat_n;
+	int64_t start_ms;
+	unsigned four_lw_mask;
+};
+
+/* ---- clocks ---- */
+
+static int64_t zk_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t zk_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int64_t zk_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- four-letter words ---- */
+
+static const char *const zk_4lw_names[] = { "ruok", "srvr", "stat", "mntr", "conf", "cons",
+					     "wchs", "isro", "envi", "dirs", "crst", "srst" };
+#define ZK_4LW_N (sizeof(zk_4lw_names) / sizeof(zk_4lw_names[0]))
+
+static unsigned zk_4lw_parse_whitelist(const char *list)
+{
+	unsigned mask = 0;
+	const char *p = list ? list : "";
+	while (*p) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		const char *start = p;
+		while (*p && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		size_t n = (size_t)(p - start);
+		if (n == 1 && *start == '*')
+			return ~0u;
+		for (unsigned i = 0; i < ZK_4LW_N; i++)
+			if (n == 4 && !memcmp(start, zk_4lw_names[i], 4))
+				mask |= 1u << i;
+	}
+	return mask;
+}
+
+/* ---- connections and output ---- */
+
+static void zk_conn_flush_held(struct zk_conn *conn);
+
+static void zk_record_latency(struct zk_server *srv, struct zk_conn *conn, uint64_t t0_us)
+{
+	if (!t0_us)
+		return;
+	uint64_t us = zk_mono_us() - t0_us;
+	uint64_t ms = us / 1000;
+	if (!srv->lat_n || ms < srv->lat_min)
+		srv->lat_min = ms;
+	if (ms > srv->lat_max)
+		srv->lat_max = ms;
+	srv->lat_sum += us;
+	srv->lat_n++;
+	if (!conn->lat_n || ms < conn->lat_min)
+		conn->lat_min = ms;
+	if (ms > conn->lat_max)
+		conn->lat_max = ms;
+	conn->lat_sum += us;
+	conn->lat_n++;
+}
+
+static void zk_conn_write(struct zk_conn *conn, const uint8_t *p, size_t len, uint64_t t0_us)
+{
+	if (!conn->nc)
+		return;
+	net_conn_send(conn->nc, p, len);
+	conn->sent++;
+	conn->srv->packets_sent++;
+	conn->last_resp_ms = zk_wall_ms();
+	zk_record_latency(conn->srv, conn, t0_us);
+}
+
+/*
+ * Queues the frame in srv->out (already length-prefixed) on conn; it leaves once the log is
+ * durable up to zxid and every frame queued before it has left.
+ */
+static void zk_conn_send(struct zk_conn *conn, int64_t zxid, uint64_t t0_us)
+{
+	struct zk_server *srv = conn->srv;
+	if (srv->out.err) {
+		log_error(ZK_SRV_MOD, "reply to %s not encoded: %s", conn->ip, err_str(srv->out.err));
+		net_conn_close(conn->nc, srv->out.err);
+		return;
+	}
+	if (!conn->held_head && zxid <= srv->durable_zxid) {
+		zk_conn_write(conn, srv->out.p, srv->out.len, t0_us);
+		return;
+	}
+	struct zk_held *h = malloc(sizeof(*h) + srv->out.len);
+	if (!h) {
+		net_conn_close(conn->nc, ERR_NOMEM);
+		return;
+	}
+	h->next = NULL;
+	h->zxid = zxid;
+	h->t0_us = t0_us;
+	h->len = srv->out.len;
+	memcpy(h->data, srv->out.p, srv->out.len);
+	if (conn->held_tail)
+		conn->held_tail->next = h;
+	else
+		conn->held_head = h;
+	conn->held_tail = h;
+	conn->held_bytes += h->len;
+	if (!conn->on_held_list) {
+		conn->held_next = srv->held_list;
+		srv->held_list = conn;
+		conn->on_held_list = true;
+	}
+	if (conn->held_bytes > ZK_HELD_PAUSE_BYTES && !conn->paused && conn->nc) {
+		net_conn_pause_read(conn->nc);
+		conn->paused = true;
+	}
+}
+
+static void zk_conn_maybe_close(struct zk_conn *conn)
+{
+	if (conn->close_when_flushed && !conn->held_head && conn->nc)
+		net_conn_close_after_flush(conn->nc);
+}
+
+static void zk_conn_flush_held(struct zk_conn *conn)
+{
+	struct zk_server *srv = conn->srv;
+	while (conn->held_head && conn->held_head->zxid <= srv->durable_zxid) {
+		struct zk_held *h = conn->held_head;
+		conn->held_head = h->next;
+		if (!conn->held_head)
+			conn->held_tail = NULL;
+		conn->held_bytes -= h->len;
+		zk_conn_write(conn, h->data, h->len, h->t0_us);
+		free(h);
+	}
+	if (conn->paused && conn->held_bytes < ZK_HELD_PAUSE_BYTES / 2 && conn->nc) {
+		net_conn_resume_read(conn->nc);
+		conn->paused = false;
+	}
+	zk_conn_maybe_close(conn);
+}
+
+/* The log is durable up to zxid: release every frame that waited for it. */
+static void zk_server_durable(int64_t zxid, void *arg)
+{
+	struct zk_server *srv = arg;
+	if (zxid > srv->durable_zxid)
+		srv->durable_zxid = zxid;
+	struct zk_conn **pp = &srv->held_list;
+	while (*pp) {
+		struct zk_conn *conn = *pp;
+		zk_conn_flush_held(conn);
+		if (!conn->held_head) {
+			*pp = conn->held_next;
+			conn->on_held_list = false;
+			conn->held_next = NULL;
+		} else {
+			pp = &conn->held_next;
+		}
+	}
+}
+
+static void zk_conn_set_state(struct zk_conn *conn, enum zk_conn_state st)
+{
+	if (conn->state == st)
+		return;
+	log_debug(ZK_SRV_MOD, "connection %s session 0x%" PRIx64 ": %s -> %s", conn->ip,
+		  (uint64_t)conn->session_id, zk_conn_state_names[conn->state], zk_conn_state_names[st]);
+	conn->state = st;
+}
+
+/* Stop reading requests; close once every queued frame has left. */
+static void zk_conn_finish(struct zk_conn *conn)
+{
+	zk_conn_set_state(conn, ZK_CONN_CLOSING);
+	conn->close_when_flushed = true;
+	zk_conn_maybe_close(conn);
+}
+
+static void zk_conn_free(struct zk_conn *conn)
+{
+	struct zk_server *srv = conn->srv;
+	if (conn->on_held_list) {
+		struct zk_conn **pp = &srv->held_list;
+		while (*pp && *pp != conn)
+			pp = &(*pp)->held_next;
+		if (*pp)
+			*pp = conn->held_next;
+	}
+	while (conn->held_head) {
+		struct zk_held *h = conn->held_head;
+		conn->held_head = h->next;
+		free(h);
+	}
+	if (conn->prev)
+		conn->prev->next = conn->next;
+	else
+		srv->conns = conn->next;
+	if (conn->next)
+		conn->next->prev = conn->prev;
+	srv->n_conns--;
+	zk_watch_remove_watcher(srv->watches, conn);
+	if (conn->session_id && zk_sessions_exists(srv->db.sessions, conn->session_id) &&
+	    zk_sessions_get_owner(srv->db.sessions, conn->session_id) == conn)
+		zk_sessions_set_owner(srv->db.sessions, conn->session_id, NULL);
+	for (int32_t i = 0; i < conn->n_ids; i++) {
+		free((char *)conn->ids[i].scheme);
+		free((char *)conn->ids[i].id);
+	}
+	free(conn);
+}
+
+static void zk_conn_closed(struct net_conn *nc, int err, void *arg)
+{
+	struct zk_conn *conn = arg;
+	(void)nc;
+	log_debug(ZK_SRV_MOD, "connection %s closed: %s", conn->ip, err_str(err));
+	conn->nc = NULL;
+	zk_conn_free(conn);
+}
+
+/* ---- reply encoding ---- */
+
+static size_t zk_reply_begin(struct zk_server *srv, int32_t xid, int64_t zxid, int32_t err)
+{
+	wbuf_reset(&srv->out);
+	size_t off = jute_frame_begin(&srv->out);
+	jute_put_reply_header(&srv->out, xid, zxid, err);
+	return off;
+}
+
+static void zk_reply_end(struct zk_conn *conn, size_t off, uint64_t t0_us)
+{
+	struct zk_server *srv = conn->srv;
+	jute_frame_end(&srv->out, off);
+	zk_conn_send(conn, srv->db.last_zxid, t0_us);
+}
+
+static void zk_reply_err(struct zk_conn *conn, int32_t xid, int64_t zxid, int32_t err, uint64_t t0_us)
+{
+	size_t off = zk_reply_begin(conn->srv, xid, zxid, err);
+	zk_reply_end(conn, off, t0_us);
+}
+
+/* A notification for one watcher (a connection). Called by zk_watch_trigger. */
+static void zk_server_notify(void *watcher, enum zk_event_type type, const char *path, void *arg)
+{
+	struct zk_server *srv = arg;
+	struct zk_conn *conn = watcher;
+	if (!conn->nc || conn->state != ZK_CONN_ACTIVE)
+		return;
+	wbuf_reset(&srv->out);
+	size_t off = jute_frame_begin(&srv->out);
+	jute_put_reply_header(&srv->out, ZK_XID_NOTIFICATION, -1, ZK_OK);
+	jute_put_watcher_event(&srv->out, type, ZK_STATE_SYNCCONNECTED, path);
+	jute_frame_end(&srv->out, off);
+	zk_conn_send(conn, srv->fire_zxid, 0);
+}
+
+/* zk_db's event hook: route tree events to the watch manager. */
+static void zk_server_on_event(const char *path, enum zk_event_type type, void *arg)
+{
+	struct zk_server *srv = arg;
+	zk_watch_trigger(srv->watches, path, type, zk_server_notify, srv);
+}
+
+static void zk_server_on_session_closed(int64_t session_id, void *arg)
+{
+	struct zk_server *srv = arg;
+	for (struct zk_conn *c = srv->conns; c; c = c->next)
+		if (c->session_id == session_id && c->state != ZK_CONN_CLOSING)
+			zk_conn_finish(c);
+}
+
+/* ---- paths ---- */
+
+/*
+ * ZooKeeper's PathUtils.validatePath on UTF-8 input: absolute, no trailing '/', no empty, "."
+ * or ".." components, and none of the characters ZooKeeper refuses (U+0000, U+0001-U+001F,
+ * U+007F-U+009F, U+D800-U+F8FF, U+FFF0-U+FFFF; code points above U+FFFF are surrogate pairs in
+ * Java, so refused too; malformed UTF-8 decodes to U+FFFD, refused).
+ */
+static bool zk_path_valid(const char *path)
+{
+	size_t len = strlen(path);
+	if (len == 0 || path[0] != '/')
+		return false;
+	if (len == 1)
+		return true;
+	if (path[len - 1] == '/')
+		return false;
+	for (size_t i = 1; i < len;) {
+		unsigned char c = (unsigned char)path[i];
+		if (c == '/' && path[i - 1] == '/')
+			return false;
+		if (c == '.' && path[i - 1] == '/') {
+			size_t j = i + 1;
+			if (j < len && path[j] == '.')
+				j++;
+			if (j == len || path[j] == '/')
+				return false;
+		}
+		uint32_t cp;
+		size_t n;
+		if (c < 0x80) {
+			cp = c;
+			n = 1;
+		} else if ((c & 0xe0) == 0xc0 && i + 1 < len) {
+			cp = ((uint32_t)(c & 0x1f) << 6) | ((unsigned char)path[i + 1] & 0x3f);
+			n = 2;
+		} else if ((c & 0xf0) == 0xe0 && i + 2 < len) {
+			cp = ((uint32_t)(c & 0x0f) << 12) | (((unsigned char)path[i + 1] & 0x3f) << 6) |
+			     ((unsigned char)path[i + 2] & 0x3f);
+			n = 3;
+		} else {
+			return false; /* 4-byte sequences (surrogates in Java) or malformed */
+		}
+		for (size_t k = 1; k < n; k++)
+			if (((unsigned char)path[i + k] & 0xc0) != 0x80)
+				return false;
+		if (cp <= 0x1f || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0xd800 && cp <= 0xf8ff) ||
+		    cp >= 0xfff0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* Parent of an absolute path, into buf; "/" has no parent (returns false). */
+static bool zk_path_parent(const char *path, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || !path[1])
+		return false;
+	size_t n = (size_t)(slash - path);
+	if (n == 0)
+		n = 1;
+	if (n >= len)
+		return false;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	return true;
+}
+
+static bool zk_path_special(const char *path)
+{
+	return !strcmp(path, "/") || !strcmp(path, "/zookeeper") || !strcmp(path, "/zookeeper/quota") ||
+	       !strcmp(path, "/zookeeper/config");
+}
+
+/* ---- ACL helpers ---- */
+
+static bool zk_conn_allowed(struct zk_conn *conn, const struct zk_node *node, int32_t perm)
+{
+	int32_t n;
+	const struct zk_acl *acl = zk_node_acl(node, &n);
+	return zk_acl_check(acl, n, perm, conn->ids, conn->n_ids) != 0;
+}
+
+/* ---- the write path ---- */
+
+/* Logs and applies a txn; fatal if it does not apply (the prep step or the tree is wrong). */
+static void zk_server_commit(struct zk_server *srv, const struct zk_txn *txn)
+{
+	wbuf_reset(&srv->rec);
+	int rc = zk_txnrec_encode(txn, &srv->rec);
+	if (!rc)
+		rc = zk_txnlog_append(srv->log, txn->zxid, srv->rec.p, srv->rec.len);
+	if (rc) {
+		log_fatal(ZK_SRV_MOD, "cannot log txn 0x%" PRIx64 ": %s", (uint64_t)txn->zxid, err_str(rc));
+		abort();
+	}
+	srv->fire_zxid = txn->zxid;
+	rc = zk_db_apply(&srv->db, txn);
+	if (rc) {
+		log_fatal(ZK_SRV_MOD, "txn 0x%" PRIx64 " logged but does not apply: %s",
+			  (uint64_t)txn->zxid, err_str(rc));
+		abort();
+	}
+	zk_txnlog_flush(srv->log);
+	srv->txns_since_snap++;
+}
+
+static void zk_txn_init(struct zk_server *srv, struct zk_txn *txn, enum zk_txn_type type,
+			int64_t session_id, int32_t cxid)
+{
+	memset(txn, 0, sizeof(*txn));
+	txn->type = type;
+	txn->zxid = srv->db.last_zxid + 1;
+	txn->time_ms = zk_wall_ms();
+	txn->session_id = session_id;
+	txn->cxid = cxid;
+	txn->data_len = -1;
+}
+
+/* Scratch for one prepped op: the resolved path (sequential suffix) and fixed-up ACL. */
+struct zk_prep {
+	char path[4096];
+	struct zk_acl *acl;
+	int32_t n_acl;
+};
+
+static void zk_prep_free(struct zk_prep *pp)
+{
+	if (pp->acl)
+		zk_acl_list_free(pp->acl, pp->n_acl);
+	pp->acl = NULL;
+	pp->n_acl = 0;
+}
+
+static int32_t zk_check_version(int32_t expected, int32_t current)
+{
+	return (expected != -1 && expected != current) ? ZK_EBADVERSION : ZK_OK;
+}
+
+/*
+ * Checks one write op against the current tree, in the order ZooKeeper's PrepRequestProcessor
+ * checks, and fills *op (a txn of type CREATE/DELETE/SETDATA/SETACL/CHECK). Returns ZK_OK or
+ * the ZooKeeper error code. Strings in *op point into req or pp.
+ */
+static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+			  struct zk_txn *op, struct zk_prep *pp)
+{
+	struct zk_tree *tree = srv->db.tree;
+	char parent[4096];
+	const struct zk_node *node, *pnode;
+	struct zk_stat st;
+
+	if (req->bad_string || !req->path)
+		return ZK_EBADARGUMENTS;
+	op->data_len = -1;
+	switch (req->type) {
+	case ZK_OP_CREATE:
+	case ZK_OP_CREATE2:
+	case ZK_OP_CREATECONTAINER:
+	case ZK_OP_CREATETTL: {
+		int32_t flags = req->type == ZK_OP_CREATECONTAINER ? ZK_CREATE_CONTAINER : req->flags;
+		if (flags < 0 || flags > ZK_CREATE_SEQUENTIAL_TTL)
+			return ZK_EBADARGUMENTS;
+		if (req->type == ZK_OP_CREATETTL || flags == ZK_CREATE_TTL || flags == ZK_CREATE_SEQUENTIAL_TTL)
+			return ZK_EUNIMPLEMENTED; /* TTL nodes: extendedTypesEnabled is off */
+		bool container = flags == ZK_CREATE_CONTAINER;
+		bool sequential = !container && (flags & ZK_CREATE_SEQUENTIAL);
+		bool ephemeral = !container && (flags & ZK_CREATE_EPHEMERAL);
+		if (container && req->type != ZK_OP_CREATECONTAINER && req->type != ZK_OP_CREATE2 &&
+		    req->type != ZK_OP_CREATE)
+			return ZK_EBADARGUMENTS;
+		const char *slash = strrchr(req->path, '/');
+		if (!slash)
+			return ZK_EBADARGUMENTS;
+		int32_t rc = zk_acl_fixup(req->acl, req->n_acl, conn->ids, conn->n_ids, &pp->acl, &pp->n_acl);
+		if (rc)
+			return rc;
+		size_t plen = (size_t)(slash - req->path);
+		if (plen == 0)
+			plen = 1;
+		if (plen >= sizeof(parent))
+			return ZK_EBADARGUMENTS;
+		memcpy(parent, req->path, plen);
+		parent[plen] = '\0';
+		pnode = zk_tree_get(tree, parent);
+		if (!pnode)
+			return ZK_ENONODE;
+		if (!zk_conn_allowed(conn, pnode, ZK_PERM_CREATE))
+			return ZK_ENOAUTH;
+		zk_node_stat(pnode, &st);
+		int n = sequential ? snprintf(pp->path, sizeof(pp->path), "%s%010d", req->path, st.cversion)
+				   : snprintf(pp->path, sizeof(pp->path), "%s", req->path);
+		if (n < 0 || (size_t)n >= sizeof(pp->path))
+			return ZK_EBADARGUMENTS;
+		if (!zk_path_valid(pp->path))
+			return ZK_EBADARGUMENTS;
+		if (zk_tree_get(tree, pp->path))
+			return ZK_ENODEEXISTS;
+		if (st.ephemeral_owner != 0 && st.ephemeral_owner != ZK_CONTAINER_OWNER)
+			return ZK_ENOCHILDRENFOREPHEMERALS;
+		op->type = ZK_TXN_CREATE;
+		op->path = pp->path;
+		op->data = req->data;
+		op->data_len = req->data ? req->data_len : -1;
+		op->acl = pp->acl;
+		op->n_acl = pp->n_acl;
+		op->ephemeral_owner = container ? ZK_CONTAINER_OWNER : ephemeral ? conn->session_id : 0;
+		return ZK_OK;
+	}
+	case ZK_OP_DELETE:
+	case ZK_OP_DELETECONTAINER: {
+		if (!strchr(req->path, '/') || zk_path_special(req->path))
+			return ZK_EBADARGUMENTS;
+		if (!zk_path_parent(req->path, parent, sizeof(parent)))
+			return ZK_EBADARGUMENTS;
+		pnode = zk_tree_get(tree, parent);
+		if (!pnode)
+			return ZK_ENONODE;
+		if (req->type == ZK_OP_DELETE && !zk_conn_allowed(conn, pnode, ZK_PERM_DELETE))
+			return ZK_ENOAUTH;
+		node = zk_tree_get(tree, req->path);
+		if (!node)
+			return ZK_ENONODE;
+		zk_node_stat(node, &st);
+		if (req->type == ZK_OP_DELETECONTAINER) {
+			if (st.ephemeral_owner != ZK_CONTAINER_OWNER)
+				return ZK_EBADARGUMENTS;
+		} else if (zk_check_version(req->version, st.version)) {
+			return ZK_EBADVERSION;
+		}
+		if (st.num_children > 0)
+			return ZK_ENOTEMPTY;
+		op->type = ZK_TXN_DELETE;
+		op->path = req->path;
+		return ZK_OK;
+	}
+	case ZK_OP_SETDATA:
+		if (!zk_path_valid(req->path))
+			return ZK_EBADARGUMENTS;
+		node = zk_tree_get(tree, req->path);
+		if (!node)
+			return ZK_ENONODE;
+		if (!zk_conn_allowed(conn, node, ZK_PERM_WRITE))
+			return ZK_ENOAUTH;
+		zk_node_stat(node, &st);
+		if (zk_check_version(req->version, st.version))
+			return ZK_EBADVERSION;
+		op->type = ZK_TXN_SETDATA;
+		op->path = req->path;
+		op->data = req->data;
+		op->data_len = req->data ? req->data_len : -1;
+		op->version = st.version + 1;
+		return ZK_OK;
+	case ZK_OP_SETACL: {
+		if (!zk_path_valid(req->path))
+			return ZK_EBADARGUMENTS;
+		int32_t rc = zk_acl_fixup(req->acl, req->n_acl, conn->ids, conn->n_ids, &pp->acl, &pp->n_acl);
+		if (rc)
+			return rc;
+		node = zk_tree_get(tree, req->path);
+		if (!node)
+			return ZK_ENONODE;
+		if (!zk_conn_allowed(conn, node, ZK_PERM_ADMIN))
+			return ZK_ENOAUTH;
+		zk_node_stat(node, &st);
+		if (zk_check_version(req->version, st.aversion))
+			return ZK_EBADVERSION;
+		op->type = ZK_TXN_SETACL;
+		op->path = req->path;
+		op->acl = pp->acl;
+		op->n_acl = pp->n_acl;
+		op->version = st.aversion + 1;
+		return ZK_OK;
+	}
+	case ZK_OP_CHECK:
+		if (!zk_path_valid(req->path))
+			return ZK_EBADARGUMENTS;
+		node = zk_tree_get(tree, req->path);
+		if (!node)
+			return ZK_ENONODE;
+		if (!zk_conn_allowed(conn, node, ZK_PERM_READ))
+			return ZK_ENOAUTH;
+		zk_node_stat(node, &st);
+		if (zk_check_version(req->version, st.version))
+			return ZK_EBADVERSION;
+		op->type = ZK_TXN_CHECK;
+		op->path = req->path;
+		op->version = req->version;
+		return ZK_OK;
+	default:
+		return ZK_EBADARGUMENTS;
+	}
+}
+
+/* The reply body of one successful write op (also used for multi results). */
+static void zk_put_op_result(struct zk_server *srv, int32_t type, const struct zk_txn *op)
+{
+	struct zk_stat st;
+	const struct zk_node *node;
+	switch (type) {
+	case ZK_OP_CREATE:
+		wbuf_str_i32(&srv->out, op->path);
+		break;
+	case ZK_OP_CREATE2:
+	case ZK_OP_CREATECONTAINER:
+	case ZK_OP_CREATETTL:
+		wbuf_str_i32(&srv->out, op->path);
+		node = zk_tree_get(srv->db.tree, op->path);
+		memset(&st, 0, sizeof(st));
+		if (node)
+			zk_node_stat(node, &st);
+		jute_put_stat(&srv->out, &st);
+		break;
+	case ZK_OP_SETDATA:
+	case ZK_OP_SETACL:
+		node = zk_tree_get(srv->db.tree, op->path);
+		memset(&st, 0, sizeof(st));
+		if (node)
+			zk_node_stat(node, &st);
+		jute_put_stat(&srv->out, &st);
+		break;
+	default: /* delete, check, deleteContainer: no body */
+		break;
+	}
+}
+
+static void zk_handle_write(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+			    uint64_t t0)
+{
+	struct zk_txn txn;
+	struct zk_prep pp = { .acl = NULL };
+	zk_txn_init(srv, &txn, ZK_TXN_ERROR, conn->session_id, req->xid);
+	int32_t err = zk_prep_op(srv, conn, req, &txn, &pp);
+	if (err) {
+		txn.type = ZK_TXN_ERROR;
+		txn.err = err;
+	}
+	txn.zxid = srv->db.last_zxid + 1;
+	zk_server_commit(srv, &txn);
+	size_t off = zk_reply_begin(srv, req->xid, txn.zxid, err);
+	if (!err)
+		zk_put_op_result(srv, req->type, &txn);
+	zk_reply_end(conn, off, t0);
+	zk_prep_free(&pp);
+}
+
+static bool zk_is_write_op(int32_t type)
+{
+	switch (type) {
+	case ZK_OP_CREATE:
+	case ZK_OP_CREATE2:
+	case ZK_OP_CREATECONTAINER:
+	case ZK_OP_CREATETTL:
+	case ZK_OP_DELETE:
+	case ZK_OP_DELETECONTAINER:
+	case ZK_OP_SETDATA:
+	case ZK_OP_SETACL:
+	case ZK_OP_CHECK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * multi: every op checked against the state the earlier ops leave (a trial application that
+ * is rolled back), then logged and applied as one txn, atomically. On the first failing op:
+ * ZooKeeper's results — ops before it report ZK_OK, it reports its error, later ops
+ * ZK_ERUNTIMEINCONSISTENCY — and nothing changes.
+ */
+static void zk_handle_multi(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+			    uint64_t t0)
+{
+	int32_t n = req->n_ops;
+	struct zk_txn txn;
+	struct zk_txn *ops = calloc((size_t)(n ? n : 1), sizeof(*ops));
+	struct zk_prep *pps = calloc((size_t)(n ? n : 1), sizeof(*pps));
+	int32_t *errs = calloc((size_t)(n ? n : 1), sizeof(*errs));
+	int32_t failed_at = -1;
+
+	if (!ops || !pps || !errs) {
+		free(ops);
+		free(pps);
+		free(errs);
+		net_conn_close(conn->nc, ERR_NOMEM);
+		return;
+	}
+	zk_txn_init(srv, &txn, ZK_TXN_MULTI, conn->session_id, req->xid);
+	zk_db_trial_begin(&srv->db);
+	for (int32_t i = 0; i < n; i++) {
+		const struct jute_req *r = &req->ops[i];
+		ops[i].data_len = -1;
+		if (failed_at >= 0) {
+			errs[i] = ZK_ERUNTIMEINCONSISTENCY;
+			continue;
+		}
+		int32_t err = zk_is_write_op(r->type) ? zk_prep_op(srv, conn, r, &ops[i], &pps[i])
+						      : ZK_EBADARGUMENTS;
+		if (!err && zk_db_trial_op(&srv->db, &ops[i], txn.zxid, txn.time_ms))
+			err = ZK_ERUNTIMEINCONSISTENCY;
+		if (err) {
+			errs[i] = err;
+			failed_at = i;
+		}
+	}
+	zk_db_trial_end(&srv->db);
+	if (failed_at >= 0) {
+		for (int32_t i = 0; i < n; i++) {
+			memset(&ops[i], 0, sizeof(ops[i]));
+			ops[i].type = ZK_TXN_ERROR;
+			ops[i].data_len = -1;
+			ops[i].err = i < failed_at ? ZK_OK : errs[i];
+			errs[i] = ops[i].err;
+		}
+	}
+	txn.ops = ops;
+	txn.n_ops = n;
+	zk_server_commit(srv, &txn);
+
+	/* ZooKeeper reports a failed multi in its results, not in the reply header */
+	size_t off = zk_reply_begin(srv, req->xid, txn.zxid, ZK_OK);
+	for (int32_t i = 0; i < n; i++) {
+		if (failed_at >= 0) {
+			jute_put_multi_header(&srv->out, ZK_OP_ERROR, false, errs[i]);
+			wbuf_i32(&srv->out, errs[i]);
+		} else {
+			int32_t type = req->ops[i].type;
+			jute_put_multi_header(&srv->out, type, false, 0);
+			zk_put_op_result(srv, type, &ops[i]);
+		}
+	}
+	jute_put_multi_header(&srv->out, -1, true, -1);
+	zk_reply_end(conn, off, t0);
+	for (int32_t i = 0; i < n; i++)
+		zk_prep_free(&pps[i]);
+	free(ops);
+	free(pps);
+	free(errs);
+}
+
+/* ---- reads ---- */
+
+struct zk_children {
+	const char **names;
+	int32_t n, cap;
+};
+
+static int zk_collect_children(const struct zk_node *node, struct zk_children *ch)
+{
+	ch->n = 0;
+	for (const struct zk_node *c = zk_node_first_child(node); c; c = zk_node_next_sibling(c)) {
+		if (ch->n == ch->cap) {
+			int32_t cap = ch->cap ? ch->cap * 2 : 64;
+			const char **nv = realloc(ch->names, (size_t)cap * sizeof(*nv));
+			if (!nv)
+				return ERR_NOMEM;
+			ch->names = nv;
+			ch->cap = cap;
+		}
+		ch->names[ch->n++] = zk_node_name(c);
+	}
+	return 0;
+}
+
+/* The body of a getData / getChildren / getChildren2 reply; err on failure. */
+static int32_t zk_read_op(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+			  bool register_watch)
+{
+	const struct zk_node *node = req->path ? zk_tree_get(srv->db.tree, req->path) : NULL;
+	struct zk_stat st;
+	if (req->bad_string)
+		return ZK_EBADARGUMENTS;
+	switch (req->type) {
+	case ZK_OP_GETDATA: {
+		if (!node)
+			return ZK_ENONODE;
+		if (!zk_conn_allowed(conn, node, ZK_PERM_READ))
+			return ZK_ENOAUTH;
+		if (register_watch && req->watch)
+			zk_watch_add(srv->watches, req->path, ZK_WATCH_DATA, conn);
+		int32_t len;
+		const uint8_t *data = zk_node_data(node, &len);
+		wbuf_bytes_i32(&srv->out, data, data ? len : -1);
+		zk_node_stat(node, &st);
+		jute_put_stat(&srv->out, &st);
+		return ZK_OK;
+	}
+	case ZK_OP_GETCHILDREN:
+	case ZK_OP_GETCHILDREN2: {
+		if (!node)
+			return ZK_ENONODE;
+		if (!zk_conn_allowed(conn, node, ZK_PERM_READ))
+			return ZK_ENOAUTH;
+		if (register_watch && req->watch)
+			zk_watch_add(srv->watches, req->path, ZK_WATCH_CHILD, conn);
+		struct zk_children ch = { NULL, 0, 0 };
+		if (zk_collect_children(node, &ch)) {
+			free(ch.names);
+			return ZK_ESYSTEMERROR;
+		}
+		jute_put_string_list(&srv->out, ch.names, ch.n);
+		free(ch.names);
+		if (req->type == ZK_OP_GETCHILDREN2) {
+			zk_node_stat(node, &st);
+			jute_put_stat(&srv->out, &st);
+		}
+		return ZK_OK;
+	}
+	default:
+		return ZK_EBADARGUMENTS;
+	}
+}
+
+static void zk_handle_read(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+			   uint64_t t0)
+{
+	int64_t zxid = srv->db.last_zxid;
+	size_t off = zk_reply_begin(srv, req->xid, zxid, 0);
+	size_t body = srv->out.len;
+	int32_t err = zk_read_op(srv, conn, req, true);
+	if (err) {
+		srv->out.len = body;
+		jute_frame_end(&srv->out, off);
+		/* rewrite the header's err: xid(4) + zxid(8) then err */
+		wbuf_put_i32_at(&srv->out, off + 4 + 4 + 8, err);
+	}
+	zk_reply_end(conn, off, t0);
+}
+
+/* multiRead (ZooKeeper 3.6+): getChildren and getData ops, each answered on its own. */
+static void zk_handle_multi_read(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+				 uint64_t t0)
+{
+	size_t off = zk_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
+	for (int32_t i = 0; i < req->n_ops; i++) {
+		const struct jute_req *r = &req->ops[i];
+		size_t hdr = srv->out.len;
+		jute_put_multi_header(&srv->out, r->type, false, 0);
+		int32_t err = (r->type == ZK_OP_GETDATA || r->type == ZK_OP_GETCHILDREN)
+				      ? zk_read_op(srv, conn, r, false)
+				      : ZK_EBADARGUMENTS;
+		if (err) {
+			srv->out.len = hdr;
+			jute_put_multi_header(&srv->out, ZK_OP_ERROR, false, err);
+			wbuf_i32(&srv->out, err);
+		}
+	}
+	jute_put_multi_header(&srv->out, -1, true, -1);
+	zk_reply_end(conn, off, t0);
+}
+
+static void zk_handle_exists(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+			     uint64_t t0)
+{
+	if (req->bad_string) {
+		zk_reply_err(conn, req->xid, srv->db.last_zxid, ZK_EBADARGUMENTS, t0);
+		return;
+	}
+	const struct zk_node *node = zk_tree_get(srv->db.tree, req->path);
+	if (req->watch)
+		zk_watch_add(srv->watches, req->path, node ? ZK_WATCH_DATA : ZK_WATCH_EXIST, conn);
+	if (!node) {
+		zk_reply_err(conn, req->xid, srv->db.last_zxid, ZK_ENONODE, t0);
+		return;
+	}
+	struct zk_stat st;
+	zk_node_stat(node, &st);
+	size_t off = zk_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
+	jute_put_stat(&srv->out, &st);
+	zk_reply_end(conn, off, t0);
+}
+
+static void zk_handle_get_acl(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+			      uint64_t t0)
+{
+	const struct zk_node *node = req->bad_string ? NULL : zk_tree_get(srv->db.tree, req->path);
+	if (!node) {
+		zk_reply_err(conn, req->xid, srv->db.last_zxid, req->bad_string ? ZK_EBADARGUMENTS : ZK_ENONODE, t0);
+		return;
+	}
+	if (!zk_conn_allowed(conn, node, ZK_PERM_READ | ZK_PERM_ADMIN)) {
+		zk_reply_err(conn, req->xid, srv->db.last_zxid, ZK_ENOAUTH, t0);
+		return;
+	}
+	int32_t n;
+	const struct zk_acl *acl = zk_node_acl(node, &n);
+	struct zk_stat st;
+	zk_node_stat(node, &st);
+	size_t off = zk_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
+	jute_put_acl_list(&srv->out, acl, n);
+	jute_put_stat(&srv->out, &st);
+	zk_reply_end(conn, off, t0);
+}
+
+static void zk_handle_all_children(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+				   uint64_t t0)
+{
+	const struct zk_node *node = req->bad_string ? NULL : zk_tree_get(srv->db.tree, req->path);
+	if (!node) {
+		zk_reply_err(conn, req->xid, srv->db.last_zxid, ZK_ENONODE, t0);
+		return;
+	}
+	if (!zk_conn_allowed(conn, node, ZK_PERM_READ)) {
+		zk_reply_err(conn, req->xid, srv->db.last_zxid, ZK_ENOAUTH, t0);
+		return;
+	}
+	size_t off = zk_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
+	wbuf_i32(&srv->out, (int32_t)zk_tree_count_descendants(node));
+	zk_reply_end(conn, off, t0);
+}
+
+struct zk_eph_ctx {
+	struct zk_children list;
+	const char *prefix;
+	size_t prefix_len;
+	char **owned;
+	int32_t n_owned;
+};
+
+static int zk_eph_collect(const char *path, void *arg)
+{
+	struct zk_eph_ctx *ec = arg;
+	if (strncmp(path, ec->prefix, ec->prefix_len))
+		return 0;
+	if (ec->list.n == ec->list.cap) {
+		int32_t cap = ec->list.cap ? ec->list.cap * 2 : 16;
+		const char **nv = realloc(ec->list.names, (size_t)cap * sizeof(*nv));
+		if (!nv)
+			return ERR_NOMEM;
+		ec->list.names = nv;
+		ec->list.cap = cap;
+	}
+	char *copy = strdup(path);
+	if (!copy)
+		return ERR_NOMEM;
+	ec->list.names[ec->list.n++] = copy;
+	return 0;
+}
+
+static void zk_handle_get_ephemerals(struct zk_server *srv, struct zk_conn *conn,
+				     const struct jute_req *req, uint64_t t0)
+{
+	struct zk_eph_ctx ec = { { NULL, 0, 0 }, req->path ? req->path : "/", 0, NULL, 0 };
+	ec.prefix_len = strlen(ec.prefix);
+	if (!strcmp(ec.prefix, "/"))
+		ec.prefix_len = 0;
+	zk_tree_ephemerals(srv->db.tree, conn->session_id, zk_eph_collect, &ec);
+	size_t off = zk_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
+	jute_put_string_list(&srv->out, ec.list.names, ec.list.n);
+	zk_reply_end(conn, off, t0);
+	for (int32_t i = 0; i < ec.list.n; i++)
+		free((char *)ec.list.names[i]);
+	free(ec.list.names);
+}
+
+/* setWatches / setWatches2 after a reconnect: fire what changed since relative_zxid, re-add the
+ * rest (ZooKeeper's DataTree.setWatches). */
+static void zk_handle_set_watches(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+				  uint64_t t0)
+{
+	int64_t rel = req->relative_zxid;
+	srv->fire_zxid = srv->db.last_zxid;
+	for (int32_t k = 0; k < 5; k++) {
+		for (int32_t i = 0; i < req->n_watches[k]; i++) {
+			const char *path = req->watches[k][i];
+			const struct zk_node *node = zk_tree_get(srv->db.tree, path);
+			struct zk_stat st;
+			if (node)
+				zk_node_stat(node, &st);
+			switch (k) {
+			case 0: /* data */
+				if (!node)
+					zk_server_notify(conn, ZK_EVENT_DELETED, path, srv);
+				else if (st.mzxid > rel)
+					zk_server_notify(conn, ZK_EVENT_DATACHANGED, path, srv);
+				else
+					zk_watch_add(srv->watches, path, ZK_WATCH_DATA, conn);
+				break;
+			case 1: /* exist */
+				if (node)
+					zk_server_notify(conn, ZK_EVENT_CREATED, path, srv);
+				else
+					zk_watch_add(srv->watches, path, ZK_WATCH_EXIST, conn);
+				break;
+			case 2: /* child */
+				if (!node)
+					zk_server_notify(conn, ZK_EVENT_DELETED, path, srv);
+				else if (st.pzxid > rel)
+					zk_server_notify(conn, ZK_EVENT_CHILDCHANGED, path, srv);
+				else
+					zk_watch_add(srv->watches, path, ZK_WATCH_CHILD, conn);
+				break;
+			case 3:
+				zk_watch_add(srv->watches, path, ZK_WATCH_PERSISTENT, conn);
+				break;
+			default:
+				zk_watch_add(srv->watches, path, ZK_WATCH_PERSISTENT_RECURSIVE, conn);
+				break;
+			}
+		}
+	}
+	zk_reply_err(conn, req->xid, srv->db.last_zxid, ZK_OK, t0);
+}
+
+static void zk_handle_auth(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+			   uint64_t t0)
+{
+	char digest[512];
+	char up[512];
+	(void)srv;
+	if (!req->scheme || strcmp(req->scheme, "digest") || !req->auth || req->auth_len <= 0 ||
+	    (size_t)req->auth_len >= sizeof(up) || conn->n_ids >= ZK_MAX_AUTH_IDS) {
+		log_warn(ZK_SRV_MOD, "authentication with scheme '%s' from %s failed",
+			 req->scheme ? req->scheme : "(null)", conn->ip);
+		zk_reply_err(conn, req->xid, 0, ZK_EAUTHFAILED, t0);
+		zk_conn_finish(conn);
+		return;
+	}
+	memcpy(up, req->auth, (size_t)req->auth_len);
+	up[req->auth_len] = '\0';
+	if (!strchr(up, ':') || zk_acl_digest(up, digest, sizeof(digest))) {
+		zk_reply_err(conn, req->xid, 0, ZK_EAUTHFAILED, t0);
+		zk_conn_finish(conn);
+		return;
+	}
+	bool known = false;
+	for (int32_t i = 0; i < conn->n_ids; i++)
+		if (!strcmp(conn->ids[i].scheme, "digest") && !strcmp(conn->ids[i].id, digest))
+			known = true;
+	if (!known) {
+		char *s = strdup("digest");
+		char *d = strdup(digest);
+		if (!s || !d) {
+			free(s);
+			free(d);
+			net_conn_close(conn->nc, ERR_NOMEM);
+			return;
+		}
+		conn->ids[conn->n_ids].scheme = s;
+		conn->ids[conn->n_ids].id = d;
+		conn->n_ids++;
+	}
+	zk_reply_err(conn, req->xid, 0, ZK_OK, t0);
+}
+
+static void zk_handle_whoami(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+			     uint64_t t0)
+{
+	size_t off = zk_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
+	wbuf_i32(&srv->out, conn->n_ids);
+	for (int32_t i = 0; i < conn->n_ids; i++) {
+		wbuf_str_i32(&srv->out, conn->ids[i].scheme);
+		const char *id = conn->ids[i].id;
+		char user[256];
+		const char *colon = strchr(id, ':');
+		if (!strcmp(conn->ids[i].scheme, "digest") && colon && (size_t)(colon - id) < sizeof(user)) {
+			memcpy(user, id, (size_t)(colon - id));
+			user[colon - id] = '\0';
+			id = user;
+		}
+		wbuf_str_i32(&srv->out, id);
+	}
+	zk_reply_end(conn, off, t0);
+}
+
+static void zk_handle_watch_ops(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+				uint64_t t0)
+{
+	int32_t err = ZK_OK;
+	if (req->bad_string || !req->path) {
+		err = ZK_EBADARGUMENTS;
+	} else if (req->type == ZK_OP_ADDWATCH) {
+		if (req->mode != ZK_ADDWATCH_PERSISTENT && req->mode != ZK_ADDWATCH_PERSISTENT_RECURSIVE)
+			err = ZK_EBADARGUMENTS;
+		else
+			zk_watch_add(srv->watches, req->path,
+				     req->mode == ZK_ADDWATCH_PERSISTENT ? ZK_WATCH_PERSISTENT
+									 : ZK_WATCH_PERSISTENT_RECURSIVE,
+				     conn);
+	} else {
+		/* WatcherType: 1 children, 2 data, 3 any */
+		int mask = 0;
+		if (req->mode == 1 || req->mode == 3)
+			mask |= 1 << ZK_WATCH_CHILD;
+		if (req->mode == 2 || req->mode == 3)
+			mask |= (1 << ZK_WATCH_DATA) | (1 << ZK_WATCH_EXIST);
+		if (req->mode == 3)
+			mask |= (1 << ZK_WATCH_PERSISTENT) | (1 << ZK_WATCH_PERSISTENT_RECURSIVE);
+		bool found = req->type == ZK_OP_REMOVEWATCHES
+				     ? zk_watch_remove(srv->watches, req->path, mask, conn)
+				     : zk_watch_has(srv->watches, req->path, mask, conn);
+		if (!found)
+			err = ZK_ENOWATCHER;
+	}
+	zk_reply_err(conn, req->xid, srv->db.last_zxid, err, t0);
+}
+
+static void zk_handle_close_session(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+				    uint64_t t0)
+{
+	struct zk_txn txn;
+	zk_txn_init(srv, &txn, ZK_TXN_CLOSESESSION, conn->session_id, req->xid);
+	zk_sessions_set_closing(srv->db.sessions, conn->session_id);
+	zk_server_commit(srv, &txn);
+	zk_reply_err(conn, req->xid, txn.zxid, ZK_OK, t0);
+	zk_conn_finish(conn);
+}
+
+/* ---- connect ---- */
+
+static void zk_handle_connect(struct zk_server *srv, struct zk_conn *conn, const uint8_t *p, size_t len)
+{
+	struct jute_connect_req cr;
+	uint8_t passwd[ZK_PASSWD_LEN];
+	int rc = jute_decode_connect(p, len, &cr);
+	if (rc) {
+		log_warn(ZK_SRV_MOD, "malformed ConnectRequest from %s (%zu bytes): %s; closing", conn->ip,
+			 len, err_str(rc));
+		net_conn_close(conn->nc, ERR_PROTO);
+		return;
+	}
+	if (cr.last_zxid_seen > srv->db.last_zxid) {
+		log_info(ZK_SRV_MOD,
+			 "refusing session request from %s: it has seen zxid 0x%" PRIx64
+			 ", our last zxid is 0x%" PRIx64 "; it must try another server",
+			 conn->ip, (uint64_t)cr.last_zxid_seen, (uint64_t)srv->db.last_zxid);
+		net_conn_close(conn->nc, ERR_PROTO);
+		return;
+	}
+	int32_t timeout = zk_sessions_negotiate(cr.timeout, srv->cfg->min_session_timeout,
+						srv->cfg->max_session_timeout);
+	conn->has_read_only = cr.has_read_only;
+	conn->timeout = timeout;
+	zk_conn_set_state(conn, ZK_CONN_ACTIVE);
+
+	wbuf_reset(&srv->out);
+	if (cr.session_id == 0) {
+		struct zk_txn txn;
+		int64_t id = zk_sessions_next_id(srv->db.sessions);
+		if (RAND_bytes(passwd, sizeof(passwd)) != 1) {
+			net_conn_close(conn->nc, ERR_IO);
+			return;
+		}
+		zk_txn_init(srv, &txn, ZK_TXN_CREATESESSION, id, 0);
+		txn.timeout_ms = timeout;
+		txn.passwd = passwd;
+		zk_server_commit(srv, &txn);
+		zk_sessions_set_owner(srv->db.sessions, id, conn);
+		conn->session_id = id;
+		log_info(ZK_SRV_MOD, "established session 0x%" PRIx64 " with timeout %d ms for client %s",
+			 (uint64_t)id, timeout, conn->ip);
+	} else {
+		const uint8_t *have = zk_sessions_exists(srv->db.sessions, cr.session_id) &&
+						      !zk_sessions_is_closing(srv->db.sessions, cr.session_id)
+					      ? zk_sessions_passwd(srv->db.sessions, cr.session_id)
+					      : NULL;
+		if (!have || cr.passwd_len != ZK_PASSWD_LEN || memcmp(have, cr.passwd, ZK_PASSWD_LEN)) {
+			log_info(ZK_SRV_MOD, "invalid session 0x%" PRIx64 " for client %s, probably expired",
+				 (uint64_t)cr.session_id, conn->ip);
+			memset(passwd, 0, sizeof(passwd));
+			size_t off = jute_frame_begin(&srv->out);
+			jute_put_connect_resp(&srv->out, 0, 0, 0, passwd, false);
+			if (!cr.has_read_only)
+				srv->out.len--; /* old clients get no readOnly byte */
+			jute_frame_end(&srv->out, off);
+			zk_conn_send(conn, srv->db.last_zxid, 0);
+			zk_conn_finish(conn);
+			return;
+		}
+		memcpy(passwd, have, sizeof(passwd));
+		/* the session moves here: a stale connection holding it is closed */
+		struct zk_conn *old = zk_sessions_get_owner(srv->db.sessions, cr.session_id);
+		if (old && old != conn) {
+			log_info(ZK_SRV_MOD, "closing stale connection %s of session 0x%" PRIx64, old->ip,
+				 (uint64_t)cr.session_id);
+			old->session_id = 0;
+			zk_conn_finish(old);
+		}
+		conn->session_id = cr.session_id;
+		zk_sessions_set_owner(srv->db.sessions, cr.session_id, conn);
+		zk_sessions_touch(srv->db.sessions, cr.session_id, zk_mono_ms());
+		timeout = zk_sessions_timeout(srv->db.sessions, cr.session_id);
+		conn->timeout = timeout;
+		log_info(ZK_SRV_MOD, "client %s reconnected session 0x%" PRIx64, conn->ip,
+			 (uint64_t)cr.session_id);
+	}
+	wbuf_reset(&srv->out);
+	size_t off = jute_frame_begin(&srv->out);
+	jute_put_connect_resp(&srv->out, 0, timeout, conn->session_id, passwd, false);
+	if (!cr.has_read_only)
+		srv->out.len--;
+	jute_frame_end(&srv->out, off);
+	zk_conn_send(conn, srv->db.last_zxid, 0);
+}
+
+/* ---- request dispatch ---- */
+
+static void zk_handle_request(struct zk_server *srv, struct zk_conn *conn, const uint8_t *p, size_t len)
+{
+	struct jute_req req;
+	uint64_t t0 = zk_mono_us();
+	jute_arena_reset(&srv->arena);
+	int rc = jute_decode_request(p, len, &srv->arena, &req);
+	if (rc == ERR_PROTO) {
+		log_warn(ZK_SRV_MOD, "unknown request type %d from %s; closing", req.type, conn->ip);
+		zk_reply_err(conn, req.xid, srv->db.last_zxid, ZK_EUNIMPLEMENTED, t0);
+		zk_conn_finish(conn);
+		return;
+	}
+	if (rc) {
+		log_warn(ZK_SRV_MOD, "malformed request (%zu bytes) from %s: %s; closing", len, conn->ip,
+			 err_str(rc));
+		net_conn_close(conn->nc, ERR_PROTO);
+		return;
+	}
+	conn->last_cxid = req.xid;
+	conn->last_op = req.type;
+	if (conn->session_id)
+		zk_sessions_touch(srv->db.sessions, conn->session_id, zk_mono_ms());
+
+	switch (req.type) {
+	case ZK_OP_PING:
+		zk_reply_err(conn, ZK_XID_PING, srv->db.last_zxid, ZK_OK, t0);
+		break;
+	case ZK_OP_CREATE:
+	case ZK_OP_CREATE2:
+	case ZK_OP_CREATECONTAINER:
+	case ZK_OP_CREATETTL:
+	case ZK_OP_DELETE:
+	case ZK_OP_DELETECONTAINER:
+	case ZK_OP_SETDATA:
+	case ZK_OP_SETACL:
+	case ZK_OP_CHECK:
+		zk_handle_write(srv, conn, &req, t0);
+		break;
+	case ZK_OP_MULTI:
+		zk_handle_multi(srv, conn, &req, t0);
+		break;
+	case ZK_OP_MULTIREAD:
+		zk_handle_multi_read(srv, conn, &req, t0);
+		break;
+	case ZK_OP_EXISTS:
+		zk_handle_exists(srv, conn, &req, t0);
+		break;
+	case ZK_OP_GETDATA:
+	case ZK_OP_GETCHILDREN:
+	case ZK_OP_GETCHILDREN2:
+		zk_handle_read(srv, conn, &req, t0);
+		break;
+	case ZK_OP_GETACL:
+		zk_handle_get_acl(srv, conn, &req, t0);
+		break;
+	case ZK_OP_GETALLCHILDRENNUMBER:
+		zk_handle_all_children(srv, conn, &req, t0);
+		break;
+	case ZK_OP_GETEPHEMERALS:
+		zk_handle_get_ephemerals(srv, conn, &req, t0);
+		break;
+	case ZK_OP_SYNC: {
+		size_t off = zk_reply_begin(srv, req.xid, srv->db.last_zxid, 0);
+		wbuf_str_i32(&srv->out, req.path ? req.path : "/");
+		zk_reply_end(conn, off, t0);
+		break;
+	}
+	case ZK_OP_SETWATCHES:
+	case ZK_OP_SETWATCHES2:
+		zk_handle_set_watches(srv, conn, &req, t0);
+		break;
+	case ZK_OP_AUTH:
+		zk_handle_auth(srv, conn, &req, t0);
+		break;
+	case ZK_OP_WHOAMI:
+		zk_handle_whoami(srv, conn, &req, t0);
+		break;
+	case ZK_OP_ADDWATCH:
+	case ZK_OP_REMOVEWATCHES:
+	case ZK_OP_CHECKWATCHES:
+		zk_handle_watch_ops(srv, conn, &req, t0);
+		break;
+	case ZK_OP_CLOSESESSION:
+		zk_handle_close_session(srv, conn, &req, t0);
+		break;
+	case ZK_OP_RECONFIG:
+		zk_reply_err(conn, req.xid, srv->db.last_zxid, ZK_ERECONFIGDISABLED, t0);
+		break;
+	default:
+		zk_reply_err(conn, req.xid, srv->db.last_zxid, ZK_EUNIMPLEMENTED, t0);
+		zk_conn_finish(conn);
+		break;
+	}
+}
+
+static int zk_conn_frame(struct net_conn *nc, const uint8_t *p, size_t len, void *arg)
+{
+	struct zk_conn *conn = arg;
+	struct zk_server *srv = conn->srv;
+	(void)nc;
+	conn->recv++;
+	srv->packets_received++;
+	switch (conn->state) {
+	case ZK_CONN_HANDSHAKE:
+		zk_handle_connect(srv, conn, p, len);
+		break;
+	case ZK_CONN_ACTIVE:
+		zk_handle_request(srv, conn, p, len);
+		break;
+	case ZK_CONN_CLOSING:
+		break;
+	}
+	return 0;
+}
+
+/* ---- four-letter words ---- */
+
+static void zk_4lw_line(struct wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void zk_4lw_line(struct wbuf *w, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		wbuf_raw(w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void zk_4lw_conn_line(struct zk_server *srv, struct wbuf *w, struct zk_conn *c, bool full)
+{
+	(void)srv;
+	if (!full) {
+		zk_4lw_line(w, " /%s[%d](queued=%zu,recved=%" PRIu64 ",sent=%" PRIu64 ")\n", c->ip,
+			    c->state == ZK_CONN_ACTIVE ? 1 : 0, c->held_bytes ? (size_t)1 : 0, c->recv, c->sent);
+		return;
+	}
+	zk_4lw_line(w,
+		    " /%s[%d](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64 ",sid=0x%" PRIx64
+		    ",lop=%d,est=%" PRId64 ",to=%d,lcxid=0x%x,lzxid=0x%" PRIx64 ",lresp=%" PRId64
+		    ",llat=0,minlat=%" PRIu64 ",avglat=%" PRIu64 ",maxlat=%" PRIu64 ")\n",
+		    c->ip, c->state == ZK_CONN_ACTIVE ? 1 : 0, c->held_head ? 1 : 0, c->recv, c->sent,
+		    (uint64_t)c->session_id, c->last_op, c->established_ms, c->timeout,
+		    (unsigned)c->last_cxid, (uint64_t)srv->db.last_zxid, c->last_resp_ms, c->lat_min,
+		    c->lat_n ? c->lat_sum / c->lat_n / 1000 : 0, c->lat_max);
+}
+
+static void zk_4lw_srvr(struct zk_server *srv, struct wbuf *w, bool with_clients)
+{
+	zk_4lw_line(w, "Zookeeper version: %s, built on %s %s\n", ZK_VERSION_STRING, __DATE__, __TIME__);
+	if (with_clients) {
+		zk_4lw_line(w, "Clients:\n");
+		for (struct zk_conn *c = srv->conns; c; c = c->next)
+			zk_4lw_conn_line(srv, w, c, false);
+		zk_4lw_line(w, "\n");
+	}
+	zk_4lw_line(w, "Latency min/avg/max: %" PRIu64 "/%.4f/%" PRIu64 "\n", srv->lat_min,
+		    srv->lat_n ? (double)srv->lat_sum / (double)srv->lat_n / 1000.0 : 0.0, srv->lat_max);
+	zk_4lw_line(w, "Received: %" PRIu64 "\n", srv->packets_received);
+	zk_4lw_line(w, "Sent: %" PRIu64 "\n", srv->packets_sent);
+	zk_4lw_line(w, "Connections: %zu\n", srv->n_conns);
+	zk_4lw_line(w, "Outstanding: 0\n");
+	zk_4lw_line(w, "Zxid: 0x%" PRIx64 "\n", (uint64_t)srv->db.last_zxid);
+	zk_4lw_line(w, "Mode: standalone\n");
+	zk_4lw_line(w, "Node count: %zu\n", zk_tree_count(srv->db.tree));
+}
+
+static int zk_count_fds(void)
+{
+	int n = 0;
+	char path[64];
+	for (int fd = 0; fd < 65536 && n < 100000; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (access(path, F_OK) == 0)
+			n++;
+		else if (fd > 1024)
+			break;
+	}
+	return n;
+}
+
+static void zk_4lw_mntr(struct zk_server *srv, struct wbuf *w)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	zk_4lw_line(w, "zk_version\t%s, built on %s %s\n", ZK_VERSION_STRING, __DATE__, __TIME__);
+	zk_4lw_line(w, "zk_server_state\tstandalone\n");
+	zk_4lw_line(w, "zk_avg_latency\t%.4f\n",
+		    srv->lat_n ? (double)srv->lat_sum / (double)srv->lat_n / 1000.0 : 0.0);
+	zk_4lw_line(w, "zk_max_latency\t%" PRIu64 "\n", srv->lat_max);
+	zk_4lw_line(w, "zk_min_latency\t%" PRIu64 "\n", srv->lat_min);
+	zk_4lw_line(w, "zk_packets_received\t%" PRIu64 "\n", srv->packets_received);
+	zk_4lw_line(w, "zk_packets_sent\t%" PRIu64 "\n", srv->packets_sent);
+	zk_4lw_line(w, "zk_num_alive_connections\t%zu\n", srv->n_conns);
+	zk_4lw_line(w, "zk_outstanding_requests\t0\n");
+	zk_4lw_line(w, "zk_znode_count\t%zu\n", zk_tree_count(srv->db.tree));
+	zk_4lw_line(w, "zk_watch_count\t%zu\n", zk_watch_count(srv->watches));
+	zk_4lw_line(w, "zk_ephemerals_count\t%zu\n", zk_tree_ephemeral_count(srv->db.tree));
+	zk_4lw_line(w, "zk_approximate_data_size\t%" PRId64 "\n", zk_tree_data_size(srv->db.tree));
+	zk_4lw_line(w, "zk_open_file_descriptor_count\t%d\n", zk_count_fds());
+	zk_4lw_line(w, "zk_max_file_descriptor_count\t%llu\n", (unsigned long long)rl.rlim_cur);
+	zk_4lw_line(w, "zk_global_sessions\t%zu\n", zk_sessions_count(srv->db.sessions));
+	zk_4lw_line(w, "zk_last_zxid\t0x%" PRIx64 "\n", (uint64_t)srv->db.last_zxid);
+	zk_4lw_line(w, "zk_durable_zxid\t0x%" PRIx64 "\n", (uint64_t)srv->durable_zxid);
+	uint64_t appends = 0, syncs = 0;
+	zk_txnlog_stats(srv->log, &appends, &syncs);
+	zk_4lw_line(w, "zk_txnlog_appends\t%" PRIu64 "\n", appends);
+	zk_4lw_line(w, "zk_txnlog_syncs\t%" PRIu64 "\n", syncs);
+}
+
+static int zk_conn_preface(struct net_conn *nc, const uint8_t first4[4], void *arg)
+{
+	struct zk_conn *conn = arg;
+	struct zk_server *srv = conn->srv;
+	int which = -1;
+	for (unsigned i = 0; i < ZK_4LW_N; i++)
+		if (!memcmp(first4, zk_4lw_names[i], 4))
+			which = (int)i;
+	if (which < 0)
+		return 0;
+	struct wbuf *w = &srv->out;
+	wbuf_reset(w);
+	const char *cmd = zk_4lw_names[which];
+	if (!(srv->four_lw_mask & (1u << which))) {
+		zk_4lw_line(w, "%s is not executed because it is not in the whitelist.\n", cmd);
+	} else if (!strcmp(cmd, "ruok")) {
+		zk_4lw_line(w, "imok");
+	} else if (!strcmp(cmd, "isro")) {
+		zk_4lw_line(w, "rw");
+	} else if (!strcmp(cmd, "srvr")) {
+		zk_4lw_srvr(srv, w, false);
+	} else if (!strcmp(cmd, "stat")) {
+		zk_4lw_srvr(srv, w, true);
+	} else if (!strcmp(cmd, "mntr")) {
+		zk_4lw_mntr(srv, w);
+	} else if (!strcmp(cmd, "conf")) {
+		zk_config_format(srv->cfg, w);
+	} else if (!strcmp(cmd, "cons")) {
+		for (struct zk_conn *c = srv->conns; c; c = c->next)
+			zk_4lw_conn_line(srv, w, c, true);
+		zk_4lw_line(w, "\n");
+	} else if (!strcmp(cmd, "wchs")) {
+		zk_4lw_line(w, "%zu connections watching %zu paths\nTotal watches:%zu\n",
+			    zk_watch_watcher_count(srv->watches), zk_watch_path_count(srv->watches),
+			    zk_watch_count(srv->watches));
+	} else if (!strcmp(cmd, "envi")) {
+		zk_4lw_line(w, "Environment:\nzookeeper.version=%s\nos.name=Linux\n", ZK_VERSION_STRING);
+	} else if (!strcmp(cmd, "dirs")) {
+		zk_4lw_line(w, "datadir_size: 0\nlogdir_size: 0\n");
+	} else if (!strcmp(cmd, "srst")) {
+		srv->packets_received = srv->packets_sent = 0;
+		srv->lat_min = srv->lat_max = srv->lat_sum = srv->lat_n = 0;
+		zk_4lw_line(w, "Server stats reset.\n");
+	} else if (!strcmp(cmd, "crst")) {
+		for (struct zk_conn *c = srv->conns; c; c = c->next)
+			c->recv = c->sent = c->lat_min = c->lat_max = c->lat_sum = c->lat_n = 0;
+		zk_4lw_line(w, "Connection stats reset.\n");
+	}
+	net_conn_send(nc, w->p, w->len);
+	zk_conn_set_state(conn, ZK_CONN_CLOSING);
+	net_conn_close_after_flush(nc);
+	return 1;
+}
+
+/* ---- accepting ---- */
+
+static void zk_server_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
+{
+	struct zk_server *srv = arg;
+	struct zk_conn *conn = calloc(1, sizeof(*conn));
+	(void)salen;
+	if (!conn) {
+		evutil_closesocket(fd);
+		return;
+	}
+	conn->srv = srv;
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, conn->ip,
+			  sizeof(conn->ip));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, conn->ip,
+			  sizeof(conn->ip));
+	if (srv->cfg->max_client_cnxns > 0) {
+		int same = 0;
+		for (struct zk_conn *c = srv->conns; c; c = c->next)
+			if (!strcmp(c->ip, conn->ip))
+				same++;
+		if (same >= srv->cfg->max_client_cnxns) {
+			log_warn(ZK_SRV_MOD, "too many connections from %s - max is %d", conn->ip,
+				 srv->cfg->max_client_cnxns);
+			evutil_closesocket(fd);
+			free(conn);
+			return;
+		}
+	}
+	conn->ids[0].scheme = strdup("ip");
+	conn->ids[0].id = strdup(conn->ip);
+	conn->n_ids = 1;
+	conn->established_ms = zk_wall_ms();
+	struct net_conn_opts opts = {
+		.max_frame = (size_t)srv->cfg->jute_maxbuffer,
+		.out_high = 1u << 20,
+		.out_hard = 256u << 20,
+	};
+	static const struct net_conn_cbs cbs = {
+		.preface = zk_conn_preface,
+		.frame = zk_conn_frame,
+		.closed = zk_conn_closed,
+	};
+	conn->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = conn;
+	srv->conns = conn;
+	srv->n_conns++;
+	conn->nc = net_conn_new(srv->base, fd, &opts, &cbs, conn);
+	if (!conn->nc || !conn->ids[0].scheme || !conn->ids[0].id) {
+		if (conn->nc)
+			net_conn_close(conn->nc, ERR_NOMEM);
+		else
+			zk_conn_free(conn);
+	}
+}
+
+/* ---- timers: session expiry, snapshots, purge, containers ---- */
+
+static void zk_server_expire_one(int64_t id, void *arg)
+{
+	struct zk_server *srv = arg;
+	struct zk_txn txn;
+	log_info(ZK_SRV_MOD, "expiring session 0x%" PRIx64 ", timeout of %d ms exceeded", (uint64_t)id,
+		 zk_sessions_timeout(srv->db.sessions, id));
+	zk_txn_init(srv, &txn, ZK_TXN_CLOSESESSION, id, 0);
+	zk_server_commit(srv, &txn);
+}
+
+static void zk_server_maybe_snapshot(struct zk_server *srv);
+
+static void zk_server_tick(void *arg)
+{
+	struct zk_server *srv = arg;
+	srv->db.now_ms = zk_mono_ms();
+	zk_sessions_expire(srv->db.sessions, srv->db.now_ms, zk_server_expire_one, srv);
+	zk_server_maybe_snapshot(srv);
+}
+
+static void zk_server_maybe_snapshot(struct zk_server *srv)
+{
+	if (srv->snap_pid > 0 || srv->txns_since_snap < srv->snap_trigger)
+		return;
+	srv->txns_since_snap = 0;
+	srv->snap_zxid = srv->db.last_zxid;
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error(ZK_SRV_MOD, "cannot fork for a snapshot: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		char eb[512] = "";
+		int rc = zk_db_snapshot(&srv->db, srv->cfg->data_dir, eb, sizeof(eb));
+		if (rc)
+			log_error(ZK_SRV_MOD, "snapshot failed: %s", eb);
+		_exit(rc ? 1 : 0);
+	}
+	srv->snap_pid = pid;
+	/* the log rolls so that whole files older than the snapshot can be purged */
+	zk_txnlog_roll(srv->log);
+	log_info(ZK_SRV_MOD, "writing snapshot 0x%" PRIx64 " in child %d", (uint64_t)srv->snap_zxid, (int)pid);
+}
+
+static void zk_server_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	struct zk_server *srv = arg;
+	int status;
+	pid_t pid;
+	(void)sig;
+	(void)what;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != srv->snap_pid)
+			continue;
+		srv->snap_pid = 0;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			log_info(ZK_SRV_MOD, "snapshot 0x%" PRIx64 " written", (uint64_t)srv->snap_zxid);
+		else
+			log_error(ZK_SRV_MOD, "snapshot 0x%" PRIx64 " failed (status %d)",
+				  (uint64_t)srv->snap_zxid, status);
+	}
+}
+
+static void zk_server_purge(void *arg)
+{
+	struct zk_server *srv = arg;
+	int rc = zk_snap_purge(srv->cfg->data_dir, srv->cfg->data_log_dir, srv->cfg->snap_retain_count);
+	log_info(ZK_SRV_MOD, "purge task: %s", rc ? err_str(rc) : "done");
+}
+
+struct zk_reap_ctx {
+	char **paths;
+	int32_t n, cap;
+};
+
+static int zk_reap_collect(const char *path, void *arg)
+{
+	struct zk_reap_ctx *rc = arg;
+	if (rc->n == rc->cap) {
+		int32_t cap = rc->cap ? rc->cap * 2 : 16;
+		char **nv = realloc(rc->paths, (size_t)cap * sizeof(*nv));
+		if (!nv)
+			return ERR_NOMEM;
+		rc->paths = nv;
+		rc->cap = cap;
+	}
+	rc->paths[rc->n] = strdup(path);
+	if (!rc->paths[rc->n])
+		return ERR_NOMEM;
+	rc->n++;
+	return 0;
+}
+
+/* ZooKeeper's ContainerManager: delete containers that had children and have none left. */
+static void zk_server_reap_containers(void *arg)
+{
+	struct zk_server *srv = arg;
+	struct zk_reap_ctx rc = { NULL, 0, 0 };
+	zk_tree_empty_containers(srv->db.tree, zk_reap_collect, &rc);
+	for (int32_t i = 0; i < rc.n; i++) {
+		const struct zk_node *node = zk_tree_get(srv->db.tree, rc.paths[i]);
+		struct zk_stat st;
+		if (node) {
+			zk_node_stat(node, &st);
+			if (st.num_children == 0 && st.ephemeral_owner == ZK_CONTAINER_OWNER) {
+				struct zk_txn txn;
+				zk_txn_init(srv, &txn, ZK_TXN_DELETE, 0, 0);
+				txn.path = rc.paths[i];
+				zk_server_commit(srv, &txn);
+				log_info(ZK_SRV_MOD, "deleted empty container %s", rc.paths[i]);
+			}
+		}
+		free(rc.paths[i]);
+	}
+	free(rc.paths);
+}
+
+/* ---- life cycle ---- */
+
+int zk_server_new(struct event_base *base, const struct zk_config *cfg, struct zk_server **out,
+		  char *errbuf, size_t errlen)
+{
+	struct zk_server *srv = calloc(1, sizeof(*srv));
+	int rc;
+	if (!srv)
+		return ERR_NOMEM;
+	srv->base = base;
+	srv->cfg = cfg;
+	srv->start_ms = zk_wall_ms();
+	srv->four_lw_mask = zk_4lw_parse_whitelist(cfg->four_letter_words);
+	wbuf_init(&srv->out, (size_t)cfg->jute_maxbuffer * 4 + (64u << 20));
+	wbuf_init(&srv->rec, (size_t)cfg->jute_maxbuffer * 2 + (1u << 20));
+	jute_arena_init(&srv->arena, (size_t)cfg->jute_maxbuffer * 2 + 65536);
+	uint32_t r;
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	srv->snap_trigger = cfg->snap_count / 2 + (int64_t)(r % (uint32_t)(cfg->snap_count / 2 + 1));
+
+	rc = zk_db_init(&srv->db, 0, cfg->tick_time, zk_mono_ms());
+	if (rc)
+		goto fail;
+	srv->db.on_event = zk_server_on_event;
+	srv->db.on_session_closed = zk_server_on_session_closed;
+	srv->db.cb_arg = srv;
+	srv->watches = zk_watch_new();
+	if (!srv->watches) {
+		rc = ERR_NOMEM;
+		goto fail;
+	}
+	rc = zk_db_recover(&srv->db, cfg->data_dir, cfg->data_log_dir, errbuf, errlen);
+	if (rc)
+		goto fail;
+	srv->durable_zxid = srv->db.last_zxid;
+	struct zk_txnlog_opts lopts = {
+		.prealloc_bytes = (size_t)cfg->prealloc_kb * 1024,
+		.roll_bytes = 0,
+		.force_sync = cfg->force_sync,
+	};
+	rc = zk_txnlog_open(cfg->data_log_dir, srv->db.last_zxid, &lopts, base, zk_server_durable, srv,
+			    &srv->log, errbuf, errlen);
+	if (rc)
+		goto fail;
+	rc = net_listen(base, cfg->client_port_address, cfg->client_port, 128, zk_server_accept, srv,
+			&srv->listener, errbuf, errlen);
+	if (rc)
+		goto fail;
+	srv->tick_timer = net_timer_new(base, (uint64_t)(cfg->tick_time < 500 ? cfg->tick_time : 500),
+					true, zk_server_tick, srv);
+	srv->container_timer = net_timer_new(base, (uint64_t)cfg->container_check_ms, true,
+					     zk_server_reap_containers, srv);
+	if (cfg->purge_interval > 0)
+		srv->purge_timer = net_timer_new(base, (uint64_t)cfg->purge_interval * 3600 * 1000, true,
+						 zk_server_purge, srv);
+	srv->sigchld = evsignal_new(base, SIGCHLD, zk_server_sigchld, srv);
+	if (!srv->tick_timer || !srv->container_timer || !srv->sigchld || evsignal_add(srv->sigchld, NULL)) {
+		rc = err_set(errbuf, errlen, ERR_NOMEM, "cannot set up timers");
+		goto fail;
+	}
+	log_info(ZK_SRV_MOD, "serving on %s:%d, dataDir %s, dataLogDir %s, last zxid 0x%" PRIx64,
+		 cfg->client_port_address, net_listener_port(srv->listener), cfg->data_dir,
+		 cfg->data_log_dir, (uint64_t)srv->db.last_zxid);
+	*out = srv;
+	return 0;
+fail:
+	zk_server_free(srv);
+	return rc;
+}
+
+int zk_server_port(const struct zk_server *srv)
+{
+	return net_listener_port(srv->listener);
+}
+
+void zk_server_free(struct zk_server *srv)
+{
+	if (!srv)
+		return;
+	net_listener_free(srv->listener);
+	srv->listener = NULL;
+	/* close every connection and let the loop reap them (their closed callbacks free them) */
+	for (struct zk_conn *c = srv->conns; c; c = c->next)
+		if (c->nc)
+			net_conn_close(c->nc, ERR_CLOSED);
+	for (int i = 0; srv->conns && i < 1000; i++)
+		event_base_loop(srv->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	while (srv->conns) /* only if the loop could not reap them */
+		zk_conn_free(srv->conns);
+	if (srv->snap_pid > 0) {
+		int status;
+		waitpid(srv->snap_pid, &status, 0);
+	}
+	zk_txnlog_close(srv->log);
+	net_timer_free(srv->tick_timer);
+	net_timer_free(srv->container_timer);
+	net_timer_free(srv->purge_timer);
+	if (srv->sigchld)
+		event_free(srv->sigchld);
+	zk_watch_free(srv->watches);
+	zk_db_destroy(&srv->db);
+	jute_arena_free(&srv->arena);
+	wbuf_free(&srv->out);
+	wbuf_free(&srv->rec);
+	free(srv);
+}
