@@ -597,7 +597,7 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 		if (!zk_conn_allowed(conn, pnode, ZK_PERM_CREATE))
 			return ZK_ENOAUTH;
 		zk_node_stat(pnode, &st);
-		int n = sequential ? snprintf(pp->path, sizeof(pp->path), "%s%010d", req->path, st.cversion)
+		int n = sequential ? snprintf(pp->path, sizeof(pp->path), "%s%010d", req->path, zk_node_creates(pnode))
 				   : snprintf(pp->path, sizeof(pp->path), "%s", req->path);
 		if (n < 0 || (size_t)n >= sizeof(pp->path))
 			return ZK_EBADARGUMENTS;

@@ -416,10 +416,13 @@ struct zk_tree *zk_tree_new(void)
 	    zk_tree_create(t, "/zookeeper/quota", (const uint8_t *)"", 0, zk_open_acl, 1, 0, 0, 0) ||
 	    zk_tree_create(t, "/zookeeper/config", (const uint8_t *)"", 0, zk_read_acl, 1, 0, 0, 0))
 		goto fail;
-	/* creating the built-ins is not a change anyone made */
+	/* the built-ins were never created by a txn: as in ZooKeeper, their parents count no
+	 * creates (so they report cversion -1 and -2) and /zookeeper/config reports aversion -1 */
 	t->root->cversion = 0;
 	struct zk_node *zk = zk_tree_lookup(t, "/zookeeper", 10, zk_hash("/zookeeper", 10));
 	zk->cversion = 0;
+	struct zk_node *cfg = zk_tree_lookup(t, "/zookeeper/config", 17, zk_hash("/zookeeper/config", 17));
+	cfg->aversion = -1;
 	return t;
 fail:
 	zk_tree_free(t);
@@ -474,7 +477,9 @@ void zk_node_stat(const struct zk_node *n, struct zk_stat *st)
 	st->ctime = n->ctime;
 	st->mtime = n->mtime;
 	st->version = n->version;
-	st->cversion = n->cversion;
+	/* ZooKeeper keeps the number of child creates and reports creates + deletes, which is
+	 * creates * 2 - children (DataNode.copyStat); so built-ins start at -1 and -2 as there */
+	st->cversion = n->cversion * 2 - n->num_children;
 	st->aversion = n->aversion;
 	st->ephemeral_owner = n->owner == ZK_CONTAINER_OWNER ? ZK_CONTAINER_OWNER : n->owner;
 	st->data_length = n->data_len > 0 ? n->data_len : 0;
@@ -504,6 +509,11 @@ const char *zk_node_path(const struct zk_node *n)
 const char *zk_node_name(const struct zk_node *n)
 {
 	return n->path + n->name_off;
+}
+
+int32_t zk_node_creates(const struct zk_node *n)
+{
+	return n->cversion;
 }
 
 int64_t zk_node_owner(const struct zk_node *n)
@@ -602,8 +612,9 @@ int zk_tree_delete(struct zk_tree *t, const char *path, int64_t zxid)
 	zk_hash_remove(t, n);
 	zk_unlink_child(n);
 	zk_eph_unlink(t, n);
-	parent->cversion++;
-	parent->pzxid = zxid;
+	/* DataTree.deleteNode: the create counter stays, pzxid only moves forward */
+	if (zxid > parent->pzxid)
+		parent->pzxid = zxid;
 	if (!t->in_group)
 		zk_node_free(t, n);
 	return 0;

@@ -31,6 +31,9 @@ const struct zk_acl *zk_node_acl(const struct zk_node *n, int32_t *count);
 const char *zk_node_path(const struct zk_node *n);
 const char *zk_node_name(const struct zk_node *n); /* "" for "/" */
 int64_t zk_node_owner(const struct zk_node *n);
+/* Children ever created under n: the sequential-node counter (ZooKeeper's stored cversion;
+ * the Stat reports creates * 2 - numChildren). Snapshots store this raw value in cversion. */
+int32_t zk_node_creates(const struct zk_node *n);
 const struct zk_node *zk_node_first_child(const struct zk_node *n);
 const struct zk_node *zk_node_next_sibling(const struct zk_node *n);
 /* Nodes below n, at any depth (getAllChildrenNumber). */
@@ -38,12 +41,12 @@ int64_t zk_tree_count_descendants(const struct zk_node *n);
 
 /*
  * Mutators. create: czxid = mzxid = pzxid = zxid, ctime = mtime = time_ms, versions 0; the
- * parent's cversion + 1 and pzxid = zxid. owner: 0, a session id, or ZK_CONTAINER_OWNER.
+ * parent's create counter + 1 and pzxid = zxid. owner: 0, a session id, or ZK_CONTAINER_OWNER.
  * ERR_NOTFOUND (no parent), ERR_EXISTS, ERR_INVAL (bad path), ERR_NOMEM.
  */
 int zk_tree_create(struct zk_tree *t, const char *path, const uint8_t *data, int32_t data_len,
 		   const struct zk_acl *acl, int32_t n_acl, int64_t owner, int64_t zxid, int64_t time_ms);
-/* delete: ERR_NOTFOUND, ERR_BUSY (has children), ERR_INVAL ("/"); parent cversion + 1, pzxid. */
+/* delete: ERR_NOTFOUND, ERR_BUSY (has children), ERR_INVAL ("/"); parent pzxid = zxid. */
 int zk_tree_delete(struct zk_tree *t, const char *path, int64_t zxid);
 /* setData: version + 1, mzxid = zxid, mtime = time_ms. */
 int zk_tree_set_data(struct zk_tree *t, const char *path, const uint8_t *data, int32_t data_len,
@@ -65,7 +68,8 @@ int zk_tree_empty_containers(const struct zk_tree *t, int (*cb)(const char *path
 
 /* Pre-order walk (parents first), every node including "/"; cb non-zero stops with that value. */
 int zk_tree_walk(const struct zk_tree *t, int (*cb)(const struct zk_node *n, void *arg), void *arg);
-/* Inserts a node with exactly this stat (snapshot loading; dataLength/numChildren derived).
+/* Inserts a node with exactly this stat (snapshot loading; dataLength/numChildren derived;
+ * st->cversion is the raw create counter, see zk_node_creates).
  * "/" and existing built-ins are overwritten. The parent must exist. */
 int zk_tree_load_node(struct zk_tree *t, const char *path, const uint8_t *data, int32_t data_len,
 		      const struct zk_acl *acl, int32_t n_acl, const struct zk_stat *st);
