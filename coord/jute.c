@@ -172,8 +172,11 @@ static void jute_acl_list(struct jute_dec *d, struct zk_acl **out, int32_t *n)
 		acl[i].perms = jute_int(d);
 		acl[i].scheme = jute_string(d);
 		acl[i].id = jute_string(d);
-		if (!d->r.err && (!acl[i].scheme || !acl[i].id))
-			d->bad_string = true;
+		/* kazoo sends "" as a null string; ZooKeeper takes null ids (e.g. auth:) as given */
+		if (!acl[i].scheme)
+			acl[i].scheme = "";
+		if (!acl[i].id)
+			acl[i].id = "";
 	}
 	*out = acl;
 	*n = count;

@@ -309,6 +309,7 @@ static int zk_db_snap_node(const struct zk_node *node, void *arg)
 	int32_t len, n;
 	zk_node_stat(node, &st);
 	st.cversion = zk_node_creates(node); /* the raw counter, see zk_tree_load_node */
+	st.ephemeral_owner = zk_node_owner(node); /* incl. the container mark */
 	const uint8_t *data = zk_node_data(node, &len);
 	const struct zk_acl *acl = zk_node_acl(node, &n);
 	sc->rc = zk_snap_add_node(sc->w, zk_node_path(node), data, len, &st, acl, n);

@@ -605,7 +605,7 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 			return ZK_EBADARGUMENTS;
 		if (zk_tree_get(tree, pp->path))
 			return ZK_ENODEEXISTS;
-		if (st.ephemeral_owner != 0 && st.ephemeral_owner != ZK_CONTAINER_OWNER)
+		if (zk_node_owner(pnode) != 0 && zk_node_owner(pnode) != ZK_CONTAINER_OWNER)
 			return ZK_ENOCHILDRENFOREPHEMERALS;
 		op->type = ZK_TXN_CREATE;
 		op->path = pp->path;
@@ -632,7 +632,7 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 			return ZK_ENONODE;
 		zk_node_stat(node, &st);
 		if (req->type == ZK_OP_DELETECONTAINER) {
-			if (st.ephemeral_owner != ZK_CONTAINER_OWNER)
+			if (zk_node_owner(node) != ZK_CONTAINER_OWNER)
 				return ZK_EBADARGUMENTS;
 		} else if (zk_check_version(req->version, st.version)) {
 			return ZK_EBADVERSION;
@@ -701,11 +701,19 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 	}
 }
 
-/* The reply body of one successful write op (also used for multi results). */
-static void zk_put_op_result(struct zk_server *srv, int32_t type, const struct zk_txn *op)
+/* The reply body of one successful write op. st: the node's Stat right after the op (for a
+ * multi, as each op left it, which is what ZooKeeper reports); NULL = read it now. */
+static void zk_put_op_result(struct zk_server *srv, int32_t type, const struct zk_txn *op,
+			     const struct zk_stat *st)
 {
-	struct zk_stat st;
-	const struct zk_node *node;
+	struct zk_stat now;
+	if (!st) {
+		const struct zk_node *node = zk_tree_get(srv->db.tree, op->path ? op->path : "");
+		memset(&now, 0, sizeof(now));
+		if (node)
+			zk_node_stat(node, &now);
+		st = &now;
+	}
 	switch (type) {
 	case ZK_OP_CREATE:
 		wbuf_str_i32(&srv->out, op->path);
@@ -714,19 +722,11 @@ static void zk_put_op_result(struct zk_server *srv, int32_t type, const struct z
 	case ZK_OP_CREATECONTAINER:
 	case ZK_OP_CREATETTL:
 		wbuf_str_i32(&srv->out, op->path);
-		node = zk_tree_get(srv->db.tree, op->path);
-		memset(&st, 0, sizeof(st));
-		if (node)
-			zk_node_stat(node, &st);
-		jute_put_stat(&srv->out, &st);
+		jute_put_stat(&srv->out, st);
 		break;
 	case ZK_OP_SETDATA:
 	case ZK_OP_SETACL:
-		node = zk_tree_get(srv->db.tree, op->path);
-		memset(&st, 0, sizeof(st));
-		if (node)
-			zk_node_stat(node, &st);
-		jute_put_stat(&srv->out, &st);
+		jute_put_stat(&srv->out, st);
 		break;
 	default: /* delete, check, deleteContainer: no body */
 		break;
@@ -748,7 +748,7 @@ static void zk_handle_write(struct zk_server *srv, struct zk_conn *conn, const s
 	zk_server_commit(srv, &txn);
 	size_t off = zk_reply_begin(srv, req->xid, txn.zxid, err);
 	if (!err)
-		zk_put_op_result(srv, req->type, &txn);
+		zk_put_op_result(srv, req->type, &txn, NULL);
 	zk_reply_end(conn, off, t0);
 	zk_prep_free(&pp);
 }
@@ -785,12 +785,14 @@ static void zk_handle_multi(struct zk_server *srv, struct zk_conn *conn, const s
 	struct zk_txn *ops = calloc((size_t)(n ? n : 1), sizeof(*ops));
 	struct zk_prep *pps = calloc((size_t)(n ? n : 1), sizeof(*pps));
 	int32_t *errs = calloc((size_t)(n ? n : 1), sizeof(*errs));
+	struct zk_stat *stats = calloc((size_t)(n ? n : 1), sizeof(*stats));
 	int32_t failed_at = -1;
 
-	if (!ops || !pps || !errs) {
+	if (!ops || !pps || !errs || !stats) {
 		free(ops);
 		free(pps);
 		free(errs);
+		free(stats);
 		net_conn_close(conn->nc, ERR_NOMEM);
 		return;
 	}
@@ -807,6 +809,11 @@ static void zk_handle_multi(struct zk_server *srv, struct zk_conn *conn, const s
 						      : ZK_EBADARGUMENTS;
 		if (!err && zk_db_trial_op(&srv->db, &ops[i], txn.zxid, txn.time_ms))
 			err = ZK_ERUNTIMEINCONSISTENCY;
+		if (!err && ops[i].path) {
+			const struct zk_node *node = zk_tree_get(srv->db.tree, ops[i].path);
+			if (node)
+				zk_node_stat(node, &stats[i]);
+		}
 		if (err) {
 			errs[i] = err;
 			failed_at = i;
@@ -835,7 +842,7 @@ static void zk_handle_multi(struct zk_server *srv, struct zk_conn *conn, const s
 		} else {
 			int32_t type = req->ops[i].type;
 			jute_put_multi_header(&srv->out, type, false, 0);
-			zk_put_op_result(srv, type, &ops[i]);
+			zk_put_op_result(srv, type, &ops[i], &stats[i]);
 		}
 	}
 	jute_put_multi_header(&srv->out, -1, true, -1);
@@ -845,6 +852,7 @@ static void zk_handle_multi(struct zk_server *srv, struct zk_conn *conn, const s
 	free(ops);
 	free(pps);
 	free(errs);
+	free(stats);
 }
 
 /* ---- reads ---- */
@@ -1734,7 +1742,7 @@ static void zk_server_reap_containers(void *arg)
 		struct zk_stat st;
 		if (node) {
 			zk_node_stat(node, &st);
-			if (st.num_children == 0 && st.ephemeral_owner == ZK_CONTAINER_OWNER) {
+			if (st.num_children == 0 && zk_node_owner(node) == ZK_CONTAINER_OWNER) {
 				struct zk_txn txn;
 				zk_txn_init(srv, &txn, ZK_TXN_DELETE, 0, 0);
 				txn.path = rc.paths[i];

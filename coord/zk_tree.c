@@ -481,7 +481,8 @@ void zk_node_stat(const struct zk_node *n, struct zk_stat *st)
 	 * creates * 2 - children (DataNode.copyStat); so built-ins start at -1 and -2 as there */
 	st->cversion = n->cversion * 2 - n->num_children;
 	st->aversion = n->aversion;
-	st->ephemeral_owner = n->owner == ZK_CONTAINER_OWNER ? ZK_CONTAINER_OWNER : n->owner;
+	/* containers are marked internally; clients see 0 (getClientEphemeralOwner) */
+	st->ephemeral_owner = n->owner == ZK_CONTAINER_OWNER ? 0 : n->owner;
 	st->data_length = n->data_len > 0 ? n->data_len : 0;
 	st->num_children = n->num_children;
 	st->pzxid = n->pzxid;
