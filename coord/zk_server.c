@@ -1216,8 +1216,11 @@ static void zk_handle_close_session(struct zk_server *srv, struct zk_conn *conn,
 				    uint64_t t0)
 {
 	struct zk_txn txn;
-	zk_txn_init(srv, &txn, ZK_TXN_CLOSESESSION, conn->session_id, req->xid);
-	zk_sessions_set_closing(srv->db.sessions, conn->session_id);
+	int64_t sid = conn->session_id;
+	zk_txn_init(srv, &txn, ZK_TXN_CLOSESESSION, sid, req->xid);
+	zk_sessions_set_closing(srv->db.sessions, sid);
+	/* detach first, so that applying the txn does not close this connection before its reply */
+	conn->session_id = 0;
 	zk_server_commit(srv, &txn);
 	zk_reply_err(conn, req->xid, txn.zxid, ZK_OK, t0);
 	zk_conn_finish(conn);
@@ -1319,9 +1322,20 @@ static void zk_handle_request(struct zk_server *srv, struct zk_conn *conn, const
 	jute_arena_reset(&srv->arena);
 	int rc = jute_decode_request(p, len, &srv->arena, &req);
 	if (rc == ERR_PROTO) {
+		/* ZooKeeper's UnimplementedRequestProcessor: an error reply, then the connection closes */
 		log_warn(ZK_SRV_MOD, "unknown request type %d from %s; closing", req.type, conn->ip);
-		zk_reply_err(conn, req.xid, srv->db.last_zxid, ZK_EUNIMPLEMENTED, t0);
+		zk_reply_err(conn, req.xid, -1, ZK_EUNIMPLEMENTED, t0);
 		zk_conn_finish(conn);
+		return;
+	}
+	if (rc && len >= 8) {
+		/* a known header with a body that does not decode: ZooKeeper answers
+		 * MarshallingError and keeps the connection */
+		struct rbuf r = rbuf_make(p, len);
+		int32_t xid;
+		rbuf_i32(&r, &xid);
+		log_warn(ZK_SRV_MOD, "malformed request (%zu bytes) from %s: %s", len, conn->ip, err_str(rc));
+		zk_reply_err(conn, xid, srv->db.last_zxid, ZK_EMARSHALLINGERROR, t0);
 		return;
 	}
 	if (rc) {

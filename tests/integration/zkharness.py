@@ -17,6 +17,8 @@ import tempfile
 import time
 
 COORD = os.environ.get("SAMSA_COORD")
+if COORD:
+    COORD = os.path.abspath(COORD)
 ZK_CLASSPATH = "/usr/share/java/zookeeper.jar"
 ZK_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
 
