@@ -123,6 +123,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct evbuffer *in = bufferevent_get_input(pair[1]);
 		evbuffer_drain(in, evbuffer_get_length(in));
 	}
+	/* the peer reads everything: frames held back by backpressure or the pause are delivered */
+	bufferevent_enable(pair[1], EV_READ);
+	if (st.paused && st.c)
+		net_conn_resume_read(st.c);
+	for (int i = 0; i < 16 && st.c; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		struct evbuffer *in = bufferevent_get_input(pair[1]);
+		evbuffer_drain(in, evbuffer_get_length(in));
+	}
 	if (st.c)
 		net_conn_close(st.c, ERR_CLOSED);
 	for (int i = 0; i < 100 && st.closed == 0; i++)
