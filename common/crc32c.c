@@ -76,7 +76,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 
 int crc32c_hw_available(void)
 {
-	return __builtin_cpu_supports("sse4.2");
+	return __builtin_cpu_supports("sse4.2") ? 1 : 0;
 }
 
 uint32_t crc32c(uint32_t crc, const void *p, size_t n)

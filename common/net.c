@@ -4,7 +4,9 @@
  * Connection invariants: once `closing` is set no frame is delivered and nothing more is read;
  * the reap event runs `closed` and frees. Reading is enabled only when neither the output
  * backpressure (bp_paused) nor the application (app_paused) holds it, and not while closing
- * or flushing before a close.
+ * or flushing before a close. The same conditions stop frame delivery: frames already in the
+ * input buffer wait there (bounded by one read) and are delivered, through a deferred read
+ * callback, when the hold is lifted (net_conn_kick).
  */
 #include "net.h"
 
@@ -48,6 +50,9 @@ struct net_conn {
 	bool flush_close;  /* close once output is empty */
 	bool bp_paused;	   /* output over out_high */
 	bool app_paused;   /* net_conn_pause_read */
+	bool in_read;	   /* net_conn_read is on the stack: a bufferevent that runs its read
+			      callback synchronously could re-enter it from a frame callback;
+			      the outer call then picks the new bytes up */
 	int close_err;
 	char peer[64];
 };
@@ -89,7 +94,7 @@ int net_listen(struct event_base *base, const char *host, int port, int backlog,
 	struct net_listener *l = calloc(1, sizeof(*l));
 	if (!l) {
 		freeaddrinfo(ai);
-		return ERR_NOMEM;
+		return err_set(errbuf, errlen, ERR_NOMEM, "listener for %s:%d: out of memory", h, port);
 	}
 	l->cb = accept_cb;
 	l->arg = arg;
@@ -131,12 +136,26 @@ void net_listener_free(struct net_listener *l)
 
 /* ---- connections ---- */
 
+/* True while frames may be delivered and the peer read from. */
+static bool net_conn_reading(const struct net_conn *c)
+{
+	return !(c->closing || c->flush_close || c->raw || c->bp_paused || c->app_paused);
+}
+
 static void net_conn_update_read(struct net_conn *c)
 {
-	if (c->closing || c->flush_close || c->raw || c->bp_paused || c->app_paused)
-		bufferevent_disable(c->bev, EV_READ);
-	else
+	if (net_conn_reading(c))
 		bufferevent_enable(c->bev, EV_READ);
+	else
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+/* After a hold is lifted: delivers frames that arrived before it, from a deferred callback
+ * (never re-entering the caller, which may be a frame callback of this connection). */
+static void net_conn_kick(struct net_conn *c)
+{
+	if (net_conn_reading(c) && evbuffer_get_length(bufferevent_get_input(c->bev)) >= 4)
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 static void net_conn_reap(evutil_socket_t fd, short what, void *arg)
@@ -175,17 +194,12 @@ void net_conn_close_after_flush(struct net_conn *c)
 	bufferevent_enable(c->bev, EV_WRITE);
 }
 
-/* Delivers every complete frame in the input buffer. */
-static void net_conn_read(struct bufferevent *bev, void *arg)
+/* The frame reader proper (see net_conn_read): preface, then every complete frame while the
+ * connection is reading. Lengths are checked before the payload is waited for or pulled up. */
+static void net_conn_read_frames(struct net_conn *c, struct evbuffer *in)
 {
-	struct net_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	uint8_t hdr[4];
 
-	if (c->closing || c->raw || c->flush_close) {
-		evbuffer_drain(in, evbuffer_get_length(in));
-		return;
-	}
 	if (!c->preface_done) {
 		if (evbuffer_get_length(in) < 4)
 			return;
@@ -198,11 +212,9 @@ static void net_conn_read(struct bufferevent *bev, void *arg)
 				net_conn_update_read(c);
 				return;
 			}
-			if (c->closing)
-				return;
 		}
 	}
-	while (!c->closing && !c->flush_close && !c->raw) {
+	while (net_conn_reading(c)) {
 		size_t avail = evbuffer_get_length(in);
 		if (avail < 4)
 			return;
@@ -234,6 +246,25 @@ static void net_conn_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* bufferevent read callback: delivers every complete frame in the input buffer. */
+static void net_conn_read(struct bufferevent *bev, void *arg)
+{
+	struct net_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (c->in_read)
+		return; /* nested: the outer loop picks the new bytes up */
+	if (c->closing || c->raw || c->flush_close) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	if (!net_conn_reading(c))
+		return; /* held: net_conn_kick delivers later */
+	c->in_read = true;
+	net_conn_read_frames(c, in);
+	c->in_read = false;
+}
+
 static void net_conn_write(struct bufferevent *bev, void *arg)
 {
 	struct net_conn *c = arg;
@@ -247,6 +278,7 @@ static void net_conn_write(struct bufferevent *bev, void *arg)
 	if (c->bp_paused && out <= c->opts.out_high / 2) {
 		c->bp_paused = false;
 		net_conn_update_read(c);
+		net_conn_kick(c);
 	}
 }
 
@@ -376,9 +408,7 @@ void net_conn_resume_read(struct net_conn *c)
 {
 	c->app_paused = false;
 	net_conn_update_read(c);
-	/* frames already buffered while paused are delivered now */
-	if (!c->closing && evbuffer_get_length(bufferevent_get_input(c->bev)) >= 4)
-		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	net_conn_kick(c);
 }
 
 size_t net_conn_output_len(const struct net_conn *c)

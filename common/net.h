@@ -34,8 +34,10 @@ void net_listener_free(struct net_listener *l); /* NULL ok */
 
 struct net_conn_opts {
 	size_t max_frame; /* a longer frame closes the connection (ERR_TOOBIG) before allocation */
-	size_t out_high;  /* output above this pauses reading from the peer until half drained */
-	size_t out_hard;  /* output above this closes the connection (ERR_FULL) */
+	size_t out_high;  /* output above this stops reading from the peer and delivering frames
+			     until it drains to out_high / 2 (0: 1 MiB) */
+	size_t out_hard;  /* output above this closes the connection (ERR_FULL; 0 or below
+			     out_high: 64 * out_high) */
 };
 
 struct net_conn_cbs {
@@ -65,7 +67,9 @@ int net_conn_send_frame(struct net_conn *c, const void *p, size_t n);
 void net_conn_close(struct net_conn *c, int err);
 /* Stops reading; closes once every queued byte has been written. */
 void net_conn_close_after_flush(struct net_conn *c);
-/* Application-level throttle, independent of output backpressure. */
+/* Application-level throttle, independent of output backpressure: while paused nothing is
+ * read and no frame is delivered (not even one already buffered); resume delivers those from
+ * a deferred callback, never from inside the call. */
 void net_conn_pause_read(struct net_conn *c);
 void net_conn_resume_read(struct net_conn *c);
 size_t net_conn_output_len(const struct net_conn *c);
