@@ -9,10 +9,7 @@ that the restart truncates it with a log line and loses nothing.
 """
 import os
 import random
-import signal
-import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -21,81 +18,17 @@ import unittest
 
 from kazoo.client import KazooClient
 
-COORD = os.environ.get("SAMSA_COORD")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def ruok(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"ruok")
-            return s.recv(16) == b"imok"
-    except OSError:
-        return False
-
-
-class Coord:
-    def __init__(self, workdir, port, extra=""):
-        self.workdir = workdir
-        self.port = port
-        self.props = os.path.join(workdir, "zookeeper.properties")
-        with open(self.props, "w") as f:
-            f.write(f"dataDir={workdir}/data\nclientPort={port}\nclientPortAddress=127.0.0.1\n"
-                    f"4lw.commands.whitelist=*\nsnapCount=40\nmaxClientCnxns=0\n{extra}")
-        self.proc = None
-
-    def start(self):
-        env = dict(os.environ, LOG_DIR=os.path.join(self.workdir, "logs"))
-        self.out = open(os.path.join(self.workdir, "coord.out"), "ab")
-        self.proc = subprocess.Popen([COORD, self.props], env=env, stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("samsa-coord exited with %s" % self.proc.returncode)
-            if ruok(self.port):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("samsa-coord did not answer ruok")
-
-    def kill9(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        self.out.close()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.out.closed:
-            self.out.close()
-
-    def server_log(self):
-        try:
-            with open(os.path.join(self.workdir, "logs", "server.log")) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zkharness  # noqa: E402
 
 
 class CrashTest(unittest.TestCase):
     def setUp(self):
-        self.assertTrue(COORD, "SAMSA_COORD must name the samsa-coord binary")
+        self.assertTrue(zkharness.COORD, "SAMSA_COORD must name the samsa-coord binary")
         self.tmp = tempfile.TemporaryDirectory(prefix="samsa-crash-")
-        self.coord = Coord(self.tmp.name, free_port())
         self.addCleanup(self.tmp.cleanup)
+        # snapCount is small so forked snapshots and replay after a snapshot both happen
+        self.coord = zkharness.samsa_server(self.tmp.name, {"snapCount": "40"})
         self.addCleanup(self.coord.stop)
 
     def client(self):
@@ -165,7 +98,7 @@ class CrashTest(unittest.TestCase):
         self.assertGreater(len(acked), 100, "too few writes acknowledged to prove anything")
         print("crash test: %d writes sent, %d acknowledged, all present after 6 kill -9"
               % (sent, len(acked)), file=sys.stderr)
-        self.assertIn("snapshot", self.coord.server_log())
+        self.assertIn("snapshot", self.coord.log_text())
 
     def test_torn_tail_truncated_with_log_line(self):
         self.coord.start()
@@ -192,7 +125,7 @@ class CrashTest(unittest.TestCase):
             f.seek(off)
             f.write(struct.pack(">II", 200, 0xDEADBEEF) + b"x" * 10)
         self.coord.start()
-        log = self.coord.server_log()
+        log = self.coord.log_text()
         self.assertRegex(log, r"(?i)trunc", "no log line about the torn tail")
         zk = self.client()
         for i in range(20):

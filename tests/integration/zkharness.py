@@ -87,7 +87,8 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout=15):
-        if self.running():
+        was_running = self.running()
+        if was_running:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -98,6 +99,19 @@ class Server:
             self.out.close()
         if self in _live:
             _live.remove(self)
+        if was_running:
+            self.check_sanitizers()
+
+    def check_sanitizers(self):
+        """A daemon built with ASan/UBSan reports on its stderr; any report fails the test."""
+        path = os.path.join(self.workdir, "%s.out" % self.kind)
+        if not os.path.exists(path):
+            return
+        with open(path, errors="replace") as f:
+            text = f.read()
+        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if mark in text:
+                raise AssertionError("%s reported a sanitizer error:\n%s" % (self.kind, text[-4000:]))
 
     def kill9(self):
         if self.running():
