@@ -86,6 +86,13 @@ int main(int argc, char **argv)
 		broker_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	/* the log first, so that warnings about the config (unknown keys) reach logs/server.log */
+	const char *log_dir = getenv("LOG_DIR");
+	rc = log_open(log_dir && *log_dir ? log_dir : "logs", "server.log", eb, sizeof(eb));
+	if (rc) {
+		fprintf(stderr, "samsa-broker: %s\n", eb);
+		return 1;
+	}
 	rc = kb_config_load(argv[1], &cfg, eb, sizeof(eb));
 	if (rc) {
 		fprintf(stderr, "samsa-broker: %s\n", eb);
@@ -114,13 +121,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level((enum log_level)level);
-	const char *log_dir = getenv("LOG_DIR");
-	rc = log_open(log_dir && *log_dir ? log_dir : "logs", "server.log", eb, sizeof(eb));
-	if (rc) {
-		fprintf(stderr, "samsa-broker: %s\n", eb);
-		kb_config_free(&cfg);
-		return 1;
-	}
 	evthread_use_pthreads();
 	b.base = event_base_new();
 	if (!b.base) {
