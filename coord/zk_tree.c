@@ -26,11 +26,21 @@ struct zk_aclref {
 	struct zk_acl acl[];	/* strings follow the array */
 };
 
+/* Links of an ephemeral node in its owner's list: allocated only for ephemerals. */
+struct zk_ephlink {
+	struct zk_node *prev, *next;
+};
+
+/*
+ * One allocation per node: the struct, the path (NUL-terminated), then the data it was created
+ * with ("inline", inline_cap bytes). Data set later lives there too when it fits and no group
+ * is open; otherwise in its own allocation (zk_data_free knows which).
+ */
 struct zk_node {
 	struct zk_node *hnext; /* hash chain */
 	struct zk_node *parent;
 	struct zk_node *first_child, *prev_sib, *next_sib;
-	struct zk_node *eph_prev, *eph_next;
+	struct zk_ephlink *eph;
 	struct zk_aclref *acl;
 	uint8_t *data;
 	int64_t czxid, mzxid, ctime, mtime, owner, pzxid;
@@ -38,9 +48,20 @@ struct zk_node {
 	int32_t version, cversion, aversion, num_children;
 	uint32_t hash;
 	uint32_t path_len;
-	uint32_t name_off;
+	uint32_t inline_cap;
 	char path[];
 };
+
+static uint8_t *zk_inline(struct zk_node *n)
+{
+	return (uint8_t *)n->path + n->path_len + 1;
+}
+
+static void zk_data_free(struct zk_node *n, uint8_t *p)
+{
+	if (p && p != zk_inline(n))
+		free(p);
+}
 
 struct zk_eph {
 	struct zk_eph *next;
@@ -245,10 +266,15 @@ static int zk_eph_link(struct zk_tree *t, struct zk_node *n)
 		e->owner = n->owner;
 		*pp = e;
 	}
-	n->eph_prev = NULL;
-	n->eph_next = (*pp)->head;
-	if (n->eph_next)
-		n->eph_next->eph_prev = n;
+	if (!n->eph) {
+		n->eph = calloc(1, sizeof(*n->eph));
+		if (!n->eph)
+			return ERR_NOMEM;
+	}
+	n->eph->prev = NULL;
+	n->eph->next = (*pp)->head;
+	if (n->eph->next)
+		n->eph->next->eph->prev = n;
 	(*pp)->head = n;
 	t->eph_count++;
 	return 0;
@@ -256,18 +282,19 @@ static int zk_eph_link(struct zk_tree *t, struct zk_node *n)
 
 static void zk_eph_unlink(struct zk_tree *t, struct zk_node *n)
 {
-	if (!zk_is_session_owner(n->owner))
+	if (!zk_is_session_owner(n->owner) || !n->eph)
 		return;
 	struct zk_eph **pp = zk_eph_slot(t, n->owner);
 	if (!*pp)
 		return;
-	if (n->eph_prev)
-		n->eph_prev->eph_next = n->eph_next;
+	if (n->eph->prev)
+		n->eph->prev->eph->next = n->eph->next;
 	else
-		(*pp)->head = n->eph_next;
-	if (n->eph_next)
-		n->eph_next->eph_prev = n->eph_prev;
-	n->eph_prev = n->eph_next = NULL;
+		(*pp)->head = n->eph->next;
+	if (n->eph->next)
+		n->eph->next->eph->prev = n->eph->prev;
+	free(n->eph);
+	n->eph = NULL;
 	t->eph_count--;
 	if (!(*pp)->head) {
 		struct zk_eph *e = *pp;
@@ -278,24 +305,43 @@ static void zk_eph_unlink(struct zk_tree *t, struct zk_node *n)
 
 /* ---- nodes ---- */
 
-static struct zk_node *zk_node_alloc(const char *path, size_t len)
+/* A node with its path and data (data_len -1 = null, 0 = empty) in one allocation. */
+static struct zk_node *zk_node_alloc(const char *path, size_t len, const uint8_t *data, int32_t data_len)
 {
-	struct zk_node *n = calloc(1, sizeof(*n) + len + 1);
+	size_t cap = data && data_len > 0 ? (size_t)data_len : 0;
+	struct zk_node *n = malloc(offsetof(struct zk_node, path) + len + 1 + cap);
 	if (!n)
 		return NULL;
+	memset(n, 0, offsetof(struct zk_node, path));
 	memcpy(n->path, path, len);
 	n->path[len] = '\0';
 	n->path_len = (uint32_t)len;
 	n->hash = zk_hash(path, len);
-	const char *slash = strrchr(n->path, '/');
-	n->name_off = (uint32_t)(slash ? (size_t)(slash - n->path) + 1 : 0);
-	n->data_len = -1;
+	n->inline_cap = (uint32_t)cap;
+	n->data_len = data ? (data_len > 0 ? data_len : 0) : -1;
+	if (cap) {
+		memcpy(zk_inline(n), data, cap);
+		n->data = zk_inline(n);
+	}
 	return n;
 }
 
-static int zk_node_set_data(struct zk_node *n, const uint8_t *data, int32_t len, uint8_t **old)
+/*
+ * Replaces a node's data. *old is the previous data pointer for the caller to release with
+ * zk_data_free (or to keep for undo), NULL if nothing is to be released. The inline area is
+ * reused only outside a group (inside one, the old bytes must survive for rollback).
+ */
+static int zk_node_set_data(struct zk_tree *t, struct zk_node *n, const uint8_t *data, int32_t len,
+			    uint8_t **old)
 {
 	uint8_t *copy = NULL;
+	if (!t->in_group && data && len > 0 && (uint32_t)len <= n->inline_cap) {
+		*old = n->data == zk_inline(n) ? NULL : n->data;
+		memmove(zk_inline(n), data, (size_t)len);
+		n->data = zk_inline(n);
+		n->data_len = len;
+		return 0;
+	}
 	if (data && len > 0) {
 		copy = malloc((size_t)len);
 		if (!copy)
@@ -341,7 +387,8 @@ static void zk_unlink_child(struct zk_node *n)
 static void zk_node_free(struct zk_tree *t, struct zk_node *n)
 {
 	zk_acl_release(t, n->acl);
-	free(n->data);
+	zk_data_free(n, n->data);
+	free(n->eph);
 	free(n);
 }
 
@@ -402,15 +449,13 @@ struct zk_tree *zk_tree_new(void)
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	t->neph = 256;
 	t->eph = calloc(t->neph, sizeof(*t->eph));
-	t->root = zk_node_alloc("/", 1);
+	t->root = zk_node_alloc("/", 1, (const uint8_t *)"", 0);
 	if (!t->buckets || !t->eph || !t->root)
 		goto fail;
-	t->root->name_off = 1;
 	t->root->acl = zk_acl_intern(t, zk_open_acl, 1);
 	if (!t->root->acl)
 		goto fail;
-	t->root->data = NULL;
-	t->root->data_len = 0; /* ZooKeeper's root holds empty, not null, data */
+	/* ZooKeeper's root holds empty, not null, data */
 	zk_hash_insert(t, t->root);
 	if (zk_tree_create(t, "/zookeeper", (const uint8_t *)"", 0, zk_open_acl, 1, 0, 0, 0) ||
 	    zk_tree_create(t, "/zookeeper/quota", (const uint8_t *)"", 0, zk_open_acl, 1, 0, 0, 0) ||
@@ -509,7 +554,7 @@ const char *zk_node_path(const struct zk_node *n)
 
 const char *zk_node_name(const struct zk_node *n)
 {
-	return n->path + n->name_off;
+	return n->path_len == 1 ? n->path + 1 : strrchr(n->path, '/') + 1;
 }
 
 int32_t zk_node_creates(const struct zk_node *n)
@@ -567,12 +612,11 @@ int zk_tree_create(struct zk_tree *t, const char *path, const uint8_t *data, int
 		return ERR_NOTFOUND;
 	if (t->count >= t->nbuckets && zk_tree_grow(t))
 		return ERR_NOMEM;
-	struct zk_node *n = zk_node_alloc(path, len);
+	struct zk_node *n = zk_node_alloc(path, len, data, data ? data_len : -1);
 	if (!n)
 		return ERR_NOMEM;
-	uint8_t *old;
 	n->acl = zk_acl_intern(t, acl, n_acl);
-	if (!n->acl || zk_node_set_data(n, data, data ? data_len : -1, &old)) {
+	if (!n->acl) {
 		zk_node_free(t, n);
 		return ERR_NOMEM;
 	}
@@ -632,12 +676,12 @@ int zk_tree_set_data(struct zk_tree *t, const char *path, const uint8_t *data, i
 			     .version = n->version, .mzxid = n->mzxid, .mtime = n->mtime };
 	uint8_t *old;
 	int32_t old_len = n->data_len;
-	if (zk_undo_reserve(t) || zk_node_set_data(n, data, data ? data_len : -1, &old))
+	if (zk_undo_reserve(t) || zk_node_set_data(t, n, data, data ? data_len : -1, &old))
 		return ERR_NOMEM;
 	zk_undo_push(t, &u); /* cannot fail: reserved */
 	t->data_size += (n->data_len > 0 ? n->data_len : 0) - (old_len > 0 ? old_len : 0);
 	if (!t->in_group)
-		free(old);
+		zk_data_free(n, old);
 	n->version++;
 	n->mzxid = zxid;
 	n->mtime = time_ms;
@@ -680,7 +724,7 @@ void zk_tree_commit(struct zk_tree *t)
 			zk_node_free(t, u->node);
 			break;
 		case ZK_UNDO_SETDATA:
-			free(u->data);
+			zk_data_free(u->node, u->data);
 			break;
 		case ZK_UNDO_SETACL:
 			zk_acl_release(t, u->acl);
@@ -717,7 +761,7 @@ void zk_tree_rollback(struct zk_tree *t)
 			break;
 		case ZK_UNDO_SETDATA:
 			t->data_size += (u->data_len > 0 ? u->data_len : 0) - (n->data_len > 0 ? n->data_len : 0);
-			free(n->data);
+			zk_data_free(n, n->data);
 			n->data = u->data;
 			n->data_len = u->data_len;
 			n->version = u->version;
@@ -742,7 +786,7 @@ int zk_tree_ephemerals(const struct zk_tree *t, int64_t owner, int (*cb)(const c
 	struct zk_eph **pp = zk_eph_slot(t, owner);
 	if (!*pp)
 		return 0;
-	for (struct zk_node *n = (*pp)->head; n; n = n->eph_next) {
+	for (struct zk_node *n = (*pp)->head; n; n = n->eph->next) {
 		int rc = cb(n->path, arg);
 		if (rc)
 			return rc;
@@ -801,11 +845,11 @@ int zk_tree_load_node(struct zk_tree *t, const char *path, const uint8_t *data, 
 		int32_t old_len = n->data_len;
 		if (!r)
 			return ERR_NOMEM;
-		if (zk_node_set_data(n, data, data ? data_len : -1, &old)) {
+		if (zk_node_set_data(t, n, data, data ? data_len : -1, &old)) {
 			zk_acl_release(t, r);
 			return ERR_NOMEM;
 		}
-		free(old);
+		zk_data_free(n, old);
 		t->data_size += (n->data_len > 0 ? n->data_len : 0) - (old_len > 0 ? old_len : 0);
 		zk_acl_release(t, n->acl);
 		n->acl = r;

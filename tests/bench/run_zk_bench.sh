@@ -1,60 +1,94 @@
 #!/usr/bin/env bash
 # Coordinator benchmark: samsa-coord and the real ZooKeeper 3.8 (Debian's `zookeeper` package),
-# standalone, on free loopback ports in temporary directories on this machine, driven by the same
-# client (zk_bench, on the ZooKeeper C client). Prints create / setData / getData throughput and
-# p50/p99 latency with 1 and 100 requests outstanding (100-byte values), then the resident
-# memory of each server holding 100,000 such znodes. Both servers are stopped by pid on exit.
+# standalone, each on a free loopback port in a temporary directory on this machine, driven by the
+# same client (zk_bench, on the ZooKeeper C client). Prints create / setData / getData throughput
+# and p50/p99 latency with 1 and 100 requests outstanding (100-byte values), then the resident
+# memory (VmRSS) of each server, freshly started, holding 100,000 such znodes, and the ratios
+# samsa/zookeeper. Every run is preceded by a discarded warm-up (the JVM's JIT). Servers are
+# started and stopped by pid through tests/integration/zkharness.py, also on failure (trap).
+# Figures only: nothing here asserts a timing.
 #
-#   tests/bench/run_zk_bench.sh [samsa-coord] [zk_bench]     (env BENCH_COUNT, default 20000)
+#   tests/bench/run_zk_bench.sh [samsa-coord] [zk_bench]
+#     samsa-coord: $1, else $SAMSA_COORD, else build/coord/samsa-coord; when it does not exist,
+#                  only the real ZooKeeper runs.
+#     env BENCH_COUNT (default 20000 requests per run; a quarter of it at 1 outstanding for
+#     writes), BENCH_POPULATE (default 100000 znodes).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 coord=${1:-${SAMSA_COORD:-$root/build/coord/samsa-coord}}
 bench=${2:-$root/build/tests/bench/zk_bench}
 count=${BENCH_COUNT:-20000}
+populate=${BENCH_POPULATE:-100000}
 harness="/usr/bin/python3 $root/tests/integration/zkharness.py"
 work=$(mktemp -d /tmp/samsa-bench.XXXXXX)
-pids=()
+pid=""
 cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && $harness stop "$p" || true; done
+  if [ -n "$pid" ]; then $harness stop "$pid" || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-start() { # kind -> "host:port pid"
-  SAMSA_COORD=$coord $harness start "$1" "$work/$1"
+[ -x "$bench" ] || { echo "run_zk_bench.sh: no zk_bench at $bench" >&2; exit 1; }
+kinds="real samsa"
+if [ ! -x "$coord" ]; then
+  echo "run_zk_bench.sh: no samsa-coord at '$coord': running the real ZooKeeper only" >&2
+  kinds="real"
+fi
+
+run=0
+start() { # kind -> sets hosts, pid
+  run=$((run + 1))
+  read -r hosts pid < <(SAMSA_COORD=$coord $harness start "$1" "$work/$1-$run")
 }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+stop() { $harness stop "$pid"; pid=""; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 declare -A result
-for kind in real samsa; do
-  read -r hosts pid < <(start $kind)
-  pids+=("$pid")
-  echo "== $kind on $hosts (pid $pid), idle RSS $(rss_kb "$pid") KiB" >&2
+for kind in $kinds; do
+  start "$kind"
+  echo "== $kind on $hosts (pid $pid)" >&2
+  "$bench" "$hosts" --op create --outstanding 100 --count "$count" >/dev/null   # warm-up
+  "$bench" "$hosts" --op get --outstanding 100 --count "$count" >/dev/null
   for op in create set get; do
     for out in 1 100; do
       n=$count
       [ "$out" = 1 ] && [ "$op" != get ] && n=$((count / 4))
-      line=$("$bench" "$hosts" --op $op --outstanding $out --count "$n" --value-size 100)
+      line=$("$bench" "$hosts" --op "$op" --outstanding "$out" --count "$n" --value-size 100)
       echo "$kind $line" >&2
       result[$kind.$op.$out]=$line
     done
   done
-  "$bench" "$hosts" --populate 100000 --value-size 100 >&2
+  stop
+  start "$kind"   # memory on a fresh server: only the populated znodes
+  result[$kind.idle]=$(rss_kb "$pid")
+  echo "$kind $("$bench" "$hosts" --populate "$populate" --value-size 100)" >&2
   result[$kind.rss]=$(rss_kb "$pid")
-  echo "$kind RSS with 100,000 znodes: ${result[$kind.rss]} KiB" >&2
-  $harness stop "$pid"
+  echo "$kind RSS idle ${result[$kind.idle]} KiB, with $populate znodes ${result[$kind.rss]} KiB" >&2
+  stop
 done
 
-field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" <<<"$1"; }
-printf "\n%-22s %14s %14s %7s   %10s %10s   %10s %10s\n" "workload" "zookeeper/s" "samsa/s" "ratio" "zk p50us" "samsa p50" "zk p99us" "samsa p99"
+field() { sed -n "s/.*[ ]$2=\([0-9]*\).*/\1/p" <<<"${1:-}"; }
+ratio() { # a b -> a/b
+  if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; else echo "-"; fi
+}
+dash() { echo "${1:--}"; }
+fmt="%-24s %12s %12s %7s   %9s %9s   %9s %9s   %9s %9s\n"
+printf "\n$fmt" "workload (100 B values)" "zk ops/s" "samsa ops/s" "ratio" "zk p50us" "samsa" "zk p99us" "samsa" \
+  "zk maxus" "samsa"
 for op in create set get; do
   for out in 1 100; do
-    r=${result[real.$op.$out]}; s=${result[samsa.$op.$out]}
-    rt=$(field "$r" ops_per_sec); st=$(field "$s" ops_per_sec)
-    printf "%-22s %14s %14s %7s   %10s %10s   %10s %10s\n" "$op, $out outstanding" "$rt" "$st" \
-      "$(awk -v a="$st" -v b="$rt" 'BEGIN{printf "%.2fx", a/b}')" \
-      "$(field "$r" p50_us)" "$(field "$s" p50_us)" "$(field "$r" p99_us)" "$(field "$s" p99_us)"
+    r=${result[real.$op.$out]:-}; s=${result[samsa.$op.$out]:-}
+    printf "$fmt" "$op, $out outstanding" "$(dash "$(field "$r" ops_per_sec)")" \
+      "$(dash "$(field "$s" ops_per_sec)")" \
+      "$(ratio "$(field "$s" ops_per_sec)" "$(field "$r" ops_per_sec)")" \
+      "$(dash "$(field "$r" p50_us)")" "$(dash "$(field "$s" p50_us)")" \
+      "$(dash "$(field "$r" p99_us)")" "$(dash "$(field "$s" p99_us)")" \
+      "$(dash "$(field "$r" max_us)")" "$(dash "$(field "$s" max_us)")"
   done
 done
-printf "%-22s %14s %14s %7s\n" "RSS, 100k znodes (KiB)" "${result[real.rss]}" "${result[samsa.rss]}" \
-  "$(awk -v a="${result[samsa.rss]}" -v b="${result[real.rss]}" 'BEGIN{printf "%.3fx", a/b}')"
+printf "%-24s %12s %12s %7s\n" "RSS idle (KiB)" "${result[real.idle]}" "$(dash "${result[samsa.idle]:-}")" \
+  "$(ratio "${result[samsa.idle]:-}" "${result[real.idle]}")"
+printf "%-24s %12s %12s %7s\n" "RSS $populate znodes (KiB)" "${result[real.rss]}" "$(dash "${result[samsa.rss]:-}")" \
+  "$(ratio "${result[samsa.rss]:-}" "${result[real.rss]}")"
+[ "$kinds" = "real" ] && echo "(samsa-coord not run: no binary at '$coord')"
+exit 0

@@ -201,6 +201,37 @@ START_TEST(test_rollback_restores_everything)
 }
 END_TEST
 
+/* Data created with a node lives in the node's own allocation; later values reuse that room
+ * only outside a group, so rollback can always restore the old bytes. */
+START_TEST(test_inline_data_and_groups)
+{
+	struct zk_tree *t = zk_tree_new();
+	int32_t len;
+	ck_assert_int_eq(zk_tree_create(t, "/d", (const uint8_t *)"0123456789", 10, open_acl, 1, 0, 1, 0), 0);
+	ck_assert_int_eq(zk_tree_set_data(t, "/d", (const uint8_t *)"abc", 3, 2, 0), 0);
+	ck_assert_mem_eq(zk_node_data(zk_tree_get(t, "/d"), &len), "abc", 3);
+	ck_assert_int_eq(len, 3);
+	ck_assert_int_eq(zk_tree_set_data(t, "/d", (const uint8_t *)"a much longer value", 19, 3, 0), 0);
+	ck_assert_mem_eq(zk_node_data(zk_tree_get(t, "/d"), &len), "a much longer value", 19);
+	ck_assert_int_eq(zk_tree_set_data(t, "/d", (const uint8_t *)"short", 5, 4, 0), 0);
+	zk_tree_begin(t);
+	ck_assert_int_eq(zk_tree_set_data(t, "/d", (const uint8_t *)"XY", 2, 5, 0), 0);
+	ck_assert_int_eq(zk_tree_set_data(t, "/d", NULL, -1, 5, 0), 0);
+	ck_assert_ptr_null(zk_node_data(zk_tree_get(t, "/d"), &len));
+	zk_tree_rollback(t);
+	ck_assert_mem_eq(zk_node_data(zk_tree_get(t, "/d"), &len), "short", 5);
+	ck_assert_int_eq(len, 5);
+	zk_tree_begin(t);
+	ck_assert_int_eq(zk_tree_set_data(t, "/d", (const uint8_t *)"kept", 4, 6, 0), 0);
+	zk_tree_commit(t);
+	ck_assert_mem_eq(zk_node_data(zk_tree_get(t, "/d"), &len), "kept", 4);
+	ck_assert_int_eq(stat_of(t, "/d").version, 4); /* the rolled-back sets do not count */
+	ck_assert_int_eq((int)zk_tree_data_size(t), (int)(strlen("/zookeeper") + strlen("/zookeeper/quota") +
+							  strlen("/zookeeper/config") + 1 + 2 + 4));
+	zk_tree_free(t);
+}
+END_TEST
+
 static struct zk_tree *loaded;
 static int load_into(const struct zk_node *n, void *arg)
 {
@@ -326,6 +357,7 @@ int main(void)
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_ephemerals_and_containers);
 	tcase_add_test(tc, test_rollback_restores_everything);
+	tcase_add_test(tc, test_inline_data_and_groups);
 	tcase_add_test(tc, test_walk_load_round_trip);
 	tcase_add_test(tc, test_randomized_against_model);
 	tcase_add_test(tc, test_memory_per_node_100k);
