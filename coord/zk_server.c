@@ -36,6 +36,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1684,6 +1685,9 @@ static void zk_server_maybe_snapshot(struct zk_server *srv)
 		return;
 	}
 	if (pid == 0) {
+		/* the child only serializes: let it have what CPU the server leaves over */
+		struct sched_param sp = { 0 };
+		sched_setscheduler(0, SCHED_IDLE, &sp);
 		char eb[512] = "";
 		int rc = zk_db_snapshot(&srv->db, srv->cfg->data_dir, eb, sizeof(eb));
 		if (rc)
