@@ -89,6 +89,7 @@ int zk_txnrec_encode(const struct zk_txn *txn, struct wbuf *w)
 		samsa__coordlog__txn_op__init(&single);
 		single.type = ZK_TXN_MULTI;
 		single.path = (char *)"";
+		single.data_null = true;
 		rec.op = &single;
 		for (int32_t i = 0; i < txn->n_ops; i++) {
 			zk_txnrec_fill_op(&e, &txn->ops[i], &e.ops[i]);
