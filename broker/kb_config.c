@@ -138,12 +138,11 @@ int kb_config_load(const char *path, struct kb_config *cfg, char *errbuf, size_t
 int kb_config_override(struct kb_config *cfg, const char *kv, char *errbuf, size_t errlen)
 {
 	char key[256];
-	const char *eq = strchr(kv, '=');
-	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key))
-		return err_set(errbuf, errlen, ERR_CONFIG, "override '%s': expected key=value", kv);
-	memcpy(key, kv, (size_t)(eq - kv));
-	key[eq - kv] = '\0';
-	return cfg_set(kb_config_defs, KB_CONFIG_NDEFS, cfg, key, eq + 1, errbuf, errlen);
+	const char *value;
+	int rc = cfg_split_override(kv, key, sizeof(key), &value, errbuf, errlen);
+	if (rc)
+		return rc;
+	return cfg_set(kb_config_defs, KB_CONFIG_NDEFS, cfg, key, value, errbuf, errlen);
 }
 
 void kb_config_free(struct kb_config *cfg)

@@ -181,6 +181,18 @@ int cfg_set(const struct cfg_def *defs, size_t n, void *out, const char *key, co
 	return cfg_store(d, out, value, "override", 0, errbuf, errlen);
 }
 
+int cfg_split_override(const char *kv, char *keybuf, size_t keylen, const char **value, char *errbuf,
+		       size_t errlen)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv || (size_t)(eq - kv) >= keylen)
+		return err_set(errbuf, errlen, ERR_CONFIG, "override '%s': expected key=value", kv);
+	memcpy(keybuf, kv, (size_t)(eq - kv));
+	keybuf[eq - kv] = '\0';
+	*value = eq + 1;
+	return 0;
+}
+
 void cfg_free(const struct cfg_def *defs, size_t n, void *out)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -42,6 +42,9 @@ int cfg_apply(const struct cfg_def *defs, size_t n, const struct props *p, void 
 /* Sets one key from text (e.g. a command-line override). Unknown key is ERR_CONFIG here. */
 int cfg_set(const struct cfg_def *defs, size_t n, void *out, const char *key, const char *value, char *errbuf,
 	    size_t errlen);
+/* Splits a command-line override "key=value" into key (copied into keybuf) and *value. */
+int cfg_split_override(const char *kv, char *keybuf, size_t keylen, const char **value, char *errbuf,
+		       size_t errlen);
 /* Frees the CFG_STRING fields (and sets them NULL). */
 void cfg_free(const struct cfg_def *defs, size_t n, void *out);
 /* "key=value\n" for every non-hidden, non-prefix key. */

@@ -151,11 +151,10 @@ fail:
 int zk_config_override(struct zk_config *cfg, const char *kv, char *errbuf, size_t errlen)
 {
 	char key[256];
-	const char *eq = strchr(kv, '=');
-	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key))
-		return err_set(errbuf, errlen, ERR_CONFIG, "override '%s': expected key=value", kv);
-	memcpy(key, kv, (size_t)(eq - kv));
-	key[eq - kv] = '\0';
+	const char *value;
+	int rc = cfg_split_override(kv, key, sizeof(key), &value, errbuf, errlen);
+	if (rc)
+		return rc;
 	/* the yes/no keys live outside struct zk_config in the table: handle them here */
 	static const struct {
 		const char *key;
@@ -168,9 +167,9 @@ int zk_config_override(struct zk_config *cfg, const char *kv, char *errbuf, size
 	};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
 		if (!strcmp(key, bools[i].key))
-			return zk_config_bool("override", key, eq + 1, (bool *)((char *)cfg + bools[i].off),
+			return zk_config_bool("override", key, value, (bool *)((char *)cfg + bools[i].off),
 					      errbuf, errlen);
-	return cfg_set(zk_config_defs, ZK_CONFIG_NDEFS, cfg, key, eq + 1, errbuf, errlen);
+	return cfg_set(zk_config_defs, ZK_CONFIG_NDEFS, cfg, key, value, errbuf, errlen);
 }
 
 void zk_config_free(struct zk_config *cfg)

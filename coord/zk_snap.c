@@ -353,42 +353,7 @@ int zk_snap_load_file(const char *path, zk_snap_node_cb node_cb, zk_snap_session
 
 static int zk_snap_list(const char *dir, int64_t **out, size_t *n)
 {
-	char path[PATH_MAX + 64];
-	size_t cap = 0;
-	*out = NULL;
-	*n = 0;
-	snprintf(path, sizeof(path), "%s/version-2", dir);
-	DIR *d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : ERR_IO;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, "snapshot.", 9))
-			continue;
-		char *end;
-		errno = 0;
-		unsigned long long z = strtoull(e->d_name + 9, &end, 16);
-		if (!e->d_name[9] || *end || errno || z > INT64_MAX)
-			continue; /* .tmp files and others */
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			int64_t *nv = realloc(*out, cap * sizeof(*nv));
-			if (!nv) {
-				closedir(d);
-				return ERR_NOMEM;
-			}
-			*out = nv;
-		}
-		(*out)[(*n)++] = (int64_t)z;
-	}
-	closedir(d);
-	for (size_t i = 1; i < *n; i++) /* insertion sort: few files */
-		for (size_t j = i; j > 0 && (*out)[j - 1] > (*out)[j]; j--) {
-			int64_t t = (*out)[j];
-			(*out)[j] = (*out)[j - 1];
-			(*out)[j - 1] = t;
-		}
-	return 0;
+	return zk_txnlog_list(dir, "snapshot.", out, n);
 }
 
 int zk_snap_load_latest(const char *dir, zk_snap_node_cb node_cb, zk_snap_session_cb session_cb, void *arg,

@@ -81,8 +81,7 @@ static int zk_txnlog_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Lists "<prefix><hex>" names (no other suffix) in dir/version-2, ascending by zxid. */
-static int zk_list_zxids(const char *dir, const char *prefix, int64_t **out, size_t *n)
+int zk_txnlog_list(const char *dir, const char *prefix, int64_t **out, size_t *n)
 {
 	char path[PATH_MAX + 64];
 	size_t cap = 0;
@@ -122,7 +121,7 @@ static int zk_list_zxids(const char *dir, const char *prefix, int64_t **out, siz
 
 int zk_txnlog_files(const char *dir, int64_t **out, size_t *n)
 {
-	return zk_list_zxids(dir, "log.", out, n);
+	return zk_txnlog_list(dir, "log.", out, n);
 }
 
 /* ---- replay ---- */
@@ -168,7 +167,7 @@ int zk_txnlog_replay(const char *dir, int64_t after_zxid,
 	int64_t *starts = NULL;
 	size_t nfiles = 0;
 	int64_t prev = after_zxid;
-	int rc = zk_list_zxids(dir, "log.", &starts, &nfiles);
+	int rc = zk_txnlog_list(dir, "log.", &starts, &nfiles);
 	*last_zxid = 0;
 	if (rc)
 		return err_set(errbuf, errlen, rc, "cannot list %s/version-2", dir);

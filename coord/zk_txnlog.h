@@ -55,5 +55,8 @@ void zk_txnlog_close(struct zk_txnlog *log);
 
 /* Start zxids of the log files in dir, ascending (for purge). Caller frees *out. */
 int zk_txnlog_files(const char *dir, int64_t **out, size_t *n);
+/* The zxids of the files named "<prefix><hex>" (nothing after the hex: ".tmp" files are not
+ * listed) in dir/version-2, ascending. Caller frees *out. Shared with zk_snap. */
+int zk_txnlog_list(const char *dir, const char *prefix, int64_t **out, size_t *n);
 
 #endif

@@ -24,6 +24,14 @@ ZK_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
 
 _live = []
 
+# settings both servers get in tests (same key names: samsa reads ZooKeeper's)
+_COMMON = {
+    "tickTime": "2000",
+    "clientPortAddress": "127.0.0.1",
+    "4lw.commands.whitelist": "*",
+    "maxClientCnxns": "0",
+}
+
 
 def free_port():
     s = socket.socket()
@@ -139,45 +147,31 @@ class Server:
             return f.read()
 
 
+def write_props(path, base, extra):
+    props = dict(base)
+    props.update(extra or {})
+    with open(path, "w") as f:
+        for k, v in props.items():
+            f.write("%s=%s\n" % (k, v))
+    return path
+
+
 def samsa_server(workdir, extra=None, port=None, coord=None):
     coord = coord or COORD
     if not coord:
         raise RuntimeError("SAMSA_COORD must name the samsa-coord binary")
     port = port or free_port()
-    props = {
-        "tickTime": "2000",
-        "dataDir": os.path.join(workdir, "data"),
-        "clientPort": str(port),
-        "clientPortAddress": "127.0.0.1",
-        "4lw.commands.whitelist": "*",
-        "maxClientCnxns": "0",
-    }
-    props.update(extra or {})
-    path = os.path.join(workdir, "zookeeper.properties")
-    with open(path, "w") as f:
-        for k, v in props.items():
-            f.write("%s=%s\n" % (k, v))
+    path = write_props(os.path.join(workdir, "zookeeper.properties"),
+                       dict(_COMMON, dataDir=os.path.join(workdir, "data"), clientPort=str(port)), extra)
     env = dict(os.environ, LOG_DIR=os.path.join(workdir, "logs"))
     return Server("samsa", workdir, port, [coord, path], env)
 
 
 def real_server(workdir, extra=None, port=None):
     port = port or free_port()
-    props = {
-        "tickTime": "2000",
-        "dataDir": os.path.join(workdir, "zkdata"),
-        "clientPort": str(port),
-        "clientPortAddress": "127.0.0.1",
-        "4lw.commands.whitelist": "*",
-        "maxClientCnxns": "0",
-        "admin.enableServer": "false",
-        "standaloneEnabled": "true",
-    }
-    props.update(extra or {})
-    path = os.path.join(workdir, "zoo.cfg")
-    with open(path, "w") as f:
-        for k, v in props.items():
-            f.write("%s=%s\n" % (k, v))
+    path = write_props(os.path.join(workdir, "zoo.cfg"),
+                       dict(_COMMON, dataDir=os.path.join(workdir, "zkdata"), clientPort=str(port),
+                            **{"admin.enableServer": "false", "standaloneEnabled": "true"}), extra)
     env = dict(os.environ, ZOO_LOG_DIR=workdir)
     argv = ["java", "-Xss1m", "-Dzookeeper.admin.enableServer=false",
             "-Dzookeeper.4lw.commands.whitelist=*", "-cp", ZK_CLASSPATH, ZK_MAIN, path]
