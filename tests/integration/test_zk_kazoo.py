@@ -208,6 +208,21 @@ class KazooTest(unittest.TestCase):
         self.assertGreater(zk2.create("/after", b"", include_data=True)[1].czxid, before.mzxid)
 
 
+class ContainerTest(unittest.TestCase):
+    def test_empty_container_is_reaped(self):
+        srv = zkharness.start_target(self, {"znode.container.checkIntervalMs": "200"})
+        raw = RawClient(srv.port)
+        self.addCleanup(raw.close)
+        self.assertEqual(raw.create("/box", b"", op=19, flags=4)[0], 0)
+        self.assertEqual(raw.create("/never", b"", op=19, flags=4)[0], 0)
+        self.assertEqual(raw.create("/box/item", b"")[0], 0)
+        self.assertEqual(raw.delete("/box/item"), 0)
+        # the reaper deletes a container that had children and has none left ...
+        self.assertTrue(wait_for(lambda: raw.exists("/box")[0] == -101), "empty container kept")
+        # ... but not one that never had a child
+        self.assertEqual(raw.exists("/never")[0], 0)
+
+
 class WhitelistTest(unittest.TestCase):
     def test_word_outside_whitelist(self):
         srv = zkharness.start_target(self, {"4lw.commands.whitelist": "ruok,srvr"})

@@ -174,7 +174,11 @@ def real_server(workdir, extra=None, port=None):
                             **{"admin.enableServer": "false", "standaloneEnabled": "true"}), extra)
     env = dict(os.environ, ZOO_LOG_DIR=workdir)
     argv = ["java", "-Xss1m", "-Dzookeeper.admin.enableServer=false",
-            "-Dzookeeper.4lw.commands.whitelist=*", "-cp", ZK_CLASSPATH, ZK_MAIN, path]
+            "-Dzookeeper.4lw.commands.whitelist=*"]
+    # ZooKeeper reads this one as a Java system property, samsa from the properties file
+    if extra and "znode.container.checkIntervalMs" in extra:
+        argv.append("-Dznode.container.checkIntervalMs=%s" % extra["znode.container.checkIntervalMs"])
+    argv += ["-cp", ZK_CLASSPATH, ZK_MAIN, path]
     return Server("zookeeper", workdir, port, argv, env)
 
 
