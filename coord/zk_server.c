@@ -31,6 +31,7 @@
 #include "zk_watch.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
@@ -1498,15 +1499,13 @@ static void zk_4lw_srvr(struct zk_server *srv, struct wbuf *w, bool with_clients
 static int zk_count_fds(void)
 {
 	int n = 0;
-	char path[64];
-	for (int fd = 0; fd < 65536 && n < 100000; fd++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		if (access(path, F_OK) == 0)
-			n++;
-		else if (fd > 1024)
-			break;
-	}
-	return n;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3; /* ".", ".." and the directory's own fd */
 }
 
 static void zk_4lw_mntr(struct zk_server *srv, struct wbuf *w)
