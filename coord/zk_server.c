@@ -31,6 +31,7 @@
 #include "zk_watch.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -295,10 +296,17 @@ static void zk_server_durable(int64_t zxid, void *arg)
 	}
 }
 
+/*
+ * HANDSHAKE -> ACTIVE   the ConnectRequest was accepted (a session is attached)
+ * HANDSHAKE -> CLOSING  refused, or a four-letter word
+ * ACTIVE    -> CLOSING  closeSession, expiry, a stale connection of a moved session, errors
+ * CLOSING is final: no request is read, queued frames still leave, then the socket closes.
+ */
 static void zk_conn_set_state(struct zk_conn *conn, enum zk_conn_state st)
 {
 	if (conn->state == st)
 		return;
+	assert(conn->state != ZK_CONN_CLOSING && !(conn->state == ZK_CONN_ACTIVE && st == ZK_CONN_HANDSHAKE));
 	log_debug(ZK_SRV_MOD, "connection %s session 0x%" PRIx64 ": %s -> %s", conn->ip,
 		  (uint64_t)conn->session_id, zk_conn_state_names[conn->state], zk_conn_state_names[st]);
 	conn->state = st;
