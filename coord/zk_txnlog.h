@@ -22,7 +22,8 @@ struct zk_txnlog;
 #define ZK_TXNLOG_MAX_RECORD (64u << 20)
 
 struct zk_txnlog_opts {
-	size_t prealloc_bytes; /* preAllocSize; 0 = 64 MiB */
+	size_t prealloc_bytes; /* preAllocSize; 0 = 64 MiB; the file is zero-filled ahead in
+				* steps of min(this, 1 MiB) (see zk_txnlog_write_batch) */
 	size_t roll_bytes;     /* start a new file past this size; 0 = 4 x prealloc */
 	bool force_sync;       /* forceSync: fdatasync each batch */
 };
