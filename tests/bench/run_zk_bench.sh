@@ -12,12 +12,14 @@
 #     samsa-coord: $1, else $SAMSA_COORD, else build/coord/samsa-coord; when it does not exist,
 #                  only the real ZooKeeper runs.
 #     env BENCH_COUNT (default 20000 requests per run; a quarter of it at 1 outstanding for
-#     writes), BENCH_POPULATE (default 100000 znodes).
+#     writes), BENCH_REPEAT (default 3: each workload runs 3 times and the median-throughput run
+#     is reported), BENCH_POPULATE (default 100000 znodes).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 coord=${1:-${SAMSA_COORD:-$root/build/coord/samsa-coord}}
 bench=${2:-$root/build/tests/bench/zk_bench}
 count=${BENCH_COUNT:-20000}
+repeat=${BENCH_REPEAT:-3}
 populate=${BENCH_POPULATE:-100000}
 harness="/usr/bin/python3 $root/tests/integration/zkharness.py"
 work=$(mktemp -d /tmp/samsa-bench.XXXXXX)
@@ -70,15 +72,22 @@ for kind in $kinds; do
     for out in 1 100; do
       n=$count
       [ "$out" = 1 ] && [ "$op" != get ] && n=$((count / 4))
-      if [ "$op" = get ] && [ "$out" = 100 ]; then
-        # reads: two client processes with 50 requests in flight each, because one zk_bench
-        # process is CPU-bound (~30k gets/s) before samsa-coord is. Writes are bound by the
-        # server's fsyncs, and a second client only adds scheduling noise on 2 cores.
-        line=$(run_parallel "$hosts" "$op" "$n")
-      else
-        line=$("$bench" "$hosts" --op "$op" --outstanding "$out" --count "$n" --value-size 100)
-      fi
-      echo "$kind $line" >&2
+      runs=""
+      for _ in $(seq 1 "$repeat"); do
+        if [ "$op" = get ] && [ "$out" = 100 ]; then
+          # reads: two client processes with 50 requests in flight each, because one zk_bench
+          # process is CPU-bound (~30k gets/s) before samsa-coord is. Writes are bound by the
+          # server's fsyncs, and a second client only adds scheduling noise on 2 cores.
+          one=$(run_parallel "$hosts" "$op" "$n")
+        else
+          one=$("$bench" "$hosts" --op "$op" --outstanding "$out" --count "$n" --value-size 100)
+        fi
+        echo "$kind $one" >&2
+        runs+="$one"$'\n'
+      done
+      # the run with the median throughput
+      line=$(printf "%s" "$runs" | sort -t= -k1,1 | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^ops_per_sec=/) { split($i, kv, "="); print kv[2], $0 } }' \
+        | sort -n | cut -d' ' -f2- | sed -n "$(( (repeat + 1) / 2 ))p")
       result[$kind.$op.$out]=$line
     done
   done
