@@ -49,29 +49,18 @@ static void zk_db_event(struct zk_db *db, const char *path, enum zk_event_type t
 		db->on_event(path, type, db->cb_arg);
 }
 
-/* Parent path of a valid absolute path into buf ("/" for top-level nodes). */
-static void zk_db_parent(const char *path, char *buf, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n = slash ? (size_t)(slash - path) : 0;
-	if (n == 0)
-		n = 1;
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, path, n);
-	buf[n] = '\0';
-}
-
 static void zk_db_node_events(struct zk_db *db, const char *path, enum zk_event_type type)
 {
-	char parent[4096];
+	char small[512];
 	zk_db_event(db, path, type);
-	if (type == ZK_EVENT_CREATED || type == ZK_EVENT_DELETED) {
-		if (strlen(path) >= sizeof(parent))
-			return;
-		zk_db_parent(path, parent, sizeof(parent));
+	if (type != ZK_EVENT_CREATED && type != ZK_EVENT_DELETED)
+		return;
+	size_t need = strlen(path) + 1;
+	char *parent = need <= sizeof(small) ? small : malloc(need);
+	if (parent && zk_path_parent(path, parent, need))
 		zk_db_event(db, parent, ZK_EVENT_CHILDCHANGED);
-	}
+	if (parent != small)
+		free(parent);
 }
 
 /* Applies one tree op (not MULTI, not a session op). No events: the caller emits them. */

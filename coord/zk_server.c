@@ -469,22 +469,6 @@ static bool zk_path_valid(const char *path)
 	return true;
 }
 
-/* Parent of an absolute path, into buf; "/" has no parent (returns false). */
-static bool zk_path_parent(const char *path, char *buf, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash || !path[1])
-		return false;
-	size_t n = (size_t)(slash - path);
-	if (n == 0)
-		n = 1;
-	if (n >= len)
-		return false;
-	memcpy(buf, path, n);
-	buf[n] = '\0';
-	return true;
-}
-
 static bool zk_path_special(const char *path)
 {
 	return !strcmp(path, "/") || !strcmp(path, "/zookeeper") || !strcmp(path, "/zookeeper/quota") ||

@@ -437,6 +437,21 @@ static int zk_undo_push(struct zk_tree *t, const struct zk_undo *u)
 
 /* ---- public ---- */
 
+bool zk_path_parent(const char *path, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || !path[1])
+		return false;
+	size_t n = (size_t)(slash - path);
+	if (n == 0)
+		n = 1;
+	if (n >= len)
+		return false;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	return true;
+}
+
 static const struct zk_acl zk_open_acl[] = { { ZK_PERM_ALL, "world", "anyone" } };
 static const struct zk_acl zk_read_acl[] = { { ZK_PERM_READ, "world", "anyone" } };
 

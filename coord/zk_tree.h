@@ -13,11 +13,16 @@
 
 #include "zk_types.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct zk_tree;
 struct zk_node;
+
+/* The parent of an absolute path into buf ("/a" -> "/", "/a/b" -> "/a"). false for "/", for a
+ * path without '/', or when buf is too small. */
+bool zk_path_parent(const char *path, char *buf, size_t len);
 
 /* A tree holding "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config". NULL on OOM. */
 struct zk_tree *zk_tree_new(void);
