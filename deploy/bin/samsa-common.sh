@@ -5,11 +5,16 @@ SAMSA_BUILD=${SAMSA_BUILD:-$SAMSA_HOME/build}
 LOG_DIR=${LOG_DIR:-$SAMSA_HOME/logs}
 export LOG_DIR
 
-# samsa_find NAME SUBDIR: the binary from the build directory, else from PATH.
+# samsa_find NAME SUBDIR: the binary from the build directory, else beside this script (an
+# installed tree), else from PATH.
 samsa_find() {
   local name=$1 sub=$2
+  local here
+  here=$(dirname "${BASH_SOURCE[0]}")
   if [ -x "$SAMSA_BUILD/$sub/$name" ]; then
     echo "$SAMSA_BUILD/$sub/$name"
+  elif [ -x "$here/$name" ]; then
+    echo "$here/$name"          # installed: the daemons sit beside the scripts
   elif command -v "$name" >/dev/null 2>&1; then
     command -v "$name"
   else
