@@ -5,6 +5,8 @@
 #include "buf.h"
 #include "err.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,9 +216,5 @@ int main(void)
 	tcase_add_test(tc, test_huge_length_rejected_before_read);
 	tcase_add_test(tc, test_writer_bound);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

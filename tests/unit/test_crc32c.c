@@ -5,6 +5,8 @@
  */
 #include "crc32c.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -139,9 +141,5 @@ static Suite *crc32c_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(crc32c_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(crc32c_suite());
 }

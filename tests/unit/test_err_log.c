@@ -4,6 +4,8 @@
 #include "err.h"
 #include "log.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -73,9 +75,5 @@ int main(void)
 	tcase_add_test(tc, test_log_file);
 	tcase_add_test(tc, test_log_unwritable_dir);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

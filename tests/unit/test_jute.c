@@ -7,6 +7,8 @@
 #include "err.h"
 #include "jute.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,9 +200,5 @@ int main(void)
 	tcase_add_test(tc, test_connect);
 	tcase_add_test(tc, test_reply_encoding);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -16,6 +16,8 @@
 #include "net.h"
 
 #include <arpa/inet.h>
+#include "check_main.h"
+
 #include <check.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -1027,9 +1029,5 @@ int main(void)
 	tcase_add_test(tc, test_sigpipe_ignored);
 	tcase_add_test(tc, test_timers);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

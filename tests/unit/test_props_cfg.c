@@ -9,6 +9,8 @@
 #include "log.h"
 #include "props.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -233,9 +235,5 @@ int main(void)
 	tcase_add_test(tc, test_cfg_bad_values);
 	tcase_add_test(tc, test_cfg_unknown_key_warns);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

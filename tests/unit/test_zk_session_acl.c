@@ -6,6 +6,8 @@
 #include "zk_acl.h"
 #include "zk_session.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,9 +147,5 @@ int main(void)
 	tcase_add_test(tc, test_check);
 	tcase_add_test(tc, test_fixup);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

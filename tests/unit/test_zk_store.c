@@ -11,6 +11,8 @@
 #include "zk_txnlog.h"
 #include "zk_txnrec.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <event2/event.h>
@@ -373,9 +375,5 @@ int main(void)
 	tcase_add_test(tc, test_corruption_before_the_tail_refuses);
 	tcase_add_test(tc, test_snapshot_round_trip_fallback_purge);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -6,6 +6,8 @@
 #include "err.h"
 #include "zk_tree.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -362,9 +364,5 @@ int main(void)
 	tcase_add_test(tc, test_randomized_against_model);
 	tcase_add_test(tc, test_memory_per_node_100k);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -4,6 +4,8 @@
  */
 #include "zk_watch.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,9 +118,5 @@ int main(void)
 	tcase_add_test(tc, test_persistent_and_recursive);
 	tcase_add_test(tc, test_many_watches_per_connection);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }
