@@ -337,7 +337,9 @@ int zk_snap_load_file(const char *path, zk_snap_node_cb node_cb, zk_snap_session
 	if (got != len) {
 		rc = err_set(errbuf, errlen, ERR_IO, "%s: short read", path);
 	} else if (memcmp(buf, ZK_SNAP_MAGIC, 4) || be32_get(buf + 4) != ZK_SNAP_VERSION) {
-		rc = err_set(errbuf, errlen, ERR_CORRUPT, "%s: not a samsa snapshot (bad header)", path);
+		rc = err_set(errbuf, errlen, ERR_VERSION,
+			     "%s is not a samsa snapshot of version %u (foreign or damaged header)", path,
+			     ZK_SNAP_VERSION);
 	} else {
 		rc = zk_snap_pass(buf, len, false, NULL, NULL, NULL, &why, &at);
 		if (!rc)
@@ -377,7 +379,9 @@ int zk_snap_load_latest(const char *dir, zk_snap_node_cb node_cb, zk_snap_sessio
 			break;
 		}
 		if (rc != ERR_CORRUPT && rc != ERR_IO) {
-			/* a callback refused a node: the state is half-built, give up */
+			/* a foreign file (e.g. a real ZooKeeper's snapshot): starting from an older or
+			 * empty state would silently drop its data; or a callback refused a node and
+			 * the state is half-built. Either way: give up. */
 			err_set(errbuf, errlen, rc, "%s", eb);
 			break;
 		}

@@ -185,9 +185,16 @@ int zk_txnlog_replay(const char *dir, int64_t after_zxid,
 		}
 		const char *why = NULL;
 		size_t off = 0;
-		if (len < ZK_TXNLOG_HEADER || memcmp(buf, ZK_TXNLOG_MAGIC, 4) ||
-		    be32_get(buf + 4) != ZK_TXNLOG_VERSION) {
-			why = len < ZK_TXNLOG_HEADER ? "short header" : "bad header";
+		size_t magic_have = len < 4 ? len : 4;
+		if (memcmp(buf, ZK_TXNLOG_MAGIC, magic_have) ||
+		    (len >= ZK_TXNLOG_HEADER && be32_get(buf + 4) != ZK_TXNLOG_VERSION)) {
+			/* not ours (a real ZooKeeper's log, another version): never truncate or delete it */
+			rc = err_set(errbuf, errlen, ERR_CORRUPT,
+				     "%s is not a samsa transaction log of version %u (foreign or damaged header); "
+				     "refusing to start rather than touch it",
+				     path, ZK_TXNLOG_VERSION);
+		} else if (len < ZK_TXNLOG_HEADER) {
+			why = "short header"; /* torn while the file was being created */
 		} else {
 			off = ZK_TXNLOG_HEADER;
 			while (off < len && !rc) {

@@ -282,6 +282,39 @@ START_TEST(test_corruption_before_the_tail_refuses)
 }
 END_TEST
 
+/* A real ZooKeeper's files in dataDir (or any foreign header) stop the start and stay intact:
+ * never truncated as a "torn tail", never skipped for an empty tree. */
+START_TEST(test_foreign_files_refused_untouched)
+{
+	char *dir = tmpdir();
+	char sub[128], path[256], eb[256] = "";
+	snprintf(sub, sizeof(sub), "%s/version-2", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	snprintf(path, sizeof(path), "%s/log.1", sub);
+	FILE *f = fopen(path, "wb");
+	static const uint8_t zk_log[] = { 'Z', 'K', 'L', 'G', 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3 };
+	fwrite(zk_log, 1, sizeof(zk_log), f);
+	fclose(f);
+	struct seen s = { 0 };
+	int64_t last;
+	log_set_quiet_stderr(1);
+	ck_assert_int_eq(zk_txnlog_replay(dir, 0, on_record, &s, &last, eb, sizeof(eb)), ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(eb, "is not a samsa transaction log"));
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq((size_t)st.st_size, sizeof(zk_log));
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/snapshot.5", sub);
+	f = fopen(path, "wb");
+	fwrite("ZKSN\0\0\0\2\0\0\0\0\0\0\0\5 and more", 1, 26, f);
+	fclose(f);
+	int64_t zxid;
+	ck_assert_int_eq(zk_snap_load_latest(dir, NULL, NULL, NULL, &zxid, eb, sizeof(eb)), ERR_VERSION);
+	ck_assert_ptr_nonnull(strstr(eb, "is not a samsa snapshot"));
+	ck_assert_int_eq(access(path, F_OK), 0);
+}
+END_TEST
+
 /* ---- snapshots ---- */
 
 struct loaded {
@@ -373,6 +406,7 @@ int main(void)
 	tcase_add_test(tc, test_log_group_commit_and_replay);
 	tcase_add_test(tc, test_torn_tail_every_offset);
 	tcase_add_test(tc, test_corruption_before_the_tail_refuses);
+	tcase_add_test(tc, test_foreign_files_refused_untouched);
 	tcase_add_test(tc, test_snapshot_round_trip_fallback_purge);
 	suite_add_tcase(s, tc);
 	return check_run(s);
