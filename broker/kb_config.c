@@ -47,6 +47,12 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "auto.create.topics.enable", CFG_BOOL, 0, 0, "true", KB_OFF(auto_create_topics_enable), 0, "create topics on first use" },
 	{ "delete.topic.enable", CFG_BOOL, 0, 0, "true", KB_OFF(delete_topic_enable), 0, "allow topic deletion" },
 	{ "unclean.leader.election.enable", CFG_BOOL, 0, 0, "false", KB_OFF(unclean_leader_election_enable), 0, "out-of-sync leaders" },
+	{ "log.flush.interval.messages", CFG_LONG, 1, INT64_MAX, "9223372036854775807", KB_OFF(log_flush_interval_messages), 0, "fsync after this many messages" },
+	{ "log.flush.interval.ms", CFG_LONG, -1, INT64_MAX, "-1", KB_OFF(log_flush_interval_ms), 0, "fsync after this long (-1: leave to the OS)" },
+	{ "log.flush.scheduler.interval.ms", CFG_LONG, 1, INT64_MAX, "9223372036854775807", KB_OFF(log_flush_scheduler_interval_ms), 0, "how often flush.ms is checked" },
+	{ "log.index.interval.bytes", CFG_INT, 0, INT32_MAX, "4096", KB_OFF(log_index_interval_bytes), 0, "bytes between offset index entries" },
+	{ "log.index.size.max.bytes", CFG_INT, 4, INT32_MAX, "10485760", KB_OFF(log_index_size_max_bytes), 0, "largest offset index" },
+	{ "log.message.timestamp.type", CFG_STRING, 0, 0, "CreateTime", KB_OFF(log_message_timestamp_type), 0, "CreateTime or LogAppendTime" },
 	{ "samsa.log.level", CFG_STRING, 0, 0, "INFO", KB_OFF(log_level), 0, "TRACE, DEBUG, INFO, WARN, ERROR" },
 };
 
@@ -88,30 +94,46 @@ static int kb_parse_listener(const char *file, const char *s, size_t n, struct k
 	return 0;
 }
 
-int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen)
+static int kb_parse_listeners(const char *file, const char *p, struct kb_listener *out, int *n, char *errbuf,
+			      size_t errlen)
 {
-	const char *file = cfg->source ? cfg->source : "config";
-	const char *p = cfg->listeners;
-	cfg->n_listeners = 0;
+	*n = 0;
 	while (p && *p) {
 		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		while (n && (*p == ' ')) {
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		while (len && (*p == ' ')) {
 			p++;
-			n--;
+			len--;
 		}
-		if (n) {
-			if (cfg->n_listeners == KB_MAX_LISTENERS)
+		if (len) {
+			if (*n == KB_MAX_LISTENERS)
 				return err_set(errbuf, errlen, ERR_CONFIG, "%s: too many listeners", file);
-			int rc = kb_parse_listener(file, p, n, &cfg->listener[cfg->n_listeners], errbuf, errlen);
+			int rc = kb_parse_listener(file, p, len, &out[*n], errbuf, errlen);
 			if (rc)
 				return rc;
-			cfg->n_listeners++;
+			(*n)++;
 		}
 		p = comma ? comma + 1 : NULL;
 	}
+	return 0;
+}
+
+int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen)
+{
+	const char *file = cfg->source ? cfg->source : "config";
+	int rc = kb_parse_listeners(file, cfg->listeners, cfg->listener, &cfg->n_listeners, errbuf, errlen);
+	if (rc)
+		return rc;
 	if (cfg->n_listeners == 0)
 		return err_set(errbuf, errlen, ERR_CONFIG, "%s: 'listeners' names no listener", file);
+	rc = kb_parse_listeners(file, cfg->advertised_listeners, cfg->adv, &cfg->n_adv, errbuf, errlen);
+	if (rc)
+		return rc;
+	if (cfg->log_message_timestamp_type && strcmp(cfg->log_message_timestamp_type, "CreateTime") &&
+	    strcmp(cfg->log_message_timestamp_type, "LogAppendTime"))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'log.message.timestamp.type': CreateTime or LogAppendTime",
+			       file, cfg->log_message_timestamp_type);
 	if (!cfg->zookeeper_connect || !cfg->zookeeper_connect[0])
 		return err_set(errbuf, errlen, ERR_CONFIG, "%s: 'zookeeper.connect' is required", file);
 	return 0;

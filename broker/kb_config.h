@@ -52,11 +52,19 @@ struct kb_config {
 	bool auto_create_topics_enable;
 	bool delete_topic_enable;
 	bool unclean_leader_election_enable;
+	int64_t log_flush_interval_messages;
+	int64_t log_flush_interval_ms;
+	int64_t log_flush_scheduler_interval_ms;
+	int32_t log_index_interval_bytes;
+	int32_t log_index_size_max_bytes;
+	char *log_message_timestamp_type;
 	char *log_level;
 	char *source;
 	/* derived */
 	struct kb_listener listener[KB_MAX_LISTENERS];
 	int n_listeners;
+	struct kb_listener adv[KB_MAX_LISTENERS]; /* advertised.listeners */
+	int n_adv;
 };
 
 /* Reads and validates; ERR_CONFIG/ERR_IO with text on failure. Free with kb_config_free. */

@@ -1,22 +1,26 @@
 /*
- * samsa-broker — the broker daemon's main. So far (the foundation issue) it loads and
- * validates server.properties, opens its log, listens on its first listener and frames Kafka
- * requests; the Kafka APIs come with the broker issues, so each request is logged and the
- * connection closed, which Kafka clients treat as a broker that is not ready.
+ * samsa-broker — the broker daemon's main: loads server.properties, opens the log
+ * directory, joins the cluster through the coordinator (kb_cluster), and serves the Kafka
+ * protocol on its listener (kb_api). One libevent loop owns everything.
  *
  *   samsa-broker <server.properties> [--override key=value]...
  */
-#include "buf.h"
 #include "err.h"
+#include "kb_broker.h"
+#include "kb_cluster.h"
 #include "kb_config.h"
 #include "log.h"
 #include "net.h"
 
+#include <errno.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const BROKER_MOD = "samsa-broker";
 
@@ -27,36 +31,44 @@ static void broker_usage(FILE *f)
 
 static void broker_on_signal(int signo, void *arg)
 {
-	struct event_base *base = arg;
+	struct broker *b = arg;
 	log_info(BROKER_MOD, "signal %d: shutting down", signo);
-	event_base_loopexit(base, NULL);
+	event_base_loopexit(b->base, NULL);
 }
 
-static int broker_frame(struct net_conn *nc, const uint8_t *p, size_t len, void *arg)
+static int broker_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
 {
-	struct rbuf r = rbuf_make(p, len);
-	int16_t api_key = -1, api_version = -1;
-	int32_t corr = -1;
-	(void)arg;
-	rbuf_i16(&r, &api_key);
-	rbuf_i16(&r, &api_version);
-	rbuf_i32(&r, &corr);
-	log_info(BROKER_MOD, "request api_key=%d version=%d correlation_id=%d from %s: Kafka APIs are not served yet; closing",
-		 api_key, api_version, corr, net_conn_peer(nc));
-	net_conn_close(nc, ERR_PROTO);
-	return 0;
+	struct kconn *c = arg;
+	(void)nc;
+	return kb_api_request(c, p, len);
 }
 
 static void broker_closed(struct net_conn *nc, int err, void *arg)
 {
-	(void)arg;
+	struct kconn *c = arg;
+	struct broker *b = c->b;
 	log_debug(BROKER_MOD, "connection %s closed: %s", net_conn_peer(nc), err_str(err));
+	/* waiting requests of this connection: forget fetches; admin writes finish on their own */
+	struct kwait *w, *next;
+	for (w = LIST_FIRST(&b->waits); w; w = next) {
+		next = LIST_NEXT(w, link);
+		if (w->resp->conn != c)
+			continue;
+		TAILQ_REMOVE(&c->q, w->resp, link);
+		w->resp->conn = NULL;
+		if (w->kind == KWAIT_FETCH || w->pending == 0)
+			kwait_free(w);
+	}
+	struct kresp *r;
+	while ((r = TAILQ_FIRST(&c->q))) {
+		TAILQ_REMOVE(&c->q, r, link);
+		if (r->buf)
+			evbuffer_free(r->buf);
+		free(r);
+	}
+	LIST_REMOVE(c, link);
+	free(c);
 }
-
-struct broker {
-	struct event_base *base;
-	const struct kb_config *cfg;
-};
 
 static void broker_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
 {
@@ -65,12 +77,113 @@ static void broker_accept(evutil_socket_t fd, const struct sockaddr *sa, int sal
 	(void)salen;
 	struct net_conn_opts opts = {
 		.max_frame = (size_t)b->cfg->socket_request_max_bytes,
-		.out_high = 1u << 20,
-		.out_hard = 64u << 20,
+		.out_high = 8u << 20,
+		.out_hard = 1024u << 20,
 	};
 	static const struct net_conn_cbs cbs = { .frame = broker_frame, .closed = broker_closed };
-	if (!net_conn_new(b->base, fd, &opts, &cbs, b))
+	struct kconn *c = calloc(1, sizeof(*c));
+	if (!c) {
 		evutil_closesocket(fd);
+		return;
+	}
+	c->b = b;
+	TAILQ_INIT(&c->q);
+	c->nc = net_conn_new(b->base, fd, &opts, &cbs, c);
+	if (!c->nc) {
+		free(c);
+		return;
+	}
+	LIST_INSERT_HEAD(&b->conns, c, link);
+}
+
+/* Retries waiting requests: after appends and metadata changes (final = false), and at their
+ * deadlines from the tick. */
+static void broker_retry_waits(struct broker *b, bool deadlines)
+{
+	int64_t now = kb_now_ms();
+	struct kwait *w, *next;
+	for (w = LIST_FIRST(&b->waits); w; w = next) {
+		next = LIST_NEXT(w, link);
+		bool final = now >= w->deadline_ms;
+		if (deadlines && !final)
+			continue;
+		if (kb_api_retry(b, w, final))
+			kwait_free(w);
+	}
+}
+
+static void broker_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	broker_retry_waits(arg, false);
+}
+
+static void broker_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	broker_retry_waits(arg, true);
+}
+
+static void broker_housekeep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	struct kb_topic *t;
+	(void)fd;
+	(void)what;
+	int64_t now = kb_now_ms();
+	LIST_FOREACH(t, &b->topics, link)
+		for (int32_t i = 0; i < t->nparts; i++)
+			if (t->parts[i].log)
+				klog_housekeep(t->parts[i].log, now);
+}
+
+/* The first of log.dirs (comma-separated), created if missing. */
+static int broker_log_dir(struct broker *b, char *eb, size_t el)
+{
+	const char *dirs = b->cfg->log_dirs ? b->cfg->log_dirs : b->cfg->log_dir;
+	size_t n = strcspn(dirs, ",");
+	b->log_dir = strndup(dirs, n);
+	if (!b->log_dir || !b->log_dir[0])
+		return err_set(eb, el, ERR_CONFIG, "%s: empty log.dirs", b->cfg->source);
+	if (strchr(dirs, ','))
+		log_warn(BROKER_MOD, "log.dirs lists several directories; samsa uses the first, %s", b->log_dir);
+	/* mkdir -p */
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", b->log_dir);
+	for (char *p = path + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(path, 0755) && errno != EEXIST)
+				return err_set(eb, el, ERR_IO, "cannot create log directory %s: %s", path, strerror(errno));
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+static void broker_defaults(struct broker *b)
+{
+	const struct kb_config *c = b->cfg;
+	struct klog_opts *o = &b->default_opts;
+	memset(o, 0, sizeof(*o));
+	o->segment_bytes = c->log_segment_bytes;
+	o->roll_ms = c->log_roll_ms > 0 ? c->log_roll_ms : (int64_t)c->log_roll_hours * 3600000;
+	if (c->log_retention_ms != -1)
+		o->retention_ms = c->log_retention_ms;
+	else if (c->log_retention_minutes != -1)
+		o->retention_ms = c->log_retention_minutes * 60000;
+	else
+		o->retention_ms = c->log_retention_hours < 0 ? -1 : (int64_t)c->log_retention_hours * 3600000;
+	o->retention_bytes = c->log_retention_bytes;
+	o->index_interval_bytes = c->log_index_interval_bytes;
+	o->max_index_bytes = c->log_index_size_max_bytes;
+	o->flush_messages = c->log_flush_interval_messages;
+	o->flush_ms = c->log_flush_interval_ms;
 }
 
 int main(int argc, char **argv)
@@ -79,9 +192,11 @@ int main(int argc, char **argv)
 	struct kb_config cfg;
 	struct net_listener *listener = NULL;
 	struct net_signals *sigs = NULL;
-	struct broker b = { NULL, &cfg };
+	struct broker b;
 	int rc;
 
+	memset(&b, 0, sizeof(b));
+	b.cfg = &cfg;
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		broker_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
@@ -121,32 +236,104 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level((enum log_level)level);
+	if (cfg.broker_id < 0) {
+		fprintf(stderr, "samsa-broker: %s: broker.id must be set (0 or more)\n", cfg.source);
+		kb_config_free(&cfg);
+		return 1;
+	}
+	LIST_INIT(&b.topics);
+	LIST_INIT(&b.conns);
+	LIST_INIT(&b.waits);
+	broker_defaults(&b);
+	rc = broker_log_dir(&b, eb, sizeof(eb));
+	if (rc) {
+		fprintf(stderr, "samsa-broker: %s\n", eb);
+		log_fatal(BROKER_MOD, "%s", eb);
+		rc = 1;
+		goto out;
+	}
 	evthread_use_pthreads();
 	b.base = event_base_new();
 	if (!b.base) {
 		rc = 1;
 		goto out;
 	}
-	sigs = net_signals_new(b.base, broker_on_signal, b.base);
+	sigs = net_signals_new(b.base, broker_on_signal, &b);
 	const struct kb_listener *l = &cfg.listener[0];
-	rc = net_listen(b.base, l->host[0] ? l->host : "0.0.0.0", l->port, 128, broker_accept, &b,
-			&listener, eb, sizeof(eb));
+	rc = net_listen(b.base, l->host[0] ? l->host : "0.0.0.0", l->port, 128, broker_accept, &b, &listener, eb,
+			sizeof(eb));
 	if (rc) {
 		log_fatal(BROKER_MOD, "cannot listen: %s", eb);
 		fprintf(stderr, "samsa-broker: %s\n", eb);
 		rc = 1;
 		goto out;
 	}
-	log_info(BROKER_MOD, "broker.id=%d listening on %s://%s:%d, log.dirs=%s, zookeeper.connect=%s",
-		 cfg.broker_id, l->name, l->host[0] ? l->host : "0.0.0.0", net_listener_port(listener),
-		 cfg.log_dirs ? cfg.log_dirs : cfg.log_dir, cfg.zookeeper_connect);
+	/* advertised: advertised.listeners, else the listener, else this host's name */
+	const struct kb_listener *adv = cfg.n_adv ? &cfg.adv[0] : l;
+	b.adv_port = adv->port ? adv->port : net_listener_port(listener);
+	if (adv->host[0] && strcmp(adv->host, "0.0.0.0") && strcmp(adv->host, "::"))
+		snprintf(b.adv_host, sizeof(b.adv_host), "%s", adv->host);
+	else if (gethostname(b.adv_host, sizeof(b.adv_host) - 1))
+		snprintf(b.adv_host, sizeof(b.adv_host), "localhost");
+	b.wake = event_new(b.base, -1, 0, broker_wake_cb, &b);
+	b.tick = event_new(b.base, -1, EV_PERSIST, broker_tick_cb, &b);
+	b.housekeep = event_new(b.base, -1, EV_PERSIST, broker_housekeep_cb, &b);
+	struct timeval tick = { 0, 20000 };
+	int64_t hk = cfg.log_retention_check_interval_ms;
+	if (cfg.log_flush_interval_ms > 0 && cfg.log_flush_interval_ms < hk)
+		hk = cfg.log_flush_interval_ms;
+	struct timeval hktv = { hk / 1000, (hk % 1000) * 1000 };
+	event_add(b.tick, &tick);
+	event_add(b.housekeep, &hktv);
+	rc = kb_cluster_start(&b, eb, sizeof(eb));
+	if (rc) {
+		log_fatal(BROKER_MOD, "%s", eb);
+		fprintf(stderr, "samsa-broker: %s\n", eb);
+		rc = 1;
+		goto out;
+	}
+	log_info(BROKER_MOD, "broker.id=%d listening on %s://%s:%d (advertised %s:%d), log.dirs=%s, zookeeper.connect=%s",
+		 cfg.broker_id, l->name, l->host[0] ? l->host : "0.0.0.0", net_listener_port(listener), b.adv_host,
+		 b.adv_port, b.log_dir, cfg.zookeeper_connect);
 	event_base_dispatch(b.base);
 	rc = 0;
 out:
 	net_listener_free(listener);
+	listener = NULL;
+	if (b.zk)
+		kb_cluster_stop(&b);
+	b.stopping = true;
+	{
+		struct kconn *c;
+		while ((c = LIST_FIRST(&b.conns))) {
+			/* closing from outside the loop: drop the connections' state directly */
+			net_conn_close(c->nc, ERR_CLOSED);
+			event_base_loop(b.base, EVLOOP_NONBLOCK);
+			if (LIST_FIRST(&b.conns) == c)
+				break;
+		}
+		struct kwait *w;
+		while ((w = LIST_FIRST(&b.waits)))
+			kwait_free(w);
+		struct kb_topic *t;
+		while ((t = LIST_FIRST(&b.topics))) {
+			LIST_REMOVE(t, link);
+			kb_topic_free(t, false);
+		}
+	}
+	for (int32_t i = 0; i < b.nnodes; i++)
+		free(b.nodes[i].rack);
+	free(b.nodes);
+	if (b.wake)
+		event_free(b.wake);
+	if (b.tick)
+		event_free(b.tick);
+	if (b.housekeep)
+		event_free(b.housekeep);
 	net_signals_free(sigs);
 	if (b.base)
 		event_base_free(b.base);
+	free(b.log_dir);
 	log_info(BROKER_MOD, "stopped");
 	log_close();
 	kb_config_free(&cfg);

@@ -234,7 +234,8 @@ static void net_conn_read_frames(struct net_conn *c, struct evbuffer *in)
 		if (avail - 4 < (size_t)len)
 			return;
 		evbuffer_drain(in, 4);
-		const uint8_t *p = len ? evbuffer_pullup(in, len) : (const uint8_t *)"";
+		uint8_t empty = 0;
+		uint8_t *p = len ? evbuffer_pullup(in, len) : &empty;
 		if (!p) {
 			net_conn_close(c, ERR_NOMEM);
 			return;
@@ -376,6 +377,17 @@ int net_conn_send(struct net_conn *c, const void *p, size_t n)
 	if (c->closing)
 		return ERR_CLOSED;
 	if (bufferevent_write(c->bev, p, n)) {
+		net_conn_close(c, ERR_NOMEM);
+		return ERR_NOMEM;
+	}
+	return net_conn_check_out(c);
+}
+
+int net_conn_send_buffer(struct net_conn *c, struct evbuffer *buf)
+{
+	if (c->closing)
+		return ERR_CLOSED;
+	if (evbuffer_add_buffer(bufferevent_get_output(c->bev), buf)) {
 		net_conn_close(c, ERR_NOMEM);
 		return ERR_NOMEM;
 	}

@@ -45,9 +45,10 @@ struct net_conn_cbs {
 	 * to take the connection out of framing (ZooKeeper's four-letter words): no frame callback
 	 * follows; reply with net_conn_send and net_conn_close_after_flush. Return 0 to go on. */
 	int (*preface)(struct net_conn *c, const uint8_t first4[4], void *arg);
-	/* One whole frame without its length; p is valid only during the call. Return < 0 to
-	 * close the connection with that error. */
-	int (*frame)(struct net_conn *c, const uint8_t *p, size_t len, void *arg);
+	/* One whole frame without its length; p is valid only during the call and may be
+	 * modified in place (the broker assigns offsets inside a Produce request's batches).
+	 * Return < 0 to close the connection with that error. */
+	int (*frame)(struct net_conn *c, uint8_t *p, size_t len, void *arg);
 	/* The connection is gone (peer closed, error, bound broken, or net_conn_close): called
 	 * exactly once, from a safe point; c is freed right after it returns. */
 	void (*closed)(struct net_conn *c, int err, void *arg);
@@ -63,6 +64,10 @@ struct net_conn *net_conn_new_bev(struct bufferevent *bev, const struct net_conn
  * ERR_CLOSED if closing, ERR_FULL if over out_hard (the connection is then closed). */
 int net_conn_send(struct net_conn *c, const void *p, size_t n);
 int net_conn_send_frame(struct net_conn *c, const void *p, size_t n);
+/* Moves every byte of buf (which may hold file segments added with evbuffer_add_file, sent
+ * with sendfile) to the output; the caller framed them. Same results as net_conn_send. */
+struct evbuffer;
+int net_conn_send_buffer(struct net_conn *c, struct evbuffer *buf);
 /* Closes (deferred); err reaches the closed callback. Idempotent. */
 void net_conn_close(struct net_conn *c, int err);
 /* Stops reading; closes once every queued byte has been written. */

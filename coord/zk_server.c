@@ -1415,7 +1415,7 @@ static void zk_handle_request(struct zk_server *srv, struct zk_conn *conn, const
 	}
 }
 
-static int zk_conn_frame(struct net_conn *nc, const uint8_t *p, size_t len, void *arg)
+static int zk_conn_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
 {
 	struct zk_conn *conn = arg;
 	struct zk_server *srv = conn->srv;

@@ -38,7 +38,7 @@ static void fuzz_check(bool ok)
 		abort();
 }
 
-static int fuzz_frame_cb(struct net_conn *c, const uint8_t *p, size_t len, void *arg)
+static int fuzz_frame_cb(struct net_conn *c, uint8_t *p, size_t len, void *arg)
 {
 	struct fuzz_state *st = arg;
 	fuzz_check(c == st->c && st->closed == 0 && !st->stopped);

@@ -130,7 +130,7 @@ struct fx {
 
 static const uint8_t zeros[8192];
 
-static int fx_frame(struct net_conn *c, const uint8_t *p, size_t len, void *arg)
+static int fx_frame(struct net_conn *c, uint8_t *p, size_t len, void *arg)
 {
 	struct fx *f = arg;
 	uint8_t hdr[4];

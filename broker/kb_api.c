@@ -1,0 +1,1549 @@
+/*
+ * kb_api — the Kafka protocol on the broker's listener: request header, ApiVersions,
+ * Metadata, Produce, Fetch (long-polling, records sent from the segment files by sendfile),
+ * ListOffsets, CreateTopics, DeleteTopics, CreatePartitions and DescribeConfigs, in the
+ * non-flexible versions listed in kb_api_versions. Schemas: apache/kafka's
+ * clients/src/main/resources/common/message/ (the JSON files).
+ *
+ * Every request gets a response slot in its connection's queue when it arrives; slots leave
+ * in request order whether they are filled at once or later (kb_conn_flush). A request that
+ * cannot be parsed, an unknown API or an unsupported version closes the connection, as Kafka
+ * does — except ApiVersions, which answers a too-new version with UNSUPPORTED_VERSION and
+ * the supported ranges in a v0 body so that a client can retry lower.
+ */
+#include "kb_broker.h"
+
+#include "buf.h"
+#include "err.h"
+#include "kb_cluster.h"
+#include "kbatch.h"
+#include "log.h"
+#include "net.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const API_MOD = "kafka-api";
+
+enum {
+	API_PRODUCE = 0,
+	API_FETCH = 1,
+	API_LIST_OFFSETS = 2,
+	API_METADATA = 3,
+	API_API_VERSIONS = 18,
+	API_CREATE_TOPICS = 19,
+	API_DELETE_TOPICS = 20,
+	API_DESCRIBE_CONFIGS = 32,
+	API_CREATE_PARTITIONS = 37,
+};
+
+/* What this broker serves; the maxima are those of an Apache Kafka 2.4 broker for these APIs,
+ * which is what kafka-python infers from them. */
+static const struct kb_api_range {
+	int16_t key, min, max;
+} kb_api_versions[] = {
+	{ API_PRODUCE, 3, 8 },		 { API_FETCH, 4, 11 },		{ API_LIST_OFFSETS, 0, 5 },
+	{ API_METADATA, 0, 8 },		 { API_API_VERSIONS, 0, 2 },	{ API_CREATE_TOPICS, 0, 4 },
+	{ API_DELETE_TOPICS, 0, 3 },	 { API_DESCRIBE_CONFIGS, 0, 2 }, { API_CREATE_PARTITIONS, 0, 1 },
+};
+#define KB_NAPIS (sizeof(kb_api_versions) / sizeof(kb_api_versions[0]))
+
+/* Bounds on request arrays, far above what any client sends. */
+#define KB_MAX_ITEMS 100000
+#define KB_MAX_STR 32767
+
+struct kreq {
+	int16_t key, ver;
+	int32_t corr;
+	struct rbuf r; /* positioned at the body */
+	uint8_t *p;    /* the whole request, mutable */
+	size_t len;
+};
+
+/* Response output: fixed fields are written into w; file ranges go straight into eb. */
+struct kout {
+	struct evbuffer *eb;
+	struct wbuf w;
+	size_t total;
+};
+
+static void kout_init(struct kout *o, int32_t corr)
+{
+	o->eb = evbuffer_new();
+	wbuf_init(&o->w, 1u << 30);
+	o->total = 0;
+	wbuf_i32(&o->w, 0); /* length, set at the end */
+	wbuf_i32(&o->w, corr);
+}
+
+static void kout_flush(struct kout *o)
+{
+	if (o->w.len) {
+		evbuffer_add(o->eb, o->w.p, o->w.len);
+		o->total += o->w.len;
+		wbuf_reset(&o->w);
+	}
+}
+
+/* Appends a file range (fd is owned from now on). */
+static void kout_file(struct kout *o, int fd, int64_t pos, size_t len)
+{
+	kout_flush(o);
+	if (evbuffer_add_file(o->eb, fd, pos, (ev_off_t)len) == 0)
+		o->total += len;
+	else
+		close(fd);
+}
+
+/* Finishes the frame into resp (or discards it when resp is NULL). */
+static int kout_finish(struct kout *o, struct kresp *resp)
+{
+	int err = o->w.err;
+	if (o->total == 0 && o->w.len >= 4) { /* all in w: patch the length in place */
+		wbuf_put_i32_at(&o->w, 0, (int32_t)(o->w.len - 4));
+		kout_flush(o);
+	} else {
+		kout_flush(o);
+		uint8_t len4[4];
+		be32_put(len4, (uint32_t)(o->total - 4));
+		/* the first 4 bytes in eb are the placeholder */
+		evbuffer_drain(o->eb, 4);
+		evbuffer_prepend(o->eb, len4, 4);
+	}
+	wbuf_free(&o->w);
+	if (err || !resp) {
+		evbuffer_free(o->eb);
+		return err ? err : 0;
+	}
+	resp->buf = o->eb;
+	resp->done = true;
+	return 0;
+}
+
+static void kout_abort(struct kout *o)
+{
+	wbuf_free(&o->w);
+	evbuffer_free(o->eb);
+}
+
+/* ---- connections and ordered responses ---- */
+
+void kb_conn_flush(struct kconn *c)
+{
+	struct kresp *r;
+	while ((r = TAILQ_FIRST(&c->q)) && r->done) {
+		TAILQ_REMOVE(&c->q, r, link);
+		if (r->buf) {
+			net_conn_send_buffer(c->nc, r->buf);
+			evbuffer_free(r->buf);
+		}
+		free(r);
+	}
+}
+
+static struct kresp *kresp_new(struct kconn *c)
+{
+	struct kresp *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->conn = c;
+	TAILQ_INSERT_TAIL(&c->q, r, link);
+	return r;
+}
+
+void kwait_free(struct kwait *w)
+{
+	LIST_REMOVE(w, link);
+	if (w->resp && !w->resp->conn) {
+		if (w->resp->buf)
+			evbuffer_free(w->resp->buf);
+		free(w->resp);
+	}
+	for (int32_t i = 0; i < w->n; i++)
+		free(w->msgs ? w->msgs[i] : NULL);
+	free(w->msgs);
+	free(w->errs);
+	free(w->req);
+	free(w);
+}
+
+static struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind,
+			       int32_t timeout_ms)
+{
+	struct kwait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->req = malloc(q->len ? q->len : 1);
+	if (!w->req) {
+		free(w);
+		return NULL;
+	}
+	memcpy(w->req, q->p, q->len);
+	w->req_len = q->len;
+	w->resp = resp;
+	w->kind = kind;
+	w->deadline_ms = kb_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	LIST_INSERT_HEAD(&b->waits, w, link);
+	return w;
+}
+
+/* ---- shared encoders ---- */
+
+static void w_str(struct wbuf *w, const char *s)
+{
+	wbuf_str_i16(w, s);
+}
+
+/* Reads a Kafka STRING into a NUL-terminated buffer; longer than n-1 is an error. */
+static int r_str(struct rbuf *r, char *out, size_t n, bool *null)
+{
+	const uint8_t *p;
+	int32_t len;
+	if (rbuf_bytes_i16(r, KB_MAX_STR, &p, &len))
+		return r->err;
+	if (null)
+		*null = len < 0;
+	if (len < 0)
+		len = 0;
+	if ((size_t)len >= n) {
+		/* keep the parse going; the caller sees the name as invalid */
+		memcpy(out, p, n - 1);
+		out[n - 1] = '\0';
+		return 1;
+	}
+	memcpy(out, p, (size_t)len);
+	out[len] = '\0';
+	if (memchr(out, '\0', (size_t)len))
+		return 1;
+	return 0;
+}
+
+static int32_t r_count(struct rbuf *r, size_t min_elem)
+{
+	int32_t n = 0;
+	if (rbuf_count_i32(r, KB_MAX_ITEMS, min_elem, &n))
+		return -2;
+	return n;
+}
+
+/* ---- ApiVersions ---- */
+
+static void api_versions_body(struct wbuf *w, int16_t ver, int16_t err)
+{
+	wbuf_i16(w, err);
+	wbuf_i32(w, (int32_t)KB_NAPIS);
+	for (size_t i = 0; i < KB_NAPIS; i++) {
+		wbuf_i16(w, kb_api_versions[i].key);
+		wbuf_i16(w, kb_api_versions[i].min);
+		wbuf_i16(w, kb_api_versions[i].max);
+	}
+	if (ver >= 1)
+		wbuf_i32(w, 0); /* throttle_time_ms */
+}
+
+/* ---- Metadata ---- */
+
+static int16_t part_error(struct broker *b, const struct kb_part *p)
+{
+	if (p->leader < 0 || !kb_cluster_node_live(b, p->leader))
+		return KE_LEADER_NOT_AVAILABLE;
+	return KE_NONE;
+}
+
+static void meta_topic(struct broker *b, struct wbuf *w, int16_t ver, const struct kb_topic *t)
+{
+	wbuf_i16(w, KE_NONE);
+	w_str(w, t->name);
+	if (ver >= 1)
+		wbuf_bool(w, t->name[0] == '_' && !strcmp(t->name, "__consumer_offsets"));
+	wbuf_i32(w, t->nparts);
+	for (int32_t i = 0; i < t->nparts; i++) {
+		const struct kb_part *p = &t->parts[i];
+		int16_t e = part_error(b, p);
+		wbuf_i16(w, e);
+		wbuf_i32(w, p->id);
+		wbuf_i32(w, e ? -1 : p->leader);
+		if (ver >= 7)
+			wbuf_i32(w, p->leader_epoch);
+		wbuf_i32(w, p->nrep);
+		for (int32_t k = 0; k < p->nrep; k++)
+			wbuf_i32(w, p->replicas[k]);
+		wbuf_i32(w, p->nisr);
+		for (int32_t k = 0; k < p->nisr; k++)
+			wbuf_i32(w, p->isr[k]);
+		if (ver >= 5) {
+			int32_t off = 0;
+			for (int32_t k = 0; k < p->nrep; k++)
+				off += !kb_cluster_node_live(b, p->replicas[k]);
+			wbuf_i32(w, off);
+			for (int32_t k = 0; k < p->nrep; k++)
+				if (!kb_cluster_node_live(b, p->replicas[k]))
+					wbuf_i32(w, p->replicas[k]);
+		}
+	}
+	if (ver >= 8)
+		wbuf_i32(w, INT32_MIN); /* topic_authorized_operations: not asked */
+}
+
+static void meta_missing(struct wbuf *w, int16_t ver, const char *name, int16_t err)
+{
+	wbuf_i16(w, err);
+	w_str(w, name);
+	if (ver >= 1)
+		wbuf_bool(w, false);
+	wbuf_i32(w, 0);
+	if (ver >= 8)
+		wbuf_i32(w, INT32_MIN);
+}
+
+static void auto_create_done(struct broker *b, void *ctx, int16_t err, const char *msg)
+{
+	char *name = ctx;
+	(void)b;
+	if (err && err != KE_TOPIC_ALREADY_EXISTS)
+		log_warn(API_MOD, "auto-creating topic '%s' failed: %s", name, msg ? msg : "error");
+	else if (!err)
+		log_info(API_MOD, "auto-created topic '%s'", name);
+	free(name);
+}
+
+static int api_metadata(struct broker *b, struct kreq *q, struct kout *o)
+{
+	struct rbuf *r = &q->r;
+	struct wbuf *w = &o->w;
+	int32_t n = r_count(r, 2);
+	if (n == -2)
+		return ERR_PROTO;
+	/* topics: v0 empty = all; v1+ null = all */
+	bool all = n < 0 || (q->ver == 0 && n == 0);
+	char (*names)[KB_TOPIC_MAX + 2] = NULL;
+	bool *bad = NULL;
+	if (n > 0) {
+		names = calloc((size_t)n, sizeof(*names));
+		bad = calloc((size_t)n, sizeof(*bad));
+		if (!names || !bad) {
+			free(names);
+			free(bad);
+			return ERR_NOMEM;
+		}
+		for (int32_t i = 0; i < n; i++)
+			bad[i] = r_str(r, names[i], sizeof(names[i]), NULL) != 0;
+	}
+	bool allow_auto = true;
+	if (q->ver >= 4)
+		rbuf_bool(r, &allow_auto);
+	if (q->ver >= 8) {
+		bool x;
+		rbuf_bool(r, &x);
+		rbuf_bool(r, &x);
+	}
+	if (r->err) {
+		free(names);
+		free(bad);
+		return ERR_PROTO;
+	}
+	if (q->ver >= 3)
+		wbuf_i32(w, 0);
+	/* brokers */
+	int32_t nn = b->nnodes;
+	bool self_listed = false;
+	for (int32_t i = 0; i < nn; i++)
+		self_listed |= b->nodes[i].id == b->cfg->broker_id;
+	wbuf_i32(w, nn + !self_listed);
+	if (!self_listed) {
+		wbuf_i32(w, b->cfg->broker_id);
+		w_str(w, b->adv_host);
+		wbuf_i32(w, b->adv_port);
+		if (q->ver >= 1)
+			w_str(w, NULL);
+	}
+	for (int32_t i = 0; i < nn; i++) {
+		wbuf_i32(w, b->nodes[i].id);
+		w_str(w, b->nodes[i].host);
+		wbuf_i32(w, b->nodes[i].port);
+		if (q->ver >= 1)
+			w_str(w, b->nodes[i].rack);
+	}
+	if (q->ver >= 2)
+		w_str(w, b->cluster_id[0] ? b->cluster_id : NULL);
+	if (q->ver >= 1)
+		wbuf_i32(w, b->controller_id);
+	if (all) {
+		int32_t cnt = 0;
+		struct kb_topic *t;
+		LIST_FOREACH(t, &b->topics, link)
+			cnt += !t->deleting;
+		wbuf_i32(w, cnt);
+		LIST_FOREACH(t, &b->topics, link)
+			if (!t->deleting)
+				meta_topic(b, w, q->ver, t);
+	} else {
+		wbuf_i32(w, n);
+		for (int32_t i = 0; i < n; i++) {
+			char why[128];
+			struct kb_topic *t = bad[i] ? NULL : kb_topic_find(b, names[i]);
+			if (t && !t->deleting) {
+				meta_topic(b, w, q->ver, t);
+			} else if (bad[i] || !kb_topic_name_valid(names[i], strlen(names[i]), why, sizeof(why))) {
+				meta_missing(w, q->ver, names[i], KE_INVALID_TOPIC_EXCEPTION);
+			} else if (!t && allow_auto && b->cfg->auto_create_topics_enable) {
+				char *ctx = strdup(names[i]);
+				if (ctx)
+					kb_cluster_create_topic(b, names[i], b->cfg->num_partitions,
+								b->cfg->default_replication_factor, NULL, NULL, 0,
+								auto_create_done, ctx);
+				meta_missing(w, q->ver, names[i], KE_LEADER_NOT_AVAILABLE);
+			} else {
+				meta_missing(w, q->ver, names[i], KE_UNKNOWN_TOPIC_OR_PARTITION);
+			}
+		}
+	}
+	if (q->ver >= 8)
+		wbuf_i32(w, INT32_MIN);
+	free(names);
+	free(bad);
+	return 0;
+}
+
+/* ---- Produce ---- */
+
+struct produce_check {
+	const struct kb_topic *t;
+	int16_t err;
+	int32_t nrecords;
+	char msg[320];
+};
+
+static int produce_check_batch(const uint8_t *p, size_t len, void *arg)
+{
+	struct produce_check *pc = arg;
+	struct kbatch_hdr h;
+	char eb[128];
+	if (kbatch_validate(p, len, &h, eb, sizeof(eb))) {
+		if (len >= 17 && p[16] != 2) {
+			pc->err = KE_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+			snprintf(pc->msg, sizeof(pc->msg), "record batch magic %d: only format v2 is accepted", p[16]);
+		} else {
+			pc->err = KE_CORRUPT_MESSAGE;
+			snprintf(pc->msg, sizeof(pc->msg), "%s", eb);
+		}
+		return -1;
+	}
+	if (pc->t->max_message_bytes > 0 && len > (size_t)pc->t->max_message_bytes) {
+		pc->err = KE_MESSAGE_TOO_LARGE;
+		snprintf(pc->msg, sizeof(pc->msg), "record batch of %zu bytes is over max.message.bytes %d", len,
+			 pc->t->max_message_bytes);
+		return -1;
+	}
+	if (h.attributes & 0x10) { /* transactional: no transaction coordinator here */
+		pc->err = KE_INVALID_RECORD;
+		snprintf(pc->msg, sizeof(pc->msg), "transactional batches are not supported");
+		return -1;
+	}
+	pc->nrecords += h.records_count;
+	return 0;
+}
+
+static int api_produce(struct broker *b, struct kreq *q, struct kout *o)
+{
+	struct rbuf *r = &q->r;
+	struct wbuf *w = &o->w;
+	char txn[256];
+	int16_t acks;
+	int32_t timeout;
+	bool txn_null = true;
+	r_str(r, txn, sizeof(txn), &txn_null);
+	rbuf_i16(r, &acks);
+	rbuf_i32(r, &timeout);
+	int32_t nt = r_count(r, 6);
+	if (r->err || nt < 0)
+		return ERR_PROTO;
+	int64_t now = kb_now_ms();
+	wbuf_i32(w, nt);
+	for (int32_t ti = 0; ti < nt; ti++) {
+		char name[KB_TOPIC_MAX + 2];
+		int bad = r_str(r, name, sizeof(name), NULL);
+		int32_t np = r_count(r, 8);
+		if (r->err || np < 0)
+			return ERR_PROTO;
+		w_str(w, name);
+		wbuf_i32(w, np);
+		for (int32_t pi = 0; pi < np; pi++) {
+			int32_t idx;
+			const uint8_t *rec;
+			int32_t rlen;
+			rbuf_i32(r, &idx);
+			rbuf_bytes_i32(r, r->len, &rec, &rlen);
+			if (r->err)
+				return ERR_PROTO;
+			struct kb_topic *t = NULL;
+			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
+			int16_t err = KE_NONE;
+			int64_t base = -1, lat = -1;
+			struct produce_check pc = { t, 0, 0, "" };
+			if (acks != 0 && acks != 1 && acks != -1) {
+				err = KE_INVALID_REQUIRED_ACKS;
+			} else if (!p || t->deleting) {
+				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
+			} else if (p->leader != b->cfg->broker_id || !p->log) {
+				err = KE_NOT_LEADER_OR_FOLLOWER;
+			} else if (rlen <= 0) {
+				err = KE_INVALID_RECORD;
+				snprintf(pc.msg, sizeof(pc.msg), "no records");
+			} else if (acks == -1 && p->nisr < t->min_isr) {
+				err = KE_NOT_ENOUGH_REPLICAS;
+			} else {
+				char eb[256];
+				/* the records live inside the request frame, which we may modify */
+				uint8_t *mrec = q->p + (rec - q->p);
+				if (kbatch_foreach(mrec, (size_t)rlen, produce_check_batch, &pc, eb, sizeof(eb))) {
+					if (!pc.err) {
+						pc.err = KE_CORRUPT_MESSAGE;
+						snprintf(pc.msg, sizeof(pc.msg), "%s", eb);
+					}
+					err = pc.err;
+				} else if (klog_append(p->log, mrec, (size_t)rlen, p->leader_epoch, t->log_append_time, now,
+						       &base, eb, sizeof(eb))) {
+					log_error(API_MOD, "append to %s-%d failed: %s", t->name, p->id, eb);
+					err = KE_KAFKA_STORAGE_ERROR;
+				} else {
+					if (t->log_append_time)
+						lat = now;
+					if (p->nisr <= 1)
+						p->hw = klog_end_offset(p->log);
+					b->appends++;
+					kb_wake(b);
+				}
+				if (err)
+					log_warn(API_MOD, "produce to %s-%d from %s refused (error %d): %s", name, idx,
+						 q->key == API_PRODUCE ? "client" : "?", err, pc.msg);
+			}
+			wbuf_i32(w, idx);
+			wbuf_i16(w, err);
+			wbuf_i64(w, base);
+			wbuf_i64(w, lat);
+			if (q->ver >= 5)
+				wbuf_i64(w, p && p->log ? klog_start_offset(p->log) : -1);
+			if (q->ver >= 8) {
+				wbuf_i32(w, 0); /* record_errors */
+				w_str(w, err && pc.msg[0] ? pc.msg : NULL);
+			}
+		}
+	}
+	wbuf_i32(w, 0); /* throttle_time_ms */
+	return acks == 0 ? 1 : 0; /* acks=0: no response at all */
+}
+
+/* ---- Fetch ---- */
+
+static int16_t epoch_check(const struct kb_part *p, int32_t want)
+{
+	if (want < 0 || want == p->leader_epoch)
+		return KE_NONE;
+	return want < p->leader_epoch ? KE_FENCED_LEADER_EPOCH : KE_UNKNOWN_LEADER_EPOCH;
+}
+
+/*
+ * Builds the Fetch response into o. Returns the number of record bytes it holds, or < 0 on a
+ * malformed request. When wait is set (nothing read yet and the request may wait), it only
+ * measures.
+ */
+static int64_t fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32_t *max_wait, int32_t *min_bytes)
+{
+	struct rbuf *r = &q->r;
+	struct wbuf *w = &o->w;
+	int32_t replica, max_bytes = INT32_MAX, session = 0, epoch = -1;
+	int8_t iso = 0;
+	rbuf_i32(r, &replica);
+	rbuf_i32(r, max_wait);
+	rbuf_i32(r, min_bytes);
+	rbuf_i32(r, &max_bytes);
+	rbuf_u8(r, (uint8_t *)&iso);
+	if (q->ver >= 7) {
+		rbuf_i32(r, &session);
+		rbuf_i32(r, &epoch);
+	}
+	int32_t nt = r_count(r, 6);
+	if (r->err || nt < 0)
+		return -1;
+	if (max_bytes <= 0)
+		max_bytes = 1;
+	wbuf_i32(w, 0); /* throttle */
+	if (q->ver >= 7) {
+		wbuf_i16(w, KE_NONE);
+		wbuf_i32(w, 0); /* no fetch session: every fetch is a full one */
+	}
+	wbuf_i32(w, nt);
+	int64_t total = 0;
+	for (int32_t ti = 0; ti < nt; ti++) {
+		char name[KB_TOPIC_MAX + 2];
+		int bad = r_str(r, name, sizeof(name), NULL);
+		int32_t np = r_count(r, 16);
+		if (r->err || np < 0)
+			return -1;
+		w_str(w, name);
+		wbuf_i32(w, np);
+		for (int32_t pi = 0; pi < np; pi++) {
+			int32_t idx, cur_epoch = -1, pmax;
+			int64_t off, lso_in = -1;
+			rbuf_i32(r, &idx);
+			if (q->ver >= 9)
+				rbuf_i32(r, &cur_epoch);
+			rbuf_i64(r, &off);
+			if (q->ver >= 5)
+				rbuf_i64(r, &lso_in);
+			rbuf_i32(r, &pmax);
+			if (r->err)
+				return -1;
+			struct kb_topic *t = NULL;
+			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
+			int16_t err = KE_NONE;
+			struct klog_slice sl = { -1, 0, 0 };
+			int64_t hw = -1, start = -1;
+			if (!p || t->deleting)
+				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
+			else if (p->leader != b->cfg->broker_id || !p->log)
+				err = KE_NOT_LEADER_OR_FOLLOWER;
+			else if ((err = epoch_check(p, cur_epoch)) == KE_NONE) {
+				char eb[256];
+				hw = p->hw;
+				start = klog_start_offset(p->log);
+				size_t room = total >= max_bytes ? 0 : (size_t)(max_bytes - total);
+				size_t want = pmax > 0 ? (size_t)pmax : 0;
+				if (want > room)
+					want = room;
+				/* KIP-74: the first non-empty partition returns at least one batch */
+				if (total == 0 && want == 0)
+					want = 1;
+				int rc = want ? klog_read(p->log, off, want, hw, &sl, eb, sizeof(eb)) : 0;
+				if (rc == ERR_RANGE)
+					err = KE_OFFSET_OUT_OF_RANGE;
+				else if (rc) {
+					log_error(API_MOD, "read of %s-%d at %lld failed: %s", name, idx, (long long)off, eb);
+					err = KE_KAFKA_STORAGE_ERROR;
+				}
+			}
+			wbuf_i32(w, idx);
+			wbuf_i16(w, err);
+			wbuf_i64(w, hw);
+			wbuf_i64(w, hw); /* last_stable_offset: no transactions */
+			if (q->ver >= 5)
+				wbuf_i64(w, start);
+			wbuf_i32(w, -1); /* aborted_transactions: null */
+			if (q->ver >= 11)
+				wbuf_i32(w, -1); /* preferred_read_replica */
+			if (sl.len > 0 && sl.fd >= 0) {
+				wbuf_i32(w, (int32_t)sl.len);
+				kout_file(o, sl.fd, sl.pos, sl.len);
+				total += (int64_t)sl.len;
+			} else {
+				if (sl.fd >= 0)
+					close(sl.fd);
+				wbuf_i32(w, 0);
+			}
+		}
+	}
+	if (q->ver >= 7) { /* forgotten_topics_data */
+		int32_t nf = r_count(r, 6);
+		for (int32_t i = 0; i < nf && !r->err; i++) {
+			char name[KB_TOPIC_MAX + 2];
+			r_str(r, name, sizeof(name), NULL);
+			int32_t k = r_count(r, 4);
+			for (int32_t j = 0; j < k && !r->err; j++) {
+				int32_t x;
+				rbuf_i32(r, &x);
+			}
+		}
+	}
+	if (q->ver >= 11) {
+		char rack[256];
+		r_str(r, rack, sizeof(rack), NULL);
+	}
+	return r->err ? -1 : total;
+}
+
+/* ---- ListOffsets ---- */
+
+static int api_list_offsets(struct broker *b, struct kreq *q, struct kout *o)
+{
+	struct rbuf *r = &q->r;
+	struct wbuf *w = &o->w;
+	int32_t replica;
+	int8_t iso = 0;
+	rbuf_i32(r, &replica);
+	if (q->ver >= 2)
+		rbuf_u8(r, (uint8_t *)&iso);
+	int32_t nt = r_count(r, 6);
+	if (r->err || nt < 0)
+		return ERR_PROTO;
+	if (q->ver >= 2)
+		wbuf_i32(w, 0);
+	wbuf_i32(w, nt);
+	for (int32_t ti = 0; ti < nt; ti++) {
+		char name[KB_TOPIC_MAX + 2];
+		int bad = r_str(r, name, sizeof(name), NULL);
+		int32_t np = r_count(r, 12);
+		if (r->err || np < 0)
+			return ERR_PROTO;
+		w_str(w, name);
+		wbuf_i32(w, np);
+		for (int32_t pi = 0; pi < np; pi++) {
+			int32_t idx, cur_epoch = -1, maxn = 1;
+			int64_t ts;
+			rbuf_i32(r, &idx);
+			if (q->ver >= 4)
+				rbuf_i32(r, &cur_epoch);
+			rbuf_i64(r, &ts);
+			if (q->ver == 0)
+				rbuf_i32(r, &maxn);
+			if (r->err)
+				return ERR_PROTO;
+			struct kb_topic *t = NULL;
+			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
+			int16_t err = KE_NONE;
+			int64_t off = -1, rts = -1;
+			if (!p || t->deleting)
+				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
+			else if (p->leader != b->cfg->broker_id || !p->log)
+				err = KE_NOT_LEADER_OR_FOLLOWER;
+			else if ((err = epoch_check(p, cur_epoch)) == KE_NONE) {
+				if (ts == -1) {
+					off = p->hw;
+				} else if (ts == -2) {
+					off = klog_start_offset(p->log);
+				} else {
+					off = klog_offset_for_time(p->log, ts);
+					if (off >= p->hw)
+						off = -1;
+					rts = off >= 0 ? ts : -1;
+				}
+			}
+			wbuf_i32(w, idx);
+			wbuf_i16(w, err);
+			if (q->ver == 0) {
+				if (err || off < 0 || maxn <= 0) {
+					wbuf_i32(w, 0);
+				} else {
+					wbuf_i32(w, 1);
+					wbuf_i64(w, off);
+				}
+			} else {
+				wbuf_i64(w, rts);
+				wbuf_i64(w, off);
+				if (q->ver >= 4)
+					wbuf_i32(w, p ? p->leader_epoch : -1);
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- admin requests: CreateTopics, DeleteTopics, CreatePartitions ---- */
+
+static void admin_done(struct broker *b, void *ctx, int16_t err, const char *msg)
+{
+	struct kwait *w = ctx; /* the topic index rides in the low bits of pending bookkeeping */
+	(void)b;
+	(void)err;
+	(void)msg;
+	w->pending--;
+	kb_wake(b);
+}
+
+struct admin_slot {
+	struct kwait *w;
+	int32_t i;
+};
+
+static void admin_slot_done(struct broker *b, void *ctx, int16_t err, const char *msg)
+{
+	struct admin_slot *s = ctx;
+	struct kwait *w = s->w;
+	if (w->errs[s->i] == KE_NONE && err) {
+		w->errs[s->i] = err;
+		free(w->msgs[s->i]);
+		w->msgs[s->i] = msg ? strdup(msg) : NULL;
+	}
+	free(s);
+	admin_done(b, w, err, msg);
+}
+
+static kb_admin_cb admin_slot(struct kwait *w, int32_t i, void **ctx)
+{
+	struct admin_slot *s = malloc(sizeof(*s));
+	if (!s)
+		return NULL;
+	s->w = w;
+	s->i = i;
+	w->pending++;
+	*ctx = s;
+	return admin_slot_done;
+}
+
+static int kwait_alloc_results(struct kwait *w, int32_t n)
+{
+	w->n = n;
+	w->errs = calloc((size_t)(n ? n : 1), sizeof(*w->errs));
+	w->msgs = calloc((size_t)(n ? n : 1), sizeof(*w->msgs));
+	return w->errs && w->msgs ? 0 : ERR_NOMEM;
+}
+
+static void set_result(struct kwait *w, int32_t i, int16_t err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void set_result(struct kwait *w, int32_t i, int16_t err, const char *fmt, ...)
+{
+	char m[512];
+	va_list ap;
+	w->errs[i] = err;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(m, sizeof(m), fmt, ap);
+		va_end(ap);
+		free(w->msgs[i]);
+		w->msgs[i] = strdup(m);
+	}
+}
+
+/* A topic is ready when every partition has a live leader. */
+static bool topic_ready(struct broker *b, const char *name, int32_t nparts)
+{
+	struct kb_topic *t = kb_topic_find(b, name);
+	if (!t || t->deleting || t->nparts < nparts)
+		return false;
+	for (int32_t i = 0; i < t->nparts; i++)
+		if (part_error(b, &t->parts[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The admin requests are parsed twice: once on arrival (validating and issuing the writes,
+ * first = true) and again from the saved copy when answering (first = false), so that the
+ * answer can say which topics are ready.
+ */
+static int admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first,
+			       bool final)
+{
+	struct rbuf *r = &q->r;
+	int32_t nt = r_count(r, 12);
+	if (r->err || nt < 0)
+		return ERR_PROTO;
+	if (first && kwait_alloc_results(w, nt))
+		return ERR_NOMEM;
+	if (!first && w->pending)
+		return 1;
+	bool ready = true;
+	struct kb_tconf *confs = NULL;
+	int32_t *assign = NULL;
+	int rc = 0;
+	char (*names)[KB_TOPIC_MAX + 2] = calloc((size_t)(nt ? nt : 1), sizeof(*names));
+	if (!names)
+		return ERR_NOMEM;
+	/* the trailer (timeout, validate_only) follows the topics: find it first */
+	struct rbuf scan = *r;
+	for (int32_t i = 0; i < nt && !scan.err; i++) {
+		char nm[KB_TOPIC_MAX + 2];
+		int32_t x;
+		int16_t y;
+		r_str(&scan, nm, sizeof(nm), NULL);
+		rbuf_i32(&scan, &x);
+		rbuf_i16(&scan, &y);
+		int32_t na = r_count(&scan, 8);
+		for (int32_t k = 0; k < na && !scan.err; k++) {
+			rbuf_i32(&scan, &x);
+			int32_t nb = r_count(&scan, 4);
+			rbuf_skip(&scan, (size_t)(nb > 0 ? nb : 0) * 4);
+		}
+		int32_t nc = r_count(&scan, 4);
+		for (int32_t k = 0; k < nc && !scan.err; k++) {
+			const uint8_t *pp;
+			int32_t l;
+			rbuf_bytes_i16(&scan, KB_MAX_STR, &pp, &l);
+			rbuf_bytes_i16(&scan, KB_MAX_STR, &pp, &l);
+		}
+	}
+	int32_t timeout = 0;
+	bool validate_only = false;
+	rbuf_i32(&scan, &timeout);
+	if (q->ver >= 1)
+		rbuf_bool(&scan, &validate_only);
+	if (scan.err) {
+		free(names);
+		return ERR_PROTO;
+	}
+	if (first)
+		w->deadline_ms = kb_now_ms() + (timeout > 0 ? timeout : 0);
+	for (int32_t i = 0; i < nt; i++) {
+		int bad = r_str(r, names[i], sizeof(names[i]), NULL);
+		int32_t nparts;
+		int16_t rf;
+		rbuf_i32(r, &nparts);
+		rbuf_i16(r, &rf);
+		int32_t na = r_count(r, 8);
+		if (r->err || na < -1) {
+			rc = ERR_PROTO;
+			break;
+		}
+		free(assign);
+		assign = NULL;
+		int32_t arf = -1;
+		bool assign_bad = false;
+		if (na > 0) {
+			assign = calloc((size_t)na * 64, sizeof(int32_t));
+			if (!assign) {
+				rc = ERR_NOMEM;
+				break;
+			}
+		}
+		for (int32_t k = 0; k < na; k++) {
+			int32_t pidx;
+			rbuf_i32(r, &pidx);
+			int32_t nb = r_count(r, 4);
+			if (r->err || nb < 0) {
+				rc = ERR_PROTO;
+				break;
+			}
+			if (arf < 0)
+				arf = nb;
+			if (nb != arf || pidx != k || nb > 64 || nb == 0)
+				assign_bad = true;
+			for (int32_t j = 0; j < nb; j++) {
+				int32_t id;
+				rbuf_i32(r, &id);
+				if (j < 64 && nb <= 64) {
+					assign[k * (arf > 0 ? arf : 1) + (j < arf ? j : 0)] = id;
+					if (!kb_cluster_node_live(b, id))
+						assign_bad = true;
+					for (int32_t m = 0; m < j && m < arf; m++)
+						if (assign[k * arf + m] == id)
+							assign_bad = true;
+				}
+			}
+		}
+		if (rc)
+			break;
+		int32_t nc = r_count(r, 4);
+		if (r->err || nc < -1) {
+			rc = ERR_PROTO;
+			break;
+		}
+		free(confs);
+		confs = calloc((size_t)(nc > 0 ? nc : 1), sizeof(*confs));
+		char cbuf[2][KB_MAX_STR + 1];
+		(void)cbuf;
+		int32_t ncv = 0;
+		for (int32_t k = 0; k < nc; k++) {
+			const uint8_t *kp, *vp;
+			int32_t kl, vl;
+			rbuf_bytes_i16(r, KB_MAX_STR, &kp, &kl);
+			rbuf_bytes_i16(r, KB_MAX_STR, &vp, &vl);
+			if (r->err || kl < 0)
+				continue;
+			if (vl >= 0 && confs) {
+				confs[ncv].name = strndup((const char *)kp, (size_t)kl);
+				confs[ncv].value = strndup((const char *)vp, (size_t)vl);
+				ncv++;
+			}
+		}
+		if (r->err) {
+			rc = ERR_PROTO;
+			break;
+		}
+		if (!first) {
+			if (w->errs[i] == KE_NONE && !validate_only && timeout > 0 &&
+			    !topic_ready(b, names[i], nparts > 0 ? nparts : 1))
+				ready = false;
+		} else {
+			char why[256];
+			if (nparts == -1 && q->ver >= 4)
+				nparts = b->cfg->num_partitions;
+			if (rf == -1 && q->ver >= 4)
+				rf = (int16_t)b->cfg->default_replication_factor;
+			if (bad || !kb_topic_name_valid(names[i], strlen(names[i]), why, sizeof(why))) {
+				set_result(w, i, KE_INVALID_TOPIC_EXCEPTION, "%s", bad ? "Topic name is invalid" : why);
+			} else if (kb_topic_find(b, names[i])) {
+				set_result(w, i, KE_TOPIC_ALREADY_EXISTS, "Topic '%s' already exists.", names[i]);
+			} else if (na > 0 && (nparts != -1 || rf != -1)) {
+				set_result(w, i, KE_INVALID_REQUEST,
+					   "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.");
+			} else if (na > 0 && assign_bad) {
+				set_result(w, i, KE_INVALID_REPLICA_ASSIGNMENT, "Invalid replica assignment for topic %s",
+					   names[i]);
+			} else if (na <= 0 && nparts <= 0) {
+				set_result(w, i, KE_INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
+			} else if (na <= 0 && rf <= 0) {
+				set_result(w, i, KE_INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
+			} else {
+				int32_t np = na > 0 ? na : nparts, r2 = na > 0 ? arf : rf;
+				int32_t *ids = na > 0 ? assign : calloc((size_t)np * (size_t)r2, sizeof(int32_t));
+				int16_t e = ids ? KE_NONE : KE_UNKNOWN_SERVER_ERROR;
+				if (!e && na <= 0)
+					e = kb_cluster_assign(b, 0, np, r2, ids, why, sizeof(why));
+				if (e) {
+					set_result(w, i, e, "%s", why);
+				} else {
+					struct kb_topic tmp;
+					memset(&tmp, 0, sizeof(tmp));
+					tmp.name = names[i];
+					tmp.conf = confs;
+					tmp.nconf = ncv;
+					int16_t ce = (int16_t)kb_topic_apply_conf(b, &tmp, why, sizeof(why));
+					if (ce) {
+						set_result(w, i, ce, "%s", why);
+					} else if (!validate_only) {
+						void *ctx;
+						kb_admin_cb cb = admin_slot(w, i, &ctx);
+						if (cb)
+							kb_cluster_create_topic(b, names[i], np, r2, ids, confs, ncv, cb, ctx);
+					}
+				}
+				if (ids != assign)
+					free(ids);
+			}
+		}
+		for (int32_t k = 0; confs && k < ncv; k++) {
+			free(confs[k].name);
+			free(confs[k].value);
+		}
+	}
+	free(confs);
+	free(assign);
+	if (rc || first) {
+		free(names);
+		return rc ? rc : 1;
+	}
+	if (!ready && !final) {
+		free(names);
+		return 1;
+	}
+	struct wbuf *wb = &o->w;
+	if (q->ver >= 2)
+		wbuf_i32(wb, 0);
+	wbuf_i32(wb, nt);
+	for (int32_t i = 0; i < nt; i++) {
+		int16_t e = w->errs[i];
+		const char *m = w->msgs[i];
+		if (!e && !validate_only && timeout > 0 && !topic_ready(b, names[i], 1)) {
+			e = KE_REQUEST_TIMED_OUT;
+			m = "Operation timed out";
+		}
+		w_str(wb, names[i]);
+		wbuf_i16(wb, e);
+		if (q->ver >= 1)
+			w_str(wb, e ? m : NULL);
+	}
+	free(names);
+	return 0;
+}
+
+static int admin_delete_topics(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first,
+			       bool final)
+{
+	struct rbuf *r = &q->r;
+	int32_t nt = r_count(r, 2);
+	if (r->err || nt < 0)
+		return ERR_PROTO;
+	if (first && kwait_alloc_results(w, nt))
+		return ERR_NOMEM;
+	if (!first && w->pending)
+		return 1;
+	char (*names)[KB_TOPIC_MAX + 2] = calloc((size_t)(nt ? nt : 1), sizeof(*names));
+	if (!names)
+		return ERR_NOMEM;
+	bool done = true;
+	for (int32_t i = 0; i < nt; i++) {
+		int bad = r_str(r, names[i], sizeof(names[i]), NULL);
+		if (r->err)
+			break;
+		struct kb_topic *t = bad ? NULL : kb_topic_find(b, names[i]);
+		if (first) {
+			if (!t) {
+				set_result(w, i, KE_UNKNOWN_TOPIC_OR_PARTITION, NULL);
+			} else if (!b->cfg->delete_topic_enable) {
+				set_result(w, i, KE_TOPIC_DELETION_DISABLED, NULL);
+			} else {
+				void *ctx;
+				kb_admin_cb cb = admin_slot(w, i, &ctx);
+				if (cb)
+					kb_cluster_delete_topic(b, names[i], cb, ctx);
+			}
+		} else if (!w->errs[i] && t) {
+			done = false;
+		}
+	}
+	int32_t timeout = 0;
+	rbuf_i32(r, &timeout);
+	if (r->err) {
+		free(names);
+		return ERR_PROTO;
+	}
+	if (first)
+		w->deadline_ms = kb_now_ms() + (timeout > 0 ? timeout : 0);
+	if (first || (!done && !final)) {
+		free(names);
+		return 1;
+	}
+	struct wbuf *wb = &o->w;
+	if (q->ver >= 1)
+		wbuf_i32(wb, 0);
+	wbuf_i32(wb, nt);
+	for (int32_t i = 0; i < nt; i++) {
+		int16_t e = w->errs[i];
+		if (!e && kb_topic_find(b, names[i]))
+			e = KE_REQUEST_TIMED_OUT;
+		w_str(wb, names[i]);
+		wbuf_i16(wb, e);
+	}
+	free(names);
+	return 0;
+}
+
+static int admin_create_partitions(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w,
+				   bool first, bool final)
+{
+	struct rbuf *r = &q->r;
+	int32_t nt = r_count(r, 10);
+	if (r->err || nt < 0)
+		return ERR_PROTO;
+	if (first && kwait_alloc_results(w, nt))
+		return ERR_NOMEM;
+	if (!first && w->pending)
+		return 1;
+	char (*names)[KB_TOPIC_MAX + 2] = calloc((size_t)(nt ? nt : 1), sizeof(*names));
+	int32_t *counts = calloc((size_t)(nt ? nt : 1), sizeof(int32_t));
+	if (!names || !counts) {
+		free(names);
+		free(counts);
+		return ERR_NOMEM;
+	}
+	/* find validate_only after the topics */
+	struct rbuf scan = *r;
+	for (int32_t i = 0; i < nt && !scan.err; i++) {
+		char nm[KB_TOPIC_MAX + 2];
+		int32_t x;
+		r_str(&scan, nm, sizeof(nm), NULL);
+		rbuf_i32(&scan, &x);
+		int32_t na = r_count(&scan, 4);
+		for (int32_t k = 0; k < na && !scan.err; k++) {
+			int32_t nb = r_count(&scan, 4);
+			rbuf_skip(&scan, (size_t)(nb > 0 ? nb : 0) * 4);
+		}
+	}
+	int32_t timeout = 0;
+	bool validate_only = false;
+	rbuf_i32(&scan, &timeout);
+	rbuf_bool(&scan, &validate_only);
+	bool ready = true;
+	int rc = scan.err ? ERR_PROTO : 0;
+	if (first)
+		w->deadline_ms = kb_now_ms() + (timeout > 0 ? timeout : 0);
+	for (int32_t i = 0; i < nt && !rc; i++) {
+		int bad = r_str(r, names[i], sizeof(names[i]), NULL);
+		rbuf_i32(r, &counts[i]);
+		int32_t na = r_count(r, 4);
+		if (r->err || na < -1) {
+			rc = ERR_PROTO;
+			break;
+		}
+		struct kb_topic *t = bad ? NULL : kb_topic_find(b, names[i]);
+		int32_t rf = t && t->nparts ? t->parts[0].nrep : 1;
+		int32_t *ids = NULL;
+		bool assign_bad = false;
+		if (na > 0)
+			ids = calloc((size_t)na * (size_t)rf, sizeof(int32_t));
+		for (int32_t k = 0; k < na; k++) {
+			int32_t nb = r_count(r, 4);
+			if (r->err || nb < 0) {
+				rc = ERR_PROTO;
+				break;
+			}
+			if (nb != rf)
+				assign_bad = true;
+			for (int32_t j = 0; j < nb; j++) {
+				int32_t id;
+				rbuf_i32(r, &id);
+				if (j < rf && ids)
+					ids[k * rf + j] = id;
+				if (!kb_cluster_node_live(b, id))
+					assign_bad = true;
+			}
+		}
+		if (rc) {
+			free(ids);
+			break;
+		}
+		if (!first) {
+			if (!w->errs[i] && !validate_only && timeout > 0 && !topic_ready(b, names[i], counts[i]))
+				ready = false;
+		} else if (!t || t->deleting) {
+			set_result(w, i, KE_UNKNOWN_TOPIC_OR_PARTITION, "The topic '%s' does not exist.", names[i]);
+		} else if (counts[i] <= t->nparts) {
+			set_result(w, i, KE_INVALID_PARTITIONS,
+				   "Topic currently has %d partitions, which is higher than the requested %d.", t->nparts,
+				   counts[i]);
+		} else if (na > 0 && (na != counts[i] - t->nparts || assign_bad)) {
+			set_result(w, i, KE_INVALID_REPLICA_ASSIGNMENT, "Invalid replica assignment for topic %s",
+				   names[i]);
+		} else if (!validate_only) {
+			void *ctx;
+			kb_admin_cb cb = admin_slot(w, i, &ctx);
+			if (cb)
+				kb_cluster_add_partitions(b, t, counts[i], na > 0 ? ids : NULL, cb, ctx);
+		}
+		free(ids);
+	}
+	if (rc || first || (!ready && !final)) {
+		free(names);
+		free(counts);
+		return rc ? rc : 1;
+	}
+	struct wbuf *wb = &o->w;
+	wbuf_i32(wb, 0);
+	wbuf_i32(wb, nt);
+	for (int32_t i = 0; i < nt; i++) {
+		int16_t e = w->errs[i];
+		const char *m = w->msgs[i];
+		if (!e && !validate_only && timeout > 0 && !topic_ready(b, names[i], counts[i])) {
+			e = KE_REQUEST_TIMED_OUT;
+			m = "Operation timed out";
+		}
+		w_str(wb, names[i]);
+		wbuf_i16(wb, e);
+		w_str(wb, e ? m : NULL);
+	}
+	free(names);
+	free(counts);
+	return 0;
+}
+
+/* ---- DescribeConfigs ---- */
+
+static const char *const kb_topic_config_names[] = {
+	"cleanup.policy",     "compression.type",    "max.message.bytes", "message.timestamp.type",
+	"min.insync.replicas", "retention.bytes",    "retention.ms",	  "segment.bytes",
+	"segment.ms",	       "flush.messages",     "flush.ms",	  "segment.index.bytes",
+	"index.interval.bytes",
+};
+
+static void topic_default(struct broker *b, const char *name, char *out, size_t n)
+{
+	const struct klog_opts *d = &b->default_opts;
+	const struct kb_config *c = b->cfg;
+	if (!strcmp(name, "cleanup.policy"))
+		snprintf(out, n, "delete");
+	else if (!strcmp(name, "compression.type"))
+		snprintf(out, n, "producer");
+	else if (!strcmp(name, "max.message.bytes"))
+		snprintf(out, n, "%d", c->message_max_bytes);
+	else if (!strcmp(name, "message.timestamp.type"))
+		snprintf(out, n, "%s", c->log_message_timestamp_type);
+	else if (!strcmp(name, "min.insync.replicas"))
+		snprintf(out, n, "%d", c->min_insync_replicas);
+	else if (!strcmp(name, "retention.bytes"))
+		snprintf(out, n, "%lld", (long long)d->retention_bytes);
+	else if (!strcmp(name, "retention.ms"))
+		snprintf(out, n, "%lld", (long long)d->retention_ms);
+	else if (!strcmp(name, "segment.bytes"))
+		snprintf(out, n, "%lld", (long long)d->segment_bytes);
+	else if (!strcmp(name, "segment.ms"))
+		snprintf(out, n, "%lld", (long long)d->roll_ms);
+	else if (!strcmp(name, "flush.messages"))
+		snprintf(out, n, "%lld", (long long)d->flush_messages);
+	else if (!strcmp(name, "flush.ms"))
+		snprintf(out, n, "%lld", (long long)d->flush_ms);
+	else if (!strcmp(name, "segment.index.bytes"))
+		snprintf(out, n, "%d", d->max_index_bytes);
+	else if (!strcmp(name, "index.interval.bytes"))
+		snprintf(out, n, "%d", d->index_interval_bytes);
+	else
+		out[0] = '\0';
+}
+
+static int api_describe_configs(struct broker *b, struct kreq *q, struct kout *o)
+{
+	struct rbuf *r = &q->r;
+	struct wbuf *w = &o->w;
+	int32_t nr = r_count(r, 7);
+	if (r->err || nr < 0)
+		return ERR_PROTO;
+	struct rbuf scan = *r;
+	for (int32_t i = 0; i < nr && !scan.err; i++) {
+		uint8_t ty;
+		char nm[512];
+		rbuf_u8(&scan, &ty);
+		r_str(&scan, nm, sizeof(nm), NULL);
+		int32_t nk = r_count(&scan, 2);
+		for (int32_t k = 0; k < nk && !scan.err; k++)
+			r_str(&scan, nm, sizeof(nm), NULL);
+	}
+	bool synonyms = false;
+	if (q->ver >= 1)
+		rbuf_bool(&scan, &synonyms);
+	if (scan.err)
+		return ERR_PROTO;
+	wbuf_i32(w, 0);
+	wbuf_i32(w, nr);
+	for (int32_t i = 0; i < nr; i++) {
+		uint8_t ty;
+		char name[512];
+		rbuf_u8(r, &ty);
+		r_str(r, name, sizeof(name), NULL);
+		int32_t nk = r_count(r, 2);
+		char (*keys)[256] = nk > 0 ? calloc((size_t)nk, sizeof(*keys)) : NULL;
+		for (int32_t k = 0; k < nk && !r->err; k++)
+			r_str(r, keys ? keys[k] : name, keys ? sizeof(keys[k]) : sizeof(name), NULL);
+		if (r->err) {
+			free(keys);
+			return ERR_PROTO;
+		}
+		struct kb_topic *t = ty == 2 ? kb_topic_find(b, name) : NULL;
+		char bid[16];
+		snprintf(bid, sizeof(bid), "%d", b->cfg->broker_id);
+		int16_t err = KE_NONE;
+		const char *msg = NULL;
+		if (ty == 2 && !t) {
+			err = KE_UNKNOWN_TOPIC_OR_PARTITION;
+			msg = "Topic does not exist";
+		} else if (ty == 4 && name[0] && strcmp(name, bid)) {
+			err = KE_INVALID_REQUEST;
+			msg = "Unexpected broker id";
+		} else if (ty != 2 && ty != 4) {
+			err = KE_INVALID_REQUEST;
+			msg = "Unsupported resource type";
+		}
+		wbuf_i16(w, err);
+		w_str(w, msg);
+		wbuf_u8(w, ty);
+		w_str(w, name);
+		if (err) {
+			wbuf_i32(w, 0);
+			free(keys);
+			continue;
+		}
+		size_t nnames = sizeof(kb_topic_config_names) / sizeof(kb_topic_config_names[0]);
+		size_t cnt_pos = w->len;
+		int32_t cnt = 0;
+		wbuf_i32(w, 0);
+		for (size_t k = 0; k < nnames; k++) {
+			const char *cn = kb_topic_config_names[k];
+			if (nk > 0) {
+				bool want = false;
+				for (int32_t j = 0; j < nk; j++)
+					want |= !strcmp(keys[j], cn);
+				if (!want)
+					continue;
+			}
+			char def[64];
+			topic_default(b, cn, def, sizeof(def));
+			const char *val = def;
+			bool is_override = false;
+			for (int32_t j = 0; t && j < t->nconf; j++)
+				if (!strcmp(t->conf[j].name, cn)) {
+					val = t->conf[j].value;
+					is_override = true;
+				}
+			w_str(w, cn);
+			w_str(w, val);
+			wbuf_bool(w, ty == 4); /* read_only: broker configs are static here */
+			if (q->ver == 0)
+				wbuf_bool(w, !is_override);
+			else
+				wbuf_u8(w, is_override ? 1 : 5); /* TOPIC_CONFIG / DEFAULT_CONFIG */
+			wbuf_bool(w, false);
+			if (q->ver >= 1) {
+				if (synonyms) {
+					wbuf_i32(w, 1);
+					w_str(w, cn);
+					w_str(w, val);
+					wbuf_u8(w, is_override ? 1 : 5);
+				} else {
+					wbuf_i32(w, 0);
+				}
+			}
+			cnt++;
+		}
+		wbuf_put_i32_at(w, cnt_pos, cnt);
+		free(keys);
+	}
+	return 0;
+}
+
+/* ---- dispatch ---- */
+
+static const struct kb_api_range *api_range(int16_t key)
+{
+	for (size_t i = 0; i < KB_NAPIS; i++)
+		if (kb_api_versions[i].key == key)
+			return &kb_api_versions[i];
+	return NULL;
+}
+
+static int kreq_parse(uint8_t *p, size_t len, struct kreq *q)
+{
+	q->p = p;
+	q->len = len;
+	q->r = rbuf_make(p, len);
+	rbuf_i16(&q->r, &q->key);
+	rbuf_i16(&q->r, &q->ver);
+	rbuf_i32(&q->r, &q->corr);
+	const uint8_t *cid;
+	int32_t cl;
+	rbuf_bytes_i16(&q->r, KB_MAX_STR, &cid, &cl);
+	return q->r.err;
+}
+
+/* Runs an admin request: first pass on arrival, then again from kb_api_retry. */
+static int admin_run(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final)
+{
+	switch (q->key) {
+	case API_CREATE_TOPICS:
+		return admin_create_topics(b, q, o, w, first, final);
+	case API_DELETE_TOPICS:
+		return admin_delete_topics(b, q, o, w, first, final);
+	default:
+		return admin_create_partitions(b, q, o, w, first, final);
+	}
+}
+
+bool kb_api_retry(struct broker *b, struct kwait *w, bool final)
+{
+	struct kreq q;
+	struct kout o;
+	if (kreq_parse(w->req, w->req_len, &q))
+		return true;
+	if (!w->resp->conn) { /* the client went away: finish the writes, then forget it */
+		return w->kind != KWAIT_ADMIN || w->pending == 0;
+	}
+	kout_init(&o, q.corr);
+	if (w->kind == KWAIT_FETCH) {
+		int32_t max_wait = 0, min_bytes = 0;
+		int64_t got = fetch_build(b, &q, &o, &max_wait, &min_bytes);
+		if (got < 0 || got >= min_bytes || final) {
+			kout_finish(&o, w->resp);
+			kb_conn_flush(w->resp->conn);
+			return true;
+		}
+		kout_abort(&o);
+		return false;
+	}
+	int rc = admin_run(b, &q, &o, w, false, final);
+	if (rc == 1 && !final) {
+		kout_abort(&o);
+		return false;
+	}
+	if (rc == 1 && final && w->pending) { /* writes still outstanding at the deadline: wait on */
+		kout_abort(&o);
+		return false;
+	}
+	if (rc < 0) {
+		kout_abort(&o);
+		net_conn_close(w->resp->conn->nc, ERR_PROTO);
+		return true;
+	}
+	kout_finish(&o, w->resp);
+	kb_conn_flush(w->resp->conn);
+	return true;
+}
+
+int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
+{
+	struct broker *b = c->b;
+	struct kreq q;
+	if (kreq_parse(p, len, &q)) {
+		log_warn(API_MOD, "malformed request header from %s; closing", net_conn_peer(c->nc));
+		return ERR_PROTO;
+	}
+	const struct kb_api_range *ar = api_range(q.key);
+	if (!ar) {
+		log_warn(API_MOD, "unknown api_key %d (version %d) from %s; closing", q.key, q.ver, net_conn_peer(c->nc));
+		return ERR_PROTO;
+	}
+	struct kout o;
+	if (q.key == API_API_VERSIONS) {
+		kout_init(&o, q.corr);
+		if (q.ver > ar->max || q.ver < 0)
+			api_versions_body(&o.w, 0, KE_UNSUPPORTED_VERSION);
+		else
+			api_versions_body(&o.w, q.ver, KE_NONE);
+		struct kresp *resp = kresp_new(c);
+		if (!resp) {
+			kout_abort(&o);
+			return ERR_NOMEM;
+		}
+		kout_finish(&o, resp);
+		kb_conn_flush(c);
+		return 0;
+	}
+	if (q.ver < ar->min || q.ver > ar->max) {
+		log_warn(API_MOD, "api_key %d version %d from %s is not supported (%d-%d); closing", q.key, q.ver,
+			 net_conn_peer(c->nc), ar->min, ar->max);
+		return ERR_VERSION;
+	}
+	struct kresp *resp = kresp_new(c);
+	if (!resp)
+		return ERR_NOMEM;
+	kout_init(&o, q.corr);
+	int rc = 0;
+	switch (q.key) {
+	case API_METADATA:
+		rc = api_metadata(b, &q, &o);
+		break;
+	case API_PRODUCE:
+		rc = api_produce(b, &q, &o);
+		if (rc == 1) { /* acks=0 */
+			kout_abort(&o);
+			TAILQ_REMOVE(&c->q, resp, link);
+			free(resp);
+			kb_conn_flush(c);
+			return 0;
+		}
+		break;
+	case API_LIST_OFFSETS:
+		rc = api_list_offsets(b, &q, &o);
+		break;
+	case API_DESCRIBE_CONFIGS:
+		rc = api_describe_configs(b, &q, &o);
+		break;
+	case API_FETCH: {
+		int32_t max_wait = 0, min_bytes = 0;
+		struct rbuf start = q.r;
+		int64_t got = fetch_build(b, &q, &o, &max_wait, &min_bytes);
+		if (got < 0) {
+			rc = ERR_PROTO;
+		} else if (got < min_bytes && max_wait > 0) {
+			kout_abort(&o);
+			q.r = start;
+			if (!kwait_new(b, resp, &q, KWAIT_FETCH, max_wait))
+				return ERR_NOMEM;
+			return 0;
+		}
+		break;
+	}
+	default: { /* admin */
+		struct kwait *w = kwait_new(b, resp, &q, KWAIT_ADMIN, 0);
+		if (!w)
+			return ERR_NOMEM;
+		rc = admin_run(b, &q, &o, w, true, false);
+		kout_abort(&o);
+		if (rc < 0) {
+			kwait_free(w);
+			break;
+		}
+		kb_wake(b);
+		return 0;
+	}
+	}
+	if (rc < 0) {
+		kout_abort(&o);
+		log_warn(API_MOD, "malformed api_key %d v%d request from %s; closing", q.key, q.ver, net_conn_peer(c->nc));
+		return rc;
+	}
+	kout_finish(&o, resp);
+	kb_conn_flush(c);
+	return 0;
+}

@@ -1,0 +1,175 @@
+/*
+ * kb_broker — the broker's shared state: the metadata cache (brokers, topics, partitions, read
+ * from the coordinator), the local partition logs, and the connections' response queues. The
+ * loop thread owns all of it. kb_cluster keeps the cache in step with the coordinator;
+ * kb_api answers Kafka requests from it.
+ */
+#ifndef SAMSA_KB_BROKER_H
+#define SAMSA_KB_BROKER_H
+
+#include "kb_config.h"
+#include "klog.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct event_base;
+struct evbuffer;
+struct event;
+struct kb_zk;
+struct net_conn;
+
+#define KB_TOPIC_MAX 249
+
+/* Kafka's error codes (the protocol guide's table), as sent on the wire. */
+enum {
+	KE_UNKNOWN_SERVER_ERROR = -1,
+	KE_NONE = 0,
+	KE_OFFSET_OUT_OF_RANGE = 1,
+	KE_CORRUPT_MESSAGE = 2,
+	KE_UNKNOWN_TOPIC_OR_PARTITION = 3,
+	KE_LEADER_NOT_AVAILABLE = 5,
+	KE_NOT_LEADER_OR_FOLLOWER = 6,
+	KE_REQUEST_TIMED_OUT = 7,
+	KE_MESSAGE_TOO_LARGE = 10,
+	KE_INVALID_TOPIC_EXCEPTION = 17,
+	KE_RECORD_LIST_TOO_LARGE = 18,
+	KE_NOT_ENOUGH_REPLICAS = 19,
+	KE_INVALID_REQUIRED_ACKS = 21,
+	KE_UNSUPPORTED_VERSION = 35,
+	KE_TOPIC_ALREADY_EXISTS = 36,
+	KE_INVALID_PARTITIONS = 37,
+	KE_INVALID_REPLICATION_FACTOR = 38,
+	KE_INVALID_REPLICA_ASSIGNMENT = 39,
+	KE_INVALID_CONFIG = 40,
+	KE_INVALID_REQUEST = 42,
+	KE_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
+	KE_KAFKA_STORAGE_ERROR = 56,
+	KE_TOPIC_DELETION_DISABLED = 73,
+	KE_FENCED_LEADER_EPOCH = 74,
+	KE_UNKNOWN_LEADER_EPOCH = 75,
+	KE_INVALID_RECORD = 87,
+};
+
+/* One partition as the coordinator describes it, and its local log if this broker is a replica. */
+struct kb_part {
+	int32_t id;
+	int32_t leader; /* -1: none */
+	int32_t leader_epoch;
+	int32_t ctrl_epoch;
+	int32_t state_version; /* znode version of .../state, -1 when there is none yet */
+	int32_t nrep, nisr;
+	int32_t *replicas;
+	int32_t *isr;
+	struct klog *log; /* open while this broker leads or follows it */
+	int64_t hw;	  /* high watermark */
+};
+
+/* A topic config override (from /config/topics/<t>). */
+struct kb_tconf {
+	char *name;
+	char *value;
+};
+
+struct kb_topic {
+	LIST_ENTRY(kb_topic) link;
+	char *name;
+	int32_t nparts;
+	struct kb_part *parts;
+	int32_t nconf;
+	struct kb_tconf *conf;
+	struct klog_opts opts; /* the broker's defaults with the overrides applied */
+	bool log_append_time;
+	int32_t max_message_bytes;
+	int32_t min_isr;
+	bool deleting;
+};
+
+struct kb_node {
+	int32_t id;
+	char host[256];
+	int32_t port;
+	char *rack;
+};
+
+/* A response slot: filled now or later, sent in request order. */
+struct kresp {
+	TAILQ_ENTRY(kresp) link;
+	struct kconn *conn; /* NULL once the connection is gone (the owner of an async op frees it) */
+	struct evbuffer *buf; /* the whole frame, length included */
+	bool done;
+};
+TAILQ_HEAD(kresp_q, kresp);
+
+struct kconn {
+	struct broker *b;
+	struct net_conn *nc;
+	struct kresp_q q;
+	LIST_ENTRY(kconn) link;
+};
+
+/* A request answered later (Fetch long-poll, topic creation and deletion). */
+struct kwait {
+	LIST_ENTRY(kwait) link;
+	struct kresp *resp;
+	uint8_t *req;	  /* a copy of the request frame */
+	size_t req_len;
+	int64_t deadline_ms;
+	int kind;	  /* KWAIT_FETCH, KWAIT_ADMIN */
+	int pending;	  /* coordinator writes not completed yet */
+	int32_t n;	  /* KWAIT_ADMIN: per-topic outcome of the writes */
+	int16_t *errs;
+	char **msgs;
+};
+enum { KWAIT_FETCH = 1, KWAIT_ADMIN = 2 };
+
+struct broker {
+	struct event_base *base;
+	const struct kb_config *cfg;
+	char *log_dir;	       /* the first of log.dirs */
+	char adv_host[256];    /* advertised host and port of the first listener */
+	int32_t adv_port;
+	struct kb_zk *zk;
+	LIST_HEAD(, kb_topic) topics;
+	int32_t ntopics;
+	struct kb_node *nodes; /* live brokers (from /brokers/ids) */
+	int32_t nnodes;
+	char cluster_id[64];
+	int32_t controller_id;
+	int32_t controller_epoch;
+	int32_t controller_epoch_version;
+	bool is_controller;
+	bool registered;
+	LIST_HEAD(, kconn) conns;
+	LIST_HEAD(, kwait) waits;
+	struct event *wake;	 /* deferred: retry waiting requests after appends / metadata */
+	struct event *tick;	 /* 100 ms: request deadlines */
+	struct event *housekeep; /* retention, roll, time-based flush */
+	uint64_t appends;
+	bool stopping;
+	struct klog_opts default_opts;
+};
+
+int64_t kb_now_ms(void);
+
+/* kb_broker.c: the metadata cache */
+struct kb_topic *kb_topic_find(struct broker *b, const char *name);
+struct kb_part *kb_part_find(struct broker *b, const char *topic, int32_t part, struct kb_topic **t_out);
+bool kb_topic_name_valid(const char *name, size_t len, char *why, size_t wn);
+/* Opens (creating) the local log of a partition this broker hosts. */
+int kb_part_open_log(struct broker *b, struct kb_topic *t, struct kb_part *p);
+/* Derives a topic's log options from the broker's defaults and its overrides; INVALID_CONFIG
+ * (a Kafka error code) names a bad one in why. */
+int kb_topic_apply_conf(struct broker *b, struct kb_topic *t, char *why, size_t wn);
+void kb_topic_free(struct kb_topic *t, bool remove_logs);
+void kb_wake(struct broker *b);
+
+/* kb_api.c */
+int kb_api_request(struct kconn *c, uint8_t *p, size_t len);
+/* Tries a waiting request again; final = at its deadline. Returns true when it was answered. */
+bool kb_api_retry(struct broker *b, struct kwait *w, bool final);
+void kb_conn_flush(struct kconn *c);
+void kwait_free(struct kwait *w);
+
+#endif

@@ -1,0 +1,1364 @@
+/*
+ * kb_cluster — the broker's side of the coordinator (see kb_cluster.h). Everything here is a
+ * chain of the ZooKeeper client's async calls; each step's context is a small heap struct
+ * freed by the step's completion, which the client calls exactly once (with ZCLOSING when the
+ * session is closed at shutdown).
+ */
+#include "kb_cluster.h"
+
+#include "err.h"
+#include "json.h"
+#include "kb_zk.h"
+#include "log.h"
+
+#include <event2/event.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const CL_MOD = "cluster";
+
+#define ZP(rel, buf) kb_zk_path(b->zk, (rel), (buf), sizeof(buf))
+
+static void cl_refresh_nodes(struct broker *b);
+static void cl_refresh_topics(struct broker *b);
+static void cl_refresh_topic(struct broker *b, const char *name);
+static void cl_elect(struct broker *b);
+static void cl_register(struct broker *b);
+static void cl_process_deletes(struct broker *b);
+static void cl_controller_check(struct broker *b, struct kb_topic *t);
+
+struct cl_ctx {
+	struct broker *b;
+	char name[KB_TOPIC_MAX + 1];
+	int32_t part;
+	void *p;
+	kb_admin_cb cb;
+	void *cb_ctx;
+};
+
+static struct cl_ctx *cl_ctx(struct broker *b, const char *name, int32_t part)
+{
+	struct cl_ctx *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->b = b;
+	if (name)
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	c->part = part;
+	return c;
+}
+
+static void cl_ignore_string(int rc, const char *v, const void *data)
+{
+	(void)rc;
+	(void)v;
+	(void)data;
+}
+
+static void cl_ignore_stat(int rc, const struct Stat *st, const void *data)
+{
+	(void)rc;
+	(void)st;
+	(void)data;
+}
+
+static void cl_ignore_void(int rc, const void *data)
+{
+	(void)rc;
+	(void)data;
+}
+
+static int16_t cl_kafka_err(int zrc)
+{
+	switch (zrc) {
+	case ZOK:
+		return KE_NONE;
+	case ZNODEEXISTS:
+		return KE_TOPIC_ALREADY_EXISTS;
+	case ZNONODE:
+		return KE_UNKNOWN_TOPIC_OR_PARTITION;
+	case ZCONNECTIONLOSS:
+	case ZOPERATIONTIMEOUT:
+	case ZSESSIONEXPIRED:
+	case ZCLOSING:
+		return KE_REQUEST_TIMED_OUT;
+	default:
+		return KE_UNKNOWN_SERVER_ERROR;
+	}
+}
+
+bool kb_cluster_node_live(struct broker *b, int32_t id)
+{
+	if (id == b->cfg->broker_id)
+		return true;
+	for (int32_t i = 0; i < b->nnodes; i++)
+		if (b->nodes[i].id == id)
+			return true;
+	return false;
+}
+
+int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t *out, char *why, size_t wn)
+{
+	int32_t ids[1024];
+	int32_t nl = 0;
+	bool self = false;
+	for (int32_t i = 0; i < b->nnodes && nl < 1024; i++) {
+		ids[nl++] = b->nodes[i].id;
+		self |= b->nodes[i].id == b->cfg->broker_id;
+	}
+	if (!self && nl < 1024)
+		ids[nl++] = b->cfg->broker_id;
+	/* sort the ids so the spread is the same on every broker */
+	for (int32_t i = 1; i < nl; i++)
+		for (int32_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+			int32_t x = ids[j];
+			ids[j] = ids[j - 1];
+			ids[j - 1] = x;
+		}
+	if (rf > nl) {
+		snprintf(why, wn, "Replication factor: %d larger than available brokers: %d.", rf, nl);
+		return KE_INVALID_REPLICATION_FACTOR;
+	}
+	/* Kafka's spread: partition p's first replica is broker (start + p), the others follow it
+	 * with a shift, so that leaders and followers are both spread. */
+	int32_t start = nl ? (int32_t)(kb_now_ms() % nl) : 0;
+	for (int32_t p = 0; p < n; p++) {
+		int32_t lead = (start + first + p) % nl;
+		int32_t shift = 1 + (first + p) / nl % (nl > 1 ? nl - 1 : 1);
+		for (int32_t r = 0; r < rf; r++)
+			out[p * rf + r] = ids[r == 0 ? lead : (lead + shift + r - 1) % nl];
+		/* the shifted scheme can repeat an id when rf is close to nl: fall back to a walk */
+		for (int32_t r = 1; r < rf; r++)
+			for (int32_t k = 0; k < r; k++)
+				if (out[p * rf + r] == out[p * rf + k]) {
+					for (int32_t x = 0; x < rf; x++)
+						out[p * rf + x] = ids[(lead + x) % nl];
+					r = rf;
+					break;
+				}
+	}
+	return KE_NONE;
+}
+
+/* ---- JSON documents ---- */
+
+static int cl_fmt_ids(char *out, size_t n, const int32_t *ids, int32_t cnt)
+{
+	size_t w = 0;
+	w += (size_t)snprintf(out + w, n - w, "[");
+	for (int32_t i = 0; i < cnt && w < n; i++)
+		w += (size_t)snprintf(out + w, n - w, "%s%d", i ? "," : "", ids[i]);
+	if (w < n)
+		w += (size_t)snprintf(out + w, n - w, "]");
+	return w < n ? 0 : -1;
+}
+
+/* {"version":2,"partitions":{"0":[0,1],...},"adding_replicas":{},"removing_replicas":{}} */
+static char *cl_assignment_json(int32_t nparts, int32_t rf, const int32_t *ids)
+{
+	size_t cap = 128 + (size_t)nparts * (size_t)(24 + rf * 12);
+	char *s = malloc(cap);
+	if (!s)
+		return NULL;
+	size_t w = (size_t)snprintf(s, cap, "{\"version\":2,\"partitions\":{");
+	for (int32_t p = 0; p < nparts; p++) {
+		w += (size_t)snprintf(s + w, cap - w, "%s\"%d\":", p ? "," : "", p);
+		cl_fmt_ids(s + w, cap - w, ids + (size_t)p * (size_t)rf, rf);
+		w += strlen(s + w);
+	}
+	snprintf(s + w, cap - w, "},\"adding_replicas\":{},\"removing_replicas\":{}}");
+	return s;
+}
+
+/* ---- the broker list ---- */
+
+struct cl_nodes {
+	struct broker *b;
+	int32_t pending;
+	int32_t n;
+	struct kb_node *nodes;
+};
+
+static void cl_node_done(struct cl_nodes *ns)
+{
+	struct broker *b = ns->b;
+	if (--ns->pending > 0)
+		return;
+	if (!b->stopping) {
+		free(b->nodes);
+		b->nodes = ns->nodes;
+		b->nnodes = ns->n;
+		ns->nodes = NULL;
+		log_debug(CL_MOD, "%d live broker(s)", b->nnodes);
+		if (b->is_controller) {
+			struct kb_topic *t;
+			LIST_FOREACH(t, &b->topics, link)
+				cl_controller_check(b, t);
+		}
+		kb_wake(b);
+	}
+	free(ns->nodes);
+	free(ns);
+}
+
+struct cl_node_get {
+	struct cl_nodes *ns;
+	int32_t id;
+};
+
+/* {"endpoints":["PLAINTEXT://host:9092"],"host":"host","port":9092,"rack":...} */
+static void cl_node_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct cl_node_get *g = (struct cl_node_get *)(uintptr_t)data;
+	struct cl_nodes *ns = g->ns;
+	(void)st;
+	if (rc == ZOK && v && vl > 0) {
+		struct json *j = NULL;
+		char eb[128];
+		if (!json_parse(v, (size_t)vl, &j, eb, sizeof(eb))) {
+			struct kb_node *nd = &ns->nodes[ns->n];
+			memset(nd, 0, sizeof(*nd));
+			nd->id = g->id;
+			const char *ep = json_str(json_at(json_get(j, "endpoints"), 0));
+			const char *hp = ep ? strstr(ep, "://") : NULL;
+			int64_t port = -1;
+			if (hp) {
+				hp += 3;
+				const char *colon = strrchr(hp, ':');
+				if (colon) {
+					size_t hl = (size_t)(colon - hp);
+					if (hl > 1 && hp[0] == '[' && colon[-1] == ']') {
+						hp++;
+						hl -= 2;
+					}
+					if (hl < sizeof(nd->host)) {
+						memcpy(nd->host, hp, hl);
+						nd->host[hl] = '\0';
+						port = strtol(colon + 1, NULL, 10);
+					}
+				}
+			} else {
+				const char *h = json_str(json_get(j, "host"));
+				if (h && strlen(h) < sizeof(nd->host))
+					strcpy(nd->host, h);
+				json_int(json_get(j, "port"), &port);
+			}
+			const char *rack = json_str(json_get(j, "rack"));
+			if (rack)
+				nd->rack = strdup(rack);
+			nd->port = (int32_t)port;
+			if (port > 0 && port < 65536)
+				ns->n++;
+			else
+				free(nd->rack);
+			json_free(j);
+		} else {
+			log_warn(CL_MOD, "broker registration %d is not valid JSON: %s", g->id, eb);
+		}
+	}
+	free(g);
+	cl_node_done(ns);
+}
+
+static void cl_nodes_children(int rc, const struct String_vector *sv, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	if (rc != ZOK || b->stopping)
+		return;
+	struct cl_nodes *ns = calloc(1, sizeof(*ns));
+	if (!ns)
+		return;
+	ns->b = b;
+	ns->nodes = calloc((size_t)sv->count + 1, sizeof(*ns->nodes));
+	ns->pending = 1;
+	for (int32_t i = 0; i < sv->count && ns->nodes; i++) {
+		char rel[64], full[1024];
+		char *end;
+		long id = strtol(sv->data[i], &end, 10);
+		if (*end || id < 0 || id > INT32_MAX)
+			continue;
+		struct cl_node_get *g = malloc(sizeof(*g));
+		if (!g)
+			continue;
+		g->ns = ns;
+		g->id = (int32_t)id;
+		snprintf(rel, sizeof(rel), "/brokers/ids/%ld", id);
+		ns->pending++;
+		if (zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 0, cl_node_data, g) != ZOK) {
+			ns->pending--;
+			free(g);
+		}
+	}
+	kb_zk_pump(b->zk);
+	cl_node_done(ns);
+}
+
+static void cl_refresh_nodes(struct broker *b)
+{
+	char full[1024];
+	zoo_aget_children(kb_zk_handle(b->zk), ZP("/brokers/ids", full), 1, cl_nodes_children, b);
+	kb_zk_pump(b->zk);
+}
+
+/* ---- topics ---- */
+
+struct cl_topic_load {
+	struct broker *b;
+	char name[KB_TOPIC_MAX + 1];
+	int32_t pending;
+	bool failed;
+	bool gone;
+	int32_t nparts;
+	int32_t rf; /* replicas per partition, from the assignment (may vary: kept per partition) */
+	struct kb_part *parts;
+	struct kb_tconf *conf;
+	int32_t nconf;
+};
+
+struct cl_state_get {
+	struct cl_topic_load *tl;
+	int32_t part;
+};
+
+static void cl_topic_load_free(struct cl_topic_load *tl)
+{
+	for (int32_t i = 0; tl->parts && i < tl->nparts; i++) {
+		free(tl->parts[i].replicas);
+		free(tl->parts[i].isr);
+	}
+	for (int32_t i = 0; i < tl->nconf; i++) {
+		free(tl->conf[i].name);
+		free(tl->conf[i].value);
+	}
+	free(tl->conf);
+	free(tl->parts);
+	free(tl);
+}
+
+static int32_t *cl_ids(const struct json *arr, int32_t *n)
+{
+	size_t cnt = json_count(arr);
+	int32_t *ids = calloc(cnt ? cnt : 1, sizeof(int32_t));
+	*n = 0;
+	if (!ids || !arr || arr->type != JSON_ARR)
+		return ids;
+	for (size_t i = 0; i < cnt; i++) {
+		int64_t v;
+		if (json_int(json_at(arr, i), &v) && v >= 0 && v <= INT32_MAX)
+			ids[(*n)++] = (int32_t)v;
+	}
+	return ids;
+}
+
+/* Installs a loaded topic in the cache: a new one, or an update that keeps open logs. */
+static void cl_topic_apply(struct cl_topic_load *tl)
+{
+	struct broker *b = tl->b;
+	int32_t me = b->cfg->broker_id;
+	struct kb_topic *t = kb_topic_find(b, tl->name);
+	char why[256];
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return;
+		t->name = strdup(tl->name);
+		LIST_INSERT_HEAD(&b->topics, t, link);
+		b->ntopics++;
+		log_info(CL_MOD, "topic %s: %d partition(s)", tl->name, tl->nparts);
+	}
+	/* configs */
+	for (int32_t i = 0; i < t->nconf; i++) {
+		free(t->conf[i].name);
+		free(t->conf[i].value);
+	}
+	free(t->conf);
+	t->conf = tl->conf;
+	t->nconf = tl->nconf;
+	tl->conf = NULL;
+	tl->nconf = 0;
+	if (kb_topic_apply_conf(b, t, why, sizeof(why))) {
+		log_warn(CL_MOD, "topic %s: %s; using the broker's defaults for it", t->name, why);
+		t->nconf = 0;
+		kb_topic_apply_conf(b, t, why, sizeof(why));
+	}
+	/* partitions: grow, never shrink (Kafka cannot either) */
+	if (tl->nparts > t->nparts) {
+		struct kb_part *np = realloc(t->parts, (size_t)tl->nparts * sizeof(*np));
+		if (!np)
+			return;
+		memset(np + t->nparts, 0, (size_t)(tl->nparts - t->nparts) * sizeof(*np));
+		t->parts = np;
+		t->nparts = tl->nparts;
+	}
+	for (int32_t i = 0; i < tl->nparts; i++) {
+		struct kb_part *p = &t->parts[i], *src = &tl->parts[i];
+		free(p->replicas);
+		free(p->isr);
+		struct klog *log = p->log;
+		int64_t hw = p->hw;
+		*p = *src;
+		p->log = log;
+		p->hw = hw;
+		src->replicas = NULL;
+		src->isr = NULL;
+		bool hosted = false;
+		for (int32_t k = 0; k < p->nrep; k++)
+			hosted |= p->replicas[k] == me;
+		if (hosted && p->leader == me && !p->log) {
+			kb_part_open_log(b, t, p);
+		} else if (p->log && !hosted) {
+			char eb[256];
+			log_info(CL_MOD, "%s-%d is no longer hosted here; removing its log", t->name, p->id);
+			if (klog_remove(p->log, eb, sizeof(eb)))
+				log_error(CL_MOD, "%s", eb);
+			p->log = NULL;
+		}
+	}
+	if (b->is_controller)
+		cl_controller_check(b, t);
+	kb_wake(b);
+}
+
+static void cl_topic_step_done(struct cl_topic_load *tl)
+{
+	if (--tl->pending > 0)
+		return;
+	struct broker *b = tl->b;
+	if (!b->stopping && !tl->failed && !tl->gone)
+		cl_topic_apply(tl);
+	cl_topic_load_free(tl);
+}
+
+/* {"controller_epoch":1,"leader":0,"version":1,"leader_epoch":0,"isr":[0]} */
+static void cl_state_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct cl_state_get *g = (struct cl_state_get *)(uintptr_t)data;
+	struct cl_topic_load *tl = g->tl;
+	struct kb_part *p = &tl->parts[g->part];
+	if (rc == ZOK && v) {
+		struct json *j = NULL;
+		char eb[128];
+		if (!json_parse(v, (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
+			int64_t x;
+			if (json_int(json_get(j, "leader"), &x))
+				p->leader = (int32_t)x;
+			if (json_int(json_get(j, "leader_epoch"), &x))
+				p->leader_epoch = (int32_t)x;
+			if (json_int(json_get(j, "controller_epoch"), &x))
+				p->ctrl_epoch = (int32_t)x;
+			free(p->isr);
+			p->isr = cl_ids(json_get(j, "isr"), &p->nisr);
+			p->state_version = st ? st->version : 0;
+			json_free(j);
+		} else {
+			log_warn(CL_MOD, "state of %s-%d is not valid JSON: %s", tl->name, g->part, eb);
+		}
+	} else if (rc == ZNONODE && !tl->b->stopping) {
+		/* no state yet: the controller writes it; watch for its creation */
+		char rel[512], full[1024];
+		struct broker *b = tl->b;
+		snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", tl->name, g->part);
+		zoo_aexists(kb_zk_handle(b->zk), ZP(rel, full), 1, cl_ignore_stat, NULL);
+	} else if (rc != ZNONODE) {
+		tl->failed = true;
+	}
+	free(g);
+	cl_topic_step_done(tl);
+}
+
+/* /config/topics/<t>: {"version":1,"config":{"retention.ms":"1000"}} */
+static void cl_topic_config(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct cl_topic_load *tl = (struct cl_topic_load *)(uintptr_t)data;
+	(void)st;
+	if (rc == ZOK && v && vl > 0) {
+		struct json *j = NULL;
+		char eb[128];
+		if (!json_parse(v, (size_t)vl, &j, eb, sizeof(eb))) {
+			const struct json *c = json_get(j, "config");
+			size_t n = json_count(c);
+			tl->conf = calloc(n ? n : 1, sizeof(*tl->conf));
+			for (size_t i = 0; tl->conf && c && c->type == JSON_OBJ && i < n; i++) {
+				const char *val = json_str(c->kids[i]);
+				if (!val)
+					continue;
+				tl->conf[tl->nconf].name = strdup(c->keys[i]);
+				tl->conf[tl->nconf].value = strdup(val);
+				tl->nconf++;
+			}
+			json_free(j);
+		}
+	} else if (rc != ZOK && rc != ZNONODE) {
+		tl->failed = true;
+	}
+	cl_topic_step_done(tl);
+}
+
+static void cl_topic_assignment(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct cl_topic_load *tl = (struct cl_topic_load *)(uintptr_t)data;
+	struct broker *b = tl->b;
+	(void)st;
+	if (rc == ZNONODE) {
+		tl->gone = true;
+	} else if (rc != ZOK || b->stopping) {
+		tl->failed = true;
+	} else {
+		struct json *j = NULL;
+		char eb[128];
+		if (json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
+			log_warn(CL_MOD, "assignment of topic %s is not valid JSON: %s", tl->name, eb);
+			tl->failed = true;
+		} else {
+			const struct json *parts = json_get(j, "partitions");
+			int32_t n = (int32_t)json_count(parts);
+			tl->parts = calloc((size_t)(n ? n : 1), sizeof(*tl->parts));
+			/* partitions are numbered 0..n-1; the object's keys may come in any order */
+			for (int32_t i = 0; tl->parts && i < n; i++) {
+				char *end;
+				long idx = strtol(parts->keys[i], &end, 10);
+				if (*end || idx < 0 || idx >= n) {
+					tl->failed = true;
+					continue;
+				}
+				struct kb_part *p = &tl->parts[idx];
+				p->id = (int32_t)idx;
+				p->leader = -1;
+				p->state_version = -1;
+				free(p->replicas);
+				p->replicas = cl_ids(parts->kids[i], &p->nrep);
+			}
+			tl->nparts = tl->parts ? n : 0;
+			json_free(j);
+			for (int32_t i = 0; i < tl->nparts && !tl->failed; i++) {
+				char rel[512], full[1024];
+				struct cl_state_get *g = malloc(sizeof(*g));
+				if (!g)
+					continue;
+				g->tl = tl;
+				g->part = i;
+				snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", tl->name, i);
+				tl->pending++;
+				if (zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 1, cl_state_data, g) != ZOK) {
+					tl->pending--;
+					free(g);
+				}
+			}
+			kb_zk_pump(b->zk);
+		}
+	}
+	cl_topic_step_done(tl);
+}
+
+static void cl_refresh_topic(struct broker *b, const char *name)
+{
+	char rel[512], full[1024];
+	struct cl_topic_load *tl = calloc(1, sizeof(*tl));
+	if (!tl)
+		return;
+	tl->b = b;
+	snprintf(tl->name, sizeof(tl->name), "%s", name);
+	tl->pending = 2;
+	snprintf(rel, sizeof(rel), "/config/topics/%s", name);
+	if (zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 0, cl_topic_config, tl) != ZOK)
+		tl->pending--;
+	snprintf(rel, sizeof(rel), "/brokers/topics/%s", name);
+	if (zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 1, cl_topic_assignment, tl) != ZOK)
+		tl->pending--;
+	if (tl->pending == 0)
+		free(tl);
+	kb_zk_pump(b->zk);
+}
+
+static void cl_topics_children(int rc, const struct String_vector *sv, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	if (rc != ZOK || b->stopping)
+		return;
+	/* topics gone from the coordinator are deleted: drop them and their logs */
+	struct kb_topic *t, *next;
+	for (t = LIST_FIRST(&b->topics); t; t = next) {
+		next = LIST_NEXT(t, link);
+		bool present = false;
+		for (int32_t i = 0; i < sv->count && !present; i++)
+			present = !strcmp(sv->data[i], t->name);
+		if (!present) {
+			log_info(CL_MOD, "topic %s was deleted; removing its local logs", t->name);
+			LIST_REMOVE(t, link);
+			b->ntopics--;
+			kb_topic_free(t, true);
+		}
+	}
+	for (int32_t i = 0; i < sv->count; i++) {
+		char why[256];
+		if (!kb_topic_name_valid(sv->data[i], strlen(sv->data[i]), why, sizeof(why)))
+			continue;
+		if (!kb_topic_find(b, sv->data[i]))
+			cl_refresh_topic(b, sv->data[i]);
+	}
+	kb_wake(b);
+}
+
+static void cl_refresh_topics(struct broker *b)
+{
+	char full[1024];
+	zoo_aget_children(kb_zk_handle(b->zk), ZP("/brokers/topics", full), 1, cl_topics_children, b);
+	kb_zk_pump(b->zk);
+}
+
+/* ---- admin writes ---- */
+
+struct cl_create {
+	struct broker *b;
+	char name[KB_TOPIC_MAX + 1];
+	char *conf_json;
+	char *assign_json;
+	kb_admin_cb cb;
+	void *ctx;
+};
+
+static void cl_create_free(struct cl_create *c)
+{
+	free(c->conf_json);
+	free(c->assign_json);
+	free(c);
+}
+
+static void cl_create_topic_done(int rc, const char *v, const void *data)
+{
+	struct cl_create *c = (struct cl_create *)(uintptr_t)data;
+	(void)v;
+	if (rc == ZOK)
+		log_info(CL_MOD, "created topic %s", c->name);
+	c->cb(c->b, c->ctx, cl_kafka_err(rc),
+	      rc == ZNODEEXISTS ? "Topic already exists." : rc == ZOK ? NULL : zerror(rc));
+	if (rc == ZOK && !c->b->stopping)
+		cl_refresh_topic(c->b, c->name);
+	cl_create_free(c);
+}
+
+static void cl_create_write_topic(struct cl_create *c)
+{
+	struct broker *b = c->b;
+	char rel[512], full[1024];
+	if (b->stopping) {
+		c->cb(b, c->ctx, KE_REQUEST_TIMED_OUT, "the broker is stopping");
+		cl_create_free(c);
+		return;
+	}
+	snprintf(rel, sizeof(rel), "/brokers/topics/%s", c->name);
+	int rc = zoo_acreate(kb_zk_handle(b->zk), ZP(rel, full), c->assign_json, (int)strlen(c->assign_json),
+			     &ZOO_OPEN_ACL_UNSAFE, 0, cl_create_topic_done, c);
+	if (rc != ZOK) {
+		c->cb(b, c->ctx, cl_kafka_err(rc), zerror(rc));
+		cl_create_free(c);
+	}
+	kb_zk_pump(b->zk);
+}
+
+static void cl_create_config_set(int rc, const struct Stat *st, const void *data)
+{
+	struct cl_create *c = (struct cl_create *)(uintptr_t)data;
+	(void)st;
+	if (rc != ZOK) {
+		c->cb(c->b, c->ctx, cl_kafka_err(rc), zerror(rc));
+		cl_create_free(c);
+		return;
+	}
+	cl_create_write_topic(c);
+}
+
+static void cl_create_config_done(int rc, const char *v, const void *data)
+{
+	struct cl_create *c = (struct cl_create *)(uintptr_t)data;
+	struct broker *b = c->b;
+	(void)v;
+	if (rc == ZNODEEXISTS && !b->stopping) { /* left by an earlier topic of that name */
+		char rel[512], full[1024];
+		snprintf(rel, sizeof(rel), "/config/topics/%s", c->name);
+		if (zoo_aset(kb_zk_handle(b->zk), ZP(rel, full), c->conf_json, (int)strlen(c->conf_json), -1,
+			     cl_create_config_set, c) == ZOK) {
+			kb_zk_pump(b->zk);
+			return;
+		}
+	}
+	if (rc != ZOK) {
+		c->cb(b, c->ctx, cl_kafka_err(rc == ZNODEEXISTS ? ZCLOSING : rc), zerror(rc));
+		cl_create_free(c);
+		return;
+	}
+	cl_create_write_topic(c);
+}
+
+static char *cl_config_json(const struct kb_tconf *confs, int32_t nconf)
+{
+	size_t cap = 64;
+	for (int32_t i = 0; i < nconf; i++)
+		cap += strlen(confs[i].name) * 6 + strlen(confs[i].value) * 6 + 8;
+	char *s = malloc(cap);
+	if (!s)
+		return NULL;
+	size_t w = (size_t)snprintf(s, cap, "{\"version\":1,\"config\":{");
+	for (int32_t i = 0; i < nconf; i++) {
+		for (int k = 0; k < 2; k++) {
+			const char *x = k ? confs[i].value : confs[i].name;
+			w += (size_t)snprintf(s + w, cap - w, "%s\"", k ? ":" : i ? "," : "");
+			for (; *x; x++) {
+				unsigned char ch = (unsigned char)*x;
+				if (ch == '"' || ch == '\\')
+					w += (size_t)snprintf(s + w, cap - w, "\\%c", ch);
+				else if (ch < 0x20)
+					w += (size_t)snprintf(s + w, cap - w, "\\u%04x", ch);
+				else
+					s[w++] = (char)ch;
+			}
+			s[w++] = '"';
+		}
+	}
+	snprintf(s + w, cap - w, "}}");
+	return s;
+}
+
+void kb_cluster_create_topic(struct broker *b, const char *name, int32_t nparts, int32_t rf, const int32_t *replicas,
+			     const struct kb_tconf *confs, int32_t nconf, kb_admin_cb cb, void *ctx)
+{
+	char why[256];
+	int32_t *ids = NULL;
+	if (!replicas) {
+		ids = calloc((size_t)nparts * (size_t)rf, sizeof(int32_t));
+		int16_t e = ids ? kb_cluster_assign(b, 0, nparts, rf, ids, why, sizeof(why)) : KE_UNKNOWN_SERVER_ERROR;
+		if (e) {
+			free(ids);
+			cb(b, ctx, e, why);
+			return;
+		}
+		replicas = ids;
+	}
+	struct cl_create *c = calloc(1, sizeof(*c));
+	if (c) {
+		c->b = b;
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		c->cb = cb;
+		c->ctx = ctx;
+		c->conf_json = cl_config_json(confs, nconf);
+		c->assign_json = cl_assignment_json(nparts, rf, replicas);
+	}
+	free(ids);
+	if (!c || !c->conf_json || !c->assign_json) {
+		if (c)
+			cl_create_free(c);
+		cb(b, ctx, KE_UNKNOWN_SERVER_ERROR, "out of memory");
+		return;
+	}
+	if (!kb_zk_connected(b->zk)) {
+		cb(b, ctx, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
+		cl_create_free(c);
+		return;
+	}
+	char rel[512], full[1024];
+	snprintf(rel, sizeof(rel), "/config/topics/%s", name);
+	int rc = zoo_acreate(kb_zk_handle(b->zk), ZP(rel, full), c->conf_json, (int)strlen(c->conf_json),
+			     &ZOO_OPEN_ACL_UNSAFE, 0, cl_create_config_done, c);
+	if (rc != ZOK) {
+		cb(b, ctx, cl_kafka_err(rc), zerror(rc));
+		cl_create_free(c);
+	}
+	kb_zk_pump(b->zk);
+}
+
+static void cl_admin_string_done(int rc, const char *v, const void *data)
+{
+	struct cl_ctx *c = (struct cl_ctx *)(uintptr_t)data;
+	(void)v;
+	c->cb(c->b, c->cb_ctx, rc == ZNODEEXISTS ? KE_NONE : cl_kafka_err(rc), rc == ZOK || rc == ZNODEEXISTS ? NULL : zerror(rc));
+	free(c);
+}
+
+void kb_cluster_delete_topic(struct broker *b, const char *name, kb_admin_cb cb, void *ctx)
+{
+	char rel[512], full[1024];
+	struct cl_ctx *c = cl_ctx(b, name, -1);
+	if (!c || !kb_zk_connected(b->zk)) {
+		free(c);
+		cb(b, ctx, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
+		return;
+	}
+	c->cb = cb;
+	c->cb_ctx = ctx;
+	snprintf(rel, sizeof(rel), "/admin/delete_topics/%s", name);
+	if (zoo_acreate(kb_zk_handle(b->zk), ZP(rel, full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_admin_string_done,
+			c) != ZOK) {
+		free(c);
+		cb(b, ctx, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
+	}
+	kb_zk_pump(b->zk);
+}
+
+static void cl_admin_stat_done(int rc, const struct Stat *st, const void *data)
+{
+	struct cl_ctx *c = (struct cl_ctx *)(uintptr_t)data;
+	(void)st;
+	c->cb(c->b, c->cb_ctx, cl_kafka_err(rc), rc == ZOK ? NULL : zerror(rc));
+	if (rc == ZOK && !c->b->stopping)
+		cl_refresh_topic(c->b, c->name);
+	free(c);
+}
+
+void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t count, const int32_t *replicas,
+			       kb_admin_cb cb, void *ctx)
+{
+	char why[256];
+	int32_t rf = t->nparts ? t->parts[0].nrep : 1;
+	int32_t *ids = calloc((size_t)count * (size_t)rf, sizeof(int32_t));
+	if (!ids) {
+		cb(b, ctx, KE_UNKNOWN_SERVER_ERROR, "out of memory");
+		return;
+	}
+	for (int32_t p = 0; p < t->nparts; p++)
+		for (int32_t r = 0; r < rf; r++)
+			ids[p * rf + r] = r < t->parts[p].nrep ? t->parts[p].replicas[r] : t->parts[p].replicas[0];
+	int16_t e = KE_NONE;
+	if (replicas)
+		memcpy(ids + (size_t)t->nparts * (size_t)rf, replicas, (size_t)(count - t->nparts) * (size_t)rf * sizeof(int32_t));
+	else
+		e = kb_cluster_assign(b, t->nparts, count - t->nparts, rf, ids + (size_t)t->nparts * (size_t)rf, why,
+				      sizeof(why));
+	char *js = e ? NULL : cl_assignment_json(count, rf, ids);
+	free(ids);
+	struct cl_ctx *c = js ? cl_ctx(b, t->name, -1) : NULL;
+	if (!c || !kb_zk_connected(b->zk)) {
+		cb(b, ctx, e ? e : KE_REQUEST_TIMED_OUT, e ? why : "the coordinator is not reachable");
+		free(js);
+		free(c);
+		return;
+	}
+	c->cb = cb;
+	c->cb_ctx = ctx;
+	char rel[512], full[1024];
+	snprintf(rel, sizeof(rel), "/brokers/topics/%s", t->name);
+	if (zoo_aset(kb_zk_handle(b->zk), ZP(rel, full), js, (int)strlen(js), -1, cl_admin_stat_done, c) != ZOK) {
+		free(c);
+		cb(b, ctx, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
+	}
+	free(js);
+	kb_zk_pump(b->zk);
+}
+
+/* ---- controller ---- */
+
+/* Writes a partition's state (leader = first live replica in the ISR, or in the replicas when
+ * there is no state yet). */
+static void cl_state_written(int rc, const char *v, const void *data)
+{
+	struct cl_ctx *c = (struct cl_ctx *)(uintptr_t)data;
+	(void)v;
+	if (rc != ZOK && rc != ZNODEEXISTS && rc != ZCLOSING)
+		log_warn(CL_MOD, "writing the state of %s-%d: %s", c->name, c->part, zerror(rc));
+	if (!c->b->stopping && c->part >= 0)
+		cl_refresh_topic(c->b, c->name);
+	free(c);
+}
+
+static void cl_state_set(int rc, const struct Stat *st, const void *data)
+{
+	(void)st;
+	cl_state_written(rc, NULL, data);
+}
+
+static void cl_controller_check(struct broker *b, struct kb_topic *t)
+{
+	for (int32_t i = 0; i < t->nparts; i++) {
+		struct kb_part *p = &t->parts[i];
+		bool fresh = p->state_version < 0;
+		if (!fresh && p->leader >= 0 && kb_cluster_node_live(b, p->leader))
+			continue;
+		/* choose: from the ISR when there is one (no unclean election), else the replicas */
+		const int32_t *from = fresh ? p->replicas : p->isr;
+		int32_t nfrom = fresh ? p->nrep : p->nisr;
+		int32_t leader = -1;
+		for (int32_t k = 0; k < nfrom && leader < 0; k++)
+			if (kb_cluster_node_live(b, from[k]))
+				leader = from[k];
+		if (leader < 0 && !fresh && p->leader < 0)
+			continue; /* already leaderless; wait for a replica of the ISR */
+		int32_t isr[256], nisr = 0;
+		for (int32_t k = 0; k < nfrom && nisr < 256; k++)
+			if (kb_cluster_node_live(b, from[k]))
+				isr[nisr++] = from[k];
+		if (leader < 0 && nfrom > 0) { /* keep the last ISR so an ISR member can come back */
+			nisr = 0;
+			for (int32_t k = 0; k < nfrom && nisr < 256; k++)
+				isr[nisr++] = from[k];
+		}
+		char js[4096], ids[3072], rel[512], full[1024];
+		cl_fmt_ids(ids, sizeof(ids), isr, nisr);
+		snprintf(js, sizeof(js), "{\"controller_epoch\":%d,\"leader\":%d,\"version\":1,\"leader_epoch\":%d,\"isr\":%s}",
+			 b->controller_epoch, leader, fresh ? 0 : p->leader_epoch + 1, ids);
+		struct cl_ctx *c = cl_ctx(b, t->name, i);
+		if (!c)
+			continue;
+		zhandle_t *zh = kb_zk_handle(b->zk);
+		if (fresh) {
+			snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions", t->name);
+			zoo_acreate(zh, ZP(rel, full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
+			snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d", t->name, i);
+			zoo_acreate(zh, ZP(rel, full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
+			snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", t->name, i);
+			zoo_acreate(zh, ZP(rel, full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, cl_state_written, c);
+			p->state_version = 0; /* written; the refresh reads it back */
+		} else {
+			log_info(CL_MOD, "%s-%d: leader %d is gone; new leader %d (epoch %d)", t->name, i, p->leader, leader,
+				 p->leader_epoch + 1);
+			snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", t->name, i);
+			zoo_aset(zh, ZP(rel, full), js, (int)strlen(js), p->state_version, cl_state_set, c);
+			p->leader = leader; /* until the refresh */
+		}
+	}
+	kb_zk_pump(b->zk);
+}
+
+/* Recursive delete of path and everything under it, children first. */
+struct cl_rdel {
+	struct broker *b;
+	char path[1024];
+	struct cl_rdel *parent;
+	int32_t pending;
+	void (*done)(struct broker *b, void *arg);
+	void *arg;
+};
+
+static void cl_rdel_start(struct broker *b, const char *full, struct cl_rdel *parent,
+			  void (*done)(struct broker *b, void *arg), void *arg);
+static void cl_rdel_self(struct cl_rdel *d);
+
+static void cl_rdel_finish(struct cl_rdel *d)
+{
+	struct cl_rdel *parent = d->parent;
+	if (!parent && d->done)
+		d->done(d->b, d->arg);
+	free(d);
+	if (parent && --parent->pending == 0) {
+		cl_rdel_self(parent); /* all children gone: delete the parent itself */
+	}
+}
+
+static void cl_rdel_deleted(int rc, const void *data)
+{
+	struct cl_rdel *d = (struct cl_rdel *)(uintptr_t)data;
+	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING)
+		log_warn(CL_MOD, "deleting %s: %s", d->path, zerror(rc));
+	cl_rdel_finish(d);
+}
+
+static void cl_rdel_self(struct cl_rdel *d)
+{
+	if (d->b->stopping || zoo_adelete(kb_zk_handle(d->b->zk), d->path, -1, cl_rdel_deleted, d) != ZOK)
+		cl_rdel_finish(d);
+	kb_zk_pump(d->b->zk);
+}
+
+static void cl_rdel_children(int rc, const struct String_vector *sv, const void *data)
+{
+	struct cl_rdel *d = (struct cl_rdel *)(uintptr_t)data;
+	if (rc != ZOK || d->b->stopping) {
+		cl_rdel_finish(d);
+		return;
+	}
+	if (sv->count == 0) {
+		cl_rdel_self(d);
+		return;
+	}
+	d->pending = sv->count;
+	for (int32_t i = 0; i < sv->count; i++) {
+		char child[2048];
+		int n = snprintf(child, sizeof(child), "%s/%s", d->path, sv->data[i]);
+		if (n < 0 || (size_t)n >= sizeof(d->path)) {
+			d->pending--;
+			continue;
+		}
+		cl_rdel_start(d->b, child, d, NULL, NULL);
+	}
+}
+
+static void cl_rdel_start(struct broker *b, const char *full, struct cl_rdel *parent,
+			  void (*done)(struct broker *b, void *arg), void *arg)
+{
+	struct cl_rdel *d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	d->b = b;
+	snprintf(d->path, sizeof(d->path), "%s", full);
+	d->parent = parent;
+	d->done = done;
+	d->arg = arg;
+	if (b->stopping || zoo_aget_children(kb_zk_handle(b->zk), d->path, 0, cl_rdel_children, d) != ZOK)
+		cl_rdel_finish(d);
+	kb_zk_pump(b->zk);
+}
+
+static void cl_delete_step(struct broker *b, void *arg)
+{
+	char *name = arg; /* "<step>\0<topic>": 0 topic, 1 config, 2 the admin request */
+	char rel[600], full[1024];
+	const char *t = name + 2;
+	if (!b->stopping) {
+		if (name[0] == '0') {
+			name[0] = '1';
+			snprintf(rel, sizeof(rel), "/config/topics/%s", t);
+			cl_rdel_start(b, ZP(rel, full), NULL, cl_delete_step, name);
+			return;
+		}
+		if (name[0] == '1') {
+			name[0] = '2';
+			snprintf(rel, sizeof(rel), "/admin/delete_topics/%s", t);
+			cl_rdel_start(b, ZP(rel, full), NULL, cl_delete_step, name);
+			log_info(CL_MOD, "controller: deleted topic %s", t);
+			return;
+		}
+	}
+	free(name);
+}
+
+static void cl_deletes_children(int rc, const struct String_vector *sv, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	if (rc != ZOK || b->stopping || !b->is_controller)
+		return;
+	for (int32_t i = 0; i < sv->count; i++) {
+		char rel[600], full[1024];
+		size_t n = strlen(sv->data[i]);
+		char *step = malloc(n + 3);
+		if (!step)
+			continue;
+		step[0] = '0';
+		step[1] = '\0';
+		memcpy(step + 2, sv->data[i], n + 1);
+		struct kb_topic *t = kb_topic_find(b, sv->data[i]);
+		if (t)
+			t->deleting = true;
+		log_info(CL_MOD, "controller: deleting topic %s", sv->data[i]);
+		snprintf(rel, sizeof(rel), "/brokers/topics/%s", sv->data[i]);
+		cl_rdel_start(b, ZP(rel, full), NULL, cl_delete_step, step);
+	}
+}
+
+static void cl_process_deletes(struct broker *b)
+{
+	char full[1024];
+	zoo_aget_children(kb_zk_handle(b->zk), ZP("/admin/delete_topics", full), 1, cl_deletes_children, b);
+	kb_zk_pump(b->zk);
+}
+
+static void cl_become_controller(struct broker *b)
+{
+	b->is_controller = true;
+	b->controller_id = b->cfg->broker_id;
+	log_info(CL_MOD, "this broker (%d) is now the controller, epoch %d", b->cfg->broker_id, b->controller_epoch);
+	struct kb_topic *t;
+	LIST_FOREACH(t, &b->topics, link)
+		cl_controller_check(b, t);
+	cl_process_deletes(b);
+	cl_refresh_topics(b);
+}
+
+static void cl_epoch_written(int rc, const void *data, int version)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	if (b->stopping)
+		return;
+	if (rc != ZOK) {
+		log_warn(CL_MOD, "cannot write /controller_epoch (%s); giving up the controller role", zerror(rc));
+		char full[1024];
+		zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), -1, cl_ignore_void, NULL);
+		kb_zk_pump(b->zk);
+		return;
+	}
+	b->controller_epoch_version = version;
+	cl_become_controller(b);
+}
+
+static void cl_epoch_created(int rc, const char *v, const void *data)
+{
+	(void)v;
+	cl_epoch_written(rc, data, 0);
+}
+
+static void cl_epoch_set(int rc, const struct Stat *st, const void *data)
+{
+	cl_epoch_written(rc, data, st ? st->version : 0);
+}
+
+static void cl_epoch_read(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	char buf[32], full[1024];
+	if (b->stopping)
+		return;
+	zhandle_t *zh = kb_zk_handle(b->zk);
+	if (rc == ZNONODE) {
+		b->controller_epoch = 1;
+		zoo_acreate(zh, ZP("/controller_epoch", full), "1", 1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_epoch_created, b);
+	} else if (rc == ZOK) {
+		int n = vl > 0 && vl < 31 ? vl : 0;
+		memcpy(buf, v ? v : "", (size_t)n);
+		buf[n] = '\0';
+		b->controller_epoch = (int32_t)strtol(buf, NULL, 10) + 1;
+		snprintf(buf, sizeof(buf), "%d", b->controller_epoch);
+		zoo_aset(zh, ZP("/controller_epoch", full), buf, (int)strlen(buf), st->version, cl_epoch_set, b);
+	} else {
+		cl_epoch_written(rc, data, 0);
+		return;
+	}
+	kb_zk_pump(b->zk);
+}
+
+static void cl_controller_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	(void)st;
+	if (b->stopping)
+		return;
+	if (rc == ZNONODE) {
+		cl_elect(b);
+		return;
+	}
+	if (rc != ZOK)
+		return;
+	struct json *j = NULL;
+	char eb[128];
+	int64_t id = -1;
+	if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb)))
+		json_int(json_get(j, "brokerid"), &id);
+	json_free(j);
+	b->controller_id = (int32_t)id;
+	if (id != b->cfg->broker_id && b->is_controller) {
+		log_info(CL_MOD, "broker %lld is the controller now", (long long)id);
+		b->is_controller = false;
+	}
+}
+
+static void cl_controller_created(int rc, const char *v, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	char full[1024];
+	(void)v;
+	if (b->stopping)
+		return;
+	zhandle_t *zh = kb_zk_handle(b->zk);
+	if (rc == ZOK) {
+		zoo_aget(zh, ZP("/controller_epoch", full), 0, cl_epoch_read, b);
+		zoo_aexists(zh, ZP("/controller", full), 1, cl_ignore_stat, NULL);
+	} else if (rc == ZNODEEXISTS) {
+		zoo_aget(zh, ZP("/controller", full), 1, cl_controller_data, b);
+	}
+	kb_zk_pump(b->zk);
+}
+
+static void cl_elect(struct broker *b)
+{
+	char js[256], full[1024];
+	snprintf(js, sizeof(js), "{\"version\":1,\"brokerid\":%d,\"timestamp\":\"%lld\"}", b->cfg->broker_id,
+		 (long long)kb_now_ms());
+	zoo_acreate(kb_zk_handle(b->zk), ZP("/controller", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE,
+		    ZOO_EPHEMERAL, cl_controller_created, b);
+	kb_zk_pump(b->zk);
+}
+
+/* ---- registration ---- */
+
+static struct event *cl_retry_ev;
+
+static void cl_retry_register(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	cl_register(arg);
+}
+
+static void cl_registered_check(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	(void)v;
+	(void)vl;
+	if (b->stopping)
+		return;
+	if (rc == ZOK && st && st->ephemeralOwner == kb_zk_session_id(b->zk)) {
+		b->registered = true;
+		return;
+	}
+	if (rc == ZOK)
+		log_warn(CL_MOD, "/brokers/ids/%d is held by another session (0x%llx): a broker with this id is running, or "
+				 "this broker's previous session has not expired yet; retrying",
+			 b->cfg->broker_id, (unsigned long long)(st ? st->ephemeralOwner : 0));
+	struct timeval tv = { 1, 0 };
+	event_add(cl_retry_ev, &tv);
+}
+
+static void cl_registered(int rc, const char *v, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	char rel[64], full[1024];
+	(void)v;
+	if (b->stopping)
+		return;
+	if (rc == ZOK) {
+		b->registered = true;
+		log_info(CL_MOD, "registered as broker %d at %s:%d", b->cfg->broker_id, b->adv_host, b->adv_port);
+		return;
+	}
+	snprintf(rel, sizeof(rel), "/brokers/ids/%d", b->cfg->broker_id);
+	if (rc == ZNODEEXISTS) {
+		zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 0, cl_registered_check, b);
+		kb_zk_pump(b->zk);
+		return;
+	}
+	log_warn(CL_MOD, "registering %s: %s; retrying", rel, zerror(rc));
+	struct timeval tv = { 1, 0 };
+	event_add(cl_retry_ev, &tv);
+}
+
+static void cl_register(struct broker *b)
+{
+	char js[1024], rel[64], full[1024];
+	const struct kb_listener *l = &b->cfg->listener[0];
+	snprintf(js, sizeof(js),
+		 "{\"features\":{},\"listener_security_protocol_map\":{\"%s\":\"PLAINTEXT\"},\"endpoints\":[\"%s://%s:%d\"],"
+		 "\"jmx_port\":-1,\"port\":%d,\"host\":\"%s\",\"version\":5,\"timestamp\":\"%lld\"}",
+		 l->name, l->name, b->adv_host, b->adv_port, b->adv_port, b->adv_host, (long long)kb_now_ms());
+	snprintf(rel, sizeof(rel), "/brokers/ids/%d", b->cfg->broker_id);
+	zoo_acreate(kb_zk_handle(b->zk), ZP(rel, full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL,
+		    cl_registered, b);
+	kb_zk_pump(b->zk);
+}
+
+/* ---- session ---- */
+
+static void cl_cluster_id(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	(void)st;
+	if (rc != ZOK || b->stopping)
+		return;
+	struct json *j = NULL;
+	char eb[128];
+	if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
+		const char *id = json_str(json_get(j, "id"));
+		if (id)
+			snprintf(b->cluster_id, sizeof(b->cluster_id), "%s", id);
+		json_free(j);
+	}
+	log_info(CL_MOD, "cluster id %s", b->cluster_id);
+}
+
+static void cl_session_new(struct broker *b)
+{
+	static const char *const paths[] = {
+		"/brokers", "/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config", "/config/topics",
+		"/config/changes", "/config/brokers", "/config/clients", "/config/users", "/admin",
+		"/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block",
+		"/log_dir_event_notification", "/cluster",
+	};
+	char full[1024];
+	zhandle_t *zh = kb_zk_handle(b->zk);
+	b->registered = false;
+	b->is_controller = false;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		zoo_acreate(zh, ZP(paths[i], full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
+	/* a new cluster id, base64url of 16 random bytes as Kafka makes it; the first writer wins */
+	unsigned char raw[16];
+	char id[32], js[128];
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		memset(raw, 7, sizeof(raw));
+	size_t k = 0;
+	for (size_t i = 0; i < 16; i += 3) {
+		uint32_t v = (uint32_t)raw[i] << 16 | (i + 1 < 16 ? (uint32_t)raw[i + 1] << 8 : 0) |
+			     (i + 2 < 16 ? raw[i + 2] : 0);
+		id[k++] = b64[(v >> 18) & 63];
+		id[k++] = b64[(v >> 12) & 63];
+		if (i + 1 < 16)
+			id[k++] = b64[(v >> 6) & 63];
+		if (i + 2 < 16)
+			id[k++] = b64[v & 63];
+	}
+	id[k] = '\0';
+	snprintf(js, sizeof(js), "{\"version\":\"1\",\"id\":\"%s\"}", id);
+	zoo_acreate(zh, ZP("/cluster/id", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
+	zoo_aget(zh, ZP("/cluster/id", full), 0, cl_cluster_id, b);
+	cl_register(b);
+	cl_refresh_nodes(b);
+	cl_refresh_topics(b);
+	cl_elect(b);
+}
+
+static void cl_state(struct kb_zk *z, enum kb_zk_state st, void *arg)
+{
+	struct broker *b = arg;
+	(void)z;
+	if (st == KB_ZK_SESSION_NEW) {
+		cl_session_new(b);
+	} else if (st == KB_ZK_RECONNECTED) {
+		/* watches and ephemerals survived; re-read what may have changed meanwhile */
+		cl_refresh_nodes(b);
+		cl_refresh_topics(b);
+	}
+}
+
+static void cl_watch(struct kb_zk *z, int type, const char *path, void *arg)
+{
+	struct broker *b = arg;
+	(void)z;
+	if (b->stopping)
+		return;
+	if (!strcmp(path, "/brokers/ids")) {
+		cl_refresh_nodes(b);
+	} else if (!strcmp(path, "/brokers/topics")) {
+		cl_refresh_topics(b);
+	} else if (!strcmp(path, "/controller")) {
+		if (type == ZOO_DELETED_EVENT) {
+			if (b->is_controller)
+				log_info(CL_MOD, "/controller was deleted; re-electing");
+			b->is_controller = false;
+			b->controller_id = -1;
+			cl_elect(b);
+		} else {
+			char full[1024];
+			zoo_aget(kb_zk_handle(b->zk), ZP("/controller", full), 1, cl_controller_data, b);
+			kb_zk_pump(b->zk);
+		}
+	} else if (!strcmp(path, "/admin/delete_topics")) {
+		if (b->is_controller)
+			cl_process_deletes(b);
+	} else if (!strncmp(path, "/brokers/topics/", 16)) {
+		char name[KB_TOPIC_MAX + 1];
+		const char *s = path + 16, *slash = strchr(s, '/');
+		size_t n = slash ? (size_t)(slash - s) : strlen(s);
+		if (n > 0 && n < sizeof(name) && type != ZOO_DELETED_EVENT) {
+			memcpy(name, s, n);
+			name[n] = '\0';
+			cl_refresh_topic(b, name);
+		}
+	}
+}
+
+int kb_cluster_start(struct broker *b, char *eb, size_t el)
+{
+	static const struct kb_zk_cbs cbs = { cl_state, cl_watch };
+	b->controller_id = -1;
+	cl_retry_ev = event_new(b->base, -1, 0, cl_retry_register, b);
+	b->zk = kb_zk_new(b->base, b->cfg->zookeeper_connect, b->cfg->zookeeper_session_timeout_ms, &cbs, b, eb, el);
+	return b->zk && cl_retry_ev ? 0 : ERR_CONFIG;
+}
+
+void kb_cluster_stop(struct broker *b)
+{
+	b->stopping = true;
+	kb_zk_free(b->zk);
+	b->zk = NULL;
+	if (cl_retry_ev)
+		event_free(cl_retry_ev);
+	cl_retry_ev = NULL;
+}

@@ -1,0 +1,36 @@
+/*
+ * kb_cluster — the broker's side of the coordinator, in Kafka's own ZooKeeper layout and JSON:
+ * registration (/brokers/ids/<id>), /cluster/id, the controller election (/controller,
+ * /controller_epoch), the metadata cache fed by watches on /brokers/ids and /brokers/topics,
+ * and, while this broker is the controller, partition leader election (the .../state znodes)
+ * and topic deletion (/admin/delete_topics). Topic creation and growth are writes that any
+ * broker makes, as Kafka 2.x's admin path does.
+ */
+#ifndef SAMSA_KB_CLUSTER_H
+#define SAMSA_KB_CLUSTER_H
+
+#include "kb_broker.h"
+
+/* Completion of an admin write: kafka_err is a Kafka error code (0 ok), msg may be NULL. */
+typedef void (*kb_admin_cb)(struct broker *b, void *ctx, int16_t kafka_err, const char *msg);
+
+int kb_cluster_start(struct broker *b, char *eb, size_t el);
+void kb_cluster_stop(struct broker *b);
+
+/* Writes /config/topics/<t> and /brokers/topics/<t>. replicas: nparts*rf broker ids, or NULL to
+ * spread them over the live brokers. confs: n name/value pairs (already validated). */
+void kb_cluster_create_topic(struct broker *b, const char *name, int32_t nparts, int32_t rf,
+			     const int32_t *replicas, const struct kb_tconf *confs, int32_t nconf,
+			     kb_admin_cb cb, void *ctx);
+/* Asks the controller to delete a topic (/admin/delete_topics/<t>). */
+void kb_cluster_delete_topic(struct broker *b, const char *name, kb_admin_cb cb, void *ctx);
+/* Grows a topic to count partitions (new replicas spread, or given as (count-old)*rf ids). */
+void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t count, const int32_t *replicas,
+			       kb_admin_cb cb, void *ctx);
+/* Picks rf distinct live brokers for each of n partitions starting at first (round robin,
+ * Kafka's spread). Returns a Kafka error (INVALID_REPLICATION_FACTOR) with text. */
+int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t *out, char *why,
+			  size_t wn);
+bool kb_cluster_node_live(struct broker *b, int32_t id);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * kb_zk — the broker's coordinator session: Debian's ZooKeeper C client (libzookeeper_st)
+ * driven by the broker's libevent loop through zookeeper_interest / zookeeper_process, with
+ * the chroot of zookeeper.connect handled here (created when missing, as Kafka does) and a new
+ * session started whenever the old one expires.
+ *
+ * Callers use the client's async API (zoo_acreate, zoo_aget, ...) on kb_zk_handle() with paths
+ * made by kb_zk_path(), then call kb_zk_pump() so the request is sent.
+ */
+#ifndef SAMSA_KB_ZK_H
+#define SAMSA_KB_ZK_H
+
+#include <stddef.h>
+#include <zookeeper/zookeeper.h>
+
+struct event_base;
+struct kb_zk;
+
+enum kb_zk_state {
+	KB_ZK_SESSION_NEW,  /* a new session (first, or after expiry): ephemerals and watches are gone */
+	KB_ZK_RECONNECTED,  /* the same session on a new connection: everything kept */
+	KB_ZK_DISCONNECTED, /* connection lost; the client retries on its own */
+};
+
+struct kb_zk_cbs {
+	void (*state)(struct kb_zk *z, enum kb_zk_state st, void *arg);
+	/* A watch fired: type is ZOO_CREATED_EVENT, ..., path relative to the chroot. */
+	void (*watch)(struct kb_zk *z, int type, const char *path, void *arg);
+};
+
+/* connect: "host:port[,host:port...][/chroot]". Returns NULL with text in eb on a bad string. */
+struct kb_zk *kb_zk_new(struct event_base *base, const char *connect, int session_timeout_ms,
+			const struct kb_zk_cbs *cbs, void *arg, char *eb, size_t el);
+void kb_zk_free(struct kb_zk *z); /* closes the session (ephemerals go at once); NULL ok */
+zhandle_t *kb_zk_handle(struct kb_zk *z);
+/* chroot + rel into buf; returns buf ("" if it does not fit). */
+const char *kb_zk_path(const struct kb_zk *z, const char *rel, char *buf, size_t n);
+/* Strips the chroot from a full path (returns rel or NULL if outside the chroot). */
+const char *kb_zk_rel(const struct kb_zk *z, const char *full);
+/* Re-arms the socket event after requests were queued. */
+void kb_zk_pump(struct kb_zk *z);
+int kb_zk_connected(const struct kb_zk *z);
+int64_t kb_zk_session_id(const struct kb_zk *z);
+
+#endif
