@@ -976,6 +976,9 @@ static int admin_create_topics(struct broker *b, struct kreq *q, struct kout *o,
 					   names[i]);
 			} else if (na <= 0 && nparts <= 0) {
 				set_result(w, i, KE_INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
+			} else if (na <= 0 && nparts > KB_MAX_PARTITIONS) {
+				set_result(w, i, KE_INVALID_PARTITIONS, "Number of partitions %d is over the limit of %d.",
+					   nparts, KB_MAX_PARTITIONS);
 			} else if (na <= 0 && rf <= 0) {
 				set_result(w, i, KE_INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
 			} else {
@@ -1182,6 +1185,9 @@ static int admin_create_partitions(struct broker *b, struct kreq *q, struct kout
 				ready = false;
 		} else if (!t || t->deleting) {
 			set_result(w, i, KE_UNKNOWN_TOPIC_OR_PARTITION, "The topic '%s' does not exist.", names[i]);
+		} else if (counts[i] > KB_MAX_PARTITIONS) {
+			set_result(w, i, KE_INVALID_PARTITIONS, "Number of partitions %d is over the limit of %d.",
+				   counts[i], KB_MAX_PARTITIONS);
 		} else if (counts[i] <= t->nparts) {
 			set_result(w, i, KE_INVALID_PARTITIONS,
 				   "Topic currently has %d partitions, which is higher than the requested %d.", t->nparts,
@@ -1450,6 +1456,43 @@ bool kb_api_retry(struct broker *b, struct kwait *w, bool final)
 	return true;
 }
 
+void kb_conn_gone(struct kconn *c)
+{
+	struct broker *b = c->b;
+	/* waiting requests of this connection: forget fetches; admin writes finish on their own */
+	struct kwait *w, *next;
+	for (w = LIST_FIRST(&b->waits); w; w = next) {
+		next = LIST_NEXT(w, link);
+		if (w->resp->conn != c)
+			continue;
+		TAILQ_REMOVE(&c->q, w->resp, link);
+		w->resp->conn = NULL;
+		if (w->kind == KWAIT_FETCH || w->pending == 0)
+			kwait_free(w);
+	}
+	struct kresp *r;
+	while ((r = TAILQ_FIRST(&c->q))) {
+		TAILQ_REMOVE(&c->q, r, link);
+		if (r->buf)
+			evbuffer_free(r->buf);
+		free(r);
+	}
+}
+
+void kb_retry_waits(struct broker *b, bool deadlines)
+{
+	int64_t now = kb_now_ms();
+	struct kwait *w, *next;
+	for (w = LIST_FIRST(&b->waits); w; w = next) {
+		next = LIST_NEXT(w, link);
+		bool final = now >= w->deadline_ms;
+		if (deadlines && !final)
+			continue;
+		if (kb_api_retry(b, w, final))
+			kwait_free(w);
+	}
+}
+
 int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 {
 	struct broker *b = c->b;
@@ -1532,7 +1575,9 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 		kout_abort(&o);
 		if (rc < 0) {
 			kwait_free(w);
-			break;
+			log_warn(API_MOD, "malformed api_key %d v%d request from %s; closing", q.key, q.ver,
+				 net_conn_peer(c->nc));
+			return rc;
 		}
 		kb_wake(b);
 		return 0;

@@ -21,6 +21,7 @@ struct kb_zk;
 struct net_conn;
 
 #define KB_TOPIC_MAX 249
+#define KB_MAX_PARTITIONS 100000 /* per topic, bounding what one admin request can allocate */
 
 /* Kafka's error codes (the protocol guide's table), as sent on the wire. */
 enum {
@@ -170,6 +171,12 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len);
 /* Tries a waiting request again; final = at its deadline. Returns true when it was answered. */
 bool kb_api_retry(struct broker *b, struct kwait *w, bool final);
 void kb_conn_flush(struct kconn *c);
+/* The connection is closing: drops its queued responses and waiting fetches (admin writes in
+ * flight finish on their own and are then forgotten). The caller frees c. */
+void kb_conn_gone(struct kconn *c);
+/* Retries waiting requests: all of them (after appends and metadata changes), or only those
+ * at their deadline. */
+void kb_retry_waits(struct broker *b, bool deadlines_only);
 void kwait_free(struct kwait *w);
 
 #endif

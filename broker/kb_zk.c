@@ -266,7 +266,7 @@ const char *kb_zk_rel(const struct kb_zk *z, const char *full)
 
 int kb_zk_connected(const struct kb_zk *z)
 {
-	return z->connected;
+	return z && z->connected;
 }
 
 int64_t kb_zk_session_id(const struct kb_zk *z)

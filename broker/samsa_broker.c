@@ -46,26 +46,8 @@ static int broker_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
 static void broker_closed(struct net_conn *nc, int err, void *arg)
 {
 	struct kconn *c = arg;
-	struct broker *b = c->b;
 	log_debug(BROKER_MOD, "connection %s closed: %s", net_conn_peer(nc), err_str(err));
-	/* waiting requests of this connection: forget fetches; admin writes finish on their own */
-	struct kwait *w, *next;
-	for (w = LIST_FIRST(&b->waits); w; w = next) {
-		next = LIST_NEXT(w, link);
-		if (w->resp->conn != c)
-			continue;
-		TAILQ_REMOVE(&c->q, w->resp, link);
-		w->resp->conn = NULL;
-		if (w->kind == KWAIT_FETCH || w->pending == 0)
-			kwait_free(w);
-	}
-	struct kresp *r;
-	while ((r = TAILQ_FIRST(&c->q))) {
-		TAILQ_REMOVE(&c->q, r, link);
-		if (r->buf)
-			evbuffer_free(r->buf);
-		free(r);
-	}
+	kb_conn_gone(c);
 	LIST_REMOVE(c, link);
 	free(c);
 }
@@ -96,34 +78,18 @@ static void broker_accept(evutil_socket_t fd, const struct sockaddr *sa, int sal
 	LIST_INSERT_HEAD(&b->conns, c, link);
 }
 
-/* Retries waiting requests: after appends and metadata changes (final = false), and at their
- * deadlines from the tick. */
-static void broker_retry_waits(struct broker *b, bool deadlines)
-{
-	int64_t now = kb_now_ms();
-	struct kwait *w, *next;
-	for (w = LIST_FIRST(&b->waits); w; w = next) {
-		next = LIST_NEXT(w, link);
-		bool final = now >= w->deadline_ms;
-		if (deadlines && !final)
-			continue;
-		if (kb_api_retry(b, w, final))
-			kwait_free(w);
-	}
-}
-
 static void broker_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	broker_retry_waits(arg, false);
+	kb_retry_waits(arg, false);
 }
 
 static void broker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	broker_retry_waits(arg, true);
+	kb_retry_waits(arg, true);
 }
 
 static void broker_housekeep_cb(evutil_socket_t fd, short what, void *arg)

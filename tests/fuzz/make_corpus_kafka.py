@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Seeds for fuzz_kafka_req: one valid request body per API and version family. Each file is
+[api index, version - min] + the body after the request header (see fuzz_kafka_req.c).
+Run from the repository root: /usr/bin/python3 tests/fuzz/make_corpus_kafka.py"""
+import os
+import struct
+import warnings
+
+warnings.simplefilter("ignore")
+from kafka.record.default_records import DefaultRecordBatchBuilder  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "kafka_req")
+APIS = [(0, 3), (1, 4), (2, 0), (3, 0), (18, 0), (19, 0), (20, 0), (32, 0), (37, 0)]
+
+
+def s(x):
+    b = x.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def batch(n):
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=False, producer_id=-1,
+                                  producer_epoch=-1, base_sequence=-1, batch_size=1 << 20)
+    for i in range(n):
+        b.append(i, timestamp=1700000000000 + i, key=b"k", value=b"v%d" % i, headers=[("h", b"x")])
+    return bytes(b.build())
+
+
+def seed(name, key, ver, body):
+    idx = [a for a, _ in APIS].index(key)
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(bytes([idx, ver - APIS[idx][1]]) + body)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    rec = batch(3)
+    for v in (3, 8):
+        seed("produce_v%d" % v, 0, v, s("") + struct.pack(">hi", 1, 1000) + struct.pack(">i", 1) + s("t") +
+             struct.pack(">ii", 1, 0) + struct.pack(">i", len(rec)) + rec)
+    for v in (4, 11):
+        b = struct.pack(">iiiib", -1, 100, 1, 1 << 20, 0)
+        if v >= 7:
+            b += struct.pack(">ii", 0, -1)
+        b += struct.pack(">i", 1) + s("t") + struct.pack(">ii", 1, 0)
+        if v >= 9:
+            b += struct.pack(">i", -1)
+        b += struct.pack(">q", 0)
+        if v >= 5:
+            b += struct.pack(">q", -1)
+        b += struct.pack(">i", 1 << 20)
+        if v >= 7:
+            b += struct.pack(">i", 0)
+        if v >= 11:
+            b += s("")
+        seed("fetch_v%d" % v, 1, v, b)
+    seed("list_offsets_v0", 2, 0, struct.pack(">i", -1) + struct.pack(">i", 1) + s("t") +
+         struct.pack(">iiqi", 1, 0, -1, 1))
+    seed("list_offsets_v5", 2, 5, struct.pack(">ib", -1, 0) + struct.pack(">i", 1) + s("t") +
+         struct.pack(">iiiq", 1, 0, -1, 1700000000001))
+    seed("metadata_v0", 3, 0, struct.pack(">i", 0))
+    seed("metadata_v8", 3, 8, struct.pack(">i", 2) + s("t") + s("new") + b"\x01\x00\x00")
+    seed("api_versions_v2", 18, 2, b"")
+    seed("create_topics_v4", 19, 4, struct.pack(">i", 1) + s("c") + struct.pack(">ih", -1, -1) +
+         struct.pack(">i", 0) + struct.pack(">i", 1) + s("retention.ms") + s("1000") + struct.pack(">i", 1000) + b"\x00")
+    seed("create_topics_assign", 19, 1, struct.pack(">i", 1) + s("c2") + struct.pack(">ih", -1, -1) +
+         struct.pack(">i", 1) + struct.pack(">ii", 0, 1) + struct.pack(">i", 0) + struct.pack(">i", 0) +
+         struct.pack(">i", 1000) + b"\x01")
+    seed("delete_topics_v3", 20, 3, struct.pack(">i", 2) + s("t") + s("nope") + struct.pack(">i", 1000))
+    seed("describe_configs_v2", 32, 2, struct.pack(">i", 2) + b"\x02" + s("t") + struct.pack(">i", -1) + b"\x04" +
+         s("0") + struct.pack(">i", 1) + s("retention.ms") + b"\x01")
+    seed("create_partitions_v1", 37, 1, struct.pack(">i", 1) + s("t") + struct.pack(">i", 4) +
+         struct.pack(">i", -1) + struct.pack(">i", 1000) + b"\x00")
+
+
+if __name__ == "__main__":
+    main()
