@@ -670,11 +670,33 @@ static void raft_maybe_step_down_removed(struct raft *r)
 }
 
 /*
- * Commits the highest index of the current term (§5.4.2) that a majority of the configuration in
- * force at that index and a majority of the configuration in force now have durable. The second
- * majority is Raft's rule (§4.1); the first keeps "a majority of the configuration an entry was
- * appended under has it" true as well, at no cost in liveness (an entry of the new
- * configuration, when committed, commits everything before it).
+ * Whether every entry in (commit, n] is durable on a majority of the configuration it was
+ * appended under: the configurations in force over that range each need a majority up to the
+ * end of their stretch (match indexes are prefixes, so the top of a stretch is enough).
+ */
+static bool raft_quorum_segments(const struct raft *r, uint64_t n)
+{
+	for (size_t k = 0; k < r->ncfgs; k++) {
+		uint64_t end = k + 1 < r->ncfgs ? r->cfgs[k + 1].index - 1 : UINT64_MAX;
+		if (end <= r->commit)
+			continue;
+		if (r->cfgs[k].index > n)
+			break;
+		if (!raft_quorum_has(r, &r->cfgs[k].cfg, end < n ? end : n))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Commits the highest index n of the current term (§5.4.2) that a majority of the configuration
+ * in force now has durable (Raft's rule, §4.1) and such that every entry up to n is durable on a
+ * majority of the configuration in force at that entry. The second condition is stricter than
+ * the thesis (whose one-server changes make it unnecessary for safety) and keeps a simpler
+ * invariant true: a committed entry is on the disks of a majority of the configuration it was
+ * appended under. Its price: a configuration that had no live majority can only be left by an
+ * entry whose own stretch is committed, i.e. the cluster needs a majority in each configuration
+ * it passes through.
  */
 static void raft_maybe_commit(struct raft *r)
 {
@@ -682,7 +704,7 @@ static void raft_maybe_commit(struct raft *r)
 	for (uint64_t n = raft_last(r); n > r->commit; n--) {
 		if (raft_term_at(r, n) != r->term)
 			break;
-		if (raft_quorum_has(r, now, n) && raft_quorum_has(r, raft_cfg_at(r, n), n)) {
+		if (raft_quorum_has(r, now, n) && raft_quorum_segments(r, n)) {
 			r->commit = n;
 			raft_maybe_step_down_removed(r);
 			return;
@@ -1428,6 +1450,7 @@ uint64_t raft_last_index(const struct raft *r) { return raft_last(r); }
 uint64_t raft_durable_index(const struct raft *r) { return r->persisted; }
 uint64_t raft_snapshot_index(const struct raft *r) { return r->snap.index; }
 const char *raft_reason(const struct raft *r) { return r->reason; }
+const struct raft_snapshot_meta *raft_snapshot(const struct raft *r) { return &r->snap; }
 
 const struct raft_config *raft_config(const struct raft *r, uint64_t *index)
 {

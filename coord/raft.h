@@ -118,9 +118,10 @@ typedef void (*raft_log_fn)(void *arg, uint64_t id, const char *line);
 
 struct raft_opts {
 	uint64_t id;			   /* this server, != 0 */
-	struct raft_config config;	   /* bootstrap configuration: in force when neither the
-					    * snapshot nor the log restores one; n = 0 for a server
-					    * that waits to be added */
+	struct raft_config config;	   /* bootstrap configuration: the one in force at index 0,
+					    * the same on every server of the ensemble (a server
+					    * added later passes the ensemble's original one too);
+					    * superseded by the snapshot's and by config entries */
 	uint32_t election_ticks;	   /* T: timeouts are drawn from [T, 2T); >= 2 */
 	uint32_t heartbeat_ticks;	   /* < election_ticks */
 	uint64_t seed;			   /* the PRNG seed (e.g. id ^ time at start-up) */
@@ -206,6 +207,8 @@ uint64_t raft_commit_index(const struct raft *r);
 uint64_t raft_last_index(const struct raft *r);
 uint64_t raft_durable_index(const struct raft *r); /* own log durable up to here */
 uint64_t raft_snapshot_index(const struct raft *r);
+/* The latest snapshot (raft_snapshot_done, installed, or restored): what SNAPSHOT_REQ sends. */
+const struct raft_snapshot_meta *raft_snapshot(const struct raft *r);
 /* The term of the entry at index, 0 if not known (compacted below the base, or past the end). */
 uint64_t raft_term_at(const struct raft *r, uint64_t index);
 /* The configuration in force (the latest in the log) and the index of its entry. */
