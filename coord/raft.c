@@ -670,33 +670,12 @@ static void raft_maybe_step_down_removed(struct raft *r)
 }
 
 /*
- * Whether every entry in (commit, n] is durable on a majority of the configuration it was
- * appended under: the configurations in force over that range each need a majority up to the
- * end of their stretch (match indexes are prefixes, so the top of a stretch is enough).
- */
-static bool raft_quorum_segments(const struct raft *r, uint64_t n)
-{
-	for (size_t k = 0; k < r->ncfgs; k++) {
-		uint64_t end = k + 1 < r->ncfgs ? r->cfgs[k + 1].index - 1 : UINT64_MAX;
-		if (end <= r->commit)
-			continue;
-		if (r->cfgs[k].index > n)
-			break;
-		if (!raft_quorum_has(r, &r->cfgs[k].cfg, end < n ? end : n))
-			return false;
-	}
-	return true;
-}
-
-/*
- * Commits the highest index n of the current term (§5.4.2) that a majority of the configuration
- * in force now has durable (Raft's rule, §4.1) and such that every entry up to n is durable on a
- * majority of the configuration in force at that entry. The second condition is stricter than
- * the thesis (whose one-server changes make it unnecessary for safety) and keeps a simpler
- * invariant true: a committed entry is on the disks of a majority of the configuration it was
- * appended under. Its price: a configuration that had no live majority can only be left by an
- * entry whose own stretch is committed, i.e. the cluster needs a majority in each configuration
- * it passes through.
+ * Commits the highest index of the current term (§5.4.2) that a majority of the configuration in
+ * force (the latest in the log, committed or not, §4.1) has durable. Single-server changes make
+ * any majority of the old configuration overlap any majority of the new one, so this is safe
+ * while a change is in flight. (Requiring a majority of the configuration each entry was
+ * appended under as well would deadlock: after a full restart a leader's commit index can lag
+ * behind configurations whose removed servers are gone for good.)
  */
 static void raft_maybe_commit(struct raft *r)
 {
@@ -704,7 +683,7 @@ static void raft_maybe_commit(struct raft *r)
 	for (uint64_t n = raft_last(r); n > r->commit; n--) {
 		if (raft_term_at(r, n) != r->term)
 			break;
-		if (raft_quorum_has(r, now, n) && raft_quorum_segments(r, n)) {
+		if (raft_quorum_has(r, now, n)) {
 			r->commit = n;
 			raft_maybe_step_down_removed(r);
 			return;

@@ -83,6 +83,7 @@ struct sim_pkt {
 
 struct sim_gent {
 	uint64_t term, hash, seen_term;
+	uint32_t wit; /* 1 + index in sim.wcfgs: the configuration the leader committing it had */
 };
 
 struct sim {
@@ -104,6 +105,8 @@ struct sim {
 		struct raft_config cfg;
 	} gcfg[64];
 	size_t ngcfg;
+	struct raft_config *wcfgs;
+	size_t nwcfgs;
 	uint64_t *leaders; /* by term */
 	size_t nleaders;
 	/* faults */
@@ -566,6 +569,22 @@ static void sim_check_leader_log(struct sim *s, struct sim_node *nd, uint64_t te
 	}
 }
 
+static bool sim_cfg_equal(const struct raft_config *a, const struct raft_config *b);
+
+static void sim_durable_on(const struct sim *s, const struct raft_config *cfg, uint64_t c, uint32_t *have,
+			   uint32_t *voters)
+{
+	*have = *voters = 0;
+	for (uint32_t i = 0; i < cfg->n; i++) {
+		if (!cfg->servers[i].voter)
+			continue;
+		(*voters)++;
+		const struct sim_node *v = cfg->servers[i].id <= (uint64_t)s->n ? &s->nodes[cfg->servers[i].id - 1] : NULL;
+		if (v && sim_disk_has(s, v, c))
+			(*have)++;
+	}
+}
+
 static void sim_check(struct sim *s)
 {
 	for (int k = 0; k < s->n && !s->fail[0]; k++) {
@@ -593,7 +612,7 @@ static void sim_check(struct sim *s)
 				return;
 			}
 		}
-		uint64_t c = raft_commit_index(r);
+		uint64_t c = raft_commit_index(r), prev_commit = nd->commit_seen;
 		if (c < nd->commit_seen) {
 			sim_failf(s, "n%llu commit index goes back %llu -> %llu", (unsigned long long)nd->id,
 				  (unsigned long long)nd->commit_seen, (unsigned long long)c);
@@ -612,19 +631,25 @@ static void sim_check(struct sim *s)
 				  (unsigned long long)c, (unsigned long long)s->gmax);
 			return;
 		}
-		const struct raft_config *cfg = sim_gcfg_at(s, c);
-		uint32_t voters = 0, have = 0;
-		for (uint32_t i = 0; i < cfg->n; i++) {
-			if (!cfg->servers[i].voter)
-				continue;
-			voters++;
-			struct sim_node *v = sim_node(s, cfg->servers[i].id);
-			if (v && sim_disk_has(s, v, c))
-				have++;
+		if (raft_role(r) == RAFT_LEADER && c > prev_commit) {
+			/* the leader has just committed (prev_commit, c] with its configuration */
+			const struct raft_config *now = raft_config(r, NULL);
+			if (!s->nwcfgs || !sim_cfg_equal(&s->wcfgs[s->nwcfgs - 1], now)) {
+				s->wcfgs = realloc(s->wcfgs, (s->nwcfgs + 1) * sizeof(*s->wcfgs));
+				ck_assert_ptr_nonnull(s->wcfgs);
+				s->wcfgs[s->nwcfgs++] = *now;
+			}
+			for (uint64_t i = prev_commit + 1; i <= c; i++)
+				if (!s->g[i].wit)
+					s->g[i].wit = (uint32_t)s->nwcfgs;
 		}
-		if (have < voters / 2 + 1) {
-			sim_failf(s, "n%llu commit %llu is durable on only %u of %u voters", (unsigned long long)nd->id,
-				  (unsigned long long)c, have, voters);
+		uint32_t have, voters, whave = 0, wvoters = 0;
+		sim_durable_on(s, sim_gcfg_at(s, c), c, &have, &voters);
+		if (s->g[c].wit)
+			sim_durable_on(s, &s->wcfgs[s->g[c].wit - 1], c, &whave, &wvoters);
+		if (have < voters / 2 + 1 && (!wvoters || whave < wvoters / 2 + 1)) {
+			sim_failf(s, "n%llu commit %llu is durable on only %u of %u voters (%u of %u of the committing leader's configuration)",
+				  (unsigned long long)nd->id, (unsigned long long)c, have, voters, whave, wvoters);
 			return;
 		}
 	}
@@ -893,6 +918,7 @@ static void sim_destroy(struct sim *s)
 		raft_msg_clear(&s->net[i].m);
 	free(s->net);
 	free(s->g);
+	free(s->wcfgs);
 	free(s->leaders);
 }
 
