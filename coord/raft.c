@@ -26,6 +26,9 @@
  * - term only grows; vote is for the current term; hard-state changes set hs_dirty;
  * - a leader's prs[] has one progress per server of the configuration in force except itself;
  *   match <= next - 1; match counts only durable entries.
+ *
+ * Out of memory inside the core aborts (raft_xrealloc): a half-applied step could break the
+ * invariants above, and rolling every step back is not done yet.
  */
 #include "raft.h"
 
@@ -164,7 +167,7 @@ static void raft_logf(const struct raft *r, const char *fmt, ...)
 		}                                                                               \
 	} while (0)
 
-/* Out of memory inside the core stops the process (see raft.h "not done": no partial steps). */
+/* Out of memory inside the core stops the process (see the top comment). */
 static void *raft_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);

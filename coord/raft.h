@@ -170,8 +170,10 @@ void raft_tick(struct raft *r);
 /* 0, or ERR_PROTO for a malformed message (not addressed to us, entries not contiguous, a bad
  * config entry, ...), which changes nothing. m stays the caller's. */
 int raft_step(struct raft *r, const struct raft_msg *m);
-/* Appends a normal entry (data copied). 0 and *index; ERR_NOTLEADER (raft_leader() is the
- * hint). */
+/* Appends a normal entry (data copied) in the current term, raft_term(). 0 and *index;
+ * ERR_NOTLEADER (raft_leader() is the hint). The core keeps no list of proposals: the entry is
+ * committed when rd.committed carries *index with that term; any other term there means it was
+ * lost (a new leader overwrote it) and the caller answers its request with an error. */
 int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index);
 /* Proposes cfg as the next configuration. ERR_NOTLEADER; ERR_BUSY while a configuration entry
  * is uncommitted or this leader has not committed an entry of its term yet (the thesis' fix for
@@ -181,7 +183,10 @@ int raft_propose_config(struct raft *r, const struct raft_config *cfg, uint64_t 
 /* The disk writes of the ready with this persist_seq (and all before it) are durable. */
 void raft_persisted(struct raft *r, uint64_t persist_seq);
 /* A snapshot of the state machine through index (<= the last index handed out in
- * rd.committed) is durable; it becomes the one sent to lagging followers. ERR_INVAL otherwise. */
+ * rd.committed) is durable; it becomes the one sent to lagging followers. ERR_INVAL otherwise.
+ * The caller may then drop disk entries <= index; if its disk has an entry at index with a term
+ * other than raft_snapshot()->term, the disk tail from there is stale (its truncation is still
+ * on its way) and must go too, or a restart would restore it after the snapshot. */
 int raft_snapshot_done(struct raft *r, uint64_t index);
 /* Drops the in-memory log through index (<= the snapshot index). ERR_INVAL otherwise. */
 int raft_compact(struct raft *r, uint64_t index);

@@ -744,6 +744,11 @@ static void sim_snapshots(struct sim *s)
 		struct sim_disk *d = &nd->disk;
 		d->snap = *raft_snapshot(nd->r);
 		d->snap_hash = nd->hash;
+		/* a disk entry at the snapshot index with another term means the disk tail is stale
+		 * (its truncation is still on its way, and a crash would lose it): it goes */
+		if (d->n && d->log[0].index <= at && at <= sim_disk_last(d) &&
+		    d->log[at - d->log[0].index].term != d->snap.term)
+			sim_disk_truncate(d, 0);
 		sim_disk_drop_prefix(d, at);
 		s->disk_gen++;
 		uint64_t keep = sim_below(s, 8);
