@@ -27,7 +27,8 @@
 	X(CLOSED, -13, "connection closed")                           \
 	X(VERSION, -14, "unsupported version")                        \
 	X(FULL, -15, "buffer full")                                   \
-	X(BUSY, -16, "busy")
+	X(BUSY, -16, "busy")                                          \
+	X(NOTLEADER, -17, "not the leader")
 
 enum err {
 #define ERR_ENUM_(name, code, text) ERR_##name = (code),
