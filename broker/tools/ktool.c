@@ -89,6 +89,13 @@ int ktool_opts_parse(struct ktool_opt *opts, size_t n, int argc, char **argv, ch
 			continue;
 		}
 		const char *v;
+		if (o->kind == KTOOL_OPTARG) {
+			if (eq)
+				o->value = eq + 1;
+			else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+				o->value = argv[++i];
+			continue;
+		}
 		if (eq) {
 			v = eq + 1;
 		} else if (i + 1 < argc) {
@@ -387,15 +394,41 @@ int ktool_conf_load(rd_kafka_conf_t *conf, enum ktool_client client, const char 
 static void ktool_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	/* syslog levels: 3 error, 4 warning, 5..7 notice/info/debug */
+	/* syslog levels: 3 error, 4 warning, 5..7 notice/info/debug. Connection failures are
+	 * reported once, by ktool_rdkafka_error, not also as FAIL/ERROR log lines. */
 	if (level > 4 && !getenv("KTOOL_DEBUG"))
 		return;
+	if ((!strcmp(fac, "FAIL") || !strcmp(fac, "ERROR")) && !getenv("KTOOL_DEBUG"))
+		return;
 	log_msg(level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : LOG_INFO, "rdkafka", "%s: %s", fac, buf);
+}
+
+/* Client errors, as Kafka's NetworkClient words the common one. Runs inside rd_kafka_poll (and
+ * friends) on the tool's thread. */
+static void ktool_rdkafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	(void)opaque;
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		return; /* each broker's failure was already reported */
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		char why[512];
+		rd_kafka_fatal_error(rk, why, sizeof(why));
+		log_error("org.apache.kafka.clients.NetworkClient", "[%s] Fatal error: %s", rd_kafka_name(rk), why);
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE)
+		log_warn("org.apache.kafka.clients.NetworkClient",
+			 "[%s] Connection could not be established. Broker may not be available: %s", rd_kafka_name(rk),
+			 reason);
+	else
+		log_warn("org.apache.kafka.clients.NetworkClient", "[%s] %s: %s", rd_kafka_name(rk),
+			 rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
 void ktool_conf_logging(rd_kafka_conf_t *conf)
 {
 	rd_kafka_conf_set_log_cb(conf, ktool_rdkafka_log);
+	rd_kafka_conf_set_error_cb(conf, ktool_rdkafka_error);
 	if (getenv("KTOOL_DEBUG")) {
 		char e[256];
 		rd_kafka_conf_set(conf, "debug", getenv("KTOOL_DEBUG"), e, sizeof(e));

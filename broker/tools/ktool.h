@@ -24,6 +24,7 @@ enum ktool_kind {
 	KTOOL_ARG,   /* --name value; the last one given wins */
 	KTOOL_LIST,  /* --name value, repeatable; every value kept */
 	KTOOL_NARGS, /* --name v1 v2 ... (up to the next --option), repeatable */
+	KTOOL_OPTARG, /* --name [value]: value NULL when the next word is an option or absent */
 };
 
 /* One option of a tool's table. name..help are the definition; seen..n are the result. */
