@@ -98,8 +98,8 @@ int ktool_opts_parse(struct ktool_opt *opts, size_t n, int argc, char **argv, ch
 		}
 		if (eq) {
 			v = eq + 1;
-		} else if (i + 1 < argc) {
-			v = argv[++i];
+		} else if (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-' && argv[i + 1][2])) {
+			v = argv[++i]; /* a following --word is the next option, as joptsimple reads it */
 		} else {
 			snprintf(err, errlen, "Option %s requires an argument", o->name);
 			return -1;
