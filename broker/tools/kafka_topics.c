@@ -154,7 +154,8 @@ struct kt {
 	char err[1024];
 	const char *exception; /* Kafka's exception class for err */
 	int timeout_ms;
-	int32_t *live;	       /* ZooKeeper: /brokers/ids, for --unavailable-partitions */
+	int32_t *live;	       /* ZooKeeper: /brokers/ids, for --unavailable-partitions;
+				* Kafka: the brokers of the last Metadata */
 	size_t n_live;
 };
 
@@ -387,6 +388,14 @@ static int kt_admin_topics(struct kt *kt, rd_kafka_t *rk, struct kt_topics *ts)
 	if (e)
 		return kt_fail(kt, kt_exception(e), "%s: %s", kt_exception(e), rd_kafka_err2str(e));
 	int rc = 0;
+	free(kt->live);
+	kt->n_live = 0;
+	if (!(kt->live = calloc((size_t)md->broker_cnt + 1, sizeof(*kt->live)))) {
+		rd_kafka_metadata_destroy(md);
+		return kt_nomem(kt);
+	}
+	for (int i = 0; i < md->broker_cnt; i++)
+		kt->live[kt->n_live++] = md->brokers[i].id;
 	for (int i = 0; i < md->topic_cnt && rc == 0; i++) {
 		const rd_kafka_metadata_topic_t *mt = &md->topics[i];
 		if (mt->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
@@ -447,9 +456,9 @@ static int kt_admin_configs(struct kt *kt, rd_kafka_t *rk, struct kt_topics *ts)
 {
 	if (ts->n == 0)
 		return 0;
-	/* librdkafka sends DescribeConfigs for topics to the controller: without one (a broker
-	 * that reports none) it would only time out */
-	if (rd_kafka_controllerid(rk, 2000) < 0) {
+	/* librdkafka sends DescribeConfigs for topics to the controller: without one among the
+	 * brokers (a cluster that reports none, or an unknown id) it would only time out */
+	if (!kt_live(kt, rd_kafka_controllerid(rk, 2000))) {
 		log_warn(KT_LOGGER, "The cluster reports no controller; topic configs are not shown");
 		return 0;
 	}
@@ -787,6 +796,8 @@ static int kt_run_admin(struct kt *kt)
 	}
 	kt_topics_free(&ts);
 	rd_kafka_destroy(rk);
+	free(kt->live);
+	kt->live = NULL;
 	return rc;
 }
 
