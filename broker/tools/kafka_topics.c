@@ -1,6 +1,8 @@
 /*
- * kafka-topics — Kafka 2.x's topic command on librdkafka (and, for --list and --describe with
- * --zookeeper, on the ZooKeeper C client reading Kafka's own znode layout).
+ * kafka-topics — Kafka 2.x's topic command on librdkafka's Admin API, and with --zookeeper on
+ * the ZooKeeper C client over Kafka's own znode layout (--list, --describe; --create writes the
+ * assignment with Kafka's replica placement and the config znode; --delete marks the topic under
+ * /admin/delete_topics for the controller).
  *
  *   kafka-topics --bootstrap-server host:port --create --topic T [--partitions N]
  *                [--replication-factor R | --replica-assignment 0:1,1:2] [--config k=v]...
@@ -9,7 +11,9 @@
  *   kafka-topics (--bootstrap-server ... | --zookeeper ...) --describe [--topic T]
  *                [--under-replicated-partitions] [--unavailable-partitions]
  *                [--topics-with-overrides] [--exclude-internal]
- *   kafka-topics --bootstrap-server ... --delete --topic T [--if-exists]
+ *   kafka-topics --zookeeper host:port[/chroot] --create --topic T --partitions N
+ *                --replication-factor R [--config k=v]... [--if-not-exists]
+ *   kafka-topics (--bootstrap-server ... | --zookeeper ...) --delete --topic T [--if-exists]
  *   kafka-topics --bootstrap-server ... --alter --topic T --partitions N [--if-exists]
  *
  * --topic is a Kafka topic list (a regular expression, ',' meaning '|') except with --create.
@@ -887,6 +891,14 @@ static void kt_zk_data_done(int rc, const char *value, int len, const struct Sta
 	}
 }
 
+static void kt_zk_set_done(int rc, const struct Stat *stat, const void *data)
+{
+	(void)stat;
+	struct kt_zk_call *c = (struct kt_zk_call *)(uintptr_t)data;
+	c->rc = rc;
+	c->done = true;
+}
+
 static void kt_zk_kids_done(int rc, const struct String_vector *sv, const void *data)
 {
 	struct kt_zk_call *c = (struct kt_zk_call *)(uintptr_t)data;
@@ -1100,6 +1112,285 @@ static bool kt_in(const struct String_vector *sv, const char *s)
 	return false;
 }
 
+static void kt_zk_void_done(int rc, const void *data)
+{
+	struct kt_zk_call *c = (struct kt_zk_call *)(uintptr_t)data;
+	c->rc = rc;
+	c->done = true;
+}
+
+static void kt_zk_string_done(int rc, const char *value, const void *data)
+{
+	(void)value;
+	kt_zk_void_done(rc, data);
+}
+
+/* Creates path with data (persistent, open ACL), creating missing parents empty, as Kafka's
+ * zkClient.createRecursive does. Returns ZOK, or ZNODEEXISTS when path itself exists (and was
+ * not to be set); any other failure is recorded in kt->err and gives -1 (ZooKeeper's codes are
+ * negative too: compare with ==, never < 0). */
+static int kt_zk_create(struct kt *kt, struct kt_zk *z, const char *path, const char *data, bool set_if_exists)
+{
+	struct kt_zk_call c;
+	char parent[1024];
+	int rc;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		memset(&c, 0, sizeof(c));
+		rc = zoo_acreate(z->zh, path, data, data ? (int)strlen(data) : -1, &ZOO_OPEN_ACL_UNSAFE, 0,
+				 kt_zk_string_done, &c);
+		if (rc == ZOK)
+			rc = kt_zk_wait(kt, z, &c);
+		if (rc != ZNONODE)
+			break;
+		/* a parent is missing: create the chain, then try once more */
+		snprintf(parent, sizeof(parent), "%s", path);
+		for (char *sl = strchr(parent + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+			*sl = '\0';
+			memset(&c, 0, sizeof(c));
+			int prc = zoo_acreate(z->zh, parent, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, kt_zk_string_done, &c);
+			if (prc == ZOK)
+				prc = kt_zk_wait(kt, z, &c);
+			if (prc != ZOK && prc != ZNODEEXISTS)
+				return kt_zk_fail(kt, prc, parent);
+			*sl = '/';
+		}
+	}
+	if (rc == ZNODEEXISTS && set_if_exists) {
+		memset(&c, 0, sizeof(c));
+		rc = zoo_aset(z->zh, path, data, data ? (int)strlen(data) : -1, -1,
+			      kt_zk_set_done, &c);
+		if (rc == ZOK)
+			rc = kt_zk_wait(kt, z, &c);
+	}
+	if (rc != ZOK && rc != ZNODEEXISTS)
+		return kt_zk_fail(kt, rc, path);
+	return rc;
+}
+
+/* Kafka's rack-unaware replica placement (AdminUtils, documented in KIP-36): the first replica of
+ * partition p on broker (p + start) mod n, the others shifted by 1 + (shift + j) mod (n - 1),
+ * the shift growing by one every n partitions, so leaders and followers spread evenly. brokers
+ * sorted ascending; out[p * rf + j] gets replica j of partition p. */
+static void kt_assign_replicas(const int32_t *brokers, int n, int parts, int rf, int start, int shift, int32_t *out)
+{
+	for (int p = 0; p < parts; p++) {
+		if (p > 0 && p % n == 0)
+			shift++;
+		int first = (p + start) % n;
+		out[p * rf] = brokers[first];
+		for (int j = 0; j < rf - 1; j++)
+			out[p * rf + j + 1] = brokers[(first + 1 + (shift + j) % (n - 1)) % n];
+	}
+}
+
+static int kt_cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Appends printf text to a growing string; -1 on allocation failure. */
+static int kt_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int kt_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -1;
+		if (*buf && *len + (size_t)n < *cap) {
+			*len += (size_t)n;
+			return 0;
+		}
+		size_t ncap = (*cap ? *cap * 2 : 256) + (size_t)n;
+		char *nb = realloc(*buf, ncap);
+		if (!nb)
+			return -1;
+		*buf = nb;
+		*cap = ncap;
+	}
+}
+
+/* Appends s as a JSON string (quotes, backslashes and control characters escaped). */
+static int kt_append_json_str(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	if (kt_append(buf, len, cap, "\""))
+		return -1;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int rc = (*p == '"' || *p == '\\') ? kt_append(buf, len, cap, "\\%c", *p)
+			 : *p < 0x20		   ? kt_append(buf, len, cap, "\\u%04x", *p)
+						   : kt_append(buf, len, cap, "%c", *p);
+		if (rc)
+			return -1;
+	}
+	return kt_append(buf, len, cap, "\"");
+}
+
+/* Kafka 2.x's topic-level config names (LogConfig): a ZooKeeper-mode create checks them itself,
+ * as there is no broker in the way to refuse an unknown one. */
+static bool kt_topic_config_known(const char *name)
+{
+	static const char *const names[] = {
+		"cleanup.policy", "compression.type", "delete.retention.ms", "file.delete.delay.ms",
+		"flush.messages", "flush.ms", "follower.replication.throttled.replicas",
+		"index.interval.bytes", "leader.replication.throttled.replicas", "max.compaction.lag.ms",
+		"max.message.bytes", "message.downconversion.enable", "message.format.version",
+		"message.timestamp.difference.max.ms", "message.timestamp.type", "min.cleanable.dirty.ratio",
+		"min.compaction.lag.ms", "min.insync.replicas", "preallocate", "retention.bytes",
+		"retention.ms", "segment.bytes", "segment.index.bytes", "segment.jitter.ms", "segment.ms",
+		"unclean.leader.election.enable",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* --create with --zookeeper, as Kafka 2.x's AdminZkClient.createTopic: the config znode first,
+ * then the assignment under /brokers/topics, which the controller watches. */
+static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
+{
+	const char *topic = kt->o[O_TOPIC].value;
+	char e[512], path[1024];
+	long long parts = 0, rf = 0;
+	char *cfg = NULL, *asg = NULL;
+	size_t clen = 0, ccap = 0, alen = 0, acap = 0;
+	int32_t *brokers = NULL, *replicas = NULL;
+	struct kt_zk_call ids = { 0 };
+	int rc = 0, n = 0;
+
+	if (ktool_topic_valid(topic, e, sizeof(e)))
+		return kt_fail(kt, "org.apache.kafka.common.errors.InvalidTopicException", "%s", e);
+	if (kt->o[O_REPLICA_ASSIGNMENT].seen)
+		return kt_fail(kt, "java.lang.IllegalArgumentException",
+			       "--replica-assignment with --zookeeper is not supported; use --bootstrap-server");
+	if (!kt->o[O_PARTITIONS].seen || !kt->o[O_RF].seen)
+		return kt_fail(kt, "java.lang.IllegalArgumentException",
+			       "Missing required argument \"[%s]\"", kt->o[O_PARTITIONS].seen ? "replication-factor" : "partitions");
+	if (ktool_parse_int("partitions", kt->o[O_PARTITIONS].value, 1, 1 << 20, &parts, e, sizeof(e)) ||
+	    ktool_parse_int("replication-factor", kt->o[O_RF].value, 1, 32767, &rf, e, sizeof(e)))
+		return kt_fail(kt, "java.lang.IllegalArgumentException", "%s", e);
+	if (strchr(topic, '.') || strchr(topic, '_'))
+		printf("WARNING: Due to limitations in metric names, topics with a period ('.') or underscore "
+		       "('_') could collide. To avoid issues it is best to use either, but not both.\n");
+
+	snprintf(path, sizeof(path), "/brokers/topics/%s", topic);
+	struct kt_zk_call c;
+	int zrc = kt_zk_get(kt, z, path, &c);
+	kt_zk_call_free(&c);
+	if (zrc == ZOK) {
+		if (kt->o[O_IF_NOT_EXISTS].seen)
+			return 0;
+		return kt_fail(kt, "org.apache.kafka.common.errors.TopicExistsException", "Topic '%s' already exists.", topic);
+	}
+	if (zrc != ZNONODE)
+		return -1;
+	if (kt_zk_children(kt, z, "/brokers/ids", &ids) == -1)
+		return -1;
+	n = ids.kids.count;
+	if (rf > n) {
+		rc = kt_fail(kt, "org.apache.kafka.common.errors.InvalidReplicationFactorException",
+			     "Replication factor: %lld larger than available brokers: %d.", rf, n);
+		goto out;
+	}
+	if (!(brokers = calloc((size_t)n, sizeof(*brokers))) ||
+	    !(replicas = calloc((size_t)(parts * rf), sizeof(*replicas)))) {
+		rc = kt_nomem(kt);
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		brokers[i] = (int32_t)strtol(ids.kids.data[i], NULL, 10);
+	qsort(brokers, (size_t)n, sizeof(*brokers), kt_cmp_i32);
+	unsigned seed = (unsigned)ktool_now_us();
+	kt_assign_replicas(brokers, n, (int)parts, (int)rf, (int)(rand_r(&seed) % (unsigned)n),
+			   (int)(rand_r(&seed) % (unsigned)n), replicas);
+
+	/* {"version":1,"config":{"k":"v"}} */
+	rc = kt_append(&cfg, &clen, &ccap, "{\"version\":1,\"config\":{");
+	for (size_t i = 0; rc == 0 && i < kt->o[O_CONFIG].n; i++) {
+		const char *kv = kt->o[O_CONFIG].list[i];
+		const char *eq = strchr(kv, '=');
+		if (!eq || eq == kv || !eq[1] || strchr(eq + 1, '=')) {
+			rc = kt_fail(kt, "java.lang.IllegalArgumentException",
+				     "requirement failed: Invalid topic config: all configs to be added must be in "
+				     "the format \"key=val\".");
+			goto out;
+		}
+		char key[256];
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+		if (!kt_topic_config_known(key)) {
+			rc = kt_fail(kt, "org.apache.kafka.common.errors.InvalidConfigurationException",
+				     "Unknown topic config name: %s", key);
+			goto out;
+		}
+		rc = (i && kt_append(&cfg, &clen, &ccap, ",")) || kt_append_json_str(&cfg, &clen, &ccap, key) ||
+		     kt_append(&cfg, &clen, &ccap, ":") || kt_append_json_str(&cfg, &clen, &ccap, eq + 1);
+	}
+	rc = rc || kt_append(&cfg, &clen, &ccap, "}}");
+	rc = rc || kt_append(&asg, &alen, &acap, "{\"version\":2,\"partitions\":{");
+	for (long long p = 0; rc == 0 && p < parts; p++) {
+		rc = kt_append(&asg, &alen, &acap, "%s\"%lld\":[", p ? "," : "", p);
+		for (long long j = 0; rc == 0 && j < rf; j++)
+			rc = kt_append(&asg, &alen, &acap, "%s%" PRId32, j ? "," : "", replicas[p * rf + j]);
+		rc = rc || kt_append(&asg, &alen, &acap, "]");
+	}
+	rc = rc || kt_append(&asg, &alen, &acap, "},\"adding_replicas\":{},\"removing_replicas\":{}}");
+	if (rc) {
+		rc = kt_nomem(kt);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/config/topics/%s", topic);
+	if (kt_zk_create(kt, z, path, cfg, true) == -1) {
+		rc = -1;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/brokers/topics/%s", topic);
+	zrc = kt_zk_create(kt, z, path, asg, false);
+	if (zrc == -1) {
+		rc = -1;
+	} else if (zrc == ZNODEEXISTS) {
+		if (!kt->o[O_IF_NOT_EXISTS].seen)
+			rc = kt_fail(kt, "org.apache.kafka.common.errors.TopicExistsException", "Topic '%s' already exists.",
+				     topic);
+	} else {
+		printf("Created topic %s.\n", topic);
+	}
+out:
+	kt_zk_call_free(&ids);
+	free(brokers);
+	free(replicas);
+	free(cfg);
+	free(asg);
+	return rc;
+}
+
+/* --delete with --zookeeper: marks each selected topic under /admin/delete_topics, where the
+ * controller picks it up (Kafka 2.x's wording). */
+static int kt_zk_delete_topics(struct kt *kt, struct kt_zk *z, const struct kt_topics *ts)
+{
+	char path[1024];
+	for (size_t i = 0; i < ts->n; i++) {
+		const char *t = ts->v[i].name;
+		if (ktool_topic_internal(t))
+			return kt_fail(kt, "kafka.common.AdminOperationException",
+				       "Topic %s is a kafka internal topic and is not allowed to be marked for deletion.", t);
+		snprintf(path, sizeof(path), "/admin/delete_topics/%s", t);
+		int rc = kt_zk_create(kt, z, path, NULL, false);
+		if (rc == -1)
+			return -1;
+		if (rc == ZNODEEXISTS) {
+			printf("Topic %s is already marked for deletion.\n", t);
+			continue;
+		}
+		printf("Topic %s is marked for deletion.\n", t);
+		printf("Note: This will have no impact if delete.topic.enable is not set to true.\n");
+	}
+	return 0;
+}
+
 static int kt_run_zk(struct kt *kt)
 {
 	struct kt_zk z = { 0 };
@@ -1108,10 +1399,10 @@ static int kt_run_zk(struct kt *kt)
 	const char *hosts = kt->o[O_ZOOKEEPER].value;
 	int rc = 0;
 
-	if (kt->o[O_CREATE].seen || kt->o[O_ALTER].seen || kt->o[O_DELETE].seen)
+	if (kt->o[O_ALTER].seen)
 		return kt_fail(kt, "java.lang.IllegalArgumentException",
-			       "--create, --alter and --delete need --bootstrap-server; --zookeeper only lists and "
-			       "describes topics");
+			       "--alter needs --bootstrap-server; with --zookeeper topics are listed, described, "
+			       "created and deleted");
 	if (kt->o[O_UNDER_MIN_ISR].seen || kt->o[O_AT_MIN_ISR].seen)
 		return kt_fail(kt, "java.lang.IllegalArgumentException",
 			       "--under-min-isr-partitions and --at-min-isr-partitions are not supported with "
@@ -1127,6 +1418,10 @@ static int kt_run_zk(struct kt *kt)
 	if (!z.connected) {
 		rc = kt_fail(kt, "kafka.zookeeper.ZooKeeperClientTimeoutException",
 			     "Timed out waiting for connection while in state: CONNECTING");
+		goto out;
+	}
+	if (kt->o[O_CREATE].seen) {
+		rc = kt_zk_create_topic(kt, &z);
 		goto out;
 	}
 	if (kt_zk_children(kt, &z, "/brokers/topics", &topics) == -1 ||
@@ -1151,6 +1446,10 @@ static int kt_run_zk(struct kt *kt)
 	}
 	if ((rc = kt_select(kt, &ts)))
 		goto out;
+	if (kt->o[O_DELETE].seen) {
+		rc = kt_zk_delete_topics(kt, &z, &ts);
+		goto out;
+	}
 	if (kt->o[O_LIST].seen) {
 		/* Kafka 2.x's ZooKeeper listing marks topics being deleted */
 		for (size_t i = 0; i < ts.n; i++)

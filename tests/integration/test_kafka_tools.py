@@ -126,6 +126,48 @@ class ZooKeeperLayoutTest(unittest.TestCase):
         self.assertIn("Malformed JSON in /brokers/topics/cities", r.stdout)
 
 
+    def test_create_and_delete(self):
+        zk = self.zkhosts("/k1")
+        r = run("kafka-topics", "--zookeeper", zk, "--create", "--topic", "cities", "--partitions", "6",
+                "--replication-factor", "2")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "Error while executing topic command : Replication factor: 2 larger than "
+                                   "available brokers: 0.\n")
+        for b in (0, 1, 2):
+            self.zk.create("/k1/brokers/ids/%d" % b, b"{}", makepath=True)
+        r = run("kafka-topics", "--zookeeper", zk, "--create", "--topic", "cities", "--partitions", "6",
+                "--replication-factor", "2", "--config", "nope=1")
+        self.assertIn("Unknown topic config name: nope", r.stdout)
+        r = run("kafka-topics", "--zookeeper", zk, "--create", "--topic", "cities", "--partitions", "6",
+                "--replication-factor", "2", "--config", "retention.ms=1000")
+        self.assertEqual((r.returncode, r.stdout), (0, "Created topic cities.\n"), r.stderr)
+        doc = json.loads(self.zk.get("/k1/brokers/topics/cities")[0])
+        self.assertEqual(doc["version"], 2)
+        parts = doc["partitions"]
+        self.assertEqual(sorted(parts, key=int), [str(p) for p in range(6)])
+        self.assertTrue(all(len(set(r)) == 2 and set(r) <= {0, 1, 2} for r in parts.values()))
+        firsts = [r[0] for r in parts.values()]
+        self.assertEqual(sorted(firsts), [0, 0, 1, 1, 2, 2])  # leaders spread evenly
+        self.assertEqual(json.loads(self.zk.get("/k1/config/topics/cities")[0]),
+                         {"version": 1, "config": {"retention.ms": "1000"}})
+        r = run("kafka-topics", "--zookeeper", zk, "--create", "--topic", "cities", "--partitions", "1",
+                "--replication-factor", "1")
+        self.assertEqual((r.returncode, r.stdout), (1, "Error while executing topic command : Topic 'cities' "
+                                                       "already exists.\n"))
+        r = run("kafka-topics", "--zookeeper", zk, "--create", "--topic", "cities", "--partitions", "1",
+                "--replication-factor", "1", "--if-not-exists")
+        self.assertEqual((r.returncode, r.stdout), (0, ""))
+        r = run("kafka-topics", "--zookeeper", zk, "--delete", "--topic", "cities")
+        self.assertEqual((r.returncode, r.stdout), (0, "Topic cities is marked for deletion.\nNote: This will "
+                                                       "have no impact if delete.topic.enable is not set to "
+                                                       "true.\n"))
+        self.assertTrue(self.zk.exists("/k1/admin/delete_topics/cities"))
+        r = run("kafka-topics", "--zookeeper", zk, "--delete", "--topic", "cities")
+        self.assertEqual((r.returncode, r.stdout), (0, "Topic cities is already marked for deletion.\n"))
+        r = run("kafka-topics", "--zookeeper", zk, "--list")
+        self.assertEqual(r.stdout, "cities - marked for deletion\n")
+
+
 class MockClusterTest(unittest.TestCase):
     def test_produce_consume_describe(self):
         m = Mock(self, "--brokers", "3", "--topic", "cities:2:3", "--no-groups")
