@@ -45,58 +45,58 @@ enum {
 };
 
 static const struct ktool_opt cc_opts_def[O_COUNT] = {
-	[O_BOOTSTRAP] = { "bootstrap-server", KTOOL_ARG, "String: server to connect to",
-			  "REQUIRED: The server(s) to connect to." },
-	[O_CONSUMER_PROPERTY] = { "consumer-property", KTOOL_LIST, "String: consumer_prop",
+	[O_BOOTSTRAP] = KTOOL_OPT("bootstrap-server", KTOOL_ARG, "String: server to connect to",
+			  "REQUIRED: The server(s) to connect to."),
+	[O_CONSUMER_PROPERTY] = KTOOL_OPT("consumer-property", KTOOL_LIST, "String: consumer_prop",
 				  "A mechanism to pass user-defined properties in the form key=value to the "
-				  "consumer." },
-	[O_CONSUMER_CONFIG] = { "consumer.config", KTOOL_ARG, "String: config file",
+				  "consumer."),
+	[O_CONSUMER_CONFIG] = KTOOL_OPT("consumer.config", KTOOL_ARG, "String: config file",
 				"Consumer config properties file. Note that [consumer-property] takes "
-				"precedence over this config." },
-	[O_SYSTEST] = { "enable-systest-events", KTOOL_FLAG, NULL,
+				"precedence over this config."),
+	[O_SYSTEST] = KTOOL_OPT("enable-systest-events", KTOOL_FLAG, NULL,
 			"Log lifecycle events of the consumer in addition to logging consumed messages. "
-			"(This is specific for system tests.)" },
-	[O_FORMATTER] = { "formatter", KTOOL_ARG, "String: class",
+			"(This is specific for system tests.)"),
+	[O_FORMATTER] = KTOOL_OPT("formatter", KTOOL_ARG, "String: class",
 			  "The name of a class to use for formatting kafka messages for display. Only "
-			  "kafka.tools.DefaultMessageFormatter is supported." },
-	[O_FROM_BEGINNING] = { "from-beginning", KTOOL_FLAG, NULL,
+			  "kafka.tools.DefaultMessageFormatter is supported."),
+	[O_FROM_BEGINNING] = KTOOL_OPT("from-beginning", KTOOL_FLAG, NULL,
 			       "If the consumer does not already have an established offset to consume from, "
 			       "start with the earliest message present in the log rather than the latest "
-			       "message." },
-	[O_GROUP] = { "group", KTOOL_ARG, "String: consumer group id",
+			       "message."),
+	[O_GROUP] = KTOOL_OPT("group", KTOOL_ARG, "String: consumer group id",
 		      "The consumer group id of the consumer. Without one, partitions are assigned "
-		      "directly and no group is used." },
-	[O_HELP] = { "help", KTOOL_FLAG, NULL, "Print usage information." },
-	[O_ISOLATION] = { "isolation-level", KTOOL_ARG, "String",
+		      "directly and no group is used."),
+	[O_HELP] = KTOOL_OPT("help", KTOOL_FLAG, NULL, "Print usage information."),
+	[O_ISOLATION] = KTOOL_OPT("isolation-level", KTOOL_ARG, "String",
 			  "Set to read_committed in order to filter out transactional messages which are not "
-			  "committed. Set to read_uncommitted to read all messages. (default: read_uncommitted)" },
-	[O_KEY_DESER] = { "key-deserializer", KTOOL_ARG, "String: deserializer for key", "Ignored: keys are printed as bytes." },
-	[O_MAX_MESSAGES] = { "max-messages", KTOOL_ARG, "Integer: num_messages",
+			  "committed. Set to read_uncommitted to read all messages. (default: read_uncommitted)"),
+	[O_KEY_DESER] = KTOOL_OPT("key-deserializer", KTOOL_ARG, "String: deserializer for key", "Ignored: keys are printed as bytes."),
+	[O_MAX_MESSAGES] = KTOOL_OPT("max-messages", KTOOL_ARG, "Integer: num_messages",
 			     "The maximum number of messages to consume before exiting. If not set, "
-			     "consumption is continual." },
-	[O_OFFSET] = { "offset", KTOOL_ARG, "String: consume offset",
+			     "consumption is continual."),
+	[O_OFFSET] = KTOOL_OPT("offset", KTOOL_ARG, "String: consume offset",
 		       "The offset id to consume from (a non-negative number), or 'earliest' which means "
-		       "from beginning, or 'latest' which means from end (default: latest)" },
-	[O_PARTITION] = { "partition", KTOOL_ARG, "Integer: partition",
+		       "from beginning, or 'latest' which means from end (default: latest)"),
+	[O_PARTITION] = KTOOL_OPT("partition", KTOOL_ARG, "Integer: partition",
 			  "The partition to consume from. Consumption starts from the end of the partition "
-			  "unless '--offset' is specified." },
-	[O_PROPERTY] = { "property", KTOOL_LIST, "String: prop",
+			  "unless '--offset' is specified."),
+	[O_PROPERTY] = KTOOL_OPT("property", KTOOL_LIST, "String: prop",
 			 "The properties to initialize the message formatter. Default properties include:\n"
 			 " print.timestamp=true|false\n print.key=true|false\n print.offset=true|false\n"
 			 " print.partition=true|false\n print.headers=true|false\n print.value=true|false\n"
 			 " key.separator=<key.separator>\n line.separator=<line.separator>\n"
-			 " headers.separator=<line.separator>\n null.literal=<null.literal>" },
-	[O_SKIP_ERROR] = { "skip-message-on-error", KTOOL_FLAG, NULL,
-			   "If there is an error when processing a message, skip it instead of halt." },
-	[O_TIMEOUT] = { "timeout-ms", KTOOL_ARG, "Integer: timeout_ms",
+			 " headers.separator=<line.separator>\n null.literal=<null.literal>"),
+	[O_SKIP_ERROR] = KTOOL_OPT("skip-message-on-error", KTOOL_FLAG, NULL,
+			   "If there is an error when processing a message, skip it instead of halt."),
+	[O_TIMEOUT] = KTOOL_OPT("timeout-ms", KTOOL_ARG, "Integer: timeout_ms",
 			"If specified, exit if no message is available for consumption for the specified "
-			"interval." },
-	[O_TOPIC] = { "topic", KTOOL_ARG, "String: topic", "The topic id to consume on." },
-	[O_VALUE_DESER] = { "value-deserializer", KTOOL_ARG, "String: deserializer for values",
-			    "Ignored: values are printed as bytes." },
-	[O_VERSION] = { "version", KTOOL_FLAG, NULL, "Display Kafka version." },
-	[O_WHITELIST] = { "whitelist", KTOOL_ARG, "String: whitelist",
-			  "Regular expression specifying whitelist of topics to include for consumption." },
+			"interval."),
+	[O_TOPIC] = KTOOL_OPT("topic", KTOOL_ARG, "String: topic", "The topic id to consume on."),
+	[O_VALUE_DESER] = KTOOL_OPT("value-deserializer", KTOOL_ARG, "String: deserializer for values",
+			    "Ignored: values are printed as bytes."),
+	[O_VERSION] = KTOOL_OPT("version", KTOOL_FLAG, NULL, "Display Kafka version."),
+	[O_WHITELIST] = KTOOL_OPT("whitelist", KTOOL_ARG, "String: whitelist",
+			  "Regular expression specifying whitelist of topics to include for consumption."),
 };
 
 static const char cc_intro[] = "This tool helps to read data from Kafka topics and outputs it to standard output.";

@@ -43,69 +43,69 @@ enum {
 };
 
 static const struct ktool_opt cp_opts_def[O_COUNT] = {
-	[O_BATCH_SIZE] = { "batch-size", KTOOL_ARG, "Integer: size",
+	[O_BATCH_SIZE] = KTOOL_OPT("batch-size", KTOOL_ARG, "Integer: size",
 			   "Number of messages to send in a single batch if they are not being sent "
-			   "synchronously. (default: 200)" },
-	[O_BOOTSTRAP] = { "bootstrap-server", KTOOL_ARG, "String: server to connect to",
+			   "synchronously. (default: 200)"),
+	[O_BOOTSTRAP] = KTOOL_OPT("bootstrap-server", KTOOL_ARG, "String: server to connect to",
 			  "REQUIRED unless --broker-list(deprecated) is specified. The server(s) to connect "
-			  "to. The broker list string in the form HOST1:PORT1,HOST2:PORT2." },
-	[O_BROKER_LIST] = { "broker-list", KTOOL_ARG, "String: broker-list",
+			  "to. The broker list string in the form HOST1:PORT1,HOST2:PORT2."),
+	[O_BROKER_LIST] = KTOOL_OPT("broker-list", KTOOL_ARG, "String: broker-list",
 			    "DEPRECATED, use --bootstrap-server instead; ignored if --bootstrap-server is "
-			    "specified. The broker list string in the form HOST1:PORT1,HOST2:PORT2." },
-	[O_COMPRESSION] = { "compression-codec", KTOOL_OPTARG, "String: compression-codec",
+			    "specified. The broker list string in the form HOST1:PORT1,HOST2:PORT2."),
+	[O_COMPRESSION] = KTOOL_OPT("compression-codec", KTOOL_OPTARG, "String: compression-codec",
 			    "The compression codec: either 'none', 'gzip', 'snappy', 'lz4', or 'zstd'. If "
-			    "specified without value, then it defaults to 'gzip'" },
-	[O_HELP] = { "help", KTOOL_FLAG, NULL, "Print usage information." },
-	[O_LINE_READER] = { "line-reader", KTOOL_ARG, "String: reader_class",
+			    "specified without value, then it defaults to 'gzip'"),
+	[O_HELP] = KTOOL_OPT("help", KTOOL_FLAG, NULL, "Print usage information."),
+	[O_LINE_READER] = KTOOL_OPT("line-reader", KTOOL_ARG, "String: reader_class",
 			    "The class name of the class to use for reading lines from standard in. Only "
-			    "kafka.tools.ConsoleProducer$LineMessageReader is supported." },
-	[O_MAX_BLOCK] = { "max-block-ms", KTOOL_ARG, "Long: max block on send",
+			    "kafka.tools.ConsoleProducer$LineMessageReader is supported."),
+	[O_MAX_BLOCK] = KTOOL_OPT("max-block-ms", KTOOL_ARG, "Long: max block on send",
 			  "The max time that the producer will block for during a send request "
-			  "(default: 60000)" },
-	[O_MAX_MEMORY] = { "max-memory-bytes", KTOOL_ARG, "Long: total memory in bytes",
+			  "(default: 60000)"),
+	[O_MAX_MEMORY] = KTOOL_OPT("max-memory-bytes", KTOOL_ARG, "Long: total memory in bytes",
 			   "The total memory used by the producer to buffer records waiting to be sent to "
-			   "the server. (default: 33554432)" },
-	[O_MAX_PART_MEMORY] = { "max-partition-memory-bytes", KTOOL_ARG, "Long: memory in bytes per partition",
+			   "the server. (default: 33554432)"),
+	[O_MAX_PART_MEMORY] = KTOOL_OPT("max-partition-memory-bytes", KTOOL_ARG, "Long: memory in bytes per partition",
 				"The buffer size allocated for a partition. When records are received which "
 				"are smaller than this size the producer will attempt to optimistically group "
-				"them together until this size is reached. (default: 16384)" },
-	[O_RETRIES] = { "message-send-max-retries", KTOOL_ARG, "Integer",
+				"them together until this size is reached. (default: 16384)"),
+	[O_RETRIES] = KTOOL_OPT("message-send-max-retries", KTOOL_ARG, "Integer",
 			"Brokers can fail receiving the message for multiple reasons, and being unavailable "
 			"transiently is just one of them. This property specifies the number of retries "
-			"before the producer give up and drop this message. (default: 3)" },
-	[O_METADATA_EXPIRY] = { "metadata-expiry-ms", KTOOL_ARG, "Long: metadata expiration interval",
+			"before the producer give up and drop this message. (default: 3)"),
+	[O_METADATA_EXPIRY] = KTOOL_OPT("metadata-expiry-ms", KTOOL_ARG, "Long: metadata expiration interval",
 				"The period of time in milliseconds after which we force a refresh of "
-				"metadata even if we haven't seen any leadership changes. (default: 300000)" },
-	[O_PRODUCER_PROPERTY] = { "producer-property", KTOOL_LIST, "String: producer_prop",
+				"metadata even if we haven't seen any leadership changes. (default: 300000)"),
+	[O_PRODUCER_PROPERTY] = KTOOL_OPT("producer-property", KTOOL_LIST, "String: producer_prop",
 				  "A mechanism to pass user-defined properties in the form key=value to the "
-				  "producer." },
-	[O_PRODUCER_CONFIG] = { "producer.config", KTOOL_ARG, "String: config file",
+				  "producer."),
+	[O_PRODUCER_CONFIG] = KTOOL_OPT("producer.config", KTOOL_ARG, "String: config file",
 				"Producer config properties file. Note that [producer-property] takes "
-				"precedence over this config." },
-	[O_PROPERTY] = { "property", KTOOL_LIST, "String: prop",
+				"precedence over this config."),
+	[O_PROPERTY] = KTOOL_OPT("property", KTOOL_LIST, "String: prop",
 			 "A mechanism to pass user-defined properties in the form key=value to the message "
 			 "reader. This allows custom configuration for a user-defined message reader. "
 			 "Default properties include:\n parse.key=true|false\n key.separator=<key.separator>\n "
-			 "ignore.error=true|false" },
-	[O_ACKS] = { "request-required-acks", KTOOL_ARG, "String: request required acks",
-		     "The required acks of the producer requests (default: 1)" },
-	[O_REQUEST_TIMEOUT] = { "request-timeout-ms", KTOOL_ARG, "Integer: request timeout ms",
+			 "ignore.error=true|false"),
+	[O_ACKS] = KTOOL_OPT("request-required-acks", KTOOL_ARG, "String: request required acks",
+		     "The required acks of the producer requests (default: 1)"),
+	[O_REQUEST_TIMEOUT] = KTOOL_OPT("request-timeout-ms", KTOOL_ARG, "Integer: request timeout ms",
 				"The ack timeout of the producer requests. Value must be non-negative and "
-				"non-zero (default: 1500)" },
-	[O_RETRY_BACKOFF] = { "retry-backoff-ms", KTOOL_ARG, "Integer",
+				"non-zero (default: 1500)"),
+	[O_RETRY_BACKOFF] = KTOOL_OPT("retry-backoff-ms", KTOOL_ARG, "Integer",
 			      "Before each retry, the producer refreshes the metadata of relevant topics. "
 			      "Since leader election takes a bit of time, this property specifies the amount "
-			      "of time that the producer waits before refreshing the metadata. (default: 100)" },
-	[O_SOCKET_BUFFER] = { "socket-buffer-size", KTOOL_ARG, "Integer: size",
-			      "The size of the tcp RECV size. (default: 102400)" },
-	[O_SYNC] = { "sync", KTOOL_FLAG, NULL, "If set message send requests to the brokers are synchronously, "
-					      "one at a time as they arrive." },
-	[O_TIMEOUT] = { "timeout", KTOOL_ARG, "Integer: timeout_ms",
+			      "of time that the producer waits before refreshing the metadata. (default: 100)"),
+	[O_SOCKET_BUFFER] = KTOOL_OPT("socket-buffer-size", KTOOL_ARG, "Integer: size",
+			      "The size of the tcp RECV size. (default: 102400)"),
+	[O_SYNC] = KTOOL_OPT("sync", KTOOL_FLAG, NULL, "If set message send requests to the brokers are synchronously, "
+					      "one at a time as they arrive."),
+	[O_TIMEOUT] = KTOOL_OPT("timeout", KTOOL_ARG, "Integer: timeout_ms",
 			"If set and the producer is running in asynchronous mode, this gives the maximum "
 			"amount of time a message will queue awaiting sufficient batch size. The value is "
-			"given in ms. (default: 1000)" },
-	[O_TOPIC] = { "topic", KTOOL_ARG, "String: topic", "REQUIRED: The topic id to produce messages to." },
-	[O_VERSION] = { "version", KTOOL_FLAG, NULL, "Display Kafka version." },
+			"given in ms. (default: 1000)"),
+	[O_TOPIC] = KTOOL_OPT("topic", KTOOL_ARG, "String: topic", "REQUIRED: The topic id to produce messages to."),
+	[O_VERSION] = KTOOL_OPT("version", KTOOL_FLAG, NULL, "Display Kafka version."),
 };
 
 static const char cp_intro[] = "This tool helps to read data from standard input and publish it to Kafka.";

@@ -63,64 +63,64 @@ enum {
 };
 
 static const struct ktool_opt kt_opts_def[O_COUNT] = {
-	[O_ALTER] = { "alter", KTOOL_FLAG, NULL,
-		      "Alter the number of partitions, replica assignment, and/or configuration for the topic." },
-	[O_AT_MIN_ISR] = { "at-min-isr-partitions", KTOOL_FLAG, NULL,
+	[O_ALTER] = KTOOL_OPT("alter", KTOOL_FLAG, NULL,
+		      "Alter the number of partitions, replica assignment, and/or configuration for the topic."),
+	[O_AT_MIN_ISR] = KTOOL_OPT("at-min-isr-partitions", KTOOL_FLAG, NULL,
 			   "if set when describing topics, only show partitions whose isr count is equal to "
-			   "the configured minimum. Not supported with the --zookeeper option." },
-	[O_BOOTSTRAP] = { "bootstrap-server", KTOOL_ARG, "String: server to connect to",
+			   "the configured minimum. Not supported with the --zookeeper option."),
+	[O_BOOTSTRAP] = KTOOL_OPT("bootstrap-server", KTOOL_ARG, "String: server to connect to",
 			  "REQUIRED: The Kafka server to connect to. In case of providing this, a direct "
-			  "Zookeeper connection won't be required." },
-	[O_COMMAND_CONFIG] = { "command-config", KTOOL_ARG, "String: command config property file",
+			  "Zookeeper connection won't be required."),
+	[O_COMMAND_CONFIG] = KTOOL_OPT("command-config", KTOOL_ARG, "String: command config property file",
 			       "Property file containing configs to be passed to Admin Client. This is used "
-			       "only with --bootstrap-server option for describing and altering broker configs." },
-	[O_CONFIG] = { "config", KTOOL_LIST, "String: name=value",
-		       "A topic configuration override for the topic being created or altered." },
-	[O_CREATE] = { "create", KTOOL_FLAG, NULL, "Create a new topic." },
-	[O_DELETE] = { "delete", KTOOL_FLAG, NULL, "Delete a topic" },
-	[O_DESCRIBE] = { "describe", KTOOL_FLAG, NULL, "List details for the given topics." },
-	[O_EXCLUDE_INTERNAL] = { "exclude-internal", KTOOL_FLAG, NULL,
+			       "only with --bootstrap-server option for describing and altering broker configs."),
+	[O_CONFIG] = KTOOL_OPT("config", KTOOL_LIST, "String: name=value",
+		       "A topic configuration override for the topic being created or altered."),
+	[O_CREATE] = KTOOL_OPT("create", KTOOL_FLAG, NULL, "Create a new topic."),
+	[O_DELETE] = KTOOL_OPT("delete", KTOOL_FLAG, NULL, "Delete a topic"),
+	[O_DESCRIBE] = KTOOL_OPT("describe", KTOOL_FLAG, NULL, "List details for the given topics."),
+	[O_EXCLUDE_INTERNAL] = KTOOL_OPT("exclude-internal", KTOOL_FLAG, NULL,
 				 "exclude internal topics when running list or describe command. The "
-				 "internal topics will be listed by default" },
-	[O_HELP] = { "help", KTOOL_FLAG, NULL, "Print usage information." },
-	[O_IF_EXISTS] = { "if-exists", KTOOL_FLAG, NULL,
+				 "internal topics will be listed by default"),
+	[O_HELP] = KTOOL_OPT("help", KTOOL_FLAG, NULL, "Print usage information."),
+	[O_IF_EXISTS] = KTOOL_OPT("if-exists", KTOOL_FLAG, NULL,
 			  "if set when altering or deleting or describing topics, the action will only "
-			  "execute if the topic exists." },
-	[O_IF_NOT_EXISTS] = { "if-not-exists", KTOOL_FLAG, NULL,
+			  "execute if the topic exists."),
+	[O_IF_NOT_EXISTS] = KTOOL_OPT("if-not-exists", KTOOL_FLAG, NULL,
 			      "if set when creating topics, the action will only execute if the topic "
-			      "does not already exist." },
-	[O_LIST] = { "list", KTOOL_FLAG, NULL, "List all available topics." },
-	[O_PARTITIONS] = { "partitions", KTOOL_ARG, "Integer: # of partitions",
+			      "does not already exist."),
+	[O_LIST] = KTOOL_OPT("list", KTOOL_FLAG, NULL, "List all available topics."),
+	[O_PARTITIONS] = KTOOL_OPT("partitions", KTOOL_ARG, "Integer: # of partitions",
 			   "The number of partitions for the topic being created or altered (WARNING: If "
 			   "partitions are increased for a topic that has a key, the partition logic or "
 			   "ordering of the messages will be affected). If not supplied for create, "
-			   "defaults to the cluster default." },
-	[O_REPLICA_ASSIGNMENT] = { "replica-assignment", KTOOL_ARG,
+			   "defaults to the cluster default."),
+	[O_REPLICA_ASSIGNMENT] = KTOOL_OPT("replica-assignment", KTOOL_ARG,
 				   "String: broker_id_for_part1_replica1 : broker_id_for_part1_replica2 , "
 				   "broker_id_for_part2_replica1 : broker_id_for_part2_replica2 , ...",
 				   "A list of manual partition-to-broker assignments for the topic being "
-				   "created or altered." },
-	[O_RF] = { "replication-factor", KTOOL_ARG, "Integer: replication factor",
+				   "created or altered."),
+	[O_RF] = KTOOL_OPT("replication-factor", KTOOL_ARG, "Integer: replication factor",
 		   "The replication factor for each partition in the topic being created. If not "
-		   "supplied, defaults to the cluster default." },
-	[O_TOPIC] = { "topic", KTOOL_ARG, "String: topic",
+		   "supplied, defaults to the cluster default."),
+	[O_TOPIC] = KTOOL_OPT("topic", KTOOL_ARG, "String: topic",
 		      "The topic to create, alter, describe or delete. It also accepts a regular "
 		      "expression, except for --create option. Put topic name in double quotes and use "
-		      "the '\\' prefix to escape regular expression symbols; e.g. \"test\\.topic\"." },
-	[O_OVERRIDES] = { "topics-with-overrides", KTOOL_FLAG, NULL,
-			  "if set when describing topics, only show topics that have overridden configs" },
-	[O_UNAVAILABLE] = { "unavailable-partitions", KTOOL_FLAG, NULL,
+		      "the '\\' prefix to escape regular expression symbols; e.g. \"test\\.topic\"."),
+	[O_OVERRIDES] = KTOOL_OPT("topics-with-overrides", KTOOL_FLAG, NULL,
+			  "if set when describing topics, only show topics that have overridden configs"),
+	[O_UNAVAILABLE] = KTOOL_OPT("unavailable-partitions", KTOOL_FLAG, NULL,
 			    "if set when describing topics, only show partitions whose leader is not "
-			    "available" },
-	[O_UNDER_MIN_ISR] = { "under-min-isr-partitions", KTOOL_FLAG, NULL,
+			    "available"),
+	[O_UNDER_MIN_ISR] = KTOOL_OPT("under-min-isr-partitions", KTOOL_FLAG, NULL,
 			      "if set when describing topics, only show partitions whose isr count is "
-			      "less than the configured minimum. Not supported with the --zookeeper option." },
-	[O_UNDER_REPLICATED] = { "under-replicated-partitions", KTOOL_FLAG, NULL,
-				 "if set when describing topics, only show under replicated partitions" },
-	[O_VERSION] = { "version", KTOOL_FLAG, NULL, "Display Kafka version." },
-	[O_ZOOKEEPER] = { "zookeeper", KTOOL_ARG, "String: hosts",
+			      "less than the configured minimum. Not supported with the --zookeeper option."),
+	[O_UNDER_REPLICATED] = KTOOL_OPT("under-replicated-partitions", KTOOL_FLAG, NULL,
+				 "if set when describing topics, only show under replicated partitions"),
+	[O_VERSION] = KTOOL_OPT("version", KTOOL_FLAG, NULL, "Display Kafka version."),
+	[O_ZOOKEEPER] = KTOOL_OPT("zookeeper", KTOOL_ARG, "String: hosts",
 			  "DEPRECATED, The connection string for the zookeeper connection in the form "
-			  "host:port. Multiple hosts can be given to allow fail-over." },
+			  "host:port. Multiple hosts can be given to allow fail-over."),
 };
 
 static const char kt_intro[] = "This tool helps to create, delete, describe, or change a topic.";

@@ -39,6 +39,9 @@ struct ktool_opt {
 	size_t n;
 };
 
+/* One entry of a tool's option table (designated, so the result fields start zeroed). */
+#define KTOOL_OPT(n, k, a, h) { .name = (n), .kind = (k), .arg = (a), .help = (h) }
+
 /* Parses argv[1..] against opts. An option may be given as --name value or --name=value, and
  * by any unambiguous prefix of its name (as joptsimple allows). Non-option words are an error.
  * Returns 0, or -1 with "x is not a recognized option" / "Option x requires an argument" /

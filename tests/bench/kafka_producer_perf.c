@@ -36,25 +36,25 @@ enum {
 };
 
 static const struct ktool_opt pp_opts_def[O_COUNT] = {
-	[O_TOPIC] = { "topic", KTOOL_ARG, "TOPIC", "produce messages to this topic" },
-	[O_NUM_RECORDS] = { "num-records", KTOOL_ARG, "NUM-RECORDS", "number of messages to produce" },
-	[O_RECORD_SIZE] = { "record-size", KTOOL_ARG, "RECORD-SIZE",
+	[O_TOPIC] = KTOOL_OPT("topic", KTOOL_ARG, "TOPIC", "produce messages to this topic"),
+	[O_NUM_RECORDS] = KTOOL_OPT("num-records", KTOOL_ARG, "NUM-RECORDS", "number of messages to produce"),
+	[O_RECORD_SIZE] = KTOOL_OPT("record-size", KTOOL_ARG, "RECORD-SIZE",
 			    "message size in bytes. Note that you must provide exactly one of --record-size "
-			    "or --payload-file." },
-	[O_PAYLOAD_FILE] = { "payload-file", KTOOL_ARG, "PAYLOAD-FILE",
+			    "or --payload-file."),
+	[O_PAYLOAD_FILE] = KTOOL_OPT("payload-file", KTOOL_ARG, "PAYLOAD-FILE",
 			     "file to read the message payloads from. Payloads are split by "
-			     "--payload-delimiter and one is picked at random for each record." },
-	[O_PAYLOAD_DELIM] = { "payload-delimiter", KTOOL_ARG, "PAYLOAD-DELIMITER",
-			      "delimiter of the payloads in --payload-file (default: \\n)" },
-	[O_THROUGHPUT] = { "throughput", KTOOL_ARG, "THROUGHPUT",
+			     "--payload-delimiter and one is picked at random for each record."),
+	[O_PAYLOAD_DELIM] = KTOOL_OPT("payload-delimiter", KTOOL_ARG, "PAYLOAD-DELIMITER",
+			      "delimiter of the payloads in --payload-file (default: \\n)"),
+	[O_THROUGHPUT] = KTOOL_OPT("throughput", KTOOL_ARG, "THROUGHPUT",
 			   "throttle maximum message throughput to *approximately* THROUGHPUT messages/sec. "
-			   "Set this to -1 to disable throttling." },
-	[O_PRODUCER_PROPS] = { "producer-props", KTOOL_NARGS, "PROP-NAME=PROP-VALUE ...",
+			   "Set this to -1 to disable throttling."),
+	[O_PRODUCER_PROPS] = KTOOL_OPT("producer-props", KTOOL_NARGS, "PROP-NAME=PROP-VALUE ...",
 			       "kafka producer related configuration properties like bootstrap.servers, "
 			       "client.id etc. These configs take precedence over those passed via "
-			       "--producer.config." },
-	[O_PRODUCER_CONFIG] = { "producer.config", KTOOL_ARG, "CONFIG-FILE", "producer config properties file." },
-	[O_HELP] = { "help", KTOOL_FLAG, NULL, "show this help message and exit" },
+			       "--producer.config."),
+	[O_PRODUCER_CONFIG] = KTOOL_OPT("producer.config", KTOOL_ARG, "CONFIG-FILE", "producer config properties file."),
+	[O_HELP] = KTOOL_OPT("help", KTOOL_FLAG, NULL, "show this help message and exit"),
 };
 
 static const char pp_intro[] = "usage: producer-performance --topic TOPIC --num-records NUM-RECORDS "
