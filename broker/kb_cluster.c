@@ -216,13 +216,13 @@ static void cl_node_data(int rc, const char *v, int vl, const struct Stat *st, c
 	struct cl_nodes *ns = g->ns;
 	(void)st;
 	if (rc == ZOK && v && vl > 0) {
-		struct json *j = NULL;
+		struct json_doc *j = NULL;
 		char eb[128];
 		if (!json_parse(v, (size_t)vl, &j, eb, sizeof(eb))) {
 			struct kb_node *nd = &ns->nodes[ns->n];
 			memset(nd, 0, sizeof(*nd));
 			nd->id = g->id;
-			const char *ep = json_str(json_at(json_get(j, "endpoints"), 0));
+			const char *ep = json_string(json_at(json_get(json_root(j), "endpoints"), 0), NULL);
 			const char *hp = ep ? strstr(ep, "://") : NULL;
 			int64_t port = -1;
 			if (hp) {
@@ -241,12 +241,12 @@ static void cl_node_data(int rc, const char *v, int vl, const struct Stat *st, c
 					}
 				}
 			} else {
-				const char *h = json_str(json_get(j, "host"));
+				const char *h = json_string(json_get(json_root(j), "host"), NULL);
 				if (h && strlen(h) < sizeof(nd->host))
 					strcpy(nd->host, h);
-				json_int(json_get(j, "port"), &port);
+				json_int64(json_get(json_root(j), "port"), &port);
 			}
-			const char *rack = json_str(json_get(j, "rack"));
+			const char *rack = json_string(json_get(json_root(j), "rack"), NULL);
 			if (rack)
 				nd->rack = strdup(rack);
 			nd->port = (int32_t)port;
@@ -338,16 +338,16 @@ static void cl_topic_load_free(struct cl_topic_load *tl)
 	free(tl);
 }
 
-static int32_t *cl_ids(const struct json *arr, int32_t *n)
+static int32_t *cl_ids(const struct json_value *arr, int32_t *n)
 {
-	size_t cnt = json_count(arr);
+	size_t cnt = json_len(arr);
 	int32_t *ids = calloc(cnt ? cnt : 1, sizeof(int32_t));
 	*n = 0;
-	if (!ids || !arr || arr->type != JSON_ARR)
+	if (!ids || !arr || json_type(arr) != JSON_ARRAY)
 		return ids;
 	for (size_t i = 0; i < cnt; i++) {
 		int64_t v;
-		if (json_int(json_at(arr, i), &v) && v >= 0 && v <= INT32_MAX)
+		if (json_int64(json_at(arr, i), &v) && v >= 0 && v <= INT32_MAX)
 			ids[(*n)++] = (int32_t)v;
 	}
 	return ids;
@@ -439,18 +439,18 @@ static void cl_state_data(int rc, const char *v, int vl, const struct Stat *st, 
 	struct cl_topic_load *tl = g->tl;
 	struct kb_part *p = &tl->parts[g->part];
 	if (rc == ZOK && v) {
-		struct json *j = NULL;
+		struct json_doc *j = NULL;
 		char eb[128];
 		if (!json_parse(v, (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
 			int64_t x;
-			if (json_int(json_get(j, "leader"), &x))
+			if (json_int64(json_get(json_root(j), "leader"), &x))
 				p->leader = (int32_t)x;
-			if (json_int(json_get(j, "leader_epoch"), &x))
+			if (json_int64(json_get(json_root(j), "leader_epoch"), &x))
 				p->leader_epoch = (int32_t)x;
-			if (json_int(json_get(j, "controller_epoch"), &x))
+			if (json_int64(json_get(json_root(j), "controller_epoch"), &x))
 				p->ctrl_epoch = (int32_t)x;
 			free(p->isr);
-			p->isr = cl_ids(json_get(j, "isr"), &p->nisr);
+			p->isr = cl_ids(json_get(json_root(j), "isr"), &p->nisr);
 			p->state_version = st ? st->version : 0;
 			json_free(j);
 		} else {
@@ -475,17 +475,17 @@ static void cl_topic_config(int rc, const char *v, int vl, const struct Stat *st
 	struct cl_topic_load *tl = (struct cl_topic_load *)(uintptr_t)data;
 	(void)st;
 	if (rc == ZOK && v && vl > 0) {
-		struct json *j = NULL;
+		struct json_doc *j = NULL;
 		char eb[128];
 		if (!json_parse(v, (size_t)vl, &j, eb, sizeof(eb))) {
-			const struct json *c = json_get(j, "config");
-			size_t n = json_count(c);
+			const struct json_value *c = json_get(json_root(j), "config");
+			size_t n = json_len(c);
 			tl->conf = calloc(n ? n : 1, sizeof(*tl->conf));
-			for (size_t i = 0; tl->conf && c && c->type == JSON_OBJ && i < n; i++) {
-				const char *val = json_str(c->kids[i]);
+			for (size_t i = 0; tl->conf && c && json_type(c) == JSON_OBJECT && i < n; i++) {
+				const char *val = json_string(json_at(c, i), NULL);
 				if (!val)
 					continue;
-				tl->conf[tl->nconf].name = strdup(c->keys[i]);
+				tl->conf[tl->nconf].name = strdup(json_key_at(c, i));
 				tl->conf[tl->nconf].value = strdup(val);
 				tl->nconf++;
 			}
@@ -507,19 +507,19 @@ static void cl_topic_assignment(int rc, const char *v, int vl, const struct Stat
 	} else if (rc != ZOK || b->stopping) {
 		tl->failed = true;
 	} else {
-		struct json *j = NULL;
+		struct json_doc *j = NULL;
 		char eb[128];
 		if (json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
 			log_warn(CL_MOD, "assignment of topic %s is not valid JSON: %s", tl->name, eb);
 			tl->failed = true;
 		} else {
-			const struct json *parts = json_get(j, "partitions");
-			int32_t n = (int32_t)json_count(parts);
+			const struct json_value *parts = json_get(json_root(j), "partitions");
+			int32_t n = (int32_t)json_len(parts);
 			tl->parts = calloc((size_t)(n ? n : 1), sizeof(*tl->parts));
 			/* partitions are numbered 0..n-1; the object's keys may come in any order */
 			for (int32_t i = 0; tl->parts && i < n; i++) {
 				char *end;
-				long idx = strtol(parts->keys[i], &end, 10);
+				long idx = strtol(json_key_at(parts, i), &end, 10);
 				if (*end || idx < 0 || idx >= n) {
 					tl->failed = true;
 					continue;
@@ -529,7 +529,7 @@ static void cl_topic_assignment(int rc, const char *v, int vl, const struct Stat
 				p->leader = -1;
 				p->state_version = -1;
 				free(p->replicas);
-				p->replicas = cl_ids(parts->kids[i], &p->nrep);
+				p->replicas = cl_ids(json_at(parts, i), &p->nrep);
 			}
 			tl->nparts = tl->parts ? n : 0;
 			json_free(j);
@@ -1127,11 +1127,11 @@ static void cl_controller_data(int rc, const char *v, int vl, const struct Stat 
 	}
 	if (rc != ZOK)
 		return;
-	struct json *j = NULL;
+	struct json_doc *j = NULL;
 	char eb[128];
 	int64_t id = -1;
 	if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb)))
-		json_int(json_get(j, "brokerid"), &id);
+		json_int64(json_get(json_root(j), "brokerid"), &id);
 	json_free(j);
 	b->controller_id = (int32_t)id;
 	if (id != b->cfg->broker_id && b->is_controller) {
@@ -1242,10 +1242,10 @@ static void cl_cluster_id(int rc, const char *v, int vl, const struct Stat *st, 
 	(void)st;
 	if (rc != ZOK || b->stopping)
 		return;
-	struct json *j = NULL;
+	struct json_doc *j = NULL;
 	char eb[128];
 	if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
-		const char *id = json_str(json_get(j, "id"));
+		const char *id = json_string(json_get(json_root(j), "id"), NULL);
 		if (id)
 			snprintf(b->cluster_id, sizeof(b->cluster_id), "%s", id);
 		json_free(j);

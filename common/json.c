@@ -1,44 +1,119 @@
 /*
- * json — the reader (see json.h): recursive descent over a bounded buffer.
+ * json — the reader of json.h. A recursive-descent parser over a bounded cursor builds a flat
+ * array of values; each array or object keeps its children as one contiguous run of indices
+ * (collected on a scratch stack while the container is open, copied out when it closes), so
+ * json_at is O(1) and the whole parse is O(input). Decoded strings and keys live in one arena of
+ * len + 1 bytes: a string token of r input bytes (quotes included) decodes to at most r - 2 bytes
+ * plus its NUL, so the arena can never overflow.
+ *
+ * Invariants after a successful parse: every node's kids run lies inside doc->kids; every string
+ * offset + length + 1 lies inside doc->arena; nothing is modified again until json_free.
  */
 #include "json.h"
 
 #include "err.h"
 
 #include <errno.h>
-#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct json_p {
-	const char *s;
-	size_t len, pos;
-	int depth;
-	char *eb;
-	size_t el;
+enum { JSON_NUMBER_MAX = 1024 }; /* characters in one number token */
+
+struct json_value {
+	const struct json_doc *doc;
+	enum json_type type;
+	bool b;
+	bool is_int;
+	bool has_key;
+	int64_t i;
+	double d;
+	uint32_t str, str_len; /* string: arena offset and length */
+	uint32_t key, key_len; /* member of an object: its key in the arena */
+	uint32_t kids, n_kids; /* array/object: run in doc->kids */
 };
 
-static int json_fail(struct json_p *p, const char *what)
+struct json_doc {
+	struct json_value *v;
+	uint32_t n, cap;
+	uint32_t *kids;
+	uint32_t n_kids_used, kids_cap;
+	char *arena;
+	uint32_t arena_used;
+};
+
+/* Parser state; lives on the stack of json_parse. */
+struct json_parser {
+	const char *p;
+	size_t len, pos;
+	struct json_doc *doc;
+	uint32_t *stack; /* children of the open containers, innermost last */
+	uint32_t stack_n, stack_cap;
+	char *errbuf;
+	size_t errlen;
+};
+
+static int json_fail(struct json_parser *jp, const char *what)
 {
-	return err_set(p->eb, p->el, ERR_CORRUPT, "invalid JSON at byte %zu: %s", p->pos, what);
+	return err_set(jp->errbuf, jp->errlen, ERR_CORRUPT, "json: offset %zu: %s", jp->pos, what);
 }
 
-static void json_ws(struct json_p *p)
+static void json_skip_ws(struct json_parser *jp)
 {
-	while (p->pos < p->len && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' || p->s[p->pos] == '\n' ||
-				   p->s[p->pos] == '\r'))
-		p->pos++;
+	while (jp->pos < jp->len) {
+		char c = jp->p[jp->pos];
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			break;
+		jp->pos++;
+	}
 }
 
-static int json_value(struct json_p *p, struct json **out);
+/* Grows *arr (of *cap elements of size sz) to hold at least need; caps at JSON_MAX_VALUES. */
+static int json_grow(void **arr, uint32_t *cap, uint32_t need, size_t sz)
+{
+	if (need <= *cap)
+		return 0;
+	if (need > JSON_MAX_VALUES)
+		return ERR_TOOBIG;
+	uint32_t ncap = *cap ? *cap : 16;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > JSON_MAX_VALUES)
+		ncap = JSON_MAX_VALUES;
+	void *n = realloc(*arr, (size_t)ncap * sz);
+	if (!n)
+		return ERR_NOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
 
-static int json_hex4(struct json_p *p, uint32_t *out)
+static int json_grow_fail(struct json_parser *jp, int rc)
+{
+	if (rc == ERR_TOOBIG)
+		return err_set(jp->errbuf, jp->errlen, ERR_TOOBIG, "json: more than %u values",
+			       JSON_MAX_VALUES);
+	return err_set(jp->errbuf, jp->errlen, ERR_NOMEM, "json: out of memory");
+}
+
+/* Appends a new value of type t; returns its index through *idx. */
+static int json_new_value(struct json_parser *jp, enum json_type t, uint32_t *idx)
+{
+	struct json_doc *doc = jp->doc;
+	int rc = json_grow((void **)&doc->v, &doc->cap, doc->n + 1, sizeof(*doc->v));
+	if (rc)
+		return json_grow_fail(jp, rc);
+	*idx = doc->n++;
+	memset(&doc->v[*idx], 0, sizeof(doc->v[*idx]));
+	doc->v[*idx].type = t;
+	return 0;
+}
+
+static int json_hex4(const char *s, uint32_t *out)
 {
 	uint32_t v = 0;
-	if (p->len - p->pos < 4)
-		return json_fail(p, "short \\u escape");
 	for (int i = 0; i < 4; i++) {
-		char c = p->s[p->pos++];
+		char c = s[i];
 		v <<= 4;
 		if (c >= '0' && c <= '9')
 			v |= (uint32_t)(c - '0');
@@ -47,325 +122,405 @@ static int json_hex4(struct json_p *p, uint32_t *out)
 		else if (c >= 'A' && c <= 'F')
 			v |= (uint32_t)(c - 'A' + 10);
 		else
-			return json_fail(p, "bad \\u escape");
+			return -1;
 	}
 	*out = v;
 	return 0;
 }
 
-/* Reads a string (p->pos at the opening quote) into a new NUL-terminated copy. */
-static int json_string(struct json_p *p, char **out)
+static uint32_t json_utf8(uint32_t cp, char *out)
 {
-	p->pos++;
-	size_t cap = 16, n = 0;
-	char *b = malloc(cap);
-	if (!b)
-		return ERR_NOMEM;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Decodes the string token at jp->pos (its opening quote) into the arena. A lone surrogate
+ * escape decodes to U+FFFD; raw bytes >= 0x80 are copied as they are; raw control characters
+ * are an error, as RFC 8259 says. */
+static int json_string_token(struct json_parser *jp, uint32_t *off, uint32_t *slen)
+{
+	struct json_doc *doc = jp->doc;
+	char *out = doc->arena + doc->arena_used;
+	uint32_t n = 0;
+
+	jp->pos++; /* the quote */
 	for (;;) {
-		if (p->pos >= p->len) {
-			free(b);
-			return json_fail(p, "unterminated string");
-		}
-		unsigned char c = (unsigned char)p->s[p->pos++];
-		uint32_t cp;
-		if (c == '"')
+		if (jp->pos >= jp->len)
+			return json_fail(jp, "unterminated string");
+		unsigned char c = (unsigned char)jp->p[jp->pos];
+		if (c == '"') {
+			jp->pos++;
 			break;
-		if (c < 0x20) {
-			free(b);
-			return json_fail(p, "control character in string");
 		}
-		if (c == '\\') {
-			if (p->pos >= p->len) {
-				free(b);
-				return json_fail(p, "unterminated escape");
+		if (c < 0x20)
+			return json_fail(jp, "control character in a string");
+		if (c != '\\') {
+			out[n++] = (char)c;
+			jp->pos++;
+			continue;
+		}
+		if (jp->pos + 1 >= jp->len)
+			return json_fail(jp, "unterminated escape");
+		char e = jp->p[jp->pos + 1];
+		jp->pos += 2;
+		switch (e) {
+		case '"': out[n++] = '"'; break;
+		case '\\': out[n++] = '\\'; break;
+		case '/': out[n++] = '/'; break;
+		case 'b': out[n++] = '\b'; break;
+		case 'f': out[n++] = '\f'; break;
+		case 'n': out[n++] = '\n'; break;
+		case 'r': out[n++] = '\r'; break;
+		case 't': out[n++] = '\t'; break;
+		case 'u': {
+			uint32_t cp, lo;
+			if (jp->len - jp->pos < 4 || json_hex4(jp->p + jp->pos, &cp))
+				return json_fail(jp, "bad \\u escape");
+			jp->pos += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && jp->len - jp->pos >= 6 && jp->p[jp->pos] == '\\' &&
+			    jp->p[jp->pos + 1] == 'u' && !json_hex4(jp->p + jp->pos + 2, &lo) && lo >= 0xdc00 &&
+			    lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				jp->pos += 6;
+			} else if (cp >= 0xd800 && cp < 0xe000) {
+				cp = 0xfffd;
 			}
-			char e = p->s[p->pos++];
-			switch (e) {
-			case '"': cp = '"'; break;
-			case '\\': cp = '\\'; break;
-			case '/': cp = '/'; break;
-			case 'b': cp = '\b'; break;
-			case 'f': cp = '\f'; break;
-			case 'n': cp = '\n'; break;
-			case 'r': cp = '\r'; break;
-			case 't': cp = '\t'; break;
-			case 'u': {
-				int rc = json_hex4(p, &cp);
-				if (!rc && cp >= 0xd800 && cp < 0xdc00) {
-					uint32_t lo;
-					if (p->len - p->pos < 6 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u') {
-						rc = json_fail(p, "lone surrogate");
-					} else {
-						p->pos += 2;
-						rc = json_hex4(p, &lo);
-						if (!rc && (lo < 0xdc00 || lo > 0xdfff))
-							rc = json_fail(p, "bad surrogate pair");
-						cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-					}
-				} else if (!rc && cp >= 0xdc00 && cp <= 0xdfff) {
-					rc = json_fail(p, "lone surrogate");
-				}
-				if (!rc && cp == 0)
-					rc = json_fail(p, "NUL in string");
-				if (rc) {
-					free(b);
-					return rc;
-				}
-				break;
-			}
-			default:
-				free(b);
-				return json_fail(p, "bad escape");
-			}
-		} else {
-			cp = c; /* raw bytes (UTF-8) are copied as they are */
-		}
-		if (n + 5 > cap) {
-			cap *= 2;
-			char *nb = realloc(b, cap);
-			if (!nb) {
-				free(b);
-				return ERR_NOMEM;
-			}
-			b = nb;
-		}
-		if (cp < 0x80 || c != '\\') {
-			b[n++] = (char)cp;
-		} else if (cp < 0x800) {
-			b[n++] = (char)(0xc0 | (cp >> 6));
-			b[n++] = (char)(0x80 | (cp & 0x3f));
-		} else if (cp < 0x10000) {
-			b[n++] = (char)(0xe0 | (cp >> 12));
-			b[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-			b[n++] = (char)(0x80 | (cp & 0x3f));
-		} else {
-			b[n++] = (char)(0xf0 | (cp >> 18));
-			b[n++] = (char)(0x80 | ((cp >> 12) & 0x3f));
-			b[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-			b[n++] = (char)(0x80 | (cp & 0x3f));
-		}
-	}
-	b[n] = '\0';
-	*out = b;
-	return 0;
-}
-
-static int json_add(struct json *j, char *key, struct json *kid)
-{
-	if ((j->n & (j->n - 1)) == 0) { /* grow at powers of two */
-		size_t cap = j->n ? j->n * 2 : 4;
-		struct json **nk = realloc(j->kids, cap * sizeof(*nk));
-		if (!nk)
-			return ERR_NOMEM;
-		j->kids = nk;
-		if (j->type == JSON_OBJ) {
-			char **nkeys = realloc(j->keys, cap * sizeof(*nkeys));
-			if (!nkeys)
-				return ERR_NOMEM;
-			j->keys = nkeys;
-		}
-	}
-	if (j->type == JSON_OBJ)
-		j->keys[j->n] = key;
-	j->kids[j->n++] = kid;
-	return 0;
-}
-
-static int json_container(struct json_p *p, struct json *j, char close)
-{
-	p->pos++;
-	if (++p->depth > JSON_MAX_DEPTH)
-		return json_fail(p, "nested too deeply");
-	json_ws(p);
-	if (p->pos < p->len && p->s[p->pos] == close) {
-		p->pos++;
-		p->depth--;
-		return 0;
-	}
-	for (;;) {
-		char *key = NULL;
-		struct json *kid = NULL;
-		int rc;
-		json_ws(p);
-		if (close == '}') {
-			if (p->pos >= p->len || p->s[p->pos] != '"')
-				return json_fail(p, "expected a key");
-			rc = json_string(p, &key);
-			if (rc)
-				return rc;
-			json_ws(p);
-			if (p->pos >= p->len || p->s[p->pos] != ':') {
-				free(key);
-				return json_fail(p, "expected ':'");
-			}
-			p->pos++;
-		}
-		rc = json_value(p, &kid);
-		if (!rc)
-			rc = json_add(j, key, kid);
-		if (rc) {
-			free(key);
-			json_free(kid);
-			return rc;
-		}
-		json_ws(p);
-		if (p->pos >= p->len)
-			return json_fail(p, "unterminated container");
-		char c = p->s[p->pos++];
-		if (c == close)
+			n += json_utf8(cp, out + n);
 			break;
-		if (c != ',')
-			return json_fail(p, "expected ',' or the closing bracket");
+		}
+		default:
+			jp->pos -= 1;
+			return json_fail(jp, "bad escape");
+		}
 	}
-	p->depth--;
+	out[n] = '\0';
+	*off = doc->arena_used;
+	*slen = n;
+	doc->arena_used += n + 1;
 	return 0;
 }
 
-static int json_number(struct json_p *p, struct json *j)
+static int json_number_token(struct json_parser *jp, struct json_value *v)
 {
-	char tmp[64];
-	size_t start = p->pos, n = 0;
-	while (p->pos < p->len && strchr("+-0123456789.eE", p->s[p->pos]) && p->s[p->pos])
-		p->pos++;
-	n = p->pos - start;
-	if (n == 0 || n >= sizeof(tmp))
-		return json_fail(p, "bad number");
-	memcpy(tmp, p->s + start, n);
-	tmp[n] = '\0';
-	/* JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-	const char *c = tmp;
-	if (*c == '-')
-		c++;
-	if (*c == '0' && c[1] >= '0' && c[1] <= '9')
-		return json_fail(p, "leading zero");
-	if (*c < '0' || *c > '9')
-		return json_fail(p, "bad number");
-	char *end;
-	errno = 0;
-	double v = strtod(tmp, &end);
-	if (*end || errno == ERANGE || !isfinite(v))
-		return json_fail(p, "bad number");
-	j->num = v;
-	return 0;
-}
+	size_t start = jp->pos;
+	bool integral = true;
+	const char *p = jp->p;
+	size_t len = jp->len;
 
-static int json_value(struct json_p *p, struct json **out)
-{
-	*out = NULL;
-	json_ws(p);
-	if (p->pos >= p->len)
-		return json_fail(p, "expected a value");
-	struct json *j = calloc(1, sizeof(*j));
-	if (!j)
-		return ERR_NOMEM;
-	int rc = 0;
-	char c = p->s[p->pos];
-	if (c == '{') {
-		j->type = JSON_OBJ;
-		rc = json_container(p, j, '}');
-	} else if (c == '[') {
-		j->type = JSON_ARR;
-		rc = json_container(p, j, ']');
-	} else if (c == '"') {
-		j->type = JSON_STR;
-		rc = json_string(p, &j->str);
-	} else if (p->len - p->pos >= 4 && !memcmp(p->s + p->pos, "true", 4)) {
-		j->type = JSON_BOOL;
-		j->b = true;
-		p->pos += 4;
-	} else if (p->len - p->pos >= 5 && !memcmp(p->s + p->pos, "false", 5)) {
-		j->type = JSON_BOOL;
-		p->pos += 5;
-	} else if (p->len - p->pos >= 4 && !memcmp(p->s + p->pos, "null", 4)) {
-		j->type = JSON_NULL;
-		p->pos += 4;
-	} else if (c == '-' || (c >= '0' && c <= '9')) {
-		j->type = JSON_NUM;
-		rc = json_number(p, j);
+	if (jp->pos < len && p[jp->pos] == '-')
+		jp->pos++;
+	if (jp->pos >= len || p[jp->pos] < '0' || p[jp->pos] > '9')
+		return json_fail(jp, "bad number");
+	if (p[jp->pos] == '0') {
+		jp->pos++;
 	} else {
-		rc = json_fail(p, "unexpected character");
+		while (jp->pos < len && p[jp->pos] >= '0' && p[jp->pos] <= '9')
+			jp->pos++;
 	}
-	if (rc) {
-		json_free(j);
-		return rc;
+	if (jp->pos < len && p[jp->pos] == '.') {
+		integral = false;
+		jp->pos++;
+		if (jp->pos >= len || p[jp->pos] < '0' || p[jp->pos] > '9')
+			return json_fail(jp, "bad number: no digits after '.'");
+		while (jp->pos < len && p[jp->pos] >= '0' && p[jp->pos] <= '9')
+			jp->pos++;
 	}
-	*out = j;
+	if (jp->pos < len && (p[jp->pos] == 'e' || p[jp->pos] == 'E')) {
+		integral = false;
+		jp->pos++;
+		if (jp->pos < len && (p[jp->pos] == '+' || p[jp->pos] == '-'))
+			jp->pos++;
+		if (jp->pos >= len || p[jp->pos] < '0' || p[jp->pos] > '9')
+			return json_fail(jp, "bad number: no digits in the exponent");
+		while (jp->pos < len && p[jp->pos] >= '0' && p[jp->pos] <= '9')
+			jp->pos++;
+	}
+	size_t n = jp->pos - start;
+	if (n > JSON_NUMBER_MAX)
+		return json_fail(jp, "number too long");
+	char text[JSON_NUMBER_MAX + 1];
+	memcpy(text, p + start, n);
+	text[n] = '\0';
+	v->d = strtod(text, NULL); /* the grammar was checked above; overflow gives +-HUGE_VAL */
+	if (integral) {
+		errno = 0;
+		long long ll = strtoll(text, NULL, 10);
+		if (errno == 0) {
+			v->is_int = true;
+			v->i = (int64_t)ll;
+		}
+	}
 	return 0;
 }
 
-int json_parse(const char *s, size_t len, struct json **out, char *eb, size_t el)
+static int json_literal(struct json_parser *jp, const char *word)
 {
-	struct json_p p = { s, len, 0, 0, eb, el };
-	*out = NULL;
-	int rc = json_value(&p, out);
+	size_t n = strlen(word);
+	if (jp->len - jp->pos < n || memcmp(jp->p + jp->pos, word, n) != 0)
+		return json_fail(jp, "unexpected character");
+	jp->pos += n;
+	return 0;
+}
+
+static int json_push(struct json_parser *jp, uint32_t idx)
+{
+	int rc = json_grow((void **)&jp->stack, &jp->stack_cap, jp->stack_n + 1, sizeof(*jp->stack));
 	if (rc)
-		return rc;
-	json_ws(&p);
-	if (p.pos != len) {
-		json_free(*out);
-		*out = NULL;
-		return json_fail(&p, "trailing bytes");
-	}
+		return json_grow_fail(jp, rc);
+	jp->stack[jp->stack_n++] = idx;
 	return 0;
 }
 
-void json_free(struct json *j)
+/* Moves the children pushed since mark into doc->kids as the run of container idx. */
+static int json_close(struct json_parser *jp, uint32_t idx, uint32_t mark)
 {
-	if (!j)
-		return;
-	for (size_t i = 0; i < j->n; i++) {
-		json_free(j->kids[i]);
-		if (j->keys)
-			free(j->keys[i]);
-	}
-	free(j->kids);
-	free(j->keys);
-	free(j->str);
-	free(j);
+	struct json_doc *doc = jp->doc;
+	uint32_t cnt = jp->stack_n - mark;
+	int rc = json_grow((void **)&doc->kids, &doc->kids_cap, doc->n_kids_used + cnt, sizeof(*doc->kids));
+	if (rc)
+		return json_grow_fail(jp, rc);
+	if (cnt)
+		memcpy(doc->kids + doc->n_kids_used, jp->stack + mark, (size_t)cnt * sizeof(*doc->kids));
+	doc->v[idx].kids = doc->n_kids_used;
+	doc->v[idx].n_kids = cnt;
+	doc->n_kids_used += cnt;
+	jp->stack_n = mark;
+	return 0;
 }
 
-const struct json *json_get(const struct json *obj, const char *key)
+static int json_value_at(struct json_parser *jp, unsigned depth, uint32_t *out);
+
+static int json_container(struct json_parser *jp, unsigned depth, bool object, uint32_t *out)
 {
-	if (!obj || obj->type != JSON_OBJ)
+	uint32_t idx, mark = jp->stack_n;
+	int rc;
+	char end = object ? '}' : ']';
+
+	if (depth >= JSON_MAX_DEPTH)
+		return err_set(jp->errbuf, jp->errlen, ERR_TOOBIG, "json: offset %zu: nested deeper than %u",
+			       jp->pos, JSON_MAX_DEPTH);
+	if ((rc = json_new_value(jp, object ? JSON_OBJECT : JSON_ARRAY, &idx)))
+		return rc;
+	jp->pos++; /* '{' or '[' */
+	json_skip_ws(jp);
+	if (jp->pos < jp->len && jp->p[jp->pos] == end) {
+		jp->pos++;
+		*out = idx;
+		return json_close(jp, idx, mark);
+	}
+	for (;;) {
+		uint32_t key = 0, key_len = 0, child;
+		json_skip_ws(jp);
+		if (object) {
+			if (jp->pos >= jp->len || jp->p[jp->pos] != '"')
+				return json_fail(jp, "expected a string key");
+			if ((rc = json_string_token(jp, &key, &key_len)))
+				return rc;
+			json_skip_ws(jp);
+			if (jp->pos >= jp->len || jp->p[jp->pos] != ':')
+				return json_fail(jp, "expected ':' after an object key");
+			jp->pos++;
+		}
+		if ((rc = json_value_at(jp, depth + 1, &child)))
+			return rc;
+		if (object) {
+			jp->doc->v[child].has_key = true;
+			jp->doc->v[child].key = key;
+			jp->doc->v[child].key_len = key_len;
+		}
+		if ((rc = json_push(jp, child)))
+			return rc;
+		json_skip_ws(jp);
+		if (jp->pos >= jp->len)
+			return json_fail(jp, object ? "unterminated object" : "unterminated array");
+		char c = jp->p[jp->pos++];
+		if (c == end)
+			break;
+		if (c != ',') {
+			jp->pos--;
+			return json_fail(jp, object ? "expected ',' or '}'" : "expected ',' or ']'");
+		}
+	}
+	*out = idx;
+	return json_close(jp, idx, mark);
+}
+
+static int json_value_at(struct json_parser *jp, unsigned depth, uint32_t *out)
+{
+	int rc;
+	uint32_t idx;
+
+	json_skip_ws(jp);
+	if (jp->pos >= jp->len)
+		return json_fail(jp, "expected a value");
+	char c = jp->p[jp->pos];
+	switch (c) {
+	case '{':
+		return json_container(jp, depth, true, out);
+	case '[':
+		return json_container(jp, depth, false, out);
+	case '"':
+		if ((rc = json_new_value(jp, JSON_STRING, &idx)))
+			return rc;
+		rc = json_string_token(jp, &jp->doc->v[idx].str, &jp->doc->v[idx].str_len);
+		break;
+	case 't':
+	case 'f':
+		if ((rc = json_new_value(jp, JSON_BOOL, &idx)))
+			return rc;
+		jp->doc->v[idx].b = c == 't';
+		rc = json_literal(jp, c == 't' ? "true" : "false");
+		break;
+	case 'n':
+		if ((rc = json_new_value(jp, JSON_NULL, &idx)))
+			return rc;
+		rc = json_literal(jp, "null");
+		break;
+	default:
+		if (c != '-' && (c < '0' || c > '9'))
+			return json_fail(jp, "unexpected character");
+		if ((rc = json_new_value(jp, JSON_NUMBER, &idx)))
+			return rc;
+		rc = json_number_token(jp, &jp->doc->v[idx]);
+		break;
+	}
+	*out = idx;
+	return rc;
+}
+
+int json_parse(const char *text, size_t len, struct json_doc **out, char *errbuf, size_t errlen)
+{
+	struct json_parser jp = { .p = text, .len = len, .errbuf = errbuf, .errlen = errlen };
+	uint32_t root;
+	int rc;
+
+	*out = NULL;
+	if (len > JSON_MAX_INPUT)
+		return err_set(errbuf, errlen, ERR_TOOBIG, "json: %zu bytes, over the maximum of %u", len,
+			       JSON_MAX_INPUT);
+	jp.doc = calloc(1, sizeof(*jp.doc));
+	if (!jp.doc || !(jp.doc->arena = malloc(len + 1))) {
+		rc = err_set(errbuf, errlen, ERR_NOMEM, "json: out of memory");
+		goto fail;
+	}
+	if ((rc = json_value_at(&jp, 0, &root)))
+		goto fail;
+	json_skip_ws(&jp);
+	if (jp.pos != len) {
+		rc = json_fail(&jp, "trailing characters after the value");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < jp.doc->n; i++)
+		jp.doc->v[i].doc = jp.doc;
+	free(jp.stack);
+	*out = jp.doc;
+	return 0;
+fail:
+	free(jp.stack);
+	json_free(jp.doc);
+	return rc;
+}
+
+void json_free(struct json_doc *doc)
+{
+	if (!doc)
+		return;
+	free(doc->v);
+	free(doc->kids);
+	free(doc->arena);
+	free(doc);
+}
+
+const struct json_value *json_root(const struct json_doc *doc)
+{
+	return doc && doc->n ? &doc->v[0] : NULL; /* the first value parsed is the root */
+}
+
+enum json_type json_type(const struct json_value *v)
+{
+	return v ? v->type : JSON_NULL;
+}
+
+size_t json_len(const struct json_value *v)
+{
+	return v && (v->type == JSON_ARRAY || v->type == JSON_OBJECT) ? v->n_kids : 0;
+}
+
+const struct json_value *json_at(const struct json_value *v, size_t i)
+{
+	if (i >= json_len(v))
 		return NULL;
-	for (size_t i = 0; i < obj->n; i++)
-		if (!strcmp(obj->keys[i], key))
-			return obj->kids[i];
+	return &v->doc->v[v->doc->kids[v->kids + i]];
+}
+
+const char *json_key_at(const struct json_value *v, size_t i)
+{
+	if (json_type(v) != JSON_OBJECT)
+		return NULL;
+	const struct json_value *m = json_at(v, i);
+	return m ? v->doc->arena + m->key : NULL;
+}
+
+const struct json_value *json_get(const struct json_value *v, const char *key)
+{
+	if (json_type(v) != JSON_OBJECT || !key)
+		return NULL;
+	size_t klen = strlen(key);
+	for (size_t i = json_len(v); i-- > 0;) {
+		const struct json_value *m = json_at(v, i);
+		if (m->key_len == klen && memcmp(v->doc->arena + m->key, key, klen) == 0)
+			return m;
+	}
 	return NULL;
 }
 
-const struct json *json_at(const struct json *arr, size_t i)
+const char *json_string(const struct json_value *v, size_t *len)
 {
-	if (!arr || (arr->type != JSON_ARR && arr->type != JSON_OBJ) || i >= arr->n)
+	if (json_type(v) != JSON_STRING)
 		return NULL;
-	return arr->kids[i];
+	if (len)
+		*len = v->str_len;
+	return v->doc->arena + v->str;
 }
 
-size_t json_count(const struct json *j)
+bool json_int64(const struct json_value *v, int64_t *out)
 {
-	return j && (j->type == JSON_ARR || j->type == JSON_OBJ) ? j->n : 0;
-}
-
-bool json_int(const struct json *j, int64_t *out)
-{
-	if (!j)
+	if (json_type(v) != JSON_NUMBER || !v->is_int)
 		return false;
-	if (j->type == JSON_STR) {
-		char *end;
-		errno = 0;
-		long long v = strtoll(j->str, &end, 10);
-		if (!j->str[0] || *end || errno)
-			return false;
-		*out = v;
-		return true;
-	}
-	if (j->type != JSON_NUM || j->num != floor(j->num) || fabs(j->num) > 4.5e15)
-		return false;
-	*out = (int64_t)j->num;
+	*out = v->i;
 	return true;
 }
 
-const char *json_str(const struct json *j)
+bool json_double(const struct json_value *v, double *out)
 {
-	return j && j->type == JSON_STR ? j->str : NULL;
+	if (json_type(v) != JSON_NUMBER)
+		return false;
+	*out = v->d;
+	return true;
+}
+
+bool json_bool(const struct json_value *v, bool *out)
+{
+	if (json_type(v) != JSON_BOOL)
+		return false;
+	*out = v->b;
+	return true;
 }

@@ -1,8 +1,13 @@
 /*
- * json — a small, strict JSON reader for the documents samsa reads from the coordinator
- * (Kafka's ZooKeeper layout: broker registrations, topic assignments, partition states,
- * configs). Parses into a tree that owns copies of every string; bounded depth and size, so
- * any bytes at all give a tree or a clear error, never a crash. Writing is left to snprintf.
+ * json — a small, strict JSON reader (RFC 8259) for the documents Kafka keeps in ZooKeeper
+ * (`/brokers/topics/<t>`, `.../partitions/<p>/state`, `/config/topics/<t>`, `/brokers/ids/<id>`)
+ * and anything else samsa reads as JSON. It parses a whole document into one immutable tree;
+ * there is no writer.
+ *
+ * The input is outside bytes: the parser never reads past len, caps the input size, the nesting
+ * depth and the number of values, and reports every malformation as an error with its byte
+ * offset. Accessors are NULL-tolerant (a missing member or a wrong type gives NULL / false), so a
+ * lookup like json_get(json_get(root, "partitions"), "0") needs one check at the end.
  */
 #ifndef SAMSA_JSON_H
 #define SAMSA_JSON_H
@@ -11,32 +16,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum json_type { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ };
+#define JSON_MAX_INPUT (16u << 20) /* bytes */
+#define JSON_MAX_DEPTH 64u	   /* nested arrays/objects */
+#define JSON_MAX_VALUES (1u << 20) /* values in one document */
 
-struct json {
-	enum json_type type;
-	bool b;
-	double num;
-	char *str;	       /* JSON_STR: decoded, NUL-terminated (an embedded NUL is an error) */
-	char **keys;	       /* JSON_OBJ: key of each child */
-	struct json **kids;    /* JSON_ARR / JSON_OBJ children */
-	size_t n;
-};
+enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
 
-#define JSON_MAX_DEPTH 32
+struct json_doc;   /* a parsed document; owns every value and string in it */
+struct json_value; /* one value inside a document; valid until json_free of its document */
 
-/* Parses exactly one value (surrounding whitespace allowed). 0 with *out (free with
- * json_free), or ERR_CORRUPT with the byte offset in eb. */
-int json_parse(const char *s, size_t len, struct json **out, char *eb, size_t el);
-void json_free(struct json *j); /* NULL ok */
+/* Parses len bytes of text (need not be NUL-terminated). Returns 0 with *out set (free with
+ * json_free), or ERR_CORRUPT ("json: offset 12: expected ':' after an object key"), ERR_TOOBIG
+ * (input, depth or value count over the caps) or ERR_NOMEM, with text in errbuf and *out NULL. */
+int json_parse(const char *text, size_t len, struct json_doc **out, char *errbuf, size_t errlen);
+void json_free(struct json_doc *doc); /* NULL is fine */
 
-/* Lookups that tolerate NULL and wrong types (they return NULL / false). */
-const struct json *json_get(const struct json *obj, const char *key);
-const struct json *json_at(const struct json *arr, size_t i);
-size_t json_count(const struct json *j); /* elements of an array / members of an object */
-/* An integral number in [INT64_MIN/2, INT64_MAX/2] (or a string holding one, as Kafka writes
- * some numbers) into *out. */
-bool json_int(const struct json *j, int64_t *out);
-const char *json_str(const struct json *j);
+const struct json_value *json_root(const struct json_doc *doc);
+
+/* The type of v; JSON_NULL for v == NULL as well. */
+enum json_type json_type(const struct json_value *v);
+/* Members of an object or elements of an array; 0 for anything else (and NULL). */
+size_t json_len(const struct json_value *v);
+/* The i-th element of an array or the i-th member's value of an object (document order);
+ * NULL when out of range or v is neither. */
+const struct json_value *json_at(const struct json_value *v, size_t i);
+/* The i-th member's key of an object (NUL-terminated, decoded); NULL otherwise. */
+const char *json_key_at(const struct json_value *v, size_t i);
+/* The member named key of an object (the last one if a key repeats, as Jackson reads it);
+ * NULL if v is not an object or has no such member. Keys holding a \u0000 never match. */
+const struct json_value *json_get(const struct json_value *v, const char *key);
+
+/* A string's decoded bytes, NUL-terminated (the text may itself hold NULs: *len, if not NULL,
+ * gets the exact length); NULL if v is not a string. */
+const char *json_string(const struct json_value *v, size_t *len);
+/* true and *out set if v is a number with no fraction or exponent that fits in int64_t. */
+bool json_int64(const struct json_value *v, int64_t *out);
+/* true and *out set if v is a number (any number, as the nearest double). */
+bool json_double(const struct json_value *v, double *out);
+/* true and *out set if v is true or false. */
+bool json_bool(const struct json_value *v, bool *out);
 
 #endif

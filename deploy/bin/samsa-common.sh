@@ -13,8 +13,9 @@ samsa_find() {
   here=$(dirname "${BASH_SOURCE[0]}")
   if [ -x "$SAMSA_BUILD/$sub/$name" ]; then
     echo "$SAMSA_BUILD/$sub/$name"
-  elif [ -x "$here/$name" ]; then
-    echo "$here/$name"          # installed: the daemons sit beside the scripts
+  elif [ -x "$here/$name" ] && [ "$(readlink -f "$here/$name")" != "$(readlink -f "$0")" ]; then
+    echo "$here/$name"          # installed: the daemons sit beside the scripts (never the
+                                # calling script itself: that would exec itself forever)
   elif command -v "$name" >/dev/null 2>&1; then
     command -v "$name"
   else

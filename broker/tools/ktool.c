@@ -1,0 +1,547 @@
+/*
+ * ktool — the shared parts of the Kafka command-line tools (see ktool.h). The Java-name table
+ * below is the one place that knows how Kafka's client property names differ from librdkafka's.
+ */
+#include "ktool.h"
+
+#include "log.h"
+#include "props.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ---- command line ---- */
+
+static int ktool_opt_find(const struct ktool_opt *opts, size_t n, const char *name, size_t len,
+			  char *err, size_t errlen)
+{
+	int found = -1, matches = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(opts[i].name, name, len) != 0)
+			continue;
+		if (strlen(opts[i].name) == len)
+			return (int)i; /* an exact name beats any prefix */
+		found = (int)i;
+		matches++;
+	}
+	if (matches == 1)
+		return found;
+	if (matches > 1)
+		snprintf(err, errlen, "Option %.*s is ambiguous", (int)len, name);
+	else
+		snprintf(err, errlen, "%.*s is not a recognized option", (int)len, name);
+	return -1;
+}
+
+static int ktool_opt_push(struct ktool_opt *o, const char *v)
+{
+	const char **l = realloc(o->list, (o->n + 1) * sizeof(*l));
+	if (!l)
+		return -1;
+	l[o->n++] = v;
+	o->list = l;
+	return 0;
+}
+
+int ktool_opts_parse(struct ktool_opt *opts, size_t n, int argc, char **argv, char *err, size_t errlen)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			snprintf(err, errlen, "%s is not a recognized option", a);
+			return -1;
+		}
+		const char *name = a + 2;
+		const char *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		int k = ktool_opt_find(opts, n, name, len, err, errlen);
+		if (k < 0)
+			return -1;
+		struct ktool_opt *o = &opts[k];
+		o->seen++;
+		if (o->kind == KTOOL_FLAG) {
+			if (eq) {
+				snprintf(err, errlen, "Option %s does not take an argument", o->name);
+				return -1;
+			}
+			continue;
+		}
+		if (o->kind == KTOOL_NARGS) {
+			int got = 0;
+			if (eq) {
+				if (ktool_opt_push(o, eq + 1))
+					goto nomem;
+				got++;
+			}
+			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+				if (ktool_opt_push(o, argv[++i]))
+					goto nomem;
+				got++;
+			}
+			if (!got) {
+				snprintf(err, errlen, "argument --%s: expected at least one argument", o->name);
+				return -1;
+			}
+			continue;
+		}
+		const char *v;
+		if (o->kind == KTOOL_OPTARG) {
+			if (eq)
+				o->value = eq + 1;
+			else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+				o->value = argv[++i];
+			continue;
+		}
+		if (eq) {
+			v = eq + 1;
+		} else if (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-' && argv[i + 1][2])) {
+			v = argv[++i]; /* a following --word is the next option, as joptsimple reads it */
+		} else {
+			snprintf(err, errlen, "Option %s requires an argument", o->name);
+			return -1;
+		}
+		o->value = v;
+		if (o->kind == KTOOL_LIST && ktool_opt_push(o, v))
+			goto nomem;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+void ktool_opts_free(struct ktool_opt *opts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(opts[i].list);
+		opts[i].list = NULL;
+		opts[i].n = 0;
+	}
+}
+
+/* Writes text wrapped at width columns, continuation lines indented by indent. */
+static void ktool_wrap(FILE *f, const char *text, int col, int indent, int width)
+{
+	const char *p = text;
+	bool first = true;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\n') {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+			first = true;
+			p++;
+			continue;
+		}
+		int w = 0;
+		while (p[w] && p[w] != ' ' && p[w] != '\n')
+			w++;
+		if (!w)
+			break;
+		if (!first && col + 1 + w > width) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+			first = true;
+		}
+		if (!first) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, (size_t)w, f);
+		col += w;
+		p += w;
+		first = false;
+	}
+}
+
+void ktool_usage(FILE *f, const char *intro, const struct ktool_opt *opts, size_t n)
+{
+	enum { COL = 41, WIDTH = 80 };
+	if (intro)
+		fprintf(f, "%s\n", intro);
+	fprintf(f, "%-*s%s\n%-*s%s\n", COL, "Option", "Description", COL, "------", "-----------");
+	for (size_t i = 0; i < n; i++) {
+		char left[256];
+		if (opts[i].arg)
+			snprintf(left, sizeof(left), "--%s <%s>", opts[i].name, opts[i].arg);
+		else
+			snprintf(left, sizeof(left), "--%s", opts[i].name);
+		int len = (int)strlen(left);
+		fputs(left, f);
+		if (len >= COL - 1)
+			fprintf(f, "\n%*s", COL, "");
+		else
+			fprintf(f, "%*s", COL - len, "");
+		ktool_wrap(f, opts[i].help, COL, COL, WIDTH);
+		fputc('\n', f);
+	}
+}
+
+int ktool_parse_int(const char *opt, const char *s, long long min, long long max, long long *out,
+		    char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || errno) {
+		snprintf(err, errlen, "Cannot parse argument '%s' of option %s", s, opt);
+		return -1;
+	}
+	if (v < min || v > max) {
+		snprintf(err, errlen, "Value %s of option %s is out of range [%lld, %lld]", s, opt, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- Kafka (Java client) property names ---- */
+
+enum ktool_map_how {
+	KTOOL_MAP_RENAME,   /* same value under librdkafka's name */
+	KTOOL_MAP_KBYTES,   /* bytes -> kilobytes (at least 1) */
+	KTOOL_MAP_IGNORE,   /* meaningless for a C client; dropped silently */
+	KTOOL_MAP_WARN,     /* a Java feature librdkafka lacks; dropped with a warning */
+	KTOOL_MAP_ASSIGNOR, /* Java assignor class names -> librdkafka assignor names */
+	KTOOL_MAP_RESET,    /* auto.offset.reset: "none" is librdkafka's "error" */
+};
+
+struct ktool_map {
+	const char *java;
+	const char *rdkafka; /* NULL: the same name */
+	enum ktool_map_how how;
+	unsigned clients;    /* bit mask of 1u << enum ktool_client; 0 = all */
+};
+
+#define KTOOL_P (1u << KTOOL_PRODUCER)
+#define KTOOL_C (1u << KTOOL_CONSUMER)
+
+static const struct ktool_map ktool_maps[] = {
+	{ "key.serializer", NULL, KTOOL_MAP_IGNORE, 0 },
+	{ "value.serializer", NULL, KTOOL_MAP_IGNORE, 0 },
+	{ "key.deserializer", NULL, KTOOL_MAP_IGNORE, 0 },
+	{ "value.deserializer", NULL, KTOOL_MAP_IGNORE, 0 },
+	{ "max.block.ms", NULL, KTOOL_MAP_IGNORE, 0 },
+	{ "max.poll.records", NULL, KTOOL_MAP_IGNORE, 0 },
+	{ "exclude.internal.topics", NULL, KTOOL_MAP_IGNORE, 0 },
+	{ "default.api.timeout.ms", NULL, KTOOL_MAP_IGNORE, 0 },
+	{ "buffer.memory", "queue.buffering.max.kbytes", KTOOL_MAP_KBYTES, KTOOL_P },
+	{ "max.request.size", "message.max.bytes", KTOOL_MAP_RENAME, 0 },
+	{ "send.buffer.bytes", "socket.send.buffer.bytes", KTOOL_MAP_RENAME, 0 },
+	{ "receive.buffer.bytes", "socket.receive.buffer.bytes", KTOOL_MAP_RENAME, 0 },
+	{ "fetch.max.wait.ms", "fetch.wait.max.ms", KTOOL_MAP_RENAME, 0 },
+	{ "delivery.timeout.ms", "message.timeout.ms", KTOOL_MAP_RENAME, 0 },
+	{ "partition.assignment.strategy", NULL, KTOOL_MAP_ASSIGNOR, 0 },
+	{ "auto.offset.reset", NULL, KTOOL_MAP_RESET, 0 },
+	{ "partitioner.class", NULL, KTOOL_MAP_WARN, 0 },
+	{ "interceptor.classes", NULL, KTOOL_MAP_WARN, 0 },
+	{ "metric.reporters", NULL, KTOOL_MAP_WARN, 0 },
+	{ "sasl.jaas.config", NULL, KTOOL_MAP_WARN, 0 },
+	{ "ssl.truststore.location", NULL, KTOOL_MAP_WARN, 0 },
+	{ "ssl.truststore.password", NULL, KTOOL_MAP_WARN, 0 },
+	{ "ssl.keystore.location", NULL, KTOOL_MAP_WARN, 0 },
+};
+
+static const char *ktool_logger(enum ktool_client client)
+{
+	switch (client) {
+	case KTOOL_PRODUCER:
+		return "org.apache.kafka.clients.producer.ProducerConfig";
+	case KTOOL_CONSUMER:
+		return "org.apache.kafka.clients.consumer.ConsumerConfig";
+	case KTOOL_ADMIN:
+		break;
+	}
+	return "org.apache.kafka.clients.admin.AdminClientConfig";
+}
+
+/* Java's assignor class names (or their simple names) as librdkafka names them. */
+static const char *ktool_assignor(const char *cls)
+{
+	static const struct {
+		const char *suffix, *name;
+	} names[] = {
+		{ "RangeAssignor", "range" },
+		{ "RoundRobinAssignor", "roundrobin" },
+		{ "CooperativeStickyAssignor", "cooperative-sticky" },
+	};
+	const char *dot = strrchr(cls, '.');
+	const char *simple = dot ? dot + 1 : cls;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(simple, names[i].suffix))
+			return names[i].name;
+	return cls; /* already a librdkafka name, or librdkafka will say it is not */
+}
+
+static int ktool_conf_raw(rd_kafka_conf_t *conf, enum ktool_client client, const char *key,
+			  const char *value, char *err, size_t errlen)
+{
+	char rerr[512];
+	rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, key, value, rerr, sizeof(rerr));
+	if (res == RD_KAFKA_CONF_OK)
+		return 0;
+	if (res == RD_KAFKA_CONF_UNKNOWN) {
+		log_warn(ktool_logger(client), "The configuration '%s' was supplied but isn't a known config.",
+			 key);
+		return 0;
+	}
+	snprintf(err, errlen, "Invalid value %s for configuration %s: %s", value, key, rerr);
+	return -1;
+}
+
+int ktool_conf_set(rd_kafka_conf_t *conf, enum ktool_client client, const char *key,
+		   const char *value, char *err, size_t errlen)
+{
+	char buf[64];
+	for (size_t i = 0; i < sizeof(ktool_maps) / sizeof(ktool_maps[0]); i++) {
+		const struct ktool_map *m = &ktool_maps[i];
+		if (strcmp(m->java, key) != 0)
+			continue;
+		if (m->clients && !(m->clients & (1u << client)))
+			break; /* not this client's name: let librdkafka judge it */
+		const char *name = m->rdkafka ? m->rdkafka : key;
+		switch (m->how) {
+		case KTOOL_MAP_IGNORE:
+			return 0;
+		case KTOOL_MAP_WARN:
+			log_warn(ktool_logger(client),
+				 "The configuration '%s' is not supported by this client and was ignored.", key);
+			return 0;
+		case KTOOL_MAP_KBYTES: {
+			char *end;
+			errno = 0;
+			long long b = strtoll(value, &end, 10);
+			if (!*value || *end || errno || b < 0) {
+				snprintf(err, errlen, "Invalid value %s for configuration %s: Not a number of type LONG",
+					 value, key);
+				return -1;
+			}
+			snprintf(buf, sizeof(buf), "%lld", b / 1024 > 0 ? b / 1024 : 1);
+			return ktool_conf_raw(conf, client, name, buf, err, errlen);
+		}
+		case KTOOL_MAP_ASSIGNOR: {
+			/* a comma-separated list of class names */
+			char out[512] = "";
+			char *copy = strdup(value), *save = NULL;
+			if (!copy) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+				size_t used = strlen(out);
+				snprintf(out + used, sizeof(out) - used, "%s%s", used ? "," : "", ktool_assignor(t));
+			}
+			free(copy);
+			return ktool_conf_raw(conf, client, name, out, err, errlen);
+		}
+		case KTOOL_MAP_RESET:
+			return ktool_conf_raw(conf, client, name, strcmp(value, "none") ? value : "error", err,
+					      errlen);
+		case KTOOL_MAP_RENAME:
+			return ktool_conf_raw(conf, client, name, value, err, errlen);
+		}
+	}
+	return ktool_conf_raw(conf, client, key, value, err, errlen);
+}
+
+int ktool_conf_set_kv(rd_kafka_conf_t *conf, enum ktool_client client, const char *kv, char *err,
+		      size_t errlen)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv) {
+		snprintf(err, errlen, "Invalid property: '%s' (expected key=value)", kv);
+		return -1;
+	}
+	char key[256];
+	size_t klen = (size_t)(eq - kv);
+	if (klen >= sizeof(key)) {
+		snprintf(err, errlen, "Invalid property: key too long in '%s'", kv);
+		return -1;
+	}
+	memcpy(key, kv, klen);
+	key[klen] = '\0';
+	return ktool_conf_set(conf, client, key, eq + 1, err, errlen);
+}
+
+int ktool_conf_load(rd_kafka_conf_t *conf, enum ktool_client client, const char *path, char *err,
+		    size_t errlen)
+{
+	struct props *p = NULL;
+	if (props_load_file(path, &p, err, errlen))
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < props_count(p) && rc == 0; i++) {
+		const char *k, *v;
+		int line;
+		props_at(p, i, &k, &v, &line);
+		if (ktool_conf_set(conf, client, k, v, err, errlen)) {
+			char inner[512];
+			snprintf(inner, sizeof(inner), "%s", err);
+			snprintf(err, errlen, "%s:%d: %s", path, line, inner);
+			rc = -1;
+		}
+	}
+	props_free(p);
+	return rc;
+}
+
+/* Runs on librdkafka's threads; common/log writes each line with one write(). */
+static void ktool_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	/* syslog levels: 3 error, 4 warning, 5..7 notice/info/debug. Connection failures are
+	 * reported once, by ktool_rdkafka_error, not also as FAIL/ERROR log lines. */
+	if (level > 4 && !getenv("KTOOL_DEBUG"))
+		return;
+	if ((!strcmp(fac, "FAIL") || !strcmp(fac, "ERROR")) && !getenv("KTOOL_DEBUG"))
+		return;
+	log_msg(level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : LOG_INFO, "rdkafka", "%s: %s", fac, buf);
+}
+
+/* Client errors, as Kafka's NetworkClient words the common one. Runs inside rd_kafka_poll (and
+ * friends) on the tool's thread. */
+static void ktool_rdkafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	(void)opaque;
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		return; /* each broker's failure was already reported */
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		char why[512];
+		rd_kafka_fatal_error(rk, why, sizeof(why));
+		log_error("org.apache.kafka.clients.NetworkClient", "[%s] Fatal error: %s", rd_kafka_name(rk), why);
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE)
+		log_warn("org.apache.kafka.clients.NetworkClient",
+			 "[%s] Connection could not be established. Broker may not be available: %s", rd_kafka_name(rk),
+			 reason);
+	else
+		log_warn("org.apache.kafka.clients.NetworkClient", "[%s] %s: %s", rd_kafka_name(rk),
+			 rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+void ktool_conf_logging(rd_kafka_conf_t *conf)
+{
+	rd_kafka_conf_set_log_cb(conf, ktool_rdkafka_log);
+	rd_kafka_conf_set_error_cb(conf, ktool_rdkafka_error);
+	if (getenv("KTOOL_DEBUG")) {
+		char e[256];
+		rd_kafka_conf_set(conf, "debug", getenv("KTOOL_DEBUG"), e, sizeof(e));
+	}
+}
+
+/* ---- topics ---- */
+
+int ktool_topic_regex(regex_t *re, const char *list, char *err, size_t errlen)
+{
+	size_t n = strlen(list);
+	char *pat = malloc(n + 8);
+	if (!pat) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* strip surrounding quotes and all spaces; ',' separates alternatives */
+	const char *s = list, *e = list + n;
+	while (s < e && (*s == '"' || *s == '\''))
+		s++;
+	while (e > s && (e[-1] == '"' || e[-1] == '\''))
+		e--;
+	size_t k = 0;
+	pat[k++] = '^';
+	pat[k++] = '(';
+	for (; s < e; s++) {
+		if (*s == ' ')
+			continue;
+		pat[k++] = *s == ',' ? '|' : *s;
+	}
+	pat[k++] = ')';
+	pat[k++] = '$';
+	pat[k] = '\0';
+	int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
+	free(pat);
+	if (rc) {
+		char why[256];
+		regerror(rc, re, why, sizeof(why));
+		snprintf(err, errlen, "Invalid regular expression '%s': %s", list, why);
+		return -1;
+	}
+	return 0;
+}
+
+bool ktool_topic_matches(const regex_t *re, const char *topic)
+{
+	return regexec(re, topic, 0, NULL, 0) == 0;
+}
+
+bool ktool_topic_internal(const char *topic)
+{
+	return !strcmp(topic, "__consumer_offsets") || !strcmp(topic, "__transaction_state");
+}
+
+int ktool_topic_valid(const char *topic, char *err, size_t errlen)
+{
+	size_t n = strlen(topic);
+	if (n == 0) {
+		snprintf(err, errlen, "Topic name is illegal, it can't be empty");
+		return -1;
+	}
+	if (!strcmp(topic, ".") || !strcmp(topic, "..")) {
+		snprintf(err, errlen, "Topic name cannot be \".\" or \"..\"");
+		return -1;
+	}
+	if (n > 249) {
+		snprintf(err, errlen,
+			 "Topic name is illegal, it can't be longer than 249 characters, topic name: %s", topic);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = topic[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-')) {
+			snprintf(err, errlen,
+				 "Topic name \"%s\" is illegal, it contains a character other than ASCII "
+				 "alphanumerics, '.', '_' and '-'",
+				 topic);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- process ---- */
+
+static volatile sig_atomic_t ktool_stop; /* the one global: written by the signal handler */
+
+static void ktool_on_signal(int sig)
+{
+	(void)sig;
+	ktool_stop = 1;
+}
+
+void ktool_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ktool_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+bool ktool_stop_requested(void)
+{
+	return ktool_stop != 0;
+}
+
+int64_t ktool_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
