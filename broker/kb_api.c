@@ -75,6 +75,9 @@ struct kout {
 static void kout_init(struct kout *o, int32_t corr)
 {
 	o->eb = evbuffer_new();
+	/* file ranges then stay file chains, which the socket's output sends with sendfile */
+	if (o->eb)
+		evbuffer_set_flags(o->eb, EVBUFFER_FLAG_DRAINS_TO_FD);
 	wbuf_init(&o->w, 1u << 30);
 	o->total = 0;
 	wbuf_i32(&o->w, 0); /* length, set at the end */
