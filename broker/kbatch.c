@@ -1,0 +1,354 @@
+/*
+ * kbatch — Kafka record batch v2 codec (see kbatch.h). Owns no state. Record bytes are read
+ * through struct rbuf so that no read can leave the batch; arithmetic on offsets and timestamps
+ * taken from the wire is done in unsigned so that hostile values wrap instead of overflowing.
+ */
+#include "kbatch.h"
+
+#include "buf.h"
+#include "crc32c.h"
+#include "err.h"
+
+#include <string.h>
+
+/* Smallest record: length(1) attributes(1) tsDelta(1) offsetDelta(1) keyLen(1) valueLen(1)
+ * headersCount(1). The length varint counts the 6 bytes after it. */
+#define KBATCH_MIN_RECORD_BODY 6
+
+static void kbatch_put64(uint8_t *p, int64_t v)
+{
+	be32_put(p, (uint32_t)((uint64_t)v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
+
+static int64_t kbatch_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
+int kbatch_parse_hdr(const uint8_t *p, size_t len, struct kbatch_hdr *h)
+{
+	if (len > KBATCH_OFF_MAGIC && (int8_t)p[KBATCH_OFF_MAGIC] != KBATCH_MAGIC)
+		return ERR_VERSION;
+	if (len < KBATCH_HDR_SIZE)
+		return ERR_TRUNC;
+	struct rbuf r = rbuf_make(p, KBATCH_HDR_SIZE);
+	uint8_t magic;
+	uint16_t attr16;
+	int16_t attrs;
+	rbuf_i64(&r, &h->base_offset);
+	rbuf_i32(&r, &h->batch_length);
+	rbuf_i32(&r, &h->leader_epoch);
+	rbuf_u8(&r, &magic);
+	h->magic = (int8_t)magic;
+	rbuf_u32(&r, &h->crc);
+	rbuf_i16(&r, &attrs);
+	attr16 = (uint16_t)attrs;
+	h->attributes = (int16_t)attr16;
+	rbuf_i32(&r, &h->last_offset_delta);
+	rbuf_i64(&r, &h->base_timestamp);
+	rbuf_i64(&r, &h->max_timestamp);
+	rbuf_i64(&r, &h->producer_id);
+	rbuf_i16(&r, &h->producer_epoch);
+	rbuf_i32(&r, &h->base_sequence);
+	rbuf_i32(&r, &h->records_count);
+	if (r.err)
+		return r.err; /* cannot happen: 61 bytes were there */
+	if (h->batch_length < KBATCH_HDR_SIZE - KBATCH_LOG_OVERHEAD)
+		return ERR_CORRUPT;
+	return 0;
+}
+
+/*
+ * Walks the records of an uncompressed batch whose header h was parsed and whose framing
+ * (len == 12 + batchLength) was checked. cb may be NULL (validation only).
+ */
+static int kbatch_walk(const uint8_t *p, size_t len, const struct kbatch_hdr *h,
+		       kbatch_record_cb cb, void *arg, char *eb, size_t el)
+{
+	struct rbuf r = rbuf_make(p + KBATCH_HDR_SIZE, len - KBATCH_HDR_SIZE);
+	bool log_append = (h->attributes & KBATCH_LOG_APPEND_TIME) != 0;
+	int32_t prev = -1;
+
+	if (h->records_count < 0 ||
+	    (size_t)h->records_count > rbuf_left(&r) / (KBATCH_MIN_RECORD_BODY + 1))
+		return err_set(eb, el, ERR_PROTO, "recordsCount %d does not fit in %zu bytes of records",
+			       h->records_count, rbuf_left(&r));
+	for (int32_t i = 0; i < h->records_count; i++) {
+		int32_t rlen;
+		if (rbuf_varint(&r, &rlen))
+			return err_set(eb, el, ERR_PROTO, "record %d: bad length varint", i);
+		if (rlen < KBATCH_MIN_RECORD_BODY || (size_t)rlen > rbuf_left(&r))
+			return err_set(eb, el, ERR_PROTO, "record %d: length %d out of bounds (%zu left)",
+				       i, rlen, rbuf_left(&r));
+		struct rbuf rr = rbuf_make(r.p + r.pos, (size_t)rlen);
+		rbuf_skip(&r, (size_t)rlen);
+
+		struct kbatch_record rec;
+		uint8_t attr;
+		int64_t ts_delta;
+		int32_t off_delta, hcount;
+		rbuf_u8(&rr, &attr);
+		rbuf_varlong(&rr, &ts_delta);
+		rbuf_varint(&rr, &off_delta);
+		rbuf_bytes_varint(&rr, (size_t)rlen, &rec.key, &rec.key_len);
+		rbuf_bytes_varint(&rr, (size_t)rlen, &rec.value, &rec.value_len);
+		rbuf_varint(&rr, &hcount);
+		if (rr.err)
+			return err_set(eb, el, ERR_PROTO, "record %d: key/value lengths or varints overrun the %d-byte record",
+				       i, rlen);
+		if (off_delta <= prev || off_delta > h->last_offset_delta)
+			return err_set(eb, el, ERR_PROTO, "record %d: offsetDelta %d not in (%d, %d]", i,
+				       off_delta, prev, h->last_offset_delta);
+		prev = off_delta;
+		if (hcount < 0 || (size_t)hcount > rbuf_left(&rr) / 2)
+			return err_set(eb, el, ERR_PROTO, "record %d: headersCount %d does not fit", i,
+				       hcount);
+		size_t hstart = rr.pos;
+		for (int32_t j = 0; j < hcount; j++) {
+			int32_t hk;
+			const uint8_t *hv;
+			int32_t hvlen;
+			if (rbuf_varint(&rr, &hk) == 0 && hk < 0)
+				return err_set(eb, el, ERR_PROTO, "record %d header %d: negative key length",
+					       i, j);
+			rbuf_skip(&rr, (size_t)hk);
+			rbuf_bytes_varint(&rr, (size_t)rlen, &hv, &hvlen);
+			if (rr.err)
+				return err_set(eb, el, ERR_PROTO, "record %d header %d: overruns the record",
+					       i, j);
+		}
+		if (rbuf_left(&rr))
+			return err_set(eb, el, ERR_PROTO, "record %d: %zu bytes left over inside the record",
+				       i, rbuf_left(&rr));
+		if (cb) {
+			rec.offset = kbatch_add(h->base_offset, off_delta);
+			rec.timestamp = log_append ? h->max_timestamp : kbatch_add(h->base_timestamp, ts_delta);
+			rec.attributes = (int8_t)attr;
+			rec.headers_count = hcount;
+			rec.headers = rr.p + hstart;
+			rec.headers_len = rr.len - hstart;
+			int rc = cb(&rec, arg);
+			if (rc)
+				return rc;
+		}
+	}
+	if (rbuf_left(&r))
+		return err_set(eb, el, ERR_PROTO, "%zu bytes after the last of %d records", rbuf_left(&r),
+			       h->records_count);
+	return 0;
+}
+
+/* Header + framing checks shared by validate and records. */
+static int kbatch_check_frame(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb,
+			      size_t el)
+{
+	int rc = kbatch_parse_hdr(p, len, h);
+	if (rc == ERR_VERSION)
+		return err_set(eb, el, ERR_VERSION, "magic %d, only record batch v2 (magic 2) is supported",
+			       (int8_t)p[KBATCH_OFF_MAGIC]);
+	if (rc == ERR_TRUNC)
+		return err_set(eb, el, ERR_CORRUPT, "%zu bytes, shorter than a batch header (%d)", len,
+			       KBATCH_HDR_SIZE);
+	if (rc)
+		return err_set(eb, el, ERR_CORRUPT, "batchLength %d is below the minimum", h->batch_length);
+	if ((size_t)h->batch_length != len - KBATCH_LOG_OVERHEAD)
+		return err_set(eb, el, ERR_CORRUPT, "batchLength %d but the batch has %zu bytes",
+			       h->batch_length, len - KBATCH_LOG_OVERHEAD);
+	if (h->records_count < 1 || h->last_offset_delta != h->records_count - 1)
+		return err_set(eb, el, ERR_PROTO, "recordsCount %d and lastOffsetDelta %d disagree",
+			       h->records_count, h->last_offset_delta);
+	if ((h->attributes & KBATCH_COMPRESSION_MASK) > 4)
+		return err_set(eb, el, ERR_PROTO, "unknown compression type %d",
+			       h->attributes & KBATCH_COMPRESSION_MASK);
+	return 0;
+}
+
+int kbatch_validate(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, size_t el)
+{
+	struct kbatch_hdr tmp;
+	if (!h)
+		h = &tmp;
+	memset(h, 0, sizeof(*h));
+	int rc = kbatch_check_frame(p, len, h, eb, el);
+	if (rc)
+		return rc;
+	uint32_t crc = crc32c(0, p + KBATCH_OFF_ATTRIBUTES, len - KBATCH_OFF_ATTRIBUTES);
+	if (crc != h->crc)
+		return err_set(eb, el, ERR_CORRUPT, "CRC-32C mismatch: stored %08x, computed %08x",
+			       h->crc, crc);
+	if (h->attributes & KBATCH_COMPRESSION_MASK)
+		return 0; /* stored as the producer sent it; records are not decoded */
+	return kbatch_walk(p, len, h, NULL, NULL, eb, el);
+}
+
+int kbatch_foreach_ex(const uint8_t *p, size_t len, unsigned flags, kbatch_cb cb, void *arg,
+		      size_t *consumed, char *eb, size_t el)
+{
+	size_t pos = 0;
+	int rc = 0;
+	while (pos < len) {
+		size_t left = len - pos;
+		if (left < KBATCH_LOG_OVERHEAD) {
+			rc = err_set(eb, el, ERR_TRUNC, "partial batch at byte %zu (%zu bytes)", pos, left);
+			break;
+		}
+		int32_t blen = (int32_t)be32_get(p + pos + KBATCH_OFF_LENGTH);
+		if (blen < KBATCH_HDR_SIZE - KBATCH_LOG_OVERHEAD) {
+			rc = err_set(eb, el, ERR_CORRUPT, "batch at byte %zu: batchLength %d", pos, blen);
+			break;
+		}
+		size_t size = KBATCH_LOG_OVERHEAD + (size_t)blen;
+		if (size > left) {
+			rc = err_set(eb, el, ERR_TRUNC, "partial batch at byte %zu: %zu of %zu bytes", pos,
+				     left, size);
+			break;
+		}
+		if (cb && (rc = cb(p + pos, size, arg)) != 0)
+			break;
+		pos += size;
+	}
+	if (consumed)
+		*consumed = pos;
+	if (rc == ERR_TRUNC && (flags & KBATCH_ALLOW_PARTIAL))
+		rc = 0;
+	return rc;
+}
+
+int kbatch_foreach(const uint8_t *p, size_t len, kbatch_cb cb, void *arg, char *eb, size_t el)
+{
+	return kbatch_foreach_ex(p, len, 0, cb, arg, NULL, eb, el);
+}
+
+void kbatch_set_base_offset(uint8_t *b, int64_t base_offset)
+{
+	kbatch_put64(b + KBATCH_OFF_BASE_OFFSET, base_offset);
+}
+
+void kbatch_set_leader_epoch(uint8_t *b, int32_t epoch)
+{
+	be32_put(b + KBATCH_OFF_LEADER_EPOCH, (uint32_t)epoch);
+}
+
+void kbatch_update_crc(uint8_t *b, size_t len)
+{
+	be32_put(b + KBATCH_OFF_CRC, crc32c(0, b + KBATCH_OFF_ATTRIBUTES, len - KBATCH_OFF_ATTRIBUTES));
+}
+
+void kbatch_set_log_append_time(uint8_t *b, size_t len, int64_t ts_ms)
+{
+	b[KBATCH_OFF_ATTRIBUTES + 1] |= KBATCH_LOG_APPEND_TIME;
+	kbatch_put64(b + KBATCH_OFF_MAX_TIMESTAMP, ts_ms);
+	kbatch_update_crc(b, len);
+}
+
+int kbatch_records(const uint8_t *b, size_t len, kbatch_record_cb cb, void *arg, char *eb,
+		   size_t el)
+{
+	struct kbatch_hdr h;
+	int rc = kbatch_check_frame(b, len, &h, eb, el);
+	if (rc)
+		return rc;
+	if (h.attributes & KBATCH_COMPRESSION_MASK)
+		return err_set(eb, el, ERR_VERSION, "compressed batch (type %d): records not decoded here",
+			       h.attributes & KBATCH_COMPRESSION_MASK);
+	return kbatch_walk(b, len, &h, cb, arg, eb, el);
+}
+
+int kbatch_header_next(const struct kbatch_record *r, size_t *pos, struct kbatch_kv *kv)
+{
+	if (*pos >= r->headers_len)
+		return 0;
+	struct rbuf rb = rbuf_make(r->headers, r->headers_len);
+	int32_t klen;
+	const uint8_t *key, *val;
+	rbuf_skip(&rb, *pos);
+	if (rbuf_varint(&rb, &klen) || klen < 0)
+		return ERR_PROTO;
+	rbuf_raw(&rb, (size_t)klen, &key);
+	rbuf_bytes_varint(&rb, r->headers_len, &val, &kv->value_len);
+	if (rb.err)
+		return ERR_PROTO;
+	kv->key = key;
+	kv->key_len = klen;
+	kv->value = val;
+	*pos = rb.pos;
+	return 1;
+}
+
+/* ---- building ---- */
+
+static size_t kbatch_varint_size(int64_t v)
+{
+	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	size_t n = 1;
+	while (u >= 0x80) {
+		u >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static size_t kbatch_lenbytes_size(int32_t len)
+{
+	return kbatch_varint_size(len) + (len > 0 ? (size_t)len : 0);
+}
+
+size_t kbatch_build(struct wbuf *w, int64_t base_offset, int64_t ts, const struct kbatch_rec *recs,
+		    int n)
+{
+	if (n < 1 || w->err)
+		return 0;
+	size_t start = w->len;
+	int64_t max_delta = 0;
+	if (!wbuf_reserve(w, KBATCH_HDR_SIZE))
+		return 0;
+	w->len += KBATCH_HDR_SIZE;
+	for (int i = 0; i < n; i++) {
+		const struct kbatch_rec *rc = &recs[i];
+		int32_t klen = rc->key ? rc->key_len : -1;
+		int32_t vlen = rc->value ? rc->value_len : -1;
+		size_t body = 1 + kbatch_varint_size(rc->ts_delta) + kbatch_varint_size(i) +
+			      kbatch_lenbytes_size(klen) + kbatch_lenbytes_size(vlen) +
+			      kbatch_varint_size(rc->n_headers);
+		for (int j = 0; j < rc->n_headers; j++) {
+			const struct kbatch_kv *kv = &rc->headers[j];
+			body += kbatch_lenbytes_size(kv->key_len) +
+				kbatch_lenbytes_size(kv->value ? kv->value_len : -1);
+		}
+		if (rc->ts_delta > max_delta)
+			max_delta = rc->ts_delta;
+		wbuf_varint(w, (int32_t)body);
+		wbuf_u8(w, 0);
+		wbuf_varlong(w, rc->ts_delta);
+		wbuf_varint(w, i);
+		wbuf_bytes_varint(w, rc->key, klen);
+		wbuf_bytes_varint(w, rc->value, vlen);
+		wbuf_varint(w, rc->n_headers);
+		for (int j = 0; j < rc->n_headers; j++) {
+			const struct kbatch_kv *kv = &rc->headers[j];
+			wbuf_bytes_varint(w, kv->key, kv->key_len);
+			wbuf_bytes_varint(w, kv->value, kv->value ? kv->value_len : -1);
+		}
+	}
+	if (w->err)
+		return 0;
+	size_t size = w->len - start;
+	uint8_t *b = w->p + start;
+	kbatch_put64(b + KBATCH_OFF_BASE_OFFSET, base_offset);
+	be32_put(b + KBATCH_OFF_LENGTH, (uint32_t)(size - KBATCH_LOG_OVERHEAD));
+	be32_put(b + KBATCH_OFF_LEADER_EPOCH, (uint32_t)-1);
+	b[KBATCH_OFF_MAGIC] = KBATCH_MAGIC;
+	b[KBATCH_OFF_ATTRIBUTES] = 0;
+	b[KBATCH_OFF_ATTRIBUTES + 1] = 0;
+	be32_put(b + KBATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)(n - 1));
+	kbatch_put64(b + KBATCH_OFF_BASE_TIMESTAMP, ts);
+	kbatch_put64(b + KBATCH_OFF_MAX_TIMESTAMP, ts + max_delta);
+	kbatch_put64(b + KBATCH_OFF_PRODUCER_ID, -1);
+	b[51] = 0xff; /* producerEpoch -1 */
+	b[52] = 0xff;
+	be32_put(b + 53, (uint32_t)-1); /* baseSequence -1 */
+	be32_put(b + KBATCH_OFF_RECORDS_COUNT, (uint32_t)n);
+	kbatch_update_crc(b, size);
+	return size;
+}

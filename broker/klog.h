@@ -1,0 +1,125 @@
+/*
+ * klog — one partition's durable log in <log.dirs>/<topic>-<partition>/, in Kafka's on-disk
+ * layout: segments <base offset %020lld>.log holding record batches exactly as received (offsets
+ * assigned), each with a sparse offset index <base>.index (8-byte entries: relative offset u32,
+ * position u32, big-endian; the offset is the last offset of the batch at that position) and a
+ * time index <base>.timeindex (12-byte entries: timestamp i64, relative offset u32). A fetch is
+ * a byte range of one segment, served by sendfile from a dup()ed fd.
+ *
+ * Threads: every function runs on the broker's loop thread (a klog is not shared). fsyncs
+ * (flush policy, roll, close) run inline and block the loop for their duration.
+ *
+ * Durability: an append is on disk when klog_flush returns (or the flush policy ran). After a
+ * crash klog_open scans the last segment batch by batch and cuts it at the first batch that is
+ * partial, fails its CRC or does not follow its predecessor (zero-filled tails included).
+ */
+#ifndef SAMSA_KLOG_H
+#define SAMSA_KLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct klog;
+
+struct klog_opts {
+	int64_t segment_bytes;	    /* roll when the active .log would exceed this; <= 0: 1 GiB */
+	int64_t roll_ms;	    /* roll when the active segment's first batch is older; <= 0 never */
+	int64_t retention_ms;	    /* delete old segments whose newest batch is older; < 0 unlimited */
+	int64_t retention_bytes;    /* delete old segments while the log is larger; < 0 unlimited */
+	int32_t index_interval_bytes; /* bytes of log between index entries; <= 0: 4096 */
+	int32_t max_index_bytes;    /* roll when an index file would exceed this; <= 0: 10 MiB */
+	int64_t flush_messages;	    /* fsync after this many records appended; <= 0: leave to the OS */
+	int64_t flush_ms;	    /* klog_housekeep fsyncs when this long since the last; <= 0 never */
+	bool test_no_fsync;	    /* hidden test-only knob: skip every fsync (fuzzing, tmpfs tests) */
+};
+
+/* Kafka's defaults: 1 GiB segments, 7-day roll and retention, no size retention, 4 KiB index
+ * interval, 10 MiB indexes, flushing left to the OS. */
+void klog_opts_default(struct klog_opts *o);
+
+/*
+ * Opens the partition log in dir, creating dir (the last component only; its parent must
+ * exist) and a first empty segment at offset 0 when there is none. Recovery: the last segment is
+ * validated batch by batch and truncated at the first bad or partial batch (log_warn names the
+ * file, byte position and offset) and its indexes are rebuilt; older segments keep their indexes
+ * when they are sane, else they are rebuilt from the batch headers. A .log whose name is not 20
+ * digits, an unreadable file, a bad batch header inside an older segment, or overlapping
+ * segments is an error naming the file (nothing is deleted or truncated then).
+ * o may be NULL (defaults). On success *out is owned by the caller (klog_close / klog_remove).
+ */
+int klog_open(const char *dir, const struct klog_opts *o, int64_t now_ms, struct klog **out,
+	      char *eb, size_t el);
+/* fsyncs the active segment and its indexes, closes and frees. NULL ok. */
+void klog_close(struct klog *l);
+/* Closes l and deletes its directory with every file in it (topic deletion). l is freed even on
+ * error. */
+int klog_remove(struct klog *l, char *eb, size_t el);
+
+int64_t klog_start_offset(const struct klog *l); /* log start offset (earliest retained) */
+int64_t klog_end_offset(const struct klog *l);	 /* log end offset: next offset to assign */
+const char *klog_dir(const struct klog *l);
+
+/*
+ * Appends batches that kbatch_validate accepted (one or more back to back, as in a Produce
+ * request), rewriting them in place: baseOffset from the log end offset on, the leader epoch,
+ * and with log_append_time the LogAppendTime attribute and maxTimestamp = now_ms (CRC
+ * recomputed). Rolls first when the active segment is full or old, writes everything with one
+ * pwrite, adds index entries, and fsyncs per the flush policy. *first_offset (may be NULL) = the
+ * offset of the first record appended. Returns 0; ERR_INVAL if the bytes are not whole v2
+ * batches; ERR_IO (nothing of this append stays in the log, the buffer may be rewritten).
+ */
+int klog_append(struct klog *l, uint8_t *batches, size_t len, int32_t leader_epoch,
+		bool log_append_time, int64_t now_ms, int64_t *first_offset, char *eb, size_t el);
+/*
+ * Appends batches whose offsets are already assigned (a follower copying its leader): each
+ * baseOffset must be >= the log end offset, which becomes the last offset + 1. Nothing is
+ * rewritten. Returns 0, ERR_INVAL (framing, or an offset going backwards), ERR_IO.
+ */
+int klog_append_replica(struct klog *l, const uint8_t *batches, size_t len, int64_t now_ms,
+			char *eb, size_t el);
+/* fsyncs the active segment now. */
+int klog_flush(struct klog *l, char *eb, size_t el);
+
+/*
+ * For Fetch: the whole batches starting with the one that contains offset, at most max_bytes of
+ * them but always at least one (KIP-74), none with an offset at or beyond upto (the high
+ * watermark; batches are whole below it), all from one segment (the client fetches again for
+ * the next one). out->fd is a dup() the caller owns and closes (it stays valid if the segment
+ * is deleted); out->len == 0 (fd -1) means nothing is available yet. Returns 0, ERR_RANGE if
+ * offset < start or > end offset (OFFSET_OUT_OF_RANGE), ERR_IO/ERR_CORRUPT on a bad segment.
+ */
+struct klog_slice {
+	int fd;
+	int64_t pos;
+	size_t len;
+};
+int klog_read(struct klog *l, int64_t offset, size_t max_bytes, int64_t upto,
+	      struct klog_slice *out, char *eb, size_t el);
+
+/* ListOffsets by timestamp: the offset of the first record whose timestamp is >= ts_ms (the
+ * first batch with maxTimestamp >= ts_ms, then the first such record inside it when the batch is
+ * uncompressed and CreateTime; else its base offset), or -1 if there is none. */
+int64_t klog_offset_for_time(struct klog *l, int64_t ts_ms);
+
+/*
+ * Periodic housekeeping: rolls the active segment if roll_ms passed, then deletes whole oldest
+ * segments (never the active one) whose newest timestamp is older than retention_ms, and while
+ * the log without the oldest segment is still at least retention_bytes; fsyncs if flush_ms
+ * passed. Each deletion is logged and advances the start offset. Returns segments deleted.
+ */
+int klog_housekeep(struct klog *l, int64_t now_ms);
+
+/*
+ * Follower truncation: removes every batch that contains an offset >= offset (a batch containing
+ * it is removed whole, so the end offset may land below offset). offset <= start offset empties
+ * the log and restarts it at offset. A no-op when offset >= end offset.
+ */
+int klog_truncate_to(struct klog *l, int64_t offset, char *eb, size_t el);
+
+size_t klog_size_bytes(const struct klog *l);
+int klog_segment_count(const struct klog *l);
+/* Base offset of segment i (0 = oldest), for tests and tools; -1 if out of range. */
+int64_t klog_segment_base(const struct klog *l, int i);
+
+#endif
