@@ -899,11 +899,12 @@ int klog_open(const char *dir, const struct klog_opts *o, int64_t now_ms, struct
 		klog_opts_default(&l->o);
 	klog_opts_fix(&l->o);
 	l->last_flush_ms = now_ms;
-	if (strlen(dir) >= sizeof(l->dir) - 32) {
+	size_t dlen = strlen(dir);
+	if (dlen >= sizeof(l->dir) - 32) {
 		rc = err_set(eb, el, ERR_INVAL, "log directory name too long: %s", dir);
 		goto fail;
 	}
-	snprintf(l->dir, sizeof(l->dir), "%s", dir);
+	memcpy(l->dir, dir, dlen + 1);
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		rc = err_set(eb, el, ERR_IO, "cannot create %s: %s", dir, strerror(errno));
 		goto fail;
