@@ -741,6 +741,34 @@ START_TEST(test_remove)
 }
 END_TEST
 
+
+/* A full offset index rolls the segment (Kafka's offsetIndex.isFull); real fsyncs per append. */
+START_TEST(test_index_full_and_flush)
+{
+	struct klog_opts o = test_opts();
+	struct klog *l;
+	char eb[256] = "";
+	o.index_interval_bytes = 1; /* an entry for every batch but a segment's first */
+	o.max_index_bytes = 48;	    /* 4 time index entries, 6 offset index entries */
+	o.flush_messages = 1;
+	o.test_no_fsync = false;
+	ck_assert_int_eq(klog_open(ldir, &o, 0, &l, eb, sizeof(eb)), 0);
+	for (int i = 0; i < 12; i++)
+		ck_assert(append(l, 1, 1, 10, i, i) == i);
+	/* segment 0 takes batches 0..4 (4 time index entries after the first), then it is full */
+	ck_assert_int_ge(klog_segment_count(l), 2);
+	ck_assert(klog_segment_base(l, 1) == 5);
+	ck_assert_int_le(file_size("00000000000000000000.index"), 48);
+	check_index(0);
+	check_index(5);
+	ck_assert_int_eq(klog_flush(l, eb, sizeof(eb)), 0);
+	klog_close(l);
+	ck_assert_int_eq(klog_open(ldir, &o, 0, &l, eb, sizeof(eb)), 0);
+	ck_assert(klog_end_offset(l) == 12);
+	klog_close(l);
+}
+END_TEST
+
 static Suite *klog_suite(void)
 {
 	Suite *s = suite_create("klog");
@@ -760,6 +788,7 @@ static Suite *klog_suite(void)
 	tcase_add_test(tc, test_truncate_to);
 	tcase_add_test(tc, test_replica_append);
 	tcase_add_test(tc, test_remove);
+	tcase_add_test(tc, test_index_full_and_flush);
 	suite_add_tcase(s, tc);
 	return s;
 }
