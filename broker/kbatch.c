@@ -155,6 +155,13 @@ static int kbatch_check_frame(const uint8_t *p, size_t len, struct kbatch_hdr *h
 	if ((size_t)h->batch_length != len - KBATCH_LOG_OVERHEAD)
 		return err_set(eb, el, ERR_CORRUPT, "batchLength %d but the batch has %zu bytes",
 			       h->batch_length, len - KBATCH_LOG_OVERHEAD);
+	return 0;
+}
+
+/* Header fields that must agree with each other (checked after the CRC, so that a flipped bit
+ * is reported as corruption). */
+static int kbatch_check_content(const struct kbatch_hdr *h, char *eb, size_t el)
+{
 	if (h->records_count < 1 || h->last_offset_delta != h->records_count - 1)
 		return err_set(eb, el, ERR_PROTO, "recordsCount %d and lastOffsetDelta %d disagree",
 			       h->records_count, h->last_offset_delta);
@@ -177,6 +184,8 @@ int kbatch_validate(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb
 	if (crc != h->crc)
 		return err_set(eb, el, ERR_CORRUPT, "CRC-32C mismatch: stored %08x, computed %08x",
 			       h->crc, crc);
+	if ((rc = kbatch_check_content(h, eb, el)))
+		return rc;
 	if (h->attributes & KBATCH_COMPRESSION_MASK)
 		return 0; /* stored as the producer sent it; records are not decoded */
 	return kbatch_walk(p, len, h, NULL, NULL, eb, el);
@@ -247,6 +256,8 @@ int kbatch_records(const uint8_t *b, size_t len, kbatch_record_cb cb, void *arg,
 {
 	struct kbatch_hdr h;
 	int rc = kbatch_check_frame(b, len, &h, eb, el);
+	if (!rc)
+		rc = kbatch_check_content(&h, eb, el);
 	if (rc)
 		return rc;
 	if (h.attributes & KBATCH_COMPRESSION_MASK)

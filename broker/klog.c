@@ -119,6 +119,13 @@ static void klog_put64(uint8_t *p, int64_t v)
 	be32_put(p + 4, (uint32_t)v);
 }
 
+/* Last offset of a batch; wraps instead of overflowing on hostile headers (older segments' headers
+ * are trusted, not checked, until they are read). */
+static int64_t klog_last_off(const struct kbatch_hdr *h)
+{
+	return (int64_t)((uint64_t)h->base_offset + (uint64_t)(int64_t)h->last_offset_delta);
+}
+
 static void klog_path(const struct klog *l, int64_t base, const char *ext, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%020" PRId64 "%s", l->dir, base, ext);
@@ -445,7 +452,7 @@ static int klog_seg_find_pos(const struct klog *l, struct klog_seg *s, struct kl
 		int rc = klog_scan_hdr(sc, pos, &h, &bsz);
 		if (rc)
 			return klog_scan_err(l, s, rc, pos, eb, el);
-		if (h.base_offset + h.last_offset_delta >= offset)
+		if (klog_last_off(&h) >= offset)
 			break;
 		pos += (int64_t)bsz;
 	}
@@ -899,11 +906,12 @@ int klog_open(const char *dir, const struct klog_opts *o, int64_t now_ms, struct
 		klog_opts_default(&l->o);
 	klog_opts_fix(&l->o);
 	l->last_flush_ms = now_ms;
-	if (strlen(dir) >= sizeof(l->dir) - 32) {
+	size_t dlen = strlen(dir);
+	if (dlen >= sizeof(l->dir) - 32) {
 		rc = err_set(eb, el, ERR_INVAL, "log directory name too long: %s", dir);
 		goto fail;
 	}
-	snprintf(l->dir, sizeof(l->dir), "%s", dir);
+	memcpy(l->dir, dir, dlen + 1);
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		rc = err_set(eb, el, ERR_IO, "cannot create %s: %s", dir, strerror(errno));
 		goto fail;
@@ -1240,7 +1248,7 @@ int klog_read(struct klog *l, int64_t offset, size_t max_bytes, int64_t upto,
 		rc = klog_scan_err(l, s, rc, from, eb, el);
 		goto out;
 	}
-	if (h.base_offset + h.last_offset_delta >= upto)
+	if (klog_last_off(&h) >= upto)
 		goto out; /* the batch holding offset is not wholly below the high watermark */
 	upto_pos = s->size;
 	if (upto < s->next_offset && (rc = klog_seg_find_pos(l, s, sc, upto, &upto_pos, eb, el)))

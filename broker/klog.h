@@ -24,7 +24,8 @@ struct klog;
 
 struct klog_opts {
 	int64_t segment_bytes;	    /* roll when the active .log would exceed this; <= 0: 1 GiB */
-	int64_t roll_ms;	    /* roll when the active segment's first batch is older; <= 0 never */
+	int64_t roll_ms;	    /* roll when the active segment's first batch came longer ago (its
+				     * append time; after a restart its maxTimestamp); <= 0 never */
 	int64_t retention_ms;	    /* delete old segments whose newest batch is older; < 0 unlimited */
 	int64_t retention_bytes;    /* delete old segments while the log is larger; < 0 unlimited */
 	int32_t index_interval_bytes; /* bytes of log between index entries; <= 0: 4096 */
