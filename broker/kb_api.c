@@ -162,7 +162,7 @@ static struct kresp *kresp_new(struct kconn *c)
 void kwait_free(struct kwait *w)
 {
 	LIST_REMOVE(w, link);
-	if (w->resp && !w->resp->conn) {
+	if (w->resp && !w->resp->conn) { /* orphaned by a closed connection: ours to free */
 		if (w->resp->buf)
 			evbuffer_free(w->resp->buf);
 		free(w->resp);
@@ -219,7 +219,8 @@ static int r_str(struct rbuf *r, char *out, size_t n, bool *null)
 		out[n - 1] = '\0';
 		return 1;
 	}
-	memcpy(out, p, (size_t)len);
+	if (len > 0)
+		memcpy(out, p, (size_t)len);
 	out[len] = '\0';
 	if (memchr(out, '\0', (size_t)len))
 		return 1;
@@ -1433,8 +1434,10 @@ bool kb_api_retry(struct broker *b, struct kwait *w, bool final)
 		int32_t max_wait = 0, min_bytes = 0;
 		int64_t got = fetch_build(b, &q, &o, &max_wait, &min_bytes);
 		if (got < 0 || got >= min_bytes || final) {
+			struct kconn *c = w->resp->conn;
 			kout_finish(&o, w->resp);
-			kb_conn_flush(w->resp->conn);
+			w->resp = NULL; /* the connection's queue owns it now */
+			kb_conn_flush(c);
 			return true;
 		}
 		kout_abort(&o);
@@ -1454,8 +1457,10 @@ bool kb_api_retry(struct broker *b, struct kwait *w, bool final)
 		net_conn_close(w->resp->conn->nc, ERR_PROTO);
 		return true;
 	}
+	struct kconn *c = w->resp->conn;
 	kout_finish(&o, w->resp);
-	kb_conn_flush(w->resp->conn);
+	w->resp = NULL; /* the connection's queue owns it now */
+	kb_conn_flush(c);
 	return true;
 }
 

@@ -351,7 +351,8 @@ static void sim_disk_drop_prefix(struct sim_disk *d, uint64_t upto)
 	size_t k = 0;
 	while (k < d->n && d->log[k].index <= upto)
 		free(d->log[k++].data);
-	memmove(d->log, d->log + k, (d->n - k) * sizeof(*d->log));
+	if (k && d->n > k)
+		memmove(d->log, d->log + k, (d->n - k) * sizeof(*d->log));
 	d->n -= k;
 }
 
