@@ -1095,10 +1095,19 @@ static void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 	}
 	p->paused = false;
 	if (dur > p->match) {
+		uint64_t before = r->commit;
 		p->match = dur;
 		raft_maybe_commit(r);
 		if (r->role != RAFT_LEADER)
 			return;
+		if (r->commit > before) {
+			/* tell every follower at once (an empty append carries the commit index), so that
+			 * they apply and answer their clients without waiting for the next heartbeat */
+			for (size_t i = 0; i < r->nprs; i++)
+				if (r->prs[i].state == RAFT_PR_REPLICATE)
+					raft_send_append(r, &r->prs[i], true);
+			return;
+		}
 	}
 	raft_send_append(r, p, false);
 }

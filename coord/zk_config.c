@@ -8,6 +8,7 @@
 #include "err.h"
 #include "props.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ static const struct cfg_def zk_config_defs[] = {
 	{ "samsa.log.level", CFG_STRING, 0, 0, "INFO", ZK_CFG_OFF(log_level), 0, "TRACE, DEBUG, INFO, WARN, ERROR" },
 	/* keys ZooKeeper accepts that matter only to an ensemble or to features not built yet */
 	{ "server.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "ensemble members" },
+	{ "samsa.electionTimeoutMs", CFG_INT, 50, 600000, "500", ZK_CFG_OFF(election_timeout_ms), 0, "Raft election timeout (ms)" },
 	{ "group.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "hierarchical quorum groups" },
 	{ "weight.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "hierarchical quorum weights" },
 	{ "metricsProvider.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "metrics provider" },
@@ -83,6 +85,137 @@ static void zk_config_raw_free(struct zk_config_raw *raw)
 	cfg_free(zk_config_defs, ZK_CONFIG_NDEFS, raw);
 }
 
+/* Parses one server.N value into *sv. */
+static int zk_config_server(const char *file, int line, const char *key, const char *v,
+			    struct zk_quorum_server *sv, char *errbuf, size_t errlen)
+{
+	char buf[600];
+	char *end;
+	memset(sv, 0, sizeof(*sv));
+	long id = strtol(key + 7, &end, 10);
+	if (*end || end == key + 7 || id < 1 || id > 254)
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s:%d: invalid key '%s': N in server.N must be 1-254",
+			       file, line, key);
+	sv->id = (uint64_t)id;
+	if (strlen(v) >= sizeof(buf))
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s:%d: value of '%s' too long", file, line, key);
+	strcpy(buf, v);
+	char *client = strchr(buf, ';');
+	if (client)
+		*client++ = '\0';
+	/* host:peerPort:electionPort[:role]; host may be [v6] */
+	char *host = buf, *rest;
+	if (host[0] == '[') {
+		char *rb = strchr(host, ']');
+		if (!rb || rb[1] != ':')
+			goto bad;
+		*rb = '\0';
+		host++;
+		rest = rb + 2;
+	} else {
+		rest = strchr(host, ':');
+		if (!rest)
+			goto bad;
+		*rest++ = '\0';
+	}
+	char *ep = strchr(rest, ':');
+	if (!ep)
+		goto bad;
+	*ep++ = '\0';
+	char *role = strchr(ep, ':');
+	if (role)
+		*role++ = '\0';
+	long pp = strtol(rest, &end, 10);
+	if (*end || pp < 1 || pp > 65535)
+		goto bad;
+	long el = strtol(ep, &end, 10);
+	if (*end || el < 1 || el > 65535)
+		goto bad;
+	if (role && strcmp(role, "participant") && strcmp(role, "observer"))
+		goto bad;
+	if (!host[0] || strlen(host) >= sizeof(sv->host))
+		goto bad;
+	strcpy(sv->host, host);
+	sv->peer_port = (int)pp;
+	sv->election_port = (int)el;
+	sv->observer = role && !strcmp(role, "observer");
+	if (client && *client) {
+		char *colon = strrchr(client, ':');
+		char *port = client;
+		if (colon) {
+			*colon = '\0';
+			port = colon + 1;
+			if (strlen(client) >= sizeof(sv->client_host))
+				goto bad;
+			strcpy(sv->client_host, client);
+		}
+		long cp = strtol(port, &end, 10);
+		if (*end || cp < 1 || cp > 65535)
+			goto bad;
+		sv->client_port = (int)cp;
+	}
+	return 0;
+bad:
+	return err_set(errbuf, errlen, ERR_CONFIG,
+		       "%s:%d: invalid value '%s' for '%s': expected host:peerPort:electionPort[:participant|observer][;[clientHost:]clientPort]",
+		       file, line, v, key);
+}
+
+/* The server.N lines of p into cfg (sorted by id); duplicates are an error. */
+static int zk_config_servers(struct zk_config *cfg, const struct props *p, const char *file, char *errbuf,
+			     size_t errlen)
+{
+	cfg->n_servers = 0;
+	for (size_t i = 0; i < props_count(p); i++) {
+		const char *k, *v;
+		int line;
+		if (props_at(p, i, &k, &v, &line) || strncmp(k, "server.", 7))
+			continue;
+		if (cfg->n_servers == ZK_MAX_SERVERS)
+			return err_set(errbuf, errlen, ERR_CONFIG, "%s:%d: more than %d servers", file, line, ZK_MAX_SERVERS);
+		struct zk_quorum_server sv;
+		int rc = zk_config_server(file, line, k, v, &sv, errbuf, errlen);
+		if (rc)
+			return rc;
+		for (int j = 0; j < cfg->n_servers; j++)
+			if (cfg->servers[j].id == sv.id)
+				return err_set(errbuf, errlen, ERR_CONFIG, "%s:%d: server.%llu is given twice", file, line,
+					       (unsigned long long)sv.id);
+		int at = cfg->n_servers++;
+		while (at > 0 && cfg->servers[at - 1].id > sv.id) {
+			cfg->servers[at] = cfg->servers[at - 1];
+			at--;
+		}
+		cfg->servers[at] = sv;
+	}
+	return 0;
+}
+
+/* dataDir/myid: the id of this server among the server.N lines. */
+static int zk_config_myid(struct zk_config *cfg, const char *file, char *errbuf, size_t errlen)
+{
+	char path[4200], buf[64];
+	snprintf(path, sizeof(path), "%s/myid", cfg->data_dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s: %d servers are configured but %s cannot be read: %s",
+			       file, cfg->n_servers, path, strerror(errno));
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *end;
+	long id = strtol(buf, &end, 10);
+	while (*end == '\n' || *end == '\r' || *end == ' ')
+		end++;
+	if (*end || end == buf || id < 1 || id > 254)
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s: invalid server id '%s' in %s", file, buf, path);
+	cfg->myid = (uint64_t)id;
+	for (int i = 0; i < cfg->n_servers; i++)
+		if (cfg->servers[i].id == cfg->myid)
+			return 0;
+	return err_set(errbuf, errlen, ERR_CONFIG, "%s: myid %ld (from %s) has no server.%ld line", file, id, path, id);
+}
+
 int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen)
 {
 	const char *file = cfg->source ? cfg->source : "config";
@@ -100,6 +233,8 @@ int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen)
 		return err_set(errbuf, errlen, ERR_CONFIG,
 			       "%s: minSessionTimeout (%d) must not be larger than maxSessionTimeout (%d)",
 			       file, cfg->min_session_timeout, cfg->max_session_timeout);
+	if (cfg->n_servers >= 2 || (cfg->n_servers == 1 && !cfg->standalone_enabled))
+		return zk_config_myid(cfg, file, errbuf, errlen);
 	return 0;
 }
 
@@ -115,6 +250,8 @@ int zk_config_load(const char *path, struct zk_config *cfg, char *errbuf, size_t
 	if (rc)
 		return rc;
 	rc = cfg_apply(zk_config_defs, ZK_CONFIG_NDEFS, p, &raw, errbuf, errlen);
+	if (!rc)
+		rc = zk_config_servers(&raw.c, p, path, errbuf, errlen);
 	props_free(p);
 	if (rc)
 		goto fail;

@@ -14,6 +14,19 @@
 struct props;
 struct wbuf;
 
+#define ZK_MAX_SERVERS 16
+
+/* One server.N line: host:peerPort:electionPort[:participant|observer][;[clientHost:]clientPort] */
+struct zk_quorum_server {
+	uint64_t id;
+	char host[256];
+	int peer_port;
+	int election_port; /* accepted; samsa elects on the peer port */
+	bool observer;
+	char client_host[256]; /* "" when not given */
+	int client_port;       /* 0 when not given */
+};
+
 struct zk_config {
 	int32_t tick_time;	     /* tickTime, ms */
 	int32_t init_limit;	     /* initLimit, ticks (quorum) */
@@ -39,6 +52,11 @@ struct zk_config {
 	bool admin_enable_server;    /* admin.enableServer (accepted; no admin server yet) */
 	int32_t admin_server_port;   /* admin.serverPort */
 	char *log_level;	     /* samsa: log level (INFO) */
+	int32_t election_timeout_ms; /* samsa.electionTimeoutMs: Raft's election timeout (min) */
+	/* the ensemble: server.N lines and dataDir/myid (n_servers < 2: standalone) */
+	struct zk_quorum_server servers[ZK_MAX_SERVERS];
+	int n_servers;
+	uint64_t myid;
 	char *source;		     /* the file it was read from */
 };
 

@@ -19,8 +19,11 @@
 #include "jute.h"
 #include "log.h"
 #include "net.h"
+#include "raft.h"
 #include "zk_acl.h"
 #include "zk_config.h"
+#include "zk_peer.h"
+#include "zk_raftlog.h"
 #include "zk_db.h"
 #include "zk_session.h"
 #include "zk_snap.h"
@@ -59,10 +62,15 @@ enum zk_conn_state { ZK_CONN_HANDSHAKE, ZK_CONN_ACTIVE, ZK_CONN_CLOSING };
 
 static const char *const zk_conn_state_names[] = { "HANDSHAKE", "ACTIVE", "CLOSING" };
 
-/* A frame waiting for the log to be durable up to zxid. */
+/* A frame waiting for the log to be durable up to zxid. On a follower, a write forwarded to
+ * the leader holds a placeholder (zxid ZK_HELD_WAIT, the request kept in data) that becomes its
+ * reply when the write's txn is applied here, so later replies queue behind it. */
+#define ZK_HELD_WAIT INT64_MAX
 struct zk_held {
 	struct zk_held *next;
 	int64_t zxid;
+	int32_t xid;	  /* placeholders: the request's xid */
+	bool placeholder;
 	uint64_t t0_us; /* when the request arrived (0 for events), for latency figures */
 	size_t len;
 	uint8_t data[];
@@ -93,6 +101,28 @@ struct zk_conn {
 	int64_t established_ms;
 	int64_t last_resp_ms;
 	uint64_t lat_min, lat_max, lat_sum, lat_n;
+	bool forwarded;		/* the leader's stand-in for a follower's client: replies go nowhere */
+	int64_t pending_session; /* follower: a new session forwarded, not yet committed */
+	uint8_t pending_passwd[ZK_PASSWD_LEN];
+};
+
+enum { ZK_FWD_WRITE = 1, ZK_FWD_CREATE = 2, ZK_FWD_CLOSE = 3, ZK_FWD_SYNC = 4 };
+
+/* The ensemble side of a server (NULL when standalone). */
+struct zk_quorum {
+	uint64_t myid;
+	struct raft *raft;
+	struct zk_peer *peer;
+	struct zk_raftlog *rlog;
+	struct net_timer *timer;
+	enum raft_role role;	/* as last seen, to log changes */
+	uint64_t leader, term;
+	bool serving;
+	int64_t *touched;	/* follower: sessions with activity since the last TOUCH */
+	size_t n_touched, cap_touched;
+	uint32_t touch_ticks;
+	int64_t snap_term;	/* the term of the snapshot being written */
+	struct event *kick;	/* deferred: carry out the core's effects once per loop turn */
 };
 
 struct zk_server {
@@ -122,7 +152,14 @@ struct zk_server {
 	uint64_t lat_min, lat_max, lat_sum, lat_n;
 	int64_t start_ms;
 	unsigned four_lw_mask;
+	struct zk_quorum *q;
 };
+
+static bool zk_quorum_serving(const struct zk_server *srv);
+static void zk_quorum_touch(struct zk_server *srv, int64_t session_id);
+static int zk_quorum_forward(struct zk_server *srv, struct zk_conn *conn, int kind, const uint8_t *req,
+			     size_t len, int32_t xid);
+static void zk_quorum_after(struct zk_server *srv);
 
 /* ---- clocks ---- */
 
@@ -215,6 +252,8 @@ static void zk_conn_write(struct zk_conn *conn, const uint8_t *p, size_t len, ui
 static void zk_conn_send(struct zk_conn *conn, int64_t zxid, uint64_t t0_us)
 {
 	struct zk_server *srv = conn->srv;
+	if (conn->forwarded)
+		return;
 	if (srv->out.err) {
 		log_error(ZK_SRV_MOD, "reply to %s not encoded: %s", conn->ip, err_str(srv->out.err));
 		net_conn_close(conn->nc, srv->out.err);
@@ -231,6 +270,8 @@ static void zk_conn_send(struct zk_conn *conn, int64_t zxid, uint64_t t0_us)
 	}
 	h->next = NULL;
 	h->zxid = zxid;
+	h->xid = 0;
+	h->placeholder = false;
 	h->t0_us = t0_us;
 	h->len = srv->out.len;
 	memcpy(h->data, srv->out.p, srv->out.len);
@@ -260,7 +301,7 @@ static void zk_conn_maybe_close(struct zk_conn *conn)
 static void zk_conn_flush_held(struct zk_conn *conn)
 {
 	struct zk_server *srv = conn->srv;
-	while (conn->held_head && conn->held_head->zxid <= srv->durable_zxid) {
+	while (conn->held_head && !conn->held_head->placeholder && conn->held_head->zxid <= srv->durable_zxid) {
 		struct zk_held *h = conn->held_head;
 		conn->held_head = h->next;
 		if (!conn->held_head)
@@ -491,8 +532,20 @@ static void zk_server_commit(struct zk_server *srv, const struct zk_txn *txn)
 {
 	wbuf_reset(&srv->rec);
 	int rc = zk_txnrec_encode(txn, &srv->rec);
-	if (!rc)
+	if (!rc && srv->q) {
+		/* the leader proposes, then applies at once (speculatively): replies and events stay
+		 * held until the entry is committed (durable_zxid follows the commit index) */
+		uint64_t index = 0;
+		rc = raft_propose(srv->q->raft, srv->rec.p, srv->rec.len, &index);
+		if (!rc && index != (uint64_t)txn->zxid) {
+			log_fatal(ZK_SRV_MOD, "proposed txn 0x%" PRIx64 " got log index 0x%" PRIx64, (uint64_t)txn->zxid,
+				  index);
+			abort();
+		}
+		event_active(srv->q->kick, EV_TIMEOUT, 0);
+	} else if (!rc) {
 		rc = zk_txnlog_append(srv->log, txn->zxid, srv->rec.p, srv->rec.len);
+	}
 	if (rc) {
 		log_fatal(ZK_SRV_MOD, "cannot log txn 0x%" PRIx64 ": %s", (uint64_t)txn->zxid, err_str(rc));
 		abort();
@@ -504,7 +557,8 @@ static void zk_server_commit(struct zk_server *srv, const struct zk_txn *txn)
 			  (uint64_t)txn->zxid, err_str(rc));
 		abort();
 	}
-	zk_txnlog_flush(srv->log);
+	if (srv->log)
+		zk_txnlog_flush(srv->log);
 	srv->txns_since_snap++;
 }
 
@@ -1226,6 +1280,12 @@ static void zk_handle_connect(struct zk_server *srv, struct zk_conn *conn, const
 {
 	struct jute_connect_req cr;
 	uint8_t passwd[ZK_PASSWD_LEN];
+	if (srv->q && !zk_quorum_serving(srv)) {
+		log_info(ZK_SRV_MOD, "refusing client %s: this server is not currently serving requests (no quorum)",
+			 conn->ip);
+		net_conn_close(conn->nc, ERR_CLOSED);
+		return;
+	}
 	int rc = jute_decode_connect(p, len, &cr);
 	if (rc) {
 		log_warn(ZK_SRV_MOD, "malformed ConnectRequest from %s (%zu bytes): %s; closing", conn->ip,
@@ -1253,6 +1313,14 @@ static void zk_handle_connect(struct zk_server *srv, struct zk_conn *conn, const
 		int64_t id = zk_sessions_next_id(srv->db.sessions);
 		if (RAND_bytes(passwd, sizeof(passwd)) != 1) {
 			net_conn_close(conn->nc, ERR_IO);
+			return;
+		}
+		if (srv->q && raft_role(srv->q->raft) != RAFT_LEADER) {
+			/* the session is created by the leader; the answer leaves when its txn is applied here */
+			conn->pending_session = id;
+			memcpy(conn->pending_passwd, passwd, sizeof(passwd));
+			if (zk_quorum_forward(srv, conn, ZK_FWD_CREATE, NULL, 0, 0))
+				net_conn_close(conn->nc, ERR_CLOSED);
 			return;
 		}
 		zk_txn_init(srv, &txn, ZK_TXN_CREATESESSION, id, 0);
@@ -1293,6 +1361,8 @@ static void zk_handle_connect(struct zk_server *srv, struct zk_conn *conn, const
 		conn->session_id = cr.session_id;
 		zk_sessions_set_owner(srv->db.sessions, cr.session_id, conn);
 		zk_sessions_touch(srv->db.sessions, cr.session_id, zk_mono_ms());
+		if (srv->q)
+			zk_quorum_touch(srv, cr.session_id);
 		timeout = zk_sessions_timeout(srv->db.sessions, cr.session_id);
 		conn->timeout = timeout;
 		log_info(ZK_SRV_MOD, "client %s reconnected session 0x%" PRIx64, conn->ip,
@@ -1340,8 +1410,28 @@ static void zk_handle_request(struct zk_server *srv, struct zk_conn *conn, const
 	}
 	conn->last_cxid = req.xid;
 	conn->last_op = req.type;
-	if (conn->session_id)
+	if (conn->session_id) {
 		zk_sessions_touch(srv->db.sessions, conn->session_id, zk_mono_ms());
+		if (srv->q)
+			zk_quorum_touch(srv, conn->session_id);
+	}
+	if (srv->q && raft_role(srv->q->raft) != RAFT_LEADER) {
+		/* a follower: writes, closeSession and sync go to the leader; reads are served here */
+		int kind = 0;
+		if (zk_is_write_op(req.type) || req.type == ZK_OP_MULTI)
+			kind = ZK_FWD_WRITE;
+		else if (req.type == ZK_OP_CLOSESESSION)
+			kind = ZK_FWD_CLOSE;
+		else if (req.type == ZK_OP_SYNC)
+			kind = ZK_FWD_SYNC;
+		if (kind) {
+			if (zk_quorum_forward(srv, conn, kind, p, len, req.xid)) {
+				log_warn(ZK_SRV_MOD, "cannot forward a request of %s to the leader; closing", conn->ip);
+				net_conn_close(conn->nc, ERR_CLOSED);
+			}
+			return;
+		}
+	}
 
 	switch (req.type) {
 	case ZK_OP_PING:
@@ -1435,6 +1525,719 @@ static int zk_conn_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
 	return 0;
 }
 
+/* ---- the ensemble (quorum mode) ----
+ *
+ * Raft (coord/raft.c) orders every txn; its log (zk_raftlog) replaces the txn log, and a log
+ * index is a zxid. The leader preps a request against its state, proposes the txn and applies
+ * it at once; replies and watch events it causes stay held until the entry is committed
+ * (durable_zxid = the commit index). Followers apply committed entries in order; they forward
+ * writes, new sessions, closeSession and sync to the leader and answer their clients when the
+ * txn is applied here (the placeholder keeps the client's replies in order). Any change of
+ * leader or term closes every client connection (clients reconnect, their sessions are
+ * global); a leader that lost office with applied but uncommitted txns reloads its state from
+ * the snapshot and the committed log. Only the leader expires sessions; followers report
+ * session activity to it (TOUCH). Peer messages other than Raft's are small binary records:
+ *   FORWARD:   u8 kind, i64 session, i32 timeout, 16 passwd, i32 n_ids, (str scheme, str id)*,
+ *              i32 len + the request frame (WRITE, CLOSE)
+ *   SYNC:      i64 session, i32 xid          SYNC_RESP: i64 session, i32 xid, i64 zxid
+ *   TOUCH:     i64 session*                  FORWARD_NACK: i64 session
+ */
+
+static bool zk_quorum_serving(const struct zk_server *srv)
+{
+	return !srv->q || srv->q->serving;
+}
+
+static void zk_quorum_touch(struct zk_server *srv, int64_t session_id)
+{
+	struct zk_quorum *q = srv->q;
+	if (raft_role(q->raft) == RAFT_LEADER)
+		return;
+	for (size_t i = q->n_touched; i > 0 && i + 8 > q->n_touched; i--)
+		if (q->touched[i - 1] == session_id)
+			return;
+	if (q->n_touched == q->cap_touched) {
+		size_t cap = q->cap_touched ? q->cap_touched * 2 : 64;
+		int64_t *t = realloc(q->touched, cap * sizeof(*t));
+		if (!t)
+			return;
+		q->touched = t;
+		q->cap_touched = cap;
+	}
+	q->touched[q->n_touched++] = session_id;
+}
+
+static struct zk_held *zk_held_placeholder(struct zk_conn *conn, int32_t xid, const uint8_t *req, size_t len)
+{
+	struct zk_held *h = malloc(sizeof(*h) + len);
+	if (!h)
+		return NULL;
+	memset(h, 0, sizeof(*h));
+	h->zxid = ZK_HELD_WAIT;
+	h->xid = xid;
+	h->placeholder = true;
+	h->len = len;
+	if (len)
+		memcpy(h->data, req, len);
+	if (conn->held_tail)
+		conn->held_tail->next = h;
+	else
+		conn->held_head = h;
+	conn->held_tail = h;
+	conn->held_bytes += len;
+	struct zk_server *srv = conn->srv;
+	if (!conn->on_held_list) {
+		conn->held_next = srv->held_list;
+		srv->held_list = conn;
+		conn->on_held_list = true;
+	}
+	return h;
+}
+
+static int zk_quorum_forward(struct zk_server *srv, struct zk_conn *conn, int kind, const uint8_t *req,
+			     size_t len, int32_t xid)
+{
+	struct zk_quorum *q = srv->q;
+	uint64_t leader = raft_leader(q->raft);
+	if (!leader || leader == q->myid)
+		return ERR_CLOSED;
+	struct wbuf w;
+	wbuf_init(&w, len + 65536);
+	int rc;
+	if (kind == ZK_FWD_SYNC) {
+		wbuf_i64(&w, conn->session_id);
+		wbuf_i32(&w, xid);
+		rc = w.err ? w.err : zk_peer_send_app(q->peer, leader, ZK_PEER_SYNC, w.p, w.len);
+	} else {
+		wbuf_u8(&w, (uint8_t)kind);
+		wbuf_i64(&w, kind == ZK_FWD_CREATE ? conn->pending_session : conn->session_id);
+		wbuf_i32(&w, conn->timeout);
+		wbuf_raw(&w, conn->pending_passwd, ZK_PASSWD_LEN);
+		wbuf_i32(&w, conn->n_ids);
+		for (int32_t i = 0; i < conn->n_ids; i++) {
+			wbuf_str_i32(&w, conn->ids[i].scheme);
+			wbuf_str_i32(&w, conn->ids[i].id);
+		}
+		wbuf_bytes_i32(&w, req, (int32_t)len);
+		rc = w.err ? w.err : zk_peer_send_app(q->peer, leader, ZK_PEER_FORWARD, w.p, w.len);
+	}
+	wbuf_free(&w);
+	if (rc)
+		return rc;
+	if (kind != ZK_FWD_CREATE && !zk_held_placeholder(conn, xid, req, len))
+		return ERR_NOMEM;
+	return 0;
+}
+
+static struct zk_conn *zk_quorum_conn_of(struct zk_server *srv, int64_t session_id)
+{
+	for (struct zk_conn *c = srv->conns; c; c = c->next)
+		if (c->session_id == session_id && c->state == ZK_CONN_ACTIVE)
+			return c;
+	return NULL;
+}
+
+/* The leader: a follower's client request, run as if that client were connected here. */
+static void zk_quorum_on_forward(struct zk_server *srv, uint64_t from, const uint8_t *p, size_t len)
+{
+	struct rbuf r = rbuf_make(p, len);
+	uint8_t kind;
+	int64_t session;
+	int32_t timeout, n_ids;
+	const uint8_t *passwd, *req;
+	int32_t req_len;
+	rbuf_u8(&r, &kind);
+	rbuf_i64(&r, &session);
+	rbuf_i32(&r, &timeout);
+	rbuf_raw(&r, ZK_PASSWD_LEN, &passwd);
+	rbuf_count_i32(&r, ZK_MAX_AUTH_IDS, 8, &n_ids);
+	struct zk_conn stand_in;
+	memset(&stand_in, 0, sizeof(stand_in));
+	char strs[ZK_MAX_AUTH_IDS][2][512];
+	for (int32_t i = 0; i < n_ids && !r.err; i++) {
+		for (int k = 0; k < 2; k++) {
+			const uint8_t *s;
+			int32_t sl;
+			rbuf_bytes_i32(&r, sizeof(strs[i][k]) - 1, &s, &sl);
+			if (r.err || sl < 0)
+				break;
+			memcpy(strs[i][k], s, (size_t)sl);
+			strs[i][k][sl] = '\0';
+		}
+		stand_in.ids[i].scheme = strs[i][0];
+		stand_in.ids[i].id = strs[i][1];
+	}
+	rbuf_bytes_i32(&r, len, &req, &req_len);
+	bool established = raft_role(srv->q->raft) == RAFT_LEADER && srv->q->serving;
+	if (r.err || !established) {
+		if (r.err)
+			log_warn(ZK_SRV_MOD, "malformed forward from server %" PRIu64, from);
+		uint8_t nack[8];
+		struct wbuf w = { nack, 0, sizeof(nack), sizeof(nack), 0 };
+		wbuf_i64(&w, session);
+		zk_peer_send_app(srv->q->peer, from, ZK_PEER_FORWARD_NACK, nack, sizeof(nack));
+		return;
+	}
+	stand_in.srv = srv;
+	stand_in.forwarded = true;
+	stand_in.state = ZK_CONN_ACTIVE;
+	stand_in.session_id = session;
+	stand_in.n_ids = n_ids;
+	snprintf(stand_in.ip, sizeof(stand_in.ip), "server.%" PRIu64, from);
+	uint64_t t0 = zk_mono_us();
+	if (kind == ZK_FWD_CREATE) {
+		struct zk_txn txn;
+		zk_txn_init(srv, &txn, ZK_TXN_CREATESESSION, session, 0);
+		txn.timeout_ms = timeout;
+		txn.passwd = passwd;
+		zk_server_commit(srv, &txn);
+		return;
+	}
+	zk_sessions_touch(srv->db.sessions, session, zk_mono_ms());
+	struct jute_req jr;
+	jute_arena_reset(&srv->arena);
+	if (jute_decode_request(req, (size_t)req_len, &srv->arena, &jr)) {
+		log_warn(ZK_SRV_MOD, "undecodable request forwarded by server %" PRIu64, from);
+		return;
+	}
+	if (kind == ZK_FWD_CLOSE)
+		zk_handle_close_session(srv, &stand_in, &jr, t0);
+	else if (jr.type == ZK_OP_MULTI)
+		zk_handle_multi(srv, &stand_in, &jr, t0);
+	else
+		zk_handle_write(srv, &stand_in, &jr, t0);
+}
+
+/* A follower: builds the reply to a forwarded request from the txn it caused, into srv->out. */
+static void zk_quorum_reply_from_txn(struct zk_server *srv, const struct zk_held *h, const struct zk_txn *txn)
+{
+	struct jute_req req;
+	wbuf_reset(&srv->out);
+	jute_arena_reset(&srv->arena);
+	if (jute_decode_request(h->data, h->len, &srv->arena, &req)) {
+		size_t off = zk_reply_begin(srv, h->xid, txn->zxid, ZK_EMARSHALLINGERROR);
+		(void)off;
+		jute_frame_end(&srv->out, off);
+		return;
+	}
+	if (req.type == ZK_OP_MULTI && txn->type == ZK_TXN_MULTI) {
+		bool failed = false;
+		for (int32_t i = 0; i < txn->n_ops; i++)
+			failed |= txn->ops[i].type == ZK_TXN_ERROR;
+		size_t off = zk_reply_begin(srv, h->xid, txn->zxid, ZK_OK);
+		for (int32_t i = 0; i < txn->n_ops && i < req.n_ops; i++) {
+			if (failed) {
+				jute_put_multi_header(&srv->out, ZK_OP_ERROR, false, txn->ops[i].err);
+				wbuf_i32(&srv->out, txn->ops[i].err);
+			} else {
+				jute_put_multi_header(&srv->out, req.ops[i].type, false, 0);
+				zk_put_op_result(srv, req.ops[i].type, &txn->ops[i], NULL);
+			}
+		}
+		jute_put_multi_header(&srv->out, -1, true, -1);
+		jute_frame_end(&srv->out, off);
+		return;
+	}
+	int32_t err = txn->type == ZK_TXN_ERROR ? txn->err : ZK_OK;
+	size_t off = zk_reply_begin(srv, h->xid, txn->zxid, err);
+	if (!err && req.type != ZK_OP_CLOSESESSION)
+		zk_put_op_result(srv, req.type, txn, NULL);
+	jute_frame_end(&srv->out, off);
+}
+
+/* Turns the first placeholder of conn with this xid into the frame in srv->out. */
+static void zk_quorum_fill(struct zk_conn *conn, struct zk_held *ph, int64_t zxid)
+{
+	struct zk_server *srv = conn->srv;
+	struct zk_held *h = malloc(sizeof(*h) + srv->out.len);
+	if (!h) {
+		net_conn_close(conn->nc, ERR_NOMEM);
+		return;
+	}
+	*h = *ph;
+	h->placeholder = false;
+	h->zxid = zxid;
+	h->len = srv->out.len;
+	memcpy(h->data, srv->out.p, srv->out.len);
+	conn->held_bytes = conn->held_bytes - ph->len + h->len;
+	/* relink in place of ph */
+	struct zk_held **pp = &conn->held_head, *prev = NULL;
+	while (*pp && *pp != ph) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	*pp = h;
+	if (conn->held_tail == ph)
+		conn->held_tail = h;
+	(void)prev;
+	free(ph);
+	zk_conn_flush_held(conn);
+}
+
+static struct zk_held *zk_quorum_find_placeholder(struct zk_conn *conn, int32_t xid)
+{
+	for (struct zk_held *h = conn->held_head; h; h = h->next)
+		if (h->placeholder && h->xid == xid)
+			return h;
+	return NULL;
+}
+
+/* Applies one committed entry that this server has not applied yet. */
+static void zk_quorum_apply(struct zk_server *srv, const struct raft_entry *e)
+{
+	if (e->type != RAFT_ENTRY_NORMAL) {
+		/* a no-op or a configuration: the zxid moves on, nothing else changes */
+		struct zk_txn txn;
+		memset(&txn, 0, sizeof(txn));
+		txn.type = ZK_TXN_ERROR;
+		txn.zxid = (int64_t)e->index;
+		txn.time_ms = zk_wall_ms();
+		txn.data_len = -1;
+		txn.err = ZK_OK;
+		if (zk_db_apply(&srv->db, &txn)) {
+			log_fatal(ZK_SRV_MOD, "cannot apply no-op 0x%" PRIx64, e->index);
+			abort();
+		}
+		return;
+	}
+	struct zk_txnrec *rec = NULL;
+	if (zk_txnrec_decode(e->data, e->len, &rec)) {
+		log_fatal(ZK_SRV_MOD, "committed entry 0x%" PRIx64 " does not decode", e->index);
+		abort();
+	}
+	struct zk_txn txn = *zk_txnrec_txn(rec);
+	txn.zxid = (int64_t)e->index;
+	struct zk_conn *owner = txn.session_id ? zk_quorum_conn_of(srv, txn.session_id) : NULL;
+	struct zk_held *ph = owner ? zk_quorum_find_placeholder(owner, txn.cxid) : NULL;
+	if (txn.type == ZK_TXN_CREATESESSION)
+		ph = NULL;
+	if (txn.type == ZK_TXN_CLOSESESSION && ph)
+		owner->session_id = 0; /* so that applying it does not close the connection before its reply */
+	srv->fire_zxid = txn.zxid;
+	if (zk_db_apply(&srv->db, &txn)) {
+		log_fatal(ZK_SRV_MOD, "committed txn 0x%" PRIx64 " does not apply", e->index);
+		abort();
+	}
+	srv->txns_since_snap++;
+	if (txn.type == ZK_TXN_CREATESESSION) {
+		for (struct zk_conn *c = srv->conns; c; c = c->next) {
+			if (c->pending_session != txn.session_id || c->state != ZK_CONN_ACTIVE)
+				continue;
+			c->pending_session = 0;
+			c->session_id = txn.session_id;
+			zk_sessions_set_owner(srv->db.sessions, txn.session_id, c);
+			wbuf_reset(&srv->out);
+			size_t off = jute_frame_begin(&srv->out);
+			jute_put_connect_resp(&srv->out, 0, txn.timeout_ms, txn.session_id, c->pending_passwd, false);
+			jute_frame_end(&srv->out, off);
+			zk_conn_send(c, txn.zxid, 0);
+			log_info(ZK_SRV_MOD, "established session 0x%" PRIx64 " with timeout %d ms for client %s",
+				 (uint64_t)txn.session_id, txn.timeout_ms, c->ip);
+		}
+	}
+	if (ph) {
+		zk_quorum_reply_from_txn(srv, ph, &txn);
+		zk_quorum_fill(owner, ph, txn.zxid);
+		if (txn.type == ZK_TXN_CLOSESESSION)
+			zk_conn_finish(owner);
+	}
+	zk_txnrec_free(rec);
+}
+
+static void zk_quorum_close_clients(struct zk_server *srv, const char *why)
+{
+	size_t n = 0;
+	for (struct zk_conn *c = srv->conns; c; c = c->next)
+		if (c->nc && !net_conn_closing(c->nc)) {
+			net_conn_close(c->nc, ERR_CLOSED);
+			n++;
+		}
+	if (n)
+		log_info(ZK_SRV_MOD, "closed %zu client connection(s): %s", n, why);
+}
+
+/* Rebuilds the state: the newest snapshot, then the committed entries of the Raft log. */
+static void zk_quorum_reload(struct zk_server *srv, uint64_t upto)
+{
+	char eb[512];
+	zk_db_destroy(&srv->db);
+	if (zk_db_init(&srv->db, (int64_t)srv->q->myid, srv->cfg->tick_time, zk_mono_ms())) {
+		log_fatal(ZK_SRV_MOD, "out of memory reloading the state");
+		abort();
+	}
+	srv->db.on_event = zk_server_on_event;
+	srv->db.on_session_closed = zk_server_on_session_closed;
+	srv->db.cb_arg = srv;
+	if (zk_db_recover(&srv->db, srv->cfg->data_dir, srv->cfg->data_log_dir, eb, sizeof(eb))) {
+		log_fatal(ZK_SRV_MOD, "cannot reload the state: %s", eb);
+		abort();
+	}
+	for (uint64_t i = (uint64_t)srv->db.last_zxid + 1; i <= upto; i++) {
+		const struct raft_entry *e = zk_raftlog_get(srv->q->rlog, i);
+		if (!e) {
+			log_fatal(ZK_SRV_MOD, "committed entry 0x%" PRIx64 " is missing from the Raft log", i);
+			abort();
+		}
+		zk_quorum_apply(srv, e);
+	}
+	log_info(ZK_SRV_MOD, "state reloaded up to zxid 0x%" PRIx64, (uint64_t)srv->db.last_zxid);
+}
+
+/* Writes a snapshot received from the leader and loads it. */
+static void zk_quorum_install(struct zk_server *srv, const struct raft_ready *rd)
+{
+	char dir[4200], path[4300], tmp[4320], eb[512];
+	snprintf(dir, sizeof(dir), "%s/version-2", srv->cfg->data_dir);
+	snprintf(path, sizeof(path), "%s/snapshot.%" PRIx64, dir, rd->snapshot.index);
+	snprintf(tmp, sizeof(tmp), "%s.recv", path);
+	FILE *f = fopen(tmp, "wb");
+	if (!f || fwrite(rd->snap_data, 1, rd->snap_len, f) != rd->snap_len || fflush(f) || fsync(fileno(f))) {
+		log_fatal(ZK_SRV_MOD, "cannot write the received snapshot %s: %s", tmp, strerror(errno));
+		abort();
+	}
+	fclose(f);
+	if (rename(tmp, path)) {
+		log_fatal(ZK_SRV_MOD, "cannot rename %s: %s", tmp, strerror(errno));
+		abort();
+	}
+	if (zk_raftlog_install_snapshot(srv->q->rlog, &rd->snapshot, eb, sizeof(eb))) {
+		log_fatal(ZK_SRV_MOD, "cannot install the snapshot: %s", eb);
+		abort();
+	}
+	zk_quorum_close_clients(srv, "state replaced by the leader's snapshot");
+	zk_quorum_reload(srv, rd->snapshot.index);
+	log_info(ZK_SRV_MOD, "installed the leader's snapshot at zxid 0x%" PRIx64, rd->snapshot.index);
+}
+
+/* Fills a SNAPSHOT_REQ with the bytes of our snapshot file at its index. */
+static int zk_quorum_snapshot_bytes(struct zk_server *srv, struct raft_msg *m)
+{
+	char path[4300];
+	snprintf(path, sizeof(path), "%s/version-2/snapshot.%" PRIx64, srv->cfg->data_dir, m->snap.index);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return ERR_IO;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
+	if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
+		free(b);
+		fclose(f);
+		return ERR_IO;
+	}
+	fclose(f);
+	free(m->snap_data);
+	m->snap_data = b;
+	m->snap_len = (size_t)n;
+	return 0;
+}
+
+/* Carries out what the core asks, then looks at role changes. */
+static void zk_quorum_ready(struct zk_server *srv)
+{
+	struct zk_quorum *q = srv->q;
+	char eb[512];
+	for (int round = 0; round < 64; round++) {
+		struct raft_ready rd;
+		memset(&rd, 0, sizeof(rd));
+		if (!raft_ready_take(q->raft, &rd))
+			break;
+		if (rd.has_snapshot)
+			zk_quorum_install(srv, &rd);
+		if (rd.hs_changed && zk_raftlog_set_hard_state(q->rlog, rd.term, rd.vote, eb, sizeof(eb))) {
+			log_fatal(ZK_SRV_MOD, "cannot write the Raft state: %s", eb);
+			abort();
+		}
+		if (rd.truncate_from || rd.n_entries) {
+			if (zk_raftlog_append(q->rlog, rd.truncate_from, rd.entries, rd.n_entries, eb, sizeof(eb)) ||
+			    (srv->cfg->force_sync && zk_raftlog_sync(q->rlog, eb, sizeof(eb)))) {
+				log_fatal(ZK_SRV_MOD, "cannot write the Raft log: %s", eb);
+				abort();
+			}
+		}
+		if (rd.persist_seq)
+			raft_persisted(q->raft, rd.persist_seq);
+		log_debug(ZK_SRV_MOD, "raft ready: %zu entries (truncate %" PRIu64 ") seq %" PRIu64 ", %zu msgs, %zu committed; commit %" PRIu64
+				      ", durable %" PRIu64 ", last %" PRIu64,
+			  rd.n_entries, rd.truncate_from, rd.persist_seq, rd.n_msgs, rd.n_committed, raft_commit_index(q->raft),
+			  raft_durable_index(q->raft), raft_last_index(q->raft));
+		for (size_t i = 0; i < rd.n_msgs; i++) {
+			struct raft_msg *m = &rd.msgs[i];
+			if (m->type == RAFT_MSG_SNAPSHOT_REQ && !m->snap_data && zk_quorum_snapshot_bytes(srv, m)) {
+				log_warn(ZK_SRV_MOD, "cannot read snapshot 0x%" PRIx64 " for server %" PRIu64, m->snap.index,
+					 m->to);
+				continue;
+			}
+			log_debug(ZK_SRV_MOD, "raft send %s to %" PRIu64 " n=%zu index=%" PRIu64 " durable=%" PRIu64 " commit=%" PRIu64,
+				  raft_msg_type_name(m->type), m->to, m->n_entries, m->index, m->durable, m->commit);
+			zk_peer_send_raft(q->peer, m);
+		}
+		for (size_t i = 0; i < rd.n_committed; i++) {
+			const struct raft_entry *e = &rd.committed[i];
+			if ((int64_t)e->index <= srv->db.last_zxid)
+				continue; /* the leader applied it when it proposed it */
+			zk_quorum_apply(srv, e);
+		}
+		raft_ready_clear(&rd);
+	}
+	/* what clients may see: the leader up to its commit index, a follower what it applied */
+	int64_t visible = raft_role(q->raft) == RAFT_LEADER ? (int64_t)raft_commit_index(q->raft) : srv->db.last_zxid;
+	if (visible > srv->durable_zxid)
+		zk_server_durable(visible, srv);
+	zk_quorum_after(srv);
+}
+
+static int zk_quorum_retouch(int64_t id, int32_t timeout_ms, const uint8_t *passwd, void *arg)
+{
+	struct zk_server *srv = arg;
+	(void)timeout_ms;
+	(void)passwd;
+	zk_sessions_touch(srv->db.sessions, id, zk_mono_ms());
+	return 0;
+}
+
+static void zk_quorum_log_line(void *arg, uint64_t id, const char *line)
+{
+	(void)arg;
+	log_info(ZK_SRV_MOD, "raft %" PRIu64 ": %s", id, line);
+}
+
+/* Role and leader changes: logged with the reason; clients are closed; serving recomputed. */
+static void zk_quorum_after(struct zk_server *srv)
+{
+	struct zk_quorum *q = srv->q;
+	enum raft_role role = raft_role(q->raft);
+	uint64_t leader = raft_leader(q->raft), term = raft_term(q->raft);
+	if (role != q->role || leader != q->leader || term != q->term) {
+		bool was_leader = q->role == RAFT_LEADER;
+		log_info(ZK_SRV_MOD, "quorum: term %" PRIu64 ", %s -> %s, leader %" PRIu64 " (%s)", term,
+			 raft_role_name(q->role), raft_role_name(role), leader, raft_reason(q->raft));
+		if (role != q->role || leader != q->leader)
+			zk_quorum_close_clients(srv, "the leader changed");
+		q->role = role;
+		q->leader = leader;
+		q->term = term;
+		if (was_leader && role != RAFT_LEADER) {
+			uint64_t commit = raft_commit_index(q->raft);
+			if ((uint64_t)srv->db.last_zxid > commit) {
+				log_info(ZK_SRV_MOD, "stepping down with txns up to 0x%" PRIx64 " applied, 0x%" PRIx64
+						     " committed: reloading",
+					 (uint64_t)srv->db.last_zxid, commit);
+				zk_quorum_reload(srv, commit);
+				srv->durable_zxid = srv->db.last_zxid;
+			}
+		}
+		if (role == RAFT_LEADER) /* every session gets its full timeout from now */
+			zk_sessions_walk(srv->db.sessions, zk_quorum_retouch, srv);
+	}
+	bool serving;
+	if (role == RAFT_LEADER)
+		serving = raft_term_at(q->raft, raft_commit_index(q->raft)) == term &&
+			  (uint64_t)srv->db.last_zxid == raft_last_index(q->raft);
+	else
+		serving = leader != 0 && zk_peer_connected(q->peer, leader);
+	if (serving != q->serving) {
+		log_info(ZK_SRV_MOD, "quorum: %s", serving ? "serving requests" : "not currently serving requests");
+		q->serving = serving;
+		if (!serving)
+			zk_quorum_close_clients(srv, "not serving");
+	}
+}
+
+static void zk_quorum_on_raft(const struct raft_msg *m, void *arg)
+{
+	struct zk_server *srv = arg;
+	log_debug(ZK_SRV_MOD, "raft recv %s from %" PRIu64 " n=%zu index=%" PRIu64 " durable=%" PRIu64 " commit=%" PRIu64,
+		  raft_msg_type_name(m->type), m->from, m->n_entries, m->index, m->durable, m->commit);
+	if (raft_step(srv->q->raft, m))
+		log_debug(ZK_SRV_MOD, "dropped a malformed %s from %" PRIu64, raft_msg_type_name(m->type), m->from);
+	zk_quorum_ready(srv);
+}
+
+static void zk_quorum_on_app(uint64_t from, enum zk_peer_kind kind, const uint8_t *p, size_t len, void *arg)
+{
+	struct zk_server *srv = arg;
+	struct zk_quorum *q = srv->q;
+	struct rbuf r = rbuf_make(p, len);
+	switch (kind) {
+	case ZK_PEER_FORWARD:
+		zk_quorum_on_forward(srv, from, p, len);
+		break;
+	case ZK_PEER_TOUCH: {
+		int64_t now = zk_mono_ms();
+		while (rbuf_left(&r) >= 8) {
+			int64_t sid;
+			rbuf_i64(&r, &sid);
+			zk_sessions_touch(srv->db.sessions, sid, now);
+		}
+		break;
+	}
+	case ZK_PEER_SYNC: {
+		int64_t sid;
+		int32_t xid;
+		rbuf_i64(&r, &sid);
+		rbuf_i32(&r, &xid);
+		uint8_t b[20];
+		struct wbuf w = { b, 0, sizeof(b), sizeof(b), 0 };
+		wbuf_i64(&w, sid);
+		wbuf_i32(&w, xid);
+		wbuf_i64(&w, (int64_t)raft_last_index(q->raft));
+		if (!r.err)
+			zk_peer_send_app(q->peer, from, ZK_PEER_SYNC_RESP, b, sizeof(b));
+		break;
+	}
+	case ZK_PEER_SYNC_RESP: {
+		int64_t sid, zxid;
+		int32_t xid;
+		rbuf_i64(&r, &sid);
+		rbuf_i32(&r, &xid);
+		rbuf_i64(&r, &zxid);
+		struct zk_conn *c = r.err ? NULL : zk_quorum_conn_of(srv, sid);
+		struct zk_held *ph = c ? zk_quorum_find_placeholder(c, xid) : NULL;
+		if (ph) {
+			struct jute_req req;
+			jute_arena_reset(&srv->arena);
+			int bad = jute_decode_request(ph->data, ph->len, &srv->arena, &req);
+			wbuf_reset(&srv->out);
+			size_t off = zk_reply_begin(srv, xid, zxid, 0);
+			wbuf_str_i32(&srv->out, !bad && req.path ? req.path : "/");
+			jute_frame_end(&srv->out, off);
+			zk_quorum_fill(c, ph, zxid);
+		}
+		break;
+	}
+	case ZK_PEER_FORWARD_NACK: {
+		int64_t sid;
+		rbuf_i64(&r, &sid);
+		for (struct zk_conn *c = srv->conns; c && !r.err; c = c->next)
+			if ((c->session_id == sid || c->pending_session == sid) && c->nc)
+				net_conn_close(c->nc, ERR_CLOSED);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void zk_quorum_on_up(uint64_t id, bool connected, void *arg)
+{
+	struct zk_server *srv = arg;
+	(void)id;
+	(void)connected;
+	zk_quorum_after(srv);
+}
+
+static void zk_quorum_tick(void *arg)
+{
+	struct zk_server *srv = arg;
+	struct zk_quorum *q = srv->q;
+	raft_tick(q->raft);
+	if (q->n_touched && raft_leader(q->raft) && raft_leader(q->raft) != q->myid && ++q->touch_ticks >= 2) {
+		struct wbuf w;
+		wbuf_init(&w, q->n_touched * 8 + 16);
+		for (size_t i = 0; i < q->n_touched; i++)
+			wbuf_i64(&w, q->touched[i]);
+		if (!w.err)
+			zk_peer_send_app(q->peer, raft_leader(q->raft), ZK_PEER_TOUCH, w.p, w.len);
+		wbuf_free(&w);
+		q->n_touched = 0;
+		q->touch_ticks = 0;
+	}
+	zk_quorum_ready(srv);
+}
+
+static void zk_quorum_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	zk_quorum_ready(arg);
+}
+
+static int zk_quorum_new(struct zk_server *srv, char *errbuf, size_t errlen)
+{
+	const struct zk_config *cfg = srv->cfg;
+	struct zk_quorum *q = calloc(1, sizeof(*q));
+	if (!q)
+		return ERR_NOMEM;
+	srv->q = q;
+	q->myid = cfg->myid;
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/version-2", cfg->data_log_dir);
+	int rc = zk_raftlog_open(dir, &q->rlog, errbuf, errlen);
+	if (rc)
+		return rc;
+	struct raft_opts o;
+	memset(&o, 0, sizeof(o));
+	o.id = q->myid;
+	for (int i = 0; i < cfg->n_servers; i++) {
+		o.config.servers[o.config.n].id = cfg->servers[i].id;
+		o.config.servers[o.config.n].voter = !cfg->servers[i].observer;
+		o.config.n++;
+	}
+	/* Raft ticks every tick_ms; the election timeout is samsa.electionTimeoutMs */
+	uint32_t tick_ms = (uint32_t)(cfg->election_timeout_ms / 10 > 10 ? cfg->election_timeout_ms / 10 : 10);
+	o.election_ticks = 10;
+	o.heartbeat_ticks = 2;
+	uint64_t seed;
+	RAND_bytes((unsigned char *)&seed, sizeof(seed));
+	o.seed = seed ^ q->myid;
+	o.term = zk_raftlog_term(q->rlog);
+	o.vote = zk_raftlog_vote(q->rlog);
+	o.snapshot = zk_raftlog_snapshot(q->rlog);
+	o.entries = zk_raftlog_entries(q->rlog, &o.n_entries);
+	o.log = zk_quorum_log_line;
+	o.log_arg = srv;
+	q->raft = raft_new(&o, errbuf, errlen);
+	if (!q->raft)
+		return ERR_CONFIG;
+	q->role = raft_role(q->raft);
+	q->term = raft_term(q->raft);
+	struct zk_peer_addr addrs[ZK_MAX_SERVERS];
+	size_t n = 0;
+	const char *listen_host = "";
+	int listen_port = 0;
+	for (int i = 0; i < cfg->n_servers; i++) {
+		const struct zk_quorum_server *sv = &cfg->servers[i];
+		if (sv->id == q->myid) {
+			listen_host = sv->host;
+			listen_port = sv->peer_port;
+			continue;
+		}
+		addrs[n].id = sv->id;
+		snprintf(addrs[n].host, sizeof(addrs[n].host), "%s", sv->host);
+		addrs[n].port = sv->peer_port;
+		n++;
+	}
+	static const struct zk_peer_cbs cbs = { zk_quorum_on_raft, zk_quorum_on_app, zk_quorum_on_up };
+	rc = zk_peer_new(srv->base, q->myid, listen_host, listen_port, addrs, n, &cbs, srv, &q->peer, errbuf, errlen);
+	if (rc)
+		return rc;
+	q->timer = net_timer_new(srv->base, tick_ms, true, zk_quorum_tick, srv);
+	q->kick = event_new(srv->base, -1, 0, zk_quorum_kick, srv);
+	if (!q->timer || !q->kick)
+		return ERR_NOMEM;
+	log_info(ZK_SRV_MOD, "quorum: server %" PRIu64 " of %d, peer port %s:%d, election timeout %d ms, Raft term %" PRIu64
+			     ", log up to 0x%" PRIx64,
+		 q->myid, cfg->n_servers, listen_host, listen_port, cfg->election_timeout_ms, raft_term(q->raft),
+		 raft_last_index(q->raft));
+	return 0;
+}
+
+static void zk_quorum_free(struct zk_quorum *q)
+{
+	if (!q)
+		return;
+	net_timer_free(q->timer);
+	if (q->kick)
+		event_free(q->kick);
+	zk_peer_free(q->peer);
+	raft_free(q->raft);
+	zk_raftlog_close(q->rlog);
+	free(q->touched);
+	free(q);
+}
+
 /* ---- four-letter words ---- */
 
 static void zk_4lw_line(struct wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1468,8 +2271,21 @@ static void zk_4lw_conn_line(struct zk_server *srv, struct wbuf *w, struct zk_co
 		    c->lat_n ? c->lat_sum / c->lat_n / 1000 : 0, c->lat_max);
 }
 
+static const char *zk_4lw_mode(const struct zk_server *srv)
+{
+	if (!srv->q)
+		return "standalone";
+	if (raft_role(srv->q->raft) == RAFT_LEADER)
+		return "leader";
+	return raft_config_is_voter(raft_config(srv->q->raft, NULL), srv->q->myid) ? "follower" : "observer";
+}
+
 static void zk_4lw_srvr(struct zk_server *srv, struct wbuf *w, bool with_clients)
 {
+	if (!zk_quorum_serving(srv)) {
+		zk_4lw_line(w, "This ZooKeeper instance is not currently serving requests\n");
+		return;
+	}
 	zk_4lw_line(w, "Zookeeper version: %s, built on %s %s\n", ZK_VERSION_STRING, __DATE__, __TIME__);
 	if (with_clients) {
 		zk_4lw_line(w, "Clients:\n");
@@ -1484,7 +2300,7 @@ static void zk_4lw_srvr(struct zk_server *srv, struct wbuf *w, bool with_clients
 	zk_4lw_line(w, "Connections: %zu\n", srv->n_conns);
 	zk_4lw_line(w, "Outstanding: 0\n");
 	zk_4lw_line(w, "Zxid: 0x%" PRIx64 "\n", (uint64_t)srv->db.last_zxid);
-	zk_4lw_line(w, "Mode: standalone\n");
+	zk_4lw_line(w, "Mode: %s\n", zk_4lw_mode(srv));
 	zk_4lw_line(w, "Node count: %zu\n", zk_tree_count(srv->db.tree));
 }
 
@@ -1505,7 +2321,7 @@ static void zk_4lw_mntr(struct zk_server *srv, struct wbuf *w)
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	zk_4lw_line(w, "zk_version\t%s, built on %s %s\n", ZK_VERSION_STRING, __DATE__, __TIME__);
-	zk_4lw_line(w, "zk_server_state\tstandalone\n");
+	zk_4lw_line(w, "zk_server_state\t%s\n", zk_4lw_mode(srv));
 	zk_4lw_line(w, "zk_avg_latency\t%.4f\n",
 		    srv->lat_n ? (double)srv->lat_sum / (double)srv->lat_n / 1000.0 : 0.0);
 	zk_4lw_line(w, "zk_max_latency\t%" PRIu64 "\n", srv->lat_max);
@@ -1523,8 +2339,24 @@ static void zk_4lw_mntr(struct zk_server *srv, struct wbuf *w)
 	zk_4lw_line(w, "zk_global_sessions\t%zu\n", zk_sessions_count(srv->db.sessions));
 	zk_4lw_line(w, "zk_last_zxid\t0x%" PRIx64 "\n", (uint64_t)srv->db.last_zxid);
 	zk_4lw_line(w, "zk_durable_zxid\t0x%" PRIx64 "\n", (uint64_t)srv->durable_zxid);
+	if (srv->q) {
+		const struct raft_config *rc = raft_config(srv->q->raft, NULL);
+		zk_4lw_line(w, "zk_raft_term\t%" PRIu64 "\n", raft_term(srv->q->raft));
+		zk_4lw_line(w, "zk_raft_commit_index\t0x%" PRIx64 "\n", raft_commit_index(srv->q->raft));
+		zk_4lw_line(w, "zk_leader_id\t%" PRIu64 "\n", raft_leader(srv->q->raft));
+		if (raft_role(srv->q->raft) == RAFT_LEADER) {
+			uint32_t voters = 0, synced = raft_synced_voters(srv->q->raft);
+			for (uint32_t i = 0; i < rc->n; i++)
+				voters += rc->servers[i].voter;
+			zk_4lw_line(w, "zk_followers\t%u\n", rc->n - 1);
+			zk_4lw_line(w, "zk_synced_followers\t%u\n", synced ? synced - 1 : 0);
+			zk_4lw_line(w, "zk_pending_syncs\t0\n");
+			(void)voters;
+		}
+	}
 	uint64_t appends = 0, syncs = 0;
-	zk_txnlog_stats(srv->log, &appends, &syncs);
+	if (srv->log)
+		zk_txnlog_stats(srv->log, &appends, &syncs);
 	zk_4lw_line(w, "zk_txnlog_appends\t%" PRIu64 "\n", appends);
 	zk_4lw_line(w, "zk_txnlog_syncs\t%" PRIu64 "\n", syncs);
 }
@@ -1660,16 +2492,26 @@ static void zk_server_tick(void *arg)
 {
 	struct zk_server *srv = arg;
 	srv->db.now_ms = zk_mono_ms();
-	zk_sessions_expire(srv->db.sessions, srv->db.now_ms, zk_server_expire_one, srv);
+	if (!srv->q || (raft_role(srv->q->raft) == RAFT_LEADER && srv->q->serving))
+		zk_sessions_expire(srv->db.sessions, srv->db.now_ms, zk_server_expire_one, srv);
+	else if (srv->q) /* followers do not expire sessions: keep their deadlines moving */
+		zk_sessions_walk(srv->db.sessions, zk_quorum_retouch, srv);
 	zk_server_maybe_snapshot(srv);
+	if (srv->q)
+		zk_quorum_ready(srv);
 }
 
 static void zk_server_maybe_snapshot(struct zk_server *srv)
 {
 	if (srv->snap_pid > 0 || srv->txns_since_snap < srv->snap_trigger)
 		return;
+	/* an ensemble snapshots committed state only (a leader's state runs ahead of its commits) */
+	if (srv->q && (uint64_t)srv->db.last_zxid > raft_commit_index(srv->q->raft))
+		return;
 	srv->txns_since_snap = 0;
 	srv->snap_zxid = srv->db.last_zxid;
+	if (srv->q)
+		srv->q->snap_term = (int64_t)raft_term_at(srv->q->raft, (uint64_t)srv->snap_zxid);
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error(ZK_SRV_MOD, "cannot fork for a snapshot: %s", strerror(errno));
@@ -1687,8 +2529,30 @@ static void zk_server_maybe_snapshot(struct zk_server *srv)
 	}
 	srv->snap_pid = pid;
 	/* the log rolls so that whole files older than the snapshot can be purged */
-	zk_txnlog_roll(srv->log);
+	if (srv->log)
+		zk_txnlog_roll(srv->log);
 	log_info(ZK_SRV_MOD, "writing snapshot 0x%" PRIx64 " in child %d", (uint64_t)srv->snap_zxid, (int)pid);
+}
+
+/* A snapshot through snap_zxid is on disk: the Raft log below it can go. */
+static void zk_quorum_snapshot_done(struct zk_server *srv)
+{
+	struct zk_quorum *q = srv->q;
+	char eb[512];
+	struct raft_snapshot_meta meta;
+	memset(&meta, 0, sizeof(meta));
+	meta.index = (uint64_t)srv->snap_zxid;
+	meta.term = (uint64_t)q->snap_term;
+	meta.config = *raft_config(q->raft, NULL);
+	if (raft_snapshot_done(q->raft, meta.index)) {
+		log_warn(ZK_SRV_MOD, "snapshot 0x%" PRIx64 " not usable by Raft", meta.index);
+		return;
+	}
+	meta = *raft_snapshot(q->raft);
+	if (zk_raftlog_compact(q->rlog, &meta, eb, sizeof(eb)))
+		log_warn(ZK_SRV_MOD, "cannot compact the Raft log: %s", eb);
+	else
+		raft_compact(q->raft, meta.index);
 }
 
 static void zk_server_sigchld(evutil_socket_t sig, short what, void *arg)
@@ -1702,9 +2566,11 @@ static void zk_server_sigchld(evutil_socket_t sig, short what, void *arg)
 		if (pid != srv->snap_pid)
 			continue;
 		srv->snap_pid = 0;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			log_info(ZK_SRV_MOD, "snapshot 0x%" PRIx64 " written", (uint64_t)srv->snap_zxid);
-		else
+			if (srv->q && srv->q->snap_term > 0)
+				zk_quorum_snapshot_done(srv);
+		} else
 			log_error(ZK_SRV_MOD, "snapshot 0x%" PRIx64 " failed (status %d)",
 				  (uint64_t)srv->snap_zxid, status);
 	}
@@ -1784,7 +2650,8 @@ int zk_server_new(struct event_base *base, const struct zk_config *cfg, struct z
 	RAND_bytes((unsigned char *)&r, sizeof(r));
 	srv->snap_trigger = cfg->snap_count / 2 + (int64_t)(r % (uint32_t)(cfg->snap_count / 2 + 1));
 
-	rc = zk_db_init(&srv->db, 0, cfg->tick_time, zk_mono_ms());
+	bool quorum = cfg->n_servers >= 2 || (cfg->n_servers == 1 && !cfg->standalone_enabled);
+	rc = zk_db_init(&srv->db, quorum ? (int64_t)cfg->myid : 0, cfg->tick_time, zk_mono_ms());
 	if (rc)
 		goto fail;
 	srv->db.on_event = zk_server_on_event;
@@ -1799,15 +2666,21 @@ int zk_server_new(struct event_base *base, const struct zk_config *cfg, struct z
 	if (rc)
 		goto fail;
 	srv->durable_zxid = srv->db.last_zxid;
-	struct zk_txnlog_opts lopts = {
-		.prealloc_bytes = (size_t)cfg->prealloc_kb * 1024,
-		.roll_bytes = 0,
-		.force_sync = cfg->force_sync,
-	};
-	rc = zk_txnlog_open(cfg->data_log_dir, srv->db.last_zxid, &lopts, base, zk_server_durable, srv,
-			    &srv->log, errbuf, errlen);
-	if (rc)
-		goto fail;
+	if (quorum) {
+		rc = zk_quorum_new(srv, errbuf, errlen);
+		if (rc)
+			goto fail;
+	} else {
+		struct zk_txnlog_opts lopts = {
+			.prealloc_bytes = (size_t)cfg->prealloc_kb * 1024,
+			.roll_bytes = 0,
+			.force_sync = cfg->force_sync,
+		};
+		rc = zk_txnlog_open(cfg->data_log_dir, srv->db.last_zxid, &lopts, base, zk_server_durable, srv,
+				    &srv->log, errbuf, errlen);
+		if (rc)
+			goto fail;
+	}
 	rc = net_listen(base, cfg->client_port_address, cfg->client_port, 128, zk_server_accept, srv,
 			&srv->listener, errbuf, errlen);
 	if (rc)
@@ -1857,7 +2730,10 @@ void zk_server_free(struct zk_server *srv)
 		int status;
 		waitpid(srv->snap_pid, &status, 0);
 	}
-	zk_txnlog_close(srv->log);
+	zk_quorum_free(srv->q);
+	srv->q = NULL;
+	if (srv->log)
+		zk_txnlog_close(srv->log);
 	net_timer_free(srv->tick_timer);
 	net_timer_free(srv->container_timer);
 	net_timer_free(srv->purge_timer);
