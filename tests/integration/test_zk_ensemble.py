@@ -1,0 +1,192 @@
+"""The coordinator as an ensemble of 3 and 5 (server.N lines, myid), driven with kazoo: one
+leader and followers in `srvr`/`mntr`; writes through any server are seen on every server;
+`kill -9` of the leader keeps every acknowledged write, the client's session and its
+ephemerals, and a new leader takes over; a restarted server catches up (from the log, or from
+the leader's snapshot when it is too far behind); a minority does not serve; all servers end
+with identical trees; everything survives a restart of the whole ensemble."""
+import hashlib
+import os
+import re
+import sys
+import time
+import unittest
+import logging
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ensharness  # noqa: E402
+import zkharness  # noqa: E402
+from kazoo.client import KazooClient  # noqa: E402
+from kazoo.retry import KazooRetry  # noqa: E402
+
+logging.getLogger("kazoo").setLevel(logging.CRITICAL)
+
+
+def client(hosts, timeout=6):
+    retry = dict(max_tries=-1, delay=0.05, max_delay=0.3)
+    zk = KazooClient(hosts=hosts, timeout=timeout, connection_retry=KazooRetry(**retry),
+                     command_retry=KazooRetry(**retry))
+    zk.start(20)
+    return zk
+
+
+def digest(ens, i):
+    """sha256 over (path, data, version) of the whole tree as server i serves it."""
+    zk = KazooClient(hosts="127.0.0.1:%d" % ens.client[i], timeout=10)
+    zk.start(20)
+    try:
+        zk.sync("/")
+        h = hashlib.sha256()
+        stack = ["/"]
+        n = 0
+        while stack:
+            p = stack.pop()
+            data, st = zk.get(p)
+            h.update(p.encode() + b"\0" + (data or b"") + b"\0%d" % st.version)
+            n += 1
+            for c in sorted(zk.get_children(p), reverse=True):
+                stack.append((p if p != "/" else "") + "/" + c)
+        return h.hexdigest(), n
+    finally:
+        zk.stop()
+        zk.close()
+
+
+class EnsembleTest(unittest.TestCase):
+    def test_three_servers_replicate_and_fail_over(self):
+        ens = ensharness.Ensemble(self, 3)
+        ens.start_all()
+        modes = ens.wait_serving()
+        self.assertEqual(sorted(modes.values()), ["follower", "follower", "leader"])
+        leader = ens.leader()
+        mntr = zkharness.four_letter(ens.client[leader], "mntr")
+        self.assertIn("zk_server_state\tleader", mntr)
+        self.assertIn("zk_followers\t2", mntr)
+        # writes through every server, read back on every server
+        for i in ens.ids:
+            zk = client("127.0.0.1:%d" % ens.client[i])
+            zk.ensure_path("/via")
+            zk.create("/via/s%d" % i, b"from %d" % i)
+            zk.stop()
+            zk.close()
+        for i in ens.ids:
+            zk = client("127.0.0.1:%d" % ens.client[i])
+            zk.sync("/")
+            self.assertEqual(sorted(zk.get_children("/via")), ["s1", "s2", "s3"])
+            zk.stop()
+            zk.close()
+        # a session with an ephemeral, acknowledged writes, then kill -9 of the leader
+        zk = client(ens.hosts())
+        zk.create("/eph", b"e", ephemeral=True)
+        sid = zk.client_id[0]
+        acked = []
+        for k in range(200):
+            acked.append(zk.create("/via/w-", b"%d" % k, sequence=True))
+        old = ens.leader()
+        ens.kill9(old)
+        for k in range(200, 300):  # a create cut by the failover is retried (its outcome is unknown)
+            acked.append(zk.retry(zk.create, "/via/w-", b"%d" % k, sequence=True))
+        new = ens.leader()
+        self.assertIsNotNone(new)
+        self.assertNotEqual(new, old)
+        self.assertEqual(zk.client_id[0], sid)
+        self.assertIsNotNone(zk.exists("/eph"))
+        self.assertIn("won the election", ens.log(new))
+        # the killed server comes back and catches up
+        ens.start(old)
+        ens.wait_serving()
+        zk.sync("/")
+        kids = set(zk.get_children("/via"))
+        self.assertEqual([a for a in acked if a.split("/")[-1] not in kids], [])
+        zk.stop()
+        zk.close()
+        digests = {i: digest(ens, i) for i in ens.ids}
+        self.assertEqual(len(set(digests.values())), 1, digests)
+        # the ephemeral went with the closed session, on every server
+        for i in ens.ids:
+            z = client("127.0.0.1:%d" % ens.client[i])
+            z.sync("/")
+            self.assertIsNone(z.exists("/eph"))
+            z.stop()
+            z.close()
+
+    def test_minority_does_not_serve(self):
+        ens = ensharness.Ensemble(self, 3)
+        ens.start_all()
+        ens.wait_serving()
+        leader = ens.leader()
+        others = [i for i in ens.ids if i != leader]
+        ens.kill9(others[0])
+        ens.kill9(leader)
+        alone = others[1]
+        deadline = time.time() + 15
+        while time.time() < deadline and ens.mode(alone) != "not-serving":
+            time.sleep(0.05)
+        self.assertEqual(ens.mode(alone), "not-serving")
+        self.assertIn("This ZooKeeper instance is not currently serving requests", ens.srvr(alone))
+        zk = KazooClient(hosts="127.0.0.1:%d" % ens.client[alone], timeout=4)
+        with self.assertRaises(Exception):
+            zk.start(3)
+        zk.stop()
+        zk.close()
+        ens.start(leader)
+        ens.wait_serving([alone, leader])
+        z = client(ens.hosts([alone, leader]))
+        z.create("/back", b"1")
+        z.stop()
+        z.close()
+
+    def test_five_servers_lose_two(self):
+        ens = ensharness.Ensemble(self, 5)
+        ens.start_all()
+        ens.wait_serving()
+        zk = client(ens.hosts())
+        zk.create("/five", b"0")
+        leader = ens.leader()
+        follower = [i for i in ens.ids if i != leader][0]
+        ens.kill9(leader)
+        ens.kill9(follower)
+        for k in range(1, 50):
+            zk.retry(zk.set, "/five", b"%d" % k)
+        self.assertEqual(zk.get("/five")[0], b"49")
+        live = [i for i in ens.ids if ens.running(i)]
+        modes = ens.wait_serving(live)
+        self.assertEqual(sorted(modes.values()), ["follower", "follower", "leader"])
+        zk.stop()
+        zk.close()
+
+    def test_far_behind_follower_gets_a_snapshot_and_restart_keeps_all(self):
+        ens = ensharness.Ensemble(self, 3, {"snapCount": "200"})
+        ens.start_all()
+        ens.wait_serving()
+        leader = ens.leader()
+        behind = [i for i in ens.ids if i != leader][0]
+        ens.stop(behind)
+        zk = client(ens.hosts([i for i in ens.ids if i != behind]))
+        zk.ensure_path("/many")
+        for k in range(1500):
+            zk.create("/many/n-", b"x" * 50, sequence=True)
+        # the snapshots let the others drop their log below them
+        deadline = time.time() + 20
+        while time.time() < deadline and not re.search(r"snapshot 0x[0-9a-f]+ written", ens.log(leader)):
+            time.sleep(0.05)
+        self.assertRegex(ens.log(leader), r"snapshot 0x[0-9a-f]+ written")
+        ens.start(behind)
+        ens.wait_serving()
+        zk.sync("/")
+        self.assertEqual(len(zk.get_children("/many")), 1500)
+        zk.stop()
+        zk.close()
+        self.assertEqual(len({digest(ens, i) for i in ens.ids}), 1)
+        self.assertIn("installed the leader's snapshot", ens.log(behind))
+        # the whole ensemble restarts: everything is there
+        ens.stop_all()
+        ens.start_all()
+        ens.wait_serving()
+        z = client(ens.hosts())
+        self.assertEqual(len(z.get_children("/many")), 1500)
+        z.stop()
+        z.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
