@@ -336,8 +336,8 @@ static int jute_body(struct jute_dec *d, struct jute_req *q, bool in_multi)
 		return 0;
 	case ZK_OP_RECONFIG:
 		for (int k = 0; k < 3; k++)
-			(void)jute_string(d);
-		(void)jute_long(d);
+			q->reconfig[k] = jute_string(d);
+		q->config_id = jute_long(d);
 		return 0;
 	case ZK_OP_SASL:
 		jute_buffer(d, &q->auth, &q->auth_len);

@@ -70,6 +70,8 @@ struct jute_req {
 	struct jute_req *ops; /* multi / multiRead */
 	int32_t n_ops;
 	bool bad_string; /* a string held a NUL byte: answered with ZK_EBADARGUMENTS */
+	const char *reconfig[3]; /* reconfig: joining, leaving, new members (NULL if null) */
+	int64_t config_id;	 /* reconfig: curConfigId (-1: any) */
 };
 
 /*

@@ -85,9 +85,8 @@ static void zk_config_raw_free(struct zk_config_raw *raw)
 	cfg_free(zk_config_defs, ZK_CONFIG_NDEFS, raw);
 }
 
-/* Parses one server.N value into *sv. */
-static int zk_config_server(const char *file, int line, const char *key, const char *v,
-			    struct zk_quorum_server *sv, char *errbuf, size_t errlen)
+int zk_config_server(const char *file, int line, const char *key, const char *v, struct zk_quorum_server *sv,
+		     char *errbuf, size_t errlen)
 {
 	char buf[600];
 	char *end;

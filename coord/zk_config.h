@@ -68,6 +68,10 @@ int zk_config_override(struct zk_config *cfg, const char *kv, char *errbuf, size
 /* Derived values filled after load (session timeout bounds, dataLogDir). */
 int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen);
 void zk_config_free(struct zk_config *cfg);
+/* Parses one "server.N" key and its value (as in the file, or in a reconfig's joining list);
+ * file and line only name the place in errors. */
+int zk_config_server(const char *file, int line, const char *key, const char *v, struct zk_quorum_server *sv,
+		     char *errbuf, size_t errlen);
 /* "key=value\n" for every setting (the `conf` four-letter word). */
 int zk_config_format(const struct zk_config *cfg, struct wbuf *w);
 

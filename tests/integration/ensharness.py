@@ -11,7 +11,9 @@ import zkharness
 
 
 class Ensemble:
-    def __init__(self, testcase, n=3, extra=None):
+    def __init__(self, testcase, n=3, extra=None, initial=None, observers=()):
+        """n servers; the first `initial` (default all) are in every config file, the others
+        list themselves too (they join by reconfig); `observers` are server ids."""
         self.tmp = tempfile.TemporaryDirectory(prefix="samsa-ens-")
         testcase.addCleanup(self.tmp.cleanup)
         testcase.addCleanup(self.stop_all)
@@ -21,6 +23,9 @@ class Ensemble:
         self.peer = {i: zkharness.free_port() for i in self.ids}
         self.procs = {}
         self.dirs = {}
+        self.election = {i: zkharness.free_port() for i in self.ids}
+        self.observers = set(observers)
+        initial = initial or n
         for i in self.ids:
             d = os.path.join(self.tmp.name, "s%d" % i)
             os.makedirs(os.path.join(d, "data"))
@@ -32,10 +37,16 @@ class Ensemble:
                 "clientPortAddress": "127.0.0.1", "4lw.commands.whitelist": "*", "maxClientCnxns": "0",
             }
             for j in self.ids:
-                props["server.%d" % j] = "127.0.0.1:%d:%d" % (self.peer[j], zkharness.free_port())
+                if j <= initial or j == i or i > initial:
+                    props["server.%d" % j] = self.server_line(j).split("=", 1)[1]
             props.update(extra or {})
             zkharness.write_props(os.path.join(d, "zoo.cfg"), props, None)
             self.dirs[i] = d
+
+    def server_line(self, i):
+        return "server.%d=127.0.0.1:%d:%d:%s;127.0.0.1:%d" % (
+            i, self.peer[i], self.election[i], "observer" if i in self.observers else "participant",
+            self.client[i])
 
     def hosts(self, ids=None):
         return ",".join("127.0.0.1:%d" % self.client[i] for i in (ids or self.ids))

@@ -187,6 +187,79 @@ class EnsembleTest(unittest.TestCase):
         z.stop()
         z.close()
 
+    def test_grow_three_to_five_and_back_with_reconfig(self):
+        ens = ensharness.Ensemble(self, 5, {"reconfigEnabled": "true"}, initial=3)
+        for i in (1, 2, 3):
+            ens.start(i)
+        ens.wait_serving([1, 2, 3])
+        zk = client(ens.hosts([1, 2, 3]))
+        zk.create("/r", b"0")
+        data, _ = zk.get("/zookeeper/config")
+        self.assertEqual(data.decode().count("server."), 3)
+        for i in (4, 5):
+            ens.start(i)
+        joining = ",".join(ens.server_line(i) for i in (4, 5))
+        data, stat = zk.reconfig(joining=joining, leaving=None, new_members=None)
+        self.assertEqual(data.decode().count("server."), 5)
+        # writes go on while the two join; they become followers with votes
+        for k in range(1, 200):
+            zk.retry(zk.set, "/r", b"%d" % k)
+        modes = ens.wait_serving([1, 2, 3, 4, 5])
+        self.assertEqual(sorted(modes.values()), ["follower"] * 4 + ["leader"])
+        leader = ens.leader()
+        deadline = time.time() + 20
+        while time.time() < deadline and "zk_synced_followers\t4" not in zkharness.four_letter(ens.client[leader], "mntr"):
+            zk.retry(zk.set, "/r", b"tick")
+            time.sleep(0.05)
+        self.assertIn("zk_followers\t4", zkharness.four_letter(ens.client[leader], "mntr"))
+        # five voters: two of the original three can go and writes continue
+        gone = [i for i in (1, 2, 3) if i != leader][:2]
+        for i in gone:
+            ens.kill9(i)
+        z5 = client(ens.hosts([i for i in ens.ids if i not in gone]))
+        z5.retry(z5.set, "/r", b"with three of five")
+        for i in gone:
+            ens.start(i)
+        ens.wait_serving()
+        # shrink back to 1-3: the majority is then two of those three
+        z5.retry(z5.reconfig, joining=None, leaving="4,5", new_members=None)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            ldr = ens.leader()
+            if ldr in (1, 2, 3) and "zk_followers\t2" in zkharness.four_letter(ens.client[ldr], "mntr"):
+                break
+            time.sleep(0.05)
+        else:
+            self.fail("the ensemble did not shrink to three")
+        ens.stop(4)
+        ens.stop(5)
+        z3 = client(ens.hosts([1, 2, 3]))
+        z3.retry(z3.set, "/r", b"three again")
+        self.assertEqual(z3.get("/r")[0], b"three again")
+        self.assertEqual(z3.get("/zookeeper/config")[0].decode().count("server."), 3)
+        for z in (zk, z5, z3):
+            z.stop()
+            z.close()
+
+    def test_observer_replicates_without_voting(self):
+        ens = ensharness.Ensemble(self, 4, observers=[4])
+        ens.start_all()
+        modes = ens.wait_serving()
+        self.assertEqual(modes[4], "observer")
+        zk = client(ens.hosts([4]))
+        zk.create("/o", b"via observer")
+        zk.stop()
+        zk.close()
+        # with two of the three voters down, the observer cannot make a majority
+        leader = ens.leader()
+        voters = [i for i in (1, 2, 3) if i != leader]
+        ens.kill9(leader)
+        ens.kill9(voters[0])
+        deadline = time.time() + 15
+        while time.time() < deadline and ens.mode(4) != "not-serving":
+            time.sleep(0.05)
+        self.assertEqual(ens.mode(4), "not-serving")
+
 
 if __name__ == "__main__":
     unittest.main()
