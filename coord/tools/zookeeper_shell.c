@@ -348,7 +348,7 @@ static void shell_help(void)
 	printf("ZooKeeper -server host:port cmd args\n"
 	       "\tls [-s] [-w] path\n\tget [-s] [-w] path\n\tset [-s] path data [version]\n"
 	       "\tcreate [-e] [-s] [-c] path [data]\n\tdelete path [version]\n\tdeleteall path\n"
-	       "\tstat path\n\texists path\n\tgetAcl path\n\thelp\n\tquit\n");
+	       "\tstat path\n\texists path\n\tgetAcl path\n\tconfig\n\treconfig [-add serverlist] [-remove serveridlist] [-members serverlist]\n\thelp\n\tquit\n");
 }
 
 /*
@@ -368,6 +368,42 @@ static int shell_run(struct shell *shell, int argc, char **argv)
 		return -1;
 	if (!strcmp(cmd, "help")) {
 		shell_help();
+		return 0;
+	}
+	/* zkCli's config and reconfig [-add servers] [-remove ids] [-members servers] */
+	if (!strcmp(cmd, "config")) {
+		rc = zoo_agetconfig(shell->zh, 0, shell_done_data, &call);
+		if (rc == ZOK)
+			rc = shell_wait(shell, &call);
+		fflush(stdout);
+		if (rc != ZOK) {
+			shell_print_error(rc, "/zookeeper/config");
+			return 1;
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "reconfig")) {
+		const char *add = NULL, *remove = NULL, *members = NULL;
+		for (int k = 1; k + 1 < argc; k += 2) {
+			if (!strcmp(argv[k], "-add"))
+				add = argv[k + 1];
+			else if (!strcmp(argv[k], "-remove"))
+				remove = argv[k + 1];
+			else if (!strcmp(argv[k], "-members"))
+				members = argv[k + 1];
+		}
+		if (!add && !remove && !members) {
+			fprintf(stderr, "reconfig [-add serverlist] [-remove serveridlist] [-members serverlist]\n");
+			return 2;
+		}
+		rc = zoo_areconfig(shell->zh, add, remove, members, -1, shell_done_data, &call);
+		if (rc == ZOK)
+			rc = shell_wait(shell, &call);
+		fflush(stdout);
+		if (rc != ZOK) {
+			shell_print_error(rc, "/zookeeper/config");
+			return 1;
+		}
 		return 0;
 	}
 	/* zkCli's flags: -s is "stat" for ls/get/set and "sequential" for create */
