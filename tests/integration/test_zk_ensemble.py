@@ -7,6 +7,7 @@ with identical trees; everything survives a restart of the whole ensemble."""
 import hashlib
 import os
 import re
+import struct
 import sys
 import time
 import unittest
@@ -14,6 +15,7 @@ import logging
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ensharness  # noqa: E402
+import jute_client  # noqa: E402
 import zkharness  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 from kazoo.retry import KazooRetry  # noqa: E402
@@ -259,6 +261,42 @@ class EnsembleTest(unittest.TestCase):
         while time.time() < deadline and ens.mode(4) != "not-serving":
             time.sleep(0.05)
         self.assertEqual(ens.mode(4), "not-serving")
+
+    def test_expiry_is_decided_by_the_leader_and_sync_catches_up(self):
+        ens = ensharness.Ensemble(self, 3)
+        ens.start_all()
+        ens.wait_serving()
+        leader = ens.leader()
+        follower = [i for i in ens.ids if i != leader][0]
+        # a session on a follower that stops pinging: the leader expires it, its ephemeral goes
+        # on every server, and the follower closes its connection
+        raw = jute_client.RawClient(ens.client[follower], timeout_ms=4000)
+        err, _, _ = raw.call(1, jute_client.ustring("/gone") + jute_client.buffer(b"x") +
+                             jute_client.acl_list(jute_client.OPEN_ACL) + struct.pack(">i", 1))
+        self.assertEqual(err, 0)
+        zk = client(ens.hosts())
+        self.assertIsNotNone(zk.exists("/gone"))
+        deadline = time.time() + 20
+        while time.time() < deadline and zk.exists("/gone"):
+            time.sleep(0.1)
+        self.assertIsNone(zk.exists("/gone"))
+        self.assertIn("expiring session 0x%x" % raw.session_id, ens.log(leader))
+        with self.assertRaises((ConnectionError, OSError)):
+            raw.call(11)
+            raw.call(11)
+        # a client of a follower that syncs sees every write committed before the sync
+        zf = client("127.0.0.1:%d" % ens.client[follower])
+        zl = client("127.0.0.1:%d" % ens.client[leader])
+        for k in range(50):
+            zl.create("/s%d" % k, b"")
+            zf.sync("/")
+            self.assertIsNotNone(zf.exists("/s%d" % k))
+        # a client that has seen a newer zxid than a server's is refused there (lastZxidSeen)
+        with self.assertRaises((ConnectionError, OSError, struct.error)):
+            jute_client.RawClient(ens.client[follower], last_zxid=1 << 40)
+        for z in (zk, zf, zl):
+            z.stop()
+            z.close()
 
 
 if __name__ == "__main__":
