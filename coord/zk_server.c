@@ -19,6 +19,7 @@
 #include "jute.h"
 #include "log.h"
 #include "net.h"
+#include "quorum.pb-c.h"
 #include "raft.h"
 #include "zk_acl.h"
 #include "zk_config.h"
@@ -1548,11 +1549,8 @@ static int zk_conn_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
  * leader or term closes every client connection (clients reconnect, their sessions are
  * global); a leader that lost office with applied but uncommitted txns reloads its state from
  * the snapshot and the committed log. Only the leader expires sessions; followers report
- * session activity to it (TOUCH). Peer messages other than Raft's are small binary records:
- *   FORWARD:   u8 kind, i64 session, i32 timeout, 16 passwd, i32 n_ids, (str scheme, str id)*,
- *              i32 len + the request frame (WRITE, CLOSE)
- *   SYNC:      i64 session, i32 xid          SYNC_RESP: i64 session, i32 xid, i64 zxid
- *   TOUCH:     i64 session*                  FORWARD_NACK: i64 session
+ * session activity to it (TOUCH). Peer messages other than Raft's are the Forward, Touch, Sync
+ * and Nack messages of proto/quorum.proto.
  */
 
 static bool zk_quorum_serving(const struct zk_server *srv)
@@ -1606,6 +1604,21 @@ static struct zk_held *zk_held_placeholder(struct zk_conn *conn, int32_t xid, co
 	return h;
 }
 
+/* Packs a protobuf message and sends it to peer `to` as kind. */
+static int zk_quorum_send_pb(struct zk_server *srv, uint64_t to, enum zk_peer_kind kind, const ProtobufCMessage *m)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t stackbuf[256];
+	uint8_t *b = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
+	if (!b)
+		return ERR_NOMEM;
+	protobuf_c_message_pack(m, b);
+	int rc = zk_peer_send_app(srv->q->peer, to, kind, b, n);
+	if (b != stackbuf)
+		free(b);
+	return rc;
+}
+
 static int zk_quorum_forward(struct zk_server *srv, struct zk_conn *conn, int kind, const uint8_t *req,
 			     size_t len, int32_t xid)
 {
@@ -1613,27 +1626,32 @@ static int zk_quorum_forward(struct zk_server *srv, struct zk_conn *conn, int ki
 	uint64_t leader = raft_leader(q->raft);
 	if (!leader || leader == q->myid)
 		return ERR_CLOSED;
-	struct wbuf w;
-	wbuf_init(&w, len + 65536);
 	int rc;
 	if (kind == ZK_FWD_SYNC) {
-		wbuf_i64(&w, conn->session_id);
-		wbuf_i32(&w, xid);
-		rc = w.err ? w.err : zk_peer_send_app(q->peer, leader, ZK_PEER_SYNC, w.p, w.len);
+		Samsa__Quorum__Sync m = SAMSA__QUORUM__SYNC__INIT;
+		m.session = conn->session_id;
+		m.xid = xid;
+		rc = zk_quorum_send_pb(srv, leader, ZK_PEER_SYNC, &m.base);
 	} else {
-		wbuf_u8(&w, (uint8_t)kind);
-		wbuf_i64(&w, kind == ZK_FWD_CREATE ? conn->pending_session : conn->session_id);
-		wbuf_i32(&w, conn->timeout);
-		wbuf_raw(&w, conn->pending_passwd, ZK_PASSWD_LEN);
-		wbuf_i32(&w, conn->n_ids);
-		for (int32_t i = 0; i < conn->n_ids; i++) {
-			wbuf_str_i32(&w, conn->ids[i].scheme);
-			wbuf_str_i32(&w, conn->ids[i].id);
+		Samsa__Quorum__Forward m = SAMSA__QUORUM__FORWARD__INIT;
+		Samsa__Quorum__AuthId ids[ZK_MAX_AUTH_IDS], *idp[ZK_MAX_AUTH_IDS];
+		m.kind = (uint32_t)kind;
+		m.session = kind == ZK_FWD_CREATE ? conn->pending_session : conn->session_id;
+		m.timeout = conn->timeout;
+		m.passwd.data = conn->pending_passwd;
+		m.passwd.len = ZK_PASSWD_LEN;
+		for (int32_t i = 0; i < conn->n_ids && i < ZK_MAX_AUTH_IDS; i++) {
+			samsa__quorum__auth_id__init(&ids[i]);
+			ids[i].scheme = (char *)conn->ids[i].scheme;
+			ids[i].id = (char *)conn->ids[i].id;
+			idp[i] = &ids[i];
 		}
-		wbuf_bytes_i32(&w, req, (int32_t)len);
-		rc = w.err ? w.err : zk_peer_send_app(q->peer, leader, ZK_PEER_FORWARD, w.p, w.len);
+		m.n_ids = (size_t)conn->n_ids;
+		m.ids = idp;
+		m.request.data = (uint8_t *)req;
+		m.request.len = len;
+		rc = zk_quorum_send_pb(srv, leader, ZK_PEER_FORWARD, &m.base);
 	}
-	wbuf_free(&w);
 	if (rc)
 		return rc;
 	if (kind != ZK_FWD_CREATE && !zk_held_placeholder(conn, xid, req, len))
@@ -1652,74 +1670,58 @@ static struct zk_conn *zk_quorum_conn_of(struct zk_server *srv, int64_t session_
 /* The leader: a follower's client request, run as if that client were connected here. */
 static void zk_quorum_on_forward(struct zk_server *srv, uint64_t from, const uint8_t *p, size_t len)
 {
-	struct rbuf r = rbuf_make(p, len);
-	uint8_t kind;
-	int64_t session;
-	int32_t timeout, n_ids;
-	const uint8_t *passwd, *req;
-	int32_t req_len;
-	rbuf_u8(&r, &kind);
-	rbuf_i64(&r, &session);
-	rbuf_i32(&r, &timeout);
-	rbuf_raw(&r, ZK_PASSWD_LEN, &passwd);
-	rbuf_count_i32(&r, ZK_MAX_AUTH_IDS, 8, &n_ids);
-	struct zk_conn stand_in;
-	memset(&stand_in, 0, sizeof(stand_in));
-	char strs[ZK_MAX_AUTH_IDS][2][512];
-	for (int32_t i = 0; i < n_ids && !r.err; i++) {
-		for (int k = 0; k < 2; k++) {
-			const uint8_t *s;
-			int32_t sl;
-			rbuf_bytes_i32(&r, sizeof(strs[i][k]) - 1, &s, &sl);
-			if (r.err || sl < 0)
-				break;
-			memcpy(strs[i][k], s, (size_t)sl);
-			strs[i][k][sl] = '\0';
-		}
-		stand_in.ids[i].scheme = strs[i][0];
-		stand_in.ids[i].id = strs[i][1];
-	}
-	rbuf_bytes_i32(&r, len, &req, &req_len);
+	Samsa__Quorum__Forward *m = samsa__quorum__forward__unpack(NULL, len, p);
 	bool established = raft_role(srv->q->raft) == RAFT_LEADER && srv->q->serving;
-	if (r.err || !established) {
-		if (r.err)
+	if (!m || !established || m->n_ids > ZK_MAX_AUTH_IDS ||
+	    (m->kind == ZK_FWD_CREATE && m->passwd.len != ZK_PASSWD_LEN)) {
+		if (!m || established)
 			log_warn(ZK_SRV_MOD, "malformed forward from server %" PRIu64, from);
-		uint8_t nack[8];
-		struct wbuf w = { nack, 0, sizeof(nack), sizeof(nack), 0 };
-		wbuf_i64(&w, session);
-		zk_peer_send_app(srv->q->peer, from, ZK_PEER_FORWARD_NACK, nack, sizeof(nack));
+		Samsa__Quorum__Nack nack = SAMSA__QUORUM__NACK__INIT;
+		nack.session = m ? m->session : 0;
+		zk_quorum_send_pb(srv, from, ZK_PEER_FORWARD_NACK, &nack.base);
+		if (m)
+			samsa__quorum__forward__free_unpacked(m, NULL);
 		return;
 	}
+	struct zk_conn stand_in;
+	memset(&stand_in, 0, sizeof(stand_in));
 	stand_in.srv = srv;
 	stand_in.forwarded = true;
 	stand_in.state = ZK_CONN_ACTIVE;
-	stand_in.session_id = session;
-	stand_in.n_ids = n_ids;
+	stand_in.session_id = m->session;
+	for (size_t i = 0; i < m->n_ids; i++) {
+		stand_in.ids[i].scheme = m->ids[i]->scheme;
+		stand_in.ids[i].id = m->ids[i]->id;
+	}
+	stand_in.n_ids = (int32_t)m->n_ids;
 	snprintf(stand_in.ip, sizeof(stand_in.ip), "server.%" PRIu64, from);
 	uint64_t t0 = zk_mono_us();
-	if (kind == ZK_FWD_CREATE) {
+	if (m->kind == ZK_FWD_CREATE) {
 		struct zk_txn txn;
-		zk_txn_init(srv, &txn, ZK_TXN_CREATESESSION, session, 0);
-		txn.timeout_ms = timeout;
-		txn.passwd = passwd;
+		zk_txn_init(srv, &txn, ZK_TXN_CREATESESSION, m->session, 0);
+		txn.timeout_ms = m->timeout;
+		txn.passwd = m->passwd.data;
 		zk_server_commit(srv, &txn);
+		samsa__quorum__forward__free_unpacked(m, NULL);
 		return;
 	}
-	zk_sessions_touch(srv->db.sessions, session, zk_mono_ms());
+	zk_sessions_touch(srv->db.sessions, m->session, zk_mono_ms());
 	struct jute_req jr;
 	jute_arena_reset(&srv->arena);
-	if (jute_decode_request(req, (size_t)req_len, &srv->arena, &jr)) {
+	if (jute_decode_request(m->request.data, m->request.len, &srv->arena, &jr)) {
 		log_warn(ZK_SRV_MOD, "undecodable request forwarded by server %" PRIu64, from);
-		return;
-	}
-	if (kind == ZK_FWD_CLOSE)
+	} else if (m->kind == ZK_FWD_CLOSE) {
 		zk_handle_close_session(srv, &stand_in, &jr, t0);
-	else if (jr.type == ZK_OP_RECONFIG)
+	} else if (jr.type == ZK_OP_RECONFIG) {
 		zk_handle_reconfig(srv, &stand_in, &jr, t0);
-	else if (jr.type == ZK_OP_MULTI)
+	} else if (jr.type == ZK_OP_MULTI) {
 		zk_handle_multi(srv, &stand_in, &jr, t0);
-	else
+	} else if (zk_is_write_op(jr.type)) {
 		zk_handle_write(srv, &stand_in, &jr, t0);
+	} else {
+		log_warn(ZK_SRV_MOD, "server %" PRIu64 " forwarded a request of type %d, not a write", from, jr.type);
+	}
+	samsa__quorum__forward__free_unpacked(m, NULL);
 }
 
 /* A follower: builds the reply to a forwarded request from the txn it caused, into srv->out. */
@@ -2385,60 +2387,56 @@ static void zk_quorum_on_app(uint64_t from, enum zk_peer_kind kind, const uint8_
 {
 	struct zk_server *srv = arg;
 	struct zk_quorum *q = srv->q;
-	struct rbuf r = rbuf_make(p, len);
 	switch (kind) {
 	case ZK_PEER_FORWARD:
 		zk_quorum_on_forward(srv, from, p, len);
 		break;
 	case ZK_PEER_TOUCH: {
+		Samsa__Quorum__Touch *m = samsa__quorum__touch__unpack(NULL, len, p);
 		int64_t now = zk_mono_ms();
-		while (rbuf_left(&r) >= 8) {
-			int64_t sid;
-			rbuf_i64(&r, &sid);
-			zk_sessions_touch(srv->db.sessions, sid, now);
-		}
+		for (size_t i = 0; m && i < m->n_sessions; i++)
+			zk_sessions_touch(srv->db.sessions, m->sessions[i], now);
+		if (m)
+			samsa__quorum__touch__free_unpacked(m, NULL);
 		break;
 	}
 	case ZK_PEER_SYNC: {
-		int64_t sid;
-		int32_t xid;
-		rbuf_i64(&r, &sid);
-		rbuf_i32(&r, &xid);
-		uint8_t b[20];
-		struct wbuf w = { b, 0, sizeof(b), sizeof(b), 0 };
-		wbuf_i64(&w, sid);
-		wbuf_i32(&w, xid);
-		wbuf_i64(&w, (int64_t)raft_last_index(q->raft));
-		if (!r.err)
-			zk_peer_send_app(q->peer, from, ZK_PEER_SYNC_RESP, b, sizeof(b));
+		Samsa__Quorum__Sync *m = samsa__quorum__sync__unpack(NULL, len, p);
+		if (m) {
+			Samsa__Quorum__Sync resp = SAMSA__QUORUM__SYNC__INIT;
+			resp.session = m->session;
+			resp.xid = m->xid;
+			resp.zxid = (int64_t)raft_last_index(q->raft);
+			zk_quorum_send_pb(srv, from, ZK_PEER_SYNC_RESP, &resp.base);
+			samsa__quorum__sync__free_unpacked(m, NULL);
+		}
 		break;
 	}
 	case ZK_PEER_SYNC_RESP: {
-		int64_t sid, zxid;
-		int32_t xid;
-		rbuf_i64(&r, &sid);
-		rbuf_i32(&r, &xid);
-		rbuf_i64(&r, &zxid);
-		struct zk_conn *c = r.err ? NULL : zk_quorum_conn_of(srv, sid);
-		struct zk_held *ph = c ? zk_quorum_find_placeholder(c, xid) : NULL;
+		Samsa__Quorum__Sync *m = samsa__quorum__sync__unpack(NULL, len, p);
+		struct zk_conn *c = m ? zk_quorum_conn_of(srv, m->session) : NULL;
+		struct zk_held *ph = c ? zk_quorum_find_placeholder(c, m->xid) : NULL;
 		if (ph) {
 			struct jute_req req;
 			jute_arena_reset(&srv->arena);
 			int bad = jute_decode_request(ph->data, ph->len, &srv->arena, &req);
 			wbuf_reset(&srv->out);
-			size_t off = zk_reply_begin(srv, xid, zxid, 0);
+			size_t off = zk_reply_begin(srv, m->xid, m->zxid, 0);
 			wbuf_str_i32(&srv->out, !bad && req.path ? req.path : "/");
 			jute_frame_end(&srv->out, off);
-			zk_quorum_fill(c, ph, zxid);
+			zk_quorum_fill(c, ph, m->zxid);
 		}
+		if (m)
+			samsa__quorum__sync__free_unpacked(m, NULL);
 		break;
 	}
 	case ZK_PEER_FORWARD_NACK: {
-		int64_t sid;
-		rbuf_i64(&r, &sid);
-		for (struct zk_conn *c = srv->conns; c && !r.err; c = c->next)
-			if ((c->session_id == sid || c->pending_session == sid) && c->nc)
+		Samsa__Quorum__Nack *m = samsa__quorum__nack__unpack(NULL, len, p);
+		for (struct zk_conn *c = srv->conns; c && m; c = c->next)
+			if ((c->session_id == m->session || c->pending_session == m->session) && c->nc)
 				net_conn_close(c->nc, ERR_CLOSED);
+		if (m)
+			samsa__quorum__nack__free_unpacked(m, NULL);
 		break;
 	}
 	default:
@@ -2460,13 +2458,10 @@ static void zk_quorum_tick(void *arg)
 	struct zk_quorum *q = srv->q;
 	raft_tick(q->raft);
 	if (q->n_touched && raft_leader(q->raft) && raft_leader(q->raft) != q->myid && ++q->touch_ticks >= 2) {
-		struct wbuf w;
-		wbuf_init(&w, q->n_touched * 8 + 16);
-		for (size_t i = 0; i < q->n_touched; i++)
-			wbuf_i64(&w, q->touched[i]);
-		if (!w.err)
-			zk_peer_send_app(q->peer, raft_leader(q->raft), ZK_PEER_TOUCH, w.p, w.len);
-		wbuf_free(&w);
+		Samsa__Quorum__Touch m = SAMSA__QUORUM__TOUCH__INIT;
+		m.sessions = q->touched;
+		m.n_sessions = q->n_touched;
+		zk_quorum_send_pb(srv, raft_leader(q->raft), ZK_PEER_TOUCH, &m.base);
 		q->n_touched = 0;
 		q->touch_ticks = 0;
 	}
