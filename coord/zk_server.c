@@ -2066,9 +2066,13 @@ static size_t zk_quorum_format(const struct zk_quorum_server *sv, int n, char *o
 {
 	size_t w = 0;
 	for (int i = 0; i < n && w < cap; i++) {
-		int k = snprintf(out + w, cap - w, "server.%" PRIu64 "=%s:%d:%d:%s;%s:%d\n", sv[i].id, sv[i].host,
+		char client[300] = "";
+		if (sv[i].client_port > 0)
+			snprintf(client, sizeof(client), ";%s:%d", sv[i].client_host[0] ? sv[i].client_host : "0.0.0.0",
+				 sv[i].client_port);
+		int k = snprintf(out + w, cap - w, "server.%" PRIu64 "=%s:%d:%d:%s%s\n", sv[i].id, sv[i].host,
 				 sv[i].peer_port, sv[i].election_port, sv[i].observer ? "observer" : "participant",
-				 sv[i].client_host[0] ? sv[i].client_host : "0.0.0.0", sv[i].client_port);
+				 client);
 		if (k < 0)
 			break;
 		w += (size_t)k;
@@ -2367,8 +2371,10 @@ static void zk_quorum_after(struct zk_server *srv)
 			zk_quorum_close_clients(srv, "not serving");
 	}
 	if (role == RAFT_LEADER && serving) {
-		if (!q->config_written) /* the first leader records the ensemble in /zookeeper/config */
+		if (!q->config_written) { /* the first leader records the ensemble in /zookeeper/config */
+			q->config_written = true; /* once, even if what it writes turns out unreadable */
 			zk_quorum_write_config(srv, NULL, 0, q->members, q->n_members);
+		}
 		zk_quorum_reconfig_step(srv);
 	}
 }
