@@ -311,7 +311,8 @@ static void zk_raftlog_log_adopt(struct zk_raftlog *l, int fd, uint64_t gen, siz
 	l->fd = fd;
 	l->gen = gen;
 	zk_raftlog_free_range(l, 0, from);
-	memmove(l->ents, l->ents + from, (l->n - from) * sizeof(*l->ents));
+	if (l->n > from)
+		memmove(l->ents, l->ents + from, (l->n - from) * sizeof(*l->ents));
 	l->n -= from;
 	l->end = RL_LOG_HEADER;
 	for (size_t i = 0; i < l->n; i++) {

@@ -3097,6 +3097,8 @@ void zk_server_free(struct zk_server *srv)
 	}
 	zk_quorum_free(srv->q);
 	srv->q = NULL;
+	for (int i = 0; i < 4; i++) /* the peer layer's closed connections are reaped by the loop */
+		event_base_loop(srv->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	if (srv->log)
 		zk_txnlog_close(srv->log);
 	net_timer_free(srv->tick_timer);
