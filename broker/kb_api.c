@@ -830,17 +830,29 @@ static bool topic_ready(struct broker *b, const char *name, int32_t nparts)
  * first = true) and again from the saved copy when answering (first = false), so that the
  * answer can say which topics are ready.
  */
+/* The start every admin request shares: the topic count, the per-topic results on the first
+ * pass, and "not yet" while its coordinator writes are out. 0 with *nt, 1 to wait, or < 0. */
+static int admin_begin(struct kreq *q, struct kwait *w, bool first, size_t min_elem, int32_t *nt)
+{
+	struct rbuf *r = &q->r;
+	*nt = r_count(r, min_elem);
+	if (r->err || *nt < 0)
+		return ERR_PROTO;
+	if (first && kwait_alloc_results(w, *nt))
+		return ERR_NOMEM;
+	if (!first && w->pending)
+		return 1;
+	return 0;
+}
+
 static int admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first,
 			       bool final)
 {
 	struct rbuf *r = &q->r;
-	int32_t nt = r_count(r, 12);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (first && kwait_alloc_results(w, nt))
-		return ERR_NOMEM;
-	if (!first && w->pending)
-		return 1;
+	int32_t nt;
+	int brc = admin_begin(q, w, first, 12, &nt);
+	if (brc)
+		return brc;
 	bool ready = true;
 	struct kb_tconf *confs = NULL;
 	int32_t *assign = NULL;
@@ -1052,13 +1064,10 @@ static int admin_delete_topics(struct broker *b, struct kreq *q, struct kout *o,
 			       bool final)
 {
 	struct rbuf *r = &q->r;
-	int32_t nt = r_count(r, 2);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (first && kwait_alloc_results(w, nt))
-		return ERR_NOMEM;
-	if (!first && w->pending)
-		return 1;
+	int32_t nt;
+	int brc = admin_begin(q, w, first, 2, &nt);
+	if (brc)
+		return brc;
 	char (*names)[KB_TOPIC_MAX + 2] = calloc((size_t)(nt ? nt : 1), sizeof(*names));
 	if (!names)
 		return ERR_NOMEM;
@@ -1114,13 +1123,10 @@ static int admin_create_partitions(struct broker *b, struct kreq *q, struct kout
 				   bool first, bool final)
 {
 	struct rbuf *r = &q->r;
-	int32_t nt = r_count(r, 10);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (first && kwait_alloc_results(w, nt))
-		return ERR_NOMEM;
-	if (!first && w->pending)
-		return 1;
+	int32_t nt;
+	int brc = admin_begin(q, w, first, 10, &nt);
+	if (brc)
+		return brc;
 	char (*names)[KB_TOPIC_MAX + 2] = calloc((size_t)(nt ? nt : 1), sizeof(*names));
 	int32_t *counts = calloc((size_t)(nt ? nt : 1), sizeof(int32_t));
 	if (!names || !counts) {

@@ -355,6 +355,19 @@ static void shell_help(void)
  * Runs one command; argv[0] is its name, argv holds argc words (borrowed).
  * Returns 0 on success, 1 on a ZooKeeper error (printed), 2 on a usage error, -1 for quit.
  */
+/* Waits for an issued call (rc is the result), prints an error naming path; 0 or 1. */
+static int shell_finish(struct shell *shell, struct shell_call *call, int rc, const char *path)
+{
+	if (rc == ZOK)
+		rc = shell_wait(shell, call);
+	fflush(stdout);
+	if (rc != ZOK) {
+		shell_print_error(rc, path);
+		return 1;
+	}
+	return 0;
+}
+
 static int shell_run(struct shell *shell, int argc, char **argv)
 {
 	struct shell_call call = { 0 };
@@ -373,14 +386,7 @@ static int shell_run(struct shell *shell, int argc, char **argv)
 	/* zkCli's config and reconfig [-add servers] [-remove ids] [-members servers] */
 	if (!strcmp(cmd, "config")) {
 		rc = zoo_agetconfig(shell->zh, 0, shell_done_data, &call);
-		if (rc == ZOK)
-			rc = shell_wait(shell, &call);
-		fflush(stdout);
-		if (rc != ZOK) {
-			shell_print_error(rc, "/zookeeper/config");
-			return 1;
-		}
-		return 0;
+		return shell_finish(shell, &call, rc, "/zookeeper/config");
 	}
 	if (!strcmp(cmd, "reconfig")) {
 		const char *add = NULL, *remove = NULL, *members = NULL;
@@ -397,14 +403,7 @@ static int shell_run(struct shell *shell, int argc, char **argv)
 			return 2;
 		}
 		rc = zoo_areconfig(shell->zh, add, remove, members, -1, shell_done_data, &call);
-		if (rc == ZOK)
-			rc = shell_wait(shell, &call);
-		fflush(stdout);
-		if (rc != ZOK) {
-			shell_print_error(rc, "/zookeeper/config");
-			return 1;
-		}
-		return 0;
+		return shell_finish(shell, &call, rc, "/zookeeper/config");
 	}
 	/* zkCli's flags: -s is "stat" for ls/get/set and "sequential" for create */
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -464,14 +463,7 @@ static int shell_run(struct shell *shell, int argc, char **argv)
 		shell_help();
 		return 2;
 	}
-	if (rc == ZOK)
-		rc = shell_wait(shell, &call);
-	fflush(stdout);
-	if (rc != ZOK) {
-		shell_print_error(rc, path);
-		return 1;
-	}
-	return 0;
+	return shell_finish(shell, &call, rc, path);
 }
 
 /* Splits line in place into at most max words; double quotes group. Returns the count. */

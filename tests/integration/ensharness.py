@@ -89,14 +89,7 @@ class Ensemble:
             self.stop(i)
 
     def check_sanitizers(self, i):
-        path = os.path.join(self.dirs[i], "out.txt")
-        if not os.path.exists(path):
-            return
-        with open(path, errors="replace") as f:
-            text = f.read()
-        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            if mark in text:
-                raise AssertionError("server %d reported a sanitizer error:\n%s" % (i, text[-4000:]))
+        zkharness.check_sanitizer_output(os.path.join(self.dirs[i], "out.txt"), "server %d" % i)
 
     def log(self, i):
         p = os.path.join(self.dirs[i], "logs", "server.log")

@@ -177,10 +177,7 @@ class Broker:
         if self.out and not self.out.closed:
             self.out.close()
         if was:
-            text = self.out_text()
-            for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-                if mark in text:
-                    raise AssertionError("broker reported a sanitizer error:\n%s" % text[-4000:])
+            zkharness.check_sanitizer_output(os.path.join(self.dir, "broker.out"), "broker %d" % self.id)
 
     def kill9(self):
         if self.running():

@@ -111,15 +111,7 @@ class Server:
             self.check_sanitizers()
 
     def check_sanitizers(self):
-        """A daemon built with ASan/UBSan reports on its stderr; any report fails the test."""
-        path = os.path.join(self.workdir, "%s.out" % self.kind)
-        if not os.path.exists(path):
-            return
-        with open(path, errors="replace") as f:
-            text = f.read()
-        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            if mark in text:
-                raise AssertionError("%s reported a sanitizer error:\n%s" % (self.kind, text[-4000:]))
+        check_sanitizer_output(os.path.join(self.workdir, "%s.out" % self.kind), self.kind)
 
     def kill9(self):
         if self.running():
@@ -145,6 +137,18 @@ class Server:
         p = os.path.join(self.workdir, "%s.out" % self.kind)
         with open(p, errors="replace") as f:
             return f.read()
+
+
+def check_sanitizer_output(path, who):
+    """A daemon built with ASan/UBSan reports on its stderr (captured in path); any report
+    fails the test."""
+    if not os.path.exists(path):
+        return
+    with open(path, errors="replace") as f:
+        text = f.read()
+    for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        if mark in text:
+            raise AssertionError("%s reported a sanitizer error:\n%s" % (who, text[-4000:]))
 
 
 def write_props(path, base, extra):

@@ -30,76 +30,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* ---- loop helpers ---- */
-
-static void deadline_fired(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	*(bool *)arg = true;
-}
-
-/* Runs the loop until done(arg) or ms pass; returns done(arg). */
-static bool run_until(struct event_base *base, bool (*done)(void *), void *arg, int ms)
-{
-	bool expired = false;
-	struct event *t = evtimer_new(base, deadline_fired, &expired);
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	ck_assert_ptr_nonnull(t);
-	evtimer_add(t, &tv);
-	while (!done(arg) && !expired)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(t);
-	return done(arg);
-}
-
-static bool never(void *arg)
-{
-	(void)arg;
-	return false;
-}
-
-/* Runs the loop for ms (to show that something does NOT happen). */
-static void run_for(struct event_base *base, int ms)
-{
-	run_until(base, never, NULL, ms);
-}
-
-/* ---- log capture ---- */
-
-static char log_dir[64];
-
-static void log_capture(void)
-{
-	char eb[256];
-	snprintf(log_dir, sizeof(log_dir), "/tmp/test_net.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(log_dir));
-	ck_assert_int_eq(log_open(log_dir, "net.log", eb, sizeof(eb)), 0);
-}
-
-/* 1 if the captured log contains both strings on one line. */
-static int log_has(const char *a, const char *b)
-{
-	char path[128], line[1024];
-	int found = 0;
-	snprintf(path, sizeof(path), "%s/net.log", log_dir);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, a) && strstr(line, b);
-	fclose(f);
-	return found;
-}
-
-static void log_release(void)
-{
-	char path[128];
-	log_close();
-	snprintf(path, sizeof(path), "%s/net.log", log_dir);
-	unlink(path);
-	rmdir(log_dir);
-}
+#include "loop_helpers.h"
 
 /* ---- a connection with a scriptable application ---- */
 
