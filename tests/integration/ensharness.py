@@ -1,6 +1,7 @@
 """A local samsa-coord ensemble for the integration tests: n servers configured as ZooKeeper's
 are (server.N lines, myid files), each on free loopback ports in its own directory under a
 temporary folder, started and stopped (or killed) by pid; `mode(i)` reads `srvr`."""
+import atexit
 import os
 import signal
 import subprocess
@@ -8,6 +9,17 @@ import tempfile
 import time
 
 import zkharness
+
+
+_live = []
+
+
+@atexit.register
+def _stop_all():
+    """Whatever a test could not stop (an error in its cleanup) is stopped at exit."""
+    for ens in list(_live):
+        for i in ens.ids:
+            ens._terminate(i)
 
 
 class Ensemble:
@@ -18,6 +30,7 @@ class Ensemble:
         testcase.addCleanup(self.tmp.cleanup)
         testcase.addCleanup(self.stop_all)
         self.n = n
+        _live.append(self)
         self.ids = list(range(1, n + 1))
         self.client = {i: zkharness.free_port() for i in self.ids}
         self.peer = {i: zkharness.free_port() for i in self.ids}
@@ -73,7 +86,7 @@ class Ensemble:
             p.kill()
             p.wait()
 
-    def stop(self, i):
+    def _terminate(self, i):
         p = self.procs.get(i)
         if p and p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -82,11 +95,18 @@ class Ensemble:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+    def stop(self, i):
+        self._terminate(i)
         self.check_sanitizers(i)
 
     def stop_all(self):
+        """Every server stops first (even if one of them reported a sanitizer error), then
+        the reports are checked."""
         for i in self.ids:
-            self.stop(i)
+            self._terminate(i)
+        for i in self.ids:
+            self.check_sanitizers(i)
 
     def check_sanitizers(self, i):
         zkharness.check_sanitizer_output(os.path.join(self.dirs[i], "out.txt"), "server %d" % i)
