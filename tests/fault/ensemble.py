@@ -165,6 +165,17 @@ def remove_stale_namespaces():
             ip("netns", "del", name, check=False)
 
 
+def netns_unavailable():
+    """None when this process may create network namespaces, else why not."""
+    if os.geteuid() != 0:
+        return "not root"
+    if not shutil.which("ip"):
+        return "no ip command (iproute2)"
+    if not os.path.isdir("/proc/self/ns") or not os.path.exists("/proc/self/ns/net"):
+        return "kernel without network namespaces"
+    return None
+
+
 class Netns:
     """The namespaces of one ensemble: a bridge namespace, one per server, one for clients."""
     _count = 0

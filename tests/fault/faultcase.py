@@ -71,6 +71,12 @@ class FaultCase(unittest.TestCase):
         refused = [w for w in writes if w["result"] == "fail"]
         self.assertGreater(len(acked), 50, "too few writes acknowledged to prove anything")
 
+        # 3, as the clients saw it
+        for s in hist["sessions"]:
+            self.assertFalse(s["lost"], "pinging session %s expired: %s" % (s["path"], s["states"]))
+            self.assertTrue(s["connected"], "pinging session %s not reconnected: %s"
+                            % (s["path"], s["states"]))
+            self.assertEqual(s["session_id_now"], s["session_id"])
         # 1 and 3, per server; 2 across servers
         digests = {}
         trees = {}
@@ -98,8 +104,9 @@ class FaultCase(unittest.TestCase):
                 self.fail("server %d holds %d writes it refused, e.g. %s"
                           % (i, len(present), present[:3]))
             for s in hist["sessions"]:
-                self.assertIn(s["path"], nodes, "server %d lost the ephemeral of a live session"
-                              % i)
+                if s["path"] not in nodes:
+                    self.fail("server %d lost the ephemeral %s of a live session; the session "
+                              "saw %s" % (i, s["path"], s["states"]))
                 self.assertEqual(nodes[s["path"]][4], s["session_id"],
                                  "server %d: %s owned by another session" % (i, s["path"]))
         if len(set(digests.values())) != 1:
@@ -111,11 +118,6 @@ class FaultCase(unittest.TestCase):
                                   if ref.get(p, [None, None])[:2] != other.get(p, [None, None])[:2])[:5]
             self.fail("servers hold different trees: digests %s; differing paths vs server %d: %s"
                       % (digests, self.ens.ids[0], diffs))
-        for s in hist["sessions"]:
-            self.assertFalse(s["lost"], "pinging session %s expired: %s" % (s["path"], s["states"]))
-            self.assertTrue(s["connected"], "pinging session %s not reconnected: %s"
-                            % (s["path"], s["states"]))
-            self.assertEqual(s["session_id_now"], s["session_id"])
         self.wl.quit()
 
         # 4

@@ -12,7 +12,7 @@ from faultcase import FaultCase  # noqa: E402
 
 
 class KillBase(FaultCase):
-    ROUNDS = 4
+    ROUNDS = 6
 
     def kill_round(self, victims):
         for v in victims:
