@@ -16,7 +16,8 @@ Two network layouts:
 Processes are ended by pid only. close() (registered with addCleanup by the tests, and at exit)
 kills every server and client this module started and deletes its namespaces, also when a test
 fails; namespaces left by a run that was itself killed (named samsaf<pid>-*, pid dead) are
-deleted by the next run. SAMSA_FAULT_KEEP=1 keeps the work directory (configs, data, logs).
+deleted by the next run. The work directory (configs, data, logs) is removed unless keep is set
+(the fault tests set it when they fail) or SAMSA_FAULT_KEEP=1.
 
 Four-letter words to a server in a namespace are sent from a short-lived thread that has
 entered that namespace (setns(2) is per thread), so no process is spawned per query.
@@ -422,6 +423,7 @@ class Ensemble:
         self.net = Netns(n) if netns else None
         self.clients = []
         self.closed = False
+        self.keep = bool(os.environ.get("SAMSA_FAULT_KEEP"))  # keep the work directory
         self.members = {}
         if self.net:
             self.net.setup()
@@ -615,7 +617,7 @@ class Ensemble:
         if self in _live:
             _live.remove(self)
         if self.own_dir:
-            if os.environ.get("SAMSA_FAULT_KEEP"):
+            if self.keep:
                 print("ensemble: kept %s" % self.dir, file=sys.stderr)
             else:
                 shutil.rmtree(self.dir, ignore_errors=True)

@@ -46,6 +46,7 @@ class FaultCase(unittest.TestCase):
     def _logs_on_failure(self):
         outcome = getattr(self, "_outcome", None)
         if outcome is not None and not getattr(outcome, "success", True):
+            self.ens.keep = True
             print("---- server logs (%s)\n%s" % (self.ens.dir, self.ens.logs(2500)),
                   file=sys.stderr)
 
