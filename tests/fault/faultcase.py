@@ -44,8 +44,11 @@ class FaultCase(unittest.TestCase):
         self.addCleanup(self._logs_on_failure)
 
     def _logs_on_failure(self):
-        outcome = getattr(self, "_outcome", None)
-        if outcome is not None and not getattr(outcome, "success", True):
+        """On failure: the servers' last log lines, and their work directory is kept."""
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None:
+            return
+        if any(test is self for test, _ in list(result.failures) + list(result.errors)):
             self.ens.keep = True
             print("---- server logs (%s)\n%s" % (self.ens.dir, self.ens.logs(2500)),
                   file=sys.stderr)
