@@ -48,6 +48,7 @@ struct zk_raftlog {
 	off_t *offs;
 	size_t n, cap;
 	off_t end;
+	off_t alloc_end; /* the file's size: zeros from end to here were written ahead */
 	bool broken;
 	unsigned fail_io; /* test: countdown to an injected ENOSPC */
 };
@@ -319,6 +320,41 @@ static void zk_raftlog_log_adopt(struct zk_raftlog *l, int fd, uint64_t gen, siz
 		l->offs[i] = l->end;
 		l->end += (off_t)zk_raftlog_frame_size(&l->ents[i]);
 	}
+	struct stat st;
+	l->alloc_end = fstat(fd, &st) == 0 && st.st_size > l->end ? st.st_size : l->end;
+}
+
+/*
+ * Zeros are written ahead of the appends, a megabyte at a time: an fdatasync of data written
+ * over blocks that already hold zeros needs no journal commit for the file's size, which
+ * otherwise costs every sync of a growing file a metadata write (as ZooKeeper's preAllocSize).
+ * A zero frame is the end of the log when it is read back.
+ */
+#define RL_PREALLOC_STEP ((off_t)1 << 20)
+
+static int zk_raftlog_prealloc(struct zk_raftlog *l, off_t need)
+{
+	static const uint8_t zeros[65536];
+	if (need <= l->alloc_end)
+		return 0;
+	off_t to = ((need + RL_PREALLOC_STEP - 1) / RL_PREALLOC_STEP) * RL_PREALLOC_STEP;
+	for (off_t off = l->alloc_end; off < to;) {
+		size_t chunk = to - off > (off_t)sizeof(zeros) ? sizeof(zeros) : (size_t)(to - off);
+		if (zk_raftlog_pwrite_all(l, l->fd, zeros, chunk, off))
+			return -1;
+		off += (off_t)chunk;
+	}
+	l->alloc_end = to;
+	return 0;
+}
+
+/* True if p[from..len) holds only zero bytes (preallocation). */
+static bool zk_raftlog_zero_tail(const uint8_t *p, size_t from, size_t len)
+{
+	for (size_t i = from; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
 }
 
 /* ---- open: hard state and snapshot meta ---- */
@@ -532,7 +568,9 @@ static int zk_raftlog_load_log(struct zk_raftlog *l, uint32_t meta_flags, char *
 		rc = err_set(eb, el, rc, "out of memory reading %s", path);
 		goto out;
 	}
-	if (why) {
+	if (why && zk_raftlog_zero_tail(b, valid, len)) {
+		why = NULL; /* zeros written ahead: the log simply ends here */
+	} else if (why) {
 		log_warn(RL_MOD, "%s: %s at byte offset %zu (index %" PRIu64 "): truncating the tail (%zu bytes)",
 			 path, why, valid, lost, len - valid);
 		if (zk_raftlog_ftruncate(l, fd, (off_t)valid) || zk_raftlog_fsync(l, fd, true)) {
@@ -543,6 +581,7 @@ static int zk_raftlog_load_log(struct zk_raftlog *l, uint32_t meta_flags, char *
 	l->fd = fd;
 	fd = -1;
 	l->end = (off_t)valid;
+	l->alloc_end = why ? (off_t)valid : (off_t)len;
 
 	/*
 	 * Which entries are above the snapshot: Raft §5.4 — the log matches the snapshot up to its
@@ -677,6 +716,11 @@ uint64_t zk_raftlog_last_index(const struct zk_raftlog *l)
 	return l->snap.index + l->n;
 }
 
+int zk_raftlog_fd(const struct zk_raftlog *l)
+{
+	return l->broken ? -1 : l->fd;
+}
+
 size_t zk_raftlog_bytes(const struct zk_raftlog *l)
 {
 	return (size_t)l->end;
@@ -774,13 +818,16 @@ int zk_raftlog_append(struct zk_raftlog *l, uint64_t truncate_from, const struct
 		zk_raftlog_free_range(l, keep, l->n);
 		l->n = keep;
 		l->end = cut;
+		l->alloc_end = cut;
 		if (zk_raftlog_fsync(l, l->fd, true)) {
 			rc = err_set(eb, el, ERR_IO, "cannot fdatasync %s after a truncation: %s", path, strerror(errno));
 			goto out;
 		}
 	}
-	if (total && zk_raftlog_pwrite_all(l, l->fd, buf, total, l->end)) {
+	if (total && (zk_raftlog_prealloc(l, l->end + (off_t)total) ||
+		      zk_raftlog_pwrite_all(l, l->fd, buf, total, l->end))) {
 		int err = errno;
+		l->alloc_end = l->end;
 		if (zk_raftlog_ftruncate(l, l->fd, l->end)) {
 			l->broken = true;
 			log_error(RL_MOD, "%s: cannot cut back a failed append at byte offset %lld: %s", path,

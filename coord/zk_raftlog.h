@@ -75,6 +75,9 @@ int zk_raftlog_append(struct zk_raftlog *l, uint64_t truncate_from, const struct
 		      char *eb, size_t el);
 /* fdatasync of raft.log: everything appended so far is durable. */
 int zk_raftlog_sync(struct zk_raftlog *l, char *eb, size_t el);
+/* The descriptor of raft.log, for an fdatasync on another thread (the caller keeps appends,
+ * compactions and installs from replacing it meanwhile: see zk_server's sync worker). */
+int zk_raftlog_fd(const struct zk_raftlog *l);
 
 /* The entry at index (owned by l, invalidated by the next write call) or NULL. O(1). */
 const struct raft_entry *zk_raftlog_get(const struct zk_raftlog *l, uint64_t index);

@@ -42,6 +42,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -130,6 +131,18 @@ struct zk_quorum {
 	struct zk_quorum_server known[4 * ZK_MAX_SERVERS];
 	int n_known;
 	bool config_written; /* /zookeeper/config holds the ensemble (the first leader writes it) */
+	/* the log's fdatasync runs on a worker thread, so the loop goes on replicating meanwhile:
+	 * appended[seq] is the last persist_seq written; the worker syncs and reports synced */
+	pthread_t sync_thread;
+	bool sync_started;
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
+	uint64_t sync_want;  /* a sync of everything appended up to this seq is asked for */
+	uint64_t sync_done;  /* ... and this seq is durable */
+	bool sync_busy, sync_stop;
+	int sync_err;
+	uint64_t appended;   /* the last persist_seq appended (page cache) */
+	struct event *synced; /* worker -> loop: sync_done moved */
 };
 
 struct zk_server {
@@ -171,6 +184,8 @@ static void zk_quorum_config_applied(struct zk_server *srv, const struct zk_txn 
 static void zk_handle_reconfig(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req, uint64_t t0);
 static void zk_put_config(struct zk_server *srv);
 static void zk_quorum_load_config(struct zk_server *srv);
+static void zk_quorum_sync_quiesce(struct zk_quorum *q);
+static void zk_quorum_ready(struct zk_server *srv);
 
 /* ---- clocks ---- */
 
@@ -1932,6 +1947,7 @@ static void zk_quorum_install(struct zk_server *srv, const struct raft_ready *rd
 		log_fatal(ZK_SRV_MOD, "cannot rename %s: %s", tmp, strerror(errno));
 		abort();
 	}
+	zk_quorum_sync_quiesce(srv->q);
 	if (zk_raftlog_install_snapshot(srv->q->rlog, &rd->snapshot, eb, sizeof(eb))) {
 		log_fatal(ZK_SRV_MOD, "cannot install the snapshot: %s", eb);
 		abort();
@@ -1965,6 +1981,76 @@ static int zk_quorum_snapshot_bytes(struct zk_server *srv, struct raft_msg *m)
 	return 0;
 }
 
+/* ---- the log's fdatasync on a worker thread ---- */
+
+static void *zk_quorum_sync_main(void *arg)
+{
+	struct zk_quorum *q = arg;
+	pthread_mutex_lock(&q->sync_mu);
+	for (;;) {
+		while (!q->sync_stop && q->sync_want <= q->sync_done)
+			pthread_cond_wait(&q->sync_cv, &q->sync_mu);
+		if (q->sync_stop)
+			break;
+		uint64_t want = q->sync_want;
+		int fd = zk_raftlog_fd(q->rlog);
+		q->sync_busy = true;
+		pthread_mutex_unlock(&q->sync_mu);
+		int rc = fd < 0 ? -1 : fdatasync(fd);
+		int err = rc ? (fd < 0 ? EIO : errno) : 0;
+		pthread_mutex_lock(&q->sync_mu);
+		q->sync_busy = false;
+		if (err)
+			q->sync_err = err;
+		else
+			q->sync_done = want;
+		pthread_cond_broadcast(&q->sync_cv);
+		event_active(q->synced, EV_TIMEOUT, 0);
+	}
+	pthread_mutex_unlock(&q->sync_mu);
+	return NULL;
+}
+
+/* Everything appended so far should become durable: one fdatasync covers it all. */
+static void zk_quorum_sync_ask(struct zk_quorum *q)
+{
+	pthread_mutex_lock(&q->sync_mu);
+	if (q->appended > q->sync_want) {
+		q->sync_want = q->appended;
+		pthread_cond_signal(&q->sync_cv);
+	}
+	pthread_mutex_unlock(&q->sync_mu);
+}
+
+/* Waits until no fdatasync is running (before raft.log may be replaced). */
+static void zk_quorum_sync_quiesce(struct zk_quorum *q)
+{
+	if (!q->sync_started)
+		return;
+	pthread_mutex_lock(&q->sync_mu);
+	while (q->sync_busy || (q->sync_want > q->sync_done && !q->sync_err))
+		pthread_cond_wait(&q->sync_cv, &q->sync_mu);
+	pthread_mutex_unlock(&q->sync_mu);
+}
+
+static void zk_quorum_synced(evutil_socket_t fd, short what, void *arg)
+{
+	struct zk_server *srv = arg;
+	struct zk_quorum *q = srv->q;
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&q->sync_mu);
+	uint64_t done = q->sync_done;
+	int err = q->sync_err;
+	pthread_mutex_unlock(&q->sync_mu);
+	if (err) {
+		log_fatal(ZK_SRV_MOD, "cannot fdatasync the Raft log: %s", strerror(err));
+		abort();
+	}
+	raft_persisted(q->raft, done);
+	zk_quorum_ready(srv);
+}
+
 /* Carries out what the core asks, then looks at role changes. */
 static void zk_quorum_ready(struct zk_server *srv)
 {
@@ -1982,14 +2068,19 @@ static void zk_quorum_ready(struct zk_server *srv)
 			abort();
 		}
 		if (rd.truncate_from || rd.n_entries) {
-			if (zk_raftlog_append(q->rlog, rd.truncate_from, rd.entries, rd.n_entries, eb, sizeof(eb)) ||
-			    (srv->cfg->force_sync && zk_raftlog_sync(q->rlog, eb, sizeof(eb)))) {
+			if (zk_raftlog_append(q->rlog, rd.truncate_from, rd.entries, rd.n_entries, eb, sizeof(eb))) {
 				log_fatal(ZK_SRV_MOD, "cannot write the Raft log: %s", eb);
 				abort();
 			}
 		}
-		if (rd.persist_seq)
-			raft_persisted(q->raft, rd.persist_seq);
+		if (rd.persist_seq) {
+			if (!srv->cfg->force_sync) {
+				raft_persisted(q->raft, rd.persist_seq);
+			} else {
+				q->appended = rd.persist_seq;
+				zk_quorum_sync_ask(q);
+			}
+		}
 		log_debug(ZK_SRV_MOD, "raft ready: %zu entries (truncate %" PRIu64 ") seq %" PRIu64 ", %zu msgs, %zu committed; commit %" PRIu64
 				      ", durable %" PRIu64 ", last %" PRIu64,
 			  rd.n_entries, rd.truncate_from, rd.persist_seq, rd.n_msgs, rd.n_committed, raft_commit_index(q->raft),
@@ -2580,8 +2671,14 @@ static int zk_quorum_new(struct zk_server *srv, char *errbuf, size_t errlen)
 		return rc;
 	q->timer = net_timer_new(srv->base, tick_ms, true, zk_quorum_tick, srv);
 	q->kick = event_new(srv->base, -1, 0, zk_quorum_kick, srv);
-	if (!q->timer || !q->kick)
+	q->synced = event_new(srv->base, -1, 0, zk_quorum_synced, srv);
+	if (!q->timer || !q->kick || !q->synced)
 		return ERR_NOMEM;
+	pthread_mutex_init(&q->sync_mu, NULL);
+	pthread_cond_init(&q->sync_cv, NULL);
+	if (pthread_create(&q->sync_thread, NULL, zk_quorum_sync_main, q))
+		return err_set(errbuf, errlen, ERR_NOMEM, "cannot start the log sync thread");
+	q->sync_started = true;
 	log_info(ZK_SRV_MOD, "quorum: server %" PRIu64 " of %d, peer port %s:%d, election timeout %d ms, Raft term %" PRIu64
 			     ", log up to 0x%" PRIx64,
 		 q->myid, cfg->n_servers, listen_host, listen_port, cfg->election_timeout_ms, raft_term(q->raft),
@@ -2593,9 +2690,20 @@ static void zk_quorum_free(struct zk_quorum *q)
 {
 	if (!q)
 		return;
+	if (q->sync_started) {
+		pthread_mutex_lock(&q->sync_mu);
+		q->sync_stop = true;
+		pthread_cond_broadcast(&q->sync_cv);
+		pthread_mutex_unlock(&q->sync_mu);
+		pthread_join(q->sync_thread, NULL);
+		pthread_mutex_destroy(&q->sync_mu);
+		pthread_cond_destroy(&q->sync_cv);
+	}
 	net_timer_free(q->timer);
 	if (q->kick)
 		event_free(q->kick);
+	if (q->synced)
+		event_free(q->synced);
 	zk_peer_free(q->peer);
 	raft_free(q->raft);
 	zk_raftlog_close(q->rlog);
@@ -2914,6 +3022,7 @@ static void zk_quorum_snapshot_done(struct zk_server *srv)
 		return;
 	}
 	meta = *raft_snapshot(q->raft);
+	zk_quorum_sync_quiesce(q);
 	if (zk_raftlog_compact(q->rlog, &meta, eb, sizeof(eb)))
 		log_warn(ZK_SRV_MOD, "cannot compact the Raft log: %s", eb);
 	else

@@ -88,7 +88,7 @@ for kind in real samsa; do
     result[$kind.$role.host]=$host
   done
   echo "== $kind: failover, $trials trials" >&2
-  result[$kind.failover]=$($py "$root/tests/bench/ensemble_failover.py" "$dir" --trials "$trials" --label "$kind")
+  result[$kind.failover]=$(SAMSA_COORD=$coord $py "$root/tests/bench/ensemble_failover.py" "$dir" --trials "$trials" --label "$kind")
   $ens stop "$dir"
 done
 

@@ -154,7 +154,7 @@ START_TEST(t_roundtrip)
 	size_t bytes = zk_raftlog_bytes(l);
 	char p[256];
 	path_of(p, sizeof(p), rdir, "raft.log");
-	ck_assert_uint_eq((size_t)fsize(p), bytes);
+	ck_assert_uint_ge((size_t)fsize(p), bytes); /* zeros are written ahead of the appends */
 	zk_raftlog_close(l);
 	l = must_open(rdir);
 	check_log(l, 1, 40, terms);
@@ -247,7 +247,7 @@ START_TEST(t_torn_tail)
 	path_of(p, sizeof(p), rdir, "raft.log");
 	size_t n;
 	uint8_t *orig = slurp(p, &n);
-	ck_assert_uint_eq(n, off5);
+	ck_assert_uint_ge(n, off5);
 	for (size_t cut = off4; cut < off5; cut++) {
 		snprintf(d2, sizeof(d2), "%s/cut%zu", tdir, cut);
 		ck_assert_int_eq(mkdir(d2, 0755), 0);
@@ -255,7 +255,10 @@ START_TEST(t_torn_tail)
 		spit(p2, orig, cut);
 		l = must_open(d2);
 		check_log(l, 1, 4, terms);
-		ck_assert_uint_eq((size_t)fsize(p2), off4);
+		/* the log ends at entry 4; a torn frame is cut off, one that is still all zeros
+		 * (cut inside its length field) reads as zeros written ahead and stays */
+		ck_assert_uint_eq(zk_raftlog_bytes(l), off4);
+		ck_assert_uint_le((size_t)fsize(p2), cut);
 		app(l, 0, 5, 5, 1);
 		ck_assert_int_eq(zk_raftlog_sync(l, eb, sizeof(eb)), 0);
 		zk_raftlog_close(l);
