@@ -925,6 +925,19 @@ void raft_tick(struct raft *r)
 	}
 }
 
+void raft_leader_unreachable(struct raft *r)
+{
+	if (r->role != RAFT_FOLLOWER || r->leader == 0)
+		return;
+	raft_logf(r, "term %llu: leader %llu is unreachable", (unsigned long long)r->term,
+		  (unsigned long long)r->leader);
+	r->leader = 0; /* out of its lease: (pre-)votes are granted again */
+	r->election_elapsed = 0;
+	/* campaign soon, not after a whole election timeout; the spread keeps two followers
+	 * from splitting the vote */
+	r->timeout = 1 + (uint32_t)(raft_rand(r) % (r->heartbeat_ticks * 2 + 1));
+}
+
 static void raft_reply_append(struct raft *r, const struct raft_msg *req, enum raft_msg_type type)
 {
 	struct raft_msg *m = raft_send(r, type, req->from);

@@ -180,6 +180,12 @@ int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index);
  * single-server changes); ERR_INVAL if more than one voter would be added or removed, or cfg is
  * malformed or has no voter. */
 int raft_propose_config(struct raft *r, const struct raft_config *cfg, uint64_t *index);
+/* The transport lost its link to the leader (its process died, the connection reset): a
+ * follower forgets the leader, so that it grants (pre-)votes at once, and campaigns after a
+ * tick or few instead of a whole election timeout. A hint for liveness only: safety does not
+ * depend on it being true (a wrong one costs at most a pre-vote that the others refuse while
+ * they still hear from the leader). */
+void raft_leader_unreachable(struct raft *r);
 /* The disk writes of the ready with this persist_seq (and all before it) are durable. */
 void raft_persisted(struct raft *r, uint64_t persist_seq);
 /* A snapshot of the state machine through index (<= the last index handed out in

@@ -2544,8 +2544,11 @@ static void zk_quorum_on_app(uint64_t from, enum zk_peer_kind kind, const uint8_
 static void zk_quorum_on_up(uint64_t id, bool connected, void *arg)
 {
 	struct zk_server *srv = arg;
-	(void)id;
-	(void)connected;
+	if (!connected && id == raft_leader(srv->q->raft)) {
+		raft_leader_unreachable(srv->q->raft);
+		zk_quorum_ready(srv);
+		return;
+	}
 	zk_quorum_after(srv);
 }
 

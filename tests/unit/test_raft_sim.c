@@ -557,6 +557,14 @@ static void sim_crash(struct sim *s, struct sim_node *nd)
 	nd->r = NULL;
 	nd->up = false;
 	sim_disk_drop_queue(&nd->disk);
+	/* the transport of the others notices a dead leader's links go down (most of the time) */
+	for (int k = 0; k < s->n; k++) {
+		struct sim_node *o = &s->nodes[k];
+		if (o->up && raft_leader(o->r) == nd->id && sim_chance(s, 800)) {
+			raft_leader_unreachable(o->r);
+			sim_drain(s, o);
+		}
+	}
 }
 
 static void sim_restart(struct sim *s, struct sim_node *nd)
@@ -825,6 +833,10 @@ static void sim_chaos(struct sim *s)
 			sim_crash(s, nd);
 		else if (!nd->up && sim_chance(s, 40))
 			sim_restart(s, nd);
+		else if (nd->up && sim_chance(s, 5)) { /* a false alarm: the leader is fine */
+			raft_leader_unreachable(nd->r);
+			sim_drain(s, nd);
+		}
 	}
 	if (sim_chance(s, s->partition)) {
 		if (sim_chance(s, 500)) {
