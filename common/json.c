@@ -11,6 +11,7 @@
  */
 #include "json.h"
 
+#include "buf.h"
 #include "err.h"
 
 #include <errno.h>
@@ -128,30 +129,6 @@ static int json_hex4(const char *s, uint32_t *out)
 	return 0;
 }
 
-static uint32_t json_utf8(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* Decodes the string token at jp->pos (its opening quote) into the arena. A lone surrogate
  * escape decodes to U+FFFD; raw bytes >= 0x80 are copied as they are; raw control characters
  * are an error, as RFC 8259 says. */
@@ -203,7 +180,7 @@ static int json_string_token(struct json_parser *jp, uint32_t *off, uint32_t *sl
 			} else if (cp >= 0xd800 && cp < 0xe000) {
 				cp = 0xfffd;
 			}
-			n += json_utf8(cp, out + n);
+			n += utf8_put(cp, out + n);
 			break;
 		}
 		default:

@@ -9,6 +9,7 @@
  */
 #include "props.h"
 
+#include "buf.h"
 #include "err.h"
 
 #include <stdbool.h>
@@ -38,30 +39,6 @@ static bool props_ws(char c)
 
 /* Appends a UTF-8 encoding of code unit cp (a BMP value: \u escapes are UTF-16 units; a pair
  * of surrogate escapes is joined into one code point). */
-static size_t props_utf8(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 static int props_hex4(const char *s, size_t n, uint32_t *out)
 {
 	uint32_t v = 0;
@@ -128,7 +105,7 @@ static char *props_unescape(const char *s, size_t n, bool *bad)
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 				i += 6;
 			}
-			o += props_utf8(cp, out + o);
+			o += utf8_put(cp, out + o);
 			break;
 		}
 		default:
