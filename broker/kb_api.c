@@ -997,6 +997,10 @@ static int admin_create_topics(struct broker *b, struct kreq *q, struct kout *o,
 					   nparts, KB_MAX_PARTITIONS);
 			} else if (na <= 0 && rf <= 0) {
 				set_result(w, i, KE_INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
+			} else if (na <= 0 && rf > kb_cluster_live_count(b)) { /* before any allocation */
+				set_result(w, i, KE_INVALID_REPLICATION_FACTOR,
+					   "Replication factor: %d larger than available brokers: %d.", rf,
+					   kb_cluster_live_count(b));
 			} else {
 				int32_t np = na > 0 ? na : nparts, r2 = na > 0 ? arf : rf;
 				int32_t *ids = na > 0 ? assign : calloc((size_t)np * (size_t)r2, sizeof(int32_t));

@@ -90,6 +90,15 @@ static int16_t cl_kafka_err(int zrc)
 	}
 }
 
+int32_t kb_cluster_live_count(struct broker *b)
+{
+	int32_t n = b->nnodes;
+	bool self = false;
+	for (int32_t i = 0; i < b->nnodes; i++)
+		self |= b->nodes[i].id == b->cfg->broker_id;
+	return n + !self;
+}
+
 bool kb_cluster_node_live(struct broker *b, int32_t id)
 {
 	if (id == b->cfg->broker_id)

@@ -32,5 +32,7 @@ void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t cou
 int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t *out, char *why,
 			  size_t wn);
 bool kb_cluster_node_live(struct broker *b, int32_t id);
+/* Live brokers (this one included). */
+int32_t kb_cluster_live_count(struct broker *b);
 
 #endif
