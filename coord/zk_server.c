@@ -1725,6 +1725,14 @@ static void zk_quorum_on_forward(struct zk_server *srv, uint64_t from, const uin
 	jute_arena_reset(&srv->arena);
 	if (jute_decode_request(m->request.data, m->request.len, &srv->arena, &jr)) {
 		log_warn(ZK_SRV_MOD, "undecodable request forwarded by server %" PRIu64, from);
+	} else if (!zk_sessions_exists(srv->db.sessions, m->session) ||
+		   zk_sessions_is_closing(srv->db.sessions, m->session)) {
+		/* the session expired while the request travelled: an error txn answers it (through
+		 * the follower that asked), and nothing is done under a dead session's name */
+		struct zk_txn txn;
+		zk_txn_init(srv, &txn, ZK_TXN_ERROR, m->session, jr.xid);
+		txn.err = ZK_ESESSIONEXPIRED;
+		zk_server_commit(srv, &txn);
 	} else if (m->kind == ZK_FWD_CLOSE) {
 		zk_handle_close_session(srv, &stand_in, &jr, t0);
 	} else if (jr.type == ZK_OP_RECONFIG) {

@@ -56,7 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (zk_raftlog_open(dir, &l, eb, sizeof(eb)) == 0) {
 		b = fuzz_read(path, &n);
 		if (size < 16) {
-			if (n != 16 || memcmp(b, data, size))
+			/* a torn header is recreated: ours again (magic and version as the input's
+			 * prefix; the generation is the snapmeta's, whatever the torn bytes said) */
+			if (n != 16 || memcmp(b, data, size < 8 ? size : 8))
 				abort();
 		} else if (n > size || memcmp(b, data, n)) {
 			abort();
