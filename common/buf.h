@@ -107,6 +107,9 @@ int wbuf_str_i16(struct wbuf *w, const char *s);
 /* Overwrites 4 bytes at offset off (already written) with v, big-endian: for length prefixes. */
 void wbuf_put_i32_at(struct wbuf *w, size_t off, int32_t v);
 
+/* Reads exactly 4 hex digits at s (the caller has checked there are 4 bytes) into *out:
+ * 0, or -1 when one is not a hex digit. (The \uXXXX escapes of properties and JSON.) */
+int hex4_get(const char *s, uint32_t *out);
 /* Writes code point cp (at most U+10FFFF) as UTF-8 into out[0..3]; returns the byte count.
  * (The properties and JSON readers decode \uXXXX escapes with it.) */
 size_t utf8_put(uint32_t cp, char *out);

@@ -110,25 +110,6 @@ static int json_new_value(struct json_parser *jp, enum json_type t, uint32_t *id
 	return 0;
 }
 
-static int json_hex4(const char *s, uint32_t *out)
-{
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Decodes the string token at jp->pos (its opening quote) into the arena. A lone surrogate
  * escape decodes to U+FFFD; raw bytes >= 0x80 are copied as they are; raw control characters
  * are an error, as RFC 8259 says. */
@@ -169,11 +150,11 @@ static int json_string_token(struct json_parser *jp, uint32_t *off, uint32_t *sl
 		case 't': out[n++] = '\t'; break;
 		case 'u': {
 			uint32_t cp, lo;
-			if (jp->len - jp->pos < 4 || json_hex4(jp->p + jp->pos, &cp))
+			if (jp->len - jp->pos < 4 || hex4_get(jp->p + jp->pos, &cp))
 				return json_fail(jp, "bad \\u escape");
 			jp->pos += 4;
 			if (cp >= 0xd800 && cp < 0xdc00 && jp->len - jp->pos >= 6 && jp->p[jp->pos] == '\\' &&
-			    jp->p[jp->pos + 1] == 'u' && !json_hex4(jp->p + jp->pos + 2, &lo) && lo >= 0xdc00 &&
+			    jp->p[jp->pos + 1] == 'u' && !hex4_get(jp->p + jp->pos + 2, &lo) && lo >= 0xdc00 &&
 			    lo < 0xe000) {
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 				jp->pos += 6;

@@ -37,27 +37,10 @@ static bool props_ws(char c)
 	return c == ' ' || c == '\t' || c == '\f';
 }
 
-/* Appends a UTF-8 encoding of code unit cp (a BMP value: \u escapes are UTF-16 units; a pair
- * of surrogate escapes is joined into one code point). */
+/* The 4 hex digits of a \u escape at s, n bytes left. */
 static int props_hex4(const char *s, size_t n, uint32_t *out)
 {
-	uint32_t v = 0;
-	if (n < 4)
-		return -1;
-	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
+	return n < 4 ? -1 : hex4_get(s, out);
 }
 
 /*
