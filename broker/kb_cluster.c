@@ -99,6 +99,14 @@ int32_t kb_cluster_live_count(struct broker *b)
 	return n + !self;
 }
 
+/* Admin writes need a client handle, not a live connection: while the client reconnects (the
+ * coordinator's leader died, say) it queues them and sends them once connected, and fails them
+ * with a connection loss if that does not happen. */
+static bool cl_have_session(struct broker *b)
+{
+	return b->zk && kb_zk_handle(b->zk);
+}
+
 bool kb_cluster_node_live(struct broker *b, int32_t id)
 {
 	if (id == b->cfg->broker_id)
@@ -762,7 +770,7 @@ void kb_cluster_create_topic(struct broker *b, const char *name, int32_t nparts,
 		cb(b, ctx, KE_UNKNOWN_SERVER_ERROR, "out of memory");
 		return;
 	}
-	if (!kb_zk_connected(b->zk)) {
+	if (!cl_have_session(b)) {
 		cb(b, ctx, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
 		cl_create_free(c);
 		return;
@@ -790,7 +798,7 @@ void kb_cluster_delete_topic(struct broker *b, const char *name, kb_admin_cb cb,
 {
 	char rel[512], full[1024];
 	struct cl_ctx *c = cl_ctx(b, name, -1);
-	if (!c || !kb_zk_connected(b->zk)) {
+	if (!c || !cl_have_session(b)) {
 		free(c);
 		cb(b, ctx, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
 		return;
@@ -838,7 +846,7 @@ void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t cou
 	char *js = e ? NULL : cl_assignment_json(count, rf, ids);
 	free(ids);
 	struct cl_ctx *c = js ? cl_ctx(b, t->name, -1) : NULL;
-	if (!c || !kb_zk_connected(b->zk)) {
+	if (!c || !cl_have_session(b)) {
 		cb(b, ctx, e ? e : KE_REQUEST_TIMED_OUT, e ? why : "the coordinator is not reachable");
 		free(js);
 		free(c);

@@ -116,6 +116,12 @@ class Ensemble:
         with open(p, errors="replace") as f:
             return f.read()
 
+    def four(self, i, word):
+        try:
+            return zkharness.four_letter(self.client[i], word, 1)
+        except OSError:
+            return ""
+
     def srvr(self, i):
         try:
             return zkharness.four_letter(self.client[i], "srvr", 1)

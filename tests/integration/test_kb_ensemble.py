@@ -52,6 +52,10 @@ class BrokerOnEnsembleTest(unittest.TestCase):
         # same session: the registration was never lost
         st = zk.retry(zk.get, "/kafka/brokers/ids/0")[1]
         self.assertEqual(st.ephemeralOwner, owner)
+        # the broker's client is connected to a live server again (its session in `cons`)
+        sid = "sid=0x%x" % owner
+        kbharness.wait_for(lambda: any(sid in ens.four(i, "cons") for i in ens.ids if ens.running(i)),
+                           what="the broker's session on a live server")
         a.create_topics([NewTopic("t2", 1, 1)])["t2"].result(30)
         kbharness.wait_for(lambda: kbharness.metadata_v1(b.port, ["t2"])[2]["t2"][1][0][2] == 0, what="t2")
         c = KafkaConsumer(bootstrap_servers=b.bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
