@@ -395,6 +395,9 @@ static int api_metadata(struct broker *b, struct kreq *q, struct kout *o)
 				meta_topic(b, w, q->ver, t);
 			} else if (bad[i] || !kb_topic_name_valid(names[i], strlen(names[i]), why, sizeof(why))) {
 				meta_missing(w, q->ver, names[i], KE_INVALID_TOPIC_EXCEPTION);
+			} else if (!t && allow_auto && b->cfg->auto_create_topics_enable &&
+				   kb_topic_collisions(b, names[i], why, sizeof(why))) {
+				meta_missing(w, q->ver, names[i], KE_INVALID_TOPIC_EXCEPTION);
 			} else if (!t && allow_auto && b->cfg->auto_create_topics_enable) {
 				char *ctx = strdup(names[i]);
 				if (ctx)
@@ -721,10 +724,12 @@ static int api_list_offsets(struct broker *b, struct kreq *q, struct kout *o)
 				} else if (ts == -2) {
 					off = klog_start_offset(p->log);
 				} else {
-					off = klog_offset_for_time(p->log, ts);
-					if (off >= p->hw)
+					/* the first record at or after ts, with its own timestamp */
+					off = klog_offset_for_time(p->log, ts, &rts);
+					if (off < 0 || off >= p->hw) {
 						off = -1;
-					rts = off >= 0 ? ts : -1;
+						rts = -1;
+					}
 				}
 			}
 			wbuf_i32(w, idx);
@@ -976,14 +981,20 @@ static int admin_create_topics(struct broker *b, struct kreq *q, struct kout *o,
 				ready = false;
 		} else {
 			char why[256];
-			if (nparts == -1 && q->ver >= 4)
+			/* -1: the broker's defaults, in every version (Kafka 2.4's AdminManager does not
+			 * look at the version; kafkajs 2.x sends -1 in v3) */
+			char coll[512];
+			if (nparts == -1)
 				nparts = b->cfg->num_partitions;
-			if (rf == -1 && q->ver >= 4)
+			if (rf == -1)
 				rf = (int16_t)b->cfg->default_replication_factor;
 			if (bad || !kb_topic_name_valid(names[i], strlen(names[i]), why, sizeof(why))) {
 				set_result(w, i, KE_INVALID_TOPIC_EXCEPTION, "%s", bad ? "Topic name is invalid" : why);
 			} else if (kb_topic_find(b, names[i])) {
 				set_result(w, i, KE_TOPIC_ALREADY_EXISTS, "Topic '%s' already exists.", names[i]);
+			} else if (kb_topic_collisions(b, names[i], coll, sizeof(coll))) {
+				set_result(w, i, KE_INVALID_TOPIC_EXCEPTION, "Topic '%s' collides with existing topics: %s",
+					   names[i], coll);
 			} else if (na > 0 && (nparts != -1 || rf != -1)) {
 				set_result(w, i, KE_INVALID_REQUEST,
 					   "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.");

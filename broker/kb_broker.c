@@ -70,6 +70,37 @@ bool kb_topic_name_valid(const char *name, size_t len, char *why, size_t wn)
 	return true;
 }
 
+static bool kb_collide(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a == '.' ? '_' : *a, y = *b == '.' ? '_' : *b;
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+int kb_topic_collisions(struct broker *b, const char *name, char *out, size_t n)
+{
+	int cnt = 0;
+	size_t w = 0;
+	if (n)
+		out[0] = '\0';
+	if (!strchr(name, '.') && !strchr(name, '_'))
+		return 0;
+	struct kb_topic *t;
+	LIST_FOREACH(t, &b->topics, link) {
+		if (strcmp(t->name, name) == 0 || !kb_collide(t->name, name))
+			continue;
+		if (w < n) {
+			int k = snprintf(out + w, n - w, "%s%s", cnt ? ", " : "", t->name);
+			w += k > 0 ? (size_t)k : 0;
+		}
+		cnt++;
+	}
+	return cnt;
+}
+
 static int kb_parse_long(const char *v, int64_t lo, int64_t *out)
 {
 	char *end;

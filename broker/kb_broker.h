@@ -158,6 +158,10 @@ int64_t kb_now_ms(void);
 struct kb_topic *kb_topic_find(struct broker *b, const char *name);
 struct kb_part *kb_part_find(struct broker *b, const char *topic, int32_t part, struct kb_topic **t_out);
 bool kb_topic_name_valid(const char *name, size_t len, char *why, size_t wn);
+/* Kafka's metric-name collision rule: the existing topics (deleting ones included) that differ
+ * from name only by '.' against '_' ("a.b" and "a_b"), listed ", "-separated in out. Returns how
+ * many there are; name itself (an exact match) is not counted. */
+int kb_topic_collisions(struct broker *b, const char *name, char *out, size_t n);
 /* Opens (creating) the local log of a partition this broker hosts. */
 int kb_part_open_log(struct broker *b, struct kb_topic *t, struct kb_part *p);
 /* Derives a topic's log options from the broker's defaults and its overrides; INVALID_CONFIG

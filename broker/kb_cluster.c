@@ -1273,7 +1273,7 @@ static void cl_cluster_id(int rc, const char *v, int vl, const struct Stat *st, 
 static void cl_session_new(struct broker *b)
 {
 	static const char *const paths[] = {
-		"/brokers", "/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config", "/config/topics",
+		"/consumers", "/brokers", "/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config", "/config/topics",
 		"/config/changes", "/config/brokers", "/config/clients", "/config/users", "/admin",
 		"/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block",
 		"/log_dir_event_notification", "/cluster",

@@ -1275,6 +1275,7 @@ out:
 struct klog_time_find {
 	int64_t ts;
 	int64_t found;
+	int64_t found_ts;
 };
 
 static int klog_time_cb(const struct kbatch_record *r, void *arg)
@@ -1282,29 +1283,46 @@ static int klog_time_cb(const struct kbatch_record *r, void *arg)
 	struct klog_time_find *f = arg;
 	if (r->timestamp >= f->ts) {
 		f->found = r->offset;
+		f->found_ts = r->timestamp;
 		return 1;
 	}
 	return 0;
 }
 
-/* First record with timestamp >= ts inside the batch at pos (uncompressed CreateTime), else the
- * batch's base offset. */
+/*
+ * First record with timestamp >= ts inside the batch at pos (whose maxTimestamp is >= ts), with
+ * that record's timestamp in *found_ts. Under LogAppendTime every record carries the batch's
+ * maxTimestamp, so it is the first record. A compressed batch is not decoded here: when its
+ * first record (baseTimestamp) is late enough that is the answer; otherwise the batch's base
+ * offset with its maxTimestamp (a consumer seeking there misses nothing).
+ */
 static int64_t klog_time_in_batch(const struct klog_seg *s, int64_t pos, size_t bsz,
-				  const struct kbatch_hdr *h, int64_t ts)
+				  const struct kbatch_hdr *h, int64_t ts, int64_t *found_ts)
 {
-	if ((h->attributes & (KBATCH_COMPRESSION_MASK | KBATCH_LOG_APPEND_TIME)) || bsz > (64u << 20))
+	if (h->attributes & KBATCH_LOG_APPEND_TIME) {
+		*found_ts = h->max_timestamp;
 		return h->base_offset;
+	}
+	if ((h->attributes & KBATCH_COMPRESSION_MASK) || bsz > (64u << 20)) {
+		*found_ts = h->base_timestamp >= ts ? h->base_timestamp : h->max_timestamp;
+		return h->base_offset;
+	}
 	uint8_t *b = malloc(bsz);
 	size_t got;
-	struct klog_time_find f = { ts, h->base_offset };
+	struct klog_time_find f = { ts, h->base_offset, h->max_timestamp };
 	if (b && !klog_pread_all(s->fd, b, bsz, pos, &got) && got == bsz)
 		kbatch_records(b, bsz, klog_time_cb, &f, NULL, 0);
 	free(b);
+	*found_ts = f.found_ts;
 	return f.found;
 }
 
-int64_t klog_offset_for_time(struct klog *l, int64_t ts_ms)
+int64_t klog_offset_for_time(struct klog *l, int64_t ts_ms, int64_t *found_ts)
 {
+	int64_t dummy;
+	if (!found_ts)
+		found_ts = &dummy;
+	*found_ts = -1;
 	for (int i = 0; i < l->nseg; i++) {
 		struct klog_seg *s = l->segs[i];
 		if (s->max_ts < ts_ms || s->size == 0)
@@ -1332,7 +1350,7 @@ int64_t klog_offset_for_time(struct klog *l, int64_t ts_ms)
 				if (klog_scan_hdr(sc, pos, &h, &bsz))
 					break;
 				if (h.max_timestamp >= ts_ms) {
-					found = klog_time_in_batch(s, pos, bsz, &h, ts_ms);
+					found = klog_time_in_batch(s, pos, bsz, &h, ts_ms, found_ts);
 					break;
 				}
 				pos += (int64_t)bsz;

@@ -99,9 +99,11 @@ int klog_read(struct klog *l, int64_t offset, size_t max_bytes, int64_t upto,
 	      struct klog_slice *out, char *eb, size_t el);
 
 /* ListOffsets by timestamp: the offset of the first record whose timestamp is >= ts_ms (the
- * first batch with maxTimestamp >= ts_ms, then the first such record inside it when the batch is
- * uncompressed and CreateTime; else its base offset), or -1 if there is none. */
-int64_t klog_offset_for_time(struct klog *l, int64_t ts_ms);
+ * first batch with maxTimestamp >= ts_ms, then the first such record inside it), and that
+ * record's timestamp in *found_ts (may be NULL); -1 (and -1) if there is none. A compressed
+ * CreateTime batch is not decoded: its base offset, with its baseTimestamp when that is
+ * >= ts_ms, else its maxTimestamp. */
+int64_t klog_offset_for_time(struct klog *l, int64_t ts_ms, int64_t *found_ts);
 
 /*
  * Periodic housekeeping: rolls the active segment if roll_ms passed, then deletes whole oldest

@@ -1288,6 +1288,29 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 	}
 	if (zrc != ZNONODE)
 		return -1;
+	/* Kafka's AdminZkClient.validateTopicCreate: a name that equals an existing one once '.'
+	 * and '_' are alike is refused (their metric names would collide) */
+	if (strchr(topic, '.') || strchr(topic, '_')) {
+		struct kt_zk_call all;
+		if (kt_zk_children(kt, z, "/brokers/topics", &all) == -1)
+			return -1;
+		char coll[1024] = "";
+		size_t cl = 0;
+		for (int32_t i = 0; i < all.kids.count; i++) {
+			const char *x = all.kids.data[i], *y = topic;
+			for (; *x && *y && (*x == *y || ((*x == '.' || *x == '_') && (*y == '.' || *y == '_'))); x++, y++)
+				;
+			if (*x || *y || !strcmp(all.kids.data[i], topic))
+				continue;
+			int k = snprintf(coll + cl, sizeof(coll) - cl, "%s%s", cl ? ", " : "", all.kids.data[i]);
+			if (k > 0 && (size_t)k < sizeof(coll) - cl)
+				cl += (size_t)k;
+		}
+		kt_zk_call_free(&all);
+		if (cl)
+			return kt_fail(kt, "org.apache.kafka.common.errors.InvalidTopicException",
+				       "Topic '%s' collides with existing topics: %s", topic, coll);
+	}
 	if (kt_zk_children(kt, z, "/brokers/ids", &ids) == -1)
 		return -1;
 	n = ids.kids.count;

@@ -155,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (s.fd >= 0)
 				close(s.fd);
 		}
-		klog_offset_for_time(l, 3);
+		klog_offset_for_time(l, 3, NULL);
 		klog_close(l);
 		if (klog_open(dir, &o, 0, &l, eb, sizeof(eb)) || klog_end_offset(l) != end + 1)
 			abort();

@@ -436,7 +436,7 @@ START_TEST(test_reopen)
 		ck_assert(si.first_base == before[off].first_base && si.len == before[off].len);
 	}
 	ck_assert(append(l, 1, 1, 10, 9000, 9000) == end);
-	ck_assert(klog_offset_for_time(l, 1050) > 0);
+	ck_assert(klog_offset_for_time(l, 1050, NULL) > 0);
 	klog_close(l);
 	free(before);
 	free(idx0);
@@ -562,7 +562,7 @@ START_TEST(test_corrupt_index_rebuilt)
 		free(tidx2);
 		for (int64_t off = 0; off < end; off++)
 			ck_assert(rd(l, off, 1, end).first_base == off - off % 2);
-		ck_assert(klog_offset_for_time(l, 110) == 19); /* batch 9: timestamps 109, 110 */
+		ck_assert(klog_offset_for_time(l, 110, NULL) == 19); /* batch 9: timestamps 109, 110 */
 		check_index(0);
 		klog_close(l);
 	}
@@ -615,17 +615,23 @@ START_TEST(test_offset_for_time)
 	for (int i = 0; i < 30; i++)
 		append(l, 1, 4, 100, 100 * i, 100 * i);
 	ck_assert_int_gt(klog_segment_count(l), 2);
-	ck_assert(klog_offset_for_time(l, 0) == 0);
-	ck_assert(klog_offset_for_time(l, -5) == 0);
-	ck_assert(klog_offset_for_time(l, 1) == 1);
-	ck_assert(klog_offset_for_time(l, 502) == 22);
-	ck_assert(klog_offset_for_time(l, 550) == 24); /* between batches: the next batch */
-	ck_assert(klog_offset_for_time(l, 2903) == 119);
-	ck_assert(klog_offset_for_time(l, 2904) == -1);
+	ck_assert(klog_offset_for_time(l, 0, NULL) == 0);
+	ck_assert(klog_offset_for_time(l, -5, NULL) == 0);
+	ck_assert(klog_offset_for_time(l, 1, NULL) == 1);
+	ck_assert(klog_offset_for_time(l, 502, NULL) == 22);
+	ck_assert(klog_offset_for_time(l, 550, NULL) == 24); /* between batches: the next batch */
+	ck_assert(klog_offset_for_time(l, 2903, NULL) == 119);
+	ck_assert(klog_offset_for_time(l, 2904, NULL) == -1);
 	for (int64_t ts = 0; ts < 2904; ts += 7) {
 		int64_t want = ts % 100 < 4 ? (ts / 100) * 4 + ts % 100 : (ts / 100 + 1) * 4;
-		ck_assert_msg(klog_offset_for_time(l, ts) == want, "ts %lld", (long long)ts);
+		int64_t want_ts = ts % 100 < 4 ? ts : (ts / 100 + 1) * 100, got_ts = -2;
+		ck_assert_msg(klog_offset_for_time(l, ts, &got_ts) == want, "ts %lld", (long long)ts);
+		/* the found record's own timestamp, not the one asked for */
+		ck_assert_msg(got_ts == want_ts, "ts %lld: record ts %lld", (long long)ts, (long long)got_ts);
 	}
+	int64_t none_ts = 0;
+	ck_assert(klog_offset_for_time(l, 2904, &none_ts) == -1);
+	ck_assert(none_ts == -1);
 	/* LogAppendTime batches: the batch's base offset */
 	struct wbuf w;
 	wbuf_init(&w, 1 << 20);
@@ -633,7 +639,9 @@ START_TEST(test_offset_for_time)
 	int64_t first;
 	ck_assert_int_eq(klog_append(l, w.p, n, 0, true, 5000, &first, eb, sizeof(eb)), 0);
 	ck_assert(first == 120);
-	ck_assert(klog_offset_for_time(l, 4000) == 120);
+	int64_t lat_ts = 0;
+	ck_assert(klog_offset_for_time(l, 4000, &lat_ts) == 120);
+	ck_assert(lat_ts == 5000); /* every record carries the append time */
 	struct klog_slice s;
 	ck_assert_int_eq(klog_read(l, 121, 1, 200, &s, eb, sizeof(eb)), 0);
 	uint8_t *b = malloc(s.len);
@@ -674,7 +682,7 @@ START_TEST(test_truncate_to)
 	ck_assert(klog_end_offset(l) == b2 + 3);
 	ck_assert(rd(l, b2, 1 << 20, 1000).last_offset == b2 + 2);
 	ck_assert(append(l, 1, 3, 60, 1000, 1000) == b2 + 3);
-	ck_assert(klog_offset_for_time(l, 1000) == b2 + 3);
+	ck_assert(klog_offset_for_time(l, 1000, NULL) == b2 + 3);
 	klog_close(l);
 	ck_assert_int_eq(klog_open(ldir, &o, 0, &l, eb, sizeof(eb)), 0);
 	ck_assert(klog_end_offset(l) == b2 + 6);
