@@ -1,0 +1,67 @@
+// kafkajs_client.js — one kafkajs (tests/node_modules, pinned in tests/package.json) operation
+// per run, for test_kb_kafkajs.py: prints its result as one JSON line on stdout; an error
+// prints {"error": name, "message": text, "type": kafkajs's error type} and exits 1.
+//   node kafkajs_client.js BROKERS create TOPIC [NUM_PARTITIONS]   admin.createTopics (no
+//        numPartitions/replicationFactor given: kafkajs sends -1, the broker's defaults)
+//   node kafkajs_client.js BROKERS list                            admin.listTopics
+//   node kafkajs_client.js BROKERS metadata TOPIC                  admin.fetchTopicMetadata
+//   node kafkajs_client.js BROKERS delete TOPIC                    admin.deleteTopics
+//   node kafkajs_client.js BROKERS produce TOPIC N                 producer.send of N keyed
+//        messages with headers, GZIP-compressed, acks=-1 (all to partition i % partitions)
+'use strict';
+const path = require('path');
+const { Kafka, logLevel, CompressionTypes, Partitioners } = require(
+  path.join(__dirname, '..', 'node_modules', 'kafkajs'));
+
+async function main(argv) {
+  const [brokers, op, topic, arg] = argv;
+  const kafka = new Kafka({ clientId: 'samsa-test', brokers: brokers.split(','), logLevel: logLevel.ERROR,
+    retry: { retries: 3 } });
+  if (op === 'produce') {
+    const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await p.connect();
+    try {
+      const n = parseInt(arg, 10);
+      const messages = [];
+      for (let i = 0; i < n; i++)
+        messages.push({ key: `key-${i}`, value: `value-${i}`, partition: 0,
+          headers: { 'trace-id': `t${i}`, origin: 'kafkajs' } });
+      const r = await p.send({ topic, messages, acks: -1, compression: CompressionTypes.GZIP });
+      return r.map((x) => ({ partition: x.partition, errorCode: x.errorCode, baseOffset: x.baseOffset }));
+    } finally {
+      await p.disconnect();
+    }
+  }
+  const a = kafka.admin();
+  await a.connect();
+  try {
+    switch (op) {
+    case 'create': {
+      const t = { topic };
+      if (arg) t.numPartitions = parseInt(arg, 10);
+      return { created: await a.createTopics({ topics: [t], timeout: 10000 }) };
+    }
+    case 'list':
+      return { topics: (await a.listTopics()).sort() };
+    case 'metadata':
+      return await a.fetchTopicMetadata({ topics: [topic] });
+    case 'delete':
+      await a.deleteTopics({ topics: [topic], timeout: 10000 });
+      return { deleted: topic };
+    default:
+      throw new Error(`unknown operation ${op}`);
+    }
+  } finally {
+    await a.disconnect();
+  }
+}
+
+main(process.argv.slice(2)).then((r) => {
+  process.stdout.write(JSON.stringify(r) + '\n');
+}, (e) => {
+  // an aggregate (createTopics) carries the per-topic errors, a retried one its last error
+  const first = e.originalError || (Array.isArray(e.errors) && e.errors.length ? e.errors[0] : e);
+  process.stdout.write(JSON.stringify({ error: e.name, message: first.message || e.message,
+    type: first.type || e.type || null }) + '\n');
+  process.exitCode = 1;
+});
