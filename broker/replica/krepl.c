@@ -289,11 +289,17 @@ void krepl_free(struct krepl *k)
 
 /* ---- truncation (follower) -------------------------------------------------------------- */
 
-/* Cuts the log to end (< leo): TRUNCATE, the cache (EPOCHS), HW. */
+/* Cuts the log to end: TRUNCATE (when end < leo), the cache (EPOCHS), HW. At end == leo only
+ * the cache can change: epochs we led without writing a record start there, and the leader
+ * does not share them (kept, our last epoch would not be the leader's and every fetch would be
+ * answered as diverging). */
 static void krepl_truncate(struct krepl *k, int64_t end, const char *why)
 {
-	if (end >= k->leo)
+	if (end >= k->leo) {
+		if (kepoch_truncate_end(k->epochs, k->leo))
+			krepl_act(k, KREPL_ACT_EPOCHS);
 		return;
+	}
 	if (end < k->log_start)
 		end = k->log_start;
 	krepl_logf(k, "epoch %d: truncating from %lld to %lld (%s)", k->leader_epoch, (long long)k->leo,
