@@ -41,7 +41,7 @@
  * Both end with liveness: everything healed and restarted, within SIM_LIVE_TICKS a leader with
  * all three in the ISR, HW = log end everywhere, identical logs.
  *
- * REPL_SIM_SEEDS=n seeds per mode (default 2500); REPL_SIM_SEED=n replays one seed with a trace
+ * REPL_SIM_SEEDS=n seeds per mode (default 2500, 800 under ASan); REPL_SIM_SEED=n replays one seed with a trace
  * on stdout; REPL_SIM_STATS=1 prints totals.
  */
 #include "kepoch.h"
@@ -68,6 +68,18 @@
 #define SIM_FETCH_RETRY 12  /* a fetcher resends after this long without an answer */
 #define SIM_MAXFETCH 8	    /* records per fetch answer */
 #define SIM_CHAOS_TICKS 500
+/* seeds per mode by default: ~2.5 s in the gcc build; the ASan+UBSan debug build is ~25x
+ * slower, so it runs fewer (the gcc run covers the rest in the same CI run) */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_DEFAULT_SEEDS 800
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_DEFAULT_SEEDS 800
+#endif
+#endif
+#ifndef SIM_DEFAULT_SEEDS
+#define SIM_DEFAULT_SEEDS 2500
+#endif
 #define SIM_LIVE_TICKS 600
 
 enum sim_mode { SIM_SINGLE, SIM_HARD, SIM_MODES };
@@ -1020,7 +1032,7 @@ static void sim_run_mode(enum sim_mode mode)
 		return;
 	}
 	const char *n = getenv("REPL_SIM_SEEDS");
-	uint64_t seeds = n && *n ? strtoull(n, NULL, 10) : 2500;
+	uint64_t seeds = n && *n ? strtoull(n, NULL, 10) : SIM_DEFAULT_SEEDS;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint64_t i = 0; i < seeds; i++) {
