@@ -648,11 +648,12 @@ bool krepl_epoch_request(const struct krepl *k, struct krepl_epoch_req *req)
 int krepl_epoch_response(struct krepl *k, const struct krepl_epoch_resp *resp, int64_t now)
 {
 	(void)now;
-	if (k->role != KREPL_TRUNCATING || resp->current_leader_epoch != k->leader_epoch || resp->error)
+	if (k->role != KREPL_TRUNCATING || resp->current_leader_epoch != k->leader_epoch ||
+	    resp->requested_epoch != kepoch_latest(k->epochs) || resp->error)
 		return 0;
 	if (resp->end_offset != KEPOCH_UNDEFINED &&
-	    (resp->leader_epoch > kepoch_latest(k->epochs) || resp->leader_epoch < 0 || resp->end_offset < 0))
-		return ERR_PROTO; /* an epoch above the one asked about */
+	    (resp->leader_epoch > resp->requested_epoch || resp->leader_epoch < 0 || resp->end_offset < 0))
+		return ERR_PROTO;
 	bool done = krepl_truncate_to_leader(k, resp->leader_epoch, resp->end_offset);
 	if (done)
 		krepl_set_role(k, KREPL_FOLLOWING, "truncated");

@@ -125,6 +125,7 @@ struct krepl_epoch_req {
 struct krepl_epoch_resp {
 	enum krepl_error error;
 	int32_t current_leader_epoch; /* of the request it answers */
+	int32_t requested_epoch;      /* and its leader_epoch (the caller keeps its request) */
 	int32_t leader_epoch;	      /* largest epoch <= requested on the leader, -1: none */
 	int64_t end_offset;	      /* where it ends there, -1: none */
 };
@@ -182,7 +183,9 @@ void krepl_free(struct krepl *k); /* NULL ok; pending produces are dropped unans
  * leader epoch is not above the current one (a stale request: Kafka ignores it too) or below the
  * latest epoch of our cache. Both change nothing. st stays the caller's. */
 int krepl_become(struct krepl *k, const struct krepl_state *st, int64_t now);
-/* StopReplica: -> OFFLINE; waiting produces fail with NOT_LEADER_OR_FOLLOWER. */
+/* StopReplica: -> OFFLINE; waiting produces fail with NOT_LEADER_OR_FOLLOWER. The leader epoch
+ * is kept, so a LeaderAndIsr must still be newer; a partition hosted again after its log was
+ * deleted gets a new struct krepl, as Kafka makes a new Partition. */
 void krepl_stop(struct krepl *k);
 /* ISR shrink (replica.lag.time.max.ms), produce deadlines. */
 void krepl_tick(struct krepl *k, int64_t now);
@@ -208,8 +211,10 @@ void krepl_isr_result(struct krepl *k, int32_t leader_epoch, bool ok, int32_t ne
  * there is nothing to ask (not truncating, or no leader). */
 bool krepl_epoch_request(const struct krepl *k, struct krepl_epoch_req *req);
 /* Its answer: truncates (KIP-101), walks back another round when the leader's epoch is unknown
- * here (KIP-279), or moves to FOLLOWING. An answer to an older request, or an error, changes
- * nothing (ask again). 0, or ERR_PROTO for an answer no correct leader gives (nothing changes). */
+ * here (KIP-279), or moves to FOLLOWING. An answer to an older request (another leader epoch,
+ * or an epoch asked about before an earlier round cut the log: a retried request's late
+ * answer), or an error, changes nothing (ask again). 0, or ERR_PROTO for an answer no correct
+ * leader gives (an epoch above the one asked about): nothing changes. */
 int krepl_epoch_response(struct krepl *k, const struct krepl_epoch_resp *resp, int64_t now);
 /* Follower, FOLLOWING: the Fetch to send; false when not following a leader. */
 bool krepl_fetch_request(const struct krepl *k, struct krepl_fetch_req *req);

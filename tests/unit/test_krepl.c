@@ -174,7 +174,8 @@ static int t_truncate(struct tnode *f, struct tnode *l)
 	int rounds = 0;
 	struct krepl_epoch_req rq;
 	while (krepl_epoch_request(f->k, &rq)) {
-		struct krepl_epoch_resp rs = { .current_leader_epoch = rq.current_leader_epoch };
+		struct krepl_epoch_resp rs = { .current_leader_epoch = rq.current_leader_epoch,
+					       .requested_epoch = rq.leader_epoch };
 		rs.error = krepl_offset_for_epoch(l->k, rq.current_leader_epoch, rq.leader_epoch, &rs.leader_epoch,
 						  &rs.end_offset);
 		ck_assert_int_eq(krepl_epoch_response(f->k, &rs, 0), 0);
@@ -246,13 +247,20 @@ START_TEST(test_roles)
 	ck_assert_int_eq(er.current_leader_epoch, 2);
 	ck_assert_int_eq(er.leader_epoch, 1);
 	/* an epoch above the one asked about is refused */
-	struct krepl_epoch_resp bogus = { .current_leader_epoch = 2, .leader_epoch = 5, .end_offset = 1 };
+	struct krepl_epoch_resp bogus = { .current_leader_epoch = 2, .requested_epoch = 1, .leader_epoch = 5,
+					  .end_offset = 1 };
 	ck_assert_int_eq(krepl_epoch_response(a.k, &bogus, 0), ERR_PROTO);
-	/* an answer to an older request is ignored */
-	struct krepl_epoch_resp old = { .current_leader_epoch = 1, .leader_epoch = 1, .end_offset = 1 };
+	/* answers to older requests are ignored: another leader epoch, another epoch asked about */
+	struct krepl_epoch_resp old = { .current_leader_epoch = 1, .requested_epoch = 1, .leader_epoch = 1,
+					.end_offset = 1 };
 	ck_assert_int_eq(krepl_epoch_response(a.k, &old, 0), 0);
+	struct krepl_epoch_resp late = { .current_leader_epoch = 2, .requested_epoch = 3, .leader_epoch = 0,
+					 .end_offset = 0 };
+	ck_assert_int_eq(krepl_epoch_response(a.k, &late, 0), 0);
 	ck_assert_int_eq(krepl_role(a.k), KREPL_TRUNCATING);
-	struct krepl_epoch_resp ok = { .current_leader_epoch = 2, .leader_epoch = 1, .end_offset = 1 };
+	ck_assert_int_eq(krepl_log_end(a.k), 1);
+	struct krepl_epoch_resp ok = { .current_leader_epoch = 2, .requested_epoch = 1, .leader_epoch = 1,
+				       .end_offset = 1 };
 	ck_assert_int_eq(krepl_epoch_response(a.k, &ok, 0), 0);
 	t_apply(&a, NULL);
 	ck_assert_int_eq(krepl_role(a.k), KREPL_FOLLOWING);
@@ -718,6 +726,44 @@ START_TEST(test_diverging_fetch_answer)
 }
 END_TEST
 
+START_TEST(test_follower_reset_past_leader_log_start)
+{
+	/* the leader's log starts at 10 (retention); an empty follower is told OFFSET_OUT_OF_RANGE
+	 * with that start and starts over there (Kafka's truncateFullyAndStartAt) */
+	struct tnode l = { 0 }, f = { 0 };
+	for (int i = 10; i < 12; i++)
+		l.ep[i] = 1, l.val[i] = i;
+	l.n = 12;
+	const struct kepoch_entry e[] = { { 1, 10 } };
+	struct krepl_opts o = { .broker_id = 1, .lag_time_max_ms = 100, .min_insync = 1, .log_start = 10,
+				.log_end = 12, .high_watermark = 12, .epochs = e, .n_epochs = 1, .log = t_logf,
+				.log_arg = &l };
+	char err[128];
+	l.id = 1;
+	l.k = krepl_new(&o, err, sizeof(err));
+	ck_assert_ptr_nonnull(l.k);
+	t_new(&f, 2, 0);
+	const int32_t isr1[] = { 1 };
+	struct krepl_state st = t_state(1, 2, 0, isr1, 1);
+	t_become(&l, &st, 0);
+	t_become(&f, &st, 0);
+	ck_assert_int_eq(krepl_role(f.k), KREPL_FOLLOWING);
+	t_fetch(&f, &l, 1);
+	ck_assert_int_eq(f.n, 10);
+	ck_assert_int_eq(krepl_high_watermark(f.k), 10);
+	ck_assert_ptr_nonnull(strstr(f.log, "leader's log starts at 10 past our end 0: resetting"));
+	t_fetch(&f, &l, 2);
+	ck_assert_int_eq(f.n, 12);
+	ck_assert_int_eq(f.val[11], 11);
+	ck_assert_int_eq(kepoch_start_of(krepl_epochs(f.k), 1), 10);
+	/* and now it is in sync: the leader's ISR grows */
+	t_fetch(&f, &l, 3);
+	ck_assert_int_eq(l.isr_updates, 1);
+	t_free(&l);
+	t_free(&f);
+}
+END_TEST
+
 static Suite *krepl_suite(void)
 {
 	Suite *s = suite_create("krepl");
@@ -735,6 +781,7 @@ static Suite *krepl_suite(void)
 	tcase_add_test(tc, test_kip101_scenario2_divergence_after_double_crash);
 	tcase_add_test(tc, test_kip279_walk_back);
 	tcase_add_test(tc, test_diverging_fetch_answer);
+	tcase_add_test(tc, test_follower_reset_past_leader_log_start);
 	suite_add_tcase(s, tc);
 	return s;
 }

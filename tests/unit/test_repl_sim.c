@@ -18,6 +18,8 @@
  *   heartbeat; a restarted process registers once its old session is gone; the partition state
  *   znode (leader, leader epoch, ISR, version) written conditionally on its version, as Kafka
  *   writes it; the leader's ISR writes go through it;
+ * - control requests carry the broker epoch of the registration they were sent to (KIP-380): a
+ *   restarted process takes none until it has registered itself;
  * - the controller: on a broker's death it removes it from the ISR (keeping the last member) and,
  *   if it led, elects the first live ISR member in assignment order (none: leader -1), bumping
  *   the leader epoch; on a registration it elects the broker if the partition has no leader and
@@ -133,6 +135,7 @@ struct sim_msg {
 	struct krepl_state st;
 	bool ok;
 	int32_t zkv;
+	uint32_t broker_epoch; /* LAI: the registration it was sent to (KIP-380) */
 };
 
 struct sim_stats {
@@ -143,7 +146,7 @@ struct sim_stats {
 struct sim {
 	uint64_t seed, rng;
 	enum sim_mode mode;
-	bool trace, chaos;
+	bool trace, chaos, producing;
 	int64_t now;
 	struct sim_broker b[SIM_N];
 	struct sim_msg *net;
@@ -300,6 +303,7 @@ static void sim_lai_to(struct sim *s, int i)
 {
 	struct sim_msg *m = sim_send(s, M_LAI, -1, i);
 	m->st = s->zk;
+	m->broker_epoch = s->b[i].reg_inc;
 }
 
 static void sim_lai_all(struct sim *s)
@@ -560,6 +564,10 @@ static int sim_deliver(struct sim *s, struct sim_msg *m)
 		return 0;
 	switch (m->type) {
 	case M_LAI: {
+		/* KIP-380: a process takes control requests only for its own registration (a restarted
+		 * one waits for its old session to expire before registering) */
+		if (!b->registered || b->reg_inc != b->inc || m->broker_epoch != b->inc)
+			break;
 		int rc = krepl_become(b->k, &m->st, s->now);
 		if (rc && rc != ERR_RANGE)
 			sim_failf(s, "b%d refused LeaderAndIsr: %s", b->id, err_str(rc));
@@ -575,6 +583,7 @@ static int sim_deliver(struct sim *s, struct sim_msg *m)
 		struct sim_msg *r = sim_send(s, M_EPOCH_RESP, m->to, m->from);
 		r->to_inc = m->from_inc;
 		r->eresp.current_leader_epoch = m->ereq.current_leader_epoch;
+		r->eresp.requested_epoch = m->ereq.leader_epoch;
 		r->eresp.error = krepl_offset_for_epoch(b->k, m->ereq.current_leader_epoch, m->ereq.leader_epoch,
 							&r->eresp.leader_epoch, &r->eresp.end_offset);
 		break;
@@ -727,7 +736,8 @@ static void sim_produce(struct sim *s)
 
 static bool sim_healthy(const struct sim *s, const struct sim_broker *b)
 {
-	return b->up && !b->paused && b->cut == SIM_LINKED && b->registered && sim_in(s->zk.isr, s->zk.n_isr, b->id);
+	return b->up && !b->paused && b->cut == SIM_LINKED && b->registered && b->reg_inc == b->inc &&
+	       sim_in(s->zk.isr, s->zk.n_isr, b->id);
 }
 
 static void sim_faults(struct sim *s)
@@ -923,7 +933,7 @@ static void sim_step(struct sim *s)
 	sim_sessions(s);
 	sim_network(s);
 	sim_brokers(s);
-	if (s->chaos || s->now % 4 == 0)
+	if (s->chaos || (s->producing && s->now % 4 == 0))
 		sim_produce(s);
 	sim_check(s);
 }
@@ -940,10 +950,12 @@ static void sim_liveness(struct sim *s)
 			sim_boot(s, b);
 	}
 	int64_t until = s->now + SIM_LIVE_TICKS;
+	s->producing = true;
 	while (s->now < until && !s->fail[0]) {
 		sim_step(s);
-		if (s->now + SIM_LIVE_TICKS / 2 < until)
-			continue; /* keep producing for the first half */
+		s->producing = s->now + SIM_LIVE_TICKS / 2 < until;
+		if (s->producing)
+			continue; /* producers go on for the first half */
 		struct sim_broker *l = sim_by_id(s, s->zk.leader);
 		if (!l || krepl_role(l->k) != KREPL_LEADER || krepl_leader_epoch(l->k) != s->zk.leader_epoch ||
 		    s->zk.n_isr != SIM_N || krepl_high_watermark(l->k) != l->n)
