@@ -149,7 +149,13 @@ struct broker {
 	struct event *housekeep; /* retention, roll, time-based flush */
 	uint64_t appends;
 	bool stopping;
-	struct klog_opts default_opts;
+	struct klog_opts default_opts; /* in effect: static_opts with the dynamic broker configs */
+	struct klog_opts static_opts;  /* from server.properties */
+	struct kb_tconf *dyn_default;  /* /config/brokers/<default> (kb_dynconf) */
+	int32_t ndyn_default;
+	struct kb_tconf *dyn_mine; /* /config/brokers/<broker.id> */
+	int32_t ndyn_mine;
+	int64_t config_change_seq; /* the newest /config/changes notification handled, -1 none */
 };
 
 int64_t kb_now_ms(void);

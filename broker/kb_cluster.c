@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "json.h"
+#include "kb_dynconf.h"
 #include "kb_zk.h"
 #include "log.h"
 
@@ -376,7 +377,6 @@ static void cl_topic_apply(struct cl_topic_load *tl)
 	struct broker *b = tl->b;
 	int32_t me = b->cfg->broker_id;
 	struct kb_topic *t = kb_topic_find(b, tl->name);
-	char why[256];
 	if (!t) {
 		t = calloc(1, sizeof(*t));
 		if (!t)
@@ -386,21 +386,10 @@ static void cl_topic_apply(struct cl_topic_load *tl)
 		b->ntopics++;
 		log_info(CL_MOD, "topic %s: %d partition(s)", tl->name, tl->nparts);
 	}
-	/* configs */
-	for (int32_t i = 0; i < t->nconf; i++) {
-		free(t->conf[i].name);
-		free(t->conf[i].value);
-	}
-	free(t->conf);
-	t->conf = tl->conf;
-	t->nconf = tl->nconf;
+	/* configs: derived again and pushed to the open logs (a change applies without a restart) */
+	kb_dynconf_topic_set(b, t, tl->conf, tl->nconf);
 	tl->conf = NULL;
 	tl->nconf = 0;
-	if (kb_topic_apply_conf(b, t, why, sizeof(why))) {
-		log_warn(CL_MOD, "topic %s: %s; using the broker's defaults for it", t->name, why);
-		t->nconf = 0;
-		kb_topic_apply_conf(b, t, why, sizeof(why));
-	}
 	/* partitions: grow, never shrink (Kafka cannot either) */
 	if (tl->nparts > t->nparts) {
 		struct kb_part *np = realloc(t->parts, (size_t)tl->nparts * sizeof(*np));
@@ -449,6 +438,15 @@ static void cl_topic_step_done(struct cl_topic_load *tl)
 	cl_topic_load_free(tl);
 }
 
+static void cl_state_appeared(int rc, const struct Stat *st, const void *data)
+{
+	struct cl_ctx *c = (struct cl_ctx *)(uintptr_t)data;
+	(void)st;
+	if (rc == ZOK && !c->b->stopping)
+		cl_refresh_topic(c->b, c->name);
+	free(c);
+}
+
 /* {"controller_epoch":1,"leader":0,"version":1,"leader_epoch":0,"isr":[0]} */
 static void cl_state_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
@@ -474,11 +472,14 @@ static void cl_state_data(int rc, const char *v, int vl, const struct Stat *st, 
 			log_warn(CL_MOD, "state of %s-%d is not valid JSON: %s", tl->name, g->part, eb);
 		}
 	} else if (rc == ZNONODE && !tl->b->stopping) {
-		/* no state yet: the controller writes it; watch for its creation */
+		/* no state yet: the controller writes it; watch for its creation (and when it was
+		 * created in between, the watch will not fire: read the topic again) */
 		char rel[512], full[1024];
 		struct broker *b = tl->b;
+		struct cl_ctx *c = cl_ctx(b, tl->name, g->part);
 		snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", tl->name, g->part);
-		zoo_aexists(kb_zk_handle(b->zk), ZP(rel, full), 1, cl_ignore_stat, NULL);
+		if (c && zoo_aexists(kb_zk_handle(b->zk), ZP(rel, full), 1, cl_state_appeared, c) != ZOK)
+			free(c);
 	} else if (rc != ZNONODE) {
 		tl->failed = true;
 	}
@@ -492,22 +493,8 @@ static void cl_topic_config(int rc, const char *v, int vl, const struct Stat *st
 	struct cl_topic_load *tl = (struct cl_topic_load *)(uintptr_t)data;
 	(void)st;
 	if (rc == ZOK && v && vl > 0) {
-		struct json_doc *j = NULL;
-		char eb[128];
-		if (!json_parse(v, (size_t)vl, &j, eb, sizeof(eb))) {
-			const struct json_value *c = json_get(json_root(j), "config");
-			size_t n = json_len(c);
-			tl->conf = calloc(n ? n : 1, sizeof(*tl->conf));
-			for (size_t i = 0; tl->conf && c && json_type(c) == JSON_OBJECT && i < n; i++) {
-				const char *val = json_string(json_at(c, i), NULL);
-				if (!val)
-					continue;
-				tl->conf[tl->nconf].name = strdup(json_key_at(c, i));
-				tl->conf[tl->nconf].value = strdup(val);
-				tl->nconf++;
-			}
-			json_free(j);
-		}
+		if (kb_dynconf_parse(v, (size_t)vl, &tl->conf, &tl->nconf) == ERR_CORRUPT)
+			log_warn(CL_MOD, "/config/topics/%s is not valid JSON; no overrides for it", tl->name);
 	} else if (rc != ZOK && rc != ZNONODE) {
 		tl->failed = true;
 	}
@@ -710,35 +697,6 @@ static void cl_create_config_done(int rc, const char *v, const void *data)
 	cl_create_write_topic(c);
 }
 
-static char *cl_config_json(const struct kb_tconf *confs, int32_t nconf)
-{
-	size_t cap = 64;
-	for (int32_t i = 0; i < nconf; i++)
-		cap += strlen(confs[i].name) * 6 + strlen(confs[i].value) * 6 + 8;
-	char *s = malloc(cap);
-	if (!s)
-		return NULL;
-	size_t w = (size_t)snprintf(s, cap, "{\"version\":1,\"config\":{");
-	for (int32_t i = 0; i < nconf; i++) {
-		for (int k = 0; k < 2; k++) {
-			const char *x = k ? confs[i].value : confs[i].name;
-			w += (size_t)snprintf(s + w, cap - w, "%s\"", k ? ":" : i ? "," : "");
-			for (; *x; x++) {
-				unsigned char ch = (unsigned char)*x;
-				if (ch == '"' || ch == '\\')
-					w += (size_t)snprintf(s + w, cap - w, "\\%c", ch);
-				else if (ch < 0x20)
-					w += (size_t)snprintf(s + w, cap - w, "\\u%04x", ch);
-				else
-					s[w++] = (char)ch;
-			}
-			s[w++] = '"';
-		}
-	}
-	snprintf(s + w, cap - w, "}}");
-	return s;
-}
-
 void kb_cluster_create_topic(struct broker *b, const char *name, int32_t nparts, int32_t rf, const int32_t *replicas,
 			     const struct kb_tconf *confs, int32_t nconf, kb_admin_cb cb, void *ctx)
 {
@@ -760,7 +718,7 @@ void kb_cluster_create_topic(struct broker *b, const char *name, int32_t nparts,
 		snprintf(c->name, sizeof(c->name), "%s", name);
 		c->cb = cb;
 		c->ctx = ctx;
-		c->conf_json = cl_config_json(confs, nconf);
+		c->conf_json = kb_dynconf_json(confs, nconf);
 		c->assign_json = cl_assignment_json(nparts, rf, replicas);
 	}
 	free(ids);
@@ -1184,6 +1142,266 @@ static void cl_elect(struct broker *b)
 	kb_zk_pump(b->zk);
 }
 
+/* ---- dynamic configs: /config/brokers, /config/changes ---- */
+
+struct cl_bconf {
+	struct broker *b;
+	bool is_default;
+};
+
+static void cl_broker_config(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct cl_bconf *g = (struct cl_bconf *)(uintptr_t)data;
+	struct broker *b = g->b;
+	(void)st;
+	if (!b->stopping && (rc == ZOK || rc == ZNONODE)) {
+		struct kb_tconf *c = NULL;
+		int32_t n = 0;
+		if (rc == ZOK && v && vl > 0 && kb_dynconf_parse(v, (size_t)vl, &c, &n) == ERR_CORRUPT)
+			log_warn(CL_MOD, "/config/brokers/%s is not valid JSON; ignored", g->is_default ? "<default>" : "<id>");
+		kb_dynconf_broker_set(b, g->is_default, c, n);
+	}
+	free(g);
+}
+
+/* Reads /config/brokers/<default> and /config/brokers/<id> and applies them. */
+static void cl_load_broker_configs(struct broker *b)
+{
+	for (int k = 0; k < 2; k++) {
+		char rel[64], full[1024];
+		struct cl_bconf *g = malloc(sizeof(*g));
+		if (!g)
+			continue;
+		g->b = b;
+		g->is_default = k == 0;
+		if (k == 0)
+			snprintf(rel, sizeof(rel), "/config/brokers/<default>");
+		else
+			snprintf(rel, sizeof(rel), "/config/brokers/%d", b->cfg->broker_id);
+		if (zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 0, cl_broker_config, g) != ZOK)
+			free(g);
+	}
+	kb_zk_pump(b->zk);
+}
+
+/* Kafka deletes change notifications older than this (ZkNodeChangeNotificationListener). */
+#define CL_CHANGE_EXPIRY_MS (15 * 60 * 1000)
+
+struct cl_change {
+	struct broker *b;
+	char node[64];
+};
+
+/* {"version":2,"entity_path":"topics/<t>"} or "brokers/<id>" / "brokers/<default>" */
+static void cl_change_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct cl_change *c = (struct cl_change *)(uintptr_t)data;
+	struct broker *b = c->b;
+	if (rc == ZOK && !b->stopping) {
+		struct json_doc *j = NULL;
+		char eb[128];
+		const char *ep = NULL;
+		if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb)))
+			ep = json_string(json_get(json_root(j), "entity_path"), NULL);
+		if (ep && !strncmp(ep, "topics/", 7)) {
+			if (kb_topic_find(b, ep + 7)) {
+				log_info(CL_MOD, "config change %s: topic %s", c->node, ep + 7);
+				cl_refresh_topic(b, ep + 7);
+			}
+		} else if (ep && !strncmp(ep, "brokers/", 8)) {
+			log_info(CL_MOD, "config change %s: %s", c->node, ep);
+			cl_load_broker_configs(b);
+		} else if (ep) {
+			log_debug(CL_MOD, "config change %s: %s (not applicable here)", c->node, ep);
+		} else {
+			log_warn(CL_MOD, "config change %s is not Kafka's notification JSON; ignored", c->node);
+		}
+		json_free(j);
+		if (st && kb_now_ms() - st->ctime > CL_CHANGE_EXPIRY_MS) {
+			char rel[128], full[1024];
+			snprintf(rel, sizeof(rel), "/config/changes/%s", c->node);
+			zoo_adelete(kb_zk_handle(b->zk), ZP(rel, full), -1, cl_ignore_void, NULL);
+			kb_zk_pump(b->zk);
+		}
+	}
+	free(c);
+}
+
+static void cl_changes_children(int rc, const struct String_vector *sv, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	if (rc != ZOK || b->stopping)
+		return;
+	/* in sequence order: the children come in no particular order */
+	int64_t newest = b->config_change_seq;
+	for (;;) {
+		int64_t best = -1;
+		int32_t bi = -1;
+		for (int32_t i = 0; i < sv->count; i++) {
+			const char *nm = sv->data[i];
+			char *end;
+			if (strncmp(nm, "config_change_", 14))
+				continue;
+			long long seq = strtoll(nm + 14, &end, 10);
+			if (*end || seq <= newest || seq < 0)
+				continue;
+			if (bi < 0 || seq < best) {
+				best = seq;
+				bi = i;
+			}
+		}
+		if (bi < 0)
+			break;
+		newest = best;
+		struct cl_change *c = calloc(1, sizeof(*c));
+		if (!c)
+			break;
+		char rel[128], full[1024];
+		c->b = b;
+		snprintf(c->node, sizeof(c->node), "%s", sv->data[bi]);
+		snprintf(rel, sizeof(rel), "/config/changes/%s", c->node);
+		if (zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 0, cl_change_data, c) != ZOK)
+			free(c);
+	}
+	b->config_change_seq = newest;
+	kb_zk_pump(b->zk);
+}
+
+static void cl_config_changes(struct broker *b)
+{
+	char full[1024];
+	zoo_aget_children(kb_zk_handle(b->zk), ZP("/config/changes", full), 1, cl_changes_children, b);
+	kb_zk_pump(b->zk);
+}
+
+/* AlterConfigs' write: the entity's config znode, then the change notification every broker
+ * watches, then the new set applied here at once. */
+struct cl_alter {
+	struct broker *b;
+	int type;
+	char entity[KB_TOPIC_MAX + 16];
+	char rel[KB_TOPIC_MAX + 64];
+	char *json;
+	struct kb_tconf *conf;
+	int32_t nconf;
+	kb_admin_cb cb;
+	void *ctx;
+};
+
+static void cl_alter_finish(struct cl_alter *a, int zrc)
+{
+	struct broker *b = a->b;
+	if (zrc == ZOK && !b->stopping) {
+		if (a->type == KB_RES_TOPIC) {
+			struct kb_topic *t = kb_topic_find(b, a->entity);
+			if (t) {
+				kb_dynconf_topic_set(b, t, a->conf, a->nconf);
+				a->conf = NULL;
+			}
+		} else {
+			kb_dynconf_broker_set(b, a->entity[0] == '\0', a->conf, a->nconf);
+			a->conf = NULL;
+		}
+		log_info(CL_MOD, "updated %s", a->rel);
+	}
+	a->cb(b, a->ctx, zrc == ZOK ? KE_NONE : cl_kafka_err(zrc == ZNONODE ? ZCLOSING : zrc),
+	      zrc == ZOK ? NULL : zerror(zrc));
+	kb_dynconf_free(a->conf, a->nconf);
+	free(a->json);
+	free(a);
+}
+
+static void cl_alter_notified(int rc, const char *v, const void *data)
+{
+	(void)v;
+	cl_alter_finish((struct cl_alter *)(uintptr_t)data, rc);
+}
+
+static void cl_alter_notify(struct cl_alter *a)
+{
+	struct broker *b = a->b;
+	char js[512], full[1024];
+	const char *ep = a->rel + strlen("/config/");
+	snprintf(js, sizeof(js), "{\"version\":2,\"entity_path\":\"%s\"}", ep);
+	int rc = b->stopping ? ZCLOSING
+			     : zoo_acreate(kb_zk_handle(b->zk), ZP("/config/changes/config_change_", full), js,
+					   (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, cl_alter_notified, a);
+	if (rc != ZOK)
+		cl_alter_finish(a, rc);
+	kb_zk_pump(b->zk);
+}
+
+static void cl_alter_created(int rc, const char *v, const void *data)
+{
+	struct cl_alter *a = (struct cl_alter *)(uintptr_t)data;
+	(void)v;
+	if (rc != ZOK)
+		cl_alter_finish(a, rc);
+	else
+		cl_alter_notify(a);
+}
+
+static void cl_alter_set(int rc, const struct Stat *st, const void *data)
+{
+	struct cl_alter *a = (struct cl_alter *)(uintptr_t)data;
+	struct broker *b = a->b;
+	char full[1024];
+	(void)st;
+	if (rc == ZNONODE && !b->stopping) { /* first dynamic config of this entity */
+		rc = zoo_acreate(kb_zk_handle(b->zk), ZP(a->rel, full), a->json, (int)strlen(a->json),
+				 &ZOO_OPEN_ACL_UNSAFE, 0, cl_alter_created, a);
+		if (rc != ZOK)
+			cl_alter_finish(a, rc);
+		kb_zk_pump(b->zk);
+		return;
+	}
+	if (rc != ZOK)
+		cl_alter_finish(a, rc);
+	else
+		cl_alter_notify(a);
+}
+
+void kb_cluster_alter_configs(struct broker *b, int type, const char *entity, const struct kb_tconf *confs,
+			      int32_t nconf, kb_admin_cb cb, void *ctx)
+{
+	struct cl_alter *a = calloc(1, sizeof(*a));
+	if (a) {
+		a->b = b;
+		a->type = type;
+		a->cb = cb;
+		a->ctx = ctx;
+		snprintf(a->entity, sizeof(a->entity), "%s", entity);
+		if (type == KB_RES_TOPIC)
+			snprintf(a->rel, sizeof(a->rel), "/config/topics/%s", entity);
+		else
+			snprintf(a->rel, sizeof(a->rel), "/config/brokers/%s", entity[0] ? entity : "<default>");
+		a->json = kb_dynconf_json(confs, nconf);
+		a->conf = kb_dynconf_dup(confs, nconf);
+		a->nconf = nconf;
+	}
+	if (!a || !a->json || !a->conf) {
+		if (a) {
+			kb_dynconf_free(a->conf, a->nconf);
+			free(a->json);
+			free(a);
+		}
+		cb(b, ctx, KE_UNKNOWN_SERVER_ERROR, "out of memory");
+		return;
+	}
+	if (!cl_have_session(b)) {
+		a->cb(b, ctx, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
+		kb_dynconf_free(a->conf, a->nconf);
+		free(a->json);
+		free(a);
+		return;
+	}
+	char full[1024];
+	int rc = zoo_aset(kb_zk_handle(b->zk), ZP(a->rel, full), a->json, (int)strlen(a->json), -1, cl_alter_set, a);
+	if (rc != ZOK)
+		cl_alter_finish(a, rc);
+	kb_zk_pump(b->zk);
+}
+
 /* ---- registration ---- */
 
 static struct event *cl_retry_ev;
@@ -1306,6 +1524,8 @@ static void cl_session_new(struct broker *b)
 	zoo_acreate(zh, ZP("/cluster/id", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
 	zoo_aget(zh, ZP("/cluster/id", full), 0, cl_cluster_id, b);
 	cl_register(b);
+	cl_load_broker_configs(b);
+	cl_config_changes(b);
 	cl_refresh_nodes(b);
 	cl_refresh_topics(b);
 	cl_elect(b);
@@ -1321,6 +1541,7 @@ static void cl_state(struct kb_zk *z, enum kb_zk_state st, void *arg)
 		/* watches and ephemerals survived; re-read what may have changed meanwhile */
 		cl_refresh_nodes(b);
 		cl_refresh_topics(b);
+		cl_config_changes(b);
 	}
 }
 
@@ -1346,6 +1567,8 @@ static void cl_watch(struct kb_zk *z, int type, const char *path, void *arg)
 			zoo_aget(kb_zk_handle(b->zk), ZP("/controller", full), 1, cl_controller_data, b);
 			kb_zk_pump(b->zk);
 		}
+	} else if (!strcmp(path, "/config/changes")) {
+		cl_config_changes(b);
 	} else if (!strcmp(path, "/admin/delete_topics")) {
 		if (b->is_controller)
 			cl_process_deletes(b);

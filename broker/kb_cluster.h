@@ -4,7 +4,10 @@
  * /controller_epoch), the metadata cache fed by watches on /brokers/ids and /brokers/topics,
  * and, while this broker is the controller, partition leader election (the .../state znodes)
  * and topic deletion (/admin/delete_topics). Topic creation and growth are writes that any
- * broker makes, as Kafka 2.x's admin path does.
+ * broker makes, as Kafka 2.x's admin path does; so are dynamic config changes
+ * (/config/topics/<t>, /config/brokers/<id|<default>>, each followed by a sequential
+ * /config/changes/config_change_ notification that every broker watches and applies, deleting
+ * notifications older than 15 minutes as Kafka does). The rules of the configs are kb_dynconf's.
  */
 #ifndef SAMSA_KB_CLUSTER_H
 #define SAMSA_KB_CLUSTER_H
@@ -27,6 +30,12 @@ void kb_cluster_delete_topic(struct broker *b, const char *name, kb_admin_cb cb,
 /* Grows a topic to count partitions (new replicas spread, or given as (count-old)*rf ids). */
 void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t count, const int32_t *replicas,
 			       kb_admin_cb cb, void *ctx);
+/* Replaces the dynamic configs of a topic (type KB_RES_TOPIC) or of a broker (KB_RES_BROKER;
+ * entity "" = <default>, else this broker's id) with confs (already validated; copied), in
+ * /config/topics/<t> or /config/brokers/<id|<default>>, then creates the sequential
+ * /config/changes/config_change_ notification every broker watches, and applies the set here. */
+void kb_cluster_alter_configs(struct broker *b, int type, const char *entity, const struct kb_tconf *confs,
+			      int32_t nconf, kb_admin_cb cb, void *ctx);
 /* Picks rf distinct live brokers for each of n partitions starting at first (round robin,
  * Kafka's spread). Returns a Kafka error (INVALID_REPLICATION_FACTOR) with text. */
 int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t *out, char *why,

@@ -888,6 +888,14 @@ static void klog_free(struct klog *l)
 	free(l);
 }
 
+void klog_set_opts(struct klog *l, const struct klog_opts *o)
+{
+	bool no_fsync = l->o.test_no_fsync;
+	l->o = *o;
+	l->o.test_no_fsync = no_fsync;
+	klog_opts_fix(&l->o);
+}
+
 int klog_open(const char *dir, const struct klog_opts *o, int64_t now_ms, struct klog **out,
 	      char *eb, size_t el)
 {

@@ -51,6 +51,9 @@ void klog_opts_default(struct klog_opts *o);
  */
 int klog_open(const char *dir, const struct klog_opts *o, int64_t now_ms, struct klog **out,
 	      char *eb, size_t el);
+/* Replaces the options of an open log (a dynamic config change): roll, retention, flush and
+ * index spacing apply from the next append or housekeeping on. test_no_fsync is kept. */
+void klog_set_opts(struct klog *l, const struct klog_opts *o);
 /* fsyncs the active segment and its indexes, closes and frees. NULL ok. */
 void klog_close(struct klog *l);
 /* Closes l and deletes its directory with every file in it (topic deletion). l is freed even on

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
+#include "kb_dynconf.h"
 #include "kb_config.h"
 #include "log.h"
 #include "net.h"
@@ -211,6 +212,8 @@ int main(int argc, char **argv)
 	LIST_INIT(&b.conns);
 	LIST_INIT(&b.waits);
 	broker_defaults(&b);
+	b.static_opts = b.default_opts;
+	b.config_change_seq = -1;
 	rc = broker_log_dir(&b, eb, sizeof(eb));
 	if (rc) {
 		fprintf(stderr, "samsa-broker: %s\n", eb);
@@ -287,6 +290,7 @@ out:
 			kb_topic_free(t, false);
 		}
 	}
+	kb_dynconf_release(&b);
 	for (int32_t i = 0; i < b.nnodes; i++)
 		free(b.nodes[i].rack);
 	free(b.nodes);

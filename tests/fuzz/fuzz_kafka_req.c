@@ -31,6 +31,7 @@ static struct bufferevent *fz_pair[2];
 
 static const int16_t fz_apis[][3] = {
 	{ 0, 3, 8 }, { 1, 4, 11 }, { 2, 0, 5 }, { 3, 0, 8 }, { 18, 0, 3 }, { 19, 0, 4 }, { 20, 0, 3 }, { 32, 0, 2 }, { 37, 0, 1 },
+	{ 33, 0, 1 }, { 44, 0, 0 },
 };
 
 static int fz_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
@@ -92,6 +93,8 @@ static void fz_setup(void)
 	klog_opts_default(&fz_b.default_opts);
 	fz_b.default_opts.flush_messages = INT64_MAX; /* no fsync per append */
 	fz_b.default_opts.flush_ms = -1;
+	fz_b.static_opts = fz_b.default_opts;
+	fz_b.config_change_seq = -1;
 	fz_t = calloc(1, sizeof(*fz_t));
 	fz_t->name = strdup("t");
 	fz_t->nparts = 2;

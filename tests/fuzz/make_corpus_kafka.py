@@ -10,7 +10,7 @@ warnings.simplefilter("ignore")
 from kafka.record.default_records import DefaultRecordBatchBuilder  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "kafka_req")
-APIS = [(0, 3), (1, 4), (2, 0), (3, 0), (18, 0), (19, 0), (20, 0), (32, 0), (37, 0)]
+APIS = [(0, 3), (1, 4), (2, 0), (3, 0), (18, 0), (19, 0), (20, 0), (32, 0), (37, 0), (33, 0), (44, 0)]
 
 
 def s(x):
@@ -69,6 +69,17 @@ def main():
     seed("delete_topics_v3", 20, 3, struct.pack(">i", 2) + s("t") + s("nope") + struct.pack(">i", 1000))
     seed("describe_configs_v2", 32, 2, struct.pack(">i", 2) + b"\x02" + s("t") + struct.pack(">i", -1) + b"\x04" +
          s("0") + struct.pack(">i", 1) + s("retention.ms") + b"\x01")
+    # AlterConfigs: a topic (valid, and a bad value), the broker default and a wrong broker id
+    seed("alter_configs_v1", 33, 1, struct.pack(">i", 3) + b"\x02" + s("t") + struct.pack(">i", 2) + s("retention.ms") +
+         s("1000") + s("segment.bytes") + struct.pack(">h", -1) + b"\x04" + s("") + struct.pack(">i", 1) +
+         s("log.retention.ms") + s("x") + b"\x04" + s("7") + struct.pack(">i", 0) + b"\x01")
+    seed("alter_configs_v0", 33, 0, struct.pack(">i", 1) + b"\x02" + s("nope") + struct.pack(">i", 1) +
+         s("retention.ms") + s("5") + b"\x00")
+    # IncrementalAlterConfigs: SET, DELETE, APPEND, SUBTRACT and an unknown operation
+    seed("incremental_alter_configs_v0", 44, 0, struct.pack(">i", 2) + b"\x02" + s("t") + struct.pack(">i", 4) +
+         s("retention.ms") + b"\x00" + s("1000") + s("flush.ms") + b"\x01" + struct.pack(">h", -1) +
+         s("cleanup.policy") + b"\x02" + s("delete") + s("cleanup.policy") + b"\x03" + s("compact") +
+         b"\x04" + s("") + struct.pack(">i", 1) + s("log.retention.bytes") + b"\x09" + s("1") + b"\x00")
     seed("create_partitions_v1", 37, 1, struct.pack(">i", 1) + s("t") + struct.pack(">i", 4) +
          struct.pack(">i", -1) + struct.pack(">i", 1000) + b"\x00")
 

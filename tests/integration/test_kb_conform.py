@@ -2,8 +2,12 @@
 znodes under the chroot (kazoo), the '.'/'_' topic-name collision rule (confluent-kafka,
 kafka-python, kafka-topics), ListOffsets by timestamp inside and between batches
 (confluent-kafka, kafka-python, raw ListOffsets v1), CreateTopics with -1 partitions and
-replication factor in every version (raw requests v0-v4). The coordinator is samsa-coord, or the
-real ZooKeeper 3.8 with SAMSA_ZK_TARGET=real."""
+replication factor in every version (raw requests v0-v4); AlterConfigs and
+IncrementalAlterConfigs of topics and brokers (kafka-configs, confluent-kafka, kafka-python, raw
+requests), stored in /config/topics|brokers with /config/changes notifications (kazoo) and
+applied by every broker without a restart (old segments deleted under a shorter retention). The
+coordinator is samsa-coord, or the real ZooKeeper 3.8 with SAMSA_ZK_TARGET=real."""
+import json
 import os
 import struct
 import subprocess
@@ -247,6 +251,313 @@ class ConformTest(unittest.TestCase):
         # a real -2 is still refused
         err, msg = create_topics_raw(self.port, 3, "dfltbad", -2, 1)
         self.assertEqual(err, 37, msg)  # INVALID_PARTITIONS
+
+
+def incremental_alter_v0(port, resources, validate_only=False):
+    """IncrementalAlterConfigs v0: resources = [(type, name, [(key, op, value)])] ->
+    [(error, message, type, name)]."""
+    body = struct.pack(">i", len(resources))
+    for ty, name, entries in resources:
+        body += struct.pack(">b", ty) + kbharness.kstr(name) + struct.pack(">i", len(entries))
+        for k, op, v in entries:
+            body += kbharness.kstr(k) + struct.pack(">b", op) + kbharness.kstr(v)
+    body += b"\x01" if validate_only else b"\x00"
+    k = kbharness.KafkaRaw(port)
+    try:
+        k.request(44, 0, body)
+        r = k.recv()
+    finally:
+        k.close()
+    pos = 8
+    (n,) = struct.unpack_from(">i", r, pos)
+    pos += 4
+    out = []
+    for _ in range(n):
+        err, ml = struct.unpack_from(">hh", r, pos)
+        pos += 4
+        msg = r[pos:pos + ml].decode() if ml >= 0 else None
+        pos += max(ml, 0)
+        ty, nl = struct.unpack_from(">bh", r, pos)
+        pos += 3
+        out.append((err, msg, ty, r[pos:pos + nl].decode()))
+        pos += nl
+    return out
+
+
+def api_versions(port):
+    k = kbharness.KafkaRaw(port)
+    try:
+        k.request(18, 0, b"")
+        r = k.recv()
+    finally:
+        k.close()
+    err, n = struct.unpack_from(">hi", r, 4)
+    return {key: (lo, hi) for key, lo, hi in (struct.unpack_from(">hhh", r, 10 + 6 * i) for i in range(n))}
+
+
+def describe_v1(port, ty, name, key):
+    """(value, source) of one config by DescribeConfigs v1 sent to this very broker."""
+    body = struct.pack(">i", 1) + struct.pack(">b", ty) + kbharness.kstr(name) + struct.pack(">i", 1)
+    body += kbharness.kstr(key) + b"\x00"
+    k = kbharness.KafkaRaw(port)
+    try:
+        k.request(32, 1, body)
+        r = k.recv()
+    finally:
+        k.close()
+    pos = 4 + 4 + 4
+    err, ml = struct.unpack_from(">hh", r, pos)
+    pos += 4 + max(ml, 0)
+    _, nl = struct.unpack_from(">bh", r, pos)
+    pos += 3 + nl
+    (n,) = struct.unpack_from(">i", r, pos)
+    pos += 4
+    assert err == 0 and n == 1, (err, n)
+    (kl,) = struct.unpack_from(">h", r, pos)
+    pos += 2 + kl
+    (vl,) = struct.unpack_from(">h", r, pos)
+    value = r[pos + 2:pos + 2 + vl].decode()
+    pos += 2 + vl + 1
+    (source,) = struct.unpack_from(">b", r, pos)
+    return value, source
+
+
+class DynamicConfigTest(unittest.TestCase):
+    """Two brokers; each leads one partition of the test topics (no followers yet), so a
+    config change must reach both to take effect everywhere."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._cleanups_cls = []
+
+        class Holder:
+            def addCleanup(self, fn, *a):
+                cls._cleanups_cls.append((fn, a))
+        cls.cluster = kbharness.Cluster(Holder(), brokers=2, broker_extra={
+            "num.partitions": "2", "log.retention.check.interval.ms": "200"})
+        cls.bs = cls.cluster.bootstrap
+        from kazoo.client import KazooClient
+        cls.zk = KazooClient(hosts=cls.cluster.zk.hosts)
+        cls.zk.start(15)
+        cls._cleanups_cls.append((cls.zk.close, ()))
+        cls._cleanups_cls.append((cls.zk.stop, ()))
+
+    @classmethod
+    def tearDownClass(cls):
+        for fn, a in reversed(cls._cleanups_cls):
+            fn(*a)
+
+    def create_spread(self, name, config=None):
+        """A topic of 2 partitions, partition p led by broker p, small segments."""
+        conf = {"segment.bytes": "1024"}
+        conf.update(config or {})
+        ka = KafkaAdminClient(bootstrap_servers=self.bs)
+        try:
+            ka.create_topics([NewTopic(name, -1, -1, replica_assignments={0: [0], 1: [1]}, topic_configs=conf)])
+        finally:
+            ka.close()
+        seen = {}
+
+        def ok(port):
+            t = kbharness.metadata_v1(port, [name])[2][name]
+            seen[port] = t
+            return t[0] == 0 and sorted((p, l) for p, e, l in t[1] if e == 0) == [(0, 0), (1, 1)]
+        for b in self.cluster.brokers:  # as each broker itself sees it
+            try:
+                kbharness.wait_for(lambda: ok(b.port), what="leaders of %s on broker %d" % (name, b.id))
+            except AssertionError as e:
+                raise AssertionError("%s: it sees %r\n%s" % (e, seen.get(b.port), b.log_text()[-2000:]))
+
+    def fill_old(self, name):
+        """Records an hour old, enough for several segments in each partition; returns the
+        segment count of each partition."""
+        old = int(time.time() * 1000) - 3600 * 1000
+        for b in self.cluster.brokers:
+            p = b.id
+            for i in range(12):
+                err, _ = produce_v3(b.port, name, p, batch(old + i, [0, 1, 2, 3], b"x" * 60))
+                self.assertEqual(err, 0)
+        return [self.segments(name, p) for p in (0, 1)]
+
+    def segments(self, name, p):
+        d = os.path.join(self.cluster.brokers[p].log_dirs, "%s-%d" % (name, p))
+        return len([f for f in os.listdir(d) if f.endswith(".log")])
+
+    def earliest(self, name, p):
+        return list_offsets_v1(self.cluster.brokers[p].port, name, p, -2)[2]
+
+    def test_api_versions(self):
+        v = api_versions(self.cluster.brokers[0].port)
+        self.assertEqual(v[33], (0, 1))  # AlterConfigs
+        self.assertEqual(v[44], (0, 0))  # IncrementalAlterConfigs (v1 is flexible)
+
+    def test_kafka_configs_topic_retention_on_every_broker(self):
+        self.create_spread("cfgret")
+        counts = self.fill_old("cfgret")
+        self.assertTrue(all(c >= 3 for c in counts), counts)
+        # retention of an hour-old log: nothing goes under the default (7 days)
+        r = tool("kafka-configs.sh", "--bootstrap-server", self.bs, "--entity-type", "topics", "--entity-name",
+                 "cfgret", "--alter", "--add-config", "retention.ms=60000,flush.messages=100", testcase=self)
+        self.assertEqual(r.stdout, "Completed updating config for topic cfgret.\n")
+        # stored as Kafka stores it, with a change notification
+        data, _ = self.zk.get("/kafka/config/topics/cfgret")
+        self.assertEqual(json.loads(data), {"version": 1, "config": {"segment.bytes": "1024",
+                                                                      "retention.ms": "60000",
+                                                                      "flush.messages": "100"}})
+        notes = [json.loads(self.zk.get("/kafka/config/changes/" + c)[0])
+                 for c in sorted(self.zk.get_children("/kafka/config/changes"))]
+        self.assertIn({"version": 2, "entity_path": "topics/cfgret"}, notes)
+        self.assertTrue(all(c.startswith("config_change_") and len(c) == 24
+                            for c in self.zk.get_children("/kafka/config/changes")))
+        # both brokers delete every old segment but the active one, without a restart
+        for p in (0, 1):
+            kbharness.wait_for(lambda: self.segments("cfgret", p) == 1, what="old segments of cfgret-%d deleted" % p)
+            d = os.path.join(self.cluster.brokers[p].log_dirs, "cfgret-%d" % p)
+            (seg,) = [f for f in os.listdir(d) if f.endswith(".log")]
+            self.assertGreater(int(seg[:20]), 0)
+            self.assertEqual(self.earliest("cfgret", p), int(seg[:20]))  # the log start moved with it
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "topics", "--entity-name",
+                 "cfgret", "--describe", testcase=self)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0], "Dynamic configs for topic cfgret are:")
+        self.assertIn("  retention.ms=60000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=60000, "
+                      "DEFAULT_CONFIG:log.retention.ms=604800000}", lines)
+        self.assertIn("  segment.bytes=1024 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:segment.bytes=1024, "
+                      "DEFAULT_CONFIG:log.segment.bytes=1073741824}", lines)
+        self.assertEqual(len(lines), 4)
+        # delete one, keep the others; deleting one that is not set is Kafka's error
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "topics", "--entity-name",
+                 "cfgret", "--alter", "--delete-config", "flush.messages", testcase=self)
+        data, _ = self.zk.get("/kafka/config/topics/cfgret")
+        self.assertEqual(json.loads(data)["config"], {"segment.bytes": "1024", "retention.ms": "60000"})
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "topics", "--entity-name",
+                 "cfgret", "--alter", "--delete-config", "flush.messages", ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Invalid config(s): flush.messages", r.stderr)
+        # a bad value: INVALID_CONFIG with a message, nothing stored
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "topics", "--entity-name",
+                 "cfgret", "--alter", "--add-config", "retention.ms=soon", ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("InvalidConfigurationException: Invalid value soon for configuration retention.ms", r.stderr)
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgret")[0])["config"]["retention.ms"], "60000")
+        # the other broker describes the same (it applied the notification)
+        ca = AdminClient({"bootstrap.servers": self.cluster.brokers[1].bootstrap})
+        from confluent_kafka.admin import ConfigResource
+        cfg = list(ca.describe_configs([ConfigResource("topic", "cfgret")]).values())[0].result(10)
+        self.assertEqual(cfg["retention.ms"].value, "60000")
+        self.assertEqual(cfg["retention.ms"].source, confluent_kafka.admin.ConfigSource.DYNAMIC_TOPIC_CONFIG.value)
+        self.assertEqual(cfg["retention.bytes"].source, confluent_kafka.admin.ConfigSource.DEFAULT_CONFIG.value)
+
+    def test_broker_default_retention_live(self):
+        self.create_spread("brkret", {"segment.bytes": "1024"})
+        self.fill_old("brkret")
+        # the cluster-wide default for brokers (resource name ""): every topic without its own
+        # retention.ms. kafka-configs cannot address it (librdkafka 2.0 needs a broker id), so
+        # IncrementalAlterConfigs and kafka-python's AlterConfigs do.
+        out = incremental_alter_v0(self.cluster.brokers[0].port, [(4, "", [("log.retention.ms", 0, "120000")])])
+        self.assertEqual(out, [(0, None, 4, "")])
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/brokers/<default>")[0]),
+                         {"version": 1, "config": {"log.retention.ms": "120000"}})
+        for p in (0, 1):
+            kbharness.wait_for(lambda: self.segments("brkret", p) == 1, what="old segments of brkret-%d deleted" % p)
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "brokers", "--entity-name", "0",
+                 "--describe", testcase=self)
+        self.assertEqual(r.stdout, "Dynamic configs for broker 0 are:\n")  # nothing of its own
+        from kafka.admin import ConfigResource as KConfigResource, ConfigResourceType
+        ka = KafkaAdminClient(bootstrap_servers=self.cluster.brokers[0].bootstrap)
+        try:
+            d = ka.describe_configs([KConfigResource(ConfigResourceType.BROKER, "0")], include_synonyms=True)
+            entries = {e[0]: e for e in d[0].resources[0][4]}
+            self.assertEqual(entries["log.retention.ms"][1], "120000")
+            self.assertEqual(entries["log.retention.ms"][3], 3)  # DYNAMIC_DEFAULT_BROKER_CONFIG
+            self.assertTrue(entries["num.partitions"][2])  # read-only: static here
+        finally:
+            ka.close()
+        # per broker, over the default; the topic's DescribeConfigs follows
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "brokers", "--entity-name", "1",
+                 "--alter", "--add-config", "log.retention.ms=300000", testcase=self)
+        self.assertEqual(r.stdout, "Completed updating config for broker 1.\n")
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "brokers", "--entity-name", "1",
+                 "--describe", testcase=self)
+        self.assertEqual(r.stdout, "Dynamic configs for broker 1 are:\n"
+                         "  log.retention.ms=300000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:"
+                         "log.retention.ms=300000, DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=120000, "
+                         "DEFAULT_CONFIG:log.retention.ms=604800000}\n")
+        for b, want in ((0, ("120000", 3)), (1, ("300000", 2))):  # each broker's own view
+            kbharness.wait_for(lambda: describe_v1(self.cluster.brokers[b].port, 2, "brkret", "retention.ms") == want,
+                               what="retention.ms %r on broker %d" % (want, b))
+        # a static broker config cannot be changed live; a bad value is refused
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "brokers", "--entity-name", "0",
+                 "--alter", "--add-config", "num.partitions=5", ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Cannot update these configs dynamically: num.partitions", r.stderr)
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "brokers", "--entity-name", "0",
+                 "--alter", "--add-config", "log.retention.ms=-7", ok=False)
+        self.assertIn("Invalid value -7 for configuration log.retention.ms", r.stderr)
+        # back to the static defaults: delete them
+        tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "brokers", "--entity-name", "1",
+             "--alter", "--delete-config", "log.retention.ms", testcase=self)
+        out = incremental_alter_v0(self.cluster.brokers[0].port, [(4, "", [("log.retention.ms", 1, None)])])
+        self.assertEqual(out, [(0, None, 4, "")])
+        for b in (0, 1):
+            kbharness.wait_for(lambda: describe_v1(self.cluster.brokers[b].port, 2, "brkret", "retention.ms") ==
+                               ("604800000", 5), what="default retention again on broker %d" % b)
+
+    def test_python_clients_and_incremental(self):
+        self.create_spread("cfgpy")
+        from confluent_kafka.admin import ConfigResource
+        ca = AdminClient({"bootstrap.servers": self.bs})
+        # confluent-kafka: validate_only changes nothing; a real alter replaces the whole set
+        f = ca.alter_configs([ConfigResource("topic", "cfgpy", set_config={"retention.ms": "5000"})],
+                             validate_only=True)
+        list(f.values())[0].result(10)
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgpy")[0])["config"], {"segment.bytes": "1024"})
+        f = ca.alter_configs([ConfigResource("topic", "cfgpy", set_config={"retention.ms": "5000"})])
+        list(f.values())[0].result(10)
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgpy")[0])["config"], {"retention.ms": "5000"})
+        f = ca.alter_configs([ConfigResource("topic", "cfgpy", set_config={"retention.ms": "x"})])
+        with self.assertRaises(confluent_kafka.KafkaException) as e:
+            list(f.values())[0].result(10)
+        self.assertEqual(e.exception.args[0].code(), confluent_kafka.KafkaError.INVALID_CONFIG)
+        self.assertIn("Invalid value x for configuration retention.ms", e.exception.args[0].str())
+        f = ca.alter_configs([ConfigResource("topic", "nope", set_config={"retention.ms": "1"})])
+        with self.assertRaises(confluent_kafka.KafkaException) as e:
+            list(f.values())[0].result(10)
+        self.assertEqual(e.exception.args[0].code(), confluent_kafka.KafkaError.UNKNOWN_TOPIC_OR_PART)
+        # kafka-python (AlterConfigs v0/v1)
+        from kafka.admin import ConfigResource as KConfigResource, ConfigResourceType
+        ka = KafkaAdminClient(bootstrap_servers=self.bs)
+        try:
+            r = ka.alter_configs([KConfigResource(ConfigResourceType.TOPIC, "cfgpy",
+                                                  configs={"retention.ms": "7000", "max.message.bytes": "2000"})])
+            self.assertEqual([x[0] for x in r.resources], [0])
+            d = ka.describe_configs([KConfigResource(ConfigResourceType.TOPIC, "cfgpy")])
+            entries = {e[0]: e[1] for e in d[0].resources[0][4]}
+            self.assertEqual(entries["retention.ms"], "7000")
+            self.assertEqual(entries["max.message.bytes"], "2000")
+            r = ka.alter_configs([KConfigResource(ConfigResourceType.TOPIC, "cfgpy", configs={"no.such": "1"})])
+            self.assertEqual(r.resources[0][0], 40)  # INVALID_CONFIG
+            self.assertIn("no.such", r.resources[0][1])
+        finally:
+            ka.close()
+        # IncrementalAlterConfigs v0: SET and DELETE edit the current set
+        port = self.cluster.brokers[0].port
+        out = incremental_alter_v0(port, [(2, "cfgpy", [("retention.ms", 0, "9000"), ("max.message.bytes", 1, None)])])
+        self.assertEqual(out, [(0, None, 2, "cfgpy")])
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgpy")[0])["config"], {"retention.ms": "9000"})
+        out = incremental_alter_v0(port, [(2, "cfgpy", [("segment.ms", 0, "0")])], validate_only=True)
+        self.assertEqual(out[0][0], 40)
+        self.assertIn("segment.ms", out[0][1])
+        out = incremental_alter_v0(port, [(2, "cfgpy", [("retention.ms", 2, "1")]),
+                                          (4, "", [("log.retention.bytes", 0, "1000000000")])], validate_only=True)
+        self.assertEqual(out[0][0], 42)  # APPEND to a non-list config: INVALID_REQUEST
+        self.assertEqual(out[1], (0, None, 4, ""))
+        self.assertFalse(self.zk.exists("/kafka/config/brokers/<default>") and
+                         "log.retention.bytes" in self.zk.get("/kafka/config/brokers/<default>")[0].decode())
+        out = incremental_alter_v0(port, [(4, "7", [("log.retention.ms", 0, "1")])])
+        self.assertEqual(out[0][0], 42)
+        self.assertIn("Unexpected broker id", out[0][1])
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgpy")[0])["config"], {"retention.ms": "9000"})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,365 @@
+/*
+ * kb_dynconf — dynamic topic and broker configs (see kb_dynconf.h): the dynamic broker keys,
+ * their validation and effect on the log defaults, synonyms, Kafka's config JSON.
+ */
+#include "kb_dynconf.h"
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const DC_MOD = "config";
+
+/* Kafka's DynamicLogConfig keys that change the log's behaviour live here. */
+const char *const kb_dynconf_broker_keys[] = {
+	"log.retention.ms",	       "log.retention.bytes",	     "log.segment.bytes", "log.roll.ms",
+	"log.flush.interval.messages", "log.flush.interval.ms", "log.index.interval.bytes", NULL,
+};
+
+static const char *const dc_synonyms[][2] = {
+	{ "retention.ms", "log.retention.ms" },
+	{ "retention.bytes", "log.retention.bytes" },
+	{ "segment.bytes", "log.segment.bytes" },
+	{ "segment.ms", "log.roll.ms" },
+	{ "flush.messages", "log.flush.interval.messages" },
+	{ "flush.ms", "log.flush.interval.ms" },
+	{ "index.interval.bytes", "log.index.interval.bytes" },
+	{ "segment.index.bytes", "log.index.size.max.bytes" },
+	{ "max.message.bytes", "message.max.bytes" },
+	{ "message.timestamp.type", "log.message.timestamp.type" },
+	{ "min.insync.replicas", "min.insync.replicas" },
+	{ "cleanup.policy", "log.cleanup.policy" },
+	{ "compression.type", "compression.type" },
+};
+
+const char *kb_dynconf_synonym(const char *topic_key)
+{
+	for (size_t i = 0; i < sizeof(dc_synonyms) / sizeof(dc_synonyms[0]); i++)
+		if (!strcmp(dc_synonyms[i][0], topic_key))
+			return dc_synonyms[i][1];
+	return NULL;
+}
+
+static bool dc_is_dynamic(const char *key)
+{
+	for (size_t i = 0; kb_dynconf_broker_keys[i]; i++)
+		if (!strcmp(kb_dynconf_broker_keys[i], key))
+			return true;
+	return false;
+}
+
+static int dc_parse_long(const char *v, int64_t lo, int64_t hi, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	if (!*v || *end || errno || x < lo || x > hi)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* Applies one dynamic broker key to o; -1 on a bad value (the range in *lo_out). */
+static int dc_apply_one(struct klog_opts *o, const char *k, const char *v, int64_t *lo_out)
+{
+	int64_t x = 0;
+	int64_t lo = 0, hi = INT64_MAX;
+	int64_t *dst = NULL;
+	int32_t *dst32 = NULL;
+	if (!strcmp(k, "log.retention.ms")) {
+		lo = -1;
+		dst = &o->retention_ms;
+	} else if (!strcmp(k, "log.retention.bytes")) {
+		lo = -1;
+		dst = &o->retention_bytes;
+	} else if (!strcmp(k, "log.segment.bytes")) {
+		lo = 14;
+		hi = INT32_MAX;
+		dst = &o->segment_bytes;
+	} else if (!strcmp(k, "log.roll.ms")) {
+		lo = 1;
+		dst = &o->roll_ms;
+	} else if (!strcmp(k, "log.flush.interval.messages")) {
+		lo = 1;
+		dst = &o->flush_messages;
+	} else if (!strcmp(k, "log.flush.interval.ms")) {
+		dst = &o->flush_ms;
+	} else if (!strcmp(k, "log.index.interval.bytes")) {
+		hi = INT32_MAX;
+		dst32 = &o->index_interval_bytes;
+	} else {
+		return -2;
+	}
+	*lo_out = lo;
+	if (dc_parse_long(v, lo, hi, &x))
+		return -1;
+	if (dst)
+		*dst = x;
+	else
+		*dst32 = (int32_t)x;
+	return 0;
+}
+
+int kb_dynconf_broker_validate(const struct kb_tconf *c, int32_t n, char *why, size_t wn)
+{
+	struct klog_opts scratch;
+	klog_opts_default(&scratch);
+	for (int32_t i = 0; i < n; i++) {
+		int64_t lo = 0;
+		if (!dc_is_dynamic(c[i].name)) {
+			snprintf(why, wn, "Cannot update these configs dynamically: %s (samsa changes only %s)", c[i].name,
+				 "log.retention.ms, log.retention.bytes, log.segment.bytes, log.roll.ms, "
+				 "log.flush.interval.messages, log.flush.interval.ms, log.index.interval.bytes");
+			return KE_INVALID_CONFIG;
+		}
+		if (dc_apply_one(&scratch, c[i].name, c[i].value, &lo)) {
+			snprintf(why, wn, "Invalid value %s for configuration %s: Value must be at least %lld", c[i].value,
+				 c[i].name, (long long)lo);
+			return KE_INVALID_CONFIG;
+		}
+	}
+	return KE_NONE;
+}
+
+static const char *dc_find(const struct kb_tconf *c, int32_t n, const char *key)
+{
+	for (int32_t i = 0; i < n; i++)
+		if (!strcmp(c[i].name, key))
+			return c[i].value;
+	return NULL;
+}
+
+static void dc_static_value(const struct klog_opts *o, const char *key, char *out, size_t n)
+{
+	long long v = 0;
+	if (!strcmp(key, "log.retention.ms"))
+		v = o->retention_ms;
+	else if (!strcmp(key, "log.retention.bytes"))
+		v = o->retention_bytes;
+	else if (!strcmp(key, "log.segment.bytes"))
+		v = o->segment_bytes;
+	else if (!strcmp(key, "log.roll.ms"))
+		v = o->roll_ms;
+	else if (!strcmp(key, "log.flush.interval.messages"))
+		v = o->flush_messages;
+	else if (!strcmp(key, "log.flush.interval.ms"))
+		v = o->flush_ms;
+	else if (!strcmp(key, "log.index.interval.bytes"))
+		v = o->index_interval_bytes;
+	else {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, n, "%lld", v);
+}
+
+int kb_dynconf_broker_value(const struct broker *b, const char *key, char *out, size_t n)
+{
+	const char *v;
+	if ((v = dc_find(b->dyn_mine, b->ndyn_mine, key))) {
+		snprintf(out, n, "%s", v);
+		return KB_SRC_DYNAMIC_BROKER;
+	}
+	if ((v = dc_find(b->dyn_default, b->ndyn_default, key))) {
+		snprintf(out, n, "%s", v);
+		return KB_SRC_DYNAMIC_DEFAULT_BROKER;
+	}
+	dc_static_value(&b->static_opts, key, out, n);
+	struct klog_opts d;
+	char dv[64];
+	klog_opts_default(&d);
+	dc_static_value(&d, key, dv, sizeof(dv));
+	return strcmp(dv, out) ? KB_SRC_STATIC_BROKER : KB_SRC_DEFAULT;
+}
+
+/* ---- JSON ---- */
+
+static int dc_put(char **s, size_t *len, size_t *cap, const char *p, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = (*cap ? *cap * 2 : 128) + n;
+		char *x = realloc(*s, c);
+		if (!x)
+			return -1;
+		*s = x;
+		*cap = c;
+	}
+	memcpy(*s + *len, p, n);
+	*len += n;
+	(*s)[*len] = '\0';
+	return 0;
+}
+
+static int dc_put_str(char **s, size_t *len, size_t *cap, const char *x)
+{
+	int rc = dc_put(s, len, cap, "\"", 1);
+	for (; *x && !rc; x++) {
+		unsigned char ch = (unsigned char)*x;
+		char esc[8];
+		if (ch == '"' || ch == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)ch;
+			rc = dc_put(s, len, cap, esc, 2);
+		} else if (ch < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", ch);
+			rc = dc_put(s, len, cap, esc, 6);
+		} else {
+			rc = dc_put(s, len, cap, x, 1);
+		}
+	}
+	return rc || dc_put(s, len, cap, "\"", 1);
+}
+
+char *kb_dynconf_json(const struct kb_tconf *c, int32_t n)
+{
+	char *s = NULL;
+	size_t len = 0, cap = 0;
+	int rc = dc_put(&s, &len, &cap, "{\"version\":1,\"config\":{", 23);
+	for (int32_t i = 0; i < n && !rc; i++)
+		rc = (i && dc_put(&s, &len, &cap, ",", 1)) || dc_put_str(&s, &len, &cap, c[i].name) ||
+		     dc_put(&s, &len, &cap, ":", 1) || dc_put_str(&s, &len, &cap, c[i].value);
+	if (!rc)
+		rc = dc_put(&s, &len, &cap, "}}", 2);
+	if (rc) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int kb_dynconf_parse(const char *text, size_t len, struct kb_tconf **out, int32_t *n)
+{
+	struct json_doc *j = NULL;
+	char eb[128];
+	*out = NULL;
+	*n = 0;
+	if (json_parse(text, len, &j, eb, sizeof(eb)))
+		return ERR_CORRUPT;
+	const struct json_value *c = json_get(json_root(j), "config");
+	size_t cnt = c && json_type(c) == JSON_OBJECT ? json_len(c) : 0;
+	struct kb_tconf *v = calloc(cnt ? cnt : 1, sizeof(*v));
+	if (!v) {
+		json_free(j);
+		return ERR_NOMEM;
+	}
+	int32_t k = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		const char *val = json_string(json_at(c, i), NULL);
+		if (!val)
+			continue;
+		v[k].name = strdup(json_key_at(c, i));
+		v[k].value = strdup(val);
+		if (!v[k].name || !v[k].value) {
+			free(v[k].name);
+			free(v[k].value);
+			kb_dynconf_free(v, k);
+			json_free(j);
+			return ERR_NOMEM;
+		}
+		k++;
+	}
+	json_free(j);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+struct kb_tconf *kb_dynconf_dup(const struct kb_tconf *c, int32_t n)
+{
+	struct kb_tconf *v = calloc((size_t)(n > 0 ? n : 1), sizeof(*v));
+	for (int32_t i = 0; v && i < n; i++) {
+		v[i].name = strdup(c[i].name);
+		v[i].value = strdup(c[i].value);
+		if (!v[i].name || !v[i].value) {
+			kb_dynconf_free(v, i + 1);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+void kb_dynconf_free(struct kb_tconf *c, int32_t n)
+{
+	for (int32_t i = 0; c && i < n; i++) {
+		free(c[i].name);
+		free(c[i].value);
+	}
+	free(c);
+}
+
+/* ---- applying ---- */
+
+static void dc_push_logs(struct kb_topic *t)
+{
+	for (int32_t i = 0; i < t->nparts; i++)
+		if (t->parts[i].log)
+			klog_set_opts(t->parts[i].log, &t->opts);
+}
+
+static void dc_topic_derive(struct broker *b, struct kb_topic *t)
+{
+	char why[256];
+	if (kb_topic_apply_conf(b, t, why, sizeof(why))) {
+		log_warn(DC_MOD, "topic %s: %s; using the broker's defaults for it", t->name, why);
+		kb_dynconf_free(t->conf, t->nconf);
+		t->conf = NULL;
+		t->nconf = 0;
+		kb_topic_apply_conf(b, t, why, sizeof(why));
+	}
+	dc_push_logs(t);
+}
+
+void kb_dynconf_topic_set(struct broker *b, struct kb_topic *t, struct kb_tconf *c, int32_t n)
+{
+	kb_dynconf_free(t->conf, t->nconf);
+	t->conf = c;
+	t->nconf = c ? n : 0;
+	dc_topic_derive(b, t);
+}
+
+void kb_dynconf_broker_set(struct broker *b, bool is_default, struct kb_tconf *c, int32_t n)
+{
+	char why[256];
+	if (c && kb_dynconf_broker_validate(c, n, why, sizeof(why))) {
+		log_warn(DC_MOD, "dynamic broker config %s ignored: %s", is_default ? "<default>" : "of this broker", why);
+		kb_dynconf_free(c, n);
+		c = NULL;
+		n = 0;
+	}
+	if (is_default) {
+		kb_dynconf_free(b->dyn_default, b->ndyn_default);
+		b->dyn_default = c;
+		b->ndyn_default = c ? n : 0;
+	} else {
+		kb_dynconf_free(b->dyn_mine, b->ndyn_mine);
+		b->dyn_mine = c;
+		b->ndyn_mine = c ? n : 0;
+	}
+	/* static, then <default>, then this broker's own */
+	struct klog_opts o = b->static_opts;
+	int64_t lo;
+	for (int32_t i = 0; i < b->ndyn_default; i++)
+		dc_apply_one(&o, b->dyn_default[i].name, b->dyn_default[i].value, &lo);
+	for (int32_t i = 0; i < b->ndyn_mine; i++)
+		dc_apply_one(&o, b->dyn_mine[i].name, b->dyn_mine[i].value, &lo);
+	b->default_opts = o;
+	log_info(DC_MOD, "dynamic broker configs: %d default, %d of broker %d; retention.ms %lld, retention.bytes %lld",
+		 b->ndyn_default, b->ndyn_mine, b->cfg->broker_id, (long long)o.retention_ms,
+		 (long long)o.retention_bytes);
+	struct kb_topic *t;
+	LIST_FOREACH(t, &b->topics, link)
+		dc_topic_derive(b, t);
+}
+
+void kb_dynconf_release(struct broker *b)
+{
+	kb_dynconf_free(b->dyn_default, b->ndyn_default);
+	kb_dynconf_free(b->dyn_mine, b->ndyn_mine);
+	b->dyn_default = b->dyn_mine = NULL;
+	b->ndyn_default = b->ndyn_mine = 0;
+}

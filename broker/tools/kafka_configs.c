@@ -1,0 +1,543 @@
+/*
+ * kafka-configs — Kafka's config command on librdkafka's admin API (DescribeConfigs,
+ * AlterConfigs), for topics and brokers, with Kafka 2.x's flags and output:
+ *
+ *   kafka-configs --bootstrap-server H:P --entity-type topics|brokers [--entity-name N] --describe
+ *   kafka-configs --bootstrap-server H:P --entity-type topics --entity-name T --alter \
+ *                 [--add-config k=v[,k2=[a,b]]] [--delete-config k[,k2]]
+ *
+ * --describe prints the dynamic configs of each entity ("Dynamic configs for topic t are:"
+ * then "  k=v sensitive=false synonyms={SOURCE:k=v, ...}"); without a name, every topic (or
+ * every broker). --entity-default (the brokers' cluster-wide default, resource name "") is
+ * refused: librdkafka 2.0 sends a broker resource to the broker its name numbers. --alter reads the entity's current dynamic configs,
+ * applies the additions and deletions and writes the whole set back with AlterConfigs (what
+ * Kafka's command did before IncrementalAlterConfigs; librdkafka 2.0 has no incremental call),
+ * then prints "Completed updating config for topic t.". Failures print "Error while executing
+ * config command with args '...'" and the exception with its message on stderr, exit 1.
+ */
+#include "ktool.h"
+
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KC_TIMEOUT_MS 30000
+
+enum {
+	O_BOOTSTRAP,
+	O_ZOOKEEPER,
+	O_COMMAND_CONFIG,
+	O_ENTITY_TYPE,
+	O_ENTITY_NAME,
+	O_ENTITY_DEFAULT,
+	O_DESCRIBE,
+	O_ALTER,
+	O_ADD_CONFIG,
+	O_DELETE_CONFIG,
+	O_HELP,
+	O_VERSION,
+	O_COUNT
+};
+
+static const struct ktool_opt kc_opts_def[O_COUNT] = {
+	[O_BOOTSTRAP] = KTOOL_OPT("bootstrap-server", KTOOL_ARG, "String: server to connect to",
+				  "The Kafka server to connect to."),
+	[O_ZOOKEEPER] = KTOOL_OPT("zookeeper", KTOOL_ARG, "String: urls",
+				  "REQUIRED for clients, users and topics in Kafka 2.x; not supported here: use "
+				  "--bootstrap-server."),
+	[O_COMMAND_CONFIG] = KTOOL_OPT("command-config", KTOOL_ARG, "String: command config property file",
+				       "Property file containing configs to be passed to Admin Client."),
+	[O_ENTITY_TYPE] = KTOOL_OPT("entity-type", KTOOL_ARG, "String",
+				    "Type of entity (topics/brokers)"),
+	[O_ENTITY_NAME] = KTOOL_OPT("entity-name", KTOOL_ARG, "String",
+				    "Name of entity (topic name/broker id)"),
+	[O_ENTITY_DEFAULT] = KTOOL_OPT("entity-default", KTOOL_FLAG, NULL,
+				       "Default entity name for brokers (applies to corresponding entity type in "
+				       "command line)"),
+	[O_DESCRIBE] = KTOOL_OPT("describe", KTOOL_FLAG, NULL, "List configs for the given entity."),
+	[O_ALTER] = KTOOL_OPT("alter", KTOOL_FLAG, NULL, "Alter the configuration for the entity."),
+	[O_ADD_CONFIG] = KTOOL_OPT("add-config", KTOOL_ARG, "String",
+				   "Key Value pairs of configs to add. Square brackets can be used to group "
+				   "values which contain commas: 'k1=v1,k2=[v1,v2,v2],k3=v3'."),
+	[O_DELETE_CONFIG] = KTOOL_OPT("delete-config", KTOOL_ARG, "String", "config keys to remove 'k1,k2'"),
+	[O_HELP] = KTOOL_OPT("help", KTOOL_FLAG, NULL, "Print usage information."),
+	[O_VERSION] = KTOOL_OPT("version", KTOOL_FLAG, NULL, "Display Kafka version."),
+};
+
+static const char kc_intro[] = "This tool helps to manipulate and describe entity config for a topic or broker";
+
+struct kc {
+	struct ktool_opt o[O_COUNT];
+	bool topics; /* else brokers */
+	char err[1024];
+	const char *exception;
+};
+
+static int kc_fail(struct kc *kc, const char *exception, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int kc_fail(struct kc *kc, const char *exception, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(kc->err, sizeof(kc->err), fmt, ap);
+	va_end(ap);
+	kc->exception = exception;
+	return -1;
+}
+
+static const char *kc_exception(rd_kafka_resp_err_t e)
+{
+	switch (e) {
+	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+		return "org.apache.kafka.common.errors.UnknownTopicOrPartitionException";
+	case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+		return "org.apache.kafka.common.errors.InvalidConfigurationException";
+	case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+		return "org.apache.kafka.common.errors.InvalidRequestException";
+	case RD_KAFKA_RESP_ERR__TIMED_OUT:
+	case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+		return "org.apache.kafka.common.errors.TimeoutException";
+	default:
+		return "org.apache.kafka.common.KafkaException";
+	}
+}
+
+/* ---- k=v lists ---- */
+
+struct kc_kv {
+	char *key;
+	char *value; /* NULL for --delete-config keys */
+};
+
+static void kc_kvs_free(struct kc_kv *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+/* Kafka's parseConfigsToBeAdded: pairs split at commas outside [...], each "k=v" with exactly
+ * one '=' ([a,b] values lose their brackets). */
+static int kc_parse_add(struct kc *kc, const char *s, struct kc_kv **out, size_t *n)
+{
+	size_t cap = strlen(s) + 1;
+	struct kc_kv *v = calloc(cap, sizeof(*v));
+	char *tok = malloc(cap);
+	*out = NULL;
+	*n = 0;
+	if (!v || !tok) {
+		free(v);
+		free(tok);
+		return kc_fail(kc, "java.lang.OutOfMemoryError", "out of memory");
+	}
+	size_t k = 0, tl = 0;
+	int depth = 0;
+	for (const char *p = s;; p++) {
+		if (*p == '[')
+			depth++;
+		else if (*p == ']' && depth > 0)
+			depth--;
+		if ((*p == ',' && depth == 0) || *p == '\0') {
+			tok[tl] = '\0';
+			char *eq = strchr(tok, '=');
+			if (!eq || eq == tok || strchr(eq + 1, '=')) {
+				free(tok);
+				kc_kvs_free(v, k);
+				return kc_fail(kc, "java.lang.IllegalArgumentException",
+					       "requirement failed: Invalid entity config: all configs to be added must be in "
+					       "the format \"key=val\".");
+			}
+			*eq = '\0';
+			char *val = eq + 1;
+			size_t vl = strlen(val);
+			if (vl >= 2 && val[0] == '[' && val[vl - 1] == ']') {
+				val[vl - 1] = '\0';
+				val++;
+			}
+			v[k].key = strdup(tok);
+			v[k].value = strdup(val);
+			k++;
+			tl = 0;
+			if (*p == '\0')
+				break;
+			continue;
+		}
+		tok[tl++] = *p;
+	}
+	free(tok);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static int kc_parse_delete(struct kc *kc, const char *s, struct kc_kv **out, size_t *n)
+{
+	size_t cap = strlen(s) + 1;
+	struct kc_kv *v = calloc(cap, sizeof(*v));
+	*n = 0;
+	*out = v;
+	if (!v)
+		return kc_fail(kc, "java.lang.OutOfMemoryError", "out of memory");
+	const char *p = s;
+	while (*p) {
+		size_t l = strcspn(p, ",");
+		if (l)
+			v[(*n)++].key = strndup(p, l);
+		p += l + (p[l] == ',');
+	}
+	return 0;
+}
+
+/* ---- admin calls ---- */
+
+static rd_kafka_t *kc_admin_new(struct kc *kc)
+{
+	char e[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	ktool_conf_logging(conf);
+	if (ktool_conf_set(conf, KTOOL_ADMIN, "client.id", "adminclient-1", e, sizeof(e)) ||
+	    (kc->o[O_COMMAND_CONFIG].seen &&
+	     ktool_conf_load(conf, KTOOL_ADMIN, kc->o[O_COMMAND_CONFIG].value, e, sizeof(e))) ||
+	    ktool_conf_set(conf, KTOOL_ADMIN, "bootstrap.servers", kc->o[O_BOOTSTRAP].value, e, sizeof(e))) {
+		rd_kafka_conf_destroy(conf);
+		kc_fail(kc, "org.apache.kafka.common.config.ConfigException", "%s", e);
+		return NULL;
+	}
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
+	if (!rk) {
+		rd_kafka_conf_destroy(conf);
+		kc_fail(kc, "org.apache.kafka.common.KafkaException", "Failed to create new KafkaAdminClient: %s", e);
+	}
+	return rk;
+}
+
+static rd_kafka_event_t *kc_wait(struct kc *kc, rd_kafka_queue_t *q, const char *call)
+{
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, KC_TIMEOUT_MS + 5000);
+	if (!ev) {
+		kc_fail(kc, "org.apache.kafka.common.errors.TimeoutException", "Call(callName=%s) timed out", call);
+		return NULL;
+	}
+	rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+	if (e) {
+		kc_fail(kc, kc_exception(e), "%s", rd_kafka_event_error_string(ev));
+		rd_kafka_event_destroy(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static rd_kafka_AdminOptions_t *kc_options(rd_kafka_t *rk, rd_kafka_admin_op_t op)
+{
+	char e[256];
+	rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, op);
+	rd_kafka_AdminOptions_set_request_timeout(ao, KC_TIMEOUT_MS, e, sizeof(e));
+	return ao;
+}
+
+/* The source that marks an entity's own dynamic configs. */
+static rd_kafka_ConfigSource_t kc_own_source(const struct kc *kc, const char *name)
+{
+	if (kc->topics)
+		return RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG;
+	return name[0] ? RD_KAFKA_CONFIG_SOURCE_DYNAMIC_BROKER_CONFIG : RD_KAFKA_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG;
+}
+
+/*
+ * DescribeConfigs of one entity; calls fn for each of its own dynamic entries. ev_out keeps the
+ * result alive for the caller (destroy it). Returns 0 or -1 (kc->err).
+ */
+static int kc_describe_one(struct kc *kc, rd_kafka_t *rk, const char *name, rd_kafka_event_t **ev_out,
+			   const rd_kafka_ConfigEntry_t ***entries, size_t *n)
+{
+	rd_kafka_ConfigResource_t *res =
+		rd_kafka_ConfigResource_new(kc->topics ? RD_KAFKA_RESOURCE_TOPIC : RD_KAFKA_RESOURCE_BROKER, name);
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_AdminOptions_t *ao = kc_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+	rd_kafka_DescribeConfigs(rk, &res, 1, ao, q);
+	rd_kafka_event_t *ev = kc_wait(kc, q, "describeConfigs");
+	int rc = -1;
+	*ev_out = NULL;
+	if (ev) {
+		size_t nr = 0;
+		const rd_kafka_ConfigResource_t **rs =
+			rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nr);
+		if (nr != 1) {
+			kc_fail(kc, "org.apache.kafka.common.KafkaException", "no result for %s", name);
+		} else if (rd_kafka_ConfigResource_error(rs[0])) {
+			rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(rs[0]);
+			const char *m = rd_kafka_ConfigResource_error_string(rs[0]);
+			kc_fail(kc, kc_exception(e), "%s", m && *m ? m : rd_kafka_err2str(e));
+		} else {
+			*entries = rd_kafka_ConfigResource_configs(rs[0], n);
+			*ev_out = ev;
+			ev = NULL;
+			rc = 0;
+		}
+		if (ev)
+			rd_kafka_event_destroy(ev);
+	}
+	rd_kafka_AdminOptions_destroy(ao);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_ConfigResource_destroy(res);
+	return rc;
+}
+
+static int kc_describe_entity(struct kc *kc, rd_kafka_t *rk, const char *name)
+{
+	rd_kafka_event_t *ev;
+	const rd_kafka_ConfigEntry_t **es = NULL;
+	size_t n = 0;
+	if (kc_describe_one(kc, rk, name, &ev, &es, &n))
+		return -1;
+	if (!kc->topics && !name[0])
+		printf("Default configs for brokers in the cluster are:\n");
+	else
+		printf("Dynamic configs for %s %s are:\n", kc->topics ? "topic" : "broker", name);
+	rd_kafka_ConfigSource_t own = kc_own_source(kc, name);
+	for (size_t i = 0; i < n; i++) {
+		if (rd_kafka_ConfigEntry_source(es[i]) != own)
+			continue;
+		const char *v = rd_kafka_ConfigEntry_value(es[i]);
+		printf("  %s=%s sensitive=%s synonyms={", rd_kafka_ConfigEntry_name(es[i]), v ? v : "null",
+		       rd_kafka_ConfigEntry_is_sensitive(es[i]) ? "true" : "false");
+		size_t ns = 0;
+		const rd_kafka_ConfigEntry_t **syn = rd_kafka_ConfigEntry_synonyms(es[i], &ns);
+		for (size_t k = 0; k < ns; k++) {
+			const char *sv = rd_kafka_ConfigEntry_value(syn[k]);
+			printf("%s%s:%s=%s", k ? ", " : "", rd_kafka_ConfigSource_name(rd_kafka_ConfigEntry_source(syn[k])),
+			       rd_kafka_ConfigEntry_name(syn[k]), sv ? sv : "null");
+		}
+		printf("}\n");
+	}
+	rd_kafka_event_destroy(ev);
+	return 0;
+}
+
+static int kc_describe(struct kc *kc, rd_kafka_t *rk)
+{
+	if (kc->o[O_ENTITY_NAME].seen)
+		return kc_describe_entity(kc, rk, kc->o[O_ENTITY_NAME].value);
+	/* every topic, or every broker then the cluster default */
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, KC_TIMEOUT_MS);
+	if (e)
+		return kc_fail(kc, kc_exception(e), "%s", rd_kafka_err2str(e));
+	int rc = 0;
+	if (kc->topics) {
+		char **names = calloc((size_t)md->topic_cnt + 1, sizeof(*names));
+		int nn = 0;
+		for (int i = 0; names && i < md->topic_cnt; i++)
+			if (!md->topics[i].err)
+				names[nn++] = md->topics[i].topic;
+		for (int i = 1; i < nn; i++) /* sorted, as Kafka lists them */
+			for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+				char *x = names[j];
+				names[j] = names[j - 1];
+				names[j - 1] = x;
+			}
+		for (int i = 0; i < nn && rc == 0; i++)
+			rc = kc_describe_entity(kc, rk, names[i]);
+		free(names);
+	} else {
+		for (int i = 0; i < md->broker_cnt && rc == 0; i++) {
+			char id[16];
+			snprintf(id, sizeof(id), "%d", md->brokers[i].id);
+			rc = kc_describe_entity(kc, rk, id);
+		}
+	}
+	rd_kafka_metadata_destroy(md);
+	return rc;
+}
+
+static int kc_alter(struct kc *kc, rd_kafka_t *rk)
+{
+	const char *name = kc->o[O_ENTITY_NAME].value;
+	struct kc_kv *add = NULL, *del = NULL;
+	size_t nadd = 0, ndel = 0;
+	int rc = 0;
+	if (kc->o[O_ADD_CONFIG].seen)
+		rc = kc_parse_add(kc, kc->o[O_ADD_CONFIG].value, &add, &nadd);
+	if (rc == 0 && kc->o[O_DELETE_CONFIG].seen)
+		rc = kc_parse_delete(kc, kc->o[O_DELETE_CONFIG].value, &del, &ndel);
+	rd_kafka_event_t *dev = NULL;
+	const rd_kafka_ConfigEntry_t **es = NULL;
+	size_t n = 0;
+	if (rc == 0)
+		rc = kc_describe_one(kc, rk, name, &dev, &es, &n);
+	rd_kafka_ConfigSource_t own = kc_own_source(kc, name);
+	/* deleting a config that is not set is Kafka's "Invalid config(s)" */
+	char bad[512] = "";
+	size_t bl = 0;
+	for (size_t d = 0; rc == 0 && d < ndel; d++) {
+		bool set = false;
+		for (size_t i = 0; i < n; i++)
+			set |= rd_kafka_ConfigEntry_source(es[i]) == own && !strcmp(rd_kafka_ConfigEntry_name(es[i]), del[d].key);
+		if (!set) {
+			int k = snprintf(bad + bl, sizeof(bad) - bl, "%s%s", bl ? "," : "", del[d].key);
+			if (k > 0 && (size_t)k < sizeof(bad) - bl)
+				bl += (size_t)k;
+		}
+	}
+	if (rc == 0 && bl)
+		rc = kc_fail(kc, "org.apache.kafka.common.errors.InvalidConfigurationException", "Invalid config(s): %s", bad);
+	rd_kafka_ConfigResource_t *res = NULL;
+	if (rc == 0) {
+		res = rd_kafka_ConfigResource_new(kc->topics ? RD_KAFKA_RESOURCE_TOPIC : RD_KAFKA_RESOURCE_BROKER, name);
+		/* the current dynamic set, minus deletions and what is added again, plus additions */
+		for (size_t i = 0; i < n; i++) {
+			const char *k = rd_kafka_ConfigEntry_name(es[i]);
+			bool drop = rd_kafka_ConfigEntry_source(es[i]) != own;
+			for (size_t d = 0; d < ndel && !drop; d++)
+				drop = !strcmp(del[d].key, k);
+			for (size_t a = 0; a < nadd && !drop; a++)
+				drop = !strcmp(add[a].key, k);
+			if (!drop)
+				rd_kafka_ConfigResource_set_config(res, k, rd_kafka_ConfigEntry_value(es[i]));
+		}
+		for (size_t a = 0; a < nadd; a++)
+			rd_kafka_ConfigResource_set_config(res, add[a].key, add[a].value);
+		rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+		rd_kafka_AdminOptions_t *ao = kc_options(rk, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
+		rd_kafka_AlterConfigs(rk, &res, 1, ao, q);
+		rd_kafka_event_t *ev = kc_wait(kc, q, "alterConfigs");
+		if (!ev) {
+			rc = -1;
+		} else {
+			size_t nr = 0;
+			const rd_kafka_ConfigResource_t **rs =
+				rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &nr);
+			rd_kafka_resp_err_t e = nr == 1 ? rd_kafka_ConfigResource_error(rs[0]) : RD_KAFKA_RESP_ERR__FAIL;
+			if (e) {
+				const char *m = nr == 1 ? rd_kafka_ConfigResource_error_string(rs[0]) : NULL;
+				rc = kc_fail(kc, kc_exception(e), "%s", m && *m ? m : rd_kafka_err2str(e));
+			}
+			rd_kafka_event_destroy(ev);
+		}
+		rd_kafka_AdminOptions_destroy(ao);
+		rd_kafka_queue_destroy(q);
+	}
+	if (rc == 0) {
+		if (kc->topics)
+			printf("Completed updating config for topic %s.\n", name);
+		else if (name[0])
+			printf("Completed updating config for broker %s.\n", name);
+		else
+			printf("Completed updating default config for brokers in the cluster.\n");
+	}
+	if (res)
+		rd_kafka_ConfigResource_destroy(res);
+	if (dev)
+		rd_kafka_event_destroy(dev);
+	kc_kvs_free(add, nadd);
+	kc_kvs_free(del, ndel);
+	return rc;
+}
+
+/* ---- main ---- */
+
+static int kc_usage_error(struct kc *kc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int kc_usage_error(struct kc *kc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	ktool_usage(stderr, kc_intro, kc->o, O_COUNT);
+	return 1;
+}
+
+/* Kafka's ConfigCommandOptions.checkArgs, for what this tool supports. */
+static int kc_check_args(struct kc *kc)
+{
+	if (kc->o[O_DESCRIBE].seen + kc->o[O_ALTER].seen != 1)
+		return kc_usage_error(kc, "Command must include exactly one action: --describe, --alter");
+	if (kc->o[O_ZOOKEEPER].seen)
+		return kc_usage_error(kc, "--zookeeper is not supported by this kafka-configs; use --bootstrap-server");
+	if (!kc->o[O_BOOTSTRAP].seen)
+		return kc_usage_error(kc, "One of the required --bootstrap-server or --zookeeper arguments must be specified");
+	if (!kc->o[O_ENTITY_TYPE].seen)
+		return kc_usage_error(kc, "--entity-type must be specified");
+	const char *ty = kc->o[O_ENTITY_TYPE].value;
+	if (!strcmp(ty, "topics"))
+		kc->topics = true;
+	else if (strcmp(ty, "brokers"))
+		return kc_usage_error(kc, "Invalid entity-type %s, --entity-type must be one of topics, brokers "
+					  "(users, clients and broker-loggers are not supported here)", ty);
+	if (kc->o[O_ENTITY_NAME].seen && kc->o[O_ENTITY_DEFAULT].seen)
+		return kc_usage_error(kc, "--entity-name and --entity-default cannot both be specified");
+	if (kc->o[O_ENTITY_DEFAULT].seen) /* librdkafka 2.0 sends broker resources to a broker id */
+		return kc_usage_error(kc, "--entity-default is not supported by this kafka-configs (librdkafka "
+					  "addresses broker configs by broker id); use --entity-name <id>, or "
+					  "AlterConfigs from another client with the broker name \"\"");
+	if (kc->o[O_ALTER].seen) {
+		if (!kc->o[O_ENTITY_NAME].seen)
+			return kc_usage_error(kc, "an entity name must be specified with --alter of %s", ty);
+		if (!kc->o[O_ADD_CONFIG].seen && !kc->o[O_DELETE_CONFIG].seen)
+			return kc_usage_error(kc, "At least one of --add-config or --delete-config must be specified with --alter");
+	} else if (kc->o[O_ADD_CONFIG].seen || kc->o[O_DELETE_CONFIG].seen) {
+		return kc_usage_error(kc, "Option \"[%s]\" can't be used with option \"[describe]\"",
+				      kc->o[O_ADD_CONFIG].seen ? "add-config" : "delete-config");
+	}
+	if (!kc->topics && kc->o[O_ENTITY_NAME].seen) {
+		char *end;
+		long id = strtol(kc->o[O_ENTITY_NAME].value, &end, 10);
+		if (!*kc->o[O_ENTITY_NAME].value || *end || id < 0)
+			return kc_usage_error(kc, "The entity name for brokers must be a valid integer broker id, found: %s",
+					      kc->o[O_ENTITY_NAME].value);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct kc kc;
+	char e[512];
+	int status = 1;
+	memset(&kc, 0, sizeof(kc));
+	memcpy(kc.o, kc_opts_def, sizeof(kc.o));
+	ktool_signals();
+	if (argc < 2) {
+		ktool_usage(stderr, kc_intro, kc.o, O_COUNT);
+		return 1;
+	}
+	if (ktool_opts_parse(kc.o, O_COUNT, argc, argv, e, sizeof(e))) {
+		status = kc_usage_error(&kc, "%s", e);
+		goto done;
+	}
+	if (kc.o[O_HELP].seen) {
+		ktool_usage(stdout, kc_intro, kc.o, O_COUNT);
+		status = 0;
+		goto done;
+	}
+	if (kc.o[O_VERSION].seen) {
+		printf("%s (samsa, librdkafka %s)\n", SAMSA_VERSION, rd_kafka_version_str());
+		status = 0;
+		goto done;
+	}
+	if (kc_check_args(&kc))
+		goto done;
+	rd_kafka_t *rk = kc_admin_new(&kc);
+	int rc = -1;
+	if (rk) {
+		rc = kc.o[O_DESCRIBE].seen ? kc_describe(&kc, rk) : kc_alter(&kc, rk);
+		rd_kafka_destroy(rk);
+	}
+	if (rc) {
+		fflush(stdout);
+		fprintf(stderr, "Error while executing config command with args '");
+		for (int i = 1; i < argc; i++)
+			fprintf(stderr, "%s%s", i > 1 ? " " : "", argv[i]);
+		fprintf(stderr, "'\n%s: %s\n", kc.exception ? kc.exception : "org.apache.kafka.common.KafkaException",
+			kc.err);
+		goto done;
+	}
+	status = 0;
+done:
+	ktool_opts_free(kc.o, O_COUNT);
+	return status;
+}
