@@ -76,7 +76,7 @@ int zk_raftlog_append(struct zk_raftlog *l, uint64_t truncate_from, const struct
 /* fdatasync of raft.log: everything appended so far is durable. */
 int zk_raftlog_sync(struct zk_raftlog *l, char *eb, size_t el);
 /* The descriptor of raft.log, for an fdatasync on another thread (the caller keeps appends,
- * compactions and installs from replacing it meanwhile: see zk_server's sync worker). */
+ * compactions and installs from replacing it meanwhile: see zk_quorum's sync worker). */
 int zk_raftlog_fd(const struct zk_raftlog *l);
 
 /* The entry at index (owned by l, invalidated by the next write call) or NULL. O(1). */

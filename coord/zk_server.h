@@ -1,5 +1,5 @@
 /*
- * zk_server — the standalone coordinator: ZooKeeper's client port (jute over TCP), the request
+ * zk_server — the coordinator server: ZooKeeper's client port (jute over TCP), the request
  * pipeline (check, log, apply, reply), sessions and their expiry, watches, ACLs, four-letter
  * words, group commit, snapshots and purging.
  *
@@ -8,6 +8,8 @@
  * in request order). So no client ever sees a write that a crash could take back.
  *
  * Loop thread only; the log's fsync runs on zk_txnlog's worker, snapshots in a fork()ed child.
+ * In an ensemble (server.N lines) Raft orders the txns instead of the txn log. The
+ * implementation is split into modules sharing coord/zk_server_int.h (see zk_server.c).
  */
 #ifndef SAMSA_ZK_SERVER_H
 #define SAMSA_ZK_SERVER_H

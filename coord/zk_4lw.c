@@ -1,0 +1,226 @@
+/*
+ * zk_4lw — ZooKeeper's four-letter words on the client port (ruok, srvr, stat, mntr, conf, cons,
+ * wchs, isro, envi, dirs, crst, srst): recognised from a connection's first four bytes
+ * (zk_4lw_preface, the net layer's preface hook), answered as plain text, then the connection
+ * closes. The whitelist (4lw.commands.whitelist) is parsed once at start. Loop thread only.
+ */
+#include "zk_server_int.h"
+
+#include "buf.h"
+#include "net.h"
+#include "raft.h"
+#include "zk_config.h"
+#include "zk_session.h"
+#include "zk_tree.h"
+#include "zk_txnlog.h"
+#include "zk_watch.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#define ZK_VERSION_STRING "3.8.0-samsa-0.1.0"
+
+/* ---- four-letter words ---- */
+
+static const char *const zk_4lw_names[] = { "ruok", "srvr", "stat", "mntr", "conf", "cons",
+					     "wchs", "isro", "envi", "dirs", "crst", "srst" };
+#define ZK_4LW_N (sizeof(zk_4lw_names) / sizeof(zk_4lw_names[0]))
+
+unsigned zk_4lw_parse_whitelist(const char *list)
+{
+	unsigned mask = 0;
+	const char *p = list ? list : "";
+	while (*p) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		const char *start = p;
+		while (*p && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		size_t n = (size_t)(p - start);
+		if (n == 1 && *start == '*')
+			return ~0u;
+		for (unsigned i = 0; i < ZK_4LW_N; i++)
+			if (n == 4 && !memcmp(start, zk_4lw_names[i], 4))
+				mask |= 1u << i;
+	}
+	return mask;
+}
+
+static void zk_4lw_line(struct wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void zk_4lw_line(struct wbuf *w, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		wbuf_raw(w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void zk_4lw_conn_line(struct zk_server *srv, struct wbuf *w, struct zk_conn *c, bool full)
+{
+	(void)srv;
+	if (!full) {
+		zk_4lw_line(w, " /%s[%d](queued=%zu,recved=%" PRIu64 ",sent=%" PRIu64 ")\n", c->ip,
+			    c->state == ZK_CONN_ACTIVE ? 1 : 0, c->held_bytes ? (size_t)1 : 0, c->recv, c->sent);
+		return;
+	}
+	zk_4lw_line(w,
+		    " /%s[%d](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64 ",sid=0x%" PRIx64
+		    ",lop=%d,est=%" PRId64 ",to=%d,lcxid=0x%x,lzxid=0x%" PRIx64 ",lresp=%" PRId64
+		    ",llat=0,minlat=%" PRIu64 ",avglat=%" PRIu64 ",maxlat=%" PRIu64 ")\n",
+		    c->ip, c->state == ZK_CONN_ACTIVE ? 1 : 0, c->held_head ? 1 : 0, c->recv, c->sent,
+		    (uint64_t)c->session_id, c->last_op, c->established_ms, c->timeout,
+		    (unsigned)c->last_cxid, (uint64_t)srv->db.last_zxid, c->last_resp_ms, c->lat_min,
+		    c->lat_n ? c->lat_sum / c->lat_n / 1000 : 0, c->lat_max);
+}
+
+static const char *zk_4lw_mode(const struct zk_server *srv)
+{
+	if (!srv->q)
+		return "standalone";
+	if (raft_role(srv->q->raft) == RAFT_LEADER)
+		return "leader";
+	return raft_config_is_voter(raft_config(srv->q->raft, NULL), srv->q->myid) ? "follower" : "observer";
+}
+
+static void zk_4lw_srvr(struct zk_server *srv, struct wbuf *w, bool with_clients)
+{
+	if (!zk_quorum_serving(srv)) {
+		zk_4lw_line(w, "This ZooKeeper instance is not currently serving requests\n");
+		return;
+	}
+	zk_4lw_line(w, "Zookeeper version: %s, built on %s %s\n", ZK_VERSION_STRING, __DATE__, __TIME__);
+	if (with_clients) {
+		zk_4lw_line(w, "Clients:\n");
+		for (struct zk_conn *c = srv->conns; c; c = c->next)
+			zk_4lw_conn_line(srv, w, c, false);
+		zk_4lw_line(w, "\n");
+	}
+	zk_4lw_line(w, "Latency min/avg/max: %" PRIu64 "/%.4f/%" PRIu64 "\n", srv->lat_min,
+		    srv->lat_n ? (double)srv->lat_sum / (double)srv->lat_n / 1000.0 : 0.0, srv->lat_max);
+	zk_4lw_line(w, "Received: %" PRIu64 "\n", srv->packets_received);
+	zk_4lw_line(w, "Sent: %" PRIu64 "\n", srv->packets_sent);
+	zk_4lw_line(w, "Connections: %zu\n", srv->n_conns);
+	zk_4lw_line(w, "Outstanding: 0\n");
+	zk_4lw_line(w, "Zxid: 0x%" PRIx64 "\n", (uint64_t)srv->db.last_zxid);
+	zk_4lw_line(w, "Mode: %s\n", zk_4lw_mode(srv));
+	zk_4lw_line(w, "Node count: %zu\n", zk_tree_count(srv->db.tree));
+}
+
+static int zk_4lw_count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3; /* ".", ".." and the directory's own fd */
+}
+
+static void zk_4lw_mntr(struct zk_server *srv, struct wbuf *w)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	zk_4lw_line(w, "zk_version\t%s, built on %s %s\n", ZK_VERSION_STRING, __DATE__, __TIME__);
+	zk_4lw_line(w, "zk_server_state\t%s\n", zk_4lw_mode(srv));
+	zk_4lw_line(w, "zk_avg_latency\t%.4f\n",
+		    srv->lat_n ? (double)srv->lat_sum / (double)srv->lat_n / 1000.0 : 0.0);
+	zk_4lw_line(w, "zk_max_latency\t%" PRIu64 "\n", srv->lat_max);
+	zk_4lw_line(w, "zk_min_latency\t%" PRIu64 "\n", srv->lat_min);
+	zk_4lw_line(w, "zk_packets_received\t%" PRIu64 "\n", srv->packets_received);
+	zk_4lw_line(w, "zk_packets_sent\t%" PRIu64 "\n", srv->packets_sent);
+	zk_4lw_line(w, "zk_num_alive_connections\t%zu\n", srv->n_conns);
+	zk_4lw_line(w, "zk_outstanding_requests\t0\n");
+	zk_4lw_line(w, "zk_znode_count\t%zu\n", zk_tree_count(srv->db.tree));
+	zk_4lw_line(w, "zk_watch_count\t%zu\n", zk_watch_count(srv->watches));
+	zk_4lw_line(w, "zk_ephemerals_count\t%zu\n", zk_tree_ephemeral_count(srv->db.tree));
+	zk_4lw_line(w, "zk_approximate_data_size\t%" PRId64 "\n", zk_tree_data_size(srv->db.tree));
+	zk_4lw_line(w, "zk_open_file_descriptor_count\t%d\n", zk_4lw_count_fds());
+	zk_4lw_line(w, "zk_max_file_descriptor_count\t%llu\n", (unsigned long long)rl.rlim_cur);
+	zk_4lw_line(w, "zk_global_sessions\t%zu\n", zk_sessions_count(srv->db.sessions));
+	zk_4lw_line(w, "zk_last_zxid\t0x%" PRIx64 "\n", (uint64_t)srv->db.last_zxid);
+	zk_4lw_line(w, "zk_durable_zxid\t0x%" PRIx64 "\n", (uint64_t)srv->durable_zxid);
+	if (srv->q) {
+		const struct raft_config *rc = raft_config(srv->q->raft, NULL);
+		zk_4lw_line(w, "zk_raft_term\t%" PRIu64 "\n", raft_term(srv->q->raft));
+		zk_4lw_line(w, "zk_raft_commit_index\t0x%" PRIx64 "\n", raft_commit_index(srv->q->raft));
+		zk_4lw_line(w, "zk_leader_id\t%" PRIu64 "\n", raft_leader(srv->q->raft));
+		if (raft_role(srv->q->raft) == RAFT_LEADER) {
+			uint32_t voters = 0, synced = raft_synced_voters(srv->q->raft);
+			for (uint32_t i = 0; i < rc->n; i++)
+				voters += rc->servers[i].voter;
+			zk_4lw_line(w, "zk_followers\t%u\n", rc->n - 1);
+			zk_4lw_line(w, "zk_synced_followers\t%u\n", synced ? synced - 1 : 0);
+			zk_4lw_line(w, "zk_pending_syncs\t0\n");
+			(void)voters;
+		}
+	}
+	uint64_t appends = 0, syncs = 0;
+	if (srv->log)
+		zk_txnlog_stats(srv->log, &appends, &syncs);
+	zk_4lw_line(w, "zk_txnlog_appends\t%" PRIu64 "\n", appends);
+	zk_4lw_line(w, "zk_txnlog_syncs\t%" PRIu64 "\n", syncs);
+}
+
+int zk_4lw_preface(struct net_conn *nc, const uint8_t first4[4], void *arg)
+{
+	struct zk_conn *conn = arg;
+	struct zk_server *srv = conn->srv;
+	int which = -1;
+	for (unsigned i = 0; i < ZK_4LW_N; i++)
+		if (!memcmp(first4, zk_4lw_names[i], 4))
+			which = (int)i;
+	if (which < 0)
+		return 0;
+	struct wbuf *w = &srv->out;
+	wbuf_reset(w);
+	const char *cmd = zk_4lw_names[which];
+	if (!(srv->four_lw_mask & (1u << which))) {
+		zk_4lw_line(w, "%s is not executed because it is not in the whitelist.\n", cmd);
+	} else if (!strcmp(cmd, "ruok")) {
+		zk_4lw_line(w, "imok");
+	} else if (!strcmp(cmd, "isro")) {
+		zk_4lw_line(w, "rw");
+	} else if (!strcmp(cmd, "srvr")) {
+		zk_4lw_srvr(srv, w, false);
+	} else if (!strcmp(cmd, "stat")) {
+		zk_4lw_srvr(srv, w, true);
+	} else if (!strcmp(cmd, "mntr")) {
+		zk_4lw_mntr(srv, w);
+	} else if (!strcmp(cmd, "conf")) {
+		zk_config_format(srv->cfg, w);
+	} else if (!strcmp(cmd, "cons")) {
+		for (struct zk_conn *c = srv->conns; c; c = c->next)
+			zk_4lw_conn_line(srv, w, c, true);
+		zk_4lw_line(w, "\n");
+	} else if (!strcmp(cmd, "wchs")) {
+		zk_4lw_line(w, "%zu connections watching %zu paths\nTotal watches:%zu\n",
+			    zk_watch_watcher_count(srv->watches), zk_watch_path_count(srv->watches),
+			    zk_watch_count(srv->watches));
+	} else if (!strcmp(cmd, "envi")) {
+		zk_4lw_line(w, "Environment:\nzookeeper.version=%s\nos.name=Linux\n", ZK_VERSION_STRING);
+	} else if (!strcmp(cmd, "dirs")) {
+		zk_4lw_line(w, "datadir_size: 0\nlogdir_size: 0\n");
+	} else if (!strcmp(cmd, "srst")) {
+		srv->packets_received = srv->packets_sent = 0;
+		srv->lat_min = srv->lat_max = srv->lat_sum = srv->lat_n = 0;
+		zk_4lw_line(w, "Server stats reset.\n");
+	} else if (!strcmp(cmd, "crst")) {
+		for (struct zk_conn *c = srv->conns; c; c = c->next)
+			c->recv = c->sent = c->lat_min = c->lat_max = c->lat_sum = c->lat_n = 0;
+		zk_4lw_line(w, "Connection stats reset.\n");
+	}
+	net_conn_send(nc, w->p, w->len);
+	zk_conn_set_state(conn, ZK_CONN_CLOSING);
+	net_conn_close_after_flush(nc);
+	return 1;
+}

@@ -1,0 +1,261 @@
+/*
+ * zk_server_int — the coordinator server's private layouts and the functions its modules
+ * (zk_server, zk_conn, zk_prep, zk_read, zk_quorum, zk_reconfig, zk_4lw, zk_maint) call across
+ * each other. Included by those modules only; everyone else sees zk_server.h. Every function
+ * declared here runs on the loop thread.
+ */
+#ifndef SAMSA_ZK_SERVER_INT_H
+#define SAMSA_ZK_SERVER_INT_H
+
+#include "buf.h"
+#include "jute.h"
+#include "net.h"
+#include "raft.h"
+#include "zk_acl.h"
+#include "zk_config.h"
+#include "zk_db.h"
+#include "zk_peer.h"
+#include "zk_tree.h"
+#include "zk_types.h"
+
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* the log module name of every part of the server */
+#define ZK_SRV_MOD "zk_server"
+
+#define ZK_MAX_AUTH_IDS 16
+
+enum zk_conn_state { ZK_CONN_HANDSHAKE, ZK_CONN_ACTIVE, ZK_CONN_CLOSING };
+
+/* A frame waiting for the log to be durable up to zxid. On a follower, a write forwarded to
+ * the leader holds a placeholder (zxid ZK_HELD_WAIT, the request kept in data) that becomes its
+ * reply when the write's txn is applied here, so later replies queue behind it. */
+#define ZK_HELD_WAIT INT64_MAX
+struct zk_held {
+	struct zk_held *next;
+	int64_t zxid;
+	int32_t xid;	  /* placeholders: the request's xid */
+	bool placeholder;
+	uint64_t t0_us; /* when the request arrived (0 for events), for latency figures */
+	size_t len;
+	uint8_t data[];
+};
+
+struct zk_conn {
+	struct zk_server *srv;
+	struct net_conn *nc;
+	struct zk_conn *prev, *next; /* srv->conns */
+	struct zk_conn *held_next;   /* srv->held_list, when held_head != NULL */
+	bool on_held_list;
+	enum zk_conn_state state;
+	int64_t session_id;
+	int32_t timeout;
+	bool has_read_only;
+	bool close_when_flushed;
+	bool paused;
+	char ip[INET6_ADDRSTRLEN];
+	struct zk_auth_id ids[ZK_MAX_AUTH_IDS]; /* [0] is ("ip", ip); strings owned */
+	int32_t n_ids;
+	struct zk_held *held_head, *held_tail;
+	size_t held_bytes;
+	/* figures for `cons` */
+	uint64_t recv, sent;
+	int64_t last_zxid;
+	int32_t last_cxid;
+	int32_t last_op;
+	int64_t established_ms;
+	int64_t last_resp_ms;
+	uint64_t lat_min, lat_max, lat_sum, lat_n;
+	bool forwarded;		/* the leader's stand-in for a follower's client: replies go nowhere */
+	int64_t pending_session; /* follower: a new session forwarded, not yet committed */
+	uint8_t pending_passwd[ZK_PASSWD_LEN];
+};
+
+enum { ZK_FWD_WRITE = 1, ZK_FWD_CREATE = 2, ZK_FWD_CLOSE = 3, ZK_FWD_SYNC = 4 };
+
+/* The ensemble side of a server (NULL when standalone). */
+struct zk_quorum {
+	uint64_t myid;
+	struct raft *raft;
+	struct zk_peer *peer;
+	struct zk_raftlog *rlog;
+	struct net_timer *timer;
+	enum raft_role role;	/* as last seen, to log changes */
+	uint64_t leader, term;
+	bool serving;
+	int64_t *touched;	/* follower: sessions with activity since the last TOUCH */
+	size_t n_touched, cap_touched;
+	uint32_t touch_ticks;
+	int64_t snap_term;	/* the term of the snapshot being written */
+	struct event *kick;	/* deferred: carry out the core's effects once per loop turn */
+	/* membership: the dynamic configuration (/zookeeper/config) and every address known */
+	struct zk_quorum_server members[ZK_MAX_SERVERS];
+	int n_members;
+	struct zk_quorum_server known[4 * ZK_MAX_SERVERS];
+	int n_known;
+	bool config_written; /* /zookeeper/config holds the ensemble (the first leader writes it) */
+	/* the log's fdatasync runs on a worker thread, so the loop goes on replicating meanwhile:
+	 * appended[seq] is the last persist_seq written; the worker syncs and reports synced */
+	pthread_t sync_thread;
+	bool sync_started;
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
+	uint64_t sync_want;  /* a sync of everything appended up to this seq is asked for */
+	uint64_t sync_done;  /* ... and this seq is durable */
+	bool sync_busy, sync_stop;
+	int sync_err;
+	uint64_t appended;   /* the last persist_seq appended (page cache) */
+	struct event *synced; /* worker -> loop: sync_done moved */
+};
+
+struct zk_server {
+	struct event_base *base;
+	const struct zk_config *cfg;
+	struct zk_db db;
+	struct zk_watch *watches;
+	struct zk_txnlog *log;
+	struct net_listener *listener;
+	struct zk_conn *conns;
+	size_t n_conns;
+	struct zk_conn *held_list;
+	int64_t durable_zxid;
+	struct jute_arena arena;
+	struct wbuf out; /* reply scratch */
+	struct wbuf rec; /* txn record scratch */
+	struct net_timer *tick_timer;
+	struct net_timer *purge_timer;
+	struct net_timer *container_timer;
+	struct event *sigchld;
+	pid_t snap_pid;
+	int64_t snap_zxid;
+	int64_t txns_since_snap;
+	int64_t snap_trigger; /* snapCount/2 + random, as ZooKeeper does */
+	int64_t fire_zxid;    /* zxid of the txn whose watches are firing */
+	uint64_t packets_received, packets_sent;
+	uint64_t lat_min, lat_max, lat_sum, lat_n;
+	int64_t start_ms;
+	unsigned four_lw_mask;
+	struct zk_quorum *q;
+};
+
+/* ---- clocks ---- */
+
+static inline int64_t zk_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline uint64_t zk_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static inline int64_t zk_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- zk_conn.c ---- */
+
+void zk_conn_send(struct zk_conn *conn, int64_t zxid, uint64_t t0_us);
+void zk_conn_flush_held(struct zk_conn *conn);
+void zk_conn_durable(int64_t zxid, void *arg);
+void zk_conn_set_state(struct zk_conn *conn, enum zk_conn_state st);
+void zk_conn_finish(struct zk_conn *conn);
+void zk_conn_free(struct zk_conn *conn);
+void zk_conn_closed(struct net_conn *nc, int err, void *arg);
+size_t zk_conn_reply_begin(struct zk_server *srv, int32_t xid, int64_t zxid, int32_t err);
+void zk_conn_reply_end(struct zk_conn *conn, size_t off, uint64_t t0_us);
+void zk_conn_reply_err(struct zk_conn *conn, int32_t xid, int64_t zxid, int32_t err, uint64_t t0_us);
+void zk_conn_notify(void *watcher, enum zk_event_type type, const char *path, void *arg);
+void zk_conn_on_event(const char *path, enum zk_event_type type, void *arg);
+void zk_conn_on_session_closed(int64_t session_id, void *arg);
+bool zk_conn_allowed(struct zk_conn *conn, const struct zk_node *node, int32_t perm);
+
+/* ---- zk_prep.c ---- */
+
+void zk_prep_commit(struct zk_server *srv, const struct zk_txn *txn);
+void zk_prep_txn_init(struct zk_server *srv, struct zk_txn *txn, enum zk_txn_type type,
+	int64_t session_id, int32_t cxid);
+void zk_prep_put_result(struct zk_server *srv, int32_t type, const struct zk_txn *op,
+	const struct zk_stat *st);
+void zk_prep_handle_write(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+	uint64_t t0);
+bool zk_prep_is_write(int32_t type);
+void zk_prep_handle_multi(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+	uint64_t t0);
+void zk_prep_handle_close_session(struct zk_server *srv, struct zk_conn *conn,
+	const struct jute_req *req, uint64_t t0);
+
+/* ---- zk_read.c ---- */
+
+void zk_read_handle(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req, uint64_t t0);
+void zk_read_handle_multi(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+	uint64_t t0);
+void zk_read_handle_exists(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+	uint64_t t0);
+void zk_read_handle_get_acl(struct zk_server *srv, struct zk_conn *conn,
+	const struct jute_req *req, uint64_t t0);
+void zk_read_handle_all_children(struct zk_server *srv, struct zk_conn *conn,
+	const struct jute_req *req, uint64_t t0);
+void zk_read_handle_get_ephemerals(struct zk_server *srv, struct zk_conn *conn,
+	const struct jute_req *req, uint64_t t0);
+void zk_read_handle_set_watches(struct zk_server *srv, struct zk_conn *conn,
+	const struct jute_req *req, uint64_t t0);
+void zk_read_handle_auth(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+	uint64_t t0);
+void zk_read_handle_whoami(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
+	uint64_t t0);
+void zk_read_handle_watch_ops(struct zk_server *srv, struct zk_conn *conn,
+	const struct jute_req *req, uint64_t t0);
+
+/* ---- zk_quorum.c ---- */
+
+bool zk_quorum_serving(const struct zk_server *srv);
+void zk_quorum_touch(struct zk_server *srv, int64_t session_id);
+int zk_quorum_forward(struct zk_server *srv, struct zk_conn *conn, int kind, const uint8_t *req,
+	size_t len, int32_t xid);
+void zk_quorum_apply(struct zk_server *srv, const struct raft_entry *e);
+void zk_quorum_ready(struct zk_server *srv);
+int zk_quorum_retouch(int64_t id, int32_t timeout_ms, const uint8_t *passwd, void *arg);
+int zk_quorum_new(struct zk_server *srv, char *errbuf, size_t errlen);
+void zk_quorum_free(struct zk_quorum *q);
+void zk_quorum_snapshot_done(struct zk_server *srv);
+
+/* ---- zk_reconfig.c ---- */
+
+void zk_reconfig_put_config(struct zk_server *srv);
+void zk_reconfig_learn(struct zk_quorum *q, const struct zk_quorum_server *sv);
+void zk_reconfig_applied(struct zk_server *srv, const struct zk_txn *txn);
+int64_t zk_reconfig_write_config(struct zk_server *srv, struct zk_conn *conn, int32_t xid,
+	const struct zk_quorum_server *sv, int n);
+void zk_reconfig_handle(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req, uint64_t t0);
+void zk_reconfig_step(struct zk_server *srv);
+void zk_reconfig_load(struct zk_server *srv);
+
+/* ---- zk_4lw.c ---- */
+
+unsigned zk_4lw_parse_whitelist(const char *list);
+int zk_4lw_preface(struct net_conn *nc, const uint8_t first4[4], void *arg);
+
+/* ---- zk_maint.c ---- */
+
+void zk_maint_tick(void *arg);
+void zk_maint_sigchld(evutil_socket_t sig, short what, void *arg);
+void zk_maint_purge(void *arg);
+void zk_maint_reap_containers(void *arg);
+
+#endif
