@@ -343,11 +343,21 @@ static int kc_describe(struct kc *kc, rd_kafka_t *rk)
 			rc = kc_describe_entity(kc, rk, names[i]);
 		free(names);
 	} else {
-		for (int i = 0; i < md->broker_cnt && rc == 0; i++) {
+		int32_t *ids = calloc((size_t)md->broker_cnt + 1, sizeof(*ids));
+		for (int i = 0; ids && i < md->broker_cnt; i++) { /* by id */
+			ids[i] = md->brokers[i].id;
+			for (int j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+				int32_t x = ids[j];
+				ids[j] = ids[j - 1];
+				ids[j - 1] = x;
+			}
+		}
+		for (int i = 0; ids && i < md->broker_cnt && rc == 0; i++) {
 			char id[16];
-			snprintf(id, sizeof(id), "%d", md->brokers[i].id);
+			snprintf(id, sizeof(id), "%d", ids[i]);
 			rc = kc_describe_entity(kc, rk, id);
 		}
+		free(ids);
 	}
 	rd_kafka_metadata_destroy(md);
 	return rc;

@@ -425,6 +425,10 @@ class DynamicConfigTest(unittest.TestCase):
         self.assertIn("  segment.bytes=1024 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:segment.bytes=1024, "
                       "DEFAULT_CONFIG:log.segment.bytes=1073741824}", lines)
         self.assertEqual(len(lines), 4)
+        # without a name: every topic, sorted, each with its own dynamic configs
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "topics", "--describe",
+                 testcase=self)
+        self.assertIn("Dynamic configs for topic cfgret are:\n  ", r.stdout)
         # delete one, keep the others; deleting one that is not set is Kafka's error
         r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "topics", "--entity-name",
                  "cfgret", "--alter", "--delete-config", "flush.messages", testcase=self)
@@ -449,6 +453,10 @@ class DynamicConfigTest(unittest.TestCase):
         self.assertEqual(cfg["retention.bytes"].source, confluent_kafka.admin.ConfigSource.DEFAULT_CONFIG.value)
 
     def test_broker_default_retention_live(self):
+        def reset():  # whatever happens, the other tests see no dynamic broker configs
+            incremental_alter_v0(self.cluster.brokers[0].port, [(4, "", [("log.retention.ms", 1, None)])])
+            incremental_alter_v0(self.cluster.brokers[1].port, [(4, "1", [("log.retention.ms", 1, None)])])
+        self.addCleanup(reset)
         self.create_spread("brkret", {"segment.bytes": "1024"})
         self.fill_old("brkret")
         # the cluster-wide default for brokers (resource name ""): every topic without its own
@@ -486,6 +494,21 @@ class DynamicConfigTest(unittest.TestCase):
         for b, want in ((0, ("120000", 3)), (1, ("300000", 2))):  # each broker's own view
             kbharness.wait_for(lambda: describe_v1(self.cluster.brokers[b].port, 2, "brkret", "retention.ms") == want,
                                what="retention.ms %r on broker %d" % (want, b))
+        # a restarted broker starts with them (read at start-up, no notification needed)
+        b1 = self.cluster.brokers[1]
+        b1.stop()
+        b1.start().wait_ready()
+        self.assertEqual(describe_v1(b1.port, 2, "brkret", "retention.ms"), ("300000", 2))
+        self.assertEqual(describe_v1(b1.port, 4, "1", "log.retention.ms"), ("300000", 2))
+        # describe without a name: every broker; --entity-default is refused with a reason
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "brokers", "--describe",
+                 testcase=self)
+        self.assertIn("Dynamic configs for broker 0 are:\nDynamic configs for broker 1 are:\n"
+                      "  log.retention.ms=300000 sensitive=false", r.stdout)
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "brokers", "--entity-default",
+                 "--describe", ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--entity-default is not supported", r.stderr)
         # a static broker config cannot be changed live; a bad value is refused
         r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "brokers", "--entity-name", "0",
                  "--alter", "--add-config", "num.partitions=5", ok=False)
