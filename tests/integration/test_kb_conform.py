@@ -526,6 +526,19 @@ class DynamicConfigTest(unittest.TestCase):
             kbharness.wait_for(lambda: describe_v1(self.cluster.brokers[b].port, 2, "brkret", "retention.ms") ==
                                ("604800000", 5), what="default retention again on broker %d" % b)
 
+    def test_change_written_as_kafka_zk_tools_do(self):
+        # Kafka 2.x's kafka-configs --zookeeper writes the znodes itself: the brokers follow it
+        self.create_spread("zkwritten")
+        self.fill_old("zkwritten")
+        self.zk.set("/kafka/config/topics/zkwritten",
+                    b'{"version":1,"config":{"segment.bytes":"1024","retention.ms":"60000"}}')
+        self.zk.create("/kafka/config/changes/config_change_", b'{"version":2,"entity_path":"topics/zkwritten"}',
+                       sequence=True)
+        for p in (0, 1):
+            kbharness.wait_for(lambda: describe_v1(self.cluster.brokers[p].port, 2, "zkwritten", "retention.ms") ==
+                               ("60000", 1), what="retention.ms of zkwritten on broker %d" % p)
+            kbharness.wait_for(lambda: self.segments("zkwritten", p) == 1, what="old segments of zkwritten-%d" % p)
+
     def test_python_clients_and_incremental(self):
         self.create_spread("cfgpy")
         from confluent_kafka.admin import ConfigResource
