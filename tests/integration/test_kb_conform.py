@@ -570,10 +570,11 @@ class DynamicConfigTest(unittest.TestCase):
             r = ka.alter_configs([KConfigResource(ConfigResourceType.TOPIC, "cfgpy",
                                                   configs={"retention.ms": "7000", "max.message.bytes": "2000"})])
             self.assertEqual([x[0] for x in r.resources], [0])
-            d = ka.describe_configs([KConfigResource(ConfigResourceType.TOPIC, "cfgpy")])
-            entries = {e[0]: e[1] for e in d[0].resources[0][4]}
-            self.assertEqual(entries["retention.ms"], "7000")
-            self.assertEqual(entries["max.message.bytes"], "2000")
+            def described():  # by whichever broker kafka-python asks: it may apply the change later
+                d = ka.describe_configs([KConfigResource(ConfigResourceType.TOPIC, "cfgpy")])
+                entries = {e[0]: e[1] for e in d[0].resources[0][4]}
+                return entries["retention.ms"] == "7000" and entries["max.message.bytes"] == "2000"
+            kbharness.wait_for(described, what="kafka-python describing the new values")
             r = ka.alter_configs([KConfigResource(ConfigResourceType.TOPIC, "cfgpy", configs={"no.such": "1"})])
             self.assertEqual(r.resources[0][0], 40)  # INVALID_CONFIG
             self.assertIn("no.such", r.resources[0][1])
