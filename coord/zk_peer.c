@@ -1,6 +1,8 @@
 /*
  * zk_peer — the peer transport of the ensemble (see zk_peer.h): the RaftMessage codec, the
- * HELLO handshake, outbound links with reconnect and backoff, inbound connections.
+ * codec of the coordinator's own messages (Forward, Touch, Sync, Nack), the HELLO handshake,
+ * outbound links with reconnect and backoff, inbound connections. Every byte a peer sends is
+ * decoded here, nowhere else.
  *
  * Outbound link states (one link per other server of the peer list):
  *
@@ -94,17 +96,32 @@ struct zk_peer {
 /* ---- RaftMessage codec ------------------------------------------------------------------ */
 
 /*
- * Bounds the decoder's memory before protobuf-c allocates anything: protobuf-c keeps a record of
+ * Bounds the decoders' memory before protobuf-c allocates anything: protobuf-c keeps a record of
  * every field it scans and an allocation per sub-message and unknown field, so a frame of tiny
- * fields would cost many times its size. This walks the wire format of RaftMessage and its
- * nested messages and caps the fields per message, the entries (ZK_PEER_MAX_ENTRIES) and the
- * servers of the snapshot's configuration (RAFT_MAX_SERVERS, over all merged occurrences).
+ * fields would cost many times its size. This walks the wire format of a message and its
+ * nested messages and caps the non-repeated fields per message (ZK_PEER_MAX_FIELDS), the
+ * entries (ZK_PEER_MAX_ENTRIES), the servers of the snapshot's configuration
+ * (RAFT_MAX_SERVERS, over all merged occurrences), a Forward's identities (ZK_PEER_MAX_IDS) and
+ * their strings (ZK_PEER_MAX_ID_LEN), and a Touch's sessions (ZK_PEER_MAX_TOUCH, packed or not).
  */
-enum zk_peer_pb { ZK_PEER_PB_RAFT, ZK_PEER_PB_ENTRY, ZK_PEER_PB_SNAP, ZK_PEER_PB_CONFIG, ZK_PEER_PB_SERVER };
+enum zk_peer_pb {
+	ZK_PEER_PB_RAFT,
+	ZK_PEER_PB_ENTRY,
+	ZK_PEER_PB_SNAP,
+	ZK_PEER_PB_CONFIG,
+	ZK_PEER_PB_SERVER,
+	ZK_PEER_PB_FORWARD,
+	ZK_PEER_PB_AUTHID,
+	ZK_PEER_PB_TOUCH,
+	ZK_PEER_PB_SYNC,
+	ZK_PEER_PB_NACK
+};
 
 struct zk_peer_scan {
 	size_t entries;
 	size_t servers;
+	size_t ids;
+	size_t sessions;
 };
 
 static int zk_peer_pb_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
@@ -133,26 +150,43 @@ static int zk_peer_pb_child(enum zk_peer_pb msg, uint64_t field)
 		return ZK_PEER_PB_CONFIG;
 	if (msg == ZK_PEER_PB_CONFIG && field == 1)
 		return ZK_PEER_PB_SERVER;
+	if (msg == ZK_PEER_PB_FORWARD && field == 5)
+		return ZK_PEER_PB_AUTHID;
 	return -1;
+}
+
+/* A Touch's packed sessions: count the varints (each one session). */
+static int zk_peer_prescan_packed(const uint8_t *p, size_t len, struct zk_peer_scan *s)
+{
+	size_t pos = 0;
+	while (pos < len) {
+		uint64_t v;
+		if (zk_peer_pb_varint(p, len, &pos, &v) || ++s->sessions > ZK_PEER_MAX_TOUCH)
+			return ERR_CORRUPT;
+	}
+	return 0;
 }
 
 static int zk_peer_prescan(const uint8_t *p, size_t len, enum zk_peer_pb msg, struct zk_peer_scan *s)
 {
-	/* fields other than the repeated ones (entries, servers), which have their own caps */
-	const size_t max_fields = 64;
 	size_t pos = 0, nfields = 0;
 	while (pos < len) {
 		uint64_t key, v;
 		if (zk_peer_pb_varint(p, len, &pos, &key))
 			return ERR_CORRUPT;
 		uint64_t field = key >> 3;
-		bool repeated = (key & 7) == 2 && ((msg == ZK_PEER_PB_RAFT && field == 12) ||
-						   (msg == ZK_PEER_PB_CONFIG && field == 1));
-		if (field == 0 || (!repeated && ++nfields > max_fields))
+		/* the repeated fields (entries, servers, ids, sessions) have their own caps */
+		bool repeated = ((key & 7) == 2 && ((msg == ZK_PEER_PB_RAFT && field == 12) ||
+						    (msg == ZK_PEER_PB_CONFIG && field == 1) ||
+						    (msg == ZK_PEER_PB_FORWARD && field == 5))) ||
+				(msg == ZK_PEER_PB_TOUCH && field == 1);
+		if (field == 0 || (!repeated && ++nfields > ZK_PEER_MAX_FIELDS))
 			return ERR_CORRUPT;
 		switch (key & 7) {
 		case 0:
 			if (zk_peer_pb_varint(p, len, &pos, &v))
+				return ERR_CORRUPT;
+			if (msg == ZK_PEER_PB_TOUCH && field == 1 && ++s->sessions > ZK_PEER_MAX_TOUCH)
 				return ERR_CORRUPT;
 			break;
 		case 1:
@@ -172,6 +206,12 @@ static int zk_peer_prescan(const uint8_t *p, size_t len, enum zk_peer_pb msg, st
 			if (child == ZK_PEER_PB_ENTRY && ++s->entries > ZK_PEER_MAX_ENTRIES)
 				return ERR_CORRUPT;
 			if (child == ZK_PEER_PB_SERVER && ++s->servers > RAFT_MAX_SERVERS)
+				return ERR_CORRUPT;
+			if (child == ZK_PEER_PB_AUTHID && ++s->ids > ZK_PEER_MAX_IDS)
+				return ERR_CORRUPT;
+			if (msg == ZK_PEER_PB_AUTHID && v > ZK_PEER_MAX_ID_LEN)
+				return ERR_CORRUPT;
+			if (msg == ZK_PEER_PB_TOUCH && field == 1 && zk_peer_prescan_packed(p + pos, (size_t)v, s))
 				return ERR_CORRUPT;
 			if (child >= 0 && zk_peer_prescan(p + pos, (size_t)v, (enum zk_peer_pb)child, s))
 				return ERR_CORRUPT;
@@ -277,7 +317,7 @@ static uint8_t *zk_peer_dup(const uint8_t *p, size_t len)
 
 int zk_peer_decode_raft(const uint8_t *p, size_t len, struct raft_msg *m)
 {
-	struct zk_peer_scan scan = { 0, 0 };
+	struct zk_peer_scan scan = { 0, 0, 0, 0 };
 	Samsa__Quorum__RaftMessage *pb;
 	int rc = 0;
 
@@ -370,6 +410,198 @@ out:
 	if (rc)
 		raft_msg_clear(m);
 	return rc;
+}
+
+/* ---- application messages: Forward, Touch, Sync, Nack ---------------------------------- */
+
+/* The caps and ranges of an application message, the same for encoding and decoding. */
+static bool zk_peer_app_valid(const struct zk_peer_app *a)
+{
+	switch (a->kind) {
+	case ZK_PEER_FORWARD:
+		if (a->fwd_kind < ZK_PEER_FWD_WRITE || a->fwd_kind > ZK_PEER_FWD_CLOSE || a->n_ids > ZK_PEER_MAX_IDS ||
+		    (a->passwd_len != 0 && a->passwd_len != ZK_PEER_PASSWD_LEN) ||
+		    (a->fwd_kind == ZK_PEER_FWD_CREATE && a->passwd_len != ZK_PEER_PASSWD_LEN) ||
+		    (a->request_len && !a->request))
+			return false;
+		for (size_t i = 0; i < a->n_ids; i++)
+			if (!a->ids[i].scheme || !a->ids[i].id || strlen(a->ids[i].scheme) > ZK_PEER_MAX_ID_LEN ||
+			    strlen(a->ids[i].id) > ZK_PEER_MAX_ID_LEN)
+				return false;
+		return true;
+	case ZK_PEER_TOUCH:
+		return a->n_sessions <= ZK_PEER_MAX_TOUCH && (!a->n_sessions || a->sessions);
+	case ZK_PEER_SYNC:
+	case ZK_PEER_SYNC_RESP:
+	case ZK_PEER_FORWARD_NACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int zk_peer_pack(const ProtobufCMessage *m, struct wbuf *out)
+{
+	size_t need = protobuf_c_message_get_packed_size(m);
+	if (!need)
+		return 0;
+	uint8_t *dst = wbuf_reserve(out, need);
+	if (!dst)
+		return out->err ? out->err : ERR_NOMEM;
+	protobuf_c_message_pack(m, dst);
+	out->len += need;
+	return 0;
+}
+
+int zk_peer_encode_app(const struct zk_peer_app *a, struct wbuf *out)
+{
+	if (!zk_peer_app_valid(a))
+		return ERR_INVAL;
+	switch (a->kind) {
+	case ZK_PEER_FORWARD: {
+		Samsa__Quorum__Forward m = SAMSA__QUORUM__FORWARD__INIT;
+		Samsa__Quorum__AuthId ids[ZK_PEER_MAX_IDS], *idp[ZK_PEER_MAX_IDS];
+		m.kind = (uint32_t)a->fwd_kind;
+		m.session = a->session;
+		m.timeout = a->timeout;
+		m.passwd.data = a->passwd_len ? (uint8_t *)a->passwd : NULL;
+		m.passwd.len = a->passwd_len;
+		for (size_t i = 0; i < a->n_ids; i++) {
+			samsa__quorum__auth_id__init(&ids[i]);
+			ids[i].scheme = (char *)a->ids[i].scheme;
+			ids[i].id = (char *)a->ids[i].id;
+			idp[i] = &ids[i];
+		}
+		m.n_ids = a->n_ids;
+		m.ids = a->n_ids ? idp : NULL;
+		m.request.data = a->request_len ? (uint8_t *)a->request : NULL;
+		m.request.len = a->request_len;
+		return zk_peer_pack(&m.base, out);
+	}
+	case ZK_PEER_TOUCH: {
+		Samsa__Quorum__Touch m = SAMSA__QUORUM__TOUCH__INIT;
+		m.sessions = (int64_t *)a->sessions;
+		m.n_sessions = a->n_sessions;
+		return zk_peer_pack(&m.base, out);
+	}
+	case ZK_PEER_SYNC:
+	case ZK_PEER_SYNC_RESP: {
+		Samsa__Quorum__Sync m = SAMSA__QUORUM__SYNC__INIT;
+		m.session = a->session;
+		m.xid = a->xid;
+		m.zxid = a->zxid;
+		return zk_peer_pack(&m.base, out);
+	}
+	default: { /* ZK_PEER_FORWARD_NACK (zk_peer_app_valid refused the rest) */
+		Samsa__Quorum__Nack m = SAMSA__QUORUM__NACK__INIT;
+		m.session = a->session;
+		return zk_peer_pack(&m.base, out);
+	}
+	}
+}
+
+int zk_peer_decode_app(enum zk_peer_kind kind, const uint8_t *p, size_t len, struct zk_peer_app *a)
+{
+	struct zk_peer_scan scan = { 0, 0, 0, 0 };
+	enum zk_peer_pb msg;
+	int rc = 0;
+
+	memset(a, 0, sizeof(*a));
+	switch (kind) {
+	case ZK_PEER_FORWARD:
+		msg = ZK_PEER_PB_FORWARD;
+		break;
+	case ZK_PEER_TOUCH:
+		msg = ZK_PEER_PB_TOUCH;
+		break;
+	case ZK_PEER_SYNC:
+	case ZK_PEER_SYNC_RESP:
+		msg = ZK_PEER_PB_SYNC;
+		break;
+	case ZK_PEER_FORWARD_NACK:
+		msg = ZK_PEER_PB_NACK;
+		break;
+	default:
+		return ERR_INVAL;
+	}
+	if (zk_peer_prescan(p, len, msg, &scan))
+		return ERR_CORRUPT;
+	a->kind = kind;
+	switch (kind) {
+	case ZK_PEER_FORWARD: {
+		Samsa__Quorum__Forward *m = samsa__quorum__forward__unpack(NULL, len, p);
+		if (!m)
+			return ERR_CORRUPT;
+		a->priv = m;
+		if (m->kind < ZK_PEER_FWD_WRITE || m->kind > ZK_PEER_FWD_CLOSE || m->n_ids > ZK_PEER_MAX_IDS ||
+		    m->passwd.len > ZK_PEER_PASSWD_LEN) {
+			rc = ERR_CORRUPT;
+			break;
+		}
+		a->fwd_kind = (enum zk_peer_fwd_kind)m->kind;
+		a->session = m->session;
+		a->timeout = m->timeout;
+		a->passwd_len = m->passwd.len;
+		if (m->passwd.len)
+			memcpy(a->passwd, m->passwd.data, m->passwd.len);
+		for (size_t i = 0; i < m->n_ids; i++) {
+			if (!m->ids[i]) {
+				rc = ERR_CORRUPT;
+				break;
+			}
+			a->ids[i].scheme = m->ids[i]->scheme ? m->ids[i]->scheme : "";
+			a->ids[i].id = m->ids[i]->id ? m->ids[i]->id : "";
+		}
+		a->n_ids = m->n_ids;
+		a->request = m->request.len ? m->request.data : NULL;
+		a->request_len = m->request.len;
+		break;
+	}
+	case ZK_PEER_TOUCH: {
+		Samsa__Quorum__Touch *m = samsa__quorum__touch__unpack(NULL, len, p);
+		if (!m)
+			return ERR_CORRUPT;
+		a->priv = m;
+		a->sessions = m->n_sessions ? m->sessions : NULL;
+		a->n_sessions = m->n_sessions;
+		break;
+	}
+	case ZK_PEER_SYNC:
+	case ZK_PEER_SYNC_RESP: {
+		Samsa__Quorum__Sync *m = samsa__quorum__sync__unpack(NULL, len, p);
+		if (!m)
+			return ERR_CORRUPT;
+		a->session = m->session;
+		a->xid = m->xid;
+		a->zxid = m->zxid;
+		samsa__quorum__sync__free_unpacked(m, NULL);
+		break;
+	}
+	default: {
+		Samsa__Quorum__Nack *m = samsa__quorum__nack__unpack(NULL, len, p);
+		if (!m)
+			return ERR_CORRUPT;
+		a->session = m->session;
+		samsa__quorum__nack__free_unpacked(m, NULL);
+		break;
+	}
+	}
+	if (!rc && !zk_peer_app_valid(a))
+		rc = ERR_CORRUPT;
+	if (rc)
+		zk_peer_app_clear(a);
+	return rc;
+}
+
+void zk_peer_app_clear(struct zk_peer_app *a)
+{
+	if (!a)
+		return;
+	if (a->priv && a->kind == ZK_PEER_FORWARD)
+		samsa__quorum__forward__free_unpacked(a->priv, NULL);
+	else if (a->priv && a->kind == ZK_PEER_TOUCH)
+		samsa__quorum__touch__free_unpacked(a->priv, NULL);
+	memset(a, 0, sizeof(*a));
 }
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -969,6 +1201,25 @@ int zk_peer_send_app(struct zk_peer *p, uint64_t to, enum zk_peer_kind kind, con
 	wbuf_u8(&p->scratch, (uint8_t)kind);
 	if (len)
 		wbuf_raw(&p->scratch, data, len);
+	return zk_peer_flush_scratch(p, l);
+}
+
+int zk_peer_send_msg(struct zk_peer *p, uint64_t to, const struct zk_peer_app *a)
+{
+	struct zk_peer_link *l;
+	if (!zk_peer_app_valid(a))
+		return ERR_INVAL;
+	int rc = zk_peer_link_ready(p, to, &l);
+	if (rc)
+		return rc;
+	wbuf_reset(&p->scratch);
+	wbuf_u32(&p->scratch, 0);
+	wbuf_u8(&p->scratch, (uint8_t)a->kind);
+	rc = zk_peer_encode_app(a, &p->scratch);
+	if (rc && !p->scratch.err) {
+		wbuf_reset(&p->scratch);
+		return rc;
+	}
 	return zk_peer_flush_scratch(p, l);
 }
 

@@ -12,7 +12,10 @@
  *   u32 big-endian length (of what follows) | u8 kind | body
  *   kind 0 HELLO: u64 id, u32 protocol version (ZK_PEER_PROTO_VERSION), both big-endian
  *   kind 1 RAFT:  a samsa.quorum.RaftMessage (proto/quorum.proto), version 1
- *   kind 2..6:    opaque bytes of the coordinator (enum zk_peer_kind)
+ *   kind 2..6:    the coordinator's own messages (enum zk_peer_kind): a samsa.quorum Forward,
+ *                 Touch, Sync (SYNC and SYNC_RESP) or Nack, encoded and decoded here
+ *                 (zk_peer_encode_app / zk_peer_decode_app) with every count and length capped;
+ *                 the transport itself carries them as opaque bytes (zk_peer_send_app, cbs.app)
  * A frame is at most ZK_PEER_MAX_FRAME bytes (kind + body; snapshots travel inside a
  * SNAPSHOT_REQ's snap_data). A malformed frame closes that connection with a log line.
  *
@@ -43,6 +46,13 @@ struct wbuf;
 #define ZK_PEER_MAX_ENTRIES 65536u	    /* per RaftMessage; more is ERR_CORRUPT */
 #define ZK_PEER_OUT_BOUND ((size_t)64 << 20) /* queued output per peer */
 #define ZK_PEER_STALL_MS 30000u		    /* over the bound this long: close the link */
+
+/* Caps of the application messages (zk_peer_decode_app refuses more, zk_peer_encode_app too) */
+#define ZK_PEER_PASSWD_LEN 16u		    /* a Forward's session password: 0 or 16 bytes */
+#define ZK_PEER_MAX_IDS 16u		    /* identities of a Forward */
+#define ZK_PEER_MAX_ID_LEN 1024u	    /* bytes of one identity's scheme or id */
+#define ZK_PEER_MAX_TOUCH 65536u	    /* sessions of one Touch (senders split larger sets) */
+#define ZK_PEER_MAX_FIELDS 64u		    /* non-repeated fields of one message (protobuf-c keeps each) */
 
 struct zk_peer_addr {
 	uint64_t id;
@@ -116,5 +126,57 @@ int zk_peer_encode_raft(const struct raft_msg *m, struct wbuf *out);
  * zeroed: ERR_CORRUPT on bad bytes (malformed protobuf, a type or entry type out of range,
  * too many entries or servers), ERR_VERSION on version != 1, ERR_NOMEM. */
 int zk_peer_decode_raft(const uint8_t *p, size_t len, struct raft_msg *m);
+
+/* What a Forward asks the leader to do (Forward.kind). */
+enum zk_peer_fwd_kind { ZK_PEER_FWD_WRITE = 1, ZK_PEER_FWD_CREATE = 2, ZK_PEER_FWD_CLOSE = 3 };
+
+/* One identity of a forwarding follower's client connection, for the leader's ACL checks. */
+struct zk_peer_auth_id {
+	const char *scheme;
+	const char *id;
+};
+
+/*
+ * An application message, decoded (value type; what its pointers point to is the decoder's,
+ * or the caller's when encoding). Which fields count depends on kind:
+ *   ZK_PEER_FORWARD       session, fwd_kind, timeout, passwd/passwd_len, ids/n_ids, request
+ *   ZK_PEER_TOUCH         sessions/n_sessions
+ *   ZK_PEER_SYNC          session, xid (a follower asks the leader for a sync)
+ *   ZK_PEER_SYNC_RESP     session, xid, zxid (the leader's last zxid at the sync)
+ *   ZK_PEER_FORWARD_NACK  session (the leader cannot take that session's request now)
+ */
+struct zk_peer_app {
+	enum zk_peer_kind kind;
+	int64_t session;
+	int32_t xid;
+	int64_t zxid;
+	enum zk_peer_fwd_kind fwd_kind;
+	int32_t timeout; /* FWD_CREATE: the negotiated session timeout, ms */
+	uint8_t passwd[ZK_PEER_PASSWD_LEN];
+	size_t passwd_len; /* 0 or ZK_PEER_PASSWD_LEN; FWD_CREATE needs ZK_PEER_PASSWD_LEN */
+	struct zk_peer_auth_id ids[ZK_PEER_MAX_IDS];
+	size_t n_ids;
+	const uint8_t *request; /* FWD_WRITE, FWD_CLOSE: the client's jute request (xid, type, body) */
+	size_t request_len;
+	const int64_t *sessions;
+	size_t n_sessions;
+	void *priv; /* decoder's storage; NULL when encoding */
+};
+
+/* Appends the protobuf bytes of a (its kind's message) to out. 0, out's error (ERR_NOMEM,
+ * ERR_TOOBIG), or ERR_INVAL for a kind that is not an application message or a field over its
+ * cap (ids, id lengths, sessions, a passwd length other than 0/16, a forward kind out of range,
+ * FWD_CREATE without a password). a stays the caller's. */
+int zk_peer_encode_app(const struct zk_peer_app *a, struct wbuf *out);
+/* Decodes len bytes of an application message of this kind into *a (overwritten). On success
+ * a's strings, request and sessions point into storage a owns: release with
+ * zk_peer_app_clear(). On failure a is cleared: ERR_CORRUPT for bad bytes (malformed protobuf,
+ * a cap exceeded: checked before anything is allocated for it, a value out of range, as for
+ * encoding), ERR_INVAL for a kind that is not an application message, ERR_NOMEM. */
+int zk_peer_decode_app(enum zk_peer_kind kind, const uint8_t *p, size_t len, struct zk_peer_app *a);
+/* Releases what zk_peer_decode_app gave a and zeroes it. NULL and cleared structs are fine. */
+void zk_peer_app_clear(struct zk_peer_app *a);
+/* Encodes a and queues it to peer `to` (zk_peer_send_app's returns, ERR_INVAL as encoding). */
+int zk_peer_send_msg(struct zk_peer *p, uint64_t to, const struct zk_peer_app *a);
 
 #endif

@@ -21,7 +21,6 @@
 #include "jute.h"
 #include "log.h"
 #include "net.h"
-#include "quorum.pb-c.h"
 #include "raft.h"
 #include "zk_peer.h"
 #include "zk_raftlog.h"
@@ -93,19 +92,11 @@ static struct zk_held *zk_quorum_placeholder(struct zk_conn *conn, int32_t xid, 
 	return h;
 }
 
-/* Packs a protobuf message and sends it to peer `to` as kind. */
-static int zk_quorum_send_pb(struct zk_server *srv, uint64_t to, enum zk_peer_kind kind, const ProtobufCMessage *m)
+/* Sends a Nack for session to peer `to` (the leader cannot take its request now). */
+static void zk_quorum_nack(struct zk_server *srv, uint64_t to, int64_t session)
 {
-	size_t n = protobuf_c_message_get_packed_size(m);
-	uint8_t stackbuf[256];
-	uint8_t *b = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
-	if (!b)
-		return ERR_NOMEM;
-	protobuf_c_message_pack(m, b);
-	int rc = zk_peer_send_app(srv->q->peer, to, kind, b, n);
-	if (b != stackbuf)
-		free(b);
-	return rc;
+	struct zk_peer_app nack = { .kind = ZK_PEER_FORWARD_NACK, .session = session };
+	zk_peer_send_msg(srv->q->peer, to, &nack);
 }
 
 int zk_quorum_forward(struct zk_server *srv, struct zk_conn *conn, int kind, const uint8_t *req,
@@ -115,32 +106,28 @@ int zk_quorum_forward(struct zk_server *srv, struct zk_conn *conn, int kind, con
 	uint64_t leader = raft_leader(q->raft);
 	if (!leader || leader == q->myid)
 		return ERR_CLOSED;
-	int rc;
+	struct zk_peer_app m;
+	memset(&m, 0, sizeof(m));
 	if (kind == ZK_FWD_SYNC) {
-		Samsa__Quorum__Sync m = SAMSA__QUORUM__SYNC__INIT;
+		m.kind = ZK_PEER_SYNC;
 		m.session = conn->session_id;
 		m.xid = xid;
-		rc = zk_quorum_send_pb(srv, leader, ZK_PEER_SYNC, &m.base);
 	} else {
-		Samsa__Quorum__Forward m = SAMSA__QUORUM__FORWARD__INIT;
-		Samsa__Quorum__AuthId ids[ZK_MAX_AUTH_IDS], *idp[ZK_MAX_AUTH_IDS];
-		m.kind = (uint32_t)kind;
+		m.kind = ZK_PEER_FORWARD;
+		m.fwd_kind = (enum zk_peer_fwd_kind)kind;
 		m.session = kind == ZK_FWD_CREATE ? conn->pending_session : conn->session_id;
 		m.timeout = conn->timeout;
-		m.passwd.data = conn->pending_passwd;
-		m.passwd.len = ZK_PASSWD_LEN;
+		memcpy(m.passwd, conn->pending_passwd, ZK_PASSWD_LEN);
+		m.passwd_len = ZK_PASSWD_LEN;
 		for (int32_t i = 0; i < conn->n_ids && i < ZK_MAX_AUTH_IDS; i++) {
-			samsa__quorum__auth_id__init(&ids[i]);
-			ids[i].scheme = (char *)conn->ids[i].scheme;
-			ids[i].id = (char *)conn->ids[i].id;
-			idp[i] = &ids[i];
+			m.ids[i].scheme = conn->ids[i].scheme;
+			m.ids[i].id = conn->ids[i].id;
 		}
 		m.n_ids = (size_t)conn->n_ids;
-		m.ids = idp;
-		m.request.data = (uint8_t *)req;
-		m.request.len = len;
-		rc = zk_quorum_send_pb(srv, leader, ZK_PEER_FORWARD, &m.base);
+		m.request = req;
+		m.request_len = len;
 	}
+	int rc = zk_peer_send_msg(q->peer, leader, &m);
 	if (rc)
 		return rc;
 	if (kind != ZK_FWD_CREATE && !zk_quorum_placeholder(conn, xid, req, len))
@@ -157,19 +144,10 @@ static struct zk_conn *zk_quorum_conn_of(struct zk_server *srv, int64_t session_
 }
 
 /* The leader: a follower's client request, run as if that client were connected here. */
-static void zk_quorum_on_forward(struct zk_server *srv, uint64_t from, const uint8_t *p, size_t len)
+static void zk_quorum_on_forward(struct zk_server *srv, uint64_t from, const struct zk_peer_app *m)
 {
-	Samsa__Quorum__Forward *m = samsa__quorum__forward__unpack(NULL, len, p);
-	bool established = raft_role(srv->q->raft) == RAFT_LEADER && srv->q->serving;
-	if (!m || !established || m->n_ids > ZK_MAX_AUTH_IDS ||
-	    (m->kind == ZK_FWD_CREATE && m->passwd.len != ZK_PASSWD_LEN)) {
-		if (!m || established)
-			log_warn(ZK_SRV_MOD, "malformed forward from server %" PRIu64, from);
-		Samsa__Quorum__Nack nack = SAMSA__QUORUM__NACK__INIT;
-		nack.session = m ? m->session : 0;
-		zk_quorum_send_pb(srv, from, ZK_PEER_FORWARD_NACK, &nack.base);
-		if (m)
-			samsa__quorum__forward__free_unpacked(m, NULL);
+	if (raft_role(srv->q->raft) != RAFT_LEADER || !srv->q->serving) {
+		zk_quorum_nack(srv, from, m->session);
 		return;
 	}
 	struct zk_conn stand_in;
@@ -178,26 +156,25 @@ static void zk_quorum_on_forward(struct zk_server *srv, uint64_t from, const uin
 	stand_in.forwarded = true;
 	stand_in.state = ZK_CONN_ACTIVE;
 	stand_in.session_id = m->session;
-	for (size_t i = 0; i < m->n_ids; i++) {
-		stand_in.ids[i].scheme = m->ids[i]->scheme;
-		stand_in.ids[i].id = m->ids[i]->id;
+	for (size_t i = 0; i < m->n_ids; i++) { /* n_ids <= ZK_PEER_MAX_IDS == ZK_MAX_AUTH_IDS */
+		stand_in.ids[i].scheme = m->ids[i].scheme;
+		stand_in.ids[i].id = m->ids[i].id;
 	}
 	stand_in.n_ids = (int32_t)m->n_ids;
 	snprintf(stand_in.ip, sizeof(stand_in.ip), "server.%" PRIu64, from);
 	uint64_t t0 = zk_mono_us();
-	if (m->kind == ZK_FWD_CREATE) {
+	if (m->fwd_kind == ZK_PEER_FWD_CREATE) {
 		struct zk_txn txn;
 		zk_prep_txn_init(srv, &txn, ZK_TXN_CREATESESSION, m->session, 0);
 		txn.timeout_ms = m->timeout;
-		txn.passwd = m->passwd.data;
+		txn.passwd = m->passwd;
 		zk_prep_commit(srv, &txn);
-		samsa__quorum__forward__free_unpacked(m, NULL);
 		return;
 	}
 	zk_sessions_touch(srv->db.sessions, m->session, zk_mono_ms());
 	struct jute_req jr;
 	jute_arena_reset(&srv->arena);
-	if (jute_decode_request(m->request.data, m->request.len, &srv->arena, &jr)) {
+	if (jute_decode_request(m->request, m->request_len, &srv->arena, &jr)) {
 		log_warn(ZK_SRV_MOD, "undecodable request forwarded by server %" PRIu64, from);
 	} else if (!zk_sessions_exists(srv->db.sessions, m->session) ||
 		   zk_sessions_is_closing(srv->db.sessions, m->session)) {
@@ -207,7 +184,7 @@ static void zk_quorum_on_forward(struct zk_server *srv, uint64_t from, const uin
 		zk_prep_txn_init(srv, &txn, ZK_TXN_ERROR, m->session, jr.xid);
 		txn.err = ZK_ESESSIONEXPIRED;
 		zk_prep_commit(srv, &txn);
-	} else if (m->kind == ZK_FWD_CLOSE) {
+	} else if (m->fwd_kind == ZK_PEER_FWD_CLOSE) {
 		zk_prep_handle_close_session(srv, &stand_in, &jr, t0);
 	} else if (jr.type == ZK_OP_RECONFIG) {
 		zk_reconfig_handle(srv, &stand_in, &jr, t0);
@@ -218,7 +195,6 @@ static void zk_quorum_on_forward(struct zk_server *srv, uint64_t from, const uin
 	} else {
 		log_warn(ZK_SRV_MOD, "server %" PRIu64 " forwarded a request of type %d, not a write", from, jr.type);
 	}
-	samsa__quorum__forward__free_unpacked(m, NULL);
 }
 
 /* A follower: builds the reply to a forwarded request from the txn it caused, into srv->out. */
@@ -667,65 +643,60 @@ static void zk_quorum_on_raft(const struct raft_msg *m, void *arg)
 	zk_quorum_ready(srv);
 }
 
+/* Application messages from peer `from`; their bytes are decoded by zk_peer (capped, fuzzed). */
 static void zk_quorum_on_app(uint64_t from, enum zk_peer_kind kind, const uint8_t *p, size_t len, void *arg)
 {
 	struct zk_server *srv = arg;
 	struct zk_quorum *q = srv->q;
+	struct zk_peer_app m;
+	int rc = zk_peer_decode_app(kind, p, len, &m);
+	if (rc) {
+		log_warn(ZK_SRV_MOD, "malformed message of kind %d (%zu bytes) from server %" PRIu64 ": %s", (int)kind,
+			 len, from, err_str(rc));
+		if (kind == ZK_PEER_FORWARD) /* the follower's client must not wait for it */
+			zk_quorum_nack(srv, from, 0);
+		return;
+	}
 	switch (kind) {
 	case ZK_PEER_FORWARD:
-		zk_quorum_on_forward(srv, from, p, len);
+		zk_quorum_on_forward(srv, from, &m);
 		break;
 	case ZK_PEER_TOUCH: {
-		Samsa__Quorum__Touch *m = samsa__quorum__touch__unpack(NULL, len, p);
 		int64_t now = zk_mono_ms();
-		for (size_t i = 0; m && i < m->n_sessions; i++)
-			zk_sessions_touch(srv->db.sessions, m->sessions[i], now);
-		if (m)
-			samsa__quorum__touch__free_unpacked(m, NULL);
+		for (size_t i = 0; i < m.n_sessions; i++)
+			zk_sessions_touch(srv->db.sessions, m.sessions[i], now);
 		break;
 	}
 	case ZK_PEER_SYNC: {
-		Samsa__Quorum__Sync *m = samsa__quorum__sync__unpack(NULL, len, p);
-		if (m) {
-			Samsa__Quorum__Sync resp = SAMSA__QUORUM__SYNC__INIT;
-			resp.session = m->session;
-			resp.xid = m->xid;
-			resp.zxid = (int64_t)raft_last_index(q->raft);
-			zk_quorum_send_pb(srv, from, ZK_PEER_SYNC_RESP, &resp.base);
-			samsa__quorum__sync__free_unpacked(m, NULL);
-		}
+		struct zk_peer_app resp = { .kind = ZK_PEER_SYNC_RESP, .session = m.session, .xid = m.xid };
+		resp.zxid = (int64_t)raft_last_index(q->raft);
+		zk_peer_send_msg(q->peer, from, &resp);
 		break;
 	}
 	case ZK_PEER_SYNC_RESP: {
-		Samsa__Quorum__Sync *m = samsa__quorum__sync__unpack(NULL, len, p);
-		struct zk_conn *c = m ? zk_quorum_conn_of(srv, m->session) : NULL;
-		struct zk_held *ph = c ? zk_quorum_find_placeholder(c, m->xid) : NULL;
+		struct zk_conn *c = zk_quorum_conn_of(srv, m.session);
+		struct zk_held *ph = c ? zk_quorum_find_placeholder(c, m.xid) : NULL;
 		if (ph) {
 			struct jute_req req;
 			jute_arena_reset(&srv->arena);
 			int bad = jute_decode_request(ph->data, ph->len, &srv->arena, &req);
 			wbuf_reset(&srv->out);
-			size_t off = zk_conn_reply_begin(srv, m->xid, m->zxid, 0);
+			size_t off = zk_conn_reply_begin(srv, m.xid, m.zxid, 0);
 			wbuf_str_i32(&srv->out, !bad && req.path ? req.path : "/");
 			jute_frame_end(&srv->out, off);
-			zk_quorum_fill(c, ph, m->zxid);
+			zk_quorum_fill(c, ph, m.zxid);
 		}
-		if (m)
-			samsa__quorum__sync__free_unpacked(m, NULL);
 		break;
 	}
-	case ZK_PEER_FORWARD_NACK: {
-		Samsa__Quorum__Nack *m = samsa__quorum__nack__unpack(NULL, len, p);
-		for (struct zk_conn *c = srv->conns; c && m; c = c->next)
-			if ((c->session_id == m->session || c->pending_session == m->session) && c->nc)
+	case ZK_PEER_FORWARD_NACK:
+		for (struct zk_conn *c = srv->conns; c; c = c->next)
+			if ((c->session_id == m.session || c->pending_session == m.session) && c->nc)
 				net_conn_close(c->nc, ERR_CLOSED);
-		if (m)
-			samsa__quorum__nack__free_unpacked(m, NULL);
 		break;
-	}
 	default:
 		break;
 	}
+	zk_peer_app_clear(&m);
 }
 
 static void zk_quorum_on_up(uint64_t id, bool connected, void *arg)
@@ -745,10 +716,11 @@ static void zk_quorum_tick(void *arg)
 	struct zk_quorum *q = srv->q;
 	raft_tick(q->raft);
 	if (q->n_touched && raft_leader(q->raft) && raft_leader(q->raft) != q->myid && ++q->touch_ticks >= 2) {
-		Samsa__Quorum__Touch m = SAMSA__QUORUM__TOUCH__INIT;
-		m.sessions = q->touched;
-		m.n_sessions = q->n_touched;
-		zk_quorum_send_pb(srv, raft_leader(q->raft), ZK_PEER_TOUCH, &m.base);
+		for (size_t i = 0; i < q->n_touched; i += ZK_PEER_MAX_TOUCH) {
+			struct zk_peer_app m = { .kind = ZK_PEER_TOUCH, .sessions = q->touched + i };
+			m.n_sessions = q->n_touched - i < ZK_PEER_MAX_TOUCH ? q->n_touched - i : ZK_PEER_MAX_TOUCH;
+			zk_peer_send_msg(q->peer, raft_leader(q->raft), &m);
+		}
 		q->n_touched = 0;
 		q->touch_ticks = 0;
 	}

@@ -30,7 +30,7 @@
 /* the log module name of every part of the server */
 #define ZK_SRV_MOD "zk_server"
 
-#define ZK_MAX_AUTH_IDS 16
+#define ZK_MAX_AUTH_IDS 16 /* == ZK_PEER_MAX_IDS, so a connection's ids fit a Forward */
 
 enum zk_conn_state { ZK_CONN_HANDSHAKE, ZK_CONN_ACTIVE, ZK_CONN_CLOSING };
 
@@ -78,7 +78,10 @@ struct zk_conn {
 	uint8_t pending_passwd[ZK_PASSWD_LEN];
 };
 
-enum { ZK_FWD_WRITE = 1, ZK_FWD_CREATE = 2, ZK_FWD_CLOSE = 3, ZK_FWD_SYNC = 4 };
+/* what a follower sends the leader for a client (zk_quorum_forward): a Forward of that kind, or
+ * a Sync */
+enum { ZK_FWD_WRITE = ZK_PEER_FWD_WRITE, ZK_FWD_CREATE = ZK_PEER_FWD_CREATE, ZK_FWD_CLOSE = ZK_PEER_FWD_CLOSE,
+       ZK_FWD_SYNC = 4 };
 
 /* The ensemble side of a server (NULL when standalone). */
 struct zk_quorum {

@@ -1,6 +1,7 @@
 /*
  * Unit tests for coord/zk_peer: the RaftMessage codec (round trip of every message type,
- * garbage, truncation, huge lengths, the caps on entries and servers, versions), and the
+ * garbage, truncation, huge lengths, the caps on entries and servers, versions), the codec of
+ * the application messages (Forward, Touch, Sync, Nack: round trip, every cap), and the
  * transport over real 127.0.0.1 sockets on one event_base: three peers exchanging every
  * message type and application messages, a peer that goes away and comes back, HELLO with
  * another protocol version, malformed frames and a `from` that does not match the HELLO, and
@@ -931,6 +932,167 @@ START_TEST(test_peer_that_does_not_read)
 }
 END_TEST
 
+/* Encodes a, decodes it as its kind; returns the decoder's result (out cleared on failure). */
+static int app_roundtrip(const struct zk_peer_app *a, struct zk_peer_app *out)
+{
+	struct wbuf w;
+	wbuf_init(&w, 1u << 24);
+	int rc = zk_peer_encode_app(a, &w);
+	ck_assert_int_eq(rc, 0);
+	rc = zk_peer_decode_app(a->kind, w.p, w.len, out);
+	wbuf_free(&w);
+	return rc;
+}
+
+START_TEST(test_app_roundtrip)
+{
+	static const uint8_t req[] = { 0, 0, 0, 7, 0, 0, 0, 1, 0xde, 0xad };
+	struct zk_peer_app a, d;
+	memset(&a, 0, sizeof(a));
+	a.kind = ZK_PEER_FORWARD;
+	a.fwd_kind = ZK_PEER_FWD_WRITE;
+	a.session = 0x100000001;
+	a.timeout = 30000;
+	for (unsigned i = 0; i < ZK_PEER_PASSWD_LEN; i++)
+		a.passwd[i] = (uint8_t)(i * 7);
+	a.passwd_len = ZK_PEER_PASSWD_LEN;
+	a.ids[0].scheme = "ip";
+	a.ids[0].id = "127.0.0.1";
+	a.ids[1].scheme = "digest";
+	a.ids[1].id = "bob:hash=";
+	a.n_ids = 2;
+	a.request = req;
+	a.request_len = sizeof(req);
+	ck_assert_int_eq(app_roundtrip(&a, &d), 0);
+	ck_assert_int_eq(d.kind, ZK_PEER_FORWARD);
+	ck_assert_int_eq(d.fwd_kind, ZK_PEER_FWD_WRITE);
+	ck_assert(d.session == a.session);
+	ck_assert_int_eq(d.timeout, 30000);
+	ck_assert_uint_eq(d.passwd_len, ZK_PEER_PASSWD_LEN);
+	ck_assert_int_eq(memcmp(d.passwd, a.passwd, ZK_PEER_PASSWD_LEN), 0);
+	ck_assert_uint_eq(d.n_ids, 2);
+	ck_assert_str_eq(d.ids[1].scheme, "digest");
+	ck_assert_str_eq(d.ids[1].id, "bob:hash=");
+	ck_assert_uint_eq(d.request_len, sizeof(req));
+	ck_assert_int_eq(memcmp(d.request, req, sizeof(req)), 0);
+	zk_peer_app_clear(&d);
+	ck_assert_ptr_null(d.priv);
+
+	int64_t sessions[] = { 1, -1, INT64_MAX, INT64_MIN };
+	struct zk_peer_app touch = { .kind = ZK_PEER_TOUCH, .sessions = sessions, .n_sessions = 4 };
+	ck_assert_int_eq(app_roundtrip(&touch, &d), 0);
+	ck_assert_uint_eq(d.n_sessions, 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert(d.sessions[i] == sessions[i]);
+	zk_peer_app_clear(&d);
+
+	struct zk_peer_app sync = { .kind = ZK_PEER_SYNC_RESP, .session = 9, .xid = -3, .zxid = 0x20000000a };
+	ck_assert_int_eq(app_roundtrip(&sync, &d), 0);
+	ck_assert(d.session == 9 && d.xid == -3 && d.zxid == 0x20000000a);
+	zk_peer_app_clear(&d);
+
+	struct zk_peer_app nack = { .kind = ZK_PEER_FORWARD_NACK, .session = 0 };
+	ck_assert_int_eq(app_roundtrip(&nack, &d), 0); /* the empty message */
+	ck_assert(d.session == 0);
+	zk_peer_app_clear(&d);
+	zk_peer_app_clear(NULL);
+}
+END_TEST
+
+START_TEST(test_app_caps)
+{
+	struct zk_peer_app a, d;
+	struct wbuf w;
+	/* encoding refuses what decoding would refuse */
+	memset(&a, 0, sizeof(a));
+	a.kind = ZK_PEER_RAFT;
+	wbuf_init(&w, 1u << 24);
+	ck_assert_int_eq(zk_peer_encode_app(&a, &w), ERR_INVAL);
+	a.kind = ZK_PEER_FORWARD;
+	ck_assert_int_eq(zk_peer_encode_app(&a, &w), ERR_INVAL); /* forward kind 0 */
+	a.fwd_kind = ZK_PEER_FWD_CREATE;
+	ck_assert_int_eq(zk_peer_encode_app(&a, &w), ERR_INVAL); /* a new session needs a password */
+	a.passwd_len = 3;
+	ck_assert_int_eq(zk_peer_encode_app(&a, &w), ERR_INVAL);
+	a.passwd_len = ZK_PEER_PASSWD_LEN;
+	ck_assert_int_eq(zk_peer_encode_app(&a, &w), 0);
+	static char long_id[ZK_PEER_MAX_ID_LEN + 2];
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	a.ids[0].scheme = "digest";
+	a.ids[0].id = long_id;
+	a.n_ids = 1;
+	ck_assert_int_eq(zk_peer_encode_app(&a, &w), ERR_INVAL);
+	long_id[ZK_PEER_MAX_ID_LEN] = '\0';
+	ck_assert_int_eq(zk_peer_encode_app(&a, &w), 0);
+	a.n_ids = ZK_PEER_MAX_IDS + 1;
+	ck_assert_int_eq(zk_peer_encode_app(&a, &w), ERR_INVAL);
+	struct zk_peer_app touch = { .kind = ZK_PEER_TOUCH, .n_sessions = ZK_PEER_MAX_TOUCH + 1 };
+	touch.sessions = calloc(ZK_PEER_MAX_TOUCH + 1, sizeof(int64_t));
+	ck_assert_ptr_nonnull(touch.sessions);
+	ck_assert_int_eq(zk_peer_encode_app(&touch, &w), ERR_INVAL);
+	touch.n_sessions = ZK_PEER_MAX_TOUCH;
+	wbuf_reset(&w);
+	ck_assert_int_eq(zk_peer_encode_app(&touch, &w), 0);
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_TOUCH, w.p, w.len, &d), 0);
+	ck_assert_uint_eq(d.n_sessions, ZK_PEER_MAX_TOUCH);
+	zk_peer_app_clear(&d);
+	/* one more session, appended unpacked (field 1, varint 1): refused before unpacking */
+	wbuf_u8(&w, 0x08);
+	wbuf_u8(&w, 0x01);
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_TOUCH, w.p, w.len, &d), ERR_CORRUPT);
+	ck_assert_ptr_null(d.priv);
+	free((void *)touch.sessions);
+
+	/* decoding: 17 identities, an identity of 1025 bytes, a forward kind out of range, a
+	 * 5-byte password, too many scalar fields, garbage, a kind that is not an application's */
+	uint8_t b[4096];
+	size_t k = 0;
+	b[k++] = 0x08; /* kind 1 */
+	b[k++] = 0x01;
+	for (unsigned i = 0; i < ZK_PEER_MAX_IDS + 1; i++) {
+		b[k++] = 0x2a; /* ids, 4 bytes: scheme "ip" */
+		b[k++] = 0x04;
+		b[k++] = 0x0a;
+		b[k++] = 0x02;
+		b[k++] = 'i';
+		b[k++] = 'p';
+	}
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_FORWARD, b, k, &d), ERR_CORRUPT);
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_FORWARD, b, k - 6, &d), 0);
+	ck_assert_uint_eq(d.n_ids, ZK_PEER_MAX_IDS);
+	ck_assert_str_eq(d.ids[15].scheme, "ip");
+	ck_assert_str_eq(d.ids[15].id, "");
+	zk_peer_app_clear(&d);
+	k = 0;
+	b[k++] = 0x08;
+	b[k++] = 0x01;
+	b[k++] = 0x2a; /* ids: 3 + 1025 bytes */
+	b[k++] = 0x84;
+	b[k++] = 0x08;
+	b[k++] = 0x12; /* id: 1025 bytes */
+	b[k++] = 0x81;
+	b[k++] = 0x08;
+	memset(b + k, 'y', 1025);
+	k += 1025;
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_FORWARD, b, k, &d), ERR_CORRUPT);
+	static const uint8_t kind4[] = { 0x08, 0x04 };
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_FORWARD, kind4, sizeof(kind4), &d), ERR_CORRUPT);
+	static const uint8_t pw5[] = { 0x08, 0x01, 0x22, 0x05, 1, 2, 3, 4, 5 };
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_FORWARD, pw5, sizeof(pw5), &d), ERR_CORRUPT);
+	k = 0;
+	for (unsigned i = 0; i < ZK_PEER_MAX_FIELDS + 1; i++) {
+		b[k++] = 0x08; /* Sync.session, again and again */
+		b[k++] = 0x01;
+	}
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_SYNC, b, k, &d), ERR_CORRUPT);
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_SYNC, b, k - 2, &d), 0);
+	static const uint8_t garbage[] = { 0x0a, 0xff, 0xff };
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_FORWARD_NACK, garbage, sizeof(garbage), &d), ERR_CORRUPT);
+	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_RAFT, NULL, 0, &d), ERR_INVAL);
+	wbuf_free(&w);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
 	struct event_base *base = event_base_new();
@@ -967,6 +1129,8 @@ static Suite *zk_peer_suite(void)
 	TCase *tc = tcase_create("codec");
 	tcase_add_test(tc, test_roundtrip_every_type);
 	tcase_add_test(tc, test_decode_bad);
+	tcase_add_test(tc, test_app_roundtrip);
+	tcase_add_test(tc, test_app_caps);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("transport");
 	tcase_set_timeout(tc, 60);
