@@ -6,11 +6,13 @@
 //   node kafkajs_client.js BROKERS list                            admin.listTopics
 //   node kafkajs_client.js BROKERS metadata TOPIC                  admin.fetchTopicMetadata
 //   node kafkajs_client.js BROKERS delete TOPIC                    admin.deleteTopics
+//   node kafkajs_client.js BROKERS alter TOPIC K=V[,K=V]           admin.alterConfigs of a topic
+//   node kafkajs_client.js BROKERS describe TOPIC                  admin.describeConfigs of a topic
 //   node kafkajs_client.js BROKERS produce TOPIC N                 producer.send of N keyed
 //        messages with headers, GZIP-compressed, acks=-1 (all to partition i % partitions)
 'use strict';
 const path = require('path');
-const { Kafka, logLevel, CompressionTypes, Partitioners } = require(
+const { Kafka, logLevel, CompressionTypes, Partitioners, ConfigResourceTypes } = require(
   path.join(__dirname, '..', 'node_modules', 'kafkajs'));
 
 async function main(argv) {
@@ -45,6 +47,23 @@ async function main(argv) {
       return { topics: (await a.listTopics()).sort() };
     case 'metadata':
       return await a.fetchTopicMetadata({ topics: [topic] });
+    case 'alter': {
+      const configEntries = arg.split(',').map((kv) => {
+        const [name, value] = kv.split('=');
+        return { name, value };
+      });
+      await a.alterConfigs({ validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries }] });
+      return { altered: topic };
+    }
+    case 'describe': {
+      const r = await a.describeConfigs({ includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+      const out = {};
+      for (const e of r.resources[0].configEntries)
+        out[e.configName] = { value: e.configValue, source: e.configSource, isDefault: e.isDefault };
+      return out;
+    }
     case 'delete':
       await a.deleteTopics({ topics: [topic], timeout: 10000 });
       return { deleted: topic };

@@ -1,7 +1,7 @@
 """The broker with kafkajs 2.2.4 (npm, pinned in tests/package.json, installed into tests/node_modules
 by deploy/install-deps): the admin client's createTopics (as its documentation shows it, with
 no partition count or replication factor: kafkajs sends -1 in CreateTopics v3), listTopics,
-fetchTopicMetadata and deleteTopics; its producer with keys, headers and GZIP, read back with
+fetchTopicMetadata, alterConfigs, describeConfigs and deleteTopics; its producer with keys, headers and GZIP, read back with
 confluent-kafka and kafka-python. (kafkajs's consumer needs consumer groups.) The coordinator
 is samsa-coord, or the real ZooKeeper 3.8 with SAMSA_ZK_TARGET=real."""
 import json
@@ -78,6 +78,15 @@ class KafkajsTest(unittest.TestCase):
         kbharness.wait_for(lambda: "js-two" not in kafkajs(self.bs, "list")["topics"], what="js-two gone")
         kbharness.wait_for(lambda: not os.path.exists(os.path.join(self.cluster.brokers[0].log_dirs, "js-two-0")),
                            what="js-two-0 removed from disk")
+        # topic configs: alterConfigs replaces the topic's overrides, describeConfigs shows them
+        self.assertEqual(kafkajs(self.bs, "alter", "js-default", "retention.ms=3600000,max.message.bytes=5000"),
+                         {"altered": "js-default"})
+        d = kafkajs(self.bs, "describe", "js-default")
+        self.assertEqual(d["retention.ms"], {"value": "3600000", "source": 1, "isDefault": False})
+        self.assertEqual(d["max.message.bytes"]["value"], "5000")
+        self.assertEqual(d["segment.bytes"]["source"], 5)  # DEFAULT_CONFIG
+        out = kafkajs(self.bs, "alter", "js-default", "retention.ms=soon", ok=False)
+        self.assertEqual(out["type"], "INVALID_CONFIG", out)
         # errors come back as kafkajs's own error types
         out = kafkajs(self.bs, "create", "bad/name", ok=False)
         self.assertEqual(out["type"], "INVALID_TOPIC_EXCEPTION", out)
