@@ -204,11 +204,20 @@ static void jute_string_list(struct jute_dec *d, const char ***out, int32_t *n)
 	*n = count;
 }
 
+/* A request's path: kept as sent (ZooKeeper validates the path of writes only, and answers a
+ * null or NUL-holding one differently per op), so not a bad_string. */
 static void jute_path(struct jute_dec *d, struct jute_req *q)
 {
+	bool bad = d->bad_string;
+	const uint8_t *p;
+	int32_t n;
+	struct rbuf peek = d->r;
+	q->path_len = -1;
+	if (!rbuf_bytes_i32(&peek, peek.len, &p, &n) && n >= 0)
+		q->path_len = n;
 	q->path = jute_string(d);
-	if (!q->path && !d->r.err)
-		d->bad_string = true;
+	q->path_nul = q->path && strlen(q->path) != (size_t)q->path_len;
+	d->bad_string = bad;
 }
 
 /* The body of one request of the given type (no header). 0, or ERR_PROTO for unknown types. */
@@ -251,6 +260,7 @@ static void jute_multi(struct jute_dec *d, struct jute_req *q)
 		op->xid = q->xid;
 		op->type = type;
 		op->data_len = -1;
+		op->path_len = -1;
 		if (jute_body(d, op, true)) {
 			jute_fail(d, ERR_CORRUPT);
 			return;
@@ -353,6 +363,7 @@ int jute_decode_request(const uint8_t *p, size_t len, struct jute_arena *a, stru
 	memset(out, 0, sizeof(*out));
 	out->data_len = -1;
 	out->auth_len = -1;
+	out->path_len = -1;
 	int rc;
 	out->xid = jute_int(&d);
 	out->type = jute_int(&d);
@@ -430,6 +441,42 @@ void jute_put_acl_list(struct wbuf *w, const struct zk_acl *acl, int32_t n)
 		wbuf_i32(w, acl[i].perms);
 		wbuf_str_i32(w, acl[i].scheme);
 		wbuf_str_i32(w, acl[i].id);
+	}
+}
+
+/* id with every ":" .. (newline or end) replaced by ":x": the length, or the bytes into w. */
+static size_t jute_masked_id(const char *id, struct wbuf *w)
+{
+	size_t len = 0;
+	for (const char *p = id; *p;) {
+		if (*p != ':') {
+			if (w)
+				wbuf_raw(w, p, 1);
+			len++;
+			p++;
+			continue;
+		}
+		if (w)
+			wbuf_raw(w, ":x", 2);
+		len += 2;
+		while (*p && *p != '\n')
+			p++;
+	}
+	return len;
+}
+
+void jute_put_acl_list_masked(struct wbuf *w, const struct zk_acl *acl, int32_t n)
+{
+	wbuf_i32(w, n);
+	for (int32_t i = 0; i < n; i++) {
+		wbuf_i32(w, acl[i].perms);
+		wbuf_str_i32(w, acl[i].scheme);
+		if (strcmp(acl[i].scheme, "digest")) {
+			wbuf_str_i32(w, acl[i].id);
+			continue;
+		}
+		wbuf_i32(w, (int32_t)jute_masked_id(acl[i].id, NULL));
+		jute_masked_id(acl[i].id, w);
 	}
 }
 

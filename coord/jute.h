@@ -50,7 +50,9 @@ int jute_decode_connect(const uint8_t *p, size_t len, struct jute_connect_req *o
 struct jute_req {
 	int32_t xid;
 	int32_t type;
-	const char *path;
+	const char *path;  /* NULL for a null path; cut at a NUL byte (see path_nul) */
+	int32_t path_len;  /* bytes of the path as sent (path[0..path_len) ), -1 for null */
+	bool path_nul;	   /* the path holds a NUL byte: no znode has it */
 	const uint8_t *data; /* NULL for a null buffer */
 	int32_t data_len;    /* -1 for null */
 	struct zk_acl *acl;
@@ -69,7 +71,8 @@ struct jute_req {
 	int32_t n_watches[5];
 	struct jute_req *ops; /* multi / multiRead */
 	int32_t n_ops;
-	bool bad_string; /* a string held a NUL byte: answered with ZK_EBADARGUMENTS */
+	bool bad_string; /* a string other than the path held a NUL byte, or a watch list a null:
+			  * answered with ZK_EBADARGUMENTS */
 	const char *reconfig[3]; /* reconfig: joining, leaving, new members (NULL if null) */
 	int64_t config_id;	 /* reconfig: curConfigId (-1: any) */
 };
@@ -88,6 +91,9 @@ void jute_frame_end(struct wbuf *w, size_t off);
 void jute_put_reply_header(struct wbuf *w, int32_t xid, int64_t zxid, int32_t err);
 void jute_put_stat(struct wbuf *w, const struct zk_stat *st);
 void jute_put_acl_list(struct wbuf *w, const struct zk_acl *acl, int32_t n);
+/* The same with each digest id's password hash replaced by "x" (ZooKeeper's getACL answer to a
+ * client without ADMIN: the id's ":.*" becomes ":x", a regex's '.' stopping at a newline). */
+void jute_put_acl_list_masked(struct wbuf *w, const struct zk_acl *acl, int32_t n);
 void jute_put_string_list(struct wbuf *w, const char *const *v, int32_t n);
 /* ConnectResponse plus the readOnly byte (drop the last byte for old clients). */
 void jute_put_connect_resp(struct wbuf *w, int32_t protocol_version, int32_t timeout, int64_t session_id,

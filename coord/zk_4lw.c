@@ -16,11 +16,13 @@
 #include "zk_watch.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #define ZK_VERSION_STRING "3.8.0-samsa-0.1.0"
 
@@ -63,19 +65,24 @@ static void zk_4lw_line(struct wbuf *w, const char *fmt, ...)
 		wbuf_raw(w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/*
+ * One client line of stat (brief) and cons, as ZooKeeper's ServerCnxn.dumpConnectionInfo:
+ * " /IP:PORT[interest](queued=..,recved=..,sent=..)", and for cons, on a connection with a
+ * session, the session's figures before the ')'.
+ */
 static void zk_4lw_conn_line(struct zk_server *srv, struct wbuf *w, struct zk_conn *c, bool full)
 {
-	(void)srv;
-	if (!full) {
-		zk_4lw_line(w, " /%s[%d](queued=%zu,recved=%" PRIu64 ",sent=%" PRIu64 ")\n", c->ip,
-			    c->state == ZK_CONN_ACTIVE ? 1 : 0, c->held_bytes ? (size_t)1 : 0, c->recv, c->sent);
+	if (!full || !c->session_id) {
+		zk_4lw_line(w, " /%s:%u[%d](queued=%zu,recved=%" PRIu64 ",sent=%" PRIu64 ")\n", c->ip,
+			    (unsigned)c->port, c->state == ZK_CONN_ACTIVE ? 1 : 0, c->held_bytes ? (size_t)1 : 0,
+			    c->recv, c->sent);
 		return;
 	}
 	zk_4lw_line(w,
-		    " /%s[%d](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64 ",sid=0x%" PRIx64
+		    " /%s:%u[%d](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64 ",sid=0x%" PRIx64
 		    ",lop=%d,est=%" PRId64 ",to=%d,lcxid=0x%x,lzxid=0x%" PRIx64 ",lresp=%" PRId64
 		    ",llat=0,minlat=%" PRIu64 ",avglat=%" PRIu64 ",maxlat=%" PRIu64 ")\n",
-		    c->ip, c->state == ZK_CONN_ACTIVE ? 1 : 0, c->held_head ? 1 : 0, c->recv, c->sent,
+		    c->ip, (unsigned)c->port, c->state == ZK_CONN_ACTIVE ? 1 : 0, c->held_head ? 1 : 0, c->recv, c->sent,
 		    (uint64_t)c->session_id, c->last_op, c->established_ms, c->timeout,
 		    (unsigned)c->last_cxid, (uint64_t)srv->db.last_zxid, c->last_resp_ms, c->lat_min,
 		    c->lat_n ? c->lat_sum / c->lat_n / 1000 : 0, c->lat_max);
@@ -171,6 +178,74 @@ static void zk_4lw_mntr(struct zk_server *srv, struct wbuf *w)
 	zk_4lw_line(w, "zk_txnlog_syncs\t%" PRIu64 "\n", syncs);
 }
 
+/* Bytes in the files under path (ZooKeeper's getDirSize), a few levels deep. */
+static int64_t zk_4lw_dir_size(const char *path, int depth)
+{
+	int64_t total = 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			total += (int64_t)st.st_size;
+		} else if (S_ISDIR(st.st_mode) && depth > 0) {
+			char sub[4352];
+			int n = snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			if (n > 0 && (size_t)n < sizeof(sub))
+				total += zk_4lw_dir_size(sub, depth - 1);
+		}
+	}
+	closedir(d);
+	return total;
+}
+
+/*
+ * conf, as ZooKeeper 3.8 prints it: the settings every server has; in an ensemble then the
+ * quorum's (QuorumZooKeeperServer.dumpConf) and "membership: " followed by the configuration
+ * as /zookeeper/config holds it (server.N lines and version=, no newline after it).
+ */
+static void zk_4lw_conf(struct zk_server *srv, struct wbuf *w)
+{
+	const struct zk_config *cfg = srv->cfg;
+	char path[4200];
+	int64_t dsize = 0, lsize = 0;
+	if (snprintf(path, sizeof(path), "%s/version-2", cfg->data_dir) < (int)sizeof(path))
+		dsize = zk_4lw_dir_size(path, 2);
+	if (snprintf(path, sizeof(path), "%s/version-2", cfg->data_log_dir) < (int)sizeof(path))
+		lsize = zk_4lw_dir_size(path, 2);
+	struct zk_quorum *q = srv->q;
+	zk_config_format(cfg, q ? q->myid : 0, dsize, lsize, w);
+	if (!q)
+		return;
+	const struct zk_quorum_server *me = NULL;
+	for (int i = 0; i < q->n_members && !me; i++)
+		if (q->members[i].id == q->myid)
+			me = &q->members[i];
+	for (int i = 0; i < cfg->n_servers && !me; i++)
+		if (cfg->servers[i].id == q->myid)
+			me = &cfg->servers[i];
+	zk_4lw_line(w, "initLimit=%d\nsyncLimit=%d\nelectionAlg=3\nelectionPort=%d\nquorumPort=%d\npeerType=%d\n",
+		    cfg->init_limit, cfg->sync_limit, me ? me->election_port : 0, me ? me->peer_port : 0,
+		    me && me->observer ? 1 : 0);
+	zk_4lw_line(w, "membership: \n");
+	const struct zk_node *node = zk_tree_get(srv->db.tree, "/zookeeper/config");
+	int32_t len = 0;
+	const uint8_t *data = node ? zk_node_data(node, &len) : NULL;
+	if (data && len > 0) {
+		wbuf_raw(w, data, (size_t)len);
+		return;
+	}
+	char text[ZK_MAX_SERVERS * 700 + 64];
+	size_t n = zk_reconfig_format(q->members, q->n_members, text, sizeof(text) - 16);
+	wbuf_raw(w, text, n);
+	zk_4lw_line(w, "version=0");
+}
+
 int zk_4lw_preface(struct net_conn *nc, const uint8_t first4[4], void *arg)
 {
 	struct zk_conn *conn = arg;
@@ -181,6 +256,7 @@ int zk_4lw_preface(struct net_conn *nc, const uint8_t first4[4], void *arg)
 			which = (int)i;
 	if (which < 0)
 		return 0;
+	conn->recv++; /* ZooKeeper counts the word as a packet received */
 	struct wbuf *w = &srv->out;
 	wbuf_reset(w);
 	const char *cmd = zk_4lw_names[which];
@@ -197,7 +273,7 @@ int zk_4lw_preface(struct net_conn *nc, const uint8_t first4[4], void *arg)
 	} else if (!strcmp(cmd, "mntr")) {
 		zk_4lw_mntr(srv, w);
 	} else if (!strcmp(cmd, "conf")) {
-		zk_config_format(srv->cfg, w);
+		zk_4lw_conf(srv, w);
 	} else if (!strcmp(cmd, "cons")) {
 		for (struct zk_conn *c = srv->conns; c; c = c->next)
 			zk_4lw_conn_line(srv, w, c, true);

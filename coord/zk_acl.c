@@ -87,22 +87,21 @@ int zk_acl_check(const struct zk_acl *acl, int32_t n, int32_t perm, const struct
 	return 0;
 }
 
-int zk_acl_digest(const char *user_colon_password, char *out, size_t outlen)
+int zk_acl_digest(const uint8_t *cred, size_t len, char **out)
 {
 	unsigned char sha[SHA_DIGEST_LENGTH];
-	unsigned char b64[64];
-	const char *colon = strchr(user_colon_password, ':');
-	if (!colon)
-		return ERR_INVAL;
-	size_t ulen = (size_t)(colon - user_colon_password);
-	SHA1((const unsigned char *)user_colon_password, strlen(user_colon_password), sha);
+	unsigned char b64[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
+	const uint8_t *colon = memchr(cred, ':', len);
+	size_t ulen = colon ? (size_t)(colon - cred) : len;
+	SHA1(cred, len, sha);
 	int n = EVP_EncodeBlock(b64, sha, SHA_DIGEST_LENGTH);
-	if (n < 0 || ulen + 1 + (size_t)n + 1 > outlen)
-		return ERR_RANGE;
-	memcpy(out, user_colon_password, ulen);
-	out[ulen] = ':';
-	memcpy(out + ulen + 1, b64, (size_t)n);
-	out[ulen + 1 + (size_t)n] = '\0';
+	*out = malloc(ulen + 1 + (size_t)n + 1);
+	if (!*out)
+		return ERR_NOMEM;
+	memcpy(*out, cred, ulen);
+	(*out)[ulen] = ':';
+	memcpy(*out + ulen + 1, b64, (size_t)n);
+	(*out)[ulen + 1 + (size_t)n] = '\0';
 	return 0;
 }
 

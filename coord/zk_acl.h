@@ -19,8 +19,13 @@ struct zk_auth_id {
 
 /* 1 if one of ids may do perm under acl (an empty list allows everything; "super" bypasses). */
 int zk_acl_check(const struct zk_acl *acl, int32_t n, int32_t perm, const struct zk_auth_id *ids, int32_t n_ids);
-/* "user:password" -> "user:" + base64(sha1("user:password")). 0 or ERR_INVAL/ERR_RANGE. */
-int zk_acl_digest(const char *user_colon_password, char *out, size_t outlen);
+/*
+ * The digest id of a credential, as ZooKeeper's DigestAuthenticationProvider makes it:
+ * "user:password" -> "user:" + base64(sha1("user:password")); the user is what precedes the
+ * first ':', or the whole credential when it has none ("pw" -> "pw:" + base64(sha1("pw"))).
+ * *out is malloc'ed (the caller frees it). 0 or ERR_NOMEM.
+ */
+int zk_acl_digest(const uint8_t *cred, size_t len, char **out);
 /*
  * Validates and expands an ACL for create/setACL. ZK_OK with *out (free with
  * zk_acl_list_free) or ZK_EINVALIDACL: empty list; world id not "anyone"; auth with no

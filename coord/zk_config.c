@@ -321,17 +321,18 @@ void zk_config_free(struct zk_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-int zk_config_format(const struct zk_config *cfg, struct wbuf *w)
+int zk_config_format(const struct zk_config *cfg, uint64_t server_id, int64_t data_dir_size,
+		     int64_t data_log_size, struct wbuf *w)
 {
-	char line[4200];
+	char line[8400];
 	int n = snprintf(line, sizeof(line),
-			 "clientPort=%d\nclientPortAddress=%s\ndataDir=%s/version-2\ndataDirSize=0\n"
-			 "dataLogDir=%s/version-2\ndataLogSize=0\ntickTime=%d\nmaxClientCnxns=%d\n"
+			 "clientPort=%d\nsecureClientPort=-1\ndataDir=%s/version-2\ndataDirSize=%lld\n"
+			 "dataLogDir=%s/version-2\ndataLogSize=%lld\ntickTime=%d\nmaxClientCnxns=%d\n"
 			 "minSessionTimeout=%d\nmaxSessionTimeout=%d\nclientPortListenBacklog=-1\n"
-			 "serverId=0\n",
-			 cfg->client_port, cfg->client_port_address, cfg->data_dir, cfg->data_log_dir,
-			 cfg->tick_time, cfg->max_client_cnxns, cfg->min_session_timeout,
-			 cfg->max_session_timeout);
+			 "serverId=%llu\n",
+			 cfg->client_port, cfg->data_dir, (long long)data_dir_size, cfg->data_log_dir,
+			 (long long)data_log_size, cfg->tick_time, cfg->max_client_cnxns,
+			 cfg->min_session_timeout, cfg->max_session_timeout, (unsigned long long)server_id);
 	if (n < 0)
 		return ERR_INVAL;
 	return wbuf_raw(w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);

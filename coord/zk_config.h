@@ -72,7 +72,10 @@ void zk_config_free(struct zk_config *cfg);
  * file and line only name the place in errors. */
 int zk_config_server(const char *file, int line, const char *key, const char *v, struct zk_quorum_server *sv,
 		     char *errbuf, size_t errlen);
-/* "key=value\n" for every setting (the `conf` four-letter word). */
-int zk_config_format(const struct zk_config *cfg, struct wbuf *w);
+/* The lines of the `conf` four-letter word that every server has, as ZooKeeper 3.8's
+ * ZooKeeperServer.dumpConf prints them (clientPort .. serverId); the sizes are the bytes under
+ * dataDir/version-2 and dataLogDir/version-2. */
+int zk_config_format(const struct zk_config *cfg, uint64_t server_id, int64_t data_dir_size,
+		     int64_t data_log_size, struct wbuf *w);
 
 #endif

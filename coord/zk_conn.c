@@ -258,11 +258,30 @@ void zk_conn_notify(void *watcher, enum zk_event_type type, const char *path, vo
 	zk_conn_send(conn, srv->fire_zxid, 0);
 }
 
-/* zk_db's event hook: route tree events to the watch manager. */
-void zk_conn_on_event(const char *path, enum zk_event_type type, void *arg)
+/* One event being fired: the ACL a watcher needs READ in to be told of it. */
+struct zk_conn_fire {
+	struct zk_server *srv;
+	const struct zk_acl *acl;
+	int32_t n_acl;
+};
+
+/* Tells a watcher of an event only if it may READ the node (ZooKeeper 3.8.4's fix of
+ * CVE-2024-23944); a one-shot watch fires, and is gone, either way, as in ZooKeeper. */
+static void zk_conn_notify_if_allowed(void *watcher, enum zk_event_type type, const char *path, void *arg)
 {
-	struct zk_server *srv = arg;
-	zk_watch_trigger(srv->watches, path, type, zk_conn_notify, srv);
+	struct zk_conn_fire *f = arg;
+	struct zk_conn *conn = watcher;
+	if (!zk_acl_check(f->acl, f->n_acl, ZK_PERM_READ, conn->ids, conn->n_ids))
+		return;
+	zk_conn_notify(watcher, type, path, f->srv);
+}
+
+/* zk_db's event hook: route tree events to the watch manager. */
+void zk_conn_on_event(const char *path, enum zk_event_type type, const struct zk_acl *acl, int32_t n_acl,
+		      void *arg)
+{
+	struct zk_conn_fire f = { arg, acl, n_acl };
+	zk_watch_trigger(f.srv->watches, path, type, zk_conn_notify_if_allowed, &f);
 }
 
 void zk_conn_on_session_closed(int64_t session_id, void *arg)

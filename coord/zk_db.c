@@ -45,14 +45,25 @@ void zk_db_destroy(struct zk_db *db)
 
 static void zk_db_event(struct zk_db *db, const char *path, enum zk_event_type type)
 {
+	const struct zk_node *node = zk_tree_get(db->tree, path);
+	int32_t n = 0;
+	const struct zk_acl *acl = node ? zk_node_acl(node, &n) : NULL;
 	if (db->on_event)
-		db->on_event(path, type, db->cb_arg);
+		db->on_event(path, type, acl, n, db->cb_arg);
 }
 
-static void zk_db_node_events(struct zk_db *db, const char *path, enum zk_event_type type)
+/* The events of one op on path, the node's own with the ACL it has (node_acl: a deleted node's
+ * last one), then CHILDCHANGED on the parent. */
+static void zk_db_node_events(struct zk_db *db, const char *path, enum zk_event_type type,
+			      const struct zk_acl *node_acl, int32_t n_node_acl)
 {
 	char small[512];
-	zk_db_event(db, path, type);
+	if (type == ZK_EVENT_DELETED) {
+		if (db->on_event)
+			db->on_event(path, type, node_acl, n_node_acl, db->cb_arg);
+	} else {
+		zk_db_event(db, path, type);
+	}
 	if (type != ZK_EVENT_CREATED && type != ZK_EVENT_DELETED)
 		return;
 	size_t need = strlen(path) + 1;
@@ -98,11 +109,25 @@ static enum zk_event_type zk_db_op_event(const struct zk_txn *op)
 	}
 }
 
-static void zk_db_op_events(struct zk_db *db, const struct zk_txn *op)
+/*
+ * Applies one tree op and emits its events. Called inside a tree group (zk_tree_begin), so a
+ * node deleted here, and the ACL list it held, stay allocated until the group's commit: its
+ * DELETED event carries that ACL.
+ */
+static int zk_db_apply_op_events(struct zk_db *db, const struct zk_txn *op, int64_t zxid, int64_t time_ms)
 {
+	const struct zk_acl *acl = NULL;
+	int32_t n_acl = 0;
+	if (op->type == ZK_TXN_DELETE) {
+		const struct zk_node *node = zk_tree_get(db->tree, op->path);
+		if (node)
+			acl = zk_node_acl(node, &n_acl);
+	}
+	int rc = zk_db_apply_tree_op(db, op, zxid, time_ms);
 	enum zk_event_type t = zk_db_op_event(op);
-	if (t != ZK_EVENT_NONE)
-		zk_db_node_events(db, op->path, t);
+	if (!rc && t != ZK_EVENT_NONE)
+		zk_db_node_events(db, op->path, t, acl, n_acl);
+	return rc;
 }
 
 struct zk_db_paths {
@@ -149,11 +174,13 @@ static int zk_db_close_session(struct zk_db *db, int64_t session_id, int64_t zxi
 	 * same events in the same order. */
 	if (!rc && ps.n > 1)
 		qsort(ps.v, ps.n, sizeof(*ps.v), zk_db_strcmp);
+	/* a group keeps each deleted node's ACL alive for its DELETED event */
+	zk_tree_begin(db->tree);
 	for (size_t i = 0; !rc && i < ps.n; i++) {
-		rc = zk_tree_delete(db->tree, ps.v[i], zxid);
-		if (!rc)
-			zk_db_node_events(db, ps.v[i], ZK_EVENT_DELETED);
+		struct zk_txn del = { .type = ZK_TXN_DELETE, .path = ps.v[i] };
+		rc = zk_db_apply_op_events(db, &del, zxid, 0);
 	}
+	zk_tree_commit(db->tree);
 	for (size_t i = 0; i < ps.n; i++)
 		free(ps.v[i]);
 	free(ps.v);
@@ -187,22 +214,26 @@ int zk_db_apply(struct zk_db *db, const struct zk_txn *txn)
 				failed = true;
 		if (failed)
 			break;
+		/* Events go out op by op, each with the ACLs of its moment (as ZooKeeper's DataTree
+		 * triggers them). An op that does not apply is fatal to the caller (see zk_db.h), so
+		 * the events of the ops before it do not matter. */
 		zk_tree_begin(db->tree);
 		for (int32_t i = 0; !rc && i < txn->n_ops; i++)
-			rc = zk_db_apply_tree_op(db, &txn->ops[i], txn->zxid, txn->time_ms);
+			rc = zk_db_apply_op_events(db, &txn->ops[i], txn->zxid, txn->time_ms);
 		if (rc) {
 			zk_tree_rollback(db->tree);
 			break;
 		}
 		zk_tree_commit(db->tree);
-		for (int32_t i = 0; i < txn->n_ops; i++)
-			zk_db_op_events(db, &txn->ops[i]);
 		break;
 	}
 	default:
-		rc = zk_db_apply_tree_op(db, txn, txn->zxid, txn->time_ms);
-		if (!rc)
-			zk_db_op_events(db, txn);
+		zk_tree_begin(db->tree);
+		rc = zk_db_apply_op_events(db, txn, txn->zxid, txn->time_ms);
+		if (rc)
+			zk_tree_rollback(db->tree);
+		else
+			zk_tree_commit(db->tree);
 		break;
 	}
 	if (rc) {

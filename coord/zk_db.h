@@ -18,8 +18,12 @@ struct zk_tree;
 struct zk_sessions;
 
 /* Called for every watch event a txn causes (ZooKeeper's DataTree triggers): the node's own
- * event (CREATED, DELETED, DATACHANGED) and CHILDCHANGED on its parent. */
-typedef void (*zk_db_event_cb)(const char *path, enum zk_event_type type, void *arg);
+ * event (CREATED, DELETED, DATACHANGED) and CHILDCHANGED on its parent. acl/n_acl: the ACL of
+ * the node the event is about at that op (a deleted node's last one; the parent's for
+ * CHILDCHANGED), which a watcher needs READ in to be told (ZooKeeper 3.8.4, CVE-2024-23944);
+ * valid during the call only. A multi's events come op by op, each with the ACL of its time. */
+typedef void (*zk_db_event_cb)(const char *path, enum zk_event_type type, const struct zk_acl *acl,
+			       int32_t n_acl, void *arg);
 /* Called when a session ends (closeSession txn applied). */
 typedef void (*zk_db_session_cb)(int64_t session_id, void *arg);
 

@@ -171,7 +171,11 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 	const struct zk_node *node, *pnode;
 	struct zk_stat st;
 
-	if (req->bad_string || !req->path)
+	if (!req->path) /* a NullPointerException in ZooKeeper for these, a check for the others */
+		return req->type == ZK_OP_SETDATA || req->type == ZK_OP_SETACL || req->type == ZK_OP_CHECK
+			       ? ZK_EBADARGUMENTS
+			       : ZK_EMARSHALLINGERROR;
+	if (req->bad_string || req->path_nul)
 		return ZK_EBADARGUMENTS;
 	op->data_len = -1;
 	switch (req->type) {
@@ -383,6 +387,61 @@ bool zk_prep_is_write(int32_t type)
 	}
 }
 
+/* ZooKeeper's MultiOperationRecord holds these ops only, each a write (1) or a read (2). */
+static int zk_prep_multi_op_kind(int32_t type)
+{
+	switch (type) {
+	case ZK_OP_CREATE:
+	case ZK_OP_CREATE2:
+	case ZK_OP_CREATECONTAINER:
+	case ZK_OP_CREATETTL:
+	case ZK_OP_DELETE:
+	case ZK_OP_SETDATA:
+	case ZK_OP_CHECK:
+		return 1;
+	case ZK_OP_GETDATA:
+	case ZK_OP_GETCHILDREN:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+enum zk_multi_shape zk_prep_multi_shape(const struct jute_req *req)
+{
+	int kinds = 0;
+	for (int32_t i = 0; i < req->n_ops; i++) {
+		int k = zk_prep_multi_op_kind(req->ops[i].type);
+		if (!k)
+			return ZK_MULTI_EMPTY;
+		kinds |= k;
+	}
+	if (kinds == 3)
+		return ZK_MULTI_EMPTY;
+	if (req->type == ZK_OP_MULTI) {
+		if (kinds == 2)
+			return ZK_MULTI_EMPTY;
+		for (int32_t i = 0; i < req->n_ops; i++)
+			if (!req->ops[i].path)
+				return ZK_MULTI_DONE_ONLY;
+		return ZK_MULTI_OK;
+	}
+	return kinds == 1 ? ZK_MULTI_DONE_ONLY : ZK_MULTI_OK;
+}
+
+int32_t zk_prep_multi_result_type(int32_t type)
+{
+	switch (type) {
+	case ZK_OP_CREATE2:
+		return ZK_OP_CREATE;
+	case ZK_OP_CREATECONTAINER:
+	case ZK_OP_CREATETTL:
+		return ZK_OP_CREATE2;
+	default:
+		return type;
+	}
+}
+
 /*
  * multi: every op checked against the state the earlier ops leave (a trial application that
  * is rolled back), then logged and applied as one txn, atomically. On the first failing op:
@@ -452,7 +511,7 @@ void zk_prep_handle_multi(struct zk_server *srv, struct zk_conn *conn, const str
 			jute_put_multi_header(&srv->out, ZK_OP_ERROR, false, errs[i]);
 			wbuf_i32(&srv->out, errs[i]);
 		} else {
-			int32_t type = req->ops[i].type;
+			int32_t type = zk_prep_multi_result_type(req->ops[i].type);
 			jute_put_multi_header(&srv->out, type, false, 0);
 			zk_prep_put_result(srv, type, &ops[i], &stats[i]);
 		}

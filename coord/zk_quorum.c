@@ -219,8 +219,9 @@ static void zk_quorum_reply_from_txn(struct zk_server *srv, const struct zk_held
 				jute_put_multi_header(&srv->out, ZK_OP_ERROR, false, txn->ops[i].err);
 				wbuf_i32(&srv->out, txn->ops[i].err);
 			} else {
-				jute_put_multi_header(&srv->out, req.ops[i].type, false, 0);
-				zk_prep_put_result(srv, req.ops[i].type, &txn->ops[i], NULL);
+				int32_t type = zk_prep_multi_result_type(req.ops[i].type);
+				jute_put_multi_header(&srv->out, type, false, 0);
+				zk_prep_put_result(srv, type, &txn->ops[i], NULL);
 			}
 		}
 		jute_put_multi_header(&srv->out, -1, true, -1);
@@ -627,7 +628,7 @@ static void zk_quorum_after(struct zk_server *srv)
 	if (role == RAFT_LEADER && serving) {
 		if (!q->config_written) { /* the first leader records the ensemble in /zookeeper/config */
 			q->config_written = true; /* once, even if what it writes turns out unreadable */
-			zk_reconfig_write_config(srv, NULL, 0, q->members, q->n_members);
+			zk_reconfig_write_config(srv, NULL, 0, q->members, q->n_members, true);
 		}
 		zk_reconfig_step(srv);
 	}

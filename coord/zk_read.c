@@ -43,14 +43,26 @@ static int zk_read_collect_children(const struct zk_node *node, struct zk_read_c
 	return 0;
 }
 
+/*
+ * The node a read names. ZooKeeper does not validate the path of reads: it looks the path up
+ * as sent (so one holding a NUL byte names nothing), and its tree holds the root under "" as
+ * well as "/". NULL for a null path too (the caller answers that first).
+ */
+static const struct zk_node *zk_read_lookup(struct zk_server *srv, const struct jute_req *req)
+{
+	if (!req->path || req->path_nul)
+		return NULL;
+	return zk_tree_get(srv->db.tree, req->path[0] ? req->path : "/");
+}
+
 /* The body of a getData / getChildren / getChildren2 reply; err on failure. */
 static int32_t zk_read_op(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
 			  bool register_watch)
 {
-	const struct zk_node *node = req->path ? zk_tree_get(srv->db.tree, req->path) : NULL;
+	const struct zk_node *node = zk_read_lookup(srv, req);
 	struct zk_stat st;
-	if (req->bad_string)
-		return ZK_EBADARGUMENTS;
+	if (!req->path)
+		return ZK_EMARSHALLINGERROR; /* a NullPointerException in ZooKeeper */
 	switch (req->type) {
 	case ZK_OP_GETDATA: {
 		if (!node)
@@ -108,18 +120,22 @@ void zk_read_handle(struct zk_server *srv, struct zk_conn *conn, const struct ju
 	zk_conn_reply_end(conn, off, t0);
 }
 
-/* multiRead (ZooKeeper 3.6+): getChildren and getData ops, each answered on its own. */
+/* multiRead (ZooKeeper 3.6+): getChildren and getData ops, each answered on its own (the
+ * caller has checked zk_prep_multi_shape). A null path stops it as in ZooKeeper:
+ * MARSHALLINGERROR after the results so far. */
 void zk_read_handle_multi(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
 				 uint64_t t0)
 {
 	size_t off = zk_conn_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
 	for (int32_t i = 0; i < req->n_ops; i++) {
 		const struct jute_req *r = &req->ops[i];
+		if (!r->path) {
+			wbuf_put_i32_at(&srv->out, off + 4 + 4 + 8, ZK_EMARSHALLINGERROR);
+			break;
+		}
 		size_t hdr = srv->out.len;
 		jute_put_multi_header(&srv->out, r->type, false, 0);
-		int32_t err = (r->type == ZK_OP_GETDATA || r->type == ZK_OP_GETCHILDREN)
-				      ? zk_read_op(srv, conn, r, false)
-				      : ZK_EBADARGUMENTS;
+		int32_t err = zk_read_op(srv, conn, r, false);
 		if (err) {
 			srv->out.len = hdr;
 			jute_put_multi_header(&srv->out, ZK_OP_ERROR, false, err);
@@ -133,11 +149,12 @@ void zk_read_handle_multi(struct zk_server *srv, struct zk_conn *conn, const str
 void zk_read_handle_exists(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
 			     uint64_t t0)
 {
-	if (req->bad_string) {
-		zk_conn_reply_err(conn, req->xid, srv->db.last_zxid, ZK_EBADARGUMENTS, t0);
+	/* exists is the one read whose path ZooKeeper checks, for a NUL byte only */
+	if (!req->path || req->path_nul) {
+		zk_conn_reply_err(conn, req->xid, srv->db.last_zxid, req->path ? ZK_EBADARGUMENTS : ZK_EMARSHALLINGERROR, t0);
 		return;
 	}
-	const struct zk_node *node = zk_tree_get(srv->db.tree, req->path);
+	const struct zk_node *node = zk_read_lookup(srv, req);
 	if (req->watch)
 		zk_watch_add(srv->watches, req->path, node ? ZK_WATCH_DATA : ZK_WATCH_EXIST, conn);
 	if (!node) {
@@ -154,9 +171,9 @@ void zk_read_handle_exists(struct zk_server *srv, struct zk_conn *conn, const st
 void zk_read_handle_get_acl(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
 			      uint64_t t0)
 {
-	const struct zk_node *node = req->bad_string ? NULL : zk_tree_get(srv->db.tree, req->path);
+	const struct zk_node *node = zk_read_lookup(srv, req);
 	if (!node) {
-		zk_conn_reply_err(conn, req->xid, srv->db.last_zxid, req->bad_string ? ZK_EBADARGUMENTS : ZK_ENONODE, t0);
+		zk_conn_reply_err(conn, req->xid, srv->db.last_zxid, req->path ? ZK_ENONODE : ZK_EMARSHALLINGERROR, t0);
 		return;
 	}
 	if (!zk_conn_allowed(conn, node, ZK_PERM_READ | ZK_PERM_ADMIN)) {
@@ -168,7 +185,11 @@ void zk_read_handle_get_acl(struct zk_server *srv, struct zk_conn *conn, const s
 	struct zk_stat st;
 	zk_node_stat(node, &st);
 	size_t off = zk_conn_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
-	jute_put_acl_list(&srv->out, acl, n);
+	/* without ADMIN, digest ids are shown as "user:x" (ZooKeeper's fix of CVE-2019-0201) */
+	if (zk_conn_allowed(conn, node, ZK_PERM_ADMIN))
+		jute_put_acl_list(&srv->out, acl, n);
+	else
+		jute_put_acl_list_masked(&srv->out, acl, n);
 	jute_put_stat(&srv->out, &st);
 	zk_conn_reply_end(conn, off, t0);
 }
@@ -176,9 +197,9 @@ void zk_read_handle_get_acl(struct zk_server *srv, struct zk_conn *conn, const s
 void zk_read_handle_all_children(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
 				   uint64_t t0)
 {
-	const struct zk_node *node = req->bad_string ? NULL : zk_tree_get(srv->db.tree, req->path);
+	const struct zk_node *node = zk_read_lookup(srv, req);
 	if (!node) {
-		zk_conn_reply_err(conn, req->xid, srv->db.last_zxid, ZK_ENONODE, t0);
+		zk_conn_reply_err(conn, req->xid, srv->db.last_zxid, req->path ? ZK_ENONODE : ZK_EMARSHALLINGERROR, t0);
 		return;
 	}
 	if (!zk_conn_allowed(conn, node, ZK_PERM_READ)) {
@@ -186,7 +207,8 @@ void zk_read_handle_all_children(struct zk_server *srv, struct zk_conn *conn, co
 		return;
 	}
 	size_t off = zk_conn_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
-	wbuf_i32(&srv->out, (int32_t)zk_tree_count_descendants(node));
+	/* ZooKeeper counts the keys below path + "/": for "" that is every node, "/" included */
+	wbuf_i32(&srv->out, (int32_t)zk_tree_count_descendants(node) + (req->path[0] ? 0 : 1));
 	zk_conn_reply_end(conn, off, t0);
 }
 
@@ -201,7 +223,7 @@ struct zk_read_eph_ctx {
 static int zk_read_eph_collect(const char *path, void *arg)
 {
 	struct zk_read_eph_ctx *ec = arg;
-	if (strncmp(path, ec->prefix, ec->prefix_len))
+	if (strlen(path) < ec->prefix_len || memcmp(path, ec->prefix, ec->prefix_len))
 		return 0;
 	if (ec->list.n == ec->list.cap) {
 		int32_t cap = ec->list.cap ? ec->list.cap * 2 : 16;
@@ -221,10 +243,16 @@ static int zk_read_eph_collect(const char *path, void *arg)
 void zk_read_handle_get_ephemerals(struct zk_server *srv, struct zk_conn *conn,
 				     const struct jute_req *req, uint64_t t0)
 {
-	struct zk_read_eph_ctx ec = { { NULL, 0, 0 }, req->path ? req->path : "/", 0, NULL, 0 };
-	ec.prefix_len = strlen(ec.prefix);
-	if (!strcmp(ec.prefix, "/"))
-		ec.prefix_len = 0;
+	/* ZooKeeper: every ephemeral when the prefix is null or, trimmed (Java's String.trim drops
+	 * bytes <= ' ' at both ends), empty or "/"; else those whose path starts with it as sent */
+	struct zk_read_eph_ctx ec = { { NULL, 0, 0 }, req->path ? req->path : "", 0, NULL, 0 };
+	size_t b = 0, e = req->path ? (size_t)req->path_len : 0;
+	while (b < e && (unsigned char)ec.prefix[b] <= ' ')
+		b++;
+	while (e > b && (unsigned char)ec.prefix[e - 1] <= ' ')
+		e--;
+	if (e - b > 1 || (e - b == 1 && ec.prefix[b] != '/'))
+		ec.prefix_len = (size_t)req->path_len;
 	zk_tree_ephemerals(srv->db.tree, conn->session_id, zk_read_eph_collect, &ec);
 	size_t off = zk_conn_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
 	jute_put_string_list(&srv->out, ec.list.names, ec.list.n);
@@ -283,25 +311,32 @@ void zk_read_handle_set_watches(struct zk_server *srv, struct zk_conn *conn, con
 	zk_conn_reply_err(conn, req->xid, srv->db.last_zxid, ZK_OK, t0);
 }
 
+/*
+ * addAuth as ZooKeeper 3.8 answers it: "digest" with any credential adds the digest id (a
+ * credential without ':' is all user, see zk_acl_digest); "ip" succeeds and adds nothing (the
+ * connection has its ip id from the start); a null credential, or any other scheme, is
+ * AUTHFAILED and the connection is closed after the answer.
+ */
 void zk_read_handle_auth(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
 			   uint64_t t0)
 {
-	char digest[512];
-	char up[512];
+	char *digest = NULL;
 	(void)srv;
-	if (!req->scheme || strcmp(req->scheme, "digest") || !req->auth || req->auth_len <= 0 ||
-	    (size_t)req->auth_len >= sizeof(up) || conn->n_ids >= ZK_MAX_AUTH_IDS) {
+	bool ip = req->scheme && !strcmp(req->scheme, "ip");
+	bool dig = req->scheme && !strcmp(req->scheme, "digest");
+	if ((!ip && !dig) || !req->auth || req->auth_len < 0 || (dig && conn->n_ids >= ZK_MAX_AUTH_IDS)) {
 		log_warn(ZK_SRV_MOD, "authentication with scheme '%s' from %s failed",
 			 req->scheme ? req->scheme : "(null)", conn->ip);
 		zk_conn_reply_err(conn, req->xid, 0, ZK_EAUTHFAILED, t0);
 		zk_conn_finish(conn);
 		return;
 	}
-	memcpy(up, req->auth, (size_t)req->auth_len);
-	up[req->auth_len] = '\0';
-	if (!strchr(up, ':') || zk_acl_digest(up, digest, sizeof(digest))) {
-		zk_conn_reply_err(conn, req->xid, 0, ZK_EAUTHFAILED, t0);
-		zk_conn_finish(conn);
+	if (ip) {
+		zk_conn_reply_err(conn, req->xid, 0, ZK_OK, t0);
+		return;
+	}
+	if (zk_acl_digest(req->auth, (size_t)req->auth_len, &digest)) {
+		net_conn_close(conn->nc, ERR_NOMEM);
 		return;
 	}
 	bool known = false;
@@ -310,17 +345,17 @@ void zk_read_handle_auth(struct zk_server *srv, struct zk_conn *conn, const stru
 			known = true;
 	if (!known) {
 		char *s = strdup("digest");
-		char *d = strdup(digest);
-		if (!s || !d) {
-			free(s);
-			free(d);
+		if (!s) {
+			free(digest);
 			net_conn_close(conn->nc, ERR_NOMEM);
 			return;
 		}
 		conn->ids[conn->n_ids].scheme = s;
-		conn->ids[conn->n_ids].id = d;
+		conn->ids[conn->n_ids].id = digest;
 		conn->n_ids++;
+		digest = NULL;
 	}
+	free(digest);
 	zk_conn_reply_err(conn, req->xid, 0, ZK_OK, t0);
 }
 
@@ -348,12 +383,13 @@ void zk_read_handle_watch_ops(struct zk_server *srv, struct zk_conn *conn, const
 				uint64_t t0)
 {
 	int32_t err = ZK_OK;
-	if (req->bad_string || !req->path) {
-		err = ZK_EBADARGUMENTS;
-	} else if (req->type == ZK_OP_ADDWATCH) {
+	/* ZooKeeper does not check these paths. A watch on a null path or one with a NUL byte
+	 * could never fire, so it is answered but not kept (README, deviations). */
+	bool never = !req->path || req->path_nul;
+	if (req->type == ZK_OP_ADDWATCH) {
 		if (req->mode != ZK_ADDWATCH_PERSISTENT && req->mode != ZK_ADDWATCH_PERSISTENT_RECURSIVE)
 			err = ZK_EBADARGUMENTS;
-		else
+		else if (!never)
 			zk_watch_add(srv->watches, req->path,
 				     req->mode == ZK_ADDWATCH_PERSISTENT ? ZK_WATCH_PERSISTENT
 									 : ZK_WATCH_PERSISTENT_RECURSIVE,
@@ -367,9 +403,9 @@ void zk_read_handle_watch_ops(struct zk_server *srv, struct zk_conn *conn, const
 			mask |= (1 << ZK_WATCH_DATA) | (1 << ZK_WATCH_EXIST);
 		if (req->mode == 3)
 			mask |= (1 << ZK_WATCH_PERSISTENT) | (1 << ZK_WATCH_PERSISTENT_RECURSIVE);
-		bool found = req->type == ZK_OP_REMOVEWATCHES
-				     ? zk_watch_remove(srv->watches, req->path, mask, conn)
-				     : zk_watch_has(srv->watches, req->path, mask, conn);
+		bool found = !never && (req->type == ZK_OP_REMOVEWATCHES
+							? zk_watch_remove(srv->watches, req->path, mask, conn)
+							: zk_watch_has(srv->watches, req->path, mask, conn));
 		if (!found)
 			err = ZK_ENOWATCHER;
 	}

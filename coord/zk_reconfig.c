@@ -40,7 +40,7 @@ void zk_reconfig_put_config(struct zk_server *srv)
 	jute_put_stat(&srv->out, &st);
 }
 
-static size_t zk_reconfig_format(const struct zk_quorum_server *sv, int n, char *out, size_t cap)
+size_t zk_reconfig_format(const struct zk_quorum_server *sv, int n, char *out, size_t cap)
 {
 	size_t w = 0;
 	for (int i = 0; i < n && w < cap; i++) {
@@ -147,13 +147,15 @@ void zk_reconfig_applied(struct zk_server *srv, const struct zk_txn *txn)
 
 /* Writes /zookeeper/config = list (a txn through the log); returns its zxid. */
 int64_t zk_reconfig_write_config(struct zk_server *srv, struct zk_conn *conn, int32_t xid,
-				      const struct zk_quorum_server *sv, int n)
+				      const struct zk_quorum_server *sv, int n, bool initial)
 {
 	char text[ZK_MAX_SERVERS * 700 + 64];
 	size_t len = zk_reconfig_format(sv, n, text, sizeof(text) - 40);
 	struct zk_txn txn;
 	zk_prep_txn_init(srv, &txn, ZK_TXN_SETDATA, conn ? conn->session_id : 0, xid);
-	len += (size_t)snprintf(text + len, sizeof(text) - len, "version=%" PRIx64, (uint64_t)txn.zxid);
+	/* the static configuration is version 0, as in ZooKeeper; a reconfig's is its zxid */
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "version=%" PRIx64,
+				initial ? (uint64_t)0 : (uint64_t)txn.zxid);
 	const struct zk_node *node = zk_tree_get(srv->db.tree, "/zookeeper/config");
 	struct zk_stat st;
 	memset(&st, 0, sizeof(st));
@@ -238,7 +240,7 @@ void zk_reconfig_handle(struct zk_server *srv, struct zk_conn *conn, const struc
 			next[k - 1] = x;
 		}
 	log_info(ZK_SRV_MOD, "reconfig from %s: %d server(s), %d participant(s)", conn->ip, n, voters);
-	int64_t zxid = zk_reconfig_write_config(srv, conn, req->xid, next, n);
+	int64_t zxid = zk_reconfig_write_config(srv, conn, req->xid, next, n, false);
 	size_t off = zk_conn_reply_begin(srv, req->xid, zxid, ZK_OK);
 	zk_reconfig_put_config(srv);
 	zk_conn_reply_end(conn, off, t0);

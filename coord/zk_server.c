@@ -184,6 +184,17 @@ static void zk_server_handle_request(struct zk_server *srv, struct zk_conn *conn
 		if (srv->q)
 			zk_quorum_touch(srv, conn->session_id);
 	}
+	/* checked here, so that a follower answers a malformed multi itself */
+	if (req.type == ZK_OP_MULTI || req.type == ZK_OP_MULTIREAD) {
+		enum zk_multi_shape shape = zk_prep_multi_shape(&req);
+		if (shape != ZK_MULTI_OK) {
+			size_t off = zk_conn_reply_begin(srv, req.xid, srv->db.last_zxid, ZK_EMARSHALLINGERROR);
+			if (shape == ZK_MULTI_DONE_ONLY)
+				jute_put_multi_header(&srv->out, -1, true, -1);
+			zk_conn_reply_end(conn, off, t0);
+			return;
+		}
+	}
 	if (srv->q && raft_role(srv->q->raft) != RAFT_LEADER) {
 		/* a follower: writes, closeSession and sync go to the leader; reads are served here */
 		int kind = 0;
@@ -242,7 +253,8 @@ static void zk_server_handle_request(struct zk_server *srv, struct zk_conn *conn
 		break;
 	case ZK_OP_SYNC: {
 		size_t off = zk_conn_reply_begin(srv, req.xid, srv->db.last_zxid, 0);
-		wbuf_str_i32(&srv->out, req.path ? req.path : "/");
+		/* the path as sent, null included (ZooKeeper echoes it unchecked) */
+		wbuf_bytes_i32(&srv->out, req.path, req.path_len);
 		zk_conn_reply_end(conn, off, t0);
 		break;
 	}
@@ -306,12 +318,15 @@ static void zk_server_accept(evutil_socket_t fd, const struct sockaddr *sa, int 
 		return;
 	}
 	conn->srv = srv;
-	if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, conn->ip,
-			  sizeof(conn->ip));
-	else
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, conn->ip,
-			  sizeof(conn->ip));
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &a6->sin6_addr, conn->ip, sizeof(conn->ip));
+		conn->port = ntohs(a6->sin6_port);
+	} else {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &a4->sin_addr, conn->ip, sizeof(conn->ip));
+		conn->port = ntohs(a4->sin_port);
+	}
 	if (srv->cfg->max_client_cnxns > 0) {
 		int same = 0;
 		for (struct zk_conn *c = srv->conns; c; c = c->next)

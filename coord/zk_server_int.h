@@ -61,6 +61,7 @@ struct zk_conn {
 	bool close_when_flushed;
 	bool paused;
 	char ip[INET6_ADDRSTRLEN];
+	uint16_t port; /* the client's, for stat and cons */
 	struct zk_auth_id ids[ZK_MAX_AUTH_IDS]; /* [0] is ("ip", ip); strings owned */
 	int32_t n_ids;
 	struct zk_held *held_head, *held_tail;
@@ -184,7 +185,8 @@ size_t zk_conn_reply_begin(struct zk_server *srv, int32_t xid, int64_t zxid, int
 void zk_conn_reply_end(struct zk_conn *conn, size_t off, uint64_t t0_us);
 void zk_conn_reply_err(struct zk_conn *conn, int32_t xid, int64_t zxid, int32_t err, uint64_t t0_us);
 void zk_conn_notify(void *watcher, enum zk_event_type type, const char *path, void *arg);
-void zk_conn_on_event(const char *path, enum zk_event_type type, void *arg);
+void zk_conn_on_event(const char *path, enum zk_event_type type, const struct zk_acl *acl, int32_t n_acl,
+		      void *arg);
 void zk_conn_on_session_closed(int64_t session_id, void *arg);
 bool zk_conn_allowed(struct zk_conn *conn, const struct zk_node *node, int32_t perm);
 
@@ -198,6 +200,21 @@ void zk_prep_put_result(struct zk_server *srv, int32_t type, const struct zk_txn
 void zk_prep_handle_write(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
 	uint64_t t0);
 bool zk_prep_is_write(int32_t type);
+enum zk_multi_shape {
+	ZK_MULTI_OK,
+	ZK_MULTI_EMPTY,	    /* MARSHALLINGERROR, no body */
+	ZK_MULTI_DONE_ONLY, /* MARSHALLINGERROR, a body of the closing multi header only */
+};
+/*
+ * What ZooKeeper 3.8 makes of a multi or multiRead before doing any op: an op it cannot hold,
+ * or reads mixed with writes, fail the record's decoding (no body); a multi of reads fails too;
+ * a multiRead of writes fails on its first op, and a multi with a null path in its prep step,
+ * each with an empty list of results.
+ */
+enum zk_multi_shape zk_prep_multi_shape(const struct jute_req *req);
+/* The type of a multi op's result: ZooKeeper answers create2 in a multi as create (the path
+ * only) and createContainer / createTTL as create2 (path and Stat). */
+int32_t zk_prep_multi_result_type(int32_t type);
 void zk_prep_handle_multi(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
 	uint64_t t0);
 void zk_prep_handle_close_session(struct zk_server *srv, struct zk_conn *conn,
@@ -243,8 +260,11 @@ void zk_quorum_snapshot_done(struct zk_server *srv);
 void zk_reconfig_put_config(struct zk_server *srv);
 void zk_reconfig_learn(struct zk_quorum *q, const struct zk_quorum_server *sv);
 void zk_reconfig_applied(struct zk_server *srv, const struct zk_txn *txn);
+/* initial: the first leader's record of the static configuration (version=0, as ZooKeeper's) */
 int64_t zk_reconfig_write_config(struct zk_server *srv, struct zk_conn *conn, int32_t xid,
-	const struct zk_quorum_server *sv, int n);
+	const struct zk_quorum_server *sv, int n, bool initial);
+/* "server.N=host:peer:election:role[;client]\n" lines of sv into out; the length written. */
+size_t zk_reconfig_format(const struct zk_quorum_server *sv, int n, char *out, size_t cap);
 void zk_reconfig_handle(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req, uint64_t t0);
 void zk_reconfig_step(struct zk_server *srv);
 void zk_reconfig_load(struct zk_server *srv);

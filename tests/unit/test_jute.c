@@ -126,12 +126,33 @@ START_TEST(test_hostile_lengths)
 	wbuf_i32(&w, 1); wbuf_i32(&w, ZK_OP_SETACL); put_str(&w, "/x"); wbuf_i32(&w, 1000000000);
 	jute_arena_reset(&a);
 	ck_assert_int_lt(jute_decode_request(w.p, w.len, &a, &q), 0);
-	/* a NUL inside a path is flagged, not silently cut */
+	/* a NUL inside a path is flagged, not silently cut: the bytes as sent are kept */
 	wbuf_reset(&w);
 	wbuf_i32(&w, 1); wbuf_i32(&w, ZK_OP_GETDATA); wbuf_bytes_i32(&w, "/a\0b", 4); wbuf_bool(&w, false);
 	jute_arena_reset(&a);
 	ck_assert_int_eq(jute_decode_request(w.p, w.len, &a, &q), 0);
-	ck_assert(q.bad_string);
+	ck_assert(q.path_nul);
+	ck_assert(!q.bad_string);
+	ck_assert_int_eq(q.path_len, 4);
+	ck_assert_mem_eq(q.path, "/a\0b", 4);
+	/* a null path is told apart from an empty one */
+	wbuf_reset(&w);
+	wbuf_i32(&w, 1); wbuf_i32(&w, ZK_OP_GETDATA); wbuf_i32(&w, -1); wbuf_bool(&w, false);
+	jute_arena_reset(&a);
+	ck_assert_int_eq(jute_decode_request(w.p, w.len, &a, &q), 0);
+	ck_assert(q.path == NULL && q.path_len == -1 && !q.path_nul);
+	wbuf_reset(&w);
+	wbuf_i32(&w, 1); wbuf_i32(&w, ZK_OP_GETDATA); wbuf_i32(&w, 0); wbuf_bool(&w, false);
+	jute_arena_reset(&a);
+	ck_assert_int_eq(jute_decode_request(w.p, w.len, &a, &q), 0);
+	ck_assert(q.path && !q.path[0] && q.path_len == 0 && !q.path_nul);
+	/* a NUL in any other string (an ACL id) is a bad string */
+	wbuf_reset(&w);
+	wbuf_i32(&w, 1); wbuf_i32(&w, ZK_OP_SETACL); put_str(&w, "/x"); wbuf_i32(&w, 1);
+	wbuf_i32(&w, 31); put_str(&w, "digest"); wbuf_bytes_i32(&w, "u\0:h", 4); wbuf_i32(&w, -1);
+	jute_arena_reset(&a);
+	ck_assert_int_eq(jute_decode_request(w.p, w.len, &a, &q), 0);
+	ck_assert(q.bad_string && !q.path_nul);
 	/* unknown opcode: xid and type reported */
 	wbuf_reset(&w);
 	wbuf_i32(&w, 33); wbuf_i32(&w, 999);
@@ -190,6 +211,30 @@ START_TEST(test_reply_encoding)
 }
 END_TEST
 
+START_TEST(test_masked_acl)
+{
+	/* ZooKeeper's getACL without ADMIN: id.replaceAll(":.*", ":x") on digest ids only */
+	static const struct zk_acl acl[] = { { 31, "digest", "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=" },
+					     { 1, "world", "anyone" },
+					     { 1, "ip", "10.0.0.0:8" },
+					     { 2, "digest", "a:b\nc:d" } };
+	struct wbuf w;
+	wbuf_init(&w, 4096);
+	jute_put_acl_list_masked(&w, acl, 4);
+	struct wbuf e;
+	wbuf_init(&e, 4096);
+	wbuf_i32(&e, 4);
+	wbuf_i32(&e, 31), put_str(&e, "digest"), put_str(&e, "alice:x");
+	wbuf_i32(&e, 1), put_str(&e, "world"), put_str(&e, "anyone");
+	wbuf_i32(&e, 1), put_str(&e, "ip"), put_str(&e, "10.0.0.0:8");
+	wbuf_i32(&e, 2), put_str(&e, "digest"), put_str(&e, "a:x\nc:x"); /* '.' stops at a newline */
+	ck_assert_uint_eq(w.len, e.len);
+	ck_assert_mem_eq(w.p, e.p, e.len);
+	wbuf_free(&w);
+	wbuf_free(&e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("jute");
@@ -199,6 +244,7 @@ int main(void)
 	tcase_add_test(tc, test_hostile_lengths);
 	tcase_add_test(tc, test_connect);
 	tcase_add_test(tc, test_reply_encoding);
+	tcase_add_test(tc, test_masked_acl);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "zk_db.h"
 #include "zk_snap.h"
 #include "zk_txnlog.h"
 #include "zk_txnrec.h"
@@ -397,6 +398,49 @@ START_TEST(test_snapshot_round_trip_fallback_purge)
 }
 END_TEST
 
+/* zk_db's events carry the ACL a watcher needs READ in: the node's own (a deleted node's last
+ * one), the parent's for CHILDCHANGED, each op of a multi with the ACLs of its moment. */
+static char events[1024];
+
+static void on_event(const char *path, enum zk_event_type type, const struct zk_acl *acl, int32_t n, void *arg)
+{
+	(void)arg;
+	size_t len = strlen(events);
+	snprintf(events + len, sizeof(events) - len, "%d %s %s;", (int)type, path,
+		 n > 0 ? acl[n - 1].id : "-");
+}
+
+START_TEST(test_db_events_carry_acls)
+{
+	static const struct zk_acl open_acl[] = { { ZK_PERM_ALL, "world", "anyone" } };
+	static const struct zk_acl secret[] = { { ZK_PERM_ALL, "digest", "u:h" } };
+	static const struct zk_acl other[] = { { ZK_PERM_ALL, "digest", "v:h" } };
+	struct zk_db db;
+	ck_assert_int_eq(zk_db_init(&db, 1, 2000, 0), 0);
+	db.on_event = on_event;
+	struct zk_txn ops[5];
+	memset(ops, 0, sizeof(ops));
+	ops[0] = (struct zk_txn){ .type = ZK_TXN_CREATE, .path = "/s", .acl = secret, .n_acl = 1, .data_len = -1 };
+	ops[1] = (struct zk_txn){ .type = ZK_TXN_CREATE, .path = "/s/c", .acl = open_acl, .n_acl = 1, .data_len = -1 };
+	ops[2] = (struct zk_txn){ .type = ZK_TXN_SETACL, .path = "/s", .acl = other, .n_acl = 1 };
+	ops[3] = (struct zk_txn){ .type = ZK_TXN_DELETE, .path = "/s/c" };
+	ops[4] = (struct zk_txn){ .type = ZK_TXN_DELETE, .path = "/s" };
+	struct zk_txn multi = { .type = ZK_TXN_MULTI, .zxid = 1, .ops = ops, .n_ops = 5 };
+	events[0] = '\0';
+	ck_assert_int_eq(zk_db_apply(&db, &multi), 0);
+	/* 1 created, 2 deleted, 4 children changed */
+	ck_assert_str_eq(events, "1 /s u:h;4 / anyone;1 /s/c anyone;4 /s u:h;2 /s/c anyone;4 /s v:h;"
+				 "2 /s v:h;4 / anyone;");
+	struct zk_txn one = { .type = ZK_TXN_CREATE, .zxid = 2, .path = "/t", .acl = secret, .n_acl = 1, .data_len = -1 };
+	ck_assert_int_eq(zk_db_apply(&db, &one), 0);
+	struct zk_txn del = { .type = ZK_TXN_DELETE, .zxid = 3, .path = "/t" };
+	events[0] = '\0';
+	ck_assert_int_eq(zk_db_apply(&db, &del), 0);
+	ck_assert_str_eq(events, "2 /t u:h;4 / anyone;");
+	zk_db_destroy(&db);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("zk_store");
@@ -408,6 +452,7 @@ int main(void)
 	tcase_add_test(tc, test_corruption_before_the_tail_refuses);
 	tcase_add_test(tc, test_foreign_files_refused_untouched);
 	tcase_add_test(tc, test_snapshot_round_trip_fallback_purge);
+	tcase_add_test(tc, test_db_events_carry_acls);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
