@@ -1,7 +1,7 @@
 /*
  * zk_reconfig — the ensemble's membership. It lives in /zookeeper/config as ZooKeeper writes it
  * ("server.N=host:peerPort:electionPort:participant|observer;clientHost:clientPort" lines and
- * "version=<zxid>"). A reconfig request is a setData of that znode; once applied
+ * "version=" the reconfig's zxid, 0 for the static configuration). A reconfig request is a setData of that znode; once applied
  * (zk_reconfig_applied), every server knows the addresses, and the leader moves Raft's
  * configuration towards it one server at a time (zk_reconfig_step: a joining participant first
  * as a non-voter until it has caught up, then as a voter), so the majority is always that of the
