@@ -295,13 +295,13 @@ void krepl_free(struct krepl *k)
  * answered as diverging). */
 static void krepl_truncate(struct krepl *k, int64_t end, const char *why)
 {
+	if (end < k->log_start)
+		end = k->log_start; /* what retention deleted is below any HW: never in question */
 	if (end >= k->leo) {
 		if (kepoch_truncate_end(k->epochs, k->leo))
 			krepl_act(k, KREPL_ACT_EPOCHS);
 		return;
 	}
-	if (end < k->log_start)
-		end = k->log_start;
 	krepl_logf(k, "epoch %d: truncating from %lld to %lld (%s)", k->leader_epoch, (long long)k->leo,
 		   (long long)end, why);
 	struct krepl_action *a = krepl_act(k, KREPL_ACT_TRUNCATE);
@@ -636,6 +636,15 @@ void krepl_tick(struct krepl *k, int64_t now)
 
 /* ---- follower --------------------------------------------------------------------------- */
 
+/* Could a leader give (epoch, end) as where our epoch `asked` ends? Both undefined (it knows
+ * no such epoch), or an epoch >= 0 not above the one asked about with an offset >= 0. */
+static bool krepl_epoch_answer_ok(int32_t epoch, int64_t end, int32_t asked)
+{
+	if (epoch == KEPOCH_UNDEFINED || end == KEPOCH_UNDEFINED)
+		return epoch == KEPOCH_UNDEFINED && end == KEPOCH_UNDEFINED;
+	return epoch >= 0 && end >= 0 && epoch <= asked;
+}
+
 bool krepl_epoch_request(const struct krepl *k, struct krepl_epoch_req *req)
 {
 	if (k->role != KREPL_TRUNCATING || k->leader < 0)
@@ -651,8 +660,7 @@ int krepl_epoch_response(struct krepl *k, const struct krepl_epoch_resp *resp, i
 	if (k->role != KREPL_TRUNCATING || resp->current_leader_epoch != k->leader_epoch ||
 	    resp->requested_epoch != kepoch_latest(k->epochs) || resp->error)
 		return 0;
-	if (resp->end_offset != KEPOCH_UNDEFINED &&
-	    (resp->leader_epoch > resp->requested_epoch || resp->leader_epoch < 0 || resp->end_offset < 0))
+	if (!krepl_epoch_answer_ok(resp->leader_epoch, resp->end_offset, resp->requested_epoch))
 		return ERR_PROTO;
 	bool done = krepl_truncate_to_leader(k, resp->leader_epoch, resp->end_offset);
 	if (done)
@@ -697,8 +705,8 @@ int krepl_fetch_response(struct krepl *k, const struct krepl_fetch_resp *resp, i
 	if (resp->error)
 		return 0; /* fenced, not leader: wait for LeaderAndIsr */
 	if (resp->diverging) {
-		if (resp->diverging_end_offset != KEPOCH_UNDEFINED &&
-		    (resp->diverging_epoch > kepoch_latest(k->epochs) || resp->diverging_end_offset < 0))
+		if (!krepl_epoch_answer_ok(resp->diverging_epoch, resp->diverging_end_offset,
+					   kepoch_latest(k->epochs)))
 			return ERR_PROTO;
 		krepl_set_role(k, KREPL_TRUNCATING, "diverging epoch in a fetch answer");
 		if (krepl_truncate_to_leader(k, resp->diverging_epoch, resp->diverging_end_offset))

@@ -752,6 +752,27 @@ START_TEST(test_follower_reset_past_leader_log_start)
 	ck_assert_int_eq(f.n, 10);
 	ck_assert_int_eq(krepl_high_watermark(f.k), 10);
 	ck_assert_ptr_nonnull(strstr(f.log, "leader's log starts at 10 past our end 0: resetting"));
+	/* a cut below the log start stops at it, and at the log end nothing is truncated (t_apply
+	 * asserts every TRUNCATE is below the end; found by fuzz_krepl): f leads epoch 3 without a
+	 * record, then follows epoch 4 and hears that epoch 2 ends at 5, below its log start 10 */
+	const int32_t isr2[] = { 2 };
+	struct krepl_state s3 = t_state(2, 3, 1, isr2, 1);
+	t_become(&f, &s3, 1);
+	struct krepl_state s4 = t_state(1, 4, 2, isr1, 1);
+	t_become(&f, &s4, 1);
+	t_become(&l, &s4, 1);
+	struct krepl_epoch_resp er = { .current_leader_epoch = 4, .requested_epoch = 3, .leader_epoch = 2,
+				       .end_offset = 5 };
+	ck_assert_int_eq(krepl_epoch_response(f.k, &er, 1), 0);
+	t_apply(&f, NULL);
+	ck_assert_int_eq(f.truncations, 0);
+	ck_assert_int_eq(krepl_role(f.k), KREPL_FOLLOWING);
+	ck_assert_int_eq(kepoch_latest(krepl_epochs(f.k)), KEPOCH_UNDEFINED); /* its empty epoch 3 went */
+	/* an answer with no epoch but an offset is no leader's */
+	er.leader_epoch = KEPOCH_UNDEFINED;
+	struct krepl_fetch_resp dv = { .leader_epoch = 4, .fetch_offset = 10, .high_watermark = 10, .log_start = 10,
+				       .diverging = true, .diverging_epoch = KEPOCH_UNDEFINED, .diverging_end_offset = 3 };
+	ck_assert_int_eq(krepl_fetch_response(f.k, &dv, 1), ERR_PROTO);
 	t_fetch(&f, &l, 2);
 	ck_assert_int_eq(f.n, 12);
 	ck_assert_int_eq(f.val[11], 11);

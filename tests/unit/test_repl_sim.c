@@ -5,8 +5,10 @@
  * cores' clocks).
  *
  * The model (what the real broker will do around the core):
- * - brokers: an in-memory log of (epoch, value) records with a flushed prefix, and an HW
- *   checkpoint written now and then; one fetcher per follower with one request outstanding
+ * - brokers: an in-memory log of (epoch, value) records with a flushed prefix, an HW checkpoint
+ *   written now and then, and a leader-epoch-checkpoint rewritten at every change of the
+ *   cache; a restart loads the cache from that checkpoint (half the seeds) or rebuilds it from
+ *   the records' epochs (the other half); one fetcher per follower with one request outstanding
  *   (OffsetForLeaderEpoch while truncating, Fetch while following), retried after a timeout;
  * - faults: kill -9 (the page cache survives: the log is kept), power loss (the unflushed tail
  *   is lost), pause (SIGSTOP: nothing runs, messages to it wait), cut off (from everything, or
@@ -102,6 +104,8 @@ struct sim_broker {
 	struct krepl *k;
 	struct sim_rec log[SIM_MAXLOG];
 	int64_t n, flushed, hw_ckpt;
+	struct kepoch_entry ckpt[64]; /* leader-epoch-checkpoint, rewritten at every EPOCHS action */
+	size_t nckpt;
 	/* fetcher */
 	bool outstanding;
 	int64_t sent_at;
@@ -457,7 +461,14 @@ static void sim_apply(struct sim *s, struct sim_broker *b, const struct sim_rec 
 			}
 			break;
 		}
-		case KREPL_ACT_EPOCHS:
+		case KREPL_ACT_EPOCHS: {
+			size_t ne;
+			const struct kepoch_entry *e = kepoch_entries(krepl_epochs(b->k), &ne);
+			SIM_NEED(ne <= 64);
+			memcpy(b->ckpt, e, ne * sizeof(*e));
+			b->nckpt = ne;
+			break;
+		}
 		case KREPL_ACT_HW:
 		case KREPL_ACT_TYPE_COUNT:
 			break;
@@ -474,11 +485,18 @@ static void sim_boot(struct sim *s, struct sim_broker *b)
 {
 	struct kepoch_entry e[64];
 	size_t ne = 0;
-	/* recovery rebuilds the epoch cache from the batches (what the checkpoint would say) */
-	for (int64_t o = 0; o < b->n; o++) {
-		if (!ne || e[ne - 1].epoch != b->log[o].epoch) {
-			SIM_NEED(ne < 64);
-			e[ne++] = (struct kepoch_entry){ b->log[o].epoch, o };
+	if (s->seed & 2) {
+		/* the leader-epoch-checkpoint as last written (fsynced at each change); entries past
+		 * a log end that lost its tail are the core's to drop */
+		memcpy(e, b->ckpt, b->nckpt * sizeof(*e));
+		ne = b->nckpt;
+	} else {
+		/* recovery rebuilds the cache from the batches' epochs */
+		for (int64_t o = 0; o < b->n; o++) {
+			if (!ne || e[ne - 1].epoch != b->log[o].epoch) {
+				SIM_NEED(ne < 64);
+				e[ne++] = (struct kepoch_entry){ b->log[o].epoch, o };
+			}
 		}
 	}
 	struct krepl_opts o = { .broker_id = b->id, .lag_time_max_ms = SIM_LAG, .min_insync = 2, .log_end = b->n,
