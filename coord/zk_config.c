@@ -22,6 +22,7 @@ struct zk_config_raw {
 	char *force_sync_s;
 	char *reconfig_s;
 	char *standalone_s;
+	char *extended_types_s;
 	char *admin_s;
 };
 
@@ -49,6 +50,7 @@ static const struct cfg_def zk_config_defs[] = {
 	{ "znode.container.checkIntervalMs", CFG_LONG, 1, INT32_MAX, "60000", ZK_CFG_OFF(container_check_ms), 0, "container reaper period" },
 	{ "reconfigEnabled", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(reconfig_s), 0, "dynamic reconfiguration" },
 	{ "standaloneEnabled", CFG_STRING, 0, 0, "true", ZK_RAW_OFF(standalone_s), 0, "allow standalone mode" },
+	{ "extendedTypesEnabled", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(extended_types_s), 0, "TTL nodes (createTTL) and their reaper" },
 	{ "admin.enableServer", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(admin_s), 0, "AdminServer (not provided)" },
 	{ "admin.serverPort", CFG_INT, 0, 65535, "8080", ZK_CFG_OFF(admin_server_port), 0, "AdminServer port" },
 	{ "samsa.log.level", CFG_STRING, 0, 0, "INFO", ZK_CFG_OFF(log_level), 0, "TRACE, DEBUG, INFO, WARN, ERROR" },
@@ -260,6 +262,9 @@ int zk_config_load(const char *path, struct zk_config *cfg, char *errbuf, size_t
 	if (!rc)
 		rc = zk_config_bool(path, "standaloneEnabled", raw.standalone_s, &raw.c.standalone_enabled, errbuf, errlen);
 	if (!rc)
+		rc = zk_config_bool(path, "extendedTypesEnabled", raw.extended_types_s, &raw.c.extended_types_enabled,
+				    errbuf, errlen);
+	if (!rc)
 		rc = zk_config_bool(path, "admin.enableServer", raw.admin_s, &raw.c.admin_enable_server, errbuf, errlen);
 	if (rc)
 		goto fail;
@@ -268,6 +273,7 @@ int zk_config_load(const char *path, struct zk_config *cfg, char *errbuf, size_t
 	free(raw.force_sync_s);
 	free(raw.reconfig_s);
 	free(raw.standalone_s);
+	free(raw.extended_types_s);
 	free(raw.admin_s);
 	cfg->source = strdup(path);
 	if (!cfg->source) {
@@ -299,6 +305,7 @@ int zk_config_override(struct zk_config *cfg, const char *kv, char *errbuf, size
 		{ "forceSync", offsetof(struct zk_config, force_sync) },
 		{ "reconfigEnabled", offsetof(struct zk_config, reconfig_enabled) },
 		{ "standaloneEnabled", offsetof(struct zk_config, standalone_enabled) },
+		{ "extendedTypesEnabled", offsetof(struct zk_config, extended_types_enabled) },
 		{ "admin.enableServer", offsetof(struct zk_config, admin_enable_server) },
 	};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)

@@ -49,6 +49,7 @@ struct zk_config {
 	int64_t container_check_ms;  /* znode.container.checkIntervalMs */
 	bool reconfig_enabled;	     /* reconfigEnabled */
 	bool standalone_enabled;     /* standaloneEnabled */
+	bool extended_types_enabled; /* extendedTypesEnabled: TTL nodes (ZooKeeper's zookeeper.extendedTypesEnabled) */
 	bool admin_enable_server;    /* admin.enableServer (accepted; no admin server yet) */
 	int32_t admin_server_port;   /* admin.serverPort */
 	char *log_level;	     /* samsa: log level (INFO) */

@@ -4,8 +4,8 @@
  * Invariants:
  * - every node is in the path hash exactly once and in its parent's sibling list; "/" has no
  *   parent; num_children is the length of the sibling list;
- * - a node with owner == session id (not 0, not ZK_CONTAINER_OWNER) is in that owner's
- *   ephemeral list, and only then;
+ * - a node whose owner is a session id (zk_owner_is_session: not 0, not ZK_CONTAINER_OWNER,
+ *   not a TTL) is in that owner's ephemeral list, and only then;
  * - an ACL list is shared by reference count; the intern list holds each distinct list once;
  * - while a group is open (begin .. commit/rollback), every mutation appends one undo record,
  *   and rollback undoes them in reverse order; nodes deleted inside a group stay allocated
@@ -242,7 +242,7 @@ static void zk_acl_release(struct zk_tree *t, struct zk_aclref *r)
 
 static bool zk_is_session_owner(int64_t owner)
 {
-	return owner != 0 && owner != ZK_CONTAINER_OWNER;
+	return zk_owner_is_session(owner);
 }
 
 static struct zk_eph **zk_eph_slot(const struct zk_tree *t, int64_t owner)
@@ -541,8 +541,8 @@ void zk_node_stat(const struct zk_node *n, struct zk_stat *st)
 	 * creates * 2 - children (DataNode.copyStat); so built-ins start at -1 and -2 as there */
 	st->cversion = n->cversion * 2 - n->num_children;
 	st->aversion = n->aversion;
-	/* containers are marked internally; clients see 0 (getClientEphemeralOwner) */
-	st->ephemeral_owner = n->owner == ZK_CONTAINER_OWNER ? 0 : n->owner;
+	/* containers and TTL nodes are marked internally; clients see 0 (getClientEphemeralOwner) */
+	st->ephemeral_owner = zk_owner_is_session(n->owner) ? n->owner : 0;
 	st->data_length = n->data_len > 0 ? n->data_len : 0;
 	st->num_children = n->num_children;
 	st->pzxid = n->pzxid;
@@ -818,6 +818,33 @@ int zk_tree_empty_containers(const struct zk_tree *t, int (*cb)(const char *path
 {
 	for (const struct zk_node *n = t->root; n; n = zk_walk_next(n, NULL)) {
 		if (n->owner == ZK_CONTAINER_OWNER && n->num_children == 0 && n->cversion > 0) {
+			int rc = cb(n->path, arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+bool zk_node_reapable(const struct zk_node *n, int64_t now_ms, bool ttl_enabled)
+{
+	if (n->num_children != 0)
+		return false;
+	if (n->owner == ZK_CONTAINER_OWNER)
+		return n->cversion > 0;
+	/* ContainerManager.getCandidates: elapsed = now - mtime, deleted once elapsed > ttl */
+	if (ttl_enabled && zk_owner_is_ttl(n->owner)) {
+		int64_t ttl = zk_owner_ttl(n->owner);
+		return ttl != 0 && now_ms - n->mtime > ttl;
+	}
+	return false;
+}
+
+int zk_tree_reapable(const struct zk_tree *t, int64_t now_ms, bool ttl_enabled,
+		     int (*cb)(const char *path, void *arg), void *arg)
+{
+	for (const struct zk_node *n = t->root; n; n = zk_walk_next(n, NULL)) {
+		if (zk_node_reapable(n, now_ms, ttl_enabled)) {
 			int rc = cb(n->path, arg);
 			if (rc)
 				return rc;

@@ -46,7 +46,8 @@ int64_t zk_tree_count_descendants(const struct zk_node *n);
 
 /*
  * Mutators. create: czxid = mzxid = pzxid = zxid, ctime = mtime = time_ms, versions 0; the
- * parent's create counter + 1 and pzxid = zxid. owner: 0, a session id, or ZK_CONTAINER_OWNER.
+ * parent's create counter + 1 and pzxid = zxid. owner: 0, a session id, ZK_CONTAINER_OWNER or a
+ * TTL (zk_ttl_owner).
  * ERR_NOTFOUND (no parent), ERR_EXISTS, ERR_INVAL (bad path), ERR_NOMEM.
  */
 int zk_tree_create(struct zk_tree *t, const char *path, const uint8_t *data, int32_t data_len,
@@ -70,6 +71,13 @@ int zk_tree_ephemerals(const struct zk_tree *t, int64_t owner, int (*cb)(const c
 size_t zk_tree_ephemeral_count(const struct zk_tree *t);
 /* Container nodes with no children that have had some (cversion > 0). */
 int zk_tree_empty_containers(const struct zk_tree *t, int (*cb)(const char *path, void *arg), void *arg);
+/* Whether ZooKeeper's ContainerManager deletes n at now_ms (wall clock, as mtime): a container
+ * with no children that has had some, or (ttl_enabled: extendedTypesEnabled) a TTL node with no
+ * children whose mtime is more than its TTL ago. */
+bool zk_node_reapable(const struct zk_node *n, int64_t now_ms, bool ttl_enabled);
+/* Every node zk_node_reapable at now_ms; cb non-zero stops with that value. */
+int zk_tree_reapable(const struct zk_tree *t, int64_t now_ms, bool ttl_enabled,
+		     int (*cb)(const char *path, void *arg), void *arg);
 
 /* Pre-order walk (parents first), every node including "/"; cb non-zero stops with that value. */
 int zk_tree_walk(const struct zk_tree *t, int (*cb)(const struct zk_node *n, void *arg), void *arg);

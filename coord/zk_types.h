@@ -150,7 +150,7 @@ struct zk_stat {
 	int32_t version;
 	int32_t cversion;
 	int32_t aversion;
-	int64_t ephemeral_owner; /* session id, 0 if persistent; see ZK_CONTAINER_OWNER */
+	int64_t ephemeral_owner; /* session id, 0 if persistent; see ZK_CONTAINER_OWNER, zk_owner_is_ttl */
 	int32_t data_length;
 	int32_t num_children;
 	int64_t pzxid;
@@ -158,6 +158,40 @@ struct zk_stat {
 
 /* ZooKeeper marks container nodes with this ephemeralOwner (EphemeralType.CONTAINER). */
 #define ZK_CONTAINER_OWNER INT64_MIN
+
+/*
+ * TTL nodes (extendedTypesEnabled, EphemeralType.TTL) keep their TTL in the ephemeralOwner
+ * field: 0xff in the top byte, 16 reserved zero bits (the extended type: 0 = TTL), and the TTL
+ * in ms in the low 40 bits, 1..ZK_TTL_MAX. No session id has 0xff in its top byte (that is
+ * the server id, at most 254), so the encoding never collides with an ephemeral's owner.
+ * The log and snapshots store it as ZooKeeper does; clients see ephemeralOwner 0.
+ */
+#define ZK_TTL_OWNER_MASK ((int64_t)0xff00000000000000ULL)
+#define ZK_TTL_RESERVED_MASK ((int64_t)0x00ffff0000000000LL)
+#define ZK_TTL_MAX ((int64_t)0x000000ffffffffffLL)
+
+static inline bool zk_owner_is_ttl(int64_t owner)
+{
+	return (owner & ZK_TTL_OWNER_MASK) == ZK_TTL_OWNER_MASK && (owner & ZK_TTL_RESERVED_MASK) == 0;
+}
+
+/* The TTL (ms) of a TTL node's owner value. */
+static inline int64_t zk_owner_ttl(int64_t owner)
+{
+	return owner & ZK_TTL_MAX;
+}
+
+/* The owner value of a TTL node; ttl in 1..ZK_TTL_MAX (checked by the caller). */
+static inline int64_t zk_ttl_owner(int64_t ttl)
+{
+	return ZK_TTL_OWNER_MASK | ttl;
+}
+
+/* A session owns the node (an ephemeral): not persistent, not a container, not a TTL node. */
+static inline bool zk_owner_is_session(int64_t owner)
+{
+	return owner != 0 && owner != ZK_CONTAINER_OWNER && (owner & ZK_TTL_OWNER_MASK) != ZK_TTL_OWNER_MASK;
+}
 
 /* One ACL entry; strings are NUL-terminated. Owned by whoever owns the array holding it. */
 struct zk_acl {

@@ -126,6 +126,46 @@ START_TEST(test_ephemerals_and_containers)
 }
 END_TEST
 
+/* TTL nodes: the owner field encodes the TTL as ZooKeeper's EphemeralType.TTL does; they are no
+ * session's ephemerals, look persistent to clients, and are reapable once empty and idle > TTL. */
+START_TEST(test_ttl_nodes)
+{
+	struct zk_tree *t = zk_tree_new();
+	int64_t owner = zk_ttl_owner(1000);
+	ck_assert(owner == (int64_t)0xff000000000003e8ULL);
+	ck_assert(zk_owner_is_ttl(owner) && !zk_owner_is_session(owner));
+	ck_assert(zk_owner_ttl(zk_ttl_owner(ZK_TTL_MAX)) == ZK_TTL_MAX);
+	ck_assert(!zk_owner_is_ttl(ZK_CONTAINER_OWNER) && !zk_owner_is_ttl(0) && !zk_owner_is_ttl(77));
+	ck_assert(!zk_owner_is_ttl((int64_t)0xfe00000000000001ULL)); /* a session of server 254 */
+	ck_assert(zk_owner_is_session((int64_t)0xfe00000000000001ULL));
+	ck_assert_int_eq(zk_tree_create(t, "/t", NULL, -1, open_acl, 1, owner, 1, 5000), 0);
+	ck_assert_int_eq(zk_tree_create(t, "/u", NULL, -1, open_acl, 1, zk_ttl_owner(10), 2, 5000), 0);
+	ck_assert_uint_eq(zk_tree_ephemeral_count(t), 0);
+	ck_assert_int_eq(stat_of(t, "/t").ephemeral_owner, 0);
+	ck_assert(zk_node_owner(zk_tree_get(t, "/t")) == owner); /* raw value, for snapshots */
+	char buf[256] = "";
+	zk_tree_reapable(t, 5010, true, collect, buf);
+	ck_assert_str_eq(buf, ""); /* /u: elapsed 10 is not > 10 */
+	zk_tree_reapable(t, 5011, true, collect, buf);
+	ck_assert_str_eq(buf, "/u;");
+	buf[0] = '\0';
+	zk_tree_reapable(t, 6001, false, collect, buf);
+	ck_assert_str_eq(buf, ""); /* extendedTypesEnabled off: no TTL reaping */
+	ck_assert_int_eq(zk_tree_create(t, "/t/k", NULL, -1, open_acl, 1, 0, 3, 5000), 0);
+	zk_tree_reapable(t, 6001, true, collect, buf);
+	ck_assert_str_eq(buf, "/u;"); /* /t has a child */
+	ck_assert_int_eq(zk_tree_delete(t, "/t/k", 4), 0);
+	ck_assert_int_eq(zk_tree_set_data(t, "/t", (const uint8_t *)"x", 1, 5, 5500), 0);
+	buf[0] = '\0';
+	zk_tree_reapable(t, 6001, true, collect, buf);
+	ck_assert_str_eq(buf, "/u;"); /* setData renewed /t's mtime */
+	buf[0] = '\0';
+	zk_tree_reapable(t, 6501, true, collect, buf);
+	ck_assert_str_eq(buf, "/u;/t;"); /* walk order: newest sibling first */
+	zk_tree_free(t);
+}
+END_TEST
+
 /* A text dump of the whole tree, for exact comparisons. */
 static int dump_node(const struct zk_node *n, void *arg)
 {
@@ -358,6 +398,7 @@ int main(void)
 	tcase_add_test(tc, test_builtins);
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_ephemerals_and_containers);
+	tcase_add_test(tc, test_ttl_nodes);
 	tcase_add_test(tc, test_rollback_restores_everything);
 	tcase_add_test(tc, test_inline_data_and_groups);
 	tcase_add_test(tc, test_walk_load_round_trip);
