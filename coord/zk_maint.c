@@ -136,24 +136,27 @@ static int zk_maint_reap_collect(const char *path, void *arg)
 	return 0;
 }
 
-/* ZooKeeper's ContainerManager: delete containers that had children and have none left. */
+/* ZooKeeper's ContainerManager: delete containers that had children and have none left, and
+ * (extendedTypesEnabled) TTL nodes without children not modified for longer than their TTL. */
 void zk_maint_reap_containers(void *arg)
 {
 	struct zk_server *srv = arg;
 	struct zk_maint_reap_ctx rc = { NULL, 0, 0 };
-	zk_tree_empty_containers(srv->db.tree, zk_maint_reap_collect, &rc);
+	/* deletions are txns: only a standalone server or the serving leader proposes them */
+	if (srv->q && !(raft_role(srv->q->raft) == RAFT_LEADER && srv->q->serving))
+		return;
+	int64_t now = zk_wall_ms();
+	bool ttl = srv->cfg->extended_types_enabled;
+	zk_tree_reapable(srv->db.tree, now, ttl, zk_maint_reap_collect, &rc);
 	for (int32_t i = 0; i < rc.n; i++) {
 		const struct zk_node *node = zk_tree_get(srv->db.tree, rc.paths[i]);
-		struct zk_stat st;
-		if (node) {
-			zk_node_stat(node, &st);
-			if (st.num_children == 0 && zk_node_owner(node) == ZK_CONTAINER_OWNER) {
-				struct zk_txn txn;
-				zk_prep_txn_init(srv, &txn, ZK_TXN_DELETE, 0, 0);
-				txn.path = rc.paths[i];
-				zk_prep_commit(srv, &txn);
-				log_info(ZK_SRV_MOD, "deleted empty container %s", rc.paths[i]);
-			}
+		if (node && zk_node_reapable(node, now, ttl)) {
+			const char *what = zk_owner_is_ttl(zk_node_owner(node)) ? "expired TTL node" : "empty container";
+			struct zk_txn txn;
+			zk_prep_txn_init(srv, &txn, ZK_TXN_DELETE, 0, 0);
+			txn.path = rc.paths[i];
+			zk_prep_commit(srv, &txn);
+			log_info(ZK_SRV_MOD, "deleted %s %s", what, rc.paths[i]);
 		}
 		free(rc.paths[i]);
 	}

@@ -158,6 +158,37 @@ static int32_t zk_prep_check_version(int32_t expected, int32_t current)
 	return (expected != -1 && expected != current) ? ZK_EBADVERSION : ZK_OK;
 }
 
+static bool zk_prep_is_create(int32_t type)
+{
+	return type == ZK_OP_CREATE || type == ZK_OP_CREATE2 || type == ZK_OP_CREATECONTAINER ||
+	       type == ZK_OP_CREATETTL;
+}
+
+/*
+ * The create mode and TTL checks of ZooKeeper's PrepRequestProcessor, in its order
+ * (CreateMode.fromFlag, then validateCreateRequest): flags outside 0..6 are BADARGUMENTS; a TTL
+ * mode without extendedTypesEnabled is UNIMPLEMENTED; a TTL mode needs a TTL in 1..ZK_TTL_MAX
+ * (create/create2/createContainer carry none: -1), and a TTL >= 0 with any other mode is
+ * BADARGUMENTS. Deliberately stricter than ZooKeeper 3.8.0: createTTL with a non-TTL mode and a
+ * negative TTL is BADARGUMENTS too (ZooKeeper accepts it and then exits applying the txn).
+ * *ttl: the request's TTL (-1 for the ops without one).
+ */
+static int32_t zk_prep_create_mode(struct zk_server *srv, const struct jute_req *req, int64_t *ttl)
+{
+	int32_t flags = req->flags;
+	*ttl = req->type == ZK_OP_CREATETTL ? req->ttl : -1;
+	if (flags < ZK_CREATE_PERSISTENT || flags > ZK_CREATE_SEQUENTIAL_TTL)
+		return ZK_EBADARGUMENTS;
+	bool ttl_mode = flags == ZK_CREATE_TTL || flags == ZK_CREATE_SEQUENTIAL_TTL;
+	if (ttl_mode && !srv->cfg->extended_types_enabled)
+		return ZK_EUNIMPLEMENTED;
+	if (ttl_mode && (*ttl <= 0 || *ttl > ZK_TTL_MAX))
+		return ZK_EBADARGUMENTS;
+	if (!ttl_mode && (*ttl >= 0 || req->type == ZK_OP_CREATETTL))
+		return ZK_EBADARGUMENTS;
+	return ZK_OK;
+}
+
 /*
  * Checks one write op against the current tree, in the order ZooKeeper's PrepRequestProcessor
  * checks, and fills *op (a txn of type CREATE/DELETE/SETDATA/SETACL/CHECK). Returns ZK_OK or
@@ -171,6 +202,13 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 	const struct zk_node *node, *pnode;
 	struct zk_stat st;
 
+	int64_t ttl = -1;
+	if (zk_prep_is_create(req->type)) {
+		/* the mode and TTL are checked before the path, as ZooKeeper does */
+		int32_t rc = zk_prep_create_mode(srv, req, &ttl);
+		if (rc)
+			return rc;
+	}
 	if (!req->path) /* a NullPointerException in ZooKeeper for these, a check for the others */
 		return req->type == ZK_OP_SETDATA || req->type == ZK_OP_SETACL || req->type == ZK_OP_CHECK
 			       ? ZK_EBADARGUMENTS
@@ -184,13 +222,11 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 	case ZK_OP_CREATECONTAINER:
 	case ZK_OP_CREATETTL: {
 		int32_t flags = req->type == ZK_OP_CREATECONTAINER ? ZK_CREATE_CONTAINER : req->flags;
-		if (flags < 0 || flags > ZK_CREATE_SEQUENTIAL_TTL)
-			return ZK_EBADARGUMENTS;
-		if (req->type == ZK_OP_CREATETTL || flags == ZK_CREATE_TTL || flags == ZK_CREATE_SEQUENTIAL_TTL)
-			return ZK_EUNIMPLEMENTED; /* TTL nodes: extendedTypesEnabled is off */
 		bool container = flags == ZK_CREATE_CONTAINER;
-		bool sequential = !container && (flags & ZK_CREATE_SEQUENTIAL);
-		bool ephemeral = !container && (flags & ZK_CREATE_EPHEMERAL);
+		bool with_ttl = flags == ZK_CREATE_TTL || flags == ZK_CREATE_SEQUENTIAL_TTL;
+		bool sequential = flags == ZK_CREATE_SEQUENTIAL || flags == (ZK_CREATE_SEQUENTIAL | ZK_CREATE_EPHEMERAL) ||
+				  flags == ZK_CREATE_SEQUENTIAL_TTL;
+		bool ephemeral = flags == ZK_CREATE_EPHEMERAL || flags == (ZK_CREATE_SEQUENTIAL | ZK_CREATE_EPHEMERAL);
 		if (container && req->type != ZK_OP_CREATECONTAINER && req->type != ZK_OP_CREATE2 &&
 		    req->type != ZK_OP_CREATE)
 			return ZK_EBADARGUMENTS;
@@ -221,7 +257,7 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 			return ZK_EBADARGUMENTS;
 		if (zk_tree_get(tree, pp->path))
 			return ZK_ENODEEXISTS;
-		if (zk_node_owner(pnode) != 0 && zk_node_owner(pnode) != ZK_CONTAINER_OWNER)
+		if (zk_owner_is_session(zk_node_owner(pnode)))
 			return ZK_ENOCHILDRENFOREPHEMERALS;
 		op->type = ZK_TXN_CREATE;
 		op->path = pp->path;
@@ -229,7 +265,10 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 		op->data_len = req->data ? req->data_len : -1;
 		op->acl = pp->acl;
 		op->n_acl = pp->n_acl;
-		op->ephemeral_owner = container ? ZK_CONTAINER_OWNER : ephemeral ? conn->session_id : 0;
+		op->ephemeral_owner = container ? ZK_CONTAINER_OWNER
+				      : with_ttl  ? zk_ttl_owner(ttl)
+				      : ephemeral ? conn->session_id
+						  : 0;
 		return ZK_OK;
 	}
 	case ZK_OP_DELETE:
@@ -248,7 +287,7 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 			return ZK_ENONODE;
 		zk_node_stat(node, &st);
 		if (req->type == ZK_OP_DELETECONTAINER) {
-			if (zk_node_owner(node) != ZK_CONTAINER_OWNER)
+			if (zk_node_owner(node) != ZK_CONTAINER_OWNER && !zk_owner_is_ttl(zk_node_owner(node)))
 				return ZK_EBADARGUMENTS;
 		} else if (zk_prep_check_version(req->version, st.version)) {
 			return ZK_EBADVERSION;

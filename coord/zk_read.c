@@ -387,13 +387,22 @@ void zk_read_handle_watch_ops(struct zk_server *srv, struct zk_conn *conn, const
 	 * could never fire, so it is answered but not kept (README, deviations). */
 	bool never = !req->path || req->path_nul;
 	if (req->type == ZK_OP_ADDWATCH) {
-		if (req->mode != ZK_ADDWATCH_PERSISTENT && req->mode != ZK_ADDWATCH_PERSISTENT_RECURSIVE)
-			err = ZK_EBADARGUMENTS;
-		else if (!never)
-			zk_watch_add(srv->watches, req->path,
-				     req->mode == ZK_ADDWATCH_PERSISTENT ? ZK_WATCH_PERSISTENT
-									 : ZK_WATCH_PERSISTENT_RECURSIVE,
-				     conn);
+		/* ZooKeeper answers an unknown mode with MARSHALLINGERROR (its AddWatchMode lookup
+		 * throws inside FinalRequestProcessor), and success with an ErrorResponse body: the
+		 * header and an int32 0, 20 bytes, which its Java client reads before going on */
+		if (req->mode != ZK_ADDWATCH_PERSISTENT && req->mode != ZK_ADDWATCH_PERSISTENT_RECURSIVE) {
+			err = ZK_EMARSHALLINGERROR;
+		} else {
+			if (!never)
+				zk_watch_add(srv->watches, req->path,
+					     req->mode == ZK_ADDWATCH_PERSISTENT ? ZK_WATCH_PERSISTENT
+										 : ZK_WATCH_PERSISTENT_RECURSIVE,
+					     conn);
+			size_t off = zk_conn_reply_begin(srv, req->xid, srv->db.last_zxid, ZK_OK);
+			wbuf_i32(&srv->out, 0);
+			zk_conn_reply_end(conn, off, t0);
+			return;
+		}
 	} else {
 		/* WatcherType: 1 children, 2 data, 3 any */
 		int mask = 0;

@@ -814,18 +814,6 @@ size_t zk_tree_ephemeral_count(const struct zk_tree *t)
 	return t->eph_count;
 }
 
-int zk_tree_empty_containers(const struct zk_tree *t, int (*cb)(const char *path, void *arg), void *arg)
-{
-	for (const struct zk_node *n = t->root; n; n = zk_walk_next(n, NULL)) {
-		if (n->owner == ZK_CONTAINER_OWNER && n->num_children == 0 && n->cversion > 0) {
-			int rc = cb(n->path, arg);
-			if (rc)
-				return rc;
-		}
-	}
-	return 0;
-}
-
 bool zk_node_reapable(const struct zk_node *n, int64_t now_ms, bool ttl_enabled)
 {
 	if (n->num_children != 0)

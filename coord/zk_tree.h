@@ -69,8 +69,6 @@ void zk_tree_rollback(struct zk_tree *t);
 int zk_tree_ephemerals(const struct zk_tree *t, int64_t owner, int (*cb)(const char *path, void *arg),
 		       void *arg);
 size_t zk_tree_ephemeral_count(const struct zk_tree *t);
-/* Container nodes with no children that have had some (cversion > 0). */
-int zk_tree_empty_containers(const struct zk_tree *t, int (*cb)(const char *path, void *arg), void *arg);
 /* Whether ZooKeeper's ContainerManager deletes n at now_ms (wall clock, as mtime): a container
  * with no children that has had some, or (ttl_enabled: extendedTypesEnabled) a TTL node with no
  * children whose mtime is more than its TTL ago. */

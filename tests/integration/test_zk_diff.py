@@ -19,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkharness  # noqa: E402
-from jute_client import RawClient, acl_list, ustring  # noqa: E402
+from jute_client import OPEN_ACL, RawClient, Reader, acl_list, ustring  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 from kazoo.security import make_acl, make_digest_acl  # noqa: E402
 
@@ -826,6 +826,225 @@ class EnsembleConfTest(unittest.TestCase):
             ens.close()
         self.assertIn("membership: \nserver.1=127.0.0.1:peer1:election1:participant\n", shapes["real"][1])
         self.assertEqual(shapes["real"], shapes["samsa"])
+
+
+
+# ---- addWatch's reply and TTL nodes (createTTL, extendedTypesEnabled, the TTL reaper) ----
+
+def raw_frame(c, op, body):
+    """Sends one request and returns its whole reply frame (notifications first are kept)."""
+    c.xid += 1
+    c.send_frame(struct.pack(">ii", c.xid, op) + body)
+    while True:
+        f = c.recv_frame()
+        if struct.unpack_from(">i", f)[0] != -1:
+            return f
+        r = Reader(f[16:])
+        c.events.append((r.int(), r.int(), r.string()))
+
+
+def create_ttl(c, path, flags, ttl, data=b""):
+    """createTTL (opcode 21): (err, path, stat)."""
+    err, _zxid, r = c.call(21, ustring(path) + ustring(data) + acl_list(OPEN_ACL) + struct.pack(">iq", flags, ttl))
+    return (err, None, None) if err else (err, r.string(), r.stat())
+
+
+def multi_frame(c, ops):
+    """A multi of (opcode, body) ops; returns [(type, err, path)] of its results."""
+    body = b""
+    for op, b in ops:
+        body += struct.pack(">i?i", op, False, -1) + b
+    body += struct.pack(">i?i", -1, True, -1)
+    err, _zxid, r = c.call(14, body)
+    out = []
+    while True:
+        t, done, e = r.int(), r.bool(), r.int()
+        if done:
+            return err, out
+        if t == -1:
+            out.append((t, r.int(), None))
+        elif t in (1, 15):
+            path = r.string()
+            out.append((t, e, path, r.stat() if t == 15 else None))
+        else:
+            out.append((t, e, None))
+
+
+def scenario_addwatch_reply(srv, t):
+    """The exact reply frames of addWatch: ZooKeeper answers header + int32 0 (20 bytes)."""
+    c = RawClient(srv.port)
+    try:
+        c.create("/aw", b"")
+        for label, path, mode in (("recursive", "/aw", 1), ("persistent", "/aw", 0),
+                                  ("missing path", "/none", 1), ("root", "/", 1)):
+            t.add("addWatch %s frame" % label, lambda: raw_frame(c, 106, ustring(path) + struct.pack(">i", mode)))
+        t.add("addWatch bad mode frame", lambda: raw_frame(c, 106, ustring("/aw") + struct.pack(">i", 7)))
+        c.create("/aw/x", b"")
+        t.add("sync", lambda: c.call(9, ustring("/"))[0])
+        t.add("events after addWatch", lambda: sorted(c.events))
+        t.add("ping after addWatch", lambda: c.ping())
+    finally:
+        c.close()
+
+
+# createTTL argument cases (path, flags, ttl): ZooKeeper checks the flags, then (TTL modes only)
+# extendedTypesEnabled, then the TTL's range or a TTL given with a non-TTL mode, then the path.
+# Not here: createTTL with a non-TTL mode and a negative TTL: ZooKeeper 3.8.0 accepts it and
+# then exits applying it (see test_createttl_negative_ttl_with_plain_mode).
+TTL_CASES = [("/t1", 5, 1000), ("/t2-", 6, 1000), ("/t3", 0, 1000), ("/t4", 5, 0), ("/t5", 5, -1),
+             ("/t6", 5, 0xffffffffff), ("/t7", 5, 0x10000000000), ("/t8", 4, 100), ("/t9", 7, 100),
+             ("/t10", 1, 100), ("/t11", 3, 100), ("/t12", -1, 100), ("noslash", 5, 100),
+             ("/x/y", 5, 100), ("/t1", 5, 100), ("/t14", 5, -5), ("", 5, 100), ("/a\0b", 5, 100),
+             ("/bad/", 5, 100), ("/zookeeper/t", 5, 100), ("/t6/child", 5, 100), ("/t15", 0, 0)]
+
+
+def scenario_ttl(srv, t):
+    c = RawClient(srv.port)
+    d = RawClient(srv.port)
+    try:
+        for path, flags, ttl in TTL_CASES:
+            t.add("createTTL %r flags %d ttl %d" % (path, flags, ttl), lambda: create_ttl(c, path, flags, ttl))
+        t.add("create2 TTL flags", lambda: c.create("/c5", b"", op=15, flags=5))
+        t.add("create TTL seq flags", lambda: c.create("/c6", b"", op=1, flags=6))
+        t.add("createContainer TTL flags", lambda: c.create("/c19", b"", op=19, flags=5))
+        t.add("multi createTTL", lambda: multi_frame(c, [
+            (21, ustring("/m1") + ustring(b"d") + acl_list(OPEN_ACL) + struct.pack(">iq", 5, 100000)),
+            (1, ustring("/m2") + ustring(b"") + acl_list(OPEN_ACL) + struct.pack(">i", 0))]))
+        t.add("multi createTTL bad ttl", lambda: multi_frame(c, [
+            (21, ustring("/m3") + ustring(b"d") + acl_list(OPEN_ACL) + struct.pack(">iq", 5, 0))]))
+        t.add("ls", lambda: c.children("/"))
+        t.add("ephemerals", lambda: c.ephemerals("/"))
+        t.add("close", lambda: c.close_session())
+        t.add("ls after close", lambda: d.children("/"))
+    finally:
+        c.close()
+        d.close()
+
+
+def scenario_ttl_reaper(srv, t):
+    """TTL nodes deleted by the reaper once childless and idle longer than their TTL."""
+    c = RawClient(srv.port)
+    try:
+        t.add("ttl parent", lambda: create_ttl(c, "/parent", 5, 300)[0])
+        t.add("child", lambda: c.create("/parent/kid", b"")[0])
+        t.add("ttl long", lambda: create_ttl(c, "/long", 5, 3600000)[0])
+        # 2 s: long enough that the watch is surely set before the reaper may take it
+        t.add("ttl short", lambda: create_ttl(c, "/short", 5, 2000)[0])
+        t.add("watch short", lambda: c.exists("/short", watch=True)[0])
+        t.add("reaped", lambda: wait_for(lambda: c.exists("/short")[0] == -101, 30))
+        t.add("deleted event", lambda: list(c.events))  # sent before the reply that saw it gone
+        t.add("parent kept", lambda: c.exists("/parent")[0])
+        t.add("long kept", lambda: c.exists("/long")[0])
+        t.add("delete child", lambda: c.delete("/parent/kid"))
+        t.add("parent reaped", lambda: wait_for(lambda: c.exists("/parent")[0] == -101, 30))
+        t.add("ls", lambda: c.children("/"))
+    finally:
+        c.close()
+
+
+class TtlDiffTest(unittest.TestCase):
+    """addWatch's reply and TTL nodes, compared with the real ZooKeeper 3.8 with and without
+    extendedTypesEnabled."""
+    maxDiff = None
+
+    def compare(self, scenarios, extra=None):
+        coord = zkharness.COORD
+        self.assertTrue(coord, "SAMSA_COORD must name the samsa-coord binary")
+        results = []
+        for kind in ("real", "samsa"):
+            tmp = tempfile.TemporaryDirectory(prefix="samsa-diff-")
+            self.addCleanup(tmp.cleanup)
+            srv = (zkharness.real_server if kind == "real" else zkharness.samsa_server)(tmp.name, extra)
+            self.addCleanup(srv.stop)
+            srv.start()
+            t = Transcript()
+            for sc in scenarios:
+                sc(srv, t)
+            results.append(t.lines)
+            srv.stop()
+        real, ours = results
+        for (label_r, v_r), (label_o, v_o) in zip(real, ours):
+            self.assertEqual(label_r, label_o)
+            self.assertEqual(v_r, v_o, "answer to %r differs from ZooKeeper's" % label_r)
+        self.assertEqual(len(real), len(ours))
+        return real
+
+    def test_addwatch_reply(self):
+        real = dict(self.compare([scenario_addwatch_reply]))
+        self.assertEqual(len(real["addWatch recursive frame"]), 20)
+
+    def test_createttl_without_extended_types(self):
+        real = dict(self.compare([scenario_ttl]))
+        self.assertEqual(real["createTTL '/t1' flags 5 ttl 1000"], (-6, None, None))  # UNIMPLEMENTED
+
+    def test_createttl_with_extended_types(self):
+        real = dict(self.compare([scenario_ttl], {"extendedTypesEnabled": "true"}))
+        self.assertEqual(real["createTTL '/t1' flags 5 ttl 1000"][0], 0)
+
+    def test_ttl_reaper(self):
+        real = dict(self.compare([scenario_ttl_reaper], {"extendedTypesEnabled": "true",
+                                                         "znode.container.checkIntervalMs": "100"}))
+        self.assertEqual(real["reaped"], True)
+
+    def test_ttl_nodes_survive_a_restart(self):
+        """The TTL lives in the log and the snapshot (snapCount=2: both are read at start): after
+        a restart the node is still a TTL node (persistent to clients, reaped once idle longer
+        than its TTL)."""
+        extra = {"extendedTypesEnabled": "true", "znode.container.checkIntervalMs": "100", "snapCount": "2"}
+        results = []
+        for kind in ("real", "samsa"):
+            tmp = tempfile.TemporaryDirectory(prefix="samsa-diff-")
+            self.addCleanup(tmp.cleanup)
+            make = zkharness.real_server if kind == "real" else zkharness.samsa_server
+            srv = make(tmp.name, extra)
+            self.addCleanup(srv.stop)
+            srv.start()
+            t = Transcript()
+            c = RawClient(srv.port)
+            t.add("soon", lambda: create_ttl(c, "/soon", 5, 1500))
+            t.add("soon's child", lambda: c.create("/soon/kid", b"")[0])  # kept until it is gone
+            keep = t.add("keep", lambda: create_ttl(c, "/keep-", 6, 3600000))
+            for i in range(4):  # past snapCount: a snapshot follows
+                c.create("/p%d" % i, b"")
+            snapdir = os.path.join(tmp.name, "zkdata" if kind == "real" else "data", "version-2")
+
+            def snapshot_has_ttl_nodes():
+                names = os.listdir(snapdir) if os.path.isdir(snapdir) else []
+                return any(n.startswith("snapshot.") and int(n.split(".")[1], 16) >= keep[2]["czxid"]
+                           for n in names)
+            self.assertTrue(wait_for(snapshot_has_ttl_nodes, 30), "%s wrote no snapshot" % kind)
+            c.close()
+            srv.stop()
+            srv = make(tmp.name, extra)
+            self.addCleanup(srv.stop)
+            srv.start()
+            c = RawClient(srv.port)
+            t.add("after restart", lambda: c.exists("/soon"))
+            t.add("delete child", lambda: c.delete("/soon/kid"))
+            t.add("reaped after restart", lambda: wait_for(lambda: c.exists("/soon")[0] == -101, 30))
+            t.add("keep kept", lambda: c.children("/")[1][0])
+            c.close()
+            srv.stop()
+            results.append(t.lines)
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(dict(results[1])["reaped after restart"], True)
+
+    def test_createttl_negative_ttl_with_plain_mode(self):
+        # Deliberately not ZooKeeper's: 3.8.0 accepts createTTL with a non-TTL mode and a
+        # negative TTL and then dies applying it (EphemeralType.TTL.toEphemeralOwner throws);
+        # samsa refuses it with BADARGUMENTS, as any other TTL a mode cannot take.
+        tmp = tempfile.TemporaryDirectory(prefix="samsa-diff-")
+        self.addCleanup(tmp.cleanup)
+        for extra in ({}, {"extendedTypesEnabled": "true"}):
+            srv = zkharness.samsa_server(tmp.name, extra)
+            self.addCleanup(srv.stop)
+            srv.start()
+            c = RawClient(srv.port)
+            for flags in (0, 1, 2, 3, 4):
+                self.assertEqual(create_ttl(c, "/n%d" % flags, flags, -1)[0], -8)
+            self.assertEqual(c.children("/"), (0, ["zookeeper"]))
+            c.close()
+            srv.stop()
 
 
 if __name__ == "__main__":

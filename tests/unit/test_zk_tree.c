@@ -111,11 +111,11 @@ START_TEST(test_ephemerals_and_containers)
 	ck_assert(strstr(buf, "/e1;") && strstr(buf, "/e2;") && !strstr(buf, "/o;"));
 	ck_assert_int_eq(stat_of(t, "/c").ephemeral_owner, 0); /* containers look persistent */
 	buf[0] = '\0';
-	zk_tree_empty_containers(t, collect, buf);
+	zk_tree_reapable(t, 0, false, collect, buf);
 	ck_assert_str_eq(buf, ""); /* never had a child */
 	ck_assert_int_eq(zk_tree_create(t, "/c/k", NULL, -1, open_acl, 1, 0, 5, 0), 0);
 	ck_assert_int_eq(zk_tree_delete(t, "/c/k", 6), 0);
-	zk_tree_empty_containers(t, collect, buf);
+	zk_tree_reapable(t, 0, false, collect, buf);
 	ck_assert_str_eq(buf, "/c;");
 	ck_assert_int_eq(zk_tree_delete(t, "/e1", 7), 0);
 	buf[0] = '\0';
