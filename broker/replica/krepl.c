@@ -257,9 +257,6 @@ struct krepl *krepl_new(const struct krepl_opts *o, char *err, size_t errlen)
 		krepl_free(k);
 		return NULL;
 	}
-	/* a crash between a log truncation and the checkpoint's rewrite leaves entries past the end */
-	kepoch_truncate_end(k->epochs, o->log_end);
-	kepoch_truncate_start(k->epochs, o->log_start);
 	k->id = o->broker_id;
 	k->role = KREPL_OFFLINE;
 	snprintf(k->reason, sizeof(k->reason), "start");
@@ -274,6 +271,14 @@ struct krepl *krepl_new(const struct krepl_opts *o, char *err, size_t errlen)
 		: o->high_watermark > o->log_end ? o->log_end : o->high_watermark;
 	k->logf = o->log;
 	k->log_arg = o->log_arg;
+	/* a log that lost its tail (a crash before the flush, or between a truncation and the
+	 * checkpoint's rewrite) leaves entries past its end: drop them and have the checkpoint
+	 * rewritten, or a later restart would load them again over records of another epoch */
+	int cut = kepoch_truncate_end(k->epochs, o->log_end);
+	if (kepoch_truncate_start(k->epochs, o->log_start) || cut) {
+		krepl_logf(k, "leader epochs past the log end %lld dropped", (long long)o->log_end);
+		krepl_act(k, KREPL_ACT_EPOCHS);
+	}
 	return k;
 }
 

@@ -171,7 +171,8 @@ struct krepl_opts {
 struct krepl;
 
 /* A replica in OFFLINE from opts (which stays the caller's). NULL on bad options or epochs (the
- * reason in err), or out of memory. */
+ * reason in err), or out of memory. It may queue an EPOCHS action (epochs starting at or past
+ * the log end were dropped): carry out its actions before the first input. */
 struct krepl *krepl_new(const struct krepl_opts *opts, char *err, size_t errlen);
 void krepl_free(struct krepl *k); /* NULL ok; pending produces are dropped unanswered */
 

@@ -506,6 +506,7 @@ static void sim_boot(struct sim *s, struct sim_broker *b)
 	krepl_free(b->k);
 	b->k = krepl_new(&o, err, sizeof(err));
 	SIM_NEED(b->k != NULL);
+	sim_apply(s, b, NULL, 0, 0); /* an EPOCHS action if the checkpoint ran past the log */
 	b->up = true;
 	b->paused = false;
 	b->outstanding = false;
