@@ -262,6 +262,37 @@ class EnsembleTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(ens.mode(4), "not-serving")
 
+    def test_containers_and_ttl_nodes_are_reaped_by_the_leader(self):
+        # every server runs the reaper's timer; only the leader may turn what it finds into
+        # deletions (a follower proposing one would be a log write outside Raft's order)
+        ens = ensharness.Ensemble(self, 3, {"extendedTypesEnabled": "true",
+                                            "znode.container.checkIntervalMs": "100"})
+        ens.start_all()
+        ens.wait_serving()
+        follower = next(i for i in ens.ids if ens.mode(i) == "follower")
+        c = jute_client.RawClient(ens.client[follower])
+        try:
+            self.assertEqual(c.create("/box", b"", op=19, flags=4)[0], 0)
+            self.assertEqual(c.create("/box/item", b"")[0], 0)
+            self.assertEqual(c.delete("/box/item"), 0)
+            body = (jute_client.ustring("/ttl") + jute_client.ustring(b"") +
+                    jute_client.acl_list(jute_client.OPEN_ACL) + struct.pack(">iq", 5, 200))
+            self.assertEqual(c.call(21, body)[0], 0)
+        finally:
+            c.close()
+        for i in ens.ids:
+            r = jute_client.RawClient(ens.client[i])
+            try:
+                deadline = time.time() + 30
+                while time.time() < deadline and (r.exists("/box")[0] == 0 or r.exists("/ttl")[0] == 0):
+                    time.sleep(0.05)
+                self.assertEqual((r.exists("/box")[0], r.exists("/ttl")[0]), (-101, -101), "server %d" % i)
+            finally:
+                r.close()
+        self.assertTrue(all(ens.running(i) for i in ens.ids))
+        ens.wait_serving()
+        self.assertEqual(len({digest(ens, i) for i in ens.ids}), 1)
+
     def test_expiry_is_decided_by_the_leader_and_sync_catches_up(self):
         ens = ensharness.Ensemble(self, 3)
         ens.start_all()
