@@ -65,10 +65,9 @@ WITH_TTL = {
 WITHOUT_TTL = {"ttl.refused": "UNIMPLEMENTED"}
 
 
-def class_dir():
-    """Compiles CuratorCheck.java into the build directory once (again when the source is
+def class_dir(build):
+    """Compiles CuratorCheck.java under the build directory once (again when the source is
     newer than the classes) and returns the directory of its classes."""
-    build = os.environ.get("SAMSA_BUILD_ROOT") or tempfile.gettempdir()
     out = os.path.join(build, "tests", "integration", "curator-classes")
     cls = os.path.join(out, "CuratorCheck.class")
     if os.path.exists(cls) and os.path.getmtime(cls) >= os.path.getmtime(SOURCE):
@@ -92,7 +91,12 @@ class CuratorTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.classes = class_dir()
+        build = os.environ.get("SAMSA_BUILD_ROOT")  # set by meson
+        if not build:  # run by hand: compiled for this run only
+            cls.tmp_build = tempfile.TemporaryDirectory(prefix="samsa-curator-build-")
+            cls.addClassCleanup(cls.tmp_build.cleanup)
+            build = cls.tmp_build.name
+        cls.classes = class_dir(build)
 
     def server(self, kind, ttl):
         tmp = tempfile.TemporaryDirectory(prefix="samsa-curator-")
