@@ -65,12 +65,48 @@ static void zk_4lw_line(struct wbuf *w, const char *fmt, ...)
 		wbuf_raw(w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* The name ZooKeeper's cons gives a connection's last operation (FinalRequestProcessor's
+ * lastOp); "NA" for what it names nothing: an error txn, deleteContainer, check. */
+static const char *zk_4lw_op_name(int32_t op)
+{
+	switch (op) {
+	case ZK_OP_CREATESESSION: return "SESS";
+	case ZK_OP_CLOSESESSION: return "CLOS";
+	case ZK_OP_CREATE:
+	case ZK_OP_CREATE2:
+	case ZK_OP_CREATECONTAINER:
+	case ZK_OP_CREATETTL: return "CREA";
+	case ZK_OP_DELETE: return "DELE";
+	case ZK_OP_SETDATA: return "SETD";
+	case ZK_OP_SETACL: return "SETA";
+	case ZK_OP_RECONFIG: return "RECO";
+	case ZK_OP_MULTI: return "MULT";
+	case ZK_OP_MULTIREAD: return "MLTR";
+	case ZK_OP_EXISTS: return "EXIS";
+	case ZK_OP_GETDATA: return "GETD";
+	case ZK_OP_GETCHILDREN:
+	case ZK_OP_GETCHILDREN2: return "GETC";
+	case ZK_OP_GETACL: return "GETA";
+	case ZK_OP_SYNC: return "SYNC";
+	case ZK_OP_PING: return "PING";
+	case ZK_OP_SETWATCHES: return "SETW";
+	case ZK_OP_SETWATCHES2: return "STW2";
+	case ZK_OP_ADDWATCH: return "ADDW";
+	case ZK_OP_CHECKWATCHES: return "CHKW";
+	case ZK_OP_REMOVEWATCHES: return "REMW";
+	case ZK_OP_GETEPHEMERALS: return "GETE";
+	case ZK_OP_GETALLCHILDRENNUMBER: return "GETACN";
+	case ZK_OP_WHOAMI: return "HOMI";
+	default: return "NA";
+	}
+}
+
 /*
  * One client line of stat (brief) and cons, as ZooKeeper's ServerCnxn.dumpConnectionInfo:
  * " /IP:PORT[interest](queued=..,recved=..,sent=..)", and for cons, on a connection with a
  * session, the session's figures before the ')'.
  */
-static void zk_4lw_conn_line(struct zk_server *srv, struct wbuf *w, struct zk_conn *c, bool full)
+static void zk_4lw_conn_line(struct wbuf *w, struct zk_conn *c, bool full)
 {
 	if (!full || !c->session_id) {
 		zk_4lw_line(w, " /%s:%u[%d](queued=%zu,recved=%" PRIu64 ",sent=%" PRIu64 ")\n", c->ip,
@@ -80,11 +116,11 @@ static void zk_4lw_conn_line(struct zk_server *srv, struct wbuf *w, struct zk_co
 	}
 	zk_4lw_line(w,
 		    " /%s:%u[%d](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64 ",sid=0x%" PRIx64
-		    ",lop=%d,est=%" PRId64 ",to=%d,lcxid=0x%x,lzxid=0x%" PRIx64 ",lresp=%" PRId64
-		    ",llat=0,minlat=%" PRIu64 ",avglat=%" PRIu64 ",maxlat=%" PRIu64 ")\n",
+		    ",lop=%s,est=%" PRId64 ",to=%d,lcxid=0x%x,lzxid=0x%" PRIx64 ",lresp=%" PRId64
+		    ",llat=%" PRIu64 ",minlat=%" PRIu64 ",avglat=%" PRIu64 ",maxlat=%" PRIu64 ")\n",
 		    c->ip, (unsigned)c->port, c->state == ZK_CONN_ACTIVE ? 1 : 0, c->held_head ? 1 : 0, c->recv, c->sent,
-		    (uint64_t)c->session_id, c->last_op, c->established_ms, c->timeout,
-		    (unsigned)c->last_cxid, (uint64_t)srv->db.last_zxid, c->last_resp_ms, c->lat_min,
+		    (uint64_t)c->session_id, zk_4lw_op_name(c->last_op), c->established_ms, c->timeout,
+		    (unsigned)c->last_cxid, (uint64_t)c->last_zxid, c->last_resp_ms, c->lat_last, c->lat_min,
 		    c->lat_n ? c->lat_sum / c->lat_n / 1000 : 0, c->lat_max);
 }
 
@@ -107,7 +143,7 @@ static void zk_4lw_srvr(struct zk_server *srv, struct wbuf *w, bool with_clients
 	if (with_clients) {
 		zk_4lw_line(w, "Clients:\n");
 		for (struct zk_conn *c = srv->conns; c; c = c->next)
-			zk_4lw_conn_line(srv, w, c, false);
+			zk_4lw_conn_line(w, c, false);
 		zk_4lw_line(w, "\n");
 	}
 	zk_4lw_line(w, "Latency min/avg/max: %" PRIu64 "/%.4f/%" PRIu64 "\n", srv->lat_min,
@@ -276,7 +312,7 @@ int zk_4lw_preface(struct net_conn *nc, const uint8_t first4[4], void *arg)
 		zk_4lw_conf(srv, w);
 	} else if (!strcmp(cmd, "cons")) {
 		for (struct zk_conn *c = srv->conns; c; c = c->next)
-			zk_4lw_conn_line(srv, w, c, true);
+			zk_4lw_conn_line(w, c, true);
 		zk_4lw_line(w, "\n");
 	} else if (!strcmp(cmd, "wchs")) {
 		zk_4lw_line(w, "%zu connections watching %zu paths\nTotal watches:%zu\n",

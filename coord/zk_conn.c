@@ -49,6 +49,7 @@ static void zk_conn_record_latency(struct zk_server *srv, struct zk_conn *conn, 
 		conn->lat_max = ms;
 	conn->lat_sum += us;
 	conn->lat_n++;
+	conn->lat_last = ms;
 }
 
 static void zk_conn_write(struct zk_conn *conn, const uint8_t *p, size_t len, uint64_t t0_us)
@@ -58,7 +59,7 @@ static void zk_conn_write(struct zk_conn *conn, const uint8_t *p, size_t len, ui
 	net_conn_send(conn->nc, p, len);
 	conn->sent++;
 	conn->srv->packets_sent++;
-	conn->last_resp_ms = zk_wall_ms();
+	conn->last_resp_ms = zk_mono_ms();
 	zk_conn_record_latency(conn->srv, conn, t0_us);
 }
 
@@ -234,6 +235,7 @@ void zk_conn_reply_end(struct zk_conn *conn, size_t off, uint64_t t0_us)
 {
 	struct zk_server *srv = conn->srv;
 	jute_frame_end(&srv->out, off);
+	conn->last_zxid = srv->db.last_zxid;
 	zk_conn_send(conn, srv->db.last_zxid, t0_us);
 }
 

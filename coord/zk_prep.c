@@ -401,6 +401,8 @@ void zk_prep_handle_write(struct zk_server *srv, struct zk_conn *conn, const str
 	}
 	txn.zxid = srv->db.last_zxid + 1;
 	zk_prep_commit(srv, &txn);
+	if (err)
+		conn->last_op = ZK_OP_ERROR; /* ZooKeeper's cons: an error txn has no op name */
 	size_t off = zk_conn_reply_begin(srv, req->xid, txn.zxid, err);
 	if (!err)
 		zk_prep_put_result(srv, req->type, &txn, NULL);

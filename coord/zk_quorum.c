@@ -329,6 +329,9 @@ void zk_quorum_apply(struct zk_server *srv, const struct raft_entry *e)
 		}
 	}
 	if (ph) {
+		if (txn.type == ZK_TXN_ERROR)
+			owner->last_op = ZK_OP_ERROR;
+		owner->last_zxid = txn.zxid;
 		zk_quorum_reply_from_txn(srv, ph, &txn);
 		zk_quorum_fill(owner, ph, txn.zxid);
 		if (txn.type == ZK_TXN_CLOSESESSION)

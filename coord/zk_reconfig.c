@@ -174,6 +174,7 @@ void zk_reconfig_handle(struct zk_server *srv, struct zk_conn *conn, const struc
 	char eb[256];
 	struct zk_quorum *q = srv->q;
 	if (!q || !srv->cfg->reconfig_enabled) {
+		conn->last_op = ZK_OP_ERROR;
 		zk_conn_reply_err(conn, req->xid, srv->db.last_zxid, ZK_ERECONFIGDISABLED, t0);
 		return;
 	}

@@ -143,6 +143,8 @@ static void zk_server_handle_connect(struct zk_server *srv, struct zk_conn *conn
 	if (!cr.has_read_only)
 		srv->out.len--;
 	jute_frame_end(&srv->out, off);
+	conn->last_op = ZK_OP_CREATESESSION;
+	conn->last_zxid = srv->db.last_zxid;
 	zk_conn_send(conn, srv->db.last_zxid, 0);
 }
 
@@ -177,8 +179,10 @@ static void zk_server_handle_request(struct zk_server *srv, struct zk_conn *conn
 		net_conn_close(conn->nc, ERR_PROTO);
 		return;
 	}
-	conn->last_cxid = req.xid;
-	conn->last_op = req.type;
+	if (req.type != ZK_OP_AUTH && req.type != ZK_OP_SASL) { /* not counted by ZooKeeper's cons */
+		conn->last_cxid = req.xid;
+		conn->last_op = req.type;
+	}
 	if (conn->session_id) {
 		zk_sessions_touch(srv->db.sessions, conn->session_id, zk_mono_ms());
 		if (srv->q)

@@ -68,12 +68,12 @@ struct zk_conn {
 	size_t held_bytes;
 	/* figures for `cons` */
 	uint64_t recv, sent;
-	int64_t last_zxid;
+	int64_t last_zxid;	/* the zxid of the last answer to a request (or connect) */
 	int32_t last_cxid;
-	int32_t last_op;
+	int32_t last_op;	/* the last request's type; ZK_OP_ERROR after a refused write */
 	int64_t established_ms;
-	int64_t last_resp_ms;
-	uint64_t lat_min, lat_max, lat_sum, lat_n;
+	int64_t last_resp_ms;	/* monotonic, as ZooKeeper's elapsed-time clock */
+	uint64_t lat_min, lat_max, lat_sum, lat_n, lat_last;
 	bool forwarded;		/* the leader's stand-in for a follower's client: replies go nowhere */
 	int64_t pending_session; /* follower: a new session forwarded, not yet committed */
 	uint8_t pending_passwd[ZK_PASSWD_LEN];

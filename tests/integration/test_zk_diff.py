@@ -694,20 +694,32 @@ def _client_lines(text, first):
 def scenario_four_letter_clients(srv, t):
     a = RawClient(srv.port)
     b = RawClient(srv.port)
+    c = RawClient(srv.port)
+    d = RawClient(srv.port)
     try:
         for _ in range(3):
             a.exists("/")
-        b.exists("/")
+        a.create("/4lw")
+        b.children("/4lw")
+        c.create("/4lw", b"")  # refused: cons names no op for an error txn
+        c.call(100, struct.pack(">i", 0) + ustring("digest") + ustring(b"u:p"))  # not counted
+        raw_multi(d, [(4, ustring("/4lw") + b"\0")], 22)
         t.add("stat clients", lambda: _client_lines(zkharness.four_letter(srv.port, "stat"), "Clients:"))
         cons = zkharness.four_letter(srv.port, "cons")
-        t.add("cons client fields", lambda: [re.sub(r"(sid|est|lresp|lzxid|lop|llat|minlat|avglat|maxlat)=[^,)]*", r"\1=.", l)
+        t.add("cons client fields", lambda: [re.sub(r"(sid|est|lresp|lzxid|llat|minlat|avglat|maxlat)=[^,)]*", r"\1=.", l)
                                              for l in _client_lines(cons, None)])
         t.add("stat own port", lambda: all(re.match(r" /127\.0\.0\.1:\d+\[", l) for l in
                                            zkharness.four_letter(srv.port, "stat").split("\n")
                                            if l.startswith(" /")))
+        # lzxid: the zxid of the connection's last answer, not the server's
+        zxid = a.call(3, ustring("/") + b"\0")[1]
+        b.create("/4lw/x")
+        line = [l for l in zkharness.four_letter(srv.port, "cons").split("\n") if "sid=0x%x," % a.session_id in l]
+        t.add("lzxid is the connection's", lambda: [re.search(r"lzxid=(0x[0-9a-f]+)", l).group(1) == "0x%x" % zxid
+                                                   for l in line])
     finally:
-        a.close()
-        b.close()
+        for x in (a, b, c, d):
+            x.close()
 
 
 class RelTranscript(Transcript):
