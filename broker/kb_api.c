@@ -460,7 +460,45 @@ static int produce_check_batch(const uint8_t *p, size_t len, void *arg)
 	return 0;
 }
 
-static int api_produce(struct broker *b, struct kreq *q, struct kout *o)
+/* The append at first offset base started a flush-policy fsync still in flight: its response
+ * waits for it. Without memory for the wait, the fsync is done here on the loop instead. */
+static void produce_hold(struct broker *b, struct kresp *resp, struct klog *l, int64_t base)
+{
+	int64_t upto = klog_flush_pending(l);
+	if (upto <= base)
+		return;
+	struct kflushwait *fw = calloc(1, sizeof(*fw));
+	if (!fw) {
+		char eb[128];
+		klog_flush(l, eb, sizeof(eb));
+		return;
+	}
+	fw->resp = resp;
+	fw->log = l;
+	fw->upto = upto;
+	resp->holds++;
+	LIST_INSERT_HEAD(&b->flush_waits, fw, link);
+}
+
+void kb_log_flushed(struct klog *l, int64_t offset, void *arg)
+{
+	struct broker *b = arg;
+	struct kflushwait *fw, *next;
+	for (fw = LIST_FIRST(&b->flush_waits); fw; fw = next) {
+		next = LIST_NEXT(fw, link);
+		if (fw->log != l || fw->upto > offset)
+			continue;
+		LIST_REMOVE(fw, link);
+		struct kresp *resp = fw->resp;
+		free(fw);
+		if (--resp->holds == 0 && resp->buf) {
+			resp->done = true;
+			kb_conn_flush(resp->conn);
+		}
+	}
+}
+
+static int api_produce(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp)
 {
 	struct rbuf *r = &q->r;
 	struct wbuf *w = &o->w;
@@ -525,6 +563,8 @@ static int api_produce(struct broker *b, struct kreq *q, struct kout *o)
 				} else {
 					if (t->log_append_time)
 						lat = now;
+					if (acks != 0)
+						produce_hold(b, resp, p->log, base);
 					if (p->nisr <= 1)
 						p->hw = klog_end_offset(p->log);
 					b->appends++;
@@ -1833,6 +1873,15 @@ bool kb_api_retry(struct broker *b, struct kwait *w, bool final)
 void kb_conn_gone(struct kconn *c)
 {
 	struct broker *b = c->b;
+	/* Produce responses waiting for an fsync: nobody to send them to (the fsync still runs) */
+	struct kflushwait *fw, *fnext;
+	for (fw = LIST_FIRST(&b->flush_waits); fw; fw = fnext) {
+		fnext = LIST_NEXT(fw, link);
+		if (fw->resp->conn == c) {
+			LIST_REMOVE(fw, link);
+			free(fw);
+		}
+	}
 	/* waiting requests of this connection: forget fetches; admin writes finish on their own */
 	struct kwait *w, *next;
 	for (w = LIST_FIRST(&b->waits); w; w = next) {
@@ -1911,7 +1960,7 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 		rc = api_metadata(b, &q, &o);
 		break;
 	case API_PRODUCE:
-		rc = api_produce(b, &q, &o);
+		rc = api_produce(b, &q, &o, resp);
 		if (rc == 1) { /* acks=0 */
 			kout_abort(&o);
 			TAILQ_REMOVE(&c->q, resp, link);
@@ -1963,6 +2012,8 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 		return rc;
 	}
 	kout_finish(&o, resp);
+	if (resp->holds)
+		resp->done = false; /* a Produce waiting for its fsync: kb_log_flushed sends it */
 	kb_conn_flush(c);
 	return 0;
 }

@@ -173,6 +173,8 @@ int kb_part_open_log(struct broker *b, struct kb_topic *t, struct kb_part *p)
 		p->log = NULL;
 		return rc;
 	}
+	if (b->fsq)
+		klog_set_fsyncq(p->log, b->fsq, kb_log_flushed, b);
 	p->hw = klog_end_offset(p->log);
 	return 0;
 }

@@ -100,8 +100,18 @@ struct kresp {
 	struct kconn *conn; /* NULL once the connection is gone (the owner of an async op frees it) */
 	struct evbuffer *buf; /* the whole frame, length included */
 	bool done;
+	int holds; /* flush-policy fsyncs this response promises and waits for (kflushwait) */
 };
 TAILQ_HEAD(kresp_q, kresp);
+
+/* A Produce response held until the log's fsync that covers its append is done (STYLE rule 7:
+ * durable, then acknowledged; log.flush.interval.messages). */
+struct kflushwait {
+	LIST_ENTRY(kflushwait) link;
+	struct kresp *resp;
+	const struct klog *log;
+	int64_t upto; /* released once the log reports an fsync up to here */
+};
 
 struct kconn {
 	struct broker *b;
@@ -144,6 +154,8 @@ struct broker {
 	bool registered;
 	LIST_HEAD(, kconn) conns;
 	LIST_HEAD(, kwait) waits;
+	LIST_HEAD(, kflushwait) flush_waits;
+	struct fsyncq *fsq; /* the fsync worker of every partition log's flush policy */
 	struct event *wake;	 /* deferred: retry waiting requests after appends / metadata */
 	struct event *tick;	 /* 100 ms: request deadlines */
 	struct event *housekeep; /* retention, roll, time-based flush */
@@ -181,6 +193,9 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len);
 /* Tries a waiting request again; final = at its deadline. Returns true when it was answered. */
 bool kb_api_retry(struct broker *b, struct kwait *w, bool final);
 void kb_conn_flush(struct kconn *c);
+/* klog_flushed_cb of every partition log (arg: the broker): releases the Produce responses
+ * that waited for that fsync. */
+void kb_log_flushed(struct klog *l, int64_t offset, void *arg);
 /* The connection is closing: drops its queued responses and waiting fetches (admin writes in
  * flight finish on their own and are then forgotten). The caller frees c. */
 void kb_conn_gone(struct kconn *c);

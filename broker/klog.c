@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fsyncq.h"
 #include "kbatch.h"
 #include "log.h"
 
@@ -78,6 +79,13 @@ struct klog {
 	int64_t total_size;
 	int64_t unflushed;     /* records appended since the last fsync */
 	int64_t last_flush_ms;
+	/* with an fsync worker (klog_set_fsyncq), the flush policy's fsyncs run there:
+	 * flush_asked is the end offset of the newest one queued, flushed that of the newest done;
+	 * a flush is in flight while flush_asked > flushed */
+	struct fsyncq *fq;
+	klog_flushed_cb on_flushed;
+	void *flush_arg;
+	int64_t flush_asked, flushed;
 };
 
 /* ---- small helpers ---- */
@@ -185,6 +193,48 @@ static void klog_fsync(const struct klog *l, int fd, const char *what)
 		log_fatal(KLOG_MOD, "%s: fsync of %s failed: %s; stopping", l->dir, what, strerror(errno));
 		abort();
 	}
+}
+
+/* fsyncq callback, loop thread: the flush queued up to offset is done. */
+static void klog_on_synced(int err, uint64_t offset, void *arg)
+{
+	struct klog *l = arg;
+	if (err) {
+		log_fatal(KLOG_MOD, "%s: fsync of .log failed: %s; stopping", l->dir, strerror(err));
+		abort();
+	}
+	if ((int64_t)offset > l->flushed)
+		l->flushed = (int64_t)offset;
+	if (l->on_flushed)
+		l->on_flushed(l, (int64_t)offset, l->flush_arg);
+}
+
+/* The flush policy's fsync of the active segment (everything below end is appended): on the
+ * fsync worker when there is one, else inline. */
+static void klog_policy_flush(struct klog *l, int fd, int64_t end)
+{
+	if (l->fq && fd >= 0 && !l->o.test_no_fsync) {
+		if (!fsyncq_submit(l->fq, fd, (uint64_t)end, klog_on_synced, l)) {
+			l->flush_asked = end;
+			return;
+		}
+		log_warn(KLOG_MOD, "%s: cannot queue an fsync; syncing on the loop", l->dir);
+	}
+	klog_fsync(l, fd, ".log");
+}
+
+void klog_set_fsyncq(struct klog *l, struct fsyncq *fq, klog_flushed_cb cb, void *arg)
+{
+	if (l->fq && l->fq != fq)
+		fsyncq_forget(l->fq, l);
+	l->fq = fq;
+	l->on_flushed = cb;
+	l->flush_arg = arg;
+}
+
+int64_t klog_flush_pending(const struct klog *l)
+{
+	return l->flush_asked > l->flushed ? l->flush_asked : -1;
 }
 
 static void klog_sync_dir(const struct klog *l)
@@ -882,6 +932,13 @@ static void klog_free(struct klog *l)
 {
 	if (!l)
 		return;
+	if (l->fq) {
+		/* no callback may reach a freed log; whoever waits for a flush in flight is released
+		 * now (klog_close has synced everything; klog_remove deletes the records anyway) */
+		fsyncq_forget(l->fq, l);
+		if (l->flush_asked > l->flushed && l->on_flushed)
+			l->on_flushed(l, l->flush_asked, l->flush_arg);
+	}
 	for (int i = 0; i < l->nseg; i++)
 		klog_seg_free(l->segs[i]);
 	free(l->segs);
@@ -1171,7 +1228,7 @@ static int klog_append_common(struct klog *l, uint8_t *b, size_t len, bool assig
 	l->total_size += (int64_t)len;
 	l->unflushed += records;
 	if (l->o.flush_messages > 0 && l->unflushed >= l->o.flush_messages) {
-		klog_fsync(l, s->fd, ".log");
+		klog_policy_flush(l, s->fd, klog_end_offset(l));
 		l->unflushed = 0;
 		l->last_flush_ms = now_ms;
 	}
@@ -1424,7 +1481,8 @@ int klog_housekeep(struct klog *l, int64_t now_ms)
 	if (deleted)
 		klog_sync_dir(l);
 	if (l->o.flush_ms > 0 && l->unflushed > 0 && now_ms - l->last_flush_ms >= l->o.flush_ms) {
-		klog_flush(l, eb, sizeof(eb));
+		klog_policy_flush(l, klog_active(l)->fd, klog_end_offset(l));
+		l->unflushed = 0;
 		l->last_flush_ms = now_ms;
 	}
 	return deleted;

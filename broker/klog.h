@@ -6,10 +6,14 @@
  * time index <base>.timeindex (12-byte entries: timestamp i64, relative offset u32). A fetch is
  * a byte range of one segment, served by sendfile from a dup()ed fd.
  *
- * Threads: every function runs on the broker's loop thread (a klog is not shared). fsyncs
- * (flush policy, roll, close) run inline and block the loop for their duration.
+ * Threads: every function runs on the broker's loop thread (a klog is not shared). The flush
+ * policy's fsyncs (flush_messages, flush_ms) run on an fsync worker when one is given
+ * (klog_set_fsyncq), which reports back on the loop; other fsyncs (klog_flush, roll, close,
+ * truncation) run inline and block the loop for their duration.
  *
- * Durability: an append is on disk when klog_flush returns (or the flush policy ran). After a
+ * Durability: an append is on disk when klog_flush returns, or when the flush policy's fsync
+ * that covers it is done (inline: before klog_append returns; on the worker: when the
+ * klog_flushed_cb reports an offset past it, see klog_flush_pending). After a
  * crash klog_open scans the last segment batch by batch and cuts it at the first batch that is
  * partial, fails its CRC or does not follow its predecessor (zero-filled tails included).
  */
@@ -84,6 +88,18 @@ int klog_append_replica(struct klog *l, const uint8_t *batches, size_t len, int6
 			char *eb, size_t el);
 /* fsyncs the active segment now. */
 int klog_flush(struct klog *l, char *eb, size_t el);
+
+struct fsyncq;
+/* Loop thread: an fsync the flush policy queued is done; every record below offset is on disk. */
+typedef void (*klog_flushed_cb)(struct klog *l, int64_t offset, void *arg);
+/* From now on the flush policy's fsyncs run on fq's worker (fq must outlive l, or be replaced
+ * first); cb (may be NULL) hears of each when it is done, and once more from klog_close or
+ * klog_remove for one still in flight then. fq NULL: back to inline fsyncs. */
+void klog_set_fsyncq(struct klog *l, struct fsyncq *fq, klog_flushed_cb cb, void *arg);
+/* The end offset of a flush-policy fsync still in flight, or -1. An append whose first offset
+ * is below it is covered by that fsync (it triggered it): its durability is promised once cb
+ * reports that offset. */
+int64_t klog_flush_pending(const struct klog *l);
 
 /*
  * For Fetch: the whole batches starting with the one that contains offset, at most max_bytes of

@@ -6,6 +6,7 @@
  *   samsa-broker <server.properties> [--override key=value]...
  */
 #include "err.h"
+#include "fsyncq.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kb_dynconf.h"
@@ -211,6 +212,7 @@ int main(int argc, char **argv)
 	LIST_INIT(&b.topics);
 	LIST_INIT(&b.conns);
 	LIST_INIT(&b.waits);
+	LIST_INIT(&b.flush_waits);
 	broker_defaults(&b);
 	b.static_opts = b.default_opts;
 	b.config_change_seq = -1;
@@ -224,6 +226,11 @@ int main(int argc, char **argv)
 	evthread_use_pthreads();
 	b.base = event_base_new();
 	if (!b.base) {
+		rc = 1;
+		goto out;
+	}
+	if (fsyncq_new(b.base, &b.fsq)) {
+		log_fatal(BROKER_MOD, "cannot start the fsync worker");
 		rc = 1;
 		goto out;
 	}
@@ -290,6 +297,7 @@ out:
 			kb_topic_free(t, false);
 		}
 	}
+	fsyncq_free(b.fsq); /* after the logs: their close releases what waited for it */
 	kb_dynconf_release(&b);
 	for (int32_t i = 0; i < b.nnodes; i++)
 		free(b.nodes[i].rack);

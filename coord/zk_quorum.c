@@ -10,9 +10,9 @@
  * leader that lost office with applied but uncommitted txns reloads its state from the
  * snapshot and the committed log. Only the leader expires sessions; followers report session
  * activity to it (TOUCH). Peer messages other than Raft's are the Forward, Touch, Sync and Nack
- * messages of proto/quorum.proto. Also owns the Raft log's fdatasync worker thread
- * (zk_quorum_sync_main, the one function here not run on the loop thread), snapshot
- * install/transfer and Raft log compaction after a snapshot.
+ * messages of proto/quorum.proto, decoded by zk_peer. Also owns the Raft log's fdatasync
+ * (run by a common/fsyncq worker, reported back on the loop), snapshot install/transfer and
+ * Raft log compaction after a snapshot. Loop thread only.
  */
 #include "zk_server_int.h"
 
@@ -28,11 +28,12 @@
 #include "zk_session.h"
 #include "zk_txnrec.h"
 
+#include "fsyncq.h"
+
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,74 +444,40 @@ static int zk_quorum_snapshot_bytes(struct zk_server *srv, struct raft_msg *m)
 	return 0;
 }
 
-/* ---- the log's fdatasync on a worker thread ---- */
+/* ---- the log's fdatasync, on the fsync worker (common/fsyncq) ----
+ *
+ * The loop goes on replicating while raft.log is synced: each round that appended entries
+ * queues a sync with its persist_seq, the worker groups what is queued into one fdatasync,
+ * and raft_persisted() learns the seq on the loop. */
 
-static void *zk_quorum_sync_main(void *arg)
-{
-	struct zk_quorum *q = arg;
-	pthread_mutex_lock(&q->sync_mu);
-	for (;;) {
-		while (!q->sync_stop && q->sync_want <= q->sync_done)
-			pthread_cond_wait(&q->sync_cv, &q->sync_mu);
-		if (q->sync_stop)
-			break;
-		uint64_t want = q->sync_want;
-		int fd = zk_raftlog_fd(q->rlog);
-		q->sync_busy = true;
-		pthread_mutex_unlock(&q->sync_mu);
-		int rc = fd < 0 ? -1 : fdatasync(fd);
-		int err = rc ? (fd < 0 ? EIO : errno) : 0;
-		pthread_mutex_lock(&q->sync_mu);
-		q->sync_busy = false;
-		if (err)
-			q->sync_err = err;
-		else
-			q->sync_done = want;
-		pthread_cond_broadcast(&q->sync_cv);
-		event_active(q->synced, EV_TIMEOUT, 0);
-	}
-	pthread_mutex_unlock(&q->sync_mu);
-	return NULL;
-}
-
-/* Everything appended so far should become durable: one fdatasync covers it all. */
-static void zk_quorum_sync_ask(struct zk_quorum *q)
-{
-	pthread_mutex_lock(&q->sync_mu);
-	if (q->appended > q->sync_want) {
-		q->sync_want = q->appended;
-		pthread_cond_signal(&q->sync_cv);
-	}
-	pthread_mutex_unlock(&q->sync_mu);
-}
-
-/* Waits until no fdatasync is running (before raft.log may be replaced). */
-static void zk_quorum_sync_quiesce(struct zk_quorum *q)
-{
-	if (!q->sync_started)
-		return;
-	pthread_mutex_lock(&q->sync_mu);
-	while (q->sync_busy || (q->sync_want > q->sync_done && !q->sync_err))
-		pthread_cond_wait(&q->sync_cv, &q->sync_mu);
-	pthread_mutex_unlock(&q->sync_mu);
-}
-
-static void zk_quorum_synced(evutil_socket_t fd, short what, void *arg)
+/* Loop thread (fsyncq callback): the Raft log is durable up to persist_seq seq. */
+static void zk_quorum_synced(int err, uint64_t seq, void *arg)
 {
 	struct zk_server *srv = arg;
-	struct zk_quorum *q = srv->q;
-	(void)fd;
-	(void)what;
-	pthread_mutex_lock(&q->sync_mu);
-	uint64_t done = q->sync_done;
-	int err = q->sync_err;
-	pthread_mutex_unlock(&q->sync_mu);
 	if (err) {
 		log_fatal(ZK_SRV_MOD, "cannot fdatasync the Raft log: %s", strerror(err));
 		abort();
 	}
-	raft_persisted(q->raft, done);
+	raft_persisted(srv->q->raft, seq);
 	zk_quorum_ready(srv);
+}
+
+/* Everything appended up to persist_seq seq should become durable. */
+static void zk_quorum_sync_ask(struct zk_server *srv, uint64_t seq)
+{
+	struct zk_quorum *q = srv->q;
+	int rc = fsyncq_submit(q->fsq, zk_raftlog_fd(q->rlog), seq, zk_quorum_synced, srv);
+	if (rc) {
+		log_fatal(ZK_SRV_MOD, "cannot queue the fdatasync of the Raft log: %s", err_str(rc));
+		abort();
+	}
+}
+
+/* Waits until every queued fdatasync has run (before raft.log may be replaced). */
+static void zk_quorum_sync_quiesce(struct zk_quorum *q)
+{
+	if (q->fsq)
+		fsyncq_drain(q->fsq);
 }
 
 /* Carries out what the core asks, then looks at role changes. */
@@ -539,8 +506,7 @@ void zk_quorum_ready(struct zk_server *srv)
 			if (!srv->cfg->force_sync) {
 				raft_persisted(q->raft, rd.persist_seq);
 			} else {
-				q->appended = rd.persist_seq;
-				zk_quorum_sync_ask(q);
+				zk_quorum_sync_ask(srv, rd.persist_seq);
 			}
 		}
 		log_debug(ZK_SRV_MOD, "raft ready: %zu entries (truncate %" PRIu64 ") seq %" PRIu64 ", %zu msgs, %zu committed; commit %" PRIu64
@@ -804,14 +770,10 @@ int zk_quorum_new(struct zk_server *srv, char *errbuf, size_t errlen)
 		return rc;
 	q->timer = net_timer_new(srv->base, tick_ms, true, zk_quorum_tick, srv);
 	q->kick = event_new(srv->base, -1, 0, zk_quorum_kick, srv);
-	q->synced = event_new(srv->base, -1, 0, zk_quorum_synced, srv);
-	if (!q->timer || !q->kick || !q->synced)
+	if (!q->timer || !q->kick)
 		return ERR_NOMEM;
-	pthread_mutex_init(&q->sync_mu, NULL);
-	pthread_cond_init(&q->sync_cv, NULL);
-	if (pthread_create(&q->sync_thread, NULL, zk_quorum_sync_main, q))
+	if (fsyncq_new(srv->base, &q->fsq))
 		return err_set(errbuf, errlen, ERR_NOMEM, "cannot start the log sync thread");
-	q->sync_started = true;
 	log_info(ZK_SRV_MOD, "quorum: server %" PRIu64 " of %d, peer port %s:%d, election timeout %d ms, Raft term %" PRIu64
 			     ", log up to 0x%" PRIx64,
 		 q->myid, cfg->n_servers, listen_host, listen_port, cfg->election_timeout_ms, raft_term(q->raft),
@@ -823,20 +785,10 @@ void zk_quorum_free(struct zk_quorum *q)
 {
 	if (!q)
 		return;
-	if (q->sync_started) {
-		pthread_mutex_lock(&q->sync_mu);
-		q->sync_stop = true;
-		pthread_cond_broadcast(&q->sync_cv);
-		pthread_mutex_unlock(&q->sync_mu);
-		pthread_join(q->sync_thread, NULL);
-		pthread_mutex_destroy(&q->sync_mu);
-		pthread_cond_destroy(&q->sync_cv);
-	}
+	fsyncq_free(q->fsq);
 	net_timer_free(q->timer);
 	if (q->kick)
 		event_free(q->kick);
-	if (q->synced)
-		event_free(q->synced);
 	zk_peer_free(q->peer);
 	raft_free(q->raft);
 	zk_raftlog_close(q->rlog);

@@ -20,7 +20,6 @@
 
 #include <event2/event.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -105,18 +104,7 @@ struct zk_quorum {
 	struct zk_quorum_server known[4 * ZK_MAX_SERVERS];
 	int n_known;
 	bool config_written; /* /zookeeper/config holds the ensemble (the first leader writes it) */
-	/* the log's fdatasync runs on a worker thread, so the loop goes on replicating meanwhile:
-	 * appended[seq] is the last persist_seq written; the worker syncs and reports synced */
-	pthread_t sync_thread;
-	bool sync_started;
-	pthread_mutex_t sync_mu;
-	pthread_cond_t sync_cv;
-	uint64_t sync_want;  /* a sync of everything appended up to this seq is asked for */
-	uint64_t sync_done;  /* ... and this seq is durable */
-	bool sync_busy, sync_stop;
-	int sync_err;
-	uint64_t appended;   /* the last persist_seq appended (page cache) */
-	struct event *synced; /* worker -> loop: sync_done moved */
+	struct fsyncq *fsq; /* runs the Raft log's fdatasync off the loop (zk_quorum_sync_ask) */
 };
 
 struct zk_server {

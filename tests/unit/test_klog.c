@@ -4,10 +4,13 @@
  * by age, retention by time and by bytes, reopen after a clean close, crash recovery (garbage,
  * a partial batch, a zero-filled tail, a flipped bit) with appends continuing at the right
  * offset, a corrupt or missing index rebuilt, offset_for_time, truncate_to, replica appends,
- * LogAppendTime, and a .log file with a bad name refused without touching anything.
+ * LogAppendTime, a .log file with a bad name refused without touching anything, and the flush
+ * policy's fsyncs on an fsync worker (common/fsyncq): pending until the worker reports them,
+ * reported in order, and released by close.
  */
 #include "buf.h"
 #include "err.h"
+#include "fsyncq.h"
 #include "kbatch.h"
 #include "klog.h"
 #include "log.h"
@@ -15,6 +18,8 @@
 #include "check_main.h"
 
 #include <check.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -777,6 +782,92 @@ START_TEST(test_index_full_and_flush)
 }
 END_TEST
 
+struct flushed {
+	int n;
+	int64_t offsets[16];
+	struct klog *l;
+};
+
+static void on_flushed(struct klog *l, int64_t offset, void *arg)
+{
+	struct flushed *f = arg;
+	ck_assert_ptr_eq(l, f->l);
+	ck_assert_int_lt(f->n, 16);
+	f->offsets[f->n++] = offset;
+}
+
+static void wait_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+/* Runs the loop until n flushes were reported (10 s at most: a timer keeps the loop waiting
+ * for the worker's event_active). */
+static void wait_flushed(struct event_base *base, const struct flushed *f, int n)
+{
+	struct event *t = event_new(base, -1, EV_PERSIST, wait_tick, NULL);
+	struct timeval tv = { 0, 10000 };
+	ck_assert_ptr_nonnull(t);
+	event_add(t, &tv);
+	for (int i = 0; i < 1000 && f->n < n; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(t);
+}
+
+START_TEST(test_flush_on_worker)
+{
+	evthread_use_pthreads();
+	struct event_base *base = event_base_new();
+	struct fsyncq *fq = NULL;
+	ck_assert_int_eq(fsyncq_new(base, &fq), 0);
+	struct klog_opts o = test_opts();
+	struct klog *l;
+	char eb[256] = "";
+	o.flush_messages = 3;
+	o.test_no_fsync = false;
+	ck_assert_int_eq(klog_open(ldir, &o, 0, &l, eb, sizeof(eb)), 0);
+	struct flushed f = { 0, { 0 }, l };
+	klog_set_fsyncq(l, fq, on_flushed, &f);
+	ck_assert(append(l, 1, 2, 10, 0, 0) == 0); /* 2 records: under the policy */
+	ck_assert(klog_flush_pending(l) == -1);
+	ck_assert(append(l, 1, 2, 10, 0, 0) == 2); /* 4: an fsync up to offset 4 is queued */
+	ck_assert(klog_flush_pending(l) == 4);
+	ck_assert_int_eq(f.n, 0); /* reported on the loop, not before */
+	wait_flushed(base, &f, 1);
+	ck_assert_int_eq(f.n, 1);
+	ck_assert(f.offsets[0] == 4);
+	ck_assert(klog_flush_pending(l) == -1);
+	uint64_t reqs, syncs;
+	fsyncq_stats(fq, &reqs, &syncs);
+	ck_assert_uint_eq(reqs, 1);
+	ck_assert_uint_eq(syncs, 1);
+	/* two more flushes queued back to back: reported in order */
+	ck_assert(append(l, 1, 3, 10, 0, 0) == 4);
+	ck_assert(append(l, 1, 3, 10, 0, 0) == 7);
+	ck_assert(klog_flush_pending(l) == 10);
+	wait_flushed(base, &f, 3);
+	ck_assert_int_eq(f.n, 3);
+	ck_assert(f.offsets[1] == 7 && f.offsets[2] == 10);
+	/* one in flight at close: close syncs and reports it; the worker's report never comes */
+	ck_assert(append(l, 1, 3, 10, 0, 0) == 10);
+	ck_assert(klog_flush_pending(l) == 13);
+	klog_close(l);
+	ck_assert_int_eq(f.n, 4);
+	ck_assert(f.offsets[3] == 13);
+	fsyncq_drain(fq);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(f.n, 4);
+	/* reopened: everything is there */
+	ck_assert_int_eq(klog_open(ldir, &o, 0, &l, eb, sizeof(eb)), 0);
+	ck_assert(klog_end_offset(l) == 13);
+	klog_close(l);
+	fsyncq_free(fq);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *klog_suite(void)
 {
 	Suite *s = suite_create("klog");
@@ -797,6 +888,7 @@ static Suite *klog_suite(void)
 	tcase_add_test(tc, test_replica_append);
 	tcase_add_test(tc, test_remove);
 	tcase_add_test(tc, test_index_full_and_flush);
+	tcase_add_test(tc, test_flush_on_worker);
 	suite_add_tcase(s, tc);
 	return s;
 }
