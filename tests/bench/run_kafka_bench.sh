@@ -21,7 +21,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# a port outside the kernel's ephemeral range, free now (tests/lib/samsatest/ports.py)
+free_port() { /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from samsatest.ports import free_port; print(free_port())' "$root/tests/lib"; }
 rss() { awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$1/status"; }
 
 echo "== machine: $(nproc) cores, $(uname -r)"

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ensemble  # noqa: E402
 import linearizability  # noqa: E402
 import workload  # noqa: E402
+from samsatest.workdir import test_failed  # noqa: E402
 
 
 class FaultCase(unittest.TestCase):
@@ -34,8 +35,8 @@ class FaultCase(unittest.TestCase):
         self.rng = random.Random(int(os.environ.get("SAMSA_FAULT_SEED", self.SEED)))
         if ensemble.target() == "samsa" and not ensemble.coord_binary():
             self.fail("SAMSA_ZK_TARGET=samsa needs SAMSA_COORD to name the samsa-coord binary")
-        self.ens = ensemble.Ensemble(self.N, netns=self.NETNS)
-        self.addCleanup(self.ens.close)
+        # the ensemble's work directory is kept (its path in the failure message) if the test fails
+        self.ens = ensemble.Ensemble(self.N, netns=self.NETNS, testcase=self)
         self.ens.start()
         self.leader = self.ens.wait_serving()
         self.wl = workload.Workload(self.ens, seed=self.rng.randrange(1 << 30))
@@ -44,12 +45,8 @@ class FaultCase(unittest.TestCase):
         self.addCleanup(self._logs_on_failure)
 
     def _logs_on_failure(self):
-        """On failure: the servers' last log lines, and their work directory is kept."""
-        result = getattr(getattr(self, "_outcome", None), "result", None)
-        if result is None:
-            return
-        if any(test is self for test, _ in list(result.failures) + list(result.errors)):
-            self.ens.keep = True
+        """On failure: the servers' last log lines (their work directory is kept)."""
+        if test_failed(self):
             print("---- server logs (%s)\n%s" % (self.ens.dir, self.ens.logs(2500)),
                   file=sys.stderr)
 

@@ -6,12 +6,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkharness  # noqa: E402
+from samsatest.workdir import WorkDir  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 COORD = zkharness.COORD
@@ -21,8 +21,7 @@ BROKER = os.path.abspath(os.environ["SAMSA_BROKER"]) if os.environ.get("SAMSA_BR
 class DaemonConfigTest(unittest.TestCase):
     def setUp(self):
         self.assertTrue(COORD and BROKER, "SAMSA_COORD and SAMSA_BROKER must be set")
-        self.tmp = tempfile.TemporaryDirectory(prefix="samsa-daemons-")
-        self.addCleanup(self.tmp.cleanup)
+        self.tmp = WorkDir(self, prefix="samsa-daemons-")
 
     def run_with(self, exe, text, name="x.properties"):
         path = os.path.join(self.tmp.name, name)

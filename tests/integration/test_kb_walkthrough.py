@@ -8,12 +8,12 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kbharness  # noqa: E402
 import zkharness  # noqa: E402
+from samsatest.workdir import WorkDir  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BIN = os.path.join(ROOT, "deploy", "bin")
@@ -61,8 +61,7 @@ class WalkthroughTest(unittest.TestCase):
         return p
 
     def test_walkthrough(self):
-        tmp = tempfile.TemporaryDirectory(prefix="samsa-walk-")
-        self.addCleanup(tmp.cleanup)
+        tmp = WorkDir(self, prefix="samsa-walk-")
         d = tmp.name
         build = os.path.dirname(os.path.dirname(os.path.abspath(os.environ["SAMSA_COORD"])))
         self.env = dict(os.environ, LOG_DIR=os.path.join(d, "logs"), SAMSA_BUILD=build)

@@ -11,7 +11,6 @@ import os
 import random
 import struct
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -20,13 +19,13 @@ from kazoo.client import KazooClient
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkharness  # noqa: E402
+from samsatest.workdir import WorkDir  # noqa: E402
 
 
 class CrashTest(unittest.TestCase):
     def setUp(self):
         self.assertTrue(zkharness.COORD, "SAMSA_COORD must name the samsa-coord binary")
-        self.tmp = tempfile.TemporaryDirectory(prefix="samsa-crash-")
-        self.addCleanup(self.tmp.cleanup)
+        self.tmp = WorkDir(self, prefix="samsa-crash-")
         # snapCount is small so forked snapshots and replay after a snapshot both happen
         self.coord = zkharness.samsa_server(self.tmp.name, {"snapCount": "40"})
         self.addCleanup(self.coord.stop)

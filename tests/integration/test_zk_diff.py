@@ -19,6 +19,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkharness  # noqa: E402
+from samsatest.wait import wait_for  # noqa: E402
+from samsatest.workdir import WorkDir  # noqa: E402
 from jute_client import OPEN_ACL, RawClient, Reader, acl_list, ustring  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 from kazoo.security import make_acl, make_digest_acl  # noqa: E402
@@ -58,15 +60,6 @@ class Transcript:
             v = e
         self.lines.append((label, self.norm(v)))
         return v
-
-
-def wait_for(pred, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def kz(hosts):
@@ -183,20 +176,20 @@ def scenario_watches(srv, t):
         t.add("exists missing+watch", lambda: a.exists("/w/new", watch=rec("exist")))
         t.add("children+watch", lambda: a.get_children("/w", watch=rec("child")))
         b.create("/w/new", b"")
-        assert wait_for(lambda: len(events) >= 2)
+        wait_for(lambda: len(events) >= 2, 10, "2 watch events", 0.01)
         b.set("/w", b"x")
-        assert wait_for(lambda: len(events) >= 3)
+        wait_for(lambda: len(events) >= 3, 10, "3 watch events", 0.01)
         b.set("/w", b"y")  # one-shot: no second data event
         a.get("/w/new", watch=rec("data2"))
         a.get_children("/w/new", watch=rec("child2"))
         b.delete("/w/new")
-        assert wait_for(lambda: len(events) >= 5)
+        wait_for(lambda: len(events) >= 5, 10, "5 watch events", 0.01)
         # a marker event last: kazoo runs watch callbacks one by one in arrival order, so once
         # the marker's has run, any (wrong) extra event before it has been recorded too
         marker = []
         a.exists("/w-marker", watch=lambda ev: marker.append(ev))
         b.create("/w-marker", b"")
-        assert wait_for(lambda: marker)
+        wait_for(lambda: marker, 10, "the marker event", 0.01)
         with lock:
             t.add("events", lambda: sorted(events))
             t.add("event count", lambda: len(events))
@@ -204,7 +197,7 @@ def scenario_watches(srv, t):
         seen = []
         a.get("/w", watch=lambda ev: seen.append("event"))
         b.set("/w", b"z")
-        wait_for(lambda: seen)
+        wait_for(lambda: seen, 10, "the watch event", 0.01)
         seen.append(a.get("/w")[0])
         t.add("event before read", lambda: seen)
     finally:
@@ -309,8 +302,7 @@ class DiffTest(unittest.TestCase):
         self.assertTrue(coord or selfcheck, "SAMSA_COORD must name the samsa-coord binary")
         results = []
         for kind in ("real", "real" if selfcheck else "samsa"):
-            tmp = tempfile.TemporaryDirectory(prefix="samsa-diff-")
-            self.addCleanup(tmp.cleanup)
+            tmp = WorkDir(self, prefix="samsa-diff-")
             srv = zkharness.real_server(tmp.name) if kind == "real" else zkharness.samsa_server(tmp.name)
             self.addCleanup(srv.stop)
             srv.start()

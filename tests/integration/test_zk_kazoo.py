@@ -12,19 +12,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkharness  # noqa: E402
+from samsatest.wait import wait_for  # noqa: E402
 from jute_client import RawClient, ustring  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 
 FAST = {"tickTime": "500"}  # sessions may then time out after 1 s
-
-
-def wait_for(pred, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 class KazooTest(unittest.TestCase):
@@ -55,7 +47,7 @@ class KazooTest(unittest.TestCase):
         zk = self.client()
         self.assertIsNotNone(zk.exists("/eph"))
         # the raw client now stays silent: no pings, so the session must expire
-        self.assertTrue(wait_for(lambda: zk.exists("/eph") is None), "ephemeral outlived its session")
+        wait_for(lambda: zk.exists("/eph") is None, 15, "the ephemeral to go with its session")
         # the server closed the expired session's connection
         raw.sock.settimeout(5)
         self.assertRaises((ConnectionError, OSError), raw.recv_frame)
@@ -218,7 +210,7 @@ class ContainerTest(unittest.TestCase):
         self.assertEqual(raw.create("/box/item", b"")[0], 0)
         self.assertEqual(raw.delete("/box/item"), 0)
         # the reaper deletes a container that had children and has none left ...
-        self.assertTrue(wait_for(lambda: raw.exists("/box")[0] == -101), "empty container kept")
+        wait_for(lambda: raw.exists("/box")[0] == -101, 15, "the empty container to be removed")
         # ... but not one that never had a child
         self.assertEqual(raw.exists("/never")[0], 0)
 
