@@ -46,20 +46,19 @@ static inline void run_for(struct event_base *base, int ms)
 
 /* ---- log capture: the process log goes to <tmp>/test.log while a test runs ---- */
 
-static char log_dir[64];
+static char log_dir[128];
 
 static inline void log_capture(void)
 {
 	char eb[256];
-	snprintf(log_dir, sizeof(log_dir), "/tmp/samsa-test-log.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(log_dir));
+	ck_assert_ptr_nonnull(check_mkdtemp(log_dir, sizeof(log_dir), "samsa-test-log"));
 	ck_assert_int_eq(log_open(log_dir, "test.log", eb, sizeof(eb)), 0);
 }
 
 /* 1 if the captured log contains both strings on one line. */
 static inline int log_has(const char *a, const char *b)
 {
-	char path[128], line[1024];
+	char path[sizeof(log_dir) + 16], line[1024];
 	int found = 0;
 	snprintf(path, sizeof(path), "%s/test.log", log_dir);
 	FILE *f = fopen(path, "r");
@@ -73,7 +72,7 @@ static inline int log_has(const char *a, const char *b)
 
 static inline void log_release(void)
 {
-	char path[128];
+	char path[sizeof(log_dir) + 16];
 	log_close();
 	snprintf(path, sizeof(path), "%s/test.log", log_dir);
 	unlink(path);

@@ -28,8 +28,8 @@ END_TEST
 
 START_TEST(test_log_file)
 {
-	char dir[] = "/tmp/samsa-logtest-XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char dir[128];
+	ck_assert_ptr_nonnull(check_mkdtemp(dir, sizeof(dir), "samsa-logtest"));
 	char sub[512];
 	snprintf(sub, sizeof(sub), "%s/logs", dir);
 	char eb[256];

@@ -32,8 +32,7 @@ static char ldir[192];
 
 static void setup(void)
 {
-	strcpy(tdir, "/tmp/samsa-klog-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	ck_assert_ptr_nonnull(check_mkdtemp(tdir, sizeof(tdir), "samsa-klog"));
 	snprintf(ldir, sizeof(ldir), "%s/topic-0", tdir);
 	log_set_quiet_stderr(getenv("KLOG_VERBOSE") ? 0 : 1);
 }

@@ -199,8 +199,8 @@ END_TEST
 
 START_TEST(test_cfg_unknown_key_warns)
 {
-	char dir[] = "/tmp/samsa-cfgtest-XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char dir[128];
+	ck_assert_ptr_nonnull(check_mkdtemp(dir, sizeof(dir), "samsa-cfgtest"));
 	char eb[256];
 	ck_assert_int_eq(log_open(dir, "server.log", eb, sizeof(eb)), 0);
 	log_set_quiet_stderr(1);

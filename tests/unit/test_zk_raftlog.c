@@ -27,8 +27,7 @@ static char rdir[192];
 
 static void setup(void)
 {
-	strcpy(tdir, "/tmp/samsa-raftlog-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	ck_assert_ptr_nonnull(check_mkdtemp(tdir, sizeof(tdir), "samsa-raftlog"));
 	snprintf(rdir, sizeof(rdir), "%s/raft", tdir);
 	log_set_quiet_stderr(getenv("RAFTLOG_VERBOSE") ? 0 : 1);
 }

@@ -27,9 +27,8 @@
 
 static char *tmpdir(void)
 {
-	static char dir[64];
-	strcpy(dir, "/tmp/samsa-store-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static char dir[128];
+	ck_assert_ptr_nonnull(check_mkdtemp(dir, sizeof(dir), "samsa-store"));
 	return dir;
 }
 
