@@ -21,8 +21,7 @@ static char tdir[128];
 
 static void setup(void)
 {
-	strcpy(tdir, "/tmp/samsa-kckpt-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	ck_assert_ptr_nonnull(check_mkdtemp(tdir, sizeof(tdir), "samsa-kckpt"));
 }
 
 static void teardown(void)
