@@ -29,7 +29,6 @@ entered that namespace (setns(2) is per thread), so no process is spawned per qu
 import atexit
 import json
 import os
-import random
 import re
 import shutil
 import signal

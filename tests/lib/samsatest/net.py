@@ -1,5 +1,6 @@
 """ZooKeeper's four-letter words over a plain socket, from this network namespace or another."""
 import ctypes
+import os
 import socket
 import threading
 
@@ -16,7 +17,6 @@ def in_netns(ns, fn, *args):
 
     def run():
         try:
-            import os
             fd = os.open("/run/netns/" + ns, os.O_RDONLY)
             try:
                 if _libc.setns(fd, _CLONE_NEWNET) != 0:
