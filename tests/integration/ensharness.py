@@ -22,6 +22,10 @@ class Ensemble(_ensemble.Ensemble):
         self.election = {i: m.election_port for i, m in self.members.items()}
         self.dirs = {i: m.dir for i, m in self.members.items()}
 
+    def server_line(self, i):
+        """The full form (role and client address), as a reconfig adding server i names it."""
+        return self.members[i].server_line(full=True)
+
     def mode(self, i):
         return self.members[i].mode(1.0)
 

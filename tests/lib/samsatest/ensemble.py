@@ -207,9 +207,10 @@ class Member:
 
     def server_line(self, full=None):
         """server.N=host:peer:election, with :participant|observer;host:clientPort when full
-        (default: for samsa, and for the real one when roles or reconfig need it)."""
+        (default: when observers or members joining by reconfig need it; both kinds write the
+        same lines, so that their `conf` answers compare)."""
         if full is None:
-            full = self.ens.kind == "samsa" or bool(self.ens.observers) or self.ens.initial < self.ens.n
+            full = bool(self.ens.observers) or self.ens.initial < self.ens.n
         line = "server.%d=%s:%d:%d" % (self.sid, self.host, self.peer_port, self.election_port)
         if full:
             line += ":%s;%s:%d" % ("observer" if self.sid in self.ens.observers else "participant",
