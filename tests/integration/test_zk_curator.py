@@ -15,6 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkharness  # noqa: E402
+from samsatest.workdir import WorkDir  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "java", "CuratorCheck.java")
@@ -99,8 +100,7 @@ class CuratorTest(unittest.TestCase):
         cls.classes = class_dir(build)
 
     def server(self, kind, ttl):
-        tmp = tempfile.TemporaryDirectory(prefix="samsa-curator-")
-        self.addCleanup(tmp.cleanup)
+        tmp = WorkDir(self, prefix="samsa-curator-")
         extra = {"znode.container.checkIntervalMs": "100"}
         if ttl:
             extra["extendedTypesEnabled"] = "true"

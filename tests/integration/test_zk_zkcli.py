@@ -7,13 +7,13 @@ must never disconnect (Java clients drop a connection whose addWatch reply lacks
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkharness  # noqa: E402
+from samsatest.workdir import WorkDir  # noqa: E402
 
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 WAIT = 30.0
@@ -89,8 +89,7 @@ class ZkCliTest(unittest.TestCase):
     maxDiff = None
 
     def server(self, kind):
-        tmp = tempfile.TemporaryDirectory(prefix="samsa-zkcli-")
-        self.addCleanup(tmp.cleanup)
+        tmp = WorkDir(self, prefix="samsa-zkcli-")
         if kind == "real":
             srv = zkharness.real_server(tmp.name)
         else:
