@@ -1,15 +1,38 @@
 """Every unit suite removes its temporary directories: each suite binary given on the command
 line runs with TMPDIR set to a fresh empty directory, which must be empty again afterwards (a
-suite whose tests all pass keeps nothing; see check_main.h)."""
+suite whose tests all pass keeps nothing; see check_main.h). A temporary directory made any
+other way (mkdtemp of a fixed /tmp path, which TMPDIR does not move) is refused in the sources
+(--src DIR).
+    leaves_no_files.py --src tests/unit exe...
+"""
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 
 
-def main(binaries):
+def own_temp_calls(src):
+    """Lines of the unit sources that make temporary files or directories other than through
+    check_mkdtemp (check_main.h itself excepted)."""
+    out = []
+    for name in sorted(os.listdir(src)):
+        if not name.endswith((".c", ".h")) or name == "check_main.h":
+            continue
+        with open(os.path.join(src, name), errors="replace") as f:
+            for n, line in enumerate(f, 1):
+                if re.search(r"(?<!check_)\b(mkdtemp|mkstemp|mkstemps|tmpfile|tmpnam|tempnam)\s*\(", line):
+                    out.append("%s:%d: %s (use check_mkdtemp)" % (name, n, line.strip()))
+    return out
+
+
+def main(argv):
     bad = []
+    binaries = list(argv)
+    if binaries[:1] == ["--src"]:
+        bad += own_temp_calls(binaries[1])
+        binaries = binaries[2:]
     for exe in binaries:
         tmp = tempfile.mkdtemp(prefix="samsa-unit-check-")
         try:

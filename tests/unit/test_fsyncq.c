@@ -55,11 +55,11 @@ static bool got_n(void *arg)
 	return w->g->n >= w->n;
 }
 
-static char dir[64];
+static char dir[128];
 
 static int tmp_file(const char *name)
 {
-	char path[128];
+	char path[sizeof(dir) + 64];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	ck_assert_int_ge(fd, 0);
@@ -70,13 +70,12 @@ static int tmp_file(const char *name)
 static void setup(void)
 {
 	evthread_use_pthreads();
-	snprintf(dir, sizeof(dir), "/tmp/samsa-fsyncq-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(check_mkdtemp(dir, sizeof(dir), "samsa-fsyncq"));
 }
 
 static void teardown(void)
 {
-	char path[128];
+	char path[sizeof(dir) + 8];
 	snprintf(path, sizeof(path), "%s/a", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/b", dir);
