@@ -158,6 +158,24 @@ static int32_t zk_prep_check_version(int32_t expected, int32_t current)
 	return (expected != -1 && expected != current) ? ZK_EBADVERSION : ZK_OK;
 }
 
+/*
+ * The checks setData, setACL and check share, in PrepRequestProcessor's order: a valid path, an
+ * existing node, the permission perm. On ZK_OK *st is the node's stat; otherwise the error code.
+ */
+static int32_t zk_prep_target(struct zk_tree *tree, struct zk_conn *conn, const char *path, int32_t perm,
+			      struct zk_stat *st)
+{
+	if (!zk_prep_path_valid(path))
+		return ZK_EBADARGUMENTS;
+	const struct zk_node *node = zk_tree_get(tree, path);
+	if (!node)
+		return ZK_ENONODE;
+	if (!zk_conn_allowed(conn, node, perm))
+		return ZK_ENOAUTH;
+	zk_node_stat(node, st);
+	return ZK_OK;
+}
+
 static bool zk_prep_is_create(int32_t type)
 {
 	return type == ZK_OP_CREATE || type == ZK_OP_CREATE2 || type == ZK_OP_CREATECONTAINER ||
@@ -298,15 +316,10 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 		op->path = req->path;
 		return ZK_OK;
 	}
-	case ZK_OP_SETDATA:
-		if (!zk_prep_path_valid(req->path))
-			return ZK_EBADARGUMENTS;
-		node = zk_tree_get(tree, req->path);
-		if (!node)
-			return ZK_ENONODE;
-		if (!zk_conn_allowed(conn, node, ZK_PERM_WRITE))
-			return ZK_ENOAUTH;
-		zk_node_stat(node, &st);
+	case ZK_OP_SETDATA: {
+		int32_t rc = zk_prep_target(tree, conn, req->path, ZK_PERM_WRITE, &st);
+		if (rc)
+			return rc;
 		if (zk_prep_check_version(req->version, st.version))
 			return ZK_EBADVERSION;
 		op->type = ZK_TXN_SETDATA;
@@ -315,18 +328,16 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 		op->data_len = req->data ? req->data_len : -1;
 		op->version = st.version + 1;
 		return ZK_OK;
+	}
 	case ZK_OP_SETACL: {
 		if (!zk_prep_path_valid(req->path))
 			return ZK_EBADARGUMENTS;
 		int32_t rc = zk_acl_fixup(req->acl, req->n_acl, conn->ids, conn->n_ids, &pp->acl, &pp->n_acl);
 		if (rc)
 			return rc;
-		node = zk_tree_get(tree, req->path);
-		if (!node)
-			return ZK_ENONODE;
-		if (!zk_conn_allowed(conn, node, ZK_PERM_ADMIN))
-			return ZK_ENOAUTH;
-		zk_node_stat(node, &st);
+		rc = zk_prep_target(tree, conn, req->path, ZK_PERM_ADMIN, &st);
+		if (rc)
+			return rc;
 		if (zk_prep_check_version(req->version, st.aversion))
 			return ZK_EBADVERSION;
 		op->type = ZK_TXN_SETACL;
@@ -336,21 +347,17 @@ static int32_t zk_prep_op(struct zk_server *srv, struct zk_conn *conn, const str
 		op->version = st.aversion + 1;
 		return ZK_OK;
 	}
-	case ZK_OP_CHECK:
-		if (!zk_prep_path_valid(req->path))
-			return ZK_EBADARGUMENTS;
-		node = zk_tree_get(tree, req->path);
-		if (!node)
-			return ZK_ENONODE;
-		if (!zk_conn_allowed(conn, node, ZK_PERM_READ))
-			return ZK_ENOAUTH;
-		zk_node_stat(node, &st);
+	case ZK_OP_CHECK: {
+		int32_t rc = zk_prep_target(tree, conn, req->path, ZK_PERM_READ, &st);
+		if (rc)
+			return rc;
 		if (zk_prep_check_version(req->version, st.version))
 			return ZK_EBADVERSION;
 		op->type = ZK_TXN_CHECK;
 		op->path = req->path;
 		op->version = req->version;
 		return ZK_OK;
+	}
 	default:
 		return ZK_EBADARGUMENTS;
 	}

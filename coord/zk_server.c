@@ -217,20 +217,13 @@ static void zk_server_handle_request(struct zk_server *srv, struct zk_conn *conn
 		}
 	}
 
+	if (zk_prep_is_write(req.type)) {
+		zk_prep_handle_write(srv, conn, &req, t0);
+		return;
+	}
 	switch (req.type) {
 	case ZK_OP_PING:
 		zk_conn_reply_err(conn, ZK_XID_PING, srv->db.last_zxid, ZK_OK, t0);
-		break;
-	case ZK_OP_CREATE:
-	case ZK_OP_CREATE2:
-	case ZK_OP_CREATECONTAINER:
-	case ZK_OP_CREATETTL:
-	case ZK_OP_DELETE:
-	case ZK_OP_DELETECONTAINER:
-	case ZK_OP_SETDATA:
-	case ZK_OP_SETACL:
-	case ZK_OP_CHECK:
-		zk_prep_handle_write(srv, conn, &req, t0);
 		break;
 	case ZK_OP_MULTI:
 		zk_prep_handle_multi(srv, conn, &req, t0);
