@@ -397,7 +397,7 @@ static int api_metadata(struct broker *b, struct kreq *q, struct kout *o)
 			struct kb_topic *t = bad[i] ? NULL : kb_topic_find(b, names[i]);
 			if (t && !t->deleting) {
 				meta_topic(b, w, q->ver, t);
-			} else if (bad[i] || !kb_topic_name_valid(names[i], strlen(names[i]), why, sizeof(why))) {
+			} else if (bad[i] || !kname_topic_valid(names[i], strlen(names[i]), why, sizeof(why))) {
 				meta_missing(w, q->ver, names[i], KE_INVALID_TOPIC_EXCEPTION);
 			} else if (!t && allow_auto && b->cfg->auto_create_topics_enable &&
 				   kb_topic_collisions(b, names[i], why, sizeof(why))) {
@@ -1032,7 +1032,7 @@ static int admin_create_topics(struct broker *b, struct kreq *q, struct kout *o,
 				nparts = b->cfg->num_partitions;
 			if (rf == -1 && na <= 0)
 				rf = (int16_t)b->cfg->default_replication_factor;
-			if (bad || !kb_topic_name_valid(names[i], strlen(names[i]), why, sizeof(why))) {
+			if (bad || !kname_topic_valid(names[i], strlen(names[i]), why, sizeof(why))) {
 				set_result(w, i, KE_INVALID_TOPIC_EXCEPTION, "%s", bad ? "Topic name is invalid" : why);
 			} else if (kb_topic_find(b, names[i])) {
 				set_result(w, i, KE_TOPIC_ALREADY_EXISTS, "Topic '%s' already exists.", names[i]);
@@ -1061,7 +1061,7 @@ static int admin_create_topics(struct broker *b, struct kreq *q, struct kout *o,
 				int32_t *ids = na > 0 ? assign : calloc((size_t)np * (size_t)r2, sizeof(int32_t));
 				int16_t e = ids ? KE_NONE : KE_UNKNOWN_SERVER_ERROR;
 				if (!e && na <= 0)
-					e = kb_cluster_assign(b, 0, np, r2, ids, why, sizeof(why));
+					e = kb_cluster_assign(b, 0, np, r2, -1, ids, why, sizeof(why));
 				if (e) {
 					set_result(w, i, e, "%s", why);
 				} else {

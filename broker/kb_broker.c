@@ -42,55 +42,17 @@ struct kb_part *kb_part_find(struct broker *b, const char *topic, int32_t part, 
 	return &t->parts[part];
 }
 
-/* Kafka's rule: 1-249 characters of [a-zA-Z0-9._-], not "." or "..". */
-bool kb_topic_name_valid(const char *name, size_t len, char *why, size_t wn)
-{
-	if (len == 0) {
-		snprintf(why, wn, "Topic name is illegal, it can't be empty");
-		return false;
-	}
-	if (!strcmp(name, ".") || !strcmp(name, "..")) {
-		snprintf(why, wn, "Topic name cannot be \".\" or \"..\"");
-		return false;
-	}
-	if (len > KB_TOPIC_MAX) {
-		snprintf(why, wn, "Topic name is illegal, it can't be longer than %d characters", KB_TOPIC_MAX);
-		return false;
-	}
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-')) {
-			snprintf(why, wn,
-				 "Topic name \"%.*s\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'",
-				 (int)(len > 64 ? 64 : len), name);
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool kb_collide(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++) {
-		char x = *a == '.' ? '_' : *a, y = *b == '.' ? '_' : *b;
-		if (x != y)
-			return false;
-	}
-	return *a == *b;
-}
-
 int kb_topic_collisions(struct broker *b, const char *name, char *out, size_t n)
 {
 	int cnt = 0;
 	size_t w = 0;
 	if (n)
 		out[0] = '\0';
-	if (!strchr(name, '.') && !strchr(name, '_'))
+	if (!kname_topic_may_collide(name))
 		return 0;
 	struct kb_topic *t;
 	LIST_FOREACH(t, &b->topics, link) {
-		if (strcmp(t->name, name) == 0 || !kb_collide(t->name, name))
+		if (!kname_topic_collide(t->name, name))
 			continue;
 		if (w < n) {
 			int k = snprintf(out + w, n - w, "%s%s", cnt ? ", " : "", t->name);

@@ -9,6 +9,7 @@
 
 #include "kb_config.h"
 #include "klog.h"
+#include "kname.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +21,7 @@ struct event;
 struct kb_zk;
 struct net_conn;
 
-#define KB_TOPIC_MAX 249
+#define KB_TOPIC_MAX KNAME_TOPIC_MAX
 #define KB_MAX_PARTITIONS 100000 /* per topic, bounding what one admin request can allocate */
 
 /* Kafka's error codes (the protocol guide's table), as sent on the wire. */
@@ -175,7 +176,6 @@ int64_t kb_now_ms(void);
 /* kb_broker.c: the metadata cache */
 struct kb_topic *kb_topic_find(struct broker *b, const char *name);
 struct kb_part *kb_part_find(struct broker *b, const char *topic, int32_t part, struct kb_topic **t_out);
-bool kb_topic_name_valid(const char *name, size_t len, char *why, size_t wn);
 /* Kafka's metric-name collision rule: the existing topics (deleting ones included) that differ
  * from name only by '.' against '_' ("a.b" and "a_b"), listed ", "-separated in out. Returns how
  * many there are; name itself (an exact match) is not counted. */

@@ -9,6 +9,7 @@
 #include "err.h"
 #include "json.h"
 #include "kb_dynconf.h"
+#include "kassign.h"
 #include "kb_zk.h"
 #include "log.h"
 
@@ -118,7 +119,8 @@ bool kb_cluster_node_live(struct broker *b, int32_t id)
 	return false;
 }
 
-int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t *out, char *why, size_t wn)
+int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t leader0, int32_t *out,
+			  char *why, size_t wn)
 {
 	int32_t ids[1024];
 	int32_t nl = 0;
@@ -129,34 +131,30 @@ int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf
 	}
 	if (!self && nl < 1024)
 		ids[nl++] = b->cfg->broker_id;
-	/* sort the ids so the spread is the same on every broker */
-	for (int32_t i = 1; i < nl; i++)
-		for (int32_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
-			int32_t x = ids[j];
-			ids[j] = ids[j - 1];
-			ids[j - 1] = x;
-		}
+	/* Kafka places over the brokers sorted by id */
+	kassign_sort(ids, nl);
 	if (rf > nl) {
 		snprintf(why, wn, "Replication factor: %d larger than available brokers: %d.", rf, nl);
 		return KE_INVALID_REPLICATION_FACTOR;
 	}
-	/* Kafka's spread: partition p's first replica is broker (start + p), the others follow it
-	 * with a shift, so that leaders and followers are both spread. */
-	int32_t start = nl ? (int32_t)(kb_now_ms() % nl) : 0;
-	for (int32_t p = 0; p < n; p++) {
-		int32_t lead = (start + first + p) % nl;
-		int32_t shift = 1 + (first + p) / nl % (nl > 1 ? nl - 1 : 1);
-		for (int32_t r = 0; r < rf; r++)
-			out[p * rf + r] = ids[r == 0 ? lead : (lead + shift + r - 1) % nl];
-		/* the shifted scheme can repeat an id when rf is close to nl: fall back to a walk */
-		for (int32_t r = 1; r < rf; r++)
-			for (int32_t k = 0; k < r; k++)
-				if (out[p * rf + r] == out[p * rf + k]) {
-					for (int32_t x = 0; x < rf; x++)
-						out[p * rf + x] = ids[(lead + x) % nl];
-					r = rf;
-					break;
-				}
+	/* a new topic: start index and shift drawn independently, as AdminUtils does; a growing
+	 * topic: both from its partition 0's first replica (AdminZkClient) */
+	int32_t start, shift;
+	if (leader0 < 0) {
+		uint32_t r[2] = { 0, 0 };
+		if (RAND_bytes((unsigned char *)r, sizeof(r)) != 1) {
+			r[0] = (uint32_t)kb_now_ms();
+			r[1] = r[0] / 7u;
+		}
+		start = (int32_t)(r[0] % (uint32_t)nl);
+		shift = (int32_t)(r[1] % (uint32_t)nl);
+	} else {
+		start = kassign_growth_start(ids, nl, leader0);
+		shift = start;
+	}
+	if (kassign_replicas(ids, nl, n, rf, start, shift, first, out) != 0) {
+		snprintf(why, wn, "Replication factor: %d larger than available brokers: %d.", rf, nl);
+		return KE_INVALID_REPLICATION_FACTOR;
 	}
 	return KE_NONE;
 }
@@ -598,7 +596,7 @@ static void cl_topics_children(int rc, const struct String_vector *sv, const voi
 	}
 	for (int32_t i = 0; i < sv->count; i++) {
 		char why[256];
-		if (!kb_topic_name_valid(sv->data[i], strlen(sv->data[i]), why, sizeof(why)))
+		if (!kname_topic_valid(sv->data[i], strlen(sv->data[i]), why, sizeof(why)))
 			continue;
 		if (!kb_topic_find(b, sv->data[i]))
 			cl_refresh_topic(b, sv->data[i]);
@@ -704,7 +702,7 @@ void kb_cluster_create_topic(struct broker *b, const char *name, int32_t nparts,
 	int32_t *ids = NULL;
 	if (!replicas) {
 		ids = calloc((size_t)nparts * (size_t)rf, sizeof(int32_t));
-		int16_t e = ids ? kb_cluster_assign(b, 0, nparts, rf, ids, why, sizeof(why)) : KE_UNKNOWN_SERVER_ERROR;
+		int16_t e = ids ? kb_cluster_assign(b, 0, nparts, rf, -1, ids, why, sizeof(why)) : KE_UNKNOWN_SERVER_ERROR;
 		if (e) {
 			free(ids);
 			cb(b, ctx, e, why);
@@ -799,8 +797,8 @@ void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t cou
 	if (replicas)
 		memcpy(ids + (size_t)t->nparts * (size_t)rf, replicas, (size_t)(count - t->nparts) * (size_t)rf * sizeof(int32_t));
 	else
-		e = kb_cluster_assign(b, t->nparts, count - t->nparts, rf, ids + (size_t)t->nparts * (size_t)rf, why,
-				      sizeof(why));
+		e = kb_cluster_assign(b, t->nparts, count - t->nparts, rf, t->nparts && t->parts[0].nrep ? t->parts[0].replicas[0] : -1,
+				      ids + (size_t)t->nparts * (size_t)rf, why, sizeof(why));
 	char *js = e ? NULL : cl_assignment_json(count, rf, ids);
 	free(ids);
 	struct cl_ctx *c = js ? cl_ctx(b, t->name, -1) : NULL;

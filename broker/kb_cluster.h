@@ -36,10 +36,13 @@ void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t cou
  * /config/changes/config_change_ notification every broker watches, and applies the set here. */
 void kb_cluster_alter_configs(struct broker *b, int type, const char *entity, const struct kb_tconf *confs,
 			      int32_t nconf, kb_admin_cb cb, void *ctx);
-/* Picks rf distinct live brokers for each of n partitions starting at first (round robin,
- * Kafka's spread). Returns a Kafka error (INVALID_REPLICATION_FACTOR) with text. */
-int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t *out, char *why,
-			  size_t wn);
+/* Places rf distinct live brokers for each of the n partitions first .. first + n - 1 into
+ * out[(p - first) * rf + r], as Kafka's AdminUtils does (meta/kassign): for a new topic
+ * (leader0 < 0) from a random start index and shift; for a growing topic from the first replica
+ * of its partition 0 (leader0), as AdminZkClient does. Returns a Kafka error
+ * (INVALID_REPLICATION_FACTOR) with text. */
+int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t leader0, int32_t *out,
+			  char *why, size_t wn);
 bool kb_cluster_node_live(struct broker *b, int32_t id);
 /* Live brokers (this one included). */
 int32_t kb_cluster_live_count(struct broker *b);

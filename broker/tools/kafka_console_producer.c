@@ -19,6 +19,7 @@
  *
  * Reading is a poll loop over stdin so that delivery reports are served while the user types.
  */
+#include "kname.h"
 #include "ktool.h"
 #include "log.h"
 
@@ -381,7 +382,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	cp.topic = cp.o[O_TOPIC].value;
-	if (ktool_topic_valid(cp.topic, e, sizeof(e))) {
+	if (!kname_topic_valid(cp.topic, strlen(cp.topic), e, sizeof(e))) {
 		status = cp_usage_error(&cp, "%s", e);
 		goto done;
 	}

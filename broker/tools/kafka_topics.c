@@ -1,7 +1,8 @@
 /*
  * kafka-topics — Kafka 2.x's topic command on librdkafka's Admin API, and with --zookeeper on
  * the ZooKeeper C client over Kafka's own znode layout (--list, --describe; --create writes the
- * assignment with Kafka's replica placement and the config znode; --delete marks the topic under
+ * assignment with Kafka's replica placement (broker/meta/kassign, the broker's own copy) and the
+ * config znode; --delete marks the topic under
  * /admin/delete_topics for the controller).
  *
  *   kafka-topics --bootstrap-server host:port --create --topic T [--partitions N]
@@ -28,6 +29,8 @@
  * not drift apart in format.
  */
 #include "json.h"
+#include "kassign.h"
+#include "kname.h"
 #include "ktool.h"
 #include "log.h"
 
@@ -593,7 +596,7 @@ static int kt_admin_create(struct kt *kt, rd_kafka_t *rk)
 	char e[512];
 	long long parts = -1, rf = -1;
 
-	if (ktool_topic_valid(topic, e, sizeof(e)))
+	if (!kname_topic_valid(topic, strlen(topic), e, sizeof(e)))
 		return kt_fail(kt, "org.apache.kafka.common.errors.InvalidTopicException", "%s", e);
 	if (kt->o[O_PARTITIONS].seen &&
 	    ktool_parse_int("partitions", kt->o[O_PARTITIONS].value, INT32_MIN, INT32_MAX, &parts, e, sizeof(e)))
@@ -606,7 +609,7 @@ static int kt_admin_create(struct kt *kt, rd_kafka_t *rk)
 	if (kt->o[O_RF].seen && (rf < 1 || rf > 32767))
 		return kt_fail(kt, "java.lang.IllegalArgumentException",
 			       "The replication factor must be between 1 and 32767 inclusive");
-	if (strchr(topic, '.') || strchr(topic, '_'))
+	if (kname_topic_may_collide(topic))
 		printf("WARNING: Due to limitations in metric names, topics with a period ('.') or underscore "
 		       "('_') could collide. To avoid issues it is best to use either, but not both.\n");
 
@@ -1167,28 +1170,6 @@ static int kt_zk_create(struct kt *kt, struct kt_zk *z, const char *path, const 
 	return rc;
 }
 
-/* Kafka's rack-unaware replica placement (AdminUtils, documented in KIP-36): the first replica of
- * partition p on broker (p + start) mod n, the others shifted by 1 + (shift + j) mod (n - 1),
- * the shift growing by one every n partitions, so leaders and followers spread evenly. brokers
- * sorted ascending; out[p * rf + j] gets replica j of partition p. */
-static void kt_assign_replicas(const int32_t *brokers, int n, int parts, int rf, int start, int shift, int32_t *out)
-{
-	for (int p = 0; p < parts; p++) {
-		if (p > 0 && p % n == 0)
-			shift++;
-		int first = (p + start) % n;
-		out[p * rf] = brokers[first];
-		for (int j = 0; j < rf - 1; j++)
-			out[p * rf + j + 1] = brokers[(first + 1 + (shift + j) % (n - 1)) % n];
-	}
-}
-
-static int kt_cmp_i32(const void *a, const void *b)
-{
-	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-	return (x > y) - (x < y);
-}
-
 /* Appends printf text to a growing string; -1 on allocation failure. */
 static int kt_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -1262,7 +1243,7 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 	struct kt_zk_call ids = { 0 };
 	int rc = 0, n = 0;
 
-	if (ktool_topic_valid(topic, e, sizeof(e)))
+	if (!kname_topic_valid(topic, strlen(topic), e, sizeof(e)))
 		return kt_fail(kt, "org.apache.kafka.common.errors.InvalidTopicException", "%s", e);
 	if (kt->o[O_REPLICA_ASSIGNMENT].seen)
 		return kt_fail(kt, "java.lang.IllegalArgumentException",
@@ -1273,7 +1254,7 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 	if (ktool_parse_int("partitions", kt->o[O_PARTITIONS].value, 1, 1 << 20, &parts, e, sizeof(e)) ||
 	    ktool_parse_int("replication-factor", kt->o[O_RF].value, 1, 32767, &rf, e, sizeof(e)))
 		return kt_fail(kt, "java.lang.IllegalArgumentException", "%s", e);
-	if (strchr(topic, '.') || strchr(topic, '_'))
+	if (kname_topic_may_collide(topic))
 		printf("WARNING: Due to limitations in metric names, topics with a period ('.') or underscore "
 		       "('_') could collide. To avoid issues it is best to use either, but not both.\n");
 
@@ -1290,17 +1271,14 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 		return -1;
 	/* Kafka's AdminZkClient.validateTopicCreate: a name that equals an existing one once '.'
 	 * and '_' are alike is refused (their metric names would collide) */
-	if (strchr(topic, '.') || strchr(topic, '_')) {
+	if (kname_topic_may_collide(topic)) {
 		struct kt_zk_call all;
 		if (kt_zk_children(kt, z, "/brokers/topics", &all) == -1)
 			return -1;
 		char coll[1024] = "";
 		size_t cl = 0;
 		for (int32_t i = 0; i < all.kids.count; i++) {
-			const char *x = all.kids.data[i], *y = topic;
-			for (; *x && *y && (*x == *y || ((*x == '.' || *x == '_') && (*y == '.' || *y == '_'))); x++, y++)
-				;
-			if (*x || *y || !strcmp(all.kids.data[i], topic))
+			if (!kname_topic_collide(all.kids.data[i], topic))
 				continue;
 			int k = snprintf(coll + cl, sizeof(coll) - cl, "%s%s", cl ? ", " : "", all.kids.data[i]);
 			if (k > 0 && (size_t)k < sizeof(coll) - cl)
@@ -1326,10 +1304,14 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 	}
 	for (int i = 0; i < n; i++)
 		brokers[i] = (int32_t)strtol(ids.kids.data[i], NULL, 10);
-	qsort(brokers, (size_t)n, sizeof(*brokers), kt_cmp_i32);
+	kassign_sort(brokers, n);
 	unsigned seed = (unsigned)ktool_now_us();
-	kt_assign_replicas(brokers, n, (int)parts, (int)rf, (int)(rand_r(&seed) % (unsigned)n),
-			   (int)(rand_r(&seed) % (unsigned)n), replicas);
+	int32_t start = (int32_t)(rand_r(&seed) % (unsigned)n), shift = (int32_t)(rand_r(&seed) % (unsigned)n);
+	if (kassign_replicas(brokers, n, (int32_t)parts, (int32_t)rf, start, shift, 0, replicas) != 0) {
+		rc = kt_fail(kt, "org.apache.kafka.common.errors.InvalidReplicationFactorException",
+			     "Replication factor: %lld larger than available brokers: %d.", rf, n);
+		goto out;
+	}
 
 	/* {"version":1,"config":{"k":"v"}} */
 	rc = kt_append(&cfg, &clen, &ccap, "{\"version\":1,\"config\":{");

@@ -483,36 +483,6 @@ bool ktool_topic_internal(const char *topic)
 	return !strcmp(topic, "__consumer_offsets") || !strcmp(topic, "__transaction_state");
 }
 
-int ktool_topic_valid(const char *topic, char *err, size_t errlen)
-{
-	size_t n = strlen(topic);
-	if (n == 0) {
-		snprintf(err, errlen, "Topic name is illegal, it can't be empty");
-		return -1;
-	}
-	if (!strcmp(topic, ".") || !strcmp(topic, "..")) {
-		snprintf(err, errlen, "Topic name cannot be \".\" or \"..\"");
-		return -1;
-	}
-	if (n > 249) {
-		snprintf(err, errlen,
-			 "Topic name is illegal, it can't be longer than 249 characters, topic name: %s", topic);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char c = topic[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-')) {
-			snprintf(err, errlen,
-				 "Topic name \"%s\" is illegal, it contains a character other than ASCII "
-				 "alphanumerics, '.', '_' and '-'",
-				 topic);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* ---- process ---- */
 
 static volatile sig_atomic_t ktool_stop; /* the one global: written by the signal handler */

@@ -92,9 +92,6 @@ int ktool_topic_regex(regex_t *re, const char *list, char *err, size_t errlen);
 bool ktool_topic_matches(const regex_t *re, const char *topic);
 /* true for Kafka's internal topics (__consumer_offsets, __transaction_state). */
 bool ktool_topic_internal(const char *topic);
-/* Kafka's legal topic names: 1..249 of [a-zA-Z0-9._-], not "." or "..". -1 with Kafka's
- * wording in err otherwise. */
-int ktool_topic_valid(const char *topic, char *err, size_t errlen);
 
 /* Installs SIGINT/SIGTERM handlers that set the stop flag (and SIGPIPE ignore). */
 void ktool_signals(void);

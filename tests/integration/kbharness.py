@@ -4,5 +4,6 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from samsatest.kb import BROKER, Broker, Cluster, KafkaRaw, kstr, metadata_v1  # noqa: E402,F401
+from samsatest.kb import (BROKER, Broker, Cluster, KafkaRaw, is_kafka_placement,  # noqa: E402,F401
+                          kafka_placement, kstr, metadata_v1)
 from samsatest.wait import wait_for  # noqa: E402,F401

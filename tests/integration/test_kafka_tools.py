@@ -16,6 +16,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kbharness  # noqa: E402
 import zkharness  # noqa: E402
 
 TOOLS = os.environ.get("SAMSA_KAFKA_TOOLS", "")  # the folder of kafka-topics & co
@@ -148,6 +149,16 @@ class ZooKeeperLayoutTest(unittest.TestCase):
         self.assertTrue(all(len(set(r)) == 2 and set(r) <= {0, 1, 2} for r in parts.values()))
         firsts = [r[0] for r in parts.values()]
         self.assertEqual(sorted(firsts), [0, 0, 1, 1, 2, 2])  # leaders spread evenly
+        self.assertTrue(kbharness.is_kafka_placement([0, 1, 2], parts, 2), parts)
+        # RF 3 on 3 brokers: partitions 3-5 take the grown shift (Kafka: (0,2,1) after (0,1,2))
+        r = run("kafka-topics", "--zookeeper", zk, "--create", "--topic", "placed", "--partitions", "6",
+                "--replication-factor", "3")
+        self.assertEqual((r.returncode, r.stdout), (0, "Created topic placed.\n"), r.stderr)
+        parts = json.loads(self.zk.get("/k1/brokers/topics/placed")[0])["partitions"]
+        self.assertTrue(kbharness.is_kafka_placement([0, 1, 2], parts, 3), parts)
+        self.assertEqual(parts["3"], [parts["0"][0], parts["0"][2], parts["0"][1]])
+        self.zk.delete("/k1/brokers/topics/placed", recursive=True)
+        self.zk.delete("/k1/config/topics/placed")
         self.assertEqual(json.loads(self.zk.get("/k1/config/topics/cities")[0]),
                          {"version": 1, "config": {"retention.ms": "1000"}})
         r = run("kafka-topics", "--zookeeper", zk, "--create", "--topic", "cities", "--partitions", "1",

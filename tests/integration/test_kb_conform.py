@@ -387,6 +387,30 @@ class DynamicConfigTest(unittest.TestCase):
     def earliest(self, name, p):
         return list_offsets_v1(self.cluster.brokers[p].port, name, p, -2)[2]
 
+    def test_replica_placement_as_kafka(self):
+        """CreateTopics without an assignment places replicas as Kafka's AdminUtils does; a
+        CreatePartitions starts from partition 0's first replica (AdminZkClient), whichever
+        broker answers."""
+        a = AdminClient({"bootstrap.servers": self.bs})
+        a.create_topics([CNewTopic("placed", 6, 2)])["placed"].result(15)
+        parts = json.loads(self.zk.get("/kafka/brokers/topics/placed")[0])["partitions"]
+        self.assertTrue(kbharness.is_kafka_placement([0, 1], parts, 2), parts)
+        # partition 0 led by broker 1: Kafka's growth starts at broker 1's index for every start
+        ka = KafkaAdminClient(bootstrap_servers=self.bs)
+        try:
+            ka.create_topics([NewTopic("grown", -1, -1, replica_assignments={0: [1, 0], 1: [1, 0]})])
+        finally:
+            ka.close()
+        for b in self.cluster.brokers:  # whichever answers must know partition 0's replicas
+            kbharness.wait_for(lambda: kbharness.metadata_v1(b.port, ["grown"])[2]["grown"][0] == 0,
+                               what="grown in broker %d's metadata" % b.id)
+        from confluent_kafka.admin import NewPartitions
+        a.create_partitions([NewPartitions("grown", 5)])["grown"].result(15)
+        parts = json.loads(self.zk.get("/kafka/brokers/topics/grown")[0])["partitions"]
+        want = kbharness.kafka_placement([0, 1], 3, 2, 1, 1, first=2)
+        self.assertEqual({p: parts[str(p)] for p in (2, 3, 4)}, want)
+        self.assertEqual(want, {2: [1, 0], 3: [0, 1], 4: [1, 0]})
+
     def test_api_versions(self):
         v = api_versions(self.cluster.brokers[0].port)
         self.assertEqual(v[33], (0, 1))  # AlterConfigs

@@ -200,3 +200,28 @@ class Cluster:
     @property
     def bootstrap(self):
         return ",".join(b.bootstrap for b in self.brokers)
+
+
+def kafka_placement(brokers, nparts, rf, start, shift, first=0):
+    """Kafka 2.x's rack-unaware replica placement (AdminUtils.assignReplicasToBrokersRackUnaware)
+    written out independently of broker/meta/kassign.c, for tests to compare against: partition
+    p's first replica is sorted_brokers[(p + start) % n], replica j+1 is (first + 1 + (shift + j)
+    % (n - 1)) % n, and the shift grows by one at each positive partition id that is a multiple
+    of n. Returns {partition: [ids]} for partitions first .. first + nparts - 1."""
+    b = sorted(brokers)
+    n = len(b)
+    out = {}
+    for p in range(first, first + nparts):
+        if p > 0 and p % n == 0:
+            shift += 1
+        f = (p + start) % n
+        out[p] = [b[f]] + [b[(f + 1 + (shift + j) % (n - 1)) % n] for j in range(rf - 1)]
+    return out
+
+
+def is_kafka_placement(brokers, parts, rf):
+    """Whether {partition: [ids]} (partitions 0..N-1) is what Kafka places for some random
+    start index and shift."""
+    n = len(brokers)
+    got = {int(p): list(r) for p, r in parts.items()}
+    return any(kafka_placement(brokers, len(got), rf, s, h) == got for s in range(n) for h in range(n))
