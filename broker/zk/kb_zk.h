@@ -6,6 +6,9 @@
  *
  * Callers use the client's async API (zoo_acreate, zoo_aget, ...) on kb_zk_handle() with paths
  * made by kb_zk_path(), then call kb_zk_pump() so the request is sent.
+ *
+ * It lives in broker/zk/ (library samsa_broker_zk) and depends only on common/ and the client
+ * library: Kafka's znode layout and JSON are kb_cluster's (and meta/'s), not this module's.
  */
 #ifndef SAMSA_KB_ZK_H
 #define SAMSA_KB_ZK_H

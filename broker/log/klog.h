@@ -16,6 +16,9 @@
  * klog_flushed_cb reports an offset past it, see klog_flush_pending). After a
  * crash klog_open scans the last segment batch by batch and cuts it at the first batch that is
  * partial, fails its CRC or does not follow its predecessor (zero-filled tails included).
+ *
+ * It lives in broker/log/ (library samsa_broker_log) beside kbatch, kepoch and kckpt, and depends
+ * only on them and common/: nothing here knows topics' metadata, the coordinator or the protocol.
  */
 #ifndef SAMSA_KLOG_H
 #define SAMSA_KLOG_H

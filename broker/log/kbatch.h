@@ -16,7 +16,8 @@
  * keyLength varint (-1 null), key, valueLength varint (-1 null), value, headersCount varint,
  * headers (keyLength varint >= 0, key, valueLength varint (-1 null), value).
  *
- * Nothing here allocates or does I/O; every function may be given arbitrary bytes.
+ * Nothing here allocates or does I/O; every function may be given arbitrary bytes. It lives in
+ * broker/log/ (library samsa_broker_log) and depends only on common/.
  */
 #ifndef SAMSA_KBATCH_H
 #define SAMSA_KBATCH_H
