@@ -2,7 +2,7 @@
  * kb_api — the Kafka protocol on the broker's listener: request header, ApiVersions,
  * Metadata, Produce, Fetch (long-polling, records sent from the segment files by sendfile),
  * ListOffsets, CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs, AlterConfigs and
- * IncrementalAlterConfigs, in the non-flexible versions listed in kb_api_versions. Schemas: apache/kafka's
+ * IncrementalAlterConfigs, in the non-flexible versions listed in kb_apis[]. Schemas: apache/kafka's
  * clients/src/main/resources/common/message/ (the JSON files).
  *
  * Every request gets a response slot in its connection's queue when it arrives; slots leave
@@ -44,18 +44,6 @@ enum {
 	API_CREATE_PARTITIONS = 37,
 	API_INCREMENTAL_ALTER_CONFIGS = 44,
 };
-
-/* What this broker serves; the maxima are those of an Apache Kafka 2.4 broker for these APIs,
- * which is what kafka-python infers from them. */
-static const struct kb_api_range {
-	int16_t key, min, max;
-} kb_api_versions[] = {
-	{ API_PRODUCE, 3, 8 },		 { API_FETCH, 4, 11 },		{ API_LIST_OFFSETS, 0, 5 },
-	{ API_METADATA, 0, 8 },		 { API_API_VERSIONS, 0, 2 },	{ API_CREATE_TOPICS, 0, 4 },
-	{ API_DELETE_TOPICS, 0, 3 },	 { API_DESCRIBE_CONFIGS, 0, 2 }, { API_CREATE_PARTITIONS, 0, 1 },
-	{ API_ALTER_CONFIGS, 0, 1 },	 { API_INCREMENTAL_ALTER_CONFIGS, 0, 0 }, /* v1 is flexible */
-};
-#define KB_NAPIS (sizeof(kb_api_versions) / sizeof(kb_api_versions[0]))
 
 /* Bounds on request arrays, far above what any client sends. */
 #define KB_MAX_ITEMS 100000
@@ -237,21 +225,6 @@ static int32_t r_count(struct rbuf *r, size_t min_elem)
 	if (rbuf_count_i32(r, KB_MAX_ITEMS, min_elem, &n))
 		return -2;
 	return n;
-}
-
-/* ---- ApiVersions ---- */
-
-static void api_versions_body(struct wbuf *w, int16_t ver, int16_t err)
-{
-	wbuf_i16(w, err);
-	wbuf_i32(w, (int32_t)KB_NAPIS);
-	for (size_t i = 0; i < KB_NAPIS; i++) {
-		wbuf_i16(w, kb_api_versions[i].key);
-		wbuf_i16(w, kb_api_versions[i].min);
-		wbuf_i16(w, kb_api_versions[i].max);
-	}
-	if (ver >= 1)
-		wbuf_i32(w, 0); /* throttle_time_ms */
 }
 
 /* ---- Metadata ---- */
@@ -1788,12 +1761,85 @@ static int api_describe_configs(struct broker *b, struct kreq *q, struct kout *o
 
 /* ---- dispatch ---- */
 
-static const struct kb_api_range *api_range(int16_t key)
+static int admin_alter_configs_run(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first,
+				   bool final)
+{
+	(void)final;
+	return admin_alter_configs(b, q, o, w, first);
+}
+
+/* How a request is answered. */
+enum api_kind {
+	API_KIND_VERSIONS, /* ApiVersions: a too-new version still gets an answer (UNSUPPORTED_VERSION) */
+	API_KIND_NOW,	   /* answered at once */
+	API_KIND_PRODUCE,  /* answered at once, after the flush it promises, or not at all (acks=0) */
+	API_KIND_FETCH,	   /* answered at once or held until min_bytes arrive or max_wait passes */
+	API_KIND_ADMIN,	   /* coordinator writes: a first pass on arrival, then kb_api_retry until done */
+};
+
+/* The one table of what this broker serves: ApiVersions is written from it and every request
+ * is dispatched through it, so a key that is not here (or a version outside its range) can
+ * only close the connection, never reach another handler. The maxima are those of an Apache
+ * Kafka 2.4 broker for these APIs, which is what kafka-python infers from them. */
+static const struct api_def {
+	int16_t key, min, max;
+	enum api_kind kind;
+	int (*now)(struct broker *b, struct kreq *q, struct kout *o);
+	int (*produce)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
+	int64_t (*fetch)(struct broker *b, struct kreq *q, struct kout *o, int32_t *max_wait, int32_t *min_bytes);
+	int (*admin)(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
+} kb_apis[] = {
+	{ .key = API_PRODUCE, .min = 3, .max = 8, .kind = API_KIND_PRODUCE, .produce = api_produce },
+	{ .key = API_FETCH, .min = 4, .max = 11, .kind = API_KIND_FETCH, .fetch = fetch_build },
+	{ .key = API_LIST_OFFSETS, .min = 0, .max = 5, .kind = API_KIND_NOW, .now = api_list_offsets },
+	{ .key = API_METADATA, .min = 0, .max = 8, .kind = API_KIND_NOW, .now = api_metadata },
+	{ .key = API_API_VERSIONS, .min = 0, .max = 2, .kind = API_KIND_VERSIONS },
+	{ .key = API_CREATE_TOPICS, .min = 0, .max = 4, .kind = API_KIND_ADMIN, .admin = admin_create_topics },
+	{ .key = API_DELETE_TOPICS, .min = 0, .max = 3, .kind = API_KIND_ADMIN, .admin = admin_delete_topics },
+	{ .key = API_DESCRIBE_CONFIGS, .min = 0, .max = 2, .kind = API_KIND_NOW, .now = api_describe_configs },
+	{ .key = API_CREATE_PARTITIONS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = admin_create_partitions },
+	{ .key = API_ALTER_CONFIGS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = admin_alter_configs_run },
+	{ .key = API_INCREMENTAL_ALTER_CONFIGS, .min = 0, .max = 0, .kind = API_KIND_ADMIN, .admin = admin_alter_configs_run }, /* v1 is flexible */
+};
+#define KB_NAPIS (sizeof(kb_apis) / sizeof(kb_apis[0]))
+
+static const struct api_def *api_def(int16_t key)
 {
 	for (size_t i = 0; i < KB_NAPIS; i++)
-		if (kb_api_versions[i].key == key)
-			return &kb_api_versions[i];
+		if (kb_apis[i].key == key)
+			return &kb_apis[i];
 	return NULL;
+}
+
+size_t kb_api_count(void)
+{
+	return KB_NAPIS;
+}
+
+void kb_api_range_at(size_t i, int16_t *key, int16_t *min, int16_t *max)
+{
+	*key = kb_apis[i].key;
+	*min = kb_apis[i].min;
+	*max = kb_apis[i].max;
+}
+
+bool kb_api_supported(int16_t key, int16_t ver)
+{
+	const struct api_def *d = api_def(key);
+	return d && ver >= d->min && ver <= d->max;
+}
+
+void kb_api_versions_body(struct wbuf *w, int16_t ver, int16_t err)
+{
+	wbuf_i16(w, err);
+	wbuf_i32(w, (int32_t)KB_NAPIS);
+	for (size_t i = 0; i < KB_NAPIS; i++) {
+		wbuf_i16(w, kb_apis[i].key);
+		wbuf_i16(w, kb_apis[i].min);
+		wbuf_i16(w, kb_apis[i].max);
+	}
+	if (ver >= 1)
+		wbuf_i32(w, 0); /* throttle_time_ms */
 }
 
 static int kreq_parse(uint8_t *p, size_t len, struct kreq *q)
@@ -1810,20 +1856,14 @@ static int kreq_parse(uint8_t *p, size_t len, struct kreq *q)
 	return q->r.err;
 }
 
-/* Runs an admin request: first pass on arrival, then again from kb_api_retry. */
+/* Runs an admin request: first pass on arrival, then again from kb_api_retry. A key without an
+ * admin handler (which no waiting admin request can have) is a protocol error. */
 static int admin_run(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final)
 {
-	switch (q->key) {
-	case API_CREATE_TOPICS:
-		return admin_create_topics(b, q, o, w, first, final);
-	case API_DELETE_TOPICS:
-		return admin_delete_topics(b, q, o, w, first, final);
-	case API_ALTER_CONFIGS:
-	case API_INCREMENTAL_ALTER_CONFIGS:
-		return admin_alter_configs(b, q, o, w, first);
-	default:
-		return admin_create_partitions(b, q, o, w, first, final);
-	}
+	const struct api_def *d = api_def(q->key);
+	if (!d || d->kind != API_KIND_ADMIN)
+		return ERR_PROTO;
+	return d->admin(b, q, o, w, first, final);
 }
 
 bool kb_api_retry(struct broker *b, struct kwait *w, bool final)
@@ -1924,18 +1964,18 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 		log_warn(API_MOD, "malformed request header from %s; closing", net_conn_peer(c->nc));
 		return ERR_PROTO;
 	}
-	const struct kb_api_range *ar = api_range(q.key);
-	if (!ar) {
+	const struct api_def *d = api_def(q.key);
+	if (!d) {
 		log_warn(API_MOD, "unknown api_key %d (version %d) from %s; closing", q.key, q.ver, net_conn_peer(c->nc));
 		return ERR_PROTO;
 	}
 	struct kout o;
-	if (q.key == API_API_VERSIONS) {
+	if (d->kind == API_KIND_VERSIONS) {
 		kout_init(&o, q.corr);
-		if (q.ver > ar->max || q.ver < 0)
-			api_versions_body(&o.w, 0, KE_UNSUPPORTED_VERSION);
+		if (q.ver > d->max || q.ver < 0)
+			kb_api_versions_body(&o.w, 0, KE_UNSUPPORTED_VERSION);
 		else
-			api_versions_body(&o.w, q.ver, KE_NONE);
+			kb_api_versions_body(&o.w, q.ver, KE_NONE);
 		struct kresp *resp = kresp_new(c);
 		if (!resp) {
 			kout_abort(&o);
@@ -1945,9 +1985,9 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 		kb_conn_flush(c);
 		return 0;
 	}
-	if (q.ver < ar->min || q.ver > ar->max) {
+	if (q.ver < d->min || q.ver > d->max) {
 		log_warn(API_MOD, "api_key %d version %d from %s is not supported (%d-%d); closing", q.key, q.ver,
-			 net_conn_peer(c->nc), ar->min, ar->max);
+			 net_conn_peer(c->nc), d->min, d->max);
 		return ERR_VERSION;
 	}
 	struct kresp *resp = kresp_new(c);
@@ -1955,12 +1995,12 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 		return ERR_NOMEM;
 	kout_init(&o, q.corr);
 	int rc = 0;
-	switch (q.key) {
-	case API_METADATA:
-		rc = api_metadata(b, &q, &o);
+	switch (d->kind) {
+	case API_KIND_NOW:
+		rc = d->now(b, &q, &o);
 		break;
-	case API_PRODUCE:
-		rc = api_produce(b, &q, &o, resp);
+	case API_KIND_PRODUCE:
+		rc = d->produce(b, &q, &o, resp);
 		if (rc == 1) { /* acks=0 */
 			kout_abort(&o);
 			TAILQ_REMOVE(&c->q, resp, link);
@@ -1969,16 +2009,10 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 			return 0;
 		}
 		break;
-	case API_LIST_OFFSETS:
-		rc = api_list_offsets(b, &q, &o);
-		break;
-	case API_DESCRIBE_CONFIGS:
-		rc = api_describe_configs(b, &q, &o);
-		break;
-	case API_FETCH: {
+	case API_KIND_FETCH: {
 		int32_t max_wait = 0, min_bytes = 0;
 		struct rbuf start = q.r;
-		int64_t got = fetch_build(b, &q, &o, &max_wait, &min_bytes);
+		int64_t got = d->fetch(b, &q, &o, &max_wait, &min_bytes);
 		if (got < 0) {
 			rc = ERR_PROTO;
 		} else if (got < min_bytes && max_wait > 0) {
@@ -1990,7 +2024,7 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 		}
 		break;
 	}
-	default: { /* admin */
+	case API_KIND_ADMIN: {
 		struct kwait *w = kwait_new(b, resp, &q, KWAIT_ADMIN, 0);
 		if (!w)
 			return ERR_NOMEM;
@@ -2005,6 +2039,8 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 		kb_wake(b);
 		return 0;
 	}
+	case API_KIND_VERSIONS:
+		break; /* answered above */
 	}
 	if (rc < 0) {
 		kout_abort(&o);

@@ -20,6 +20,7 @@ struct evbuffer;
 struct event;
 struct kb_zk;
 struct net_conn;
+struct wbuf;
 
 #define KB_TOPIC_MAX KNAME_TOPIC_MAX
 #define KB_MAX_PARTITIONS 100000 /* per topic, bounding what one admin request can allocate */
@@ -189,6 +190,14 @@ void kb_topic_free(struct kb_topic *t, bool remove_logs);
 void kb_wake(struct broker *b);
 
 /* kb_api.c */
+/* The dispatch table (kb_apis[] in kb_api.c), read-only: how many APIs it serves, the range of
+ * the i-th (i < kb_api_count(), ApiVersions order), whether a key and version are served. */
+size_t kb_api_count(void);
+void kb_api_range_at(size_t i, int16_t *key, int16_t *min, int16_t *max);
+bool kb_api_supported(int16_t key, int16_t ver);
+/* The body of an ApiVersions response of version ver (0-2) with error err, written from the
+ * table. */
+void kb_api_versions_body(struct wbuf *w, int16_t ver, int16_t err);
 int kb_api_request(struct kconn *c, uint8_t *p, size_t len);
 /* Tries a waiting request again; final = at its deadline. Returns true when it was answered. */
 bool kb_api_retry(struct broker *b, struct kwait *w, bool final);

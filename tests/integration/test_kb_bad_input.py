@@ -106,6 +106,12 @@ class BadInputTest(unittest.TestCase):
         k = KafkaRaw(self.port)
         k.request(999, 0, b"")
         self.assert_closed(k)
+        # keys between the served ones (FindCoordinator, SaslAuthenticate, DeleteRecords) are
+        # refused too, never answered by a neighbour's handler
+        for key in (10, 36, 21):
+            k = KafkaRaw(self.port)
+            k.request(key, 0, b"\x00\x00\x00\x00")
+            self.assert_closed(k)
         k = KafkaRaw(self.port)
         k.request(0, 99, produce_body("t", 0, batch([b"x"])))
         self.assert_closed(k)

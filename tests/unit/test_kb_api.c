@@ -1,0 +1,120 @@
+/*
+ * Unit tests of the broker's dispatch table (kb_apis[] in broker/kb_api.c): the ApiVersions
+ * answer is the table, in every version and on UNSUPPORTED_VERSION; each key appears once with
+ * a sane range; exactly the listed keys and versions are served (an unknown key, or a version
+ * outside the range, is not, so it can only close the connection); and the ranges are pinned
+ * to those of a Kafka 2.4 broker, which is what kafka-python infers the broker's version from.
+ */
+#include "buf.h"
+#include "kb_broker.h"
+
+#include "check_main.h"
+
+#include <check.h>
+
+/* Kafka 2.4's ranges for the APIs this broker serves (IncrementalAlterConfigs only up to v0:
+ * v1 is a flexible version). */
+static const struct {
+	int16_t key, min, max;
+} served[] = {
+	{ 0, 3, 8 }, { 1, 4, 11 }, { 2, 0, 5 }, { 3, 0, 8 }, { 18, 0, 2 }, { 19, 0, 4 },
+	{ 20, 0, 3 }, { 32, 0, 2 }, { 33, 0, 1 }, { 37, 0, 1 }, { 44, 0, 0 },
+};
+#define NSERVED (sizeof(served) / sizeof(served[0]))
+
+static int served_at(int16_t key)
+{
+	for (size_t i = 0; i < NSERVED; i++)
+		if (served[i].key == key)
+			return (int)i;
+	return -1;
+}
+
+START_TEST(test_table_is_kafka_24)
+{
+	ck_assert_uint_eq(kb_api_count(), NSERVED);
+	int seen[NSERVED] = { 0 };
+	for (size_t i = 0; i < kb_api_count(); i++) {
+		int16_t key, min, max;
+		kb_api_range_at(i, &key, &min, &max);
+		int j = served_at(key);
+		ck_assert_msg(j >= 0, "key %d is not one the broker should serve", key);
+		ck_assert_msg(!seen[j]++, "key %d appears twice", key);
+		ck_assert_int_eq(min, served[j].min);
+		ck_assert_int_eq(max, served[j].max);
+	}
+}
+END_TEST
+
+START_TEST(test_supported_exactly_the_table)
+{
+	for (int key = -2; key <= 80; key++)
+		for (int ver = -2; ver <= 20; ver++) {
+			int j = served_at((int16_t)key);
+			bool want = j >= 0 && ver >= served[j].min && ver <= served[j].max;
+			ck_assert_msg(kb_api_supported((int16_t)key, (int16_t)ver) == want, "key %d v%d: %s", key, ver,
+				      want ? "should be served" : "should be refused");
+		}
+	ck_assert(!kb_api_supported(32767, 0));
+	ck_assert(!kb_api_supported(-32768, 0));
+}
+END_TEST
+
+/* Decodes an ApiVersions body of version ver and checks it against the table. */
+static void check_body(int16_t ver, int16_t err)
+{
+	struct wbuf w;
+	wbuf_init(&w, 1 << 16);
+	kb_api_versions_body(&w, ver, err);
+	ck_assert_int_eq(w.err, 0);
+	struct rbuf r = rbuf_make(w.p, w.len);
+	int16_t e;
+	int32_t n;
+	rbuf_i16(&r, &e);
+	rbuf_i32(&r, &n);
+	ck_assert_int_eq(e, err);
+	ck_assert_int_eq(n, (int32_t)kb_api_count());
+	for (int32_t i = 0; i < n; i++) {
+		int16_t key, min, max, tk, tmin, tmax;
+		rbuf_i16(&r, &key);
+		rbuf_i16(&r, &min);
+		rbuf_i16(&r, &max);
+		kb_api_range_at((size_t)i, &tk, &tmin, &tmax);
+		ck_assert_int_eq(key, tk);
+		ck_assert_int_eq(min, tmin);
+		ck_assert_int_eq(max, tmax);
+	}
+	if (ver >= 1) {
+		int32_t throttle = -1;
+		rbuf_i32(&r, &throttle);
+		ck_assert_int_eq(throttle, 0);
+	}
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(rbuf_left(&r), 0);
+	wbuf_free(&w);
+}
+
+START_TEST(test_api_versions_body_is_the_table)
+{
+	check_body(0, 0);
+	check_body(1, 0);
+	check_body(2, 0);
+	check_body(0, 35); /* UNSUPPORTED_VERSION: the ranges in a v0 body */
+}
+END_TEST
+
+static Suite *kb_api_suite(void)
+{
+	Suite *s = suite_create("kb_api");
+	TCase *tc = tcase_create("table");
+	tcase_add_test(tc, test_table_is_kafka_24);
+	tcase_add_test(tc, test_supported_exactly_the_table);
+	tcase_add_test(tc, test_api_versions_body_is_the_table);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return check_run(kb_api_suite());
+}
