@@ -24,7 +24,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from samsatest import ensemble, kb, ports, zk  # noqa: E402
 from samsatest.daemon import DaemonExited  # noqa: E402
-from samsatest.workdir import WorkDir  # noqa: E402
+from samsatest.workdir import SharedFixtureTest, WorkDir  # noqa: E402
 
 PY = "/usr/bin/python3"
 LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib")
@@ -195,6 +195,63 @@ class WorkDirTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(path, "server.log")))
         self.assertIn("work directory kept: %s" % path, out)
         self.assertIn("on purpose", out)
+
+
+class SharedFixtureTestTest(unittest.TestCase):
+    """Daemons shared by a class (SharedFixtureTest): their work directory is kept, and named in
+    the failed test's message, when any test of the class or its setUpClass failed; removed when
+    every test passed; the class cleanups run even when setUpClass fails."""
+
+    def run_class(self, fail_test=False, fail_setup=False):
+        seen = {"cleaned": False}
+
+        class Case(SharedFixtureTest):
+            @classmethod
+            def setUpClass(cls):
+                fx = cls.fixture()
+                w = WorkDir(fx, "samsa-harness-fx-")
+                seen["path"] = w.path
+                cls.addClassCleanup(lambda: seen.__setitem__("cleaned", True))
+                with open(os.path.join(w.path, "server.log"), "w") as f:
+                    f.write("log\n")
+                if fail_setup:
+                    raise RuntimeError("setUpClass failed on purpose")
+                fx.ready()
+
+            def test_a(inner):
+                pass
+
+            def test_b(inner):
+                if fail_test:
+                    inner.fail("on purpose")
+
+        stream = io.StringIO()
+        old = sys.stderr
+        sys.stderr = io.StringIO()
+        try:
+            result = unittest.TextTestRunner(stream=stream, verbosity=0).run(
+                unittest.defaultTestLoader.loadTestsFromTestCase(Case))
+        finally:
+            sys.stderr = old
+        self.addCleanup(lambda: __import__("shutil").rmtree(seen["path"], ignore_errors=True))
+        self.assertTrue(seen["cleaned"])
+        return result, stream.getvalue(), seen["path"]
+
+    def test_passing_class_cleans_up(self):
+        result, _, path = self.run_class()
+        self.assertTrue(result.wasSuccessful())
+        self.assertFalse(os.path.exists(path))
+
+    def test_failed_test_keeps_the_shared_directory(self):
+        result, out, path = self.run_class(fail_test=True)
+        self.assertFalse(result.wasSuccessful())
+        self.assertTrue(os.path.exists(os.path.join(path, "server.log")))
+        self.assertIn("work directory kept: %s" % path, out)
+
+    def test_failed_setup_keeps_the_directory_and_cleans_up(self):
+        result, out, path = self.run_class(fail_setup=True)
+        self.assertFalse(result.wasSuccessful())
+        self.assertTrue(os.path.exists(os.path.join(path, "server.log")))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kbharness  # noqa: E402
+from samsatest.workdir import SharedFixtureTest  # noqa: E402
 from kbharness import KafkaRaw, kstr  # noqa: E402
 
 warnings.simplefilter("ignore")
@@ -43,16 +44,12 @@ def fetch_body(topic, partition, offset):
             struct.pack(">i", 1) + struct.pack(">iqi", partition, offset, 1 << 20))
 
 
-class BadInputTest(unittest.TestCase):
+class BadInputTest(SharedFixtureTest):
     @classmethod
     def setUpClass(cls):
-        cls._c = []
-
-        class H:
-            def addCleanup(self, fn, *a):
-                cls._c.append((fn, a))
-        cls.cluster = kbharness.Cluster(H(), broker_extra={"message.max.bytes": "20000",
-                                                           "socket.request.max.bytes": "1000000"})
+        fx = cls.fixture()
+        cls.cluster = kbharness.Cluster(fx, broker_extra={"message.max.bytes": "20000",
+                                                      "socket.request.max.bytes": "1000000"})
         cls.port = cls.cluster.brokers[0].port
         k = KafkaRaw(cls.port)
         # CreateTopics v0: "t" with 1 partition
@@ -66,11 +63,7 @@ class BadInputTest(unittest.TestCase):
         k.request(0, 3, produce_body("t", 0, batch([b"keep-%d" % i for i in range(5)])))
         assert produce_result(k.recv()) == (0, 0)
         k.close()
-
-    @classmethod
-    def tearDownClass(cls):
-        for fn, a in reversed(cls._c):
-            fn(*a)
+        fx.ready()
 
     def assert_closed(self, k):
         self.assertIsNone(k.recv(), "the broker should have closed the connection")

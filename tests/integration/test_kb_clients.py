@@ -13,6 +13,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kbharness  # noqa: E402
+from samsatest.workdir import SharedFixtureTest  # noqa: E402
 
 warnings.simplefilter("ignore")
 import confluent_kafka  # noqa: E402
@@ -46,21 +47,13 @@ def consume_all(bootstrap, topic, partitions, expect, timeout=15):
         c.close()
 
 
-class BrokerClientsTest(unittest.TestCase):
+class BrokerClientsTest(SharedFixtureTest):
     @classmethod
     def setUpClass(cls):
-        cls._cleanups_cls = []
-
-        class Holder:
-            def addCleanup(self, fn, *a):
-                cls._cleanups_cls.append((fn, a))
-        cls.cluster = kbharness.Cluster(Holder(), broker_extra={"num.partitions": "2"})
+        fx = cls.fixture()
+        cls.cluster = kbharness.Cluster(fx, broker_extra={"num.partitions": "2"})
         cls.bs = cls.cluster.bootstrap
-
-    @classmethod
-    def tearDownClass(cls):
-        for fn, a in reversed(cls._cleanups_cls):
-            fn(*a)
+        fx.ready()
 
     def create(self, name, parts=1, config=None):
         a = AdminClient({"bootstrap.servers": self.bs})

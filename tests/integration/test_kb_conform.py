@@ -18,6 +18,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kbharness  # noqa: E402
+from samsatest.workdir import SharedFixtureTest  # noqa: E402
 
 warnings.simplefilter("ignore")
 import confluent_kafka  # noqa: E402
@@ -114,23 +115,15 @@ def create_topics_raw(port, version, name, nparts, rf, timeout_ms=10000):
     return err, msg
 
 
-class ConformTest(unittest.TestCase):
+class ConformTest(SharedFixtureTest):
     @classmethod
     def setUpClass(cls):
-        cls._cleanups_cls = []
-
-        class Holder:
-            def addCleanup(self, fn, *a):
-                cls._cleanups_cls.append((fn, a))
-        cls.cluster = kbharness.Cluster(Holder(), broker_extra={"num.partitions": "3",
-                                                                "default.replication.factor": "1"})
+        fx = cls.fixture()
+        cls.cluster = kbharness.Cluster(fx, broker_extra={"num.partitions": "3",
+                                                           "default.replication.factor": "1"})
         cls.bs = cls.cluster.bootstrap
         cls.port = cls.cluster.brokers[0].port
-
-    @classmethod
-    def tearDownClass(cls):
-        for fn, a in reversed(cls._cleanups_cls):
-            fn(*a)
+        fx.ready()
 
     def wait_leaders(self, name, nparts=None):
         def ok():
@@ -323,30 +316,22 @@ def describe_v1(port, ty, name, key):
     return value, source
 
 
-class DynamicConfigTest(unittest.TestCase):
+class DynamicConfigTest(SharedFixtureTest):
     """Two brokers; each leads one partition of the test topics (no followers yet), so a
     config change must reach both to take effect everywhere."""
 
     @classmethod
     def setUpClass(cls):
-        cls._cleanups_cls = []
-
-        class Holder:
-            def addCleanup(self, fn, *a):
-                cls._cleanups_cls.append((fn, a))
-        cls.cluster = kbharness.Cluster(Holder(), brokers=2, broker_extra={
+        fx = cls.fixture()
+        cls.cluster = kbharness.Cluster(fx, brokers=2, broker_extra={
             "num.partitions": "2", "log.retention.check.interval.ms": "200"})
         cls.bs = cls.cluster.bootstrap
         from kazoo.client import KazooClient
         cls.zk = KazooClient(hosts=cls.cluster.zk.hosts)
         cls.zk.start(15)
-        cls._cleanups_cls.append((cls.zk.close, ()))
-        cls._cleanups_cls.append((cls.zk.stop, ()))
-
-    @classmethod
-    def tearDownClass(cls):
-        for fn, a in reversed(cls._cleanups_cls):
-            fn(*a)
+        cls.addClassCleanup(cls.zk.close)
+        cls.addClassCleanup(cls.zk.stop)
+        fx.ready()
 
     def create_spread(self, name, config=None):
         """A topic of 2 partitions, partition p led by broker p, small segments."""

@@ -14,6 +14,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kbharness  # noqa: E402
+from samsatest.workdir import SharedFixtureTest  # noqa: E402
 
 warnings.simplefilter("ignore")
 import confluent_kafka  # noqa: E402
@@ -40,23 +41,15 @@ def kafkajs(bootstrap, *args, ok=True):
     return out
 
 
-class KafkajsTest(unittest.TestCase):
+class KafkajsTest(SharedFixtureTest):
     @classmethod
     def setUpClass(cls):
-        cls._cleanups_cls = []
-
-        class Holder:
-            def addCleanup(self, fn, *a):
-                cls._cleanups_cls.append((fn, a))
-        cls.cluster = kbharness.Cluster(Holder(), broker_extra={"num.partitions": "3",
-                                                                "default.replication.factor": "1"})
+        fx = cls.fixture()
+        cls.cluster = kbharness.Cluster(fx, broker_extra={"num.partitions": "3",
+                                                           "default.replication.factor": "1"})
         cls.bs = cls.cluster.bootstrap
         cls.port = cls.cluster.brokers[0].port
-
-    @classmethod
-    def tearDownClass(cls):
-        for fn, a in reversed(cls._cleanups_cls):
-            fn(*a)
+        fx.ready()
 
     def test_admin(self):
         # kafkajs's documented call: only the topic name (-1/-1 on the wire -> the broker's defaults)

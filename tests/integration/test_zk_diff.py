@@ -12,7 +12,6 @@ import os
 import re
 import struct
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -20,7 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkharness  # noqa: E402
 from samsatest.wait import wait_for  # noqa: E402
-from samsatest.workdir import WorkDir  # noqa: E402
+from samsatest.workdir import SharedFixtureTest, WorkDir  # noqa: E402
 from jute_client import OPEN_ACL, RawClient, Reader, acl_list, ustring  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 from kazoo.security import make_acl, make_digest_acl  # noqa: E402
@@ -732,7 +731,7 @@ class RelTranscript(Transcript):
         return super().norm(v)
 
 
-class ConformanceTest(unittest.TestCase):
+class ConformanceTest(SharedFixtureTest):
     """Each test runs one scenario against the real ZooKeeper and samsa-coord (one of each,
     started once for the class) and compares the transcripts."""
     maxDiff = None
@@ -740,24 +739,18 @@ class ConformanceTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = []
         selfcheck = os.environ.get("SAMSA_ZK_DIFF_SELFCHECK") == "1"
         if not (zkharness.COORD or selfcheck):
             raise unittest.SkipTest("SAMSA_COORD must name the samsa-coord binary")
+        fx = cls.fixture()
         for kind in ("real", "samsa"):
-            tmp = tempfile.TemporaryDirectory(prefix="samsa-diff-")
-            cls.tmp.append(tmp)
+            tmp = WorkDir(fx, prefix="samsa-diff-")
             real = kind == "real" or selfcheck
             srv = zkharness.real_server(tmp.name) if real else zkharness.samsa_server(tmp.name)
             cls.servers[kind] = srv
+            cls.addClassCleanup(srv.stop)
             srv.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        for srv in cls.servers.values():
-            srv.stop()
-        for tmp in cls.tmp:
-            tmp.cleanup()
+        fx.ready()
 
     def compare(self, scenario):
         transcripts, returns = {}, {}
@@ -821,8 +814,8 @@ class EnsembleConfTest(unittest.TestCase):
         self.assertTrue(zkharness.COORD, "SAMSA_COORD must name the samsa-coord binary")
         shapes = {}
         for kind in ("real", "samsa"):
-            ens = ensemble.Ensemble(n=3, kind=kind, settings={"tickTime": "2000", "syncLimit": "5"})
-            self.addCleanup(ens.close)
+            ens = ensemble.Ensemble(n=3, kind=kind, settings={"tickTime": "2000", "syncLimit": "5"},
+                                    testcase=self)
             ens.start()
             ens.wait_serving()
             shapes[kind] = {i: _conf_shape(zkharness.four_letter(ens[i].client_port, "conf"), ens)
@@ -956,8 +949,7 @@ class TtlDiffTest(unittest.TestCase):
         self.assertTrue(coord, "SAMSA_COORD must name the samsa-coord binary")
         results = []
         for kind in ("real", "samsa"):
-            tmp = tempfile.TemporaryDirectory(prefix="samsa-diff-")
-            self.addCleanup(tmp.cleanup)
+            tmp = WorkDir(self, prefix="samsa-diff-")
             srv = (zkharness.real_server if kind == "real" else zkharness.samsa_server)(tmp.name, extra)
             self.addCleanup(srv.stop)
             srv.start()
@@ -997,8 +989,7 @@ class TtlDiffTest(unittest.TestCase):
         extra = {"extendedTypesEnabled": "true", "znode.container.checkIntervalMs": "100", "snapCount": "2"}
         results = []
         for kind in ("real", "samsa"):
-            tmp = tempfile.TemporaryDirectory(prefix="samsa-diff-")
-            self.addCleanup(tmp.cleanup)
+            tmp = WorkDir(self, prefix="samsa-diff-")
             make = zkharness.real_server if kind == "real" else zkharness.samsa_server
             srv = make(tmp.name, extra)
             self.addCleanup(srv.stop)
@@ -1037,8 +1028,7 @@ class TtlDiffTest(unittest.TestCase):
         # Deliberately not ZooKeeper's: 3.8.0 accepts createTTL with a non-TTL mode and a
         # negative TTL and then dies applying it (EphemeralType.TTL.toEphemeralOwner throws);
         # samsa refuses it with BADARGUMENTS, as any other TTL a mode cannot take.
-        tmp = tempfile.TemporaryDirectory(prefix="samsa-diff-")
-        self.addCleanup(tmp.cleanup)
+        tmp = WorkDir(self, prefix="samsa-diff-")
         for extra in ({}, {"extendedTypesEnabled": "true"}):
             srv = zkharness.samsa_server(tmp.name, extra)
             self.addCleanup(srv.stop)

@@ -5,10 +5,14 @@ import os
 import shutil
 import sys
 import tempfile
+import unittest
 
 
 def test_failed(testcase):
-    """Whether the running test (setUp, body, tearDown or a cleanup so far) has failed."""
+    """Whether the running test (setUp, body, tearDown or a cleanup so far) has failed; for a
+    ClassFixture, whether its setUpClass or any test of its class has."""
+    if isinstance(testcase, ClassFixture):
+        return testcase.failed
     outcome = getattr(testcase, "_outcome", None)
     if outcome is None:
         return False
@@ -45,6 +49,8 @@ class WorkDir:
         self.done = False
         if testcase is not None:
             testcase.addCleanup(self.cleanup)
+        if isinstance(testcase, ClassFixture):
+            testcase.dirs.append(self.path)
 
     def sub(self, *parts):
         p = os.path.join(self.path, *parts)
@@ -66,3 +72,51 @@ class WorkDir:
                 print(text, file=sys.stderr)
             return
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+class ClassFixture:
+    """Stands in for the testcase of daemons shared by the tests of a class (started in
+    setUpClass): what they register with addCleanup runs as a class cleanup (also when
+    setUpClass fails), and their WorkDirs are kept when setUpClass or any test of the class
+    failed, each failed test's message naming them. Use through SharedFixtureTest."""
+
+    def __init__(self, cls):
+        self.cls = cls
+        self.dirs = []
+        self.failed = True  # until setUpClass completes (ready())
+
+    def addCleanup(self, fn, *args):
+        self.cls.addClassCleanup(fn, *args)
+
+    def ready(self):
+        self.failed = False
+
+
+class SharedFixtureTest(unittest.TestCase):
+    """A TestCase whose setUpClass starts daemons for all its tests:
+
+        @classmethod
+        def setUpClass(cls):
+            fx = cls.fixture()           # pass fx where a testcase is asked for
+            cls.cluster = kb.Cluster(fx)
+            fx.ready()                   # last: setUpClass got through
+    """
+
+    _fixture = None
+
+    @classmethod
+    def fixture(cls):
+        cls._fixture = ClassFixture(cls)
+        return cls._fixture
+
+    def setUp(self):
+        super().setUp()
+        fx = type(self)._fixture
+        if fx is not None:
+            self.addCleanup(self._note_fixture, fx)  # first registered: runs last
+
+    def _note_fixture(self, fx):
+        if test_failed(self):
+            fx.failed = True
+            for d in fx.dirs:
+                note_failure(self, "work directory kept: %s" % d)
