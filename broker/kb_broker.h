@@ -19,6 +19,7 @@ struct event_base;
 struct evbuffer;
 struct event;
 struct kb_zk;
+struct kctrl;
 struct net_conn;
 struct wbuf;
 
@@ -153,6 +154,7 @@ struct broker {
 	int32_t controller_epoch;
 	int32_t controller_epoch_version;
 	bool is_controller;
+	struct kctrl *ctrl; /* the controller's decisions while this broker holds /controller */
 	bool registered;
 	LIST_HEAD(, kconn) conns;
 	LIST_HEAD(, kwait) waits;

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "kb_dynconf.h"
 #include "kassign.h"
+#include "kctrl.h"
 #include "kb_zk.h"
 #include "log.h"
 
@@ -30,7 +31,9 @@ static void cl_refresh_topic(struct broker *b, const char *name);
 static void cl_elect(struct broker *b);
 static void cl_register(struct broker *b);
 static void cl_process_deletes(struct broker *b);
-static void cl_controller_check(struct broker *b, struct kb_topic *t);
+static void cl_ctrl_topic(struct broker *b, struct kb_topic *t);
+static void cl_ctrl_brokers(struct broker *b);
+static void cl_resign(struct broker *b, const char *why);
 
 struct cl_ctx {
 	struct broker *b;
@@ -209,11 +212,8 @@ static void cl_node_done(struct cl_nodes *ns)
 		b->nnodes = ns->n;
 		ns->nodes = NULL;
 		log_debug(CL_MOD, "%d live broker(s)", b->nnodes);
-		if (b->is_controller) {
-			struct kb_topic *t;
-			LIST_FOREACH(t, &b->topics, link)
-				cl_controller_check(b, t);
-		}
+		if (b->ctrl)
+			cl_ctrl_brokers(b);
 		kb_wake(b);
 	}
 	free(ns->nodes);
@@ -421,8 +421,8 @@ static void cl_topic_apply(struct cl_topic_load *tl)
 			p->log = NULL;
 		}
 	}
-	if (b->is_controller)
-		cl_controller_check(b, t);
+	if (b->ctrl)
+		cl_ctrl_topic(b, t);
 	kb_wake(b);
 }
 
@@ -589,6 +589,8 @@ static void cl_topics_children(int rc, const struct String_vector *sv, const voi
 			present = !strcmp(sv->data[i], t->name);
 		if (!present) {
 			log_info(CL_MOD, "topic %s was deleted; removing its local logs", t->name);
+			if (b->ctrl)
+				kctrl_topic_gone(b->ctrl, t->name);
 			LIST_REMOVE(t, link);
 			b->ntopics--;
 			kb_topic_free(t, true);
@@ -820,77 +822,142 @@ void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t cou
 	kb_zk_pump(b->zk);
 }
 
-/* ---- controller ---- */
+/* ---- controller: kctrl decides, this carries its actions out on the coordinator ---- */
 
-/* Writes a partition's state (leader = first live replica in the ISR, or in the replicas when
- * there is no state yet). */
-static void cl_state_written(int rc, const char *v, const void *data)
+struct cl_write {
+	struct broker *b;
+	struct kctrl *ctrl; /* the controller term that asked; the answer is dropped if it ended */
+	char name[KB_TOPIC_MAX + 1];
+	int32_t part;
+};
+
+static void cl_ctrl_run(struct broker *b);
+
+static void cl_ctrl_written(int rc, int version, const void *data)
 {
-	struct cl_ctx *c = (struct cl_ctx *)(uintptr_t)data;
-	(void)v;
-	if (rc != ZOK && rc != ZNODEEXISTS && rc != ZCLOSING)
-		log_warn(CL_MOD, "writing the state of %s-%d: %s", c->name, c->part, zerror(rc));
-	if (!c->b->stopping && c->part >= 0)
-		cl_refresh_topic(c->b, c->name);
+	struct cl_write *c = (struct cl_write *)(uintptr_t)data;
+	struct broker *b = c->b;
+	if (!b->stopping && b->ctrl == c->ctrl) {
+		if (rc != ZOK)
+			log_info(CL_MOD, "controller: writing the state of %s-%d: %s; reading it again", c->name, c->part,
+				 zerror(rc));
+		kctrl_write_result(b->ctrl, c->name, c->part, rc == ZOK, version);
+		cl_ctrl_run(b);
+		if (rc != ZOK)
+			cl_refresh_topic(b, c->name); /* kctrl decides again from what it reads */
+	}
 	free(c);
 }
 
-static void cl_state_set(int rc, const struct Stat *st, const void *data)
+static void cl_ctrl_created(int rc, const char *v, const void *data)
 {
-	(void)st;
-	cl_state_written(rc, NULL, data);
+	(void)v;
+	cl_ctrl_written(rc, 0, data);
 }
 
-static void cl_controller_check(struct broker *b, struct kb_topic *t)
+static void cl_ctrl_set(int rc, const struct Stat *st, const void *data)
 {
-	for (int32_t i = 0; i < t->nparts; i++) {
-		struct kb_part *p = &t->parts[i];
-		bool fresh = p->state_version < 0;
-		if (!fresh && p->leader >= 0 && kb_cluster_node_live(b, p->leader))
+	cl_ctrl_written(rc, st ? st->version : -1, data);
+}
+
+/* Carries out kctrl's actions in order. LeaderAndIsr goes nowhere yet: until the control-plane
+ * channel carries it, brokers learn the state from their watch on its znode. */
+static void cl_ctrl_run(struct broker *b)
+{
+	size_t n;
+	const struct kctrl_action *a = kctrl_actions(b->ctrl, &n);
+	zhandle_t *zh = kb_zk_handle(b->zk);
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].type != KCTRL_ACT_WRITE_STATE)
 			continue;
-		/* choose: from the ISR when there is one (no unclean election), else the replicas */
-		const int32_t *from = fresh ? p->replicas : p->isr;
-		int32_t nfrom = fresh ? p->nrep : p->nisr;
-		int32_t leader = -1;
-		for (int32_t k = 0; k < nfrom && leader < 0; k++)
-			if (kb_cluster_node_live(b, from[k]))
-				leader = from[k];
-		if (leader < 0 && !fresh && p->leader < 0)
-			continue; /* already leaderless; wait for a replica of the ISR */
-		int32_t isr[256], nisr = 0;
-		for (int32_t k = 0; k < nfrom && nisr < 256; k++)
-			if (kb_cluster_node_live(b, from[k]))
-				isr[nisr++] = from[k];
-		if (leader < 0 && nfrom > 0) { /* keep the last ISR so an ISR member can come back */
-			nisr = 0;
-			for (int32_t k = 0; k < nfrom && nisr < 256; k++)
-				isr[nisr++] = from[k];
-		}
 		char js[4096], ids[3072], rel[512], full[1024];
-		cl_fmt_ids(ids, sizeof(ids), isr, nisr);
+		const struct kctrl_lisr *st = &a[i].state;
+		cl_fmt_ids(ids, sizeof(ids), st->isr, (int32_t)st->n_isr);
 		snprintf(js, sizeof(js), "{\"controller_epoch\":%d,\"leader\":%d,\"version\":1,\"leader_epoch\":%d,\"isr\":%s}",
-			 b->controller_epoch, leader, fresh ? 0 : p->leader_epoch + 1, ids);
-		struct cl_ctx *c = cl_ctx(b, t->name, i);
-		if (!c)
+			 st->controller_epoch, st->leader, st->leader_epoch, ids);
+		struct cl_write *c = calloc(1, sizeof(*c));
+		if (!c) { /* as a failed write: decided again once read */
+			kctrl_write_result(b->ctrl, a[i].topic, a[i].partition, false, -1);
 			continue;
-		zhandle_t *zh = kb_zk_handle(b->zk);
-		if (fresh) {
-			snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions", t->name);
-			zoo_acreate(zh, ZP(rel, full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
-			snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d", t->name, i);
-			zoo_acreate(zh, ZP(rel, full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
-			snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", t->name, i);
-			zoo_acreate(zh, ZP(rel, full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, cl_state_written, c);
-			p->state_version = 0; /* written; the refresh reads it back */
+		}
+		c->b = b;
+		c->ctrl = b->ctrl;
+		snprintf(c->name, sizeof(c->name), "%s", a[i].topic);
+		c->part = a[i].partition;
+		snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", a[i].topic, a[i].partition);
+		if (a[i].expect_version < 0) {
+			char prel[512], pfull[1024];
+			snprintf(prel, sizeof(prel), "/brokers/topics/%s/partitions", a[i].topic);
+			zoo_acreate(zh, ZP(prel, pfull), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
+			snprintf(prel, sizeof(prel), "/brokers/topics/%s/partitions/%d", a[i].topic, a[i].partition);
+			zoo_acreate(zh, ZP(prel, pfull), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
+			zoo_acreate(zh, ZP(rel, full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, cl_ctrl_created, c);
 		} else {
-			log_info(CL_MOD, "%s-%d: leader %d is gone; new leader %d (epoch %d)", t->name, i, p->leader, leader,
-				 p->leader_epoch + 1);
-			snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", t->name, i);
-			zoo_aset(zh, ZP(rel, full), js, (int)strlen(js), p->state_version, cl_state_set, c);
-			p->leader = leader; /* until the refresh */
+			zoo_aset(zh, ZP(rel, full), js, (int)strlen(js), a[i].expect_version, cl_ctrl_set, c);
 		}
 	}
+	kctrl_actions_clear(b->ctrl);
 	kb_zk_pump(b->zk);
+}
+
+static void cl_ctrl_log(void *arg, const char *line)
+{
+	(void)arg;
+	log_info(CL_MOD, "controller: %s", line);
+}
+
+static void cl_ctrl_brokers(struct broker *b)
+{
+	int32_t *ids = calloc((size_t)b->nnodes + 1, sizeof(*ids));
+	if (!ids)
+		return;
+	for (int32_t i = 0; i < b->nnodes; i++)
+		ids[i] = b->nodes[i].id;
+	kctrl_brokers(b->ctrl, ids, (size_t)b->nnodes);
+	free(ids);
+	cl_ctrl_run(b);
+}
+
+/* unclean.leader.election.enable of a topic: 1, 0, or -1 (the broker's default) */
+static int cl_topic_unclean(const struct kb_topic *t)
+{
+	for (int32_t i = 0; i < t->nconf; i++)
+		if (!strcmp(t->conf[i].name, "unclean.leader.election.enable"))
+			return !strcmp(t->conf[i].value, "true");
+	return -1;
+}
+
+/* Hands kctrl a topic's partitions as the coordinator holds them (assignment and state). */
+static void cl_ctrl_topic(struct broker *b, struct kb_topic *t)
+{
+	int unclean = cl_topic_unclean(t);
+	for (int32_t i = 0; i < t->nparts; i++) {
+		const struct kb_part *p = &t->parts[i];
+		struct kctrl_lisr st;
+		memset(&st, 0, sizeof(st));
+		if (p->state_version >= 0) {
+			st.leader = p->leader;
+			st.leader_epoch = p->leader_epoch;
+			st.controller_epoch = p->ctrl_epoch;
+			st.zk_version = p->state_version;
+			for (int32_t k = 0; k < p->nisr && st.n_isr < KCTRL_MAX_REPLICAS; k++)
+				st.isr[st.n_isr++] = p->isr[k];
+		}
+		if (p->nrep > 0 && kctrl_partition(b->ctrl, t->name, p->id, p->replicas, (size_t)p->nrep,
+						   p->state_version >= 0 ? &st : NULL, unclean))
+			log_warn(CL_MOD, "controller: the assignment of %s-%d is not one it can manage", t->name, p->id);
+	}
+	cl_ctrl_run(b);
+}
+
+/* This broker stops being the controller: its term's decisions in flight are dropped. */
+static void cl_resign(struct broker *b, const char *why)
+{
+	if (b->is_controller)
+		log_info(CL_MOD, "no longer the controller: %s", why);
+	b->is_controller = false;
+	kctrl_free(b->ctrl);
+	b->ctrl = NULL;
 }
 
 /* Recursive delete of path and everything under it, children first. */
@@ -1027,12 +1094,26 @@ static void cl_process_deletes(struct broker *b)
 
 static void cl_become_controller(struct broker *b)
 {
+	struct kctrl_opts o = { .controller_epoch = b->controller_epoch,
+				.unclean_default = b->cfg->unclean_leader_election_enable,
+				.log = cl_ctrl_log,
+				.log_arg = b };
+	kctrl_free(b->ctrl);
+	b->ctrl = kctrl_new(&o);
+	if (!b->ctrl) {
+		log_error(CL_MOD, "out of memory taking the controller role; giving it up");
+		char full[1024];
+		zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), -1, cl_ignore_void, NULL);
+		kb_zk_pump(b->zk);
+		return;
+	}
 	b->is_controller = true;
 	b->controller_id = b->cfg->broker_id;
 	log_info(CL_MOD, "this broker (%d) is now the controller, epoch %d", b->cfg->broker_id, b->controller_epoch);
+	cl_ctrl_brokers(b);
 	struct kb_topic *t;
 	LIST_FOREACH(t, &b->topics, link)
-		cl_controller_check(b, t);
+		cl_ctrl_topic(b, t);
 	cl_process_deletes(b);
 	cl_refresh_topics(b);
 }
@@ -1109,7 +1190,7 @@ static void cl_controller_data(int rc, const char *v, int vl, const struct Stat 
 	b->controller_id = (int32_t)id;
 	if (id != b->cfg->broker_id && b->is_controller) {
 		log_info(CL_MOD, "broker %lld is the controller now", (long long)id);
-		b->is_controller = false;
+		cl_resign(b, "another broker holds /controller");
 	}
 }
 
@@ -1497,7 +1578,7 @@ static void cl_session_new(struct broker *b)
 	char full[1024];
 	zhandle_t *zh = kb_zk_handle(b->zk);
 	b->registered = false;
-	b->is_controller = false;
+	cl_resign(b, "a new coordinator session");
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		zoo_acreate(zh, ZP(paths[i], full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
 	/* a new cluster id, base64url of 16 random bytes as Kafka makes it; the first writer wins */
@@ -1555,9 +1636,7 @@ static void cl_watch(struct kb_zk *z, int type, const char *path, void *arg)
 		cl_refresh_topics(b);
 	} else if (!strcmp(path, "/controller")) {
 		if (type == ZOO_DELETED_EVENT) {
-			if (b->is_controller)
-				log_info(CL_MOD, "/controller was deleted; re-electing");
-			b->is_controller = false;
+			cl_resign(b, "/controller was deleted; re-electing");
 			b->controller_id = -1;
 			cl_elect(b);
 		} else {
@@ -1594,6 +1673,7 @@ int kb_cluster_start(struct broker *b, char *eb, size_t el)
 void kb_cluster_stop(struct broker *b)
 {
 	b->stopping = true;
+	cl_resign(b, "the broker stops");
 	kb_zk_free(b->zk);
 	b->zk = NULL;
 	if (cl_retry_ev)
