@@ -59,6 +59,7 @@ struct kb_config {
 	int32_t log_index_size_max_bytes;
 	char *log_message_timestamp_type;
 	char *log_level;
+	int32_t control_plane_listener_port; /* -1: kctl_default_port(first listener's port) */
 	char *source;
 	/* derived */
 	struct kb_listener listener[KB_MAX_LISTENERS];

@@ -57,6 +57,10 @@ class DaemonConfigTest(unittest.TestCase):
         r, path = self.run_with(BROKER, "broker.id=1\n", "server.properties")
         self.assertEqual(r.returncode, 1)
         self.assertIn("'zookeeper.connect'", r.stderr)
+        r, path = self.run_with(BROKER, "broker.id=1\nzookeeper.connect=h:1\ncontrol.plane.listener.port=70000\n",
+                                "server.properties")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("%s:3: invalid value '70000' for 'control.plane.listener.port'" % path, r.stderr)
 
     def test_unknown_key_is_a_warning_and_scripts_start_stop(self):
         port = zkharness.free_port()
