@@ -58,7 +58,7 @@ class BadInputTest(SharedFixtureTest):
         r = k.recv()
         assert r is not None and struct.unpack_from(">h", r, 4 + 4 + 2 + 1)[0] == 0, r
         k.close()
-        kbharness.wait_for(lambda: kbharness.metadata_v1(cls.port, ["t"])[2]["t"][1][0][2] == 0, what="leader")
+        kbharness.wait_for(lambda: (kbharness.partition_meta(cls.port, "t") or (0, -1, -1))[2] == 0, what="leader")
         k = KafkaRaw(cls.port)
         k.request(0, 3, produce_body("t", 0, batch([b"keep-%d" % i for i in range(5)])))
         assert produce_result(k.recv()) == (0, 0)

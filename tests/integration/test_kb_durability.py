@@ -77,7 +77,7 @@ class DurabilityTest(unittest.TestCase):
         p.flush(6)
         b.start()
         b.wait_ready()
-        kbharness.wait_for(lambda: kbharness.metadata_v1(b.port, ["d"])[2]["d"][1][0][1] == 0, what="leader")
+        kbharness.wait_for(lambda: (kbharness.partition_meta(b.port, "d") or (0, -1, -1))[1] == 0, what="leader")
         got = dict(read_all(c.bootstrap, "d", expect=len(acked)))
         missing = [(o, v) for o, v in acked if got.get(o) != v]
         self.assertEqual(missing, [])
@@ -168,7 +168,7 @@ class DurabilityTest(unittest.TestCase):
         b.stop()
         b.start()
         b.wait_ready()
-        kbharness.wait_for(lambda: kbharness.metadata_v1(b.port, ["out"])[2]["out"][1][0][1] == 0, what="leader")
+        kbharness.wait_for(lambda: (kbharness.partition_meta(b.port, "out") or (0, -1, -1))[1] == 0, what="leader")
         self.assertEqual(len(read_all(c.bootstrap, "out", expect=10)), 10)
         # the coordinator goes away: produce and fetch on existing partitions go on
         c.zk.stop()

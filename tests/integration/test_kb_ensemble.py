@@ -36,7 +36,7 @@ class BrokerOnEnsembleTest(unittest.TestCase):
         b.wait_ready()
         a = AdminClient({"bootstrap.servers": b.bootstrap})
         a.create_topics([NewTopic("t", 1, 1)])["t"].result(15)
-        kbharness.wait_for(lambda: kbharness.metadata_v1(b.port, ["t"])[2]["t"][1][0][2] == 0, what="leader")
+        kbharness.wait_for(lambda: (kbharness.partition_meta(b.port, "t") or (0, -1, -1))[2] == 0, what="leader")
         p = confluent_kafka.Producer({"bootstrap.servers": b.bootstrap})
         for i in range(100):
             p.produce("t", b"before-%d" % i)
@@ -57,7 +57,7 @@ class BrokerOnEnsembleTest(unittest.TestCase):
         kbharness.wait_for(lambda: any(sid in ens.four(i, "cons") for i in ens.ids if ens.running(i)),
                            what="the broker's session on a live server")
         a.create_topics([NewTopic("t2", 1, 1)])["t2"].result(30)
-        kbharness.wait_for(lambda: kbharness.metadata_v1(b.port, ["t2"])[2]["t2"][1][0][2] == 0, what="t2")
+        kbharness.wait_for(lambda: (kbharness.partition_meta(b.port, "t2") or (0, -1, -1))[2] == 0, what="t2")
         c = KafkaConsumer(bootstrap_servers=b.bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
         c.assign([TopicPartition("t", 0)])
         got = [m.value for m in c]
