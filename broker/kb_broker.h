@@ -20,6 +20,7 @@ struct evbuffer;
 struct event;
 struct kb_zk;
 struct kctrl;
+struct kb_shutdown;
 struct net_conn;
 struct wbuf;
 
@@ -36,6 +37,7 @@ enum {
 	KE_LEADER_NOT_AVAILABLE = 5,
 	KE_NOT_LEADER_OR_FOLLOWER = 6,
 	KE_REQUEST_TIMED_OUT = 7,
+	KE_BROKER_NOT_AVAILABLE = 8,
 	KE_MESSAGE_TOO_LARGE = 10,
 	KE_INVALID_TOPIC_EXCEPTION = 17,
 	KE_RECORD_LIST_TOO_LARGE = 18,
@@ -47,12 +49,16 @@ enum {
 	KE_INVALID_REPLICATION_FACTOR = 38,
 	KE_INVALID_REPLICA_ASSIGNMENT = 39,
 	KE_INVALID_CONFIG = 40,
+	KE_NOT_CONTROLLER = 41,
 	KE_INVALID_REQUEST = 42,
 	KE_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
 	KE_KAFKA_STORAGE_ERROR = 56,
 	KE_TOPIC_DELETION_DISABLED = 73,
 	KE_FENCED_LEADER_EPOCH = 74,
 	KE_UNKNOWN_LEADER_EPOCH = 75,
+	KE_PREFERRED_LEADER_NOT_AVAILABLE = 80,
+	KE_ELIGIBLE_LEADERS_NOT_AVAILABLE = 83,
+	KE_ELECTION_NOT_NEEDED = 84,
 	KE_INVALID_RECORD = 87,
 };
 
@@ -155,6 +161,8 @@ struct broker {
 	int32_t controller_epoch_version;
 	bool is_controller;
 	struct kctrl *ctrl; /* the controller's decisions while this broker holds /controller */
+	struct event *rebalance;	 /* the controller's auto.leader.rebalance.enable check */
+	struct kb_shutdown *shut;	 /* a controlled shutdown in progress */
 	bool registered;
 	LIST_HEAD(, kconn) conns;
 	LIST_HEAD(, kwait) waits;

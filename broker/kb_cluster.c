@@ -900,6 +900,12 @@ static void cl_ctrl_run(struct broker *b)
 	kb_zk_pump(b->zk);
 }
 
+void kb_cluster_ctrl_run(struct broker *b)
+{
+	if (b->ctrl)
+		cl_ctrl_run(b);
+}
+
 static void cl_ctrl_log(void *arg, const char *line)
 {
 	(void)arg;
@@ -950,6 +956,22 @@ static void cl_ctrl_topic(struct broker *b, struct kb_topic *t)
 	cl_ctrl_run(b);
 }
 
+/* auto.leader.rebalance.enable: every leader.imbalance.check.interval.seconds the controller
+ * gives leadership back to preferred replicas of brokers whose imbalance is over
+ * leader.imbalance.per.broker.percentage (kctrl_rebalance). */
+static void cl_rebalance(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	(void)fd;
+	(void)what;
+	if (!b->ctrl || b->stopping)
+		return;
+	size_t n = kctrl_rebalance(b->ctrl, b->cfg->leader_imbalance_per_broker_percentage);
+	if (n)
+		log_info(CL_MOD, "controller: %zu preferred-replica election(s) to rebalance leadership", n);
+	cl_ctrl_run(b);
+}
+
 /* This broker stops being the controller: its term's decisions in flight are dropped. */
 static void cl_resign(struct broker *b, const char *why)
 {
@@ -958,6 +980,9 @@ static void cl_resign(struct broker *b, const char *why)
 	b->is_controller = false;
 	kctrl_free(b->ctrl);
 	b->ctrl = NULL;
+	if (b->rebalance)
+		event_free(b->rebalance);
+	b->rebalance = NULL;
 }
 
 /* Recursive delete of path and everything under it, children first. */
@@ -1110,6 +1135,13 @@ static void cl_become_controller(struct broker *b)
 	b->is_controller = true;
 	b->controller_id = b->cfg->broker_id;
 	log_info(CL_MOD, "this broker (%d) is now the controller, epoch %d", b->cfg->broker_id, b->controller_epoch);
+	if (b->cfg->auto_leader_rebalance_enable && !b->rebalance) {
+		int64_t s = b->cfg->leader_imbalance_check_interval_seconds;
+		struct timeval tv = { (time_t)s, 0 };
+		b->rebalance = event_new(b->base, -1, EV_PERSIST, cl_rebalance, b);
+		if (b->rebalance)
+			event_add(b->rebalance, &tv);
+	}
 	cl_ctrl_brokers(b);
 	struct kb_topic *t;
 	LIST_FOREACH(t, &b->topics, link)

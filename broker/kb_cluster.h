@@ -44,6 +44,9 @@ void kb_cluster_alter_configs(struct broker *b, int type, const char *entity, co
 int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t leader0, int32_t *out,
 			  char *why, size_t wn);
 bool kb_cluster_node_live(struct broker *b, int32_t id);
+/* On the controller: carries out what its decisions (b->ctrl, kctrl) queued after an input
+ * from a request (ControlledShutdown, ElectLeaders). */
+void kb_cluster_ctrl_run(struct broker *b);
 /* Live brokers (this one included). */
 int32_t kb_cluster_live_count(struct broker *b);
 

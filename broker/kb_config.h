@@ -52,6 +52,12 @@ struct kb_config {
 	bool auto_create_topics_enable;
 	bool delete_topic_enable;
 	bool unclean_leader_election_enable;
+	bool controlled_shutdown_enable;
+	int32_t controlled_shutdown_max_retries;
+	int64_t controlled_shutdown_retry_backoff_ms;
+	bool auto_leader_rebalance_enable;
+	int32_t leader_imbalance_per_broker_percentage;
+	int64_t leader_imbalance_check_interval_seconds;
 	int64_t log_flush_interval_messages;
 	int64_t log_flush_interval_ms;
 	int64_t log_flush_scheduler_interval_ms;

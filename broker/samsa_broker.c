@@ -9,6 +9,7 @@
 #include "fsyncq.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
+#include "kb_shutdown.h"
 #include "kb_dynconf.h"
 #include "kb_config.h"
 #include "log.h"
@@ -31,9 +32,24 @@ static void broker_usage(FILE *f)
 	fprintf(f, "usage: samsa-broker <server.properties> [--override key=value]...\n");
 }
 
+static void broker_shutdown_done(struct broker *b, bool clean)
+{
+	(void)clean;
+	event_base_loopexit(b->base, NULL);
+}
+
+/* SIGTERM / SIGINT: the first starts a controlled shutdown (kb_shutdown) when this broker is
+ * registered; a second one, or one without it, stops at once. */
 static void broker_on_signal(int signo, void *arg)
 {
 	struct broker *b = arg;
+	if (!b->shut && b->cfg->controlled_shutdown_enable && b->registered) {
+		b->shut = kb_shutdown_start(b, broker_shutdown_done);
+		if (b->shut) {
+			log_info(BROKER_MOD, "signal %d: controlled shutdown (signal again to stop at once)", signo);
+			return;
+		}
+	}
 	log_info(BROKER_MOD, "signal %d: shutting down", signo);
 	event_base_loopexit(b->base, NULL);
 }
@@ -274,6 +290,8 @@ int main(int argc, char **argv)
 	event_base_dispatch(b.base);
 	rc = 0;
 out:
+	kb_shutdown_free(b.shut);
+	b.shut = NULL;
 	net_listener_free(listener);
 	listener = NULL;
 	if (b.zk)

@@ -511,7 +511,7 @@ size_t kctrl_broker_shutting(struct kctrl *k, int32_t id)
 		b->shutting = true;
 		kctrl_set_rstate(k, b, "controlled shutdown");
 	}
-	size_t leads = 0;
+	size_t moving = 0;
 	for (size_t i = 0; i < k->n_topics; i++) {
 		struct kctrl_topic *t = &k->topics[i];
 		for (int32_t j = 0; j < t->n; j++) {
@@ -519,11 +519,11 @@ size_t kctrl_broker_shutting(struct kctrl *k, int32_t id)
 			if (!p->known || !kctrl_in(p->rep, p->n_rep, id))
 				continue;
 			kctrl_decide(k, t, j);
-			if (p->have_lisr && p->lisr.leader == id && (!p->inflight || p->pend.leader == id))
-				leads++;
+			if (p->inflight && p->have_lisr && p->lisr.leader == id && p->pend.leader != id)
+				moving++;
 		}
 	}
-	return leads;
+	return moving;
 }
 
 static bool kctrl_assignment_ok(const int32_t *replicas, size_t n)
@@ -620,30 +620,100 @@ void kctrl_write_result(struct kctrl *k, const char *topic, int32_t partition, b
 	kctrl_decide(k, t, partition); /* something may have changed while it was in flight */
 }
 
-size_t kctrl_elect_preferred(struct kctrl *k, const char *topic, int32_t partition)
+enum kctrl_elect kctrl_elect(struct kctrl *k, const char *topic, int32_t partition, bool unclean)
+{
+	struct kctrl_topic *t = kctrl_topic(k, topic);
+	struct kctrl_part *p = kctrl_part(k, topic, partition);
+	if (!p || !p->have_lisr)
+		return KCTRL_ELECT_UNKNOWN;
+	if (p->inflight)
+		return KCTRL_ELECT_BUSY;
+	struct kctrl_lisr st = p->lisr;
+	if (unclean) {
+		if (p->lisr.leader >= 0 && kctrl_alive(k, p->lisr.leader))
+			return KCTRL_ELECT_NOT_NEEDED;
+		int32_t leader = -1;
+		for (uint32_t i = 0; i < p->n_rep && leader < 0; i++)
+			if (kctrl_can_lead(k, p->rep[i]))
+				leader = p->rep[i];
+		if (leader < 0)
+			return KCTRL_ELECT_NOT_AVAILABLE;
+		st.leader = leader;
+		if (kctrl_in(p->lisr.isr, p->lisr.n_isr, leader)) {
+			st.n_isr = kctrl_isr_without(k, &p->lisr, leader, st.isr);
+		} else {
+			st.n_isr = 1;
+			st.isr[0] = leader;
+			kctrl_logf(k, "%s-%d: unclean election of %d (not in the ISR): records may be lost", topic, partition,
+				   leader);
+		}
+		st.leader_epoch = p->lisr.leader_epoch + 1;
+		kctrl_write(k, t, partition, &st, "unclean election asked for");
+		return KCTRL_ELECT_STARTED;
+	}
+	int32_t pref = p->rep[0];
+	if (p->lisr.leader == pref)
+		return KCTRL_ELECT_NOT_NEEDED;
+	if (!kctrl_can_lead(k, pref) || !kctrl_in(p->lisr.isr, p->lisr.n_isr, pref))
+		return KCTRL_ELECT_NOT_AVAILABLE;
+	st.leader = pref;
+	st.leader_epoch = p->lisr.leader_epoch + 1;
+	kctrl_write(k, t, partition, &st, "preferred replica");
+	return KCTRL_ELECT_STARTED;
+}
+
+bool kctrl_busy(const struct kctrl *k, const char *topic, int32_t partition)
+{
+	const struct kctrl_part *p = kctrl_part(k, topic, partition);
+	return p && p->inflight;
+}
+
+size_t kctrl_rebalance(struct kctrl *k, int32_t pct)
 {
 	size_t started = 0;
-	for (size_t i = 0; i < k->n_topics; i++) {
-		struct kctrl_topic *t = &k->topics[i];
-		if (topic && strcmp(t->name, topic) != 0)
+	for (size_t bi = 0; bi < k->n_brokers; bi++) {
+		int32_t id = k->brokers[bi].id;
+		if (!kctrl_can_lead(k, id))
 			continue;
-		for (int32_t j = 0; j < t->n; j++) {
-			struct kctrl_part *p = &t->parts[j];
-			if (partition >= 0 && j != partition)
-				continue;
-			if (!p->known || p->inflight || !p->have_lisr || p->n_rep == 0)
-				continue;
-			int32_t pref = p->rep[0];
-			if (p->lisr.leader == pref || !kctrl_can_lead(k, pref) || !kctrl_in(p->lisr.isr, p->lisr.n_isr, pref))
-				continue;
-			struct kctrl_lisr st = p->lisr;
-			st.leader = pref;
-			st.leader_epoch = p->lisr.leader_epoch + 1;
-			kctrl_write(k, t, j, &st, "preferred replica");
-			started++;
-		}
+		size_t preferred = 0, imbalanced = 0;
+		for (size_t i = 0; i < k->n_topics; i++)
+			for (int32_t j = 0; j < k->topics[i].n; j++) {
+				const struct kctrl_part *p = &k->topics[i].parts[j];
+				if (!p->known || !p->have_lisr || p->n_rep == 0 || p->rep[0] != id)
+					continue;
+				preferred++;
+				imbalanced += p->lisr.leader != id;
+			}
+		if (!imbalanced || imbalanced * 100 <= (size_t)pct * preferred)
+			continue;
+		kctrl_logf(k, "broker %d leads %zu of the %zu partitions it is preferred for: rebalancing",
+			   id, preferred - imbalanced, preferred);
+		for (size_t i = 0; i < k->n_topics; i++)
+			for (int32_t j = 0; j < k->topics[i].n; j++) {
+				const struct kctrl_part *p = &k->topics[i].parts[j];
+				if (p->known && p->have_lisr && p->n_rep && p->rep[0] == id &&
+				    kctrl_elect(k, k->topics[i].name, j, false) == KCTRL_ELECT_STARTED)
+					started++;
+			}
 	}
 	return started;
+}
+
+size_t kctrl_leading(const struct kctrl *k, int32_t id, struct kctrl_tp *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < k->n_topics; i++)
+		for (int32_t j = 0; j < k->topics[i].n; j++) {
+			const struct kctrl_part *p = &k->topics[i].parts[j];
+			if (!p->known || !p->have_lisr || p->lisr.leader != id || p->n_rep < 2)
+				continue;
+			if (n < max) {
+				out[n].topic = k->topics[i].name;
+				out[n].partition = j;
+			}
+			n++;
+		}
+	return n;
 }
 
 /* ---- state ---- */

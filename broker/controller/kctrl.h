@@ -110,9 +110,20 @@ void kctrl_brokers(struct kctrl *k, const int32_t *ids, size_t n);
  * kctrl_broker_back() (its connection works again). */
 void kctrl_broker_dead(struct kctrl *k, int32_t id);
 void kctrl_broker_back(struct kctrl *k, int32_t id);
-/* Controlled shutdown of id: moves its leaderships away, takes it out of ISRs. Returns how many
- * partitions it still leads (0: it may stop now; Kafka's ControlledShutdownResponse lists them). */
+/* Controlled shutdown of id: moves its leaderships away, takes it out of ISRs (again on every
+ * call: partitions created meanwhile). Returns how many of its leaderships are being moved (the
+ * writes in flight); the partitions it leads once they are done are those no other live ISR
+ * member can take (kctrl_leading lists them; Kafka's ControlledShutdownResponse does too). */
 size_t kctrl_broker_shutting(struct kctrl *k, int32_t id);
+/* A topic partition. */
+struct kctrl_tp {
+	const char *topic; /* valid until the next input */
+	int32_t partition;
+};
+/* The replicated partitions (more than one replica) whose written state names id as leader
+ * (up to max into out); returns how many there are. A partition with one replica cannot move
+ * and never holds a controlled shutdown up (Kafka counts only replicated ones too). */
+size_t kctrl_leading(const struct kctrl *k, int32_t id, struct kctrl_tp *out, size_t max);
 /* A partition as the coordinator holds it: its assignment (n replicas, assignment order) and
  * its state znode (NULL: none yet), a topic's unclean.leader.election.enable override
  * (-1: the default). Updates what was known; the state replaces the known one only when its
@@ -125,9 +136,27 @@ void kctrl_topic_gone(struct kctrl *k, const char *topic);
 /* The outcome of a WRITE_STATE: ok with the znode's new version, or failed (then the caller
  * reads the state again and passes it to kctrl_partition(), which decides again). */
 void kctrl_write_result(struct kctrl *k, const char *topic, int32_t partition, bool ok, int32_t new_version);
-/* Preferred-leader election for one partition (partition -1: every partition of topic; topic
- * NULL: every partition). Returns how many elections it started. */
-size_t kctrl_elect_preferred(struct kctrl *k, const char *topic, int32_t partition);
+/* ElectLeaders for one partition (KIP-460): preferred (the first replica of the assignment,
+ * when it is live and in the ISR) or unclean (a leaderless partition takes its first live
+ * replica even outside the ISR). Returns KCTRL_ELECT_STARTED (the write is queued), _NOT_NEEDED
+ * (already led by its preferred replica / has a leader), _NOT_AVAILABLE (the preferred replica
+ * is dead or out of the ISR / no live replica), _UNKNOWN (no such partition), _BUSY (a write is
+ * in flight: ask again). */
+enum kctrl_elect {
+	KCTRL_ELECT_STARTED,
+	KCTRL_ELECT_NOT_NEEDED,
+	KCTRL_ELECT_NOT_AVAILABLE,
+	KCTRL_ELECT_UNKNOWN,
+	KCTRL_ELECT_BUSY,
+};
+enum kctrl_elect kctrl_elect(struct kctrl *k, const char *topic, int32_t partition, bool unclean);
+/* Whether a write of the partition's state is in flight. */
+bool kctrl_busy(const struct kctrl *k, const char *topic, int32_t partition);
+/* auto.leader.rebalance.enable's check: for every broker whose share of partitions it is the
+ * preferred replica of but does not lead exceeds pct percent
+ * (leader.imbalance.per.broker.percentage), preferred elections of those partitions. Returns
+ * how many it started. */
+size_t kctrl_rebalance(struct kctrl *k, int32_t pct);
 
 /* Outputs. */
 const struct kctrl_action *kctrl_actions(const struct kctrl *k, size_t *n);

@@ -8,12 +8,15 @@ and does the same. The topic is created with kafka-python's admin client (explic
 assignment) and its leaders checked through Metadata with confluent-kafka."""
 import json
 import os
+import struct
 import sys
+import time
 import unittest
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kbharness  # noqa: E402
+from samsatest.kb import KafkaRaw  # noqa: E402
 from samsatest.wait import wait_for  # noqa: E402
 
 warnings.simplefilter("ignore")
@@ -24,9 +27,50 @@ from kazoo.client import KazooClient  # noqa: E402
 ASSIGN = {0: [0, 1, 2], 1: [1, 2, 0], 2: [2, 0, 1]}
 
 
+def elect_leaders(port, partitions, unclean=False):
+    """ElectLeaders v1 (API 43) with raw bytes (Debian's clients have no call for it):
+    partitions = {topic: [ids]} or None for all. Returns {(topic, partition): (error, message)}."""
+    body = struct.pack(">b", 1 if unclean else 0)
+    if partitions is None:
+        body += struct.pack(">i", -1)
+    else:
+        body += struct.pack(">i", len(partitions))
+        for t, ps in partitions.items():
+            body += struct.pack(">h", len(t)) + t.encode() + struct.pack(">i", len(ps))
+            body += b"".join(struct.pack(">i", p) for p in ps)
+    body += struct.pack(">i", 30000)
+    k = KafkaRaw(port, timeout=40)
+    try:
+        k.request(43, 1, body)
+        r = k.recv()
+    finally:
+        k.close()
+    (corr, throttle, err, nt) = struct.unpack_from(">iihi", r, 0)
+    assert err == 0, err
+    pos = 14
+    out = {}
+    for _ in range(nt):
+        (tl,) = struct.unpack_from(">h", r, pos)
+        t = r[pos + 2:pos + 2 + tl].decode()
+        pos += 2 + tl
+        (np_,) = struct.unpack_from(">i", r, pos)
+        pos += 4
+        for _ in range(np_):
+            (p, e, ml) = struct.unpack_from(">ihh", r, pos)
+            pos += 8
+            msg = None
+            if ml >= 0:
+                msg = r[pos:pos + ml].decode()
+                pos += ml
+            out[(t, p)] = (e, msg)
+    return out
+
+
 class ControllerTest(unittest.TestCase):
+    BROKER_EXTRA = None
+
     def setUp(self):
-        self.cluster = kbharness.Cluster(self, brokers=3)
+        self.cluster = kbharness.Cluster(self, brokers=3, broker_extra=self.BROKER_EXTRA)
         self.zk = KazooClient(hosts=self.cluster.zk_connect)
         self.zk.start(15)
         self.addCleanup(self.zk.close)
@@ -108,6 +152,101 @@ class ControllerTest(unittest.TestCase):
         for p in ASSIGN:
             self.assertEqual(self.state(p)["controller_epoch"], epoch)
         self.assertIn("this broker (%d) is now the controller" % new, self.cluster.brokers[new].log_text())
+
+    def test_controlled_shutdown(self):
+        ctrl = self.controller()
+        brokers = self.cluster.brokers
+        first = brokers[(ctrl + 1) % 3]
+        t0 = time.monotonic()
+        first.stop()
+        took = time.monotonic() - t0
+        self.assertEqual(first.proc.returncode, 0)
+        self.assertIn("controlled-shutdown", first.log_text())
+        self.assertIn("done: this broker leads no partition", first.log_text())
+        self.assertLess(took, 10, "a controlled shutdown that could move everything at once")
+        # its leaderships moved before it stopped, to the next ISR member in assignment order,
+        # and it left every ISR
+        for p, reps in ASSIGN.items():
+            live = [r for r in reps if r != first.id]
+            s = self.state(p)
+            self.assertEqual((s["leader"], sorted(s["isr"])), (live[0], sorted(live)), (p, s))
+        # the controller shuts down too: it asks itself
+        brokers[ctrl].stop()
+        self.assertEqual(brokers[ctrl].proc.returncode, 0)
+        self.assertIn("done: this broker leads no partition", brokers[ctrl].log_text())
+        last = [b for b in brokers if b.id not in (ctrl, first.id)][0]
+        wait_for(lambda: self.zk.exists("/controller") and self.controller() == last.id, 30, "the last broker to control")
+        for p in ASSIGN:
+            s = self.state(p)
+            self.assertEqual((s["leader"], s["isr"]), (last.id, [last.id]), (p, s))
+        # the last one cannot hand anything over: it gives up after its retries and stops
+        last.stop()
+        self.assertEqual(last.proc.returncode, 0)
+        self.assertIn("proceeding to an unclean shutdown", last.log_text())
+        self.assertIn("still led here", last.log_text())
+
+    def test_elect_leaders(self):
+        ctrl = self.controller()
+        victim = (ctrl + 1) % 3
+        pref = [p for p, reps in ASSIGN.items() if reps[0] == victim][0]
+        other = [p for p in ASSIGN if p != pref][0]
+        self.kill(victim)
+        self.check_after_death(victim)
+        b = self.cluster.brokers[victim]
+        b.start()
+        b.wait_ready()
+        port = self.cluster.brokers[ctrl].port
+        res = elect_leaders(port, {"r3": [pref, other, 9], "nope": [0]})
+        self.assertEqual(res[("r3", pref)][0], 80)  # PREFERRED_LEADER_NOT_AVAILABLE: not in the ISR
+        self.assertEqual(res[("r3", other)][0], 84)  # ELECTION_NOT_NEEDED
+        self.assertEqual(res[("r3", 9)][0], 3)
+        self.assertEqual(res[("nope", 0)][0], 3)
+        self.assertEqual(res[("r3", other)][1], "preferred election of r3-%d: not needed" % other)
+        # a broker that is not the controller says so (clients then retry at the controller)
+        res = elect_leaders(self.cluster.brokers[victim].port, {"r3": [pref]})
+        self.assertEqual(res[("r3", pref)][0], 41)  # NOT_CONTROLLER
+        # the partition's leader takes the preferred replica back into the ISR (written as the
+        # leader does, conditionally on the version), then the election moves leadership to it
+        s, st = self.zk.get("/brokers/topics/r3/partitions/%d/state" % pref)
+        s = json.loads(s)
+        s["isr"].append(victim)
+        self.zk.set("/brokers/topics/r3/partitions/%d/state" % pref, json.dumps(s).encode(), st.version)
+        epoch = s["leader_epoch"]
+
+        def elected():
+            r = elect_leaders(port, {"r3": [pref]})[("r3", pref)]
+            return r[0] in (0, 84) and r
+        wait_for(elected, 30, "the preferred election to succeed")
+        s = self.wait_state(pref, victim, s["isr"], epoch + 1)
+        res = elect_leaders(port, None)  # every partition
+        self.assertEqual({k: v[0] for k, v in res.items()}, {("r3", 0): 84, ("r3", 1): 84, ("r3", 2): 84})
+
+
+class AutoRebalanceTest(ControllerTest):
+    """auto.leader.rebalance.enable: the controller gives leadership back by itself."""
+    BROKER_EXTRA = {"leader.imbalance.check.interval.seconds": "1"}
+
+    def test_leadership_goes_back(self):
+        ctrl = self.controller()
+        victim = (ctrl + 1) % 3
+        pref = [p for p, reps in ASSIGN.items() if reps[0] == victim][0]
+        self.kill(victim)
+        self.check_after_death(victim)
+        b = self.cluster.brokers[victim]
+        b.start()
+        b.wait_ready()
+        s, st = self.zk.get("/brokers/topics/r3/partitions/%d/state" % pref)
+        s = json.loads(s)
+        s["isr"].append(victim)
+        self.zk.set("/brokers/topics/r3/partitions/%d/state" % pref, json.dumps(s).encode(), st.version)
+        self.wait_state(pref, victim, s["isr"], s["leader_epoch"] + 1, timeout=30)
+        self.assertIn("preferred-replica election(s) to rebalance", self.cluster.brokers[ctrl].log_text())
+
+    # the inherited tests run once, in ControllerTest
+    test_follower_and_leader_death = None
+    test_controller_death = None
+    test_controlled_shutdown = None
+    test_elect_leaders = None
 
 
 if __name__ == "__main__":

@@ -12,13 +12,14 @@
 
 #include <check.h>
 
-/* Kafka 2.4's ranges for the APIs this broker serves (IncrementalAlterConfigs only up to v0:
- * v1 is a flexible version). */
+/* Kafka 2.4's ranges for the APIs this broker serves (IncrementalAlterConfigs only up to v0 and
+ * ElectLeaders up to v1: their next versions are flexible; ControlledShutdown from v1: v0's
+ * request header has no client_id). */
 static const struct {
 	int16_t key, min, max;
 } served[] = {
 	{ 0, 3, 8 }, { 1, 4, 11 }, { 2, 0, 5 }, { 3, 0, 8 }, { 18, 0, 2 }, { 19, 0, 4 },
-	{ 20, 0, 3 }, { 32, 0, 2 }, { 33, 0, 1 }, { 37, 0, 1 }, { 44, 0, 0 },
+	{ 20, 0, 3 }, { 32, 0, 2 }, { 33, 0, 1 }, { 37, 0, 1 }, { 44, 0, 0 }, { 7, 1, 2 }, { 43, 0, 1 },
 };
 #define NSERVED (sizeof(served) / sizeof(served[0]))
 

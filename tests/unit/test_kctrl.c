@@ -242,11 +242,21 @@ START_TEST(test_controlled_shutdown)
 	w_brokers(&w, IDS(0, 1, 2));
 	w_part(&w, 0, IDS(0, 1, 2));
 	w_part(&w, 1, IDS(1, 2, 0));
-	w_part(&w, 2, IDS(0)); /* RF=1: nobody can take it */
+	w_part(&w, 2, IDS(0)); /* RF=1: nobody can take it, and it does not hold the shutdown up */
+	w_part(&w, 3, IDS(0, 2));
+	w.z[3].st.n_isr = 1; /* its leader shrank the ISR to itself: 2 lags */
+	w.z[3].st.zk_version++;
+	ck_assert_int_eq(kctrl_partition(w.k, "t", 3, IDS(0, 2), &w.z[3].st, -1), 0);
+	ck_assert(isr_is(&w.z[3].st, IDS(0)));
 	int msgs = w.lisr_msgs;
-	size_t leads = kctrl_broker_shutting(w.k, 0);
-	ck_assert_uint_eq(leads, 1); /* partition 2 only; partition 0's move is being written */
+	size_t moving = kctrl_broker_shutting(w.k, 0);
+	ck_assert_uint_eq(moving, 1); /* partition 0's move is being written */
+	struct kctrl_tp tp[4];
+	ck_assert_uint_eq(kctrl_leading(w.k, 0, tp, 4), 2); /* until it is written: 0 and 3 */
 	w_run(&w);
+	ck_assert_uint_eq(kctrl_leading(w.k, 0, tp, 4), 1); /* 3: no other ISR member can take it */
+	ck_assert_str_eq(tp[0].topic, "t");
+	ck_assert_int_eq(tp[0].partition, 3);
 	ck_assert_int_eq(kctrl_rstate(w.k, 0), KCTRL_R_SHUTTING);
 	ck_assert_int_eq(w.z[0].st.leader, 1);
 	ck_assert(isr_is(&w.z[0].st, IDS(1, 2)));
@@ -254,7 +264,8 @@ START_TEST(test_controlled_shutdown)
 	ck_assert(isr_is(&w.z[1].st, IDS(1, 2)));
 	ck_assert_int_eq(w.z[2].st.leader, 0);
 	ck_assert_int_gt(w.lisr_msgs, msgs);
-	ck_assert_uint_eq(kctrl_broker_shutting(w.k, 0), 1); /* asked again: the same answer */
+	ck_assert_uint_eq(kctrl_broker_shutting(w.k, 0), 0); /* asked again: nothing left to move */
+	ck_assert_uint_eq(kctrl_leading(w.k, 0, NULL, 0), 1);
 	/* a shutting broker is never elected: 1 dies, 2 leads partition 0 */
 	w_brokers(&w, IDS(0, 2));
 	ck_assert_int_eq(w.z[0].st.leader, 2);
@@ -278,18 +289,77 @@ START_TEST(test_preferred_election)
 	ck_assert_int_eq(w.z[0].st.leader, 1);
 	w_brokers(&w, IDS(0, 1, 2));
 	/* 0 is not in the ISR yet: nothing to do */
-	ck_assert_uint_eq(kctrl_elect_preferred(w.k, NULL, -1), 0);
+	ck_assert_int_eq(kctrl_elect(w.k, "t", 0, false), KCTRL_ELECT_NOT_AVAILABLE);
+	ck_assert_int_eq(kctrl_elect(w.k, "t", 1, false), KCTRL_ELECT_NOT_NEEDED);
+	ck_assert_int_eq(kctrl_elect(w.k, "t", 9, false), KCTRL_ELECT_UNKNOWN);
+	ck_assert_uint_eq(kctrl_rebalance(w.k, 10), 0);
 	/* its leader took it back into the ISR */
 	w.z[0].st.isr[w.z[0].st.n_isr++] = 0;
 	w.z[0].st.zk_version++;
 	ck_assert_int_eq(kctrl_partition(w.k, "t", 0, IDS(0, 1, 2), &w.z[0].st, -1), 0);
 	w_run(&w);
 	int32_t epoch = w.z[0].st.leader_epoch;
-	ck_assert_uint_eq(kctrl_elect_preferred(w.k, "t", -1), 1);
+	ck_assert_int_eq(kctrl_elect(w.k, "t", 0, false), KCTRL_ELECT_STARTED);
+	ck_assert(kctrl_busy(w.k, "t", 0));
+	ck_assert_int_eq(kctrl_elect(w.k, "t", 0, false), KCTRL_ELECT_BUSY);
 	w_run(&w);
+	ck_assert(!kctrl_busy(w.k, "t", 0));
 	ck_assert_int_eq(w.z[0].st.leader, 0);
 	ck_assert_int_eq(w.z[0].st.leader_epoch, epoch + 1);
 	ck_assert_int_eq(w.z[1].st.leader, 1);
+	ck_assert_int_eq(kctrl_elect(w.k, "t", 0, false), KCTRL_ELECT_NOT_NEEDED);
+	/* unclean: only a leaderless partition, to its first live replica */
+	ck_assert_int_eq(kctrl_elect(w.k, "t", 0, true), KCTRL_ELECT_NOT_NEEDED);
+	kctrl_free(w.k);
+}
+END_TEST
+
+START_TEST(test_auto_rebalance)
+{
+	struct world w;
+	w_init(&w, false);
+	w_brokers(&w, IDS(0, 1));
+	for (int32_t p = 0; p < 4; p++) {
+		if (p % 2)
+			w_part(&w, p, IDS(1, 0));
+		else
+			w_part(&w, p, IDS(0, 1));
+	}
+	w_brokers(&w, IDS(1)); /* 0 dies: 1 leads everything */
+	w_brokers(&w, IDS(0, 1));
+	for (int32_t p = 0; p < 4; p += 2) {
+		ck_assert_int_eq(w.z[p].st.leader, 1);
+		w.z[p].st.isr[w.z[p].st.n_isr++] = 0; /* caught up: its leader took it back */
+		w.z[p].st.zk_version++;
+		ck_assert_int_eq(kctrl_partition(w.k, "t", p, IDS(0, 1), &w.z[p].st, -1), 0);
+	}
+	/* 0 leads 0 of its 2 preferred partitions: 100% > 10% */
+	ck_assert_uint_eq(kctrl_rebalance(w.k, 10), 2);
+	w_run(&w);
+	for (int32_t p = 0; p < 4; p++)
+		ck_assert_int_eq(w.z[p].st.leader, p % 2);
+	ck_assert_uint_eq(kctrl_rebalance(w.k, 10), 0);
+	kctrl_free(w.k);
+}
+END_TEST
+
+START_TEST(test_unclean_on_request)
+{
+	struct world w;
+	w_init(&w, false);
+	w_brokers(&w, IDS(0, 1));
+	w_part(&w, 0, IDS(0, 1));
+	w_brokers(&w, IDS(0));
+	w_brokers(&w, IDS(1));
+	ck_assert_int_eq(w.z[0].st.leader, -1);
+	ck_assert_int_eq(kctrl_elect(w.k, "t", 0, true), KCTRL_ELECT_STARTED);
+	w_run(&w);
+	ck_assert_int_eq(w.z[0].st.leader, 1);
+	ck_assert(isr_is(&w.z[0].st, IDS(1)));
+	w_brokers(&w, IDS(0));
+	ck_assert_int_eq(w.z[0].st.leader, -1);
+	w_brokers(&w, NULL, 0);
+	ck_assert_int_eq(kctrl_elect(w.k, "t", 0, true), KCTRL_ELECT_NOT_AVAILABLE);
 	kctrl_free(w.k);
 }
 END_TEST
@@ -351,6 +421,8 @@ static Suite *kctrl_suite(void)
 	tcase_add_test(tc, test_write_conflict_decides_again_from_what_is_read);
 	tcase_add_test(tc, test_controlled_shutdown);
 	tcase_add_test(tc, test_preferred_election);
+	tcase_add_test(tc, test_auto_rebalance);
+	tcase_add_test(tc, test_unclean_on_request);
 	tcase_add_test(tc, test_takeover_and_bad_input);
 	suite_add_tcase(s, tc);
 	return s;
