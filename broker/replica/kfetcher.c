@@ -458,6 +458,8 @@ static void kf_conn_round(struct kf_conn *c)
 		else if (krepl_fetch_request(p->k, &fr))
 			n_fetch++;
 	}
+	if (net_conn_closing(c->nc))
+		return; /* its closed callback is on its way, with the reason */
 	enum kf_kind kind = KF_REQ_NONE;
 	if (n_epoch && (!c->last_epoch || !n_fetch))
 		kind = KF_REQ_EPOCH;
