@@ -863,41 +863,35 @@ int kfetcher_add(struct kfetcher *f, const char *topic, int32_t part, int32_t le
 	if (!topic || !*topic || strlen(topic) > KF_TOPIC_MAX || part < 0 || leader_id < 0 || leader_id == f->id ||
 	    !host || !*host || port <= 0 || port > 65535 || !k)
 		return ERR_INVAL;
-	struct kf_part **slot = kf_part_slot(f, topic, part);
-	struct kf_part *p = *slot;
+	struct kf_conn *c = kf_conn_find(f, leader_id);
+	char *new_host = NULL;
+	if (c && (strcmp(c->host, host) != 0 || c->port != port) && !(new_host = strdup(host))) {
+		kfetcher_remove(f, topic, part);
+		return ERR_NOMEM;
+	}
+	struct kf_part *p = *kf_part_slot(f, topic, part);
 	if (!p) {
-		if (kf_part_grow(f))
-			return ERR_NOMEM;
-		p = calloc(1, sizeof(*p));
-		if (!p || !(p->topic = strdup(topic))) {
+		if (kf_part_grow(f) || !(p = calloc(1, sizeof(*p))) || !(p->topic = strdup(topic))) {
 			free(p);
+			free(new_host);
 			return ERR_NOMEM;
 		}
 		p->part = part;
 		p->sent_at = -1;
-		slot = kf_part_slot(f, topic, part); /* the table may have grown */
-		*slot = p;
+		*kf_part_slot(f, topic, part) = p; /* after the growth */
 		f->n_parts++;
 	}
-	struct kf_conn *c = kf_conn_find(f, leader_id);
 	if (!c) {
 		c = kf_conn_new(f, leader_id, host, port);
 		if (!c) {
-			kf_part_detach(p);
-			*kf_part_slot(f, topic, part) = p->hnext;
-			f->n_parts--;
-			free(p->topic);
-			free(p);
+			kfetcher_remove(f, topic, part);
 			return ERR_NOMEM;
 		}
-	} else if (strcmp(c->host, host) != 0 || c->port != port) {
-		char *h = strdup(host);
-		if (!h)
-			return ERR_NOMEM;
+	} else if (new_host) {
 		log_info(KF_MOD, "leader %d moved from %s:%d to %s:%d: reconnecting", leader_id, c->host, c->port, host,
 			 port);
 		free(c->host);
-		c->host = h;
+		c->host = new_host;
 		c->port = port;
 		c->failures = 0;
 		kf_conn_backoff(c, 0, "new address");

@@ -71,7 +71,8 @@ void kfetcher_set_opts(struct kfetcher *f, const struct kfetcher_opts *o);
  * connection (an answer still on its way from the old one is not handed up); a new address for
  * a leader reconnects to it. The first round runs from the loop, not inside this call.
  * 0; ERR_INVAL (a leader id < 0 or equal to ours, no host, a port out of range, an empty or
- * over-long topic); ERR_NOMEM (the partition is then not followed at all).
+ * over-long topic): nothing changes; ERR_NOMEM: the partition is then not followed at all (as
+ * after kfetcher_remove).
  */
 int kfetcher_add(struct kfetcher *f, const char *topic, int32_t part, int32_t leader_id, const char *host, int port,
 		 struct krepl *k);
