@@ -1,9 +1,9 @@
 /*
  * kb_api — the Kafka protocol on the broker's listener: request header, ApiVersions,
  * Metadata, Produce, Fetch (long-polling, records sent from the segment files by sendfile),
- * ListOffsets, CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs, AlterConfigs and
- * IncrementalAlterConfigs, and on the controller ControlledShutdown and ElectLeaders, in the
- * non-flexible versions listed in kb_apis[]. Schemas: apache/kafka's
+ * ListOffsets, OffsetForLeaderEpoch, CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs,
+ * AlterConfigs and IncrementalAlterConfigs, and on the controller ControlledShutdown and
+ * ElectLeaders, in the non-flexible versions listed in kb_apis[]. Schemas: apache/kafka's
  * clients/src/main/resources/common/message/ (the JSON files).
  *
  * Every request gets a response slot in its connection's queue when it arrives; slots leave
@@ -40,6 +40,7 @@ enum {
 	API_METADATA = 3,
 	API_CONTROLLED_SHUTDOWN = 7,
 	API_API_VERSIONS = 18,
+	API_OFFSET_FOR_LEADER_EPOCH = 23,
 	API_CREATE_TOPICS = 19,
 	API_DELETE_TOPICS = 20,
 	API_DESCRIBE_CONFIGS = 32,
@@ -460,6 +461,8 @@ static void produce_hold(struct broker *b, struct kresp *resp, struct klog *l, i
 void kb_log_flushed(struct klog *l, int64_t offset, void *arg)
 {
 	struct broker *b = arg;
+	if (b->rm)
+		krm_flushed(b->rm, l, offset);
 	struct kflushwait *fw, *next;
 	for (fw = LIST_FIRST(&b->flush_waits); fw; fw = next) {
 		next = LIST_NEXT(fw, link);
@@ -475,10 +478,100 @@ void kb_log_flushed(struct klog *l, int64_t offset, void *arg)
 	}
 }
 
+static void kprod_free(struct kprodwait *pw)
+{
+	if (!pw)
+		return;
+	size_t n = pw->pr ? krm_produce_count(pw->pr) : 0;
+	krm_produce_free(pw->pr);
+	for (int32_t i = 0; pw->names && i < pw->nt; i++)
+		free(pw->names[i]);
+	for (size_t i = 0; pw->msgs && i < n; i++)
+		free(pw->msgs[i]);
+	free(pw->names);
+	free(pw->np);
+	free(pw->idx);
+	free(pw->lat);
+	free(pw->msgs);
+	free(pw->errs);
+	free(pw);
+}
+
+/* The Produce response from the per-partition results (krm_produce slots, in request order). */
+static void produce_encode(struct wbuf *w, const struct kprodwait *pw)
+{
+	size_t slot = 0;
+	wbuf_i32(w, pw->nt);
+	for (int32_t ti = 0; ti < pw->nt; ti++) {
+		w_str(w, pw->names[ti]);
+		wbuf_i32(w, pw->np[ti]);
+		for (int32_t pi = 0; pi < pw->np[ti]; pi++, slot++) {
+			const struct krm_pres *res = krm_produce_result(pw->pr, slot);
+			int16_t err = pw->errs[slot] ? pw->errs[slot] : res->error;
+			wbuf_i32(w, pw->idx[slot]);
+			wbuf_i16(w, err);
+			wbuf_i64(w, err ? -1 : res->base_offset);
+			wbuf_i64(w, err ? -1 : pw->lat[slot]);
+			if (pw->ver >= 5)
+				wbuf_i64(w, res->log_start);
+			if (pw->ver >= 8) {
+				wbuf_i32(w, 0); /* record_errors */
+				w_str(w, err && pw->msgs[slot] ? pw->msgs[slot] : NULL);
+			}
+		}
+	}
+	wbuf_i32(w, 0); /* throttle_time_ms */
+}
+
+/* The purgatory answered the last waiting partition of a held acks=all Produce. */
+static void produce_completed(void *arg, struct krm_produce *pr)
+{
+	struct kprodwait *pw = arg;
+	struct kout o;
+	(void)pr;
+	LIST_REMOVE(pw, link);
+	struct kresp *resp = pw->resp;
+	kout_init(&o, pw->corr);
+	produce_encode(&o.w, pw);
+	kprod_free(pw);
+	if (!o.eb || kout_finish(&o, resp)) {
+		/* no memory for the answer: the client times out and retries, as on a lost response */
+		net_conn_close(resp->conn->nc, ERR_NOMEM);
+		return;
+	}
+	if (resp->holds)
+		resp->done = false; /* the fsync it also waits for sends it (kb_log_flushed) */
+	kb_conn_flush(resp->conn);
+}
+
+/* Counts the partitions of a Produce body (the first pass sizes the result slots). */
+static int produce_count(struct rbuf r, int32_t nt, size_t *n)
+{
+	*n = 0;
+	for (int32_t ti = 0; ti < nt; ti++) {
+		char name[KB_TOPIC_MAX + 2];
+		r_str(&r, name, sizeof(name), NULL);
+		int32_t np = r_count(&r, 8);
+		if (r.err || np < 0)
+			return ERR_PROTO;
+		for (int32_t pi = 0; pi < np; pi++) {
+			int32_t idx, rlen;
+			const uint8_t *rec;
+			rbuf_i32(&r, &idx);
+			rbuf_bytes_i32(&r, r.len, &rec, &rlen);
+			if (r.err)
+				return ERR_PROTO;
+		}
+		*n += (size_t)np;
+	}
+	return 0;
+}
+
+/* Returns 0 (answered in o), 1 (acks=0: no response), 2 (held in the purgatory: the response
+ * is written when the ISR has every acks=all partition), or < 0 (malformed). */
 static int api_produce(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp)
 {
 	struct rbuf *r = &q->r;
-	struct wbuf *w = &o->w;
 	char txn[256];
 	int16_t acks;
 	int32_t timeout;
@@ -487,42 +580,62 @@ static int api_produce(struct broker *b, struct kreq *q, struct kout *o, struct 
 	rbuf_i16(r, &acks);
 	rbuf_i32(r, &timeout);
 	int32_t nt = r_count(r, 6);
-	if (r->err || nt < 0)
+	size_t nslots = 0;
+	if (r->err || nt < 0 || produce_count(*r, nt, &nslots))
 		return ERR_PROTO;
 	int64_t now = kb_now_ms();
-	wbuf_i32(w, nt);
+	struct kprodwait *pw = calloc(1, sizeof(*pw));
+	size_t ns = nslots ? nslots : 1;
+	if (pw) {
+		pw->b = b;
+		pw->resp = resp;
+		pw->ver = q->ver;
+		pw->corr = q->corr;
+		pw->nt = nt;
+		pw->names = calloc((size_t)(nt ? nt : 1), sizeof(char *));
+		pw->np = calloc((size_t)(nt ? nt : 1), sizeof(int32_t));
+		pw->idx = calloc(ns, sizeof(int32_t));
+		pw->lat = calloc(ns, sizeof(int64_t));
+		pw->msgs = calloc(ns, sizeof(char *));
+		pw->errs = calloc(ns, sizeof(int16_t));
+		pw->pr = b->rm ? krm_produce_new(b->rm, nslots, produce_completed, pw) : NULL;
+	}
+	if (!pw || !pw->names || !pw->np || !pw->idx || !pw->lat || !pw->msgs || !pw->errs || !pw->pr) {
+		kprod_free(pw);
+		return ERR_NOMEM;
+	}
+	size_t slot = 0;
 	for (int32_t ti = 0; ti < nt; ti++) {
 		char name[KB_TOPIC_MAX + 2];
 		int bad = r_str(r, name, sizeof(name), NULL);
 		int32_t np = r_count(r, 8);
-		if (r->err || np < 0)
-			return ERR_PROTO;
-		w_str(w, name);
-		wbuf_i32(w, np);
-		for (int32_t pi = 0; pi < np; pi++) {
+		pw->names[ti] = strdup(name);
+		pw->np[ti] = np;
+		if (!pw->names[ti]) {
+			kprod_free(pw);
+			return ERR_NOMEM;
+		}
+		for (int32_t pi = 0; pi < np; pi++, slot++) {
 			int32_t idx;
 			const uint8_t *rec;
 			int32_t rlen;
 			rbuf_i32(r, &idx);
 			rbuf_bytes_i32(r, r->len, &rec, &rlen);
-			if (r->err)
-				return ERR_PROTO;
 			struct kb_topic *t = NULL;
 			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
 			int16_t err = KE_NONE;
-			int64_t base = -1, lat = -1;
 			struct produce_check pc = { t, 0, 0, "" };
+			pw->idx[slot] = idx;
+			pw->lat[slot] = -1;
 			if (acks != 0 && acks != 1 && acks != -1) {
 				err = KE_INVALID_REQUIRED_ACKS;
 			} else if (!p || t->deleting) {
 				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
-			} else if (p->leader != b->cfg->broker_id || !p->log) {
+			} else if (!krm_hosted(b->rm, name, idx)) {
 				err = KE_NOT_LEADER_OR_FOLLOWER;
 			} else if (rlen <= 0) {
 				err = KE_INVALID_RECORD;
 				snprintf(pc.msg, sizeof(pc.msg), "no records");
-			} else if (acks == -1 && p->nisr < t->min_isr) {
-				err = KE_NOT_ENOUGH_REPLICAS;
 			} else {
 				char eb[256];
 				/* the records live inside the request frame, which we may modify */
@@ -533,48 +646,44 @@ static int api_produce(struct broker *b, struct kreq *q, struct kout *o, struct 
 						snprintf(pc.msg, sizeof(pc.msg), "%s", eb);
 					}
 					err = pc.err;
-				} else if (klog_append(p->log, mrec, (size_t)rlen, p->leader_epoch, t->log_append_time, now,
-						       &base, eb, sizeof(eb))) {
-					log_error(API_MOD, "append to %s-%d failed: %s", t->name, p->id, eb);
-					err = KE_KAFKA_STORAGE_ERROR;
 				} else {
-					if (t->log_append_time)
-						lat = now;
-					if (acks != 0)
-						produce_hold(b, resp, p->log, base);
-					if (p->nisr <= 1)
-						p->hw = klog_end_offset(p->log);
-					b->appends++;
-					kb_wake(b);
+					struct klog *l = NULL;
+					int16_t e = krm_append(b->rm, pw->pr, slot, name, idx, mrec, (size_t)rlen, pc.nrecords,
+							       acks, now + (timeout > 0 ? timeout : 0), t->log_append_time,
+							       now, &l);
+					if (l) { /* appended */
+						if (t->log_append_time)
+							pw->lat[slot] = now;
+						if (acks != 0)
+							produce_hold(b, resp, l, krm_produce_result(pw->pr, slot)->base_offset);
+						b->appends++;
+					} else if (e == KE_KAFKA_STORAGE_ERROR) {
+						log_error(API_MOD, "append to %s-%d failed", name, idx);
+					}
 				}
 				if (err)
 					log_warn(API_MOD, "produce to %s-%d from %s refused (error %d): %s", name, idx,
 						 q->key == API_PRODUCE ? "client" : "?", err, pc.msg);
 			}
-			wbuf_i32(w, idx);
-			wbuf_i16(w, err);
-			wbuf_i64(w, base);
-			wbuf_i64(w, lat);
-			if (q->ver >= 5)
-				wbuf_i64(w, p && p->log ? klog_start_offset(p->log) : -1);
-			if (q->ver >= 8) {
-				wbuf_i32(w, 0); /* record_errors */
-				w_str(w, err && pc.msg[0] ? pc.msg : NULL);
-			}
+			pw->errs[slot] = err;
+			if (pc.msg[0] && err)
+				pw->msgs[slot] = strdup(pc.msg);
 		}
 	}
-	wbuf_i32(w, 0); /* throttle_time_ms */
-	return acks == 0 ? 1 : 0; /* acks=0: no response at all */
+	if (acks == 0) {
+		kprod_free(pw); /* no response at all; acks=0 never waits in the purgatory */
+		return 1;
+	}
+	if (!krm_produce_submit(b->rm, pw->pr)) {
+		LIST_INSERT_HEAD(&b->prod_waits, pw, link);
+		return 2;
+	}
+	produce_encode(&o->w, pw);
+	kprod_free(pw);
+	return 0;
 }
 
 /* ---- Fetch ---- */
-
-static int16_t epoch_check(const struct kb_part *p, int32_t want)
-{
-	if (want < 0 || want == p->leader_epoch)
-		return KE_NONE;
-	return want < p->leader_epoch ? KE_FENCED_LEADER_EPOCH : KE_UNKNOWN_LEADER_EPOCH;
-}
 
 /*
  * Builds the Fetch response into o. Returns the number of record bytes it holds, or < 0 on a
@@ -633,14 +742,11 @@ static int64_t fetch_build(struct broker *b, struct kreq *q, struct kout *o, int
 			int16_t err = KE_NONE;
 			struct klog_slice sl = { -1, 0, 0 };
 			int64_t hw = -1, start = -1;
-			if (!p || t->deleting)
+			if (!p || t->deleting) {
 				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
-			else if (p->leader != b->cfg->broker_id || !p->log)
+			} else if (!krm_hosted(b->rm, name, idx)) {
 				err = KE_NOT_LEADER_OR_FOLLOWER;
-			else if ((err = epoch_check(p, cur_epoch)) == KE_NONE) {
-				char eb[256];
-				hw = p->hw;
-				start = klog_start_offset(p->log);
+			} else {
 				size_t room = total >= max_bytes ? 0 : (size_t)(max_bytes - total);
 				size_t want = pmax > 0 ? (size_t)pmax : 0;
 				if (want > room)
@@ -648,13 +754,10 @@ static int64_t fetch_build(struct broker *b, struct kreq *q, struct kout *o, int
 				/* KIP-74: the first non-empty partition returns at least one batch */
 				if (total == 0 && want == 0)
 					want = 1;
-				int rc = want ? klog_read(p->log, off, want, hw, &sl, eb, sizeof(eb)) : 0;
-				if (rc == ERR_RANGE)
-					err = KE_OFFSET_OUT_OF_RANGE;
-				else if (rc) {
-					log_error(API_MOD, "read of %s-%d at %lld failed: %s", name, idx, (long long)off, eb);
-					err = KE_KAFKA_STORAGE_ERROR;
-				}
+				/* a follower (replica >= 0) moves its LEO, the ISR and the HW here; a consumer
+				 * reads up to the HW (KIP-320 fencing by cur_epoch, fetch v9+) */
+				err = krm_fetch(b->rm, name, idx, replica < 0 ? -1 : replica, cur_epoch, off, want, kb_now_ms(),
+						&sl, &hw, &start);
 			}
 			wbuf_i32(w, idx);
 			wbuf_i16(w, err);
@@ -735,19 +838,22 @@ static int api_list_offsets(struct broker *b, struct kreq *q, struct kout *o)
 			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
 			int16_t err = KE_NONE;
 			int64_t off = -1, rts = -1;
+			int64_t hw = -1, start = -1;
+			int32_t lepoch = -1;
+			struct klog *l = NULL;
 			if (!p || t->deleting)
 				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
-			else if (p->leader != b->cfg->broker_id || !p->log)
+			else if (!krm_hosted(b->rm, name, idx))
 				err = KE_NOT_LEADER_OR_FOLLOWER;
-			else if ((err = epoch_check(p, cur_epoch)) == KE_NONE) {
+			else if ((err = krm_leader(b->rm, name, idx, cur_epoch, &hw, &start, &lepoch, &l)) == KE_NONE) {
 				if (ts == -1) {
-					off = p->hw;
+					off = hw; /* latest: what consumers can read */
 				} else if (ts == -2) {
-					off = klog_start_offset(p->log);
+					off = start;
 				} else {
 					/* the first record at or after ts, with its own timestamp */
-					off = klog_offset_for_time(p->log, ts, &rts);
-					if (off < 0 || off >= p->hw) {
+					off = klog_offset_for_time(l, ts, &rts);
+					if (off < 0 || off >= hw) {
 						off = -1;
 						rts = -1;
 					}
@@ -766,8 +872,63 @@ static int api_list_offsets(struct broker *b, struct kreq *q, struct kout *o)
 				wbuf_i64(w, rts);
 				wbuf_i64(w, off);
 				if (q->ver >= 4)
-					wbuf_i32(w, p ? p->leader_epoch : -1);
+					wbuf_i32(w, err ? -1 : lepoch);
 			}
+		}
+	}
+	return 0;
+}
+
+/* ---- OffsetForLeaderEpoch (API 23, KIP-101/KIP-279/KIP-320) ----
+ * Request v0-1: [topic [partition leader_epoch]]; v2 adds current_leader_epoch before
+ * leader_epoch; v3 starts with replica_id. Response v0: [topic [error partition end_offset]];
+ * v1 adds leader_epoch before end_offset; v2+ start with throttle_time_ms. Schemas:
+ * OffsetForLeaderEpochRequest.json / Response.json (versions 0-3 are not flexible). */
+static int api_offset_for_leader_epoch(struct broker *b, struct kreq *q, struct kout *o)
+{
+	struct rbuf *r = &q->r;
+	struct wbuf *w = &o->w;
+	int32_t replica = -1;
+	if (q->ver >= 3)
+		rbuf_i32(r, &replica);
+	int32_t nt = r_count(r, 6);
+	if (r->err || nt < 0)
+		return ERR_PROTO;
+	if (q->ver >= 2)
+		wbuf_i32(w, 0); /* throttle_time_ms */
+	wbuf_i32(w, nt);
+	for (int32_t ti = 0; ti < nt; ti++) {
+		char name[KB_TOPIC_MAX + 2];
+		int bad = r_str(r, name, sizeof(name), NULL);
+		int32_t np = r_count(r, q->ver >= 2 ? 12 : 8);
+		if (r->err || np < 0)
+			return ERR_PROTO;
+		w_str(w, name);
+		wbuf_i32(w, np);
+		for (int32_t pi = 0; pi < np; pi++) {
+			int32_t idx, cur_epoch = -1, asked;
+			rbuf_i32(r, &idx);
+			if (q->ver >= 2)
+				rbuf_i32(r, &cur_epoch);
+			rbuf_i32(r, &asked);
+			if (r->err)
+				return ERR_PROTO;
+			struct kb_topic *t = NULL;
+			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
+			int16_t err;
+			int32_t epoch = -1;
+			int64_t end = -1;
+			if (!p || t->deleting)
+				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
+			else if (!krm_hosted(b->rm, name, idx))
+				err = KE_NOT_LEADER_OR_FOLLOWER;
+			else
+				err = krm_offset_for_epoch(b->rm, name, idx, cur_epoch, asked, &epoch, &end);
+			wbuf_i16(w, err);
+			wbuf_i32(w, idx);
+			if (q->ver >= 1)
+				wbuf_i32(w, err ? -1 : epoch);
+			wbuf_i64(w, err ? -1 : end);
 		}
 	}
 	return 0;
@@ -2032,6 +2193,7 @@ static const struct api_def {
 	{ .key = API_LIST_OFFSETS, .min = 0, .max = 5, .kind = API_KIND_NOW, .now = api_list_offsets },
 	{ .key = API_METADATA, .min = 0, .max = 8, .kind = API_KIND_NOW, .now = api_metadata },
 	{ .key = API_API_VERSIONS, .min = 0, .max = 2, .kind = API_KIND_VERSIONS },
+	{ .key = API_OFFSET_FOR_LEADER_EPOCH, .min = 0, .max = 3, .kind = API_KIND_NOW, .now = api_offset_for_leader_epoch },
 	{ .key = API_CREATE_TOPICS, .min = 0, .max = 4, .kind = API_KIND_ADMIN, .admin = admin_create_topics },
 	{ .key = API_DELETE_TOPICS, .min = 0, .max = 3, .kind = API_KIND_ADMIN, .admin = admin_delete_topics },
 	{ .key = API_DESCRIBE_CONFIGS, .min = 0, .max = 2, .kind = API_KIND_NOW, .now = api_describe_configs },
@@ -2162,6 +2324,16 @@ void kb_conn_gone(struct kconn *c)
 			free(fw);
 		}
 	}
+	/* acks=all produces of this connection held in the purgatory: forgotten (their records
+	 * stay appended and replicate; only the answer has nobody to go to) */
+	struct kprodwait *pw, *pnext;
+	for (pw = LIST_FIRST(&b->prod_waits); pw; pw = pnext) {
+		pnext = LIST_NEXT(pw, link);
+		if (pw->resp->conn == c) {
+			LIST_REMOVE(pw, link);
+			kprod_free(pw);
+		}
+	}
 	/* waiting requests of this connection: forget fetches; admin writes finish on their own */
 	struct kwait *w, *next;
 	for (w = LIST_FIRST(&b->waits); w; w = next) {
@@ -2246,6 +2418,10 @@ int kb_api_request(struct kconn *c, uint8_t *p, size_t len)
 			TAILQ_REMOVE(&c->q, resp, link);
 			free(resp);
 			kb_conn_flush(c);
+			return 0;
+		}
+		if (rc == 2) { /* acks=all held in the purgatory: produce_completed answers it */
+			kout_abort(&o);
 			return 0;
 		}
 		break;

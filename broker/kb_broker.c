@@ -1,6 +1,7 @@
 /*
  * kb_broker — the metadata cache's helpers (see kb_broker.h): lookups, topic-name rules,
- * per-topic log options from /config/topics overrides, and opening a partition's local log.
+ * per-topic log options from /config/topics overrides, and handing a partition's state to the
+ * replica manager (which alone opens and removes local logs).
  */
 #include "kb_broker.h"
 
@@ -123,39 +124,49 @@ int kb_topic_apply_conf(struct broker *b, struct kb_topic *t, char *why, size_t 
 	return KE_NONE;
 }
 
-int kb_part_open_log(struct broker *b, struct kb_topic *t, struct kb_part *p)
+void kb_topic_krm_conf(const struct kb_topic *t, struct krm_conf *c)
 {
-	char dir[4096], eb[512];
-	if (p->log)
-		return 0;
-	snprintf(dir, sizeof(dir), "%s/%s-%d", b->log_dir, t->name, p->id);
-	int rc = klog_open(dir, &t->opts, kb_now_ms(), &p->log, eb, sizeof(eb));
-	if (rc) {
-		log_error(KB_MOD, "cannot open the log of %s-%d: %s", t->name, p->id, eb);
-		p->log = NULL;
-		return rc;
-	}
-	if (b->fsq)
-		klog_set_fsyncq(p->log, b->fsq, kb_log_flushed, b);
-	p->hw = klog_end_offset(p->log);
-	return 0;
+	c->log = t->opts;
+	c->min_insync = t->min_isr > 0 ? t->min_isr : 1;
 }
 
-void kb_topic_free(struct kb_topic *t, bool remove_logs)
+void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p)
+{
+	if (!b->rm)
+		return;
+	int32_t me = b->cfg->broker_id;
+	bool hosted = false;
+	for (int32_t k = 0; k < p->nrep; k++)
+		hosted |= p->replicas[k] == me;
+	if (!hosted) {
+		krm_remove(b->rm, t->name, p->id, true);
+		return;
+	}
+	if (p->state_version < 0)
+		return; /* no state yet: the controller writes it, the watch brings it */
+	if (p->nrep > KREPL_MAX_REPLICAS || p->nisr > KREPL_MAX_REPLICAS) {
+		log_error(KB_MOD, "%s-%d: %d replicas: more than the %d samsa replicates", t->name, p->id, p->nrep,
+			  KREPL_MAX_REPLICAS);
+		return;
+	}
+	struct krepl_state st = { .leader = p->leader, .leader_epoch = p->leader_epoch, .zk_version = p->state_version };
+	st.n_replicas = (uint32_t)p->nrep;
+	memcpy(st.replicas, p->replicas, (size_t)p->nrep * sizeof(int32_t));
+	st.n_isr = (uint32_t)p->nisr;
+	memcpy(st.isr, p->isr, (size_t)p->nisr * sizeof(int32_t));
+	struct krm_conf c;
+	kb_topic_krm_conf(t, &c);
+	krm_become(b->rm, t->name, p->id, &st, p->ctrl_epoch, &c, kb_now_ms());
+}
+
+void kb_topic_free(struct broker *b, struct kb_topic *t, bool remove_logs)
 {
 	if (!t)
 		return;
 	for (int32_t i = 0; i < t->nparts; i++) {
 		struct kb_part *p = &t->parts[i];
-		if (p->log) {
-			char eb[256];
-			if (remove_logs) {
-				if (klog_remove(p->log, eb, sizeof(eb)))
-					log_error(KB_MOD, "removing the log of %s-%d: %s", t->name, p->id, eb);
-			} else {
-				klog_close(p->log);
-			}
-		}
+		if (remove_logs && b->rm)
+			krm_remove(b->rm, t->name, p->id, true);
 		free(p->replicas);
 		free(p->isr);
 	}

@@ -1,6 +1,7 @@
 /*
  * kb_broker — the broker's shared state: the metadata cache (brokers, topics, partitions, read
- * from the coordinator), the local partition logs, and the connections' response queues. The
+ * from the coordinator), the replica manager (kreplica: every local partition log, its high
+ * watermark and the purgatory of acks=all produces), and the connections' response queues. The
  * loop thread owns all of it. kb_cluster keeps the cache in step with the coordinator;
  * kb_api answers Kafka requests from it.
  */
@@ -10,6 +11,7 @@
 #include "kb_config.h"
 #include "klog.h"
 #include "kname.h"
+#include "kreplica.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -71,9 +73,7 @@ struct kb_part {
 	int32_t state_version; /* znode version of .../state, -1 when there is none yet */
 	int32_t nrep, nisr;
 	int32_t *replicas;
-	int32_t *isr;
-	struct klog *log; /* open while this broker leads or follows it */
-	int64_t hw;	  /* high watermark */
+	int32_t *isr; /* as stored in the state znode */
 };
 
 /* A topic config override (from /config/topics/<t>). */
@@ -129,6 +129,24 @@ struct kconn {
 	LIST_ENTRY(kconn) link;
 };
 
+/* An acks=all Produce held in the replica manager's purgatory: what its response is written
+ * from (the per-partition results are in pr). */
+struct kprodwait {
+	LIST_ENTRY(kprodwait) link;
+	struct broker *b;
+	struct kresp *resp;
+	struct krm_produce *pr;
+	int16_t ver;
+	int32_t corr;
+	int32_t nt;	 /* topics, in request order */
+	char **names;	 /* [nt] */
+	int32_t *np;	 /* partitions per topic */
+	int32_t *idx;	 /* partition ids, all topics back to back (krm_produce slots) */
+	int64_t *lat;	 /* log_append_time per slot, -1 */
+	char **msgs;	 /* error message per slot, NULL */
+	int16_t *errs;	 /* errors found before the replica manager (validation), per slot */
+};
+
 /* A request answered later (Fetch long-poll, topic creation and deletion). */
 struct kwait {
 	LIST_ENTRY(kwait) link;
@@ -168,6 +186,8 @@ struct broker {
 	LIST_HEAD(, kwait) waits;
 	LIST_HEAD(, kflushwait) flush_waits;
 	struct fsyncq *fsq; /* the fsync worker of every partition log's flush policy */
+	struct krm *rm;	    /* the replica manager: every local partition log and its HW */
+	LIST_HEAD(, kprodwait) prod_waits; /* acks=all produces held in rm's purgatory */
 	struct event *wake;	 /* deferred: retry waiting requests after appends / metadata */
 	struct event *tick;	 /* 100 ms: request deadlines */
 	struct event *housekeep; /* retention, roll, time-based flush */
@@ -191,12 +211,17 @@ struct kb_part *kb_part_find(struct broker *b, const char *topic, int32_t part, 
  * from name only by '.' against '_' ("a.b" and "a_b"), listed ", "-separated in out. Returns how
  * many there are; name itself (an exact match) is not counted. */
 int kb_topic_collisions(struct broker *b, const char *name, char *out, size_t n);
-/* Opens (creating) the local log of a partition this broker hosts. */
-int kb_part_open_log(struct broker *b, struct kb_topic *t, struct kb_part *p);
+/* The replica manager's view of a topic's configuration. */
+void kb_topic_krm_conf(const struct kb_topic *t, struct krm_conf *c);
+/* Hands the partition state of p (read from its state znode: for now the LeaderAndIsr) to the
+ * replica manager when this broker is a replica, or removes the local replica when it is not. */
+void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p);
 /* Derives a topic's log options from the broker's defaults and its overrides; INVALID_CONFIG
  * (a Kafka error code) names a bad one in why. */
 int kb_topic_apply_conf(struct broker *b, struct kb_topic *t, char *why, size_t wn);
-void kb_topic_free(struct kb_topic *t, bool remove_logs);
+/* Frees t; remove_logs: the topic was deleted, its local replicas are removed with their logs
+ * (at shutdown the replica manager closes them instead). */
+void kb_topic_free(struct broker *b, struct kb_topic *t, bool remove_logs);
 void kb_wake(struct broker *b);
 
 /* kb_api.c */

@@ -373,7 +373,6 @@ static int32_t *cl_ids(const struct json_value *arr, int32_t *n)
 static void cl_topic_apply(struct cl_topic_load *tl)
 {
 	struct broker *b = tl->b;
-	int32_t me = b->cfg->broker_id;
 	struct kb_topic *t = kb_topic_find(b, tl->name);
 	if (!t) {
 		t = calloc(1, sizeof(*t));
@@ -401,25 +400,12 @@ static void cl_topic_apply(struct cl_topic_load *tl)
 		struct kb_part *p = &t->parts[i], *src = &tl->parts[i];
 		free(p->replicas);
 		free(p->isr);
-		struct klog *log = p->log;
-		int64_t hw = p->hw;
 		*p = *src;
-		p->log = log;
-		p->hw = hw;
 		src->replicas = NULL;
 		src->isr = NULL;
-		bool hosted = false;
-		for (int32_t k = 0; k < p->nrep; k++)
-			hosted |= p->replicas[k] == me;
-		if (hosted && p->leader == me && !p->log) {
-			kb_part_open_log(b, t, p);
-		} else if (p->log && !hosted) {
-			char eb[256];
-			log_info(CL_MOD, "%s-%d is no longer hosted here; removing its log", t->name, p->id);
-			if (klog_remove(p->log, eb, sizeof(eb)))
-				log_error(CL_MOD, "%s", eb);
-			p->log = NULL;
-		}
+		/* for now the state znode is the LeaderAndIsr: the replica manager takes it (a stale
+		 * or repeated epoch changes nothing) */
+		kb_part_apply_state(b, t, p);
 	}
 	if (b->ctrl)
 		cl_ctrl_topic(b, t);
@@ -593,7 +579,7 @@ static void cl_topics_children(int rc, const struct String_vector *sv, const voi
 				kctrl_topic_gone(b->ctrl, t->name);
 			LIST_REMOVE(t, link);
 			b->ntopics--;
-			kb_topic_free(t, true);
+			kb_topic_free(b, t, true);
 		}
 	}
 	for (int32_t i = 0; i < sv->count; i++) {
@@ -819,6 +805,63 @@ void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t cou
 		cb(b, ctx, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
 	}
 	free(js);
+	kb_zk_pump(b->zk);
+}
+
+/* ---- ISR changes written by a partition's leader ---- */
+
+struct cl_isr {
+	struct broker *b;
+	char name[KB_TOPIC_MAX + 1];
+	int32_t part;
+	int32_t leader_epoch;
+};
+
+static void cl_isr_written(int rc, const struct Stat *st, const void *data)
+{
+	struct cl_isr *w = (struct cl_isr *)(uintptr_t)data;
+	struct broker *b = w->b;
+	if (rc != ZOK && rc != ZBADVERSION && rc != ZCLOSING)
+		log_warn(CL_MOD, "writing the ISR of %s-%d: %s", w->name, w->part, zerror(rc));
+	if (!b->stopping && b->rm)
+		krm_isr_result(b->rm, w->name, w->part, w->leader_epoch, rc == ZOK && st, rc == ZOK && st ? st->version : -1,
+			       kb_now_ms());
+	free(w);
+}
+
+/* Kafka 2.x's ReplicaManager: the new ISR goes into the state znode conditionally on its
+ * version (a controller's write in between makes it fail: ZBADVERSION), and a sequential
+ * /isr_change_notification/isr_change_ znode tells the controller which partitions changed. */
+void kb_cluster_isr_write(struct broker *b, const char *topic, int32_t part, const struct krepl_state *st,
+			  int32_t controller_epoch)
+{
+	char js[1024], ids[768], rel[512], full[1024];
+	struct cl_isr *w = calloc(1, sizeof(*w));
+	if (!w || !b->zk || !cl_have_session(b)) {
+		free(w);
+		if (b->rm) /* not written: krepl waits for the next LeaderAndIsr or retries */
+			krm_isr_result(b->rm, topic, part, st->leader_epoch, false, -1, kb_now_ms());
+		return;
+	}
+	w->b = b;
+	snprintf(w->name, sizeof(w->name), "%s", topic);
+	w->part = part;
+	w->leader_epoch = st->leader_epoch;
+	cl_fmt_ids(ids, sizeof(ids), st->isr, (int32_t)st->n_isr);
+	snprintf(js, sizeof(js), "{\"controller_epoch\":%d,\"leader\":%d,\"version\":1,\"leader_epoch\":%d,\"isr\":%s}",
+		 controller_epoch, st->leader, st->leader_epoch, ids);
+	zhandle_t *zh = kb_zk_handle(b->zk);
+	snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", topic, part);
+	if (zoo_aset(zh, ZP(rel, full), js, (int)strlen(js), st->zk_version, cl_isr_written, w) != ZOK) {
+		free(w);
+		if (b->rm)
+			krm_isr_result(b->rm, topic, part, st->leader_epoch, false, -1, kb_now_ms());
+		return;
+	}
+	snprintf(js, sizeof(js), "{\"version\":1,\"partitions\":[{\"topic\":\"%s\",\"partition\":%d}]}", topic, part);
+	zoo_acreate(zh, ZP("/isr_change_notification", full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
+	zoo_acreate(zh, ZP("/isr_change_notification/isr_change_", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE,
+		    ZOO_SEQUENCE, cl_ignore_string, NULL);
 	kb_zk_pump(b->zk);
 }
 

@@ -47,6 +47,12 @@ bool kb_cluster_node_live(struct broker *b, int32_t id);
 /* On the controller: carries out what its decisions (b->ctrl, kctrl) queued after an input
  * from a request (ControlledShutdown, ElectLeaders). */
 void kb_cluster_ctrl_run(struct broker *b);
+/* The replica manager's ISR_UPDATE: writes st (leader, leader epoch, ISR) with
+ * controller_epoch into /brokers/topics/<t>/partitions/<p>/state if its version is still
+ * st->zk_version, notifies /isr_change_notification, and reports to krm_isr_result (later,
+ * from the coordinator's answer; at once when it cannot be sent). */
+void kb_cluster_isr_write(struct broker *b, const char *topic, int32_t part, const struct krepl_state *st,
+			  int32_t controller_epoch);
 /* Live brokers (this one included). */
 int32_t kb_cluster_live_count(struct broker *b);
 

@@ -58,6 +58,8 @@ struct kb_config {
 	bool auto_leader_rebalance_enable;
 	int32_t leader_imbalance_per_broker_percentage;
 	int64_t leader_imbalance_check_interval_seconds;
+	int64_t replica_lag_time_max_ms;
+	int64_t replica_hw_checkpoint_interval_ms;
 	int64_t log_flush_interval_messages;
 	int64_t log_flush_interval_ms;
 	int64_t log_flush_scheduler_interval_ms;

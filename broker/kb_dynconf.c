@@ -294,11 +294,13 @@ void kb_dynconf_free(struct kb_tconf *c, int32_t n)
 
 /* ---- applying ---- */
 
-static void dc_push_logs(struct kb_topic *t)
+/* The derived configs go to the topic's hosted replicas (log options, min.insync.replicas). */
+static void dc_push_logs(struct broker *b, struct kb_topic *t)
 {
-	for (int32_t i = 0; i < t->nparts; i++)
-		if (t->parts[i].log)
-			klog_set_opts(t->parts[i].log, &t->opts);
+	struct krm_conf c;
+	kb_topic_krm_conf(t, &c);
+	for (int32_t i = 0; i < t->nparts && b->rm; i++)
+		krm_set_conf(b->rm, t->name, t->parts[i].id, &c);
 }
 
 static void dc_topic_derive(struct broker *b, struct kb_topic *t)
@@ -311,7 +313,7 @@ static void dc_topic_derive(struct broker *b, struct kb_topic *t)
 		t->nconf = 0;
 		kb_topic_apply_conf(b, t, why, sizeof(why));
 	}
-	dc_push_logs(t);
+	dc_push_logs(b, t);
 }
 
 void kb_dynconf_topic_set(struct broker *b, struct kb_topic *t, struct kb_tconf *c, int32_t n)

@@ -105,22 +105,42 @@ static void broker_wake_cb(evutil_socket_t fd, short what, void *arg)
 
 static void broker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct broker *b = arg;
 	(void)fd;
 	(void)what;
-	kb_retry_waits(arg, true);
+	krm_tick(b->rm, kb_now_ms()); /* acks=all deadlines, ISR shrink */
+	kb_retry_waits(b, true);
+}
+
+/* replica.high.watermark.checkpoint.interval.ms */
+static void broker_checkpoint_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	char eb[512];
+	(void)fd;
+	(void)what;
+	if (krm_checkpoint(b->rm, eb, sizeof(eb)))
+		log_error(BROKER_MOD, "checkpoint: %s", eb);
+}
+
+/* The replica manager's hooks into the rest of the broker. */
+static void broker_isr_write(void *arg, const char *topic, int32_t part, const struct krepl_state *st,
+			     int32_t controller_epoch)
+{
+	kb_cluster_isr_write(arg, topic, part, st, controller_epoch);
+}
+
+static void broker_rm_wake(void *arg)
+{
+	kb_wake(arg);
 }
 
 static void broker_housekeep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct broker *b = arg;
-	struct kb_topic *t;
 	(void)fd;
 	(void)what;
-	int64_t now = kb_now_ms();
-	LIST_FOREACH(t, &b->topics, link)
-		for (int32_t i = 0; i < t->nparts; i++)
-			if (t->parts[i].log)
-				klog_housekeep(t->parts[i].log, now);
+	krm_housekeep(b->rm, kb_now_ms());
 }
 
 /* The first of log.dirs (comma-separated), created if missing. */
@@ -176,6 +196,7 @@ int main(int argc, char **argv)
 	struct kb_config cfg;
 	struct net_listener *listener = NULL;
 	struct net_signals *sigs = NULL;
+	struct event *checkpoint = NULL;
 	struct broker b;
 	int rc;
 
@@ -229,6 +250,7 @@ int main(int argc, char **argv)
 	LIST_INIT(&b.conns);
 	LIST_INIT(&b.waits);
 	LIST_INIT(&b.flush_waits);
+	LIST_INIT(&b.prod_waits);
 	broker_defaults(&b);
 	b.static_opts = b.default_opts;
 	b.config_change_seq = -1;
@@ -247,6 +269,28 @@ int main(int argc, char **argv)
 	}
 	if (fsyncq_new(b.base, &b.fsq)) {
 		log_fatal(BROKER_MOD, "cannot start the fsync worker");
+		rc = 1;
+		goto out;
+	}
+	static const struct krm_ops rm_ops = {
+		.isr_write = broker_isr_write,
+		.wake = broker_rm_wake,
+	};
+	struct krm_opts rmo = {
+		.broker_id = cfg.broker_id,
+		.log_dir = b.log_dir,
+		.lag_time_max_ms = cfg.replica_lag_time_max_ms,
+		.fsq = b.fsq,
+		.flushed = kb_log_flushed,
+		.flushed_arg = &b,
+		.ops = &rm_ops,
+		.arg = &b,
+		.clock = kb_now_ms,
+	};
+	b.rm = krm_new(&rmo, eb, sizeof(eb));
+	if (!b.rm) {
+		log_fatal(BROKER_MOD, "%s", eb);
+		fprintf(stderr, "samsa-broker: %s\n", eb);
 		rc = 1;
 		goto out;
 	}
@@ -270,6 +314,10 @@ int main(int argc, char **argv)
 	b.wake = event_new(b.base, -1, 0, broker_wake_cb, &b);
 	b.tick = event_new(b.base, -1, EV_PERSIST, broker_tick_cb, &b);
 	b.housekeep = event_new(b.base, -1, EV_PERSIST, broker_housekeep_cb, &b);
+	checkpoint = event_new(b.base, -1, EV_PERSIST, broker_checkpoint_cb, &b);
+	int64_t ck = cfg.replica_hw_checkpoint_interval_ms;
+	struct timeval cktv = { ck / 1000, (ck % 1000) * 1000 };
+	event_add(checkpoint, &cktv);
 	struct timeval tick = { 0, 20000 };
 	int64_t hk = cfg.log_retention_check_interval_ms;
 	if (cfg.log_flush_interval_ms > 0 && cfg.log_flush_interval_ms < hk)
@@ -309,10 +357,13 @@ out:
 		struct kwait *w;
 		while ((w = LIST_FIRST(&b.waits)))
 			kwait_free(w);
+		/* a clean shutdown: checkpoints written, every log closed (fsynced) */
+		krm_free(b.rm);
+		b.rm = NULL;
 		struct kb_topic *t;
 		while ((t = LIST_FIRST(&b.topics))) {
 			LIST_REMOVE(t, link);
-			kb_topic_free(t, false);
+			kb_topic_free(&b, t, false);
 		}
 	}
 	fsyncq_free(b.fsq); /* after the logs: their close releases what waited for it */
@@ -326,6 +377,8 @@ out:
 		event_free(b.tick);
 	if (b.housekeep)
 		event_free(b.housekeep);
+	if (checkpoint)
+		event_free(checkpoint);
 	net_signals_free(sigs);
 	if (b.base)
 		event_base_free(b.base);

@@ -1488,6 +1488,23 @@ int klog_housekeep(struct klog *l, int64_t now_ms)
 	return deleted;
 }
 
+int klog_reset(struct klog *l, int64_t offset, char *eb, size_t el)
+{
+	/* Kafka's truncateFullyAndStartAt */
+	int rc;
+	while (l->nseg > 0) {
+		struct klog_seg *s = l->segs[--l->nseg];
+		klog_seg_unlink(l, s);
+		klog_seg_free(s);
+	}
+	l->total_size = 0;
+	l->unflushed = 0;
+	if ((rc = klog_seg_create(l, offset < 0 ? 0 : offset, l->last_flush_ms, eb, el)))
+		return rc;
+	log_warn(KLOG_MOD, "%s: truncated fully, log restarts at offset %" PRId64, l->dir, offset);
+	return 0;
+}
+
 int klog_truncate_to(struct klog *l, int64_t offset, char *eb, size_t el)
 {
 	int64_t end = klog_end_offset(l);
@@ -1496,20 +1513,8 @@ int klog_truncate_to(struct klog *l, int64_t offset, char *eb, size_t el)
 	int rc;
 	if (offset >= end)
 		return 0;
-	if (offset <= klog_start_offset(l)) {
-		/* Kafka's truncateFullyAndStartAt */
-		while (l->nseg > 0) {
-			struct klog_seg *s = l->segs[--l->nseg];
-			klog_seg_unlink(l, s);
-			klog_seg_free(s);
-		}
-		l->total_size = 0;
-		l->unflushed = 0;
-		if ((rc = klog_seg_create(l, offset < 0 ? 0 : offset, l->last_flush_ms, eb, el)))
-			return rc;
-		log_warn(KLOG_MOD, "%s: truncated fully, log restarts at offset %" PRId64, l->dir, offset);
-		return 0;
-	}
+	if (offset <= klog_start_offset(l))
+		return klog_reset(l, offset, eb, el);
 	while (klog_active(l)->base >= offset) {
 		struct klog_seg *s = l->segs[--l->nseg];
 		l->total_size -= s->size;

@@ -141,6 +141,10 @@ int klog_housekeep(struct klog *l, int64_t now_ms);
  * the log and restarts it at offset. A no-op when offset >= end offset.
  */
 int klog_truncate_to(struct klog *l, int64_t offset, char *eb, size_t el);
+/* Kafka's truncateFullyAndStartAt: deletes every segment and restarts the log empty at offset
+ * (any offset >= 0, also past the end: a follower whose leader's log starts beyond its own end).
+ * On error (ERR_IO creating the new segment) the log has no segment and must be closed. */
+int klog_reset(struct klog *l, int64_t offset, char *eb, size_t el);
 
 size_t klog_size_bytes(const struct klog *l);
 int klog_segment_count(const struct klog *l);

@@ -426,6 +426,11 @@ int krepl_become(struct krepl *k, const struct krepl_state *st, int64_t now)
 	return 0;
 }
 
+void krepl_set_min_insync(struct krepl *k, int32_t n)
+{
+	k->min_insync = n >= 1 ? n : 1;
+}
+
 void krepl_stop(struct krepl *k)
 {
 	if (k->role != KREPL_OFFLINE)

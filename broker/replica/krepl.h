@@ -188,6 +188,9 @@ int krepl_become(struct krepl *k, const struct krepl_state *st, int64_t now);
  * is kept, so a LeaderAndIsr must still be newer; a partition hosted again after its log was
  * deleted gets a new struct krepl, as Kafka makes a new Partition. */
 void krepl_stop(struct krepl *k);
+/* A change of min.insync.replicas (topic config): applies to the next acks=all produce and
+ * completion. n >= 1. */
+void krepl_set_min_insync(struct krepl *k, int32_t n);
 /* ISR shrink (replica.lag.time.max.ms), produce deadlines. */
 void krepl_tick(struct krepl *k, int64_t now);
 

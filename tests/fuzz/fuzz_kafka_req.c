@@ -1,6 +1,7 @@
 /*
  * fuzz_kafka_req — the broker's Kafka request decoder and handlers (kb_api) under arbitrary
- * request frames. A broker with one topic "t" of two partitions (real klog directories in a
+ * request frames. A broker with one topic "t" of two partitions it leads (hosted by the replica
+ * manager: real klog directories in a
  * temporary folder, no coordinator: admin writes fail as "coordinator unreachable") gets the
  * input as one request frame on a connection over a bufferevent pair; waiting requests are
  * then answered at their deadline, and the connection is closed. The first two bytes of the
@@ -31,7 +32,7 @@ static struct bufferevent *fz_pair[2];
 
 static const int16_t fz_apis[][3] = {
 	{ 0, 3, 8 }, { 1, 4, 11 }, { 2, 0, 5 }, { 3, 0, 8 }, { 18, 0, 3 }, { 19, 0, 4 }, { 20, 0, 3 }, { 32, 0, 2 }, { 37, 0, 1 },
-	{ 33, 0, 1 }, { 44, 0, 0 },
+	{ 33, 0, 1 }, { 44, 0, 0 }, { 23, 0, 3 },
 };
 
 static int fz_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
@@ -90,6 +91,8 @@ static void fz_setup(void)
 	LIST_INIT(&fz_b.topics);
 	LIST_INIT(&fz_b.conns);
 	LIST_INIT(&fz_b.waits);
+	LIST_INIT(&fz_b.flush_waits);
+	LIST_INIT(&fz_b.prod_waits);
 	klog_opts_default(&fz_b.default_opts);
 	fz_b.default_opts.flush_messages = INT64_MAX; /* no fsync per append */
 	fz_b.default_opts.flush_ms = -1;
@@ -108,7 +111,17 @@ static void fz_setup(void)
 		p->nrep = p->nisr = 1;
 		p->replicas = calloc(1, sizeof(int32_t));
 		p->isr = calloc(1, sizeof(int32_t));
-		if (kb_part_open_log(&fz_b, fz_t, p))
+		p->state_version = 0; /* leader epoch 0, ISR [0]: the replica manager leads it */
+	}
+	static const struct krm_ops ops = { 0 };
+	struct krm_opts ro = { .broker_id = 0, .log_dir = dir, .lag_time_max_ms = 10000, .ops = &ops };
+	char eb[256];
+	fz_b.rm = krm_new(&ro, eb, sizeof(eb));
+	if (!fz_b.rm)
+		abort();
+	for (int i = 0; i < 2; i++) {
+		kb_part_apply_state(&fz_b, fz_t, &fz_t->parts[i]);
+		if (!krm_hosted(fz_b.rm, "t", i))
 			abort();
 	}
 	LIST_INSERT_HEAD(&fz_b.topics, fz_t, link);

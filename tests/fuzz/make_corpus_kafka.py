@@ -10,7 +10,8 @@ warnings.simplefilter("ignore")
 from kafka.record.default_records import DefaultRecordBatchBuilder  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "kafka_req")
-APIS = [(0, 3), (1, 4), (2, 0), (3, 0), (18, 0), (19, 0), (20, 0), (32, 0), (37, 0), (33, 0), (44, 0)]
+APIS = [(0, 3), (1, 4), (2, 0), (3, 0), (18, 0), (19, 0), (20, 0), (32, 0), (37, 0), (33, 0), (44, 0),
+        (23, 0)]
 
 
 def s(x):
@@ -80,6 +81,15 @@ def main():
          s("retention.ms") + b"\x00" + s("1000") + s("flush.ms") + b"\x01" + struct.pack(">h", -1) +
          s("cleanup.policy") + b"\x02" + s("delete") + s("cleanup.policy") + b"\x03" + s("compact") +
          b"\x04" + s("") + struct.pack(">i", 1) + s("log.retention.bytes") + b"\x09" + s("1") + b"\x00")
+    # OffsetForLeaderEpoch: v0 (no current epoch), v2 (a fenced and an unknown current epoch, a
+    # partition that does not exist), v3 (replica_id first)
+    seed("offset_for_leader_epoch_v0", 23, 0, struct.pack(">i", 1) + s("t") + struct.pack(">i", 2) +
+         struct.pack(">ii", 0, 0) + struct.pack(">ii", 1, 5))
+    seed("offset_for_leader_epoch_v2", 23, 2, struct.pack(">i", 2) + s("t") + struct.pack(">i", 3) +
+         struct.pack(">iii", 0, -1, 0) + struct.pack(">iii", 1, 3, 0) + struct.pack(">iii", 9, 0, 0) + s("nope") +
+         struct.pack(">i", 1) + struct.pack(">iii", 0, 0, 0))
+    seed("offset_for_leader_epoch_v3", 23, 3, struct.pack(">i", 1) + struct.pack(">i", 1) + s("t") +
+         struct.pack(">i", 1) + struct.pack(">iii", 0, 0, -1))
     seed("create_partitions_v1", 37, 1, struct.pack(">i", 1) + s("t") + struct.pack(">i", 4) +
          struct.pack(">i", -1) + struct.pack(">i", 1000) + b"\x00")
 

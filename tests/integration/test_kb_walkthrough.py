@@ -116,8 +116,11 @@ class WalkthroughTest(unittest.TestCase):
         self.assertIn("[0]", r.stdout)
         for p in range(2):
             files = sorted(os.listdir(os.path.join(logs, "cities-%d" % p)))
+            # as in Kafka 2.x: the segment, its indexes and the leader-epoch cache (KIP-101)
             self.assertEqual(files, ["00000000000000000000.index", "00000000000000000000.log",
-                                     "00000000000000000000.timeindex"])
+                                     "00000000000000000000.timeindex", "leader-epoch-checkpoint"])
+            with open(os.path.join(logs, "cities-%d" % p, "leader-epoch-checkpoint")) as f:
+                self.assertEqual(f.read(), "0\n1\n0 0\n")
         total = sum(os.path.getsize(os.path.join(logs, "cities-%d" % p, "00000000000000000000.log")) for p in range(2))
         self.assertGreater(total, 0)
 

@@ -1,0 +1,877 @@
+/*
+ * kreplica — the replica manager (see kreplica.h): hosted partitions (klog + krepl) in a hash
+ * table by topic and partition, the purgatory of acks=all produces, the carrying out of
+ * krepl's actions, and the two checkpoint files of the log directory.
+ *
+ * Invariants: a hosted partition's published HW (p->hw) only ever takes the values of krepl's
+ * HW actions (or krepl's HW at creation), so nothing is shown past what krepl says; the klog's
+ * end offset equals krepl_log_end() after every carried-out batch of actions, else the
+ * partition is failed (it serves nothing more); a purgatory entry exists exactly while its
+ * slot waits (waiting == true) and krepl holds its token.
+ */
+#include "kreplica.h"
+
+#include "err.h"
+#include "kbatch.h"
+#include "kckpt.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+static const char *const KRM_MOD = "replica";
+
+#define KRM_BUCKETS 1024
+#define KRM_E_NONE 0
+
+struct krm_part;
+
+/* A waiting slot of a held produce: in its partition's list, keyed by krepl's token. */
+struct krm_pwait {
+	LIST_ENTRY(krm_pwait) link;
+	struct krm_part *p;
+	struct krm_produce *pr;
+	size_t slot;
+	uint64_t token;
+	bool linked;
+};
+
+struct krm_produce {
+	struct krm *rm;
+	krm_produce_cb cb;
+	void *arg;
+	size_t n, n_waiting;
+	bool submitted;
+	struct krm_pres *res;
+	struct krm_pwait *waits; /* one per slot */
+};
+
+struct krm_part {
+	struct krm_part *hnext;
+	LIST_ENTRY(krm_part) link;
+	char topic[KRM_TOPIC_MAX + 1];
+	int32_t part;
+	char dir[4096];
+	struct klog *log;
+	struct krepl *k;
+	int64_t hw;	  /* published */
+	int64_t recovery; /* flushed below here */
+	int32_t ctrl_epoch;
+	bool failed;
+	bool following;
+	int running; /* krm_run is carrying out this partition's actions */
+	int32_t followed_leader, followed_epoch;
+	LIST_HEAD(, krm_pwait) waits;
+};
+
+struct krm {
+	int32_t id;
+	char log_dir[3800];
+	int64_t lag_max;
+	struct fsyncq *fsq;
+	klog_flushed_cb flushed;
+	void *flushed_arg;
+	const struct krm_ops *ops;
+	void *arg;
+	int64_t (*clock)(void);
+	uint64_t next_token;
+	size_t n_waiting;
+	struct krm_part *buckets[KRM_BUCKETS];
+	LIST_HEAD(, krm_part) parts;
+	/* start-up checkpoint entries of partitions not hosted (yet): kept in the files */
+	struct kckpt_offset *hw_ckpt, *rp_ckpt;
+	size_t n_hw_ckpt, n_rp_ckpt;
+};
+
+static int64_t krm_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned krm_hash(const char *topic, int32_t part)
+{
+	uint32_t h = 2166136261u;
+	for (const char *s = topic; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	h = (h ^ (uint32_t)part) * 16777619u;
+	return h % KRM_BUCKETS;
+}
+
+static struct krm_part *krm_find(const struct krm *rm, const char *topic, int32_t part)
+{
+	for (struct krm_part *p = rm->buckets[krm_hash(topic, part)]; p; p = p->hnext)
+		if (p->part == part && !strcmp(p->topic, topic))
+			return p;
+	return NULL;
+}
+
+static int64_t krm_ckpt_lookup(const struct kckpt_offset *o, size_t n, const char *topic, int32_t part, int64_t dflt)
+{
+	for (size_t i = 0; i < n; i++)
+		if (o[i].partition == part && !strcmp(o[i].topic, topic))
+			return o[i].offset;
+	return dflt;
+}
+
+static void krm_ckpt_forget(struct kckpt_offset *o, size_t *n, const char *topic, int32_t part)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (o[i].partition == part && !strcmp(o[i].topic, topic)) {
+			o[i] = o[--*n];
+			return;
+		}
+	}
+}
+
+/* ---- life ---- */
+
+struct krm *krm_new(const struct krm_opts *o, char *err, size_t errlen)
+{
+	struct krm *rm = calloc(1, sizeof(*rm));
+	if (!rm) {
+		err_set(err, errlen, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	rm->id = o->broker_id;
+	snprintf(rm->log_dir, sizeof(rm->log_dir), "%s", o->log_dir);
+	rm->lag_max = o->lag_time_max_ms > 0 ? o->lag_time_max_ms : 10000;
+	rm->fsq = o->fsq;
+	rm->flushed = o->flushed;
+	rm->flushed_arg = o->flushed_arg;
+	rm->ops = o->ops;
+	rm->arg = o->arg;
+	rm->clock = o->clock ? o->clock : krm_wall_ms;
+	rm->next_token = 1;
+	LIST_INIT(&rm->parts);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/replication-offset-checkpoint", rm->log_dir);
+	int rc = kckpt_offsets_read(path, &rm->hw_ckpt, &rm->n_hw_ckpt, err, errlen);
+	if (rc && rc != ERR_NOTFOUND)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", rm->log_dir);
+	rc = kckpt_offsets_read(path, &rm->rp_ckpt, &rm->n_rp_ckpt, err, errlen);
+	if (rc && rc != ERR_NOTFOUND)
+		goto fail;
+	if (err && errlen)
+		err[0] = '\0';
+	return rm;
+fail:
+	free(rm->hw_ckpt);
+	free(rm->rp_ckpt);
+	free(rm);
+	return NULL;
+}
+
+static void krm_part_drop(struct krm *rm, struct krm_part *p, bool delete_log);
+
+void krm_free(struct krm *rm)
+{
+	if (!rm)
+		return;
+	struct krm_part *p;
+	char eb[512];
+	/* the logs are closed (fsynced) below: everything they hold is then the recovery point */
+	LIST_FOREACH(p, &rm->parts, link)
+		if (p->log && !p->failed && !klog_flush(p->log, eb, sizeof(eb)))
+			p->recovery = klog_end_offset(p->log);
+	if (krm_checkpoint(rm, eb, sizeof(eb)))
+		log_error(KRM_MOD, "at shutdown: %s", eb);
+	while ((p = LIST_FIRST(&rm->parts)))
+		krm_part_drop(rm, p, false);
+	free(rm->hw_ckpt);
+	free(rm->rp_ckpt);
+	free(rm);
+}
+
+/* ---- the purgatory ---- */
+
+static void krm_pwait_unlink(struct krm *rm, struct krm_pwait *w)
+{
+	if (!w->linked)
+		return;
+	LIST_REMOVE(w, link);
+	w->linked = false;
+	rm->n_waiting--;
+}
+
+static void krm_complete(struct krm *rm, struct krm_part *p, uint64_t token, int16_t error)
+{
+	struct krm_pwait *w;
+	LIST_FOREACH(w, &p->waits, link)
+		if (w->token == token)
+			break;
+	if (!w)
+		return; /* its produce was freed (the client went away) */
+	struct krm_produce *pr = w->pr;
+	krm_pwait_unlink(rm, w);
+	pr->res[w->slot].error = error;
+	pr->res[w->slot].waiting = false;
+	if (--pr->n_waiting == 0 && pr->submitted)
+		pr->cb(pr->arg, pr);
+}
+
+struct krm_produce *krm_produce_new(struct krm *rm, size_t n, krm_produce_cb cb, void *arg)
+{
+	struct krm_produce *pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return NULL;
+	pr->res = calloc(n ? n : 1, sizeof(*pr->res));
+	pr->waits = calloc(n ? n : 1, sizeof(*pr->waits));
+	if (!pr->res || !pr->waits) {
+		krm_produce_free(pr);
+		return NULL;
+	}
+	pr->rm = rm;
+	pr->cb = cb;
+	pr->arg = arg;
+	pr->n = n;
+	for (size_t i = 0; i < n; i++)
+		pr->res[i] = (struct krm_pres){ KRM_E_NONE, -1, -1, false };
+	return pr;
+}
+
+bool krm_produce_submit(struct krm *rm, struct krm_produce *pr)
+{
+	(void)rm;
+	pr->submitted = true;
+	return pr->n_waiting == 0;
+}
+
+const struct krm_pres *krm_produce_result(const struct krm_produce *pr, size_t i)
+{
+	return &pr->res[i];
+}
+
+size_t krm_produce_count(const struct krm_produce *pr)
+{
+	return pr->n;
+}
+
+void krm_produce_free(struct krm_produce *pr)
+{
+	if (!pr)
+		return;
+	for (size_t i = 0; pr->waits && i < pr->n; i++)
+		krm_pwait_unlink(pr->rm, &pr->waits[i]);
+	free(pr->waits);
+	free(pr->res);
+	free(pr);
+}
+
+size_t krm_purgatory_size(const struct krm *rm)
+{
+	return rm->n_waiting;
+}
+
+/* ---- carrying out krepl's actions ---- */
+
+static void krm_fail(struct krm *rm, struct krm_part *p, const char *what, const char *eb)
+{
+	log_error(KRM_MOD, "%s-%d: %s: %s; the partition is offline until a restart", p->topic, p->part, what, eb);
+	p->failed = true;
+	if (p->following && rm->ops && rm->ops->unfollow)
+		rm->ops->unfollow(rm->arg, p->topic, p->part);
+	p->following = false;
+	if (krepl_role(p->k) != KREPL_OFFLINE)
+		krepl_stop(p->k); /* answers its held produces (carried out by the caller's loop) */
+}
+
+static void krm_write_epochs(struct krm *rm, struct krm_part *p)
+{
+	char path[4200], eb[512];
+	size_t n;
+	const struct kepoch_entry *e = kepoch_entries(krepl_epochs(p->k), &n);
+	snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", p->dir);
+	if (kckpt_epochs_write(path, e, n, eb, sizeof(eb)))
+		krm_fail(rm, p, "writing leader-epoch-checkpoint", eb);
+}
+
+/* One fetched batch for an APPEND action: the bytes at *pos of records must be the batch
+ * [a->offset, a->last_offset]. */
+static int krm_append_fetched(struct krm_part *p, const struct krepl_action *a, const uint8_t *records, size_t len,
+			      size_t *pos, int64_t now, char *eb, size_t el)
+{
+	struct kbatch_hdr h;
+	if (!records || len - *pos < KBATCH_HDR_SIZE || kbatch_parse_hdr(records + *pos, len - *pos, &h))
+		return err_set(eb, el, ERR_PROTO, "fetched batch at %" PRId64 " missing or malformed", a->offset);
+	size_t sz = kbatch_size_of(records + *pos);
+	if (sz > len - *pos || h.base_offset != a->offset || h.base_offset + h.last_offset_delta != a->last_offset)
+		return err_set(eb, el, ERR_PROTO, "fetched bytes do not hold batch [%" PRId64 ", %" PRId64 "]", a->offset,
+			       a->last_offset);
+	int rc = klog_append_replica(p->log, records + *pos, sz, now, eb, el);
+	*pos += sz;
+	return rc;
+}
+
+/* Carries out and clears the queued actions, in order, until none is left (an action's
+ * callback may queue more). records[0..len): the fetched bytes the APPEND actions refer to. */
+static void krm_run(struct krm *rm, struct krm_part *p, const uint8_t *records, size_t len, int64_t now)
+{
+	size_t pos = 0;
+	bool wake = false;
+	p->running++;
+	for (;;) {
+		size_t n;
+		const struct krepl_action *qa = krepl_actions(p->k, &n);
+		if (n == 0)
+			break;
+		struct krepl_action *acts = malloc(n * sizeof(*acts));
+		if (!acts)
+			abort(); /* half-carried-out actions would break the log's invariants */
+		memcpy(acts, qa, n * sizeof(*acts));
+		krepl_actions_clear(p->k);
+		for (size_t i = 0; i < n; i++) {
+			const struct krepl_action *a = &acts[i];
+			char eb[512];
+			switch (a->type) {
+			case KREPL_ACT_TRUNCATE:
+			case KREPL_ACT_RESET:
+				if (p->failed)
+					break;
+				if ((a->type == KREPL_ACT_RESET ? klog_reset(p->log, a->offset, eb, sizeof(eb))
+								: klog_truncate_to(p->log, a->offset, eb, sizeof(eb))))
+					krm_fail(rm, p, krepl_action_name(a->type), eb);
+				else if (klog_end_offset(p->log) != a->offset) {
+					snprintf(eb, sizeof(eb), "log ends at %" PRId64 ", not at %" PRId64 " (a batch boundary?)",
+						 klog_end_offset(p->log), a->offset);
+					krm_fail(rm, p, krepl_action_name(a->type), eb);
+				}
+				if (!p->failed && p->recovery > a->offset)
+					p->recovery = a->offset;
+				break;
+			case KREPL_ACT_APPEND:
+				if (p->failed)
+					break;
+				if (krm_append_fetched(p, a, records, len, &pos, now, eb, sizeof(eb)))
+					krm_fail(rm, p, "appending fetched records", eb);
+				wake = true;
+				break;
+			case KREPL_ACT_EPOCHS:
+				if (!p->failed)
+					krm_write_epochs(rm, p);
+				break;
+			case KREPL_ACT_ISR_UPDATE:
+				if (rm->ops && rm->ops->isr_write && !p->failed)
+					rm->ops->isr_write(rm->arg, p->topic, p->part, &a->state, p->ctrl_epoch);
+				else
+					krepl_isr_result(p->k, a->state.leader_epoch, false, a->state.zk_version, now);
+				break;
+			case KREPL_ACT_COMPLETE:
+				krm_complete(rm, p, a->token, (int16_t)a->error);
+				break;
+			case KREPL_ACT_HW:
+				p->hw = a->offset;
+				wake = true;
+				break;
+			case KREPL_ACT_TYPE_COUNT:
+				break;
+			}
+		}
+		free(acts);
+	}
+	p->running--;
+	if (!p->failed && klog_end_offset(p->log) != krepl_log_end(p->k)) {
+		char eb[128];
+		snprintf(eb, sizeof(eb), "log end %" PRId64 " differs from the replica's %" PRId64, klog_end_offset(p->log),
+			 krepl_log_end(p->k));
+		krm_fail(rm, p, "after its actions", eb);
+		krm_run(rm, p, NULL, 0, now);
+	}
+	if (wake && rm->ops && rm->ops->wake)
+		rm->ops->wake(rm->arg);
+}
+
+/* ---- hosting ---- */
+
+static void krm_krepl_log(void *arg, int32_t broker_id, const char *line)
+{
+	struct krm_part *p = arg;
+	log_info(KRM_MOD, "%s-%d (broker %d): %s", p->topic, p->part, broker_id, line);
+}
+
+static struct krm_part *krm_host(struct krm *rm, const char *topic, int32_t part, const struct krm_conf *conf,
+				 int64_t now, int *rcp)
+{
+	char eb[512];
+	struct krm_part *p = calloc(1, sizeof(*p));
+	struct kepoch_entry *ep = NULL;
+	size_t nep = 0;
+	int rc;
+	*rcp = ERR_NOMEM;
+	if (!p)
+		return NULL;
+	snprintf(p->topic, sizeof(p->topic), "%s", topic);
+	p->part = part;
+	LIST_INIT(&p->waits);
+	if (snprintf(p->dir, sizeof(p->dir), "%.3800s/%s-%d", rm->log_dir, topic, part) >= (int)sizeof(p->dir)) {
+		rc = ERR_INVAL;
+		goto fail;
+	}
+	rc = klog_open(p->dir, &conf->log, now, &p->log, eb, sizeof(eb));
+	if (rc) {
+		log_error(KRM_MOD, "cannot open the log of %s-%d: %s", topic, part, eb);
+		goto fail;
+	}
+	if (rm->fsq)
+		klog_set_fsyncq(p->log, rm->fsq, rm->flushed, rm->flushed_arg);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", p->dir);
+	rc = kckpt_epochs_read(path, &ep, &nep, eb, sizeof(eb));
+	if (rc == ERR_CORRUPT) {
+		/* Kafka fails the log directory; here the cache restarts empty, which only makes a
+		 * follower fall back to its HW (KIP-101's conservative path) */
+		log_error(KRM_MOD, "%s; starting %s-%d without leader epochs", eb, topic, part);
+	} else if (rc && rc != ERR_NOTFOUND) {
+		log_error(KRM_MOD, "cannot read %s: %s", path, eb);
+		goto fail;
+	}
+	struct krepl_opts ko = {
+		.broker_id = rm->id,
+		.lag_time_max_ms = rm->lag_max,
+		.min_insync = conf->min_insync > 0 ? conf->min_insync : 1,
+		.log_start = klog_start_offset(p->log),
+		.log_end = klog_end_offset(p->log),
+		.high_watermark = krm_ckpt_lookup(rm->hw_ckpt, rm->n_hw_ckpt, topic, part, 0),
+		.epochs = rc ? NULL : ep,
+		.n_epochs = rc ? 0 : nep,
+		.log = krm_krepl_log,
+		.log_arg = p,
+	};
+	p->k = krepl_new(&ko, eb, sizeof(eb));
+	if (!p->k && nep) {
+		log_error(KRM_MOD, "%s-%d: %s; starting without leader epochs", topic, part, eb);
+		ko.epochs = NULL;
+		ko.n_epochs = 0;
+		p->k = krepl_new(&ko, eb, sizeof(eb));
+	}
+	free(ep);
+	ep = NULL;
+	if (!p->k) {
+		log_error(KRM_MOD, "%s-%d: %s", topic, part, eb);
+		rc = ERR_INVAL;
+		goto fail;
+	}
+	p->hw = krepl_high_watermark(p->k);
+	p->recovery = krm_ckpt_lookup(rm->rp_ckpt, rm->n_rp_ckpt, topic, part, klog_start_offset(p->log));
+	if (p->recovery > klog_end_offset(p->log))
+		p->recovery = klog_end_offset(p->log);
+	p->followed_leader = -1;
+	p->followed_epoch = -1;
+	krm_ckpt_forget(rm->hw_ckpt, &rm->n_hw_ckpt, topic, part);
+	krm_ckpt_forget(rm->rp_ckpt, &rm->n_rp_ckpt, topic, part);
+	unsigned h = krm_hash(topic, part);
+	p->hnext = rm->buckets[h];
+	rm->buckets[h] = p;
+	LIST_INSERT_HEAD(&rm->parts, p, link);
+	log_info(KRM_MOD, "%s-%d hosted: log [%" PRId64 ", %" PRId64 "), high watermark %" PRId64, topic, part,
+		 klog_start_offset(p->log), klog_end_offset(p->log), p->hw);
+	krm_run(rm, p, NULL, 0, now); /* krepl_new may queue an EPOCHS rewrite */
+	*rcp = 0;
+	return p;
+fail:
+	free(ep);
+	klog_close(p->log);
+	free(p);
+	*rcp = rc;
+	return NULL;
+}
+
+/* Unfollows, stops (answering held produces), unlinks and frees p, closing or deleting its log. */
+static void krm_part_drop(struct krm *rm, struct krm_part *p, bool delete_log)
+{
+	if (p->following && rm->ops && rm->ops->unfollow)
+		rm->ops->unfollow(rm->arg, p->topic, p->part);
+	p->following = false;
+	if (krepl_role(p->k) != KREPL_OFFLINE)
+		krepl_stop(p->k);
+	p->failed = true; /* no more file work: the actions left are answers */
+	krm_run(rm, p, NULL, 0, rm->clock());
+	struct krm_pwait *w;
+	while ((w = LIST_FIRST(&p->waits))) { /* none should be left: krepl answered them all */
+		struct krm_produce *pr = w->pr;
+		krm_pwait_unlink(rm, w);
+		pr->res[w->slot] = (struct krm_pres){ KREPL_NOT_LEADER_OR_FOLLOWER, -1, -1, false };
+		if (--pr->n_waiting == 0 && pr->submitted)
+			pr->cb(pr->arg, pr);
+	}
+	struct krm_part **pp = &rm->buckets[krm_hash(p->topic, p->part)];
+	while (*pp != p)
+		pp = &(*pp)->hnext;
+	*pp = p->hnext;
+	LIST_REMOVE(p, link);
+	krepl_free(p->k);
+	if (delete_log) {
+		char eb[512];
+		log_info(KRM_MOD, "%s-%d is no longer hosted here; removing its log", p->topic, p->part);
+		if (klog_remove(p->log, eb, sizeof(eb)))
+			log_error(KRM_MOD, "removing the log of %s-%d: %s", p->topic, p->part, eb);
+	} else {
+		klog_close(p->log);
+	}
+	free(p);
+}
+
+static bool krm_in(const int32_t *ids, uint32_t n, int32_t id)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* After an input: hand the partition to the fetcher, or take it back, as its role says. */
+static void krm_sync_follow(struct krm *rm, struct krm_part *p)
+{
+	enum krepl_role role = krepl_role(p->k);
+	bool follower = !p->failed && (role == KREPL_TRUNCATING || role == KREPL_FOLLOWING) && krepl_leader(p->k) >= 0;
+	if (!follower) {
+		if (p->following && rm->ops && rm->ops->unfollow)
+			rm->ops->unfollow(rm->arg, p->topic, p->part);
+		p->following = false;
+		p->followed_leader = p->followed_epoch = -1;
+		return;
+	}
+	if (p->following && p->followed_leader == krepl_leader(p->k) && p->followed_epoch == krepl_leader_epoch(p->k))
+		return;
+	p->following = true;
+	p->followed_leader = krepl_leader(p->k);
+	p->followed_epoch = krepl_leader_epoch(p->k);
+	if (rm->ops && rm->ops->follow)
+		rm->ops->follow(rm->arg, p->topic, p->part, p->followed_leader, p->k);
+}
+
+int krm_become(struct krm *rm, const char *topic, int32_t part, const struct krepl_state *st, int32_t controller_epoch,
+	       const struct krm_conf *conf, int64_t now)
+{
+	if (!krm_in(st->replicas, st->n_replicas, rm->id))
+		return ERR_INVAL;
+	if (strlen(topic) > KRM_TOPIC_MAX)
+		return ERR_INVAL;
+	struct krm_part *p = krm_find(rm, topic, part);
+	if (!p) {
+		int rc;
+		p = krm_host(rm, topic, part, conf, now, &rc);
+		if (!p)
+			return rc;
+	}
+	if (p->failed)
+		return ERR_IO;
+	int rc = krepl_become(p->k, st, now);
+	if (rc == ERR_RANGE)
+		return 0; /* stale, or already taken: nothing changes */
+	if (rc) {
+		log_warn(KRM_MOD, "%s-%d: LeaderAndIsr refused (%s): leader %d epoch %d", topic, part, err_str(rc),
+			 st->leader, st->leader_epoch);
+		return rc;
+	}
+	p->ctrl_epoch = controller_epoch;
+	krm_run(rm, p, NULL, 0, now);
+	krm_sync_follow(rm, p);
+	if (rm->ops && rm->ops->wake)
+		rm->ops->wake(rm->arg);
+	return 0;
+}
+
+void krm_set_conf(struct krm *rm, const char *topic, int32_t part, const struct krm_conf *conf)
+{
+	struct krm_part *p = rm ? krm_find(rm, topic, part) : NULL;
+	if (!p)
+		return;
+	klog_set_opts(p->log, &conf->log);
+	krepl_set_min_insync(p->k, conf->min_insync > 0 ? conf->min_insync : 1);
+}
+
+int krm_remove(struct krm *rm, const char *topic, int32_t part, bool delete_log)
+{
+	struct krm_part *p = krm_find(rm, topic, part);
+	if (!p) {
+		krm_ckpt_forget(rm->hw_ckpt, &rm->n_hw_ckpt, topic, part);
+		krm_ckpt_forget(rm->rp_ckpt, &rm->n_rp_ckpt, topic, part);
+		return 0;
+	}
+	krm_part_drop(rm, p, delete_log);
+	return 0;
+}
+
+bool krm_hosted(const struct krm *rm, const char *topic, int32_t part)
+{
+	return krm_find(rm, topic, part) != NULL;
+}
+
+void krm_isr_result(struct krm *rm, const char *topic, int32_t part, int32_t leader_epoch, bool ok,
+		    int32_t new_zk_version, int64_t now)
+{
+	struct krm_part *p = krm_find(rm, topic, part);
+	if (!p)
+		return;
+	krepl_isr_result(p->k, leader_epoch, ok, new_zk_version, now);
+	if (!p->running) /* else (an isr_write that answered at once) the running loop carries them out */
+		krm_run(rm, p, NULL, 0, now);
+}
+
+void krm_tick(struct krm *rm, int64_t now)
+{
+	struct krm_part *p;
+	LIST_FOREACH(p, &rm->parts, link) {
+		if (krepl_role(p->k) != KREPL_LEADER)
+			continue;
+		krepl_tick(p->k, now);
+		krm_run(rm, p, NULL, 0, now);
+	}
+}
+
+void krm_housekeep(struct krm *rm, int64_t now)
+{
+	struct krm_part *p;
+	LIST_FOREACH(p, &rm->parts, link)
+		if (!p->failed)
+			klog_housekeep(p->log, now);
+}
+
+void krm_flushed(struct krm *rm, const struct klog *l, int64_t offset)
+{
+	struct krm_part *p;
+	LIST_FOREACH(p, &rm->parts, link)
+		if (p->log == l && offset > p->recovery)
+			p->recovery = offset <= klog_end_offset(l) ? offset : klog_end_offset(l);
+}
+
+/* ---- checkpoints ---- */
+
+static int krm_write_offsets(struct krm *rm, const char *name, bool hw, char *err, size_t errlen)
+{
+	size_t extra = hw ? rm->n_hw_ckpt : rm->n_rp_ckpt, n = 0, cnt = extra;
+	struct krm_part *p;
+	LIST_FOREACH(p, &rm->parts, link)
+		cnt++;
+	struct kckpt_offset *o = calloc(cnt ? cnt : 1, sizeof(*o));
+	if (!o)
+		return err_set(err, errlen, ERR_NOMEM, "out of memory");
+	LIST_FOREACH(p, &rm->parts, link) {
+		snprintf(o[n].topic, sizeof(o[n].topic), "%s", p->topic);
+		o[n].partition = p->part;
+		o[n++].offset = hw ? p->hw : p->recovery;
+	}
+	memcpy(o + n, hw ? rm->hw_ckpt : rm->rp_ckpt, extra * sizeof(*o));
+	n += extra;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", rm->log_dir, name);
+	int rc = kckpt_offsets_write(path, o, n, err, errlen);
+	free(o);
+	return rc;
+}
+
+int krm_checkpoint(struct krm *rm, char *err, size_t errlen)
+{
+	int rc = krm_write_offsets(rm, "replication-offset-checkpoint", true, err, errlen);
+	if (!rc)
+		rc = krm_write_offsets(rm, "recovery-point-offset-checkpoint", false, err, errlen);
+	return rc;
+}
+
+/* ---- leader paths ---- */
+
+int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char *topic, int32_t part,
+		   uint8_t *records, size_t len, int64_t nrecords, int acks, int64_t deadline, bool log_append_time,
+		   int64_t now, struct klog **log)
+{
+	struct krm_pres *res = &pr->res[i];
+	struct krm_part *p = krm_find(rm, topic, part);
+	if (log)
+		*log = NULL;
+	if (!p)
+		return res->error = KRM_E_UNKNOWN_TOPIC_OR_PARTITION;
+	if (p->failed)
+		return res->error = KRM_E_KAFKA_STORAGE_ERROR;
+	if (nrecords < 1 || !len)
+		return res->error = KRM_E_INVALID_RECORD;
+	res->log_start = klog_start_offset(p->log);
+	uint64_t token = rm->next_token++;
+	int64_t base = -1;
+	int32_t epoch = -1;
+	enum krepl_error e = krepl_append(p->k, nrecords, acks, token, deadline, now, &base, &epoch);
+	if (e)
+		return res->error = (int16_t)e;
+	/* register the slot first: krepl may already have queued its COMPLETE (an ISR of one) */
+	if (acks == -1) {
+		struct krm_pwait *w = &pr->waits[i];
+		w->p = p;
+		w->pr = pr;
+		w->slot = i;
+		w->token = token;
+		w->linked = true;
+		LIST_INSERT_HEAD(&p->waits, w, link);
+		rm->n_waiting++;
+		pr->n_waiting++;
+		res->waiting = true;
+	}
+	char eb[512];
+	int64_t first = -1;
+	int rc = klog_append(p->log, records, len, epoch, log_append_time, now, &first, eb, sizeof(eb));
+	if (!rc && first != base) {
+		snprintf(eb, sizeof(eb), "the log assigned offset %" PRId64 " where the replica expected %" PRId64, first,
+			 base);
+		rc = ERR_CORRUPT;
+	}
+	if (rc)
+		krm_fail(rm, p, "append", eb);
+	krm_run(rm, p, NULL, 0, now);
+	if (rc) {
+		if (res->waiting) { /* krepl answered it NOT_LEADER_OR_FOLLOWER on stopping */
+			krm_pwait_unlink(rm, &pr->waits[i]);
+			res->waiting = false;
+			pr->n_waiting--;
+		}
+		res->base_offset = -1;
+		return res->error = KRM_E_KAFKA_STORAGE_ERROR;
+	}
+	res->base_offset = base;
+	if (log)
+		*log = p->log;
+	if (rm->ops && rm->ops->wake)
+		rm->ops->wake(rm->arg);
+	return res->error; /* NONE, or already answered (an ISR of one with acks=all) */
+}
+
+int16_t krm_fetch(struct krm *rm, const char *topic, int32_t part, int32_t replica_id, int32_t current_leader_epoch,
+		  int64_t offset, size_t max_bytes, int64_t now, struct klog_slice *sl, int64_t *hw, int64_t *log_start)
+{
+	*sl = (struct klog_slice){ -1, 0, 0 };
+	*hw = *log_start = -1;
+	struct krm_part *p = krm_find(rm, topic, part);
+	if (!p)
+		return KRM_E_UNKNOWN_TOPIC_OR_PARTITION;
+	if (p->failed)
+		return KRM_E_KAFKA_STORAGE_ERROR;
+	struct krepl_fetch_req req = { replica_id, current_leader_epoch, offset, -1 };
+	struct krepl_fetch_plan plan;
+	krepl_fetch(p->k, &req, now, &plan);
+	krm_run(rm, p, NULL, 0, now);
+	if (p->failed)
+		return KRM_E_KAFKA_STORAGE_ERROR;
+	if (plan.error == KREPL_OFFSET_OUT_OF_RANGE && replica_id < 0 && offset >= plan.log_start &&
+	    offset <= krepl_log_end(p->k)) {
+		/* a consumer between the HW and the log end (a new leader's HW catching up): nothing
+		 * to read yet, as Kafka answers */
+		*hw = p->hw;
+		*log_start = klog_start_offset(p->log);
+		return KRM_E_NONE;
+	}
+	if (plan.error)
+		return (int16_t)plan.error;
+	/* what the consumer sees is the published HW, which is krepl's (p->hw follows every HW
+	 * action carried out above) */
+	*hw = p->hw;
+	*log_start = klog_start_offset(p->log); /* retention may have moved it past krepl's */
+	int64_t upto = replica_id < 0 ? p->hw : plan.to;
+	if (max_bytes == 0 || offset >= upto)
+		return KRM_E_NONE;
+	char eb[512];
+	int rc = klog_read(p->log, offset, max_bytes, upto, sl, eb, sizeof(eb));
+	if (rc == ERR_RANGE)
+		return KREPL_OFFSET_OUT_OF_RANGE;
+	if (rc) {
+		log_error(KRM_MOD, "read of %s-%d at %" PRId64 " failed: %s", topic, part, offset, eb);
+		return KRM_E_KAFKA_STORAGE_ERROR;
+	}
+	return KRM_E_NONE;
+}
+
+int16_t krm_leader(struct krm *rm, const char *topic, int32_t part, int32_t current_leader_epoch, int64_t *hw,
+		   int64_t *log_start, int32_t *leader_epoch, struct klog **log)
+{
+	struct krm_part *p = krm_find(rm, topic, part);
+	*hw = *log_start = -1;
+	*leader_epoch = -1;
+	if (log)
+		*log = NULL;
+	if (!p)
+		return KRM_E_UNKNOWN_TOPIC_OR_PARTITION;
+	if (p->failed)
+		return KRM_E_KAFKA_STORAGE_ERROR;
+	*leader_epoch = krepl_leader_epoch(p->k);
+	if (krepl_role(p->k) != KREPL_LEADER)
+		return KREPL_NOT_LEADER_OR_FOLLOWER;
+	if (current_leader_epoch >= 0 && current_leader_epoch < *leader_epoch)
+		return KREPL_FENCED_LEADER_EPOCH;
+	if (current_leader_epoch > *leader_epoch)
+		return KREPL_UNKNOWN_LEADER_EPOCH;
+	*hw = p->hw;
+	*log_start = klog_start_offset(p->log);
+	if (log)
+		*log = p->log;
+	return KRM_E_NONE;
+}
+
+int16_t krm_offset_for_epoch(struct krm *rm, const char *topic, int32_t part, int32_t current_leader_epoch,
+			     int32_t requested, int32_t *epoch, int64_t *end_offset)
+{
+	*epoch = KEPOCH_UNDEFINED;
+	*end_offset = KEPOCH_UNDEFINED;
+	struct krm_part *p = krm_find(rm, topic, part);
+	if (!p)
+		return KRM_E_UNKNOWN_TOPIC_OR_PARTITION;
+	if (p->failed)
+		return KRM_E_KAFKA_STORAGE_ERROR;
+	return (int16_t)krepl_offset_for_epoch(p->k, current_leader_epoch, requested, epoch, end_offset);
+}
+
+int64_t krm_high_watermark(const struct krm *rm, const char *topic, int32_t part)
+{
+	const struct krm_part *p = krm_find(rm, topic, part);
+	return p ? p->hw : -1;
+}
+
+struct krepl *krm_krepl(const struct krm *rm, const char *topic, int32_t part)
+{
+	const struct krm_part *p = krm_find(rm, topic, part);
+	return p ? p->k : NULL;
+}
+
+/* ---- follower side ---- */
+
+void krm_epoch_answer(void *arg, const char *topic, int32_t part, const struct krepl_epoch_resp *resp)
+{
+	struct krm *rm = arg;
+	struct krm_part *p = krm_find(rm, topic, part);
+	if (!p || p->failed)
+		return;
+	int64_t now = rm->clock();
+	if (krepl_epoch_response(p->k, resp, now))
+		log_warn(KRM_MOD, "%s-%d: leader %d answered OffsetForLeaderEpoch %d with (%d, %" PRId64 "): ignored", topic,
+			 part, krepl_leader(p->k), resp->requested_epoch, resp->leader_epoch, resp->end_offset);
+	krm_run(rm, p, NULL, 0, now);
+	krm_sync_follow(rm, p);
+}
+
+void krm_fetch_answer(void *arg, const char *topic, int32_t part, const struct krepl_fetch_resp *resp,
+		      const uint8_t *records, size_t len)
+{
+	struct krm *rm = arg;
+	struct krm_part *p = krm_find(rm, topic, part);
+	if (!p || p->failed)
+		return;
+	int64_t now = rm->clock();
+	if (krepl_fetch_response(p->k, resp, now))
+		log_warn(KRM_MOD, "%s-%d: a fetch answer from leader %d at %" PRId64 " is inconsistent: ignored", topic, part,
+			 krepl_leader(p->k), resp->fetch_offset);
+	krm_run(rm, p, records, len, now);
+	krm_sync_follow(rm, p);
+}
+
+void krm_refollow(struct krm *rm)
+{
+	struct krm_part *p;
+	LIST_FOREACH(p, &rm->parts, link) {
+		if (!p->following)
+			continue;
+		p->following = false;
+		krm_sync_follow(rm, p);
+	}
+}
