@@ -151,9 +151,11 @@ void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p
 	}
 	struct krepl_state st = { .leader = p->leader, .leader_epoch = p->leader_epoch, .zk_version = p->state_version };
 	st.n_replicas = (uint32_t)p->nrep;
-	memcpy(st.replicas, p->replicas, (size_t)p->nrep * sizeof(int32_t));
+	if (p->nrep > 0)
+		memcpy(st.replicas, p->replicas, (size_t)p->nrep * sizeof(int32_t));
 	st.n_isr = (uint32_t)p->nisr;
-	memcpy(st.isr, p->isr, (size_t)p->nisr * sizeof(int32_t));
+	if (p->nisr > 0)
+		memcpy(st.isr, p->isr, (size_t)p->nisr * sizeof(int32_t));
 	struct krm_conf c;
 	kb_topic_krm_conf(t, &c);
 	krm_become(b->rm, t->name, p->id, &st, p->ctrl_epoch, &c, kb_now_ms());

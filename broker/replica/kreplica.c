@@ -658,7 +658,8 @@ static int krm_write_offsets(struct krm *rm, const char *name, bool hw, char *er
 		o[n].partition = p->part;
 		o[n++].offset = hw ? p->hw : p->recovery;
 	}
-	memcpy(o + n, hw ? rm->hw_ckpt : rm->rp_ckpt, extra * sizeof(*o));
+	if (extra)
+		memcpy(o + n, hw ? rm->hw_ckpt : rm->rp_ckpt, extra * sizeof(*o));
 	n += extra;
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/%s", rm->log_dir, name);
