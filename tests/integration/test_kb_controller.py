@@ -23,6 +23,7 @@ warnings.simplefilter("ignore")
 from confluent_kafka.admin import AdminClient  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
+from kazoo.exceptions import NoNodeError  # noqa: E402
 
 ASSIGN = {0: [0, 1, 2], 1: [1, 2, 0], 2: [2, 0, 1]}
 
@@ -92,7 +93,12 @@ class ControllerTest(unittest.TestCase):
         return json.loads(data)
 
     def controller(self):
-        data, _ = self.zk.get("/controller")
+        """The id in /controller, None while there is none (it may go between an exists and a
+        get: the old controller's session expiring)."""
+        try:
+            data, _ = self.zk.get("/controller")
+        except NoNodeError:
+            return None
         return json.loads(data)["brokerid"]
 
     def wait_state(self, p, leader, isr, epoch, timeout=60):
@@ -144,7 +150,7 @@ class ControllerTest(unittest.TestCase):
         ctrl = self.controller()
         self.kill(ctrl)
         # another broker wins /controller, reads the states and elects
-        wait_for(lambda: self.zk.exists("/controller") and self.controller() != ctrl, 60,
+        wait_for(lambda: self.controller() not in (None, ctrl), 60,
                  "a new controller")
         self.check_after_death(ctrl)
         new = self.controller()
