@@ -343,9 +343,11 @@ static int kt_select(struct kt *kt, struct kt_topics *ts)
 			kt_topic_free(t);
 	}
 	ts->n = w;
-	qsort(ts->v, ts->n, sizeof(*ts->v), kt_cmp_topic);
+	if (ts->n > 1) /* qsort of a NULL array, even empty, is undefined */
+		qsort(ts->v, ts->n, sizeof(*ts->v), kt_cmp_topic);
 	for (size_t i = 0; i < ts->n; i++)
-		qsort(ts->v[i].parts, ts->v[i].n_parts, sizeof(*ts->v[i].parts), kt_cmp_part);
+		if (ts->v[i].n_parts > 1)
+			qsort(ts->v[i].parts, ts->v[i].n_parts, sizeof(*ts->v[i].parts), kt_cmp_part);
 	if (kt->o[O_TOPIC].seen && ts->n == 0 && !kt->o[O_IF_EXISTS].seen)
 		return kt_fail(kt, "java.lang.IllegalArgumentException", "Topic '%s' does not exist as expected",
 			       kt->o[O_TOPIC].value);
