@@ -21,6 +21,7 @@ struct event_base;
 struct evbuffer;
 struct event;
 struct kb_zk;
+struct kfetcher;
 struct kctrl;
 struct kb_shutdown;
 struct net_conn;
@@ -187,6 +188,7 @@ struct broker {
 	LIST_HEAD(, kflushwait) flush_waits;
 	struct fsyncq *fsq; /* the fsync worker of every partition log's flush policy */
 	struct krm *rm;	    /* the replica manager: every local partition log and its HW */
+	struct kfetcher *fetcher; /* the follower fetchers (one connection per leader), fed by rm */
 	LIST_HEAD(, kprodwait) prod_waits; /* acks=all produces held in rm's purgatory */
 	struct event *wake;	 /* deferred: retry waiting requests after appends / metadata */
 	struct event *tick;	 /* 100 ms: request deadlines */

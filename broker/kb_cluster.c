@@ -214,6 +214,8 @@ static void cl_node_done(struct cl_nodes *ns)
 		log_debug(CL_MOD, "%d live broker(s)", b->nnodes);
 		if (b->ctrl)
 			cl_ctrl_brokers(b);
+		if (b->rm) /* followers reach their leaders at the addresses registered now */
+			krm_refollow(b->rm);
 		kb_wake(b);
 	}
 	free(ns->nodes);

@@ -10,6 +10,7 @@
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kb_shutdown.h"
+#include "kfetcher.h"
 #include "kb_dynconf.h"
 #include "kb_config.h"
 #include "log.h"
@@ -133,6 +134,32 @@ static void broker_isr_write(void *arg, const char *topic, int32_t part, const s
 static void broker_rm_wake(void *arg)
 {
 	kb_wake(arg);
+}
+
+/* A follower: fetch from its leader at the address the leader registered in /brokers/ids. A
+ * leader not registered (yet) is reached when the registrations are read again (krm_refollow). */
+static void broker_follow(void *arg, const char *topic, int32_t part, int32_t leader, struct krepl *k)
+{
+	struct broker *b = arg;
+	if (!b->fetcher)
+		return;
+	for (int32_t i = 0; i < b->nnodes; i++) {
+		if (b->nodes[i].id != leader)
+			continue;
+		if (kfetcher_add(b->fetcher, topic, part, leader, b->nodes[i].host, b->nodes[i].port, k))
+			log_error(BROKER_MOD, "%s-%d: cannot follow leader %d at %s:%d", topic, part, leader, b->nodes[i].host,
+				  b->nodes[i].port);
+		return;
+	}
+	kfetcher_remove(b->fetcher, topic, part); /* not the old leader any more either */
+	log_info(BROKER_MOD, "%s-%d: leader %d is not registered; following it once it is", topic, part, leader);
+}
+
+static void broker_unfollow(void *arg, const char *topic, int32_t part)
+{
+	struct broker *b = arg;
+	if (b->fetcher)
+		kfetcher_remove(b->fetcher, topic, part);
 }
 
 static void broker_housekeep_cb(evutil_socket_t fd, short what, void *arg)
@@ -274,6 +301,8 @@ int main(int argc, char **argv)
 	}
 	static const struct krm_ops rm_ops = {
 		.isr_write = broker_isr_write,
+		.follow = broker_follow,
+		.unfollow = broker_unfollow,
 		.wake = broker_rm_wake,
 	};
 	struct krm_opts rmo = {
@@ -291,6 +320,14 @@ int main(int argc, char **argv)
 	if (!b.rm) {
 		log_fatal(BROKER_MOD, "%s", eb);
 		fprintf(stderr, "samsa-broker: %s\n", eb);
+		rc = 1;
+		goto out;
+	}
+	/* the fetchers hand their answers to the replica manager */
+	static const struct kfetcher_ops fetch_ops = { krm_epoch_answer, krm_fetch_answer };
+	b.fetcher = kfetcher_new(b.base, cfg.broker_id, &fetch_ops, b.rm);
+	if (!b.fetcher) {
+		log_fatal(BROKER_MOD, "cannot start the replica fetchers");
 		rc = 1;
 		goto out;
 	}
@@ -357,7 +394,11 @@ out:
 		struct kwait *w;
 		while ((w = LIST_FIRST(&b.waits)))
 			kwait_free(w);
-		/* a clean shutdown: checkpoints written, every log closed (fsynced) */
+		/* a clean shutdown: the fetchers stop (no answer comes after this), then the
+		 * checkpoints are written and every log closed (fsynced) */
+		kfetcher_free(b.fetcher);
+		b.fetcher = NULL;
+		event_base_loop(b.base, EVLOOP_NONBLOCK); /* reap the closed leader connections */
 		krm_free(b.rm);
 		b.rm = NULL;
 		struct kb_topic *t;

@@ -566,8 +566,13 @@ int krm_become(struct krm *rm, const char *topic, int32_t part, const struct kre
 	if (rc == ERR_RANGE)
 		return 0; /* stale, or already taken: nothing changes */
 	if (rc) {
-		log_warn(KRM_MOD, "%s-%d: LeaderAndIsr refused (%s): leader %d epoch %d", topic, part, err_str(rc),
-			 st->leader, st->leader_epoch);
+		char reps[128] = "", isr[128] = "";
+		for (uint32_t i = 0, n = 0; i < st->n_replicas && n < sizeof(reps) - 12; i++)
+			n += (uint32_t)snprintf(reps + n, sizeof(reps) - n, "%s%d", i ? "," : "", st->replicas[i]);
+		for (uint32_t i = 0, n = 0; i < st->n_isr && n < sizeof(isr) - 12; i++)
+			n += (uint32_t)snprintf(isr + n, sizeof(isr) - n, "%s%d", i ? "," : "", st->isr[i]);
+		log_warn(KRM_MOD, "%s-%d: LeaderAndIsr refused (%s): leader %d epoch %d isr [%s] replicas [%s]", topic, part,
+			 err_str(rc), st->leader, st->leader_epoch, isr, reps);
 		return rc;
 	}
 	p->ctrl_epoch = controller_epoch;

@@ -101,6 +101,17 @@ class ControllerTest(unittest.TestCase):
             return None
         return json.loads(data)["brokerid"]
 
+    def wait_isr_has(self, p, broker_id, timeout=60):
+        """Waits for broker_id in the stored ISR of r3-p (the leader's expansion); the state."""
+        last = [None]
+
+        def ok():
+            last[0] = self.state(p)
+            return last[0] is not None and broker_id in last[0]["isr"]
+
+        wait_for(ok, timeout, lambda: "r3-%d's ISR to take %d back (last: %r)" % (p, broker_id, last[0]))
+        return last[0]
+
     def wait_state(self, p, leader, isr, epoch, timeout=60):
         want = (leader, sorted(isr), epoch)
         last = [None]
@@ -198,25 +209,23 @@ class ControllerTest(unittest.TestCase):
         other = [p for p in ASSIGN if p != pref][0]
         self.kill(victim)
         self.check_after_death(victim)
-        b = self.cluster.brokers[victim]
-        b.start()
-        b.wait_ready()
         port = self.cluster.brokers[ctrl].port
+        # while the preferred replica is down it is not in the ISR
         res = elect_leaders(port, {"r3": [pref, other, 9], "nope": [0]})
         self.assertEqual(res[("r3", pref)][0], 80)  # PREFERRED_LEADER_NOT_AVAILABLE: not in the ISR
         self.assertEqual(res[("r3", other)][0], 84)  # ELECTION_NOT_NEEDED
         self.assertEqual(res[("r3", 9)][0], 3)
         self.assertEqual(res[("nope", 0)][0], 3)
         self.assertEqual(res[("r3", other)][1], "preferred election of r3-%d: not needed" % other)
+        b = self.cluster.brokers[victim]
+        b.start()
+        b.wait_ready()
         # a broker that is not the controller says so (clients then retry at the controller)
         res = elect_leaders(self.cluster.brokers[victim].port, {"r3": [pref]})
         self.assertEqual(res[("r3", pref)][0], 41)  # NOT_CONTROLLER
-        # the partition's leader takes the preferred replica back into the ISR (written as the
-        # leader does, conditionally on the version), then the election moves leadership to it
-        s, st = self.zk.get("/brokers/topics/r3/partitions/%d/state" % pref)
-        s = json.loads(s)
-        s["isr"].append(victim)
-        self.zk.set("/brokers/topics/r3/partitions/%d/state" % pref, json.dumps(s).encode(), st.version)
+        # the restarted replica fetches, catches up, and the partition's leader takes it back into
+        # the ISR (its conditional write); then the election moves leadership to it
+        s = self.wait_isr_has(pref, victim)
         epoch = s["leader_epoch"]
 
         def elected():
@@ -241,10 +250,8 @@ class AutoRebalanceTest(ControllerTest):
         b = self.cluster.brokers[victim]
         b.start()
         b.wait_ready()
-        s, st = self.zk.get("/brokers/topics/r3/partitions/%d/state" % pref)
-        s = json.loads(s)
-        s["isr"].append(victim)
-        self.zk.set("/brokers/topics/r3/partitions/%d/state" % pref, json.dumps(s).encode(), st.version)
+        # the restarted replica catches up and its leader writes it back into the ISR
+        s = self.wait_isr_has(pref, victim)
         self.wait_state(pref, victim, s["isr"], s["leader_epoch"] + 1, timeout=30)
         self.assertIn("preferred-replica election(s) to rebalance", self.cluster.brokers[ctrl].log_text())
 
