@@ -11,6 +11,7 @@
  *   kafka-topics (--bootstrap-server host:port | --zookeeper host:port[/chroot]) --list
  *   kafka-topics (--bootstrap-server ... | --zookeeper ...) --describe [--topic T]
  *                [--under-replicated-partitions] [--unavailable-partitions]
+ *                [--under-min-isr-partitions] [--at-min-isr-partitions (--bootstrap-server only)]
  *                [--topics-with-overrides] [--exclude-internal]
  *   kafka-topics --zookeeper host:port[/chroot] --create --topic T --partitions N
  *                --replication-factor R [--config k=v]... [--if-not-exists]
@@ -145,6 +146,7 @@ struct kt_topic {
 	struct kt_partition *parts;
 	size_t n_parts;
 	char *configs;	     /* "k=v,k=v" of the non-default configs; "" when none */
+	int32_t min_isr;     /* min.insync.replicas from DescribeConfigs; -1: not known */
 	bool deleting;	     /* marked for deletion (ZooKeeper: /admin/delete_topics/<t>) */
 };
 
@@ -194,6 +196,7 @@ static struct kt_topic *kt_topics_add(struct kt_topics *ts, const char *name)
 	ts->v = v;
 	struct kt_topic *t = &v[ts->n];
 	memset(t, 0, sizeof(*t));
+	t->min_isr = -1;
 	if (!(t->name = strdup(name)) || !(t->configs = strdup(""))) {
 		free(t->name);
 		free(t->configs);
@@ -291,11 +294,42 @@ static bool kt_live(const struct kt *kt, int32_t id)
 	return false;
 }
 
-/* Prints --describe for every topic of ts, as Kafka 2.4+ TopicCommand does. */
-static void kt_print_describe(const struct kt *kt, const struct kt_topics *ts, bool zk)
+/* Which partitions a --describe with filters lists, as Kafka 2.4+'s TopicCommand decides
+ * (DescribeOptions): without a filter every partition; with filters a partition that ANY of
+ * them selects (they are alternatives, not a conjunction):
+ *   --under-replicated-partitions  the ISR is smaller than the replica list
+ *   --unavailable-partitions       no leader (-1 / none), or a leader that is not a live broker
+ *                                  (ZooKeeper: /brokers/ids; Kafka: the brokers of Metadata)
+ *   --under-min-isr-partitions     no leader, or ISR < the topic's min.insync.replicas
+ *   --at-min-isr-partitions        ISR == the topic's min.insync.replicas
+ * The min-ISR filters need the topic's min.insync.replicas (DescribeConfigs; Kafka answers
+ * them only with --bootstrap-server); when it is unknown only "no leader" counts. */
+static bool kt_shows_partition(const struct kt *kt, const struct kt_topic *t, const struct kt_partition *p)
 {
 	bool under = kt->o[O_UNDER_REPLICATED].seen, unavail = kt->o[O_UNAVAILABLE].seen;
-	bool filters = under || unavail || kt->o[O_UNDER_MIN_ISR].seen || kt->o[O_AT_MIN_ISR].seen;
+	bool under_min = kt->o[O_UNDER_MIN_ISR].seen, at_min = kt->o[O_AT_MIN_ISR].seen;
+	if (!under && !unavail && !under_min && !at_min)
+		return true;
+	bool leader = p->has_leader && p->leader >= 0;
+	if (under && p->n_isr < p->n_replicas)
+		return true;
+	if (unavail && (!leader || !kt_live(kt, p->leader)))
+		return true;
+	if (under_min && (!leader || (t->min_isr >= 0 && p->n_isr < (size_t)t->min_isr)))
+		return true;
+	if (at_min && t->min_isr >= 0 && p->n_isr == (size_t)t->min_isr)
+		return true;
+	return false;
+}
+
+/* Prints --describe for every topic of ts, as Kafka 2.4+ TopicCommand does: the topic line
+ * only without filters, then each partition kt_shows_partition selects. Leader "none" when
+ * there is no leader (the Kafka path's leader -1, a partition without a state znode); the
+ * ZooKeeper path prints the state's leader as it is, -1 included, as Kafka's did. */
+static void kt_print_describe(const struct kt *kt, const struct kt_topics *ts, bool zk)
+{
+	bool filters = kt->o[O_UNDER_REPLICATED].seen || kt->o[O_UNAVAILABLE].seen || kt->o[O_UNDER_MIN_ISR].seen ||
+		       kt->o[O_AT_MIN_ISR].seen;
 	bool overrides = kt->o[O_OVERRIDES].seen;
 
 	for (size_t i = 0; i < ts->n; i++) {
@@ -309,13 +343,8 @@ static void kt_print_describe(const struct kt *kt, const struct kt_topics *ts, b
 			continue;
 		for (size_t k = 0; k < t->n_parts; k++) {
 			const struct kt_partition *p = &t->parts[k];
-			bool no_leader = !p->has_leader || p->leader < 0 || (zk && !kt_live(kt, p->leader));
-			if (under && !(p->n_isr < p->n_replicas))
+			if (!kt_shows_partition(kt, t, p))
 				continue;
-			if (unavail && !no_leader)
-				continue;
-			if (kt->o[O_UNDER_MIN_ISR].seen || kt->o[O_AT_MIN_ISR].seen)
-				continue; /* needs min.insync.replicas per topic: not reported */
 			printf("\tTopic: %s\tPartition: %" PRId32, t->name, p->id);
 			if (p->has_leader && !(p->leader < 0 && !zk))
 				printf("\tLeader: %" PRId32, p->leader);
@@ -505,6 +534,13 @@ static int kt_admin_configs(struct kt *kt, rd_kafka_t *rk, struct kt_topics *ts)
 			const rd_kafka_ConfigEntry_t **ents = rd_kafka_ConfigResource_configs(out[r], &ne);
 			for (size_t k = 0; k < ne; k++) {
 				const rd_kafka_ConfigEntry_t *ce = ents[k];
+				const char *cv = rd_kafka_ConfigEntry_value(ce);
+				if (!strcmp(rd_kafka_ConfigEntry_name(ce), "min.insync.replicas") && cv) {
+					char *end = NULL;
+					long m = strtol(cv, &end, 10);
+					if (end != cv && !*end && m >= 0 && m <= INT32_MAX)
+						t->min_isr = (int32_t)m;
+				}
 				if (rd_kafka_ConfigEntry_is_default(ce) ||
 				    rd_kafka_ConfigEntry_source(ce) == RD_KAFKA_CONFIG_SOURCE_DEFAULT_CONFIG)
 					continue;
@@ -795,9 +831,11 @@ static int kt_run_admin(struct kt *kt)
 			for (size_t i = 0; i < ts.n; i++)
 				printf("%s\n", ts.v[i].name);
 		} else if (rc == 0) {
-			bool filters = kt->o[O_UNDER_REPLICATED].seen || kt->o[O_UNAVAILABLE].seen ||
-				       kt->o[O_UNDER_MIN_ISR].seen || kt->o[O_AT_MIN_ISR].seen;
-			if (!filters)
+			/* configs for the topic lines, and min.insync.replicas for the min-ISR
+			 * filters; the other filters print no topic line */
+			bool filters = kt->o[O_UNDER_REPLICATED].seen || kt->o[O_UNAVAILABLE].seen;
+			bool min_isr = kt->o[O_UNDER_MIN_ISR].seen || kt->o[O_AT_MIN_ISR].seen;
+			if (!filters || min_isr)
 				rc = kt_admin_configs(kt, rk, &ts);
 			if (rc == 0)
 				kt_print_describe(kt, &ts, false);

@@ -115,6 +115,36 @@ class ZooKeeperLayoutTest(unittest.TestCase):
         r = run("kafka-topics", "--zookeeper", self.zkhosts(), "--describe", "--topic", "nope", "--if-exists")
         self.assertEqual((r.returncode, r.stdout), (0, ""))
 
+    def test_describe_filters_are_alternatives(self):
+        """Kafka's --under-replicated-partitions and --unavailable-partitions each select their
+        partitions; given together a partition either selects is listed, once, in order."""
+        self.layout()
+
+        def put(path, doc):
+            self.zk.create(path, json.dumps(doc, separators=(",", ":")).encode(), makepath=True)
+        put("/brokers/topics/dogs", {"version": 2, "partitions": {"0": [0, 1], "1": [0, 1], "2": [0, 1]}})
+        put("/brokers/topics/dogs/partitions/0/state",  # under-replicated, leader live
+            {"controller_epoch": 1, "leader": 0, "version": 1, "leader_epoch": 1, "isr": [0]})
+        put("/brokers/topics/dogs/partitions/1/state",  # no leader, full ISR
+            {"controller_epoch": 1, "leader": -1, "version": 1, "leader_epoch": 2, "isr": [0, 1]})
+        put("/brokers/topics/dogs/partitions/2/state",  # healthy
+            {"controller_epoch": 1, "leader": 0, "version": 1, "leader_epoch": 0, "isr": [0, 1]})
+        d0 = "\tTopic: dogs\tPartition: 0\tLeader: 0\tReplicas: 0,1\tIsr: 0\n"
+        d1 = "\tTopic: dogs\tPartition: 1\tLeader: -1\tReplicas: 0,1\tIsr: 0,1\n"
+        c1 = "\tTopic: cities\tPartition: 1\tLeader: 1\tReplicas: 1,0\tIsr: 1\n"
+        a0 = "\tTopic: animals\tPartition: 0\tLeader: none\tReplicas: 0\tIsr: \tMarkedForDeletion: true\n"
+        base = ["kafka-topics", "--zookeeper", self.zkhosts(), "--describe"]
+        r = run(*base, "--under-replicated-partitions")
+        self.assertEqual((r.returncode, r.stdout), (0, a0 + c1 + d0), r.stderr)
+        r = run(*base, "--unavailable-partitions")
+        self.assertEqual((r.returncode, r.stdout), (0, a0 + c1 + d1), r.stderr)
+        for flags in (["--under-replicated-partitions", "--unavailable-partitions"],
+                      ["--unavailable-partitions", "--under-replicated-partitions"]):
+            r = run(*(base + flags))
+            self.assertEqual((r.returncode, r.stdout), (0, a0 + c1 + d0 + d1), (flags, r.stderr))
+        r = run(*base, "--under-replicated-partitions", "--unavailable-partitions", "--topic", "dogs")
+        self.assertEqual(r.stdout, d0 + d1)
+
     def test_chroot_and_malformed(self):
         self.layout("/kafka1")
         r = run("kafka-topics", "--zookeeper", self.zkhosts("/kafka1"), "--list", "--topic", "cit.*")

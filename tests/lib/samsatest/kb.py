@@ -1,8 +1,15 @@
-"""A broker test cluster: a coordinator (samsa-coord, or the real ZooKeeper 3.8 with
-SAMSA_ZK_TARGET=real) and samsa-broker daemons (SAMSA_BROKER) on reserved loopback ports in a
-work directory (kept if the test fails), stopped by pid when the test ends. `Broker.wait_ready`
-polls the broker's own Metadata answer until it is registered and a controller is elected, and
-fails at once if the broker exits meanwhile.
+"""A broker test cluster: coordinators (one samsa-coord or a 3-server ensemble; the real
+ZooKeeper 3.8 with SAMSA_ZK_TARGET=real) and samsa-broker daemons (SAMSA_BROKER) on reserved
+loopback ports in a work directory (kept if the test fails), stopped by pid when the test ends.
+`Broker.wait_ready` polls the broker's own Metadata answer until it is registered and a
+controller is elected, and fails at once if the broker exits meanwhile.
+
+`Cluster` also drives failures of one broker by pid (stop, kill -9, SIGSTOP/SIGCONT, restart on
+its own log directory) and waits by polling, never by sleeping: every live broker's Metadata
+naming exactly the live brokers (`wait_brokers`), a topic's leaders (`wait_leaders`), and a
+partition's state znode as the controller wrote it (`state`, `wait_state`, read with kazoo from
+the coordinators). A broker may also run a shipped config file (configs/cluster-3/...) with its
+ports, directories and coordinators overridden on the command line (`--override`).
 
 Also a minimal raw Kafka client (`KafkaRaw`) for the bad-input tests: it sends exactly the
 bytes a test wants.
@@ -12,7 +19,7 @@ import socket
 import struct
 
 from . import zk
-from .daemon import Daemon
+from .daemon import Daemon, _live as _live_daemons
 from .ports import free_port
 from .wait import wait_for  # noqa: F401 (part of this module's interface)
 from .workdir import WorkDir
@@ -69,6 +76,14 @@ def kstr(s):
 
 def metadata_v1(port, topics=None):
     """(controller_id, [broker ids], {topic: (error, [(partition, error, leader)])})."""
+    ctrl, ids, full = metadata_full(port, topics)
+    return ctrl, ids, {t: (err, [(p["partition"], p["error"], p["leader"]) for p in parts])
+                       for t, (err, parts) in full.items()}
+
+
+def metadata_full(port, topics=None):
+    """Metadata v1 with every field the tests look at: (controller_id, [broker ids],
+    {topic: (error, [{"partition", "error", "leader", "replicas", "isr"}])})."""
     k = KafkaRaw(port, timeout=5)
     try:
         body = struct.pack(">i", -1) if topics is None else struct.pack(">i", len(topics)) + b"".join(
@@ -107,11 +122,14 @@ def metadata_v1(port, topics=None):
         for _ in range(np_):
             (perr, pidx, leader) = struct.unpack_from(">hii", r, pos)
             pos += 10
+            lists = []
             for _ in range(2):
                 (cnt,) = struct.unpack_from(">i", r, pos)
+                lists.append(list(struct.unpack_from(">%di" % cnt, r, pos + 4)))
                 pos += 4 + 4 * cnt
-            parts.append((pidx, perr, leader))
-        topics_out[name] = (err, parts)
+            parts.append({"partition": pidx, "error": perr, "leader": leader, "replicas": lists[0],
+                          "isr": lists[1]})
+        topics_out[name] = (err, sorted(parts, key=lambda p: p["partition"]))
     return ctrl, ids, topics_out
 
 
@@ -129,30 +147,46 @@ def partition_meta(port, topic, partition=0):
 
 
 class Broker(Daemon):
-    def __init__(self, cluster, broker_id, extra):
+    """Broker `broker_id` of a cluster. With config_file (a shipped properties file) the broker
+    runs that file, and only the keys a test must own are overridden on its command line
+    (listeners, advertised.listeners, log.dirs, zookeeper.connect, then `extra`); otherwise
+    it runs a properties file written here."""
+
+    def __init__(self, cluster, broker_id, extra, config_file=None):
         self.cluster = cluster
         self.id = broker_id
         self.port = free_port()
         self.dir = os.path.join(cluster.dir, "broker%d" % broker_id)
         os.makedirs(self.dir, exist_ok=True)
         self.log_dirs = os.path.join(self.dir, "kafka-logs")
-        props = {
-            "broker.id": str(broker_id),
+        if not BROKER:
+            raise RuntimeError("SAMSA_BROKER must name the samsa-broker binary")
+        own = {
             "listeners": "PLAINTEXT://127.0.0.1:%d" % self.port,
             "log.dirs": self.log_dirs,
             "zookeeper.connect": cluster.zk_connect,
-            "zookeeper.session.timeout.ms": "6000",
-            "num.partitions": "1",
             # a controlled shutdown that cannot move a leadership (the last live replica) gives
             # up after 3 retries; 200 ms apart instead of 5 s keeps test teardowns quick
             "controlled.shutdown.retry.backoff.ms": "200",
         }
-        props.update(extra or {})
-        self.props = zk.write_props(os.path.join(self.dir, "server.properties"), props, None)
+        if config_file:
+            self.props = os.path.abspath(config_file)
+            over = dict(own, **{"advertised.listeners": own["listeners"]})
+            over.update(extra or {})
+            argv = [BROKER, self.props]
+            for k, v in over.items():
+                argv += ["--override", "%s=%s" % (k, v)]
+        else:
+            props = dict(own, **{
+                "broker.id": str(broker_id),
+                "zookeeper.session.timeout.ms": "6000",
+                "num.partitions": "1",
+            })
+            props.update(extra or {})
+            self.props = zk.write_props(os.path.join(self.dir, "server.properties"), props, None)
+            argv = [BROKER, self.props]
         env = dict(os.environ, LOG_DIR=os.path.join(self.dir, "logs"))
-        if not BROKER:
-            raise RuntimeError("SAMSA_BROKER must name the samsa-broker binary")
-        Daemon.__init__(self, "broker %d" % broker_id, [BROKER, self.props], self.dir,
+        Daemon.__init__(self, "broker %d" % broker_id, argv, self.dir,
                         os.path.join(self.dir, "broker.out"), env,
                         [os.path.join(self.dir, "logs", "server.log")])
 
@@ -190,32 +224,209 @@ class Broker(Daemon):
 
 
 class Cluster:
-    """One coordinator and n brokers; `chroot` puts the cluster under a path, as
-    zookeeper.connect=host:port/chroot does."""
+    """Coordinators (`coordinators`: 1, or 3 as an ensemble) and `brokers` brokers with ids
+    0..brokers-1; `chroot` puts the cluster under a path, as zookeeper.connect=host:port/chroot
+    does. `config_files` (one per broker) runs shipped config files instead of written ones.
+    Every process is stopped by pid when the test ends; the work directory is kept if it fails.
+    With start=False the brokers are made but not started (start_broker / wait_brokers)."""
 
-    def __init__(self, testcase, brokers=1, chroot="/kafka", broker_extra=None, zk_target=None):
+    def __init__(self, testcase, brokers=1, chroot="/kafka", broker_extra=None, zk_target=None,
+                 coordinators=1, config_files=None, start=True):
+        self.testcase = testcase
         self.work = WorkDir(testcase, prefix="samsa-kb-")
         self.tmp = self.work
         self.dir = self.work.path
-        zkdir = os.path.join(self.dir, "zk")
-        os.makedirs(zkdir)
+        self.chroot = chroot or ""
         kind = zk_target or zk.target()
-        self.zk = zk.real_server(zkdir) if kind == "real" else zk.samsa_server(zkdir)
-        testcase.addCleanup(self.zk.stop)
-        self.zk.start()
-        self.zk_connect = self.zk.hosts + (chroot or "")
+        self.ens = None
+        self._kazoo = None
+        if coordinators == 1:
+            zkdir = os.path.join(self.dir, "zk")
+            os.makedirs(zkdir)
+            self.zk = zk.real_server(zkdir) if kind == "real" else zk.samsa_server(zkdir)
+            testcase.addCleanup(self.zk.stop)
+            self.zk.start()
+            self.zk_hosts = self.zk.hosts
+        elif coordinators == 3:
+            from .ensemble import Ensemble
+            self.zk = None
+            self.ens = Ensemble(3, kind=kind, workdir=os.path.join(self.dir, "ensemble"))
+            testcase.addCleanup(self.ens.close)
+            self.ens.start()
+            self.ens.wait_serving()
+            self.zk_hosts = self.ens.hosts()
+        else:
+            raise ValueError("coordinators must be 1 or 3, not %r" % coordinators)
+        self.zk_connect = self.zk_hosts + self.chroot
         self.brokers = []
+        testcase.addCleanup(self._close_kazoo)
         for i in range(brokers):
-            b = Broker(self, i, broker_extra)
+            b = Broker(self, i, broker_extra, config_files[i] if config_files else None)
             testcase.addCleanup(b.stop)
             self.brokers.append(b)
-            b.start()
-        for b in self.brokers:
-            b.wait_ready()
+            if start:
+                b.start()
+        if start:
+            for b in self.brokers:
+                b.wait_ready()
 
     @property
     def bootstrap(self):
         return ",".join(b.bootstrap for b in self.brokers)
+
+    # -- one broker, by id (each by its pid) ---------------------------------------------------
+
+    def broker(self, i):
+        return self.brokers[i]
+
+    def expected(self):
+        """The brokers the test started and has not stopped or killed (paused ones included)."""
+        return [b for b in self.brokers if b in _live_daemons]
+
+    def live(self):
+        """The expected brokers that are not paused."""
+        return [b for b in self.expected() if not b.paused]
+
+    def live_ids(self):
+        return [b.id for b in self.live()]
+
+    def start_broker(self, i):
+        self.brokers[i].start()
+        return self.brokers[i]
+
+    def stop_broker(self, i, timeout=15):
+        """SIGTERM (the broker's clean shutdown), SIGKILL after timeout."""
+        self.brokers[i].stop(timeout)
+
+    def kill9(self, i):
+        self.brokers[i].kill9()
+
+    def pause(self, i):
+        """SIGSTOP: the process keeps its sockets and its coordinator session until that expires."""
+        self.brokers[i].pause()
+
+    def resume(self, i):
+        self.brokers[i].resume()
+
+    def restart(self, i, clean=True):
+        """Stops broker i (SIGTERM, or kill -9 with clean=False) and starts it again on the same
+        port and log directory; waits until it serves."""
+        if clean:
+            self.stop_broker(i)
+        else:
+            self.kill9(i)
+        return self.start_broker(i).wait_ready()
+
+    # -- polling --------------------------------------------------------------------------------
+
+    def metadata(self, topics=None, via=None):
+        """metadata_full from broker `via` (default: the first live broker that answers)."""
+        last = None
+        for b in ([self.brokers[via]] if via is not None else self.live()):
+            try:
+                return metadata_full(b.port, topics)
+            except OSError as e:
+                last = e
+        raise OSError("no live broker answered Metadata (%s)" % last)
+
+    def _check_live(self, what):
+        """A broker that exited without the test stopping it fails the wait at once."""
+        for b in self.expected():
+            b.check_running(what)
+
+    def wait_brokers(self, ids=None, timeout=60):
+        """Until every live broker answers Metadata with exactly `ids` (default: the live
+        brokers) and a controller among them. Returns the controller id."""
+        want = sorted(self.live_ids() if ids is None else ids)
+        last = {}
+
+        def ok():
+            self._check_live("in the cluster's metadata")
+            ctrls = set()
+            for b in self.live():
+                try:
+                    ctrl, got, _ = metadata_full(b.port, [])
+                except OSError as e:
+                    last[b.id] = e
+                    return False
+                last[b.id] = (ctrl, sorted(got))
+                if sorted(got) != want or ctrl not in want:
+                    return False
+                ctrls.add(ctrl)
+            return len(ctrls) == 1 and (ctrls.pop(),)
+
+        return wait_for(ok, timeout, lambda: "metadata naming brokers %s (last: %r)" % (want, last))[0]
+
+    def wait_leaders(self, topic, nparts, timeout=60, via=None):
+        """Until Metadata shows nparts partitions of topic, each without error and with a leader
+        among the live brokers. Returns the partitions (metadata_full's dicts)."""
+        last = [None]
+
+        def ok():
+            self._check_live("serving %s" % topic)
+            try:
+                t = self.metadata([topic], via)[2].get(topic)
+            except OSError as e:
+                last[0] = e
+                return False
+            last[0] = t
+            live = self.live_ids()
+            return (t and t[0] == 0 and len(t[1]) == nparts and
+                    all(p["error"] == 0 and p["leader"] in live for p in t[1]) and t[1])
+
+        return wait_for(ok, timeout, lambda: "leaders of %s (last: %r)" % (topic, last[0]))
+
+    def kazoo(self):
+        """A kazoo client of the coordinators (started once, stopped with the test)."""
+        if self._kazoo is None:
+            from kazoo.client import KazooClient
+            self._kazoo = KazooClient(hosts=self.zk_hosts, timeout=10)
+            self._kazoo.start(30)
+        return self._kazoo
+
+    def _close_kazoo(self):
+        if self._kazoo is not None:
+            try:
+                self._kazoo.stop()
+                self._kazoo.close()
+            finally:
+                self._kazoo = None
+
+    def znode_json(self, path):
+        """The JSON of chroot + path, or None when it does not exist."""
+        import json
+        from kazoo.exceptions import NoNodeError
+        try:
+            data, _ = self.kazoo().retry(self.kazoo().get, self.chroot + path)
+        except NoNodeError:
+            return None
+        return json.loads(data.decode()) if data else None
+
+    def assignment(self, topic):
+        """{partition: [replica ids]} of /brokers/topics/<topic>."""
+        doc = self.znode_json("/brokers/topics/%s" % topic)
+        return {int(p): r for p, r in doc["partitions"].items()} if doc else None
+
+    def state(self, topic, p):
+        """The partition's state znode as the controller wrote it ({leader, leader_epoch, isr,
+        controller_epoch, version}), or None."""
+        return self.znode_json("/brokers/topics/%s/partitions/%d/state" % (topic, p))
+
+    def wait_state(self, topic, p, cond, timeout=60, what=None):
+        """Until cond(state) holds for the partition's state znode; returns that state."""
+        last = [None]
+
+        def ok():
+            last[0] = self.state(topic, p)
+            return last[0] is not None and cond(last[0]) and last[0]
+
+        return wait_for(ok, timeout, lambda: "%s of %s-%d (last state: %r)"
+                        % (what or "a state", topic, p, last[0]))
+
+    def controller(self):
+        """The broker id in /controller, or None."""
+        doc = self.znode_json("/controller")
+        return doc["brokerid"] if doc else None
 
 
 def kafka_placement(brokers, nparts, rf, start, shift, first=0):
