@@ -1,0 +1,265 @@
+"""The broker fault tests' workload: a producer that keeps a per-message ledger, and a consumer
+that reads a topic back whole; ledger_check.check compares the two.
+
+LedgerProducer (confluent-kafka, i.e. librdkafka 2.0) runs in its own thread: message seq n
+(value b"seq-<n>") goes to partition n % partitions, so within a partition seqs grow in produce
+order. Settings: the acks the test asks for (all by default), idempotence off, one request in
+flight per connection (order is kept across retries), linger 5 ms. Retries are on in one of two
+places (`retry`):
+  "app"     librdkafka's own retries off (retries=0): a failed send comes back in its delivery
+            report and the producer produces the same seq again (up to max_attempts), recording
+            it in `retried`; exact: every copy in the log beyond the first belongs to a send the
+            ledger knows was repeated;
+  "client"  librdkafka's retries on (its default): the ledger learns which messages librdkafka
+            may have written and sends again from its debug log ("[p]: MessageSet with N
+            message(s) ... encountered error: ... (actions ...MsgPossiblyPersisted)", e.g.
+            "Retry,MsgPossiblyPersisted" or, for a broken connection, "Refresh,MsgPossibly
+            Persisted"; a set that is not sent again fails and so cannot be duplicated): the N
+            oldest messages of partition p without a report (see _client_retry; librdkafka
+            numbers messages only for the idempotent producer). librdkafka 2.0 times a produce
+            request out only at message.timeout.ms, so its retries follow errors such as a
+            broken connection or NOT_LEADER_FOR_PARTITION.
+Each delivery report is recorded: "ack" with the offset, "fail" with the error once attempts are
+used up; sends without a report when the producer stops are "unknown".
+
+read_all reads every partition from its start to its end (the high watermark) with an assigned
+confluent-kafka consumer (no group) and returns {partition: [(offset, seq)]}.
+"""
+import logging
+import re
+import threading
+import time
+
+import confluent_kafka
+
+_MSGSET = re.compile(r"\[(\d+)\]: MessageSet with (\d+) message\(s\) \(MsgId \d+,.*encountered error: "
+                     r"(.*) \(actions ([^)]*)\)")
+
+
+def value_of(seq):
+    return b"seq-%d" % seq
+
+
+def seq_of(value):
+    """The seq of a record value, or None when it is not one of ours."""
+    m = re.fullmatch(rb"seq-(\d+)", value or b"")
+    return int(m.group(1)) if m else None
+
+
+class _LogParser(logging.Handler):
+    """librdkafka's debug lines (through confluent-kafka's `logger`): the retried MessageSets."""
+
+    def __init__(self, prod):
+        logging.Handler.__init__(self, logging.DEBUG)
+        self.prod = prod
+
+    def emit(self, record):
+        m = _MSGSET.search(record.getMessage())
+        if m and "MsgPossiblyPersisted" in m.group(4) and "Permanent" not in m.group(4):
+            self.prod._client_retry(int(m.group(1)), int(m.group(2)))
+
+
+class LedgerProducer(threading.Thread):
+    def __init__(self, bootstrap, topic, partitions, acks="all", retry="app", max_attempts=100,
+                 window=200, rate=None, conf=None):
+        """window: sends outstanding at most; rate: messages per second at most (None: as fast
+        as the window allows); conf: further librdkafka settings."""
+        threading.Thread.__init__(self, name="ledger-producer", daemon=True)
+        if retry not in ("app", "client"):
+            raise ValueError("retry must be app or client")
+        self.topic = topic
+        self.partitions = partitions
+        self.retry = retry
+        self.max_attempts = max_attempts
+        self.window = window
+        self.rate = rate
+        self.lock = threading.Lock()
+        self.sends = {}        # seq -> ledger entry
+        self.retried = set()
+        self.pending = {}      # seq -> entry, awaiting a report
+        self.resend = []       # seqs to produce again (app retries)
+        self.errors = []       # errors reported by librdkafka's error callback
+        self.next_seq = 0
+        self.acked = 0
+        self.stopping = False
+        self.closed = False
+        self.exc = None
+        c = {
+            "bootstrap.servers": bootstrap,
+            "acks": acks,
+            "enable.idempotence": False,
+            "max.in.flight.requests.per.connection": 1,
+            "linger.ms": 5,
+            "request.timeout.ms": 5000,
+            "message.timeout.ms": 30000,
+            "error_cb": lambda e: self.errors.append(str(e)),
+        }
+        if retry == "app":
+            c["retries"] = 0
+        else:
+            log = logging.getLogger("ledger-rdkafka-%d" % id(self))
+            log.setLevel(logging.DEBUG)
+            log.propagate = False
+            log.addHandler(_LogParser(self))
+            c.update({"debug": "msg", "logger": log})
+        c.update(conf or {})
+        self.producer = confluent_kafka.Producer(c)
+
+    # -- the thread --------------------------------------------------------------------------
+
+    def _report(self, err, msg, seq):
+        with self.lock:
+            s = self.sends[seq]
+            if err is None:
+                s.update(result="ack", offset=msg.offset(), error=None)
+                self.pending.pop(seq, None)
+                self.acked += 1
+            elif self.retry == "app" and s["attempts"] < self.max_attempts and not self.closed:
+                s["error"] = str(err)
+                self.resend.append(seq)
+            else:
+                s.update(result="fail", error=str(err))
+                self.pending.pop(seq, None)
+
+    def _client_retry(self, partition, count):
+        """librdkafka will send again a MessageSet of `count` messages of `partition` that may
+        have been written. With one request in flight per connection that set is the oldest
+        messages of the partition still without a report (a partition's sets are sent in order,
+        a retried set goes back to the head of its queue, and the reports of earlier sets reach
+        this thread before the log line of a later one: both come through the main queue)."""
+        with self.lock:
+            oldest = sorted(seq for seq, s in self.pending.items() if s["partition"] == partition)
+            self.retried.update(oldest[:count])
+
+    def _produce(self, seq, p):
+        while True:
+            try:
+                self.producer.produce(self.topic, value=value_of(seq), partition=p,
+                                      on_delivery=lambda err, msg, seq=seq: self._report(err, msg, seq))
+                return
+            except BufferError:
+                self.producer.poll(0.05)
+
+    def run(self):
+        try:
+            t0 = time.monotonic()
+            while not self.closed:
+                with self.lock:
+                    again = self.resend
+                    self.resend = []
+                for seq in again:
+                    with self.lock:
+                        s = self.sends[seq]
+                        s["attempts"] += 1
+                        self.retried.add(seq)
+                    self._produce(seq, s["partition"])
+                if self.stopping:
+                    self.producer.poll(0.05)
+                    continue
+                with self.lock:
+                    busy = len(self.pending) >= self.window
+                if busy or (self.rate and self.next_seq >= self.rate * (time.monotonic() - t0)):
+                    self.producer.poll(0.01)
+                    continue
+                seq = self.next_seq
+                self.next_seq += 1
+                p = seq % self.partitions
+                entry = {"seq": seq, "partition": p, "attempts": 1, "result": "unknown", "offset": None,
+                         "error": None}
+                with self.lock:
+                    self.sends[seq] = entry
+                    self.pending[seq] = entry
+                self._produce(seq, p)
+                self.producer.poll(0)
+        except Exception as e:  # reported by stop()
+            self.exc = e
+
+    # -- the test's side -----------------------------------------------------------------------
+
+    def acked_count(self):
+        with self.lock:
+            return self.acked
+
+    def wait_progress(self, n, timeout=60):
+        """True once n more messages were acknowledged (within timeout)."""
+        target = self.acked_count() + n
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.exc:
+                raise self.exc
+            if self.acked_count() >= target:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self, drain_timeout=60):
+        """Stops producing new seqs, lets the outstanding ones (and their app retries) finish
+        within drain_timeout, and returns the ledger. Sends still without a report are
+        "unknown"."""
+        self.stopping = True
+        deadline = time.monotonic() + drain_timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.pending and not self.resend:
+                    break
+            time.sleep(0.05)
+        with self.lock:
+            self.closed = True
+            self.resend = []
+        self.join(10)
+        self.close()
+        if self.exc:
+            raise self.exc
+        return self.ledger()
+
+    def close(self):
+        """Destroys the client (it would go on reconnecting to stopped brokers)."""
+        if self.producer is not None:
+            self.producer.flush(0)
+            self.producer = None
+
+    def ledger(self):
+        with self.lock:
+            return {"topic": self.topic, "sends": [dict(s) for _, s in sorted(self.sends.items())],
+                    "retried": sorted(self.retried)}
+
+
+def read_all(bootstrap, topic, partitions, timeout=60):
+    """Every record of every partition, from its start to its high watermark at the time of the
+    call: {partition: [(offset, seq)]}; seq None for a value that is not one of ours. Raises
+    AssertionError naming the partitions not read to their end within timeout."""
+    c = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": "ledger-reader",
+                                  "enable.auto.commit": False, "enable.partition.eof": True,
+                                  "auto.offset.reset": "earliest"})
+    try:
+        ends = {}
+        for p in range(partitions):
+            lo, hi = c.get_watermark_offsets(confluent_kafka.TopicPartition(topic, p), timeout=15)
+            ends[p] = hi
+        out = {p: [] for p in range(partitions)}
+        c.assign([confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
+                  for p in range(partitions)])
+        todo = {p for p in range(partitions) if ends[p] > 0}
+        deadline = time.monotonic() + timeout
+        while todo and time.monotonic() < deadline:
+            m = c.poll(0.2)
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() == confluent_kafka.KafkaError._PARTITION_EOF:
+                    if m.offset() >= ends[m.partition()]:
+                        todo.discard(m.partition())
+                    continue
+                raise AssertionError("consumer error: %s" % m.error())
+            p = m.partition()
+            if m.offset() < ends[p]:
+                out[p].append((m.offset(), seq_of(m.value())))
+            if m.offset() + 1 >= ends[p]:
+                todo.discard(p)
+        if todo:
+            raise AssertionError("partitions %s of %s not read to their ends %s within %ss (read %s)"
+                                 % (sorted(todo), topic, ends, timeout,
+                                    {p: len(out[p]) for p in sorted(todo)}))
+        return out
+    finally:
+        c.close()

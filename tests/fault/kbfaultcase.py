@@ -1,0 +1,96 @@
+"""The base of the broker fault tests: a cluster (samsatest.kb.Cluster: 1 or 3 coordinators, 3
+brokers) with one topic and the ledger producer (kafka_ledger.LedgerProducer) running against
+it; a scenario injects its faults by pid (stop, kill -9, SIGSTOP/SIGCONT, restart of one broker),
+heals them, and ends with verify(), which
+
+  1. waits until every broker is in every live broker's Metadata and each partition has a live
+     leader, and the producer gets more messages acknowledged (the healed cluster serves);
+  2. stops the producer (its outstanding sends finish or become "unknown"), reads the topic
+     back whole (kafka_ledger.read_all) and checks it against the ledger (ledger_check.check):
+     every acknowledged message at the offset its ack named, per-partition order, duplicates
+     only of retried sends (counted), nothing foreign;
+  3. prints one line of figures to stderr (sent, acknowledged, retried, duplicates, duration).
+
+Class attributes choose the cluster: COORDINATORS, BROKERS, PARTITIONS, RF, ACKS, RETRY ("app" or
+"client", see kafka_ledger), BROKER_EXTRA (broker settings), PRODUCER_CONF (librdkafka settings),
+RATE (messages per second at most). Everything is stopped by pid and the
+work directory kept (its path in the failure message, the brokers' log tails printed) when a
+test fails.
+"""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kafka_ledger  # noqa: E402
+import ledger_check  # noqa: E402
+from samsatest import kb  # noqa: E402
+from samsatest.workdir import test_failed  # noqa: E402
+
+import warnings  # noqa: E402
+warnings.simplefilter("ignore")
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+
+class BrokerFaultCase(unittest.TestCase):
+    COORDINATORS = 1
+    BROKERS = 3
+    PARTITIONS = 6
+    RF = 3
+    ACKS = "all"
+    RETRY = "app"
+    TOPIC = "ledger"
+    BROKER_EXTRA = {}
+    PRODUCER_CONF = {}
+    RATE = 2000  # messages per second: load without taking the machine's 2 cores
+
+    def setUp(self):
+        self.t0 = time.time()
+        self.c = kb.Cluster(self, brokers=self.BROKERS, coordinators=self.COORDINATORS,
+                            broker_extra=dict(self.BROKER_EXTRA))
+        self.addCleanup(self._logs_on_failure)
+        self.c.wait_brokers()
+        a = AdminClient({"bootstrap.servers": self.c.bootstrap})
+        a.create_topics([NewTopic(self.TOPIC, self.PARTITIONS, self.RF)])[self.TOPIC].result(30)
+        self.c.wait_leaders(self.TOPIC, self.PARTITIONS)
+        self.prod = kafka_ledger.LedgerProducer(self.c.bootstrap, self.TOPIC, self.PARTITIONS, acks=self.ACKS,
+                                                retry=self.RETRY, rate=self.RATE, conf=self.PRODUCER_CONF)
+        self.addCleanup(self._stop_producer)
+        self.prod.start()
+        self.progress(50, what="the new cluster")
+
+    def _stop_producer(self):
+        if self.prod.is_alive():
+            self.prod.stop(drain_timeout=5)
+
+    def _logs_on_failure(self):
+        if test_failed(self):
+            for b in self.c.brokers:
+                print("---- broker %d (%s)\n%s" % (b.id, b.dir, b.log_tail(2500)), file=sys.stderr)
+
+    def progress(self, n=20, timeout=60, what="the cluster"):
+        """Asserts the producer gets n more messages acknowledged within timeout."""
+        self.assertTrue(self.prod.wait_progress(n, timeout),
+                        "%s acknowledged no %d more messages within %ss (live brokers %s; producer errors %s)"
+                        % (what, n, timeout, self.c.live_ids(), self.prod.errors[-3:]))
+
+    def leader_of(self, p):
+        """The leader of partition p that the live brokers' Metadata names."""
+        parts = self.c.wait_leaders(self.TOPIC, self.PARTITIONS)
+        return [x["leader"] for x in parts if x["partition"] == p][0]
+
+    def verify(self, name):
+        """The cluster is healed (every broker started again, none paused)."""
+        self.c.wait_brokers(timeout=90)
+        self.c.wait_leaders(self.TOPIC, self.PARTITIONS, timeout=90)
+        self.progress(20, what="the healed cluster")
+        led = self.prod.stop(drain_timeout=60)
+        read = kafka_ledger.read_all(self.c.bootstrap, self.TOPIC, self.PARTITIONS)
+        rep = ledger_check.check(led, read)
+        self.assertTrue(rep.ok, "%s: %r" % (name, rep))
+        self.assertGreater(rep.counts["acked"], 100, "too few messages acknowledged to prove anything")
+        print("\n%s [%d coordinator(s), %d brokers, RF=%d, acks=%s, retries by %s]: %s; %.0fs"
+              % (name, self.COORDINATORS, self.BROKERS, self.RF, self.ACKS, self.RETRY, rep.summary(),
+                 time.time() - self.t0), file=sys.stderr)
+        return rep
