@@ -2,8 +2,9 @@
 that reads a topic back whole; ledger_check.check compares the two.
 
 LedgerProducer (confluent-kafka, i.e. librdkafka 2.0) runs in its own thread: message seq n
-(value b"seq-<n>") goes to partition n % partitions, so within a partition seqs grow in produce
-order. Settings: the acks the test asks for (all by default), idempotence off, one request in
+(value b"seq-<n>") goes to the next partition round robin that has room in its share of the
+window (so a partition without a leader does not stop the others), so within a partition seqs
+grow in produce order. Settings: the acks the test asks for (all by default), idempotence off, one request in
 flight per connection (order is kept across retries), linger 5 ms. Retries are on in one of two
 places (`retry`):
   "app"     librdkafka's own retries off (retries=0): a failed send comes back in its delivery
@@ -62,7 +63,7 @@ class _LogParser(logging.Handler):
 class LedgerProducer(threading.Thread):
     def __init__(self, bootstrap, topic, partitions, acks="all", retry="app", max_attempts=100,
                  window=200, rate=None, conf=None):
-        """window: sends outstanding at most; rate: messages per second at most (None: as fast
+        """window: sends without a report at most (each partition its share); rate: messages per second at most (None: as fast
         as the window allows); conf: further librdkafka settings."""
         threading.Thread.__init__(self, name="ledger-producer", daemon=True)
         if retry not in ("app", "client"):
@@ -80,6 +81,7 @@ class LedgerProducer(threading.Thread):
         self.resend = []       # seqs to produce again (app retries)
         self.errors = []       # errors reported by librdkafka's error callback
         self.next_seq = 0
+        self.rr = 0            # the partition to try first for the next seq
         self.acked = 0
         self.stopping = False
         self.closed = False
@@ -121,6 +123,21 @@ class LedgerProducer(threading.Thread):
                 s.update(result="fail", error=str(err))
                 self.pending.pop(seq, None)
 
+    def _next_partition(self):
+        """The next partition, round robin, with room in its window (window / partitions sends
+        without a report); None when all are full. A partition without a leader fills its own
+        window and the others go on."""
+        limit = max(1, self.window // self.partitions)
+        per = {}
+        for s in self.pending.values():
+            per[s["partition"]] = per.get(s["partition"], 0) + 1
+        for k in range(self.partitions):
+            p = (self.rr + k) % self.partitions
+            if per.get(p, 0) < limit:
+                self.rr = p + 1
+                return p
+        return None
+
     def _client_retry(self, partition, count):
         """librdkafka will send again a MessageSet of `count` messages of `partition` that may
         have been written. With one request in flight per connection that set is the oldest
@@ -156,14 +173,16 @@ class LedgerProducer(threading.Thread):
                 if self.stopping:
                     self.producer.poll(0.05)
                     continue
+                if self.rate and self.next_seq >= self.rate * (time.monotonic() - t0):
+                    self.producer.poll(0.01)
+                    continue
                 with self.lock:
-                    busy = len(self.pending) >= self.window
-                if busy or (self.rate and self.next_seq >= self.rate * (time.monotonic() - t0)):
+                    p = self._next_partition()
+                if p is None:
                     self.producer.poll(0.01)
                     continue
                 seq = self.next_seq
                 self.next_seq += 1
-                p = seq % self.partitions
                 entry = {"seq": seq, "partition": p, "attempts": 1, "result": "unknown", "offset": None,
                          "error": None}
                 with self.lock:
