@@ -161,8 +161,11 @@ class Broker(Daemon):
         self.log_dirs = os.path.join(self.dir, "kafka-logs")
         if not BROKER:
             raise RuntimeError("SAMSA_BROKER must name the samsa-broker binary")
+        self.control_port = free_port()
         own = {
             "listeners": "PLAINTEXT://127.0.0.1:%d" % self.port,
+            # the controller's channel (KIP-291) on a reserved port too, not listener port + 1000
+            "control.plane.listener.port": str(self.control_port),
             "log.dirs": self.log_dirs,
             "zookeeper.connect": cluster.zk_connect,
             # a controlled shutdown that cannot move a leadership (the last live replica) gives
