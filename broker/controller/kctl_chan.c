@@ -726,12 +726,14 @@ static void kctl_link_closed(struct net_conn *nc, int err, void *arg)
 static void kctl_ctrl_tick(void *arg)
 {
 	struct kctl_ctrl *c = arg;
-	uint64_t now = kctl_now_ms();
+	uint64_t now;
 	char why[96];
 
 	/* A DEAD report runs callbacks that may add or remove links: the walk starts over after
-	 * one (each link dies at most once per tick, so this ends). */
+	 * one (each link dies at most once per tick, so this ends). The clock is read again then:
+	 * a heartbeat sent during the first walk is stamped later than its `now`. */
 again:
+	now = kctl_now_ms();
 	for (struct kctl_link *l = c->links; l; l = l->next) {
 		if (l->live == KCTL_SUSPECT && now >= l->confirm_by_ms) {
 			snprintf(why, sizeof(why), "not confirmed alive within %u ms of its connection breaking",
@@ -739,7 +741,7 @@ again:
 			kctl_link_dead(l, why);
 			goto again;
 		}
-		if (l->live == KCTL_ALIVE && l->unanswered_ms && now - l->unanswered_ms >= c->o.heartbeat_timeout_ms) {
+		if (l->live == KCTL_ALIVE && l->unanswered_ms && now >= l->unanswered_ms + c->o.heartbeat_timeout_ms) {
 			snprintf(why, sizeof(why), "no heartbeat answer for %" PRIu64 " ms", now - l->unanswered_ms);
 			kctl_link_dead(l, why);
 			goto again;
@@ -748,13 +750,13 @@ again:
 			continue;
 		if (l->hb_out) {
 			/* DEAD or SUSPECT probes that stay unanswered: try a fresh connection */
-			if (now - l->hb_sent_ms >= c->o.heartbeat_timeout_ms) {
+			if (now >= l->hb_sent_ms + c->o.heartbeat_timeout_ms) {
 				kctl_link_failed(l, "heartbeat unanswered on this connection");
 				goto again; /* l is DOWN now: not met again */
 			}
 			continue;
 		}
-		if (l->state == KCTL_LINK_UP && now - l->hb_answered_ms + 5 >= c->o.heartbeat_interval_ms &&
+		if (l->state == KCTL_LINK_UP && now + 5 >= l->hb_answered_ms + c->o.heartbeat_interval_ms &&
 		    kctl_link_send_heartbeat(l)) {
 			kctl_link_failed(l, "cannot send a heartbeat");
 			goto again;

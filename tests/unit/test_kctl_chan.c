@@ -4,9 +4,11 @@
  * with one in flight and their per-partition answers; stale controller and broker epochs and
  * another version refused without reaching the callbacks; a malformed frame closes only its
  * connection; a broker end closed -> broker_dead within 2 s and its queued requests failed, then
- * broker_alive when it listens again; a broker end that stops reading -> broker_dead after the
+ * broker_alive when it listens again; one back on its port at once -> not reported, its
+ * in-flight request re-sent; a broker end that stops reading -> broker_dead after the
  * heartbeat timeout, not before), and a broker end in a forked child process killed with -9
  * (dead within 2 s) or stopped with SIGSTOP (dead after the timeout, alive after SIGCONT).
+ * KCTL_LOG=1 shows the channel's DEBUG log of the in-process tests on stderr.
  */
 #include "buf.h"
 #include "err.h"
@@ -162,7 +164,8 @@ static void start_ctrl(int32_t epoch)
 static void world_up(void)
 {
 	memset(&W, 0, sizeof(W));
-	log_set_quiet_stderr(1);
+	log_set_quiet_stderr(getenv("KCTL_LOG") ? 0 : 1);
+	if (getenv("KCTL_LOG")) log_set_level(LOG_DEBUG);
 	W.base = event_base_new();
 	ck_assert_ptr_nonnull(W.base);
 	start_broker(1, 0, 100);
@@ -436,6 +439,35 @@ START_TEST(test_closed_broker_reported_dead)
 }
 END_TEST
 
+START_TEST(test_restarted_at_once_not_dead)
+{
+	world_up();
+	send_lai(1, 0, 1);
+	wait_dones(1);
+	int port = kctl_srv_port(W.b[1].srv);
+	/* a request in flight, unread, when broker 1's end goes away and is back on the same port
+	 * before the controller notices: the confirmation reconnects and is answered */
+	kctl_srv_pause(W.b[1].srv, true);
+	send_lai(1, 5, 1);
+	run_for(W.base, 50);
+	ck_assert_int_eq(W.b[1].calls, 1);
+	kctl_srv_free(W.b[1].srv);
+	start_broker(1, port, 100);
+	W.b[1].calls = 0;
+	wait_dones(2);
+	/* re-sent on the new connection and answered; never reported dead */
+	ck_assert_int_eq(W.done_err[1], 0);
+	ck_assert_int_eq(W.done_code[1], 0);
+	ck_assert_int_eq(W.b[1].calls, 1);
+	ck_assert_int_eq(W.b[1].order[0], 5);
+	run_for(W.base, T_CONFIRM + 2 * T_INTERVAL);
+	ck_assert_int_eq(W.dead[1], 0);
+	ck_assert_int_eq(W.alive[1], 0);
+	ck_assert(kctl_ctrl_alive(W.ctrl, 1));
+	world_down();
+}
+END_TEST
+
 START_TEST(test_paused_broker_after_timeout)
 {
 	world_up();
@@ -632,6 +664,7 @@ static Suite *kctl_chan_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("liveness");
 	tcase_add_test(tc, test_closed_broker_reported_dead);
+	tcase_add_test(tc, test_restarted_at_once_not_dead);
 	tcase_add_test(tc, test_paused_broker_after_timeout);
 	tcase_add_test(tc, test_never_answering_broker);
 	tcase_add_test(tc, test_child_killed_9);
