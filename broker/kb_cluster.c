@@ -833,7 +833,8 @@ static void cl_isr_written(int rc, const struct Stat *st, const void *data)
 
 /* Kafka 2.x's ReplicaManager: the new ISR goes into the state znode conditionally on its
  * version (a controller's write in between makes it fail: ZBADVERSION), and a sequential
- * /isr_change_notification/isr_change_ znode tells the controller which partitions changed. */
+ * /isr_change_notification/isr_change_ znode tells the controller which partitions changed
+ * (the parent is made with the other top-level paths at each new session). */
 void kb_cluster_isr_write(struct broker *b, const char *topic, int32_t part, const struct krepl_state *st,
 			  int32_t controller_epoch)
 {
@@ -861,7 +862,6 @@ void kb_cluster_isr_write(struct broker *b, const char *topic, int32_t part, con
 		return;
 	}
 	snprintf(js, sizeof(js), "{\"version\":1,\"partitions\":[{\"topic\":\"%s\",\"partition\":%d}]}", topic, part);
-	zoo_acreate(zh, ZP("/isr_change_notification", full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
 	zoo_acreate(zh, ZP("/isr_change_notification/isr_change_", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE,
 		    ZOO_SEQUENCE, cl_ignore_string, NULL);
 	kb_zk_pump(b->zk);
@@ -1162,6 +1162,32 @@ static void cl_process_deletes(struct broker *b)
 	kb_zk_pump(b->zk);
 }
 
+/* Kafka 2.x's controller handles /isr_change_notification/isr_change_* (a leader changed an
+ * ISR) by reading those partitions' states and deleting the notifications. Here every broker
+ * already watches the state znodes (kctrl reads them through the same watch), so the
+ * controller only deletes them, so that they do not pile up. */
+static void cl_isr_changes_children(int rc, const struct String_vector *sv, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	if (rc != ZOK || b->stopping || !b->is_controller)
+		return;
+	for (int32_t i = 0; i < sv->count; i++) {
+		char rel[512], full[1024];
+		if (strncmp(sv->data[i], "isr_change_", 11) != 0)
+			continue;
+		snprintf(rel, sizeof(rel), "/isr_change_notification/%s", sv->data[i]);
+		zoo_adelete(kb_zk_handle(b->zk), ZP(rel, full), -1, cl_ignore_void, NULL);
+	}
+	kb_zk_pump(b->zk);
+}
+
+static void cl_process_isr_changes(struct broker *b)
+{
+	char full[1024];
+	zoo_aget_children(kb_zk_handle(b->zk), ZP("/isr_change_notification", full), 1, cl_isr_changes_children, b);
+	kb_zk_pump(b->zk);
+}
+
 static void cl_become_controller(struct broker *b)
 {
 	struct kctrl_opts o = { .controller_epoch = b->controller_epoch,
@@ -1192,6 +1218,7 @@ static void cl_become_controller(struct broker *b)
 	LIST_FOREACH(t, &b->topics, link)
 		cl_ctrl_topic(b, t);
 	cl_process_deletes(b);
+	cl_process_isr_changes(b);
 	cl_refresh_topics(b);
 }
 
@@ -1726,6 +1753,9 @@ static void cl_watch(struct kb_zk *z, int type, const char *path, void *arg)
 	} else if (!strcmp(path, "/admin/delete_topics")) {
 		if (b->is_controller)
 			cl_process_deletes(b);
+	} else if (!strcmp(path, "/isr_change_notification")) {
+		if (b->is_controller)
+			cl_process_isr_changes(b);
 	} else if (!strncmp(path, "/brokers/topics/", 16)) {
 		char name[KB_TOPIC_MAX + 1];
 		const char *s = path + 16, *slash = strchr(s, '/');

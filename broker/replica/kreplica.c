@@ -562,6 +562,8 @@ int krm_become(struct krm *rm, const char *topic, int32_t part, const struct kre
 	}
 	if (p->failed)
 		return ERR_IO;
+	if (st->leader_epoch == krepl_leader_epoch(p->k))
+		return 0; /* the state read again (every refresh of the topic): already taken */
 	int rc = krepl_become(p->k, st, now);
 	if (rc == ERR_RANGE)
 		return 0; /* stale, or already taken: nothing changes */

@@ -3,7 +3,8 @@
 with replication factor 3 (assignment [0, 1, 2], min.insync.replicas=2). confluent-kafka produces
 60 records with acks=all; a consumer reads all 60 from the leader; every follower's partition
 directory holds the same log; after kill -9 of the leader (by pid) the controller elects the next
-ISR member and a consumer still reads all 60 from it. With both followers dead the ISR shrinks to
+ISR member and a consumer still reads all 60 from it; restarted, the old leader catches up and
+rejoins the ISR. With both followers dead the ISR shrinks to
 the leader alone and an acks=all produce is refused with NOT_ENOUGH_REPLICAS."""
 import json
 import os
@@ -17,6 +18,7 @@ from samsatest.wait import wait_for  # noqa: E402
 
 warnings.simplefilter("ignore")
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 
@@ -122,6 +124,21 @@ class ReplicationTest(unittest.TestCase):
         # and the new leader takes acks=all writes with the other survivor in its ISR
         self.assertEqual(self.produce("rep", 5), [None] * 5)
         self.assertEqual(len(self.consume_all(self.cluster.brokers[1], "rep", N + 5)), N + 5)
+        # the old leader comes back as a follower: it truncates by leader epoch (OffsetForLeaderEpoch),
+        # catches up, and leader 1 writes it back into the ISR; the controller consumes the
+        # /isr_change_notification znode that write left
+        b0 = self.cluster.brokers[0]
+        b0.start()
+        b0.wait_ready()
+        self.wait_state("rep", lambda s: s["leader"] == 1 and sorted(s["isr"]) == [0, 1, 2],
+                        "to take broker 0 back into its ISR")
+        wait_for(lambda: self.log_bytes(b0, "rep")[1] == self.log_bytes(self.cluster.brokers[1], "rep")[1], 30,
+                 "broker 0's copy of rep-0 to equal the leader's")
+        with open(os.path.join(b0.log_dirs, "rep-0", "leader-epoch-checkpoint")) as f:
+            self.assertEqual(f.read().splitlines()[:2], ["0", "2"])  # epochs 0 and 1
+        wait_for(lambda: not [c for c in self.zk.get_children("/isr_change_notification")
+                              if c.startswith("isr_change_")], 30, "the ISR change notifications to be consumed")
+        self.assertGreaterEqual(self.zk.exists("/isr_change_notification").cversion, 2)  # made, deleted
 
     def test_min_insync_with_two_followers_down(self):
         self.create("mi")
@@ -131,6 +148,14 @@ class ReplicationTest(unittest.TestCase):
         for b in self.cluster.brokers[1:]:
             b.kill9()
         self.wait_state("mi", lambda s: s["leader"] == 0 and s["isr"] == [0], "to shrink its ISR to [0]")
+        # the leader has taken that state (its Metadata shows the ISR it acts on): before that an
+        # acks=all write is appended and answered NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in Kafka
+        leader = self.cluster.brokers[0]
+
+        def leader_isr():
+            md = AdminClient({"bootstrap.servers": leader.bootstrap}).list_topics("mi", timeout=10)
+            return md.topics["mi"].partitions[0].isrs
+        wait_for(lambda: leader_isr() == [0], 30, "broker 0's Metadata to show ISR [0]")
         errs = self.produce("mi", 1, {"retries": 0, "message.timeout.ms": 20000})
         self.assertEqual(len(errs), 1)
         self.assertIsNotNone(errs[0])
