@@ -194,6 +194,11 @@ void zk_conn_free(struct zk_conn *conn)
 		conn->held_head = h->next;
 		free(h);
 	}
+	while (conn->defer_head) {
+		struct zk_held *h = conn->defer_head;
+		conn->defer_head = h->next;
+		free(h);
+	}
 	if (conn->prev)
 		conn->prev->next = conn->next;
 	else

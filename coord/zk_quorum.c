@@ -78,6 +78,7 @@ static struct zk_held *zk_quorum_placeholder(struct zk_conn *conn, int32_t xid, 
 	h->len = len;
 	if (len)
 		memcpy(h->data, req, len);
+	conn->placeholders++;
 	if (conn->held_tail)
 		conn->held_tail->next = h;
 	else
@@ -264,6 +265,8 @@ static void zk_quorum_fill(struct zk_conn *conn, struct zk_held *ph, int64_t zxi
 		conn->held_tail = h;
 	(void)prev;
 	free(ph);
+	if (--conn->placeholders == 0 && conn->defer_head)
+		event_active(srv->drain, EV_TIMEOUT, 0); /* its next requests run now (not from inside the apply) */
 	zk_conn_flush_held(conn);
 }
 

@@ -283,6 +283,62 @@ static void zk_server_handle_request(struct zk_server *srv, struct zk_conn *conn
 	}
 }
 
+#define ZK_DEFER_PAUSE_BYTES (4u << 20) /* deferred requests of one connection before it stops reading */
+
+/* A request that arrived while the connection's forwarded write is pending: kept (its session
+ * touched now, as on arrival) to run after it. */
+static void zk_server_defer(struct zk_server *srv, struct zk_conn *conn, const uint8_t *p, size_t len)
+{
+	struct zk_held *h = malloc(sizeof(*h) + len);
+	if (!h) {
+		net_conn_close(conn->nc, ERR_NOMEM);
+		return;
+	}
+	memset(h, 0, sizeof(*h));
+	h->len = len;
+	h->t0_us = zk_mono_us();
+	memcpy(h->data, p, len);
+	if (conn->defer_tail)
+		conn->defer_tail->next = h;
+	else
+		conn->defer_head = h;
+	conn->defer_tail = h;
+	conn->defer_bytes += len;
+	if (conn->session_id) {
+		zk_sessions_touch(srv->db.sessions, conn->session_id, zk_mono_ms());
+		if (srv->q)
+			zk_quorum_touch(srv, conn->session_id);
+	}
+	if (conn->defer_bytes > ZK_DEFER_PAUSE_BYTES && !conn->paused && conn->nc) {
+		net_conn_pause_read(conn->nc);
+		conn->paused = true;
+	}
+}
+
+/* Runs, in order, the requests that waited for a connection's forwarded writes, on every
+ * connection that has none pending any more; stops at one that forwards again. */
+static void zk_server_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct zk_server *srv = arg;
+	(void)fd;
+	(void)what;
+	for (struct zk_conn *conn = srv->conns; conn; conn = conn->next) {
+		while (conn->defer_head && !conn->placeholders && conn->state == ZK_CONN_ACTIVE && conn->nc) {
+			struct zk_held *h = conn->defer_head;
+			conn->defer_head = h->next;
+			if (!conn->defer_head)
+				conn->defer_tail = NULL;
+			conn->defer_bytes -= h->len;
+			zk_server_handle_request(srv, conn, h->data, h->len);
+			free(h);
+		}
+		if (conn->paused && conn->defer_bytes < ZK_DEFER_PAUSE_BYTES / 2 && conn->nc) {
+			net_conn_resume_read(conn->nc);
+			conn->paused = false;
+		}
+	}
+}
+
 static int zk_server_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
 {
 	struct zk_conn *conn = arg;
@@ -295,7 +351,10 @@ static int zk_server_frame(struct net_conn *nc, uint8_t *p, size_t len, void *ar
 		zk_server_handle_connect(srv, conn, p, len);
 		break;
 	case ZK_CONN_ACTIVE:
-		zk_server_handle_request(srv, conn, p, len);
+		if (conn->placeholders || conn->defer_head)
+			zk_server_defer(srv, conn, p, len);
+		else
+			zk_server_handle_request(srv, conn, p, len);
 		break;
 	case ZK_CONN_CLOSING:
 		break;
@@ -428,7 +487,9 @@ int zk_server_new(struct event_base *base, const struct zk_config *cfg, struct z
 		srv->purge_timer = net_timer_new(base, (uint64_t)cfg->purge_interval * 3600 * 1000, true,
 						 zk_maint_purge, srv);
 	srv->sigchld = evsignal_new(base, SIGCHLD, zk_maint_sigchld, srv);
-	if (!srv->tick_timer || !srv->container_timer || !srv->sigchld || evsignal_add(srv->sigchld, NULL)) {
+	srv->drain = event_new(base, -1, 0, zk_server_drain, srv);
+	if (!srv->tick_timer || !srv->container_timer || !srv->sigchld || !srv->drain ||
+	    evsignal_add(srv->sigchld, NULL)) {
 		rc = err_set(errbuf, errlen, ERR_NOMEM, "cannot set up timers");
 		goto fail;
 	}
@@ -476,6 +537,8 @@ void zk_server_free(struct zk_server *srv)
 	net_timer_free(srv->purge_timer);
 	if (srv->sigchld)
 		event_free(srv->sigchld);
+	if (srv->drain)
+		event_free(srv->drain);
 	zk_watch_free(srv->watches);
 	zk_db_destroy(&srv->db);
 	jute_arena_free(&srv->arena);

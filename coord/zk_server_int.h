@@ -76,6 +76,13 @@ struct zk_conn {
 	bool forwarded;		/* the leader's stand-in for a follower's client: replies go nowhere */
 	int64_t pending_session; /* follower: a new session forwarded, not yet committed */
 	uint8_t pending_passwd[ZK_PASSWD_LEN];
+	/* follower: writes forwarded and not applied here yet (placeholders in held). While there is
+	 * one, the connection's next requests wait in defer (raw frames, in order) and run once it is
+	 * applied, so a read sees the session's own earlier writes (ZooKeeper's FIFO client order:
+	 * its CommitProcessor holds a session's requests behind its pending write). */
+	uint32_t placeholders;
+	struct zk_held *defer_head, *defer_tail;
+	size_t defer_bytes;
 };
 
 /* what a follower sends the leader for a client (zk_quorum_forward): a Forward of that kind, or
@@ -125,6 +132,7 @@ struct zk_server {
 	struct net_timer *purge_timer;
 	struct net_timer *container_timer;
 	struct event *sigchld;
+	struct event *drain; /* deferred: run the requests that waited for a forwarded write */
 	pid_t snap_pid;
 	int64_t snap_zxid;
 	int64_t txns_since_snap;

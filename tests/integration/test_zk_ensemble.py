@@ -111,6 +111,35 @@ class EnsembleTest(unittest.TestCase):
             z.stop()
             z.close()
 
+    def test_a_session_reads_its_own_writes_on_a_follower(self):
+        """ZooKeeper executes a client's requests in the order it sent them: a read pipelined
+        right behind a write (not waiting for its answer) sees it, also on a follower, which
+        forwards the write to the leader. (Found by the brokers: a broker registering in
+        /brokers/ids and listing it at once did not see itself and never led a partition.)"""
+        ens = ensharness.Ensemble(self, 3)
+        ens.start_all()
+        ens.wait_serving()
+        leader = ens.leader()
+        for f in [i for i in ens.ids if i != leader]:
+            zk = KazooClient(hosts="127.0.0.1:%d" % ens.client[f], timeout=10)
+            zk.start(20)
+            try:
+                zk.ensure_path("/ryw%d" % f)
+                for i in range(30):
+                    c = zk.create_async("/ryw%d/n%d" % (f, i), b"v%d" % i, ephemeral=True)
+                    g = zk.get_children_async("/ryw%d" % f)
+                    d = zk.get_async("/ryw%d/n%d" % (f, i))
+                    s = zk.set_async("/ryw%d/n%d" % (f, i), b"w%d" % i)
+                    e = zk.exists_async("/ryw%d/n%d" % (f, i))
+                    c.get(10)
+                    self.assertIn("n%d" % i, g.get(10), "server %d (follower)" % f)
+                    self.assertEqual(d.get(10)[0], b"v%d" % i)
+                    s.get(10)
+                    self.assertEqual(e.get(10).version, 1)
+            finally:
+                zk.stop()
+                zk.close()
+
     def test_minority_does_not_serve(self):
         ens = ensharness.Ensemble(self, 3)
         ens.start_all()
