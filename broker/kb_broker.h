@@ -24,6 +24,8 @@ struct kb_zk;
 struct kfetcher;
 struct kctrl;
 struct kb_shutdown;
+struct kctl_srv;
+struct kctl_ctrl;
 struct net_conn;
 struct wbuf;
 
@@ -102,6 +104,8 @@ struct kb_node {
 	char host[256];
 	int32_t port;
 	char *rack;
+	int32_t control_port; /* its control-plane listener (CONTROL_PLANE endpoint), -1: none */
+	int64_t epoch;	      /* KIP-380 broker epoch: czxid of its /brokers/ids/<id> */
 };
 
 /* A response slot: filled now or later, sent in request order. */
@@ -182,6 +186,8 @@ struct broker {
 	struct kctrl *ctrl; /* the controller's decisions while this broker holds /controller */
 	struct event *rebalance;	 /* the controller's auto.leader.rebalance.enable check */
 	struct kb_shutdown *shut;	 /* a controlled shutdown in progress */
+	struct kctl_srv *ctl_srv;	 /* our control-plane listener (the controller's requests) */
+	struct kctl_ctrl *ctl;		 /* while controller: the channel to every broker */
 	bool registered;
 	LIST_HEAD(, kconn) conns;
 	LIST_HEAD(, kwait) waits;

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "kb_dynconf.h"
 #include "kassign.h"
+#include "kctl_chan.h"
 #include "kctrl.h"
 #include "kb_zk.h"
 #include "log.h"
@@ -201,12 +202,16 @@ struct cl_nodes {
 	struct kb_node *nodes;
 };
 
+static void cl_ctl_nodes(struct broker *b, const struct kb_node *nodes, int32_t n);
+
 static void cl_node_done(struct cl_nodes *ns)
 {
 	struct broker *b = ns->b;
 	if (--ns->pending > 0)
 		return;
 	if (!b->stopping) {
+		if (b->ctl)
+			cl_ctl_nodes(b, ns->nodes, ns->n);
 		free(b->nodes);
 		b->nodes = ns->nodes;
 		b->nnodes = ns->n;
@@ -227,12 +232,27 @@ struct cl_node_get {
 	int32_t id;
 };
 
-/* {"endpoints":["PLAINTEXT://host:9092"],"host":"host","port":9092,"rack":...} */
+/* The port of the "CONTROL_PLANE://host:port" entry of a registration's endpoints, -1: none. */
+static int32_t cl_control_port(const struct json_value *eps)
+{
+	for (size_t i = 0; i < json_len(eps); i++) {
+		const char *ep = json_string(json_at(eps, i), NULL);
+		if (!ep || strncmp(ep, "CONTROL_PLANE://", 16) != 0)
+			continue;
+		const char *colon = strrchr(ep, ':');
+		char *end;
+		long port = colon ? strtol(colon + 1, &end, 10) : -1;
+		if (colon && *end == '\0' && port > 0 && port < 65536)
+			return (int32_t)port;
+	}
+	return -1;
+}
+
+/* {"endpoints":["PLAINTEXT://host:9092","CONTROL_PLANE://host:10092"],"host":"host","port":9092,"rack":...} */
 static void cl_node_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct cl_node_get *g = (struct cl_node_get *)(uintptr_t)data;
 	struct cl_nodes *ns = g->ns;
-	(void)st;
 	if (rc == ZOK && v && vl > 0) {
 		struct json_doc *j = NULL;
 		char eb[128];
@@ -240,6 +260,8 @@ static void cl_node_data(int rc, const char *v, int vl, const struct Stat *st, c
 			struct kb_node *nd = &ns->nodes[ns->n];
 			memset(nd, 0, sizeof(*nd));
 			nd->id = g->id;
+			nd->epoch = st ? st->czxid : -1;
+			nd->control_port = cl_control_port(json_get(json_root(j), "endpoints"));
 			const char *ep = json_string(json_at(json_get(json_root(j), "endpoints"), 0), NULL);
 			const char *hp = ep ? strstr(ep, "://") : NULL;
 			int64_t port = -1;
@@ -905,16 +927,62 @@ static void cl_ctrl_set(int rc, const struct Stat *st, const void *data)
 	cl_ctrl_written(rc, st ? st->version : -1, data);
 }
 
-/* Carries out kctrl's actions in order. LeaderAndIsr goes nowhere yet: until the control-plane
- * channel carries it, brokers learn the state from their watch on its znode. */
+static void cl_ctl_done(int32_t broker_id, int err, const struct kctl_msg *resp, void *arg)
+{
+	(void)arg;
+	if (err == 0 && resp && resp->error_code)
+		log_warn(CL_MOD, "controller: broker %d refused a %s: error %d", broker_id, kctl_type_name(resp->type - 1),
+			 resp->error_code);
+}
+
+/* LeaderAndIsr of one partition to one broker on the control plane (the state is also in its
+ * znode, which every broker watches: the channel makes it known at once). */
+static void cl_ctl_leader_and_isr(struct broker *b, const struct kctrl_action *a)
+{
+	struct kctl_part part = {
+		.topic = a->topic,
+		.partition = a->partition,
+		.controller_epoch = a->state.controller_epoch,
+		.leader = a->state.leader,
+		.leader_epoch = a->state.leader_epoch,
+		.zk_version = a->state.zk_version,
+		.isr = a->state.isr,
+		.n_isr = a->state.n_isr,
+		.replicas = a->replicas,
+		.n_replicas = a->n_replicas,
+	};
+	struct kctl_endpoint ep = { .id = -1, .host = "", .port = 0 };
+	for (int32_t i = 0; i < b->nnodes; i++)
+		if (b->nodes[i].id == a->state.leader) {
+			ep.id = b->nodes[i].id;
+			ep.host = b->nodes[i].host;
+			ep.port = b->nodes[i].port;
+		}
+	struct kctl_msg m = {
+		.type = KCTL_LEADER_AND_ISR,
+		.parts = &part,
+		.n_parts = 1,
+		.leaders = ep.id >= 0 ? &ep : NULL,
+		.n_leaders = ep.id >= 0 ? 1 : 0,
+	};
+	int rc = kctl_ctrl_send(b->ctl, a->broker, &m, cl_ctl_done, NULL);
+	if (rc && rc != ERR_CLOSED && rc != ERR_NOTFOUND)
+		log_warn(CL_MOD, "controller: LeaderAndIsr of %s-%d to broker %d: %s", a->topic, a->partition, a->broker,
+			 err_str(rc));
+}
+
+/* Carries out kctrl's actions in order. */
 static void cl_ctrl_run(struct broker *b)
 {
 	size_t n;
 	const struct kctrl_action *a = kctrl_actions(b->ctrl, &n);
 	zhandle_t *zh = kb_zk_handle(b->zk);
 	for (size_t i = 0; i < n; i++) {
-		if (a[i].type != KCTRL_ACT_WRITE_STATE)
+		if (a[i].type == KCTRL_ACT_LEADER_AND_ISR) {
+			if (b->ctl)
+				cl_ctl_leader_and_isr(b, &a[i]);
 			continue;
+		}
 		char js[4096], ids[3072], rel[512], full[1024];
 		const struct kctrl_lisr *st = &a[i].state;
 		cl_fmt_ids(ids, sizeof(ids), st->isr, (int32_t)st->n_isr);
@@ -955,6 +1023,44 @@ static void cl_ctrl_log(void *arg, const char *line)
 {
 	(void)arg;
 	log_info(CL_MOD, "controller: %s", line);
+}
+
+/* The channel's fast failure detection: a broker whose connection broke and could not be
+ * re-established (kill -9), or that answers no heartbeat (paused, cut off), is dead for the
+ * controller before its coordinator session expires. */
+static void cl_ctl_dead(int32_t id, void *arg)
+{
+	struct broker *b = arg;
+	if (!b->ctrl)
+		return;
+	log_info(CL_MOD, "controller: broker %d is unreachable on the control plane: treating it as dead", id);
+	kctrl_broker_dead(b->ctrl, id);
+	cl_ctrl_run(b);
+}
+
+static void cl_ctl_alive(int32_t id, void *arg)
+{
+	struct broker *b = arg;
+	if (!b->ctrl)
+		return;
+	log_info(CL_MOD, "controller: broker %d answers on the control plane again", id);
+	kctrl_broker_back(b->ctrl, id);
+	cl_ctrl_run(b);
+}
+
+/* Keeps the channel's brokers those registered: new ones added, gone ones removed. */
+static void cl_ctl_nodes(struct broker *b, const struct kb_node *nodes, int32_t n)
+{
+	for (int32_t i = 0; i < b->nnodes; i++) {
+		bool still = false;
+		for (int32_t k = 0; k < n && !still; k++)
+			still = nodes[k].id == b->nodes[i].id;
+		if (!still)
+			kctl_ctrl_remove_broker(b->ctl, b->nodes[i].id);
+	}
+	for (int32_t k = 0; k < n; k++)
+		if (nodes[k].control_port > 0)
+			kctl_ctrl_add_broker(b->ctl, nodes[k].id, nodes[k].host, nodes[k].control_port, nodes[k].epoch);
 }
 
 static void cl_ctrl_brokers(struct broker *b)
@@ -1025,6 +1131,8 @@ static void cl_resign(struct broker *b, const char *why)
 	b->is_controller = false;
 	kctrl_free(b->ctrl);
 	b->ctrl = NULL;
+	kctl_ctrl_free(b->ctl);
+	b->ctl = NULL;
 	if (b->rebalance)
 		event_free(b->rebalance);
 	b->rebalance = NULL;
@@ -1196,6 +1304,15 @@ static void cl_become_controller(struct broker *b)
 				.log_arg = b };
 	kctrl_free(b->ctrl);
 	b->ctrl = kctrl_new(&o);
+	kctl_ctrl_free(b->ctl);
+	b->ctl = NULL;
+	static const struct kctl_ctrl_cbs ctl_cbs = { cl_ctl_dead, cl_ctl_alive };
+	char eb[256];
+	if (b->ctrl && kctl_ctrl_new(b->base, b->cfg->broker_id, b->controller_epoch, NULL, &ctl_cbs, b, &b->ctl, eb,
+				     sizeof(eb)))
+		log_warn(CL_MOD, "controller: no control-plane channel (%s); brokers learn from the coordinator only", eb);
+	if (b->ctl)
+		cl_ctl_nodes(b, b->nodes, b->nnodes);
 	if (!b->ctrl) {
 		log_error(CL_MOD, "out of memory taking the controller role; giving it up");
 		char full[1024];
@@ -1605,6 +1722,7 @@ static void cl_registered_check(int rc, const char *v, int vl, const struct Stat
 		return;
 	if (rc == ZOK && st && st->ephemeralOwner == kb_zk_session_id(b->zk)) {
 		b->registered = true;
+		kctl_srv_set_broker_epoch(b->ctl_srv, st->czxid); /* KIP-380 */
 		return;
 	}
 	if (rc == ZOK)
@@ -1622,13 +1740,13 @@ static void cl_registered(int rc, const char *v, const void *data)
 	(void)v;
 	if (b->stopping)
 		return;
+	snprintf(rel, sizeof(rel), "/brokers/ids/%d", b->cfg->broker_id);
 	if (rc == ZOK) {
 		b->registered = true;
-		log_info(CL_MOD, "registered as broker %d at %s:%d", b->cfg->broker_id, b->adv_host, b->adv_port);
-		return;
+		log_info(CL_MOD, "registered as broker %d at %s:%d (control plane port %d)", b->cfg->broker_id,
+			 b->adv_host, b->adv_port, kctl_srv_port(b->ctl_srv));
 	}
-	snprintf(rel, sizeof(rel), "/brokers/ids/%d", b->cfg->broker_id);
-	if (rc == ZNODEEXISTS) {
+	if (rc == ZOK || rc == ZNODEEXISTS) { /* ours (its czxid is our broker epoch), or whose */
 		zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 0, cl_registered_check, b);
 		kb_zk_pump(b->zk);
 		return;
@@ -1640,12 +1758,14 @@ static void cl_registered(int rc, const char *v, const void *data)
 
 static void cl_register(struct broker *b)
 {
-	char js[1024], rel[64], full[1024];
+	char js[2048], rel[64], full[1024];
 	const struct kb_listener *l = &b->cfg->listener[0];
 	snprintf(js, sizeof(js),
-		 "{\"features\":{},\"listener_security_protocol_map\":{\"%s\":\"PLAINTEXT\"},\"endpoints\":[\"%s://%s:%d\"],"
+		 "{\"features\":{},\"listener_security_protocol_map\":{\"%s\":\"PLAINTEXT\",\"CONTROL_PLANE\":\"PLAINTEXT\"},"
+		 "\"endpoints\":[\"%s://%s:%d\",\"CONTROL_PLANE://%s:%d\"],"
 		 "\"jmx_port\":-1,\"port\":%d,\"host\":\"%s\",\"version\":5,\"timestamp\":\"%lld\"}",
-		 l->name, l->name, b->adv_host, b->adv_port, b->adv_port, b->adv_host, (long long)kb_now_ms());
+		 l->name, l->name, b->adv_host, b->adv_port, b->adv_host, kctl_srv_port(b->ctl_srv), b->adv_port,
+		 b->adv_host, (long long)kb_now_ms());
 	snprintf(rel, sizeof(rel), "/brokers/ids/%d", b->cfg->broker_id);
 	zoo_acreate(kb_zk_handle(b->zk), ZP(rel, full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL,
 		    cl_registered, b);
@@ -1768,10 +1888,61 @@ static void cl_watch(struct kb_zk *z, int type, const char *path, void *arg)
 	}
 }
 
+/* ---- the broker end of the control plane ---- */
+
+/* LeaderAndIsr / StopReplica from the controller: the partitions' states are read again now
+ * (they are in the coordinator already), one refresh per topic named. */
+static void cl_ctl_refresh(struct broker *b, const struct kctl_part *parts, size_t n, const struct kctl_tp *stops,
+			   size_t ns)
+{
+	const char *last = NULL;
+	for (size_t i = 0; i < n + ns; i++) {
+		const char *t = i < n ? parts[i].topic : stops[i - n].topic;
+		if (!last || strcmp(last, t) != 0)
+			cl_refresh_topic(b, t);
+		last = t;
+	}
+}
+
+static int32_t cl_on_leader_and_isr(const struct kctl_msg *m, int32_t *errors, void *arg)
+{
+	struct broker *b = arg;
+	(void)errors;
+	if (m->controller_epoch > b->controller_epoch && !b->is_controller)
+		b->controller_epoch = m->controller_epoch;
+	cl_ctl_refresh(b, m->parts, m->n_parts, NULL, 0);
+	return 0;
+}
+
+static int32_t cl_on_update_metadata(const struct kctl_msg *m, void *arg)
+{
+	(void)m;
+	cl_refresh_nodes(arg);
+	return 0;
+}
+
+static int32_t cl_on_stop_replica(const struct kctl_msg *m, int32_t *errors, void *arg)
+{
+	(void)errors;
+	cl_ctl_refresh(arg, NULL, 0, m->stops, m->n_stops);
+	return 0;
+}
+
 int kb_cluster_start(struct broker *b, char *eb, size_t el)
 {
 	static const struct kb_zk_cbs cbs = { cl_state, cl_watch };
+	static const struct kctl_srv_cbs srv_cbs = { cl_on_leader_and_isr, cl_on_update_metadata, cl_on_stop_replica };
 	b->controller_id = -1;
+	const struct kb_listener *l = &b->cfg->listener[0];
+	int port = b->cfg->control_plane_listener_port >= 0 ? b->cfg->control_plane_listener_port
+							    : kctl_default_port(l->port);
+	if (port < 0) {
+		snprintf(eb, el, "the control-plane port (listener port + 1000) is over 65535: set control.plane.listener.port");
+		return ERR_CONFIG;
+	}
+	int rc = kctl_srv_new(b->base, l->host, port, b->cfg->broker_id, &srv_cbs, b, &b->ctl_srv, eb, el);
+	if (rc)
+		return rc;
 	cl_retry_ev = event_new(b->base, -1, 0, cl_retry_register, b);
 	b->zk = kb_zk_new(b->base, b->cfg->zookeeper_connect, b->cfg->zookeeper_session_timeout_ms, &cbs, b, eb, el);
 	return b->zk && cl_retry_ev ? 0 : ERR_CONFIG;
@@ -1781,6 +1952,8 @@ void kb_cluster_stop(struct broker *b)
 {
 	b->stopping = true;
 	cl_resign(b, "the broker stops");
+	kctl_srv_free(b->ctl_srv);
+	b->ctl_srv = NULL;
 	kb_zk_free(b->zk);
 	b->zk = NULL;
 	if (cl_retry_ev)

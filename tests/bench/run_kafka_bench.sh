@@ -47,9 +47,11 @@ rm -f "$work/ddtest"
 
 read -r zk_hosts zk_pid < <($harness start samsa "$work/zk")
 port=$(free_port)
+ctl_port=$(free_port)
 cat >"$work/server.properties" <<PROPS
 broker.id=0
 listeners=PLAINTEXT://127.0.0.1:$port
+control.plane.listener.port=$ctl_port
 log.dirs=$work/kafka-logs
 zookeeper.connect=$zk_hosts/bench
 PROPS

@@ -133,6 +133,22 @@ class ControllerTest(unittest.TestCase):
         self.cluster.brokers[victim].kill9()
         return [b for b in self.cluster.brokers if b.id != victim]
 
+    def restart(self, victim):
+        """Starts a killed broker again once its old registration is gone, and waits until the
+        controller counts it online under its new one (so that an ISR written from now on
+        keeps it)."""
+        ctrl = self.controller()
+        wait_for(lambda: self.zk.exists("/brokers/ids/%d" % victim) is None, 60, "the old registration to expire")
+        b = self.cluster.brokers[victim]
+        b.start()
+        b.wait_ready()
+        online = "broker %d: offline -> online (registered)" % victim
+
+        def rejoined():
+            log = self.cluster.brokers[ctrl].log_text()
+            return log.rfind(online) > log.rfind("broker %d: online -> offline" % victim)
+        wait_for(rejoined, 60, "the controller to count broker %d online again" % victim)
+
     def check_after_death(self, victim):
         for p, reps in ASSIGN.items():
             live = [r for r in reps if r != victim]
@@ -154,8 +170,9 @@ class ControllerTest(unittest.TestCase):
         self.check_after_death(victim)
         self.assertEqual(self.controller(), ctrl)
         log = self.cluster.brokers[ctrl].log_text()
-        self.assertIn("broker %d: online -> offline (registration gone)" % victim, log)
-        self.assertIn("online -> offline", log)
+        # noticed on the control plane at once, or when its registration went away
+        self.assertTrue("broker %d: online -> offline (connection lost, confirmed dead)" % victim in log or
+                        "broker %d: online -> offline (registration gone)" % victim in log, log)
 
     def test_controller_death(self):
         ctrl = self.controller()
@@ -192,7 +209,7 @@ class ControllerTest(unittest.TestCase):
         self.assertEqual(brokers[ctrl].proc.returncode, 0)
         self.assertIn("done: this broker leads no partition", brokers[ctrl].log_text())
         last = [b for b in brokers if b.id not in (ctrl, first.id)][0]
-        wait_for(lambda: self.zk.exists("/controller") and self.controller() == last.id, 30, "the last broker to control")
+        wait_for(lambda: self.controller() == last.id, 30, "the last broker to control")
         for p in ASSIGN:
             s = self.state(p)
             self.assertEqual((s["leader"], s["isr"]), (last.id, [last.id]), (p, s))
@@ -217,9 +234,7 @@ class ControllerTest(unittest.TestCase):
         self.assertEqual(res[("r3", 9)][0], 3)
         self.assertEqual(res[("nope", 0)][0], 3)
         self.assertEqual(res[("r3", other)][1], "preferred election of r3-%d: not needed" % other)
-        b = self.cluster.brokers[victim]
-        b.start()
-        b.wait_ready()
+        self.restart(victim)
         # a broker that is not the controller says so (clients then retry at the controller)
         res = elect_leaders(self.cluster.brokers[victim].port, {"r3": [pref]})
         self.assertEqual(res[("r3", pref)][0], 41)  # NOT_CONTROLLER
@@ -237,6 +252,38 @@ class ControllerTest(unittest.TestCase):
         self.assertEqual({k: v[0] for k, v in res.items()}, {("r3", 0): 84, ("r3", 1): 84, ("r3", 2): 84})
 
 
+class FastDetectionTest(ControllerTest):
+    """A broker killed with -9 is replaced once the controller's control-plane connection to it
+    breaks and cannot be re-established, long before its coordinator session (30 s here)
+    expires and its registration goes away."""
+    BROKER_EXTRA = {"zookeeper.session.timeout.ms": "30000"}
+
+    def test_kill9_noticed_on_the_control_plane(self):
+        ctrl = self.controller()
+        victim = (ctrl + 1) % 3
+        self.kill(victim)
+        for p, reps in ASSIGN.items():
+            live = [r for r in reps if r != victim]
+            self.wait_state(p, live[0], live, 1, timeout=25)
+        # decided while the dead broker's registration was still there
+        self.assertIsNotNone(self.zk.exists("/brokers/ids/%d" % victim))
+        log = self.cluster.brokers[ctrl].log_text()
+        self.assertIn("broker %d is unreachable on the control plane: treating it as dead" % victim, log)
+        self.assertIn("broker %d: online -> offline (connection lost, confirmed dead)" % victim, log)
+        # it comes back under the same id: registered again once its old session is gone, and
+        # online for the controller again
+        b = self.cluster.brokers[victim]
+        b.start()
+        b.wait_ready(timeout=60)
+        wait_for(lambda: "broker %d answers on the control plane again" % victim
+                 in self.cluster.brokers[ctrl].log_text(), 60, "the controller to see it back")
+
+    test_follower_and_leader_death = None
+    test_controller_death = None
+    test_controlled_shutdown = None
+    test_elect_leaders = None
+
+
 class AutoRebalanceTest(ControllerTest):
     """auto.leader.rebalance.enable: the controller gives leadership back by itself."""
     BROKER_EXTRA = {"leader.imbalance.check.interval.seconds": "1"}
@@ -247,9 +294,7 @@ class AutoRebalanceTest(ControllerTest):
         pref = [p for p, reps in ASSIGN.items() if reps[0] == victim][0]
         self.kill(victim)
         self.check_after_death(victim)
-        b = self.cluster.brokers[victim]
-        b.start()
-        b.wait_ready()
+        self.restart(victim)
         # the restarted replica catches up and its leader writes it back into the ISR
         s = self.wait_isr_has(pref, victim)
         self.wait_state(pref, victim, s["isr"], s["leader_epoch"] + 1, timeout=30)

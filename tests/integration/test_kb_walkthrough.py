@@ -65,7 +65,7 @@ class WalkthroughTest(unittest.TestCase):
         d = tmp.name
         build = os.path.dirname(os.path.dirname(os.path.abspath(os.environ["SAMSA_COORD"])))
         self.env = dict(os.environ, LOG_DIR=os.path.join(d, "logs"), SAMSA_BUILD=build)
-        zk_port, kb_port = zkharness.free_port(), zkharness.free_port()
+        zk_port, kb_port, ctl_port = zkharness.free_port(), zkharness.free_port(), zkharness.free_port()
         zk_conf = os.path.join(d, "zookeeper.properties")
         with open(zk_conf, "w") as f:
             f.write(shipped("zookeeper.properties", {"dataDir": os.path.join(d, "zookeeper"),
@@ -76,6 +76,7 @@ class WalkthroughTest(unittest.TestCase):
             f.write(shipped("server.properties", {
                 "listeners": "PLAINTEXT://127.0.0.1:%d" % kb_port,
                 "advertised.listeners": "PLAINTEXT://127.0.0.1:%d" % kb_port,
+                "control.plane.listener.port": str(ctl_port),
                 "log.dirs": logs, "zookeeper.connect": "127.0.0.1:%d" % zk_port}))
         self.start("zookeeper-server-start.sh", zk_conf)
         kbharness.wait_for(lambda: self._ruok(zk_port), what="coordinator")
