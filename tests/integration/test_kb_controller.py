@@ -295,9 +295,17 @@ class AutoRebalanceTest(ControllerTest):
         self.kill(victim)
         self.check_after_death(victim)
         self.restart(victim)
-        # the restarted replica catches up and its leader writes it back into the ISR
-        s = self.wait_isr_has(pref, victim)
-        self.wait_state(pref, victim, s["isr"], s["leader_epoch"] + 1, timeout=30)
+        after_death = self.state(pref)["leader_epoch"]
+        # the restarted replica catches up, its leader writes it back into the ISR, and the
+        # controller's next check (every second here) elects it, the preferred replica, again
+        # (the check may come before this test sees the ISR change: wait for the outcome)
+        last = [None]
+
+        def back():
+            last[0] = self.state(pref)
+            return last[0]["leader"] == victim and victim in last[0]["isr"]
+        wait_for(back, 60, lambda: "r3-%d led by %d again (last: %r)" % (pref, victim, last[0]))
+        self.assertGreater(last[0]["leader_epoch"], after_death)
         self.assertIn("preferred-replica election(s) to rebalance", self.cluster.brokers[ctrl].log_text())
 
     # the inherited tests run once, in ControllerTest
