@@ -9,7 +9,10 @@ heals them, and ends with verify(), which
      back whole (kafka_ledger.read_all) and checks it against the ledger (ledger_check.check):
      every acknowledged message at the offset its ack named, per-partition order, duplicates
      only of retried sends (counted), nothing foreign;
-  3. prints one line of figures to stderr (sent, acknowledged, retried, duplicates, duration).
+  3. with RF > 1: waits until every replica of every partition holds the same log (the bytes of
+     its segments, which followers copy from the leader), so no replica kept or lacks what the
+     leader has;
+  4. prints one line of figures to stderr (sent, acknowledged, retried, duplicates, duration).
 
 Class attributes choose the cluster: COORDINATORS, BROKERS, PARTITIONS, RF, ACKS, RETRY ("app" or
 "client", see kafka_ledger), BROKER_EXTRA (broker settings), PRODUCER_CONF (librdkafka settings),
@@ -26,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_ledger  # noqa: E402
 import ledger_check  # noqa: E402
 from samsatest import kb  # noqa: E402
+from samsatest.wait import wait_for  # noqa: E402
 from samsatest.workdir import test_failed  # noqa: E402
 
 import warnings  # noqa: E402
@@ -80,6 +84,34 @@ class BrokerFaultCase(unittest.TestCase):
         parts = self.c.wait_leaders(self.TOPIC, self.PARTITIONS)
         return [x["leader"] for x in parts if x["partition"] == p][0]
 
+    def replica_log(self, broker, p):
+        """The bytes of the segments of partition p on broker, in base-offset order (None when
+        the broker has no directory for it)."""
+        d = os.path.join(self.c.brokers[broker].log_dirs, "%s-%d" % (self.TOPIC, p))
+        if not os.path.isdir(d):
+            return None
+        out = b""
+        for f in sorted(x for x in os.listdir(d) if x.endswith(".log")):
+            with open(os.path.join(d, f), "rb") as fh:
+                out += fh.read()
+        return out
+
+    def wait_replicas_identical(self, timeout=60):
+        """Until, for every partition, every replica of the assignment holds the same log."""
+        last = {}
+
+        def same():
+            for p, replicas in sorted(self.c.assignment(self.TOPIC).items()):
+                logs = {b: self.replica_log(b, p) for b in replicas}
+                sizes = {b: None if v is None else len(v) for b, v in logs.items()}
+                last[p] = sizes
+                if None in sizes.values() or len(set(logs.values())) != 1:
+                    return False
+            return True
+
+        wait_for(same, timeout, lambda: "every replica to hold the same log (sizes by partition and "
+                 "broker: %s)" % last)
+
     def verify(self, name):
         """The cluster is healed (every broker started again, none paused)."""
         self.c.wait_brokers(timeout=90)
@@ -90,6 +122,8 @@ class BrokerFaultCase(unittest.TestCase):
         rep = ledger_check.check(led, read)
         self.assertTrue(rep.ok, "%s: %r" % (name, rep))
         self.assertGreater(rep.counts["acked"], 100, "too few messages acknowledged to prove anything")
+        if self.RF > 1:
+            self.wait_replicas_identical()
         print("\n%s [%d coordinator(s), %d brokers, RF=%d, acks=%s, retries by %s]: %s; %.0fs"
               % (name, self.COORDINATORS, self.BROKERS, self.RF, self.ACKS, self.RETRY, rep.summary(),
                  time.time() - self.t0), file=sys.stderr)
