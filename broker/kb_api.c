@@ -1170,7 +1170,9 @@ static int admin_create_topics(struct broker *b, struct kreq *q, struct kout *o,
 				nparts = b->cfg->num_partitions;
 			if (rf == -1 && na <= 0)
 				rf = (int16_t)b->cfg->default_replication_factor;
-			if (bad || !kname_topic_valid(names[i], strlen(names[i]), why, sizeof(why))) {
+			if (!b->is_controller) { /* Kafka 2.x: clients send it to the controller */
+				set_result(w, i, KE_NOT_CONTROLLER, NULL);
+			} else if (bad || !kname_topic_valid(names[i], strlen(names[i]), why, sizeof(why))) {
 				set_result(w, i, KE_INVALID_TOPIC_EXCEPTION, "%s", bad ? "Topic name is invalid" : why);
 			} else if (kb_topic_find(b, names[i])) {
 				set_result(w, i, KE_TOPIC_ALREADY_EXISTS, "Topic '%s' already exists.", names[i]);
@@ -1275,7 +1277,9 @@ static int admin_delete_topics(struct broker *b, struct kreq *q, struct kout *o,
 			break;
 		struct kb_topic *t = bad ? NULL : kb_topic_find(b, names[i]);
 		if (first) {
-			if (!t) {
+			if (!b->is_controller) { /* Kafka 2.x: clients send it to the controller */
+				set_result(w, i, KE_NOT_CONTROLLER, NULL);
+			} else if (!t) {
 				set_result(w, i, KE_UNKNOWN_TOPIC_OR_PARTITION, NULL);
 			} else if (!b->cfg->delete_topic_enable) {
 				set_result(w, i, KE_TOPIC_DELETION_DISABLED, NULL);
@@ -1390,6 +1394,8 @@ static int admin_create_partitions(struct broker *b, struct kreq *q, struct kout
 		if (!first) {
 			if (!w->errs[i] && !validate_only && timeout > 0 && !topic_ready(b, names[i], counts[i]))
 				ready = false;
+		} else if (!b->is_controller) { /* Kafka 2.x: clients send it to the controller */
+			set_result(w, i, KE_NOT_CONTROLLER, NULL);
 		} else if (!t || t->deleting) {
 			set_result(w, i, KE_UNKNOWN_TOPIC_OR_PARTITION, "The topic '%s' does not exist.", names[i]);
 		} else if (counts[i] > KB_MAX_PARTITIONS) {

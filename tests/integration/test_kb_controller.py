@@ -187,6 +187,44 @@ class ControllerTest(unittest.TestCase):
             self.assertEqual(self.state(p)["controller_epoch"], epoch)
         self.assertIn("this broker (%d) is now the controller" % new, self.cluster.brokers[new].log_text())
 
+    def test_admin_requests_go_to_the_controller(self):
+        """CreateTopics, DeleteTopics and CreatePartitions at a broker that is not the controller
+        get NOT_CONTROLLER (41) per topic, as Kafka 2.x answers; clients send them to the
+        controller named in Metadata (kafka-python does, bootstrapped at another broker)."""
+        ctrl = self.controller()
+        other = self.cluster.brokers[(ctrl + 1) % 3]
+
+        def kstr(t):
+            return struct.pack(">h", len(t)) + t.encode()
+
+        def ask(key, ver, body):
+            k = KafkaRaw(other.port)
+            try:
+                k.request(key, ver, body)
+                return k.recv()
+            finally:
+                k.close()
+        # CreateTopics v2: [name, partitions, rf, [], []], timeout, validate_only
+        r = ask(19, 2, struct.pack(">i", 1) + kstr("nc") + struct.pack(">ihii", 1, 1, 0, 0) +
+                struct.pack(">ib", 5000, 0))
+        (corr, throttle, n) = struct.unpack_from(">iii", r, 0)
+        self.assertEqual((n, r[12:14 + 2], struct.unpack_from(">h", r, 16)[0]), (1, kstr("nc"), 41))
+        # DeleteTopics v1: [name], timeout
+        r = ask(20, 1, struct.pack(">i", 1) + kstr("r3") + struct.pack(">i", 5000))
+        self.assertEqual(struct.unpack_from(">h", r, 12 + 4)[0], 41)
+        # CreatePartitions v0: [name, count, null assignment], timeout, validate_only
+        r = ask(37, 0, struct.pack(">i", 1) + kstr("r3") + struct.pack(">ii", 6, -1) + struct.pack(">ib", 5000, 0))
+        self.assertEqual(struct.unpack_from(">h", r, 12 + 4)[0], 41)
+        self.assertIsNotNone(self.zk.exists("/brokers/topics/r3"))
+        self.assertIsNone(self.zk.exists("/brokers/topics/nc"))
+        # a real client bootstrapped at that broker creates through the controller
+        ka = KafkaAdminClient(bootstrap_servers=other.bootstrap)
+        try:
+            ka.create_topics([NewTopic("via-ctrl", num_partitions=2, replication_factor=3)])
+        finally:
+            ka.close()
+        wait_for(lambda: self.zk.exists("/brokers/topics/via-ctrl/partitions/1/state"), 30, "via-ctrl's states")
+
     def test_controlled_shutdown(self):
         ctrl = self.controller()
         brokers = self.cluster.brokers
@@ -279,6 +317,7 @@ class FastDetectionTest(ControllerTest):
                  in self.cluster.brokers[ctrl].log_text(), 60, "the controller to see it back")
 
     test_follower_and_leader_death = None
+    test_admin_requests_go_to_the_controller = None
     test_controller_death = None
     test_controlled_shutdown = None
     test_elect_leaders = None
@@ -310,6 +349,7 @@ class AutoRebalanceTest(ControllerTest):
 
     # the inherited tests run once, in ControllerTest
     test_follower_and_leader_death = None
+    test_admin_requests_go_to_the_controller = None
     test_controller_death = None
     test_controlled_shutdown = None
     test_elect_leaders = None
