@@ -12,14 +12,16 @@ places (`retry`):
             it in `retried`; exact: every copy in the log beyond the first belongs to a send the
             ledger knows was repeated;
   "client"  librdkafka's retries on (its default): the ledger learns which messages librdkafka
-            may have written and sends again from its debug log ("[p]: MessageSet with N
-            message(s) ... encountered error: ... (actions ...MsgPossiblyPersisted)", e.g.
-            "Retry,MsgPossiblyPersisted" or, for a broken connection, "Refresh,MsgPossibly
-            Persisted"; a set that is not sent again fails and so cannot be duplicated): the N
-            oldest messages of partition p without a report (see _client_retry; librdkafka
-            numbers messages only for the idempotent producer). librdkafka 2.0 times a produce
-            request out only at message.timeout.ms, so its retries follow errors such as a
-            broken connection or NOT_LEADER_FOR_PARTITION.
+            sends again from its debug log ("[p]: MessageSet with N message(s) ... encountered
+            error: ... (actions ...)"): the N oldest messages of partition p without a report
+            (see _client_retry; librdkafka numbers messages only for the idempotent producer).
+            Every such set counts, whatever librdkafka guesses of its persistence: a broker
+            answers NOT_LEADER_FOR_PARTITION ("MsgNotPersisted") to an acks=all write it had
+            appended when its leadership moves before the ISR has it (Kafka's DelayedProduce
+            does the same), and the retry then writes it twice. A set that is not sent again
+            fails and so cannot be duplicated. librdkafka 2.0 times a produce request out only
+            at message.timeout.ms, so its retries follow errors such as a broken connection,
+            NOT_LEADER_FOR_PARTITION or NOT_ENOUGH_REPLICAS_AFTER_APPEND.
 Each delivery report is recorded: "ack" with the offset, "fail" with the error once attempts are
 used up; sends without a report when the producer stops are "unknown".
 
@@ -56,7 +58,7 @@ class _LogParser(logging.Handler):
 
     def emit(self, record):
         m = _MSGSET.search(record.getMessage())
-        if m and "MsgPossiblyPersisted" in m.group(4) and "Permanent" not in m.group(4):
+        if m and "Permanent" not in m.group(4):
             self.prod._client_retry(int(m.group(1)), int(m.group(2)))
 
 
@@ -140,7 +142,7 @@ class LedgerProducer(threading.Thread):
 
     def _client_retry(self, partition, count):
         """librdkafka will send again a MessageSet of `count` messages of `partition` that may
-        have been written. With one request in flight per connection that set is the oldest
+        have been written. With one request in flight per connection a set that was sent is the oldest
         messages of the partition still without a report (a partition's sets are sent in order,
         a retried set goes back to the head of its queue, and the reports of earlier sets reach
         this thread before the log line of a later one: both come through the main queue)."""

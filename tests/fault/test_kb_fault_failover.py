@@ -6,6 +6,7 @@ duplicates only of retried sends, and every replica holds the same log (kbfaultc
 
 - kill -9 of a partition leader that is not the controller, restart on its log directory;
 - kill -9 of the controller (also a partition leader), restart;
+- SIGTERM (a controlled shutdown) and restart of each broker in turn: no send fails at all;
 - the kill -9 of a leader again with a 3-server coordinator ensemble.
 """
 import os
@@ -63,6 +64,22 @@ class KillControllerTest(FailoverBase):
     def test_kill9_controller(self):
         self.kill_and_restart(controller=True)
         self.verify("kill -9 of the controller")
+
+
+class ControlledRestartTest(FailoverBase):
+    def test_clean_restart_of_each_broker(self):
+        """SIGTERM is a controlled shutdown: leaderships move away before the broker stops, so
+        the producer (librdkafka's retries) sees no failed send."""
+        for b in range(self.BROKERS):
+            self.c.stop_broker(b)
+            self.c.wait_brokers()
+            self.c.wait_leaders(self.TOPIC, self.PARTITIONS)
+            self.progress(50, what="the cluster without broker %d" % b)
+            self.c.start_broker(b).wait_ready()
+            self.c.wait_brokers()
+            self.progress(20, what="the cluster with broker %d back" % b)
+        rep = self.verify("controlled shutdown and restart of each broker")
+        self.assertEqual((rep.counts["failed"], rep.counts["unknown"]), (0, 0), rep)
 
 
 class KillLeaderEnsembleTest(KillLeaderTest):
