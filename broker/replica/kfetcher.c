@@ -563,15 +563,31 @@ static const char *kf_error_name(int16_t e)
 	}
 }
 
+/* How long a partition waits after an error answer. NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH
+ * and UNKNOWN_LEADER_EPOCH come, during a leader change, from the one broker of the two that has
+ * not processed its LeaderAndIsr yet, a matter of milliseconds: asked again after
+ * KF_EPOCH_RETRY_MS, a new leader's followers are back in its ISR that much sooner (Kafka waits
+ * the whole replica.fetch.backoff.ms, 1 s, which a failover then pays). Other errors wait the
+ * backoff. */
+#define KF_EPOCH_RETRY_MS 50
+
+static int32_t kf_error_backoff(const struct kfetcher *f, int16_t error)
+{
+	bool epoch_race = error == KREPL_NOT_LEADER_OR_FOLLOWER || error == KREPL_FENCED_LEADER_EPOCH ||
+			  error == KREPL_UNKNOWN_LEADER_EPOCH;
+	return epoch_race && f->opts.backoff_ms > KF_EPOCH_RETRY_MS ? KF_EPOCH_RETRY_MS : f->opts.backoff_ms;
+}
+
 /* Logs an error answer when it differs from the partition's last one, and backs it off. */
 static void kf_part_error(struct kf_conn *c, struct kf_part *p, int16_t error, const char *what)
 {
 	struct kfetcher *f = c->f;
+	int32_t ms = kf_error_backoff(f, error);
 	if (error != p->last_error)
 		log_info(KF_MOD, "%s of %s-%d from leader %d: error %d (%s); backing off %d ms", what, p->topic, p->part,
-			 c->leader, error, kf_error_name(error), f->opts.backoff_ms);
+			 c->leader, error, kf_error_name(error), ms);
 	p->last_error = error;
-	p->until = kf_now_ms() + f->opts.backoff_ms;
+	p->until = kf_now_ms() + ms;
 }
 
 static void kf_answer_epochs(struct kf_conn *c, const struct kfw_epoch_resp *er)

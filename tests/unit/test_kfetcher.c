@@ -796,6 +796,56 @@ START_TEST(test_partition_errors)
 }
 END_TEST
 
+/* A leader change's errors (NOT_LEADER_OR_FOLLOWER, FENCED_/UNKNOWN_LEADER_EPOCH: one of the two
+ * brokers has not processed its LeaderAndIsr yet) are asked again after a few ms, not after the
+ * whole replica.fetch.backoff.ms; other errors wait it out. */
+START_TEST(test_leader_change_errors_retry_soon)
+{
+	struct tmgr tm;
+	struct event_base *base = tm_setup(&tm);
+	struct kfetcher_opts o;
+	kfetcher_opts_default(&o);
+	o.backoff_ms = 60000; /* far beyond this test: a partition asked again did not wait it out */
+	o.max_wait_ms = 50;
+	o.socket_timeout_ms = 3000;
+	kfetcher_set_opts(tm.f, &o);
+	struct fake l1;
+	fake_start(&l1, base, 0);
+	struct krepl *a0 = tm_follower(&tm, "a", 0, 0, 0, NULL, 0, 1, 1);
+	struct krepl *a1 = tm_follower(&tm, "a", 1, 0, 0, NULL, 0, 1, 1);
+	struct krepl *a2 = tm_follower(&tm, "a", 2, 0, 0, NULL, 0, 1, 1);
+	ck_assert_int_eq(kfetcher_add(tm.f, "a", 0, 1, "127.0.0.1", l1.port, a0), 0);
+	ck_assert_int_eq(kfetcher_add(tm.f, "a", 1, 1, "127.0.0.1", l1.port, a1), 0);
+	ck_assert_int_eq(kfetcher_add(tm.f, "a", 2, 1, "127.0.0.1", l1.port, a2), 0);
+	struct freq *q = fake_wait(base, &l1, 1);
+	ck_assert_int_eq(q->n, 3);
+	struct wbuf w;
+	resp_fetch_start(&w, q->corr, 1);
+	wbuf_str_i16(&w, "a");
+	wbuf_i32(&w, 3);
+	resp_fetch_part(&w, 0, KREPL_UNKNOWN_LEADER_EPOCH, -1, -1, NULL, 0);
+	resp_fetch_part(&w, 1, 56, -1, -1, NULL, 0); /* KAFKA_STORAGE_ERROR */
+	resp_fetch_part(&w, 2, KREPL_NOT_LEADER_OR_FOLLOWER, -1, -1, NULL, 0);
+	fake_send(q, &w);
+	wait_count(base, &tm.n_fetch, 3, "fetch answers");
+	ck_assert(log_has("fetch of a-0 from leader 1", "backing off 50 ms"));
+	ck_assert(log_has("fetch of a-1 from leader 1", "backing off 60000 ms"));
+	/* a-0 and a-2 come back within rounds; a-1 never does in this test */
+	bool back0 = false, back2 = false;
+	for (int i = 2; i < 40 && !(back0 && back2); i++) {
+		q = fake_wait(base, &l1, i);
+		back0 |= req_has(q, "a", 0);
+		back2 |= req_has(q, "a", 2);
+		ck_assert(!req_has(q, "a", 1));
+		run_for(base, q->max_wait);
+		fake_answer_empty(q);
+	}
+	ck_assert(back0 && back2);
+	fake_stop(&l1);
+	tm_teardown(&tm, base);
+}
+END_TEST
+
 /* Answers that are not answers: a wrong correlation id, bytes that do not decode, and
  * silence past replica.socket.timeout.ms each drop the connection; nothing is handed up. */
 START_TEST(test_bad_answers)
@@ -946,6 +996,7 @@ static Suite *kfetcher_suite(void)
 	tcase_add_test(tc, test_leaders_and_moves);
 	tcase_add_test(tc, test_reconnect);
 	tcase_add_test(tc, test_partition_errors);
+	tcase_add_test(tc, test_leader_change_errors_retry_soon);
 	tcase_add_test(tc, test_bad_answers);
 	tcase_add_test(tc, test_remove_inside_callback);
 	tcase_add_test(tc, test_leader_moves_address);
