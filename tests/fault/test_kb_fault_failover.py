@@ -6,6 +6,8 @@ duplicates only of retried sends, and every replica holds the same log (kbfaultc
 
 - kill -9 of a partition leader that is not the controller, restart on its log directory;
 - kill -9 of the controller (also a partition leader), restart;
+- SIGSTOP of a partition leader until the others lead its partitions, then SIGCONT: the paused
+  broker, fenced, acknowledged nothing they lack, and follows them again;
 - SIGTERM (a controlled shutdown) and restart of each broker in turn: no send fails at all;
 - the kill -9 of a leader again with a 3-server coordinator ensemble.
 """
@@ -80,6 +82,23 @@ class ControlledRestartTest(FailoverBase):
             self.progress(20, what="the cluster with broker %d back" % b)
         rep = self.verify("controlled shutdown and restart of each broker")
         self.assertEqual((rep.counts["failed"], rep.counts["unknown"]), (0, 0), rep)
+
+
+class PauseLeaderTest(FailoverBase):
+    def test_sigstop_leader_past_lag_time(self):
+        """SIGSTOP of a leader that is not the controller until the others lead its partitions
+        (the controller notices a paused broker within seconds, past replica.lag.time.max.ms),
+        then SIGCONT: the resumed broker must follow, truncated to the new leaders' logs."""
+        v = self.victim(controller=False)
+        led = self.led_by(v)
+        self.c.pause(v)
+        for p in led:
+            self.c.wait_state(self.TOPIC, p, lambda st: st["leader"] not in (v, -1), what="a new leader")
+        self.progress(50, what="the cluster with broker %d paused" % v)
+        self.c.resume(v)
+        self.c.wait_brokers()
+        self.progress(20, what="the cluster with broker %d resumed" % v)
+        self.verify("SIGSTOP of a partition leader")
 
 
 class KillLeaderEnsembleTest(KillLeaderTest):
