@@ -5,7 +5,8 @@ with replication factor 3 (assignment [0, 1, 2], min.insync.replicas=2). conflue
 directory holds the same log; after kill -9 of the leader (by pid) the controller elects the next
 ISR member and a consumer still reads all 60 from it; restarted, the old leader catches up and
 rejoins the ISR. With both followers dead the ISR shrinks to
-the leader alone and an acks=all produce is refused with NOT_ENOUGH_REPLICAS."""
+the leader alone and an acks=all produce is refused with NOT_ENOUGH_REPLICAS; with both followers
+paused (still in the ISR) it is answered REQUEST_TIMED_OUT at the request's timeout."""
 import json
 import os
 import sys
@@ -166,6 +167,26 @@ class ReplicationTest(unittest.TestCase):
         p.produce("mi", value=b"one", partition=0, on_delivery=lambda err, msg: out.append(err))
         p.flush(30)
         self.assertEqual(out, [None])
+
+    def test_acks_all_times_out_while_followers_are_paused(self):
+        self.create("to")
+        self.wait_state("to", lambda s: s["leader"] == 0 and sorted(s["isr"]) == [0, 1, 2],
+                        "to be led by 0 with ISR [0, 1, 2]")
+        self.assertEqual(self.produce("to", 3), [None] * 3)
+        # both followers stop fetching, but stay in the ISR for replica.lag.time.max.ms (10 s)
+        # and in the coordinator for their session (6 s): the write waits in the purgatory
+        # until the request's timeout
+        for b in self.cluster.brokers[1:]:
+            b.pause()
+            self.addCleanup(b.resume)
+        errs = self.produce("to", 1, {"request.timeout.ms": 1500, "retries": 0, "message.timeout.ms": 20000})
+        self.assertEqual(len(errs), 1)
+        self.assertIsNotNone(errs[0])
+        self.assertEqual(errs[0].code(), KafkaError.REQUEST_TIMED_OUT, str(errs[0]))
+        for b in self.cluster.brokers[1:]:
+            b.resume()
+        # resumed, the followers fetch the record; the HW passes it and a consumer reads all 4
+        self.assertEqual(len(self.consume_all(self.cluster.brokers[0], "to", 4)), 4)
 
 
 if __name__ == "__main__":
