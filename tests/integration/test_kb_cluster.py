@@ -5,12 +5,14 @@
   every broker in every broker's Metadata, topics created without a replication factor get 3.
 - Metadata shows every broker to kcat, kafka-python and confluent-kafka; the leaders of a
   6-partition RF=3 topic are spread over all three brokers; a client produces to each
-  partition's leader and reads each partition back.
+  partition's leader (acks=all) and a consumer reads each partition back.
 - kafka-topics --describe (--bootstrap-server and --zookeeper) prints Leader, Replicas and Isr
   exactly as the controller's state znodes and the assignment hold them, in Kafka 2.x's format;
   after kill -9 of a broker (by pid), --under-replicated-partitions lists exactly the partitions
   whose ISR is smaller than their replicas, --unavailable-partitions exactly those without a live
-  leader, and both together their union (Kafka's filters are alternatives).
+  leader, both together their union (Kafka's filters are alternatives), and (--bootstrap-server)
+  --under-min-isr-partitions / --at-min-isr-partitions those below / at the topic's
+  min.insync.replicas.
 """
 import os
 import re
@@ -26,7 +28,7 @@ from samsatest.wait import wait_for  # noqa: E402
 warnings.simplefilter("ignore")
 import confluent_kafka  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
-from kafka import KafkaAdminClient  # noqa: E402
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 CONFIGS = os.path.join(ROOT, "configs", "cluster-3")
@@ -103,9 +105,9 @@ class ThreeBrokersTest(unittest.TestCase):
         self.c = kb.Cluster(self, brokers=3)
         self.ctrl = self.c.wait_brokers([0, 1, 2])
 
-    def create(self, name, nparts, rf):
+    def create(self, name, nparts, rf, config=None):
         a = AdminClient({"bootstrap.servers": self.c.bootstrap})
-        a.create_topics([NewTopic(name, nparts, rf)])[name].result(30)
+        a.create_topics([NewTopic(name, nparts, rf, config=config or {})])[name].result(30)
         return self.c.wait_leaders(name, nparts)
 
     def test_metadata_leaders_spread_and_produce_to_each_leader(self):
@@ -154,23 +156,36 @@ class ThreeBrokersTest(unittest.TestCase):
         self.assertEqual([d for d in done if d[0] is not None], [])
         for p in range(6):
             self.assertEqual(sorted(o for _, q, o in done if q == p), list(range(20)))
-        # the leader's log directory holds the records (reading them back from an RF=3 topic
-        # needs the followers to fetch: the high watermark is the ISR's smallest log end)
+        # the leader's log directory holds the records
         for p, lead in leaders.items():
             d = os.path.join(self.c.brokers[lead].log_dirs, "spread-%d" % p)
             with open(os.path.join(d, "00000000000000000000.log"), "rb") as f:
                 self.assertIn(b"p%d-19" % p, f.read())
+        # and a consumer reads every partition back (up to the high watermark: the followers
+        # fetched them)
+        cons = KafkaConsumer(bootstrap_servers=self.c.bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=10000, enable_auto_commit=False)
+        try:
+            cons.assign([TopicPartition("spread", p) for p in range(6)])
+            got = {}
+            for m in cons:
+                got.setdefault(m.partition, []).append(m.value)
+                if sum(map(len, got.values())) == 120:
+                    break
+        finally:
+            cons.close()
+        self.assertEqual(got, {p: [b"p%d-%d" % (p, i) for i in range(20)] for p in range(6)})
 
     def expected_lines(self, topics, zk, select):
-        """The partition lines kafka-topics must print for the partitions select(state, replicas)
-        picks, from the assignment and the state znodes."""
+        """The partition lines kafka-topics must print for the partitions select(state, replicas,
+        live brokers[, topic]) picks, from the assignment and the state znodes."""
         lines = []
         live = self.c.live_ids()
         for t in sorted(topics):
             asg = self.c.assignment(t)
             for p in sorted(asg):
                 st = self.c.state(t, p)
-                if select(st, asg[p], live):
+                if select(st, asg[p], live, t):
                     lines.append(describe_line(t, p, st["leader"], asg[p], st["isr"], zk))
         return lines
 
@@ -193,7 +208,8 @@ class ThreeBrokersTest(unittest.TestCase):
         return r.stdout.splitlines()
 
     def test_describe_and_its_filters_after_kill9(self):
-        self.create("rf3", 6, 3)
+        self.create("rf3", 6, 3, {"min.insync.replicas": "2"})
+        min_isr = {"rf3": 2, "solo": 1}  # solo: the brokers' default
         victim = [i for i in (0, 1, 2) if i != self.ctrl][0]
         r = kafka_topics("--bootstrap-server", self.c.bootstrap, "--create", "--topic", "solo",
                          "--replica-assignment", str(victim))
@@ -206,7 +222,7 @@ class ThreeBrokersTest(unittest.TestCase):
         for zk in (False, True):
             src = ("--zookeeper", zkc) if zk else ("--bootstrap-server", live_bs())
             want = ["Topic: rf3\tPartitionCount: 6\tReplicationFactor: 3\tConfigs: %s" % self.configs("rf3", zk)]
-            want += self.expected_lines(["rf3"], zk, lambda st, r, live: True)
+            want += self.expected_lines(["rf3"], zk, lambda st, r, live, t: True)
             seen = []
 
             def shows():
@@ -228,14 +244,20 @@ class ThreeBrokersTest(unittest.TestCase):
             self.c.wait_state("rf3", p, lambda st: st["leader"] in self.c.live_ids(), what="a live leader")
         self.c.wait_state("solo", 0, lambda st: st["leader"] == -1, what="no leader")
 
-        under = lambda st, r, live: len(st["isr"]) < len(r)  # noqa: E731
-        unavail = lambda st, r, live: st["leader"] < 0 or st["leader"] not in live  # noqa: E731
+        under = lambda st, r, live, t: len(st["isr"]) < len(r)  # noqa: E731
+        unavail = lambda st, r, live, t: st["leader"] < 0 or st["leader"] not in live  # noqa: E731
+        under_min = lambda st, r, live, t: st["leader"] < 0 or len(st["isr"]) < min_isr[t]  # noqa: E731
+        at_min = lambda st, r, live, t: len(st["isr"]) == min_isr[t]  # noqa: E731
         for zk in (False, True):
             src = ("--zookeeper", zkc) if zk else ("--bootstrap-server", live_bs())
-            for flags, sel in ((["--under-replicated-partitions"], under),
-                               (["--unavailable-partitions"], unavail),
-                               (["--under-replicated-partitions", "--unavailable-partitions"],
-                                lambda st, r, live: under(st, r, live) or unavail(st, r, live))):
+            cases = [(["--under-replicated-partitions"], under),
+                     (["--unavailable-partitions"], unavail),
+                     (["--under-replicated-partitions", "--unavailable-partitions"],
+                      lambda *a: under(*a) or unavail(*a))]
+            if not zk:  # min.insync.replicas comes from DescribeConfigs, as in Kafka
+                cases += [(["--under-min-isr-partitions"], under_min),
+                          (["--at-min-isr-partitions"], at_min)]
+            for flags, sel in cases:
                 last = {}
 
                 def agrees():
@@ -247,10 +269,13 @@ class ThreeBrokersTest(unittest.TestCase):
                 got = wait_for(agrees, 30, lambda: "%s %s to list %r (got %r)"
                                % (src[0], flags, last.get("want"), last.get("got")))
                 names = {tuple(re.findall(r"Topic: (\S+)\tPartition: (\d+)", ln)[0]) for ln in got}
-                if flags == ["--unavailable-partitions"]:
+                if flags in (["--unavailable-partitions"], ["--under-min-isr-partitions"]):
                     self.assertEqual(names, {("solo", "0")})
                     self.assertIn("Leader: %s\tReplicas: %d\tIsr: %d" % ("-1" if zk else "none", victim, victim),
                                   got[0])
+                elif flags == ["--at-min-isr-partitions"]:
+                    # solo keeps its one-member ISR; rf3's partitions the victim led lost it
+                    self.assertTrue({("rf3", str(p)) for p in led} | {("solo", "0")} <= names, (led, got))
                 else:
                     # the partitions the victim led now have an ISR without it
                     self.assertTrue({("rf3", str(p)) for p in led} <= names, (led, got))
