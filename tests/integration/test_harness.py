@@ -11,13 +11,16 @@ for an answer and reported the server as 'down'. Pinned here:
   - a daemon whose port (client, peer, broker listener) is taken says so and exits non-zero at
     once, and the harness fails at once with its log tail;
   - a failed test keeps its work directory and names it in the failure message; a passing one
-    leaves nothing.
+    leaves nothing;
+  - a broker cluster's waits expect the brokers the test has not stopped, killed or paused, and a
+    broker that dies without the test doing it fails a wait at once.
 """
 import io
 import os
 import socket
 import subprocess
 import sys
+import signal
 import time
 import unittest
 
@@ -155,6 +158,30 @@ class PortTakenTest(unittest.TestCase):
         self.assertIn("broker 0 exited with status 1", msg)
         self.assertIn("cannot listen on 127.0.0.1:%d: Address already in use" % b.port, msg)
         self.assertIn("cannot listen on 127.0.0.1:%d" % b.port, b.log_text())
+
+    def test_cluster_faults_by_pid_and_unexpected_exit(self):
+        """kb.Cluster: the brokers a test stops, kills or pauses leave the ones its waits expect
+        (and come back when started or resumed); a broker that dies without the test doing it
+        fails a wait at once, naming it."""
+        c = kb.Cluster(self, brokers=2)
+        self.assertEqual(c.wait_brokers(), c.controller())
+        self.assertEqual(c.live_ids(), [0, 1])
+        pid = c.broker(1).pid
+        c.pause(1)
+        self.assertEqual((c.live_ids(), [b.id for b in c.expected()]), ([0], [0, 1]))
+        c.resume(1)
+        c.kill9(1)
+        self.assertEqual((c.live_ids(), c.broker(1).running()), ([0], False))
+        c.wait_brokers()  # broker 0 alone, once broker 1's registration is gone
+        c.restart(1, clean=False)
+        self.assertNotEqual(c.broker(1).pid, pid)
+        c.wait_brokers([0, 1])
+        os.kill(c.broker(0).pid, signal.SIGKILL)  # not through the harness
+        t0 = time.monotonic()
+        with self.assertRaises(DaemonExited) as cm:
+            c.wait_brokers(timeout=60)
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertIn("broker 0 was killed by signal 9", str(cm.exception))
 
 
 class WorkDirTest(unittest.TestCase):
