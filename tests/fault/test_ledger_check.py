@@ -1,7 +1,7 @@
 """The broker fault tests' checker (ledger_check.check) on crafted histories: a clean one and one
 with explained duplicates pass; a lost acknowledgement, an acknowledged record overwritten, a
 reordering, an unexplained duplicate, a foreign record and a record in the wrong partition each
-fail, naming the rule."""
+fail, naming the rule. Also how the producer's ledger reads librdkafka's retries from its log."""
 import os
 import sys
 import unittest
@@ -103,6 +103,46 @@ class LedgerCheckTest(unittest.TestCase):
         self.assertEqual(rep.rule_counts(), {"1 lost": 6})
         self.assertEqual(len(rep.errors), 6)  # 5 listed + one "more" line
         self.assertIn("not listed", rep.errors[-1])
+
+
+class ClientRetryLogTest(unittest.TestCase):
+    """How the ledger learns of librdkafka's own retries (kafka_ledger, retry="client"): from
+    librdkafka's debug lines (as librdkafka 2.0 prints them), the oldest messages of the
+    partition still without a report."""
+
+    def setUp(self):
+        import kafka_ledger
+        self.kl = kafka_ledger
+        # never started: no thread, and no broker at this address
+        self.prod = kafka_ledger.LedgerProducer("127.0.0.1:1", "ledger", 2, retry="client",
+                                                conf={"log_level": 0})
+        self.addCleanup(self.prod.close)
+        for seq in range(10):  # seqs 0..9, partition seq % 2, none reported yet
+            e = {"seq": seq, "partition": seq % 2, "attempts": 1, "result": "unknown", "offset": None,
+                 "error": None}
+            self.prod.sends[seq] = self.prod.pending[seq] = e
+
+    def line(self, text):
+        import logging
+        self.kl._LogParser(self.prod).emit(logging.LogRecord("x", logging.DEBUG, "", 0, text, None, None))
+
+    def test_sets_sent_again_are_the_oldest_pending(self):
+        pre = "127.0.0.1:22287/2: ledger [0]: MessageSet with 2 message(s) (MsgId 0, BaseSeq -1) encountered error: "
+        self.line(pre + "Broker: Not leader for partition (actions Refresh,MsgNotPersisted)")
+        self.assertEqual(self.prod.ledger()["retried"], [0, 2])
+        # seq 0 acknowledged meanwhile: the next failing set starts at seq 2
+        del self.prod.pending[0]
+        self.line(pre.replace("[0]", "[1]").replace("with 2", "with 3") +
+                  "Local: Broker transport failure (actions Refresh,MsgPossiblyPersisted)")
+        self.line(pre.replace("with 2", "with 1") + "Local: Timed out (actions Retry,MsgPossiblyPersisted)")
+        self.assertEqual(self.prod.ledger()["retried"], [0, 1, 2, 3, 5])
+
+    def test_other_lines_and_permanent_errors_are_not_retries(self):
+        self.line("127.0.0.1:1/0: ledger [0]: MessageSet with 3 message(s) (MsgId 0, BaseSeq -1) delivered")
+        self.line("127.0.0.1:1/0: ledger [0]: Produce MessageSet with 3 message(s) (183 bytes, ApiVersion 7)")
+        self.line("127.0.0.1:1/0: ledger [1]: MessageSet with 2 message(s) (MsgId 0, BaseSeq -1) encountered "
+                  "error: Broker: Message size too large (actions Permanent,MsgNotPersisted)")
+        self.assertEqual(self.prod.ledger()["retried"], [])
 
 
 if __name__ == "__main__":
