@@ -838,19 +838,66 @@ struct cl_isr {
 	struct broker *b;
 	char name[KB_TOPIC_MAX + 1];
 	int32_t part;
-	int32_t leader_epoch;
+	int32_t leader, leader_epoch;
+	uint32_t n_isr;
+	int32_t isr[KREPL_MAX_REPLICAS];
 };
+
+static void cl_isr_done(struct cl_isr *w, bool ok, int32_t version)
+{
+	struct broker *b = w->b;
+	if (ok && !b->stopping) { /* Kafka writes the notification once the state is written */
+		char js[512], full[1024];
+		snprintf(js, sizeof(js), "{\"version\":1,\"partitions\":[{\"topic\":\"%s\",\"partition\":%d}]}", w->name,
+			 w->part);
+		zoo_acreate(kb_zk_handle(b->zk), ZP("/isr_change_notification/isr_change_", full), js, (int)strlen(js),
+			    &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, cl_ignore_string, NULL);
+		kb_zk_pump(b->zk);
+	}
+	if (!b->stopping && b->rm)
+		krm_isr_result(b->rm, w->name, w->part, w->leader_epoch, ok, version, kb_now_ms());
+	free(w);
+}
+
+/* After ZBADVERSION: Kafka's checkLeaderAndIsrZkData — when the znode already holds exactly
+ * what we wrote (our own write whose answer was lost to a connection loss, retried with the old
+ * version), the write counts as done at the znode's version; else it was refused. */
+static void cl_isr_check(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct cl_isr *w = (struct cl_isr *)(uintptr_t)data;
+	bool same = false;
+	struct json_doc *j = NULL;
+	char eb[128];
+	if (rc == ZOK && v && st && !json_parse(v, (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
+		int64_t leader, epoch;
+		const struct json_value *isr = json_get(json_root(j), "isr");
+		same = json_int64(json_get(json_root(j), "leader"), &leader) && leader == w->leader &&
+		       json_int64(json_get(json_root(j), "leader_epoch"), &epoch) && epoch == w->leader_epoch && isr &&
+		       json_type(isr) == JSON_ARRAY && json_len(isr) == w->n_isr;
+		for (uint32_t i = 0; same && i < w->n_isr; i++) {
+			int64_t id;
+			same = json_int64(json_at(isr, i), &id) && id == w->isr[i];
+		}
+		json_free(j);
+	}
+	cl_isr_done(w, same, same ? st->version : -1);
+}
 
 static void cl_isr_written(int rc, const struct Stat *st, const void *data)
 {
 	struct cl_isr *w = (struct cl_isr *)(uintptr_t)data;
 	struct broker *b = w->b;
+	if (rc == ZBADVERSION && !b->stopping) {
+		char rel[512], full[1024];
+		snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", w->name, w->part);
+		if (zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 0, cl_isr_check, w) == ZOK) {
+			kb_zk_pump(b->zk);
+			return;
+		}
+	}
 	if (rc != ZOK && rc != ZBADVERSION && rc != ZCLOSING)
 		log_warn(CL_MOD, "writing the ISR of %s-%d: %s", w->name, w->part, zerror(rc));
-	if (!b->stopping && b->rm)
-		krm_isr_result(b->rm, w->name, w->part, w->leader_epoch, rc == ZOK && st, rc == ZOK && st ? st->version : -1,
-			       kb_now_ms());
-	free(w);
+	cl_isr_done(w, rc == ZOK && st, rc == ZOK && st ? st->version : -1);
 }
 
 /* Kafka 2.x's ReplicaManager: the new ISR goes into the state znode conditionally on its
@@ -862,7 +909,7 @@ void kb_cluster_isr_write(struct broker *b, const char *topic, int32_t part, con
 {
 	char js[1024], ids[768], rel[512], full[1024];
 	struct cl_isr *w = calloc(1, sizeof(*w));
-	if (!w || !b->zk || !cl_have_session(b)) {
+	if (!w || !b->zk || !cl_have_session(b) || st->n_isr > KREPL_MAX_REPLICAS) {
 		free(w);
 		if (b->rm) /* not written: krepl waits for the next LeaderAndIsr or retries */
 			krm_isr_result(b->rm, topic, part, st->leader_epoch, false, -1, kb_now_ms());
@@ -871,21 +918,20 @@ void kb_cluster_isr_write(struct broker *b, const char *topic, int32_t part, con
 	w->b = b;
 	snprintf(w->name, sizeof(w->name), "%s", topic);
 	w->part = part;
+	w->leader = st->leader;
 	w->leader_epoch = st->leader_epoch;
+	w->n_isr = st->n_isr;
+	memcpy(w->isr, st->isr, st->n_isr * sizeof(int32_t));
 	cl_fmt_ids(ids, sizeof(ids), st->isr, (int32_t)st->n_isr);
 	snprintf(js, sizeof(js), "{\"controller_epoch\":%d,\"leader\":%d,\"version\":1,\"leader_epoch\":%d,\"isr\":%s}",
 		 controller_epoch, st->leader, st->leader_epoch, ids);
-	zhandle_t *zh = kb_zk_handle(b->zk);
 	snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", topic, part);
-	if (zoo_aset(zh, ZP(rel, full), js, (int)strlen(js), st->zk_version, cl_isr_written, w) != ZOK) {
+	if (zoo_aset(kb_zk_handle(b->zk), ZP(rel, full), js, (int)strlen(js), st->zk_version, cl_isr_written, w) != ZOK) {
 		free(w);
 		if (b->rm)
 			krm_isr_result(b->rm, topic, part, st->leader_epoch, false, -1, kb_now_ms());
 		return;
 	}
-	snprintf(js, sizeof(js), "{\"version\":1,\"partitions\":[{\"topic\":\"%s\",\"partition\":%d}]}", topic, part);
-	zoo_acreate(zh, ZP("/isr_change_notification/isr_change_", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE,
-		    ZOO_SEQUENCE, cl_ignore_string, NULL);
 	kb_zk_pump(b->zk);
 }
 

@@ -26,6 +26,7 @@
 static const char *const KRM_MOD = "replica";
 
 #define KRM_BUCKETS 1024
+#define KRM_ISR_BACKOFF_MS 1000
 #define KRM_E_NONE 0
 
 struct krm_part;
@@ -64,6 +65,11 @@ struct krm_part {
 	bool failed;
 	bool following;
 	int running; /* krm_run is carrying out this partition's actions */
+	/* ISR writes: after a refused one the next waits KRM_ISR_BACKOFF_MS (held here, krepl
+	 * keeps it in flight), so that a stale zk version cannot make every tick write */
+	int64_t isr_refused_at; /* -1: the last write was not refused */
+	bool isr_deferred;
+	struct krepl_state isr_state;
 	int32_t followed_leader, followed_epoch;
 	LIST_HEAD(, krm_pwait) waits;
 };
@@ -357,10 +363,14 @@ static void krm_run(struct krm *rm, struct krm_part *p, const uint8_t *records, 
 					krm_write_epochs(rm, p);
 				break;
 			case KREPL_ACT_ISR_UPDATE:
-				if (rm->ops && rm->ops->isr_write && !p->failed)
-					rm->ops->isr_write(rm->arg, p->topic, p->part, &a->state, p->ctrl_epoch);
-				else
+				if (!rm->ops || !rm->ops->isr_write || p->failed) {
 					krepl_isr_result(p->k, a->state.leader_epoch, false, a->state.zk_version, now);
+				} else if (p->isr_refused_at >= 0 && now - p->isr_refused_at < KRM_ISR_BACKOFF_MS) {
+					p->isr_deferred = true; /* krm_tick writes it once the backoff passed */
+					p->isr_state = a->state;
+				} else {
+					rm->ops->isr_write(rm->arg, p->topic, p->part, &a->state, p->ctrl_epoch);
+				}
 				break;
 			case KREPL_ACT_COMPLETE:
 				krm_complete(rm, p, a->token, (int16_t)a->error);
@@ -463,6 +473,7 @@ static struct krm_part *krm_host(struct krm *rm, const char *topic, int32_t part
 		p->recovery = klog_end_offset(p->log);
 	p->followed_leader = -1;
 	p->followed_epoch = -1;
+	p->isr_refused_at = -1;
 	krm_ckpt_forget(rm->hw_ckpt, &rm->n_hw_ckpt, topic, part);
 	krm_ckpt_forget(rm->rp_ckpt, &rm->n_rp_ckpt, topic, part);
 	unsigned h = krm_hash(topic, part);
@@ -578,6 +589,8 @@ int krm_become(struct krm *rm, const char *topic, int32_t part, const struct kre
 		return rc;
 	}
 	p->ctrl_epoch = controller_epoch;
+	p->isr_deferred = false; /* a new epoch: krepl dropped the ISR write it had in flight */
+	p->isr_refused_at = -1;
 	krm_run(rm, p, NULL, 0, now);
 	krm_sync_follow(rm, p);
 	if (rm->ops && rm->ops->wake)
@@ -617,6 +630,7 @@ void krm_isr_result(struct krm *rm, const char *topic, int32_t part, int32_t lea
 	struct krm_part *p = krm_find(rm, topic, part);
 	if (!p)
 		return;
+	p->isr_refused_at = ok ? -1 : now;
 	krepl_isr_result(p->k, leader_epoch, ok, new_zk_version, now);
 	if (!p->running) /* else (an isr_write that answered at once) the running loop carries them out */
 		krm_run(rm, p, NULL, 0, now);
@@ -628,6 +642,11 @@ void krm_tick(struct krm *rm, int64_t now)
 	LIST_FOREACH(p, &rm->parts, link) {
 		if (krepl_role(p->k) != KREPL_LEADER)
 			continue;
+		if (p->isr_deferred && now - p->isr_refused_at >= KRM_ISR_BACKOFF_MS) {
+			p->isr_deferred = false;
+			if (p->isr_state.leader_epoch == krepl_leader_epoch(p->k) && !p->failed)
+				rm->ops->isr_write(rm->arg, p->topic, p->part, &p->isr_state, p->ctrl_epoch);
+		}
 		krepl_tick(p->k, now);
 		krm_run(rm, p, NULL, 0, now);
 	}

@@ -385,6 +385,34 @@ START_TEST(test_min_insync_and_isr_write)
 }
 END_TEST
 
+START_TEST(test_refused_isr_write_backs_off)
+{
+	struct krm *rm = t_krm(0);
+	struct krm_conf c = t_conf(2);
+	struct krepl_state st = t_state(0, 0, 4, R3, 3, R3, 3);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 7, &c, t_clock_now), 0);
+	krm_tick(rm, t_clock_now + 101);
+	ck_assert_int_eq(seen.isr_writes, 1);
+	/* refused (the znode's version moved under us): the shrink is proposed again at the next
+	 * ticks, but no write leaves for a second */
+	krm_isr_result(rm, "t", 0, 0, false, -1, t_clock_now + 110);
+	for (int64_t t = 120; t < 1100; t += 20)
+		krm_tick(rm, t_clock_now + t);
+	ck_assert_int_eq(seen.isr_writes, 1);
+	ck_assert(krepl_isr_pending(krm_krepl(rm, "t", 0))); /* held in flight meanwhile */
+	krm_tick(rm, t_clock_now + 1110);
+	ck_assert_int_eq(seen.isr_writes, 2);
+	ck_assert_uint_eq(seen.isr.n_isr, 1);
+	krm_isr_result(rm, "t", 0, 0, true, 5, t_clock_now + 1120);
+	uint32_t n;
+	int32_t ver;
+	krepl_isr(krm_krepl(rm, "t", 0), &n, &ver);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(ver, 5);
+	krm_free(rm);
+}
+END_TEST
+
 /* A fetch answer of leader 1 for follower 0: batches [0,2] and [3,4] of epoch 0, HW 3. */
 START_TEST(test_follower_actions_in_order)
 {
@@ -558,6 +586,7 @@ static Suite *kreplica_suite(void)
 	tcase_add_test(tc, test_purgatory_times_out);
 	tcase_add_test(tc, test_purgatory_answered_on_losing_leadership);
 	tcase_add_test(tc, test_min_insync_and_isr_write);
+	tcase_add_test(tc, test_refused_isr_write_backs_off);
 	tcase_add_test(tc, test_follower_actions_in_order);
 	tcase_add_test(tc, test_follower_truncates_and_resets);
 	tcase_add_test(tc, test_checkpoints_written_and_read_back);
