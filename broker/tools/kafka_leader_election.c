@@ -117,7 +117,7 @@ struct kle_result {
 };
 
 struct kle_addr {
-	char host[256];
+	char host[300];
 	char port[16];
 };
 
