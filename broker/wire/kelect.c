@@ -4,6 +4,7 @@
  * the caller frees. Field order follows apache/kafka's message JSON files for those versions.
  */
 #include "kelect.h"
+#include "kwire.h"
 
 #include "buf.h"
 #include "err.h"
@@ -97,22 +98,6 @@ int kelect_encode(struct wbuf *w, int32_t corr, const char *client_id, int8_t ty
 
 /* ---- decoders ---- */
 
-static const char *kelect_why(int rc)
-{
-	switch (rc) {
-	case ERR_TRUNC:
-		return "truncated";
-	case ERR_TOOBIG:
-		return "a count or length over its cap";
-	case ERR_CORRUPT:
-		return "a negative count or length";
-	case ERR_PROTO:
-		return "a null where the schema has none";
-	default:
-		return err_str(rc);
-	}
-}
-
 /* Skips an int32 array (replica or ISR ids); null is allowed. */
 static void kelect_skip_ids(struct rbuf *r)
 {
@@ -200,10 +185,7 @@ int kelect_metadata_decode(const uint8_t *p, size_t len, struct kelect_metadata 
 	}
 	return 0;
 fail:
-	if (rc == ERR_NOMEM)
-		err_set(eb, el, rc, "Metadata response: out of memory");
-	else
-		err_set(eb, el, rc, "Metadata response: %s at byte %zu of %zu", kelect_why(rc), r.pos, len);
+	kwire_fail(eb, el, rc, "Metadata response", r.pos, len);
 	kelect_metadata_free(out);
 	return rc;
 }
@@ -244,17 +226,9 @@ int kelect_decode(const uint8_t *p, size_t len, struct kelect_resp *out, char *e
 			goto fail;
 		}
 		/* np is bounded by the bytes left, so the array never outgrows the frame */
-		if (out->n_parts + (size_t)np > cap) {
-			size_t ncap = cap ? cap : 8;
-			while (ncap < out->n_parts + (size_t)np)
-				ncap *= 2;
-			struct kelect_result *v = realloc(out->parts, ncap * sizeof(*v));
-			if (!v) {
-				rc = ERR_NOMEM;
-				goto fail;
-			}
-			out->parts = v;
-			cap = ncap;
+		if (kwire_grow((void **)&out->parts, &cap, out->n_parts + (size_t)np, sizeof(*out->parts))) {
+			rc = ERR_NOMEM;
+			goto fail;
 		}
 		for (int32_t pi = 0; pi < np; pi++) {
 			struct kelect_result *pr = &out->parts[out->n_parts];
@@ -282,10 +256,7 @@ int kelect_decode(const uint8_t *p, size_t len, struct kelect_resp *out, char *e
 	}
 	return 0;
 fail:
-	if (rc == ERR_NOMEM)
-		err_set(eb, el, rc, "ElectLeaders response: out of memory");
-	else
-		err_set(eb, el, rc, "ElectLeaders response: %s at byte %zu of %zu", kelect_why(rc), r.pos, len);
+	kwire_fail(eb, el, rc, "ElectLeaders response", r.pos, len);
 	kelect_resp_free(out);
 	return rc;
 }

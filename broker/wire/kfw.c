@@ -4,6 +4,7 @@
  * caller frees. Field order follows apache/kafka's message JSON files for those versions.
  */
 #include "kfw.h"
+#include "kwire.h"
 
 #include "buf.h"
 #include "err.h"
@@ -122,36 +123,6 @@ int kfw_epoch_encode(struct wbuf *w, int32_t corr, const char *client_id, int32_
 
 /* ---- decoders ---- */
 
-static const char *kfw_why(int rc)
-{
-	switch (rc) {
-	case ERR_TRUNC:
-		return "truncated";
-	case ERR_TOOBIG:
-		return "a count or length over its cap";
-	case ERR_CORRUPT:
-		return "a negative count or length";
-	default:
-		return err_str(rc);
-	}
-}
-
-/* Grows *v (of *cap elements of size sz) to hold need; 0 or ERR_NOMEM. */
-static int kfw_grow(void **v, size_t *cap, size_t need, size_t sz)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 8;
-	while (n < need)
-		n *= 2;
-	void *p = realloc(*v, n * sz);
-	if (!p)
-		return ERR_NOMEM;
-	*v = p;
-	*cap = n;
-	return 0;
-}
-
 struct kfw_split {
 	struct kfw_fetch_resp *out;
 	size_t cap;
@@ -172,7 +143,7 @@ static int kfw_split_batch(const uint8_t *b, size_t blen, void *arg)
 		s->bad = rc;
 		return rc;
 	}
-	if (kfw_grow((void **)&s->out->batches, &s->cap, s->out->n_batches + 1, sizeof(struct kfw_batch))) {
+	if (kwire_grow((void **)&s->out->batches, &s->cap, s->out->n_batches + 1, sizeof(struct kfw_batch))) {
 		s->bad = ERR_NOMEM;
 		return ERR_NOMEM;
 	}
@@ -232,7 +203,7 @@ int kfw_fetch_decode(const uint8_t *p, size_t len, struct kfw_fetch_resp *out, c
 			rc = ERR_TOOBIG;
 			goto fail;
 		}
-		if (kfw_grow((void **)&out->parts, &parts_cap, out->n_parts + (size_t)np, sizeof(*out->parts))) {
+		if (kwire_grow((void **)&out->parts, &parts_cap, out->n_parts + (size_t)np, sizeof(*out->parts))) {
 			rc = ERR_NOMEM;
 			goto fail;
 		}
@@ -271,10 +242,7 @@ int kfw_fetch_decode(const uint8_t *p, size_t len, struct kfw_fetch_resp *out, c
 	}
 	return 0;
 fail:
-	if (rc == ERR_NOMEM)
-		err_set(eb, el, rc, "Fetch response: out of memory");
-	else
-		err_set(eb, el, rc, "Fetch response: %s at byte %zu of %zu", kfw_why(rc), r.pos, len);
+	kwire_fail(eb, el, rc, "Fetch response", r.pos, len);
 	kfw_fetch_resp_free(out);
 	return rc;
 }
@@ -314,7 +282,7 @@ int kfw_epoch_decode(const uint8_t *p, size_t len, struct kfw_epoch_resp *out, c
 			rc = ERR_TOOBIG;
 			goto fail;
 		}
-		if (kfw_grow((void **)&out->parts, &cap, out->n_parts + (size_t)np, sizeof(*out->parts))) {
+		if (kwire_grow((void **)&out->parts, &cap, out->n_parts + (size_t)np, sizeof(*out->parts))) {
 			rc = ERR_NOMEM;
 			goto fail;
 		}
@@ -340,10 +308,7 @@ int kfw_epoch_decode(const uint8_t *p, size_t len, struct kfw_epoch_resp *out, c
 	}
 	return 0;
 fail:
-	if (rc == ERR_NOMEM)
-		err_set(eb, el, rc, "OffsetForLeaderEpoch response: out of memory");
-	else
-		err_set(eb, el, rc, "OffsetForLeaderEpoch response: %s at byte %zu of %zu", kfw_why(rc), r.pos, len);
+	kwire_fail(eb, el, rc, "OffsetForLeaderEpoch response", r.pos, len);
 	kfw_epoch_resp_free(out);
 	return rc;
 }
