@@ -8,7 +8,6 @@ and does the same. The topic is created with kafka-python's admin client (explic
 assignment) and its leaders checked through Metadata with confluent-kafka."""
 import json
 import os
-import struct
 import sys
 import time
 import unittest
@@ -16,7 +15,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kbharness  # noqa: E402
-from samsatest.kb import KafkaRaw  # noqa: E402
+from samsatest.kb import elect_leaders  # noqa: E402
 from samsatest.wait import wait_for  # noqa: E402
 
 warnings.simplefilter("ignore")
@@ -26,45 +25,6 @@ from kazoo.client import KazooClient  # noqa: E402
 from kazoo.exceptions import NoNodeError  # noqa: E402
 
 ASSIGN = {0: [0, 1, 2], 1: [1, 2, 0], 2: [2, 0, 1]}
-
-
-def elect_leaders(port, partitions, unclean=False):
-    """ElectLeaders v1 (API 43) with raw bytes (Debian's clients have no call for it):
-    partitions = {topic: [ids]} or None for all. Returns {(topic, partition): (error, message)}."""
-    body = struct.pack(">b", 1 if unclean else 0)
-    if partitions is None:
-        body += struct.pack(">i", -1)
-    else:
-        body += struct.pack(">i", len(partitions))
-        for t, ps in partitions.items():
-            body += struct.pack(">h", len(t)) + t.encode() + struct.pack(">i", len(ps))
-            body += b"".join(struct.pack(">i", p) for p in ps)
-    body += struct.pack(">i", 30000)
-    k = KafkaRaw(port, timeout=40)
-    try:
-        k.request(43, 1, body)
-        r = k.recv()
-    finally:
-        k.close()
-    (corr, throttle, err, nt) = struct.unpack_from(">iihi", r, 0)
-    assert err == 0, err
-    pos = 14
-    out = {}
-    for _ in range(nt):
-        (tl,) = struct.unpack_from(">h", r, pos)
-        t = r[pos + 2:pos + 2 + tl].decode()
-        pos += 2 + tl
-        (np_,) = struct.unpack_from(">i", r, pos)
-        pos += 4
-        for _ in range(np_):
-            (p, e, ml) = struct.unpack_from(">ihh", r, pos)
-            pos += 8
-            msg = None
-            if ml >= 0:
-                msg = r[pos:pos + ml].decode()
-                pos += ml
-            out[(t, p)] = (e, msg)
-    return out
 
 
 class ControllerTest(unittest.TestCase):
