@@ -59,6 +59,7 @@ class _LogParser(logging.Handler):
     def emit(self, record):
         m = _MSGSET.search(record.getMessage())
         if m and "Permanent" not in m.group(4):
+            self.prod.retry_log.append(m.group(0))
             self.prod._client_retry(int(m.group(1)), int(m.group(2)))
 
 
@@ -82,6 +83,7 @@ class LedgerProducer(threading.Thread):
         self.pending = {}      # seq -> entry, awaiting a report
         self.resend = []       # seqs to produce again (app retries)
         self.errors = []       # errors reported by librdkafka's error callback
+        self.retry_log = []    # librdkafka's lines about the sets it sends again (retry="client")
         self.next_seq = 0
         self.rr = 0            # the partition to try first for the next seq
         self.acked = 0
