@@ -18,7 +18,8 @@ partition every --interval-ms. Each round:
      after the kill can only be written by a live broker: the new leader), and reads the
      state znode the controller wrote (its mtime gives the election's share of the time);
   4. starts the killed broker again on its log directory and waits until the controller counts
-     it online (its log says so) and it is back in the ISR (the leader may or may not move back
+     it online (its log says so), every broker's Metadata lists it (it registered again, once
+     its killed process's session expired) and it is back in the ISR (the leader may or may not move back
      to it: leader.imbalance.check.interval.seconds is Kafka's 300 s).
 
 Prints one line per round and then `failover_ms rounds=N median=M p90=P max=X` (p90: the
@@ -197,6 +198,11 @@ def main(argv):
             # them works again), which may come after the broker is back in the ISR
             wait_for(lambda: controller_counts_online(c.broker(ctrl), victim), 60,
                      "the controller to count broker %d online again" % victim)
+            # and until clients can find it: its registration in /brokers/ids waits for the
+            # killed process's coordinator session to expire (up to 18 s), while the controller
+            # may already elect it (its control-plane channel answers); a producer cannot reach
+            # a leader that Metadata does not list
+            c.wait_brokers(timeout=60)
         if prod.failures:
             raise AssertionError("%d deliveries failed, first: %r" % (len(prod.failures), prod.failures[0]))
         print("failover_ms rounds=%d median=%.0f p90=%.0f max=%.0f min=%.0f"
