@@ -577,6 +577,10 @@ void krepl_fetch(struct krepl *k, const struct krepl_fetch_req *req, int64_t now
 			isr[k->n_isr] = p->id;
 			char why[48];
 			snprintf(why, sizeof(why), "%d caught up at %lld", p->id, (long long)p->leo);
+			/* it is in sync now (at the HW): its lag counts from here, or the next tick,
+			 * seeing a last caught-up time from before (0 for a replica outside the ISR at
+			 * LeaderAndIsr), would take it out again at once */
+			p->last_caught_up = now > p->last_caught_up ? now : p->last_caught_up;
 			krepl_propose_isr(k, isr, k->n_isr + 1, why);
 		}
 		krepl_maybe_advance_hw(k, now);

@@ -472,6 +472,44 @@ START_TEST(test_isr_expansion_needs_epoch_start)
 }
 END_TEST
 
+START_TEST(test_joined_replica_is_not_dropped_at_once)
+{
+	/* b joins the ISR at the HW while the leader's log end is further on (it did not fetch up
+	 * to the end): the next tick must not find it lagging for replica.lag.time.max.ms (100 ms
+	 * here) since a caught-up time it never had. */
+	struct tnode a = { 0 }, b = { 0 }, c = { 0 };
+	for (int i = 0; i < 6; i++)
+		a.ep[i] = 0, a.val[i] = i, b.ep[i] = 0, b.val[i] = i, c.ep[i] = 0, c.val[i] = i;
+	a.n = b.n = c.n = 6;
+	t_new(&a, 1, 6);
+	t_new(&b, 2, 6);
+	t_new(&c, 3, 6);
+	const int32_t isr13[] = { 1, 3 };
+	struct krepl_state st = t_state(1, 1, 0, isr13, 2);
+	t_become(&a, &st, 50000);
+	t_become(&b, &st, 50000);
+	t_become(&c, &st, 50000);
+	ck_assert_int_eq(t_truncate(&b, &a), 1);
+	for (int v = 0; v < 4; v++)
+		ck_assert_int_eq(t_produce(&a, 100 + v, 1, 10 + (uint64_t)v, 60000, 50000), KREPL_OK);
+	ck_assert_int_eq(krepl_high_watermark(a.k), 6);
+	t_fetch(&b, &a, 50010); /* from 6 = the HW, below the log end 10: joins */
+	ck_assert_int_eq(a.isr_updates, 1);
+	ck_assert_uint_eq(a.isr_write.n_isr, 3);
+	t_zk(&a, true, 1, 50011);
+	krepl_tick(a.k, 50020);
+	t_apply(&a, NULL);
+	ck_assert_int_eq(a.isr_updates, 1); /* not taken out again */
+	uint32_t n;
+	int32_t v;
+	krepl_isr(a.k, &n, &v);
+	ck_assert_uint_eq(n, 3);
+	t_free(&a);
+	t_free(&b);
+	t_free(&c);
+}
+END_TEST
+
 START_TEST(test_deposed_leader_is_fenced)
 {
 	struct tnode a = { 0 }, b = { 0 }, c = { 0 };
@@ -810,6 +848,7 @@ static Suite *krepl_suite(void)
 	tc = tcase_create("isr_hw");
 	tcase_add_test(tc, test_isr_and_high_watermark);
 	tcase_add_test(tc, test_isr_expansion_needs_epoch_start);
+	tcase_add_test(tc, test_joined_replica_is_not_dropped_at_once);
 	tcase_add_test(tc, test_deposed_leader_is_fenced);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("epochs");
