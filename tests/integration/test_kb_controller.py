@@ -7,6 +7,7 @@ leaves the ISR of those it followed; when the controller itself dies, another br
 and does the same. The topic is created with kafka-python's admin client (explicit replica
 assignment) and its leaders checked through Metadata with confluent-kafka."""
 import json
+import struct
 import os
 import sys
 import time
@@ -15,7 +16,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kbharness  # noqa: E402
-from samsatest.kb import elect_leaders  # noqa: E402
+from samsatest.kb import KafkaRaw, elect_leaders  # noqa: E402
 from samsatest.wait import wait_for  # noqa: E402
 
 warnings.simplefilter("ignore")
