@@ -1877,6 +1877,11 @@ static void cl_session_new(struct broker *b)
 	cl_config_changes(b);
 	cl_refresh_nodes(b);
 	cl_refresh_topics(b);
+	/* the topics known from an earlier session: their watches went with it (a pause past the
+	 * session timeout), and their states may have changed meanwhile — read them again */
+	struct kb_topic *t;
+	LIST_FOREACH(t, &b->topics, link)
+		cl_refresh_topic(b, t->name);
 	cl_elect(b);
 }
 

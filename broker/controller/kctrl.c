@@ -450,6 +450,27 @@ static void kctrl_decide_broker(struct kctrl *k, int32_t id)
 	}
 }
 
+/* A broker that is online again (registered anew, or answering again) is told the state of
+ * every partition it is a replica of, as Kafka's controller does on a broker's start-up: it may
+ * have missed every change while it was away (a pause past its session) and still believe it
+ * leads. */
+static void kctrl_tell(struct kctrl *k, int32_t id)
+{
+	for (size_t i = 0; i < k->n_topics; i++) {
+		struct kctrl_topic *t = &k->topics[i];
+		for (int32_t j = 0; j < t->n; j++) {
+			struct kctrl_part *p = &t->parts[j];
+			if (!p->known || !p->have_lisr || p->inflight || !kctrl_in(p->rep, p->n_rep, id))
+				continue;
+			struct kctrl_action *a = kctrl_act(k, KCTRL_ACT_LEADER_AND_ISR, t->name, j);
+			a->broker = id;
+			a->state = p->lisr;
+			a->n_replicas = p->n_rep;
+			memcpy(a->replicas, p->rep, p->n_rep * sizeof(*p->rep));
+		}
+	}
+}
+
 static void kctrl_decide_all(struct kctrl *k)
 {
 	for (size_t i = 0; i < k->n_topics; i++)
@@ -476,7 +497,8 @@ void kctrl_brokers(struct kctrl *k, const int32_t *ids, size_t n)
 		struct kctrl_broker *b = kctrl_broker_add(k, ids[j]);
 		if (!b->registered) {
 			b->registered = true;
-			kctrl_set_rstate(k, b, "registered");
+			if (kctrl_set_rstate(k, b, "registered") && b->st == KCTRL_R_ONLINE)
+				kctrl_tell(k, b->id);
 		}
 	}
 	kctrl_decide_all(k);
@@ -498,8 +520,10 @@ void kctrl_broker_back(struct kctrl *k, int32_t id)
 	if (!b->dead)
 		return;
 	b->dead = false;
-	if (kctrl_set_rstate(k, b, "connection works again"))
+	if (kctrl_set_rstate(k, b, "connection works again")) {
+		kctrl_tell(k, id);
 		kctrl_decide_broker(k, id);
+	}
 }
 
 size_t kctrl_broker_shutting(struct kctrl *k, int32_t id)

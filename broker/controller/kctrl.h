@@ -10,7 +10,8 @@
  *   WRITE_STATE   write /brokers/topics/<t>/partitions/<p>/state = state (create when
  *                 expect_version is -1, else a conditional set), then call kctrl_write_result();
  *   LEADER_AND_ISR tell broker `broker` the partition's state (after the write succeeded; for
- *                 every live replica), as Kafka's controller sends LeaderAndIsr.
+ *                 every live replica), as Kafka's controller sends LeaderAndIsr; and to a broker
+ *                 online again, for every partition it is a replica of.
  *
  * Elections (leader chosen in assignment order, as Kafka's strategies do):
  * - new partition: the first live replica; ISR = the live replicas;

@@ -132,10 +132,13 @@ START_TEST(test_new_partition_and_failover)
 	ck_assert(isr_is(&w.z[0].st, IDS(2, 0)));
 	ck_assert_int_eq(kctrl_rstate(w.k, 1), KCTRL_R_OFFLINE);
 	ck_assert_int_eq(kctrl_pstate(w.k, "t", 0), KCTRL_P_ONLINE);
-	/* it comes back: no leader change, it is not in the ISR (its leader adds it once caught up) */
-	int writes = w.writes;
+	/* it comes back: no leader change, it is not in the ISR (its leader adds it once caught up);
+	 * it is told the partition's state (it may still believe it leads) */
+	int writes = w.writes, msgs = w.lisr_msgs;
 	w_brokers(&w, IDS(0, 1, 2));
 	ck_assert_int_eq(w.writes, writes);
+	ck_assert_int_eq(w.lisr_msgs, msgs + 1);
+	ck_assert_int_eq(w.lisr_to[msgs % 64], 1);
 	ck_assert_int_eq(w.z[0].st.leader, 2);
 	/* Kafka's path: the leader's death makes it offline, the election online again */
 	ck_assert_msg(strstr(w.log, "t-0: online -> offline") != NULL, "%s", w.log);
