@@ -31,6 +31,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -99,7 +100,7 @@ void klog_opts_default(struct klog_opts *o)
 	o->retention_bytes = -1;
 	o->index_interval_bytes = 4096;
 	o->max_index_bytes = 10 << 20;
-	o->flush_messages = -1;
+	o->flush_messages = INT64_MAX; /* Kafka's log.flush.interval.messages default: never */
 	o->flush_ms = -1;
 }
 

@@ -461,6 +461,10 @@ class DynamicConfigTest(SharedFixtureTest):
         self.assertEqual(cfg["retention.ms"].value, "60000")
         self.assertEqual(cfg["retention.ms"].source, confluent_kafka.admin.ConfigSource.DYNAMIC_TOPIC_CONFIG.value)
         self.assertEqual(cfg["retention.bytes"].source, confluent_kafka.admin.ConfigSource.DEFAULT_CONFIG.value)
+        # Kafka's default of flush.messages (Long.MAX_VALUE) is a default, not a broker setting
+        self.assertEqual(cfg["flush.messages"].value, "9223372036854775807")
+        self.assertEqual(cfg["flush.messages"].source, confluent_kafka.admin.ConfigSource.DEFAULT_CONFIG.value)
+        self.assertTrue(cfg["flush.messages"].is_default)
 
     def test_broker_default_retention_live(self):
         def reset():  # whatever happens, the other tests see no dynamic broker configs
