@@ -50,7 +50,8 @@ struct wbuf;
 /* Caps of the application messages (zk_peer_decode_app refuses more, zk_peer_encode_app too) */
 #define ZK_PEER_PASSWD_LEN 16u		    /* a Forward's session password: 0 or 16 bytes */
 #define ZK_PEER_MAX_IDS 16u		    /* identities of a Forward */
-#define ZK_PEER_MAX_ID_LEN 1024u	    /* bytes of one identity's scheme or id */
+#define ZK_PEER_MAX_ID_LEN (1u << 20)	    /* bytes of one identity's scheme or id: a digest id from
+						       the largest default request (jute.maxbuffer) fits */
 #define ZK_PEER_MAX_TOUCH 65536u	    /* sessions of one Touch (senders split larger sets) */
 #define ZK_PEER_MAX_FIELDS 64u		    /* non-repeated fields of one message (protobuf-c keeps each) */
 

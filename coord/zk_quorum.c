@@ -662,9 +662,14 @@ static void zk_quorum_on_app(uint64_t from, enum zk_peer_kind kind, const uint8_
 		break;
 	}
 	case ZK_PEER_FORWARD_NACK:
-		for (struct zk_conn *c = srv->conns; c; c = c->next)
-			if ((c->session_id == m.session || c->pending_session == m.session) && c->nc)
+		/* Session 0: the leader could not decode a Forward, so which one is unknown; only
+		 * connections waiting on a forward of theirs can be concerned. */
+		for (struct zk_conn *c = srv->conns; c; c = c->next) {
+			bool mine = m.session ? c->session_id == m.session || c->pending_session == m.session
+					      : c->placeholders > 0 || c->pending_session != 0;
+			if (mine && c->nc)
 				net_conn_close(c->nc, ERR_CLOSED);
+		}
 		break;
 	default:
 		break;

@@ -339,6 +339,14 @@ void zk_read_handle_auth(struct zk_server *srv, struct zk_conn *conn, const stru
 		net_conn_close(conn->nc, ERR_NOMEM);
 		return;
 	}
+	if (strlen(digest) > ZK_PEER_MAX_ID_LEN) { /* it could not travel with a forwarded write */
+		log_warn(ZK_SRV_MOD, "digest identity of %zu bytes from %s refused (at most %u)", strlen(digest),
+			 conn->ip, ZK_PEER_MAX_ID_LEN);
+		free(digest);
+		zk_conn_reply_err(conn, req->xid, 0, ZK_EAUTHFAILED, t0);
+		zk_conn_finish(conn);
+		return;
+	}
 	bool known = false;
 	for (int32_t i = 0; i < conn->n_ids; i++)
 		if (!strcmp(conn->ids[i].scheme, "digest") && !strcmp(conn->ids[i].id, digest))

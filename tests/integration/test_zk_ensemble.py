@@ -140,6 +140,38 @@ class EnsembleTest(unittest.TestCase):
                 zk.stop()
                 zk.close()
 
+    def test_a_long_digest_identity_writes_through_a_follower(self):
+        """ZooKeeper takes a digest credential of any length a request can carry; its id
+        travels with every write a follower forwards to the leader. A 3,000-byte user name
+        writes through a follower under an ACL of its own id, and another client of the same
+        follower stays connected (before, the leader could not decode the Forward, answered a
+        Nack for no session, and the follower closed every client connection it had)."""
+        from kazoo.security import make_digest_acl
+        ens = ensharness.Ensemble(self, 3)
+        ens.start_all()
+        ens.wait_serving()
+        f = [i for i in ens.ids if i != ens.leader()][0]
+        hosts = "127.0.0.1:%d" % ens.client[f]
+        states = []
+        other = KazooClient(hosts=hosts, timeout=10)
+        other.start(20)
+        other.add_listener(states.append)
+        user = "u" * 3000
+        zk = KazooClient(hosts=hosts, timeout=10, auth_data=[("digest", user + ":pw")])
+        zk.start(20)
+        try:
+            acl = make_digest_acl(user, "pw", all=True)
+            zk.create("/long-id", b"v", acl=[acl])
+            zk.set("/long-id", b"w")
+            self.assertEqual(zk.get("/long-id")[0], b"w")
+            self.assertEqual(zk.get_acls("/long-id")[0][0].id.id, acl.id.id)
+            other.create("/other", b"x")
+            self.assertEqual(states, [], "the other client of server %d lost its connection" % f)
+        finally:
+            for c in (zk, other):
+                c.stop()
+                c.close()
+
     def test_minority_does_not_serve(self):
         ens = ensharness.Ensemble(self, 3)
         ens.start_all()

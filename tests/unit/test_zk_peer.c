@@ -1043,7 +1043,7 @@ START_TEST(test_app_caps)
 	ck_assert_ptr_null(d.priv);
 	free((void *)touch.sessions);
 
-	/* decoding: 17 identities, an identity of 1025 bytes, a forward kind out of range, a
+	/* decoding: 17 identities, an identity over ZK_PEER_MAX_ID_LEN bytes, a forward kind out of range, a
 	 * 5-byte password, too many scalar fields, garbage, a kind that is not an application's */
 	uint8_t b[4096];
 	size_t k = 0;
@@ -1063,18 +1063,34 @@ START_TEST(test_app_caps)
 	ck_assert_str_eq(d.ids[15].scheme, "ip");
 	ck_assert_str_eq(d.ids[15].id, "");
 	zk_peer_app_clear(&d);
-	k = 0;
-	b[k++] = 0x08;
-	b[k++] = 0x01;
-	b[k++] = 0x2a; /* ids: 3 + 1025 bytes */
-	b[k++] = 0x84;
-	b[k++] = 0x08;
-	b[k++] = 0x12; /* id: 1025 bytes */
-	b[k++] = 0x81;
-	b[k++] = 0x08;
-	memset(b + k, 'y', 1025);
-	k += 1025;
-	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_FORWARD, b, k, &d), ERR_CORRUPT);
+	/* an identity of ZK_PEER_MAX_ID_LEN bytes is taken, one byte more is not */
+	for (size_t n = ZK_PEER_MAX_ID_LEN; n <= ZK_PEER_MAX_ID_LEN + 1; n++) {
+		uint8_t *big = malloc(n + 32);
+		ck_assert_ptr_nonnull(big);
+		size_t j = 0;
+		big[j++] = 0x08; /* kind 1 */
+		big[j++] = 0x01;
+		big[j++] = 0x2a; /* ids: 1 + 3 + n bytes */
+		for (uint64_t v = 4 + n; ; v >>= 7) {
+			big[j++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+			if (v <= 0x7f)
+				break;
+		}
+		big[j++] = 0x12; /* id: n bytes */
+		for (uint64_t v = n; ; v >>= 7) {
+			big[j++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+			if (v <= 0x7f)
+				break;
+		}
+		memset(big + j, 'y', n);
+		j += n;
+		int want = n == ZK_PEER_MAX_ID_LEN ? 0 : ERR_CORRUPT;
+		ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_FORWARD, big, j, &d), want);
+		if (!want)
+			ck_assert_uint_eq(strlen(d.ids[0].id), n);
+		zk_peer_app_clear(&d);
+		free(big);
+	}
 	static const uint8_t kind4[] = { 0x08, 0x04 };
 	ck_assert_int_eq(zk_peer_decode_app(ZK_PEER_FORWARD, kind4, sizeof(kind4), &d), ERR_CORRUPT);
 	static const uint8_t pw5[] = { 0x08, 0x01, 0x22, 0x05, 1, 2, 3, 4, 5 };
