@@ -7,11 +7,11 @@
 #include "kb_cluster.h"
 
 #include "err.h"
-#include "json.h"
 #include "kb_dynconf.h"
 #include "kassign.h"
 #include "kctl_chan.h"
 #include "kctrl.h"
+#include "kznode.h"
 #include "kb_zk.h"
 #include "log.h"
 
@@ -163,36 +163,6 @@ int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf
 	return KE_NONE;
 }
 
-/* ---- JSON documents ---- */
-
-static int cl_fmt_ids(char *out, size_t n, const int32_t *ids, int32_t cnt)
-{
-	size_t w = 0;
-	w += (size_t)snprintf(out + w, n - w, "[");
-	for (int32_t i = 0; i < cnt && w < n; i++)
-		w += (size_t)snprintf(out + w, n - w, "%s%d", i ? "," : "", ids[i]);
-	if (w < n)
-		w += (size_t)snprintf(out + w, n - w, "]");
-	return w < n ? 0 : -1;
-}
-
-/* {"version":2,"partitions":{"0":[0,1],...},"adding_replicas":{},"removing_replicas":{}} */
-static char *cl_assignment_json(int32_t nparts, int32_t rf, const int32_t *ids)
-{
-	size_t cap = 128 + (size_t)nparts * (size_t)(24 + rf * 12);
-	char *s = malloc(cap);
-	if (!s)
-		return NULL;
-	size_t w = (size_t)snprintf(s, cap, "{\"version\":2,\"partitions\":{");
-	for (int32_t p = 0; p < nparts; p++) {
-		w += (size_t)snprintf(s + w, cap - w, "%s\"%d\":", p ? "," : "", p);
-		cl_fmt_ids(s + w, cap - w, ids + (size_t)p * (size_t)rf, rf);
-		w += strlen(s + w);
-	}
-	snprintf(s + w, cap - w, "},\"adding_replicas\":{},\"removing_replicas\":{}}");
-	return s;
-}
-
 /* ---- the broker list ---- */
 
 struct cl_nodes {
@@ -232,71 +202,27 @@ struct cl_node_get {
 	int32_t id;
 };
 
-/* The port of the "CONTROL_PLANE://host:port" entry of a registration's endpoints, -1: none. */
-static int32_t cl_control_port(const struct json_value *eps)
-{
-	for (size_t i = 0; i < json_len(eps); i++) {
-		const char *ep = json_string(json_at(eps, i), NULL);
-		if (!ep || strncmp(ep, "CONTROL_PLANE://", 16) != 0)
-			continue;
-		const char *colon = strrchr(ep, ':');
-		char *end;
-		long port = colon ? strtol(colon + 1, &end, 10) : -1;
-		if (colon && *end == '\0' && port > 0 && port < 65536)
-			return (int32_t)port;
-	}
-	return -1;
-}
-
-/* {"endpoints":["PLAINTEXT://host:9092","CONTROL_PLANE://host:10092"],"host":"host","port":9092,"rack":...} */
+/* /brokers/ids/<id> (kznode_broker_decode): a registration that is not Kafka's is skipped. */
 static void cl_node_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct cl_node_get *g = (struct cl_node_get *)(uintptr_t)data;
 	struct cl_nodes *ns = g->ns;
 	if (rc == ZOK && v && vl > 0) {
-		struct json_doc *j = NULL;
-		char eb[128];
-		if (!json_parse(v, (size_t)vl, &j, eb, sizeof(eb))) {
+		struct kznode_broker reg;
+		char eb[160];
+		if (!kznode_broker_decode(v, (size_t)vl, &reg, eb, sizeof(eb))) {
 			struct kb_node *nd = &ns->nodes[ns->n];
 			memset(nd, 0, sizeof(*nd));
 			nd->id = g->id;
 			nd->epoch = st ? st->czxid : -1;
-			nd->control_port = cl_control_port(json_get(json_root(j), "endpoints"));
-			const char *ep = json_string(json_at(json_get(json_root(j), "endpoints"), 0), NULL);
-			const char *hp = ep ? strstr(ep, "://") : NULL;
-			int64_t port = -1;
-			if (hp) {
-				hp += 3;
-				const char *colon = strrchr(hp, ':');
-				if (colon) {
-					size_t hl = (size_t)(colon - hp);
-					if (hl > 1 && hp[0] == '[' && colon[-1] == ']') {
-						hp++;
-						hl -= 2;
-					}
-					if (hl < sizeof(nd->host)) {
-						memcpy(nd->host, hp, hl);
-						nd->host[hl] = '\0';
-						port = strtol(colon + 1, NULL, 10);
-					}
-				}
-			} else {
-				const char *h = json_string(json_get(json_root(j), "host"), NULL);
-				if (h && strlen(h) < sizeof(nd->host))
-					strcpy(nd->host, h);
-				json_int64(json_get(json_root(j), "port"), &port);
-			}
-			const char *rack = json_string(json_get(json_root(j), "rack"), NULL);
-			if (rack)
-				nd->rack = strdup(rack);
-			nd->port = (int32_t)port;
-			if (port > 0 && port < 65536)
+			nd->control_port = reg.control_port;
+			snprintf(nd->host, sizeof(nd->host), "%s", reg.host);
+			nd->port = reg.port;
+			nd->rack = reg.has_rack ? strdup(reg.rack) : NULL;
+			if (!reg.has_rack || nd->rack)
 				ns->n++;
-			else
-				free(nd->rack);
-			json_free(j);
 		} else {
-			log_warn(CL_MOD, "broker registration %d is not valid JSON: %s", g->id, eb);
+			log_warn(CL_MOD, "/brokers/ids/%d: %s", g->id, eb);
 		}
 	}
 	free(g);
@@ -378,21 +304,6 @@ static void cl_topic_load_free(struct cl_topic_load *tl)
 	free(tl);
 }
 
-static int32_t *cl_ids(const struct json_value *arr, int32_t *n)
-{
-	size_t cnt = json_len(arr);
-	int32_t *ids = calloc(cnt ? cnt : 1, sizeof(int32_t));
-	*n = 0;
-	if (!ids || !arr || json_type(arr) != JSON_ARRAY)
-		return ids;
-	for (size_t i = 0; i < cnt; i++) {
-		int64_t v;
-		if (json_int64(json_at(arr, i), &v) && v >= 0 && v <= INT32_MAX)
-			ids[(*n)++] = (int32_t)v;
-	}
-	return ids;
-}
-
 /* Installs a loaded topic in the cache: a new one, or an update that keeps open logs. */
 static void cl_topic_apply(struct cl_topic_load *tl)
 {
@@ -455,29 +366,29 @@ static void cl_state_appeared(int rc, const struct Stat *st, const void *data)
 	free(c);
 }
 
-/* {"controller_epoch":1,"leader":0,"version":1,"leader_epoch":0,"isr":[0]} */
+/* .../partitions/<p>/state (kznode_state_decode); one that is not Kafka's counts as absent. */
 static void cl_state_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct cl_state_get *g = (struct cl_state_get *)(uintptr_t)data;
 	struct cl_topic_load *tl = g->tl;
 	struct kb_part *p = &tl->parts[g->part];
 	if (rc == ZOK && v) {
-		struct json_doc *j = NULL;
-		char eb[128];
-		if (!json_parse(v, (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
-			int64_t x;
-			if (json_int64(json_get(json_root(j), "leader"), &x))
-				p->leader = (int32_t)x;
-			if (json_int64(json_get(json_root(j), "leader_epoch"), &x))
-				p->leader_epoch = (int32_t)x;
-			if (json_int64(json_get(json_root(j), "controller_epoch"), &x))
-				p->ctrl_epoch = (int32_t)x;
-			free(p->isr);
-			p->isr = cl_ids(json_get(json_root(j), "isr"), &p->nisr);
-			p->state_version = st ? st->version : 0;
-			json_free(j);
+		struct kznode_state ks;
+		char eb[160];
+		int32_t *isr;
+		if (kznode_state_decode(v, (size_t)(vl > 0 ? vl : 0), &ks, eb, sizeof(eb))) {
+			log_warn(CL_MOD, "state of %s-%d: %s", tl->name, g->part, eb);
+		} else if (!(isr = malloc((ks.n_isr ? ks.n_isr : 1) * sizeof(*isr)))) {
+			tl->failed = true;
 		} else {
-			log_warn(CL_MOD, "state of %s-%d is not valid JSON: %s", tl->name, g->part, eb);
+			p->leader = ks.leader;
+			p->leader_epoch = ks.leader_epoch;
+			p->ctrl_epoch = ks.controller_epoch;
+			memcpy(isr, ks.isr, ks.n_isr * sizeof(*isr));
+			free(p->isr);
+			p->isr = isr;
+			p->nisr = (int32_t)ks.n_isr;
+			p->state_version = st ? st->version : 0;
 		}
 	} else if (rc == ZNONODE && !tl->b->stopping) {
 		/* no state yet: the controller writes it; watch for its creation (and when it was
@@ -519,32 +430,31 @@ static void cl_topic_assignment(int rc, const char *v, int vl, const struct Stat
 	} else if (rc != ZOK || b->stopping) {
 		tl->failed = true;
 	} else {
-		struct json_doc *j = NULL;
-		char eb[128];
-		if (json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
-			log_warn(CL_MOD, "assignment of topic %s is not valid JSON: %s", tl->name, eb);
+		struct kznode_assignment a;
+		char eb[160];
+		if (kznode_assignment_decode(v, (size_t)(vl > 0 ? vl : 0), &a, eb, sizeof(eb))) {
+			log_warn(CL_MOD, "/brokers/topics/%s: %s", tl->name, eb);
 			tl->failed = true;
 		} else {
-			const struct json_value *parts = json_get(json_root(j), "partitions");
-			int32_t n = (int32_t)json_len(parts);
-			tl->parts = calloc((size_t)(n ? n : 1), sizeof(*tl->parts));
-			/* partitions are numbered 0..n-1; the object's keys may come in any order */
-			for (int32_t i = 0; tl->parts && i < n; i++) {
-				char *end;
-				long idx = strtol(json_key_at(parts, i), &end, 10);
-				if (*end || idx < 0 || idx >= n) {
+			tl->parts = calloc((size_t)(a.n_parts ? a.n_parts : 1), sizeof(*tl->parts));
+			for (int32_t i = 0; tl->parts && i < a.n_parts; i++) {
+				struct kb_part *p = &tl->parts[i];
+				int32_t nr;
+				const int32_t *r = kznode_assignment_replicas(&a, i, &nr);
+				p->id = i;
+				p->leader = -1;
+				p->state_version = -1;
+				p->replicas = malloc((size_t)(nr ? nr : 1) * sizeof(int32_t));
+				if (!p->replicas) {
 					tl->failed = true;
 					continue;
 				}
-				struct kb_part *p = &tl->parts[idx];
-				p->id = (int32_t)idx;
-				p->leader = -1;
-				p->state_version = -1;
-				free(p->replicas);
-				p->replicas = cl_ids(json_at(parts, i), &p->nrep);
+				memcpy(p->replicas, r, (size_t)nr * sizeof(int32_t));
+				p->nrep = nr;
 			}
-			tl->nparts = tl->parts ? n : 0;
-			json_free(j);
+			tl->nparts = tl->parts ? a.n_parts : 0;
+			tl->failed |= !tl->parts;
+			kznode_assignment_free(&a);
 			for (int32_t i = 0; i < tl->nparts && !tl->failed; i++) {
 				char rel[512], full[1024];
 				struct cl_state_get *g = malloc(sizeof(*g));
@@ -729,7 +639,8 @@ void kb_cluster_create_topic(struct broker *b, const char *name, int32_t nparts,
 		c->cb = cb;
 		c->ctx = ctx;
 		c->conf_json = kb_dynconf_json(confs, nconf);
-		c->assign_json = cl_assignment_json(nparts, rf, replicas);
+		if (kznode_assignment_encode(nparts, rf, replicas, &c->assign_json))
+			c->assign_json = NULL;
 	}
 	free(ids);
 	if (!c || !c->conf_json || !c->assign_json) {
@@ -811,7 +722,11 @@ void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t cou
 	else
 		e = kb_cluster_assign(b, t->nparts, count - t->nparts, rf, t->nparts && t->parts[0].nrep ? t->parts[0].replicas[0] : -1,
 				      ids + (size_t)t->nparts * (size_t)rf, why, sizeof(why));
-	char *js = e ? NULL : cl_assignment_json(count, rf, ids);
+	char *js = NULL;
+	if (!e && kznode_assignment_encode(count, rf, ids, &js)) {
+		e = KE_UNKNOWN_SERVER_ERROR;
+		snprintf(why, sizeof(why), "out of memory");
+	}
 	free(ids);
 	struct cl_ctx *c = js ? cl_ctx(b, t->name, -1) : NULL;
 	if (!c || !cl_have_session(b)) {
@@ -847,12 +762,13 @@ static void cl_isr_done(struct cl_isr *w, bool ok, int32_t version)
 {
 	struct broker *b = w->b;
 	if (ok && !b->stopping) { /* Kafka writes the notification once the state is written */
-		char js[512], full[1024];
-		snprintf(js, sizeof(js), "{\"version\":1,\"partitions\":[{\"topic\":\"%s\",\"partition\":%d}]}", w->name,
-			 w->part);
-		zoo_acreate(kb_zk_handle(b->zk), ZP("/isr_change_notification/isr_change_", full), js, (int)strlen(js),
-			    &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, cl_ignore_string, NULL);
-		kb_zk_pump(b->zk);
+		char *js = NULL, full[1024];
+		if (!kznode_isr_change_encode(w->name, w->part, &js)) {
+			zoo_acreate(kb_zk_handle(b->zk), ZP("/isr_change_notification/isr_change_", full), js,
+				    (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, cl_ignore_string, NULL);
+			kb_zk_pump(b->zk);
+		}
+		free(js);
 	}
 	if (!b->stopping && b->rm)
 		krm_isr_result(b->rm, w->name, w->part, w->leader_epoch, ok, version, kb_now_ms());
@@ -865,21 +781,11 @@ static void cl_isr_done(struct cl_isr *w, bool ok, int32_t version)
 static void cl_isr_check(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct cl_isr *w = (struct cl_isr *)(uintptr_t)data;
-	bool same = false;
-	struct json_doc *j = NULL;
-	char eb[128];
-	if (rc == ZOK && v && st && !json_parse(v, (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
-		int64_t leader, epoch;
-		const struct json_value *isr = json_get(json_root(j), "isr");
-		same = json_int64(json_get(json_root(j), "leader"), &leader) && leader == w->leader &&
-		       json_int64(json_get(json_root(j), "leader_epoch"), &epoch) && epoch == w->leader_epoch && isr &&
-		       json_type(isr) == JSON_ARRAY && json_len(isr) == w->n_isr;
-		for (uint32_t i = 0; same && i < w->n_isr; i++) {
-			int64_t id;
-			same = json_int64(json_at(isr, i), &id) && id == w->isr[i];
-		}
-		json_free(j);
-	}
+	struct kznode_state ks;
+	char eb[160];
+	bool same = rc == ZOK && v && st && !kznode_state_decode(v, (size_t)(vl > 0 ? vl : 0), &ks, eb, sizeof(eb)) &&
+		    ks.leader == w->leader && ks.leader_epoch == w->leader_epoch && ks.n_isr == w->n_isr &&
+		    !memcmp(ks.isr, w->isr, w->n_isr * sizeof(int32_t));
 	cl_isr_done(w, same, same ? st->version : -1);
 }
 
@@ -907,7 +813,11 @@ static void cl_isr_written(int rc, const struct Stat *st, const void *data)
 void kb_cluster_isr_write(struct broker *b, const char *topic, int32_t part, const struct krepl_state *st,
 			  int32_t controller_epoch)
 {
-	char js[1024], ids[768], rel[512], full[1024];
+	char *js = NULL, rel[512], full[1024];
+	struct kznode_state ks = { .leader = st->leader,
+				   .leader_epoch = st->leader_epoch,
+				   .controller_epoch = controller_epoch,
+				   .n_isr = st->n_isr };
 	struct cl_isr *w = calloc(1, sizeof(*w));
 	if (!w || !b->zk || !cl_have_session(b) || st->n_isr > KREPL_MAX_REPLICAS) {
 		free(w);
@@ -922,16 +832,17 @@ void kb_cluster_isr_write(struct broker *b, const char *topic, int32_t part, con
 	w->leader_epoch = st->leader_epoch;
 	w->n_isr = st->n_isr;
 	memcpy(w->isr, st->isr, st->n_isr * sizeof(int32_t));
-	cl_fmt_ids(ids, sizeof(ids), st->isr, (int32_t)st->n_isr);
-	snprintf(js, sizeof(js), "{\"controller_epoch\":%d,\"leader\":%d,\"version\":1,\"leader_epoch\":%d,\"isr\":%s}",
-		 controller_epoch, st->leader, st->leader_epoch, ids);
+	memcpy(ks.isr, st->isr, st->n_isr * sizeof(int32_t));
 	snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", topic, part);
-	if (zoo_aset(kb_zk_handle(b->zk), ZP(rel, full), js, (int)strlen(js), st->zk_version, cl_isr_written, w) != ZOK) {
+	if (kznode_state_encode(&ks, &js) ||
+	    zoo_aset(kb_zk_handle(b->zk), ZP(rel, full), js, (int)strlen(js), st->zk_version, cl_isr_written, w) != ZOK) {
+		free(js);
 		free(w);
 		if (b->rm)
 			krm_isr_result(b->rm, topic, part, st->leader_epoch, false, -1, kb_now_ms());
 		return;
 	}
+	free(js);
 	kb_zk_pump(b->zk);
 }
 
@@ -1029,13 +940,16 @@ static void cl_ctrl_run(struct broker *b)
 				cl_ctl_leader_and_isr(b, &a[i]);
 			continue;
 		}
-		char js[4096], ids[3072], rel[512], full[1024];
+		char *js = NULL, rel[512], full[1024];
 		const struct kctrl_lisr *st = &a[i].state;
-		cl_fmt_ids(ids, sizeof(ids), st->isr, (int32_t)st->n_isr);
-		snprintf(js, sizeof(js), "{\"controller_epoch\":%d,\"leader\":%d,\"version\":1,\"leader_epoch\":%d,\"isr\":%s}",
-			 st->controller_epoch, st->leader, st->leader_epoch, ids);
+		struct kznode_state ks = { .leader = st->leader,
+					   .leader_epoch = st->leader_epoch,
+					   .controller_epoch = st->controller_epoch,
+					   .n_isr = st->n_isr };
+		memcpy(ks.isr, st->isr, st->n_isr * sizeof(int32_t));
 		struct cl_write *c = calloc(1, sizeof(*c));
-		if (!c) { /* as a failed write: decided again once read */
+		if (!c || kznode_state_encode(&ks, &js)) { /* as a failed write: decided again once read */
+			free(c);
 			kctrl_write_result(b->ctrl, a[i].topic, a[i].partition, false, -1);
 			continue;
 		}
@@ -1054,6 +968,7 @@ static void cl_ctrl_run(struct broker *b)
 		} else {
 			zoo_aset(zh, ZP(rel, full), js, (int)strlen(js), a[i].expect_version, cl_ctrl_set, c);
 		}
+		free(js);
 	}
 	kctrl_actions_clear(b->ctrl);
 	kb_zk_pump(b->zk);
@@ -1415,24 +1330,24 @@ static void cl_epoch_set(int rc, const struct Stat *st, const void *data)
 static void cl_epoch_read(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct broker *b = (struct broker *)(uintptr_t)data;
-	char buf[32], full[1024];
+	char *js = NULL, eb[160], full[1024];
+	int32_t epoch = 0;
 	if (b->stopping)
 		return;
-	zhandle_t *zh = kb_zk_handle(b->zk);
-	if (rc == ZNONODE) {
-		b->controller_epoch = 1;
-		zoo_acreate(zh, ZP("/controller_epoch", full), "1", 1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_epoch_created, b);
-	} else if (rc == ZOK) {
-		int n = vl > 0 && vl < 31 ? vl : 0;
-		memcpy(buf, v ? v : "", (size_t)n);
-		buf[n] = '\0';
-		b->controller_epoch = (int32_t)strtol(buf, NULL, 10) + 1;
-		snprintf(buf, sizeof(buf), "%d", b->controller_epoch);
-		zoo_aset(zh, ZP("/controller_epoch", full), buf, (int)strlen(buf), st->version, cl_epoch_set, b);
-	} else {
-		cl_epoch_written(rc, data, 0);
+	if (rc == ZOK && kznode_epoch_decode(v, (size_t)(vl > 0 ? vl : 0), &epoch, eb, sizeof(eb)))
+		log_warn(CL_MOD, "%s; counting from 0", eb);
+	if ((rc != ZOK && rc != ZNONODE) || kznode_epoch_encode(epoch + 1, &js)) {
+		cl_epoch_written(rc == ZOK || rc == ZNONODE ? ZSYSTEMERROR : rc, data, 0);
 		return;
 	}
+	zhandle_t *zh = kb_zk_handle(b->zk);
+	b->controller_epoch = epoch + 1;
+	if (rc == ZNONODE)
+		zoo_acreate(zh, ZP("/controller_epoch", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0,
+			    cl_epoch_created, b);
+	else
+		zoo_aset(zh, ZP("/controller_epoch", full), js, (int)strlen(js), st->version, cl_epoch_set, b);
+	free(js);
 	kb_zk_pump(b->zk);
 }
 
@@ -1448,15 +1363,13 @@ static void cl_controller_data(int rc, const char *v, int vl, const struct Stat 
 	}
 	if (rc != ZOK)
 		return;
-	struct json_doc *j = NULL;
-	char eb[128];
-	int64_t id = -1;
-	if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb)))
-		json_int64(json_get(json_root(j), "brokerid"), &id);
-	json_free(j);
-	b->controller_id = (int32_t)id;
+	char eb[160];
+	int32_t id = -1;
+	if (kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)))
+		log_warn(CL_MOD, "%s", eb);
+	b->controller_id = id;
 	if (id != b->cfg->broker_id && b->is_controller) {
-		log_info(CL_MOD, "broker %lld is the controller now", (long long)id);
+		log_info(CL_MOD, "broker %d is the controller now", id);
 		cl_resign(b, "another broker holds /controller");
 	}
 }
@@ -1480,11 +1393,14 @@ static void cl_controller_created(int rc, const char *v, const void *data)
 
 static void cl_elect(struct broker *b)
 {
-	char js[256], full[1024];
-	snprintf(js, sizeof(js), "{\"version\":1,\"brokerid\":%d,\"timestamp\":\"%lld\"}", b->cfg->broker_id,
-		 (long long)kb_now_ms());
+	char *js = NULL, full[1024];
+	if (kznode_controller_encode(b->cfg->broker_id, kb_now_ms(), &js)) {
+		log_error(CL_MOD, "out of memory standing for controller");
+		return;
+	}
 	zoo_acreate(kb_zk_handle(b->zk), ZP("/controller", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE,
 		    ZOO_EPHEMERAL, cl_controller_created, b);
+	free(js);
 	kb_zk_pump(b->zk);
 }
 
@@ -1544,11 +1460,10 @@ static void cl_change_data(int rc, const char *v, int vl, const struct Stat *st,
 	struct cl_change *c = (struct cl_change *)(uintptr_t)data;
 	struct broker *b = c->b;
 	if (rc == ZOK && !b->stopping) {
-		struct json_doc *j = NULL;
-		char eb[128];
+		char path[KB_TOPIC_MAX + 64], eb[160];
 		const char *ep = NULL;
-		if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb)))
-			ep = json_string(json_get(json_root(j), "entity_path"), NULL);
+		if (!kznode_config_change_decode(v, (size_t)(vl > 0 ? vl : 0), path, sizeof(path), eb, sizeof(eb)))
+			ep = path;
 		if (ep && !strncmp(ep, "topics/", 7)) {
 			if (kb_topic_find(b, ep + 7)) {
 				log_info(CL_MOD, "config change %s: topic %s", c->node, ep + 7);
@@ -1560,9 +1475,8 @@ static void cl_change_data(int rc, const char *v, int vl, const struct Stat *st,
 		} else if (ep) {
 			log_debug(CL_MOD, "config change %s: %s (not applicable here)", c->node, ep);
 		} else {
-			log_warn(CL_MOD, "config change %s is not Kafka's notification JSON; ignored", c->node);
+			log_warn(CL_MOD, "config change %s ignored: %s", c->node, eb);
 		}
-		json_free(j);
 		if (st && kb_now_ms() - st->ctime > CL_CHANGE_EXPIRY_MS) {
 			char rel[128], full[1024];
 			snprintf(rel, sizeof(rel), "/config/changes/%s", c->node);
@@ -1666,12 +1580,12 @@ static void cl_alter_notified(int rc, const char *v, const void *data)
 static void cl_alter_notify(struct cl_alter *a)
 {
 	struct broker *b = a->b;
-	char js[512], full[1024];
-	const char *ep = a->rel + strlen("/config/");
-	snprintf(js, sizeof(js), "{\"version\":2,\"entity_path\":\"%s\"}", ep);
-	int rc = b->stopping ? ZCLOSING
-			     : zoo_acreate(kb_zk_handle(b->zk), ZP("/config/changes/config_change_", full), js,
-					   (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, cl_alter_notified, a);
+	char *js = NULL, full[1024];
+	int rc = b->stopping					       ? ZCLOSING
+		 : kznode_config_change_encode(a->rel + strlen("/config/"), &js) ? ZSYSTEMERROR
+		 : zoo_acreate(kb_zk_handle(b->zk), ZP("/config/changes/config_change_", full), js,
+			       (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, cl_alter_notified, a);
+	free(js);
 	if (rc != ZOK)
 		cl_alter_finish(a, rc);
 	kb_zk_pump(b->zk);
@@ -1804,17 +1718,22 @@ static void cl_registered(int rc, const char *v, const void *data)
 
 static void cl_register(struct broker *b)
 {
-	char js[2048], rel[64], full[1024];
-	const struct kb_listener *l = &b->cfg->listener[0];
-	snprintf(js, sizeof(js),
-		 "{\"features\":{},\"listener_security_protocol_map\":{\"%s\":\"PLAINTEXT\",\"CONTROL_PLANE\":\"PLAINTEXT\"},"
-		 "\"endpoints\":[\"%s://%s:%d\",\"CONTROL_PLANE://%s:%d\"],"
-		 "\"jmx_port\":-1,\"port\":%d,\"host\":\"%s\",\"version\":5,\"timestamp\":\"%lld\"}",
-		 l->name, l->name, b->adv_host, b->adv_port, b->adv_host, kctl_srv_port(b->ctl_srv), b->adv_port,
-		 b->adv_host, (long long)kb_now_ms());
+	char *js = NULL, rel[64], full[1024];
+	struct kznode_broker_reg reg = { .listener = b->cfg->listener[0].name,
+					 .host = b->adv_host,
+					 .port = b->adv_port,
+					 .control_port = kctl_srv_port(b->ctl_srv),
+					 .timestamp_ms = kb_now_ms() };
+	if (kznode_broker_encode(&reg, &js)) {
+		struct timeval tv = { 1, 0 };
+		log_warn(CL_MOD, "out of memory registering; retrying");
+		event_add(cl_retry_ev, &tv);
+		return;
+	}
 	snprintf(rel, sizeof(rel), "/brokers/ids/%d", b->cfg->broker_id);
 	zoo_acreate(kb_zk_handle(b->zk), ZP(rel, full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL,
 		    cl_registered, b);
+	free(js);
 	kb_zk_pump(b->zk);
 }
 
@@ -1826,14 +1745,11 @@ static void cl_cluster_id(int rc, const char *v, int vl, const struct Stat *st, 
 	(void)st;
 	if (rc != ZOK || b->stopping)
 		return;
-	struct json_doc *j = NULL;
-	char eb[128];
-	if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb))) {
-		const char *id = json_string(json_get(json_root(j), "id"), NULL);
-		if (id)
-			snprintf(b->cluster_id, sizeof(b->cluster_id), "%s", id);
-		json_free(j);
-	}
+	char id[KZNODE_MAX_ID + 1], eb[160];
+	if (kznode_cluster_id_decode(v, (size_t)(vl > 0 ? vl : 0), id, eb, sizeof(eb)))
+		log_warn(CL_MOD, "%s", eb);
+	else
+		snprintf(b->cluster_id, sizeof(b->cluster_id), "%s", id);
 	log_info(CL_MOD, "cluster id %s", b->cluster_id);
 }
 
@@ -1853,7 +1769,7 @@ static void cl_session_new(struct broker *b)
 		zoo_acreate(zh, ZP(paths[i], full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
 	/* a new cluster id, base64url of 16 random bytes as Kafka makes it; the first writer wins */
 	unsigned char raw[16];
-	char id[32], js[128];
+	char id[32], *js = NULL;
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		memset(raw, 7, sizeof(raw));
@@ -1869,8 +1785,10 @@ static void cl_session_new(struct broker *b)
 			id[k++] = b64[v & 63];
 	}
 	id[k] = '\0';
-	snprintf(js, sizeof(js), "{\"version\":\"1\",\"id\":\"%s\"}", id);
-	zoo_acreate(zh, ZP("/cluster/id", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string, NULL);
+	if (!kznode_cluster_id_encode(id, &js))
+		zoo_acreate(zh, ZP("/cluster/id", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, cl_ignore_string,
+			    NULL);
+	free(js);
 	zoo_aget(zh, ZP("/cluster/id", full), 0, cl_cluster_id, b);
 	cl_register(b);
 	cl_load_broker_configs(b);

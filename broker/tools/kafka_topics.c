@@ -29,10 +29,12 @@
  * Both sources fill the same struct kt_topics, and one printer prints it, so the two paths can
  * not drift apart in format.
  */
+#include "err.h"
 #include "json.h"
 #include "kassign.h"
 #include "kname.h"
 #include "ktool.h"
+#include "kznode.h"
 #include "log.h"
 
 #include <errno.h>
@@ -1013,28 +1015,26 @@ static int kt_zk_json(struct kt *kt, const char *path, const struct kt_zk_call *
 	return 0;
 }
 
-/* A JSON array of broker ids into a fresh int32 array. */
-static int kt_json_ids(struct kt *kt, const char *path, const struct json_value *arr, int32_t **out, size_t *n)
+/* A copy of n broker ids into a fresh int32 array. */
+static int kt_ids_dup(struct kt *kt, const int32_t *ids, size_t n, int32_t **out, size_t *nout)
 {
-	size_t cnt = json_len(arr);
-	*n = 0;
-	if (!(*out = malloc((cnt + 1) * sizeof(**out))))
+	*nout = 0;
+	if (!(*out = malloc((n + 1) * sizeof(**out))))
 		return kt_nomem(kt);
-	for (size_t i = 0; i < cnt; i++) {
-		int64_t v;
-		if (!json_int64(json_at(arr, i), &v) || v < INT32_MIN || v > INT32_MAX)
-			return kt_fail(kt, "kafka.common.KafkaException", "Malformed broker id list in %s", path);
-		(*out)[(*n)++] = (int32_t)v;
-	}
+	if (n)
+		memcpy(*out, ids, n * sizeof(**out));
+	*nout = n;
 	return 0;
 }
 
-/* One topic's assignment, partition states and configs. */
+/* One topic's assignment, partition states and configs; the znodes' JSON is broker/meta's
+ * kznode, the broker's own reader. */
 static int kt_zk_topic(struct kt *kt, struct kt_zk *z, struct kt_topic *t, const char *chpath)
 {
-	char path[1024];
+	char path[1024], e[256];
 	struct kt_zk_call c;
 	struct json_doc *doc = NULL;
+	struct kznode_assignment a;
 	int rc;
 
 	snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
@@ -1042,31 +1042,22 @@ static int kt_zk_topic(struct kt *kt, struct kt_zk *z, struct kt_topic *t, const
 		kt_zk_call_free(&c);
 		return rc == ZNONODE ? 0 : -1; /* deleted meanwhile: no partitions */
 	}
-	rc = kt_zk_json(kt, path, &c, &doc);
+	rc = kznode_assignment_decode(c.data, c.data ? (size_t)c.len : 0, &a, e, sizeof(e));
 	kt_zk_call_free(&c);
+	if (rc == ERR_NOMEM)
+		return kt_nomem(kt);
 	if (rc)
-		return -1;
-	const struct json_value *parts = json_get(json_root(doc), "partitions");
-	if (json_type(parts) != JSON_OBJECT) {
-		json_free(doc);
-		return kt_fail(kt, "kafka.common.KafkaException", "No \"partitions\" object in %s", path);
-	}
-	size_t n = json_len(parts);
-	if (!(t->parts = calloc(n + 1, sizeof(*t->parts)))) {
-		json_free(doc);
+		return kt_fail(kt, "kafka.common.KafkaException", "Malformed JSON in %s: %s", path, e);
+	if (!(t->parts = calloc((size_t)a.n_parts + 1, sizeof(*t->parts)))) {
+		kznode_assignment_free(&a);
 		return kt_nomem(kt);
 	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (int32_t i = 0; i < a.n_parts && rc == 0; i++) {
 		struct kt_partition *p = &t->parts[t->n_parts++];
-		long long id;
-		char e[256];
-		if (ktool_parse_int("partition", json_key_at(parts, i), 0, INT32_MAX, &id, e, sizeof(e))) {
-			rc = kt_fail(kt, "kafka.common.KafkaException", "Malformed partition id \"%s\" in %s",
-				     json_key_at(parts, i), path);
-			break;
-		}
-		p->id = (int32_t)id;
-		if ((rc = kt_json_ids(kt, path, json_at(parts, i), &p->replicas, &p->n_replicas)))
+		int32_t nr;
+		const int32_t *r = kznode_assignment_replicas(&a, i, &nr);
+		p->id = i;
+		if ((rc = kt_ids_dup(kt, r, (size_t)nr, &p->replicas, &p->n_replicas)))
 			break;
 		char spath[1200];
 		snprintf(spath, sizeof(spath), "%s/partitions/%d/state", path, p->id);
@@ -1083,20 +1074,18 @@ static int kt_zk_topic(struct kt *kt, struct kt_zk *z, struct kt_topic *t, const
 			rc = -1;
 			break;
 		}
-		struct json_doc *st = NULL;
-		rc = kt_zk_json(kt, spath, &c, &st);
+		struct kznode_state st;
+		rc = kznode_state_decode(c.data, c.data ? (size_t)c.len : 0, &st, e, sizeof(e));
 		kt_zk_call_free(&c);
-		if (rc)
+		if (rc) {
+			rc = kt_fail(kt, "kafka.common.KafkaException", "Malformed JSON in %s: %s", spath, e);
 			break;
-		int64_t leader;
-		if (json_int64(json_get(json_root(st), "leader"), &leader) && leader >= INT32_MIN && leader <= INT32_MAX) {
-			p->leader = (int32_t)leader;
-			p->has_leader = true;
 		}
-		rc = kt_json_ids(kt, spath, json_get(json_root(st), "isr"), &p->isr, &p->n_isr);
-		json_free(st);
+		p->leader = st.leader;
+		p->has_leader = true;
+		rc = kt_ids_dup(kt, st.isr, st.n_isr, &p->isr, &p->n_isr);
 	}
-	json_free(doc);
+	kznode_assignment_free(&a);
 	if (rc)
 		return rc;
 
@@ -1278,7 +1267,7 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 	char e[512], path[1024];
 	long long parts = 0, rf = 0;
 	char *cfg = NULL, *asg = NULL;
-	size_t clen = 0, ccap = 0, alen = 0, acap = 0;
+	size_t clen = 0, ccap = 0;
 	int32_t *brokers = NULL, *replicas = NULL;
 	struct kt_zk_call ids = { 0 };
 	int rc = 0, n = 0;
@@ -1375,14 +1364,7 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 		     kt_append(&cfg, &clen, &ccap, ":") || kt_append_json_str(&cfg, &clen, &ccap, eq + 1);
 	}
 	rc = rc || kt_append(&cfg, &clen, &ccap, "}}");
-	rc = rc || kt_append(&asg, &alen, &acap, "{\"version\":2,\"partitions\":{");
-	for (long long p = 0; rc == 0 && p < parts; p++) {
-		rc = kt_append(&asg, &alen, &acap, "%s\"%lld\":[", p ? "," : "", p);
-		for (long long j = 0; rc == 0 && j < rf; j++)
-			rc = kt_append(&asg, &alen, &acap, "%s%" PRId32, j ? "," : "", replicas[p * rf + j]);
-		rc = rc || kt_append(&asg, &alen, &acap, "]");
-	}
-	rc = rc || kt_append(&asg, &alen, &acap, "},\"adding_replicas\":{},\"removing_replicas\":{}}");
+	rc = rc || kznode_assignment_encode((int32_t)parts, (int32_t)rf, replicas, &asg);
 	if (rc) {
 		rc = kt_nomem(kt);
 		goto out;

@@ -4,16 +4,20 @@
  * AdminTest, and 3 brokers RF=3 where partitions 3-5 are (0,2,1), (1,0,2), (2,1,0)), a topic
  * growing from its partition 0's leader (AdminZkClient), the spread over many shapes, refused
  * arguments; and the topic name rules (kname): length 249, legal characters, "." and "..",
- * the '.'/'_' collision.
+ * the '.'/'_' collision; and Kafka's znode JSON (kznode): each document encoded byte for byte as
+ * Kafka 2.x's ZkData writes it, decoded back, Kafka's other forms read (version 1, keys in any
+ * order, spaces, a reassignment in flight), and what Kafka's decoders refuse refused.
  */
 #include "err.h"
 #include "kassign.h"
 #include "kname.h"
+#include "kznode.h"
 
 #include "check_main.h"
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void expect_rows(const int32_t *got, const int32_t (*want)[3], int32_t nparts, int32_t rf)
@@ -189,6 +193,271 @@ START_TEST(test_name_collisions)
 }
 END_TEST
 
+/* ---- kznode: Kafka's znode JSON ---- */
+
+#define S(lit) (lit), (sizeof(lit) - 1)
+
+START_TEST(test_kz_assignment_roundtrip)
+{
+	/* what Kafka 2.x's AdminZkClient writes, byte for byte */
+	const int32_t ids[] = { 0, 2, 1, 1, 0, 2 };
+	char *js = NULL;
+	ck_assert_int_eq(kznode_assignment_encode(2, 3, ids, &js), 0);
+	ck_assert_str_eq(js, "{\"version\":2,\"partitions\":{\"0\":[0,2,1],\"1\":[1,0,2]},\"adding_replicas\":{},"
+			     "\"removing_replicas\":{}}");
+	struct kznode_assignment a;
+	char eb[256];
+	ck_assert_int_eq(kznode_assignment_decode(js, strlen(js), &a, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(a.n_parts, 2);
+	for (int32_t p = 0; p < 2; p++) {
+		int32_t n;
+		const int32_t *r = kznode_assignment_replicas(&a, p, &n);
+		ck_assert_int_eq(n, 3);
+		ck_assert(!memcmp(r, ids + p * 3, 3 * sizeof(int32_t)));
+	}
+	kznode_assignment_free(&a);
+	free(js);
+	ck_assert_int_eq(kznode_assignment_encode(0, 1, NULL, &js), 0);
+	ck_assert_str_eq(js, "{\"version\":2,\"partitions\":{},\"adding_replicas\":{},\"removing_replicas\":{}}");
+	free(js);
+	ck_assert_int_eq(kznode_assignment_encode(1, 0, ids, &js), ERR_INVAL);
+	ck_assert_ptr_null(js);
+}
+END_TEST
+
+START_TEST(test_kz_assignment_decode_kafka_forms)
+{
+	struct kznode_assignment a;
+	char eb[256];
+	/* version 1 (no adding/removing), keys out of order, a reassignment in flight, spaces */
+	ck_assert_int_eq(kznode_assignment_decode(S("{\"version\":1,\"partitions\":{\"2\":[3],\"0\":[1,2],\"1\":[]}}"),
+						  &a, eb, sizeof(eb)),
+			 0);
+	ck_assert_int_eq(a.n_parts, 3);
+	int32_t n;
+	const int32_t *r = kznode_assignment_replicas(&a, 0, &n);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(r[0], 1);
+	ck_assert_int_eq(r[1], 2);
+	kznode_assignment_replicas(&a, 1, &n);
+	ck_assert_int_eq(n, 0);
+	r = kznode_assignment_replicas(&a, 2, &n);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(r[0], 3);
+	kznode_assignment_free(&a);
+	ck_assert_int_eq(kznode_assignment_decode(S("{ \"version\" : 2 , \"partitions\" : { \"0\" : [ 5 , 6 ] }, "
+						    "\"adding_replicas\":{\"0\":[6]},\"removing_replicas\":{} }"),
+						  &a, eb, sizeof(eb)),
+			 0);
+	ck_assert_int_eq(a.n_parts, 1);
+	kznode_assignment_free(&a);
+}
+END_TEST
+
+START_TEST(test_kz_assignment_decode_refused)
+{
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{\"version\":2}",					/* no partitions */
+		"{\"partitions\":[]}",				/* not an object */
+		"{\"partitions\":{\"1\":[0]}}",			/* a gap: no partition 0 */
+		"{\"partitions\":{\"0\":[0],\"0\":[1]}}",		/* partition 0 twice */
+		"{\"partitions\":{\"00\":[0],\"1\":[1]}}",		/* not a plain decimal */
+		"{\"partitions\":{\"-1\":[0]}}",			/* negative */
+		"{\"partitions\":{\"0\":[0.5]}}",			/* not an id */
+		"{\"partitions\":{\"0\":[-1]}}",			/* negative id */
+		"{\"partitions\":{\"0\":[2147483648]}}",		/* over int32 */
+		"{\"partitions\":{\"0\":\"1,2\"}}",			/* not an array */
+		"{\"partitions\":{\"0\":[1]}",				/* truncated */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct kznode_assignment a;
+		char eb[256] = "";
+		ck_assert_msg(kznode_assignment_decode(bad[i], strlen(bad[i]), &a, eb, sizeof(eb)) == ERR_CORRUPT,
+			      "accepted %s", bad[i]);
+		ck_assert_ptr_null(a.ids);
+		ck_assert_int_eq(a.n_parts, 0);
+		ck_assert_msg(strstr(eb, "topic assignment") != NULL, "message: %s", eb);
+	}
+	/* a replica list over the cap */
+	char big[16 + 8 * (KZNODE_MAX_REPLICAS + 1)];
+	size_t w = (size_t)snprintf(big, sizeof(big), "{\"partitions\":{\"0\":[");
+	for (int i = 0; i <= KZNODE_MAX_REPLICAS; i++)
+		w += (size_t)snprintf(big + w, sizeof(big) - w, "%s%d", i ? "," : "", i);
+	w += (size_t)snprintf(big + w, sizeof(big) - w, "]}}");
+	struct kznode_assignment a;
+	char eb[256];
+	ck_assert_int_eq(kznode_assignment_decode(big, w, &a, eb, sizeof(eb)), ERR_CORRUPT);
+}
+END_TEST
+
+START_TEST(test_kz_state)
+{
+	struct kznode_state st = { .leader = 2, .leader_epoch = 7, .controller_epoch = 3, .n_isr = 2, .isr = { 2, 0 } };
+	char *js = NULL, eb[256];
+	ck_assert_int_eq(kznode_state_encode(&st, &js), 0);
+	ck_assert_str_eq(js, "{\"controller_epoch\":3,\"leader\":2,\"version\":1,\"leader_epoch\":7,\"isr\":[2,0]}");
+	struct kznode_state got;
+	ck_assert_int_eq(kznode_state_decode(js, strlen(js), &got, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(got.leader, 2);
+	ck_assert_int_eq(got.leader_epoch, 7);
+	ck_assert_int_eq(got.controller_epoch, 3);
+	ck_assert_uint_eq(got.n_isr, 2);
+	ck_assert_int_eq(got.isr[0], 2);
+	ck_assert_int_eq(got.isr[1], 0);
+	free(js);
+	/* no leader (-1) and an empty ISR, keys in another order, as Kafka may write them */
+	ck_assert_int_eq(kznode_state_decode(S("{\"version\":1,\"isr\":[],\"leader\":-1,\"leader_epoch\":4,"
+					       "\"controller_epoch\":1}"),
+					     &got, eb, sizeof(eb)),
+			 0);
+	ck_assert_int_eq(got.leader, -1);
+	ck_assert_uint_eq(got.n_isr, 0);
+	/* Kafka requires every member */
+	static const char *const bad[] = {
+		"{\"leader_epoch\":0,\"controller_epoch\":1,\"isr\":[0]}",
+		"{\"leader\":0,\"controller_epoch\":1,\"isr\":[0]}",
+		"{\"leader\":0,\"leader_epoch\":0,\"isr\":[0]}",
+		"{\"leader\":0,\"leader_epoch\":0,\"controller_epoch\":1}",
+		"{\"leader\":-2,\"leader_epoch\":0,\"controller_epoch\":1,\"isr\":[0]}",
+		"{\"leader\":0,\"leader_epoch\":-1,\"controller_epoch\":1,\"isr\":[0]}",
+		"{\"leader\":\"0\",\"leader_epoch\":0,\"controller_epoch\":1,\"isr\":[0]}",
+		"{\"leader\":0,\"leader_epoch\":0,\"controller_epoch\":1,\"isr\":{}}",
+		"{\"leader\":0,\"leader_epoch\":0,\"controller_epoch\":1,\"isr\":[true]}",
+		"{\"leader\":0,\"leader_epoch\":0,\"controller_epoch\":1,\"isr\":[0]",
+		"null",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		eb[0] = '\0';
+		ck_assert_msg(kznode_state_decode(bad[i], strlen(bad[i]), &got, eb, sizeof(eb)) == ERR_CORRUPT,
+			      "accepted %s", bad[i]);
+		ck_assert_msg(strstr(eb, "partition state") != NULL, "message: %s", eb);
+		ck_assert_uint_eq(got.n_isr, 0);
+	}
+	st.n_isr = KZNODE_MAX_REPLICAS + 1;
+	ck_assert_int_eq(kznode_state_encode(&st, &js), ERR_INVAL);
+}
+END_TEST
+
+START_TEST(test_kz_broker)
+{
+	struct kznode_broker_reg reg = {
+		.listener = "PLAINTEXT", .host = "h1", .port = 9092, .control_port = 10092, .timestamp_ms = 1234
+	};
+	char *js = NULL, eb[256];
+	ck_assert_int_eq(kznode_broker_encode(&reg, &js), 0);
+	ck_assert_str_eq(js, "{\"features\":{},\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\","
+			     "\"CONTROL_PLANE\":\"PLAINTEXT\"},\"endpoints\":[\"PLAINTEXT://h1:9092\","
+			     "\"CONTROL_PLANE://h1:10092\"],\"jmx_port\":-1,\"port\":9092,\"host\":\"h1\","
+			     "\"version\":5,\"timestamp\":\"1234\"}");
+	struct kznode_broker b;
+	ck_assert_int_eq(kznode_broker_decode(js, strlen(js), &b, eb, sizeof(eb)), 0);
+	ck_assert_str_eq(b.host, "h1");
+	ck_assert_int_eq(b.port, 9092);
+	ck_assert_int_eq(b.control_port, 10092);
+	ck_assert(!b.has_rack);
+	free(js);
+	/* Kafka 2.x's version 4 with a rack and an IPv6 host; no control plane */
+	ck_assert_int_eq(kznode_broker_decode(S("{\"listener_security_protocol_map\":{\"CLIENT\":\"PLAINTEXT\"},"
+						"\"endpoints\":[\"CLIENT://[::1]:9093\"],\"rack\":\"dc1\",\"jmx_port\":-1,"
+						"\"host\":null,\"timestamp\":\"1\",\"port\":-1,\"version\":4}"),
+					      &b, eb, sizeof(eb)),
+			 0);
+	ck_assert_str_eq(b.host, "::1");
+	ck_assert_int_eq(b.port, 9093);
+	ck_assert_int_eq(b.control_port, -1);
+	ck_assert(b.has_rack);
+	ck_assert_str_eq(b.rack, "dc1");
+	/* version 1: host and port at the top */
+	ck_assert_int_eq(kznode_broker_decode(S("{\"version\":1,\"host\":\"old\",\"port\":9000,\"jmx_port\":-1}"), &b,
+					      eb, sizeof(eb)),
+			 0);
+	ck_assert_str_eq(b.host, "old");
+	ck_assert_int_eq(b.port, 9000);
+	static const char *const bad[] = {
+		"{\"endpoints\":[\"PLAINTEXT://h:0\"]}",
+		"{\"endpoints\":[\"PLAINTEXT://h:65536\"]}",
+		"{\"endpoints\":[\"PLAINTEXT://h\"]}",
+		"{\"endpoints\":[\"h:9092\"]}",
+		"{\"endpoints\":[\"PLAINTEXT://:9092\"]}",
+		"{\"endpoints\":[\"PLAINTEXT://h:90x\"]}",
+		"{\"endpoints\":[9092]}",
+		"{\"endpoints\":\"PLAINTEXT://h:9092\"}",
+		"{\"version\":1,\"port\":9000}",
+		"{\"version\":1,\"host\":\"h\"}",
+		"{\"endpoints\":[\"PLAINTEXT://h:1\"],\"rack\":5}",
+		"[\"PLAINTEXT://h:1\"]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(kznode_broker_decode(bad[i], strlen(bad[i]), &b, eb, sizeof(eb)) == ERR_CORRUPT,
+			      "accepted %s", bad[i]);
+}
+END_TEST
+
+START_TEST(test_kz_controller_and_epoch)
+{
+	char *js = NULL, eb[256];
+	int32_t id, epoch;
+	ck_assert_int_eq(kznode_controller_encode(3, 1700000000123LL, &js), 0);
+	ck_assert_str_eq(js, "{\"version\":1,\"brokerid\":3,\"timestamp\":\"1700000000123\"}");
+	ck_assert_int_eq(kznode_controller_decode(js, strlen(js), &id, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(id, 3);
+	free(js);
+	ck_assert_int_eq(kznode_controller_decode(S("{\"version\":1,\"timestamp\":\"1\"}"), &id, eb, sizeof(eb)),
+			 ERR_CORRUPT);
+	ck_assert_int_eq(id, -1);
+	ck_assert_int_eq(kznode_controller_decode(S("{\"brokerid\":\"3\"}"), &id, eb, sizeof(eb)), ERR_CORRUPT);
+	ck_assert_int_eq(kznode_epoch_encode(42, &js), 0);
+	ck_assert_str_eq(js, "42");
+	ck_assert_int_eq(kznode_epoch_decode(js, strlen(js), &epoch, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(epoch, 42);
+	free(js);
+	ck_assert_int_eq(kznode_epoch_decode(S("0"), &epoch, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(epoch, 0);
+	ck_assert_int_eq(kznode_epoch_decode(S("2147483646"), &epoch, eb, sizeof(eb)), 0);
+	static const char *const bad[] = { "", "-1", "1 ", "0x10", "2147483647", "99999999999", "1.0" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(kznode_epoch_decode(bad[i], strlen(bad[i]), &epoch, eb, sizeof(eb)) == ERR_CORRUPT,
+			      "accepted \"%s\"", bad[i]);
+	ck_assert_int_eq(kznode_epoch_decode(NULL, 0, &epoch, eb, sizeof(eb)), ERR_CORRUPT);
+}
+END_TEST
+
+START_TEST(test_kz_cluster_id_and_notifications)
+{
+	char *js = NULL, eb[256], id[KZNODE_MAX_ID + 1], path[64];
+	ck_assert_int_eq(kznode_cluster_id_encode("q7-Lx_0aBcDeFgHiJkLmNw", &js), 0);
+	ck_assert_str_eq(js, "{\"version\":\"1\",\"id\":\"q7-Lx_0aBcDeFgHiJkLmNw\"}");
+	ck_assert_int_eq(kznode_cluster_id_decode(js, strlen(js), id, eb, sizeof(eb)), 0);
+	ck_assert_str_eq(id, "q7-Lx_0aBcDeFgHiJkLmNw");
+	free(js);
+	ck_assert_int_eq(kznode_cluster_id_decode(S("{\"version\":\"1\",\"id\":\"\"}"), id, eb, sizeof(eb)), ERR_CORRUPT);
+	ck_assert_int_eq(kznode_cluster_id_decode(S("{\"version\":\"1\",\"id\":\"a\\u0000b\"}"), id, eb, sizeof(eb)),
+			 ERR_CORRUPT);
+	ck_assert_int_eq(kznode_cluster_id_decode(S("{\"id\":1}"), id, eb, sizeof(eb)), ERR_CORRUPT);
+
+	ck_assert_int_eq(kznode_isr_change_encode("t.1", 4, &js), 0);
+	ck_assert_str_eq(js, "{\"version\":1,\"partitions\":[{\"topic\":\"t.1\",\"partition\":4}]}");
+	free(js);
+
+	ck_assert_int_eq(kznode_config_change_encode("topics/t\"x", &js), 0);
+	ck_assert_str_eq(js, "{\"version\":2,\"entity_path\":\"topics/t\\\"x\"}"); /* escaped */
+	ck_assert_int_eq(kznode_config_change_decode(js, strlen(js), path, sizeof(path), eb, sizeof(eb)), 0);
+	ck_assert_str_eq(path, "topics/t\"x");
+	free(js);
+	ck_assert_int_eq(kznode_config_change_decode(S("{\"version\":2,\"entity_path\":\"brokers/<default>\"}"), path,
+						     sizeof(path), eb, sizeof(eb)),
+			 0);
+	ck_assert_str_eq(path, "brokers/<default>");
+	ck_assert_int_eq(kznode_config_change_decode(S("{\"version\":1,\"entity_type\":\"topics\"}"), path, sizeof(path),
+						     eb, sizeof(eb)),
+			 ERR_CORRUPT);
+	ck_assert_int_eq(kznode_config_change_decode(S("{\"entity_path\":\"topics/abcdefgh\"}"), path, 8, eb, sizeof(eb)),
+			 ERR_TOOBIG);
+}
+END_TEST
+
 static Suite *kmeta_suite(void)
 {
 	Suite *s = suite_create("kmeta");
@@ -203,6 +472,15 @@ static Suite *kmeta_suite(void)
 	tc = tcase_create("names");
 	tcase_add_test(tc, test_name_rules);
 	tcase_add_test(tc, test_name_collisions);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("znodes");
+	tcase_add_test(tc, test_kz_assignment_roundtrip);
+	tcase_add_test(tc, test_kz_assignment_decode_kafka_forms);
+	tcase_add_test(tc, test_kz_assignment_decode_refused);
+	tcase_add_test(tc, test_kz_state);
+	tcase_add_test(tc, test_kz_broker);
+	tcase_add_test(tc, test_kz_controller_and_epoch);
+	tcase_add_test(tc, test_kz_cluster_id_and_notifications);
 	suite_add_tcase(s, tc);
 	return s;
 }
