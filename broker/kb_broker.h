@@ -188,6 +188,8 @@ struct broker {
 	struct kb_shutdown *shut;	 /* a controlled shutdown in progress */
 	struct kctl_srv *ctl_srv;	 /* our control-plane listener (the controller's requests) */
 	struct kctl_ctrl *ctl;		 /* while controller: the channel to every broker */
+	struct kctl_probe *ctl_probe;	 /* is the controller whose connection broke still there? */
+	int32_t ctl_probe_id;		 /* the controller it probes */
 	bool registered;
 	LIST_HEAD(, kconn) conns;
 	LIST_HEAD(, kwait) waits;

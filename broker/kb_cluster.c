@@ -1897,10 +1897,73 @@ static int32_t cl_on_stop_replica(const struct kctl_msg *m, int32_t *errors, voi
 	return 0;
 }
 
+/*
+ * A dead controller is replaced at once, not when its coordinator session expires (18 s by
+ * default, Kafka 2.x's wait): its connection to us broke and nothing listens on its control-plane
+ * port any more, so /controller, still naming it, is deleted (conditionally on its version:
+ * never a newer controller's). Every broker's watch then fires and one wins the election. A
+ * controller that only paused keeps its connections and is not touched; one that lost its
+ * znode this way and resumes is fenced by the new controller epoch.
+ */
+static void cl_controller_gone_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	if (b->stopping || rc != ZOK || !st)
+		return;
+	struct json_doc *j = NULL;
+	char eb[128], full[1024];
+	int64_t id = -1;
+	if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb)))
+		json_int64(json_get(json_root(j), "brokerid"), &id);
+	json_free(j);
+	if (id != b->ctl_probe_id)
+		return;
+	log_warn(CL_MOD, "controller %lld is gone (its control-plane connection broke and nothing listens on its "
+		 "port): deleting /controller so that a new controller is elected now, not when its session expires",
+		 (long long)id);
+	zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), st->version, cl_ignore_void, NULL);
+	kb_zk_pump(b->zk);
+}
+
+static void cl_controller_probed(bool up, void *arg)
+{
+	struct broker *b = arg;
+	kctl_probe_free(b->ctl_probe);
+	b->ctl_probe = NULL;
+	if (b->stopping || b->controller_id != b->ctl_probe_id)
+		return;
+	if (up) {
+		log_info(CL_MOD, "controller %d still listens on its control-plane port: it stays", b->ctl_probe_id);
+		return;
+	}
+	char full[1024];
+	zoo_aget(kb_zk_handle(b->zk), ZP("/controller", full), 0, cl_controller_gone_data, b);
+	kb_zk_pump(b->zk);
+}
+
+static void cl_on_controller_lost(int32_t id, int32_t epoch, void *arg)
+{
+	struct broker *b = arg;
+	(void)epoch;
+	if (b->stopping || b->ctl_probe || id != b->controller_id || id == b->cfg->broker_id)
+		return;
+	for (int32_t i = 0; i < b->nnodes; i++) {
+		const struct kb_node *n = &b->nodes[i];
+		if (n->id != id || n->control_port <= 0)
+			continue;
+		log_info(CL_MOD, "the connection of controller %d broke; checking that it is still there", id);
+		b->ctl_probe_id = id;
+		if (kctl_probe_new(b->base, n->host, n->control_port, 1000, cl_controller_probed, b, &b->ctl_probe))
+			b->ctl_probe = NULL;
+		return;
+	}
+}
+
 int kb_cluster_start(struct broker *b, char *eb, size_t el)
 {
 	static const struct kb_zk_cbs cbs = { cl_state, cl_watch };
-	static const struct kctl_srv_cbs srv_cbs = { cl_on_leader_and_isr, cl_on_update_metadata, cl_on_stop_replica };
+	static const struct kctl_srv_cbs srv_cbs = { cl_on_leader_and_isr, cl_on_update_metadata, cl_on_stop_replica,
+						     cl_on_controller_lost };
 	b->controller_id = -1;
 	const struct kb_listener *l = &b->cfg->listener[0];
 	int port = b->cfg->control_plane_listener_port >= 0 ? b->cfg->control_plane_listener_port
@@ -1923,6 +1986,8 @@ void kb_cluster_stop(struct broker *b)
 	cl_resign(b, "the broker stops");
 	kctl_srv_free(b->ctl_srv);
 	b->ctl_srv = NULL;
+	kctl_probe_free(b->ctl_probe);
+	b->ctl_probe = NULL;
 	kb_zk_free(b->zk);
 	b->zk = NULL;
 	if (cl_retry_ev)

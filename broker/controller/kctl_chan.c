@@ -53,12 +53,118 @@ int kctl_default_port(int listener_port)
 	return listener_port + 1000 > 65535 ? -1 : listener_port + 1000;
 }
 
+/* ================================ probe ===================================================== */
+
+struct kctl_probe {
+	struct event_base *base;
+	struct event *ev;
+	evutil_socket_t fd;
+	bool holding;	   /* connected; waiting to see the connection kept */
+	uint64_t deadline; /* ms */
+	void (*cb)(bool up, void *arg);
+	void *arg;
+};
+
+static void kctl_probe_report(struct kctl_probe *p, bool up)
+{
+	if (p->fd >= 0) {
+		evutil_closesocket(p->fd);
+		p->fd = -1;
+	}
+	p->cb(up, p->arg); /* may free p */
+}
+
+/*
+ * Connected: a live listener keeps the connection, while one whose process is exiting resets
+ * it (the kernel closes a dead process's connections before its listening socket, and closing
+ * a listener resets the connections still in its accept queue), so the connection must stay
+ * open until the deadline.
+ */
+static void kctl_probe_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct kctl_probe *p = arg;
+	if (fd < 0 || (what & EV_TIMEOUT)) {
+		kctl_probe_report(p, fd >= 0 && p->holding);
+		return;
+	}
+	if (!p->holding) {
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
+			kctl_probe_report(p, false);
+			return;
+		}
+		p->holding = true;
+		event_free(p->ev);
+		uint64_t now = kctl_now_ms(), left = p->deadline > now ? p->deadline - now : 0;
+		struct timeval tv = { (time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000) };
+		p->ev = event_new(p->base, fd, EV_READ, kctl_probe_fired, p);
+		if (!p->ev || event_add(p->ev, &tv))
+			kctl_probe_report(p, true); /* connected, at least */
+		return;
+	}
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK);
+	kctl_probe_report(p, n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)));
+}
+
+int kctl_probe_new(struct event_base *base, const char *host, int port, uint32_t timeout_ms,
+		   void (*cb)(bool up, void *arg), void *arg, struct kctl_probe **out)
+{
+	struct addrinfo hints, *ai = NULL;
+	char ps[16];
+	struct kctl_probe *p = calloc(1, sizeof(*p));
+	*out = NULL;
+	if (!p)
+		return ERR_NOMEM;
+	p->base = base;
+	p->fd = -1;
+	p->cb = cb;
+	p->arg = arg;
+	p->deadline = kctl_now_ms() + timeout_ms;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(ps, sizeof(ps), "%d", port);
+	if (getaddrinfo(host, ps, &hints, &ai) == 0 && ai) {
+		p->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (p->fd >= 0 && connect(p->fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+			evutil_closesocket(p->fd); /* refused at once */
+			p->fd = -1;
+		}
+		freeaddrinfo(ai);
+	}
+	/* the connect's end (or a failure known now, reported from the loop all the same) */
+	struct timeval tv = { p->fd >= 0 ? timeout_ms / 1000 : 0, p->fd >= 0 ? (timeout_ms % 1000) * 1000 : 0 };
+	p->ev = event_new(base, p->fd, p->fd >= 0 ? EV_WRITE : 0, kctl_probe_fired, p);
+	if (!p->ev || event_add(p->ev, &tv)) {
+		kctl_probe_free(p);
+		return ERR_NOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
+void kctl_probe_free(struct kctl_probe *p)
+{
+	if (!p)
+		return;
+	if (p->ev)
+		event_free(p->ev);
+	if (p->fd >= 0)
+		evutil_closesocket(p->fd);
+	free(p);
+}
+
 /* ================================ broker end ================================================ */
 
 struct kctl_sconn {
 	struct kctl_srv *s;
 	struct net_conn *c;
 	struct kctl_sconn *prev, *next;
+	int32_t controller_id;	  /* of the last request taken on it; -1 none yet */
+	int32_t controller_epoch; /* of that request */
 };
 
 struct kctl_srv {
@@ -98,8 +204,9 @@ static int32_t kctl_srv_refusal(const struct kctl_srv *s, const struct kctl_msg 
 }
 
 /* Handles one decoded request and queues its response. 0, or an error that closes c. */
-static int kctl_srv_handle(struct kctl_srv *s, struct net_conn *c, const struct kctl_msg *m)
+static int kctl_srv_handle(struct kctl_srv *s, struct kctl_sconn *sc, const struct kctl_msg *m)
 {
+	struct net_conn *c = sc->c;
 	struct kctl_msg r = { .type = (enum kctl_type)(m->type + 1), .version = KCTL_VERSION,
 			      .correlation_id = m->correlation_id };
 	size_t n = m->type == KCTL_LEADER_AND_ISR ? m->n_parts : m->type == KCTL_STOP_REPLICA ? m->n_stops : 0;
@@ -122,6 +229,8 @@ static int kctl_srv_handle(struct kctl_srv *s, struct net_conn *c, const struct 
 				 m->controller_epoch, m->controller_id);
 			s->controller_epoch = m->controller_epoch;
 		}
+		sc->controller_id = m->controller_id;
+		sc->controller_epoch = m->controller_epoch;
 		switch (m->type) {
 		case KCTL_LEADER_AND_ISR:
 			code = s->cbs.on_leader_and_isr ? s->cbs.on_leader_and_isr(m, errs, s->arg)
@@ -193,7 +302,7 @@ static int kctl_srv_frame(struct net_conn *c, uint8_t *p, size_t len, void *arg)
 		kctl_msg_clear(&m);
 		return ERR_PROTO;
 	}
-	rc = kctl_srv_handle(sc->s, c, &m);
+	rc = kctl_srv_handle(sc->s, sc, &m);
 	kctl_msg_clear(&m);
 	return rc;
 }
@@ -215,9 +324,15 @@ static void kctl_srv_closed(struct net_conn *c, int err, void *arg)
 	struct kctl_sconn *sc = arg;
 	if (!sc)
 		return;
+	struct kctl_srv *s = sc->s;
+	int32_t id = sc->controller_id, epoch = sc->controller_epoch;
 	log_debug(KCTL_MOD, "controller connection from %s closed (%s)", net_conn_peer(c), err_str(err));
 	kctl_srv_unlink(sc);
 	free(sc);
+	/* the current controller's connection ended without our doing (EOF, reset) */
+	if (id >= 0 && id != s->broker_id && epoch == s->controller_epoch && (err == ERR_CLOSED || err == ERR_IO) &&
+	    s->cbs.controller_lost)
+		s->cbs.controller_lost(id, epoch, s->arg);
 }
 
 static void kctl_srv_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
@@ -239,6 +354,8 @@ static void kctl_srv_accept(evutil_socket_t fd, const struct sockaddr *sa, int s
 	struct net_conn_opts opts = { .max_frame = KCTL_MAX_FRAME, .out_high = KCTL_OUT_HIGH, .out_hard = 0 };
 	struct net_conn_cbs cbs = { .frame = kctl_srv_frame, .closed = kctl_srv_closed };
 	sc->s = s;
+	sc->controller_id = -1;
+	sc->controller_epoch = -1;
 	sc->c = net_conn_new(s->base, fd, &opts, &cbs, sc); /* owns fd, also on failure */
 	if (!sc->c) {
 		free(sc);
@@ -507,6 +624,19 @@ static void kctl_link_failed(struct kctl_link *l, const char *why)
 	kctl_link_retry_later(l);
 }
 
+/* A connect attempt failed with err (an errno). Refused means nothing listens on the port: a
+ * registered broker listens on its control plane before it registers, so its process is gone
+ * (killed while its coordinator session lives on, or a restart not yet listening). */
+static void kctl_link_connect_failed(struct kctl_link *l, int err, const char *why)
+{
+	if (err == ECONNREFUSED && l->live == KCTL_ALIVE) {
+		kctl_link_set_live(l, KCTL_SUSPECT, why);
+		kctl_link_dead(l, why);
+		return;
+	}
+	kctl_link_failed(l, why);
+}
+
 static int kctl_link_send_heartbeat(struct kctl_link *l)
 {
 	struct kctl_ctrl *c = l->ctrl;
@@ -576,7 +706,7 @@ static void kctl_link_connected(evutil_socket_t fd, short what, void *arg)
 		soerr = errno;
 	if (soerr) {
 		snprintf(why, sizeof(why), "connect failed: %s", strerror(soerr));
-		kctl_link_failed(l, why);
+		kctl_link_connect_failed(l, soerr, why);
 		return;
 	}
 	kctl_link_established(l);
@@ -619,7 +749,7 @@ static void kctl_link_connect(struct kctl_link *l)
 	}
 	if (e != EINPROGRESS) {
 		snprintf(why, sizeof(why), "connect failed: %s", strerror(e));
-		kctl_link_failed(l, why);
+		kctl_link_connect_failed(l, e, why);
 		return;
 	}
 	struct timeval tv = { KCTL_CONNECT_TIMEOUT_MS / 1000, (KCTL_CONNECT_TIMEOUT_MS % 1000) * 1000 };

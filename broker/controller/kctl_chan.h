@@ -28,6 +28,8 @@
  *   ALIVE -> DEAD     a heartbeat unanswered for heartbeat_timeout_ms (a paused process keeps its
  *                     TCP connection but answers nothing; a host cut off the same), or no
  *                     heartbeat answered within heartbeat_timeout_ms of being added
+ *   ALIVE -> DEAD     a connect is refused: nothing listens on the control-plane port, which a
+ *                     broker opens before it registers, so its process is gone
  *   DEAD -> ALIVE     a later connection answers a heartbeat: broker_alive(id)
  * Heartbeats go every heartbeat_interval_ms on an up connection, one outstanding at a time.
  *
@@ -66,6 +68,9 @@ struct kctl_srv_cbs {
 	int32_t (*on_leader_and_isr)(const struct kctl_msg *m, int32_t *errors, void *arg);
 	int32_t (*on_update_metadata)(const struct kctl_msg *m, void *arg);
 	int32_t (*on_stop_replica)(const struct kctl_msg *m, int32_t *errors, void *arg);
+	/* The connection of the current controller (the highest epoch seen; never this broker)
+	 * ended by EOF or reset, not by us: its process may be gone. Optional. */
+	void (*controller_lost)(int32_t controller_id, int32_t controller_epoch, void *arg);
 };
 
 /*
@@ -87,6 +92,21 @@ int32_t kctl_srv_controller_epoch(const struct kctl_srv *s);
 /* Test knob (hidden): while paused, nothing is read from any connection, new ones included, as
  * in a process stopped with SIGSTOP. */
 void kctl_srv_pause(struct kctl_srv *s, bool paused);
+
+/* ---- probe: is anything listening there? ------------------------------------------------- */
+
+struct kctl_probe;
+
+/*
+ * Whether a live process listens at host:port: cb(true, arg) when a TCP connection is accepted
+ * and kept open until timeout_ms (a dying process resets it: the kernel closes its connections
+ * before its listener, which resets the ones still queued); cb(false, arg) when refused, reset,
+ * unresolvable or not connected by then. cb runs once, from the loop, never inside this call;
+ * kctl_probe_free (also from cb) releases it. 0 with *out set, ERR_NOMEM.
+ */
+int kctl_probe_new(struct event_base *base, const char *host, int port, uint32_t timeout_ms,
+		   void (*cb)(bool up, void *arg), void *arg, struct kctl_probe **out);
+void kctl_probe_free(struct kctl_probe *p); /* cancels a pending one; NULL ok */
 
 /* ---- controller end ---------------------------------------------------------------------- */
 

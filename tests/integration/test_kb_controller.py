@@ -277,6 +277,24 @@ class FastDetectionTest(ControllerTest):
         wait_for(lambda: "broker %d answers on the control plane again" % victim
                  in self.cluster.brokers[ctrl].log_text(), 60, "the controller to see it back")
 
+    def test_killed_controller_replaced_before_its_session_expires(self):
+        """The controller killed with -9: the brokers see its control-plane connections break and
+        nothing listening on its port, delete /controller (Kafka 2.x waits for the session to
+        expire), and the new controller elects new leaders for its partitions at once."""
+        ctrl = self.controller()
+        self.kill(ctrl)
+        wait_for(lambda: self.controller() not in (None, ctrl), 25, "a new controller")
+        for p, reps in ASSIGN.items():
+            live = [r for r in reps if r != ctrl]
+            self.wait_state(p, live[0], live, 1, timeout=25)
+        # all of it while the dead controller's registration (its session) was still there
+        self.assertIsNotNone(self.zk.exists("/brokers/ids/%d" % ctrl))
+        new = self.controller()
+        logs = "".join(b.log_text() for b in self.cluster.brokers if b.id != ctrl)
+        self.assertIn("controller %d is gone (its control-plane connection broke" % ctrl, logs)
+        self.assertIn("broker %d: online -> offline (connection lost, confirmed dead)" % ctrl,
+                      self.cluster.brokers[new].log_text())
+
     test_follower_and_leader_death = None
     test_admin_requests_go_to_the_controller = None
     test_controller_death = None

@@ -7,7 +7,10 @@
  * broker_alive when it listens again; one back on its port at once -> not reported, its
  * in-flight request re-sent; a broker end that stops reading -> broker_dead after the
  * heartbeat timeout, not before), and a broker end in a forked child process killed with -9
- * (dead within 2 s) or stopped with SIGSTOP (dead after the timeout, alive after SIGCONT).
+ * (dead within 2 s) or stopped with SIGSTOP (dead after the timeout, alive after SIGCONT); a
+ * broker whose connect is refused is dead at once; the broker end reports its controller's
+ * connection lost (never a deposed controller's, nor what it closed itself); the probe of a
+ * listener (kept: up; refused, or reset from a closing listener's queue: down).
  * KCTL_LOG=1 shows the channel's DEBUG log of the in-process tests on stderr.
  */
 #include "buf.h"
@@ -69,6 +72,8 @@ struct world {
 	int done_type[MAXREC];
 	int dead[3], alive[3];
 	uint64_t dead_at[3], alive_at[3];
+	int lost[3];		/* controller_lost reports per broker end */
+	int32_t lost_ctrl, lost_epoch; /* the last one's controller id and epoch */
 };
 
 static struct world W;
@@ -141,7 +146,15 @@ static void on_alive(int32_t id, void *arg)
 	W.alive_at[id] = now_ms();
 }
 
-static const struct kctl_srv_cbs srv_cbs = { on_lai, on_um, on_sr };
+static void on_lost(int32_t controller_id, int32_t controller_epoch, void *arg)
+{
+	struct bstate *b = arg;
+	W.lost[b->id]++;
+	W.lost_ctrl = controller_id;
+	W.lost_epoch = controller_epoch;
+}
+
+static const struct kctl_srv_cbs srv_cbs = { on_lai, on_um, on_sr, on_lost };
 static const struct kctl_ctrl_cbs ctrl_cbs = { on_dead, on_alive };
 
 static void start_broker(int id, int port, int64_t epoch)
@@ -501,16 +514,19 @@ END_TEST
 
 START_TEST(test_never_answering_broker)
 {
-	/* added but nothing listens at its port: dead once the heartbeat timeout has passed */
+	/* added, its port accepts connections (the kernel's backlog) but nothing ever reads: dead
+	 * once the heartbeat timeout has passed, not before */
 	memset(&W, 0, sizeof(W));
 	log_set_quiet_stderr(1);
 	W.base = event_base_new();
 	start_ctrl(1);
-	start_broker(1, 0, 1);
-	int port = kctl_srv_port(W.b[1].srv);
-	kctl_srv_free(W.b[1].srv);
-	W.b[1].srv = NULL;
-	event_base_loop(W.base, EVLOOP_NONBLOCK);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	int port = ntohs(sa.sin_port);
 	uint64_t t0 = now_ms();
 	ck_assert_int_eq(kctl_ctrl_add_broker(W.ctrl, 1, "127.0.0.1", port, 1), 0);
 	ck_assert(kctl_ctrl_alive(W.ctrl, 1));
@@ -530,8 +546,131 @@ START_TEST(test_never_answering_broker)
 	ck_assert_int_eq(kctl_ctrl_add_broker(W.ctrl, 3, "", port, 1), ERR_INVAL);
 	ck_assert_int_eq(kctl_ctrl_add_broker(W.ctrl, 3, "127.0.0.1", 0, 1), ERR_INVAL);
 	kctl_ctrl_free(W.ctrl);
+	close(lfd);
 	event_base_loop(W.base, EVLOOP_NONBLOCK);
 	event_base_free(W.base);
+}
+END_TEST
+
+START_TEST(test_refused_broker_dead_at_once)
+{
+	/* registered but nothing listens at its control-plane port (a broker listens there before
+	 * it registers, so its process is gone, its session not yet expired): dead on the refused
+	 * connect, without waiting out the heartbeat timeout */
+	memset(&W, 0, sizeof(W));
+	log_set_quiet_stderr(1);
+	W.base = event_base_new();
+	start_ctrl(1);
+	start_broker(1, 0, 1);
+	int port = kctl_srv_port(W.b[1].srv);
+	kctl_srv_free(W.b[1].srv);
+	W.b[1].srv = NULL;
+	event_base_loop(W.base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(kctl_ctrl_add_broker(W.ctrl, 1, "127.0.0.1", port, 1), 0);
+	watch_id = 1;
+	ck_assert_msg(run_until(W.base, is_dead, NULL, T_TIMEOUT / 2), "not dead before the heartbeat timeout");
+	ck_assert_int_eq(W.dead[1], 1);
+	/* it comes back when it listens again */
+	start_broker(1, port, 2);
+	ck_assert(run_until(W.base, is_alive_again, NULL, 5000));
+	kctl_ctrl_free(W.ctrl);
+	kctl_srv_free(W.b[1].srv);
+	event_base_loop(W.base, EVLOOP_NONBLOCK);
+	event_base_free(W.base);
+}
+END_TEST
+
+static int probes, probe_up;
+static void on_probe(bool up, void *arg)
+{
+	struct kctl_probe **pp = arg;
+	probes++;
+	probe_up = up;
+	kctl_probe_free(*pp); /* freeing from the callback is allowed */
+	*pp = NULL;
+}
+
+static bool probed(void *arg)
+{
+	(void)arg;
+	return probes > 0;
+}
+
+START_TEST(test_controller_lost_and_probe)
+{
+	world_up();
+	send_lai(1, 0, 1);
+	send_lai(2, 0, 1);
+	wait_dones(2);
+	ck_assert_int_eq(W.lost[1] + W.lost[2], 0);
+
+	/* the probe: a listening port answers, a closed one does not; neither inside the call */
+	struct kctl_probe *p = NULL;
+	ck_assert_int_eq(kctl_probe_new(W.base, "127.0.0.1", kctl_srv_port(W.b[1].srv), 1000, on_probe, &p, &p), 0);
+	ck_assert_int_eq(probes, 0);
+	ck_assert(run_until(W.base, probed, NULL, 5000));
+	ck_assert_int_eq(probe_up, 1);
+	ck_assert_ptr_null(p);
+	start_broker(0, 0, 1); /* a port that was listening, then closed */
+	int closed_port = kctl_srv_port(W.b[0].srv);
+	kctl_srv_free(W.b[0].srv);
+	W.b[0].srv = NULL;
+	probes = 0;
+	ck_assert_int_eq(kctl_probe_new(W.base, "127.0.0.1", closed_port, 1000, on_probe, &p, &p), 0);
+	ck_assert(run_until(W.base, probed, NULL, 5000));
+	ck_assert_int_eq(probe_up, 0);
+	/* accepted into a listener's queue, then the listener closes (a process exiting): reset */
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	probes = 0;
+	ck_assert_int_eq(kctl_probe_new(W.base, "127.0.0.1", ntohs(sa.sin_port), 3000, on_probe, &p, &p), 0);
+	run_for(W.base, 100);
+	ck_assert_int_eq(probes, 0);
+	close(lfd);
+	ck_assert(run_until(W.base, probed, NULL, 5000));
+	ck_assert_int_eq(probe_up, 0);
+	/* a pending probe freed is never reported */
+	probes = 0;
+	ck_assert_int_eq(kctl_probe_new(W.base, "127.0.0.1", closed_port, 1000, on_probe, &p, &p), 0);
+	kctl_probe_free(p);
+	run_for(W.base, 100);
+	ck_assert_int_eq(probes, 0);
+
+	/* the controller's end goes away: each broker end reports the controller (id 0, epoch 5)
+	 * lost, once */
+	kctl_ctrl_free(W.ctrl);
+	W.ctrl = NULL;
+	run_for(W.base, 300);
+	ck_assert_int_eq(W.lost[1], 1);
+	ck_assert_int_eq(W.lost[2], 1);
+	ck_assert_int_eq(W.lost_ctrl, 0);
+	ck_assert_int_eq(W.lost_epoch, 5);
+
+	/* a deposed controller's connection (an epoch below the highest seen) is not reported,
+	 * nor are the connections the broker end closes itself */
+	start_ctrl(7);
+	ck_assert_int_eq(kctl_ctrl_add_broker(W.ctrl, 1, "127.0.0.1", kctl_srv_port(W.b[1].srv), 100), 0);
+	send_lai(1, 0, 1);
+	wait_dones(3);
+	struct kctl_ctrl *newer = W.ctrl;
+	start_ctrl(6);
+	ck_assert_int_eq(kctl_ctrl_add_broker(W.ctrl, 1, "127.0.0.1", kctl_srv_port(W.b[1].srv), 100), 0);
+	send_lai(1, 0, 1);
+	wait_dones(4);
+	ck_assert_int_eq(W.done_code[3], 11); /* STALE_CONTROLLER_EPOCH */
+	kctl_ctrl_free(W.ctrl);
+	run_for(W.base, 200);
+	ck_assert_int_eq(W.lost[1], 1);
+	W.ctrl = newer;
+	kctl_srv_free(W.b[1].srv);
+	W.b[1].srv = NULL;
+	run_for(W.base, 200);
+	ck_assert_int_eq(W.lost[1], 1);
+	world_down();
 }
 END_TEST
 
@@ -667,6 +806,8 @@ static Suite *kctl_chan_suite(void)
 	tcase_add_test(tc, test_restarted_at_once_not_dead);
 	tcase_add_test(tc, test_paused_broker_after_timeout);
 	tcase_add_test(tc, test_never_answering_broker);
+	tcase_add_test(tc, test_refused_broker_dead_at_once);
+	tcase_add_test(tc, test_controller_lost_and_probe);
 	tcase_add_test(tc, test_child_killed_9);
 	tcase_add_test(tc, test_child_stopped);
 	suite_add_tcase(s, tc);

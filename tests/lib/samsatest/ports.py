@@ -104,8 +104,30 @@ def first_free(candidates):
     return None
 
 
+def port_block(size):
+    """The first port of `size` consecutive loopback ports, all reserved for this process as
+    free_port's are (for a tool that lays its ports out from one base, as deploy/cluster's
+    --port-base does)."""
+    first, last = port_range()
+    n = last - first + 1 - size
+    start = _rng.randrange(n)
+    for k in range(n):
+        base = first + (start + k) % n
+        got = []
+        for port in range(base, base + size):
+            if first_free([port]) != port:
+                break
+            got.append(port)
+        if len(got) == size:
+            return base
+        for port in got:
+            release(port)
+    raise RuntimeError("no %d free consecutive test ports in %d-%d" % (size, first, last))
+
+
 def release(port):
-    """Gives a port back (only for tests of this module: daemons keep theirs to the end)."""
+    """Gives a port back (tests of this module, and port_block's partial blocks: daemons keep
+    theirs to the end)."""
     with _lock:
         s = _held.pop(port, None)
         if s:
