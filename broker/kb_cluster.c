@@ -1910,17 +1910,13 @@ static void cl_controller_gone_data(int rc, const char *v, int vl, const struct 
 	struct broker *b = (struct broker *)(uintptr_t)data;
 	if (b->stopping || rc != ZOK || !st)
 		return;
-	struct json_doc *j = NULL;
 	char eb[128], full[1024];
-	int64_t id = -1;
-	if (!json_parse(v ? v : "", (size_t)(vl > 0 ? vl : 0), &j, eb, sizeof(eb)))
-		json_int64(json_get(json_root(j), "brokerid"), &id);
-	json_free(j);
-	if (id != b->ctl_probe_id)
+	int32_t id = -1;
+	if (kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)) || id != b->ctl_probe_id)
 		return;
-	log_warn(CL_MOD, "controller %lld is gone (its control-plane connection broke and nothing listens on its "
+	log_warn(CL_MOD, "controller %d is gone (its control-plane connection broke and nothing listens on its "
 		 "port): deleting /controller so that a new controller is elected now, not when its session expires",
-		 (long long)id);
+		 id);
 	zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), st->version, cl_ignore_void, NULL);
 	kb_zk_pump(b->zk);
 }
