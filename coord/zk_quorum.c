@@ -535,8 +535,13 @@ void zk_quorum_ready(struct zk_server *srv)
 		}
 		raft_ready_clear(&rd);
 	}
-	/* what clients may see: the leader up to its commit index, a follower what it applied */
-	int64_t visible = raft_role(q->raft) == RAFT_LEADER ? (int64_t)raft_commit_index(q->raft) : srv->db.last_zxid;
+	/* What clients may see: what is both applied here and committed. A leader applies at
+	 * proposal, so that is its commit index; a follower applies only what is committed. Never
+	 * the role alone: a leader that has just stepped down in this step (zk_quorum_after has not
+	 * reloaded its state yet) still holds applied txns that may never commit, and releasing
+	 * their held replies would acknowledge writes the new leader does not have. */
+	int64_t commit = (int64_t)raft_commit_index(q->raft);
+	int64_t visible = srv->db.last_zxid < commit ? srv->db.last_zxid : commit;
 	if (visible > srv->durable_zxid)
 		zk_conn_durable(visible, srv);
 	zk_quorum_after(srv);
