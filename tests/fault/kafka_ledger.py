@@ -117,7 +117,7 @@ class LedgerProducer(threading.Thread):
         with self.lock:
             s = self.sends[seq]
             if err is None:
-                s.update(result="ack", offset=msg.offset(), error=None)
+                s.update(result="ack", offset=msg.offset(), error=None, acked_at=time.monotonic())
                 self.pending.pop(seq, None)
                 self.acked += 1
             elif self.retry == "app" and s["attempts"] < self.max_attempts and not self.closed:

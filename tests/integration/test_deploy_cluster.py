@@ -26,6 +26,15 @@ TOOL = os.path.join(ROOT, "deploy", "cluster")
 BUILD = os.environ.get("SAMSA_BUILD_ROOT", os.path.join(ROOT, "build"))
 
 
+def running(pid):
+    """Whether pid is a process that has not exited (a zombie has)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 class DeployClusterTest(unittest.TestCase):
     def setUp(self):
         self.work = WorkDir(self, prefix="samsa-deploy-cluster-")
@@ -137,9 +146,7 @@ class DeployClusterTest(unittest.TestCase):
         for name in pids:
             self.assertIn("%s stopped" % name, down)
         for name, pid in pids.items():
-            self.assertFalse(os.path.exists("/proc/%d/stat" % pid) and
-                             open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] != "Z",
-                             "%s (pid %d) still runs after down" % (name, pid))
+            self.assertFalse(running(pid), "%s (pid %d) still runs after down" % (name, pid))
         self.assertEqual(set(self.status()[0].values()), {"down"})
 
     def test_grow_and_add_broker(self):
