@@ -9,8 +9,9 @@ flight per connection (order is kept across retries), linger 5 ms. Retries are o
 places (`retry`):
   "app"     librdkafka's own retries off (retries=0): a failed send comes back in its delivery
             report and the producer produces the same seq again (up to max_attempts), recording
-            it in `retried`; exact: every copy in the log beyond the first belongs to a send the
-            ledger knows was repeated;
+            it in `retried`; librdkafka still sends a set again by itself, uncounted, after an
+            error saying it was not written (NOT_LEADER_FOR_PARTITION), which its debug log
+            shows as in "client" mode;
   "client"  librdkafka's retries on (its default): the ledger learns which messages librdkafka
             sends again from its debug log ("[p]: MessageSet with N message(s) ... encountered
             error: ... (actions ...)"): the N oldest messages of partition p without a report
@@ -102,12 +103,16 @@ class LedgerProducer(threading.Thread):
         }
         if retry == "app":
             c["retries"] = 0
-        else:
-            log = logging.getLogger("ledger-rdkafka-%d" % id(self))
-            log.setLevel(logging.DEBUG)
-            log.propagate = False
-            log.addHandler(_LogParser(self))
-            c.update({"debug": "msg", "logger": log})
+        # Both modes read librdkafka's debug log for the sets it sends again: even with
+        # retries=0 it sends a set again, uncounted, after an error that says the set was not
+        # written (NOT_LEADER_FOR_PARTITION: "MsgNotPersisted"), which a broker, like Kafka's,
+        # answers to an acks=all write it had appended when its leadership moves (deploy/drill
+        # found such a duplicate in "app" mode).
+        log = logging.getLogger("ledger-rdkafka-%d" % id(self))
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
+        log.addHandler(_LogParser(self))
+        c.update({"debug": "msg", "logger": log})
         c.update(conf or {})
         self.producer = confluent_kafka.Producer(c)
 
