@@ -1,9 +1,10 @@
 /*
  * kb_broker — the broker's shared state: the metadata cache (brokers, topics, partitions, read
  * from the coordinator), the replica manager (kreplica: every local partition log, its high
- * watermark and the purgatory of acks=all produces), and the connections' response queues. The
+ * watermark and the purgatory of acks=all produces), and the lists of what broker/api/ keeps per
+ * client (connections, waiting requests, held Produce responses; their layouts are api/'s). The
  * loop thread owns all of it. kb_cluster keeps the cache in step with the coordinator;
- * kb_api answers Kafka requests from it.
+ * broker/api/ answers Kafka requests from it.
  */
 #ifndef SAMSA_KB_BROKER_H
 #define SAMSA_KB_BROKER_H
@@ -26,6 +27,10 @@ struct kctrl;
 struct kb_shutdown;
 struct kctl_srv;
 struct kctl_ctrl;
+struct kconn;	  /* api/kconn */
+struct kwait;	  /* api/kwait */
+struct kflushwait; /* api/kapi_produce */
+struct kprodwait;  /* api/kapi_produce */
 struct net_conn;
 struct wbuf;
 
@@ -108,65 +113,6 @@ struct kb_node {
 	int64_t epoch;	      /* KIP-380 broker epoch: czxid of its /brokers/ids/<id> */
 };
 
-/* A response slot: filled now or later, sent in request order. */
-struct kresp {
-	TAILQ_ENTRY(kresp) link;
-	struct kconn *conn; /* NULL once the connection is gone (the owner of an async op frees it) */
-	struct evbuffer *buf; /* the whole frame, length included */
-	bool done;
-	int holds; /* flush-policy fsyncs this response promises and waits for (kflushwait) */
-};
-TAILQ_HEAD(kresp_q, kresp);
-
-/* A Produce response held until the log's fsync that covers its append is done (STYLE rule 7:
- * durable, then acknowledged; log.flush.interval.messages). */
-struct kflushwait {
-	LIST_ENTRY(kflushwait) link;
-	struct kresp *resp;
-	const struct klog *log;
-	int64_t upto; /* released once the log reports an fsync up to here */
-};
-
-struct kconn {
-	struct broker *b;
-	struct net_conn *nc;
-	struct kresp_q q;
-	LIST_ENTRY(kconn) link;
-};
-
-/* An acks=all Produce held in the replica manager's purgatory: what its response is written
- * from (the per-partition results are in pr). */
-struct kprodwait {
-	LIST_ENTRY(kprodwait) link;
-	struct broker *b;
-	struct kresp *resp;
-	struct krm_produce *pr;
-	int16_t ver;
-	int32_t corr;
-	int32_t nt;	 /* topics, in request order */
-	char **names;	 /* [nt] */
-	int32_t *np;	 /* partitions per topic */
-	int32_t *idx;	 /* partition ids, all topics back to back (krm_produce slots) */
-	int64_t *lat;	 /* log_append_time per slot, -1 */
-	char **msgs;	 /* error message per slot, NULL */
-	int16_t *errs;	 /* errors found before the replica manager (validation), per slot */
-};
-
-/* A request answered later (Fetch long-poll, topic creation and deletion). */
-struct kwait {
-	LIST_ENTRY(kwait) link;
-	struct kresp *resp;
-	uint8_t *req;	  /* a copy of the request frame */
-	size_t req_len;
-	int64_t deadline_ms;
-	int kind;	  /* KWAIT_FETCH, KWAIT_ADMIN */
-	int pending;	  /* coordinator writes not completed yet */
-	int32_t n;	  /* KWAIT_ADMIN: per-topic outcome of the writes */
-	int16_t *errs;
-	char **msgs;
-};
-enum { KWAIT_FETCH = 1, KWAIT_ADMIN = 2 };
-
 struct broker {
 	struct event_base *base;
 	const struct kb_config *cfg;
@@ -233,29 +179,5 @@ int kb_topic_apply_conf(struct broker *b, struct kb_topic *t, char *why, size_t 
  * (at shutdown the replica manager closes them instead). */
 void kb_topic_free(struct broker *b, struct kb_topic *t, bool remove_logs);
 void kb_wake(struct broker *b);
-
-/* kb_api.c */
-/* The dispatch table (kb_apis[] in kb_api.c), read-only: how many APIs it serves, the range of
- * the i-th (i < kb_api_count(), ApiVersions order), whether a key and version are served. */
-size_t kb_api_count(void);
-void kb_api_range_at(size_t i, int16_t *key, int16_t *min, int16_t *max);
-bool kb_api_supported(int16_t key, int16_t ver);
-/* The body of an ApiVersions response of version ver (0-2) with error err, written from the
- * table. */
-void kb_api_versions_body(struct wbuf *w, int16_t ver, int16_t err);
-int kb_api_request(struct kconn *c, uint8_t *p, size_t len);
-/* Tries a waiting request again; final = at its deadline. Returns true when it was answered. */
-bool kb_api_retry(struct broker *b, struct kwait *w, bool final);
-void kb_conn_flush(struct kconn *c);
-/* klog_flushed_cb of every partition log (arg: the broker): releases the Produce responses
- * that waited for that fsync. */
-void kb_log_flushed(struct klog *l, int64_t offset, void *arg);
-/* The connection is closing: drops its queued responses and waiting fetches (admin writes in
- * flight finish on their own and are then forgotten). The caller frees c. */
-void kb_conn_gone(struct kconn *c);
-/* Retries waiting requests: all of them (after appends and metadata changes), or only those
- * at their deadline. */
-void kb_retry_waits(struct broker *b, bool deadlines_only);
-void kwait_free(struct kwait *w);
 
 #endif

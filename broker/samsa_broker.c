@@ -1,11 +1,14 @@
 /*
  * samsa-broker — the broker daemon's main: loads server.properties, opens the log
  * directory, joins the cluster through the coordinator (kb_cluster), and serves the Kafka
- * protocol on its listener (kb_api). One libevent loop owns everything.
+ * protocol on its listener (broker/api). One libevent loop owns everything.
  *
  *   samsa-broker <server.properties> [--override key=value]...
  */
 #include "err.h"
+#include "kapi_produce.h"
+#include "kconn.h"
+#include "kwait.h"
 #include "fsyncq.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
@@ -55,53 +58,18 @@ static void broker_on_signal(int signo, void *arg)
 	event_base_loopexit(b->base, NULL);
 }
 
-static int broker_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
-{
-	struct kconn *c = arg;
-	(void)nc;
-	return kb_api_request(c, p, len);
-}
-
-static void broker_closed(struct net_conn *nc, int err, void *arg)
-{
-	struct kconn *c = arg;
-	log_debug(BROKER_MOD, "connection %s closed: %s", net_conn_peer(nc), err_str(err));
-	kb_conn_gone(c);
-	LIST_REMOVE(c, link);
-	free(c);
-}
-
 static void broker_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
 {
-	struct broker *b = arg;
 	(void)sa;
 	(void)salen;
-	struct net_conn_opts opts = {
-		.max_frame = (size_t)b->cfg->socket_request_max_bytes,
-		.out_high = 8u << 20,
-		.out_hard = 1024u << 20,
-	};
-	static const struct net_conn_cbs cbs = { .frame = broker_frame, .closed = broker_closed };
-	struct kconn *c = calloc(1, sizeof(*c));
-	if (!c) {
-		evutil_closesocket(fd);
-		return;
-	}
-	c->b = b;
-	TAILQ_INIT(&c->q);
-	c->nc = net_conn_new(b->base, fd, &opts, &cbs, c);
-	if (!c->nc) {
-		free(c);
-		return;
-	}
-	LIST_INSERT_HEAD(&b->conns, c, link);
+	kconn_accept(arg, fd);
 }
 
 static void broker_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	kb_retry_waits(arg, false);
+	kwait_retry_all(arg, false);
 }
 
 static void broker_tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -110,7 +78,7 @@ static void broker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	krm_tick(b->rm, kb_now_ms()); /* acks=all deadlines, ISR shrink */
-	kb_retry_waits(b, true);
+	kwait_retry_all(b, true);
 }
 
 /* replica.high.watermark.checkpoint.interval.ms */
@@ -310,7 +278,7 @@ int main(int argc, char **argv)
 		.log_dir = b.log_dir,
 		.lag_time_max_ms = cfg.replica_lag_time_max_ms,
 		.fsq = b.fsq,
-		.flushed = kb_log_flushed,
+		.flushed = kapi_produce_flushed,
 		.flushed_arg = &b,
 		.ops = &rm_ops,
 		.arg = &b,
@@ -383,17 +351,8 @@ out:
 		kb_cluster_stop(&b);
 	b.stopping = true;
 	{
-		struct kconn *c;
-		while ((c = LIST_FIRST(&b.conns))) {
-			/* closing from outside the loop: drop the connections' state directly */
-			net_conn_close(c->nc, ERR_CLOSED);
-			event_base_loop(b.base, EVLOOP_NONBLOCK);
-			if (LIST_FIRST(&b.conns) == c)
-				break;
-		}
-		struct kwait *w;
-		while ((w = LIST_FIRST(&b.waits)))
-			kwait_free(w);
+		kconn_close_all(&b);
+		kwait_free_all(&b);
 		/* a clean shutdown: the fetchers stop (no answer comes after this), then the
 		 * checkpoints are written and every log closed (fsynced) */
 		kfetcher_free(b.fetcher);

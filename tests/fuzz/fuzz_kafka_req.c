@@ -1,5 +1,5 @@
 /*
- * fuzz_kafka_req — the broker's Kafka request decoder and handlers (kb_api) under arbitrary
+ * fuzz_kafka_req — the broker's Kafka request decoder and handlers (broker/api) under arbitrary
  * request frames. A broker with one topic "t" of two partitions it leads (hosted by the replica
  * manager: real klog directories in a
  * temporary folder, no coordinator: admin writes fail as "coordinator unreachable") gets the
@@ -10,6 +10,8 @@
  */
 #include "err.h"
 #include "kb_broker.h"
+#include "kconn.h"
+#include "kwait.h"
 #include "log.h"
 #include "net.h"
 
@@ -35,22 +37,6 @@ static const int16_t fz_apis[][3] = {
 	{ 33, 0, 1 }, { 44, 0, 0 }, { 23, 0, 3 },
 };
 
-static int fz_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
-{
-	(void)nc;
-	return kb_api_request(arg, p, len);
-}
-
-static void fz_closed(struct net_conn *nc, int err, void *arg)
-{
-	struct kconn *c = arg;
-	(void)nc;
-	(void)err;
-	kb_conn_gone(c);
-	LIST_REMOVE(c, link);
-	free(c);
-}
-
 static char fz_dir[] = "/tmp/samsa-fuzz-kreq-XXXXXX";
 
 static int fz_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -75,6 +61,7 @@ static void fz_setup(void)
 	log_set_level(LOG_FATAL);
 	memset(&fz_cfg, 0, sizeof(fz_cfg));
 	fz_cfg.broker_id = 0;
+	fz_cfg.socket_request_max_bytes = 1 << 24;
 	fz_cfg.message_max_bytes = 1 << 20;
 	fz_cfg.min_insync_replicas = 1;
 	fz_cfg.num_partitions = 1;
@@ -150,15 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (bufferevent_pair_new(fz_b.base, 0, fz_pair))
 		abort();
-	static const struct net_conn_cbs cbs = { .frame = fz_frame, .closed = fz_closed };
-	struct net_conn_opts opts = { .max_frame = 1 << 24, .out_high = 1 << 22, .out_hard = 1 << 28 };
-	struct kconn *c = calloc(1, sizeof(*c));
-	c->b = &fz_b;
-	TAILQ_INIT(&c->q);
-	c->nc = net_conn_new_bev(fz_pair[0], &opts, &cbs, c);
-	if (!c->nc)
+	if (kconn_accept_bev(&fz_b, fz_pair[0]))
 		abort();
-	LIST_INSERT_HEAD(&fz_b.conns, c, link);
 	uint8_t len4[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
 	bufferevent_write(fz_pair[1], len4, 4);
 	bufferevent_write(fz_pair[1], req, len);
@@ -169,15 +149,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct kwait *w;
 	while ((w = LIST_FIRST(&fz_b.waits))) {
 		w->deadline_ms = 0;
-		kb_retry_waits(&fz_b, true);
+		kwait_retry_all(&fz_b, true);
 		if (LIST_FIRST(&fz_b.waits) == w) /* admin writes never completing: drop */
 			kwait_free(w);
 	}
 	event_base_loop(fz_b.base, EVLOOP_NONBLOCK);
 	struct evbuffer *out = bufferevent_get_input(fz_pair[1]);
 	evbuffer_drain(out, evbuffer_get_length(out));
-	if (!LIST_EMPTY(&fz_b.conns))
-		net_conn_close(c->nc, ERR_CLOSED);
+	kconn_close_all(&fz_b);
 	event_base_loop(fz_b.base, EVLOOP_NONBLOCK);
 	event_base_loop(fz_b.base, EVLOOP_NONBLOCK);
 	bufferevent_free(fz_pair[1]);

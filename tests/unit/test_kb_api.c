@@ -1,12 +1,12 @@
 /*
- * Unit tests of the broker's dispatch table (kb_apis[] in broker/kb_api.c): the ApiVersions
+ * Unit tests of the broker's dispatch table (kb_apis[] in broker/api/kapi.c): the ApiVersions
  * answer is the table, in every version and on UNSUPPORTED_VERSION; each key appears once with
  * a sane range; exactly the listed keys and versions are served (an unknown key, or a version
  * outside the range, is not, so it can only close the connection); and the ranges are pinned
  * to those of a Kafka 2.4 broker, which is what kafka-python infers the broker's version from.
  */
 #include "buf.h"
-#include "kb_broker.h"
+#include "kapi.h"
 
 #include "check_main.h"
 
@@ -33,11 +33,11 @@ static int served_at(int16_t key)
 
 START_TEST(test_table_is_kafka_24)
 {
-	ck_assert_uint_eq(kb_api_count(), NSERVED);
+	ck_assert_uint_eq(kapi_count(), NSERVED);
 	int seen[NSERVED] = { 0 };
-	for (size_t i = 0; i < kb_api_count(); i++) {
+	for (size_t i = 0; i < kapi_count(); i++) {
 		int16_t key, min, max;
-		kb_api_range_at(i, &key, &min, &max);
+		kapi_range_at(i, &key, &min, &max);
 		int j = served_at(key);
 		ck_assert_msg(j >= 0, "key %d is not one the broker should serve", key);
 		ck_assert_msg(!seen[j]++, "key %d appears twice", key);
@@ -53,11 +53,11 @@ START_TEST(test_supported_exactly_the_table)
 		for (int ver = -2; ver <= 20; ver++) {
 			int j = served_at((int16_t)key);
 			bool want = j >= 0 && ver >= served[j].min && ver <= served[j].max;
-			ck_assert_msg(kb_api_supported((int16_t)key, (int16_t)ver) == want, "key %d v%d: %s", key, ver,
+			ck_assert_msg(kapi_supported((int16_t)key, (int16_t)ver) == want, "key %d v%d: %s", key, ver,
 				      want ? "should be served" : "should be refused");
 		}
-	ck_assert(!kb_api_supported(32767, 0));
-	ck_assert(!kb_api_supported(-32768, 0));
+	ck_assert(!kapi_supported(32767, 0));
+	ck_assert(!kapi_supported(-32768, 0));
 }
 END_TEST
 
@@ -66,7 +66,7 @@ static void check_body(int16_t ver, int16_t err)
 {
 	struct wbuf w;
 	wbuf_init(&w, 1 << 16);
-	kb_api_versions_body(&w, ver, err);
+	kapi_versions_body(&w, ver, err);
 	ck_assert_int_eq(w.err, 0);
 	struct rbuf r = rbuf_make(w.p, w.len);
 	int16_t e;
@@ -74,13 +74,13 @@ static void check_body(int16_t ver, int16_t err)
 	rbuf_i16(&r, &e);
 	rbuf_i32(&r, &n);
 	ck_assert_int_eq(e, err);
-	ck_assert_int_eq(n, (int32_t)kb_api_count());
+	ck_assert_int_eq(n, (int32_t)kapi_count());
 	for (int32_t i = 0; i < n; i++) {
 		int16_t key, min, max, tk, tmin, tmax;
 		rbuf_i16(&r, &key);
 		rbuf_i16(&r, &min);
 		rbuf_i16(&r, &max);
-		kb_api_range_at((size_t)i, &tk, &tmin, &tmax);
+		kapi_range_at((size_t)i, &tk, &tmin, &tmax);
 		ck_assert_int_eq(key, tk);
 		ck_assert_int_eq(min, tmin);
 		ck_assert_int_eq(max, tmax);

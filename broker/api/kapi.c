@@ -1,0 +1,315 @@
+/*
+ * kapi — the request header, the dispatch table and ApiVersions, and the retry of waiting
+ * requests (see kapi.h).
+ *
+ * Every request gets a response slot in its connection's queue when it arrives; slots leave
+ * in request order whether they are filled at once or later (kconn_flush). A request that
+ * cannot be parsed, an unknown API or an unsupported version closes the connection, as Kafka
+ * does — except ApiVersions, which answers a too-new version with UNSUPPORTED_VERSION and
+ * the supported ranges in a v0 body so that a client can retry lower.
+ */
+#include "kapi.h"
+
+#include "err.h"
+#include "kapi_admin.h"
+#include "kapi_config.h"
+#include "kapi_ctrl.h"
+#include "kapi_fetch.h"
+#include "kapi_meta.h"
+#include "kapi_offsets.h"
+#include "kapi_produce.h"
+#include "kb_broker.h"
+#include "kconn.h"
+#include "kout.h"
+#include "kwait.h"
+#include "log.h"
+#include "net.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const API_MOD = "kafka-api";
+
+/* ---- shared decoding of the request bodies ---- */
+
+/* Reads a Kafka STRING into a NUL-terminated buffer; longer than n-1 is an error. */
+int kapi_str_read(struct rbuf *r, char *out, size_t n, bool *null)
+{
+	const uint8_t *p;
+	int32_t len;
+	if (rbuf_bytes_i16(r, KB_MAX_STR, &p, &len))
+		return r->err;
+	if (null)
+		*null = len < 0;
+	if (len < 0)
+		len = 0;
+	if ((size_t)len >= n) {
+		/* keep the parse going; the caller sees the name as invalid */
+		memcpy(out, p, n - 1);
+		out[n - 1] = '\0';
+		return 1;
+	}
+	if (len > 0)
+		memcpy(out, p, (size_t)len);
+	out[len] = '\0';
+	if (memchr(out, '\0', (size_t)len))
+		return 1;
+	return 0;
+}
+
+int32_t kapi_count_read(struct rbuf *r, size_t min_elem)
+{
+	int32_t n = 0;
+	if (rbuf_count_i32(r, KB_MAX_ITEMS, min_elem, &n))
+		return -2;
+	return n;
+}
+
+/* ---- dispatch ---- */
+
+/* How a request is answered. */
+enum api_kind {
+	API_KIND_VERSIONS, /* ApiVersions: a too-new version still gets an answer (UNSUPPORTED_VERSION) */
+	API_KIND_NOW,	   /* answered at once */
+	API_KIND_PRODUCE,  /* answered at once, after the flush it promises, or not at all (acks=0) */
+	API_KIND_FETCH,	   /* answered at once or held until min_bytes arrive or max_wait passes */
+	API_KIND_ADMIN,	   /* coordinator writes: a first pass on arrival, then kapi_retry until done */
+};
+
+/* The one table of what this broker serves: ApiVersions is written from it and every request
+ * is dispatched through it, so a key that is not here (or a version outside its range) can
+ * only close the connection, never reach another handler. The maxima are those of an Apache
+ * Kafka 2.4 broker for these APIs, which is what kafka-python infers from them. */
+static const struct api_def {
+	int16_t key, min, max;
+	enum api_kind kind;
+	int (*now)(struct broker *b, struct kreq *q, struct kout *o);
+	int (*produce)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
+	int64_t (*fetch)(struct broker *b, struct kreq *q, struct kout *o, int32_t *max_wait, int32_t *min_bytes);
+	int (*admin)(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
+} kb_apis[] = {
+	{ .key = API_PRODUCE, .min = 3, .max = 8, .kind = API_KIND_PRODUCE, .produce = kapi_produce_request },
+	{ .key = API_FETCH, .min = 4, .max = 11, .kind = API_KIND_FETCH, .fetch = kapi_fetch_build },
+	{ .key = API_LIST_OFFSETS, .min = 0, .max = 5, .kind = API_KIND_NOW, .now = kapi_offsets_list },
+	{ .key = API_METADATA, .min = 0, .max = 8, .kind = API_KIND_NOW, .now = kapi_meta_metadata },
+	{ .key = API_API_VERSIONS, .min = 0, .max = 2, .kind = API_KIND_VERSIONS },
+	{ .key = API_OFFSET_FOR_LEADER_EPOCH, .min = 0, .max = 3, .kind = API_KIND_NOW, .now = kapi_offsets_for_epoch },
+	{ .key = API_CREATE_TOPICS, .min = 0, .max = 4, .kind = API_KIND_ADMIN, .admin = kapi_admin_create_topics },
+	{ .key = API_DELETE_TOPICS, .min = 0, .max = 3, .kind = API_KIND_ADMIN, .admin = kapi_admin_delete_topics },
+	{ .key = API_DESCRIBE_CONFIGS, .min = 0, .max = 2, .kind = API_KIND_NOW, .now = kapi_config_describe },
+	{ .key = API_CREATE_PARTITIONS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_admin_create_partitions },
+	{ .key = API_ALTER_CONFIGS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_config_alter },
+	{ .key = API_CONTROLLED_SHUTDOWN, .min = 1, .max = 2, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_shutdown },
+	{ .key = API_ELECT_LEADERS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_elect }, /* v2 is flexible */
+	{ .key = API_INCREMENTAL_ALTER_CONFIGS, .min = 0, .max = 0, .kind = API_KIND_ADMIN, .admin = kapi_config_alter }, /* v1 is flexible */
+};
+#define KB_NAPIS (sizeof(kb_apis) / sizeof(kb_apis[0]))
+
+static const struct api_def *kapi_def(int16_t key)
+{
+	for (size_t i = 0; i < KB_NAPIS; i++)
+		if (kb_apis[i].key == key)
+			return &kb_apis[i];
+	return NULL;
+}
+
+size_t kapi_count(void)
+{
+	return KB_NAPIS;
+}
+
+void kapi_range_at(size_t i, int16_t *key, int16_t *min, int16_t *max)
+{
+	*key = kb_apis[i].key;
+	*min = kb_apis[i].min;
+	*max = kb_apis[i].max;
+}
+
+bool kapi_supported(int16_t key, int16_t ver)
+{
+	const struct api_def *d = kapi_def(key);
+	return d && ver >= d->min && ver <= d->max;
+}
+
+void kapi_versions_body(struct wbuf *w, int16_t ver, int16_t err)
+{
+	wbuf_i16(w, err);
+	wbuf_i32(w, (int32_t)KB_NAPIS);
+	for (size_t i = 0; i < KB_NAPIS; i++) {
+		wbuf_i16(w, kb_apis[i].key);
+		wbuf_i16(w, kb_apis[i].min);
+		wbuf_i16(w, kb_apis[i].max);
+	}
+	if (ver >= 1)
+		wbuf_i32(w, 0); /* throttle_time_ms */
+}
+
+static int kapi_header_read(uint8_t *p, size_t len, struct kreq *q)
+{
+	q->p = p;
+	q->len = len;
+	q->r = rbuf_make(p, len);
+	rbuf_i16(&q->r, &q->key);
+	rbuf_i16(&q->r, &q->ver);
+	rbuf_i32(&q->r, &q->corr);
+	const uint8_t *cid;
+	int32_t cl;
+	rbuf_bytes_i16(&q->r, KB_MAX_STR, &cid, &cl);
+	return q->r.err;
+}
+
+/* Runs an admin request: first pass on arrival, then again from kapi_retry. A key without an
+ * admin handler (which no waiting admin request can have) is a protocol error. */
+static int kapi_admin_run(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final)
+{
+	const struct api_def *d = kapi_def(q->key);
+	if (!d || d->kind != API_KIND_ADMIN)
+		return ERR_PROTO;
+	return d->admin(b, q, o, w, first, final);
+}
+
+bool kapi_retry(struct broker *b, struct kwait *w, bool final)
+{
+	struct kreq q;
+	struct kout o;
+	if (kapi_header_read(w->req, w->req_len, &q))
+		return true;
+	if (!w->resp->conn) { /* the client went away: finish the writes, then forget it */
+		return w->kind != KWAIT_ADMIN || w->pending == 0;
+	}
+	kout_init(&o, q.corr);
+	if (w->kind == KWAIT_FETCH) {
+		int32_t max_wait = 0, min_bytes = 0;
+		int64_t got = kapi_fetch_build(b, &q, &o, &max_wait, &min_bytes);
+		if (got < 0 || got >= min_bytes || final) {
+			struct kconn *c = w->resp->conn;
+			kout_finish(&o, w->resp);
+			w->resp = NULL; /* the connection's queue owns it now */
+			kconn_flush(c);
+			return true;
+		}
+		kout_abort(&o);
+		return false;
+	}
+	int rc = kapi_admin_run(b, &q, &o, w, false, final);
+	if (rc == 1 && !final) {
+		kout_abort(&o);
+		return false;
+	}
+	if (rc == 1 && final && w->pending) { /* writes still outstanding at the deadline: wait on */
+		kout_abort(&o);
+		return false;
+	}
+	if (rc < 0) {
+		kout_abort(&o);
+		net_conn_close(w->resp->conn->nc, ERR_PROTO);
+		return true;
+	}
+	struct kconn *c = w->resp->conn;
+	kout_finish(&o, w->resp);
+	w->resp = NULL; /* the connection's queue owns it now */
+	kconn_flush(c);
+	return true;
+}
+
+int kapi_request(struct kconn *c, uint8_t *p, size_t len)
+{
+	struct broker *b = c->b;
+	struct kreq q;
+	if (kapi_header_read(p, len, &q)) {
+		log_warn(API_MOD, "malformed request header from %s; closing", net_conn_peer(c->nc));
+		return ERR_PROTO;
+	}
+	const struct api_def *d = kapi_def(q.key);
+	if (!d) {
+		log_warn(API_MOD, "unknown api_key %d (version %d) from %s; closing", q.key, q.ver, net_conn_peer(c->nc));
+		return ERR_PROTO;
+	}
+	struct kout o;
+	if (d->kind == API_KIND_VERSIONS) {
+		kout_init(&o, q.corr);
+		if (q.ver > d->max || q.ver < 0)
+			kapi_versions_body(&o.w, 0, KE_UNSUPPORTED_VERSION);
+		else
+			kapi_versions_body(&o.w, q.ver, KE_NONE);
+		struct kresp *resp = kconn_resp_new(c);
+		if (!resp) {
+			kout_abort(&o);
+			return ERR_NOMEM;
+		}
+		kout_finish(&o, resp);
+		kconn_flush(c);
+		return 0;
+	}
+	if (q.ver < d->min || q.ver > d->max) {
+		log_warn(API_MOD, "api_key %d version %d from %s is not supported (%d-%d); closing", q.key, q.ver,
+			 net_conn_peer(c->nc), d->min, d->max);
+		return ERR_VERSION;
+	}
+	struct kresp *resp = kconn_resp_new(c);
+	if (!resp)
+		return ERR_NOMEM;
+	kout_init(&o, q.corr);
+	int rc = 0;
+	switch (d->kind) {
+	case API_KIND_NOW:
+		rc = d->now(b, &q, &o);
+		break;
+	case API_KIND_PRODUCE:
+		rc = d->produce(b, &q, &o, resp);
+		if (rc == 1) { /* acks=0 */
+			kout_abort(&o);
+			TAILQ_REMOVE(&c->q, resp, link);
+			free(resp);
+			kconn_flush(c);
+			return 0;
+		}
+		if (rc == 2) { /* acks=all held in the purgatory: produce_completed answers it */
+			kout_abort(&o);
+			return 0;
+		}
+		break;
+	case API_KIND_FETCH: {
+		int32_t max_wait = 0, min_bytes = 0;
+		struct rbuf start = q.r;
+		int64_t got = d->fetch(b, &q, &o, &max_wait, &min_bytes);
+		if (got < 0) {
+			rc = ERR_PROTO;
+		} else if (got < min_bytes && max_wait > 0) {
+			kout_abort(&o);
+			q.r = start;
+			if (!kwait_new(b, resp, &q, KWAIT_FETCH, max_wait))
+				return ERR_NOMEM;
+			return 0;
+		}
+		break;
+	}
+	case API_KIND_ADMIN: {
+		struct kwait *w = kwait_new(b, resp, &q, KWAIT_ADMIN, 0);
+		if (!w)
+			return ERR_NOMEM;
+		rc = kapi_admin_run(b, &q, &o, w, true, false);
+		kout_abort(&o);
+		if (rc < 0) {
+			kwait_free(w);
+			log_warn(API_MOD, "malformed api_key %d v%d request from %s; closing", q.key, q.ver,
+				 net_conn_peer(c->nc));
+			return rc;
+		}
+		kb_wake(b);
+		return 0;
+	}
+	case API_KIND_VERSIONS:
+		break; /* answered above */
+	}
+	if (rc < 0) {
+		kout_abort(&o);
+		log_warn(API_MOD, "malformed api_key %d v%d request from %s; closing", q.key, q.ver, net_conn_peer(c->nc));
+		return rc;
+	}
+	kout_finish(&o, resp);
+	if (resp->holds)
+		resp->done = false; /* a Produce waiting for its fsync: kb_log_flushed sends it */
+	kconn_flush(c);
+	return 0;
+}

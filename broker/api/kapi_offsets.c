@@ -1,0 +1,150 @@
+/*
+ * kapi_offsets — the ListOffsets and OffsetForLeaderEpoch handlers (see kapi_offsets.h).
+ */
+#include "kapi_offsets.h"
+
+#include "buf.h"
+#include "err.h"
+#include "kapi.h"
+#include "kb_broker.h"
+#include "kb_cluster.h"
+#include "kout.h"
+#include "log.h"
+#include "klog.h"
+#include "kreplica.h"
+
+/* ---- ListOffsets ---- */
+
+int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
+{
+	struct rbuf *r = &q->r;
+	struct wbuf *w = &o->w;
+	int32_t replica;
+	int8_t iso = 0;
+	rbuf_i32(r, &replica);
+	if (q->ver >= 2)
+		rbuf_u8(r, (uint8_t *)&iso);
+	int32_t nt = kapi_count_read(r, 6);
+	if (r->err || nt < 0)
+		return ERR_PROTO;
+	if (q->ver >= 2)
+		wbuf_i32(w, 0);
+	wbuf_i32(w, nt);
+	for (int32_t ti = 0; ti < nt; ti++) {
+		char name[KB_TOPIC_MAX + 2];
+		int bad = kapi_str_read(r, name, sizeof(name), NULL);
+		int32_t np = kapi_count_read(r, 12);
+		if (r->err || np < 0)
+			return ERR_PROTO;
+		wbuf_str_i16(w, name);
+		wbuf_i32(w, np);
+		for (int32_t pi = 0; pi < np; pi++) {
+			int32_t idx, cur_epoch = -1, maxn = 1;
+			int64_t ts;
+			rbuf_i32(r, &idx);
+			if (q->ver >= 4)
+				rbuf_i32(r, &cur_epoch);
+			rbuf_i64(r, &ts);
+			if (q->ver == 0)
+				rbuf_i32(r, &maxn);
+			if (r->err)
+				return ERR_PROTO;
+			struct kb_topic *t = NULL;
+			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
+			int16_t err = KE_NONE;
+			int64_t off = -1, rts = -1;
+			int64_t hw = -1, start = -1;
+			int32_t lepoch = -1;
+			struct klog *l = NULL;
+			if (!p || t->deleting)
+				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
+			else if (!krm_hosted(b->rm, name, idx))
+				err = KE_NOT_LEADER_OR_FOLLOWER;
+			else if ((err = krm_leader(b->rm, name, idx, cur_epoch, &hw, &start, &lepoch, &l)) == KE_NONE) {
+				if (ts == -1) {
+					off = hw; /* latest: what consumers can read */
+				} else if (ts == -2) {
+					off = start;
+				} else {
+					/* the first record at or after ts, with its own timestamp */
+					off = klog_offset_for_time(l, ts, &rts);
+					if (off < 0 || off >= hw) {
+						off = -1;
+						rts = -1;
+					}
+				}
+			}
+			wbuf_i32(w, idx);
+			wbuf_i16(w, err);
+			if (q->ver == 0) {
+				if (err || off < 0 || maxn <= 0) {
+					wbuf_i32(w, 0);
+				} else {
+					wbuf_i32(w, 1);
+					wbuf_i64(w, off);
+				}
+			} else {
+				wbuf_i64(w, rts);
+				wbuf_i64(w, off);
+				if (q->ver >= 4)
+					wbuf_i32(w, err ? -1 : lepoch);
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- OffsetForLeaderEpoch (API 23, KIP-101/KIP-279/KIP-320) ----
+ * Request v0-1: [topic [partition leader_epoch]]; v2 adds current_leader_epoch before
+ * leader_epoch; v3 starts with replica_id. Response v0: [topic [error partition end_offset]];
+ * v1 adds leader_epoch before end_offset; v2+ start with throttle_time_ms. Schemas:
+ * OffsetForLeaderEpochRequest.json / Response.json (versions 0-3 are not flexible). */
+int kapi_offsets_for_epoch(struct broker *b, struct kreq *q, struct kout *o)
+{
+	struct rbuf *r = &q->r;
+	struct wbuf *w = &o->w;
+	int32_t replica = -1;
+	if (q->ver >= 3)
+		rbuf_i32(r, &replica);
+	int32_t nt = kapi_count_read(r, 6);
+	if (r->err || nt < 0)
+		return ERR_PROTO;
+	if (q->ver >= 2)
+		wbuf_i32(w, 0); /* throttle_time_ms */
+	wbuf_i32(w, nt);
+	for (int32_t ti = 0; ti < nt; ti++) {
+		char name[KB_TOPIC_MAX + 2];
+		int bad = kapi_str_read(r, name, sizeof(name), NULL);
+		int32_t np = kapi_count_read(r, q->ver >= 2 ? 12 : 8);
+		if (r->err || np < 0)
+			return ERR_PROTO;
+		wbuf_str_i16(w, name);
+		wbuf_i32(w, np);
+		for (int32_t pi = 0; pi < np; pi++) {
+			int32_t idx, cur_epoch = -1, asked;
+			rbuf_i32(r, &idx);
+			if (q->ver >= 2)
+				rbuf_i32(r, &cur_epoch);
+			rbuf_i32(r, &asked);
+			if (r->err)
+				return ERR_PROTO;
+			struct kb_topic *t = NULL;
+			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
+			int16_t err;
+			int32_t epoch = -1;
+			int64_t end = -1;
+			if (!p || t->deleting)
+				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
+			else if (!krm_hosted(b->rm, name, idx))
+				err = KE_NOT_LEADER_OR_FOLLOWER;
+			else
+				err = krm_offset_for_epoch(b->rm, name, idx, cur_epoch, asked, &epoch, &end);
+			wbuf_i16(w, err);
+			wbuf_i32(w, idx);
+			if (q->ver >= 1)
+				wbuf_i32(w, err ? -1 : epoch);
+			wbuf_i64(w, err ? -1 : end);
+		}
+	}
+	return 0;
+}

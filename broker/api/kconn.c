@@ -1,0 +1,137 @@
+/*
+ * kconn — Kafka client connections and their ordered response slots (see kconn.h).
+ */
+#include "kconn.h"
+
+#include "err.h"
+#include "kapi.h"
+#include "kapi_produce.h"
+#include "kb_broker.h"
+#include "kwait.h"
+#include "log.h"
+#include "net.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdlib.h>
+
+static const char *const KCONN_MOD = "kafka-api";
+
+static int kconn_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
+{
+	struct kconn *c = arg;
+	(void)nc;
+	return kapi_request(c, p, len);
+}
+
+static void kconn_closed(struct net_conn *nc, int err, void *arg)
+{
+	struct kconn *c = arg;
+	log_debug(KCONN_MOD, "connection %s closed: %s", net_conn_peer(nc), err_str(err));
+	kconn_gone(c);
+	LIST_REMOVE(c, link);
+	free(c);
+}
+
+static const struct net_conn_cbs kconn_cbs = { .frame = kconn_frame, .closed = kconn_closed };
+
+static struct net_conn_opts kconn_opts(const struct broker *b)
+{
+	struct net_conn_opts opts = {
+		.max_frame = (size_t)b->cfg->socket_request_max_bytes,
+		.out_high = 8u << 20,
+		.out_hard = 1024u << 20,
+	};
+	return opts;
+}
+
+static struct kconn *kconn_new(struct broker *b)
+{
+	struct kconn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->b = b;
+	TAILQ_INIT(&c->q);
+	return c;
+}
+
+int kconn_accept(struct broker *b, evutil_socket_t fd)
+{
+	struct kconn *c = kconn_new(b);
+	if (!c) {
+		evutil_closesocket(fd);
+		return ERR_NOMEM;
+	}
+	struct net_conn_opts opts = kconn_opts(b);
+	c->nc = net_conn_new(b->base, fd, &opts, &kconn_cbs, c);
+	if (!c->nc) {
+		free(c);
+		return ERR_NOMEM;
+	}
+	LIST_INSERT_HEAD(&b->conns, c, link);
+	return 0;
+}
+
+int kconn_accept_bev(struct broker *b, struct bufferevent *bev)
+{
+	struct kconn *c = kconn_new(b);
+	if (!c)
+		return ERR_NOMEM;
+	struct net_conn_opts opts = kconn_opts(b);
+	c->nc = net_conn_new_bev(bev, &opts, &kconn_cbs, c);
+	if (!c->nc) {
+		free(c);
+		return ERR_NOMEM;
+	}
+	LIST_INSERT_HEAD(&b->conns, c, link);
+	return 0;
+}
+
+void kconn_close_all(struct broker *b)
+{
+	struct kconn *c;
+	while ((c = LIST_FIRST(&b->conns))) {
+		/* closing from outside the loop: drop the connections' state directly */
+		net_conn_close(c->nc, ERR_CLOSED);
+		event_base_loop(b->base, EVLOOP_NONBLOCK);
+		if (LIST_FIRST(&b->conns) == c)
+			break;
+	}
+}
+
+
+void kconn_flush(struct kconn *c)
+{
+	struct kresp *r;
+	while ((r = TAILQ_FIRST(&c->q)) && r->done) {
+		TAILQ_REMOVE(&c->q, r, link);
+		if (r->buf) {
+			net_conn_send_buffer(c->nc, r->buf);
+			evbuffer_free(r->buf);
+		}
+		free(r);
+	}
+}
+
+struct kresp *kconn_resp_new(struct kconn *c)
+{
+	struct kresp *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->conn = c;
+	TAILQ_INSERT_TAIL(&c->q, r, link);
+	return r;
+}
+
+void kconn_gone(struct kconn *c)
+{
+	kapi_produce_conn_gone(c);
+	kwait_conn_gone(c);
+	struct kresp *r;
+	while ((r = TAILQ_FIRST(&c->q))) {
+		TAILQ_REMOVE(&c->q, r, link);
+		if (r->buf)
+			evbuffer_free(r->buf);
+		free(r);
+	}
+}

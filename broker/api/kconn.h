@@ -1,0 +1,56 @@
+/*
+ * kconn — a client connection of the broker's Kafka listener and its queue of response slots:
+ * every request gets a slot (kresp) when it arrives, and slots leave in request order whether
+ * they are filled at once or later (a long-polling Fetch, an admin request waiting for its
+ * coordinator writes, an acks=all Produce in the purgatory, a Produce waiting for its fsync).
+ * The connection's frames go to kapi_request; when it closes, what waits for it is dropped or
+ * orphaned (kconn_gone). The loop thread runs all of it.
+ */
+#ifndef SAMSA_KCONN_H
+#define SAMSA_KCONN_H
+
+#include <stdbool.h>
+#include <sys/queue.h>
+
+#include <event2/util.h>
+
+struct broker;
+struct bufferevent;
+struct evbuffer;
+struct net_conn;
+
+/* A response slot: filled now or later, sent in request order. */
+struct kresp {
+	TAILQ_ENTRY(kresp) link;
+	struct kconn *conn;   /* NULL once the connection is gone (the owner of an async op frees it) */
+	struct evbuffer *buf; /* the whole frame, length included */
+	bool done;
+	int holds; /* flush-policy fsyncs this response promises and waits for (kapi_produce) */
+};
+TAILQ_HEAD(kresp_q, kresp);
+
+struct kconn {
+	struct broker *b;
+	struct net_conn *nc;
+	struct kresp_q q;
+	LIST_ENTRY(kconn) link; /* b->conns */
+};
+
+/* Serves the accepted socket fd (owned from now on: closed on a failure) as a Kafka client
+ * connection of b, framed by net_conn with b's socket.request.max.bytes. Returns 0 or
+ * ERR_NOMEM. */
+int kconn_accept(struct broker *b, evutil_socket_t fd);
+/* The same over an existing bufferevent (owned from now on; tests use a bufferevent pair). */
+int kconn_accept_bev(struct broker *b, struct bufferevent *bev);
+/* Closes every connection of b (at shutdown, from outside the loop's callbacks). */
+void kconn_close_all(struct broker *b);
+
+/* A new empty slot at the tail of c's queue (owned by the queue); NULL without memory. */
+struct kresp *kconn_resp_new(struct kconn *c);
+/* Sends the filled slots at the head of the queue, in order, up to the first unfilled one. */
+void kconn_flush(struct kconn *c);
+/* The connection is closing: drops its queued responses, waiting fetches and held produces
+ * (admin writes in flight finish on their own and are then forgotten). The caller frees c. */
+void kconn_gone(struct kconn *c);
+
+#endif
