@@ -309,7 +309,7 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 	}
 	kout_finish(&o, resp);
 	if (resp->holds)
-		resp->done = false; /* a Produce waiting for its fsync: kb_log_flushed sends it */
+		resp->done = false; /* a Produce waiting for its fsync: kapi_produce_flushed sends it */
 	kconn_flush(c);
 	return 0;
 }

@@ -188,7 +188,7 @@ static void produce_completed(void *arg, struct krm_produce *pr)
 		return;
 	}
 	if (resp->holds)
-		resp->done = false; /* the fsync it also waits for sends it (kb_log_flushed) */
+		resp->done = false; /* the fsync it also waits for sends it (kapi_produce_flushed) */
 	kconn_flush(resp->conn);
 }
 
