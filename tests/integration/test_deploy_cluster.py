@@ -134,6 +134,18 @@ class DeployClusterTest(unittest.TestCase):
         wait_for(lambda: all(len(isr.split(",")) == 3 for _, isr in self.status()[1].values()),
                    60, "broker-%d back in every ISR" % victim)
 
+        # two commands at once keep each other's updates (the pids in cluster.json)
+        coords = [k for k in self.status()[0] if k.startswith("coord")][:2]
+        for c in coords:
+            self.run_tool("stop", c)
+        procs = [subprocess.Popen([sys.executable, TOOL, "start", c], env=self.env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for c in coords]
+        self.assertEqual([p.wait(120) for p in procs], [0, 0])
+        nodes = self.status()[0]
+        for c in coords:
+            self.assertIn(nodes[c], ("leader", "follower"), "%s after a concurrent start" % c)
+            self.assertTrue(running(self.pids()[c]))
+
         follower = [k for k, v in self.status()[0].items() if v == "follower"][0]
         self.run_tool("pause", follower)
         self.assertEqual(self.status()[0][follower], "paused")
