@@ -16,7 +16,9 @@ heals them, and ends with verify(), which
 
 Class attributes choose the cluster: COORDINATORS, BROKERS, PARTITIONS, RF, ACKS, RETRY ("app" or
 "client", see kafka_ledger), BROKER_EXTRA (broker settings), PRODUCER_CONF (librdkafka settings),
-RATE (messages per second at most). Everything is stopped by pid and the
+RATE (messages per second at most), NETNS (every server in its own network namespace, the test
+in the client one: samsatest.kb.Cluster netns mode, needs root and COORDINATORS = 3, so that
+a scenario may cut a broker off). Everything is stopped by pid and the
 work directory kept (its path in the failure message, the brokers' log tails printed) when a
 test fails.
 """
@@ -48,11 +50,20 @@ class BrokerFaultCase(unittest.TestCase):
     BROKER_EXTRA = {}
     PRODUCER_CONF = {}
     RATE = 2000  # messages per second: load without taking the machine's 2 cores
+    NETNS = False
+
+    @classmethod
+    def setUpClass(cls):
+        if cls.NETNS:
+            from samsatest.ensemble import netns_unavailable
+            why = netns_unavailable()
+            if why:
+                raise unittest.SkipTest("network namespaces unavailable: %s" % why)
 
     def setUp(self):
         self.t0 = time.time()
         self.c = kb.Cluster(self, brokers=self.BROKERS, coordinators=self.COORDINATORS,
-                            broker_extra=dict(self.BROKER_EXTRA))
+                            broker_extra=dict(self.BROKER_EXTRA), netns=self.NETNS)
         self.addCleanup(self._logs_on_failure)
         self.c.wait_brokers()
         a = AdminClient({"bootstrap.servers": self.c.bootstrap})

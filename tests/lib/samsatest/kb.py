@@ -30,8 +30,8 @@ BROKER = os.path.abspath(os.environ["SAMSA_BROKER"]) if os.environ.get("SAMSA_BR
 class KafkaRaw:
     """Framed Kafka requests over one socket (header v1: api_key, version, correlation, client)."""
 
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         self.corr = 0
 
     def close(self):
@@ -74,17 +74,17 @@ def kstr(s):
     return struct.pack(">h", len(b)) + b
 
 
-def metadata_v1(port, topics=None):
+def metadata_v1(port, topics=None, host="127.0.0.1"):
     """(controller_id, [broker ids], {topic: (error, [(partition, error, leader)])})."""
-    ctrl, ids, full = metadata_full(port, topics)
+    ctrl, ids, full = metadata_full(port, topics, host)
     return ctrl, ids, {t: (err, [(p["partition"], p["error"], p["leader"]) for p in parts])
                        for t, (err, parts) in full.items()}
 
 
-def metadata_full(port, topics=None):
+def metadata_full(port, topics=None, host="127.0.0.1"):
     """Metadata v1 with every field the tests look at: (controller_id, [broker ids],
     {topic: (error, [{"partition", "error", "leader", "replicas", "isr"}])})."""
-    k = KafkaRaw(port, timeout=5)
+    k = KafkaRaw(port, timeout=5, host=host)
     try:
         body = struct.pack(">i", -1) if topics is None else struct.pack(">i", len(topics)) + b"".join(
             kstr(t) for t in topics)
@@ -194,6 +194,10 @@ class Broker(Daemon):
     def __init__(self, cluster, broker_id, extra, config_file=None):
         self.cluster = cluster
         self.id = broker_id
+        # netns mode: its own namespace and address on the cluster's bridge (Cluster.cut)
+        self.ns = cluster.broker_ns(broker_id)
+        self.cut_off = False
+        self.host = cluster.broker_addr(broker_id)
         self.port = free_port()
         self.dir = os.path.join(cluster.dir, "broker%d" % broker_id)
         os.makedirs(self.dir, exist_ok=True)
@@ -202,7 +206,7 @@ class Broker(Daemon):
             raise RuntimeError("SAMSA_BROKER must name the samsa-broker binary")
         self.control_port = free_port()
         own = {
-            "listeners": "PLAINTEXT://127.0.0.1:%d" % self.port,
+            "listeners": "PLAINTEXT://%s:%d" % (self.host, self.port),
             # the controller's channel (KIP-291) on a reserved port too, not listener port + 1000
             "control.plane.listener.port": str(self.control_port),
             "log.dirs": self.log_dirs,
@@ -228,13 +232,15 @@ class Broker(Daemon):
             self.props = zk.write_props(os.path.join(self.dir, "server.properties"), props, None)
             argv = [BROKER, self.props]
         env = dict(os.environ, LOG_DIR=os.path.join(self.dir, "logs"))
+        if self.ns:
+            argv = ["ip", "netns", "exec", self.ns] + argv
         Daemon.__init__(self, "broker %d" % broker_id, argv, self.dir,
                         os.path.join(self.dir, "broker.out"), env,
                         [os.path.join(self.dir, "logs", "server.log")])
 
     @property
     def bootstrap(self):
-        return "127.0.0.1:%d" % self.port
+        return "%s:%d" % (self.host, self.port)
 
     def wait_ready(self, timeout=60):
         last = [None]
@@ -242,7 +248,7 @@ class Broker(Daemon):
         def ready():
             self.check_running("ready")
             try:
-                ctrl, ids, _ = metadata_v1(self.port)
+                ctrl, ids, _ = metadata_v1(self.port, host=self.host)
                 last[0] = (ctrl, ids)
                 return ctrl >= 0 and self.id in ids
             except OSError as e:
@@ -270,10 +276,19 @@ class Cluster:
     0..brokers-1; `chroot` puts the cluster under a path, as zookeeper.connect=host:port/chroot
     does. `config_files` (one per broker) runs shipped config files instead of written ones.
     Every process is stopped by pid when the test ends; the work directory is kept if it fails.
-    With start=False the brokers are made but not started (start_broker / wait_brokers)."""
+    With start=False the brokers are made but not started (start_broker / wait_brokers).
+
+    netns=True (root; 3 coordinators): every coordinator and broker in its own network namespace
+    on one bridge (samsatest.ensemble.Netns; brokers at 10.201.0.50+id), and the test's own
+    thread moved into the client namespace until the test ends, so the test's clients (and the
+    threads and processes it starts) reach every server and nothing touches the host's network.
+    `cut(i)` then cuts broker i off from the coordinators and the other brokers while its
+    process runs and clients still reach it; `heal(i)` joins it again."""
+
+    BROKER_SUBNET_BASE = 50
 
     def __init__(self, testcase, brokers=1, chroot="/kafka", broker_extra=None, zk_target=None,
-                 coordinators=1, config_files=None, start=True):
+                 coordinators=1, config_files=None, start=True, netns=False):
         self.testcase = testcase
         self.work = WorkDir(testcase, prefix="samsa-kb-")
         self.tmp = self.work
@@ -281,7 +296,10 @@ class Cluster:
         self.chroot = chroot or ""
         kind = zk_target or zk.target()
         self.ens = None
+        self.net = None
         self._kazoo = None
+        if netns and coordinators != 3:
+            raise ValueError("netns mode runs a 3-server ensemble (coordinators=3)")
         if coordinators == 1:
             zkdir = os.path.join(self.dir, "zk")
             os.makedirs(zkdir)
@@ -292,8 +310,10 @@ class Cluster:
         elif coordinators == 3:
             from .ensemble import Ensemble
             self.zk = None
-            self.ens = Ensemble(3, kind=kind, workdir=os.path.join(self.dir, "ensemble"))
+            self.ens = Ensemble(3, kind=kind, workdir=os.path.join(self.dir, "ensemble"), netns=netns)
             testcase.addCleanup(self.ens.close)
+            if netns:
+                self._netns_setup(testcase, brokers)
             self.ens.start()
             self.ens.wait_serving()
             self.zk_hosts = self.ens.hosts()
@@ -316,6 +336,73 @@ class Cluster:
     def bootstrap(self):
         return ",".join(b.bootstrap for b in self.brokers)
 
+    # -- network namespaces (netns=True) -------------------------------------------------------
+
+    def _netns_setup(self, testcase, brokers):
+        """One namespace per broker on the ensemble's bridge (deleted with the ensemble's), and
+        this thread into the client namespace until the test's cleanups run."""
+        from .net import enter_netns
+        self.net = self.ens.net
+        self._broker_ns = {}
+        for i in range(brokers):
+            ns = self.net.bridge_ns[:-len("-br")] + "-b%d" % i
+            self.net._add(ns)
+            self.net._attach(ns, "vb%d" % i, self.broker_addr_of(i))
+            self._broker_ns[i] = ns
+        testcase.addCleanup(enter_netns(self.net.client_ns))
+
+    def broker_addr_of(self, i):
+        from .ensemble import SUBNET
+        return "%s.%d" % (SUBNET, self.BROKER_SUBNET_BASE + i)
+
+    def broker_ns(self, i):
+        return self._broker_ns[i] if self.net else None
+
+    def broker_addr(self, i):
+        return self.broker_addr_of(i) if self.net else "127.0.0.1"
+
+    def _peers(self, i):
+        """(namespace, address) of every coordinator and every other broker."""
+        out = [(self.ens[m].ns, self.ens[m].host) for m in self.ens.ids]
+        out += [(b.ns, b.host) for b in self.brokers if b.id != i]
+        return out
+
+    # the cut's black hole: a neighbour that exists nowhere (its MAC is on no port of the bridge)
+    HOLE_ADDR_LAST = 254
+    HOLE_MAC = "02:00:5a:00:00:fe"
+
+    def _hole(self, ns):
+        from .ensemble import SUBNET, ip
+        hole = "%s.%d" % (SUBNET, self.HOLE_ADDR_LAST)
+        ip("-n", ns, "neigh", "replace", hole, "lladdr", self.HOLE_MAC, "dev", "eth0", "nud", "permanent")
+        return hole
+
+    def cut(self, i):
+        """Cuts broker i off from the coordinators and the other brokers, both ways, silently:
+        in its namespace the route to each of them, and in each of theirs the route to it, goes
+        through a neighbour whose MAC address no port has, so the bridge floods the frames and
+        nobody takes them, as on a broken link (no reset, no unreachable error: connections
+        stall and time out). Its process keeps running and clients (the client namespace)
+        still reach it."""
+        from .ensemble import ip
+        if not self.net:
+            raise RuntimeError("cut/heal need a cluster made with netns=True")
+        b = self.brokers[i]
+        hole = self._hole(b.ns)
+        for ns, addr in self._peers(i):
+            ip("-n", b.ns, "route", "replace", addr + "/32", "via", hole, "dev", "eth0")
+            ip("-n", ns, "route", "replace", b.host + "/32", "via", self._hole(ns), "dev", "eth0")
+        b.cut_off = True
+
+    def heal(self, i):
+        """Undoes cut(i)."""
+        from .ensemble import ip
+        b = self.brokers[i]
+        for ns, addr in self._peers(i):
+            ip("-n", b.ns, "route", "del", addr + "/32", check=False)
+            ip("-n", ns, "route", "del", b.host + "/32", check=False)
+        b.cut_off = False
+
     # -- one broker, by id (each by its pid) ---------------------------------------------------
 
     def broker(self, i):
@@ -326,8 +413,8 @@ class Cluster:
         return [b for b in self.brokers if b in _live_daemons]
 
     def live(self):
-        """The expected brokers that are not paused."""
-        return [b for b in self.expected() if not b.paused]
+        """The expected brokers that are neither paused nor cut off."""
+        return [b for b in self.expected() if not b.paused and not b.cut_off]
 
     def live_ids(self):
         return [b.id for b in self.live()]
@@ -366,7 +453,7 @@ class Cluster:
         last = None
         for b in ([self.brokers[via]] if via is not None else self.live()):
             try:
-                return metadata_full(b.port, topics)
+                return metadata_full(b.port, topics, b.host)
             except OSError as e:
                 last = e
         raise OSError("no live broker answered Metadata (%s)" % last)
@@ -387,7 +474,7 @@ class Cluster:
             ctrls = set()
             for b in self.live():
                 try:
-                    ctrl, got, _ = metadata_full(b.port, [])
+                    ctrl, got, _ = metadata_full(b.port, [], b.host)
                 except OSError as e:
                     last[b.id] = e
                     return False

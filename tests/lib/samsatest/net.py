@@ -1,4 +1,5 @@
-"""ZooKeeper's four-letter words over a plain socket, from this network namespace or another."""
+"""ZooKeeper's four-letter words over a plain socket, from this network namespace or another;
+running a thread in another namespace (in_netns, enter_netns)."""
 import ctypes
 import os
 import socket
@@ -49,3 +50,31 @@ def four_letter(port, word, timeout=5.0, host="127.0.0.1", ns=None):
                 break
             out += chunk
     return out.decode(errors="replace")
+
+
+def enter_netns(ns):
+    """Moves the calling thread into network namespace ns and returns a function that moves it
+    back. Sockets the thread makes meanwhile, and threads and processes it starts (which keep
+    the namespace they were started in), are in ns."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        fd = os.open("/run/netns/" + ns, os.O_RDONLY)
+        try:
+            if _libc.setns(fd, _CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, "setns %s: %s" % (ns, os.strerror(err)))
+        finally:
+            os.close(fd)
+    except BaseException:
+        os.close(own)
+        raise
+
+    def back():
+        try:
+            if _libc.setns(own, _CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, "setns back: %s" % os.strerror(err))
+        finally:
+            os.close(own)
+
+    return back
