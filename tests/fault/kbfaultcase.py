@@ -14,6 +14,10 @@ heals them, and ends with verify(), which
      leader has;
   4. prints one line of figures to stderr (sent, acknowledged, retried, duplicates, duration).
 
+`stale_produce_send` / `stale_produce_answer` send an acks=all Produce of one foreign record
+straight to one broker (raw bytes, as a client with old metadata does) and read its error code:
+a replaced leader must answer one of FENCED_ERRORS, and the record must be in no log at the end.
+
 Class attributes choose the cluster: COORDINATORS, BROKERS, PARTITIONS, RF, ACKS, RETRY ("app" or
 "client", see kafka_ledger), BROKER_EXTRA (broker settings), PRODUCER_CONF (librdkafka settings),
 RATE (messages per second at most), NETNS (every server in its own network namespace, the test
@@ -23,6 +27,7 @@ work directory kept (its path in the failure message, the brokers' log tails pri
 test fails.
 """
 import os
+import struct
 import sys
 import time
 import unittest
@@ -31,12 +36,41 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_ledger  # noqa: E402
 import ledger_check  # noqa: E402
 from samsatest import kb  # noqa: E402
+from samsatest.kb import KafkaRaw, kstr  # noqa: E402
 from samsatest.wait import wait_for  # noqa: E402
 from samsatest.workdir import test_failed  # noqa: E402
 
 import warnings  # noqa: E402
 warnings.simplefilter("ignore")
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from kafka.record.default_records import DefaultRecordBatchBuilder  # noqa: E402
+
+# what a fenced broker may answer an acks=all Produce: NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT,
+# NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND
+FENCED_ERRORS = (6, 7, 19, 20)
+
+
+def fence_batch(p):
+    """One record whose value is not the ledger's (kafka_ledger.seq_of gives None): if it ever
+    reached a log the ledger check reports it as foreign."""
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=False, producer_id=-1,
+                                  producer_epoch=-1, base_sequence=-1, batch_size=1 << 20)
+    b.append(0, timestamp=1700000000000, key=None, value=b"fenced-%d" % p, headers=[])
+    return bytes(b.build())
+
+
+def produce_v3(topic, partition, records, acks, timeout_ms):
+    return (kstr(None) + struct.pack(">hi", acks, timeout_ms) + struct.pack(">i", 1) + kstr(topic) +
+            struct.pack(">i", 1) + struct.pack(">i", partition) + struct.pack(">i", len(records)) + records)
+
+
+def produce_error(resp):
+    """The error code of the one partition of a Produce v3 response (after the correlation id)."""
+    pos = 4 + 4
+    (tl,) = struct.unpack_from(">h", resp, pos)
+    pos += 2 + tl + 4
+    _, err = struct.unpack_from(">ih", resp, pos)
+    return err
 
 
 class BrokerFaultCase(unittest.TestCase):
@@ -94,6 +128,24 @@ class BrokerFaultCase(unittest.TestCase):
         """The leader of partition p that the live brokers' Metadata names."""
         parts = self.c.wait_leaders(self.TOPIC, self.PARTITIONS)
         return [x["leader"] for x in parts if x["partition"] == p][0]
+
+    def stale_produce_send(self, v, p):
+        """Sends an acks=all Produce (timeout 3 s) of one foreign record (fence_batch) to
+        partition p straight to broker v, as a client with old metadata does (a paused broker's
+        kernel takes it; the broker reads it once it runs). Returns the connection."""
+        b = self.c.brokers[v]
+        k = KafkaRaw(b.port, timeout=30, host=b.host)
+        k.request(0, 3, produce_v3(self.TOPIC, p, fence_batch(p), -1, 3000))
+        return k
+
+    def stale_produce_answer(self, k):
+        """The error code broker v answers on k (stale_produce_send); fails if it answers none."""
+        try:
+            resp = k.recv()
+        finally:
+            k.close()
+        self.assertIsNotNone(resp, "the broker closed the connection instead of answering a Produce")
+        return produce_error(resp)
 
     def replica_log(self, broker, p):
         """The bytes of the segments of partition p on broker, in base-offset order (None when

@@ -6,17 +6,21 @@ duplicates only of retried sends, and every replica holds the same log (kbfaultc
 
 - kill -9 of a partition leader that is not the controller, restart on its log directory;
 - kill -9 of the controller (also a partition leader), restart;
-- SIGSTOP of a partition leader until the others lead its partitions, then SIGCONT: the paused
-  broker, fenced, acknowledged nothing they lack, and follows them again;
+- SIGSTOP of a partition leader past replica.lag.time.max.ms, until the others lead its
+  partitions, but within its coordinator session, then SIGCONT: the paused broker, fenced,
+  acknowledged nothing they lack (an acks=all Produce that reached it while paused gets an
+  error), keeps its registration, and follows them again, back in every ISR;
 - SIGTERM (a controlled shutdown) and restart of each broker in turn: no send fails at all;
 - the kill -9 of a leader again with a 3-server coordinator ensemble.
 """
 import os
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kbfaultcase import BrokerFaultCase  # noqa: E402
+from kbfaultcase import FENCED_ERRORS, BrokerFaultCase  # noqa: E402
+from samsatest.wait import wait_for  # noqa: E402
 
 REPLICATED = {
     "min.insync.replicas": "2",
@@ -85,20 +89,50 @@ class ControlledRestartTest(FailoverBase):
 
 
 class PauseLeaderTest(FailoverBase):
+    # a session long enough that the pause (past replica.lag.time.max.ms and the controller's
+    # 3 s heartbeat timeout) ends well within it: the session-expiry case is
+    # test_kb_fault_pause_session
+    BROKER_EXTRA = dict(REPLICATED, **{"zookeeper.session.timeout.ms": "20000"})
+
     def test_sigstop_leader_past_lag_time(self):
-        """SIGSTOP of a leader that is not the controller until the others lead its partitions
-        (the controller notices a paused broker within seconds, past replica.lag.time.max.ms),
-        then SIGCONT: the resumed broker must follow, truncated to the new leaders' logs."""
+        """SIGSTOP of a leader that is not the controller, past replica.lag.time.max.ms and
+        until the others lead its partitions (the controller stops hearing its heartbeats), but
+        within its coordinator session; then SIGCONT: it keeps its session and registration,
+        answers an acks=all Produce that reached it while paused (a client with old metadata)
+        with an error, never an offset, and follows the new leaders, truncated to their logs,
+        back in every ISR; the record of that Produce is in no log at the end (verify)."""
         v = self.victim(controller=False)
         led = self.led_by(v)
+        epochs = {p: self.c.state(self.TOPIC, p)["leader_epoch"] for p in led}
+        reg = self.c.kazoo().get(self.c.chroot + "/brokers/ids/%d" % v)[1].ephemeralOwner
+        lag_s = int(REPLICATED["replica.lag.time.max.ms"]) / 1000.0
+        paused_at = time.monotonic()
         self.c.pause(v)
+        stale = {p: self.stale_produce_send(v, p) for p in led}
         for p in led:
-            self.c.wait_state(self.TOPIC, p, lambda st: st["leader"] not in (v, -1), what="a new leader")
+            self.c.wait_state(self.TOPIC, p, lambda st, p=p: st["leader"] not in (v, -1) and
+                              st["leader_epoch"] > epochs[p], what="a new leader")
         self.progress(50, what="the cluster with broker %d paused" % v)
+        # the pause lasts past the lag time by construction (the fault's length, not a wait
+        # for a state): new leaders take at least the 3 s heartbeat timeout
+        wait_for(lambda: time.monotonic() - paused_at > lag_s, 10, "the lag time to pass")
         self.c.resume(v)
+        resumed_after = time.monotonic() - paused_at
+        for p, k in stale.items():
+            err = self.stale_produce_answer(k)
+            self.assertIn(err, FENCED_ERRORS, "broker %d, paused and replaced as leader of %s-%d, "
+                          "answered an acks=all Produce with error %d" % (v, self.TOPIC, p, err))
+        st = self.c.kazoo().exists(self.c.chroot + "/brokers/ids/%d" % v)
+        self.assertTrue(st is not None and st.ephemeralOwner == reg,
+                        "broker %d lost its coordinator session during a %.1f s pause"
+                        % (v, resumed_after))
         self.c.wait_brokers()
+        for p in range(self.PARTITIONS):
+            self.c.wait_state(self.TOPIC, p, lambda st: v in st["isr"], timeout=60,
+                              what="broker %d back in the ISR" % v)
         self.progress(20, what="the cluster with broker %d resumed" % v)
-        self.verify("SIGSTOP of a partition leader")
+        self.verify("SIGSTOP of a partition leader for %.1f s (past replica.lag.time.max.ms, within "
+                    "its session)" % resumed_after)
 
 
 class KillLeaderEnsembleTest(KillLeaderTest):
