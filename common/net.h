@@ -78,6 +78,10 @@ void net_conn_close_after_flush(struct net_conn *c);
 void net_conn_pause_read(struct net_conn *c);
 void net_conn_resume_read(struct net_conn *c);
 size_t net_conn_output_len(const struct net_conn *c);
+/* Read system calls made on a socket connection's socket so far (0 over net_conn_new_bev).
+ * A frame is read in pieces of up to 256 KiB, and the socket wakes the loop only once the
+ * rest of a partial frame (up to that much) is there (SO_RCVLOWAT). */
+uint64_t net_conn_reads(const struct net_conn *c);
 /* "127.0.0.1:53211", "[::1]:9092", or "pair" for a bufferevent pair. */
 const char *net_conn_peer(const struct net_conn *c);
 void *net_conn_arg(const struct net_conn *c);

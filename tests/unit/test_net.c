@@ -655,10 +655,10 @@ static bool flag_set(void *arg)
 	return *(int *)arg != 0;
 }
 
-static void tcp_start(struct tcp *t, bool preface)
+static void tcp_start_max(struct tcp *t, bool preface, size_t max_frame)
 {
 	char eb[256];
-	fx_init(&t->f, 4096, 1 << 20, 1 << 24);
+	fx_init(&t->f, max_frame, 1 << 20, 1 << 24);
 	t->f.use_preface = preface;
 	t->f.echo = true;
 	ck_assert_int_eq(net_listen(t->f.base, "127.0.0.1", 0, 16, tcp_accept, t, &t->l, eb, sizeof(eb)), 0);
@@ -674,6 +674,11 @@ static void tcp_start(struct tcp *t, bool preface)
 	ck_assert_int_eq(bufferevent_socket_connect(t->client, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	bufferevent_enable(t->client, EV_READ | EV_WRITE);
 	ck_assert(run_until(t->f.base, tcp_accepted, t, 5000));
+}
+
+static void tcp_start(struct tcp *t, bool preface)
+{
+	tcp_start_max(t, preface, 4096);
 }
 
 static void tcp_stop(struct tcp *t)
@@ -713,6 +718,35 @@ START_TEST(test_tcp_echo_and_peer_name)
 	t.client = NULL;
 	ck_assert(run_until(t.f.base, fx_is_closed, &t.f, 5000));
 	ck_assert_int_eq(t.f.closed_err, ERR_CLOSED);
+	evbuffer_free(copy);
+	evbuffer_free(s);
+	tcp_stop(&t);
+}
+END_TEST
+
+/* A 1 MiB frame written at once arrives in a few large reads (libevent's own reads take 4 KiB
+ * each: 256 and more), and a small frame after it is still delivered at once (the socket's
+ * low-water mark went back to one byte). */
+START_TEST(test_tcp_big_frame_few_reads)
+{
+	struct tcp t;
+	memset(&t, 0, sizeof(t));
+	tcp_start_max(&t, false, 2u << 20);
+	t.f.echo = false;
+	static uint8_t big[1u << 20];
+	for (size_t k = 0; k < sizeof(big); k++)
+		big[k] = (uint8_t)(k * 7 + k / 4099);
+	struct evbuffer *s = evbuffer_new();
+	put_frame(s, big, sizeof(big));
+	put_frame(s, "small", 5);
+	struct evbuffer *copy = evbuffer_new();
+	evbuffer_add(copy, evbuffer_pullup(s, -1), evbuffer_get_length(s));
+	bufferevent_write_buffer(t.client, copy);
+	t.f.want_frames = 2;
+	ck_assert(run_until(t.f.base, fx_has_frames, &t.f, 5000));
+	assert_same(t.f.got, s);
+	ck_assert_uint_le(net_conn_reads(t.f.c), 32);
+	ck_assert_uint_ge(net_conn_reads(t.f.c), 4); /* 256 KiB at most per read */
 	evbuffer_free(copy);
 	evbuffer_free(s);
 	tcp_stop(&t);
@@ -952,6 +986,7 @@ int main(void)
 	tcase_add_test(tc, test_hard_cap_closes_from_outside);
 	tcase_add_test(tc, test_app_pause_resume);
 	tcase_add_test(tc, test_tcp_echo_and_peer_name);
+	tcase_add_test(tc, test_tcp_big_frame_few_reads);
 	tcase_add_test(tc, test_tcp_ruok);
 	tcase_add_test(tc, test_tcp_too_big_names_peer);
 	tcase_add_test(tc, test_bind_conflict_is_clear);
