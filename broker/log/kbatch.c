@@ -171,7 +171,7 @@ static int kbatch_check_content(const struct kbatch_hdr *h, char *eb, size_t el)
 	return 0;
 }
 
-int kbatch_validate(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, size_t el)
+int kbatch_check(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, size_t el)
 {
 	struct kbatch_hdr tmp;
 	if (!h)
@@ -184,7 +184,16 @@ int kbatch_validate(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb
 	if (crc != h->crc)
 		return err_set(eb, el, ERR_CORRUPT, "CRC-32C mismatch: stored %08x, computed %08x",
 			       h->crc, crc);
-	if ((rc = kbatch_check_content(h, eb, el)))
+	return kbatch_check_content(h, eb, el);
+}
+
+int kbatch_validate(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, size_t el)
+{
+	struct kbatch_hdr tmp;
+	if (!h)
+		h = &tmp;
+	int rc = kbatch_check(p, len, h, eb, el);
+	if (rc)
 		return rc;
 	if (h->attributes & KBATCH_COMPRESSION_MASK)
 		return 0; /* stored as the producer sent it; records are not decoded */

@@ -95,6 +95,13 @@ int kbatch_parse_hdr(const uint8_t *p, size_t len, struct kbatch_hdr *h);
  * invalid: INVALID_RECORD). A message goes to eb.
  */
 int kbatch_validate(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, size_t el);
+/*
+ * kbatch_validate without the walk of the records: header, framing, CRC-32C and the header
+ * fields that must agree. What a follower checks of the batches its leader sends (Kafka's
+ * appendAsFollower: the leader validated every record when it took the batch, and the CRC
+ * covers them since); the same return values.
+ */
+int kbatch_check(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, size_t el);
 
 /*
  * Walks back-to-back batches (a Produce "records" field, a Fetch response, a segment) by their

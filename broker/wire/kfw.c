@@ -131,12 +131,13 @@ struct kfw_split {
 	size_t el;
 };
 
-/* kbatch_foreach_ex callback: one whole batch of a records field. */
+/* kbatch_foreach_ex callback: one whole batch of a records field, checked as a follower
+ * checks what its leader sends (CRC and header, not every record: kbatch_check). */
 static int kfw_split_batch(const uint8_t *b, size_t blen, void *arg)
 {
 	struct kfw_split *s = arg;
 	struct kbatch_hdr h;
-	int rc = kbatch_validate(b, blen, &h, s->eb, s->el);
+	int rc = kbatch_check(b, blen, &h, s->eb, s->el);
 	if (rc == 0 && (h.base_offset < 0 || h.base_offset > INT64_MAX - h.last_offset_delta))
 		rc = err_set(s->eb, s->el, ERR_PROTO, "batch base offset %lld out of range", (long long)h.base_offset);
 	if (rc) {

@@ -242,6 +242,16 @@ START_TEST(test_magic_and_counts)
 	w.p[rec1 + 4] = 0x7e;
 	kbatch_update_crc(w.p, n);
 	ck_assert_int_eq(kbatch_validate(w.p, n, NULL, eb, sizeof(eb)), ERR_PROTO);
+	/* kbatch_check (a follower's check) reads the header and the CRC only: such a batch
+	 * passes, a flipped bit or disagreeing header fields do not */
+	ck_assert_int_eq(kbatch_check(w.p, n, &h, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(h.records_count, 2);
+	w.p[n - 1] ^= 1;
+	ck_assert_int_eq(kbatch_check(w.p, n, NULL, eb, sizeof(eb)), ERR_CORRUPT);
+	w.p[n - 1] ^= 1;
+	be32_put(w.p + KBATCH_OFF_LAST_OFFSET_DELTA, 5);
+	kbatch_update_crc(w.p, n);
+	ck_assert_int_eq(kbatch_check(w.p, n, NULL, eb, sizeof(eb)), ERR_PROTO);
 	wbuf_free(&w);
 }
 END_TEST
