@@ -59,6 +59,63 @@ int kbatch_parse_hdr(const uint8_t *p, size_t len, struct kbatch_hdr *h)
 	return 0;
 }
 
+/* The record walk's readers, over [*pp, end): the same wire rules as common/buf's rbuf
+ * varints, inlined because the leader runs them for every record it takes. 0, or -1 when the
+ * bytes end first or a varint is too long (*pp is then unspecified). */
+static inline int kb_uvar(const uint8_t **pp, const uint8_t *end, unsigned maxb, uint64_t *out)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+	for (unsigned i = 0; i < maxb && p < end; i++) {
+		uint8_t b = *p++;
+		v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			*pp = p;
+			*out = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static inline int kb_varint(const uint8_t **pp, const uint8_t *end, int32_t *out)
+{
+	uint64_t u;
+	if (kb_uvar(pp, end, 5, &u) || u > UINT32_MAX)
+		return -1;
+	uint32_t v = (uint32_t)u;
+	*out = (int32_t)((v >> 1) ^ (~(v & 1) + 1));
+	return 0;
+}
+
+static inline int kb_varlong(const uint8_t **pp, const uint8_t *end, int64_t *out)
+{
+	uint64_t u;
+	if (kb_uvar(pp, end, 10, &u))
+		return -1;
+	*out = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
+	return 0;
+}
+
+/* A varint length (-1: null, *out NULL) and that many bytes. */
+static inline int kb_bytes(const uint8_t **pp, const uint8_t *end, const uint8_t **out, int32_t *olen)
+{
+	int32_t n;
+	if (kb_varint(pp, end, &n) || n < -1)
+		return -1;
+	if (n == -1) {
+		*out = NULL;
+		*olen = -1;
+		return 0;
+	}
+	if ((size_t)(end - *pp) < (size_t)n)
+		return -1;
+	*out = *pp;
+	*olen = n;
+	*pp += n;
+	return 0;
+}
+
 /*
  * Walks the records of an uncompressed batch whose header h was parsed and whose framing
  * (len == 12 + batchLength) was checked. cb may be NULL (validation only).
@@ -66,75 +123,75 @@ int kbatch_parse_hdr(const uint8_t *p, size_t len, struct kbatch_hdr *h)
 static int kbatch_walk(const uint8_t *p, size_t len, const struct kbatch_hdr *h,
 		       kbatch_record_cb cb, void *arg, char *eb, size_t el)
 {
-	struct rbuf r = rbuf_make(p + KBATCH_HDR_SIZE, len - KBATCH_HDR_SIZE);
+	const uint8_t *q = p + KBATCH_HDR_SIZE, *end = p + len;
 	bool log_append = (h->attributes & KBATCH_LOG_APPEND_TIME) != 0;
 	int32_t prev = -1;
 
 	if (h->records_count < 0 ||
-	    (size_t)h->records_count > rbuf_left(&r) / (KBATCH_MIN_RECORD_BODY + 1))
+	    (size_t)h->records_count > (len - KBATCH_HDR_SIZE) / (KBATCH_MIN_RECORD_BODY + 1))
 		return err_set(eb, el, ERR_PROTO, "recordsCount %d does not fit in %zu bytes of records",
-			       h->records_count, rbuf_left(&r));
+			       h->records_count, len - KBATCH_HDR_SIZE);
 	for (int32_t i = 0; i < h->records_count; i++) {
 		int32_t rlen;
-		if (rbuf_varint(&r, &rlen))
+		if (kb_varint(&q, end, &rlen))
 			return err_set(eb, el, ERR_PROTO, "record %d: bad length varint", i);
-		if (rlen < KBATCH_MIN_RECORD_BODY || (size_t)rlen > rbuf_left(&r))
+		if (rlen < KBATCH_MIN_RECORD_BODY || (size_t)rlen > (size_t)(end - q))
 			return err_set(eb, el, ERR_PROTO, "record %d: length %d out of bounds (%zu left)",
-				       i, rlen, rbuf_left(&r));
-		struct rbuf rr = rbuf_make(r.p + r.pos, (size_t)rlen);
-		rbuf_skip(&r, (size_t)rlen);
+				       i, rlen, (size_t)(end - q));
+		const uint8_t *rp = q, *rend = q + rlen;
+		q = rend;
 
 		struct kbatch_record rec;
-		uint8_t attr;
+		uint8_t attr = *rp++;
 		int64_t ts_delta;
 		int32_t off_delta, hcount;
-		rbuf_u8(&rr, &attr);
-		rbuf_varlong(&rr, &ts_delta);
-		rbuf_varint(&rr, &off_delta);
-		rbuf_bytes_varint(&rr, (size_t)rlen, &rec.key, &rec.key_len);
-		rbuf_bytes_varint(&rr, (size_t)rlen, &rec.value, &rec.value_len);
-		rbuf_varint(&rr, &hcount);
-		if (rr.err)
+		if (kb_varlong(&rp, rend, &ts_delta) || kb_varint(&rp, rend, &off_delta) ||
+		    kb_bytes(&rp, rend, &rec.key, &rec.key_len) || kb_bytes(&rp, rend, &rec.value, &rec.value_len) ||
+		    kb_varint(&rp, rend, &hcount))
 			return err_set(eb, el, ERR_PROTO, "record %d: key/value lengths or varints overrun the %d-byte record",
 				       i, rlen);
 		if (off_delta <= prev || off_delta > h->last_offset_delta)
 			return err_set(eb, el, ERR_PROTO, "record %d: offsetDelta %d not in (%d, %d]", i,
 				       off_delta, prev, h->last_offset_delta);
 		prev = off_delta;
-		if (hcount < 0 || (size_t)hcount > rbuf_left(&rr) / 2)
+		if (hcount < 0 || (size_t)hcount > (size_t)(rend - rp) / 2)
 			return err_set(eb, el, ERR_PROTO, "record %d: headersCount %d does not fit", i,
 				       hcount);
-		size_t hstart = rr.pos;
+		const uint8_t *hstart = rp;
 		for (int32_t j = 0; j < hcount; j++) {
-			int32_t hk;
+			int32_t hk, hvlen;
 			const uint8_t *hv;
-			int32_t hvlen;
-			if (rbuf_varint(&rr, &hk) == 0 && hk < 0)
+			if (kb_varint(&rp, rend, &hk))
+				return err_set(eb, el, ERR_PROTO, "record %d header %d: overruns the record",
+					       i, j);
+			if (hk < 0)
 				return err_set(eb, el, ERR_PROTO, "record %d header %d: negative key length",
 					       i, j);
-			rbuf_skip(&rr, (size_t)hk);
-			rbuf_bytes_varint(&rr, (size_t)rlen, &hv, &hvlen);
-			if (rr.err)
+			if ((size_t)(rend - rp) < (size_t)hk)
+				return err_set(eb, el, ERR_PROTO, "record %d header %d: overruns the record",
+					       i, j);
+			rp += hk;
+			if (kb_bytes(&rp, rend, &hv, &hvlen))
 				return err_set(eb, el, ERR_PROTO, "record %d header %d: overruns the record",
 					       i, j);
 		}
-		if (rbuf_left(&rr))
+		if (rp != rend)
 			return err_set(eb, el, ERR_PROTO, "record %d: %zu bytes left over inside the record",
-				       i, rbuf_left(&rr));
+				       i, (size_t)(rend - rp));
 		if (cb) {
 			rec.offset = kbatch_add(h->base_offset, off_delta);
 			rec.timestamp = log_append ? h->max_timestamp : kbatch_add(h->base_timestamp, ts_delta);
 			rec.attributes = (int8_t)attr;
 			rec.headers_count = hcount;
-			rec.headers = rr.p + hstart;
-			rec.headers_len = rr.len - hstart;
+			rec.headers = hstart;
+			rec.headers_len = (size_t)(rend - hstart);
 			int rc = cb(&rec, arg);
 			if (rc)
 				return rc;
 		}
 	}
-	if (rbuf_left(&r))
-		return err_set(eb, el, ERR_PROTO, "%zu bytes after the last of %d records", rbuf_left(&r),
+	if (q != end)
+		return err_set(eb, el, ERR_PROTO, "%zu bytes after the last of %d records", (size_t)(end - q),
 			       h->records_count);
 	return 0;
 }
