@@ -24,8 +24,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#define ZK_VERSION_STRING "3.8.0-samsa-0.1.0"
-
 /* ---- four-letter words ---- */
 
 static const char *const zk_4lw_names[] = { "ruok", "srvr", "stat", "mntr", "conf", "cons",
@@ -67,7 +65,7 @@ static void zk_4lw_line(struct wbuf *w, const char *fmt, ...)
 
 /* The name ZooKeeper's cons gives a connection's last operation (FinalRequestProcessor's
  * lastOp); "NA" for what it names nothing: an error txn, deleteContainer, check. */
-static const char *zk_4lw_op_name(int32_t op)
+const char *zk_4lw_op_name(int32_t op)
 {
 	switch (op) {
 	case ZK_OP_CREATESESSION: return "SESS";
@@ -124,7 +122,7 @@ static void zk_4lw_conn_line(struct wbuf *w, struct zk_conn *c, bool full)
 		    c->lat_n ? c->lat_sum / c->lat_n / 1000 : 0, c->lat_max);
 }
 
-static const char *zk_4lw_mode(const struct zk_server *srv)
+const char *zk_4lw_mode(const struct zk_server *srv)
 {
 	if (!srv->q)
 		return "standalone";
@@ -151,13 +149,13 @@ static void zk_4lw_srvr(struct zk_server *srv, struct wbuf *w, bool with_clients
 	zk_4lw_line(w, "Received: %" PRIu64 "\n", srv->packets_received);
 	zk_4lw_line(w, "Sent: %" PRIu64 "\n", srv->packets_sent);
 	zk_4lw_line(w, "Connections: %zu\n", srv->n_conns);
-	zk_4lw_line(w, "Outstanding: 0\n");
+	zk_4lw_line(w, "Outstanding: %" PRIu64 "\n", zk_metrics_outstanding(srv));
 	zk_4lw_line(w, "Zxid: 0x%" PRIx64 "\n", (uint64_t)srv->db.last_zxid);
 	zk_4lw_line(w, "Mode: %s\n", zk_4lw_mode(srv));
 	zk_4lw_line(w, "Node count: %zu\n", zk_tree_count(srv->db.tree));
 }
 
-static int zk_4lw_count_fds(void)
+int zk_4lw_count_fds(void)
 {
 	int n = 0;
 	DIR *d = opendir("/proc/self/fd");
@@ -169,53 +167,24 @@ static int zk_4lw_count_fds(void)
 	return n - 3; /* ".", ".." and the directory's own fd */
 }
 
-static void zk_4lw_mntr(struct zk_server *srv, struct wbuf *w)
+static void zk_4lw_mntr_line(const struct zk_mntr_item *it, void *arg)
 {
-	struct rlimit rl;
-	getrlimit(RLIMIT_NOFILE, &rl);
-	zk_4lw_line(w, "zk_version\t%s, built on %s %s\n", ZK_VERSION_STRING, __DATE__, __TIME__);
-	zk_4lw_line(w, "zk_server_state\t%s\n", zk_4lw_mode(srv));
-	zk_4lw_line(w, "zk_avg_latency\t%.4f\n",
-		    srv->lat_n ? (double)srv->lat_sum / (double)srv->lat_n / 1000.0 : 0.0);
-	zk_4lw_line(w, "zk_max_latency\t%" PRIu64 "\n", srv->lat_max);
-	zk_4lw_line(w, "zk_min_latency\t%" PRIu64 "\n", srv->lat_min);
-	zk_4lw_line(w, "zk_packets_received\t%" PRIu64 "\n", srv->packets_received);
-	zk_4lw_line(w, "zk_packets_sent\t%" PRIu64 "\n", srv->packets_sent);
-	zk_4lw_line(w, "zk_num_alive_connections\t%zu\n", srv->n_conns);
-	zk_4lw_line(w, "zk_outstanding_requests\t0\n");
-	zk_4lw_line(w, "zk_znode_count\t%zu\n", zk_tree_count(srv->db.tree));
-	zk_4lw_line(w, "zk_watch_count\t%zu\n", zk_watch_count(srv->watches));
-	zk_4lw_line(w, "zk_ephemerals_count\t%zu\n", zk_tree_ephemeral_count(srv->db.tree));
-	zk_4lw_line(w, "zk_approximate_data_size\t%" PRId64 "\n", zk_tree_data_size(srv->db.tree));
-	zk_4lw_line(w, "zk_open_file_descriptor_count\t%d\n", zk_4lw_count_fds());
-	zk_4lw_line(w, "zk_max_file_descriptor_count\t%llu\n", (unsigned long long)rl.rlim_cur);
-	zk_4lw_line(w, "zk_global_sessions\t%zu\n", zk_sessions_count(srv->db.sessions));
-	zk_4lw_line(w, "zk_last_zxid\t0x%" PRIx64 "\n", (uint64_t)srv->db.last_zxid);
-	zk_4lw_line(w, "zk_durable_zxid\t0x%" PRIx64 "\n", (uint64_t)srv->durable_zxid);
-	if (srv->q) {
-		const struct raft_config *rc = raft_config(srv->q->raft, NULL);
-		zk_4lw_line(w, "zk_raft_term\t%" PRIu64 "\n", raft_term(srv->q->raft));
-		zk_4lw_line(w, "zk_raft_commit_index\t0x%" PRIx64 "\n", raft_commit_index(srv->q->raft));
-		zk_4lw_line(w, "zk_leader_id\t%" PRIu64 "\n", raft_leader(srv->q->raft));
-		if (raft_role(srv->q->raft) == RAFT_LEADER) {
-			uint32_t voters = 0, synced = raft_synced_voters(srv->q->raft);
-			for (uint32_t i = 0; i < rc->n; i++)
-				voters += rc->servers[i].voter;
-			zk_4lw_line(w, "zk_followers\t%u\n", rc->n - 1);
-			zk_4lw_line(w, "zk_synced_followers\t%u\n", synced ? synced - 1 : 0);
-			zk_4lw_line(w, "zk_pending_syncs\t0\n");
-			(void)voters;
-		}
+	struct wbuf *w = arg;
+	switch (it->kind) {
+	case ZK_MNTR_INT:
+		zk_4lw_line(w, "zk_%s\t%" PRId64 "\n", it->key, it->i);
+		break;
+	case ZK_MNTR_DOUBLE:
+		zk_4lw_line(w, "zk_%s\t%.4f\n", it->key, it->d);
+		break;
+	case ZK_MNTR_STR:
+		zk_4lw_line(w, "zk_%s\t%s\n", it->key, it->s);
+		break;
 	}
-	uint64_t appends = 0, syncs = 0;
-	if (srv->log)
-		zk_txnlog_stats(srv->log, &appends, &syncs);
-	zk_4lw_line(w, "zk_txnlog_appends\t%" PRIu64 "\n", appends);
-	zk_4lw_line(w, "zk_txnlog_syncs\t%" PRIu64 "\n", syncs);
 }
 
 /* Bytes in the files under path (ZooKeeper's getDirSize), a few levels deep. */
-static int64_t zk_4lw_dir_size(const char *path, int depth)
+int64_t zk_4lw_dir_size(const char *path, int depth)
 {
 	int64_t total = 0;
 	DIR *d = opendir(path);
@@ -307,7 +276,7 @@ int zk_4lw_preface(struct net_conn *nc, const uint8_t first4[4], void *arg)
 	} else if (!strcmp(cmd, "stat")) {
 		zk_4lw_srvr(srv, w, true);
 	} else if (!strcmp(cmd, "mntr")) {
-		zk_4lw_mntr(srv, w);
+		zk_metrics_mntr(srv, zk_4lw_mntr_line, w);
 	} else if (!strcmp(cmd, "conf")) {
 		zk_4lw_conf(srv, w);
 	} else if (!strcmp(cmd, "cons")) {

@@ -51,8 +51,14 @@ static const struct cfg_def zk_config_defs[] = {
 	{ "reconfigEnabled", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(reconfig_s), 0, "dynamic reconfiguration" },
 	{ "standaloneEnabled", CFG_STRING, 0, 0, "true", ZK_RAW_OFF(standalone_s), 0, "allow standalone mode" },
 	{ "extendedTypesEnabled", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(extended_types_s), 0, "TTL nodes (createTTL) and their reaper" },
-	{ "admin.enableServer", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(admin_s), 0, "AdminServer (not provided)" },
+	{ "admin.enableServer", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(admin_s), 0, "AdminServer over HTTP (ZooKeeper's default is true)" },
+	{ "admin.serverAddress", CFG_STRING, 0, 0, "0.0.0.0", ZK_CFG_OFF(admin_server_address), 0, "AdminServer listen address" },
 	{ "admin.serverPort", CFG_INT, 0, 65535, "8080", ZK_CFG_OFF(admin_server_port), 0, "AdminServer port" },
+	{ "admin.commandURL", CFG_STRING, 0, 0, "/commands", ZK_CFG_OFF(admin_command_url), 0, "AdminServer's path of the commands" },
+	{ "admin.idleTimeout", CFG_INT, 1, INT32_MAX, "30000", ZK_CFG_OFF(admin_idle_timeout_ms), 0, "AdminServer idle connection timeout, ms" },
+	{ "metricsProvider.className", CFG_STRING, 0, 0, ZK_METRICS_DEFAULT_PROVIDER, ZK_CFG_OFF(metrics_class), 0, "metrics provider: ZooKeeper's Prometheus provider serves /metrics" },
+	{ "metricsProvider.httpHost", CFG_STRING, 0, 0, "0.0.0.0", ZK_CFG_OFF(metrics_http_host), 0, "/metrics listen address" },
+	{ "metricsProvider.httpPort", CFG_INT, 0, 65535, "7000", ZK_CFG_OFF(metrics_http_port), 0, "/metrics port" },
 	{ "samsa.log.level", CFG_STRING, 0, 0, "INFO", ZK_CFG_OFF(log_level), 0, "TRACE, DEBUG, INFO, WARN, ERROR" },
 	/* keys ZooKeeper accepts that matter only to an ensemble or to features not built yet */
 	{ "server.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "ensemble members" },
@@ -234,6 +240,17 @@ int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen)
 		return err_set(errbuf, errlen, ERR_CONFIG,
 			       "%s: minSessionTimeout (%d) must not be larger than maxSessionTimeout (%d)",
 			       file, cfg->min_session_timeout, cfg->max_session_timeout);
+	cfg->metrics_prometheus = !strcmp(cfg->metrics_class, ZK_METRICS_PROMETHEUS_PROVIDER);
+	if (!cfg->metrics_prometheus && strcmp(cfg->metrics_class, ZK_METRICS_DEFAULT_PROVIDER))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'metricsProvider.className': samsa-coord provides "
+			       "%s (/metrics over HTTP) and %s (mntr only)",
+			       file, cfg->metrics_class, ZK_METRICS_PROMETHEUS_PROVIDER, ZK_METRICS_DEFAULT_PROVIDER);
+	if (cfg->admin_command_url[0] != '/' || strlen(cfg->admin_command_url) > 100)
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'admin.commandURL': a path starting with '/', at most "
+			       "100 characters",
+			       file, cfg->admin_command_url);
 	if (cfg->n_servers >= 2 || (cfg->n_servers == 1 && !cfg->standalone_enabled))
 		return zk_config_myid(cfg, file, errbuf, errlen);
 	return 0;
@@ -324,6 +341,10 @@ void zk_config_free(struct zk_config *cfg)
 	free(cfg->client_port_address);
 	free(cfg->four_letter_words);
 	free(cfg->log_level);
+	free(cfg->admin_server_address);
+	free(cfg->admin_command_url);
+	free(cfg->metrics_class);
+	free(cfg->metrics_http_host);
 	free(cfg->source);
 	memset(cfg, 0, sizeof(*cfg));
 }

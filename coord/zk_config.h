@@ -16,6 +16,11 @@ struct wbuf;
 
 #define ZK_MAX_SERVERS 16
 
+/* metricsProvider.className values: ZooKeeper's default (figures in mntr only) and its
+ * Prometheus provider (/metrics over HTTP, zk_metrics) */
+#define ZK_METRICS_DEFAULT_PROVIDER "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider"
+#define ZK_METRICS_PROMETHEUS_PROVIDER "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
+
 /* One server.N line: host:peerPort:electionPort[:participant|observer][;[clientHost:]clientPort] */
 struct zk_quorum_server {
 	uint64_t id;
@@ -50,8 +55,15 @@ struct zk_config {
 	bool reconfig_enabled;	     /* reconfigEnabled */
 	bool standalone_enabled;     /* standaloneEnabled */
 	bool extended_types_enabled; /* extendedTypesEnabled: TTL nodes (ZooKeeper's zookeeper.extendedTypesEnabled) */
-	bool admin_enable_server;    /* admin.enableServer (accepted; no admin server yet) */
+	bool admin_enable_server;    /* admin.enableServer: the AdminServer (zk_admin); default false */
+	char *admin_server_address;  /* admin.serverAddress */
 	int32_t admin_server_port;   /* admin.serverPort */
+	char *admin_command_url;     /* admin.commandURL ("/commands") */
+	int32_t admin_idle_timeout_ms; /* admin.idleTimeout */
+	char *metrics_class;	     /* metricsProvider.className */
+	bool metrics_prometheus;     /* derived: the class is ZooKeeper's Prometheus provider */
+	char *metrics_http_host;     /* metricsProvider.httpHost */
+	int32_t metrics_http_port;   /* metricsProvider.httpPort */
 	char *log_level;	     /* samsa: log level (INFO) */
 	int32_t election_timeout_ms; /* samsa.electionTimeoutMs: Raft's election timeout (min) */
 	/* the ensemble: server.N lines and dataDir/myid (n_servers < 2: standalone) */

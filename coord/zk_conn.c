@@ -31,11 +31,13 @@ static const char *const zk_conn_state_names[] = { "HANDSHAKE", "ACTIVE", "CLOSI
 
 /* ---- connections and output ---- */
 
-static void zk_conn_record_latency(struct zk_server *srv, struct zk_conn *conn, uint64_t t0_us)
+static void zk_conn_record_latency(struct zk_server *srv, struct zk_conn *conn, uint64_t t0_us, bool update,
+				   size_t len)
 {
 	if (!t0_us)
 		return;
 	uint64_t us = zk_mono_us() - t0_us;
+	zk_metrics_reply(srv, update, us, len >= 4 ? len - 4 : 0); /* the size without the length prefix */
 	uint64_t ms = us / 1000;
 	if (!srv->lat_n || ms < srv->lat_min)
 		srv->lat_min = ms;
@@ -52,7 +54,7 @@ static void zk_conn_record_latency(struct zk_server *srv, struct zk_conn *conn, 
 	conn->lat_last = ms;
 }
 
-static void zk_conn_write(struct zk_conn *conn, const uint8_t *p, size_t len, uint64_t t0_us)
+static void zk_conn_write(struct zk_conn *conn, const uint8_t *p, size_t len, uint64_t t0_us, bool update)
 {
 	if (!conn->nc)
 		return;
@@ -60,7 +62,7 @@ static void zk_conn_write(struct zk_conn *conn, const uint8_t *p, size_t len, ui
 	conn->sent++;
 	conn->srv->packets_sent++;
 	conn->last_resp_ms = zk_mono_ms();
-	zk_conn_record_latency(conn->srv, conn, t0_us);
+	zk_conn_record_latency(conn->srv, conn, t0_us, update, len);
 }
 
 /*
@@ -78,7 +80,7 @@ void zk_conn_send(struct zk_conn *conn, int64_t zxid, uint64_t t0_us)
 		return;
 	}
 	if (!conn->held_head && zxid <= srv->durable_zxid) {
-		zk_conn_write(conn, srv->out.p, srv->out.len, t0_us);
+		zk_conn_write(conn, srv->out.p, srv->out.len, t0_us, srv->reply_update);
 		return;
 	}
 	struct zk_held *h = malloc(sizeof(*h) + srv->out.len);
@@ -90,6 +92,7 @@ void zk_conn_send(struct zk_conn *conn, int64_t zxid, uint64_t t0_us)
 	h->zxid = zxid;
 	h->xid = 0;
 	h->placeholder = false;
+	h->update = srv->reply_update;
 	h->t0_us = t0_us;
 	h->len = srv->out.len;
 	memcpy(h->data, srv->out.p, srv->out.len);
@@ -125,7 +128,7 @@ void zk_conn_flush_held(struct zk_conn *conn)
 		if (!conn->held_head)
 			conn->held_tail = NULL;
 		conn->held_bytes -= h->len;
-		zk_conn_write(conn, h->data, h->len, h->t0_us);
+		zk_conn_write(conn, h->data, h->len, h->t0_us, h->update);
 		free(h);
 	}
 	if (conn->paused && conn->held_bytes < ZK_HELD_PAUSE_BYTES / 2 && conn->nc) {

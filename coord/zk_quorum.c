@@ -75,6 +75,7 @@ static struct zk_held *zk_quorum_placeholder(struct zk_conn *conn, int32_t xid, 
 	h->zxid = ZK_HELD_WAIT;
 	h->xid = xid;
 	h->placeholder = true;
+	h->t0_us = zk_mono_us(); /* forwarded now, as it arrived (or left the deferred queue) */
 	h->len = len;
 	if (len)
 		memcpy(h->data, req, len);
@@ -132,8 +133,12 @@ int zk_quorum_forward(struct zk_server *srv, struct zk_conn *conn, int kind, con
 	int rc = zk_peer_send_msg(q->peer, leader, &m);
 	if (rc)
 		return rc;
-	if (kind != ZK_FWD_CREATE && !zk_quorum_placeholder(conn, xid, req, len))
+	if (kind == ZK_FWD_CREATE)
+		return 0;
+	struct zk_held *h = zk_quorum_placeholder(conn, xid, req, len);
+	if (!h)
 		return ERR_NOMEM;
+	h->update = kind != ZK_FWD_SYNC; /* a sync is a read in ZooKeeper's figures (no txn) */
 	return 0;
 }
 
@@ -587,6 +592,8 @@ static void zk_quorum_after(struct zk_server *srv)
 				srv->durable_zxid = srv->db.last_zxid;
 			}
 		}
+		if (was_leader != (role == RAFT_LEADER))
+			zk_metrics_leading(srv, role == RAFT_LEADER);
 		if (role == RAFT_LEADER) /* every session gets its full timeout from now */
 			zk_sessions_walk(srv->db.sessions, zk_quorum_retouch, srv);
 	}
@@ -599,6 +606,7 @@ static void zk_quorum_after(struct zk_server *srv)
 	if (serving != q->serving) {
 		log_info(ZK_SRV_MOD, "quorum: %s", serving ? "serving requests" : "not currently serving requests");
 		q->serving = serving;
+		zk_metrics_serving(srv, serving);
 		if (!serving)
 			zk_quorum_close_clients(srv, "not serving");
 	}

@@ -321,12 +321,12 @@ void zk_read_handle_auth(struct zk_server *srv, struct zk_conn *conn, const stru
 			   uint64_t t0)
 {
 	char *digest = NULL;
-	(void)srv;
 	bool ip = req->scheme && !strcmp(req->scheme, "ip");
 	bool dig = req->scheme && !strcmp(req->scheme, "digest");
 	if ((!ip && !dig) || !req->auth || req->auth_len < 0 || (dig && conn->n_ids >= ZK_MAX_AUTH_IDS)) {
 		log_warn(ZK_SRV_MOD, "authentication with scheme '%s' from %s failed",
 			 req->scheme ? req->scheme : "(null)", conn->ip);
+		srv->auth_failed++;
 		zk_conn_reply_err(conn, req->xid, 0, ZK_EAUTHFAILED, t0);
 		zk_conn_finish(conn);
 		return;
@@ -343,6 +343,7 @@ void zk_read_handle_auth(struct zk_server *srv, struct zk_conn *conn, const stru
 		log_warn(ZK_SRV_MOD, "digest identity of %zu bytes from %s refused (at most %u)", strlen(digest),
 			 conn->ip, ZK_PEER_MAX_ID_LEN);
 		free(digest);
+		srv->auth_failed++;
 		zk_conn_reply_err(conn, req->xid, 0, ZK_EAUTHFAILED, t0);
 		zk_conn_finish(conn);
 		return;

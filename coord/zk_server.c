@@ -49,6 +49,7 @@ static void zk_server_handle_connect(struct zk_server *srv, struct zk_conn *conn
 {
 	struct jute_connect_req cr;
 	uint8_t passwd[ZK_PASSWD_LEN];
+	srv->connection_requests++;
 	if (srv->q && !zk_quorum_serving(srv)) {
 		log_info(ZK_SRV_MOD, "refusing client %s: this server is not currently serving requests (no quorum)",
 			 conn->ip);
@@ -179,6 +180,10 @@ static void zk_server_handle_request(struct zk_server *srv, struct zk_conn *conn
 		net_conn_close(conn->nc, ERR_PROTO);
 		return;
 	}
+	/* which latency figure its reply feeds: ZooKeeper's updatelatency for a request that makes a
+	 * txn, readlatency otherwise (cleared by the caller after this returns) */
+	srv->reply_update = zk_prep_is_write(req.type) || req.type == ZK_OP_MULTI || req.type == ZK_OP_CLOSESESSION ||
+			    req.type == ZK_OP_RECONFIG;
 	if (req.type != ZK_OP_AUTH && req.type != ZK_OP_SASL) { /* not counted by ZooKeeper's cons */
 		conn->last_cxid = req.xid;
 		conn->last_op = req.type;
@@ -330,6 +335,7 @@ static void zk_server_drain(evutil_socket_t fd, short what, void *arg)
 				conn->defer_tail = NULL;
 			conn->defer_bytes -= h->len;
 			zk_server_handle_request(srv, conn, h->data, h->len);
+			srv->reply_update = false;
 			free(h);
 		}
 		if (conn->paused && conn->defer_bytes < ZK_DEFER_PAUSE_BYTES / 2 && conn->nc) {
@@ -355,6 +361,7 @@ static int zk_server_frame(struct net_conn *nc, uint8_t *p, size_t len, void *ar
 			zk_server_defer(srv, conn, p, len);
 		else
 			zk_server_handle_request(srv, conn, p, len);
+		srv->reply_update = false;
 		break;
 	case ZK_CONN_CLOSING:
 		break;
@@ -436,6 +443,7 @@ int zk_server_new(struct event_base *base, const struct zk_config *cfg, struct z
 	srv->base = base;
 	srv->cfg = cfg;
 	srv->start_ms = zk_wall_ms();
+	srv->start_mono_ms = zk_mono_ms();
 	srv->four_lw_mask = zk_4lw_parse_whitelist(cfg->four_letter_words);
 	wbuf_init(&srv->out, (size_t)cfg->jute_maxbuffer * 4 + (64u << 20));
 	wbuf_init(&srv->rec, (size_t)cfg->jute_maxbuffer * 2 + (1u << 20));
@@ -460,6 +468,9 @@ int zk_server_new(struct event_base *base, const struct zk_config *cfg, struct z
 	if (rc)
 		goto fail;
 	srv->durable_zxid = srv->db.last_zxid;
+	rc = zk_metrics_new(srv, errbuf, errlen); /* before the quorum, whose first election it times */
+	if (rc)
+		goto fail;
 	if (quorum) {
 		rc = zk_quorum_new(srv, errbuf, errlen);
 		if (rc)
@@ -477,6 +488,9 @@ int zk_server_new(struct event_base *base, const struct zk_config *cfg, struct z
 	}
 	rc = net_listen(base, cfg->client_port_address, cfg->client_port, 128, zk_server_accept, srv,
 			&srv->listener, errbuf, errlen);
+	if (rc)
+		goto fail;
+	rc = zk_admin_new(srv, errbuf, errlen);
 	if (rc)
 		goto fail;
 	srv->tick_timer = net_timer_new(base, (uint64_t)(cfg->tick_time < 500 ? cfg->tick_time : 500),
@@ -514,6 +528,8 @@ void zk_server_free(struct zk_server *srv)
 		return;
 	net_listener_free(srv->listener);
 	srv->listener = NULL;
+	zk_admin_free(srv->admin);
+	srv->admin = NULL;
 	/* close every connection and let the loop reap them (their closed callbacks free them) */
 	for (struct zk_conn *c = srv->conns; c; c = c->next)
 		if (c->nc)
@@ -539,6 +555,8 @@ void zk_server_free(struct zk_server *srv)
 		event_free(srv->sigchld);
 	if (srv->drain)
 		event_free(srv->drain);
+	zk_metrics_free(srv->metrics);
+	srv->metrics = NULL;
 	zk_watch_free(srv->watches);
 	zk_db_destroy(&srv->db);
 	jute_arena_free(&srv->arena);

@@ -42,6 +42,7 @@ struct zk_held {
 	int64_t zxid;
 	int32_t xid;	  /* placeholders: the request's xid */
 	bool placeholder;
+	bool update;	/* the reply to a write (updatelatency rather than readlatency) */
 	uint64_t t0_us; /* when the request arrived (0 for events), for latency figures */
 	size_t len;
 	uint8_t data[];
@@ -141,8 +142,14 @@ struct zk_server {
 	uint64_t packets_received, packets_sent;
 	uint64_t lat_min, lat_max, lat_sum, lat_n;
 	int64_t start_ms;
+	int64_t start_mono_ms;	/* for uptime */
 	unsigned four_lw_mask;
+	bool reply_update;	/* the request being handled is a write (its reply counts as updatelatency) */
+	uint64_t auth_failed;	/* addAuth refused (ZooKeeper's auth_failed_count) */
+	uint64_t connection_requests; /* ConnectRequests received (connection_request_count) */
 	struct zk_quorum *q;
+	struct zk_metrics *metrics; /* figures beyond the counters above, and /metrics */
+	struct zk_admin *admin;	    /* the AdminServer, when admin.enableServer */
 };
 
 /* ---- clocks ---- */
@@ -269,6 +276,57 @@ void zk_reconfig_load(struct zk_server *srv);
 
 unsigned zk_4lw_parse_whitelist(const char *list);
 int zk_4lw_preface(struct net_conn *nc, const uint8_t first4[4], void *arg);
+
+/* The version every answer names (srvr, mntr, the AdminServer). */
+#define ZK_VERSION_STRING "3.8.0-samsa-0.1.0"
+/* leader / follower / observer / standalone */
+const char *zk_4lw_mode(const struct zk_server *srv);
+/* the process's open descriptors, -1 if /proc cannot tell */
+int zk_4lw_count_fds(void);
+/* bytes in the files under path, depth directories deep (ZooKeeper's getDirSize) */
+int64_t zk_4lw_dir_size(const char *path, int depth);
+/* the name ZooKeeper's cons gives an operation ("GETD", "NA", ...) */
+const char *zk_4lw_op_name(int32_t op);
+
+/* ---- zk_metrics.c ---- */
+
+/* One of mntr's keys (without "zk_") and its value, as the 4lw and the AdminServer's monitor
+ * show it. */
+enum zk_mntr_kind { ZK_MNTR_INT, ZK_MNTR_DOUBLE, ZK_MNTR_STR };
+struct zk_mntr_item {
+	const char *key;
+	enum zk_mntr_kind kind;
+	int64_t i;
+	double d;
+	char s[128];
+};
+typedef void (*zk_mntr_cb)(const struct zk_mntr_item *it, void *arg);
+/* Creates srv->metrics and, with ZooKeeper's Prometheus provider configured, serves /metrics on
+ * metricsProvider.httpHost:httpPort. 0, or ERR_IO (the port taken, ...) / ERR_NOMEM with text. */
+int zk_metrics_new(struct zk_server *srv, char *errbuf, size_t errlen);
+void zk_metrics_free(struct zk_metrics *m); /* NULL ok */
+/* The bound /metrics port, -1 when not serving. */
+int zk_metrics_port(const struct zk_server *srv);
+/* A reply to a request left: its latency (us since arrival), its size (bytes, no length prefix). */
+void zk_metrics_reply(struct zk_server *srv, bool update, uint64_t us, size_t size);
+/* The ensemble started (true) or stopped serving; the server became leader or stopped being it. */
+void zk_metrics_serving(struct zk_server *srv, bool serving);
+void zk_metrics_leading(struct zk_server *srv, bool leading);
+/* Client requests received and not answered yet: replies held for durability, writes forwarded
+ * to the leader, requests waiting behind them. */
+uint64_t zk_metrics_outstanding(const struct zk_server *srv);
+/* last / min / max reply size (ZooKeeper's client_response_stats; -1 before any reply) */
+void zk_metrics_response_sizes(const struct zk_server *srv, int64_t *last, int64_t *min, int64_t *max);
+/* Calls cb for each of mntr's keys, in mntr's order. */
+void zk_metrics_mntr(struct zk_server *srv, zk_mntr_cb cb, void *arg);
+
+/* ---- zk_admin.c ---- */
+
+/* With admin.enableServer, serves ZooKeeper's AdminServer commands on admin.serverAddress:
+ * serverPort (srv->admin). 0, or ERR_IO / ERR_NOMEM with text. */
+int zk_admin_new(struct zk_server *srv, char *errbuf, size_t errlen);
+void zk_admin_free(struct zk_admin *a); /* NULL ok */
+int zk_admin_port(const struct zk_server *srv); /* -1 when not serving */
 
 /* ---- zk_maint.c ---- */
 
