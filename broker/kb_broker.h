@@ -102,6 +102,9 @@ struct kb_topic {
 	int32_t max_message_bytes;
 	int32_t min_isr;
 	bool deleting;
+	/* kb_metrics' counters of this topic (BrokerTopicMetrics): records and bytes appended as
+	 * leader, record bytes sent to consumers */
+	uint64_t m_msgs_in, m_bytes_in, m_bytes_out;
 };
 
 struct kb_node {
@@ -135,6 +138,7 @@ struct broker {
 	struct kctl_srv *ctl_srv;	 /* our control-plane listener (the controller's requests) */
 	struct kctl_ctrl *ctl;		 /* while controller: the channel to every broker */
 	struct kctl_probe *ctl_probe;	 /* is the controller whose connection broke still there? */
+	struct kb_metrics *metrics;	 /* request counters and the /metrics endpoint */
 	int32_t ctl_probe_id;		 /* the controller it probes */
 	bool registered;
 	LIST_HEAD(, kconn) conns;

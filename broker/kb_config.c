@@ -62,6 +62,8 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "log.index.size.max.bytes", CFG_INT, 4, INT32_MAX, "10485760", KB_OFF(log_index_size_max_bytes), 0, "largest offset index" },
 	{ "log.message.timestamp.type", CFG_STRING, 0, 0, "CreateTime", KB_OFF(log_message_timestamp_type), 0, "CreateTime or LogAppendTime" },
 	{ "control.plane.listener.port", CFG_INT, -1, 65535, "-1", KB_OFF(control_plane_listener_port), 0, "controller channel (KIP-291); -1: first listener's port + 1000, 0: ephemeral" },
+	{ "samsa.http.port", CFG_INT, -1, 65535, "-1", KB_OFF(http_port), 0, "/metrics over HTTP (-1: off, 0: any free port)" },
+	{ "samsa.http.host", CFG_STRING, 0, 0, "", KB_OFF(http_host), 0, "address of samsa.http.port (empty: every address)" },
 	{ "samsa.log.level", CFG_STRING, 0, 0, "INFO", KB_OFF(log_level), 0, "TRACE, DEBUG, INFO, WARN, ERROR" },
 };
 

@@ -68,6 +68,8 @@ struct kb_config {
 	char *log_message_timestamp_type;
 	char *log_level;
 	int32_t control_plane_listener_port; /* -1: kctl_default_port(first listener's port) */
+	int32_t http_port;		     /* samsa.http.port: /metrics, -1 off */
+	char *http_host;		     /* samsa.http.host: "" every address */
 	char *source;
 	/* derived */
 	struct kb_listener listener[KB_MAX_LISTENERS];

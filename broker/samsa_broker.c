@@ -15,6 +15,7 @@
 #include "kb_shutdown.h"
 #include "kfetcher.h"
 #include "kb_dynconf.h"
+#include "kb_metrics.h"
 #include "kb_config.h"
 #include "log.h"
 #include "net.h"
@@ -330,6 +331,13 @@ int main(int argc, char **argv)
 	struct timeval hktv = { hk / 1000, (hk % 1000) * 1000 };
 	event_add(b.tick, &tick);
 	event_add(b.housekeep, &hktv);
+	rc = kb_metrics_start(&b, cfg.http_host, cfg.http_port, eb, sizeof(eb));
+	if (rc) {
+		log_fatal(BROKER_MOD, "%s", eb);
+		fprintf(stderr, "samsa-broker: %s\n", eb);
+		rc = 1;
+		goto out;
+	}
 	rc = kb_cluster_start(&b, eb, sizeof(eb));
 	if (rc) {
 		log_fatal(BROKER_MOD, "%s", eb);
@@ -367,6 +375,7 @@ out:
 		}
 	}
 	fsyncq_free(b.fsq); /* after the logs: their close releases what waited for it */
+	kb_metrics_stop(&b);
 	kb_dynconf_release(&b);
 	for (int32_t i = 0; i < b.nnodes; i++)
 		free(b.nodes[i].rack);

@@ -237,6 +237,7 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 			kout_abort(&o);
 			return ERR_NOMEM;
 		}
+		resp->key = q.key;
 		kout_finish(&o, resp);
 		kconn_flush(c);
 		return 0;
@@ -249,6 +250,7 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 	struct kresp *resp = kconn_resp_new(c);
 	if (!resp)
 		return ERR_NOMEM;
+	resp->key = q.key;
 	kout_init(&o, q.corr);
 	int rc = 0;
 	switch (d->kind) {

@@ -103,6 +103,8 @@ int64_t kapi_fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32
 				wbuf_i32(w, (int32_t)sl.len);
 				kout_file(o, sl.fd, sl.pos, sl.len);
 				total += (int64_t)sl.len;
+				if (replica < 0)
+					kout_tally(o, t, sl.len);
 			} else {
 				if (sl.fd >= 0)
 					close(sl.fd);

@@ -305,6 +305,8 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 						if (acks != 0)
 							produce_hold(b, resp, l, krm_produce_result(pw->pr, slot)->base_offset);
 						b->appends++;
+						t->m_msgs_in += (uint64_t)pc.nrecords;
+						t->m_bytes_in += (uint64_t)rlen;
 					} else if (e == KE_KAFKA_STORAGE_ERROR) {
 						log_error(API_MOD, "append to %s-%d failed", name, idx);
 					}

@@ -3,10 +3,13 @@
  */
 #include "kconn.h"
 
+#include "kb_metrics.h"
+
 #include "err.h"
 #include "kapi.h"
 #include "kapi_produce.h"
 #include "kb_broker.h"
+#include "kb_metrics.h"
 #include "kwait.h"
 #include "log.h"
 #include "net.h"
@@ -14,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdlib.h>
+#include <time.h>
 
 static const char *const KCONN_MOD = "kafka-api";
 
@@ -100,6 +104,13 @@ void kconn_close_all(struct broker *b)
 }
 
 
+static int64_t kconn_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void kconn_flush(struct kconn *c)
 {
 	struct kresp *r;
@@ -108,6 +119,8 @@ void kconn_flush(struct kconn *c)
 		if (r->buf) {
 			net_conn_send_buffer(c->nc, r->buf);
 			evbuffer_free(r->buf);
+			if (r->key >= 0)
+				kb_metrics_request(c->b, r->key, kconn_now_us() - r->t0_us);
 		}
 		free(r);
 	}
@@ -119,6 +132,8 @@ struct kresp *kconn_resp_new(struct kconn *c)
 	if (!r)
 		return NULL;
 	r->conn = c;
+	r->key = -1;
+	r->t0_us = kconn_now_us();
 	TAILQ_INSERT_TAIL(&c->q, r, link);
 	return r;
 }

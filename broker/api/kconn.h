@@ -26,6 +26,8 @@ struct kresp {
 	struct evbuffer *buf; /* the whole frame, length included */
 	bool done;
 	int holds; /* flush-policy fsyncs this response promises and waits for (kapi_produce) */
+	int16_t key;	/* the request's api key, -1 unknown (kb_metrics counts it when it leaves) */
+	int64_t t0_us;	/* when the request arrived (monotonic) */
 };
 TAILQ_HEAD(kresp_q, kresp);
 

@@ -3,6 +3,7 @@
  */
 #include "kout.h"
 
+#include "kb_broker.h"
 #include "kconn.h"
 
 #include <event2/buffer.h>
@@ -16,6 +17,7 @@ void kout_init(struct kout *o, int32_t corr)
 		evbuffer_set_flags(o->eb, EVBUFFER_FLAG_DRAINS_TO_FD);
 	wbuf_init(&o->w, 1u << 30);
 	o->total = 0;
+	o->n_tally = 0;
 	wbuf_i32(&o->w, 0); /* length, set at the end */
 	wbuf_i32(&o->w, corr);
 }
@@ -61,7 +63,24 @@ int kout_finish(struct kout *o, struct kresp *resp)
 	}
 	resp->buf = o->eb;
 	resp->done = true;
+	for (size_t i = 0; i < o->n_tally; i++)
+		o->tally_topic[i]->m_bytes_out += o->tally_bytes[i];
 	return 0;
+}
+
+void kout_tally(struct kout *o, struct kb_topic *t, uint64_t bytes)
+{
+	for (size_t i = 0; i < o->n_tally; i++)
+		if (o->tally_topic[i] == t) {
+			o->tally_bytes[i] += bytes;
+			return;
+		}
+	if (o->n_tally == KOUT_TALLY) {
+		t->m_bytes_out += bytes; /* a Fetch of more topics: counted now (a rare overcount if it waits) */
+		return;
+	}
+	o->tally_topic[o->n_tally] = t;
+	o->tally_bytes[o->n_tally++] = bytes;
 }
 
 void kout_abort(struct kout *o)

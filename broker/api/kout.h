@@ -14,11 +14,19 @@
 
 struct evbuffer;
 struct kresp;
+struct kb_topic;
+
+#define KOUT_TALLY 16
 
 struct kout {
 	struct evbuffer *eb; /* NULL when kout_init ran out of memory */
 	struct wbuf w;
 	size_t total;
+	/* record bytes per topic this frame sends, counted (kb_topic's m_bytes_out) only if it is
+	 * finished into a response: a long-polling Fetch builds and discards frames */
+	struct kb_topic *tally_topic[KOUT_TALLY];
+	uint64_t tally_bytes[KOUT_TALLY];
+	size_t n_tally;
 };
 
 /* Starts a response frame to correlation id corr: the length placeholder and corr are written.
@@ -32,5 +40,7 @@ void kout_file(struct kout *o, int fd, int64_t pos, size_t len);
 int kout_finish(struct kout *o, struct kresp *resp);
 /* Discards the frame. */
 void kout_abort(struct kout *o);
+/* bytes of topic t's records are in this frame (see struct kout). */
+void kout_tally(struct kout *o, struct kb_topic *t, uint64_t bytes);
 
 #endif
