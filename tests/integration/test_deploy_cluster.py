@@ -3,16 +3,15 @@ on free ports, a replicated topic written and read with kafka-python, `kill` of 
 leader and `status` showing the new leaders, `start` bringing the broker back into every ISR,
 `pause`/`resume` of a coordinator, `grow` to 5 coordinators and `add-broker`, `down` leaving no
 process behind; and its refusals (unknown node, bad sizes, a second `up`)."""
-import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import unittest
 import logging
 
+from samsatest.deploycluster import kill_left, running
+from samsatest.deploycluster import pids as recorded_pids
 from samsatest.ports import port_block
 from samsatest.wait import wait_for
 from samsatest.workdir import WorkDir
@@ -24,15 +23,6 @@ logging.getLogger("kafka").setLevel(logging.CRITICAL)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "deploy", "cluster")
 BUILD = os.environ.get("SAMSA_BUILD_ROOT", os.path.join(ROOT, "build"))
-
-
-def running(pid):
-    """Whether pid is a process that has not exited (a zombie has)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 class DeployClusterTest(unittest.TestCase):
@@ -51,24 +41,13 @@ class DeployClusterTest(unittest.TestCase):
         return r
 
     def pids(self):
-        try:
-            with open(os.path.join(self.state, "cluster.json")) as f:
-                return {n: p["pid"] for n, p in json.load(f)["procs"].items()}
-        except FileNotFoundError:
-            return {}
+        return recorded_pids(self.state)
 
     def leave_nothing(self):
         """`down`, then SIGKILL to anything of ours still there (a failed test leaves nothing)."""
         if os.path.exists(os.path.join(self.state, "cluster.json")):
             subprocess.run([sys.executable, TOOL, "down"], capture_output=True, env=self.env, timeout=180)
-        for pid in self.pids().values():
-            try:
-                with open("/proc/%d/environ" % pid, "rb") as f:
-                    mine = ("SAMSA_CLUSTER_DIR=" + self.state).encode() in f.read()
-            except OSError:
-                continue
-            if mine:
-                os.kill(pid, signal.SIGKILL)
+        kill_left(self.state)
 
     def status(self):
         out = self.run_tool("status").stdout

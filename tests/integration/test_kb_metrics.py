@@ -4,17 +4,15 @@ kafka-python (acks=all) are counted once, by their leader, per topic; bytes out 
 consumer fetched (not replication); the replica manager's gauges match the placement; one
 controller says so; request counts and latency summaries per API; after a kill -9 of a broker the
 others report their partitions under-replicated. Every line is valid exposition format."""
-import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import unittest
 import urllib.request
 import logging
 
+from samsatest.deploycluster import kill_left
 from samsatest.ports import port_block
 from samsatest.wait import wait_for
 from samsatest.workdir import WorkDir
@@ -72,18 +70,7 @@ class KbMetricsTest(unittest.TestCase):
 
     def leave_nothing(self):
         subprocess.run([sys.executable, TOOL, "down"], capture_output=True, env=self.env, timeout=180)
-        try:
-            with open(os.path.join(self.state, "cluster.json")) as f:
-                procs = json.load(f)["procs"]
-        except FileNotFoundError:
-            return
-        for p in procs.values():
-            try:
-                with open("/proc/%d/environ" % p["pid"], "rb") as f:
-                    if ("SAMSA_CLUSTER_DIR=" + self.state).encode() in f.read():
-                        os.kill(p["pid"], signal.SIGKILL)
-            except OSError:
-                pass
+        kill_left(self.state)
 
     def test_metrics_follow_the_cluster(self):
         self.tool("up", "--coords", "1", "--brokers", "3", "--port-base", str(self.base))
