@@ -3,6 +3,7 @@ on free ports, a replicated topic written and read with kafka-python, `kill` of 
 leader and `status` showing the new leaders, `start` bringing the broker back into every ISR,
 `pause`/`resume` of a coordinator, `grow` to 5 coordinators and `add-broker`, `down` leaving no
 process behind; and its refusals (unknown node, bad sizes, a second `up`)."""
+import json
 import os
 import re
 import subprocess
@@ -53,7 +54,7 @@ class DeployClusterTest(unittest.TestCase):
         out = self.run_tool("status").stdout
         nodes = {}
         for line in out.splitlines():
-            m = re.match(r"^((?:coord|broker)-\d+)\s+(\S+(?: \S+)?)\s+(pid \d+|-)", line)
+            m = re.match(r"^((?:coord|broker)-\d+)\s+(.+?)\s+(pid \d+|-)\s", line)
             if m:
                 nodes[m.group(1)] = m.group(2)
         parts = {}
@@ -154,6 +155,39 @@ class DeployClusterTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertIn("[0, 1]", r.stdout)
 
+    def test_netns_partition_and_heal(self):
+        """up --netns: each node in a namespace of its own; partition cuts a leader off, the
+        others take its partitions; heal brings it back into every ISR; exec runs kcat where the
+        addresses are; down deletes the namespaces."""
+        self.run_tool("up", "--netns", "--coords", "1", "--brokers", "3")
+        st = json.load(open(os.path.join(self.state, "cluster.json")))
+        self.assertTrue(st["netns"])
+        self.addCleanup(lambda: [subprocess.run(["ip", "netns", "del", n], capture_output=True)
+                                 for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+                                 .stdout.split() if n.startswith(st["netns"] + "-")])
+        r = subprocess.run([sys.executable, TOOL, "exec", "--", os.path.join(BUILD, "broker", "tools", "kafka-topics"),
+                            "--create", "--bootstrap-server", "10.202.0.51:9093", "--topic", "cut",
+                            "--partitions", "3", "--replication-factor", "3"], capture_output=True, text=True,
+                           env=self.env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: len(self.status()[1]) == 3 and all(len(i.split(",")) == 3 for _, i in self.status()[1].values()),
+                 60, "3 partitions, 3 replicas in sync")
+        victim = self.status()[1][("cut", 0)][0]
+        self.assertIn("broker-%d is cut off" % victim, self.run_tool("partition", "broker-%d" % victim).stdout)
+        self.assertTrue(self.status()[0]["broker-%d" % victim].endswith(" (cut off)"))
+        wait_for(lambda: all(l != victim and str(victim) not in i.split(",") for l, i in self.status()[1].values()),
+                 60, "the others lead every partition without broker-%d" % victim)
+        self.run_tool("heal")
+        wait_for(lambda: all(len(i.split(",")) == 3 for _, i in self.status()[1].values()), 60,
+                 "broker-%d back in every ISR" % victim)
+        r = subprocess.run([sys.executable, TOOL, "exec", "kcat", "-b", "10.202.0.50:9092", "-L"], capture_output=True,
+                           text=True, env=self.env, timeout=60)
+        self.assertIn("3 brokers", r.stdout)
+        self.run_tool("down")
+        left = [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+                if n.startswith(st["netns"] + "-")]
+        self.assertEqual(left, [])
+
     def test_refusals(self):
         r = self.run_tool("--help")
         for verb in ("up", "status", "kill", "pause", "resume", "stop", "start", "restart", "partition", "heal",
@@ -177,7 +211,7 @@ class DeployClusterTest(unittest.TestCase):
         self.assertIn("name a node: coord-N or broker-N", r.stderr)
         r = self.run_tool("partition", "broker-0", ok=False)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("not available", r.stderr)
+        self.assertIn("partition needs a cluster started with `up --netns`", r.stderr)
         r = self.run_tool("grow", ok=False)
         self.assertIn("grow takes a 3-coordinator ensemble to 5", r.stderr)
 
