@@ -23,29 +23,12 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kbfaultcase import FENCED_ERRORS, BrokerFaultCase  # noqa: E402
+from kbfaultcase import FENCED_ERRORS, ReplicatedFaultCase  # noqa: E402
 
-REPLICATED = {
-    "min.insync.replicas": "2",
-    "default.replication.factor": "3",
-    "replica.lag.time.max.ms": "3000",
-    "unclean.leader.election.enable": "false",
-}
-class CutOffBase(BrokerFaultCase):
+
+class CutOffBase(ReplicatedFaultCase):
     COORDINATORS = 3
     NETNS = True
-    RF = 3
-    ACKS = "all"
-    RETRY = "client"
-    BROKER_EXTRA = REPLICATED
-
-    def victim(self, controller):
-        ctrl = self.c.wait_brokers()
-        leaders = {self.leader_of(p) for p in range(self.PARTITIONS)}
-        if controller:
-            self.assertIn(ctrl, leaders, "the controller leads no partition")
-            return ctrl
-        return sorted(leaders - {ctrl})[0]
 
     def cut_and_heal(self, controller):
         v = self.victim(controller)

@@ -10,45 +10,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kbfaultcase import BrokerFaultCase  # noqa: E402
-
-REPLICATED = {
-    "min.insync.replicas": "2",
-    "default.replication.factor": "3",
-    "replica.lag.time.max.ms": "3000",
-    "unclean.leader.election.enable": "false",
-}
-
-
-class FailoverBase(BrokerFaultCase):
-    RF = 3
-    ACKS = "all"
-    RETRY = "client"
-    BROKER_EXTRA = REPLICATED
-
-    def victim(self, controller):
-        """A broker leading at least one partition: the controller, or one that is not."""
-        ctrl = self.c.wait_brokers()
-        leaders = {self.leader_of(p) for p in range(self.PARTITIONS)}
-        if controller:
-            self.assertIn(ctrl, leaders, "the controller leads no partition")
-            return ctrl
-        return sorted(leaders - {ctrl})[0]
-
-    def led_by(self, b):
-        return [p for p in range(self.PARTITIONS) if self.c.state(self.TOPIC, p)["leader"] == b]
-
-    def kill_and_restart(self, controller):
-        v = self.victim(controller)
-        led = self.led_by(v)
-        self.c.kill9(v)
-        for p in led:
-            self.c.wait_state(self.TOPIC, p, lambda st: st["leader"] not in (v, -1), what="a new leader")
-        self.progress(50, what="the cluster without broker %d" % v)
-        self.c.start_broker(v).wait_ready()
-        self.c.wait_brokers()
-        self.progress(20, what="the cluster with broker %d back" % v)
-
+from kbfaultcase import ReplicatedFaultCase as FailoverBase  # noqa: E402
 
 class PauseLeaderPastSessionTest(FailoverBase):
     def test_sigstop_leader_past_session_timeout(self):
