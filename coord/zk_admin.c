@@ -275,21 +275,29 @@ static void zk_admin_voting_view(struct zk_server *srv, struct jsonw *w)
 			snprintf(id, sizeof(id), "%" PRIu64, sv->id);
 			jsonw_key(w, id);
 			jsonw_obj_begin(w);
-			jsonw_key(w, "server_addresses");
+			/* QuorumServerView's fields, named as Jackson writes them */
+			jsonw_key(w, "serverAddresses");
 			jsonw_arr_begin(w);
 			snprintf(addr, sizeof(addr), "%s:%d", sv->host, sv->peer_port);
 			jsonw_str(w, addr);
 			jsonw_arr_end(w);
-			jsonw_key(w, "election_addresses");
+			jsonw_key(w, "electionAddresses");
 			jsonw_arr_begin(w);
 			snprintf(addr, sizeof(addr), "%s:%d", sv->host, sv->election_port);
 			jsonw_str(w, addr);
 			jsonw_arr_end(w);
-			jsonw_key(w, "client_address");
-			snprintf(addr, sizeof(addr), "%s:%d", sv->client_host[0] ? sv->client_host : "0.0.0.0",
-				 sv->client_port);
-			jsonw_str(w, addr);
-			jsonw_key(w, "learner_type");
+			jsonw_key(w, "clientAddress");
+			if (sv->client_port) {
+				snprintf(addr, sizeof(addr), "%s:%d", sv->client_host[0] ? sv->client_host : sv->host,
+					 sv->client_port);
+				jsonw_str(w, addr);
+			} else if (sv->id == srv->q->myid) {
+				snprintf(addr, sizeof(addr), "%s:%d", srv->cfg->client_port_address, zk_server_port(srv));
+				jsonw_str(w, addr);
+			} else {
+				jsonw_null(w); /* not in its server.N line */
+			}
+			jsonw_key(w, "learnerType");
 			jsonw_str(w, sv->observer ? "observer" : "participant");
 			jsonw_obj_end(w);
 		}

@@ -45,8 +45,10 @@ from .workdir import WorkDir
 
 PYTHON = "/usr/bin/python3"  # Debian's, which has kazoo
 # zookeeper.jar's manifest Class-Path names its dependencies (netty, jetty, jackson, slf4j-api,
-# metrics-core, snappy, commons-*); slf4j-simple is added so the servers log (to stderr).
-ZK_CLASSPATH = "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar"
+# metrics-core, snappy, commons-*); slf4j-simple is added so the servers log (to stderr), and
+# servlet-api (libservlet-api-java), which its Jetty AdminServer needs and the manifest omits.
+ZK_CLASSPATH = ("/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar:"
+                "/usr/share/java/servlet-api.jar")
 ZK_MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
 # small heaps and the C1 JIT only: five JVMs start quickly on a 2-core machine
 JVM_TEST_OPTS = ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]

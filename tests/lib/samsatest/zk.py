@@ -11,7 +11,9 @@ from .wait import wait_for
 from .workdir import WorkDir
 
 COORD = os.path.abspath(os.environ["SAMSA_COORD"]) if os.environ.get("SAMSA_COORD") else None
-ZK_CLASSPATH = "/usr/share/java/zookeeper.jar"
+# servlet-api (libservlet-api-java): the AdminServer's Jetty needs it and zookeeper.jar's
+# manifest does not name it (without it ZooKeeper starts with no AdminServer)
+ZK_CLASSPATH = "/usr/share/java/zookeeper.jar:/usr/share/java/servlet-api.jar"
 ZK_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
 
 # settings both servers get in tests (same key names: samsa reads ZooKeeper's)
