@@ -1041,5 +1041,71 @@ class TtlDiffTest(unittest.TestCase):
             srv.stop()
 
 
+class AdminServerDiffTest(unittest.TestCase):
+    """The AdminServer's JSON keys for the same commands after the same session, real ZooKeeper
+    3.8 against samsa-coord (values differ: times, sizes, ids); samsa leaves out only the keys it
+    does not measure. And every /metrics name samsa exports is one ZooKeeper 3.8 registers
+    (its monitor command lists them all: gauges and counters by name, summaries as cnt_<name>;
+    Debian ships no Prometheus provider for ZooKeeper to scrape)."""
+
+    OMITTED = {"fsync_threshold_exceed_count", "non_mtlsremote_conn_count", "non_mtlslocal_conn_count"}
+    SAMSA_ONLY_MNTR = {"last_zxid", "durable_zxid", "txnlog_appends", "txnlog_syncs"}
+
+    def keys(self, v, prefix=""):
+        out = set()
+        if isinstance(v, dict):
+            for k, x in v.items():
+                out.add(prefix + k)
+                out |= self.keys(x, prefix + k + ".")
+        elif isinstance(v, list) and v:
+            out |= self.keys(v[0], prefix + "[].")
+        return out
+
+    def run_server(self, kind):
+        from samsatest import http
+        tmp = WorkDir(self, prefix="samsa-diff-admin-")
+        admin, metrics = zkharness.free_port(), zkharness.free_port()
+        extra = {"admin.enableServer": "true", "admin.serverAddress": "127.0.0.1", "admin.serverPort": str(admin)}
+        if kind == "samsa":
+            extra.update({"metricsProvider.className":
+                          "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+                          "metricsProvider.httpHost": "127.0.0.1", "metricsProvider.httpPort": str(metrics)})
+        srv = (zkharness.real_server if kind == "real" else zkharness.samsa_server)(tmp.name, extra)
+        self.addCleanup(srv.stop)
+        srv.start()
+        zk = kz(srv.hosts)
+        try:
+            zk.create("/a", b"xyz")
+            zk.get("/a", watch=lambda e: None)
+            url = "http://127.0.0.1:%d/commands/" % admin
+            wait_for(lambda: http.get(url + "ruok")[0] == 200, 30, "the AdminServer of %s" % kind)
+            out = {c: http.get_json(url + c) for c in ("ruok", "stats", "server_stats", "configuration",
+                                                       "connections", "leader", "voting_view", "monitor")}
+        finally:
+            zk.stop()
+            zk.close()
+        if kind == "samsa":
+            status, _, body = http.get("http://127.0.0.1:%d/metrics" % metrics)
+            self.assertEqual(status, 200)
+            out["/metrics"] = http.parse_prometheus(body.decode())
+        return out
+
+    def test_admin_keys_and_metric_names(self):
+        real, ours = self.run_server("real"), self.run_server("samsa")
+        self.assertIn("fsync_threshold_exceed_count", real["stats"]["server_stats"])  # it is ZooKeeper's
+        for cmd in ("ruok", "stats", "server_stats", "configuration", "connections", "leader", "voting_view"):
+            self.assertEqual(ours[cmd]["command"], real[cmd]["command"], cmd)
+            rk, ok = self.keys(real[cmd]), self.keys(ours[cmd])
+            self.assertEqual(ok, {k for k in rk if k.split(".")[-1] not in self.OMITTED}, cmd)
+        self.assertEqual(ours["leader"], real["leader"])  # standalone: "server is not initialized"
+        registered = set()
+        for k in real["monitor"]:
+            registered.add(k[4:] if k.startswith("cnt_") else k)
+        self.assertGreater(len(registered), 100)
+        ours_mon = set(ours["monitor"]) - {"command", "error"}
+        self.assertEqual(ours_mon - registered, self.SAMSA_ONLY_MNTR)
+        self.assertEqual(set(ours["/metrics"]) - registered, set())
+
+
 if __name__ == "__main__":
     unittest.main()
