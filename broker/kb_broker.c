@@ -161,14 +161,12 @@ void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p
 	krm_become(b->rm, t->name, p->id, &st, p->ctrl_epoch, &c, kb_now_ms());
 }
 
-void kb_topic_free(struct broker *b, struct kb_topic *t, bool remove_logs)
+void kb_topic_free(struct kb_topic *t)
 {
 	if (!t)
 		return;
 	for (int32_t i = 0; i < t->nparts; i++) {
 		struct kb_part *p = &t->parts[i];
-		if (remove_logs && b->rm)
-			krm_remove(b->rm, t->name, p->id, true);
 		free(p->replicas);
 		free(p->isr);
 	}

@@ -134,6 +134,7 @@ struct broker {
 	bool is_controller;
 	struct kctrl *ctrl; /* the controller's decisions while this broker holds /controller */
 	struct event *rebalance;	 /* the controller's auto.leader.rebalance.enable check */
+	struct event *register_retry;	 /* kb_zkmeta: registering again in a second */
 	struct kb_shutdown *shut;	 /* a controlled shutdown in progress */
 	struct kctl_srv *ctl_srv;	 /* our control-plane listener (the controller's requests) */
 	struct kctl_ctrl *ctl;		 /* while controller: the channel to every broker */
@@ -179,9 +180,9 @@ void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p
 /* Derives a topic's log options from the broker's defaults and its overrides; INVALID_CONFIG
  * (a Kafka error code) names a bad one in why. */
 int kb_topic_apply_conf(struct broker *b, struct kb_topic *t, char *why, size_t wn);
-/* Frees t; remove_logs: the topic was deleted, its local replicas are removed with their logs
- * (at shutdown the replica manager closes them instead). */
-void kb_topic_free(struct broker *b, struct kb_topic *t, bool remove_logs);
+/* Frees the cache's entry t (NULL ok). Its replicas are the replica manager's: a deleted
+ * topic's are removed with krm_remove first (kb_zkmeta), at shutdown krm_free closes them. */
+void kb_topic_free(struct kb_topic *t);
 void kb_wake(struct broker *b);
 
 #endif

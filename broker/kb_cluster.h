@@ -1,13 +1,16 @@
 /*
- * kb_cluster — the broker's side of the coordinator, in Kafka's own ZooKeeper layout and JSON:
- * registration (/brokers/ids/<id>), /cluster/id, the controller election (/controller,
- * /controller_epoch), the metadata cache fed by watches on /brokers/ids and /brokers/topics,
- * and, while this broker is the controller, partition leader election (the .../state znodes)
- * and topic deletion (/admin/delete_topics). Topic creation and growth are writes that any
- * broker makes, as Kafka 2.x's admin path does; so are dynamic config changes
- * (/config/topics/<t>, /config/brokers/<id|<default>>, each followed by a sequential
- * /config/changes/config_change_ notification that every broker watches and applies, deleting
- * notifications older than 15 minutes as Kafka does). The rules of the configs are kb_dynconf's.
+ * kb_cluster — the broker's coordinator session, in Kafka's own ZooKeeper layout: it opens the
+ * session (kb_zk), makes Kafka's top-level paths at each new one, and routes what the session
+ * brings to the module that owns it — the registration and metadata cache (kb_zkmeta), the
+ * controller role (controller/kcontroller), the dynamic configs (here) — and it is the broker's
+ * end of the control plane (kctl_srv: LeaderAndIsr, UpdateMetadata, StopReplica make the cache
+ * read the coordinator again; when the controller's connection breaks, its port is probed and
+ * the /controller of a dead one deleted, so a new one is elected at once). It also makes the writes that any broker makes, as Kafka 2.x's
+ * admin path does: topic creation and growth, the deletion mark (/admin/delete_topics/<t>),
+ * dynamic config changes (/config/topics/<t>, /config/brokers/<id|<default>>, each followed by
+ * a sequential /config/changes/config_change_ notification that every broker watches and
+ * applies, deleting notifications older than 15 minutes as Kafka does; the rules of the configs
+ * are kb_dynconf's), and a partition leader's ISR changes. The znodes' JSON is meta/kznode's.
  */
 #ifndef SAMSA_KB_CLUSTER_H
 #define SAMSA_KB_CLUSTER_H
@@ -43,17 +46,11 @@ void kb_cluster_alter_configs(struct broker *b, int type, const char *entity, co
  * (INVALID_REPLICATION_FACTOR) with text. */
 int16_t kb_cluster_assign(struct broker *b, int32_t first, int32_t n, int32_t rf, int32_t leader0, int32_t *out,
 			  char *why, size_t wn);
-bool kb_cluster_node_live(struct broker *b, int32_t id);
-/* On the controller: carries out what its decisions (b->ctrl, kctrl) queued after an input
- * from a request (ControlledShutdown, ElectLeaders). */
-void kb_cluster_ctrl_run(struct broker *b);
 /* The replica manager's ISR_UPDATE: writes st (leader, leader epoch, ISR) with
  * controller_epoch into /brokers/topics/<t>/partitions/<p>/state if its version is still
  * st->zk_version, notifies /isr_change_notification, and reports to krm_isr_result (later,
  * from the coordinator's answer; at once when it cannot be sent). */
 void kb_cluster_isr_write(struct broker *b, const char *topic, int32_t part, const struct krepl_state *st,
 			  int32_t controller_epoch);
-/* Live brokers (this one included). */
-int32_t kb_cluster_live_count(struct broker *b);
 
 #endif

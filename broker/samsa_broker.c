@@ -371,7 +371,7 @@ out:
 		struct kb_topic *t;
 		while ((t = LIST_FIRST(&b.topics))) {
 			LIST_REMOVE(t, link);
-			kb_topic_free(&b, t, false);
+			kb_topic_free(t);
 		}
 	}
 	fsyncq_free(b.fsq); /* after the logs: their close releases what waited for it */

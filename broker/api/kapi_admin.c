@@ -8,6 +8,7 @@
 #include "kapi.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
+#include "kb_zkmeta.h"
 #include "kout.h"
 #include "kwait.h"
 #include "log.h"
@@ -137,7 +138,7 @@ int kapi_admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, s
 				rbuf_i32(r, &id);
 				if (j < 64 && nb <= 64) {
 					assign[k * (arf > 0 ? arf : 1) + (j < arf ? j : 0)] = id;
-					if (!kb_cluster_node_live(b, id))
+					if (!kb_zkmeta_node_live(b, id))
 						assign_bad = true;
 					for (int32_t m = 0; m < j && m < arf; m++)
 						if (assign[k * arf + m] == id)
@@ -209,10 +210,10 @@ int kapi_admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, s
 					   nparts, KB_MAX_PARTITIONS);
 			} else if (na <= 0 && rf <= 0) {
 				kwait_set(w, i, KE_INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
-			} else if (na <= 0 && rf > kb_cluster_live_count(b)) { /* before any allocation */
+			} else if (na <= 0 && rf > kb_zkmeta_live_count(b)) { /* before any allocation */
 				kwait_set(w, i, KE_INVALID_REPLICATION_FACTOR,
 					   "Replication factor: %d larger than available brokers: %d.", rf,
-					   kb_cluster_live_count(b));
+					   kb_zkmeta_live_count(b));
 			} else {
 				int32_t np = na > 0 ? na : nparts, r2 = na > 0 ? arf : rf;
 				int32_t *ids = na > 0 ? assign : calloc((size_t)np * (size_t)r2, sizeof(int32_t));
@@ -400,7 +401,7 @@ int kapi_admin_create_partitions(struct broker *b, struct kreq *q, struct kout *
 				rbuf_i32(r, &id);
 				if (j < rf && ids)
 					ids[k * rf + j] = id;
-				if (!kb_cluster_node_live(b, id))
+				if (!kb_zkmeta_node_live(b, id))
 					assign_bad = true;
 			}
 		}

@@ -7,7 +7,7 @@
 #include "err.h"
 #include "kapi.h"
 #include "kb_broker.h"
-#include "kb_cluster.h"
+#include "kcontroller.h"
 #include "kout.h"
 #include "kwait.h"
 #include "log.h"
@@ -46,7 +46,7 @@ int kapi_ctrl_shutdown(struct broker *b, struct kreq *q, struct kout *o, struct 
 		err = KE_BROKER_NOT_AVAILABLE;
 	} else {
 		moving = kctrl_broker_shutting(b->ctrl, id);
-		kb_cluster_ctrl_run(b);
+		kcontroller_run(b);
 	}
 	if (first) {
 		if (err == KE_NONE)
@@ -204,7 +204,7 @@ int kapi_ctrl_elect(struct broker *b, struct kreq *q, struct kout *o, struct kwa
 		done &= *e != KB_ELECT_PENDING;
 	}
 	if (b->ctrl)
-		kb_cluster_ctrl_run(b);
+		kcontroller_run(b);
 	if (first) {
 		w->deadline_ms = kb_now_ms() + (timeout > 0 ? timeout : 0);
 		free(tp);

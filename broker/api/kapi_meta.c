@@ -8,6 +8,7 @@
 #include "kapi.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
+#include "kb_zkmeta.h"
 #include "kout.h"
 #include "log.h"
 #include "kname.h"
@@ -21,7 +22,7 @@ static const char *const API_MOD = "kafka-api";
 
 int16_t kapi_meta_part_error(struct broker *b, const struct kb_part *p)
 {
-	if (p->leader < 0 || !kb_cluster_node_live(b, p->leader))
+	if (p->leader < 0 || !kb_zkmeta_node_live(b, p->leader))
 		return KE_LEADER_NOT_AVAILABLE;
 	return KE_NONE;
 }
@@ -50,10 +51,10 @@ static void meta_topic(struct broker *b, struct wbuf *w, int16_t ver, const stru
 		if (ver >= 5) {
 			int32_t off = 0;
 			for (int32_t k = 0; k < p->nrep; k++)
-				off += !kb_cluster_node_live(b, p->replicas[k]);
+				off += !kb_zkmeta_node_live(b, p->replicas[k]);
 			wbuf_i32(w, off);
 			for (int32_t k = 0; k < p->nrep; k++)
-				if (!kb_cluster_node_live(b, p->replicas[k]))
+				if (!kb_zkmeta_node_live(b, p->replicas[k]))
 					wbuf_i32(w, p->replicas[k]);
 		}
 	}

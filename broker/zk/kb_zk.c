@@ -273,3 +273,23 @@ int64_t kb_zk_session_id(const struct kb_zk *z)
 {
 	return z->session;
 }
+
+void kb_zk_ignore_string(int rc, const char *value, const void *data)
+{
+	(void)rc;
+	(void)value;
+	(void)data;
+}
+
+void kb_zk_ignore_stat(int rc, const struct Stat *st, const void *data)
+{
+	(void)rc;
+	(void)st;
+	(void)data;
+}
+
+void kb_zk_ignore_void(int rc, const void *data)
+{
+	(void)rc;
+	(void)data;
+}

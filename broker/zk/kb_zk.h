@@ -44,5 +44,10 @@ const char *kb_zk_rel(const struct kb_zk *z, const char *full);
 void kb_zk_pump(struct kb_zk *z);
 int kb_zk_connected(const struct kb_zk *z);
 int64_t kb_zk_session_id(const struct kb_zk *z);
+/* Completions for calls whose answer nobody needs (creating a path that may exist, deleting a
+ * notification): they do nothing. */
+void kb_zk_ignore_string(int rc, const char *value, const void *data);
+void kb_zk_ignore_stat(int rc, const struct Stat *st, const void *data);
+void kb_zk_ignore_void(int rc, const void *data);
 
 #endif
