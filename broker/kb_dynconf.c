@@ -5,7 +5,7 @@
 #include "kb_dynconf.h"
 
 #include "err.h"
-#include "json.h"
+#include "kznode.h"
 #include "log.h"
 
 #include <errno.h>
@@ -177,93 +177,44 @@ int kb_dynconf_broker_value(const struct broker *b, const char *key, char *out, 
 	return strcmp(dv, out) ? KB_SRC_STATIC_BROKER : KB_SRC_DEFAULT;
 }
 
-/* ---- JSON ---- */
-
-static int dc_put(char **s, size_t *len, size_t *cap, const char *p, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = (*cap ? *cap * 2 : 128) + n;
-		char *x = realloc(*s, c);
-		if (!x)
-			return -1;
-		*s = x;
-		*cap = c;
-	}
-	memcpy(*s + *len, p, n);
-	*len += n;
-	(*s)[*len] = '\0';
-	return 0;
-}
-
-static int dc_put_str(char **s, size_t *len, size_t *cap, const char *x)
-{
-	int rc = dc_put(s, len, cap, "\"", 1);
-	for (; *x && !rc; x++) {
-		unsigned char ch = (unsigned char)*x;
-		char esc[8];
-		if (ch == '"' || ch == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)ch;
-			rc = dc_put(s, len, cap, esc, 2);
-		} else if (ch < 0x20) {
-			snprintf(esc, sizeof(esc), "\\u%04x", ch);
-			rc = dc_put(s, len, cap, esc, 6);
-		} else {
-			rc = dc_put(s, len, cap, x, 1);
-		}
-	}
-	return rc || dc_put(s, len, cap, "\"", 1);
-}
+/* ---- JSON: Kafka's ConfigEntityZNode, meta/kznode's ---- */
 
 char *kb_dynconf_json(const struct kb_tconf *c, int32_t n)
 {
-	char *s = NULL;
-	size_t len = 0, cap = 0;
-	int rc = dc_put(&s, &len, &cap, "{\"version\":1,\"config\":{", 23);
-	for (int32_t i = 0; i < n && !rc; i++)
-		rc = (i && dc_put(&s, &len, &cap, ",", 1)) || dc_put_str(&s, &len, &cap, c[i].name) ||
-		     dc_put(&s, &len, &cap, ":", 1) || dc_put_str(&s, &len, &cap, c[i].value);
-	if (!rc)
-		rc = dc_put(&s, &len, &cap, "}}", 2);
-	if (rc) {
-		free(s);
+	struct kznode_conf *kc = calloc(n > 0 ? (size_t)n : 1, sizeof(*kc));
+	char *js = NULL;
+	if (!kc)
 		return NULL;
+	for (int32_t i = 0; i < n; i++) { /* borrowed, not copied */
+		kc[i].name = c[i].name;
+		kc[i].value = c[i].value;
 	}
-	return s;
+	if (kznode_config_encode(kc, n, &js))
+		js = NULL;
+	free(kc);
+	return js;
 }
 
 int kb_dynconf_parse(const char *text, size_t len, struct kb_tconf **out, int32_t *n)
 {
-	struct json_doc *j = NULL;
-	char eb[128];
+	struct kznode_conf *kc = NULL;
+	int32_t k = 0;
+	char eb[160];
 	*out = NULL;
 	*n = 0;
-	if (json_parse(text, len, &j, eb, sizeof(eb)))
-		return ERR_CORRUPT;
-	const struct json_value *c = json_get(json_root(j), "config");
-	size_t cnt = c && json_type(c) == JSON_OBJECT ? json_len(c) : 0;
-	struct kb_tconf *v = calloc(cnt ? cnt : 1, sizeof(*v));
+	int rc = kznode_config_decode(text, len, &kc, &k, eb, sizeof(eb));
+	if (rc)
+		return rc == ERR_NOMEM ? ERR_NOMEM : ERR_CORRUPT;
+	struct kb_tconf *v = calloc(k ? (size_t)k : 1, sizeof(*v));
 	if (!v) {
-		json_free(j);
+		kznode_config_free(kc, k);
 		return ERR_NOMEM;
 	}
-	int32_t k = 0;
-	for (size_t i = 0; i < cnt; i++) {
-		const char *val = json_string(json_at(c, i), NULL);
-		if (!val)
-			continue;
-		v[k].name = strdup(json_key_at(c, i));
-		v[k].value = strdup(val);
-		if (!v[k].name || !v[k].value) {
-			free(v[k].name);
-			free(v[k].value);
-			kb_dynconf_free(v, k);
-			json_free(j);
-			return ERR_NOMEM;
-		}
-		k++;
+	for (int32_t i = 0; i < k; i++) { /* the strings change owner */
+		v[i].name = kc[i].name;
+		v[i].value = kc[i].value;
 	}
-	json_free(j);
+	free(kc);
 	*out = v;
 	*n = k;
 	return 0;

@@ -38,7 +38,8 @@ int kb_dynconf_broker_validate(const struct kb_tconf *c, int32_t n, char *why, s
  * static config), and where it came from (KB_SRC_*). out gets "" for an unknown key. */
 int kb_dynconf_broker_value(const struct broker *b, const char *key, char *out, size_t n);
 
-/* {"version":1,"config":{...}} of n pairs; malloc'ed (caller frees), NULL on no memory. */
+/* {"version":1,"config":{...}} of n pairs (meta/kznode's ConfigEntityZNode, which kafka-topics
+ * writes too); malloc'ed (caller frees), NULL on no memory. */
 char *kb_dynconf_json(const struct kb_tconf *c, int32_t n);
 /* Parses such a document (bounded: len bytes of outside data); pairs whose value is not a
  * string are skipped. 0 with *out (caller frees with kb_dynconf_free), or ERR_CORRUPT/ERR_NOMEM. */

@@ -499,6 +499,75 @@ int kznode_cluster_id_encode(const char *id, char **out)
 	return kz_finish(&o, out);
 }
 
+/* ---- /config/<type>/<entity> ---- */
+
+void kznode_config_free(struct kznode_conf *c, int32_t n)
+{
+	for (int32_t i = 0; c && i < n; i++) {
+		free(c[i].name);
+		free(c[i].value);
+	}
+	free(c);
+}
+
+int kznode_config_decode(const char *buf, size_t len, struct kznode_conf **out, int32_t *n, char *eb, size_t el)
+{
+	static const char what[] = "entity config";
+	struct json_doc *doc = NULL;
+	struct kznode_conf *v = NULL;
+	int32_t k = 0;
+	*out = NULL;
+	*n = 0;
+	int rc = kz_parse(what, buf, len, &doc, eb, el);
+	if (rc)
+		return rc;
+	const struct json_value *c = json_get(json_root(doc), "config");
+	size_t cnt = json_type(c) == JSON_OBJECT ? json_len(c) : 0;
+	if (cnt > KZNODE_MAX_CONFIGS) {
+		rc = err_set(eb, el, ERR_CORRUPT, "%s: %zu pairs, over %d", what, cnt, KZNODE_MAX_CONFIGS);
+		goto out;
+	}
+	if (!(v = calloc(cnt ? cnt : 1, sizeof(*v)))) {
+		rc = err_set(eb, el, ERR_NOMEM, "%s: out of memory", what);
+		goto out;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		const char *val = json_string(json_at(c, i), NULL);
+		if (!val)
+			continue;
+		v[k].name = strdup(json_key_at(c, i));
+		v[k].value = strdup(val);
+		k++;
+		if (!v[k - 1].name || !v[k - 1].value) {
+			rc = err_set(eb, el, ERR_NOMEM, "%s: out of memory", what);
+			goto out;
+		}
+	}
+out:
+	if (rc) {
+		kznode_config_free(v, k);
+	} else {
+		*out = v;
+		*n = k;
+	}
+	json_free(doc);
+	return rc;
+}
+
+int kznode_config_encode(const struct kznode_conf *c, int32_t n, char **out)
+{
+	struct kz_out o = { 0 };
+	kz_putf(&o, "{\"version\":1,\"config\":{");
+	for (int32_t i = 0; i < n; i++) {
+		kz_putf(&o, "%s", i ? "," : "");
+		kz_putstr(&o, c[i].name);
+		kz_putf(&o, ":");
+		kz_putstr(&o, c[i].value);
+	}
+	kz_putf(&o, "}}");
+	return kz_finish(&o, out);
+}
+
 /* ---- notifications ---- */
 
 int kznode_isr_change_encode(const char *topic, int32_t partition, char **out)

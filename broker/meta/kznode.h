@@ -19,8 +19,8 @@
  *                                          {"version":1,"partitions":[{"topic":t,"partition":p}]}
  *   /config/changes/config_change_N        ConfigEntityChangeNotificationSequenceZNode:
  *                                          {"version":2,"entity_path":"topics/<t>"}
- *
- * (The entity configs, /config/topics/<t> and /config/brokers/<id>, are kb_dynconf's.)
+ *   /config/topics/<t>, /config/brokers/<id>  ConfigEntityZNode: {"version":1,"config":{"k":"v"}}
+ *                                          (what the keys and values may be is kb_dynconf's)
  *
  * Decoders read outside bytes (whatever a coordinator holds, written by anyone): they are bounded
  * by len, never read past it, cap every count (KZNODE_MAX_*), and refuse what Kafka's own decoder
@@ -39,6 +39,7 @@
 #define KZNODE_MAX_REPLICAS 1024	/* replicas of one partition, ids in one ISR */
 #define KZNODE_MAX_HOST 255		/* bytes of a registered host name */
 #define KZNODE_MAX_ID 63		/* bytes of a cluster id */
+#define KZNODE_MAX_CONFIGS 10000	/* pairs in one entity config */
 
 /* ---- /brokers/topics/<t> ---- */
 
@@ -123,6 +124,23 @@ int kznode_epoch_encode(int32_t epoch, char **out);
 /* "id" (a string of 1 .. KZNODE_MAX_ID bytes, no NUL) into id (of size KZNODE_MAX_ID + 1). */
 int kznode_cluster_id_decode(const char *buf, size_t len, char *id, char *eb, size_t el);
 int kznode_cluster_id_encode(const char *id, char **out);
+
+/* ---- /config/<type>/<entity> ---- */
+
+/* One config pair; both strings are the owner's (malloc'd by the decoder). */
+struct kznode_conf {
+	char *name;
+	char *value;
+};
+
+/* The "config" object's pairs in document order into *out (caller frees with
+ * kznode_config_free; n == 0 still gives a non-NULL array). A pair whose value is not a string is
+ * skipped (Kafka writes every value as a string); no "config" object gives no pairs. ERR_CORRUPT
+ * (not JSON, more than KZNODE_MAX_CONFIGS pairs) or ERR_NOMEM with *out NULL. */
+int kznode_config_decode(const char *buf, size_t len, struct kznode_conf **out, int32_t *n, char *eb, size_t el);
+/* Version 1 with the n pairs in order. */
+int kznode_config_encode(const struct kznode_conf *c, int32_t n, char **out);
+void kznode_config_free(struct kznode_conf *c, int32_t n); /* NULL is fine */
 
 /* ---- notifications ---- */
 

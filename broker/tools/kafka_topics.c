@@ -30,7 +30,6 @@
  * not drift apart in format.
  */
 #include "err.h"
-#include "json.h"
 #include "kassign.h"
 #include "kname.h"
 #include "ktool.h"
@@ -1007,14 +1006,6 @@ static int kt_zk_children(struct kt *kt, struct kt_zk *z, const char *path, stru
 	return rc;
 }
 
-static int kt_zk_json(struct kt *kt, const char *path, const struct kt_zk_call *c, struct json_doc **doc)
-{
-	char e[256];
-	if (json_parse(c->data ? c->data : "", c->data ? (size_t)c->len : 0, doc, e, sizeof(e)))
-		return kt_fail(kt, "kafka.common.KafkaException", "Malformed JSON in %s: %s", path, e);
-	return 0;
-}
-
 /* A copy of n broker ids into a fresh int32 array. */
 static int kt_ids_dup(struct kt *kt, const int32_t *ids, size_t n, int32_t **out, size_t *nout)
 {
@@ -1033,7 +1024,6 @@ static int kt_zk_topic(struct kt *kt, struct kt_zk *z, struct kt_topic *t, const
 {
 	char path[1024], e[256];
 	struct kt_zk_call c;
-	struct json_doc *doc = NULL;
 	struct kznode_assignment a;
 	int rc;
 
@@ -1089,36 +1079,29 @@ static int kt_zk_topic(struct kt *kt, struct kt_zk *z, struct kt_topic *t, const
 	if (rc)
 		return rc;
 
-	/* configs: {"version":1,"config":{"k":"v"}} in file order */
+	/* configs, in file order (kznode_config_decode: the broker's reading, string values only) */
 	snprintf(path, sizeof(path), "/config/topics/%s", t->name);
 	int zrc = kt_zk_get(kt, z, path, &c);
 	if (zrc == ZOK && c.data && c.len > 0) {
-		rc = kt_zk_json(kt, path, &c, &doc);
-		if (rc == 0) {
-			const struct json_value *cfg = json_get(json_root(doc), "config");
-			size_t len = 0;
-			for (size_t i = 0; i < json_len(cfg) && rc == 0; i++) {
-				const char *k = json_key_at(cfg, i);
-				const char *v = json_string(json_at(cfg, i), NULL);
-				char num[64];
-				int64_t iv;
-				if (!v && json_int64(json_at(cfg, i), &iv)) {
-					snprintf(num, sizeof(num), "%" PRId64, iv);
-					v = num;
-				}
-				if (!v)
-					v = "null";
-				size_t add = strlen(k) + strlen(v) + 2;
-				char *nc = realloc(t->configs, len + add + 1);
-				if (!nc) {
-					rc = kt_nomem(kt);
-					break;
-				}
-				t->configs = nc;
-				len += (size_t)snprintf(nc + len, add + 1, "%s%s=%s", len ? "," : "", k, v);
+		struct kznode_conf *kc = NULL;
+		int32_t nc = 0;
+		rc = kznode_config_decode(c.data, (size_t)c.len, &kc, &nc, e, sizeof(e));
+		if (rc == ERR_NOMEM)
+			rc = kt_nomem(kt);
+		else if (rc)
+			rc = kt_fail(kt, "kafka.common.KafkaException", "Malformed JSON in %s: %s", path, e);
+		size_t len = 0;
+		for (int32_t i = 0; i < nc && rc == 0; i++) {
+			size_t add = strlen(kc[i].name) + strlen(kc[i].value) + 2;
+			char *ncfg = realloc(t->configs, len + add + 1);
+			if (!ncfg) {
+				rc = kt_nomem(kt);
+				break;
 			}
-			json_free(doc);
+			t->configs = ncfg;
+			len += (size_t)snprintf(ncfg + len, add + 1, "%s%s=%s", len ? "," : "", kc[i].name, kc[i].value);
 		}
+		kznode_config_free(kc, nc);
 	} else if (zrc != ZOK && zrc != ZNONODE) {
 		rc = -1;
 	}
@@ -1199,46 +1182,6 @@ static int kt_zk_create(struct kt *kt, struct kt_zk *z, const char *path, const 
 	return rc;
 }
 
-/* Appends printf text to a growing string; -1 on allocation failure. */
-static int kt_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int kt_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -1;
-		if (*buf && *len + (size_t)n < *cap) {
-			*len += (size_t)n;
-			return 0;
-		}
-		size_t ncap = (*cap ? *cap * 2 : 256) + (size_t)n;
-		char *nb = realloc(*buf, ncap);
-		if (!nb)
-			return -1;
-		*buf = nb;
-		*cap = ncap;
-	}
-}
-
-/* Appends s as a JSON string (quotes, backslashes and control characters escaped). */
-static int kt_append_json_str(char **buf, size_t *len, size_t *cap, const char *s)
-{
-	if (kt_append(buf, len, cap, "\""))
-		return -1;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		int rc = (*p == '"' || *p == '\\') ? kt_append(buf, len, cap, "\\%c", *p)
-			 : *p < 0x20		   ? kt_append(buf, len, cap, "\\u%04x", *p)
-						   : kt_append(buf, len, cap, "%c", *p);
-		if (rc)
-			return -1;
-	}
-	return kt_append(buf, len, cap, "\"");
-}
-
 /* Kafka 2.x's topic-level config names (LogConfig): a ZooKeeper-mode create checks them itself,
  * as there is no broker in the way to refuse an unknown one. */
 static bool kt_topic_config_known(const char *name)
@@ -1267,7 +1210,8 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 	char e[512], path[1024];
 	long long parts = 0, rf = 0;
 	char *cfg = NULL, *asg = NULL;
-	size_t clen = 0, ccap = 0;
+	struct kznode_conf *confs = NULL;
+	size_t nconf = 0;
 	int32_t *brokers = NULL, *replicas = NULL;
 	struct kt_zk_call ids = { 0 };
 	int rc = 0, n = 0;
@@ -1342,9 +1286,17 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 		goto out;
 	}
 
-	/* {"version":1,"config":{"k":"v"}} */
-	rc = kt_append(&cfg, &clen, &ccap, "{\"version\":1,\"config\":{");
-	for (size_t i = 0; rc == 0 && i < kt->o[O_CONFIG].n; i++) {
+	/* {"version":1,"config":{"k":"v"}} (kznode_config_encode, as the broker writes it) */
+	nconf = kt->o[O_CONFIG].n;
+	if (nconf > KZNODE_MAX_CONFIGS) {
+		rc = kt_fail(kt, "java.lang.IllegalArgumentException", "More than %d configs", KZNODE_MAX_CONFIGS);
+		goto out;
+	}
+	if (!(confs = calloc(nconf + 1, sizeof(*confs)))) {
+		rc = kt_nomem(kt);
+		goto out;
+	}
+	for (size_t i = 0; rc == 0 && i < nconf; i++) {
 		const char *kv = kt->o[O_CONFIG].list[i];
 		const char *eq = strchr(kv, '=');
 		if (!eq || eq == kv || !eq[1] || strchr(eq + 1, '=')) {
@@ -1353,17 +1305,18 @@ static int kt_zk_create_topic(struct kt *kt, struct kt_zk *z)
 				     "the format \"key=val\".");
 			goto out;
 		}
-		char key[256];
-		snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
-		if (!kt_topic_config_known(key)) {
-			rc = kt_fail(kt, "org.apache.kafka.common.errors.InvalidConfigurationException",
-				     "Unknown topic config name: %s", key);
+		if (!(confs[i].name = strndup(kv, (size_t)(eq - kv)))) {
+			rc = kt_nomem(kt);
 			goto out;
 		}
-		rc = (i && kt_append(&cfg, &clen, &ccap, ",")) || kt_append_json_str(&cfg, &clen, &ccap, key) ||
-		     kt_append(&cfg, &clen, &ccap, ":") || kt_append_json_str(&cfg, &clen, &ccap, eq + 1);
+		confs[i].value = (char *)(uintptr_t)(eq + 1); /* borrowed from the arguments */
+		if (!kt_topic_config_known(confs[i].name)) {
+			rc = kt_fail(kt, "org.apache.kafka.common.errors.InvalidConfigurationException",
+				     "Unknown topic config name: %s", confs[i].name);
+			goto out;
+		}
 	}
-	rc = rc || kt_append(&cfg, &clen, &ccap, "}}");
+	rc = kznode_config_encode(confs, (int32_t)nconf, &cfg);
 	rc = rc || kznode_assignment_encode((int32_t)parts, (int32_t)rf, replicas, &asg);
 	if (rc) {
 		rc = kt_nomem(kt);
@@ -1389,6 +1342,9 @@ out:
 	kt_zk_call_free(&ids);
 	free(brokers);
 	free(replicas);
+	for (size_t i = 0; confs && i < nconf; i++)
+		free(confs[i].name);
+	free(confs);
 	free(cfg);
 	free(asg);
 	return rc;

@@ -1,11 +1,12 @@
 /*
  * Fuzz harness: Kafka's znode JSON (broker/meta/kznode), what a broker and kafka-topics read
  * from whatever the coordinator holds. Byte 0 picks the decoder (mod 4: 0 topic assignment,
- * 1 partition state, 2 broker registration, 3 the small ones: /controller, /controller_epoch,
- * /cluster/id and the config change notification, all four on the same bytes), the rest is the
- * znode's data. Any input must decode or give an error with a message and an empty output,
- * never crash or leak; what decodes must keep the decoder's promises (partitions 0..n-1, ids >= 0, ports in range), and where an encoder
- * exists, encoding it and decoding that again must give the same values.
+ * 1 partition state, 2 broker registration, 3 all the others on the same bytes: /controller,
+ * /controller_epoch, /cluster/id, an entity config, the config change notification), the rest
+ * is the znode's data. Any input must decode or give an error with a message and an empty
+ * output, never crash or leak; what decodes must keep the decoder's promises (partitions
+ * 0..n-1, ids >= 0, ports in range), and where an encoder exists, encoding it and decoding that
+ * again must give the same values.
  */
 #include "err.h"
 #include "kznode.h"
@@ -127,6 +128,20 @@ static void fuzz_small(const char *text, size_t len)
 		FUZZ_NEED(kznode_cluster_id_encode(id, &js) == 0);
 		FUZZ_NEED(kznode_cluster_id_decode(js, strlen(js), id2, eb, sizeof(eb)) == 0 && !strcmp(id, id2));
 		free(js);
+	}
+	struct kznode_conf *c = NULL, *c2 = NULL;
+	int32_t n = 0, n2 = 0;
+	if (kznode_config_decode(text, len, &c, &n, eb, sizeof(eb)) == 0) {
+		FUZZ_NEED(c != NULL && n >= 0 && n <= KZNODE_MAX_CONFIGS);
+		FUZZ_NEED(kznode_config_encode(c, n, &js) == 0);
+		FUZZ_NEED(kznode_config_decode(js, strlen(js), &c2, &n2, eb, sizeof(eb)) == 0 && n2 == n);
+		for (int32_t i = 0; i < n; i++)
+			FUZZ_NEED(!strcmp(c[i].name, c2[i].name) && !strcmp(c[i].value, c2[i].value));
+		kznode_config_free(c, n);
+		kznode_config_free(c2, n2);
+		free(js);
+	} else {
+		FUZZ_NEED(c == NULL && n == 0 && eb[0]);
 	}
 	if (kznode_config_change_decode(text, len, path, sizeof(path), eb, sizeof(eb)) == 0) {
 		char path2[128];

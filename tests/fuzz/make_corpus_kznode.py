@@ -30,6 +30,8 @@ seeds = {
     "controller_epoch": (3, '42'),
     "cluster_id": (3, '{"version":"1","id":"q7-Lx_0aBcDeFgHiJkLmNw"}'),
     "config_change": (3, '{"version":2,"entity_path":"brokers/<default>"}'),
+    "config_topic": (3, '{"version":1,"config":{"retention.ms":"1000","segment.bytes":"1024"}}'),
+    "config_not_strings": (3, '{"version":1,"config":{"retention.ms":1000,"x":null,"y":"z"}}'),
     "config_change_v1": (3, '{"version":1,"entity_type":"topics","entity_name":"t"}'),
 }
 

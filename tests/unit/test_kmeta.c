@@ -458,6 +458,43 @@ START_TEST(test_kz_cluster_id_and_notifications)
 }
 END_TEST
 
+START_TEST(test_kz_config)
+{
+	struct kznode_conf in[] = { { "retention.ms", "1000" }, { "x\"y", "a\\b\n" } };
+	char *js = NULL, eb[256];
+	ck_assert_int_eq(kznode_config_encode(in, 2, &js), 0);
+	ck_assert_str_eq(js, "{\"version\":1,\"config\":{\"retention.ms\":\"1000\",\"x\\\"y\":\"a\\\\b\\u000a\"}}");
+	struct kznode_conf *out = NULL;
+	int32_t n = -1;
+	ck_assert_int_eq(kznode_config_decode(js, strlen(js), &out, &n, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(out[0].name, "retention.ms");
+	ck_assert_str_eq(out[0].value, "1000");
+	ck_assert_str_eq(out[1].name, "x\"y");
+	ck_assert_str_eq(out[1].value, "a\\b\n");
+	kznode_config_free(out, n);
+	free(js);
+	ck_assert_int_eq(kznode_config_encode(NULL, 0, &js), 0);
+	ck_assert_str_eq(js, "{\"version\":1,\"config\":{}}");
+	free(js);
+	/* values that are not strings are skipped; no "config" gives no pairs */
+	ck_assert_int_eq(kznode_config_decode(S("{\"version\":1,\"config\":{\"a\":1,\"b\":\"2\",\"c\":null}}"), &out, &n,
+					      eb, sizeof(eb)),
+			 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(out[0].name, "b");
+	kznode_config_free(out, n);
+	ck_assert_int_eq(kznode_config_decode(S("{\"version\":1}"), &out, &n, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_ptr_nonnull(out);
+	kznode_config_free(out, n);
+	ck_assert_int_eq(kznode_config_decode(S("{\"config\":{\"a\":\"1\""), &out, &n, eb, sizeof(eb)), ERR_CORRUPT);
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(n, 0);
+	ck_assert(strstr(eb, "entity config") != NULL);
+}
+END_TEST
+
 static Suite *kmeta_suite(void)
 {
 	Suite *s = suite_create("kmeta");
@@ -481,6 +518,7 @@ static Suite *kmeta_suite(void)
 	tcase_add_test(tc, test_kz_broker);
 	tcase_add_test(tc, test_kz_controller_and_epoch);
 	tcase_add_test(tc, test_kz_cluster_id_and_notifications);
+	tcase_add_test(tc, test_kz_config);
 	suite_add_tcase(s, tc);
 	return s;
 }
