@@ -133,6 +133,7 @@ static int kbatch_walk(const uint8_t *p, size_t len, const struct kbatch_hdr *h,
 			       h->records_count, len - KBATCH_HDR_SIZE);
 	for (int32_t i = 0; i < h->records_count; i++) {
 		int32_t rlen;
+		const uint8_t *raw = q;
 		if (kb_varint(&q, end, &rlen))
 			return err_set(eb, el, ERR_PROTO, "record %d: bad length varint", i);
 		if (rlen < KBATCH_MIN_RECORD_BODY || (size_t)rlen > (size_t)(end - q))
@@ -185,6 +186,8 @@ static int kbatch_walk(const uint8_t *p, size_t len, const struct kbatch_hdr *h,
 			rec.headers_count = hcount;
 			rec.headers = hstart;
 			rec.headers_len = (size_t)(rend - hstart);
+			rec.raw = raw;
+			rec.raw_len = (size_t)(rend - raw);
 			int rc = cb(&rec, arg);
 			if (rc)
 				return rc;
@@ -217,9 +220,14 @@ static int kbatch_check_frame(const uint8_t *p, size_t len, struct kbatch_hdr *h
 
 /* Header fields that must agree with each other (checked after the CRC, so that a flipped bit
  * is reported as corruption). */
-static int kbatch_check_content(const struct kbatch_hdr *h, char *eb, size_t el)
+static int kbatch_check_content(const struct kbatch_hdr *h, unsigned flags, char *eb, size_t el)
 {
-	if (h->records_count < 1 || h->last_offset_delta != h->records_count - 1)
+	if (flags & KBATCH_COMPACTED) {
+		if (h->records_count < 0 || h->last_offset_delta < 0 ||
+		    h->records_count > (int64_t)h->last_offset_delta + 1)
+			return err_set(eb, el, ERR_PROTO, "recordsCount %d does not fit lastOffsetDelta %d",
+				       h->records_count, h->last_offset_delta);
+	} else if (h->records_count < 1 || h->last_offset_delta != h->records_count - 1)
 		return err_set(eb, el, ERR_PROTO, "recordsCount %d and lastOffsetDelta %d disagree",
 			       h->records_count, h->last_offset_delta);
 	if ((h->attributes & KBATCH_COMPRESSION_MASK) > 4)
@@ -229,6 +237,11 @@ static int kbatch_check_content(const struct kbatch_hdr *h, char *eb, size_t el)
 }
 
 int kbatch_check(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, size_t el)
+{
+	return kbatch_check_ex(p, len, 0, h, eb, el);
+}
+
+int kbatch_check_ex(const uint8_t *p, size_t len, unsigned flags, struct kbatch_hdr *h, char *eb, size_t el)
 {
 	struct kbatch_hdr tmp;
 	if (!h)
@@ -241,15 +254,21 @@ int kbatch_check(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, s
 	if (crc != h->crc)
 		return err_set(eb, el, ERR_CORRUPT, "CRC-32C mismatch: stored %08x, computed %08x",
 			       h->crc, crc);
-	return kbatch_check_content(h, eb, el);
+	return kbatch_check_content(h, flags, eb, el);
 }
 
 int kbatch_validate(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, size_t el)
 {
+	return kbatch_validate_ex(p, len, 0, h, eb, el);
+}
+
+int kbatch_validate_ex(const uint8_t *p, size_t len, unsigned flags, struct kbatch_hdr *h, char *eb,
+		       size_t el)
+{
 	struct kbatch_hdr tmp;
 	if (!h)
 		h = &tmp;
-	int rc = kbatch_check(p, len, h, eb, el);
+	int rc = kbatch_check_ex(p, len, flags, h, eb, el);
 	if (rc)
 		return rc;
 	if (h->attributes & KBATCH_COMPRESSION_MASK)
@@ -323,7 +342,7 @@ int kbatch_records(const uint8_t *b, size_t len, kbatch_record_cb cb, void *arg,
 	struct kbatch_hdr h;
 	int rc = kbatch_check_frame(b, len, &h, eb, el);
 	if (!rc)
-		rc = kbatch_check_content(&h, eb, el);
+		rc = kbatch_check_content(&h, KBATCH_COMPACTED, eb, el);
 	if (rc)
 		return rc;
 	if (h.attributes & KBATCH_COMPRESSION_MASK)

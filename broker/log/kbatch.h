@@ -102,6 +102,17 @@ int kbatch_validate(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb
  * covers them since); the same return values.
  */
 int kbatch_check(const uint8_t *p, size_t len, struct kbatch_hdr *h, char *eb, size_t el);
+/*
+ * Both with flags. KBATCH_COMPACTED accepts what the log cleaner leaves (Kafka's
+ * MemoryRecords.filterTo): a batch keeping its baseOffset and lastOffsetDelta with fewer
+ * records, 0 <= recordsCount <= lastOffsetDelta + 1, their offsetDeltas increasing with gaps.
+ * Batches read back from a log (recovery, the cleaner, a follower's fetch) are checked this
+ * way; a Produce request's with plain kbatch_validate.
+ */
+#define KBATCH_COMPACTED 2u
+int kbatch_check_ex(const uint8_t *p, size_t len, unsigned flags, struct kbatch_hdr *h, char *eb, size_t el);
+int kbatch_validate_ex(const uint8_t *p, size_t len, unsigned flags, struct kbatch_hdr *h, char *eb,
+		       size_t el);
 
 /*
  * Walks back-to-back batches (a Produce "records" field, a Fetch response, a segment) by their
@@ -147,12 +158,15 @@ struct kbatch_record {
 	int32_t headers_count;
 	const uint8_t *headers; /* raw header bytes, headers_len long: see kbatch_header_next */
 	size_t headers_len;
+	const uint8_t *raw; /* the whole record as stored, its length varint included */
+	size_t raw_len;
 };
 
 /*
  * Calls cb for every record of an uncompressed batch of exactly len bytes, in order; a non-zero
  * return from cb stops and is returned. The header and the records are checked as in
- * kbatch_validate (except the CRC), so arbitrary bytes are safe. A compressed batch is
+ * kbatch_validate_ex with KBATCH_COMPACTED (except the CRC), so arbitrary bytes are safe and a
+ * batch the log cleaner thinned is read like any other. A compressed batch is
  * ERR_VERSION ("compressed: not decoded here").
  */
 typedef int (*kbatch_record_cb)(const struct kbatch_record *r, void *arg);

@@ -40,10 +40,18 @@ struct klog_opts {
 	int64_t flush_messages;	    /* fsync after this many records appended; <= 0: leave to the OS */
 	int64_t flush_ms;	    /* klog_housekeep fsyncs when this long since the last; <= 0 never */
 	bool test_no_fsync;	    /* hidden test-only knob: skip every fsync (fuzzing, tmpfs tests) */
+	/* cleanup.policy: compact (the log cleaner, kclean, keeps the last record per key) and/or
+	 * delete (retention_ms and retention_bytes delete old segments); all false = delete */
+	bool compact;
+	bool no_delete;
+	int64_t delete_retention_ms;   /* delete.retention.ms: how long tombstones are kept */
+	int64_t min_compaction_lag_ms; /* min.compaction.lag.ms: younger records are not cleaned */
+	double min_cleanable_ratio;    /* min.cleanable.dirty.ratio */
 };
 
 /* Kafka's defaults: 1 GiB segments, 7-day roll and retention, no size retention, 4 KiB index
- * interval, 10 MiB indexes, flushing left to the OS. */
+ * interval, 10 MiB indexes, flushing left to the OS; cleanup.policy=delete, and for compaction
+ * a 1-day delete.retention.ms, no lag, a dirty ratio of 0.5. */
 void klog_opts_default(struct klog_opts *o);
 
 /*
@@ -53,7 +61,11 @@ void klog_opts_default(struct klog_opts *o);
  * file, byte position and offset) and its indexes are rebuilt; older segments keep their indexes
  * when they are sane, else they are rebuilt from the batch headers. A .log whose name is not 20
  * digits, an unreadable file, a bad batch header inside an older segment, or overlapping
- * segments is an error naming the file (nothing is deleted or truncated then).
+ * segments is an error naming the file (nothing is deleted or truncated then). Before that, a
+ * cleaner's half-done swap is finished or undone (see klog_swap_cleaned): every *.cleaned file
+ * is deleted (the segments it was made from are all still there), and a <base>.log.swap (the
+ * cleaned segment was complete and fsynced) replaces <base>.log and every segment whose base
+ * is above base and not above the swap's last offset.
  * o may be NULL (defaults). On success *out is owned by the caller (klog_close / klog_remove).
  */
 int klog_open(const char *dir, const struct klog_opts *o, int64_t now_ms, struct klog **out,
@@ -145,6 +157,50 @@ int klog_truncate_to(struct klog *l, int64_t offset, char *eb, size_t el);
  * (any offset >= 0, also past the end: a follower whose leader's log starts beyond its own end).
  * On error (ERR_IO creating the new segment) the log has no segment and must be closed. */
 int klog_reset(struct klog *l, int64_t offset, char *eb, size_t el);
+
+/*
+ * The log cleaner's view (kclean). A snapshot of the inactive segments (all but the active
+ * one), oldest first; fds are dup()s the caller closes (klog_segviews_free), or -1 without
+ * dup_fds. *gen is the log's generation: it changes whenever an inactive segment may have
+ * changed (retention deleted one, truncation, reset), never on appends or rolls. 0, ERR_NOMEM,
+ * ERR_IO (dup failed). *out is NULL when *n is 0.
+ */
+struct klog_segview {
+	int64_t base, size, next_offset;
+	int64_t max_ts;	  /* largest batch maxTimestamp, -1 none */
+	int64_t mtime_ms; /* last append, or the file's mtime */
+	int fd;
+};
+int klog_segviews(struct klog *l, bool dup_fds, struct klog_segview **out, int *n, uint64_t *gen,
+		  char *eb, size_t el);
+void klog_segviews_free(struct klog_segview *v, int n);
+
+/* The steps of klog_swap_cleaned, for a test hook that stops the process at each. */
+enum klog_swap_step {
+	KLOG_SWAP_RENAMED_SWAP = 1, /* <base>.log.cleaned renamed to <base>.log.swap (fsynced dir) */
+	KLOG_SWAP_INDEXES_GONE,	    /* the group's index files deleted */
+	KLOG_SWAP_ONE_LOG_GONE,	    /* the first later .log of the group deleted (groups of >= 2) */
+	KLOG_SWAP_LOGS_GONE,	    /* every later .log of the group deleted */
+	KLOG_SWAP_RENAMED_LOG,	    /* <base>.log.swap renamed over <base>.log, dir not fsynced yet */
+	KLOG_SWAP_DONE,		    /* the directory fsynced and the new indexes written */
+};
+typedef void (*klog_swap_hook)(enum klog_swap_step step, void *arg);
+
+/*
+ * Replaces the count inactive segments starting with the one based at base by the cleaned
+ * segment in cleaned_path (a complete, fsynced file in this log's directory holding batches
+ * whose offsets lie inside the group's range, ascending). Kafka's swap protocol, crash-safe at
+ * every step (klog_open finishes it): rename the file to <base>.log.swap and fsync the
+ * directory (the commit point), delete the group's indexes and its later .log files, rename
+ * the swap over <base>.log, fsync the directory, rebuild the segment's indexes. A read served
+ * before keeps its fd on the old files. gen must still be the log's generation and the group
+ * must still be there and inactive: else ERR_BUSY and nothing changes (the caller deletes
+ * cleaned_path). hook (may be NULL) is told of each step. 0, ERR_BUSY, ERR_IO, ERR_CORRUPT.
+ */
+int klog_swap_cleaned(struct klog *l, uint64_t gen, int64_t base, int count, const char *cleaned_path,
+		      klog_swap_hook hook, void *hook_arg, char *eb, size_t el);
+const struct klog_opts *klog_get_opts(const struct klog *l);
+uint64_t klog_gen(const struct klog *l);
 
 size_t klog_size_bytes(const struct klog *l);
 int klog_segment_count(const struct klog *l);

@@ -137,7 +137,7 @@ static int kfw_split_batch(const uint8_t *b, size_t blen, void *arg)
 {
 	struct kfw_split *s = arg;
 	struct kbatch_hdr h;
-	int rc = kbatch_check(b, blen, &h, s->eb, s->el);
+	int rc = kbatch_check_ex(b, blen, KBATCH_COMPACTED, &h, s->eb, s->el); /* thinned batches of a compacted log too */
 	if (rc == 0 && (h.base_offset < 0 || h.base_offset > INT64_MAX - h.last_offset_delta))
 		rc = err_set(s->eb, s->el, ERR_PROTO, "batch base offset %lld out of range", (long long)h.base_offset);
 	if (rc) {
