@@ -109,7 +109,15 @@ int kb_topic_apply_conf(struct broker *b, struct kb_topic *t, char *why, size_t 
 			bad = strcmp(v, "CreateTime") && strcmp(v, "LogAppendTime");
 			t->log_append_time = !strcmp(v, "LogAppendTime");
 		} else if (!strcmp(k, "cleanup.policy"))
-			bad = strcmp(v, "delete") != 0; /* compaction is not implemented: refuse it */
+			bad = kb_parse_cleanup_policy(v, &t->opts.compact, &t->opts.no_delete);
+		else if (!strcmp(k, "delete.retention.ms"))
+			bad = kb_parse_long(v, 0, &t->opts.delete_retention_ms);
+		else if (!strcmp(k, "min.compaction.lag.ms"))
+			bad = kb_parse_long(v, 0, &t->opts.min_compaction_lag_ms);
+		else if (!strcmp(k, "max.compaction.lag.ms"))
+			bad = kb_parse_long(v, 1, &x); /* accepted; the dirty ratio alone starts a cleaning */
+		else if (!strcmp(k, "min.cleanable.dirty.ratio"))
+			bad = kb_parse_ratio(v, &t->opts.min_cleanable_ratio);
 		else if (!strcmp(k, "compression.type"))
 			bad = strcmp(v, "producer") != 0;
 		else {

@@ -23,6 +23,7 @@ struct evbuffer;
 struct event;
 struct kb_zk;
 struct kfetcher;
+struct kclean;
 struct kctrl;
 struct kb_shutdown;
 struct kctl_srv;
@@ -146,6 +147,8 @@ struct broker {
 	LIST_HEAD(, kwait) waits;
 	LIST_HEAD(, kflushwait) flush_waits;
 	struct fsyncq *fsq; /* the fsync worker of every partition log's flush policy */
+	struct kclean *cleaner; /* the log cleaner (log.cleaner.enable), NULL when disabled */
+	struct event *clean;	/* every log.cleaner.backoff.ms: krm_clean */
 	struct krm *rm;	    /* the replica manager: every local partition log and its HW */
 	struct kfetcher *fetcher; /* the follower fetchers (one connection per leader), fed by rm */
 	LIST_HEAD(, kprodwait) prod_waits; /* acks=all produces held in rm's purgatory */

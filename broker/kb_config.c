@@ -7,6 +7,7 @@
 #include "err.h"
 #include "props.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,14 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "log.index.interval.bytes", CFG_INT, 0, INT32_MAX, "4096", KB_OFF(log_index_interval_bytes), 0, "bytes between offset index entries" },
 	{ "log.index.size.max.bytes", CFG_INT, 4, INT32_MAX, "10485760", KB_OFF(log_index_size_max_bytes), 0, "largest offset index" },
 	{ "log.message.timestamp.type", CFG_STRING, 0, 0, "CreateTime", KB_OFF(log_message_timestamp_type), 0, "CreateTime or LogAppendTime" },
+	{ "log.cleanup.policy", CFG_STRING, 0, 0, "delete", KB_OFF(log_cleanup_policy), 0, "delete, compact or compact,delete" },
+	{ "log.cleaner.enable", CFG_BOOL, 0, 0, "true", KB_OFF(log_cleaner_enable), 0, "run the log cleaner for compacted topics" },
+	{ "log.cleaner.backoff.ms", CFG_LONG, 1, INT64_MAX, "15000", KB_OFF(log_cleaner_backoff_ms), 0, "how often logs are checked for cleaning" },
+	{ "log.cleaner.dedupe.buffer.size", CFG_LONG, 1024, INT64_MAX, "134217728", KB_OFF(log_cleaner_dedupe_buffer_size), 0, "memory of the cleaner's key map" },
+	{ "log.cleaner.delete.retention.ms", CFG_LONG, 0, INT64_MAX, "86400000", KB_OFF(log_cleaner_delete_retention_ms), 0, "how long tombstones are kept" },
+	{ "log.cleaner.min.compaction.lag.ms", CFG_LONG, 0, INT64_MAX, "0", KB_OFF(log_cleaner_min_compaction_lag_ms), 0, "records younger are not cleaned" },
+	{ "log.cleaner.min.cleanable.ratio", CFG_STRING, 0, 0, "0.5", KB_OFF(log_cleaner_min_cleanable_ratio), 0, "dirty share of a log that starts a cleaning" },
+	{ "log.cleaner.threads", CFG_INT, 1, 1, "1", KB_OFF(log_cleaner_threads), 0, "cleaner threads (samsa runs one)" },
 	{ "control.plane.listener.port", CFG_INT, -1, 65535, "-1", KB_OFF(control_plane_listener_port), 0, "controller channel (KIP-291); -1: first listener's port + 1000, 0: ephemeral" },
 	{ "samsa.http.port", CFG_INT, -1, 65535, "-1", KB_OFF(http_port), 0, "/metrics over HTTP (-1: off, 0: any free port)" },
 	{ "samsa.http.host", CFG_STRING, 0, 0, "", KB_OFF(http_host), 0, "address of samsa.http.port (empty: every address)" },
@@ -129,6 +138,48 @@ static int kb_parse_listeners(const char *file, const char *p, struct kb_listene
 	return 0;
 }
 
+int kb_parse_ratio(const char *v, double *out)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (!*v || *end || errno || !(x >= 0 && x <= 1))
+		return -1;
+	*out = x;
+	return 0;
+}
+
+int kb_parse_cleanup_policy(const char *v, bool *compact, bool *no_delete)
+{
+	/* Kafka's list: "delete", "compact", or both comma-separated in either order */
+	bool del = false, comp = false;
+	const char *p = v;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		while (n && *p == ' ') {
+			p++;
+			n--;
+		}
+		size_t m = n;
+		while (m && p[m - 1] == ' ')
+			m--;
+		if (m == 6 && !strncmp(p, "delete", 6))
+			del = true;
+		else if (m == 7 && !strncmp(p, "compact", 7))
+			comp = true;
+		else
+			return -1;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (!del && !comp)
+		return -1;
+	*compact = comp;
+	*no_delete = !del;
+	return 0;
+}
+
 int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen)
 {
 	const char *file = cfg->source ? cfg->source : "config";
@@ -147,6 +198,16 @@ int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen)
 			       file, cfg->log_message_timestamp_type);
 	if (!cfg->zookeeper_connect || !cfg->zookeeper_connect[0])
 		return err_set(errbuf, errlen, ERR_CONFIG, "%s: 'zookeeper.connect' is required", file);
+	if (kb_parse_cleanup_policy(cfg->log_cleanup_policy ? cfg->log_cleanup_policy : "delete", &cfg->cleanup_compact,
+				    &cfg->cleanup_no_delete))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'log.cleanup.policy': delete, compact or compact,delete", file,
+			       cfg->log_cleanup_policy);
+	if (kb_parse_ratio(cfg->log_cleaner_min_cleanable_ratio ? cfg->log_cleaner_min_cleanable_ratio : "0.5",
+			   &cfg->cleaner_min_cleanable_ratio))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'log.cleaner.min.cleanable.ratio': a number from 0 to 1", file,
+			       cfg->log_cleaner_min_cleanable_ratio);
 	return 0;
 }
 

@@ -66,6 +66,14 @@ struct kb_config {
 	int32_t log_index_interval_bytes;
 	int32_t log_index_size_max_bytes;
 	char *log_message_timestamp_type;
+	char *log_cleanup_policy;
+	bool log_cleaner_enable;
+	int64_t log_cleaner_backoff_ms;
+	int64_t log_cleaner_dedupe_buffer_size;
+	int64_t log_cleaner_delete_retention_ms;
+	int64_t log_cleaner_min_compaction_lag_ms;
+	char *log_cleaner_min_cleanable_ratio;
+	int32_t log_cleaner_threads;
 	char *log_level;
 	int32_t control_plane_listener_port; /* -1: kctl_default_port(first listener's port) */
 	int32_t http_port;		     /* samsa.http.port: /metrics, -1 off */
@@ -76,6 +84,9 @@ struct kb_config {
 	int n_listeners;
 	struct kb_listener adv[KB_MAX_LISTENERS]; /* advertised.listeners */
 	int n_adv;
+	/* log.cleanup.policy and log.cleaner.min.cleanable.ratio, parsed */
+	bool cleanup_compact, cleanup_no_delete;
+	double cleaner_min_cleanable_ratio;
 };
 
 /* Reads and validates; ERR_CONFIG/ERR_IO with text on failure. Free with kb_config_free. */
@@ -84,5 +95,11 @@ int kb_config_override(struct kb_config *cfg, const char *kv, char *errbuf, size
 /* Parses listeners ("PLAINTEXT://host:port,...") into cfg->listener; called by load. */
 int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen);
 void kb_config_free(struct kb_config *cfg);
+
+/* cleanup.policy, a list ("delete", "compact", "compact,delete" in either order): *compact and
+ * *no_delete (the policy lacks delete); -1 for any other value (nothing set). */
+int kb_parse_cleanup_policy(const char *v, bool *compact, bool *no_delete);
+/* A ratio in [0, 1] (min.cleanable.dirty.ratio); -1 if v is not one (nothing set). */
+int kb_parse_ratio(const char *v, double *out);
 
 #endif

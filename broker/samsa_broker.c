@@ -10,6 +10,7 @@
 #include "kconn.h"
 #include "kwait.h"
 #include "fsyncq.h"
+#include "kclean.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kb_shutdown.h"
@@ -131,6 +132,14 @@ static void broker_unfollow(void *arg, const char *topic, int32_t part)
 		kfetcher_remove(b->fetcher, topic, part);
 }
 
+static void broker_clean_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	(void)fd;
+	(void)what;
+	krm_clean(b->rm, kb_now_ms());
+}
+
 static void broker_housekeep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct broker *b = arg;
@@ -184,6 +193,11 @@ static void broker_defaults(struct broker *b)
 	o->max_index_bytes = c->log_index_size_max_bytes;
 	o->flush_messages = c->log_flush_interval_messages;
 	o->flush_ms = c->log_flush_interval_ms;
+	o->compact = c->cleanup_compact;
+	o->no_delete = c->cleanup_no_delete;
+	o->delete_retention_ms = c->log_cleaner_delete_retention_ms;
+	o->min_compaction_lag_ms = c->log_cleaner_min_compaction_lag_ms;
+	o->min_cleanable_ratio = c->cleaner_min_cleanable_ratio;
 }
 
 int main(int argc, char **argv)
@@ -268,6 +282,15 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (cfg.log_cleaner_enable) {
+		struct kclean_opts co = { .map_bytes = (size_t)cfg.log_cleaner_dedupe_buffer_size };
+		if (kclean_new(b.base, b.log_dir, &co, &b.cleaner, eb, sizeof(eb))) {
+			log_fatal(BROKER_MOD, "cannot start the log cleaner: %s", eb);
+			fprintf(stderr, "samsa-broker: cannot start the log cleaner: %s\n", eb);
+			rc = 1;
+			goto out;
+		}
+	}
 	static const struct krm_ops rm_ops = {
 		.isr_write = broker_isr_write,
 		.follow = broker_follow,
@@ -279,6 +302,7 @@ int main(int argc, char **argv)
 		.log_dir = b.log_dir,
 		.lag_time_max_ms = cfg.replica_lag_time_max_ms,
 		.fsq = b.fsq,
+		.cleaner = b.cleaner,
 		.flushed = kapi_produce_flushed,
 		.flushed_arg = &b,
 		.ops = &rm_ops,
@@ -320,6 +344,13 @@ int main(int argc, char **argv)
 	b.wake = event_new(b.base, -1, 0, broker_wake_cb, &b);
 	b.tick = event_new(b.base, -1, EV_PERSIST, broker_tick_cb, &b);
 	b.housekeep = event_new(b.base, -1, EV_PERSIST, broker_housekeep_cb, &b);
+	if (b.cleaner) {
+		int64_t cb = cfg.log_cleaner_backoff_ms;
+		struct timeval cbtv = { cb / 1000, (cb % 1000) * 1000 };
+		b.clean = event_new(b.base, -1, EV_PERSIST, broker_clean_cb, &b);
+		if (b.clean)
+			event_add(b.clean, &cbtv);
+	}
 	checkpoint = event_new(b.base, -1, EV_PERSIST, broker_checkpoint_cb, &b);
 	int64_t ck = cfg.replica_hw_checkpoint_interval_ms;
 	struct timeval cktv = { ck / 1000, (ck % 1000) * 1000 };
@@ -374,6 +405,7 @@ out:
 			kb_topic_free(t);
 		}
 	}
+	kclean_free(b.cleaner); /* after the logs: krm_free cancelled a cleaning of any of them */
 	fsyncq_free(b.fsq); /* after the logs: their close releases what waited for it */
 	kb_metrics_stop(&b);
 	kb_dynconf_release(&b);
@@ -386,6 +418,8 @@ out:
 		event_free(b.tick);
 	if (b.housekeep)
 		event_free(b.housekeep);
+	if (b.clean)
+		event_free(b.clean);
 	if (checkpoint)
 		event_free(checkpoint);
 	net_signals_free(sigs);

@@ -3,8 +3,8 @@
  *
  * The key map is an open-addressing table of (64-bit hash, offset, key position, key length)
  * with the keys' bytes in an arena beside it; a lookup compares the whole key, so two keys never
- * share an entry. Its memory (map_bytes) is allocated once per cleaning: half for the slots
- * (filled to 3/4 at most), half for the keys. A dirty segment goes in only if it fits whole:
+ * share an entry. Its bound (map_bytes) is half for the slots (filled to 3/4 at most), half for
+ * the keys; it starts small and grows toward the bound as keys come. A dirty segment goes in only if it fits whole:
  * a first walk counts what it could add (its keys not yet mapped, repeats counted again, so an
  * over-estimate), a second adds them.
  *
@@ -50,9 +50,10 @@ struct kclean_ent {
 
 struct kclean_map {
 	struct kclean_ent *slots;
-	size_t mask, used, max_used;
+	size_t mask, used;
+	size_t max_slots, max_used; /* the bound map_bytes sets (max_used: 3/4 of max_slots) */
 	uint8_t *arena;
-	size_t alen, acap;
+	size_t alen, acap, amax;
 };
 
 static uint64_t kclean_hash(const uint8_t *k, size_t n)
@@ -70,6 +71,11 @@ static uint64_t kclean_hash(const uint8_t *k, size_t n)
 	return h ? h : 1;
 }
 
+/* The map starts small and grows up to its bound (Kafka allocates the whole buffer at once;
+ * here memory a cleaning does not need is never touched). */
+#define KCLEAN_MAP_FIRST_SLOTS 4096
+#define KCLEAN_ARENA_FIRST (64u << 10)
+
 static int kclean_map_init(struct kclean_map *m, size_t bytes)
 {
 	memset(m, 0, sizeof(*m));
@@ -78,8 +84,12 @@ static int kclean_map_init(struct kclean_map *m, size_t bytes)
 	size_t n = 8;
 	while (n * 2 * sizeof(struct kclean_ent) <= bytes / 2)
 		n *= 2;
-	m->slots = calloc(n, sizeof(*m->slots));
-	m->acap = bytes / 2 > UINT32_MAX ? UINT32_MAX : bytes / 2;
+	m->max_slots = n;
+	m->max_used = n / 4 * 3;
+	m->amax = bytes / 2 > UINT32_MAX ? UINT32_MAX : bytes / 2;
+	size_t first = n < KCLEAN_MAP_FIRST_SLOTS ? n : KCLEAN_MAP_FIRST_SLOTS;
+	m->acap = m->amax < KCLEAN_ARENA_FIRST ? m->amax : KCLEAN_ARENA_FIRST;
+	m->slots = calloc(first, sizeof(*m->slots));
 	m->arena = malloc(m->acap);
 	if (!m->slots || !m->arena) {
 		free(m->slots);
@@ -87,8 +97,7 @@ static int kclean_map_init(struct kclean_map *m, size_t bytes)
 		memset(m, 0, sizeof(*m));
 		return ERR_NOMEM;
 	}
-	m->mask = n - 1;
-	m->max_used = n / 4 * 3;
+	m->mask = first - 1;
 	return 0;
 }
 
@@ -109,6 +118,44 @@ static struct kclean_ent *kclean_map_slot(const struct kclean_map *m, const uint
 			return e;
 		i = (i + 1) & m->mask;
 	}
+}
+
+/* Room for keys more entries of bytes more key bytes (within the bound, which the caller
+ * checked): the table doubles and rehashes, the arena grows. */
+static int kclean_map_reserve(struct kclean_map *m, size_t keys, size_t bytes)
+{
+	size_t n = m->mask + 1;
+	size_t want = m->used + keys;
+	if (want > n / 4 * 3) {
+		size_t nn = n;
+		while (want > nn / 4 * 3 && nn < m->max_slots)
+			nn *= 2;
+		struct kclean_ent *ns = calloc(nn, sizeof(*ns));
+		if (!ns)
+			return ERR_NOMEM;
+		for (size_t i = 0; i < n; i++) {
+			if (!m->slots[i].hash)
+				continue;
+			size_t j = (size_t)m->slots[i].hash & (nn - 1);
+			while (ns[j].hash)
+				j = (j + 1) & (nn - 1);
+			ns[j] = m->slots[i];
+		}
+		free(m->slots);
+		m->slots = ns;
+		m->mask = nn - 1;
+	}
+	if (m->alen + bytes > m->acap) {
+		size_t c = m->acap;
+		while (m->alen + bytes > c && c < m->amax)
+			c = c * 2 > m->amax ? m->amax : c * 2;
+		uint8_t *na = realloc(m->arena, c);
+		if (!na)
+			return ERR_NOMEM;
+		m->arena = na;
+		m->acap = c;
+	}
+	return 0;
 }
 
 /* ---- reading a segment batch by batch ---- */
@@ -439,7 +486,7 @@ int kclean_task_run(struct kclean_task *t, atomic_int *cancel)
 		struct kclean_mapwalk w = { &m, t->first_dirty, false, 0, 0 };
 		if ((rc = kclean_map_walk(t, &t->v[i], &rd, &w, cancel)))
 			goto out;
-		if (m.used + w.new_keys > m.max_used || m.alen + w.new_bytes > m.acap) {
+		if (m.used + w.new_keys > m.max_used || m.alen + w.new_bytes > m.amax) {
 			if (t->v[i].base <= t->first_dirty) {
 				rc = err_set(t->err, sizeof(t->err), ERR_FULL,
 					     "the key map (log.cleaner.dedupe.buffer.size %zu) cannot hold the keys of "
@@ -450,6 +497,10 @@ int kclean_task_run(struct kclean_task *t, atomic_int *cancel)
 			nclean = i;
 			t->cleaned_upto = t->v[i].base;
 			break;
+		}
+		if ((rc = kclean_map_reserve(&m, w.new_keys, w.new_bytes))) {
+			err_set(t->err, sizeof(t->err), rc, "out of memory for the key map");
+			goto out;
 		}
 		w.insert = true;
 		if ((rc = kclean_map_walk(t, &t->v[i], &rd, &w, cancel)))
@@ -486,7 +537,7 @@ out:
 
 /* ---- planning and installing (loop thread) ---- */
 
-int kclean_task_plan(struct klog *l, int64_t checkpoint, int64_t now_ms, size_t map_bytes,
+int kclean_task_plan(struct klog *l, int64_t checkpoint, int64_t stable, int64_t now_ms, size_t map_bytes,
 		     struct kclean_task **out, double *ratio, char *eb, size_t el)
 {
 	const struct klog_opts *o = klog_get_opts(l);
@@ -501,11 +552,14 @@ int kclean_task_plan(struct klog *l, int64_t checkpoint, int64_t now_ms, size_t 
 		return rc;
 	int64_t start = klog_start_offset(l), end = klog_end_offset(l);
 	int64_t first_dirty = checkpoint < start || checkpoint > end ? start : checkpoint;
-	/* the first segment holding a record younger than the lag, or the active one */
+	/* the first segment holding a record younger than the lag or at or above stable, or the
+	 * active one */
 	int u = 0;
 	while (u < n) {
 		int64_t newest = v[u].max_ts >= 0 ? v[u].max_ts : v[u].mtime_ms;
 		if (o->min_compaction_lag_ms > 0 && newest > now_ms - o->min_compaction_lag_ms)
+			break;
+		if (v[u].next_offset > stable)
 			break;
 		u++;
 	}
@@ -770,7 +824,7 @@ void kclean_free(struct kclean *c)
 	free(c);
 }
 
-int kclean_offer(struct kclean *c, struct klog *l, const char *topic, int32_t part, int64_t now_ms)
+int kclean_offer(struct kclean *c, struct klog *l, const char *topic, int32_t part, int64_t stable, int64_t now_ms)
 {
 	char eb[256];
 	if (c->cur)
@@ -778,8 +832,8 @@ int kclean_offer(struct kclean *c, struct klog *l, const char *topic, int32_t pa
 	if (!klog_get_opts(l)->compact)
 		return 0;
 	struct kclean_task *t;
-	int rc = kclean_task_plan(l, kclean_checkpoint(c, topic, part), now_ms, c->o.map_bytes, &t, NULL, eb,
-				  sizeof(eb));
+	int rc = kclean_task_plan(l, kclean_checkpoint(c, topic, part), stable, now_ms, c->o.map_bytes, &t, NULL,
+				  eb, sizeof(eb));
 	if (rc) {
 		log_warn(KCLEAN_MOD, "%s-%d: cannot plan a cleaning: %s", topic, part, eb);
 		return rc;

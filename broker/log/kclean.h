@@ -73,12 +73,14 @@ struct kclean_task {
 };
 
 /*
- * Loop thread: whether l needs cleaning now, given the checkpoint (-1: none) and now_ms. 0 with
+ * Loop thread: whether l needs cleaning now, given the checkpoint (-1: none), now_ms and stable
+ * (the high watermark: a segment reaching it is not cleaned, as Kafka stops at the last stable
+ * offset; INT64_MAX for none). 0 with
  * *out NULL (nothing to clean: no inactive segment past the lag, nothing dirty, or a dirty ratio
  * below min_cleanable_ratio; *ratio, may be NULL, gets it), 0 with *out a task the caller owns
  * (kclean_task_free), ERR_NOMEM/ERR_IO. map_bytes is log.cleaner.dedupe.buffer.size.
  */
-int kclean_task_plan(struct klog *l, int64_t checkpoint, int64_t now_ms, size_t map_bytes,
+int kclean_task_plan(struct klog *l, int64_t checkpoint, int64_t stable, int64_t now_ms, size_t map_bytes,
 		     struct kclean_task **out, double *ratio, char *eb, size_t el);
 /*
  * Any thread, blocking disk I/O: steps 1 and 2 on the task's fds, writing and fsyncing the
@@ -119,11 +121,12 @@ int kclean_new(struct event_base *base, const char *log_dir, const struct kclean
 void kclean_free(struct kclean *c);
 
 /*
- * Loop thread: offers topic-part's log l (whose opts have compact) for cleaning. Starts one when
- * the worker is idle and l needs it. 1 started, 0 nothing to do, ERR_BUSY (a cleaning is in
+ * Loop thread: offers topic-part's log l (whose opts have compact) for cleaning, up to stable
+ * (its high watermark). Starts one when the worker is idle and l needs it. 1 started, 0 nothing to do, ERR_BUSY (a cleaning is in
  * flight: offer again later), or an error (logged).
  */
-int kclean_offer(struct kclean *c, struct klog *l, const char *topic, int32_t part, int64_t now_ms);
+int kclean_offer(struct kclean *c, struct klog *l, const char *topic, int32_t part, int64_t stable,
+		 int64_t now_ms);
 /* Loop thread: l is about to be closed or removed: a cleaning of it in flight is cancelled
  * (this waits for the worker to notice, between two batches) and its files deleted. With
  * drop_checkpoint the partition's entry leaves the checkpoint file too (topic deletion). */

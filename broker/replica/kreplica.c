@@ -14,6 +14,7 @@
 #include "err.h"
 #include "kbatch.h"
 #include "kckpt.h"
+#include "kclean.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -79,6 +80,7 @@ struct krm {
 	char log_dir[3800];
 	int64_t lag_max;
 	struct fsyncq *fsq;
+	struct kclean *cleaner;
 	klog_flushed_cb flushed;
 	void *flushed_arg;
 	const struct krm_ops *ops;
@@ -148,6 +150,7 @@ struct krm *krm_new(const struct krm_opts *o, char *err, size_t errlen)
 	snprintf(rm->log_dir, sizeof(rm->log_dir), "%s", o->log_dir);
 	rm->lag_max = o->lag_time_max_ms > 0 ? o->lag_time_max_ms : 10000;
 	rm->fsq = o->fsq;
+	rm->cleaner = o->cleaner;
 	rm->flushed = o->flushed;
 	rm->flushed_arg = o->flushed_arg;
 	rm->ops = o->ops;
@@ -517,6 +520,7 @@ static void krm_part_drop(struct krm *rm, struct krm_part *p, bool delete_log)
 	*pp = p->hnext;
 	LIST_REMOVE(p, link);
 	krepl_free(p->k);
+	kclean_forget(rm->cleaner, p->log, p->topic, p->part, delete_log);
 	if (delete_log) {
 		char eb[512];
 		log_info(KRM_MOD, "%s-%d is no longer hosted here; removing its log", p->topic, p->part);
@@ -658,6 +662,20 @@ void krm_housekeep(struct krm *rm, int64_t now)
 	LIST_FOREACH(p, &rm->parts, link)
 		if (!p->failed)
 			klog_housekeep(p->log, now);
+}
+
+void krm_clean(struct krm *rm, int64_t now)
+{
+	struct krm_part *p;
+	if (!rm->cleaner)
+		return;
+	LIST_FOREACH(p, &rm->parts, link) {
+		if (p->failed || !klog_get_opts(p->log)->compact)
+			continue;
+		/* below the high watermark only (Kafka's last stable offset) */
+		if (kclean_offer(rm->cleaner, p->log, p->topic, p->part, p->hw, now) != 0)
+			break; /* started one, or one is in flight */
+	}
 }
 
 void krm_flushed(struct krm *rm, const struct klog *l, int64_t offset)

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 struct fsyncq;
+struct kclean;
 struct krm;
 struct krm_produce;
 
@@ -63,6 +64,7 @@ struct krm_opts {
 	const char *log_dir;	 /* copied */
 	int64_t lag_time_max_ms; /* replica.lag.time.max.ms */
 	struct fsyncq *fsq;	 /* the flush policy's worker for every log (may be NULL) */
+	struct kclean *cleaner;	 /* the log cleaner of compacted logs (may be NULL: none runs) */
 	klog_flushed_cb flushed; /* passed to klog_set_fsyncq with flushed_arg */
 	void *flushed_arg;
 	const struct krm_ops *ops; /* stays the caller's */
@@ -112,6 +114,10 @@ void krm_tick(struct krm *rm, int64_t now);
 int krm_checkpoint(struct krm *rm, char *err, size_t errlen);
 /* Retention, roll and time-based flush of every hosted log (klog_housekeep). */
 void krm_housekeep(struct krm *rm, int64_t now);
+/* Offers the hosted logs whose cleanup.policy has compact to the cleaner (kclean_offer, below
+ * each one's high watermark), until one starts or the cleaner is busy. Call every
+ * log.cleaner.backoff.ms. A removed or closed partition's cleaning in flight is cancelled. */
+void krm_clean(struct krm *rm, int64_t now);
 /* The flushed callback of a log (to be called from opts.flushed's target): the recovery point. */
 void krm_flushed(struct krm *rm, const struct klog *l, int64_t offset);
 

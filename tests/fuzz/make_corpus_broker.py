@@ -1,4 +1,4 @@
-"""Regenerates the seed corpora of the broker's fuzz harnesses (kbatch, klog_recover) from record
+"""Regenerates the seed corpora of the broker's fuzz harnesses (kbatch, klog_recover, kclean) from record
 batches built by kafka-python (an independent implementation of the v2 format):
     /usr/bin/python3 tests/fuzz/make_corpus_broker.py
 """
@@ -88,6 +88,26 @@ def main():
     os.makedirs(os.path.join(here, "corpus", "klog_recover"), exist_ok=True)
     for name, data in recover.items():
         with open(os.path.join(here, "corpus", "klog_recover", name), "wb") as f:
+            f.write(bytes(data))
+
+    # kclean: flags, u16 + the older segment 0, the active segment 1000
+    keyed = [batch([(b"k%d" % (i % 4), b"v%d" % r, []) for i in range(6)], ts=1600000000000 + r) for r in range(5)]
+    tomb = batch([(b"k1", None, []), (b"k2", None, [])], ts=1600000000100)
+    unkeyed = batch([(None, b"no key", [])], ts=1600000000200)
+    older, _ = segment(keyed + [tomb, unkeyed, gz])
+    active, _ = segment([batch([(b"k0", b"new", [])])], base=1000)
+    clean = {
+        "keyed": b"\0" + u16(len(older)) + older + active,
+        "tombstones_due": b"\x10" + u16(len(older)) + older + active,
+        "min_lag": b"\x20" + u16(len(older)) + older + active,
+        "swap_left": b"\1" + u16(len(older)) + older + active,
+        "stray_cleaned": b"\2" + u16(len(older)) + older + active,
+        "bad_crc": b"\0" + u16(len(older)) + older[:100] + b"\xff" + older[101:] + active,
+        "empty_older": b"\0" + u16(0) + active,
+    }
+    os.makedirs(os.path.join(here, "corpus", "kclean"), exist_ok=True)
+    for name, data in clean.items():
+        with open(os.path.join(here, "corpus", "kclean", name), "wb") as f:
             f.write(bytes(data))
 
 

@@ -204,7 +204,7 @@ static int64_t clean(struct klog *l, int64_t ckpt, int64_t now, size_t map_bytes
 {
 	struct kclean_task *t = NULL;
 	char eb[256] = "";
-	ck_assert_msg(kclean_task_plan(l, ckpt, now, map_bytes, &t, NULL, eb, sizeof(eb)) == 0, "%s", eb);
+	ck_assert_msg(kclean_task_plan(l, ckpt, INT64_MAX, now, map_bytes, &t, NULL, eb, sizeof(eb)) == 0, "%s", eb);
 	if (!t)
 		return -1;
 	if (group_bytes > 0)
@@ -476,18 +476,18 @@ START_TEST(t_dirty_ratio)
 	struct kclean_task *t = NULL;
 	double ratio = -1;
 	char eb[256];
-	ck_assert_int_eq(kclean_task_plan(l, upto, NOW, 1 << 20, &t, &ratio, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kclean_task_plan(l, upto, INT64_MAX, NOW, 1 << 20, &t, &ratio, eb, sizeof(eb)), 0);
 	ck_assert_ptr_null(t);
 	ck_assert(ratio == 0);
 	/* a little dirty data: below 0.5 */
 	fill(l, 8, 40, NOW - 50000);
-	ck_assert_int_eq(kclean_task_plan(l, upto, NOW, 1 << 20, &t, &ratio, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kclean_task_plan(l, upto, INT64_MAX, NOW, 1 << 20, &t, &ratio, eb, sizeof(eb)), 0);
 	ck_assert_ptr_null(t);
 	ck_assert(ratio > 0 && ratio < 0.5);
 	/* the same log with a lower min.cleanable.dirty.ratio is cleaned */
 	o.min_cleanable_ratio = ratio / 2;
 	klog_set_opts(l, &o);
-	ck_assert_int_eq(kclean_task_plan(l, upto, NOW, 1 << 20, &t, &ratio, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kclean_task_plan(l, upto, INT64_MAX, NOW, 1 << 20, &t, &ratio, eb, sizeof(eb)), 0);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(t->first_dirty, upto);
 	kclean_task_free(t);
@@ -535,7 +535,7 @@ START_TEST(t_map_full)
 	struct kclean_task *t = NULL;
 	char eb[256];
 	fill(l, 10, 60, NOW - 5000);
-	ck_assert_int_eq(kclean_task_plan(l, upto, NOW, 16, &t, NULL, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kclean_task_plan(l, upto, INT64_MAX, NOW, 16, &t, NULL, eb, sizeof(eb)), 0);
 	ck_assert_ptr_nonnull(t);
 	t->map_bytes = 16; /* below the minimum: the minimum */
 	int rc = kclean_task_run(t, NULL);
@@ -633,7 +633,7 @@ START_TEST(t_changed_meanwhile)
 	read_all(l, &before);
 	struct kclean_task *t = NULL;
 	char eb[256] = "";
-	ck_assert_int_eq(kclean_task_plan(l, -1, NOW, 1 << 20, &t, NULL, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kclean_task_plan(l, -1, INT64_MAX, NOW, 1 << 20, &t, NULL, eb, sizeof(eb)), 0);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(kclean_task_run(t, NULL), 0);
 	ck_assert_int_gt(count_files(".cleaned"), 0);
@@ -701,7 +701,7 @@ static void crash_run(int step)
 		struct kclean_task *t = NULL;
 		char eb[256];
 		if (klog_open(ldir, &o, NOW, &cl, eb, sizeof(eb)) ||
-		    kclean_task_plan(cl, -1, NOW, 1 << 20, &t, NULL, eb, sizeof(eb)) || !t)
+		    kclean_task_plan(cl, -1, INT64_MAX, NOW, 1 << 20, &t, NULL, eb, sizeof(eb)) || !t)
 			_exit(2);
 		t->segment_bytes = 4096;
 		if (kclean_task_run(t, NULL))
@@ -760,7 +760,7 @@ START_TEST(t_recovery_manual_swap)
 	read_all(l, &before);
 	struct kclean_task *t = NULL;
 	char eb[256] = "";
-	ck_assert_int_eq(kclean_task_plan(l, -1, NOW, 1 << 20, &t, NULL, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kclean_task_plan(l, -1, INT64_MAX, NOW, 1 << 20, &t, NULL, eb, sizeof(eb)), 0);
 	t->segment_bytes = 1 << 20;
 	ck_assert_int_eq(kclean_task_run(t, NULL), 0);
 	ck_assert_int_eq(t->ngroups, 1);
@@ -803,8 +803,8 @@ START_TEST(t_manager)
 	struct kclean_opts co = { .map_bytes = 1 << 20, .test_no_fsync = true };
 	ck_assert_msg(kclean_new(base, tdir, &co, &c, eb, sizeof(eb)) == 0, "%s", eb);
 	ck_assert_int_eq(kclean_checkpoint(c, "compacted", 0), -1);
-	ck_assert_int_eq(kclean_offer(c, l, "compacted", 0, NOW), 1);
-	ck_assert_int_eq(kclean_offer(c, l, "compacted", 0, NOW), ERR_BUSY);
+	ck_assert_int_eq(kclean_offer(c, l, "compacted", 0, INT64_MAX, NOW), 1);
+	ck_assert_int_eq(kclean_offer(c, l, "compacted", 0, INT64_MAX, NOW), ERR_BUSY);
 	uint64_t n = 0, in, out;
 	for (int i = 0; i < 10000 && n == 0; i++) {
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
@@ -819,10 +819,10 @@ START_TEST(t_manager)
 	read_all(l, &after);
 	check_cleaned(&before, &after, active, 5);
 	/* nothing dirty now */
-	ck_assert_int_eq(kclean_offer(c, l, "compacted", 0, NOW), 0);
+	ck_assert_int_eq(kclean_offer(c, l, "compacted", 0, INT64_MAX, NOW), 0);
 	/* a cleaning forgotten half-way leaves no file and no checkpoint move */
 	fill(l, 40, 5, NOW - 50000);
-	ck_assert_int_eq(kclean_offer(c, l, "compacted", 0, NOW), 1);
+	ck_assert_int_eq(kclean_offer(c, l, "compacted", 0, INT64_MAX, NOW), 1);
 	kclean_forget(c, l, "compacted", 0, false);
 	ck_assert_int_eq(count_files(".cleaned"), 0);
 	ck_assert_int_eq(kclean_checkpoint(c, "compacted", 0), active);
