@@ -30,43 +30,6 @@
 
 static const char *const API_MOD = "kafka-api";
 
-/* ---- shared decoding of the request bodies ---- */
-
-/* Reads a Kafka STRING into a NUL-terminated buffer; longer than n-1 is an error. */
-int kapi_str_read(struct rbuf *r, char *out, size_t n, bool *null)
-{
-	const uint8_t *p;
-	int32_t len;
-	if (rbuf_bytes_i16(r, KB_MAX_STR, &p, &len))
-		return r->err;
-	if (null)
-		*null = len < 0;
-	if (len < 0)
-		len = 0;
-	if ((size_t)len >= n) {
-		/* keep the parse going; the caller sees the name as invalid */
-		memcpy(out, p, n - 1);
-		out[n - 1] = '\0';
-		return 1;
-	}
-	if (len > 0)
-		memcpy(out, p, (size_t)len);
-	out[len] = '\0';
-	if (memchr(out, '\0', (size_t)len))
-		return 1;
-	return 0;
-}
-
-int32_t kapi_count_read(struct rbuf *r, size_t min_elem)
-{
-	int32_t n = 0;
-	if (rbuf_count_i32(r, KB_MAX_ITEMS, min_elem, &n))
-		return -2;
-	return n;
-}
-
-/* ---- dispatch ---- */
-
 /* How a request is answered. */
 enum api_kind {
 	API_KIND_VERSIONS, /* ApiVersions: a too-new version still gets an answer (UNSUPPORTED_VERSION) */

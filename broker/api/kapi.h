@@ -69,12 +69,4 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len);
  * (or can be forgotten): the caller then frees w. */
 bool kapi_retry(struct broker *b, struct kwait *w, bool final);
 
-/* Reads a Kafka STRING into a NUL-terminated buffer out[n]: 0; 1 when it was longer than n-1
- * or held a NUL (out then holds a cut copy, and the parse goes on); r's error on a short read.
- * *null (may be NULL) tells a null string. */
-int kapi_str_read(struct rbuf *r, char *out, size_t n, bool *null);
-/* Reads an array count (-1 null) of elements at least min_elem bytes each, capped at
- * KB_MAX_ITEMS and by the bytes left; -2 on a bad count. */
-int32_t kapi_count_read(struct rbuf *r, size_t min_elem);
-
 #endif

@@ -10,6 +10,7 @@
 #include "kb_cluster.h"
 #include "kb_zkmeta.h"
 #include "kout.h"
+#include "kwire.h"
 #include "kwait.h"
 #include "log.h"
 #include "kapi_meta.h"
@@ -40,7 +41,7 @@ static bool kapi_admin_topic_ready(struct broker *b, const char *name, int32_t n
 int kapi_admin_begin(struct kreq *q, struct kwait *w, bool first, size_t min_elem, int32_t *nt)
 {
 	struct rbuf *r = &q->r;
-	*nt = kapi_count_read(r, min_elem);
+	*nt = kwire_count_read(r, min_elem);
 	if (r->err || *nt < 0)
 		return ERR_PROTO;
 	if (first && kwait_results(w, *nt))
@@ -71,16 +72,16 @@ int kapi_admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, s
 		char nm[KB_TOPIC_MAX + 2];
 		int32_t x;
 		int16_t y;
-		kapi_str_read(&scan, nm, sizeof(nm), NULL);
+		kwire_str_read(&scan, nm, sizeof(nm), NULL);
 		rbuf_i32(&scan, &x);
 		rbuf_i16(&scan, &y);
-		int32_t na = kapi_count_read(&scan, 8);
+		int32_t na = kwire_count_read(&scan, 8);
 		for (int32_t k = 0; k < na && !scan.err; k++) {
 			rbuf_i32(&scan, &x);
-			int32_t nb = kapi_count_read(&scan, 4);
+			int32_t nb = kwire_count_read(&scan, 4);
 			rbuf_skip(&scan, (size_t)(nb > 0 ? nb : 0) * 4);
 		}
-		int32_t nc = kapi_count_read(&scan, 4);
+		int32_t nc = kwire_count_read(&scan, 4);
 		for (int32_t k = 0; k < nc && !scan.err; k++) {
 			const uint8_t *pp;
 			int32_t l;
@@ -100,12 +101,12 @@ int kapi_admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, s
 	if (first)
 		w->deadline_ms = kb_now_ms() + (timeout > 0 ? timeout : 0);
 	for (int32_t i = 0; i < nt; i++) {
-		int bad = kapi_str_read(r, names[i], sizeof(names[i]), NULL);
+		int bad = kwire_str_read(r, names[i], sizeof(names[i]), NULL);
 		int32_t nparts;
 		int16_t rf;
 		rbuf_i32(r, &nparts);
 		rbuf_i16(r, &rf);
-		int32_t na = kapi_count_read(r, 8);
+		int32_t na = kwire_count_read(r, 8);
 		if (r->err || na < -1) {
 			rc = ERR_PROTO;
 			break;
@@ -124,7 +125,7 @@ int kapi_admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, s
 		for (int32_t k = 0; k < na; k++) {
 			int32_t pidx;
 			rbuf_i32(r, &pidx);
-			int32_t nb = kapi_count_read(r, 4);
+			int32_t nb = kwire_count_read(r, 4);
 			if (r->err || nb < 0) {
 				rc = ERR_PROTO;
 				break;
@@ -148,7 +149,7 @@ int kapi_admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, s
 		}
 		if (rc)
 			break;
-		int32_t nc = kapi_count_read(r, 4);
+		int32_t nc = kwire_count_read(r, 4);
 		if (r->err || nc < -1) {
 			rc = ERR_PROTO;
 			break;
@@ -290,7 +291,7 @@ int kapi_admin_delete_topics(struct broker *b, struct kreq *q, struct kout *o, s
 		return ERR_NOMEM;
 	bool done = true;
 	for (int32_t i = 0; i < nt; i++) {
-		int bad = kapi_str_read(r, names[i], sizeof(names[i]), NULL);
+		int bad = kwire_str_read(r, names[i], sizeof(names[i]), NULL);
 		if (r->err)
 			break;
 		struct kb_topic *t = bad ? NULL : kb_topic_find(b, names[i]);
@@ -358,11 +359,11 @@ int kapi_admin_create_partitions(struct broker *b, struct kreq *q, struct kout *
 	for (int32_t i = 0; i < nt && !scan.err; i++) {
 		char nm[KB_TOPIC_MAX + 2];
 		int32_t x;
-		kapi_str_read(&scan, nm, sizeof(nm), NULL);
+		kwire_str_read(&scan, nm, sizeof(nm), NULL);
 		rbuf_i32(&scan, &x);
-		int32_t na = kapi_count_read(&scan, 4);
+		int32_t na = kwire_count_read(&scan, 4);
 		for (int32_t k = 0; k < na && !scan.err; k++) {
-			int32_t nb = kapi_count_read(&scan, 4);
+			int32_t nb = kwire_count_read(&scan, 4);
 			rbuf_skip(&scan, (size_t)(nb > 0 ? nb : 0) * 4);
 		}
 	}
@@ -375,9 +376,9 @@ int kapi_admin_create_partitions(struct broker *b, struct kreq *q, struct kout *
 	if (first)
 		w->deadline_ms = kb_now_ms() + (timeout > 0 ? timeout : 0);
 	for (int32_t i = 0; i < nt && !rc; i++) {
-		int bad = kapi_str_read(r, names[i], sizeof(names[i]), NULL);
+		int bad = kwire_str_read(r, names[i], sizeof(names[i]), NULL);
 		rbuf_i32(r, &counts[i]);
-		int32_t na = kapi_count_read(r, 4);
+		int32_t na = kwire_count_read(r, 4);
 		if (r->err || na < -1) {
 			rc = ERR_PROTO;
 			break;
@@ -389,7 +390,7 @@ int kapi_admin_create_partitions(struct broker *b, struct kreq *q, struct kout *
 		if (na > 0)
 			ids = calloc((size_t)na * (size_t)rf, sizeof(int32_t));
 		for (int32_t k = 0; k < na; k++) {
-			int32_t nb = kapi_count_read(r, 4);
+			int32_t nb = kwire_count_read(r, 4);
 			if (r->err || nb < 0) {
 				rc = ERR_PROTO;
 				break;

@@ -9,6 +9,7 @@
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kout.h"
+#include "kwire.h"
 #include "kwait.h"
 #include "log.h"
 #include "kapi_admin.h"
@@ -49,8 +50,8 @@ static int alter_res_read(struct rbuf *r, bool incremental, struct alter_res *a)
 {
 	memset(a, 0, sizeof(*a));
 	rbuf_u8(r, &a->type);
-	a->bad_name = kapi_str_read(r, a->name, sizeof(a->name), NULL) != 0;
-	int32_t n = kapi_count_read(r, incremental ? 5 : 4);
+	a->bad_name = kwire_str_read(r, a->name, sizeof(a->name), NULL) != 0;
+	int32_t n = kwire_count_read(r, incremental ? 5 : 4);
 	if (r->err || n < 0)
 		return ERR_PROTO;
 	a->conf = calloc((size_t)(n ? n : 1), sizeof(*a->conf));
@@ -438,7 +439,7 @@ int kapi_config_describe(struct broker *b, struct kreq *q, struct kout *o)
 {
 	struct rbuf *r = &q->r;
 	struct wbuf *w = &o->w;
-	int32_t nr = kapi_count_read(r, 7);
+	int32_t nr = kwire_count_read(r, 7);
 	if (r->err || nr < 0)
 		return ERR_PROTO;
 	struct rbuf scan = *r;
@@ -446,10 +447,10 @@ int kapi_config_describe(struct broker *b, struct kreq *q, struct kout *o)
 		uint8_t ty;
 		char nm[512];
 		rbuf_u8(&scan, &ty);
-		kapi_str_read(&scan, nm, sizeof(nm), NULL);
-		int32_t nk = kapi_count_read(&scan, 2);
+		kwire_str_read(&scan, nm, sizeof(nm), NULL);
+		int32_t nk = kwire_count_read(&scan, 2);
 		for (int32_t k = 0; k < nk && !scan.err; k++)
-			kapi_str_read(&scan, nm, sizeof(nm), NULL);
+			kwire_str_read(&scan, nm, sizeof(nm), NULL);
 	}
 	bool synonyms = false;
 	if (q->ver >= 1)
@@ -462,11 +463,11 @@ int kapi_config_describe(struct broker *b, struct kreq *q, struct kout *o)
 		uint8_t ty;
 		char name[512];
 		rbuf_u8(r, &ty);
-		kapi_str_read(r, name, sizeof(name), NULL);
-		int32_t nk = kapi_count_read(r, 2);
+		kwire_str_read(r, name, sizeof(name), NULL);
+		int32_t nk = kwire_count_read(r, 2);
 		char (*keys)[256] = nk > 0 ? calloc((size_t)nk, sizeof(*keys)) : NULL;
 		for (int32_t k = 0; k < nk && !r->err; k++)
-			kapi_str_read(r, keys ? keys[k] : name, keys ? sizeof(keys[k]) : sizeof(name), NULL);
+			kwire_str_read(r, keys ? keys[k] : name, keys ? sizeof(keys[k]) : sizeof(name), NULL);
 		if (r->err) {
 			free(keys);
 			return ERR_PROTO;

@@ -9,6 +9,7 @@
 #include "kb_broker.h"
 #include "kcontroller.h"
 #include "kout.h"
+#include "kwire.h"
 #include "kwait.h"
 #include "log.h"
 #include "kctrl.h"
@@ -117,8 +118,8 @@ static int elect_parse(struct broker *b, struct rbuf *r, struct elect_tp **out, 
 	int32_t k = 0, cap = 0;
 	for (int32_t i = 0; i < nt; i++) {
 		char name[KB_TOPIC_MAX + 2];
-		int bad = kapi_str_read(r, name, sizeof(name), NULL);
-		int32_t np = kapi_count_read(r, 4);
+		int bad = kwire_str_read(r, name, sizeof(name), NULL);
+		int32_t np = kwire_count_read(r, 4);
 		if (r->err || np < 0 || k + np > KB_MAX_ITEMS)
 			goto bad;
 		if (k + np > cap) {

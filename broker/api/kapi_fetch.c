@@ -9,6 +9,7 @@
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kout.h"
+#include "kwire.h"
 #include "log.h"
 #include "kreplica.h"
 
@@ -36,7 +37,7 @@ int64_t kapi_fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32
 		rbuf_i32(r, &session);
 		rbuf_i32(r, &epoch);
 	}
-	int32_t nt = kapi_count_read(r, 6);
+	int32_t nt = kwire_count_read(r, 6);
 	if (r->err || nt < 0)
 		return -1;
 	if (max_bytes <= 0)
@@ -50,8 +51,8 @@ int64_t kapi_fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32
 	int64_t total = 0;
 	for (int32_t ti = 0; ti < nt; ti++) {
 		char name[KB_TOPIC_MAX + 2];
-		int bad = kapi_str_read(r, name, sizeof(name), NULL);
-		int32_t np = kapi_count_read(r, 16);
+		int bad = kwire_str_read(r, name, sizeof(name), NULL);
+		int32_t np = kwire_count_read(r, 16);
 		if (r->err || np < 0)
 			return -1;
 		wbuf_str_i16(w, name);
@@ -113,11 +114,11 @@ int64_t kapi_fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32
 		}
 	}
 	if (q->ver >= 7) { /* forgotten_topics_data */
-		int32_t nf = kapi_count_read(r, 6);
+		int32_t nf = kwire_count_read(r, 6);
 		for (int32_t i = 0; i < nf && !r->err; i++) {
 			char name[KB_TOPIC_MAX + 2];
-			kapi_str_read(r, name, sizeof(name), NULL);
-			int32_t k = kapi_count_read(r, 4);
+			kwire_str_read(r, name, sizeof(name), NULL);
+			int32_t k = kwire_count_read(r, 4);
 			for (int32_t j = 0; j < k && !r->err; j++) {
 				int32_t x;
 				rbuf_i32(r, &x);
@@ -126,7 +127,7 @@ int64_t kapi_fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32
 	}
 	if (q->ver >= 11) {
 		char rack[256];
-		kapi_str_read(r, rack, sizeof(rack), NULL);
+		kwire_str_read(r, rack, sizeof(rack), NULL);
 	}
 	return r->err ? -1 : total;
 }

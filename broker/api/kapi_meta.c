@@ -1,5 +1,6 @@
 /*
- * kapi_meta — the Metadata handler (see kapi_meta.h).
+ * kapi_meta — the Metadata handler (see kapi_meta.h): the request and response bytes are
+ * kwmeta's; this fills the response from the metadata cache.
  */
 #include "kapi_meta.h"
 
@@ -9,16 +10,15 @@
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kb_zkmeta.h"
-#include "kout.h"
-#include "log.h"
 #include "kname.h"
+#include "kout.h"
+#include "kwmeta.h"
+#include "log.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const API_MOD = "kafka-api";
-
-/* ---- Metadata ---- */
 
 int16_t kapi_meta_part_error(struct broker *b, const struct kb_part *p)
 {
@@ -27,53 +27,44 @@ int16_t kapi_meta_part_error(struct broker *b, const struct kb_part *p)
 	return KE_NONE;
 }
 
-static void meta_topic(struct broker *b, struct wbuf *w, int16_t ver, const struct kb_topic *t)
+/* Fills *mt from topic t: its partitions go to parts, their offline replicas to offline (both
+ * with room for all of t's). */
+static void kapi_meta_topic(struct broker *b, const struct kb_topic *t, struct kwmeta_topic *mt,
+			    struct kwmeta_part *parts, int32_t *offline)
 {
-	wbuf_i16(w, KE_NONE);
-	wbuf_str_i16(w, t->name);
-	if (ver >= 1)
-		wbuf_bool(w, t->name[0] == '_' && !strcmp(t->name, "__consumer_offsets"));
-	wbuf_i32(w, t->nparts);
+	mt->error = KE_NONE;
+	mt->name = t->name;
+	mt->internal = t->name[0] == '_' && !strcmp(t->name, "__consumer_offsets");
+	mt->nparts = t->nparts;
+	mt->parts = parts;
 	for (int32_t i = 0; i < t->nparts; i++) {
 		const struct kb_part *p = &t->parts[i];
-		int16_t e = kapi_meta_part_error(b, p);
-		wbuf_i16(w, e);
-		wbuf_i32(w, p->id);
-		wbuf_i32(w, e ? -1 : p->leader);
-		if (ver >= 7)
-			wbuf_i32(w, p->leader_epoch);
-		wbuf_i32(w, p->nrep);
+		struct kwmeta_part *mp = &parts[i];
+		mp->error = kapi_meta_part_error(b, p);
+		mp->id = p->id;
+		mp->leader = mp->error ? -1 : p->leader;
+		mp->leader_epoch = p->leader_epoch;
+		mp->nrep = p->nrep;
+		mp->replicas = p->replicas;
+		mp->nisr = p->nisr;
+		mp->isr = p->isr;
+		mp->offline = offline;
+		mp->noff = 0;
 		for (int32_t k = 0; k < p->nrep; k++)
-			wbuf_i32(w, p->replicas[k]);
-		wbuf_i32(w, p->nisr);
-		for (int32_t k = 0; k < p->nisr; k++)
-			wbuf_i32(w, p->isr[k]);
-		if (ver >= 5) {
-			int32_t off = 0;
-			for (int32_t k = 0; k < p->nrep; k++)
-				off += !kb_zkmeta_node_live(b, p->replicas[k]);
-			wbuf_i32(w, off);
-			for (int32_t k = 0; k < p->nrep; k++)
-				if (!kb_zkmeta_node_live(b, p->replicas[k]))
-					wbuf_i32(w, p->replicas[k]);
-		}
+			if (!kb_zkmeta_node_live(b, p->replicas[k]))
+				offline[mp->noff++] = p->replicas[k];
+		offline += p->nrep;
 	}
-	if (ver >= 8)
-		wbuf_i32(w, INT32_MIN); /* topic_authorized_operations: not asked */
 }
 
-static void meta_missing(struct wbuf *w, int16_t ver, const char *name, int16_t err)
+static void kapi_meta_missing(struct kwmeta_topic *mt, const char *name, int16_t err)
 {
-	wbuf_i16(w, err);
-	wbuf_str_i16(w, name);
-	if (ver >= 1)
-		wbuf_bool(w, false);
-	wbuf_i32(w, 0);
-	if (ver >= 8)
-		wbuf_i32(w, INT32_MIN);
+	memset(mt, 0, sizeof(*mt));
+	mt->error = err;
+	mt->name = name;
 }
 
-static void auto_create_done(struct broker *b, void *ctx, int16_t err, const char *msg)
+static void kapi_meta_auto_created(struct broker *b, void *ctx, int16_t err, const char *msg)
 {
 	char *name = ctx;
 	(void)b;
@@ -84,103 +75,122 @@ static void auto_create_done(struct broker *b, void *ctx, int16_t err, const cha
 	free(name);
 }
 
+/* The answer for a named topic that is not served: invalid, auto-created (its partitions have
+ * no leader yet), or unknown. */
+static void kapi_meta_unserved(struct broker *b, const struct kwmeta_req *mq, const struct kwmeta_req_topic *rt,
+			       const struct kb_topic *t, struct kwmeta_topic *mt)
+{
+	char why[128];
+	bool autoc = !t && mq->allow_auto && b->cfg->auto_create_topics_enable;
+	if (rt->bad || !kname_topic_valid(rt->name, strlen(rt->name), why, sizeof(why))) {
+		kapi_meta_missing(mt, rt->name, KE_INVALID_TOPIC_EXCEPTION);
+	} else if (autoc && kb_topic_collisions(b, rt->name, why, sizeof(why))) {
+		kapi_meta_missing(mt, rt->name, KE_INVALID_TOPIC_EXCEPTION);
+	} else if (autoc) {
+		char *ctx = strdup(rt->name);
+		if (ctx)
+			kb_cluster_create_topic(b, rt->name, b->cfg->num_partitions, b->cfg->default_replication_factor,
+						NULL, NULL, 0, kapi_meta_auto_created, ctx);
+		kapi_meta_missing(mt, rt->name, KE_LEADER_NOT_AVAILABLE);
+	} else {
+		kapi_meta_missing(mt, rt->name, KE_UNKNOWN_TOPIC_OR_PARTITION);
+	}
+}
+
+/* The topic a request names, when it is served. */
+static struct kb_topic *kapi_meta_served(struct broker *b, const struct kwmeta_req_topic *rt)
+{
+	struct kb_topic *t = rt->bad ? NULL : kb_topic_find(b, rt->name);
+	return t && !t->deleting ? t : NULL;
+}
+
 int kapi_meta_metadata(struct broker *b, struct kreq *q, struct kout *o)
 {
-	struct rbuf *r = &q->r;
-	struct wbuf *w = &o->w;
-	int32_t n = kapi_count_read(r, 2);
-	if (n == -2)
-		return ERR_PROTO;
-	/* topics: v0 empty = all; v1+ null = all */
-	bool all = n < 0 || (q->ver == 0 && n == 0);
-	char (*names)[KB_TOPIC_MAX + 2] = NULL;
-	bool *bad = NULL;
-	if (n > 0) {
-		names = calloc((size_t)n, sizeof(*names));
-		bad = calloc((size_t)n, sizeof(*bad));
-		if (!names || !bad) {
-			free(names);
-			free(bad);
-			return ERR_NOMEM;
+	struct kwmeta_req mq;
+	struct kwmeta_resp m;
+	struct kwmeta_broker *brokers = NULL;
+	struct kwmeta_topic *topics = NULL;
+	struct kwmeta_part *parts = NULL;
+	int32_t *offline = NULL;
+	memset(&m, 0, sizeof(m));
+	int rc = kwmeta_req_decode(&q->r, q->ver, &mq);
+	if (rc)
+		goto out;
+	/* the sizes first: topics, and the partitions and replicas of those served */
+	int32_t ntopics = 0;
+	size_t nparts = 0, nreps = 0;
+	struct kb_topic *t;
+	if (mq.all) {
+		LIST_FOREACH(t, &b->topics, link) {
+			if (t->deleting)
+				continue;
+			ntopics++;
+			nparts += (size_t)t->nparts;
+			for (int32_t i = 0; i < t->nparts; i++)
+				nreps += (size_t)t->parts[i].nrep;
 		}
-		for (int32_t i = 0; i < n; i++)
-			bad[i] = kapi_str_read(r, names[i], sizeof(names[i]), NULL) != 0;
-	}
-	bool allow_auto = true;
-	if (q->ver >= 4)
-		rbuf_bool(r, &allow_auto);
-	if (q->ver >= 8) {
-		bool x;
-		rbuf_bool(r, &x);
-		rbuf_bool(r, &x);
-	}
-	if (r->err) {
-		free(names);
-		free(bad);
-		return ERR_PROTO;
-	}
-	if (q->ver >= 3)
-		wbuf_i32(w, 0);
-	/* brokers */
-	int32_t nn = b->nnodes;
-	bool self_listed = false;
-	for (int32_t i = 0; i < nn; i++)
-		self_listed |= b->nodes[i].id == b->cfg->broker_id;
-	wbuf_i32(w, nn + !self_listed);
-	if (!self_listed) {
-		wbuf_i32(w, b->cfg->broker_id);
-		wbuf_str_i16(w, b->adv_host);
-		wbuf_i32(w, b->adv_port);
-		if (q->ver >= 1)
-			wbuf_str_i16(w, NULL);
-	}
-	for (int32_t i = 0; i < nn; i++) {
-		wbuf_i32(w, b->nodes[i].id);
-		wbuf_str_i16(w, b->nodes[i].host);
-		wbuf_i32(w, b->nodes[i].port);
-		if (q->ver >= 1)
-			wbuf_str_i16(w, b->nodes[i].rack);
-	}
-	if (q->ver >= 2)
-		wbuf_str_i16(w, b->cluster_id[0] ? b->cluster_id : NULL);
-	if (q->ver >= 1)
-		wbuf_i32(w, b->controller_id);
-	if (all) {
-		int32_t cnt = 0;
-		struct kb_topic *t;
-		LIST_FOREACH(t, &b->topics, link)
-			cnt += !t->deleting;
-		wbuf_i32(w, cnt);
-		LIST_FOREACH(t, &b->topics, link)
-			if (!t->deleting)
-				meta_topic(b, w, q->ver, t);
 	} else {
-		wbuf_i32(w, n);
-		for (int32_t i = 0; i < n; i++) {
-			char why[128];
-			struct kb_topic *t = bad[i] ? NULL : kb_topic_find(b, names[i]);
-			if (t && !t->deleting) {
-				meta_topic(b, w, q->ver, t);
-			} else if (bad[i] || !kname_topic_valid(names[i], strlen(names[i]), why, sizeof(why))) {
-				meta_missing(w, q->ver, names[i], KE_INVALID_TOPIC_EXCEPTION);
-			} else if (!t && allow_auto && b->cfg->auto_create_topics_enable &&
-				   kb_topic_collisions(b, names[i], why, sizeof(why))) {
-				meta_missing(w, q->ver, names[i], KE_INVALID_TOPIC_EXCEPTION);
-			} else if (!t && allow_auto && b->cfg->auto_create_topics_enable) {
-				char *ctx = strdup(names[i]);
-				if (ctx)
-					kb_cluster_create_topic(b, names[i], b->cfg->num_partitions,
-								b->cfg->default_replication_factor, NULL, NULL, 0,
-								auto_create_done, ctx);
-				meta_missing(w, q->ver, names[i], KE_LEADER_NOT_AVAILABLE);
+		ntopics = mq.n;
+		for (int32_t k = 0; k < mq.n; k++)
+			if ((t = kapi_meta_served(b, &mq.topics[k]))) {
+				nparts += (size_t)t->nparts;
+				for (int32_t i = 0; i < t->nparts; i++)
+					nreps += (size_t)t->parts[i].nrep;
+			}
+	}
+	brokers = calloc((size_t)b->nnodes + 1, sizeof(*brokers));
+	topics = calloc((size_t)ntopics + 1, sizeof(*topics));
+	parts = calloc(nparts + 1, sizeof(*parts));
+	offline = calloc(nreps + 1, sizeof(*offline));
+	if (!brokers || !topics || !parts || !offline) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	/* brokers: this one first when it is not registered (yet) */
+	bool self_listed = false;
+	for (int32_t i = 0; i < b->nnodes; i++)
+		self_listed |= b->nodes[i].id == b->cfg->broker_id;
+	if (!self_listed)
+		brokers[m.nbrokers++] = (struct kwmeta_broker){ b->cfg->broker_id, b->adv_host, b->adv_port, NULL };
+	for (int32_t i = 0; i < b->nnodes; i++)
+		brokers[m.nbrokers++] =
+			(struct kwmeta_broker){ b->nodes[i].id, b->nodes[i].host, b->nodes[i].port, b->nodes[i].rack };
+	m.brokers = brokers;
+	m.cluster_id = b->cluster_id[0] ? b->cluster_id : NULL;
+	m.controller_id = b->controller_id;
+	m.topics = topics;
+	m.ntopics = ntopics;
+	struct kwmeta_part *pn = parts;
+	int32_t *on = offline;
+	int32_t k = 0;
+	if (mq.all) {
+		LIST_FOREACH(t, &b->topics, link) {
+			if (t->deleting)
+				continue;
+			kapi_meta_topic(b, t, &topics[k++], pn, on);
+			pn += t->nparts;
+			for (int32_t i = 0; i < t->nparts; i++)
+				on += t->parts[i].nrep;
+		}
+	} else {
+		for (; k < mq.n; k++) {
+			const struct kwmeta_req_topic *rt = &mq.topics[k];
+			if ((t = kapi_meta_served(b, rt))) {
+				kapi_meta_topic(b, t, &topics[k], pn, on);
+				pn += t->nparts;
+				for (int32_t i = 0; i < t->nparts; i++)
+					on += t->parts[i].nrep;
 			} else {
-				meta_missing(w, q->ver, names[i], KE_UNKNOWN_TOPIC_OR_PARTITION);
+				kapi_meta_unserved(b, &mq, rt, rt->bad ? NULL : kb_topic_find(b, rt->name), &topics[k]);
 			}
 		}
 	}
-	if (q->ver >= 8)
-		wbuf_i32(w, INT32_MIN);
-	free(names);
-	free(bad);
-	return 0;
+	kwmeta_resp_encode(&o->w, q->ver, &m);
+out:
+	kwmeta_req_free(&mq);
+	free(brokers);
+	free(topics);
+	free(parts);
+	free(offline);
+	return rc;
 }

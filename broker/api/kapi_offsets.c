@@ -9,6 +9,7 @@
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kout.h"
+#include "kwire.h"
 #include "log.h"
 #include "klog.h"
 #include "kreplica.h"
@@ -24,7 +25,7 @@ int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
 	rbuf_i32(r, &replica);
 	if (q->ver >= 2)
 		rbuf_u8(r, (uint8_t *)&iso);
-	int32_t nt = kapi_count_read(r, 6);
+	int32_t nt = kwire_count_read(r, 6);
 	if (r->err || nt < 0)
 		return ERR_PROTO;
 	if (q->ver >= 2)
@@ -32,8 +33,8 @@ int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
 	wbuf_i32(w, nt);
 	for (int32_t ti = 0; ti < nt; ti++) {
 		char name[KB_TOPIC_MAX + 2];
-		int bad = kapi_str_read(r, name, sizeof(name), NULL);
-		int32_t np = kapi_count_read(r, 12);
+		int bad = kwire_str_read(r, name, sizeof(name), NULL);
+		int32_t np = kwire_count_read(r, 12);
 		if (r->err || np < 0)
 			return ERR_PROTO;
 		wbuf_str_i16(w, name);
@@ -106,7 +107,7 @@ int kapi_offsets_for_epoch(struct broker *b, struct kreq *q, struct kout *o)
 	int32_t replica = -1;
 	if (q->ver >= 3)
 		rbuf_i32(r, &replica);
-	int32_t nt = kapi_count_read(r, 6);
+	int32_t nt = kwire_count_read(r, 6);
 	if (r->err || nt < 0)
 		return ERR_PROTO;
 	if (q->ver >= 2)
@@ -114,8 +115,8 @@ int kapi_offsets_for_epoch(struct broker *b, struct kreq *q, struct kout *o)
 	wbuf_i32(w, nt);
 	for (int32_t ti = 0; ti < nt; ti++) {
 		char name[KB_TOPIC_MAX + 2];
-		int bad = kapi_str_read(r, name, sizeof(name), NULL);
-		int32_t np = kapi_count_read(r, q->ver >= 2 ? 12 : 8);
+		int bad = kwire_str_read(r, name, sizeof(name), NULL);
+		int32_t np = kwire_count_read(r, q->ver >= 2 ? 12 : 8);
 		if (r->err || np < 0)
 			return ERR_PROTO;
 		wbuf_str_i16(w, name);

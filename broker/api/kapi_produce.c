@@ -10,6 +10,7 @@
 #include "kbatch.h"
 #include "kconn.h"
 #include "kout.h"
+#include "kwire.h"
 #include "kreplica.h"
 #include "log.h"
 #include "net.h"
@@ -198,8 +199,8 @@ static int produce_count(struct rbuf r, int32_t nt, size_t *n)
 	*n = 0;
 	for (int32_t ti = 0; ti < nt; ti++) {
 		char name[KB_TOPIC_MAX + 2];
-		kapi_str_read(&r, name, sizeof(name), NULL);
-		int32_t np = kapi_count_read(&r, 8);
+		kwire_str_read(&r, name, sizeof(name), NULL);
+		int32_t np = kwire_count_read(&r, 8);
 		if (r.err || np < 0)
 			return ERR_PROTO;
 		for (int32_t pi = 0; pi < np; pi++) {
@@ -224,10 +225,10 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 	int16_t acks;
 	int32_t timeout;
 	bool txn_null = true;
-	kapi_str_read(r, txn, sizeof(txn), &txn_null);
+	kwire_str_read(r, txn, sizeof(txn), &txn_null);
 	rbuf_i16(r, &acks);
 	rbuf_i32(r, &timeout);
-	int32_t nt = kapi_count_read(r, 6);
+	int32_t nt = kwire_count_read(r, 6);
 	size_t nslots = 0;
 	if (r->err || nt < 0 || produce_count(*r, nt, &nslots))
 		return ERR_PROTO;
@@ -255,8 +256,8 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 	size_t slot = 0;
 	for (int32_t ti = 0; ti < nt; ti++) {
 		char name[KB_TOPIC_MAX + 2];
-		int bad = kapi_str_read(r, name, sizeof(name), NULL);
-		int32_t np = kapi_count_read(r, 8);
+		int bad = kwire_str_read(r, name, sizeof(name), NULL);
+		int32_t np = kwire_count_read(r, 8);
 		pw->names[ti] = strdup(name);
 		pw->np[ti] = np;
 		if (!pw->names[ti]) {

@@ -3,9 +3,11 @@
  */
 #include "kwire.h"
 
+#include "buf.h"
 #include "err.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int kwire_grow(void **v, size_t *cap, size_t need, size_t sz)
 {
@@ -44,4 +46,50 @@ int kwire_fail(char *eb, size_t el, int rc, const char *what, size_t pos, size_t
 	if (rc == ERR_NOMEM)
 		return err_set(eb, el, rc, "%s: out of memory", what);
 	return err_set(eb, el, rc, "%s: %s at byte %zu of %zu", what, kwire_why(rc), pos, len);
+}
+
+int kwire_str_read(struct rbuf *r, char *out, size_t n, bool *null)
+{
+	const uint8_t *p;
+	int32_t len;
+	out[0] = '\0';
+	if (null)
+		*null = false;
+	if (rbuf_bytes_i16(r, KWIRE_MAX_STR, &p, &len))
+		return r->err;
+	if (null)
+		*null = len < 0;
+	if (len < 0)
+		len = 0;
+	if ((size_t)len >= n) {
+		/* keep the decoding going; the caller sees the name as invalid */
+		memcpy(out, p, n - 1);
+		out[n - 1] = '\0';
+		return 1;
+	}
+	if (len > 0)
+		memcpy(out, p, (size_t)len);
+	out[len] = '\0';
+	if (memchr(out, '\0', (size_t)len))
+		return 1;
+	return 0;
+}
+
+int32_t kwire_count_read(struct rbuf *r, size_t min_elem)
+{
+	int32_t n = 0;
+	if (rbuf_count_i32(r, KWIRE_MAX_ITEMS, min_elem, &n))
+		return -2;
+	return n;
+}
+
+char *kwire_strndup(const uint8_t *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	if (n)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
 }
