@@ -194,10 +194,11 @@ class Broker(Daemon):
     def __init__(self, cluster, broker_id, extra, config_file=None):
         self.cluster = cluster
         self.id = broker_id
-        # netns mode: its own namespace and address on the cluster's bridge (Cluster.cut)
-        self.ns = cluster.broker_ns(broker_id)
+        # netns mode: its own namespace and address on the cluster's bridge (Cluster.cut); a
+        # cluster stand-in without those (test_kb_ensemble's, on a bare ensemble) is loopback
+        self.ns = cluster.broker_ns(broker_id) if hasattr(cluster, "broker_ns") else None
         self.cut_off = False
-        self.host = cluster.broker_addr(broker_id)
+        self.host = cluster.broker_addr(broker_id) if hasattr(cluster, "broker_addr") else "127.0.0.1"
         self.port = free_port()
         self.dir = os.path.join(cluster.dir, "broker%d" % broker_id)
         os.makedirs(self.dir, exist_ok=True)
