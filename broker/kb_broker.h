@@ -10,6 +10,7 @@
 #define SAMSA_KB_BROKER_H
 
 #include "kb_config.h"
+#include "kerr.h"
 #include "klog.h"
 #include "kname.h"
 #include "kreplica.h"
@@ -38,40 +39,6 @@ struct wbuf;
 #define KB_TOPIC_MAX KNAME_TOPIC_MAX
 #define KB_MAX_PARTITIONS 100000 /* per topic, bounding what one admin request can allocate */
 
-/* Kafka's error codes (the protocol guide's table), as sent on the wire. */
-enum {
-	KE_UNKNOWN_SERVER_ERROR = -1,
-	KE_NONE = 0,
-	KE_OFFSET_OUT_OF_RANGE = 1,
-	KE_CORRUPT_MESSAGE = 2,
-	KE_UNKNOWN_TOPIC_OR_PARTITION = 3,
-	KE_LEADER_NOT_AVAILABLE = 5,
-	KE_NOT_LEADER_OR_FOLLOWER = 6,
-	KE_REQUEST_TIMED_OUT = 7,
-	KE_BROKER_NOT_AVAILABLE = 8,
-	KE_MESSAGE_TOO_LARGE = 10,
-	KE_INVALID_TOPIC_EXCEPTION = 17,
-	KE_RECORD_LIST_TOO_LARGE = 18,
-	KE_NOT_ENOUGH_REPLICAS = 19,
-	KE_INVALID_REQUIRED_ACKS = 21,
-	KE_UNSUPPORTED_VERSION = 35,
-	KE_TOPIC_ALREADY_EXISTS = 36,
-	KE_INVALID_PARTITIONS = 37,
-	KE_INVALID_REPLICATION_FACTOR = 38,
-	KE_INVALID_REPLICA_ASSIGNMENT = 39,
-	KE_INVALID_CONFIG = 40,
-	KE_NOT_CONTROLLER = 41,
-	KE_INVALID_REQUEST = 42,
-	KE_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
-	KE_KAFKA_STORAGE_ERROR = 56,
-	KE_TOPIC_DELETION_DISABLED = 73,
-	KE_FENCED_LEADER_EPOCH = 74,
-	KE_UNKNOWN_LEADER_EPOCH = 75,
-	KE_PREFERRED_LEADER_NOT_AVAILABLE = 80,
-	KE_ELIGIBLE_LEADERS_NOT_AVAILABLE = 83,
-	KE_ELECTION_NOT_NEEDED = 84,
-	KE_INVALID_RECORD = 87,
-};
 
 /* One partition as the coordinator describes it, and its local log if this broker is a replica. */
 struct kb_part {
