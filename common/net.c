@@ -18,11 +18,14 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +68,7 @@ struct net_conn {
 	size_t want;	   /* bytes still missing for the frame at the head of the input (0: none) */
 	uint64_t reads;	   /* read system calls on the socket (net_conn_reads) */
 	int rcvlowat;	   /* the socket's SO_RCVLOWAT (0: not a socket of ours, never set) */
+	bool tls;	   /* over bufferevent_openssl (net_conn_new_tls) */
 	char peer[64];
 };
 
@@ -391,12 +395,22 @@ static void net_conn_write(struct bufferevent *bev, void *arg)
 static void net_conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct net_conn *c = arg;
-	(void)bev;
 	if (what & BEV_EVENT_EOF) {
 		if (c->flush_close && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 			return; /* half-closed peer: still deliver the reply */
 		net_conn_close(c, ERR_CLOSED);
 	} else if (what & BEV_EVENT_ERROR) {
+		if (c->tls && !c->closing) {
+			/* a failed handshake (a plaintext client, an untrusted certificate) or a broken
+			 * record: say why, naming the peer */
+			unsigned long e = bufferevent_get_openssl_error(bev);
+			char why[256] = "the connection failed";
+			if (e)
+				ERR_error_string_n(e, why, sizeof(why));
+			while (bufferevent_get_openssl_error(bev))
+				;
+			log_warn(NET_MOD, "TLS with %s failed: %s", c->peer, why);
+		}
 		net_conn_close(c, ERR_IO);
 	}
 }
@@ -431,6 +445,23 @@ struct net_conn *net_conn_new_bev(struct bufferevent *bev, const struct net_conn
 	return c;
 }
 
+/* c->peer from the socket's peer address: "127.0.0.1:53211", "[::1]:9092". */
+static void net_conn_name_peer(struct net_conn *c, evutil_socket_t fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+		snprintf(c->peer, sizeof(c->peer), "%s:%d", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+		snprintf(c->peer, sizeof(c->peer), "[%s]:%d", host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	}
+}
+
 struct net_conn *net_conn_new(struct event_base *base, evutil_socket_t fd, const struct net_conn_opts *opts,
 			      const struct net_conn_cbs *cbs, void *arg)
 {
@@ -459,20 +490,36 @@ struct net_conn *net_conn_new(struct event_base *base, evutil_socket_t fd, const
 	}
 	c->rcvlowat = 1; /* the kernel's default */
 	net_conn_update_read(c);
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-			snprintf(c->peer, sizeof(c->peer), "%s:%d", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
-		} else if (ss.ss_family == AF_INET6) {
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-			snprintf(c->peer, sizeof(c->peer), "[%s]:%d", host,
-				 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-		}
-	}
+	net_conn_name_peer(c, fd);
 	return c;
+}
+
+struct net_conn *net_conn_new_tls(struct event_base *base, evutil_socket_t fd, struct ssl_st *ssl, bool accepting,
+				  const struct net_conn_opts *opts, const struct net_conn_cbs *cbs, void *arg)
+{
+	int one = 1;
+	evutil_make_socket_nonblocking(fd);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		base, fd, ssl, accepting ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	/* a peer that closes without close_notify is an end of stream, not an error */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	struct net_conn *c = net_conn_new_bev(bev, opts, cbs, arg);
+	if (!c)
+		return NULL;
+	c->tls = true;
+	net_conn_name_peer(c, fd);
+	return c;
+}
+
+struct ssl_st *net_conn_ssl(const struct net_conn *c)
+{
+	return c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
 }
 
 static int net_conn_check_out(struct net_conn *c)

@@ -57,6 +57,15 @@ struct net_conn_cbs {
 /* Wraps an accepted socket (owned from now on; closed on failure too). NULL on failure. */
 struct net_conn *net_conn_new(struct event_base *base, evutil_socket_t fd, const struct net_conn_opts *opts,
 			      const struct net_conn_cbs *cbs, void *arg);
+/* Wraps a socket in TLS with ssl (from tls_ctx_ssl; both owned from now on, freed on failure
+ * too): accepting (server side) or connecting (client side, on a connected socket). Bytes
+ * queued before the handshake completes leave after it; a failed handshake closes the
+ * connection (ERR_IO) with a log line naming the peer and OpenSSL's reason. */
+struct ssl_st;
+struct net_conn *net_conn_new_tls(struct event_base *base, evutil_socket_t fd, struct ssl_st *ssl, bool accepting,
+				  const struct net_conn_opts *opts, const struct net_conn_cbs *cbs, void *arg);
+/* The connection's SSL object (for its peer certificate), NULL for a plaintext connection. */
+struct ssl_st *net_conn_ssl(const struct net_conn *c);
 /* Same over an existing bufferevent (owned from now on), e.g. one end of bufferevent_pair_new. */
 struct net_conn *net_conn_new_bev(struct bufferevent *bev, const struct net_conn_opts *opts,
 				  const struct net_conn_cbs *cbs, void *arg);

@@ -59,6 +59,21 @@ static const struct cfg_def zk_config_defs[] = {
 	{ "metricsProvider.className", CFG_STRING, 0, 0, ZK_METRICS_DEFAULT_PROVIDER, ZK_CFG_OFF(metrics_class), 0, "metrics provider: ZooKeeper's Prometheus provider serves /metrics" },
 	{ "metricsProvider.httpHost", CFG_STRING, 0, 0, "0.0.0.0", ZK_CFG_OFF(metrics_http_host), 0, "/metrics listen address" },
 	{ "metricsProvider.httpPort", CFG_INT, 0, 65535, "7000", ZK_CFG_OFF(metrics_http_port), 0, "/metrics port" },
+	{ "secureClientPort", CFG_INT, -1, 65535, "-1", ZK_CFG_OFF(secure_client_port), 0, "TLS client port, -1 = none" },
+	{ "secureClientPortAddress", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(secure_client_port_address), 0, "TLS client listen address (default clientPortAddress)" },
+	{ "ssl.keyStore.location", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_keystore_location), 0, "PEM file: private key and certificate chain" },
+	{ "ssl.keyStore.password", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_keystore_password), 0, "password of an encrypted key" },
+	{ "ssl.keyStore.type", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_keystore_type), 0, "PEM" },
+	{ "ssl.trustStore.location", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_truststore_location), 0, "PEM file: trusted CA certificates" },
+	{ "ssl.trustStore.type", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_truststore_type), 0, "PEM" },
+	{ "ssl.clientAuth", CFG_STRING, 0, 0, "need", ZK_CFG_OFF(ssl_client_auth), 0, "client certificates: none, want, need" },
+	{ "ssl.enabledProtocols", CFG_STRING, 0, 0, "TLSv1.2,TLSv1.3", ZK_CFG_OFF(ssl_enabled_protocols), 0, "TLS versions" },
+	{ "ssl.ciphersuites", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_ciphersuites), 0, "cipher suites (default: OpenSSL's)" },
+	{ "ssl.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "the JSSE context protocol (samsa uses ssl.enabledProtocols)" },
+	{ "ssl.trustStore.password", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "not needed for a PEM truststore" },
+	{ "ssl.hostnameVerification", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "client-side check; the server does not verify client names" },
+	{ "serverCnxnFactory", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "ZooKeeper needs Netty for TLS; samsa serves TLS itself" },
+	{ "authProvider.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "auth providers (x509 and digest are built in)" },
 	{ "samsa.log.level", CFG_STRING, 0, 0, "INFO", ZK_CFG_OFF(log_level), 0, "TRACE, DEBUG, INFO, WARN, ERROR" },
 	/* keys ZooKeeper accepts that matter only to an ensemble or to features not built yet */
 	{ "server.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "ensemble members" },
@@ -223,6 +238,58 @@ static int zk_config_myid(struct zk_config *cfg, const char *file, char *errbuf,
 	return err_set(errbuf, errlen, ERR_CONFIG, "%s: myid %ld (from %s) has no server.%ld line", file, id, path, id);
 }
 
+/* A store type other than PEM: ZooKeeper's JKS and PKCS12 stores need Java; samsa reads PEM
+ * (ZooKeeper's own PEM support, ZOOKEEPER-3172), and says how to convert. */
+static int zk_config_store_type(const char *file, const char *key, const char *type, const char *location,
+				char *errbuf, size_t errlen)
+{
+	if (type && *type) {
+		if (!strcasecmp(type, "PEM"))
+			return 0;
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for '%s': samsa-coord reads PEM stores only (convert a %s store "
+			       "with 'openssl pkcs12 -nodes' or 'keytool -importkeystore' + openssl)",
+			       file, type, key, type);
+	}
+	size_t n = location ? strlen(location) : 0;
+	if (n >= 4 && (!strcasecmp(location + n - 4, ".jks") || !strcasecmp(location + n - 4, ".p12") ||
+		       (n >= 4 && !strcasecmp(location + n - 4, ".pfx"))))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: '%s' looks like a Java or PKCS#12 store; samsa-coord reads PEM stores only "
+			       "(set %s=PEM with a PEM file)",
+			       file, location, key);
+	return 0;
+}
+
+/* secureClientPort's settings: a PEM keystore, a PEM truststore when clients are verified. */
+static int zk_config_tls(struct zk_config *cfg, const char *file, char *errbuf, size_t errlen)
+{
+	if (!cfg->ssl_keystore_location || !*cfg->ssl_keystore_location)
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s: secureClientPort needs ssl.keyStore.location (a PEM file)",
+			       file);
+	int rc = zk_config_store_type(file, "ssl.keyStore.type", cfg->ssl_keystore_type, cfg->ssl_keystore_location,
+				      errbuf, errlen);
+	if (!rc)
+		rc = zk_config_store_type(file, "ssl.trustStore.type", cfg->ssl_truststore_type,
+					  cfg->ssl_truststore_location, errbuf, errlen);
+	if (rc)
+		return rc;
+	const char *a = cfg->ssl_client_auth;
+	if (strcasecmp(a, "none") && strcasecmp(a, "want") && strcasecmp(a, "need"))
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s: invalid value '%s' for 'ssl.clientAuth': none, want or need",
+			       file, a);
+	if (strcasecmp(a, "none") && (!cfg->ssl_truststore_location || !*cfg->ssl_truststore_location))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: ssl.clientAuth=%s needs ssl.trustStore.location (a PEM file of trusted CAs)", file, a);
+	if (!cfg->secure_client_port_address || !*cfg->secure_client_port_address) {
+		free(cfg->secure_client_port_address);
+		cfg->secure_client_port_address = strdup(cfg->client_port_address);
+		if (!cfg->secure_client_port_address)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
 int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen)
 {
 	const char *file = cfg->source ? cfg->source : "config";
@@ -251,6 +318,11 @@ int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen)
 			       "%s: invalid value '%s' for 'admin.commandURL': a path starting with '/', at most "
 			       "100 characters",
 			       file, cfg->admin_command_url);
+	if (cfg->secure_client_port >= 0) {
+		int rc = zk_config_tls(cfg, file, errbuf, errlen);
+		if (rc)
+			return rc;
+	}
 	if (cfg->n_servers >= 2 || (cfg->n_servers == 1 && !cfg->standalone_enabled))
 		return zk_config_myid(cfg, file, errbuf, errlen);
 	return 0;
@@ -341,6 +413,15 @@ void zk_config_free(struct zk_config *cfg)
 	free(cfg->client_port_address);
 	free(cfg->four_letter_words);
 	free(cfg->log_level);
+	free(cfg->secure_client_port_address);
+	free(cfg->ssl_keystore_location);
+	free(cfg->ssl_keystore_password);
+	free(cfg->ssl_keystore_type);
+	free(cfg->ssl_truststore_location);
+	free(cfg->ssl_truststore_type);
+	free(cfg->ssl_client_auth);
+	free(cfg->ssl_enabled_protocols);
+	free(cfg->ssl_ciphersuites);
 	free(cfg->admin_server_address);
 	free(cfg->admin_command_url);
 	free(cfg->metrics_class);
@@ -354,11 +435,11 @@ int zk_config_format(const struct zk_config *cfg, uint64_t server_id, int64_t da
 {
 	char line[8400];
 	int n = snprintf(line, sizeof(line),
-			 "clientPort=%d\nsecureClientPort=-1\ndataDir=%s/version-2\ndataDirSize=%lld\n"
+			 "clientPort=%d\nsecureClientPort=%d\ndataDir=%s/version-2\ndataDirSize=%lld\n"
 			 "dataLogDir=%s/version-2\ndataLogSize=%lld\ntickTime=%d\nmaxClientCnxns=%d\n"
 			 "minSessionTimeout=%d\nmaxSessionTimeout=%d\nclientPortListenBacklog=-1\n"
 			 "serverId=%llu\n",
-			 cfg->client_port, cfg->data_dir, (long long)data_dir_size, cfg->data_log_dir,
+			 cfg->client_port, cfg->secure_client_port, cfg->data_dir, (long long)data_dir_size, cfg->data_log_dir,
 			 (long long)data_log_size, cfg->tick_time, cfg->max_client_cnxns,
 			 cfg->min_session_timeout, cfg->max_session_timeout, (unsigned long long)server_id);
 	if (n < 0)

@@ -64,6 +64,17 @@ struct zk_config {
 	bool metrics_prometheus;     /* derived: the class is ZooKeeper's Prometheus provider */
 	char *metrics_http_host;     /* metricsProvider.httpHost */
 	int32_t metrics_http_port;   /* metricsProvider.httpPort */
+	/* TLS for clients (ZooKeeper's secureClientPort and ssl.* keys; PEM keystores only) */
+	int32_t secure_client_port;	     /* secureClientPort, -1: none */
+	char *secure_client_port_address;    /* secureClientPortAddress (default clientPortAddress) */
+	char *ssl_keystore_location;	     /* ssl.keyStore.location: PEM key and certificate chain */
+	char *ssl_keystore_password;	     /* ssl.keyStore.password: of an encrypted key */
+	char *ssl_keystore_type;	     /* ssl.keyStore.type: PEM (or unset with a .pem file) */
+	char *ssl_truststore_location;	     /* ssl.trustStore.location: PEM CA certificates */
+	char *ssl_truststore_type;	     /* ssl.trustStore.type: PEM */
+	char *ssl_client_auth;		     /* ssl.clientAuth: none, want, need (ZooKeeper's default) */
+	char *ssl_enabled_protocols;	     /* ssl.enabledProtocols: TLSv1.2,TLSv1.3 */
+	char *ssl_ciphersuites;		     /* ssl.ciphersuites */
 	char *log_level;	     /* samsa: log level (INFO) */
 	int32_t election_timeout_ms; /* samsa.electionTimeoutMs: Raft's election timeout (min) */
 	/* the ensemble: server.N lines and dataDir/myid (n_servers < 2: standalone) */

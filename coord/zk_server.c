@@ -28,6 +28,7 @@
 #include "log.h"
 #include "net.h"
 #include "raft.h"
+#include "tls.h"
 #include "zk_db.h"
 #include "zk_session.h"
 #include "zk_txnlog.h"
@@ -345,6 +346,27 @@ static void zk_server_drain(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* ZooKeeper's X509AuthenticationProvider: a client that showed a verified certificate on the
+ * secure port is authenticated as ("x509", its subject in RFC 2253 form), before its first
+ * request, as ZooKeeper does once the handshake completes. */
+static void zk_server_x509(struct zk_conn *conn)
+{
+	struct ssl_st *ssl = conn->nc ? net_conn_ssl(conn->nc) : NULL;
+	char subject[1024];
+	if (!ssl || !tls_peer_subject(ssl, subject, sizeof(subject)) || conn->n_ids >= ZK_MAX_AUTH_IDS)
+		return;
+	char *sc = strdup("x509"), *id = strdup(subject);
+	if (!sc || !id) {
+		free(sc);
+		free(id);
+		return;
+	}
+	conn->ids[conn->n_ids].scheme = sc;
+	conn->ids[conn->n_ids].id = id;
+	conn->n_ids++;
+	log_info(ZK_SRV_MOD, "x509 authenticated %s:%d as %s", conn->ip, conn->port, subject);
+}
+
 static int zk_server_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
 {
 	struct zk_conn *conn = arg;
@@ -354,6 +376,8 @@ static int zk_server_frame(struct net_conn *nc, uint8_t *p, size_t len, void *ar
 	srv->packets_received++;
 	switch (conn->state) {
 	case ZK_CONN_HANDSHAKE:
+		if (conn->recv == 1)
+			zk_server_x509(conn);
 		zk_server_handle_connect(srv, conn, p, len);
 		break;
 	case ZK_CONN_ACTIVE:
@@ -371,11 +395,10 @@ static int zk_server_frame(struct net_conn *nc, uint8_t *p, size_t len, void *ar
 
 /* ---- accepting ---- */
 
-static void zk_server_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
+/* A client connection on the client port (tls false) or the secure client port. */
+static void zk_server_accept_conn(struct zk_server *srv, evutil_socket_t fd, const struct sockaddr *sa, bool tls)
 {
-	struct zk_server *srv = arg;
 	struct zk_conn *conn = calloc(1, sizeof(*conn));
-	(void)salen;
 	if (!conn) {
 		evutil_closesocket(fd);
 		return;
@@ -422,13 +445,39 @@ static void zk_server_accept(evutil_socket_t fd, const struct sockaddr *sa, int 
 		srv->conns->prev = conn;
 	srv->conns = conn;
 	srv->n_conns++;
-	conn->nc = net_conn_new(srv->base, fd, &opts, &cbs, conn);
+	if (tls) {
+		char why[512];
+		if (tls_ctx_maybe_reload(srv->tls, zk_wall_ms(), why, sizeof(why)))
+			log_error(ZK_SRV_MOD, "reloading the TLS material failed, keeping the old: %s", why);
+		else if (tls_ctx_generation(srv->tls) != srv->tls_generation) {
+			srv->tls_generation = tls_ctx_generation(srv->tls);
+			log_info(ZK_SRV_MOD, "TLS material reloaded (%s)", srv->cfg->ssl_keystore_location);
+		}
+		struct ssl_st *ssl = tls_ctx_ssl(srv->tls, NULL);
+		conn->nc = ssl ? net_conn_new_tls(srv->base, fd, ssl, true, &opts, &cbs, conn) : NULL;
+		if (!ssl)
+			evutil_closesocket(fd);
+	} else {
+		conn->nc = net_conn_new(srv->base, fd, &opts, &cbs, conn);
+	}
 	if (!conn->nc || !conn->ids[0].scheme || !conn->ids[0].id) {
 		if (conn->nc)
 			net_conn_close(conn->nc, ERR_NOMEM);
 		else
 			zk_conn_free(conn);
 	}
+}
+
+static void zk_server_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
+{
+	(void)salen;
+	zk_server_accept_conn(arg, fd, sa, false);
+}
+
+static void zk_server_accept_tls(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
+{
+	(void)salen;
+	zk_server_accept_conn(arg, fd, sa, true);
 }
 
 /* ---- life cycle ---- */
@@ -490,6 +539,31 @@ int zk_server_new(struct event_base *base, const struct zk_config *cfg, struct z
 			&srv->listener, errbuf, errlen);
 	if (rc)
 		goto fail;
+	if (cfg->secure_client_port >= 0) {
+		enum tls_client_auth auth = TLS_AUTH_NEED;
+		tls_client_auth_parse(cfg->ssl_client_auth, TLS_AUTH_NEED, &auth); /* checked at load */
+		struct tls_conf tc = {
+			.key_location = cfg->ssl_keystore_location,
+			.key_password = cfg->ssl_keystore_password,
+			.trust_location = cfg->ssl_truststore_location,
+			.client_auth = auth,
+			.protocols = cfg->ssl_enabled_protocols,
+			.ciphers = cfg->ssl_ciphersuites,
+		};
+		char why[512];
+		rc = tls_ctx_new(&tc, true, &srv->tls, why, sizeof(why));
+		if (rc) {
+			err_set(errbuf, errlen, rc, "secureClientPort: %s", why);
+			goto fail;
+		}
+		srv->tls_generation = tls_ctx_generation(srv->tls);
+		rc = net_listen(base, cfg->secure_client_port_address, cfg->secure_client_port, 128, zk_server_accept_tls,
+				srv, &srv->secure_listener, errbuf, errlen);
+		if (rc)
+			goto fail;
+		log_info(ZK_SRV_MOD, "serving TLS on %s:%d (ssl.clientAuth=%s)", cfg->secure_client_port_address,
+			 net_listener_port(srv->secure_listener), cfg->ssl_client_auth);
+	}
 	rc = zk_admin_new(srv, errbuf, errlen);
 	if (rc)
 		goto fail;
@@ -528,6 +602,8 @@ void zk_server_free(struct zk_server *srv)
 		return;
 	net_listener_free(srv->listener);
 	srv->listener = NULL;
+	net_listener_free(srv->secure_listener);
+	srv->secure_listener = NULL;
 	zk_admin_free(srv->admin);
 	srv->admin = NULL;
 	/* close every connection and let the loop reap them (their closed callbacks free them) */
@@ -562,5 +638,6 @@ void zk_server_free(struct zk_server *srv)
 	jute_arena_free(&srv->arena);
 	wbuf_free(&srv->out);
 	wbuf_free(&srv->rec);
+	tls_ctx_free(srv->tls); /* after the connections: their SSL objects hold the context */
 	free(srv);
 }

@@ -122,6 +122,9 @@ struct zk_server {
 	struct zk_watch *watches;
 	struct zk_txnlog *log;
 	struct net_listener *listener;
+	struct net_listener *secure_listener; /* secureClientPort, NULL when none */
+	struct tls_ctx *tls;		       /* its TLS material */
+	uint64_t tls_generation;	       /* the material's generation last logged */
 	struct zk_conn *conns;
 	size_t n_conns;
 	struct zk_conn *held_list;

@@ -13,7 +13,10 @@ from .workdir import WorkDir
 COORD = os.path.abspath(os.environ["SAMSA_COORD"]) if os.environ.get("SAMSA_COORD") else None
 # servlet-api (libservlet-api-java): the AdminServer's Jetty needs it and zookeeper.jar's
 # manifest does not name it (without it ZooKeeper starts with no AdminServer)
-ZK_CLASSPATH = "/usr/share/java/zookeeper.jar:/usr/share/java/servlet-api.jar"
+# netty-resolver and netty-codec: the Netty server (serverCnxnFactory, for secureClientPort) needs them
+# and the manifest does not name them either
+ZK_CLASSPATH = ("/usr/share/java/zookeeper.jar:/usr/share/java/servlet-api.jar:"
+                "/usr/share/java/netty-resolver.jar:/usr/share/java/netty-codec.jar")
 ZK_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
 
 # settings both servers get in tests (same key names: samsa reads ZooKeeper's)
