@@ -13,6 +13,7 @@
 #include "kerr.h"
 #include "klog.h"
 #include "kname.h"
+#include "kznode.h"
 #include "kreplica.h"
 
 #include <stdbool.h>
@@ -34,6 +35,8 @@ struct kwait;	  /* api/kwait */
 struct kflushwait; /* api/kapi_produce */
 struct kprodwait;  /* api/kapi_produce */
 struct net_conn;
+struct net_listener;
+struct tls_ctx;
 struct wbuf;
 
 #define KB_TOPIC_MAX KNAME_TOPIC_MAX
@@ -77,19 +80,35 @@ struct kb_topic {
 
 struct kb_node {
 	int32_t id;
-	char host[256];
+	char host[256]; /* host and port of its inter-broker listener (fetchers, control) */
 	int32_t port;
 	char *rack;
 	int32_t control_port; /* its control-plane listener (CONTROL_PLANE endpoint), -1: none */
 	int64_t epoch;	      /* KIP-380 broker epoch: czxid of its /brokers/ids/<id> */
+	int n_eps;	      /* every listener it registered (Metadata answers by listener name) */
+	struct kznode_endpoint eps[KZNODE_MAX_ENDPOINTS];
+};
+
+/* One client listener of this broker (api/klisten): the config entry, where clients are told to
+ * connect, and the socket. */
+struct klisten_ep {
+	struct broker *b;
+	int index;		     /* into cfg->listener */
+	const struct kb_listener *l; /* cfg->listener[index] */
+	char adv_host[256];	     /* advertised */
+	int32_t adv_port;
+	struct net_listener *nl;
 };
 
 struct broker {
 	struct event_base *base;
 	const struct kb_config *cfg;
 	char *log_dir;	       /* the first of log.dirs */
-	char adv_host[256];    /* advertised host and port of the first listener */
+	char adv_host[256];    /* advertised host and port of the inter-broker listener */
 	int32_t adv_port;
+	struct klisten_ep listen[KB_MAX_LISTENERS]; /* the client listeners (api/klisten) */
+	int n_listen;
+	struct tls_ctx *tls; /* the SSL listeners' TLS material, NULL without one */
 	struct kb_zk *zk;
 	LIST_HEAD(, kb_topic) topics;
 	int32_t ntopics;

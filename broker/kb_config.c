@@ -7,10 +7,13 @@
 #include "err.h"
 #include "props.h"
 
+#include "tls.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define KB_OFF(f) offsetof(struct kb_config, f)
 
@@ -18,6 +21,24 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "broker.id", CFG_INT, -1, INT32_MAX, "-1", KB_OFF(broker_id), 0, "this broker's id; -1 = generated" },
 	{ "listeners", CFG_STRING, 0, 0, "PLAINTEXT://:9092", KB_OFF(listeners), 0, "listener URIs" },
 	{ "advertised.listeners", CFG_STRING, 0, 0, NULL, KB_OFF(advertised_listeners), 0, "listeners given to clients" },
+	{ "listener.security.protocol.map", CFG_STRING, 0, 0, "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", KB_OFF(listener_security_protocol_map), 0, "NAME:PROTOCOL pairs" },
+	{ "inter.broker.listener.name", CFG_STRING, 0, 0, NULL, KB_OFF(inter_broker_listener_name), 0, "the listener other brokers use" },
+	{ "security.inter.broker.protocol", CFG_STRING, 0, 0, "PLAINTEXT", KB_OFF(security_inter_broker_protocol), 0, "picks the inter-broker listener by protocol" },
+	{ "ssl.keystore.type", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_keystore_type), 0, "PEM" },
+	{ "ssl.keystore.location", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_keystore_location), 0, "PEM file: private key and certificate chain" },
+	{ "ssl.keystore.certificate.chain", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_keystore_certificate_chain), 0, "inline PEM certificate chain" },
+	{ "ssl.keystore.key", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_keystore_key), 0, "inline PEM private key" },
+	{ "ssl.key.password", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_key_password), 0, "password of an encrypted key" },
+	{ "ssl.keystore.password", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "not needed for a PEM keystore file" },
+	{ "ssl.truststore.type", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_truststore_type), 0, "PEM" },
+	{ "ssl.truststore.location", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_truststore_location), 0, "PEM file: trusted CA certificates" },
+	{ "ssl.truststore.certificates", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_truststore_certificates), 0, "inline PEM trusted certificates" },
+	{ "ssl.truststore.password", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "not needed for a PEM truststore" },
+	{ "ssl.client.auth", CFG_STRING, 0, 0, "none", KB_OFF(ssl_client_auth), 0, "none, requested, required" },
+	{ "ssl.enabled.protocols", CFG_STRING, 0, 0, "TLSv1.2,TLSv1.3", KB_OFF(ssl_enabled_protocols), 0, "TLS versions" },
+	{ "ssl.cipher.suites", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_cipher_suites), 0, "cipher suites (default: OpenSSL's)" },
+	{ "ssl.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "the JSSE context protocol (samsa uses ssl.enabled.protocols)" },
+	{ "ssl.endpoint.identification.algorithm", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "client-side check" },
 	{ "log.dirs", CFG_STRING, 0, 0, NULL, KB_OFF(log_dirs), 0, "partition log directories" },
 	{ "log.dir", CFG_STRING, 0, 0, "/tmp/kafka-logs", KB_OFF(log_dir), 0, "used when log.dirs is unset" },
 	{ "num.partitions", CFG_INT, 1, 1000000, "1", KB_OFF(num_partitions), 0, "partitions of auto-created topics" },
@@ -180,6 +201,173 @@ int kb_parse_cleanup_policy(const char *v, bool *compact, bool *no_delete)
 	return 0;
 }
 
+static const char *const kb_security_names[] = { "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL" };
+
+const char *kb_security_name(enum kb_security s)
+{
+	return (unsigned)s < 4 ? kb_security_names[s] : "?";
+}
+
+static int kb_security_parse(const char *s, size_t n, enum kb_security *out)
+{
+	for (int i = 0; i < 4; i++)
+		if (strlen(kb_security_names[i]) == n && !strncasecmp(s, kb_security_names[i], n)) {
+			*out = (enum kb_security)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* listener.security.protocol.map "NAME:PROTOCOL,...": the protocol of listener name (n bytes),
+ * or -1 (ERR_CONFIG text) when the map does not name it or is malformed. */
+static int kb_listener_security(const char *file, const char *map, const char *name, enum kb_security *out,
+				char *errbuf, size_t errlen)
+{
+	for (const char *p = map; p && *p;) {
+		size_t n = strcspn(p, ",");
+		const char *colon = memchr(p, ':', n);
+		const char *a = p, *e = p + n;
+		while (a < e && *a == ' ')
+			a++;
+		if (!colon)
+			return err_set(errbuf, errlen, ERR_CONFIG,
+				       "%s: invalid value '%s' for 'listener.security.protocol.map': expected NAME:PROTOCOL pairs",
+				       file, map);
+		const char *v = colon + 1, *ve = e;
+		while (v < ve && *v == ' ')
+			v++;
+		while (ve > v && ve[-1] == ' ')
+			ve--;
+		enum kb_security sec;
+		if (kb_security_parse(v, (size_t)(ve - v), &sec))
+			return err_set(errbuf, errlen, ERR_CONFIG,
+				       "%s: invalid value '%s' for 'listener.security.protocol.map': protocols are "
+				       "PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL",
+				       file, map);
+		if ((size_t)(colon - a) == strlen(name) && !strncmp(a, name, strlen(name))) {
+			*out = sec;
+			return 0;
+		}
+		p = *e ? e + 1 : e;
+	}
+	return err_set(errbuf, errlen, ERR_CONFIG,
+		       "%s: listener '%s' has no security protocol in listener.security.protocol.map", file, name);
+}
+
+const struct kb_listener *kb_config_advertised(const struct kb_config *cfg, int i)
+{
+	for (int k = 0; k < cfg->n_adv; k++)
+		if (!strcmp(cfg->adv[k].name, cfg->listener[i].name))
+			return &cfg->adv[k];
+	return &cfg->listener[i];
+}
+
+/* The listeners' protocols, the inter-broker listener, and what TLS needs. */
+static int kb_config_security(struct kb_config *cfg, const char *file, char *errbuf, size_t errlen)
+{
+	bool any_ssl = false;
+	for (int i = 0; i < cfg->n_listeners; i++) {
+		struct kb_listener *l = &cfg->listener[i];
+		for (int k = 0; k < i; k++)
+			if (!strcmp(cfg->listener[k].name, l->name))
+				return err_set(errbuf, errlen, ERR_CONFIG, "%s: listener name '%s' is used twice in 'listeners'",
+					       file, l->name);
+		int rc = kb_listener_security(file, cfg->listener_security_protocol_map, l->name, &l->security, errbuf,
+					      errlen);
+		if (rc)
+			return rc;
+		if (l->security == KB_SEC_SASL_PLAINTEXT || l->security == KB_SEC_SASL_SSL)
+			return err_set(errbuf, errlen, ERR_CONFIG, "%s: listener '%s': %s is not supported yet", file,
+				       l->name, kb_security_name(l->security));
+		any_ssl |= l->security == KB_SEC_SSL;
+	}
+	for (int k = 0; k < cfg->n_adv; k++) {
+		bool found = false;
+		for (int i = 0; i < cfg->n_listeners; i++)
+			found |= !strcmp(cfg->listener[i].name, cfg->adv[k].name);
+		if (!found)
+			return err_set(errbuf, errlen, ERR_CONFIG,
+				       "%s: advertised.listeners names '%s', which is not in 'listeners'", file, cfg->adv[k].name);
+	}
+	/* inter.broker.listener.name, else the first listener of security.inter.broker.protocol */
+	cfg->inter_broker_listener = -1;
+	const char *ibl = cfg->inter_broker_listener_name;
+	if (ibl && *ibl) {
+		for (int i = 0; i < cfg->n_listeners; i++)
+			if (!strcmp(cfg->listener[i].name, ibl))
+				cfg->inter_broker_listener = i;
+		if (cfg->inter_broker_listener < 0)
+			return err_set(errbuf, errlen, ERR_CONFIG, "%s: inter.broker.listener.name '%s' is not in 'listeners'",
+				       file, ibl);
+	} else {
+		enum kb_security want;
+		const char *sp = cfg->security_inter_broker_protocol;
+		if (kb_security_parse(sp, strlen(sp), &want))
+			return err_set(errbuf, errlen, ERR_CONFIG,
+				       "%s: invalid value '%s' for 'security.inter.broker.protocol'", file, sp);
+		for (int i = 0; i < cfg->n_listeners && cfg->inter_broker_listener < 0; i++)
+			if (cfg->listener[i].security == want)
+				cfg->inter_broker_listener = i;
+		if (cfg->inter_broker_listener < 0)
+			return err_set(errbuf, errlen, ERR_CONFIG,
+				       "%s: no listener has security.inter.broker.protocol %s", file, sp);
+	}
+	if (cfg->listener[cfg->inter_broker_listener].security != KB_SEC_PLAINTEXT)
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: the inter-broker listener '%s' is %s; replication over TLS is not supported yet "
+			       "(use a PLAINTEXT listener for inter.broker.listener.name)",
+			       file, cfg->listener[cfg->inter_broker_listener].name,
+			       kb_security_name(cfg->listener[cfg->inter_broker_listener].security));
+	if (!any_ssl)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		const char *key = k ? "ssl.truststore.type" : "ssl.keystore.type";
+		const char *t = k ? cfg->ssl_truststore_type : cfg->ssl_keystore_type;
+		if (t && *t && strcasecmp(t, "PEM"))
+			return err_set(errbuf, errlen, ERR_CONFIG,
+				       "%s: invalid value '%s' for '%s': samsa-broker reads PEM stores only (KIP-651); "
+				       "convert a %s store to PEM with keytool and openssl",
+				       file, t, key, t);
+	}
+	bool file_key = cfg->ssl_keystore_location && *cfg->ssl_keystore_location;
+	bool inline_key = cfg->ssl_keystore_certificate_chain && *cfg->ssl_keystore_certificate_chain &&
+			  cfg->ssl_keystore_key && *cfg->ssl_keystore_key;
+	if (!file_key && !inline_key)
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: an SSL listener needs ssl.keystore.location (a PEM file) or ssl.keystore.certificate.chain "
+			       "and ssl.keystore.key",
+			       file);
+	enum tls_client_auth auth;
+	if (tls_client_auth_parse(cfg->ssl_client_auth, TLS_AUTH_NONE, &auth))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'ssl.client.auth': none, requested or required", file,
+			       cfg->ssl_client_auth);
+	bool trust = (cfg->ssl_truststore_location && *cfg->ssl_truststore_location) ||
+		     (cfg->ssl_truststore_certificates && *cfg->ssl_truststore_certificates);
+	if (auth != TLS_AUTH_NONE && !trust)
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: ssl.client.auth=%s needs ssl.truststore.location or ssl.truststore.certificates", file,
+			       cfg->ssl_client_auth);
+	return 0;
+}
+
+void kb_config_tls(const struct kb_config *cfg, struct tls_conf *tc)
+{
+	enum tls_client_auth auth = TLS_AUTH_NONE;
+	tls_client_auth_parse(cfg->ssl_client_auth, TLS_AUTH_NONE, &auth);
+	*tc = (struct tls_conf){
+		.key_location = cfg->ssl_keystore_location,
+		.cert_pem = cfg->ssl_keystore_certificate_chain,
+		.key_pem = cfg->ssl_keystore_key,
+		.key_password = cfg->ssl_key_password,
+		.trust_location = cfg->ssl_truststore_location,
+		.trust_pem = cfg->ssl_truststore_certificates,
+		.client_auth = auth,
+		.protocols = cfg->ssl_enabled_protocols,
+		.ciphers = cfg->ssl_cipher_suites,
+	};
+}
+
 int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen)
 {
 	const char *file = cfg->source ? cfg->source : "config";
@@ -189,6 +377,9 @@ int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen)
 	if (cfg->n_listeners == 0)
 		return err_set(errbuf, errlen, ERR_CONFIG, "%s: 'listeners' names no listener", file);
 	rc = kb_parse_listeners(file, cfg->advertised_listeners, cfg->adv, &cfg->n_adv, errbuf, errlen);
+	if (rc)
+		return rc;
+	rc = kb_config_security(cfg, file, errbuf, errlen);
 	if (rc)
 		return rc;
 	if (cfg->log_message_timestamp_type && strcmp(cfg->log_message_timestamp_type, "CreateTime") &&

@@ -10,10 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A listener's security protocol (listener.security.protocol.map). */
+enum kb_security { KB_SEC_PLAINTEXT, KB_SEC_SSL, KB_SEC_SASL_PLAINTEXT, KB_SEC_SASL_SSL };
+
 struct kb_listener {
 	char name[32]; /* PLAINTEXT, ... */
 	char host[256]; /* "" = all addresses */
 	int port;
+	enum kb_security security; /* derived from listener.security.protocol.map */
 };
 
 #define KB_MAX_LISTENERS 8
@@ -78,8 +82,24 @@ struct kb_config {
 	int32_t control_plane_listener_port; /* -1: kctl_default_port(first listener's port) */
 	int32_t http_port;		     /* samsa.http.port: /metrics, -1 off */
 	char *http_host;		     /* samsa.http.host: "" every address */
+	char *listener_security_protocol_map;
+	char *inter_broker_listener_name;
+	char *security_inter_broker_protocol;
+	/* TLS of the SSL listeners (Kafka's ssl.* keys; PEM stores, KIP-651) */
+	char *ssl_keystore_type;
+	char *ssl_keystore_location;
+	char *ssl_keystore_certificate_chain;
+	char *ssl_keystore_key;
+	char *ssl_key_password;
+	char *ssl_truststore_type;
+	char *ssl_truststore_location;
+	char *ssl_truststore_certificates;
+	char *ssl_client_auth;
+	char *ssl_enabled_protocols;
+	char *ssl_cipher_suites;
 	char *source;
 	/* derived */
+	int inter_broker_listener; /* index into listener[] of inter.broker.listener.name */
 	struct kb_listener listener[KB_MAX_LISTENERS];
 	int n_listeners;
 	struct kb_listener adv[KB_MAX_LISTENERS]; /* advertised.listeners */
@@ -95,6 +115,14 @@ int kb_config_override(struct kb_config *cfg, const char *kv, char *errbuf, size
 /* Parses listeners ("PLAINTEXT://host:port,...") into cfg->listener; called by load. */
 int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen);
 void kb_config_free(struct kb_config *cfg);
+/* "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL". */
+const char *kb_security_name(enum kb_security s);
+/* The advertised endpoint of listener i (advertised.listeners' entry of the same name, else the
+ * listener itself): host ("" when neither names one) and port (0: the bound port). */
+const struct kb_listener *kb_config_advertised(const struct kb_config *cfg, int i);
+/* The TLS settings of the SSL listeners as a tls_conf (strings point into cfg). */
+struct tls_conf;
+void kb_config_tls(const struct kb_config *cfg, struct tls_conf *tc);
 
 /* cleanup.policy, a list ("delete", "compact", "compact,delete" in either order): *compact and
  * *no_delete (the policy lacks delete); -1 for any other value (nothing set). */

@@ -94,8 +94,13 @@ static void kb_zkmeta_node_data(int rc, const char *v, int vl, const struct Stat
 			nd->id = g->id;
 			nd->epoch = st ? st->czxid : -1;
 			nd->control_port = reg.control_port;
-			snprintf(nd->host, sizeof(nd->host), "%s", reg.host);
-			nd->port = reg.port;
+			/* brokers reach it on the inter-broker listener's name; clients on theirs */
+			const struct kznode_endpoint *ib = kznode_broker_endpoint(
+				&reg, ns->b->cfg->listener[ns->b->cfg->inter_broker_listener].name);
+			snprintf(nd->host, sizeof(nd->host), "%s", ib ? ib->host : reg.host);
+			nd->port = ib ? ib->port : reg.port;
+			nd->n_eps = reg.n_endpoints;
+			memcpy(nd->eps, reg.endpoints, sizeof(nd->eps));
 			nd->rack = reg.has_rack ? strdup(reg.rack) : NULL;
 			if (!reg.has_rack || nd->rack)
 				ns->n++;
@@ -477,9 +482,13 @@ static void kb_zkmeta_registered(int rc, const char *v, const void *data)
 void kb_zkmeta_register(struct broker *b)
 {
 	char *js = NULL, rel[64], full[1024];
-	struct kznode_broker_reg reg = { .listener = b->cfg->listener[0].name,
-					 .host = b->adv_host,
-					 .port = b->adv_port,
+	struct kznode_reg_endpoint eps[KB_MAX_LISTENERS];
+	for (int i = 0; i < b->n_listen; i++)
+		eps[i] = (struct kznode_reg_endpoint){ b->listen[i].l->name, b->listen[i].adv_host, b->listen[i].adv_port,
+						       kb_security_name(b->listen[i].l->security) };
+	struct kznode_broker_reg reg = { .n_endpoints = b->n_listen,
+					 .endpoints = eps,
+					 .control_host = b->adv_host,
 					 .control_port = kctl_srv_port(b->ctl_srv),
 					 .timestamp_ms = kb_now_ms() };
 	if (kznode_broker_encode(&reg, &js)) {

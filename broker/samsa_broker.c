@@ -8,6 +8,7 @@
 #include "err.h"
 #include "kapi_produce.h"
 #include "kconn.h"
+#include "klisten.h"
 #include "kwait.h"
 #include "fsyncq.h"
 #include "kclean.h"
@@ -58,13 +59,6 @@ static void broker_on_signal(int signo, void *arg)
 	}
 	log_info(BROKER_MOD, "signal %d: shutting down", signo);
 	event_base_loopexit(b->base, NULL);
-}
-
-static void broker_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
-{
-	(void)sa;
-	(void)salen;
-	kconn_accept(arg, fd);
 }
 
 static void broker_wake_cb(evutil_socket_t fd, short what, void *arg)
@@ -204,7 +198,6 @@ int main(int argc, char **argv)
 {
 	char eb[1024] = "";
 	struct kb_config cfg;
-	struct net_listener *listener = NULL;
 	struct net_signals *sigs = NULL;
 	struct event *checkpoint = NULL;
 	struct broker b;
@@ -325,22 +318,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sigs = net_signals_new(b.base, broker_on_signal, &b);
-	const struct kb_listener *l = &cfg.listener[0];
-	rc = net_listen(b.base, l->host[0] ? l->host : "0.0.0.0", l->port, 128, broker_accept, &b, &listener, eb,
-			sizeof(eb));
+	rc = klisten_start(&b, eb, sizeof(eb));
 	if (rc) {
 		log_fatal(BROKER_MOD, "cannot listen: %s", eb);
 		fprintf(stderr, "samsa-broker: %s\n", eb);
 		rc = 1;
 		goto out;
 	}
-	/* advertised: advertised.listeners, else the listener, else this host's name */
-	const struct kb_listener *adv = cfg.n_adv ? &cfg.adv[0] : l;
-	b.adv_port = adv->port ? adv->port : net_listener_port(listener);
-	if (adv->host[0] && strcmp(adv->host, "0.0.0.0") && strcmp(adv->host, "::"))
-		snprintf(b.adv_host, sizeof(b.adv_host), "%s", adv->host);
-	else if (gethostname(b.adv_host, sizeof(b.adv_host) - 1))
-		snprintf(b.adv_host, sizeof(b.adv_host), "localhost");
 	b.wake = event_new(b.base, -1, 0, broker_wake_cb, &b);
 	b.tick = event_new(b.base, -1, EV_PERSIST, broker_tick_cb, &b);
 	b.housekeep = event_new(b.base, -1, EV_PERSIST, broker_housekeep_cb, &b);
@@ -376,16 +360,18 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	log_info(BROKER_MOD, "broker.id=%d listening on %s://%s:%d (advertised %s:%d), log.dirs=%s, zookeeper.connect=%s",
-		 cfg.broker_id, l->name, l->host[0] ? l->host : "0.0.0.0", net_listener_port(listener), b.adv_host,
-		 b.adv_port, b.log_dir, cfg.zookeeper_connect);
+	{
+		char where[1024];
+		klisten_describe(&b, where, sizeof(where));
+		log_info(BROKER_MOD, "broker.id=%d listening on %s; inter-broker %s:%d, log.dirs=%s, zookeeper.connect=%s",
+			 cfg.broker_id, where, b.adv_host, b.adv_port, b.log_dir, cfg.zookeeper_connect);
+	}
 	event_base_dispatch(b.base);
 	rc = 0;
 out:
 	kb_shutdown_free(b.shut);
 	b.shut = NULL;
-	net_listener_free(listener);
-	listener = NULL;
+	klisten_stop(&b);
 	if (b.zk)
 		kb_cluster_stop(&b);
 	b.stopping = true;

@@ -73,6 +73,23 @@ static int cfg_store(const struct cfg_def *d, void *out, const char *raw, const 
 	size_t len = strlen(s);
 	while (len && isspace((unsigned char)s[len - 1]))
 		len--;
+	if (d->type == CFG_STRING) {
+		/* strings may be long (inline PEM certificates); other values fit val */
+		if (len > CFG_MAX_STRING)
+			return err_set(errbuf, errlen, ERR_CONFIG, "%s: value for '%s' is longer than %d bytes", where,
+				       d->name, CFG_MAX_STRING);
+		char *old;
+		char *copy = NULL;
+		if (raw) {
+			copy = strndup(s, len);
+			if (!copy)
+				return ERR_NOMEM;
+		}
+		memcpy(&old, field, sizeof(old));
+		free(old);
+		memcpy(field, &copy, sizeof(copy));
+		return 0;
+	}
 	if (len >= sizeof(val))
 		return err_set(errbuf, errlen, ERR_CONFIG, "%s: value for '%s' is too long", where, d->name);
 	memcpy(val, s, len);
@@ -118,19 +135,8 @@ static int cfg_store(const struct cfg_def *d, void *out, const char *raw, const 
 		memcpy(field, &b, sizeof(b));
 		return 0;
 	}
-	case CFG_STRING: {
-		char *old;
-		char *copy = NULL;
-		if (raw) {
-			copy = strdup(val);
-			if (!copy)
-				return ERR_NOMEM;
-		}
-		memcpy(&old, field, sizeof(old));
-		free(old);
-		memcpy(field, &copy, sizeof(copy));
-		return 0;
-	}
+	case CFG_STRING: /* above */
+		break;
 	}
 	return ERR_INVAL;
 }

@@ -12,11 +12,13 @@
 struct props;
 struct wbuf;
 
+#define CFG_MAX_STRING (1 << 20) /* bytes of a string value (inline PEM material is a few KiB) */
+
 enum cfg_type {
 	CFG_INT,    /* int32_t */
 	CFG_LONG,   /* int64_t */
 	CFG_BOOL,   /* bool: true/false, any case */
-	CFG_STRING, /* char *, owned by the struct (cfg_free) */
+	CFG_STRING, /* char *, owned by the struct (cfg_free); at most CFG_MAX_STRING bytes */
 };
 
 enum cfg_flags {

@@ -79,6 +79,60 @@ static char *tls_dup(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
+/* Inline PEM as a properties file gives it: Kafka's documentation writes each line of the
+ * PEM continued with " \", so the value arrives as one line with spaces where the newlines
+ * were. Rebuilds proper PEM: each "-----BEGIN X-----" ... "-----END X-----" block with its
+ * base64 body stripped of blanks and wrapped at 64 columns. NULL for "" or NULL, or without
+ * memory; text outside the blocks is dropped. */
+static char *tls_pem_normalize(const char *in)
+{
+	if (!in || !*in)
+		return NULL;
+	size_t cap = strlen(in) * 2 + 64;
+	char *out = malloc(cap), *o = out;
+	if (!out)
+		return NULL;
+	const char *p = in;
+	for (;;) {
+		const char *b = strstr(p, "-----BEGIN ");
+		if (!b)
+			break;
+		const char *be = strstr(b + 11, "-----");
+		if (!be)
+			break;
+		const char *body = be + 5;
+		const char *e = strstr(body, "-----END ");
+		if (!e)
+			break;
+		const char *ee = strstr(e + 9, "-----");
+		if (!ee)
+			break;
+		size_t hl = (size_t)(body - b);
+		memcpy(o, b, hl);
+		o += hl;
+		*o++ = '\n';
+		int col = 0;
+		for (const char *q = body; q < e; q++) {
+			if (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+				continue;
+			*o++ = *q;
+			if (++col == 64) {
+				*o++ = '\n';
+				col = 0;
+			}
+		}
+		if (col)
+			*o++ = '\n';
+		size_t fl = (size_t)(ee + 5 - e);
+		memcpy(o, e, fl);
+		o += fl;
+		*o++ = '\n';
+		p = ee + 5;
+	}
+	*o = '\0';
+	return out;
+}
+
 /* Reads a whole PEM file (bounded) into a NUL-terminated string, recording its stat. */
 static int tls_read_file(struct tls_file *f, char **out, char *eb, size_t el)
 {
@@ -365,10 +419,10 @@ int tls_ctx_new(const struct tls_conf *c, bool server, struct tls_ctx **out, cha
 		return ERR_NOMEM;
 	t->server = server;
 	t->client_auth = c->client_auth;
-	t->cert_pem = tls_dup(c->cert_pem);
-	t->key_pem = tls_dup(c->key_pem);
+	t->cert_pem = tls_pem_normalize(c->cert_pem);
+	t->key_pem = tls_pem_normalize(c->key_pem);
 	t->key_password = tls_dup(c->key_password);
-	t->trust_pem = tls_dup(c->trust_pem);
+	t->trust_pem = tls_pem_normalize(c->trust_pem);
 	t->protocols = tls_dup(c->protocols);
 	t->ciphers = tls_dup(c->ciphers);
 	t->key_file.path = tls_dup(c->key_location);

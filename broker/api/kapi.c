@@ -109,6 +109,7 @@ void kapi_versions_body(struct wbuf *w, int16_t ver, int16_t err)
 
 static int kapi_header_read(uint8_t *p, size_t len, struct kreq *q)
 {
+	q->listener = -1;
 	q->p = p;
 	q->len = len;
 	q->r = rbuf_make(p, len);
@@ -140,7 +141,10 @@ bool kapi_retry(struct broker *b, struct kwait *w, bool final)
 	if (!w->resp->conn) { /* the client went away: finish the writes, then forget it */
 		return w->kind != KWAIT_ADMIN || w->pending == 0;
 	}
+	q.listener = w->resp->conn->listener;
 	kout_init(&o, q.corr);
+	if (kconn_tls(w->resp->conn))
+		kout_no_sendfile(&o);
 	if (w->kind == KWAIT_FETCH) {
 		int32_t max_wait = 0, min_bytes = 0;
 		int64_t got = kapi_fetch_build(b, &q, &o, &max_wait, &min_bytes);
@@ -183,6 +187,7 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 		log_warn(API_MOD, "malformed request header from %s; closing", net_conn_peer(c->nc));
 		return ERR_PROTO;
 	}
+	q.listener = c->listener;
 	const struct api_def *d = kapi_def(q.key);
 	if (!d) {
 		log_warn(API_MOD, "unknown api_key %d (version %d) from %s; closing", q.key, q.ver, net_conn_peer(c->nc));
@@ -215,6 +220,8 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 		return ERR_NOMEM;
 	resp->key = q.key;
 	kout_init(&o, q.corr);
+	if (kconn_tls(c))
+		kout_no_sendfile(&o); /* TLS encrypts in user space: record ranges are read, not sendfile'd */
 	int rc = 0;
 	switch (d->kind) {
 	case API_KIND_NOW:

@@ -50,6 +50,7 @@ struct kreq {
 	struct rbuf r; /* positioned at the body */
 	uint8_t *p;    /* the whole request, mutable */
 	size_t len;
+	int listener; /* the connection's listener (index into cfg->listener), -1: none known */
 };
 
 /* The dispatch table, read-only: how many APIs it serves, the range of the i-th

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "kapi.h"
 #include "kb_broker.h"
+#include "klisten.h"
 #include "kb_cluster.h"
 #include "kb_zkmeta.h"
 #include "kname.h"
@@ -150,11 +151,19 @@ int kapi_meta_metadata(struct broker *b, struct kreq *q, struct kout *o)
 	bool self_listed = false;
 	for (int32_t i = 0; i < b->nnodes; i++)
 		self_listed |= b->nodes[i].id == b->cfg->broker_id;
-	if (!self_listed)
-		brokers[m.nbrokers++] = (struct kwmeta_broker){ b->cfg->broker_id, b->adv_host, b->adv_port, NULL };
-	for (int32_t i = 0; i < b->nnodes; i++)
-		brokers[m.nbrokers++] =
-			(struct kwmeta_broker){ b->nodes[i].id, b->nodes[i].host, b->nodes[i].port, b->nodes[i].rack };
+	if (!self_listed) {
+		const struct klisten_ep *le = q->listener >= 0 && q->listener < b->n_listen ? &b->listen[q->listener] : NULL;
+		brokers[m.nbrokers++] = (struct kwmeta_broker){ b->cfg->broker_id, le ? le->adv_host : b->adv_host,
+								le ? le->adv_port : b->adv_port, NULL };
+	}
+	/* each broker's endpoint of the listener this client came in on (Kafka leaves out a broker
+	 * that has no listener of that name) */
+	for (int32_t i = 0; i < b->nnodes; i++) {
+		const char *host;
+		int32_t port;
+		if (klisten_node_endpoint(b, q->listener, &b->nodes[i], &host, &port))
+			brokers[m.nbrokers++] = (struct kwmeta_broker){ b->nodes[i].id, host, port, b->nodes[i].rack };
+	}
 	m.brokers = brokers;
 	m.cluster_id = b->cluster_id[0] ? b->cluster_id : NULL;
 	m.controller_id = b->controller_id;

@@ -16,6 +16,7 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -55,19 +56,24 @@ static struct kconn *kconn_new(struct broker *b)
 	if (!c)
 		return NULL;
 	c->b = b;
+	c->listener = -1; /* over a bufferevent (tests): the inter-broker listener's view */
 	TAILQ_INIT(&c->q);
 	return c;
 }
 
-int kconn_accept(struct broker *b, evutil_socket_t fd)
+int kconn_accept(struct broker *b, evutil_socket_t fd, int listener, struct ssl_st *ssl)
 {
 	struct kconn *c = kconn_new(b);
 	if (!c) {
+		if (ssl)
+			SSL_free(ssl);
 		evutil_closesocket(fd);
 		return ERR_NOMEM;
 	}
+	c->listener = listener;
 	struct net_conn_opts opts = kconn_opts(b);
-	c->nc = net_conn_new(b->base, fd, &opts, &kconn_cbs, c);
+	c->nc = ssl ? net_conn_new_tls(b->base, fd, ssl, true, &opts, &kconn_cbs, c)
+		    : net_conn_new(b->base, fd, &opts, &kconn_cbs, c);
 	if (!c->nc) {
 		free(c);
 		return ERR_NOMEM;
@@ -89,6 +95,11 @@ int kconn_accept_bev(struct broker *b, struct bufferevent *bev)
 	}
 	LIST_INSERT_HEAD(&b->conns, c, link);
 	return 0;
+}
+
+bool kconn_tls(const struct kconn *c)
+{
+	return c->nc && net_conn_ssl(c->nc) != NULL;
 }
 
 void kconn_close_all(struct broker *b)

@@ -34,14 +34,19 @@ TAILQ_HEAD(kresp_q, kresp);
 struct kconn {
 	struct broker *b;
 	struct net_conn *nc;
+	int listener; /* index into cfg->listener it came in on (Metadata's endpoints) */
 	struct kresp_q q;
 	LIST_ENTRY(kconn) link; /* b->conns */
 };
 
 /* Serves the accepted socket fd (owned from now on: closed on a failure) as a Kafka client
- * connection of b, framed by net_conn with b's socket.request.max.bytes. Returns 0 or
- * ERR_NOMEM. */
-int kconn_accept(struct broker *b, evutil_socket_t fd);
+ * connection of b on listener `listener` (index into cfg->listener), framed by net_conn with
+ * b's socket.request.max.bytes; over TLS with ssl (owned from now on too) unless it is NULL.
+ * Returns 0 or ERR_NOMEM. */
+struct ssl_st;
+int kconn_accept(struct broker *b, evutil_socket_t fd, int listener, struct ssl_st *ssl);
+/* Whether c is a TLS connection (its Fetch responses are copied, not sent with sendfile). */
+bool kconn_tls(const struct kconn *c);
 /* The same over an existing bufferevent (owned from now on; tests use a bufferevent pair). */
 int kconn_accept_bev(struct broker *b, struct bufferevent *bev);
 /* Closes every connection of b (at shutdown, from outside the loop's callbacks). */

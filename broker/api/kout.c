@@ -22,6 +22,13 @@ void kout_init(struct kout *o, int32_t corr)
 	wbuf_i32(&o->w, corr);
 }
 
+void kout_no_sendfile(struct kout *o)
+{
+	/* without EVBUFFER_FLAG_DRAINS_TO_FD, evbuffer_add_file maps or reads the range */
+	if (o->eb)
+		evbuffer_clear_flags(o->eb, EVBUFFER_FLAG_DRAINS_TO_FD);
+}
+
 static void kout_flush(struct kout *o)
 {
 	if (o->w.len) {

@@ -33,6 +33,9 @@ struct kout {
  * On success o->eb is set; without memory it is NULL (kout_finish then fails). Either way the
  * caller ends it with kout_finish or kout_abort. */
 void kout_init(struct kout *o, int32_t corr);
+/* File ranges appended from now on are read into memory (mapped) instead of being left for
+ * sendfile: for a TLS connection, whose bytes are encrypted in user space. */
+void kout_no_sendfile(struct kout *o);
 /* Appends a file range: fd is owned by o from now on (closed on a failure). */
 void kout_file(struct kout *o, int fd, int64_t pos, size_t len);
 /* Finishes the frame into resp (buf set, done) or, resp NULL, discards it. Returns 0, or w's

@@ -316,11 +316,13 @@ int kznode_state_encode(const struct kznode_state *st, char **out)
 /* ---- /brokers/ids/<id> ---- */
 
 /* "NAME://host:port" (host may be "[v6]") into host and *port; false if it is not one. */
-static bool kz_endpoint(const char *ep, char *host, int32_t *port)
+static bool kz_endpoint(const char *ep, char *name, char *host, int32_t *port)
 {
 	const char *hp = strstr(ep, "://");
-	if (!hp)
+	if (!hp || hp == ep || (size_t)(hp - ep) > KZNODE_MAX_LISTENER)
 		return false;
+	memcpy(name, ep, (size_t)(hp - ep));
+	name[hp - ep] = '\0';
 	hp += 3;
 	const char *colon = strrchr(hp, ':');
 	if (!colon)
@@ -357,18 +359,21 @@ int kznode_broker_decode(const char *buf, size_t len, struct kznode_broker *out,
 	}
 	for (size_t i = 0; i < json_len(eps); i++) {
 		const char *ep = json_string(json_at(eps, i), NULL);
-		char h[KZNODE_MAX_HOST + 1];
-		int32_t port;
-		if (!ep || !kz_endpoint(ep, h, &port)) {
+		struct kznode_endpoint e;
+		if (!ep || !kz_endpoint(ep, e.name, e.host, &e.port)) {
 			rc = err_set(eb, el, ERR_CORRUPT, "%s: endpoint %zu is not \"NAME://host:port\"", what, i);
 			goto out;
 		}
 		if (i == 0) {
-			memcpy(out->host, h, sizeof(out->host));
-			out->port = port;
+			memcpy(out->host, e.host, sizeof(out->host));
+			out->port = e.port;
 		}
-		if (!strncmp(ep, "CONTROL_PLANE://", 16) && out->control_port < 0)
-			out->control_port = port;
+		if (!strcmp(e.name, "CONTROL_PLANE")) {
+			if (out->control_port < 0)
+				out->control_port = e.port;
+		} else if (out->n_endpoints < KZNODE_MAX_ENDPOINTS && !kznode_broker_endpoint(out, e.name)) {
+			out->endpoints[out->n_endpoints++] = e;
+		}
 	}
 	if (json_len(eps) == 0) { /* version 1: the top-level host and port */
 		size_t hl;
@@ -406,21 +411,47 @@ out:
 	return rc;
 }
 
+const struct kznode_endpoint *kznode_broker_endpoint(const struct kznode_broker *b, const char *name)
+{
+	for (int i = 0; i < b->n_endpoints; i++)
+		if (!strcmp(b->endpoints[i].name, name))
+			return &b->endpoints[i];
+	return NULL;
+}
+
+/* "NAME://host:port", IPv6 hosts in brackets. */
+static void kz_put_endpoint(struct kz_out *o, const char *name, const char *host, int32_t port)
+{
+	char ep[KZNODE_MAX_HOST + 300];
+	snprintf(ep, sizeof(ep), strchr(host, ':') ? "%s://[%s]:%" PRId32 : "%s://%s:%" PRId32, name, host, port);
+	kz_putstr(o, ep);
+}
+
 int kznode_broker_encode(const struct kznode_broker_reg *r, char **out)
 {
 	struct kz_out o = { 0 };
-	char ep[KZNODE_MAX_HOST + 300];
 	*out = NULL;
+	const struct kznode_reg_endpoint *plain = NULL;
 	kz_putf(&o, "{\"features\":{},\"listener_security_protocol_map\":{");
-	kz_putstr(&o, r->listener);
-	kz_putf(&o, ":\"PLAINTEXT\",\"CONTROL_PLANE\":\"PLAINTEXT\"},\"endpoints\":[");
-	snprintf(ep, sizeof(ep), "%s://%s:%" PRId32, r->listener, r->host, r->port);
-	kz_putstr(&o, ep);
-	snprintf(ep, sizeof(ep), "CONTROL_PLANE://%s:%" PRId32, r->host, r->control_port);
-	kz_putf(&o, ",");
-	kz_putstr(&o, ep);
-	kz_putf(&o, "],\"jmx_port\":-1,\"port\":%" PRId32 ",\"host\":", r->port);
-	kz_putstr(&o, r->host);
+	for (int i = 0; i < r->n_endpoints; i++) {
+		kz_putstr(&o, r->endpoints[i].name);
+		kz_putf(&o, ":");
+		kz_putstr(&o, r->endpoints[i].security);
+		kz_putf(&o, ",");
+		if (!plain && !strcmp(r->endpoints[i].security, "PLAINTEXT"))
+			plain = &r->endpoints[i];
+	}
+	kz_putf(&o, "\"CONTROL_PLANE\":\"PLAINTEXT\"},\"endpoints\":[");
+	for (int i = 0; i < r->n_endpoints; i++) {
+		kz_put_endpoint(&o, r->endpoints[i].name, r->endpoints[i].host, r->endpoints[i].port);
+		kz_putf(&o, ",");
+	}
+	kz_put_endpoint(&o, "CONTROL_PLANE", r->control_host, r->control_port);
+	kz_putf(&o, "],\"jmx_port\":-1,\"port\":%" PRId32 ",\"host\":", plain ? plain->port : -1);
+	if (plain)
+		kz_putstr(&o, plain->host);
+	else
+		kz_putf(&o, "null");
 	kz_putf(&o, ",\"version\":5,\"timestamp\":\"%" PRId64 "\"}", r->timestamp_ms);
 	return kz_finish(&o, out);
 }

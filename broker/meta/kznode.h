@@ -85,6 +85,16 @@ int kznode_state_encode(const struct kznode_state *st, char **out);
 
 /* ---- /brokers/ids/<id> ---- */
 
+#define KZNODE_MAX_LISTENER 31  /* bytes of a listener name */
+#define KZNODE_MAX_ENDPOINTS 10 /* endpoints of a registration kept (later ones are ignored) */
+
+/* One "NAME://host:port" endpoint of a registration. */
+struct kznode_endpoint {
+	char name[KZNODE_MAX_LISTENER + 1];
+	char host[KZNODE_MAX_HOST + 1]; /* IPv6 brackets removed */
+	int32_t port;			/* 1 .. 65535 */
+};
+
 /* What a broker registered, as the others need it. A value type. */
 struct kznode_broker {
 	char host[KZNODE_MAX_HOST + 1]; /* of the first endpoint (IPv6 brackets removed) */
@@ -92,20 +102,36 @@ struct kznode_broker {
 	int32_t control_port;		/* of a "CONTROL_PLANE://" endpoint, -1: none */
 	bool has_rack;
 	char rack[KZNODE_MAX_HOST + 1];
+	int n_endpoints; /* every endpoint but CONTROL_PLANE, in order (0 for version 1) */
+	struct kznode_endpoint endpoints[KZNODE_MAX_ENDPOINTS];
 };
 
 /* Host and port come from the first of "endpoints" ("NAME://host:port"), or, with no endpoints
  * (version 1), from the top-level "host" and "port". ERR_CORRUPT when neither gives a host that
- * fits and a port in 1 .. 65535. */
+ * fits and a port in 1 .. 65535, or an endpoint's name is empty or longer than
+ * KZNODE_MAX_LISTENER. */
 int kznode_broker_decode(const char *buf, size_t len, struct kznode_broker *out, char *eb, size_t el);
+/* The endpoint of b named name, NULL when it has none. */
+const struct kznode_endpoint *kznode_broker_endpoint(const struct kznode_broker *b, const char *name);
 
-/* This broker's registration: version 5, its client listener named listener (PLAINTEXT) and the
- * control plane ("CONTROL_PLANE"), jmx_port -1, no rack, empty features. */
+/* One listener of this broker's registration: its name, advertised host and port, and its
+ * security protocol ("PLAINTEXT", "SSL", ...). */
+struct kznode_reg_endpoint {
+	const char *name;
+	const char *host;
+	int32_t port;
+	const char *security;
+};
+
+/* This broker's registration: version 5, its listeners (and listener_security_protocol_map),
+ * the control plane ("CONTROL_PLANE"), the top-level host and port of the first PLAINTEXT
+ * listener (null and -1 without one, as Kafka writes them), jmx_port -1, no rack, empty
+ * features. */
 struct kznode_broker_reg {
-	const char *listener; /* the listener's name, e.g. "PLAINTEXT" */
-	const char *host;     /* advertised host */
-	int32_t port;	      /* advertised port */
-	int32_t control_port; /* the control-plane listener's port */
+	int n_endpoints; /* 1 .. KZNODE_MAX_ENDPOINTS - 1 */
+	const struct kznode_reg_endpoint *endpoints;
+	const char *control_host; /* advertised host of the control plane */
+	int32_t control_port;	  /* the control-plane listener's port */
 	int64_t timestamp_ms;
 };
 int kznode_broker_encode(const struct kznode_broker_reg *r, char **out);

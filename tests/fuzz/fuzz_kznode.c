@@ -91,16 +91,23 @@ static void fuzz_broker(const char *text, size_t len)
 	FUZZ_NEED(b.control_port == -1 || (b.control_port >= 1 && b.control_port <= 65535));
 	FUZZ_NEED(b.host[0] && strlen(b.host) <= KZNODE_MAX_HOST);
 	FUZZ_NEED(strlen(b.rack) <= KZNODE_MAX_HOST);
-	/* what a broker registers with that host reads back the same */
-	struct kznode_broker_reg reg = { .listener = "PLAINTEXT", .host = b.host, .port = b.port,
+	FUZZ_NEED(b.n_endpoints >= 0 && b.n_endpoints <= KZNODE_MAX_ENDPOINTS);
+	for (int i = 0; i < b.n_endpoints; i++) {
+		const struct kznode_endpoint *e = &b.endpoints[i];
+		FUZZ_NEED(e->name[0] && strlen(e->name) <= KZNODE_MAX_LISTENER && strcmp(e->name, "CONTROL_PLANE"));
+		FUZZ_NEED(e->host[0] && e->port >= 1 && e->port <= 65535);
+		FUZZ_NEED(kznode_broker_endpoint(&b, e->name) == e); /* names are unique */
+	}
+	/* what a broker registers with that host reads back the same (IPv6 hosts in brackets) */
+	struct kznode_reg_endpoint ep = { "PLAINTEXT", b.host, b.port, "PLAINTEXT" };
+	struct kznode_broker_reg reg = { .n_endpoints = 1, .endpoints = &ep, .control_host = b.host,
 					 .control_port = b.control_port > 0 ? b.control_port : 1, .timestamp_ms = 1 };
 	struct kznode_broker b2;
 	char *js = NULL;
 	FUZZ_NEED(kznode_broker_encode(&reg, &js) == 0);
-	if (!strchr(b.host, ':')) { /* an IPv6 host is registered in brackets by its owner */
-		FUZZ_NEED(kznode_broker_decode(js, strlen(js), &b2, eb, sizeof(eb)) == 0);
-		FUZZ_NEED(!strcmp(b2.host, b.host) && b2.port == b.port && b2.control_port == reg.control_port);
-	}
+	FUZZ_NEED(kznode_broker_decode(js, strlen(js), &b2, eb, sizeof(eb)) == 0);
+	FUZZ_NEED(!strcmp(b2.host, b.host) && b2.port == b.port && b2.control_port == reg.control_port);
+	FUZZ_NEED(b2.n_endpoints == 1 && !strcmp(b2.endpoints[0].host, b.host));
 	free(js);
 }
 

@@ -342,8 +342,9 @@ END_TEST
 
 START_TEST(test_kz_broker)
 {
+	struct kznode_reg_endpoint one = { "PLAINTEXT", "h1", 9092, "PLAINTEXT" };
 	struct kznode_broker_reg reg = {
-		.listener = "PLAINTEXT", .host = "h1", .port = 9092, .control_port = 10092, .timestamp_ms = 1234
+		.n_endpoints = 1, .endpoints = &one, .control_host = "h1", .control_port = 10092, .timestamp_ms = 1234
 	};
 	char *js = NULL, eb[256];
 	ck_assert_int_eq(kznode_broker_encode(&reg, &js), 0);
@@ -357,6 +358,31 @@ START_TEST(test_kz_broker)
 	ck_assert_int_eq(b.port, 9092);
 	ck_assert_int_eq(b.control_port, 10092);
 	ck_assert(!b.has_rack);
+	ck_assert_int_eq(b.n_endpoints, 1);
+	ck_assert_str_eq(b.endpoints[0].name, "PLAINTEXT");
+	free(js);
+	/* an SSL client listener first, PLAINTEXT for brokers, an IPv6 one: each endpoint by name */
+	struct kznode_reg_endpoint three[] = {
+		{ "SSL", "h1", 9093, "SSL" }, { "INTERNAL", "h1", 9092, "PLAINTEXT" }, { "V6", "::1", 9094, "SSL" }
+	};
+	reg.n_endpoints = 3;
+	reg.endpoints = three;
+	ck_assert_int_eq(kznode_broker_encode(&reg, &js), 0);
+	ck_assert_str_eq(js, "{\"features\":{},\"listener_security_protocol_map\":{\"SSL\":\"SSL\",\"INTERNAL\":"
+			     "\"PLAINTEXT\",\"V6\":\"SSL\",\"CONTROL_PLANE\":\"PLAINTEXT\"},\"endpoints\":[\"SSL://h1:9093\","
+			     "\"INTERNAL://h1:9092\",\"V6://[::1]:9094\",\"CONTROL_PLANE://h1:10092\"],\"jmx_port\":-1,"
+			     "\"port\":9092,\"host\":\"h1\",\"version\":5,\"timestamp\":\"1234\"}");
+	ck_assert_int_eq(kznode_broker_decode(js, strlen(js), &b, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(b.n_endpoints, 3);
+	ck_assert_int_eq(kznode_broker_endpoint(&b, "INTERNAL")->port, 9092);
+	ck_assert_str_eq(kznode_broker_endpoint(&b, "V6")->host, "::1");
+	ck_assert_ptr_null(kznode_broker_endpoint(&b, "CONTROL_PLANE"));
+	ck_assert_int_eq(b.control_port, 10092);
+	free(js);
+	/* no PLAINTEXT listener: host null and port -1 at the top, as Kafka writes them */
+	reg.n_endpoints = 1;
+	ck_assert_int_eq(kznode_broker_encode(&reg, &js), 0);
+	ck_assert_ptr_nonnull(strstr(js, "\"port\":-1,\"host\":null"));
 	free(js);
 	/* Kafka 2.x's version 4 with a rack and an IPv6 host; no control plane */
 	ck_assert_int_eq(kznode_broker_decode(S("{\"listener_security_protocol_map\":{\"CLIENT\":\"PLAINTEXT\"},"

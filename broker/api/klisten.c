@@ -1,0 +1,127 @@
+/*
+ * klisten — the client listeners, plaintext and TLS (see kb_listen.h).
+ */
+#include "klisten.h"
+
+#include "err.h"
+#include "kb_broker.h"
+#include "kconn.h"
+#include "log.h"
+#include "net.h"
+#include "tls.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const KLISTEN_MOD = "listener";
+
+static void klisten_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
+{
+	struct klisten_ep *le = arg;
+	struct broker *b = le->b;
+	(void)sa;
+	(void)salen;
+	struct ssl_st *ssl = NULL;
+	if (le->l->security == KB_SEC_SSL) {
+		char why[512];
+		uint64_t gen = tls_ctx_generation(b->tls);
+		if (tls_ctx_maybe_reload(b->tls, kb_now_ms(), why, sizeof(why)))
+			log_error(KLISTEN_MOD, "reloading the TLS material failed, keeping the old: %s", why);
+		else if (tls_ctx_generation(b->tls) != gen)
+			log_info(KLISTEN_MOD, "TLS material reloaded");
+		ssl = tls_ctx_ssl(b->tls, NULL);
+		if (!ssl) {
+			evutil_closesocket(fd);
+			return;
+		}
+	}
+	kconn_accept(b, fd, le->index, ssl);
+}
+
+int klisten_start(struct broker *b, char *eb, size_t el)
+{
+	const struct kb_config *cfg = b->cfg;
+	bool ssl = false;
+	for (int i = 0; i < cfg->n_listeners; i++)
+		ssl |= cfg->listener[i].security == KB_SEC_SSL;
+	if (ssl) {
+		struct tls_conf tc;
+		kb_config_tls(cfg, &tc);
+		char why[512];
+		int rc = tls_ctx_new(&tc, true, &b->tls, why, sizeof(why));
+		if (rc)
+			return err_set(eb, el, rc, "SSL listener: %s", why);
+	}
+	char self[256];
+	if (gethostname(self, sizeof(self) - 1))
+		snprintf(self, sizeof(self), "localhost");
+	self[sizeof(self) - 1] = '\0';
+	for (int i = 0; i < cfg->n_listeners; i++) {
+		const struct kb_listener *l = &cfg->listener[i];
+		struct klisten_ep *le = &b->listen[i];
+		*le = (struct klisten_ep){ .b = b, .index = i, .l = l };
+		int rc = net_listen(b->base, l->host[0] ? l->host : "0.0.0.0", l->port, 128, klisten_accept, le, &le->nl,
+				    eb, el);
+		if (rc)
+			return rc;
+		b->n_listen = i + 1;
+		const struct kb_listener *adv = kb_config_advertised(cfg, i);
+		le->adv_port = adv->port ? adv->port : net_listener_port(le->nl);
+		if (adv->host[0] && strcmp(adv->host, "0.0.0.0") && strcmp(adv->host, "::"))
+			snprintf(le->adv_host, sizeof(le->adv_host), "%s", adv->host);
+		else
+			snprintf(le->adv_host, sizeof(le->adv_host), "%s", self);
+	}
+	const struct klisten_ep *ib = &b->listen[cfg->inter_broker_listener];
+	snprintf(b->adv_host, sizeof(b->adv_host), "%s", ib->adv_host);
+	b->adv_port = ib->adv_port;
+	return 0;
+}
+
+void klisten_stop(struct broker *b)
+{
+	for (int i = 0; i < b->n_listen; i++) {
+		net_listener_free(b->listen[i].nl);
+		b->listen[i].nl = NULL;
+	}
+	b->n_listen = 0;
+	/* the TLS context outlives the listeners: connections' SSL objects hold a reference of
+	 * their own, so freeing it here is safe */
+	tls_ctx_free(b->tls);
+	b->tls = NULL;
+}
+
+void klisten_describe(const struct broker *b, char *buf, size_t n)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < b->n_listen && used < n; i++) {
+		const struct klisten_ep *le = &b->listen[i];
+		int w = snprintf(buf + used, n - used, "%s%s://%s:%d [%s] (advertised %s:%d)", i ? ", " : "", le->l->name,
+				 le->l->host[0] ? le->l->host : "0.0.0.0", net_listener_port(le->nl),
+				 kb_security_name(le->l->security), le->adv_host, le->adv_port);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+int klisten_node_endpoint(const struct broker *b, int listener, const struct kb_node *nd, const char **host,
+			    int32_t *port)
+{
+	if (listener < 0 || listener >= b->cfg->n_listeners || listener == b->cfg->inter_broker_listener ||
+	    nd->n_eps == 0) {
+		*host = nd->host;
+		*port = nd->port;
+		return 1;
+	}
+	const char *name = b->cfg->listener[listener].name;
+	for (int i = 0; i < nd->n_eps; i++)
+		if (!strcmp(nd->eps[i].name, name)) {
+			*host = nd->eps[i].host;
+			*port = nd->eps[i].port;
+			return 1;
+		}
+	return 0;
+}

@@ -1,0 +1,171 @@
+"""The broker's SSL listeners (Kafka's ssl.* keys with PEM stores, KIP-651): two brokers, each with
+a PLAINTEXT listener (the inter-broker one) and an SSL listener requiring client certificates;
+kcat and confluent-kafka over TLS with CA verification and mutual TLS produce and consume; the
+Metadata of a client on the SSL listener names every broker's SSL endpoint (and a plaintext client
+the PLAINTEXT ones), as Kafka answers by listener; a client without a certificate or a plaintext
+client on the TLS port fails cleanly and the broker goes on serving; broker 1 reads its key, chain
+and trusted certificates inline, written as Kafka's documentation writes them (lines continued with
+` \\`); bad TLS settings stop the start with a message naming the key."""
+import os
+import socket
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from samsatest import kb  # noqa: E402
+from samsatest.certs import CA  # noqa: E402
+from samsatest.ports import free_port  # noqa: E402
+from samsatest.wait import wait_for  # noqa: E402
+from samsatest.workdir import WorkDir  # noqa: E402
+import confluent_kafka  # noqa: E402
+import confluent_kafka.admin  # noqa: E402
+
+
+def kcat(*args, stdin=None, timeout=30):
+    return subprocess.run(["kcat"] + list(args), input=stdin, capture_output=True, timeout=timeout)
+
+
+def inline(path):
+    """A PEM file as a properties value in Kafka's documented form: each line continued with ` \\`."""
+    with open(path) as f:
+        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    return " \\\n".join(lines)
+
+
+class TestBrokerTls(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.case = unittest.TestCase()  # the cluster's cleanups run in tearDownClass
+        cls.cluster = kb.Cluster(cls.case, brokers=2, start=False)
+        cls.ca = CA(os.path.join(cls.cluster.dir, "certs"))
+        cls.server = cls.ca.issue("server", "/O=samsa/CN=localhost", server=True)
+        cls.alice = cls.ca.issue("alice", "/O=samsa/CN=alice")
+        cls.ssl_ports = []
+        for b in cls.cluster.brokers:
+            sp = free_port()
+            cls.ssl_ports.append(sp)
+            extra = ["listeners=PLAINTEXT://127.0.0.1:%d,SSL://127.0.0.1:%d" % (b.port, sp),
+                     "inter.broker.listener.name=PLAINTEXT",
+                     "ssl.client.auth=required"]
+            if b.id == 0:
+                extra += ["ssl.keystore.type=PEM", "ssl.keystore.location=%s" % cls.server[0],
+                          "ssl.truststore.type=PEM", "ssl.truststore.location=%s" % cls.ca.crt]
+            else:
+                extra += ["ssl.keystore.certificate.chain=%s" % inline(cls.server[1]),
+                          "ssl.keystore.key=%s" % inline(cls.server[2]),
+                          "ssl.truststore.certificates=%s" % inline(cls.ca.crt)]
+            with open(b.props, "a") as f:
+                f.write("\n".join(extra) + "\n")
+            b.start()
+        for b in cls.cluster.brokers:
+            b.wait_ready()
+        cls.ssl_bs = ",".join("127.0.0.1:%d" % p for p in cls.ssl_ports)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.case.doCleanups()
+
+    def ssl_conf(self, cert=True):
+        conf = {"bootstrap.servers": self.ssl_bs, "security.protocol": "ssl", "ssl.ca.location": self.ca.crt}
+        if cert:
+            conf.update({"ssl.certificate.location": self.alice[1], "ssl.key.location": self.alice[2]})
+        return conf
+
+    def kcat_ssl(self, *args, stdin=None):
+        return kcat("-b", self.ssl_bs, "-X", "security.protocol=ssl", "-X", "ssl.ca.location=%s" % self.ca.crt,
+                    "-X", "ssl.certificate.location=%s" % self.alice[1],
+                    "-X", "ssl.key.location=%s" % self.alice[2], *args, stdin=stdin)
+
+    def test_kcat_and_confluent_kafka_over_mutual_tls(self):
+        admin = confluent_kafka.admin.AdminClient(self.ssl_conf())
+        fs = admin.create_topics([confluent_kafka.admin.NewTopic("tls", 2, 2)], request_timeout=20)
+        fs["tls"].result(30)
+        # the SSL listener's Metadata: both brokers at their SSL ports
+        md = admin.list_topics(timeout=20)
+        self.assertEqual(sorted(b.port for b in md.brokers.values()), sorted(self.ssl_ports))
+        wait_for(lambda: all(p.leader >= 0 for p in admin.list_topics("tls", timeout=10).topics["tls"]
+                             .partitions.values()), 30, "leaders of tls")
+        p = confluent_kafka.Producer(dict(self.ssl_conf(), acks="all"))
+        for i in range(50):
+            p.produce("tls", value=b"m%d" % i, partition=i % 2)
+        self.assertEqual(p.flush(30), 0)
+        r = self.kcat_ssl("-P", "-t", "tls", "-p", "0", stdin=b"k1\nk2\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.kcat_ssl("-C", "-t", "tls", "-o", "beginning", "-e", "-f", "%s\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = r.stdout.decode().split()
+        self.assertEqual(sorted(got), sorted(["m%d" % i for i in range(50)] + ["k1", "k2"]))
+        c = confluent_kafka.Consumer(dict(self.ssl_conf(), **{"group.id": "unused", "enable.auto.commit": False}))
+        c.assign([confluent_kafka.TopicPartition("tls", 1, 0)])
+        seen = []
+        while len(seen) < 25:
+            m = c.poll(10)
+            self.assertIsNotNone(m, "nothing read over TLS")
+            self.assertIsNone(m.error())
+            seen.append(m.value())
+        c.close()
+        self.assertEqual(seen, [b"m%d" % i for i in range(1, 50, 2)])
+        # a plaintext client sees the PLAINTEXT endpoints of the same brokers
+        r = kcat("-b", self.cluster.bootstrap, "-L", "-J")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for b in self.cluster.brokers:
+            self.assertIn('{"id":%d,"name":"127.0.0.1:%d"}' % (b.id, b.port), r.stdout.decode())
+
+    def test_refused_clients_fail_cleanly_and_the_broker_goes_on(self):
+        # no client certificate under ssl.client.auth=required
+        conf = dict(self.ssl_conf(cert=False), **{"socket.timeout.ms": 3000})
+        admin = confluent_kafka.admin.AdminClient(conf)
+        with self.assertRaises(confluent_kafka.KafkaException):
+            admin.list_topics(timeout=5)
+        # a plaintext Kafka client on the TLS port gets no Kafka answer
+        raw = kb.KafkaRaw(self.ssl_ports[0], timeout=5)
+        try:
+            raw.request(18, 0, b"")
+            try:
+                frame = raw.recv()
+            except socket.timeout:
+                frame = None
+            self.assertIsNone(frame)
+        finally:
+            raw.close()
+        wait_for(lambda: "TLS with 127.0.0.1:" in self.cluster.brokers[0].log_text(), 10,
+                 "the refused handshakes to be logged")
+        # the broker still serves both listeners
+        r = self.kcat_ssl("-L")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(kb.metadata_v1(self.cluster.brokers[0].port)[1]), [0, 1])
+
+
+class TestBadTlsConfig(unittest.TestCase):
+    def start_fails(self, extra, words):
+        work = WorkDir(self, prefix="samsa-kbtls-bad-")
+        props = os.path.join(work.path, "server.properties")
+        with open(props, "w") as f:
+            f.write("broker.id=0\nzookeeper.connect=127.0.0.1:1\nlog.dirs=%s\n" % os.path.join(work.path, "logs"))
+            for k, v in extra.items():
+                f.write("%s=%s\n" % (k, v))
+        proc = subprocess.run([kb.BROKER, props], capture_output=True, text=True, timeout=30,
+                              env=dict(os.environ, LOG_DIR=os.path.join(work.path, "log")))
+        self.assertNotEqual(proc.returncode, 0)
+        for w in words:
+            self.assertIn(w, proc.stderr + proc.stdout)
+
+    def test_bad_settings_are_refused_at_start(self):
+        two = "PLAINTEXT://127.0.0.1:%d,SSL://127.0.0.1:%d" % (free_port(), free_port())
+        self.start_fails({"listeners": two}, ["ssl.keystore.location"])
+        self.start_fails({"listeners": two, "ssl.keystore.location": "/nonexistent/k.pem"}, ["/nonexistent/k.pem"])
+        self.start_fails({"listeners": two, "ssl.keystore.type": "JKS", "ssl.keystore.location": "/x/k.jks"},
+                         ["ssl.keystore.type", "PEM"])
+        self.start_fails({"listeners": two, "ssl.keystore.location": "/x/k.pem", "ssl.client.auth": "required"},
+                         ["ssl.truststore"])
+        self.start_fails({"listeners": "SSL://127.0.0.1:%d" % free_port(), "ssl.keystore.location": "/x/k.pem",
+                          "inter.broker.listener.name": "SSL"}, ["inter-broker", "SSL"])
+        self.start_fails({"listeners": "SSL://127.0.0.1:%d" % free_port(), "ssl.keystore.location": "/x/k.pem"},
+                         ["security.inter.broker.protocol PLAINTEXT"])
+        self.start_fails({"listeners": "CLIENT://127.0.0.1:%d" % free_port()},
+                         ["listener.security.protocol.map"])
+
+
+if __name__ == "__main__":
+    unittest.main()
