@@ -1,0 +1,118 @@
+/*
+ * ksasl — every decoder and encoder of the broker's SASL authentication (KIP-152): the bodies of
+ * SaslHandshake (API 17, v0-1) and SaslAuthenticate (API 36, v0-1; v2, flexible, is coded too
+ * but not served), the tokens the mechanisms carry — PLAIN's "authzid NUL user NUL password"
+ * (RFC 4616) and SCRAM's client-first and client-final messages (RFC 5802 §5.1, §7; RFC 7677) —
+ * SCRAM credentials as Kafka stores them in /config/users/<name>
+ * ("salt=<b64>,stored_key=<b64>,server_key=<b64>,iterations=<n>", ScramCredentialUtils), base64,
+ * and the JAAS entry of Kafka's PlainLoginModule (user_<name>="<password>" options).
+ * Schemas: apache/kafka clients/src/main/resources/common/message/Sasl{Handshake,Authenticate}
+ * {Request,Response}.json. Every input here comes from a peer or a config file and is
+ * distrusted: each string is bounded by the buffers below, a token by KSASL_MAX_TOKEN; nothing
+ * is allocated. Pure functions, any thread; fuzzed by tests/fuzz/fuzz_ksasl.c.
+ */
+#ifndef SAMSA_KSASL_H
+#define SAMSA_KSASL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rbuf;
+struct wbuf;
+
+#define KSASL_MAX_TOKEN 16384 /* bytes of one SASL token before authentication */
+#define KSASL_NAME_BUF 256    /* a user name, authzid or password, NUL included */
+#define KSASL_NONCE_BUF 256
+#define KSASL_MECH_BUF 64
+#define KSASL_KEY_MAX 64   /* SHA-512 */
+#define KSASL_SALT_MAX 128
+#define KSASL_MAX_USERS 1024 /* user_<name> entries of one JAAS entry */
+
+/* ---- SaslHandshake (17) ---- */
+
+/* The mechanism of a request body (any version: v0 and v1 are the same) into mech. 0, or
+ * ERR_PROTO (truncated, null, longer than KSASL_MECH_BUF - 1 or holding a NUL). */
+int ksasl_handshake_req_decode(struct rbuf *r, char mech[KSASL_MECH_BUF]);
+int ksasl_handshake_req_encode(struct wbuf *w, const char *mech);
+/* error_code and the enabled mechanisms. Returns w's sticky error. */
+int ksasl_handshake_resp_encode(struct wbuf *w, int16_t err, const char *const *mechs, int n);
+
+/* ---- SaslAuthenticate (36) ---- */
+
+#define KSASL_AUTH_MAX_VERSION 2
+/* auth_bytes of a request body of version ver (0..2; v2 compact with tagged fields): *tok points
+ * into r's buffer. 0, or ERR_PROTO (truncated, null, or longer than KSASL_MAX_TOKEN). */
+int ksasl_auth_req_decode(struct rbuf *r, int16_t ver, const uint8_t **tok, size_t *len);
+int ksasl_auth_req_encode(struct wbuf *w, int16_t ver, const uint8_t *tok, size_t len);
+/* error_code, error_message (NULL: null), auth_bytes, and session_lifetime_ms from v1. */
+int ksasl_auth_resp_encode(struct wbuf *w, int16_t ver, int16_t err, const char *msg, const uint8_t *tok,
+			   size_t len, int64_t session_lifetime_ms);
+
+/* ---- PLAIN (RFC 4616) ---- */
+
+struct ksasl_plain {
+	char authzid[KSASL_NAME_BUF]; /* "" when absent */
+	char user[KSASL_NAME_BUF];
+	char pass[KSASL_NAME_BUF];
+};
+/* 0, or ERR_PROTO: not three NUL-separated parts, an empty user or password, a part too long. */
+int ksasl_plain_decode(const uint8_t *p, size_t n, struct ksasl_plain *out);
+
+/* ---- SCRAM (RFC 5802) ---- */
+
+/* client-first-message = gs2-header client-first-message-bare;
+ * gs2-header = ("n" | "y") "," ["a=" authzid] ","; bare = "n=" saslname ",r=" nonce ["," ext] */
+struct ksasl_scram_first {
+	char gs2[KSASL_NAME_BUF + 8];	/* the gs2-header as sent, for the channel-binding check */
+	char authzid[KSASL_NAME_BUF];	/* unescaped, "" when absent */
+	char user[KSASL_NAME_BUF];	/* unescaped (=2C ',' and =3D '=') */
+	char nonce[KSASL_NONCE_BUF];	/* printable, no ',' */
+	char bare[KSASL_MAX_TOKEN + 1]; /* client-first-message-bare (AuthMessage) */
+};
+/* 0, or ERR_PROTO (channel binding "p=" asked, a bad escape, a missing or long field, a byte
+ * outside printable ASCII in the nonce). */
+int ksasl_scram_first_decode(const uint8_t *p, size_t n, struct ksasl_scram_first *out);
+
+/* client-final-message = "c=" b64(gs2-header) ",r=" nonce ["," ext] ",p=" b64(proof) */
+struct ksasl_scram_final {
+	char cbind[2 * KSASL_NAME_BUF];	  /* the c= value, base64 as sent */
+	char nonce[2 * KSASL_NONCE_BUF];  /* client + server nonce */
+	uint8_t proof[KSASL_KEY_MAX];
+	size_t proof_len;
+	char without_proof[KSASL_MAX_TOKEN + 1]; /* the message up to ",p=" (AuthMessage) */
+};
+int ksasl_scram_final_decode(const uint8_t *p, size_t n, struct ksasl_scram_final *out);
+
+/* A credential as Kafka stores it (ScramCredentialUtils.credentialToString). */
+struct ksasl_scram_cred {
+	uint8_t salt[KSASL_SALT_MAX];
+	size_t salt_len;
+	uint8_t stored_key[KSASL_KEY_MAX], server_key[KSASL_KEY_MAX];
+	size_t key_len; /* both keys: 32 (SHA-256) or 64 (SHA-512) */
+	int32_t iterations;
+};
+/* 0, or ERR_PROTO (a field missing, repeated or unknown, bad base64, keys of different or
+ * unexpected lengths, iterations outside 1..2^31-1). */
+int ksasl_scram_cred_decode(const char *s, size_t n, struct ksasl_scram_cred *out);
+/* Writes the string into out[n]; ERR_TOOBIG when it does not fit. */
+int ksasl_scram_cred_encode(const struct ksasl_scram_cred *c, char *out, size_t n);
+
+/* ---- base64 (RFC 4648 §4, padded) ---- */
+
+/* Decodes s[0..n) into out[cap]: 0 with *outlen, or ERR_PROTO (bad character or padding, or
+ * more than cap bytes). */
+int ksasl_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *outlen);
+/* Encodes p[0..n) into out, which holds 4 * ((n + 2) / 3) + 1 bytes; returns the length. */
+size_t ksasl_b64_encode(const uint8_t *p, size_t n, char *out);
+
+/* ---- JAAS (PlainLoginModule) ---- */
+
+/* One entry of a JAAS configuration: "<module> <flag> k="v" k2="v2" ... ;". Calls opt for every
+ * option in order (key and value NUL-terminated, the value unquoted; the strings live during the
+ * call only) and copies the module's class name into module[n]. 0, or ERR_PROTO with the reason
+ * in eb (no flag, an unterminated quote, a missing ';', text after it, an option too long). */
+int ksasl_jaas_parse(const char *s, char *module, size_t n,
+		     void (*opt)(const char *key, const char *value, void *arg), void *arg, char *eb, size_t el);
+
+#endif
