@@ -297,48 +297,56 @@ static void cg_strv_free(char **v, size_t n)
 }
 
 /*
- * ListConsumerGroups. On success *names (and *states, if asked) hold the groups sorted by name:
- * arrays and strings owned by the caller (cg_strv_free; free(*states)). states_filter is the
- * --list --state argument (NULL or "" for every state). Returns 0 or -1 (error printed).
+ * --list --state's argument: states separated by commas, any case (Kafka's
+ * ConsumerGroupState.parse). Fills want[] (RD_KAFKA_CONSUMER_GROUP_STATE__CNT entries) and *nw;
+ * 0, or -2 after a usage error.
  */
-static int cg_list(struct cg *cg, const char *states_filter, char ***names, rd_kafka_consumer_group_state_t **states,
-		   size_t *n)
+static int cg_parse_states(struct cg *cg, const char *arg, rd_kafka_consumer_group_state_t *want, size_t *nw)
+{
+	*nw = 0;
+	for (const char *p = arg; p && *p;) {
+		size_t l = strcspn(p, ",");
+		const char *s = p, *e = p + l;
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		int code = -1;
+		for (int st = 1; st < RD_KAFKA_CONSUMER_GROUP_STATE__CNT; st++) {
+			const char *name = rd_kafka_consumer_group_state_name((rd_kafka_consumer_group_state_t)st);
+			if (strlen(name) == (size_t)(e - s) && !strncasecmp(s, name, (size_t)(e - s)))
+				code = st;
+		}
+		if (code < 0) {
+			cg_usage_error(cg, "Invalid state list '%s'. Valid states are: PreparingRebalance, "
+					   "CompletingRebalance, Stable, Dead, Empty", arg);
+			return -2;
+		}
+		bool dup = false;
+		for (size_t i = 0; i < *nw; i++)
+			dup |= want[i] == (rd_kafka_consumer_group_state_t)code;
+		if (!dup)
+			want[(*nw)++] = (rd_kafka_consumer_group_state_t)code;
+		p += l + (p[l] == ',');
+	}
+	return 0;
+}
+
+/*
+ * ListConsumerGroups. On success *names (and *states, if asked) hold the groups sorted by name:
+ * arrays and strings owned by the caller (cg_strv_free; free(*states)). want[0..nw) asks the
+ * broker for groups in those states only (ListGroups v4; older brokers ignore it and give every
+ * group, in state Unknown). Returns 0 or -1 (error printed).
+ */
+static int cg_list(struct cg *cg, const rd_kafka_consumer_group_state_t *want, size_t nw, char ***names,
+		   rd_kafka_consumer_group_state_t **states, size_t *n)
 {
 	*names = NULL;
 	*n = 0;
 	if (states)
 		*states = NULL;
 	rd_kafka_AdminOptions_t *ao = cg_options(cg, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
-	if (states_filter && *states_filter) {
-		rd_kafka_consumer_group_state_t want[RD_KAFKA_CONSUMER_GROUP_STATE__CNT];
-		size_t nw = 0;
-		const char *p = states_filter;
-		while (*p) {
-			size_t l = strcspn(p, ",");
-			char tok[64];
-			const char *s = p, *e = p + l;
-			while (s < e && isspace((unsigned char)*s))
-				s++;
-			while (e > s && isspace((unsigned char)e[-1]))
-				e--;
-			snprintf(tok, sizeof(tok), "%.*s", (int)(e - s), s);
-			int code = -1;
-			for (int st = 1; st < RD_KAFKA_CONSUMER_GROUP_STATE__CNT; st++)
-				if (!strcasecmp(tok, rd_kafka_consumer_group_state_name((rd_kafka_consumer_group_state_t)st)))
-					code = st;
-			if (code < 0) {
-				rd_kafka_AdminOptions_destroy(ao);
-				cg_usage_error(cg, "Invalid state list '%s'. Valid states are: PreparingRebalance, "
-						   "CompletingRebalance, Stable, Dead, Empty", states_filter);
-				return -2;
-			}
-			bool dup = false;
-			for (size_t i = 0; i < nw; i++)
-				dup |= want[i] == (rd_kafka_consumer_group_state_t)code;
-			if (!dup)
-				want[nw++] = (rd_kafka_consumer_group_state_t)code;
-			p += l + (p[l] == ',');
-		}
+	if (nw > 0) {
 		rd_kafka_error_t *err = rd_kafka_AdminOptions_set_match_consumer_group_states(ao, want, nw);
 		if (err) {
 			cg_fail(cg, rd_kafka_error_code(err), rd_kafka_error_string(err));
@@ -408,7 +416,7 @@ static int cg_list(struct cg *cg, const char *states_filter, char ***names, rd_k
 static int cg_groups(struct cg *cg, char ***names, size_t *n)
 {
 	if (cg->o[O_ALL_GROUPS].seen)
-		return cg_list(cg, NULL, names, NULL, n);
+		return cg_list(cg, NULL, 0, names, NULL, n);
 	const struct ktool_opt *g = &cg->o[O_GROUP];
 	char **v = calloc(g->n + 1, sizeof(*v));
 	size_t k = 0;
@@ -542,22 +550,43 @@ static int cg_do_list(struct cg *cg)
 {
 	char **names;
 	rd_kafka_consumer_group_state_t *states;
-	size_t n;
+	rd_kafka_consumer_group_state_t want[RD_KAFKA_CONSUMER_GROUP_STATE__CNT];
+	size_t n, nw = 0;
 	bool with_state = cg->o[O_STATE].seen;
-	int rc = cg_list(cg, with_state ? cg->o[O_STATE].value : NULL, &names, &states, &n);
+	if (with_state && cg_parse_states(cg, cg->o[O_STATE].value, want, &nw))
+		return -2;
+	int rc = cg_list(cg, want, nw, &names, &states, &n);
 	if (rc)
 		return rc;
-	if (with_state && cg->o[O_STATE].value && *cg->o[O_STATE].value) {
-		/* a broker below ListGroups v4 ignores the filter and gives no states */
-		for (size_t i = 0; i < n; i++)
-			if (states[i] == RD_KAFKA_CONSUMER_GROUP_STATE_UNKNOWN) {
-				cg_strv_free(names, n);
-				free(states);
-				return cg_fail(cg, RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE,
-					       "The broker does not list groups by state (ListGroups v4)");
+	bool unknown = false;
+	for (size_t i = 0; i < n; i++)
+		unknown |= states[i] == RD_KAFKA_CONSUMER_GROUP_STATE_UNKNOWN;
+	if (with_state && unknown) {
+		/* a broker below ListGroups v4 gives no states and ignores the filter: DescribeGroups
+		 * tells the states, and the filter is applied here */
+		rd_kafka_event_t *ev = cg_describe_call(cg, names, n);
+		for (size_t i = 0; ev && rc == 0 && i < n; i++)
+			rc = cg_state(cg, cg_description(ev, names[i]), &states[i]);
+		if (ev)
+			rd_kafka_event_destroy(ev);
+		else
+			rc = -1;
+		size_t k = 0;
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			bool keep = nw == 0;
+			for (size_t j = 0; j < nw; j++)
+				keep |= states[i] == want[j];
+			if (keep) {
+				names[k] = names[i];
+				states[k++] = states[i];
+			} else {
+				free(names[i]);
 			}
+		}
+		if (rc == 0)
+			n = k;
 	}
-	if (with_state) {
+	if (rc == 0 && with_state) {
 		int w = 15;
 		for (size_t i = 0; i < n; i++)
 			if ((int)strlen(names[i]) > w)
@@ -565,13 +594,13 @@ static int cg_do_list(struct cg *cg)
 		printf("%-*s %s\n", w, "GROUP", "STATE");
 		for (size_t i = 0; i < n; i++)
 			printf("%-*s %s\n", w, names[i], rd_kafka_consumer_group_state_name(states[i]));
-	} else {
+	} else if (rc == 0) {
 		for (size_t i = 0; i < n; i++)
 			printf("%s\n", names[i]);
 	}
 	cg_strv_free(names, n);
 	free(states);
-	return 0;
+	return rc;
 }
 
 /* ---- --describe ---- */

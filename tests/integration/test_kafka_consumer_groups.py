@@ -76,9 +76,13 @@ class FakeBrokerTest(unittest.TestCase):
         self.assertEqual(self.run_cg("--list").stdout, "busy\nidle\n")
         r = cg("--bootstrap-server", self.f.bootstrap, "--list", name="kafka-consumer-groups.sh")
         self.assertEqual((r.returncode, r.stdout), (0, "busy\nidle\n"))
-        # a broker below ListGroups v4 gives no states: a filter cannot be honoured
-        r = self.run_cg("--list", "--state", "stable", rc=1)
-        self.assertIn("UnsupportedVersionException", r.stdout)
+        # ListGroups v0 has no states: they come from DescribeGroups, and the filter is applied here
+        self.assertEqual(self.run_cg("--list", "--state").stdout,
+                         "GROUP           STATE\nbusy            Stable\nidle            Empty\n")
+        self.assertEqual(self.run_cg("--list", "--state", "empty, Dead").stdout,
+                         "GROUP           STATE\nidle            Empty\n")
+        r = self.run_cg("--list", "--state", "sleepy", rc=1)
+        self.assertTrue(r.stderr.startswith("Invalid state list 'sleepy'. Valid states are: "), r.stderr)
 
     def test_describe_offsets(self):
         r = self.run_cg("--describe", "--all-groups")
