@@ -531,3 +531,13 @@ bool tls_peer_subject(struct ssl_st *ssl, char *buf, size_t n)
 	BIO_free(bio);
 	return ok;
 }
+
+bool tls_peer_names(struct ssl_st *ssl, const char *host)
+{
+	X509 *x = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	if (!x || !host || SSL_get_verify_result(ssl) != X509_V_OK)
+		return false;
+	if (X509_check_ip_asc(x, host, 0) == 1)
+		return true;
+	return X509_check_host(x, host, strlen(host), 0, NULL) == 1;
+}

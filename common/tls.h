@@ -75,6 +75,10 @@ uint64_t tls_ctx_generation(const struct tls_ctx *t);
  * buf. Returns false (buf "") when the peer gave no certificate. */
 bool tls_peer_subject(struct ssl_st *ssl, char *buf, size_t n);
 
+/* Whether the verified peer certificate of ssl names host (a DNS name, or an IP address
+ * literal matched against the certificate's IP addresses). */
+bool tls_peer_names(struct ssl_st *ssl, const char *host);
+
 /* The last OpenSSL errors as one line (for logs), clearing the queue. */
 void tls_last_error(char *buf, size_t n);
 

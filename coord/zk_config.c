@@ -24,6 +24,8 @@ struct zk_config_raw {
 	char *standalone_s;
 	char *extended_types_s;
 	char *admin_s;
+	char *ssl_quorum_s;
+	char *ssl_quorum_hostname_s;
 };
 
 #define ZK_RAW_OFF(f) offsetof(struct zk_config_raw, f)
@@ -69,6 +71,18 @@ static const struct cfg_def zk_config_defs[] = {
 	{ "ssl.clientAuth", CFG_STRING, 0, 0, "need", ZK_CFG_OFF(ssl_client_auth), 0, "client certificates: none, want, need" },
 	{ "ssl.enabledProtocols", CFG_STRING, 0, 0, "TLSv1.2,TLSv1.3", ZK_CFG_OFF(ssl_enabled_protocols), 0, "TLS versions" },
 	{ "ssl.ciphersuites", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_ciphersuites), 0, "cipher suites (default: OpenSSL's)" },
+	{ "sslQuorum", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(ssl_quorum_s), 0, "TLS between the servers" },
+	{ "ssl.quorum.hostnameVerification", CFG_STRING, 0, 0, "true", ZK_RAW_OFF(ssl_quorum_hostname_s), 0, "a peer's certificate must name its server.N host" },
+	{ "ssl.quorum.keyStore.location", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_quorum_keystore_location), 0, "PEM file: this server's key and certificate chain" },
+	{ "ssl.quorum.keyStore.password", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_quorum_keystore_password), 0, "password of an encrypted key" },
+	{ "ssl.quorum.keyStore.type", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_quorum_keystore_type), 0, "PEM" },
+	{ "ssl.quorum.trustStore.location", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_quorum_truststore_location), 0, "PEM file: the CAs peers' certificates are verified against" },
+	{ "ssl.quorum.trustStore.type", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_quorum_truststore_type), 0, "PEM" },
+	{ "ssl.quorum.enabledProtocols", CFG_STRING, 0, 0, "TLSv1.2,TLSv1.3", ZK_CFG_OFF(ssl_quorum_enabled_protocols), 0, "TLS versions between servers" },
+	{ "ssl.quorum.ciphersuites", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_quorum_ciphersuites), 0, "cipher suites between servers" },
+	{ "ssl.quorum.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "other quorum TLS keys (trustStore.password, protocol, clientAuth: peers always show certificates)" },
+	{ "sslQuorumReloadCertFiles", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "samsa reloads changed files itself" },
+	{ "portUnification", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "plaintext and TLS on one port: not served" },
 	{ "ssl.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "the JSSE context protocol (samsa uses ssl.enabledProtocols)" },
 	{ "ssl.trustStore.password", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "not needed for a PEM truststore" },
 	{ "ssl.hostnameVerification", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "client-side check; the server does not verify client names" },
@@ -323,6 +337,21 @@ int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen)
 		if (rc)
 			return rc;
 	}
+	if (cfg->ssl_quorum) {
+		if (!cfg->ssl_quorum_keystore_location || !*cfg->ssl_quorum_keystore_location ||
+		    !cfg->ssl_quorum_truststore_location || !*cfg->ssl_quorum_truststore_location)
+			return err_set(errbuf, errlen, ERR_CONFIG,
+				       "%s: sslQuorum=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location "
+				       "(PEM files)",
+				       file);
+		int rc = zk_config_store_type(file, "ssl.quorum.keyStore.type", cfg->ssl_quorum_keystore_type,
+					      cfg->ssl_quorum_keystore_location, errbuf, errlen);
+		if (!rc)
+			rc = zk_config_store_type(file, "ssl.quorum.trustStore.type", cfg->ssl_quorum_truststore_type,
+						  cfg->ssl_quorum_truststore_location, errbuf, errlen);
+		if (rc)
+			return rc;
+	}
 	if (cfg->n_servers >= 2 || (cfg->n_servers == 1 && !cfg->standalone_enabled))
 		return zk_config_myid(cfg, file, errbuf, errlen);
 	return 0;
@@ -355,6 +384,11 @@ int zk_config_load(const char *path, struct zk_config *cfg, char *errbuf, size_t
 				    errbuf, errlen);
 	if (!rc)
 		rc = zk_config_bool(path, "admin.enableServer", raw.admin_s, &raw.c.admin_enable_server, errbuf, errlen);
+	if (!rc)
+		rc = zk_config_bool(path, "sslQuorum", raw.ssl_quorum_s, &raw.c.ssl_quorum, errbuf, errlen);
+	if (!rc)
+		rc = zk_config_bool(path, "ssl.quorum.hostnameVerification", raw.ssl_quorum_hostname_s,
+				    &raw.c.ssl_quorum_hostname_verification, errbuf, errlen);
 	if (rc)
 		goto fail;
 	*cfg = raw.c;
@@ -364,6 +398,8 @@ int zk_config_load(const char *path, struct zk_config *cfg, char *errbuf, size_t
 	free(raw.standalone_s);
 	free(raw.extended_types_s);
 	free(raw.admin_s);
+	free(raw.ssl_quorum_s);
+	free(raw.ssl_quorum_hostname_s);
 	cfg->source = strdup(path);
 	if (!cfg->source) {
 		zk_config_free(cfg);
@@ -396,6 +432,8 @@ int zk_config_override(struct zk_config *cfg, const char *kv, char *errbuf, size
 		{ "standaloneEnabled", offsetof(struct zk_config, standalone_enabled) },
 		{ "extendedTypesEnabled", offsetof(struct zk_config, extended_types_enabled) },
 		{ "admin.enableServer", offsetof(struct zk_config, admin_enable_server) },
+		{ "sslQuorum", offsetof(struct zk_config, ssl_quorum) },
+		{ "ssl.quorum.hostnameVerification", offsetof(struct zk_config, ssl_quorum_hostname_verification) },
 	};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
 		if (!strcmp(key, bools[i].key))
@@ -414,6 +452,13 @@ void zk_config_free(struct zk_config *cfg)
 	free(cfg->four_letter_words);
 	free(cfg->log_level);
 	free(cfg->secure_client_port_address);
+	free(cfg->ssl_quorum_keystore_location);
+	free(cfg->ssl_quorum_keystore_password);
+	free(cfg->ssl_quorum_keystore_type);
+	free(cfg->ssl_quorum_truststore_location);
+	free(cfg->ssl_quorum_truststore_type);
+	free(cfg->ssl_quorum_enabled_protocols);
+	free(cfg->ssl_quorum_ciphersuites);
 	free(cfg->ssl_keystore_location);
 	free(cfg->ssl_keystore_password);
 	free(cfg->ssl_keystore_type);

@@ -75,6 +75,16 @@ struct zk_config {
 	char *ssl_client_auth;		     /* ssl.clientAuth: none, want, need (ZooKeeper's default) */
 	char *ssl_enabled_protocols;	     /* ssl.enabledProtocols: TLSv1.2,TLSv1.3 */
 	char *ssl_ciphersuites;		     /* ssl.ciphersuites */
+	/* TLS between the servers (ZooKeeper's sslQuorum and ssl.quorum.* keys; PEM stores only) */
+	bool ssl_quorum;		     /* sslQuorum */
+	bool ssl_quorum_hostname_verification; /* ssl.quorum.hostnameVerification: a peer's certificate must name its server.N host */
+	char *ssl_quorum_keystore_location;  /* ssl.quorum.keyStore.location */
+	char *ssl_quorum_keystore_password;  /* ssl.quorum.keyStore.password */
+	char *ssl_quorum_keystore_type;	     /* ssl.quorum.keyStore.type */
+	char *ssl_quorum_truststore_location; /* ssl.quorum.trustStore.location */
+	char *ssl_quorum_truststore_type;    /* ssl.quorum.trustStore.type */
+	char *ssl_quorum_enabled_protocols;  /* ssl.quorum.enabledProtocols */
+	char *ssl_quorum_ciphersuites;	     /* ssl.quorum.ciphersuites */
 	char *log_level;	     /* samsa: log level (INFO) */
 	int32_t election_timeout_ms; /* samsa.electionTimeoutMs: Raft's election timeout (min) */
 	/* the ensemble: server.N lines and dataDir/myid (n_servers < 2: standalone) */

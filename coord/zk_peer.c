@@ -26,6 +26,7 @@
 #include "err.h"
 #include "log.h"
 #include "net.h"
+#include "tls.h"
 #include "quorum.pb-c.h"
 
 #include <errno.h>
@@ -91,6 +92,10 @@ struct zk_peer {
 	size_t out_bound;
 	uint32_t stall_ms;
 	struct wbuf scratch; /* frame being encoded */
+	/* sslQuorum (zk_peer_set_tls): inbound links accept TLS requiring a trusted certificate,
+	 * outbound links connect over TLS showing ours; NULL: plaintext */
+	struct tls_ctx *tls_server, *tls_client;
+	bool tls_verify_host; /* a peer's certificate must name its server.N host */
 };
 
 /* ---- RaftMessage codec ------------------------------------------------------------------ */
@@ -696,7 +701,19 @@ static void zk_peer_link_established(struct zk_peer_link *l)
 	evutil_socket_t fd = l->fd;
 
 	l->fd = -1;
-	l->c = net_conn_new(p->base, fd, &opts, &cbs, l); /* owns fd, also on failure */
+	if (p->tls_client) {
+		/* the server must show a trusted certificate naming the host of its server.N line */
+		struct ssl_st *ssl = tls_ctx_ssl(p->tls_client, p->tls_verify_host ? l->addr.host : NULL);
+		if (!ssl) {
+			evutil_closesocket(fd);
+			l->failures++;
+			zk_peer_link_retry(l, "cannot set up TLS");
+			return;
+		}
+		l->c = net_conn_new_tls(p->base, fd, ssl, false, &opts, &cbs, l); /* owns fd and ssl */
+	} else {
+		l->c = net_conn_new(p->base, fd, &opts, &cbs, l); /* owns fd, also on failure */
+	}
 	if (!l->c) {
 		l->failures++;
 		zk_peer_link_retry(l, "out of memory");
@@ -924,6 +941,17 @@ static int zk_peer_in_hello(struct zk_peer_in *in, const uint8_t *f, size_t len)
 			net_conn_close(o->c, ERR_CLOSED);
 		}
 	}
+	if (p->tls_server && p->tls_verify_host && zk_peer_find(p, id)) {
+		/* a trusted certificate is not enough: it must be server `id`'s (ZooKeeper's
+		 * ssl.quorum.hostnameVerification), or any trusted host could pose as any server */
+		const char *host = zk_peer_find(p, id)->addr.host;
+		if (!tls_peer_names(net_conn_ssl(in->c), host)) {
+			log_error(ZK_PEER_MOD, "refusing peer %" PRIu64 " from %s: its certificate does not name %s, the host of "
+					       "server.%" PRIu64,
+				  id, who, host, id);
+			return ERR_PROTO;
+		}
+	}
 	in->hello = true;
 	in->id = id;
 	if (!zk_peer_find(p, id))
@@ -993,7 +1021,18 @@ static void zk_peer_accept(evutil_socket_t fd, const struct sockaddr *sa, int sa
 		return;
 	}
 	in->p = p;
-	in->c = net_conn_new(p->base, fd, &opts, &cbs, in);
+	if (p->tls_server) {
+		char why[512];
+		if (tls_ctx_maybe_reload(p->tls_server, zk_peer_now_ms(), why, sizeof(why)) ||
+		    tls_ctx_maybe_reload(p->tls_client, zk_peer_now_ms(), why, sizeof(why)))
+			log_error(ZK_PEER_MOD, "reloading the quorum TLS material failed, keeping the old: %s", why);
+		struct ssl_st *ssl = tls_ctx_ssl(p->tls_server, NULL);
+		in->c = ssl ? net_conn_new_tls(p->base, fd, ssl, true, &opts, &cbs, in) : NULL;
+		if (!ssl)
+			evutil_closesocket(fd);
+	} else {
+		in->c = net_conn_new(p->base, fd, &opts, &cbs, in);
+	}
 	if (!in->c) {
 		free(in);
 		return;
@@ -1005,6 +1044,13 @@ static void zk_peer_accept(evutil_socket_t fd, const struct sockaddr *sa, int sa
 }
 
 /* ---- API --------------------------------------------------------------------------------- */
+
+void zk_peer_set_tls(struct zk_peer *p, struct tls_ctx *server, struct tls_ctx *client, bool verify_host)
+{
+	p->tls_server = server;
+	p->tls_client = client;
+	p->tls_verify_host = verify_host;
+}
 
 static int zk_peer_check_addrs(const struct zk_peer_addr *addrs, size_t n)
 {
@@ -1111,6 +1157,8 @@ void zk_peer_free(struct zk_peer *p)
 		free(in);
 	}
 	wbuf_free(&p->scratch);
+	tls_ctx_free(p->tls_server);
+	tls_ctx_free(p->tls_client);
 	free(p);
 }
 

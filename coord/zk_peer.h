@@ -95,6 +95,13 @@ int zk_peer_new(struct event_base *base, uint64_t self, const char *listen_host,
 		struct zk_peer **out, char *eb, size_t el);
 /* Closes the listener and every connection (see the top comment). NULL ok. */
 void zk_peer_free(struct zk_peer *p);
+/* sslQuorum: from now on inbound links are TLS with server (which must require a trusted client
+ * certificate), outbound links TLS with client (which shows this server's certificate and
+ * verifies the peer's); with verify_host a peer's certificate must also name the host of its
+ * server.N line, both ways. Both contexts are owned by p from now on. Call it right after
+ * zk_peer_new, before the loop runs (no link is up before then). */
+struct tls_ctx;
+void zk_peer_set_tls(struct zk_peer *p, struct tls_ctx *server, struct tls_ctx *client, bool verify_host);
 
 /* Replaces the peer list (membership change): new peers get connections, removed ones are
  * closed, a peer whose host or port changed is reconnected, the others are kept as they are.

@@ -23,6 +23,7 @@
 #include "net.h"
 #include "raft.h"
 #include "zk_peer.h"
+#include "tls.h"
 #include "zk_raftlog.h"
 #include "zk_db.h"
 #include "zk_session.h"
@@ -789,6 +790,29 @@ int zk_quorum_new(struct zk_server *srv, char *errbuf, size_t errlen)
 	rc = zk_peer_new(srv->base, q->myid, listen_host, listen_port, addrs, n, &cbs, srv, &q->peer, errbuf, errlen);
 	if (rc)
 		return rc;
+	if (cfg->ssl_quorum) {
+		/* both ends show a certificate and verify the other's (ZooKeeper's quorum TLS) */
+		struct tls_conf tc = {
+			.key_location = cfg->ssl_quorum_keystore_location,
+			.key_password = cfg->ssl_quorum_keystore_password,
+			.trust_location = cfg->ssl_quorum_truststore_location,
+			.client_auth = TLS_AUTH_NEED,
+			.protocols = cfg->ssl_quorum_enabled_protocols,
+			.ciphers = cfg->ssl_quorum_ciphersuites,
+		};
+		struct tls_ctx *server = NULL, *client = NULL;
+		char why[512];
+		rc = tls_ctx_new(&tc, true, &server, why, sizeof(why));
+		if (!rc)
+			rc = tls_ctx_new(&tc, false, &client, why, sizeof(why));
+		if (rc) {
+			tls_ctx_free(server);
+			return err_set(errbuf, errlen, rc, "sslQuorum: %s", why);
+		}
+		zk_peer_set_tls(q->peer, server, client, cfg->ssl_quorum_hostname_verification);
+		log_info(ZK_SRV_MOD, "quorum: TLS between servers (ssl.quorum.hostnameVerification=%s)",
+			 cfg->ssl_quorum_hostname_verification ? "true" : "false");
+	}
 	q->timer = net_timer_new(srv->base, tick_ms, true, zk_quorum_tick, srv);
 	q->kick = event_new(srv->base, -1, 0, zk_quorum_kick, srv);
 	if (!q->timer || !q->kick)
