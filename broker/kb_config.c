@@ -21,6 +21,9 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "broker.id", CFG_INT, -1, INT32_MAX, "-1", KB_OFF(broker_id), 0, "this broker's id; -1 = generated" },
 	{ "listeners", CFG_STRING, 0, 0, "PLAINTEXT://:9092", KB_OFF(listeners), 0, "listener URIs" },
 	{ "advertised.listeners", CFG_STRING, 0, 0, NULL, KB_OFF(advertised_listeners), 0, "listeners given to clients" },
+	{ "max.connections.per.ip", CFG_INT, 0, INT32_MAX, "2147483647", KB_OFF(max_connections_per_ip), 0, "client connections from one address" },
+	{ "max.connections.per.ip.overrides", CFG_STRING, 0, 0, "", KB_OFF(max_connections_per_ip_overrides), 0, "ip:N,... per-address limits" },
+	{ "max.connections", CFG_INT, 0, INT32_MAX, "2147483647", KB_OFF(max_connections), 0, "client connections in all" },
 	{ "listener.security.protocol.map", CFG_STRING, 0, 0, "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", KB_OFF(listener_security_protocol_map), 0, "NAME:PROTOCOL pairs" },
 	{ "inter.broker.listener.name", CFG_STRING, 0, 0, NULL, KB_OFF(inter_broker_listener_name), 0, "the listener other brokers use" },
 	{ "security.inter.broker.protocol", CFG_STRING, 0, 0, "PLAINTEXT", KB_OFF(security_inter_broker_protocol), 0, "picks the inter-broker listener by protocol" },
@@ -254,6 +257,54 @@ static int kb_listener_security(const char *file, const char *map, const char *n
 		       "%s: listener '%s' has no security protocol in listener.security.protocol.map", file, name);
 }
 
+/* max.connections.per.ip.overrides "host:N,host:N": the limit of ip, or -1 (bad entries are
+ * refused at load by kb_config_security). */
+static int64_t kb_ip_override(const char *list, const char *ip, bool *bad)
+{
+	*bad = false;
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, ",");
+		const char *colon = NULL;
+		for (const char *q = p + n; q > p; q--)
+			if (q[-1] == ':') {
+				colon = q - 1;
+				break;
+			}
+		const char *a = p;
+		while (a < p + n && *a == ' ')
+			a++;
+		if (!colon || colon == a) {
+			*bad = true;
+			return -1;
+		}
+		char num[16];
+		size_t nl = (size_t)(p + n - colon - 1);
+		if (nl == 0 || nl >= sizeof(num)) {
+			*bad = true;
+			return -1;
+		}
+		memcpy(num, colon + 1, nl);
+		num[nl] = '\0';
+		char *end;
+		long v = strtol(num, &end, 10);
+		if (*end || v < 0 || v > INT32_MAX) {
+			*bad = true;
+			return -1;
+		}
+		if (ip && (size_t)(colon - a) == strlen(ip) && !strncmp(a, ip, strlen(ip)))
+			return v;
+		p = p[n] ? p + n + 1 : p + n;
+	}
+	return -1;
+}
+
+int32_t kb_config_ip_limit(const struct kb_config *cfg, const char *ip)
+{
+	bool bad;
+	int64_t v = kb_ip_override(cfg->max_connections_per_ip_overrides, ip, &bad);
+	return v >= 0 ? (int32_t)v : cfg->max_connections_per_ip;
+}
+
 const struct kb_listener *kb_config_advertised(const struct kb_config *cfg, int i)
 {
 	for (int k = 0; k < cfg->n_adv; k++)
@@ -265,6 +316,12 @@ const struct kb_listener *kb_config_advertised(const struct kb_config *cfg, int 
 /* The listeners' protocols, the inter-broker listener, and what TLS needs. */
 static int kb_config_security(struct kb_config *cfg, const char *file, char *errbuf, size_t errlen)
 {
+	bool bad;
+	kb_ip_override(cfg->max_connections_per_ip_overrides, NULL, &bad);
+	if (bad)
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'max.connections.per.ip.overrides': expected host:N pairs", file,
+			       cfg->max_connections_per_ip_overrides);
 	bool any_ssl = false;
 	for (int i = 0; i < cfg->n_listeners; i++) {
 		struct kb_listener *l = &cfg->listener[i];

@@ -82,6 +82,9 @@ struct kb_config {
 	int32_t control_plane_listener_port; /* -1: kctl_default_port(first listener's port) */
 	int32_t http_port;		     /* samsa.http.port: /metrics, -1 off */
 	char *http_host;		     /* samsa.http.host: "" every address */
+	int32_t max_connections_per_ip;	       /* max.connections.per.ip */
+	char *max_connections_per_ip_overrides; /* max.connections.per.ip.overrides: "ip:N,..." */
+	int32_t max_connections;	       /* max.connections: client connections in all */
 	char *listener_security_protocol_map;
 	char *inter_broker_listener_name;
 	char *security_inter_broker_protocol;
@@ -120,6 +123,9 @@ const char *kb_security_name(enum kb_security s);
 /* The advertised endpoint of listener i (advertised.listeners' entry of the same name, else the
  * listener itself): host ("" when neither names one) and port (0: the bound port). */
 const struct kb_listener *kb_config_advertised(const struct kb_config *cfg, int i);
+/* The connection limit of client address ip (max.connections.per.ip, or its entry in
+ * max.connections.per.ip.overrides). */
+int32_t kb_config_ip_limit(const struct kb_config *cfg, const char *ip);
 /* The TLS settings of the SSL listeners as a tls_conf (strings point into cfg). */
 struct tls_conf;
 void kb_config_tls(const struct kb_config *cfg, struct tls_conf *tc);

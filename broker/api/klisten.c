@@ -10,18 +10,63 @@
 #include "net.h"
 #include "tls.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char *const KLISTEN_MOD = "listener";
 
+/* The address part of a net_conn_peer string ("127.0.0.1:5000", "[::1]:5000"). */
+static bool klisten_same_ip(const char *peer, const char *ip)
+{
+	size_t n = strlen(ip);
+	if (peer[0] == '[')
+		return !strncmp(peer + 1, ip, n) && peer[1 + n] == ']';
+	return !strncmp(peer, ip, n) && peer[n] == ':';
+}
+
+/* max.connections.per.ip (and its overrides) and max.connections, as Kafka's acceptor checks
+ * them: a connection over a limit is closed at once, logged. Returns false when refused. */
+static bool klisten_admit(struct broker *b, const struct sockaddr *sa)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip, sizeof(ip));
+	else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip, sizeof(ip));
+	int32_t limit = kb_config_ip_limit(b->cfg, ip);
+	int64_t same = 0, all = 0;
+	struct kconn *c;
+	LIST_FOREACH(c, &b->conns, link) {
+		if (!c->nc || net_conn_closing(c->nc))
+			continue;
+		all++;
+		same += klisten_same_ip(net_conn_peer(c->nc), ip);
+	}
+	if (same >= limit) {
+		log_info(KLISTEN_MOD, "Rejected connection from /%s, address already has the configured maximum of %d connections.",
+			 ip, limit);
+		return false;
+	}
+	if (all >= b->cfg->max_connections) {
+		log_info(KLISTEN_MOD, "Rejected connection from /%s: the broker has max.connections=%d connections", ip,
+			 b->cfg->max_connections);
+		return false;
+	}
+	return true;
+}
+
 static void klisten_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen, void *arg)
 {
 	struct klisten_ep *le = arg;
 	struct broker *b = le->b;
-	(void)sa;
 	(void)salen;
+	if (!klisten_admit(b, sa)) {
+		evutil_closesocket(fd);
+		return;
+	}
 	struct ssl_st *ssl = NULL;
 	if (le->l->security == KB_SEC_SSL) {
 		char why[512];

@@ -3,6 +3,7 @@ keys, unsupported versions, bad CRCs, invalid topic names, oversized batches, un
 partitions and out-of-range offsets. Each gets Kafka's error code or a clean close, the broker
 keeps serving other clients, and nothing already stored is lost."""
 import os
+import socket
 import struct
 import sys
 import unittest
@@ -183,6 +184,54 @@ class BadInputTest(SharedFixtureTest):
         _, err = struct.unpack_from(">ih", r, pos)
         self.assertEqual(err, 1)  # OFFSET_OUT_OF_RANGE
         k.close()
+
+
+class ConnectionLimitTest(SharedFixtureTest):
+    """max.connections.per.ip and max.connections.per.ip.overrides: a connection over the limit
+    of its address is closed at once (and logged, as Kafka's acceptor does); others and other
+    addresses are served; closing one makes room again."""
+
+    @classmethod
+    def setUpClass(cls):
+        fx = cls.fixture()
+        cls.cluster = kbharness.Cluster(fx, broker_extra={"max.connections.per.ip": "3",
+                                                      "max.connections.per.ip.overrides": "127.0.0.2:5"})
+        cls.port = cls.cluster.brokers[0].port
+
+    def connect(self, source):
+        s = socket.socket()
+        s.settimeout(5)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", self.port))
+        self.addCleanup(s.close)
+        return s
+
+    def answered(self, s):
+        """Whether an ApiVersions v0 on s gets an answer (False: the broker closed it)."""
+        hdr = struct.pack(">hhi", 18, 0, 7) + kstr("limit")
+        try:
+            s.sendall(struct.pack(">i", len(hdr)) + hdr)
+            data = s.recv(4)
+        except (ConnectionResetError, BrokenPipeError):
+            return False
+        return len(data) == 4
+
+    def test_per_address_limits(self):
+        ones = [self.connect("127.0.0.1") for _ in range(3)]
+        for s in ones:
+            self.assertTrue(self.answered(s))
+        self.assertFalse(self.answered(self.connect("127.0.0.1")), "a 4th connection from 127.0.0.1 was served")
+        # the override: five from 127.0.0.2
+        twos = [self.connect("127.0.0.2") for _ in range(5)]
+        for s in twos:
+            self.assertTrue(self.answered(s))
+        self.assertFalse(self.answered(self.connect("127.0.0.2")))
+        log = self.cluster.brokers[0].log_text()
+        self.assertIn("Rejected connection from /127.0.0.1, address already has the configured maximum of 3 "
+                      "connections.", log)
+        # room again once one closes (the broker notices the close first)
+        ones[0].close()
+        kbharness.wait_for(lambda: self.answered(self.connect("127.0.0.1")), 10, "a freed slot to be reused")
 
 
 if __name__ == "__main__":
