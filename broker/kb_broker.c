@@ -6,6 +6,7 @@
 #include "kb_broker.h"
 
 #include "err.h"
+#include "kb_groups.h"
 #include "log.h"
 
 #include <errno.h>
@@ -146,8 +147,11 @@ void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p
 	bool hosted = false;
 	for (int32_t k = 0; k < p->nrep; k++)
 		hosted |= p->replicas[k] == me;
+	bool offsets = !strcmp(t->name, KB_OFFSETS_TOPIC);
 	if (!hosted) {
 		krm_remove(b->rm, t->name, p->id, true);
+		if (offsets)
+			kb_groups_part_changed(b, p->id);
 		return;
 	}
 	if (p->state_version < 0)
@@ -167,6 +171,8 @@ void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p
 	struct krm_conf c;
 	kb_topic_krm_conf(t, &c);
 	krm_become(b->rm, t->name, p->id, &st, p->ctrl_epoch, &c, kb_now_ms());
+	if (offsets)
+		kb_groups_part_changed(b, p->id); /* the group coordinator loads or unloads it */
 }
 
 void kb_topic_free(struct kb_topic *t)

@@ -26,6 +26,7 @@ struct event;
 struct kb_zk;
 struct kfetcher;
 struct kclean;
+struct kb_groups;
 struct kctrl;
 struct kb_shutdown;
 struct kctl_srv;
@@ -136,6 +137,7 @@ struct broker {
 	struct kclean *cleaner; /* the log cleaner (log.cleaner.enable), NULL when disabled */
 	struct event *clean;	/* every log.cleaner.backoff.ms: krm_clean */
 	struct krm *rm;	    /* the replica manager: every local partition log and its HW */
+	struct kb_groups *groups; /* the group coordinator (kb_groups), NULL when not started */
 	struct kfetcher *fetcher; /* the follower fetchers (one connection per leader), fed by rm */
 	LIST_HEAD(, kprodwait) prod_waits; /* acks=all produces held in rm's purgatory */
 	struct event *wake;	 /* deferred: retry waiting requests after appends / metadata */
@@ -164,7 +166,8 @@ int kb_topic_collisions(struct broker *b, const char *name, char *out, size_t n)
 /* The replica manager's view of a topic's configuration. */
 void kb_topic_krm_conf(const struct kb_topic *t, struct krm_conf *c);
 /* Hands the partition state of p (read from its state znode: for now the LeaderAndIsr) to the
- * replica manager when this broker is a replica, or removes the local replica when it is not. */
+ * replica manager when this broker is a replica, or removes the local replica when it is not;
+ * for __consumer_offsets, the group coordinator then follows the leadership (kb_groups). */
 void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p);
 /* Derives a topic's log options from the broker's defaults and its overrides; INVALID_CONFIG
  * (a Kafka error code) names a bad one in why. */

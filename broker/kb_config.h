@@ -51,7 +51,16 @@ struct kb_config {
 	int32_t offsets_topic_replication_factor;
 	int32_t transaction_state_log_replication_factor;
 	int32_t transaction_state_log_min_isr;
+	int32_t offsets_topic_num_partitions;
+	int32_t offsets_topic_segment_bytes;
+	int32_t offsets_commit_timeout_ms;
+	int32_t offsets_retention_minutes;
+	int64_t offsets_retention_check_interval_ms;
+	int32_t offset_metadata_max_bytes;
 	int32_t group_initial_rebalance_delay_ms;
+	int32_t group_min_session_timeout_ms;
+	int32_t group_max_session_timeout_ms;
+	int32_t group_max_size;
 	int32_t message_max_bytes;
 	bool auto_create_topics_enable;
 	bool delete_topic_enable;

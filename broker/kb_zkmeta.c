@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "kb_dynconf.h"
+#include "kb_groups.h"
 #include "kb_zk.h"
 #include "kcontroller.h"
 #include "kctl_chan.h"
@@ -407,7 +408,11 @@ static void kb_zkmeta_topics_children(int rc, const struct String_vector *sv, co
 			/* the replica manager stops the replicas and deletes their logs */
 			for (int32_t i = 0; b->rm && i < t->nparts; i++)
 				krm_remove(b->rm, t->name, t->parts[i].id, true);
+			bool offsets = !strcmp(t->name, KB_OFFSETS_TOPIC);
+			int32_t np = t->nparts;
 			kb_topic_free(t);
+			for (int32_t i = 0; offsets && i < np; i++)
+				kb_groups_part_changed(b, i); /* its groups are unloaded */
 		}
 	}
 	for (int32_t i = 0; i < sv->count; i++) {

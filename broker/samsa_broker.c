@@ -6,6 +6,7 @@
  *   samsa-broker <server.properties> [--override key=value]...
  */
 #include "err.h"
+#include "kapi_group.h"
 #include "kapi_produce.h"
 #include "kconn.h"
 #include "klisten.h"
@@ -17,6 +18,7 @@
 #include "kb_shutdown.h"
 #include "kfetcher.h"
 #include "kb_dynconf.h"
+#include "kb_groups.h"
 #include "kb_metrics.h"
 #include "kb_config.h"
 #include "log.h"
@@ -73,7 +75,9 @@ static void broker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct broker *b = arg;
 	(void)fd;
 	(void)what;
-	krm_tick(b->rm, kb_now_ms()); /* acks=all deadlines, ISR shrink */
+	int64_t now = kb_now_ms();
+	krm_tick(b->rm, now); /* acks=all deadlines, ISR shrink */
+	kb_groups_tick(b, now); /* sessions, rebalance deadlines, offsets retention */
 	kwait_retry_all(b, true);
 }
 
@@ -309,6 +313,12 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* the group coordinator: its answers go out through broker/api's slots */
+	if (kb_groups_start(&b, kapi_group_reply)) {
+		log_fatal(BROKER_MOD, "cannot start the group coordinator");
+		rc = 1;
+		goto out;
+	}
 	/* the fetchers hand their answers to the replica manager */
 	static const struct kfetcher_ops fetch_ops = { krm_epoch_answer, krm_fetch_answer };
 	b.fetcher = kfetcher_new(b.base, cfg.broker_id, &fetch_ops, b.rm);
@@ -376,6 +386,9 @@ out:
 		kb_cluster_stop(&b);
 	b.stopping = true;
 	{
+		/* the group coordinator answers what it holds while the connections are there, and
+		 * leaves the purgatory before the replica manager closes */
+		kb_groups_stop(&b);
 		kconn_close_all(&b);
 		kwait_free_all(&b);
 		/* a clean shutdown: the fetchers stop (no answer comes after this), then the

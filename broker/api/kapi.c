@@ -15,10 +15,12 @@
 #include "kapi_config.h"
 #include "kapi_ctrl.h"
 #include "kapi_fetch.h"
+#include "kapi_group.h"
 #include "kapi_meta.h"
 #include "kapi_offsets.h"
 #include "kapi_produce.h"
 #include "kb_broker.h"
+#include "kgw.h"
 #include "kconn.h"
 #include "kout.h"
 #include "kwait.h"
@@ -37,6 +39,7 @@ enum api_kind {
 	API_KIND_PRODUCE,  /* answered at once, after the flush it promises, or not at all (acks=0) */
 	API_KIND_FETCH,	   /* answered at once or held until min_bytes arrive or max_wait passes */
 	API_KIND_ADMIN,	   /* coordinator writes: a first pass on arrival, then kapi_retry until done */
+	API_KIND_GROUP,	   /* given to the group coordinator, which answers at once or later */
 };
 
 /* The one table of what this broker serves: ApiVersions is written from it and every request
@@ -50,6 +53,7 @@ static const struct api_def {
 	int (*produce)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
 	int64_t (*fetch)(struct broker *b, struct kreq *q, struct kout *o, int32_t *max_wait, int32_t *min_bytes);
 	int (*admin)(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
+	int (*group)(struct broker *b, struct kreq *q, struct kresp *resp);
 } kb_apis[] = {
 	{ .key = API_PRODUCE, .min = 3, .max = 8, .kind = API_KIND_PRODUCE, .produce = kapi_produce_request },
 	{ .key = API_FETCH, .min = 4, .max = 11, .kind = API_KIND_FETCH, .fetch = kapi_fetch_build },
@@ -65,6 +69,19 @@ static const struct api_def {
 	{ .key = API_CONTROLLED_SHUTDOWN, .min = 1, .max = 2, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_shutdown },
 	{ .key = API_ELECT_LEADERS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_elect }, /* v2 is flexible */
 	{ .key = API_INCREMENTAL_ALTER_CONFIGS, .min = 0, .max = 0, .kind = API_KIND_ADMIN, .admin = kapi_config_alter }, /* v1 is flexible */
+	/* consumer groups: up to the last non-flexible version, which is what kgw implements
+	 * (kgw_max_version; Kafka 2.4 serves one more, flexible, version of each but OffsetDelete) */
+	{ .key = KGW_API_FIND_COORDINATOR, .min = 0, .max = 2, .kind = API_KIND_NOW, .now = kapi_group_find_coordinator },
+	{ .key = KGW_API_JOIN_GROUP, .min = 0, .max = 5, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_SYNC_GROUP, .min = 0, .max = 3, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_HEARTBEAT, .min = 0, .max = 3, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_LEAVE_GROUP, .min = 0, .max = 3, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_OFFSET_COMMIT, .min = 0, .max = 7, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_OFFSET_FETCH, .min = 0, .max = 5, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_LIST_GROUPS, .min = 0, .max = 2, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_DESCRIBE_GROUPS, .min = 0, .max = 4, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_DELETE_GROUPS, .min = 0, .max = 1, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_OFFSET_DELETE, .min = 0, .max = 0, .kind = API_KIND_GROUP, .group = kapi_group_request },
 };
 #define KB_NAPIS (sizeof(kb_apis) / sizeof(kb_apis[0]))
 
@@ -116,9 +133,9 @@ static int kapi_header_read(uint8_t *p, size_t len, struct kreq *q)
 	rbuf_i16(&q->r, &q->key);
 	rbuf_i16(&q->r, &q->ver);
 	rbuf_i32(&q->r, &q->corr);
-	const uint8_t *cid;
-	int32_t cl;
-	rbuf_bytes_i16(&q->r, KB_MAX_STR, &cid, &cl);
+	rbuf_bytes_i16(&q->r, KB_MAX_STR, &q->client_id, &q->client_id_len);
+	if (q->client_id_len < 0)
+		q->client_id = NULL;
 	return q->r.err;
 }
 
@@ -219,6 +236,13 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 	if (!resp)
 		return ERR_NOMEM;
 	resp->key = q.key;
+	resp->corr = q.corr;
+	if (d->kind == API_KIND_GROUP) { /* answered through kapi_group_reply, now or later */
+		int grc = d->group(b, &q, resp);
+		if (grc < 0)
+			return grc;
+		return 0;
+	}
 	kout_init(&o, q.corr);
 	if (kconn_tls(c))
 		kout_no_sendfile(&o); /* TLS encrypts in user space: record ranges are read, not sendfile'd */
@@ -272,6 +296,7 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 		return 0;
 	}
 	case API_KIND_VERSIONS:
+	case API_KIND_GROUP:
 		break; /* answered above */
 	}
 	if (rc < 0) {

@@ -3,8 +3,8 @@
  * dispatch table kb_apis[] {key, min, max, handler} from which ApiVersions is written (a key
  * that is not in it, or a version outside its range, closes the connection; it never reaches
  * another handler), and the retry of requests answered later (kwait). The handlers live per
- * area in kapi_meta, kapi_produce, kapi_fetch, kapi_offsets, kapi_admin, kapi_config and
- * kapi_ctrl; connections and their ordered response slots in kconn; response frames in kout.
+ * area in kapi_meta, kapi_produce, kapi_fetch, kapi_offsets, kapi_admin, kapi_config,
+ * kapi_ctrl and kapi_group (consumer groups); connections and their ordered response slots in kconn; response frames in kout.
  * Schemas: apache/kafka clients/src/main/resources/common/message/ (the JSON files); the
  * versions served are the non-flexible ones listed in kb_apis[]. The loop thread runs all of it.
  */
@@ -51,6 +51,8 @@ struct kreq {
 	uint8_t *p;    /* the whole request, mutable */
 	size_t len;
 	int listener; /* the connection's listener (index into cfg->listener), -1: none known */
+	const uint8_t *client_id; /* the header's client id, in p (NULL: null), client_id_len bytes */
+	int32_t client_id_len;
 };
 
 /* The dispatch table, read-only: how many APIs it serves, the range of the i-th

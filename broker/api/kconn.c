@@ -156,6 +156,10 @@ void kconn_gone(struct kconn *c)
 	struct kresp *r;
 	while ((r = TAILQ_FIRST(&c->q))) {
 		TAILQ_REMOVE(&c->q, r, link);
+		if (r->parked) { /* the group coordinator answers it later: kapi_group_reply frees it */
+			r->conn = NULL;
+			continue;
+		}
 		if (r->buf)
 			evbuffer_free(r->buf);
 		free(r);

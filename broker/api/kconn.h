@@ -27,6 +27,9 @@ struct kresp {
 	bool done;
 	int holds; /* flush-policy fsyncs this response promises and waits for (kapi_produce) */
 	int16_t key;	/* the request's api key, -1 unknown (kb_metrics counts it when it leaves) */
+	int32_t corr;	/* the request's correlation id */
+	bool parked;	/* the group coordinator holds it (kapi_group): a closing connection orphans
+			 * it (conn NULL, out of the queue) and the coordinator's reply frees it */
 	int64_t t0_us;	/* when the request arrived (monotonic) */
 };
 TAILQ_HEAD(kresp_q, kresp);
@@ -57,7 +60,8 @@ struct kresp *kconn_resp_new(struct kconn *c);
 /* Sends the filled slots at the head of the queue, in order, up to the first unfilled one. */
 void kconn_flush(struct kconn *c);
 /* The connection is closing: drops its queued responses, waiting fetches and held produces
- * (admin writes in flight finish on their own and are then forgotten). The caller frees c. */
+ * (admin writes in flight finish on their own and are then forgotten; slots the group
+ * coordinator holds are orphaned, and freed by its reply). The caller frees c. */
 void kconn_gone(struct kconn *c);
 
 #endif

@@ -10,15 +10,46 @@
 //   node kafkajs_client.js BROKERS describe TOPIC                  admin.describeConfigs of a topic
 //   node kafkajs_client.js BROKERS produce TOPIC N                 producer.send of N keyed
 //        messages with headers, GZIP-compressed, acks=-1 (all to partition i % partitions)
+//   node kafkajs_client.js BROKERS consume TOPIC GROUP N            consumer in group GROUP
+//        (subscribed from the beginning) until N messages arrived; prints their values in
+//        arrival order per partition: {"partitions": {"0": ["v", ...]}, "count": N}
 'use strict';
 const path = require('path');
 const { Kafka, logLevel, CompressionTypes, Partitioners, ConfigResourceTypes } = require(
   path.join(__dirname, '..', 'node_modules', 'kafkajs'));
 
 async function main(argv) {
-  const [brokers, op, topic, arg] = argv;
+  const [brokers, op, topic, arg, arg2] = argv;
   const kafka = new Kafka({ clientId: 'samsa-test', brokers: brokers.split(','), logLevel: logLevel.ERROR,
     retry: { retries: 3 } });
+  if (op === 'consume') {
+    const want = parseInt(arg2, 10);
+    const c = kafka.consumer({ groupId: arg, sessionTimeout: 10000, heartbeatInterval: 1000 });
+    await c.connect();
+    try {
+      await c.subscribe({ topic, fromBeginning: true });
+      const partitions = {};
+      let count = 0;
+      let done;
+      const all = new Promise((resolve) => { done = resolve; });
+      await c.run({ eachMessage: async ({ partition, message }) => {
+        (partitions[partition] = partitions[partition] || []).push(message.value.toString());
+        if (++count >= want) done();
+      } });
+      let t;
+      const timer = new Promise((_, reject) => {
+        t = setTimeout(() => reject(new Error(`only ${count} of ${want} messages in 60 s`)), 60000);
+      });
+      try {
+        await Promise.race([all, timer]);
+      } finally {
+        clearTimeout(t);
+      }
+      return { partitions, count };
+    } finally {
+      await c.disconnect();
+    }
+  }
   if (op === 'produce') {
     const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await p.connect();

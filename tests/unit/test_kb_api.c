@@ -3,10 +3,12 @@
  * answer is the table, in every version and on UNSUPPORTED_VERSION; each key appears once with
  * a sane range; exactly the listed keys and versions are served (an unknown key, or a version
  * outside the range, is not, so it can only close the connection); and the ranges are pinned
- * to those of a Kafka 2.4 broker, which is what kafka-python infers the broker's version from.
+ * to those of a Kafka 2.4 broker (the group APIs to their last non-flexible versions, which
+ * their codec implements), which is what kafka-python infers the broker's version from.
  */
 #include "buf.h"
 #include "kapi.h"
+#include "kgw.h"
 
 #include "check_main.h"
 
@@ -20,8 +22,25 @@ static const struct {
 } served[] = {
 	{ 0, 3, 8 }, { 1, 4, 11 }, { 2, 0, 5 }, { 3, 0, 8 }, { 18, 0, 2 }, { 19, 0, 4 },
 	{ 20, 0, 3 }, { 23, 0, 3 }, { 32, 0, 2 }, { 33, 0, 1 }, { 37, 0, 1 }, { 44, 0, 0 }, { 7, 1, 2 }, { 43, 0, 1 },
+	/* consumer groups, up to their last non-flexible versions (kgw_max_version) */
+	{ 8, 0, 7 }, { 9, 0, 5 }, { 10, 0, 2 }, { 11, 0, 5 }, { 12, 0, 3 }, { 13, 0, 3 }, { 14, 0, 3 },
+	{ 15, 0, 4 }, { 16, 0, 2 }, { 42, 0, 1 }, { 47, 0, 0 },
 };
 #define NSERVED (sizeof(served) / sizeof(served[0]))
+
+/* The group APIs are served in every version their codec implements, no more. */
+START_TEST(test_group_apis_are_the_codec)
+{
+	static const int16_t keys[] = { 8, 9, 10, 11, 12, 13, 14, 15, 16, 42, 47 };
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		int16_t max = kgw_max_version(keys[k]);
+		ck_assert_int_ge(max, 0);
+		ck_assert(kapi_supported(keys[k], 0));
+		ck_assert(kapi_supported(keys[k], max));
+		ck_assert(!kapi_supported(keys[k], (int16_t)(max + 1)));
+	}
+}
+END_TEST
 
 static int served_at(int16_t key)
 {
@@ -111,6 +130,7 @@ static Suite *kb_api_suite(void)
 	tcase_add_test(tc, test_table_is_kafka_24);
 	tcase_add_test(tc, test_supported_exactly_the_table);
 	tcase_add_test(tc, test_api_versions_body_is_the_table);
+	tcase_add_test(tc, test_group_apis_are_the_codec);
 	suite_add_tcase(s, tc);
 	return s;
 }
