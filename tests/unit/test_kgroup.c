@@ -118,6 +118,7 @@ static int16_t f_append(void *arg, int32_t partition, const struct kgroup_rec *r
 	a->partition = partition;
 	a->id = id;
 	a->n = n;
+	a->done = false;
 	for (int32_t i = 0; i < n; i++) {
 		a->key[i] = malloc(recs[i].klen);
 		memcpy(a->key[i], recs[i].key, recs[i].klen);
@@ -1160,6 +1161,145 @@ START_TEST(test_free_answers_parked)
 }
 END_TEST
 
+static int groups_seen, members_seen;
+static void count_group(void *arg, const struct kgroup_info *gi)
+{
+	(void)arg;
+	groups_seen++;
+	members_seen += gi->members;
+	ck_assert_str_ne(gi->state, "Dead");
+}
+
+START_TEST(test_many_groups)
+{
+	/* enough groups to grow the table several times; every one found again */
+	char g[32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(g, sizeof(g), "group-%d", i);
+		int c = commit(2, g, "", -1, "t", i % 8, i, "");
+		complete(F.napps - 1, KE_NONE);
+		ck_assert_int_eq(commit_err(c), 0);
+		if (F.next_tok > MAXTOK - 20 || F.napps > 200) { /* keep within the fake's tables */
+			check_answered();
+			for (int a = 0; a < F.napps; a++)
+				for (int k = 0; k < F.apps[a].n; k++) {
+					free(F.apps[a].key[k]);
+					free(F.apps[a].val[k]);
+				}
+			F.napps = 0;
+			for (int t = 0; t < MAXTOK; t++) {
+				free(F.reps[t].body);
+				F.reps[t].body = NULL;
+			}
+			memset(F.replied, 0, sizeof(F.replied));
+			F.next_tok = 1;
+		}
+	}
+	int16_t err;
+	for (int i = 0; i < 300; i += 37) {
+		snprintf(g, sizeof(g), "group-%d", i);
+		ck_assert_int_eq(fetch(5, g, "t", i % 8, &err), i);
+	}
+	int j = join(3, "group-5", "c", "", NULL, 10000, 10000);
+	groups_seen = members_seen = 0;
+	kgroups_each(F.gs, count_group, NULL);
+	ck_assert_int_eq(groups_seen, 300);
+	ck_assert_int_eq(members_seen, 1);
+	ck_assert_int_eq(list().n_groups, 300);
+	tick_to(F.now + 3000);
+	ck_assert_int_eq(join_resp(j).error, 0);
+}
+END_TEST
+
+START_TEST(test_static_rejoin_other_protocols)
+{
+	int j = join(5, "g", "c1", "", "inst-1", 10000, 10000);
+	tick_to(F.now + 3000);
+	char old[128];
+	strcpy(old, str(join_resp(j).member_id));
+	const char *ids[1] = { old }, *as[1] = { "A" };
+	int s = sync_(3, "g", old, 1, 1, ids, as);
+	complete(F.napps - 1, KE_NONE);
+	sync_resp(s);
+	/* the same instance comes back with a protocol the group does not support: refused */
+	struct kgroup_ctx x = ctx(5, "c1");
+	struct kgw_join_proto p[2] = { { kgw_s("roundrobin"), kgw_s("") }, { kgw_s("range"), kgw_s("") } };
+	struct kgw_join_req q = { kgw_s("g"), 10000, 10000, kgw_s(""), kgw_s("inst-1"), kgw_s("consumer"), 1, p };
+	kgroups_join(F.gs, &x, &q, F.now);
+	struct kgw_join_resp r = join_resp(tok(&x));
+	ck_assert_int_eq(r.error, KE_INCONSISTENT_GROUP_PROTOCOL);
+	/* preferring roundrobin, range still supported: the selected protocol changes, so a
+	 * rebalance (not just a stored id) */
+	q.n_protocols = 2;
+	x = ctx(5, "c1");
+	kgroups_join(F.gs, &x, &q, F.now);
+	r = join_resp(tok(&x)); /* the only member: the rebalance completes at once */
+	ck_assert_int_eq(r.error, 0);
+	ck_assert_int_eq(r.generation_id, 2);
+	ck_assert_str_eq(str(r.protocol_name), "roundrobin");
+	ck_assert_str_eq(str(r.leader), str(r.member_id));
+	ck_assert_int_eq(heartbeat_i("g", old, "inst-1", 2), KE_FENCED_INSTANCE_ID);
+	/* a second member preferring range: one vote each, the first member's preference wins */
+	struct kgw_join_proto p2[2] = { { kgw_s("range"), kgw_s("") }, { kgw_s("roundrobin"), kgw_s("") } };
+	struct kgw_join_req q2 = { kgw_s("g"), 10000, 10000, kgw_s(""), kgw_s(NULL), kgw_s("consumer"), 2, p2 };
+	struct kgroup_ctx x2 = ctx(3, "c2");
+	kgroups_join(F.gs, &x2, &q2, F.now);
+	char me[128];
+	strcpy(me, str(r.member_id));
+	q.member_id = kgw_s(me);
+	x = ctx(5, "c1");
+	kgroups_join(F.gs, &x, &q, F.now);
+	r = join_resp(tok(&x));
+	ck_assert_int_eq(r.generation_id, 3);
+	ck_assert_str_eq(str(r.protocol_name), "roundrobin");
+	ck_assert_str_eq(str(join_resp(tok(&x2)).protocol_name), "roundrobin");
+	ck_assert_int_eq(join_resp(tok(&x2)).n_members, 0);
+	ck_assert_int_eq(r.n_members, 2);
+}
+END_TEST
+
+START_TEST(test_load_odd_metadata)
+{
+	int32_t pg = kgplace_partition((const uint8_t *)"g", 1, NP);
+	kgroups_load_begin(F.gs, pg);
+	char eb[256];
+	/* members twice under one id and one instance, a leader that is not a member */
+	struct kgw_group_member ms[3] = {
+		{ kgw_s("m-1"), kgw_s("i"), kgw_s("c"), kgw_s("/h"), 10000, 10000, kgw_s("S"), kgw_s("A") },
+		{ kgw_s("m-1"), kgw_s(NULL), kgw_s("c"), kgw_s("/h"), 10000, 10000, kgw_s("S"), kgw_s("B") },
+		{ kgw_s("m-2"), kgw_s("i"), kgw_s("c"), kgw_s("/h"), 10000, 10000, kgw_s("S"), kgw_s("C") },
+	};
+	struct kgw_group_value v = { 3, kgw_s("consumer"), 5, kgw_s("range"), kgw_s("m-9"), 1000, 3, ms };
+	struct wbuf kw, vw;
+	wbuf_init(&kw, 1024);
+	wbuf_init(&vw, 1024);
+	struct kgw_key key = { 2, kgw_s("g"), kgw_s(NULL), -1 };
+	ck_assert_int_eq(kgw_key_encode(&kw, 0, &key), 0);
+	ck_assert_int_eq(kgw_group_value_encode(&vw, 0, &v), 0);
+	ck_assert_int_eq(kgroups_load_record(F.gs, pg, kw.p, kw.len, vw.p, vw.len, eb, sizeof(eb)), 0);
+	kgroups_load_end(F.gs, pg, F.now);
+	struct kgw_described_group d = describe("g");
+	ck_assert_str_eq(str(d.state), "Stable");
+	ck_assert_int_eq(d.n_members, 1);
+	ck_assert_str_eq(str(d.members[0].assignment), "A");
+	ck_assert_int_eq(heartbeat_i("g", "m-1", "i", 5), KE_NONE);
+	/* members without a protocol: loaded Empty */
+	v.protocol = kgw_s(NULL);
+	wbuf_reset(&vw);
+	ck_assert_int_eq(kgw_group_value_encode(&vw, 0, &v), 0);
+	kgroups_load_begin(F.gs, pg);
+	ck_assert_int_eq(kgroups_load_record(F.gs, pg, kw.p, kw.len, vw.p, vw.len, eb, sizeof(eb)), 0);
+	kgroups_load_end(F.gs, pg, F.now);
+	d = describe("g");
+	ck_assert_str_eq(str(d.state), "Empty");
+	ck_assert_int_eq(d.n_members, 0);
+	/* a record for a partition that is not loading is refused */
+	ck_assert_int_ne(kgroups_load_record(F.gs, pg, kw.p, kw.len, vw.p, vw.len, eb, sizeof(eb)), 0);
+	wbuf_free(&kw);
+	wbuf_free(&vw);
+}
+END_TEST
+
 static Suite *kgroup_suite(void)
 {
 	Suite *s = suite_create("kgroup");
@@ -1182,6 +1322,9 @@ static Suite *kgroup_suite(void)
 	tcase_add_test(tc, test_load_records);
 	tcase_add_test(tc, test_unload_answers_parked);
 	tcase_add_test(tc, test_free_answers_parked);
+	tcase_add_test(tc, test_many_groups);
+	tcase_add_test(tc, test_static_rejoin_other_protocols);
+	tcase_add_test(tc, test_load_odd_metadata);
 	suite_add_tcase(s, tc);
 	return s;
 }
