@@ -38,6 +38,7 @@ struct kprodwait;  /* api/kapi_produce */
 struct net_conn;
 struct net_listener;
 struct tls_ctx;
+struct ksauth_conf;
 struct wbuf;
 
 #define KB_TOPIC_MAX KNAME_TOPIC_MAX
@@ -110,6 +111,7 @@ struct broker {
 	struct klisten_ep listen[KB_MAX_LISTENERS]; /* the client listeners (api/klisten) */
 	int n_listen;
 	struct tls_ctx *tls; /* the SSL listeners' TLS material, NULL without one */
+	struct ksauth_conf *sasl; /* the SASL listeners' mechanisms and users (api/ksauth), or NULL */
 	struct kb_zk *zk;
 	LIST_HEAD(, kb_topic) topics;
 	int32_t ntopics;

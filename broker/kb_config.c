@@ -42,6 +42,10 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "ssl.cipher.suites", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_cipher_suites), 0, "cipher suites (default: OpenSSL's)" },
 	{ "ssl.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "the JSSE context protocol (samsa uses ssl.enabled.protocols)" },
 	{ "ssl.endpoint.identification.algorithm", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "client-side check" },
+	{ "sasl.enabled.mechanisms", CFG_STRING, 0, 0, "GSSAPI", KB_OFF(sasl_enabled_mechanisms), 0, "SASL mechanisms of the SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512" },
+	{ "sasl.mechanism.inter.broker.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "inter-broker traffic is PLAINTEXT" },
+	{ "listener.name.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "per-listener overrides (kept in cfg->lname)" },
+	{ "samsa.sasl.auth.timeout.ms", CFG_INT, 100, 3600000, "10000", KB_OFF(sasl_auth_timeout_ms), CFG_HIDDEN, "closes a SASL connection not authenticated by then" },
 	{ "log.dirs", CFG_STRING, 0, 0, NULL, KB_OFF(log_dirs), 0, "partition log directories" },
 	{ "log.dir", CFG_STRING, 0, 0, "/tmp/kafka-logs", KB_OFF(log_dir), 0, "used when log.dirs is unset" },
 	{ "num.partitions", CFG_INT, 1, 1000000, "1", KB_OFF(num_partitions), 0, "partitions of auto-created topics" },
@@ -342,10 +346,7 @@ static int kb_config_security(struct kb_config *cfg, const char *file, char *err
 					      errlen);
 		if (rc)
 			return rc;
-		if (l->security == KB_SEC_SASL_PLAINTEXT || l->security == KB_SEC_SASL_SSL)
-			return err_set(errbuf, errlen, ERR_CONFIG, "%s: listener '%s': %s is not supported yet", file,
-				       l->name, kb_security_name(l->security));
-		any_ssl |= l->security == KB_SEC_SSL;
+		any_ssl |= l->security == KB_SEC_SSL || l->security == KB_SEC_SASL_SSL;
 	}
 	for (int k = 0; k < cfg->n_adv; k++) {
 		bool found = false;
@@ -434,6 +435,50 @@ void kb_config_tls(const struct kb_config *cfg, struct tls_conf *tc)
 	};
 }
 
+/* Keeps a listener.name.* key (a later one of the same name replaces it). */
+static int kb_config_lname_set(struct kb_config *cfg, const char *key, const char *value)
+{
+	for (int i = 0; i < cfg->n_lname; i++)
+		if (!strcmp(cfg->lname[i].key, key)) {
+			char *v = strdup(value);
+			if (!v)
+				return ERR_NOMEM;
+			free(cfg->lname[i].value);
+			cfg->lname[i].value = v;
+			return 0;
+		}
+	if (cfg->n_lname >= 4096)
+		return ERR_TOOBIG;
+	struct kb_kv *n = realloc(cfg->lname, sizeof(*n) * (size_t)(cfg->n_lname + 1));
+	if (!n)
+		return ERR_NOMEM;
+	cfg->lname = n;
+	n[cfg->n_lname].key = strdup(key);
+	n[cfg->n_lname].value = strdup(value);
+	if (!n[cfg->n_lname].key || !n[cfg->n_lname].value) {
+		free(n[cfg->n_lname].key);
+		free(n[cfg->n_lname].value);
+		return ERR_NOMEM;
+	}
+	cfg->n_lname++;
+	return 0;
+}
+
+const char *kb_config_listener_prop(const struct kb_config *cfg, int listener, const char *suffix)
+{
+	if (listener < 0 || listener >= cfg->n_listeners)
+		return NULL;
+	const char *name = cfg->listener[listener].name;
+	size_t nl = strlen(name), pl = strlen("listener.name.");
+	for (int i = 0; i < cfg->n_lname; i++) {
+		const char *k = cfg->lname[i].key;
+		if (strlen(k) > pl + nl + 1 && !strncasecmp(k + pl, name, nl) && k[pl + nl] == '.' &&
+		    !strcmp(k + pl + nl + 1, suffix))
+			return cfg->lname[i].value;
+	}
+	return NULL;
+}
+
 int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen)
 {
 	const char *file = cfg->source ? cfg->source : "config";
@@ -476,6 +521,13 @@ int kb_config_load(const char *path, struct kb_config *cfg, char *errbuf, size_t
 	if (rc)
 		return rc;
 	rc = cfg_apply(kb_config_defs, KB_CONFIG_NDEFS, p, cfg, errbuf, errlen);
+	for (size_t i = 0; !rc && i < props_count(p); i++) {
+		const char *key, *value;
+		int line;
+		props_at(p, i, &key, &value, &line);
+		if (!strncmp(key, "listener.name.", strlen("listener.name.")))
+			rc = kb_config_lname_set(cfg, key, value) ? err_set(errbuf, errlen, ERR_CONFIG, "%s:%d: cannot keep '%s'", path, line, key) : 0;
+	}
 	props_free(p);
 	if (!rc) {
 		cfg->source = strdup(path);
@@ -493,6 +545,8 @@ int kb_config_override(struct kb_config *cfg, const char *kv, char *errbuf, size
 	int rc = cfg_split_override(kv, key, sizeof(key), &value, errbuf, errlen);
 	if (rc)
 		return rc;
+	if (!strncmp(key, "listener.name.", strlen("listener.name.")))
+		return kb_config_lname_set(cfg, key, value) ? err_set(errbuf, errlen, ERR_CONFIG, "cannot keep '%s'", key) : 0;
 	return cfg_set(kb_config_defs, KB_CONFIG_NDEFS, cfg, key, value, errbuf, errlen);
 }
 
@@ -501,6 +555,11 @@ void kb_config_free(struct kb_config *cfg)
 	if (!cfg)
 		return;
 	char *src = cfg->source;
+	for (int i = 0; i < cfg->n_lname; i++) {
+		free(cfg->lname[i].key);
+		free(cfg->lname[i].value);
+	}
+	free(cfg->lname);
 	cfg_free(kb_config_defs, KB_CONFIG_NDEFS, cfg);
 	free(src);
 	memset(cfg, 0, sizeof(*cfg));

@@ -109,6 +109,16 @@ struct kb_config {
 	char *ssl_client_auth;
 	char *ssl_enabled_protocols;
 	char *ssl_cipher_suites;
+	/* SASL of the SASL_PLAINTEXT / SASL_SSL listeners (api/ksauth reads them at start) */
+	char *sasl_enabled_mechanisms;
+	int32_t sasl_auth_timeout_ms; /* samsa.sasl.auth.timeout.ms (hidden): a connection not
+					 authenticated by then is closed */
+	/* the listener.name.<listener>.* keys as written (Kafka's per-listener overrides, e.g.
+	 * listener.name.sasl_plaintext.plain.sasl.jaas.config); cfg_apply keeps fixed keys only */
+	struct kb_kv {
+		char *key, *value;
+	} *lname;
+	int n_lname;
 	char *source;
 	/* derived */
 	int inter_broker_listener; /* index into listener[] of inter.broker.listener.name */
@@ -135,6 +145,9 @@ const struct kb_listener *kb_config_advertised(const struct kb_config *cfg, int 
 /* The connection limit of client address ip (max.connections.per.ip, or its entry in
  * max.connections.per.ip.overrides). */
 int32_t kb_config_ip_limit(const struct kb_config *cfg, const char *ip);
+/* The value of listener `listener`'s override "listener.name.<name>.<suffix>" (the name in any
+ * case, as Kafka lower-cases it), else NULL. */
+const char *kb_config_listener_prop(const struct kb_config *cfg, int listener, const char *suffix);
 /* The TLS settings of the SSL listeners as a tls_conf (strings point into cfg). */
 struct tls_conf;
 void kb_config_tls(const struct kb_config *cfg, struct tls_conf *tc);

@@ -206,6 +206,11 @@ void net_conn_close(struct net_conn *c, int err)
 	event_active(c->reap_ev, EV_TIMEOUT, 0);
 }
 
+void net_conn_set_max_frame(struct net_conn *c, size_t max_frame)
+{
+	c->opts.max_frame = max_frame;
+}
+
 void net_conn_close_after_flush(struct net_conn *c)
 {
 	if (!c || c->closing)

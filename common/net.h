@@ -84,6 +84,9 @@ void net_conn_close_after_flush(struct net_conn *c);
 /* Application-level throttle, independent of output backpressure: while paused nothing is
  * read and no frame is delivered (not even one already buffered); resume delivers those from
  * a deferred callback, never from inside the call. */
+/* Sets the longest frame accepted from now on (a frame already announced is checked against
+ * the bound it met). The broker lowers it before a SASL client has authenticated. */
+void net_conn_set_max_frame(struct net_conn *c, size_t max_frame);
 void net_conn_pause_read(struct net_conn *c);
 void net_conn_resume_read(struct net_conn *c);
 size_t net_conn_output_len(const struct net_conn *c);

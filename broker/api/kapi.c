@@ -23,6 +23,7 @@
 #include "kgw.h"
 #include "kconn.h"
 #include "kout.h"
+#include "ksauth.h"
 #include "kwait.h"
 #include "log.h"
 #include "net.h"
@@ -82,6 +83,9 @@ static const struct api_def {
 	{ .key = KGW_API_DESCRIBE_GROUPS, .min = 0, .max = 4, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_DELETE_GROUPS, .min = 0, .max = 1, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_OFFSET_DELETE, .min = 0, .max = 0, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	/* served by ksauth during an authentication; here only outside one (ILLEGAL_SASL_STATE) */
+	{ .key = API_SASL_HANDSHAKE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_handshake },
+	{ .key = API_SASL_AUTHENTICATE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_authenticate }, /* v2 is flexible */
 };
 #define KB_NAPIS (sizeof(kb_apis) / sizeof(kb_apis[0]))
 
@@ -124,7 +128,7 @@ void kapi_versions_body(struct wbuf *w, int16_t ver, int16_t err)
 		wbuf_i32(w, 0); /* throttle_time_ms */
 }
 
-static int kapi_header_read(uint8_t *p, size_t len, struct kreq *q)
+int kapi_header_read(uint8_t *p, size_t len, struct kreq *q)
 {
 	q->listener = -1;
 	q->p = p;

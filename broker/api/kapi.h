@@ -36,6 +36,8 @@ enum {
 	API_CREATE_PARTITIONS = 37,
 	API_ELECT_LEADERS = 43,
 	API_INCREMENTAL_ALTER_CONFIGS = 44,
+	API_SASL_HANDSHAKE = 17,
+	API_SASL_AUTHENTICATE = 36,
 };
 
 /* Bounds on request arrays, far above what any client sends. */
@@ -64,6 +66,9 @@ bool kapi_supported(int16_t key, int16_t ver);
  * table. */
 void kapi_versions_body(struct wbuf *w, int16_t ver, int16_t err);
 
+/* Reads the request header of frame p[0..len) into q (q->r positioned at the body, listener
+ * -1). Returns 0 or r's error. */
+int kapi_header_read(uint8_t *p, size_t len, struct kreq *q);
 /* One request frame p[0..len) (without its length) from connection c; p stays the caller's.
  * Returns 0, or an error after which the caller closes the connection (a malformed request,
  * an unknown API or version, no memory). */

@@ -10,6 +10,7 @@
 #include "kapi_produce.h"
 #include "kb_broker.h"
 #include "kb_metrics.h"
+#include "ksauth.h"
 #include "kwait.h"
 #include "log.h"
 #include "net.h"
@@ -17,6 +18,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -26,6 +28,11 @@ static int kconn_frame(struct net_conn *nc, uint8_t *p, size_t len, void *arg)
 {
 	struct kconn *c = arg;
 	(void)nc;
+	if (c->auth && !ksauth_done(c->auth)) {
+		int rc = ksauth_frame(c, p, len);
+		if (rc != 1)
+			return rc;
+	}
 	return kapi_request(c, p, len);
 }
 
@@ -57,6 +64,7 @@ static struct kconn *kconn_new(struct broker *b)
 		return NULL;
 	c->b = b;
 	c->listener = -1; /* over a bufferevent (tests): the inter-broker listener's view */
+	snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
 	TAILQ_INIT(&c->q);
 	return c;
 }
@@ -79,6 +87,11 @@ int kconn_accept(struct broker *b, evutil_socket_t fd, int listener, struct ssl_
 		return ERR_NOMEM;
 	}
 	LIST_INSERT_HEAD(&b->conns, c, link);
+	enum kb_security sec = b->cfg->listener[listener].security;
+	if ((sec == KB_SEC_SASL_PLAINTEXT || sec == KB_SEC_SASL_SSL) && ksauth_start(c)) {
+		net_conn_close(c->nc, ERR_NOMEM);
+		return ERR_NOMEM;
+	}
 	return 0;
 }
 
@@ -151,6 +164,8 @@ struct kresp *kconn_resp_new(struct kconn *c)
 
 void kconn_gone(struct kconn *c)
 {
+	ksauth_free(c->auth);
+	c->auth = NULL;
 	kapi_produce_conn_gone(c);
 	kwait_conn_gone(c);
 	struct kresp *r;

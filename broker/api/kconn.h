@@ -18,6 +18,7 @@ struct broker;
 struct bufferevent;
 struct evbuffer;
 struct net_conn;
+struct ksauth;
 
 /* A response slot: filled now or later, sent in request order. */
 struct kresp {
@@ -38,6 +39,8 @@ struct kconn {
 	struct broker *b;
 	struct net_conn *nc;
 	int listener; /* index into cfg->listener it came in on (Metadata's endpoints) */
+	struct ksauth *auth; /* SASL listeners: the authentication (ksauth), else NULL */
+	char principal[300]; /* "User:ANONYMOUS", or "User:<name>" once SASL authenticated it */
 	struct kresp_q q;
 	LIST_ENTRY(kconn) link; /* b->conns */
 };

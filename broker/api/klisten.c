@@ -6,6 +6,7 @@
 #include "err.h"
 #include "kb_broker.h"
 #include "kconn.h"
+#include "ksauth.h"
 #include "log.h"
 #include "net.h"
 #include "tls.h"
@@ -68,7 +69,7 @@ static void klisten_accept(evutil_socket_t fd, const struct sockaddr *sa, int sa
 		return;
 	}
 	struct ssl_st *ssl = NULL;
-	if (le->l->security == KB_SEC_SSL) {
+	if (le->l->security == KB_SEC_SSL || le->l->security == KB_SEC_SASL_SSL) {
 		char why[512];
 		uint64_t gen = tls_ctx_generation(b->tls);
 		if (tls_ctx_maybe_reload(b->tls, kb_now_ms(), why, sizeof(why)))
@@ -89,7 +90,7 @@ int klisten_start(struct broker *b, char *eb, size_t el)
 	const struct kb_config *cfg = b->cfg;
 	bool ssl = false;
 	for (int i = 0; i < cfg->n_listeners; i++)
-		ssl |= cfg->listener[i].security == KB_SEC_SSL;
+		ssl |= cfg->listener[i].security == KB_SEC_SSL || cfg->listener[i].security == KB_SEC_SASL_SSL;
 	if (ssl) {
 		struct tls_conf tc;
 		kb_config_tls(cfg, &tc);
@@ -98,6 +99,9 @@ int klisten_start(struct broker *b, char *eb, size_t el)
 		if (rc)
 			return err_set(eb, el, rc, "SSL listener: %s", why);
 	}
+	int rc0 = ksauth_conf_new(cfg, &b->sasl, eb, el);
+	if (rc0)
+		return rc0;
 	char self[256];
 	if (gethostname(self, sizeof(self) - 1))
 		snprintf(self, sizeof(self), "localhost");
@@ -135,6 +139,8 @@ void klisten_stop(struct broker *b)
 	 * their own, so freeing it here is safe */
 	tls_ctx_free(b->tls);
 	b->tls = NULL;
+	ksauth_conf_free(b->sasl);
+	b->sasl = NULL;
 }
 
 void klisten_describe(const struct broker *b, char *buf, size_t n)

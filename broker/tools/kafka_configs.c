@@ -12,18 +12,39 @@
  * refused: librdkafka 2.0 sends a broker resource to the broker its name numbers. --alter reads the entity's current dynamic configs,
  * applies the additions and deletions and writes the whole set back with AlterConfigs (what
  * Kafka's command did before IncrementalAlterConfigs; librdkafka 2.0 has no incremental call),
- * then prints "Completed updating config for topic t.". Failures print "Error while executing
+ * then prints "Completed updating config for topic t.".
+ *
+ * Users' SCRAM credentials are written to the coordinator, as Kafka 2.x's command does:
+ *
+ *   kafka-configs --zookeeper H:P[/chroot] --entity-type users --entity-name alice --alter \
+ *                 --add-config 'SCRAM-SHA-256=[iterations=8192,password=pw],SCRAM-SHA-512=[password=pw]'
+ *   kafka-configs --zookeeper H:P --entity-type users --entity-name alice --alter --delete-config SCRAM-SHA-512
+ *   kafka-configs --zookeeper H:P --entity-type users --entity-name alice --describe
+ *
+ * A SCRAM-SHA-256/512 value [iterations=N,password=P] (iterations 4096 by default, at least
+ * 4096) becomes Kafka's credential "salt=..,stored_key=..,server_key=..,iterations=N" (a random
+ * salt, PBKDF2 and HMAC as ScramFormatter does; broker/wire/ksasl); the user's entity config
+ * /config/users/<sanitized name> ({"version":1,"config":{..}}) is rewritten with the additions and
+ * without the deletions, then a /config/changes/config_change_ notification {"version":2,
+ * "entity_path":"users/<name>"} is created. Failures print "Error while executing
  * config command with args '...'" and the exception with its message on stderr, exit 1.
  */
 #include "ktool.h"
 
+#include "ksasl.h"
+#include "ktzk.h"
+#include "kznode.h"
 #include "log.h"
+
+#include <openssl/rand.h>
+#include <zookeeper/zookeeper.h>
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define KC_TIMEOUT_MS 30000
+#define KC_MAX_ADD 64 /* configs added to a user at once */
 
 enum {
 	O_BOOTSTRAP,
@@ -45,14 +66,14 @@ static const struct ktool_opt kc_opts_def[O_COUNT] = {
 	[O_BOOTSTRAP] = KTOOL_OPT("bootstrap-server", KTOOL_ARG, "String: server to connect to",
 				  "The Kafka server to connect to."),
 	[O_ZOOKEEPER] = KTOOL_OPT("zookeeper", KTOOL_ARG, "String: urls",
-				  "REQUIRED for clients, users and topics in Kafka 2.x; not supported here: use "
-				  "--bootstrap-server."),
+				  "The ZooKeeper connection string (host:port[/chroot]): for --entity-type users "
+				  "(SCRAM credentials) only; topics and brokers use --bootstrap-server."),
 	[O_COMMAND_CONFIG] = KTOOL_OPT("command-config", KTOOL_ARG, "String: command config property file",
 				       "Property file containing configs to be passed to Admin Client."),
 	[O_ENTITY_TYPE] = KTOOL_OPT("entity-type", KTOOL_ARG, "String",
-				    "Type of entity (topics/brokers)"),
+				    "Type of entity (topics/brokers/users)"),
 	[O_ENTITY_NAME] = KTOOL_OPT("entity-name", KTOOL_ARG, "String",
-				    "Name of entity (topic name/broker id)"),
+				    "Name of entity (topic name/broker id/user principal name)"),
 	[O_ENTITY_DEFAULT] = KTOOL_OPT("entity-default", KTOOL_FLAG, NULL,
 				       "Default entity name for brokers (applies to corresponding entity type in "
 				       "command line)"),
@@ -66,11 +87,12 @@ static const struct ktool_opt kc_opts_def[O_COUNT] = {
 	[O_VERSION] = KTOOL_OPT("version", KTOOL_FLAG, NULL, "Display Kafka version."),
 };
 
-static const char kc_intro[] = "This tool helps to manipulate and describe entity config for a topic or broker";
+static const char kc_intro[] = "This tool helps to manipulate and describe entity config for a topic, broker or user";
 
 struct kc {
 	struct ktool_opt o[O_COUNT];
 	bool topics; /* else brokers */
+	bool users;  /* --zookeeper, SCRAM credentials */
 	char err[1024];
 	const char *exception;
 };
@@ -142,8 +164,18 @@ static int kc_parse_add(struct kc *kc, const char *s, struct kc_kv **out, size_t
 			depth--;
 		if ((*p == ',' && depth == 0) || *p == '\0') {
 			tok[tl] = '\0';
-			char *eq = strchr(tok, '=');
-			if (!eq || eq == tok || strchr(eq + 1, '=')) {
+			/* the '=' outside [...]: exactly one */
+			char *eq = NULL;
+			int d = 0, outside = 0;
+			for (char *t = tok; *t; t++) {
+				if (*t == '[')
+					d++;
+				else if (*t == ']' && d > 0)
+					d--;
+				else if (*t == '=' && d == 0 && outside++ == 0)
+					eq = t;
+			}
+			if (!eq || eq == tok || outside != 1) {
 				free(tok);
 				kc_kvs_free(v, k);
 				return kc_fail(kc, "java.lang.IllegalArgumentException",
@@ -461,23 +493,202 @@ static int kc_usage_error(struct kc *kc, const char *fmt, ...)
 	return 1;
 }
 
+/* ---- users: SCRAM credentials in the coordinator ---- */
+
+/* "iterations=N,password=P" (either order; iterations optional) into a credential string. */
+static int kc_scram_value(struct kc *kc, enum ksasl_mech m, const char *v, char *out, size_t n)
+{
+	long long iterations = 4096;
+	const char *pw = NULL;
+	size_t pwl = 0;
+	for (const char *p = v; *p;) {
+		size_t l = strcspn(p, ",");
+		if (!strncmp(p, "iterations=", 11) && l > 11) {
+			char num[16];
+			snprintf(num, sizeof(num), "%.*s", (int)(l - 11), p + 11);
+			char *end;
+			iterations = strtoll(num, &end, 10);
+			if (*end || l - 11 >= sizeof(num))
+				return kc_fail(kc, "java.lang.IllegalArgumentException",
+					       "Invalid iterations %.*s for %s", (int)(l - 11), p + 11, ksasl_mech_name(m));
+		} else if (!strncmp(p, "password=", 9)) {
+			pw = p + 9;
+			pwl = l - 9;
+		} else {
+			return kc_fail(kc, "java.lang.IllegalArgumentException",
+				       "Invalid credential property %.*s for %s: iterations=N,password=P", (int)l, p,
+				       ksasl_mech_name(m));
+		}
+		p += l + (p[l] == ',');
+	}
+	if (!pw || pwl == 0)
+		return kc_fail(kc, "java.lang.IllegalArgumentException", "Password not specified for %s", ksasl_mech_name(m));
+	if (iterations < 4096 || iterations > INT32_MAX)
+		return kc_fail(kc, "java.lang.IllegalArgumentException",
+			       "Iterations %lld is less than the minimum 4096 required for %s", iterations, ksasl_mech_name(m));
+	/* a salt as ScramFormatter makes one: a random number's base-36 digits */
+	uint8_t rnd[26], salt[26];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return kc_fail(kc, "java.lang.IllegalStateException", "no random bytes for the salt");
+	for (size_t i = 0; i < sizeof(salt); i++)
+		salt[i] = (uint8_t)"0123456789abcdefghijklmnopqrstuvwxyz"[rnd[i] % 36];
+	char *password = strndup(pw, pwl);
+	if (!password)
+		return kc_fail(kc, "java.lang.OutOfMemoryError", "out of memory");
+	struct ksasl_scram_cred c;
+	int rc = ksasl_scram_cred_make(m, password, salt, sizeof(salt), (int32_t)iterations, &c);
+	free(password);
+	if (rc || ksasl_scram_cred_encode(&c, out, n))
+		return kc_fail(kc, "java.lang.IllegalStateException", "cannot make the %s credential", ksasl_mech_name(m));
+	return 0;
+}
+
+static int kc_zk_fail(struct kc *kc, int rc, const char *path)
+{
+	if (rc == ZOPERATIONTIMEOUT)
+		return kc_fail(kc, "kafka.zookeeper.ZooKeeperClientTimeoutException",
+			       "Timed out waiting for a reply for %s", path);
+	return kc_fail(kc, "org.apache.zookeeper.KeeperException", "KeeperErrorCode = %s for %s", zerror(rc), path);
+}
+
+static int kc_users(struct kc *kc)
+{
+	const char *name = kc->o[O_ENTITY_NAME].value;
+	char san[1024], path[1100], ep[1100];
+	if (ksasl_sanitize(name, san, sizeof(san)))
+		return kc_fail(kc, "java.lang.IllegalArgumentException", "user name too long");
+	snprintf(path, sizeof(path), "/config/users/%s", san);
+	struct ktzk *z = NULL;
+	int zrc = ktzk_open(kc->o[O_ZOOKEEPER].value, KC_TIMEOUT_MS, &z);
+	if (zrc == ZBADARGUMENTS)
+		return kc_fail(kc, "java.lang.IllegalArgumentException", "Invalid ZooKeeper connect string %s",
+			       kc->o[O_ZOOKEEPER].value);
+	if (zrc != ZOK)
+		return kc_fail(kc, "kafka.zookeeper.ZooKeeperClientTimeoutException",
+			       "Timed out waiting for connection while in state: CONNECTING");
+	int rc = -1;
+	char *data = NULL, *json = NULL, *note = NULL;
+	int len = 0;
+	struct kznode_conf *cur = NULL;
+	int32_t ncur = 0;
+	struct kc_kv *add = NULL, *del = NULL;
+	size_t nadd = 0, ndel = 0;
+	char eb[256];
+	zrc = ktzk_get(z, path, &data, &len);
+	if (zrc != ZOK && zrc != ZNONODE) {
+		kc_zk_fail(kc, zrc, path);
+		goto out;
+	}
+	if (data && kznode_config_decode(data, (size_t)len, &cur, &ncur, eb, sizeof(eb))) {
+		kc_fail(kc, "org.apache.kafka.common.KafkaException", "%s: %s", path, eb);
+		goto out;
+	}
+	if (kc->o[O_DESCRIBE].seen) {
+		printf("Configs for user-principal '%s' are ", name);
+		for (int32_t i = 0; i < ncur; i++)
+			printf("%s%s=%s", i ? "," : "", cur[i].name, cur[i].value);
+		printf("\n");
+		rc = 0;
+		goto out;
+	}
+	if ((kc->o[O_ADD_CONFIG].seen && kc_parse_add(kc, kc->o[O_ADD_CONFIG].value, &add, &nadd)) ||
+	    (kc->o[O_DELETE_CONFIG].seen && kc_parse_delete(kc, kc->o[O_DELETE_CONFIG].value, &del, &ndel)))
+		goto out;
+	for (size_t i = 0; i < ndel; i++) {
+		bool found = false;
+		for (int32_t k = 0; k < ncur; k++)
+			found |= !strcmp(cur[k].name, del[i].key);
+		if (!found) {
+			kc_fail(kc, "org.apache.kafka.common.errors.InvalidConfigurationException", "Invalid config(s): %s",
+				del[i].key);
+			goto out;
+		}
+	}
+	/* the new set: current minus deleted and re-added, then the additions */
+	struct kznode_conf *nw = calloc((size_t)ncur + nadd + 1, sizeof(*nw));
+	int32_t nn = 0;
+	if (!nw) {
+		kc_fail(kc, "java.lang.OutOfMemoryError", "out of memory");
+		goto out;
+	}
+	for (int32_t k = 0; k < ncur; k++) {
+		bool drop = false;
+		for (size_t i = 0; i < ndel; i++)
+			drop |= !strcmp(cur[k].name, del[i].key);
+		for (size_t i = 0; i < nadd; i++)
+			drop |= !strcmp(cur[k].name, add[i].key);
+		if (!drop)
+			nw[nn++] = cur[k]; /* borrowed from cur */
+	}
+	char creds[KC_MAX_ADD][512]; /* the credentials made, by addition */
+	for (size_t i = 0; i < nadd; i++) {
+		enum ksasl_mech m;
+		nw[nn].name = add[i].key;
+		nw[nn].value = add[i].value;
+		if (ksasl_mech_parse(add[i].key, strlen(add[i].key), &m) == 0 && m != KSASL_PLAIN) {
+			if (i >= KC_MAX_ADD || kc_scram_value(kc, m, add[i].value, creds[i], sizeof(creds[i]))) {
+				free(nw);
+				goto out;
+			}
+			nw[nn].value = creds[i];
+		}
+		nn++;
+	}
+	int erc = kznode_config_encode(nw, nn, &json);
+	free(nw);
+	snprintf(ep, sizeof(ep), "users/%s", san);
+	if (erc || kznode_config_change_encode(ep, &note)) {
+		kc_fail(kc, "java.lang.OutOfMemoryError", "out of memory");
+		goto out;
+	}
+	if ((zrc = ktzk_put(z, path, json)) != ZOK) {
+		kc_zk_fail(kc, zrc, path);
+		goto out;
+	}
+	if ((zrc = ktzk_create_seq(z, "/config/changes/config_change_", note)) != ZOK) {
+		kc_zk_fail(kc, zrc, "/config/changes/config_change_");
+		goto out;
+	}
+	printf("Completed updating config for entity: user-principal '%s'.\n", name);
+	rc = 0;
+out:
+	kc_kvs_free(add, nadd);
+	kc_kvs_free(del, ndel);
+	kznode_config_free(cur, ncur);
+	free(data);
+	free(json);
+	free(note);
+	ktzk_close(z);
+	return rc;
+}
+
 /* Kafka's ConfigCommandOptions.checkArgs, for what this tool supports. */
 static int kc_check_args(struct kc *kc)
 {
 	if (kc->o[O_DESCRIBE].seen + kc->o[O_ALTER].seen != 1)
 		return kc_usage_error(kc, "Command must include exactly one action: --describe, --alter");
-	if (kc->o[O_ZOOKEEPER].seen)
-		return kc_usage_error(kc, "--zookeeper is not supported by this kafka-configs; use --bootstrap-server");
-	if (!kc->o[O_BOOTSTRAP].seen)
+	if (!kc->o[O_BOOTSTRAP].seen && !kc->o[O_ZOOKEEPER].seen)
 		return kc_usage_error(kc, "One of the required --bootstrap-server or --zookeeper arguments must be specified");
+	if (kc->o[O_BOOTSTRAP].seen && kc->o[O_ZOOKEEPER].seen)
+		return kc_usage_error(kc, "Only one of --bootstrap-server or --zookeeper must be specified");
 	if (!kc->o[O_ENTITY_TYPE].seen)
 		return kc_usage_error(kc, "--entity-type must be specified");
 	const char *ty = kc->o[O_ENTITY_TYPE].value;
 	if (!strcmp(ty, "topics"))
 		kc->topics = true;
+	else if (!strcmp(ty, "users"))
+		kc->users = true;
 	else if (strcmp(ty, "brokers"))
-		return kc_usage_error(kc, "Invalid entity-type %s, --entity-type must be one of topics, brokers "
-					  "(users, clients and broker-loggers are not supported here)", ty);
+		return kc_usage_error(kc, "Invalid entity-type %s, --entity-type must be one of topics, brokers, users "
+					  "(clients and broker-loggers are not supported here)", ty);
+	if (kc->users && !kc->o[O_ZOOKEEPER].seen)
+		return kc_usage_error(kc, "users are altered with --zookeeper here (librdkafka 2.0 has no "
+					  "AlterUserScramCredentials)");
+	if (!kc->users && kc->o[O_ZOOKEEPER].seen)
+		return kc_usage_error(kc, "--zookeeper is supported for --entity-type users only; use --bootstrap-server "
+					  "for %s", ty);
+	if (kc->users && !kc->o[O_ENTITY_NAME].seen)
+		return kc_usage_error(kc, "--entity-name must be specified with --entity-type users here");
 	if (kc->o[O_ENTITY_NAME].seen && kc->o[O_ENTITY_DEFAULT].seen)
 		return kc_usage_error(kc, "--entity-name and --entity-default cannot both be specified");
 	if (kc->o[O_ENTITY_DEFAULT].seen) /* librdkafka 2.0 sends broker resources to a broker id */
@@ -493,7 +704,7 @@ static int kc_check_args(struct kc *kc)
 		return kc_usage_error(kc, "Option \"[%s]\" can't be used with option \"[describe]\"",
 				      kc->o[O_ADD_CONFIG].seen ? "add-config" : "delete-config");
 	}
-	if (!kc->topics && kc->o[O_ENTITY_NAME].seen) {
+	if (!kc->topics && !kc->users && kc->o[O_ENTITY_NAME].seen) {
 		char *end;
 		long id = strtol(kc->o[O_ENTITY_NAME].value, &end, 10);
 		if (!*kc->o[O_ENTITY_NAME].value || *end || id < 0)
@@ -531,9 +742,11 @@ int main(int argc, char **argv)
 	}
 	if (kc_check_args(&kc))
 		goto done;
-	rd_kafka_t *rk = kc_admin_new(&kc);
+	rd_kafka_t *rk = kc.users ? NULL : kc_admin_new(&kc);
 	int rc = -1;
-	if (rk) {
+	if (kc.users) {
+		rc = kc_users(&kc);
+	} else if (rk) {
 		rc = kc.o[O_DESCRIBE].seen ? kc_describe(&kc, rk) : kc_alter(&kc, rk);
 		rd_kafka_destroy(rk);
 	}

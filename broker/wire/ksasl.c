@@ -8,6 +8,9 @@
 #include "err.h"
 #include "kwire.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -331,6 +334,97 @@ int ksasl_scram_cred_encode(const struct ksasl_scram_cred *c, char *out, size_t 
 	ksasl_b64_encode(c->server_key, c->key_len, svk);
 	int w = snprintf(out, n, "salt=%s,stored_key=%s,server_key=%s,iterations=%d", salt, sk, svk, c->iterations);
 	return w < 0 || (size_t)w >= n ? ERR_TOOBIG : 0;
+}
+
+/* ---- mechanisms and SCRAM's arithmetic ---- */
+
+static const char *const ksasl_mech_names[KSASL_NMECH] = { "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512" };
+
+const char *ksasl_mech_name(enum ksasl_mech m)
+{
+	return (unsigned)m < KSASL_NMECH ? ksasl_mech_names[m] : "?";
+}
+
+int ksasl_mech_parse(const char *s, size_t n, enum ksasl_mech *out)
+{
+	for (int i = 0; i < KSASL_NMECH; i++)
+		if (strlen(ksasl_mech_names[i]) == n && !memcmp(s, ksasl_mech_names[i], n)) {
+			*out = (enum ksasl_mech)i;
+			return 0;
+		}
+	return -1;
+}
+
+static const EVP_MD *ksasl_md(enum ksasl_mech m)
+{
+	return m == KSASL_SCRAM_SHA_512 ? EVP_sha512() : m == KSASL_SCRAM_SHA_256 ? EVP_sha256() : NULL;
+}
+
+static int ksasl_hmac(const EVP_MD *md, const uint8_t *key, size_t kl, const void *d, size_t dl, uint8_t *out)
+{
+	unsigned int ol = 0;
+	return HMAC(md, key, (int)kl, d, dl, out, &ol) ? 0 : ERR_INVAL;
+}
+
+int ksasl_scram_cred_make(enum ksasl_mech m, const char *password, const uint8_t *salt, size_t salt_len,
+			  int32_t iterations, struct ksasl_scram_cred *out)
+{
+	const EVP_MD *md = ksasl_md(m);
+	memset(out, 0, sizeof(*out));
+	if (!md || salt_len == 0 || salt_len > KSASL_SALT_MAX || iterations < 1)
+		return ERR_INVAL;
+	size_t kl = (size_t)EVP_MD_get_size(md);
+	uint8_t salted[KSASL_KEY_MAX], client_key[KSASL_KEY_MAX];
+	if (!PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, iterations, md, (int)kl, salted) ||
+	    ksasl_hmac(md, salted, kl, "Client Key", 10, client_key) ||
+	    ksasl_hmac(md, salted, kl, "Server Key", 10, out->server_key) ||
+	    !EVP_Digest(client_key, kl, out->stored_key, NULL, md, NULL))
+		return ERR_INVAL;
+	memcpy(out->salt, salt, salt_len);
+	out->salt_len = salt_len;
+	out->key_len = kl;
+	out->iterations = iterations;
+	OPENSSL_cleanse(salted, sizeof(salted));
+	return 0;
+}
+
+int ksasl_scram_verify(enum ksasl_mech m, const struct ksasl_scram_cred *c, const char *auth, const uint8_t *proof,
+		       size_t proof_len, uint8_t sig[KSASL_KEY_MAX])
+{
+	const EVP_MD *md = ksasl_md(m);
+	if (!md || c->key_len != (size_t)EVP_MD_get_size(md) || proof_len != c->key_len)
+		return ERR_PROTO;
+	uint8_t csig[KSASL_KEY_MAX], ckey[KSASL_KEY_MAX], stored[KSASL_KEY_MAX];
+	if (ksasl_hmac(md, c->stored_key, c->key_len, auth, strlen(auth), csig))
+		return ERR_PROTO;
+	for (size_t i = 0; i < c->key_len; i++)
+		ckey[i] = proof[i] ^ csig[i];
+	if (!EVP_Digest(ckey, c->key_len, stored, NULL, md, NULL) || CRYPTO_memcmp(stored, c->stored_key, c->key_len))
+		return ERR_PROTO;
+	return ksasl_hmac(md, c->server_key, c->key_len, auth, strlen(auth), sig) ? ERR_PROTO : 0;
+}
+
+int ksasl_sanitize(const char *name, char *out, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+			    *p == '-' || *p == '_';
+		if (o + (keep ? 1 : 3) >= n)
+			return ERR_TOOBIG;
+		if (keep) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	if (o >= n)
+		return ERR_TOOBIG;
+	out[o] = '\0';
+	return 0;
 }
 
 /* ---- base64 ---- */

@@ -98,6 +98,27 @@ int ksasl_scram_cred_decode(const char *s, size_t n, struct ksasl_scram_cred *ou
 /* Writes the string into out[n]; ERR_TOOBIG when it does not fit. */
 int ksasl_scram_cred_encode(const struct ksasl_scram_cred *c, char *out, size_t n);
 
+/* The mechanisms samsa offers. */
+enum ksasl_mech { KSASL_PLAIN, KSASL_SCRAM_SHA_256, KSASL_SCRAM_SHA_512, KSASL_NMECH };
+const char *ksasl_mech_name(enum ksasl_mech m); /* "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512" */
+/* n bytes of s, Kafka's spelling (upper case): 0 with *out, or -1 for anything else. */
+int ksasl_mech_parse(const char *s, size_t n, enum ksasl_mech *out);
+
+/* The SCRAM arithmetic of RFC 5802 §3 on OpenSSL (PBKDF2, HMAC and the hash of mechanism m, a
+ * SCRAM one): a credential from a password (what kafka-configs stores), and the check of a
+ * client's proof over AuthMessage auth (ClientKey = proof XOR HMAC(StoredKey, auth) must hash
+ * to StoredKey), which on success writes the ServerSignature (c->key_len bytes) into sig.
+ * ksasl_scram_cred_make: 0 or ERR_INVAL (salt too long, iterations < 1, a crypto failure);
+ * ksasl_scram_verify: 0, or ERR_PROTO for a wrong proof. */
+int ksasl_scram_cred_make(enum ksasl_mech m, const char *password, const uint8_t *salt, size_t salt_len,
+			  int32_t iterations, struct ksasl_scram_cred *out);
+int ksasl_scram_verify(enum ksasl_mech m, const struct ksasl_scram_cred *c, const char *auth, const uint8_t *proof,
+		       size_t proof_len, uint8_t sig[KSASL_KEY_MAX]);
+
+/* A user name as Kafka writes it into a znode name (Sanitizer.sanitize: URL encoding, with
+ * ' ' as %20 and '*' as %2A) into out[n]; ERR_TOOBIG when it does not fit. */
+int ksasl_sanitize(const char *name, char *out, size_t n);
+
 /* ---- base64 (RFC 4648 §4, padded) ---- */
 
 /* Decodes s[0..n) into out[cap]: 0 with *outlen, or ERR_PROTO (bad character or padding, or

@@ -13,6 +13,8 @@
 //   node kafkajs_client.js BROKERS consume TOPIC GROUP N            consumer in group GROUP
 //        (subscribed from the beginning) until N messages arrived; prints their values in
 //        arrival order per partition: {"partitions": {"0": ["v", ...]}, "count": N}
+// With SAMSA_KAFKAJS_SASL=MECHANISM:USER:PASSWORD (plain, scram-sha-256, scram-sha-512) in the
+// environment, kafkajs authenticates with SASL on a SASL_PLAINTEXT listener.
 'use strict';
 const path = require('path');
 const { Kafka, logLevel, CompressionTypes, Partitioners, ConfigResourceTypes } = require(
@@ -20,8 +22,14 @@ const { Kafka, logLevel, CompressionTypes, Partitioners, ConfigResourceTypes } =
 
 async function main(argv) {
   const [brokers, op, topic, arg, arg2] = argv;
-  const kafka = new Kafka({ clientId: 'samsa-test', brokers: brokers.split(','), logLevel: logLevel.ERROR,
-    retry: { retries: 3 } });
+  const opts = { clientId: 'samsa-test', brokers: brokers.split(','), logLevel: logLevel.ERROR,
+    retry: { retries: 3 } };
+  const sasl = process.env.SAMSA_KAFKAJS_SASL;
+  if (sasl) {
+    const [mechanism, username, ...pw] = sasl.split(':');
+    opts.sasl = { mechanism, username, password: pw.join(':') };
+  }
+  const kafka = new Kafka(opts);
   if (op === 'consume') {
     const want = parseInt(arg2, 10);
     const c = kafka.consumer({ groupId: arg, sessionTimeout: 10000, heartbeatInterval: 1000 });

@@ -193,6 +193,43 @@ START_TEST(test_scram_cred)
 }
 END_TEST
 
+/* RFC 7677 §3: user "user", password "pencil" */
+START_TEST(test_scram_rfc7677)
+{
+	uint8_t salt[32];
+	size_t sl;
+	ck_assert_int_eq(ksasl_b64_decode("W22ZaJ0SNY7soEsUEjb6gQ==", 24, salt, sizeof(salt), &sl), 0);
+	struct ksasl_scram_cred c;
+	ck_assert_int_eq(ksasl_scram_cred_make(KSASL_SCRAM_SHA_256, "pencil", salt, sl, 4096, &c), 0);
+	ck_assert_uint_eq(c.key_len, 32);
+	const char *auth = "n=user,r=rOprNGfwEbeRWgbNEkqO,"
+			   "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,"
+			   "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+	uint8_t proof[32], sig[KSASL_KEY_MAX];
+	size_t pl;
+	ck_assert_int_eq(ksasl_b64_decode("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", 44, proof, sizeof(proof), &pl), 0);
+	ck_assert_int_eq(ksasl_scram_verify(KSASL_SCRAM_SHA_256, &c, auth, proof, pl, sig), 0);
+	char enc[64];
+	ksasl_b64_encode(sig, 32, enc);
+	ck_assert_str_eq(enc, "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+	proof[0] ^= 1;
+	ck_assert_int_eq(ksasl_scram_verify(KSASL_SCRAM_SHA_256, &c, auth, proof, pl, sig), ERR_PROTO);
+	ck_assert_int_eq(ksasl_scram_verify(KSASL_SCRAM_SHA_512, &c, auth, proof, pl, sig), ERR_PROTO);
+	ck_assert_int_eq(ksasl_scram_cred_make(KSASL_SCRAM_SHA_512, "pencil", salt, sl, 4096, &c), 0);
+	ck_assert_uint_eq(c.key_len, 64);
+	ck_assert_int_eq(ksasl_scram_cred_make(KSASL_PLAIN, "pencil", salt, sl, 4096, &c), ERR_INVAL);
+	/* names */
+	enum ksasl_mech m;
+	ck_assert_int_eq(ksasl_mech_parse("SCRAM-SHA-512", 13, &m), 0);
+	ck_assert_int_eq(m, KSASL_SCRAM_SHA_512);
+	ck_assert_int_eq(ksasl_mech_parse("GSSAPI", 6, &m), -1);
+	char san[64];
+	ck_assert_int_eq(ksasl_sanitize("a b*c/d_e.f-g", san, sizeof(san)), 0);
+	ck_assert_str_eq(san, "a%20b%2Ac%2Fd_e.f-g");
+	ck_assert_int_eq(ksasl_sanitize("abcdef", san, 4), ERR_TOOBIG);
+}
+END_TEST
+
 START_TEST(test_base64)
 {
 	/* RFC 4648 §10 */
@@ -265,6 +302,7 @@ static Suite *ksasl_suite(void)
 	tcase_add_test(tc, test_plain);
 	tcase_add_test(tc, test_scram_messages);
 	tcase_add_test(tc, test_scram_cred);
+	tcase_add_test(tc, test_scram_rfc7677);
 	tcase_add_test(tc, test_base64);
 	tcase_add_test(tc, test_jaas);
 	suite_add_tcase(s, tc);
