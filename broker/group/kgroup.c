@@ -1355,6 +1355,9 @@ struct kgroups *kgroups_new(const struct kgroups_conf *conf, const struct kgroup
 	gs->ops = *ops;
 	gs->arg = arg;
 	gs->rng = conf->seed;
+	/* append ids start at a random 2^32 boundary, so that a completion meant for an earlier
+	 * core (the broker replaced it with its appends under way) cannot match one of this one */
+	gs->next_op = kg_rand(gs) & 0x7fffffff00000000ULL;
 	gs->next_retention = -1;
 	gs->pstate = calloc((size_t)conf->offsets_partitions, 1);
 	if (!gs->pstate || kg_table_grow(gs)) {
@@ -2663,21 +2666,19 @@ void kgroups_tick(struct kgroups *gs, int64_t now)
 		retention = true;
 		gs->next_retention = now + gs->conf.retention_check_interval_ms;
 	}
-	/* groups may leave the table while it is walked: collect them first */
-	size_t n = 0;
-	struct kg_group **all = calloc(gs->ng ? gs->ng : 1, sizeof(*all));
-	if (!all)
-		return;
-	for (size_t b = 0; b < gs->nb; b++)
-		for (struct kg_group *g = gs->buckets[b]; g; g = g->hnext)
-			if (!g->loading)
-				all[n++] = g;
-	for (size_t i = 0; i < n; i++) {
-		kg_tick_group(gs, all[i], now);
-		if (retention)
-			kg_expire_group(gs, all[i], now); /* may free all[i], which is not used again */
+	/* a group may leave the table only by kg_expire_group, on its own turn: the walk keeps
+	 * the next one first */
+	for (size_t b = 0; b < gs->nb; b++) {
+		struct kg_group *next;
+		for (struct kg_group *g = gs->buckets[b]; g; g = next) {
+			next = g->hnext;
+			if (g->loading)
+				continue;
+			kg_tick_group(gs, g, now);
+			if (retention)
+				kg_expire_group(gs, g, now); /* may free g */
+		}
 	}
-	free(all);
 }
 
 /* ---- reading ---- */

@@ -47,6 +47,18 @@
  *    topic a Stable consumer group is subscribed to (GROUP_SUBSCRIBED_TO_TOPIC);
  *  - offsets of a group that has been Empty for offsets_retention_ms are expired (KIP-211), and
  *    a group with neither members nor offsets then is removed, tombstones appended.
+ * Where Kafka 2.x's own code decides a case the list above leaves open, the core follows it: a
+ * loading group's Heartbeat is answered NONE and its SyncGroup REBALANCE_IN_PROGRESS;
+ * OffsetCommit is refused (REBALANCE_IN_PROGRESS) only in CompletingRebalance, and taken in
+ * PreparingRebalance; Heartbeat in CompletingRebalance extends the session and answers NONE
+ * (Kafka 2.5+); OffsetDelete refuses subscribed topics in every non-Empty state of a
+ * "consumer" group (NON_EMPTY_GROUP for another protocol type); the empty group id is
+ * accepted by OffsetCommit, OffsetFetch, DescribeGroups and DeleteGroups; a static member
+ * rejoining in Stable keeps the generation when the selected protocol stays the same (its
+ * answer waits for the group record and names the previous leader), and the fenced member
+ * id's parked requests get FENCED_INSTANCE_ID; a JoinGroup or SyncGroup replaced by a newer
+ * one of the same member gets REBALANCE_IN_PROGRESS; DeleteGroups and OffsetDelete answer once
+ * their tombstones are replicated (their append error mapped as for SyncGroup).
  *
  * Threads: all of it runs on the broker's loop thread. Strings in the request structs point
  * into the caller's request bytes and are copied when kept.
