@@ -6,11 +6,17 @@
  * input as one request frame on a connection over a bufferevent pair; waiting requests are
  * then answered at their deadline, and the connection is closed. The first two bytes of the
  * input pick the API key and version from the supported ranges so that most inputs reach the
- * body decoders; the rest is the request after its header.
+ * body decoders; the rest is the request after its header. The broker also leads the one
+ * partition of __consumer_offsets with its group coordinator started (kb_groups), so that the
+ * group APIs reach the coordinator's core; what the core holds when the connection closes is
+ * orphaned, ticked, and answered when the coordinator stops at exit.
  */
 #include "err.h"
+#include "kapi_group.h"
 #include "kb_broker.h"
+#include "kb_groups.h"
 #include "kconn.h"
+#include "kgroup.h"
 #include "kwait.h"
 #include "log.h"
 #include "net.h"
@@ -35,6 +41,9 @@ static struct bufferevent *fz_pair[2];
 static const int16_t fz_apis[][3] = {
 	{ 0, 3, 8 }, { 1, 4, 11 }, { 2, 0, 5 }, { 3, 0, 8 }, { 18, 0, 3 }, { 19, 0, 4 }, { 20, 0, 3 }, { 32, 0, 2 }, { 37, 0, 1 },
 	{ 33, 0, 1 }, { 44, 0, 0 }, { 23, 0, 3 },
+	/* consumer groups */
+	{ 8, 0, 7 }, { 9, 0, 5 }, { 10, 0, 2 }, { 11, 0, 5 }, { 12, 0, 3 }, { 13, 0, 3 }, { 14, 0, 3 }, { 15, 0, 4 },
+	{ 16, 0, 2 }, { 42, 0, 1 }, { 47, 0, 0 },
 };
 
 static char fz_dir[] = "/tmp/samsa-fuzz-kreq-XXXXXX";
@@ -49,6 +58,7 @@ static int fz_rm(const char *path, const struct stat *st, int flag, struct FTW *
 
 static void fz_cleanup(void)
 {
+	kb_groups_stop(&fz_b); /* answers (frees) the orphaned slots the core still holds */
 	nftw(fz_dir, fz_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -69,6 +79,15 @@ static void fz_setup(void)
 	fz_cfg.auto_create_topics_enable = true;
 	fz_cfg.delete_topic_enable = true;
 	fz_cfg.log_message_timestamp_type = (char *)"CreateTime";
+	fz_cfg.offsets_topic_num_partitions = 1;
+	fz_cfg.offsets_topic_replication_factor = 1;
+	fz_cfg.offsets_commit_timeout_ms = 5000;
+	fz_cfg.offsets_retention_minutes = 10080;
+	fz_cfg.offsets_retention_check_interval_ms = 600000;
+	fz_cfg.offset_metadata_max_bytes = 4096;
+	fz_cfg.group_min_session_timeout_ms = 6000;
+	fz_cfg.group_max_session_timeout_ms = 1800000;
+	fz_cfg.group_max_size = 1000;
 	fz_b.cfg = &fz_cfg;
 	fz_b.base = event_base_new();
 	fz_b.log_dir = dir;
@@ -112,6 +131,21 @@ static void fz_setup(void)
 			abort();
 	}
 	LIST_INSERT_HEAD(&fz_b.topics, fz_t, link);
+	/* __consumer_offsets of one partition led here: the coordinator loads it */
+	if (kb_groups_start(&fz_b, kapi_group_reply))
+		abort();
+	struct kb_topic *ot = calloc(1, sizeof(*ot));
+	ot->name = strdup(KB_OFFSETS_TOPIC);
+	ot->nparts = 1;
+	ot->parts = calloc(1, sizeof(struct kb_part));
+	kb_topic_apply_conf(&fz_b, ot, why, sizeof(why));
+	ot->parts[0].replicas = calloc(1, sizeof(int32_t));
+	ot->parts[0].isr = calloc(1, sizeof(int32_t));
+	ot->parts[0].nrep = ot->parts[0].nisr = 1;
+	LIST_INSERT_HEAD(&fz_b.topics, ot, link);
+	kb_part_apply_state(&fz_b, ot, &ot->parts[0]);
+	if (kgroups_owns(kb_groups_core(&fz_b), (const uint8_t *)"g", 1))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -153,6 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (LIST_FIRST(&fz_b.waits) == w) /* admin writes never completing: drop */
 			kwait_free(w);
 	}
+	kb_groups_tick(&fz_b, kb_now_ms()); /* joins completing, appends reported */
 	event_base_loop(fz_b.base, EVLOOP_NONBLOCK);
 	struct evbuffer *out = bufferevent_get_input(fz_pair[1]);
 	evbuffer_drain(out, evbuffer_get_length(out));

@@ -11,7 +11,7 @@ from kafka.record.default_records import DefaultRecordBatchBuilder  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "kafka_req")
 APIS = [(0, 3), (1, 4), (2, 0), (3, 0), (18, 0), (19, 0), (20, 0), (32, 0), (37, 0), (33, 0), (44, 0),
-        (23, 0)]
+        (23, 0), (8, 0), (9, 0), (10, 0), (11, 0), (12, 0), (13, 0), (14, 0), (15, 0), (16, 0), (42, 0), (47, 0)]
 
 
 def s(x):
@@ -33,8 +33,46 @@ def seed(name, key, ver, body):
         f.write(bytes([idx, ver - APIS[idx][1]]) + body)
 
 
+def ns(x):
+    return struct.pack(">h", -1) if x is None else s(x)
+
+
+def by(b):
+    return struct.pack(">i", len(b)) + b
+
+
+def group_seeds():
+    """The consumer-group APIs, handed to the coordinator's core: a member's life in group g
+    (join in the oldest and newest versions, sync, heartbeat, commit, fetch, leave), the
+    listings, deletions and FindCoordinator."""
+    sub = struct.pack(">hi", 0, 1) + s("t") + struct.pack(">i", -1)
+    seed("find_coordinator_v0", 10, 0, s("g"))
+    seed("find_coordinator_v2", 10, 2, s("g") + b"\x01")
+    seed("join_group_v0", 11, 0, s("g") + struct.pack(">i", 10000) + s("") + s("consumer") + struct.pack(">i", 1) +
+         s("range") + by(sub))
+    seed("join_group_v5", 11, 5, s("g") + struct.pack(">ii", 10000, 30000) + s("") + ns("static-1") + s("consumer") +
+         struct.pack(">i", 2) + s("range") + by(sub) + s("roundrobin") + by(sub))
+    seed("sync_group_v0", 14, 0, s("g") + struct.pack(">i", 1) + s("m") + struct.pack(">i", 1) + s("m") + by(b"\x00\x00"))
+    seed("sync_group_v3", 14, 3, s("g") + struct.pack(">i", 1) + s("m") + ns(None) + struct.pack(">i", 0))
+    seed("heartbeat_v0", 12, 0, s("g") + struct.pack(">i", 1) + s("m"))
+    seed("leave_group_v0", 13, 0, s("g") + s("m"))
+    seed("leave_group_v3", 13, 3, s("g") + struct.pack(">i", 2) + s("m") + ns(None) + s("") + ns("static-1"))
+    seed("offset_commit_v0", 8, 0, s("g") + struct.pack(">i", 1) + s("t") + struct.pack(">i", 1) +
+         struct.pack(">iq", 0, 5) + ns("meta"))
+    seed("offset_commit_v7", 8, 7, s("g") + struct.pack(">i", -1) + s("") + ns(None) + struct.pack(">i", 2) + s("t") +
+         struct.pack(">i", 2) + struct.pack(">iqi", 0, 7, -1) + ns(None) + struct.pack(">iqi", 1, 3, 0) + ns("") +
+         s("nope") + struct.pack(">i", 1) + struct.pack(">iqi", 0, 1, -1) + ns(None))
+    seed("offset_fetch_v1", 9, 1, s("g") + struct.pack(">i", 1) + s("t") + struct.pack(">iii", 2, 0, 1))
+    seed("offset_fetch_v5", 9, 5, s("g") + struct.pack(">i", -1))
+    seed("list_groups_v2", 16, 2, b"")
+    seed("describe_groups_v4", 15, 4, struct.pack(">i", 2) + s("g") + s("none") + b"\x01")
+    seed("delete_groups_v1", 42, 1, struct.pack(">i", 2) + s("g") + s("none"))
+    seed("offset_delete_v0", 47, 0, s("g") + struct.pack(">i", 1) + s("t") + struct.pack(">ii", 1, 0))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    group_seeds()
     rec = batch(3)
     for v in (3, 8):
         seed("produce_v%d" % v, 0, v, s("") + struct.pack(">hi", 1, 1000) + struct.pack(">i", 1) + s("t") +
