@@ -3,7 +3,8 @@ shipped server.properties) and on three (__consumer_offsets with replication fac
 kafka-python consumers of one group split a topic's partitions, a third member takes some and
 a member that leaves gives its partitions back; a consumer that commits and restarts resumes
 after its commit; two groups each read everything; confluent-kafka with cooperative-sticky
-moves only the partitions that must move; kcat -G, kafkajs's consumer and our own
+moves only the partitions that must move; a static member (group.instance.id) restarting within
+its session timeout gets its partitions back without a rebalance; kcat -G, kafkajs's consumer and our own
 kafka-console-consumer --group read (the console consumer committing as it goes, so a second run
 goes on where the first stopped). On three brokers, kill -9 of a group's coordinator: the group
 finds the new leader of its offsets partition and its committed offsets are all there."""
@@ -230,6 +231,59 @@ class GroupsCase:
             self.assertEqual(len(revoked), 1, log)
             self.assertEqual(len(revoked[0][2]), 2, log)
             self.assertEqual(set(revoked[0][2]), o2, log)
+        finally:
+            for c in consumers:
+                c.close()
+
+    def test_confluent_static_member_restart(self):
+        """KIP-345: a static member (group.instance.id) that restarts within its session timeout
+        gets its partitions back with no rebalance: the other member keeps its own throughout."""
+        topic = "static-%d" % self.rf
+        create_topic(self.bs, topic, 4, self.rf)
+        group = "g-static-%d" % self.rf
+        events = []
+
+        def member(inst):
+            owned = set()
+
+            def on_assign(c, parts):
+                owned.clear()
+                owned.update(p.partition for p in parts)
+                events.append((inst, "assign", sorted(owned)))
+
+            def on_revoke(c, parts):
+                events.append((inst, "revoke", sorted(p.partition for p in parts)))
+                owned.clear()
+
+            c = confluent_kafka.Consumer({"bootstrap.servers": self.bs, "group.id": group,
+                                          "group.instance.id": inst, "session.timeout.ms": 30000,
+                                          "heartbeat.interval.ms": 500})
+            c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+            return c, owned
+
+        c1, o1 = member("i1")
+        c2, o2 = member("i2")
+        consumers = [c1, c2]
+        try:
+            def poll_until(cond, what):
+                def step():
+                    for c in consumers:
+                        c.poll(0.1)
+                    return cond()
+                kbharness.wait_for(step, 60, lambda: "%s (events %s)" % (what, events), interval=0)
+
+            poll_until(lambda: len(o1) == 2 and len(o2) == 2, "i1 and i2 owning 2 each")
+            before1, before2 = set(o1), set(o2)
+            n_events = len(events)
+            consumers.remove(c1)
+            c1.close()  # a static member sends no LeaveGroup: the group waits for it
+            c1, o1 = member("i1")
+            consumers.insert(0, c1)
+            poll_until(lambda: o1 == before1, "i1 back with its partitions")
+            for c in consumers:  # a moment for any rebalance to show up at i2
+                c.poll(0.5)
+            self.assertEqual(o2, before2)
+            self.assertEqual([e for e in events[n_events:] if e[0] == "i2"], [], events)
         finally:
             for c in consumers:
                 c.close()
