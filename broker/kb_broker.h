@@ -31,6 +31,8 @@ struct kctrl;
 struct kb_shutdown;
 struct kctl_srv;
 struct kctl_ctrl;
+struct kb_events;
+struct kb_page;
 struct kconn;	  /* api/kconn */
 struct kwait;	  /* api/kwait */
 struct kflushwait; /* api/kapi_produce */
@@ -130,6 +132,8 @@ struct broker {
 	struct kctl_ctrl *ctl;		 /* while controller: the channel to every broker */
 	struct kctl_probe *ctl_probe;	 /* is the controller whose connection broke still there? */
 	struct kb_metrics *metrics;	 /* request counters and the /metrics endpoint */
+	struct kb_events *events;	 /* kb_events: the timeline of observed cluster events */
+	struct kb_page *page;		 /* kb_page: the live cluster page (/ and /api/cluster) */
 	int32_t ctl_probe_id;		 /* the controller it probes */
 	bool registered;
 	LIST_HEAD(, kconn) conns;

@@ -203,6 +203,11 @@ int kb_metrics_port(const struct broker *b)
 	return b->metrics && b->metrics->http ? http_server_port(b->metrics->http) : -1;
 }
 
+struct http_server *kb_metrics_http(const struct broker *b)
+{
+	return b->metrics ? b->metrics->http : NULL;
+}
+
 void kb_metrics_stop(struct broker *b)
 {
 	struct kb_metrics *m = b->metrics;

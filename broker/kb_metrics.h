@@ -24,6 +24,7 @@
 struct broker;
 struct evbuffer;
 struct kb_metrics;
+struct http_server;
 
 /* Starts serving on host:port (port < 0: no endpoint, counters still kept). 0, ERR_IO (the port
  * is taken: eb says which), ERR_NOMEM. */
@@ -31,6 +32,8 @@ int kb_metrics_start(struct broker *b, const char *host, int port, char *eb, siz
 void kb_metrics_stop(struct broker *b); /* NULL-safe on a broker without metrics */
 /* The bound port, -1 when there is no endpoint. */
 int kb_metrics_port(const struct broker *b);
+/* The endpoint's server, where kb_page adds its routes; NULL when there is none. */
+struct http_server *kb_metrics_http(const struct broker *b);
 
 /* One response of api key sent, dur_us after its request arrived. */
 void kb_metrics_request(struct broker *b, int16_t key, int64_t dur_us);

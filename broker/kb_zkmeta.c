@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "kb_dynconf.h"
+#include "kb_events.h"
 #include "kb_groups.h"
 #include "kb_zk.h"
 #include "kcontroller.h"
@@ -62,6 +63,7 @@ static void kb_zkmeta_node_done(struct kb_zkmeta_nodes *ns)
 		return;
 	if (!b->stopping) {
 		kcontroller_nodes(b, ns->nodes, ns->n);
+		kb_events_nodes(b->events, b->nodes, b->nnodes, ns->nodes, ns->n);
 		free(b->nodes);
 		b->nodes = ns->nodes;
 		b->nnodes = ns->n;
@@ -193,6 +195,7 @@ static void kb_zkmeta_topic_apply(struct kb_zkmeta_topic_load *tl)
 {
 	struct broker *b = tl->b;
 	struct kb_topic *t = kb_topic_find(b, tl->name);
+	int32_t had = t ? t->nparts : 0; /* partitions seen before: their changes are events */
 	if (!t) {
 		t = calloc(1, sizeof(*t));
 		if (!t)
@@ -201,6 +204,8 @@ static void kb_zkmeta_topic_apply(struct kb_zkmeta_topic_load *tl)
 		LIST_INSERT_HEAD(&b->topics, t, link);
 		b->ntopics++;
 		log_info(ZM_MOD, "topic %s: %d partition(s)", tl->name, tl->nparts);
+		kb_events_add(b->events, KB_EV_TOPIC_CREATED, tl->name, -1, -1, "topic %s: %d partition(s)", tl->name,
+			      tl->nparts);
 	}
 	/* configs: derived again and pushed to the open logs (a change applies without a restart) */
 	kb_dynconf_topic_set(b, t, tl->conf, tl->nconf);
@@ -217,6 +222,7 @@ static void kb_zkmeta_topic_apply(struct kb_zkmeta_topic_load *tl)
 	}
 	for (int32_t i = 0; i < tl->nparts; i++) {
 		struct kb_part *p = &t->parts[i], *src = &tl->parts[i];
+		kb_events_part(b->events, t->name, i < had ? p : NULL, src);
 		free(p->replicas);
 		free(p->isr);
 		*p = *src;
@@ -402,6 +408,7 @@ static void kb_zkmeta_topics_children(int rc, const struct String_vector *sv, co
 			present = !strcmp(sv->data[i], t->name);
 		if (!present) {
 			log_info(ZM_MOD, "topic %s was deleted; removing its local logs", t->name);
+			kb_events_add(b->events, KB_EV_TOPIC_DELETED, t->name, -1, -1, "topic %s deleted", t->name);
 			kcontroller_topic_gone(b, t->name);
 			LIST_REMOVE(t, link);
 			b->ntopics--;

@@ -20,6 +20,7 @@
 #include "kb_dynconf.h"
 #include "kb_groups.h"
 #include "kb_metrics.h"
+#include "kb_page.h"
 #include "kb_config.h"
 #include "log.h"
 #include "net.h"
@@ -363,6 +364,13 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	rc = kb_page_start(&b, kb_metrics_http(&b), eb, sizeof(eb));
+	if (rc) {
+		log_fatal(BROKER_MOD, "%s", eb);
+		fprintf(stderr, "samsa-broker: %s\n", eb);
+		rc = 1;
+		goto out;
+	}
 	rc = kb_cluster_start(&b, eb, sizeof(eb));
 	if (rc) {
 		log_fatal(BROKER_MOD, "%s", eb);
@@ -406,6 +414,7 @@ out:
 	}
 	kclean_free(b.cleaner); /* after the logs: krm_free cancelled a cleaning of any of them */
 	fsyncq_free(b.fsq); /* after the logs: their close releases what waited for it */
+	kb_page_stop(&b);
 	kb_metrics_stop(&b);
 	kb_dynconf_release(&b);
 	for (int32_t i = 0; i < b.nnodes; i++)
