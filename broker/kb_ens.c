@@ -249,6 +249,15 @@ static void kb_ens_probe_event(struct bufferevent *bev, short what, void *arg)
 	kb_ens_result(s, NULL, 0, why);
 }
 
+/* "host:port", "[v6]:port" into buf, as evutil_parse_sockaddr_port reads it. */
+static void kb_ens_hostport(char *buf, size_t n, const char *host, int port)
+{
+	if (strchr(host, ':'))
+		snprintf(buf, n, "[%s]:%d", host, port);
+	else
+		snprintf(buf, n, "%s:%d", host, port);
+}
+
 static void kb_ens_ask(struct kb_ens_server *s)
 {
 	struct kb_ens *e = s->e;
@@ -266,7 +275,7 @@ static void kb_ens_ask(struct kb_ens_server *s)
 	int sl = (int)sizeof(ss);
 	char hp[300];
 	const char *h = !strcmp(s->host, "localhost") ? "127.0.0.1" : s->host;
-	snprintf(hp, sizeof(hp), strchr(h, ':') ? "[%s]:%d" : "%s:%d", h, s->port);
+	kb_ens_hostport(hp, sizeof(hp), h, s->port);
 	int rc;
 	if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sl) == 0)
 		rc = bufferevent_socket_connect(bev, (struct sockaddr *)&ss, sl);
@@ -352,7 +361,7 @@ struct kb_ens *kb_ens_new(struct event_base *base, const char *connect, struct k
 		struct sockaddr_storage ss;
 		int sl = (int)sizeof(ss);
 		char hp[300];
-		snprintf(hp, sizeof(hp), strchr(e->servers[i].host, ':') ? "[%s]:1" : "%s:1", e->servers[i].host);
+		kb_ens_hostport(hp, sizeof(hp), e->servers[i].host, 1);
 		if (strcmp(e->servers[i].host, "localhost") && evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sl))
 			e->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	}
