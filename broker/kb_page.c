@@ -11,8 +11,10 @@
 #include "kb_broker.h"
 #include "kb_ens.h"
 #include "kb_events.h"
+#include "kb_groups.h"
 #include "kb_zk.h"
 #include "kb_zkmeta.h"
+#include "kgroup.h"
 #include "kznode.h"
 #include "log.h"
 
@@ -204,6 +206,8 @@ static void kb_page_topics(struct broker *b, struct jsonw *w)
 		jsonw_obj_begin(w);
 		jsonw_key(w, "name");
 		jsonw_str(w, t->name);
+		jsonw_key(w, "internal"); /* Kafka's internal topics */
+		jsonw_bool(w, !strcmp(t->name, KB_OFFSETS_TOPIC) || !strcmp(t->name, "__transaction_state"));
 		jsonw_key(w, "deleting");
 		jsonw_bool(w, t->deleting);
 		jsonw_key(w, "partitions");
@@ -234,6 +238,66 @@ static void kb_page_topics(struct broker *b, struct jsonw *w)
 	jsonw_arr_end(w);
 }
 
+/* ---- consumer groups: those this broker coordinates ---- */
+
+struct kb_page_group_walk {
+	struct broker *b;
+	struct jsonw *w;
+	int64_t lag;
+	int32_t parts, unknown;
+};
+
+/* One committed offset: its lag against the high watermark of the local replica, when this
+ * broker hosts the partition (else the lag of that partition is not known here). */
+static void kb_page_group_offset(void *arg, const char *topic, int32_t part, int64_t offset)
+{
+	struct kb_page_group_walk *gw = arg;
+	int64_t hw = gw->b->rm ? krm_high_watermark(gw->b->rm, topic, part) : -1;
+	gw->parts++;
+	if (hw < 0 || offset < 0)
+		gw->unknown++;
+	else if (hw > offset)
+		gw->lag += hw - offset;
+}
+
+static void kb_page_group(void *arg, const struct kgroup_info *gi)
+{
+	struct kb_page_group_walk *gw = arg;
+	struct jsonw *w = gw->w;
+	gw->lag = 0;
+	gw->parts = gw->unknown = 0;
+	kgroups_offsets(kb_groups_core(gw->b), gi->group, kb_page_group_offset, gw);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "group");
+	jsonw_str(w, gi->group);
+	jsonw_key(w, "state");
+	jsonw_str(w, gi->state);
+	jsonw_key(w, "protocol_type");
+	jsonw_str(w, gi->protocol_type);
+	jsonw_key(w, "generation");
+	jsonw_int(w, gi->generation);
+	jsonw_key(w, "members");
+	jsonw_int(w, gi->members);
+	jsonw_key(w, "coordinator");
+	jsonw_int(w, gw->b->cfg->broker_id);
+	jsonw_key(w, "partitions");
+	jsonw_int(w, gw->parts);
+	jsonw_key(w, "lag");
+	jsonw_int(w, gw->lag);
+	jsonw_key(w, "lag_unknown_partitions");
+	jsonw_int(w, gw->unknown);
+	jsonw_obj_end(w);
+}
+
+static void kb_page_groups(struct broker *b, struct jsonw *w)
+{
+	struct kb_page_group_walk gw = { .b = b, .w = w };
+	jsonw_arr_begin(w);
+	if (kb_groups_core(b))
+		kgroups_each(kb_groups_core(b), kb_page_group, &gw);
+	jsonw_arr_end(w);
+}
+
 void kb_page_json(struct broker *b, struct evbuffer *out)
 {
 	struct kb_page *pg = b->page;
@@ -261,13 +325,10 @@ void kb_page_json(struct broker *b, struct evbuffer *out)
 	kb_page_brokers(b, w);
 	jsonw_key(w, "topics");
 	kb_page_topics(b, w);
-	/* consumer groups: the group coordinator (broker/group/kgroup) is not wired into the broker
-	 * yet; when it is, kgroups_each fills this */
 	jsonw_key(w, "groups");
-	jsonw_arr_begin(w);
-	jsonw_arr_end(w);
+	kb_page_groups(b, w);
 	jsonw_key(w, "groups_available");
-	jsonw_bool(w, false);
+	jsonw_bool(w, kb_groups_core(b) != NULL);
 	jsonw_key(w, "events");
 	kb_events_json(b->events, w);
 	jsonw_obj_end(w);

@@ -9,9 +9,12 @@
  *      "controller": {"id" (-1: none), "epoch"},
  *      "brokers": [{"id","host","port","rack","alive","controller"}]  (live ones, ones seen
  *                 before that died, and replicas never seen registered),
- *      "topics": [{"name","partitions": [{"partition","leader","leader_epoch","replicas","isr",
+ *      "topics": [{"name","internal","deleting","partitions": [{"partition","leader","leader_epoch","replicas","isr",
  *                 "under_replicated","offline"}]}]  (by name),
- *      "groups": [], "groups_available": false  (groups are not wired into the broker yet),
+ *      "groups": [{"group","state","protocol_type","generation","members","coordinator",
+ *                 "partitions","lag","lag_unknown_partitions"}]  (the groups this broker
+ *                 coordinates; lag = high watermark - committed offset, summed over the
+ *                 partitions hosted here), "groups_available" (the group coordinator runs),
  *      "events": [{"seq","ts_ms","kind","topic","partition","broker","text"}]  (kb_events,
  *                 oldest first)}
  * It owns the event ring (b->events, filled by kb_zkmeta's hooks), the ensemble prober (kb_ens)

@@ -8,6 +8,8 @@ ports, one cluster for the whole file:
   the DOM lists the brokers and the partitions with the leaders the JSON names; after a kill -9
   of a partition's leader the page shows the new leader and marks the partition under-replicated
   without a reload, and /api/cluster's timeline has the leader change and the ISR shrink;
+- a consumer group (kafka-python) shows on the broker that coordinates it, Stable with its
+  member and its lag (high watermark - committed offset);
 - a coordinator killed shows as down, with its event.
 The page itself is self-contained (no external URL in it)."""
 import json
@@ -27,6 +29,12 @@ from samsatest.ports import free_port, port_block
 from samsatest.wait import wait_for
 from samsatest.workdir import WorkDir
 
+import logging
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "deploy", "cluster")
 BUILD = os.environ.get("SAMSA_BUILD_ROOT", os.path.join(ROOT, "build"))
@@ -40,6 +48,11 @@ def get(url, timeout=10):
 
 def cluster_json(port):
     return json.load(get("http://127.0.0.1:%d/api/cluster" % port))
+
+
+def page_parts(c):
+    """The partitions of the test's topic in an /api/cluster document."""
+    return [p for t in c["topics"] if t["name"] == "page" for p in t["partitions"]]
 
 
 def descendants(pid):
@@ -126,7 +139,7 @@ return {
   brokers: Array.from(document.querySelectorAll('#brokers tbody tr[data-broker]')).map(r => ({
     id: Number(r.dataset.broker), state: r.cells[2].textContent,
     controller: r.cells[3].textContent.includes('controller')})),
-  partitions: Array.from(document.querySelectorAll('#partitions tbody tr[data-topic]')).map(r => ({
+  partitions: Array.from(document.querySelectorAll('#partitions tbody tr[data-topic="page"]')).map(r => ({
     topic: r.dataset.topic, partition: Number(r.dataset.partition),
     leader: r.querySelector('.leader').textContent, cls: r.className})),
   events: document.querySelectorAll('#events tr[data-seq]').length,
@@ -182,10 +195,11 @@ class KbPageTest(unittest.TestCase):
         self.assertEqual(sorted(s["port"] for s in c["ensemble"]["servers"]), [self.base + n for n in (1, 2, 3)])
         self.assertEqual([b["id"] for b in c["brokers"] if b["controller"]], [c["controller"]["id"]])
         self.assertEqual([b["port"] for b in c["brokers"]], [self.base + 40 + n for n in range(3)])
-        for p in c["topics"][0]["partitions"]:
+        for p in page_parts(c):
             self.assertEqual(sorted(p["replicas"]), [0, 1, 2])
             self.assertFalse(p["under_replicated"] or p["offline"], p)
         self.assertEqual(c["groups"], [])
+        self.assertTrue(c["groups_available"])
         kinds = [(e["kind"], e["broker"]) for e in c["events"]]
         for b in range(3):
             self.assertIn(("broker_up", b), kinds)
@@ -193,6 +207,26 @@ class KbPageTest(unittest.TestCase):
         self.assertEqual(sum(1 for e in c["events"] if e["kind"] == "coordinator_up"), 3)
         seqs = [e["seq"] for e in c["events"]]
         self.assertEqual(seqs, sorted(seqs))
+
+        # ---- a consumer group, on the broker that coordinates it ----
+        boots = ["127.0.0.1:%d" % (self.base + 40 + n) for n in range(3)]
+        producer = KafkaProducer(bootstrap_servers=boots, acks="all")
+        for i in range(6):
+            producer.send("page", value=b"r%d" % i, partition=i % 3).get(30)
+        producer.close()
+        consumer = KafkaConsumer(bootstrap_servers=boots, group_id="page-group", enable_auto_commit=False)
+        consumer.subscribe(["page"])
+        wait_for(lambda: consumer.poll(timeout_ms=200) is not None and len(consumer.assignment()) == 3, 60,
+                 "the consumer assigned page's 3 partitions")
+        consumer.commit({TopicPartition("page", n): OffsetAndMetadata(1, "") for n in range(3)})
+
+        def group_shown():
+            found = [g for n in range(3) for g in cluster_json(self.base + 80 + n)["groups"] if g["group"] == "page-group"]
+            return found if len(found) == 1 and found[0]["state"] == "Stable" and found[0]["members"] == 1 and \
+                found[0]["lag"] == 3 else None
+        g = wait_for(group_shown, 30, "page-group Stable with 1 member and lag 3 (6 records, committed at 1 of 2 each)")[0]
+        self.assertEqual((g["protocol_type"], g["partitions"], g["lag_unknown_partitions"]), ("consumer", 3, 0))
+        consumer.close()
 
         # ---- / in headless Chromium ----
         html = get("http://127.0.0.1:%d/" % http0)
@@ -202,7 +236,7 @@ class KbPageTest(unittest.TestCase):
         wd = WebDriver(self.work.path)
         self.addCleanup(wd.stop)
         wd.open("http://127.0.0.1:%d/" % http0)
-        leaders = {p["partition"]: p["leader"] for p in c["topics"][0]["partitions"]}
+        leaders = {p["partition"]: p["leader"] for p in page_parts(c)}
 
         def shown():
             d = wd.js(DOM)
@@ -231,7 +265,7 @@ class KbPageTest(unittest.TestCase):
         new_leader = int([p for p in d["partitions"] if p["partition"] == victim_part][0]["leader"])
 
         c = cluster_json(http0)
-        p = [p for p in c["topics"][0]["partitions"] if p["partition"] == victim_part][0]
+        p = [p for p in page_parts(c) if p["partition"] == victim_part][0]
         self.assertEqual(p["leader"], new_leader)
         self.assertNotIn(victim, p["isr"])
         self.assertTrue(p["under_replicated"])
