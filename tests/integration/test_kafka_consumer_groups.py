@@ -20,8 +20,10 @@
 import datetime
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -335,6 +337,8 @@ class FakeBrokerTest(unittest.TestCase):
     """Exact output against a scripted broker (kgroupfake)."""
 
     def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="samsa-cg-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
         self.f = FakeGroupBroker()
         self.addCleanup(self.f.close)
         self.f.topics = {"cities": [(0, 10), (2, 20), (0, 0)], "dogs": [(0, 5)]}
@@ -407,6 +411,10 @@ class FakeBrokerTest(unittest.TestCase):
             "\nbusy            %-25s range                Stable          2\n" % coord))
         r = self.run_cg("--describe", "--group", "idle", "--members")
         self.assertEqual((r.stdout, r.stderr), ("", "\nConsumer group 'idle' has no active members.\n"))
+        self.f.groups["busy"].state = "PreparingRebalance"
+        r = self.run_cg("--describe", "--group", "busy", "--members")
+        self.assertEqual(r.stderr, "\nWarning: Consumer group 'busy' is rebalancing.\n")
+        self.assertEqual(len(table(r.stdout)), 3)
 
     def test_reset_offsets(self):
         r = self.run_cg("--reset-offsets", "--group", "busy", "--all-topics", "--to-earliest", "--execute", rc=1)
@@ -447,6 +455,16 @@ class FakeBrokerTest(unittest.TestCase):
                          ["idle", "dogs", "0", "3"])
         self.assertEqual(plan("--topic", "dogs", "--to-datetime", "2999-01-01T00:00:00.000")[0].split(),
                          ["idle", "dogs", "0", "5"])
+        self.assertEqual(plan("--topic", "dogs", "--by-duration", "P2000D")[0].split(), ["idle", "dogs", "0", "0"])
+        self.assertEqual(plan("--topic", "dogs", "--by-duration", "PT1H30M")[0].split(), ["idle", "dogs", "0", "5"])
+        csv = os.path.join(self.tmp, "plan.csv")
+        with open(csv, "w") as f:
+            f.write("cities,1,9\ndogs,0,99\n")
+        self.assertEqual([row.split() for row in plan("--from-file", csv)],
+                         [["idle", "cities", "1", "9"], ["idle", "dogs", "0", "5"]])  # 99: clamped to the end
+        with open(csv, "w") as f:
+            f.write("idle,cities,0,1\nother,cities,0,2\n")
+        self.assertEqual([row.split() for row in plan("--from-file", csv)], [["idle", "cities", "0", "1"]])
         r = self.run_cg("--reset-offsets", "--group", "idle", "--group", "new", "--topic", "dogs", "--to-earliest",
                         "--export")
         self.assertEqual(r.stdout, "idle,dogs,0,0\nnew,dogs,0,0\n\n")
