@@ -176,6 +176,11 @@ int32_t zk_acl_fixup(const struct zk_acl *in, int32_t n, const struct zk_auth_id
 			if (!colon || colon == a->id || strchr(colon + 1, ':'))
 				goto invalid;
 			rc = zk_acl_push(&v, &nv, &cap, a->perms, "digest", a->id);
+		} else if (!strcmp(a->scheme, "sasl")) {
+			/* a SASL-authenticated name (SASLAuthenticationProvider.isValid accepts any id) */
+			if (!a->id[0])
+				goto invalid;
+			rc = zk_acl_push(&v, &nv, &cap, a->perms, "sasl", a->id);
 		} else if (!strcmp(a->scheme, "x509")) {
 			/* a certificate subject (X509AuthenticationProvider.isValid accepts any id) */
 			if (!a->id[0])

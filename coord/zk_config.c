@@ -71,6 +71,7 @@ static const struct cfg_def zk_config_defs[] = {
 	{ "ssl.clientAuth", CFG_STRING, 0, 0, "need", ZK_CFG_OFF(ssl_client_auth), 0, "client certificates: none, want, need" },
 	{ "ssl.enabledProtocols", CFG_STRING, 0, 0, "TLSv1.2,TLSv1.3", ZK_CFG_OFF(ssl_enabled_protocols), 0, "TLS versions" },
 	{ "ssl.ciphersuites", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_ciphersuites), 0, "cipher suites (default: OpenSSL's)" },
+	{ "java.security.auth.login.config", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(jaas_config), 0, "JAAS file whose Server section holds SASL's users (ZooKeeper: a JVM system property; also read from -D in SERVER_JVMFLAGS, KAFKA_OPTS, JVMFLAGS)" },
 	{ "sslQuorum", CFG_STRING, 0, 0, "false", ZK_RAW_OFF(ssl_quorum_s), 0, "TLS between the servers" },
 	{ "ssl.quorum.hostnameVerification", CFG_STRING, 0, 0, "true", ZK_RAW_OFF(ssl_quorum_hostname_s), 0, "a peer's certificate must name its server.N host" },
 	{ "ssl.quorum.keyStore.location", CFG_STRING, 0, 0, NULL, ZK_CFG_OFF(ssl_quorum_keystore_location), 0, "PEM file: this server's key and certificate chain" },
@@ -337,6 +338,22 @@ int zk_config_finish(struct zk_config *cfg, char *errbuf, size_t errlen)
 		if (rc)
 			return rc;
 	}
+	if (!cfg->jaas_config) {
+		/* ZooKeeper takes it as a JVM system property: zkServer.sh's SERVER_JVMFLAGS, Kafka's
+		 * KAFKA_OPTS for zookeeper-server-start.sh */
+		static const char *const vars[] = { "SERVER_JVMFLAGS", "KAFKA_OPTS", "JVMFLAGS" };
+		static const char prop[] = "-Djava.security.auth.login.config=";
+		for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]) && !cfg->jaas_config; i++) {
+			const char *v = getenv(vars[i]);
+			const char *at = v ? strstr(v, prop) : NULL;
+			if (at) {
+				at += sizeof(prop) - 1;
+				cfg->jaas_config = strndup(at, strcspn(at, " \t"));
+				if (!cfg->jaas_config)
+					return ERR_NOMEM;
+			}
+		}
+	}
 	if (cfg->ssl_quorum) {
 		if (!cfg->ssl_quorum_keystore_location || !*cfg->ssl_quorum_keystore_location ||
 		    !cfg->ssl_quorum_truststore_location || !*cfg->ssl_quorum_truststore_location)
@@ -452,6 +469,7 @@ void zk_config_free(struct zk_config *cfg)
 	free(cfg->four_letter_words);
 	free(cfg->log_level);
 	free(cfg->secure_client_port_address);
+	free(cfg->jaas_config);
 	free(cfg->ssl_quorum_keystore_location);
 	free(cfg->ssl_quorum_keystore_password);
 	free(cfg->ssl_quorum_keystore_type);

@@ -85,6 +85,7 @@ struct zk_config {
 	char *ssl_quorum_truststore_type;    /* ssl.quorum.trustStore.type */
 	char *ssl_quorum_enabled_protocols;  /* ssl.quorum.enabledProtocols */
 	char *ssl_quorum_ciphersuites;	     /* ssl.quorum.ciphersuites */
+	char *jaas_config;		     /* java.security.auth.login.config: the JAAS file of SASL's users */
 	char *log_level;	     /* samsa: log level (INFO) */
 	int32_t election_timeout_ms; /* samsa.electionTimeoutMs: Raft's election timeout (min) */
 	/* the ensemble: server.N lines and dataDir/myid (n_servers < 2: standalone) */

@@ -185,6 +185,7 @@ void zk_conn_finish(struct zk_conn *conn)
 void zk_conn_free(struct zk_conn *conn)
 {
 	struct zk_server *srv = conn->srv;
+	free(conn->sasl);
 	if (conn->on_held_list) {
 		struct zk_conn **pp = &srv->held_list;
 		while (*pp && *pp != conn)

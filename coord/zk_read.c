@@ -6,6 +6,7 @@
  * connection (zk_conn). Loop thread only.
  */
 #include "zk_server_int.h"
+#include "zk_sasl.h"
 
 #include "buf.h"
 #include "err.h"
@@ -17,6 +18,7 @@
 #include "zk_watch.h"
 
 #include <stdlib.h>
+#include <openssl/rand.h>
 #include <string.h>
 
 /* ---- reads ---- */
@@ -366,6 +368,60 @@ void zk_read_handle_auth(struct zk_server *srv, struct zk_conn *conn, const stru
 	}
 	free(digest);
 	zk_conn_reply_err(conn, req->xid, 0, ZK_OK, t0);
+}
+
+void zk_read_handle_sasl(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req, uint64_t t0)
+{
+	if (!conn->sasl) {
+		conn->sasl = calloc(1, sizeof(*conn->sasl));
+		if (!conn->sasl) {
+			net_conn_close(conn->nc, ERR_NOMEM);
+			return;
+		}
+	}
+	uint8_t nonce[16];
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+		net_conn_close(conn->nc, ERR_IO);
+		return;
+	}
+	struct wbuf tok;
+	char why[320];
+	wbuf_init(&tok, ZK_SASL_MAX_TOKEN);
+	enum zk_sasl_state st = zk_sasl_step(srv->sasl_users, conn->sasl, req->auth, req->auth_len, nonce, &tok, why,
+					     sizeof(why));
+	if (st == ZK_SASL_FAILED || tok.err) {
+		log_warn(ZK_SRV_MOD, "Client %s:%d failed to SASL authenticate: %s; closing the connection", conn->ip,
+			 conn->port, why);
+		srv->auth_failed++;
+		wbuf_free(&tok);
+		zk_conn_reply_err(conn, req->xid, 0, ZK_EAUTHFAILED, t0);
+		zk_conn_finish(conn);
+		return;
+	}
+	if (st == ZK_SASL_DONE) {
+		bool known = false;
+		for (int32_t i = 0; i < conn->n_ids; i++)
+			known |= !strcmp(conn->ids[i].scheme, "sasl") && !strcmp(conn->ids[i].id, conn->sasl->user);
+		if (!known && conn->n_ids < ZK_MAX_AUTH_IDS) {
+			char *sc = strdup("sasl"), *id = strdup(conn->sasl->user);
+			if (!sc || !id) {
+				free(sc);
+				free(id);
+				wbuf_free(&tok);
+				net_conn_close(conn->nc, ERR_NOMEM);
+				return;
+			}
+			conn->ids[conn->n_ids].scheme = sc;
+			conn->ids[conn->n_ids].id = id;
+			conn->n_ids++;
+		}
+		log_info(ZK_SRV_MOD, "Successfully authenticated client %s:%d as %s (SASL DIGEST-MD5)", conn->ip, conn->port,
+			 conn->sasl->user);
+	}
+	size_t off = zk_conn_reply_begin(srv, req->xid, srv->db.last_zxid, 0);
+	wbuf_bytes_i32(&srv->out, tok.p, (int32_t)tok.len);
+	zk_conn_reply_end(conn, off, t0);
+	wbuf_free(&tok);
 }
 
 void zk_read_handle_whoami(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,

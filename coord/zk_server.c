@@ -29,6 +29,7 @@
 #include "net.h"
 #include "raft.h"
 #include "tls.h"
+#include "zk_sasl.h"
 #include "zk_db.h"
 #include "zk_session.h"
 #include "zk_txnlog.h"
@@ -267,6 +268,9 @@ static void zk_server_handle_request(struct zk_server *srv, struct zk_conn *conn
 		break;
 	case ZK_OP_AUTH:
 		zk_read_handle_auth(srv, conn, &req, t0);
+		break;
+	case ZK_OP_SASL:
+		zk_read_handle_sasl(srv, conn, &req, t0);
 		break;
 	case ZK_OP_WHOAMI:
 		zk_read_handle_whoami(srv, conn, &req, t0);
@@ -539,6 +543,12 @@ int zk_server_new(struct event_base *base, const struct zk_config *cfg, struct z
 			&srv->listener, errbuf, errlen);
 	if (rc)
 		goto fail;
+	if (cfg->jaas_config && *cfg->jaas_config) {
+		rc = zk_sasl_users_load(cfg->jaas_config, &srv->sasl_users, errbuf, errlen);
+		if (rc)
+			goto fail;
+		log_info(ZK_SRV_MOD, "SASL (DIGEST-MD5) for %d user(s) of %s", srv->sasl_users->n, cfg->jaas_config);
+	}
 	if (cfg->secure_client_port >= 0) {
 		enum tls_client_auth auth = TLS_AUTH_NEED;
 		tls_client_auth_parse(cfg->ssl_client_auth, TLS_AUTH_NEED, &auth); /* checked at load */
@@ -639,5 +649,6 @@ void zk_server_free(struct zk_server *srv)
 	wbuf_free(&srv->out);
 	wbuf_free(&srv->rec);
 	tls_ctx_free(srv->tls); /* after the connections: their SSL objects hold the context */
+	zk_sasl_users_free(srv->sasl_users);
 	free(srv);
 }

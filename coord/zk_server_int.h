@@ -51,6 +51,7 @@ struct zk_held {
 struct zk_conn {
 	struct zk_server *srv;
 	struct net_conn *nc;
+	struct zk_sasl_conv *sasl; /* its SASL exchange, NULL before the first SASL request */
 	struct zk_conn *prev, *next; /* srv->conns */
 	struct zk_conn *held_next;   /* srv->held_list, when held_head != NULL */
 	bool on_held_list;
@@ -149,6 +150,7 @@ struct zk_server {
 	unsigned four_lw_mask;
 	bool reply_update;	/* the request being handled is a write (its reply counts as updatelatency) */
 	uint64_t auth_failed;	/* addAuth refused (ZooKeeper's auth_failed_count) */
+	struct zk_sasl_users *sasl_users; /* the JAAS Server section's users, NULL: SASL not configured */
 	uint64_t connection_requests; /* ConnectRequests received (connection_request_count) */
 	struct zk_quorum *q;
 	struct zk_metrics *metrics; /* figures beyond the counters above, and /metrics */
@@ -241,6 +243,9 @@ void zk_read_handle_get_ephemerals(struct zk_server *srv, struct zk_conn *conn,
 	const struct jute_req *req, uint64_t t0);
 void zk_read_handle_set_watches(struct zk_server *srv, struct zk_conn *conn,
 	const struct jute_req *req, uint64_t t0);
+/* A SASL request (opcode 102): one step of the DIGEST-MD5 exchange (zk_sasl); a failure is
+ * answered AUTHFAILED and the connection closed, as ZooKeeper does. */
+void zk_read_handle_sasl(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req, uint64_t t0);
 void zk_read_handle_auth(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,
 	uint64_t t0);
 void zk_read_handle_whoami(struct zk_server *srv, struct zk_conn *conn, const struct jute_req *req,

@@ -101,6 +101,8 @@ def real_server(workdir, extra=None, port=None):
     # ZooKeeper reads this one as a Java system property, samsa from the properties file
     if extra and "znode.container.checkIntervalMs" in extra:
         argv.append("-Dznode.container.checkIntervalMs=%s" % extra["znode.container.checkIntervalMs"])
+    if extra and "java.security.auth.login.config" in extra:
+        argv.append("-Djava.security.auth.login.config=%s" % extra["java.security.auth.login.config"])
     argv += ["-cp", ZK_CLASSPATH, ZK_MAIN, path]
     return Server("zookeeper", workdir, port, argv, env)
 
