@@ -392,8 +392,17 @@ static void kctrl_decide(struct kctrl *k, struct kctrl_topic *t, int32_t partiti
 		st.n_isr = kctrl_isr_without(k, cur, cur->leader, st.isr);
 		if (st.n_isr == cur->n_isr)
 			return;
-		st.leader_epoch = cur->leader_epoch + 1;
-		kctrl_write(k, t, partition, &st, "a follower is dead or shutting down: it leaves the ISR");
+		/* the leader stays: so does its epoch (the znode version moves), unless a member
+		 * leaving is shutting down (below) */
+		bool fence = false;
+		for (uint32_t i = 0; i < cur->n_isr; i++)
+			fence |= !kctrl_in(st.isr, st.n_isr, cur->isr[i]) &&
+				 kctrl_rstate(k, cur->isr[i]) == KCTRL_R_SHUTTING;
+		if (fence)
+			st.leader_epoch = cur->leader_epoch + 1;
+		kctrl_write(k, t, partition, &st,
+			    fence ? "a follower is shutting down: it leaves the ISR, its fetches fenced"
+				  : "a follower is dead: it leaves the ISR");
 		return;
 	}
 	/* the leader is dead, shutting down, or there is none: elect in assignment order */
@@ -433,7 +442,8 @@ leaderless:
 	st.n_isr = kctrl_isr_without(k, cur, -1, st.isr);
 	if (cur->leader < 0 && st.n_isr == cur->n_isr)
 		return;
-	st.leader_epoch = cur->leader_epoch + 1;
+	if (cur->leader >= 0) /* the leader goes; an ISR-only change of a leaderless state keeps it */
+		st.leader_epoch = cur->leader_epoch + 1;
 	kctrl_write(k, t, partition, &st, "no live ISR member: leaderless");
 }
 

@@ -22,10 +22,18 @@
  * - controlled shutdown of broker B: the partitions B leads move to the first replica in the
  *   ISR that is live and not shutting down; B leaves the ISR of those it follows;
  * - preferred: the first replica of the assignment, when it is live and in the ISR.
- * Every leader change and every ISR change the controller makes bumps the leader epoch (Kafka
- * 2.x's newLeaderAndIsr), so a broker can tell a newer state from an older one, and every write
- * is conditional on the znode version the controller last read or wrote: a leader that changed
- * the ISR meanwhile makes the write fail, and the controller decides again from what it reads.
+ * The leader epoch moves only when the leader does (an election, a move to -1): an ISR-only
+ * change (a dead follower leaves the ISR) keeps it, and the znode's version (LeaderAndIsr's
+ * zkVersion, the partition epoch of Kafka's KRaft controller) is what tells a broker that the
+ * state is newer. Kafka 2.x's newLeaderAndIsr bumped the leader epoch on every change, which
+ * fenced every follower's fetches and made clients refresh their metadata on each broker restart;
+ * KAFKA-15021 stopped that: correctness needs a new epoch for a new leader only (a batch's
+ * (offset, epoch) names one history). One exception, as in Kafka 2.x's controlled shutdown: a
+ * follower shutting down leaves the ISR with a new leader epoch, which fences its fetches so that
+ * the leader does not take it back before it stops (KIP-841 refuses shutting-down brokers' ISR
+ * joins instead, which samsa's leaders cannot tell yet). Every write is conditional on the znode
+ * version the controller last read or wrote: a leader that changed the ISR meanwhile makes the
+ * write fail, and the controller decides again from what it reads.
  *
  * A dead replica leaves the ISR of the partitions it follows (Kafka's OfflineReplica: the ISR
  * shrinks at once instead of after replica.lag.time.max.ms) but never the last member of an ISR.

@@ -4,8 +4,8 @@
  * Roles (krepl_set_role is the only place that changes k->role and checks the edge):
  *
  *                   LeaderAndIsr, leader = me
- *   OFFLINE ---------------------------------------------> LEADER <---+ new epoch (ISR change
- *      |                                                    |  ^  ^---+  by the controller)
+ *   OFFLINE ---------------------------------------------> LEADER <---+ new epoch (preferred
+ *      |                                                    |  ^  ^---+  election, unclean)
  *      | LeaderAndIsr,                       LeaderAndIsr,  |  |
  *      | leader = other                     leader = other  |  | LeaderAndIsr, leader = me
  *      v                                                    v  |
@@ -15,6 +15,8 @@
  *      v   |  truncation point found
  *   FOLLOWING ---- LeaderAndIsr, leader = me ----> LEADER
  *   (every state) -- StopReplica --> OFFLINE
+ *   An ISR change by the controller keeps the leader epoch (a newer zk version only) and every
+ *   role: LEADER, TRUNCATING and FOLLOWING take the new ISR where they are (krepl_take_isr).
  *
  * Invariants per state:
  * - always: log_start <= hw <= leo; the epoch cache has no entry starting at or after leo unless
@@ -381,11 +383,48 @@ static void krepl_take_state(struct krepl *k, const struct krepl_state *st)
 
 static void krepl_maybe_advance_hw(struct krepl *k, int64_t now);
 
+/* A state of the current leader epoch at a newer znode version: the controller changed only the
+ * ISR (a dead follower left it; the leader epoch moves only with the leader, and the znode
+ * version, LeaderAndIsr's zkVersion, versions the rest: Kafka's KAFKA-15021). It is taken
+ * by a replica that plays its part in this epoch already, under the same leader and replicas;
+ * anything else with this epoch is not from this epoch's history and is ignored. */
+static bool krepl_same_epoch_ok(const struct krepl *k, const struct krepl_state *st)
+{
+	if (k->role == KREPL_OFFLINE || st->leader != k->leader || st->n_replicas != k->n_replicas ||
+	    memcmp(st->replicas, k->replicas, st->n_replicas * sizeof(int32_t)) != 0)
+		return false;
+	return st->leader == k->id ? k->role == KREPL_LEADER : k->role != KREPL_LEADER;
+}
+
+/* Takes the ISR and znode version of a same-epoch state (krepl_same_epoch_ok): no role change,
+ * no truncation, the followers' fetch state and the epoch cache untouched. A leader's ISR write
+ * in flight stays in flight (its pending ISR still counts for the HW, which only makes the HW
+ * more careful): it was conditional on an older version, so it either made this version or
+ * fails, and krepl_isr_result() tells which without taking an older state over this one. */
+static void krepl_take_isr(struct krepl *k, const struct krepl_state *st, int64_t now)
+{
+	k->zk_version = st->zk_version;
+	k->n_isr = st->n_isr;
+	memcpy(k->isr, st->isr, st->n_isr * sizeof(int32_t));
+	char line[160];
+	int len = 0;
+	line[0] = '\0';
+	for (uint32_t i = 0; i < st->n_isr && len < (int)sizeof(line) - 16; i++)
+		len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%d", i ? "," : "", st->isr[i]);
+	krepl_logf(k, "epoch %d: ISR -> [%s] (written by the controller), zk version %d", k->leader_epoch, line,
+		   k->zk_version);
+	krepl_maybe_advance_hw(k, now); /* a leader's ISR may have shrunk */
+}
+
 int krepl_become(struct krepl *k, const struct krepl_state *st, int64_t now)
 {
 	int rc = krepl_check_state(k, st);
 	if (rc)
 		return rc;
+	if (st->leader_epoch == k->leader_epoch && st->zk_version > k->zk_version && krepl_same_epoch_ok(k, st)) {
+		krepl_take_isr(k, st, now);
+		return 0;
+	}
 	if (st->leader_epoch <= k->leader_epoch || st->leader_epoch < kepoch_latest(k->epochs)) {
 		krepl_logf(k, "epoch %d: ignoring LeaderAndIsr with epoch %d (cache at %d)", k->leader_epoch,
 			   st->leader_epoch, kepoch_latest(k->epochs));
@@ -610,6 +649,12 @@ void krepl_isr_result(struct krepl *k, int32_t leader_epoch, bool ok, int32_t ne
 	if (!ok) {
 		krepl_logf(k, "epoch %d: ISR write refused: zk version %d is stale, waiting for the controller",
 			   k->leader_epoch, k->zk_version);
+		return;
+	}
+	if (new_zk_version <= k->zk_version) {
+		/* a state at least as new was taken meanwhile (krepl_take_isr: this write's own result
+		 * read back, or a later one): it stays */
+		krepl_maybe_advance_hw(k, now);
 		return;
 	}
 	k->n_isr = k->n_pend;

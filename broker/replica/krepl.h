@@ -182,7 +182,12 @@ void krepl_free(struct krepl *k); /* NULL ok; pending produces are dropped unans
 /* LeaderAndIsr. 0; ERR_INVAL for a malformed state (this broker not a replica, ISR not within
  * the replicas, a leader outside the ISR, counts over KREPL_MAX_REPLICAS); ERR_RANGE when the
  * leader epoch is not above the current one (a stale request: Kafka ignores it too) or below the
- * latest epoch of our cache. Both change nothing. st stays the caller's. */
+ * latest epoch of our cache. Both change nothing. The one exception: a state of the current
+ * leader epoch with a newer zk_version, the same leader and the same replicas is an ISR change
+ * the controller made (the leader epoch moves only with the leader; the znode version is the
+ * partition epoch): a replica already playing its part in this epoch takes the ISR and the
+ * version and keeps its role, its followers' fetch state and its epoch cache (0). st stays the
+ * caller's. */
 int krepl_become(struct krepl *k, const struct krepl_state *st, int64_t now);
 /* StopReplica: -> OFFLINE; waiting produces fail with NOT_LEADER_OR_FOLLOWER. The leader epoch
  * is kept, so a LeaderAndIsr must still be newer; a partition hosted again after its log was
@@ -208,7 +213,8 @@ void krepl_fetch(struct krepl *k, const struct krepl_fetch_req *req, int64_t now
 enum krepl_error krepl_offset_for_epoch(const struct krepl *k, int32_t current_leader_epoch, int32_t requested,
 					int32_t *epoch, int64_t *end_offset);
 /* Leader: the outcome of an ISR_UPDATE for leader_epoch: ok with the znode's new version, or
- * refused (its version moved: the controller changed it; wait for its LeaderAndIsr). */
+ * refused (its version moved: the controller changed it; wait for its LeaderAndIsr). An ok at
+ * a version not above the one taken meanwhile (krepl_become of the same epoch) changes nothing. */
 void krepl_isr_result(struct krepl *k, int32_t leader_epoch, bool ok, int32_t new_zk_version, int64_t now);
 
 /* Follower, TRUNCATING: the OffsetForLeaderEpoch request to send to krepl_leader(); false when

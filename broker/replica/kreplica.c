@@ -577,8 +577,12 @@ int krm_become(struct krm *rm, const char *topic, int32_t part, const struct kre
 	}
 	if (p->failed)
 		return ERR_IO;
-	if (st->leader_epoch == krepl_leader_epoch(p->k))
+	int32_t zkv = -1;
+	uint32_t n_isr;
+	(void)krepl_isr(p->k, &n_isr, &zkv);
+	if (st->leader_epoch == krepl_leader_epoch(p->k) && st->zk_version <= zkv)
 		return 0; /* the state read again (every refresh of the topic): already taken */
+	bool same_epoch = st->leader_epoch == krepl_leader_epoch(p->k);
 	int rc = krepl_become(p->k, st, now);
 	if (rc == ERR_RANGE)
 		return 0; /* stale, or already taken: nothing changes */
@@ -593,7 +597,10 @@ int krm_become(struct krm *rm, const char *topic, int32_t part, const struct kre
 		return rc;
 	}
 	p->ctrl_epoch = controller_epoch;
-	p->isr_deferred = false; /* a new epoch: krepl dropped the ISR write it had in flight */
+	if (!same_epoch)
+		p->isr_deferred = false; /* a new epoch: krepl dropped the ISR write it had in flight */
+	/* else an ISR change by the controller: a deferred write stays krepl's write in flight (it
+	 * fails on the old zk version, or finds its ISR already there) */
 	p->isr_refused_at = -1;
 	krm_run(rm, p, NULL, 0, now);
 	krm_sync_follow(rm, p);

@@ -223,8 +223,13 @@ class ReplicatedFaultCase(BrokerFaultCase):
         return [p for p in range(self.PARTITIONS) if self.c.state(self.TOPIC, p)["leader"] == b]
 
     def kill_and_restart(self, controller):
+        """kill -9 of v (a leader), restart, until v is back in every ISR. The leader epoch of
+        each partition moves only with its leader (KAFKA-15021): by exactly 1 where v led (one
+        election), by exactly 0 where v followed, whatever the controller wrote around v's
+        death, return, new registration and ISR rejoin (it used to grow by 2-3 per round)."""
         v = self.victim(controller)
         led = self.led_by(v)
+        epochs = {p: self.c.state(self.TOPIC, p)["leader_epoch"] for p in range(self.PARTITIONS)}
         self.c.kill9(v)
         for p in led:
             self.c.wait_state(self.TOPIC, p, lambda st: st["leader"] not in (v, -1), what="a new leader")
@@ -232,3 +237,10 @@ class ReplicatedFaultCase(BrokerFaultCase):
         self.c.start_broker(v).wait_ready()
         self.c.wait_brokers()
         self.progress(20, what="the cluster with broker %d back" % v)
+        for p in range(self.PARTITIONS):
+            self.c.wait_state(self.TOPIC, p, lambda st: v in st["isr"], timeout=60,
+                              what="broker %d back in the ISR" % v)
+        grew = {p: self.c.state(self.TOPIC, p)["leader_epoch"] - epochs[p] for p in range(self.PARTITIONS)}
+        want = {p: 1 if p in led else 0 for p in range(self.PARTITIONS)}
+        self.assertEqual(grew, want, "leader epochs grew by %s after kill -9 and restart of broker %d "
+                         "(leader of %s): a new epoch only for a new leader" % (grew, v, led))

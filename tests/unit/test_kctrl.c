@@ -2,7 +2,8 @@
  * Unit tests for broker/controller/kctrl, the controller's decisions: a new partition's first
  * leader and ISR, leader election in assignment order from the live ISR when a leader dies (by
  * its registration going away or by the channel's fast detection), dead followers leaving the
- * ISR but never its last member, a leaderless partition (no unclean election by default) that
+ * ISR but never its last member, the leader epoch moving only with the leader (not around a
+ * follower's restart), a leaderless partition (no unclean election by default) that
  * comes back when its last ISR member does, unclean election when enabled, writes conditional
  * on the znode version and nothing decided while one is in flight, LeaderAndIsr to the live
  * replicas once written, controlled shutdown (leaderships move, the broker leaves ISRs, the
@@ -156,7 +157,8 @@ START_TEST(test_dead_follower_leaves_isr_but_not_the_last)
 	kctrl_broker_dead(w.k, 2); /* the channel's fast detection, registration still there */
 	w_run(&w);
 	ck_assert_int_eq(w.z[0].st.leader, 0);
-	ck_assert_int_eq(w.z[0].st.leader_epoch, 1);
+	ck_assert_int_eq(w.z[0].st.leader_epoch, 0); /* the leader stays: so does its epoch */
+	ck_assert_int_eq(w.z[0].st.zk_version, 1);
 	ck_assert(isr_is(&w.z[0].st, IDS(0, 1)));
 	/* the leader dies too: 1 leads alone */
 	kctrl_broker_dead(w.k, 0);
@@ -182,6 +184,74 @@ START_TEST(test_dead_follower_leaves_isr_but_not_the_last)
 	ck_assert_int_eq(w.z[0].st.leader, 1);
 	ck_assert_int_eq(kctrl_pstate(w.k, "t", 0), KCTRL_P_ONLINE);
 	ck_assert_msg(strstr(w.log, "t-0: offline -> online") != NULL, "%s", w.log);
+	kctrl_free(w.k);
+}
+END_TEST
+
+/* The leader epoch moves only with the leader (KAFKA-15021): a follower's kill -9 and restart
+ * (its channel breaks and works again, its leader takes it back, its old registration expires
+ * after the new process is up, it registers again) leaves the epoch where it was; the leader's
+ * kill moves it by exactly one, and so does nothing else around that broker's restart. The
+ * failover bench saw 2-3 per round when every ISR change bumped it. */
+START_TEST(test_leader_epoch_moves_only_with_the_leader)
+{
+	struct world w;
+	w_init(&w, false);
+	w_brokers(&w, IDS(0, 1, 2));
+	w_part(&w, 0, IDS(0, 1, 2));
+	ck_assert_int_eq(w.z[0].st.leader_epoch, 0);
+	/* a follower: dead on the channel, back, caught up, its old session expires, registers */
+	for (int round = 0; round < 2; round++) {
+		int32_t v = w.z[0].st.zk_version;
+		kctrl_broker_dead(w.k, 2);
+		w_run(&w);
+		ck_assert(isr_is(&w.z[0].st, IDS(0, 1)));
+		ck_assert_int_eq(w.z[0].st.zk_version, v + 1);
+		kctrl_broker_back(w.k, 2);
+		w_run(&w);
+		w.z[0].st.isr[w.z[0].st.n_isr++] = 2; /* its leader took it back into the ISR */
+		w.z[0].st.zk_version++;
+		ck_assert_int_eq(kctrl_partition(w.k, "t", 0, IDS(0, 1, 2), &w.z[0].st, -1), 0);
+		w_run(&w);
+		w_brokers(&w, IDS(0, 1)); /* the killed process's registration goes */
+		ck_assert(isr_is(&w.z[0].st, IDS(0, 1)));
+		w_brokers(&w, IDS(0, 1, 2)); /* the new one registers */
+		ck_assert_int_eq(w.z[0].st.leader, 0);
+		ck_assert_int_eq(w.z[0].st.leader_epoch, 0);
+		ck_assert_int_eq(w.z[0].st.zk_version, v + 3);
+		w.z[0].st.isr[w.z[0].st.n_isr++] = 2;
+		w.z[0].st.zk_version++;
+		ck_assert_int_eq(kctrl_partition(w.k, "t", 0, IDS(0, 1, 2), &w.z[0].st, -1), 0);
+		w_run(&w);
+	}
+	ck_assert_msg(strstr(w.log, "epoch 1") == NULL, "%s", w.log);
+	/* the leader: one election, one epoch; its restart changes nothing more */
+	kctrl_broker_dead(w.k, 0);
+	w_run(&w);
+	ck_assert_int_eq(w.z[0].st.leader, 1);
+	ck_assert_int_eq(w.z[0].st.leader_epoch, 1);
+	ck_assert(isr_is(&w.z[0].st, IDS(1, 2)));
+	kctrl_broker_back(w.k, 0);
+	w_run(&w);
+	w.z[0].st.isr[w.z[0].st.n_isr++] = 0;
+	w.z[0].st.zk_version++;
+	ck_assert_int_eq(kctrl_partition(w.k, "t", 0, IDS(0, 1, 2), &w.z[0].st, -1), 0);
+	w_run(&w);
+	w_brokers(&w, IDS(1, 2));
+	w_brokers(&w, IDS(0, 1, 2));
+	ck_assert_int_eq(w.z[0].st.leader, 1);
+	ck_assert_int_eq(w.z[0].st.leader_epoch, 1);
+	/* a leaderless state whose dead members leave its ISR keeps its epoch too (leader -1 stays) */
+	struct kctrl_lisr st = { .leader = -1, .leader_epoch = 4, .controller_epoch = 2, .zk_version = 9, .n_isr = 2,
+				 .isr = { 5, 6 } };
+	w.z[1].exists = true;
+	w.z[1].st = st;
+	w_brokers(&w, IDS(0, 1, 2, 7));
+	w_part(&w, 1, IDS(5, 6, 7));
+	ck_assert_int_eq(w.z[1].st.leader, -1);
+	ck_assert(isr_is(&w.z[1].st, IDS(6)));
+	ck_assert_int_eq(w.z[1].st.leader_epoch, 4);
+	ck_assert_int_eq(w.z[1].st.zk_version, 10);
 	kctrl_free(w.k);
 }
 END_TEST
@@ -265,6 +335,9 @@ START_TEST(test_controlled_shutdown)
 	ck_assert(isr_is(&w.z[0].st, IDS(1, 2)));
 	ck_assert_int_eq(w.z[1].st.leader, 1);
 	ck_assert(isr_is(&w.z[1].st, IDS(1, 2)));
+	/* the follower shutting down left the ISR with a new leader epoch: its fetches are fenced
+	 * (Kafka 2.x's controlled shutdown), while the leader stayed */
+	ck_assert_int_eq(w.z[1].st.leader_epoch, 1);
 	ck_assert_int_eq(w.z[2].st.leader, 0);
 	ck_assert_int_gt(w.lisr_msgs, msgs);
 	ck_assert_uint_eq(kctrl_broker_shutting(w.k, 0), 0); /* asked again: nothing left to move */
@@ -420,6 +493,7 @@ static Suite *kctrl_suite(void)
 	TCase *tc = tcase_create("elections");
 	tcase_add_test(tc, test_new_partition_and_failover);
 	tcase_add_test(tc, test_dead_follower_leaves_isr_but_not_the_last);
+	tcase_add_test(tc, test_leader_epoch_moves_only_with_the_leader);
 	tcase_add_test(tc, test_unclean_election_when_enabled);
 	tcase_add_test(tc, test_write_conflict_decides_again_from_what_is_read);
 	tcase_add_test(tc, test_controlled_shutdown);

@@ -3,7 +3,7 @@
  * edges, stale and malformed LeaderAndIsr refused, waiting produces failed on leaving LEADER),
  * ISR and high-watermark arithmetic (acks=all completion, min.insync.replicas, shrink after
  * replica.lag.time.max.ms counted only once written, expansion at the HW and the epoch start,
- * zk version conflicts, deadlines), fencing of a deposed leader, and the leader-epoch truncation
+ * zk version conflicts, deadlines, ISR changes by the controller within an epoch), fencing of a deposed leader, and the leader-epoch truncation
  * cases: the two scenarios that motivated KIP-101 (a committed message lost by HW truncation
  * after a double restart; replicas diverging after both restart with unflushed tails), KIP-279's
  * walk back, and KIP-595's diverging-epoch answer to a fetch.
@@ -439,6 +439,87 @@ START_TEST(test_isr_and_high_watermark)
 }
 END_TEST
 
+/* An ISR change by the controller keeps the leader epoch (the leader stays) and moves only the
+ * znode version: the leader takes the smaller ISR where it is (its HW and waiting acks=all
+ * produces move on, its followers' fetch state stays), a follower takes it without truncating
+ * again; an older version, another leader or another epoch with this number is ignored; and a
+ * leader's own ISR write in flight is resolved by its result without undoing what was taken. */
+START_TEST(test_controller_isr_change_keeps_epoch)
+{
+	struct tnode a = { 0 }, b = { 0 }, c = { 0 };
+	t_new(&a, 1, 0);
+	t_new(&b, 2, 0);
+	t_new(&c, 3, 0);
+	const int32_t isr3[] = { 1, 2, 3 }, isr12[] = { 1, 2 };
+	struct krepl_state st = t_state(1, 4, 5, isr3, 3);
+	t_become(&a, &st, 0);
+	t_become(&b, &st, 0);
+	t_become(&c, &st, 0);
+	ck_assert_int_eq(t_produce(&a, 100, -1, 1, 1000, 0), KREPL_OK);
+	t_fetch(&b, &a, 1);
+	t_fetch(&b, &a, 2);
+	ck_assert_int_eq(krepl_high_watermark(a.k), 0); /* c (dead) holds it */
+	ck_assert_int_eq(a.ndone, 0);
+	/* the controller takes dead c out: epoch 4 still, version 6 */
+	struct krepl_state shrunk = t_state(1, 4, 6, isr12, 2);
+	t_become(&a, &shrunk, 3);
+	ck_assert_int_eq(krepl_role(a.k), KREPL_LEADER);
+	ck_assert_int_eq(krepl_leader_epoch(a.k), 4);
+	uint32_t n;
+	int32_t zkv;
+	krepl_isr(a.k, &n, &zkv);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(zkv, 6);
+	ck_assert_int_eq(krepl_high_watermark(a.k), 1); /* b's fetch still counts: no reset */
+	ck_assert_int_eq(a.ndone, 1);
+	ck_assert_int_eq(a.terr[0], KREPL_OK);
+	int64_t leo, caught;
+	ck_assert(krepl_peer(a.k, 2, &leo, &caught));
+	ck_assert_int_eq(leo, 1);
+	/* the follower takes it in FOLLOWING, nothing truncated, its fetches go on in epoch 4 */
+	ck_assert_int_eq(krepl_role(b.k), KREPL_FOLLOWING);
+	t_become(&b, &shrunk, 3);
+	ck_assert_int_eq(krepl_role(b.k), KREPL_FOLLOWING);
+	ck_assert_int_eq(b.truncations, 0);
+	krepl_isr(b.k, &n, &zkv);
+	ck_assert_int_eq(zkv, 6);
+	ck_assert_int_eq(t_produce(&a, 101, -1, 2, 1000, 4), KREPL_OK);
+	t_fetch(&b, &a, 5);
+	t_fetch(&b, &a, 6);
+	ck_assert_int_eq(krepl_high_watermark(a.k), 2);
+	ck_assert_int_eq(a.ndone, 2);
+	/* stale or foreign states with epoch 4 change nothing */
+	ck_assert_int_eq(krepl_become(a.k, &st, 7), ERR_RANGE); /* version 5 < 6 */
+	struct krepl_state other = t_state(2, 4, 9, isr12, 2);
+	ck_assert_int_eq(krepl_become(a.k, &other, 7), ERR_RANGE); /* another leader, same epoch */
+	ck_assert_int_eq(krepl_become(c.k, &other, 7), ERR_RANGE);
+	krepl_isr(a.k, &n, &zkv);
+	ck_assert_int_eq(zkv, 6);
+	ck_assert_int_eq(krepl_role(a.k), KREPL_LEADER);
+	/* c comes back and catches up: a's expansion is in flight when a state at a newer version
+	 * is read (its own write read back before its answer): the answer then changes nothing */
+	t_fetch(&c, &a, 10);
+	t_fetch(&c, &a, 11);
+	ck_assert_int_eq(a.isr_updates, 1);
+	ck_assert_uint_eq(a.isr_write.n_isr, 3);
+	ck_assert_int_eq(a.isr_write.zk_version, 6);
+	struct krepl_state back = t_state(1, 4, 7, isr3, 3);
+	t_become(&a, &back, 12);
+	ck_assert(krepl_isr_pending(a.k)); /* the write's answer is still due */
+	struct krepl_state later = t_state(1, 4, 8, isr12, 2); /* and the controller shrank it again */
+	t_become(&a, &later, 13);
+	t_zk(&a, true, 7, 14);
+	ck_assert(!krepl_isr_pending(a.k));
+	krepl_isr(a.k, &n, &zkv);
+	ck_assert_uint_eq(n, 2); /* version 8 stays: not the write's older ISR */
+	ck_assert_int_eq(zkv, 8);
+	ck_assert_int_eq(krepl_leader_epoch(a.k), 4);
+	t_free(&a);
+	t_free(&b);
+	t_free(&c);
+}
+END_TEST
+
 START_TEST(test_isr_expansion_needs_epoch_start)
 {
 	/* A new leader whose HW (2) lags its log end (6, where its epoch starts): b at the HW but
@@ -847,6 +928,7 @@ static Suite *krepl_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("isr_hw");
 	tcase_add_test(tc, test_isr_and_high_watermark);
+	tcase_add_test(tc, test_controller_isr_change_keeps_epoch);
 	tcase_add_test(tc, test_isr_expansion_needs_epoch_start);
 	tcase_add_test(tc, test_joined_replica_is_not_dropped_at_once);
 	tcase_add_test(tc, test_deposed_leader_is_fenced);

@@ -271,6 +271,63 @@ START_TEST(test_rf3_purgatory_completes_when_isr_has_it)
 }
 END_TEST
 
+/* The controller takes a dead follower out of the ISR within the epoch (a newer znode version,
+ * the same leader epoch): the leader takes it and the produce the dead one held completes; the
+ * same state read again (every refresh of the topic) and an older one change nothing; a follower
+ * takes it without being handed to its fetcher again. */
+START_TEST(test_same_epoch_isr_change)
+{
+	static const int32_t R01[] = { 0, 1 };
+	struct krm *rm = t_krm(0);
+	struct krm_conf c = t_conf(2);
+	struct krepl_state st = t_state(0, 4, 10, R3, 3, R3, 3);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	struct krm_produce *pr;
+	bool held;
+	ck_assert_int_eq(t_produce(rm, 3, -1, t_clock_now + 10000, &pr, &held), 0);
+	ck_assert(held);
+	struct klog_slice sl;
+	int64_t hw, ls;
+	ck_assert_int_eq(krm_fetch(rm, "t", 0, 1, 4, 0, 1 << 20, t_clock_now, &sl, &hw, &ls), 0);
+	close(sl.fd);
+	ck_assert_int_eq(krm_fetch(rm, "t", 0, 1, 4, 3, 1 << 20, t_clock_now, &sl, &hw, &ls), 0);
+	ck_assert_int_eq(seen.completions, 0); /* 2 (dead) holds it */
+	struct krepl_state shrunk = t_state(0, 4, 11, R3, 3, R01, 2);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &shrunk, 1, &c, t_clock_now), 0);
+	ck_assert_int_eq(seen.completions, 1);
+	ck_assert_int_eq(krm_produce_result(pr, 0)->error, 0);
+	krm_produce_free(pr);
+	ck_assert_int_eq(krm_high_watermark(rm, "t", 0), 3);
+	struct krepl *k = krm_krepl(rm, "t", 0);
+	uint32_t n;
+	int32_t zkv;
+	krepl_isr(k, &n, &zkv);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(zkv, 11);
+	ck_assert_int_eq(krepl_role(k), KREPL_LEADER);
+	ck_assert_int_eq(krepl_leader_epoch(k), 4);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &shrunk, 1, &c, t_clock_now), 0);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0); /* older */
+	krepl_isr(k, &n, &zkv);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(zkv, 11);
+	krm_free(rm);
+	/* a follower: handed to its fetcher once, not again for an ISR change */
+	memset(&seen, 0, sizeof(seen));
+	rm = t_krm(1);
+	st = t_state(0, 4, 10, R3, 3, R3, 3);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	ck_assert_int_eq(seen.follows, 1);
+	shrunk = t_state(0, 4, 11, R3, 3, R01, 2);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &shrunk, 1, &c, t_clock_now), 0);
+	ck_assert_int_eq(seen.follows, 1);
+	ck_assert_int_eq(seen.unfollows, 0);
+	krepl_isr(krm_krepl(rm, "t", 0), &n, &zkv);
+	ck_assert_int_eq(zkv, 11);
+	krm_free(rm);
+}
+END_TEST
+
 START_TEST(test_purgatory_times_out)
 {
 	struct krm *rm = t_krm(0);
@@ -584,6 +641,7 @@ static Suite *kreplica_suite(void)
 	tcase_add_test(tc, test_rf1_leader_acks_all);
 	tcase_add_test(tc, test_rf3_purgatory_completes_when_isr_has_it);
 	tcase_add_test(tc, test_purgatory_times_out);
+	tcase_add_test(tc, test_same_epoch_isr_change);
 	tcase_add_test(tc, test_purgatory_answered_on_losing_leadership);
 	tcase_add_test(tc, test_min_insync_and_isr_write);
 	tcase_add_test(tc, test_refused_isr_write_backs_off);

@@ -333,8 +333,9 @@ static void sim_broker_dead(struct sim *s, int i)
 {
 	struct sim_broker *b = &s->b[i];
 	b->registered = false;
-	bool changed = false;
+	bool changed = false, leader_changed = false;
 	if (s->zk.leader == b->id) {
+		leader_changed = true;
 		sim_isr_remove(&s->zk, b->id);
 		s->zk.leader = -1;
 		for (uint32_t r = 0; r < s->zk.n_replicas; r++) {
@@ -351,7 +352,9 @@ static void sim_broker_dead(struct sim *s, int i)
 		changed = true;
 	}
 	if (changed) {
-		s->zk.leader_epoch++;
+		/* an ISR-only change keeps the leader epoch, as kctrl does (KAFKA-15021) */
+		if (leader_changed)
+			s->zk.leader_epoch++;
 		s->zk.zk_version++;
 		sim_zk_trace(s, "broker died");
 		sim_lai_all(s);
