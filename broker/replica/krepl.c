@@ -46,7 +46,20 @@ struct krepl_peer {
 	int64_t last_caught_up;		/* ms */
 	int64_t last_fetch_leader_leo;	/* our LEO when it last fetched */
 	int64_t last_fetch_ms;
+	int64_t rejoin_after; /* ms: the controller took it out of the ISR; no expansion before */
 };
+
+/*
+ * After the controller takes a follower out of the ISR within an epoch (it counts that broker
+ * dead or gone: a broken control-plane connection, its registration expired), the leader does
+ * not take it back for this long even when it fetches: the controller's view lags the leader's
+ * by a registration or a reconnection, and taking it back at once would have the controller
+ * take it out again, over and over (one write pair per fetch round trip). Kafka 3.3's leaders
+ * ask the broker registrations instead (KIP-841); this bounds the disagreement to one round per
+ * interval, until the controller counts the broker online again. A third of
+ * replica.lag.time.max.ms when that is shorter (tests, the simulator's scaled clock).
+ */
+#define KREPL_REJOIN_HOLDOFF_MS 1000
 
 struct krepl_wait {
 	uint64_t token;
@@ -403,6 +416,10 @@ static bool krepl_same_epoch_ok(const struct krepl *k, const struct krepl_state 
  * fails, and krepl_isr_result() tells which without taking an older state over this one. */
 static void krepl_take_isr(struct krepl *k, const struct krepl_state *st, int64_t now)
 {
+	for (uint32_t i = 0; i < k->n_peers; i++)
+		if (krepl_in(k->isr, k->n_isr, k->peers[i].id) && !krepl_in(st->isr, st->n_isr, k->peers[i].id))
+			k->peers[i].rejoin_after =
+				now + (k->lag_max / 3 < KREPL_REJOIN_HOLDOFF_MS ? k->lag_max / 3 : KREPL_REJOIN_HOLDOFF_MS);
 	k->zk_version = st->zk_version;
 	k->n_isr = st->n_isr;
 	memcpy(k->isr, st->isr, st->n_isr * sizeof(int32_t));
@@ -451,6 +468,7 @@ int krepl_become(struct krepl *k, const struct krepl_state *st, int64_t now)
 			p->last_caught_up = krepl_in(st->isr, st->n_isr, p->id) ? now : 0;
 			p->last_fetch_leader_leo = -1;
 			p->last_fetch_ms = 0;
+			p->rejoin_after = 0;
 		}
 		krepl_set_role(k, KREPL_LEADER, was_leader ? "LeaderAndIsr: new epoch" : "LeaderAndIsr");
 		krepl_maybe_advance_hw(k, now);
@@ -610,7 +628,7 @@ void krepl_fetch(struct krepl *k, const struct krepl_fetch_req *req, int64_t now
 		p->last_fetch_ms = now;
 		/* ISR expansion: caught up to the HW and to the start of this epoch */
 		if (!k->isr_inflight && !krepl_in(k->isr, k->n_isr, p->id) && p->leo >= k->hw &&
-		    p->leo >= k->epoch_start) {
+		    p->leo >= k->epoch_start && now >= p->rejoin_after) {
 			int32_t isr[KREPL_MAX_REPLICAS];
 			memcpy(isr, k->isr, k->n_isr * sizeof(int32_t));
 			isr[k->n_isr] = p->id;

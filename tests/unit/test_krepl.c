@@ -497,23 +497,32 @@ START_TEST(test_controller_isr_change_keeps_epoch)
 	ck_assert_int_eq(zkv, 6);
 	ck_assert_int_eq(krepl_role(a.k), KREPL_LEADER);
 	/* c comes back and catches up: a's expansion is in flight when a state at a newer version
-	 * is read (its own write read back before its answer): the answer then changes nothing */
+	 * is read (its own write read back before its answer): the answer then changes nothing. It
+	 * is taken back only a while after the controller took it out (1 s, or a third of
+	 * replica.lag.time.max.ms when shorter: 33 ms here; sooner, the controller,
+	 * whose view of that broker lags ours, would only take it out again) */
 	t_fetch(&c, &a, 10);
 	t_fetch(&c, &a, 11);
+	ck_assert_int_eq(a.isr_updates, 0);
+	t_fetch(&c, &a, 1010);
 	ck_assert_int_eq(a.isr_updates, 1);
 	ck_assert_uint_eq(a.isr_write.n_isr, 3);
 	ck_assert_int_eq(a.isr_write.zk_version, 6);
 	struct krepl_state back = t_state(1, 4, 7, isr3, 3);
-	t_become(&a, &back, 12);
+	t_become(&a, &back, 1012);
 	ck_assert(krepl_isr_pending(a.k)); /* the write's answer is still due */
 	struct krepl_state later = t_state(1, 4, 8, isr12, 2); /* and the controller shrank it again */
-	t_become(&a, &later, 13);
-	t_zk(&a, true, 7, 14);
+	t_become(&a, &later, 1013);
+	t_zk(&a, true, 7, 1014);
 	ck_assert(!krepl_isr_pending(a.k));
 	krepl_isr(a.k, &n, &zkv);
 	ck_assert_uint_eq(n, 2); /* version 8 stays: not the write's older ISR */
 	ck_assert_int_eq(zkv, 8);
 	ck_assert_int_eq(krepl_leader_epoch(a.k), 4);
+	t_fetch(&c, &a, 1040);
+	ck_assert_int_eq(a.isr_updates, 1); /* held off again */
+	t_fetch(&c, &a, 1046);
+	ck_assert_int_eq(a.isr_updates, 2);
 	t_free(&a);
 	t_free(&b);
 	t_free(&c);
