@@ -135,6 +135,7 @@ struct broker {
 	struct kb_events *events;	 /* kb_events: the timeline of observed cluster events */
 	struct kb_page *page;		 /* kb_page: the live cluster page (/ and /api/cluster) */
 	int32_t ctl_probe_id;		 /* the controller it probes */
+	int32_t ctl_silent_id;		 /* the controller whose silence it reports */
 	bool registered;
 	LIST_HEAD(, kconn) conns;
 	LIST_HEAD(, kwait) waits;

@@ -811,20 +811,34 @@ static int32_t kb_cluster_on_stop_replica(const struct kctl_msg *m, int32_t *err
  * controller that only paused keeps its connections and is not touched; one that lost its
  * znode this way and resumes is fenced by the new controller epoch.
  */
-static void kb_cluster_controller_gone_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+static void kb_cluster_controller_delete(struct broker *b, int rc, const char *v, int vl, const struct Stat *st,
+					 int32_t expect_id, const char *why)
 {
-	struct broker *b = (struct broker *)(uintptr_t)data;
 	if (b->stopping || rc != ZOK || !st)
 		return;
 	char eb[128], full[1024];
 	int32_t id = -1;
-	if (kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)) || id != b->ctl_probe_id)
+	if (kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)) || id != expect_id)
 		return;
-	log_warn(CL_MOD, "controller %d is gone (its control-plane connection broke and nothing listens on its "
-		 "port): deleting /controller so that a new controller is elected now, not when its session expires",
-		 id);
+	log_warn(CL_MOD, "controller %d %s: deleting /controller so that a new controller is elected now, not when "
+		 "its session expires", id, why);
 	zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), st->version, kb_zk_ignore_void, NULL);
 	kb_zk_pump(b->zk);
+}
+
+static void kb_cluster_controller_gone_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_probe_id,
+				     "is gone (its control-plane connection broke and nothing listens on its port)");
+}
+
+static void kb_cluster_controller_silent_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_silent_id,
+				     "is silent (its control-plane connection is open but brought no heartbeat: paused "
+				     "or cut off)");
 }
 
 static void kb_cluster_controller_probed(bool up, void *arg)
@@ -861,11 +875,37 @@ static void kb_cluster_on_controller_lost(int32_t id, int32_t epoch, void *arg)
 	}
 }
 
+/*
+ * A controller that is paused (SIGSTOP, a stall) or cut off keeps its connections open and
+ * answers nothing; Kafka 2.x waits for its coordinator session to expire (18 s by default).
+ * Here a broker that hears no heartbeat from it for KB_CONTROLLER_SILENCE_MS deletes
+ * /controller, conditionally on its version and only while it still names that controller, as
+ * the EOF path does. That is safe even when the controller is in fact alive (only our link to it
+ * is broken): the new controller has a higher controller epoch, brokers refuse the old one's
+ * requests once they see it, and every write a controller makes to the coordinator carries a
+ * check of /controller_epoch's version, so the old one's writes fail and it steps down
+ * (kcontroller); the worst case is a needless election.
+ */
+#define KB_CONTROLLER_SILENCE_MS 3000
+
+static void kb_cluster_on_controller_silent(int32_t id, int32_t epoch, void *arg)
+{
+	struct broker *b = arg;
+	(void)epoch;
+	if (b->stopping || id != b->controller_id || id == b->cfg->broker_id || !b->zk)
+		return;
+	char full[1024];
+	b->ctl_silent_id = id;
+	zoo_aget(kb_zk_handle(b->zk), ZP("/controller", full), 0, kb_cluster_controller_silent_data, b);
+	kb_zk_pump(b->zk);
+}
+
 int kb_cluster_start(struct broker *b, char *eb, size_t el)
 {
 	static const struct kb_zk_cbs cbs = { kb_cluster_state, kb_cluster_watch };
 	static const struct kctl_srv_cbs srv_cbs = { kb_cluster_on_leader_and_isr, kb_cluster_on_update_metadata,
-						     kb_cluster_on_stop_replica, kb_cluster_on_controller_lost };
+						     kb_cluster_on_stop_replica, kb_cluster_on_controller_lost,
+						     kb_cluster_on_controller_silent };
 	b->controller_id = -1;
 	const struct kb_listener *l = &b->cfg->listener[0];
 	int port = b->cfg->control_plane_listener_port >= 0 ? b->cfg->control_plane_listener_port
@@ -877,6 +917,8 @@ int kb_cluster_start(struct broker *b, char *eb, size_t el)
 	int rc = kctl_srv_new(b->base, l->host, port, b->cfg->broker_id, &srv_cbs, b, &b->ctl_srv, eb, el);
 	if (rc)
 		return rc;
+	if (kctl_srv_watch_silence(b->ctl_srv, KB_CONTROLLER_SILENCE_MS))
+		return err_set(eb, el, ERR_NOMEM, "out of memory");
 	if (kb_zkmeta_start(b))
 		return err_set(eb, el, ERR_NOMEM, "out of memory");
 	b->zk = kb_zk_new(b->base, b->cfg->zookeeper_connect, b->cfg->zookeeper_session_timeout_ms, &cbs, b, eb, el);

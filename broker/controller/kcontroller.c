@@ -29,40 +29,78 @@ static const char *const KC_MOD = "controller";
 
 #define ZP(rel, buf) kb_zk_path(b->zk, (rel), (buf), sizeof(buf))
 
+static void kcontroller_znode_data(int rc, const char *v, int vl, const struct Stat *st, const void *data);
+
 /* ---- carrying out kctrl's actions ---- */
 
+/*
+ * Every state write is a multi of two ops: a check that /controller_epoch is still at the
+ * version this term wrote it with, then the create or conditional set of the state znode
+ * (Kafka's fix for zombie controllers, KAFKA-6082: a controller that was paused or cut off
+ * while another was elected, and resumes still believing it leads, can change nothing in the
+ * coordinator). A failed check ends this broker's term at once.
+ */
 struct kcontroller_write {
 	struct broker *b;
 	struct kctrl *ctrl; /* the controller term that asked; the answer is dropped if it ended */
 	char name[KB_TOPIC_MAX + 1];
 	int32_t part;
+	bool create;
+	zoo_op_t ops[2];
+	zoo_op_result_t res[2]; /* the client writes them when the answer comes: kept until then */
+	struct Stat stat;
+	char created[16];
 };
 
-static void kcontroller_state_written(int rc, int version, const void *data)
+/* After the step-down: who holds /controller now. Still this broker (its own znode, whose term
+ * the check says is over): deleted, conditionally on its version, so that an election starts
+ * from a clean slate; else as any broker reads it. */
+static void kcontroller_step_down_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct broker *b = (struct broker *)(uintptr_t)data;
+	char eb[160], full[1024];
+	int32_t id = -1;
+	if (!b->stopping && rc == ZOK && st && !b->is_controller &&
+	    !kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)) && id == b->cfg->broker_id) {
+		zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), st->version, kb_zk_ignore_void, NULL);
+		kb_zk_pump(b->zk);
+		return;
+	}
+	kcontroller_znode_data(rc, v, vl, st, data);
+}
+
+static void kcontroller_step_down(struct broker *b, const char *why)
+{
+	char full[1024];
+	kcontroller_resign(b, why);
+	b->controller_id = -1;
+	zoo_aget(kb_zk_handle(b->zk), ZP("/controller", full), 1, kcontroller_step_down_data, b);
+	kb_zk_pump(b->zk);
+}
+
+static void kcontroller_state_written(int rc, const void *data)
 {
 	struct kcontroller_write *c = (struct kcontroller_write *)(uintptr_t)data;
 	struct broker *b = c->b;
 	if (!b->stopping && b->ctrl == c->ctrl) {
+		int check = rc == ZOK ? ZOK : c->res[0].err;
+		if (rc != ZOK && check != ZOK && check != ZRUNTIMEINCONSISTENCY && rc != ZCONNECTIONLOSS &&
+		    rc != ZOPERATIONTIMEOUT && rc != ZCLOSING) {
+			log_warn(KC_MOD, "controller: /controller_epoch moved on (%s) while writing the state of %s-%d: "
+				 "another controller was elected; stepping down", zerror(check), c->name, c->part);
+			kcontroller_step_down(b, "/controller_epoch moved on: another controller was elected");
+			free(c);
+			return;
+		}
 		if (rc != ZOK)
 			log_info(KC_MOD, "controller: writing the state of %s-%d: %s; reading it again", c->name, c->part,
 				 zerror(rc));
-		kctrl_write_result(b->ctrl, c->name, c->part, rc == ZOK, version);
+		kctrl_write_result(b->ctrl, c->name, c->part, rc == ZOK, rc == ZOK && !c->create ? c->stat.version : 0);
 		kcontroller_run(b);
 		if (rc != ZOK)
 			kb_zkmeta_refresh_topic(b, c->name); /* kctrl decides again from what it reads */
 	}
 	free(c);
-}
-
-static void kcontroller_state_created(int rc, const char *v, const void *data)
-{
-	(void)v;
-	kcontroller_state_written(rc, 0, data);
-}
-
-static void kcontroller_state_set(int rc, const struct Stat *st, const void *data)
-{
-	kcontroller_state_written(rc, st ? st->version : -1, data);
 }
 
 static void kcontroller_chan_done(int32_t broker_id, int err, const struct kctl_msg *resp, void *arg)
@@ -140,16 +178,27 @@ void kcontroller_run(struct broker *b)
 		c->ctrl = b->ctrl;
 		snprintf(c->name, sizeof(c->name), "%s", a[i].topic);
 		c->part = a[i].partition;
+		c->create = a[i].expect_version < 0;
 		snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", a[i].topic, a[i].partition);
-		if (a[i].expect_version < 0) {
+		char efull[1024];
+		zoo_check_op_init(&c->ops[0], ZP("/controller_epoch", efull), b->controller_epoch_version);
+		if (c->create) {
 			char prel[512], pfull[1024];
 			snprintf(prel, sizeof(prel), "/brokers/topics/%s/partitions", a[i].topic);
 			zoo_acreate(zh, ZP(prel, pfull), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, kb_zk_ignore_string, NULL);
 			snprintf(prel, sizeof(prel), "/brokers/topics/%s/partitions/%d", a[i].topic, a[i].partition);
 			zoo_acreate(zh, ZP(prel, pfull), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, kb_zk_ignore_string, NULL);
-			zoo_acreate(zh, ZP(rel, full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, kcontroller_state_created, c);
+			zoo_create_op_init(&c->ops[1], ZP(rel, full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, c->created,
+					   sizeof(c->created));
 		} else {
-			zoo_aset(zh, ZP(rel, full), js, (int)strlen(js), a[i].expect_version, kcontroller_state_set, c);
+			zoo_set_op_init(&c->ops[1], ZP(rel, full), js, (int)strlen(js), a[i].expect_version, &c->stat);
+		}
+		/* the client encodes the ops now (paths and data are copied); res and stat are written
+		 * when the answer comes */
+		int zrc = zoo_amulti(zh, 2, c->ops, c->res, kcontroller_state_written, c);
+		if (zrc != ZOK) {
+			free(c);
+			kctrl_write_result(b->ctrl, a[i].topic, a[i].partition, false, -1);
 		}
 		free(js);
 	}

@@ -165,6 +165,8 @@ struct kctl_sconn {
 	struct kctl_sconn *prev, *next;
 	int32_t controller_id;	  /* of the last request taken on it; -1 none yet */
 	int32_t controller_epoch; /* of that request */
+	uint64_t last_rx_ms;	  /* when a frame last came in (heartbeats included) */
+	bool silence_told;	  /* controller_silent was called for this silence */
 };
 
 struct kctl_srv {
@@ -179,6 +181,9 @@ struct kctl_srv {
 	size_t n_conns;
 	bool paused;
 	struct wbuf out; /* the response being encoded */
+	uint32_t silence_ms;	 /* 0: the current controller's silence is not watched */
+	struct net_timer *tick;	 /* every silence_ms / 4 while watched */
+	uint64_t last_tick_ms;	 /* a tick much later than due: this process was not running */
 };
 
 /* The refusal code for request m, or 0 if it may be handed on. */
@@ -291,6 +296,8 @@ static int kctl_srv_frame(struct net_conn *c, uint8_t *p, size_t len, void *arg)
 
 	if (!sc)
 		return ERR_CLOSED;
+	sc->last_rx_ms = kctl_now_ms();
+	sc->silence_told = false;
 	int rc = kctl_msg_decode(p, len, &m, eb, sizeof(eb));
 	if (rc) {
 		log_warn(KCTL_MOD, "malformed frame from controller at %s: %s; closing", net_conn_peer(c), eb);
@@ -356,6 +363,7 @@ static void kctl_srv_accept(evutil_socket_t fd, const struct sockaddr *sa, int s
 	sc->s = s;
 	sc->controller_id = -1;
 	sc->controller_epoch = -1;
+	sc->last_rx_ms = kctl_now_ms();
 	sc->c = net_conn_new(s->base, fd, &opts, &cbs, sc); /* owns fd, also on failure */
 	if (!sc->c) {
 		free(sc);
@@ -398,10 +406,57 @@ int kctl_srv_new(struct event_base *base, const char *host, int port, int32_t br
 	return 0;
 }
 
+/*
+ * The current controller's silence: its connection (the highest controller epoch seen, never
+ * ours) brought no frame, not even a heartbeat (every 250 ms), for silence_ms — a controller
+ * paused (SIGSTOP, a stall) or cut off keeps its TCP connection open, so no EOF tells us. Told
+ * once per silence. A tick far later than due means this process itself did not run (it was
+ * the one paused): the frames may be waiting unread, so every clock starts again instead.
+ */
+static void kctl_srv_tick(void *arg)
+{
+	struct kctl_srv *s = arg;
+	uint64_t now = kctl_now_ms();
+	bool self_stalled = s->last_tick_ms && now - s->last_tick_ms > s->silence_ms / 2;
+	s->last_tick_ms = now;
+	if (s->paused)
+		return;
+	for (struct kctl_sconn *sc = s->conns; sc; sc = sc->next) {
+		if (self_stalled) {
+			sc->last_rx_ms = now;
+			continue;
+		}
+		if (sc->silence_told || sc->controller_id < 0 || sc->controller_id == s->broker_id ||
+		    sc->controller_epoch != s->controller_epoch || now - sc->last_rx_ms < s->silence_ms)
+			continue;
+		sc->silence_told = true;
+		log_warn(KCTL_MOD, "controller %d (epoch %d, %s) silent for %" PRIu64 " ms", sc->controller_id,
+			 sc->controller_epoch, net_conn_peer(sc->c), now - sc->last_rx_ms);
+		if (s->cbs.controller_silent)
+			s->cbs.controller_silent(sc->controller_id, sc->controller_epoch, s->arg);
+	}
+}
+
+int kctl_srv_watch_silence(struct kctl_srv *s, uint32_t silence_ms)
+{
+	net_timer_free(s->tick);
+	s->tick = NULL;
+	s->silence_ms = silence_ms;
+	s->last_tick_ms = 0;
+	if (!silence_ms)
+		return 0;
+	uint64_t now = kctl_now_ms();
+	for (struct kctl_sconn *sc = s->conns; sc; sc = sc->next)
+		sc->last_rx_ms = now;
+	s->tick = net_timer_new(s->base, silence_ms / 4 ? silence_ms / 4 : 1, true, kctl_srv_tick, s);
+	return s->tick ? 0 : ERR_NOMEM;
+}
+
 void kctl_srv_free(struct kctl_srv *s)
 {
 	if (!s)
 		return;
+	net_timer_free(s->tick);
 	net_listener_free(s->l);
 	while (s->conns) {
 		struct kctl_sconn *sc = s->conns;

@@ -11,7 +11,9 @@
  * A request that passes raises the highest controller epoch seen (so a deposed controller is
  * fenced from then on) and goes to the callback of its type, whose per-partition errors and
  * whole-request error are sent back. Heartbeats are answered by the channel itself (with our
- * broker id, broker epoch and highest controller epoch). A malformed frame or a response type
+ * broker id, broker epoch and highest controller epoch). The current controller's connection
+ * breaking (controller_lost) or falling silent past a timeout (controller_silent: a paused or
+ * cut-off controller keeps its TCP connection) is reported. A malformed frame or a response type
  * closes that connection with a log line naming the peer.
  *
  * Controller end (struct kctl_ctrl): one connection per live broker (its host and control
@@ -71,6 +73,10 @@ struct kctl_srv_cbs {
 	/* The connection of the current controller (the highest epoch seen; never this broker)
 	 * ended by EOF or reset, not by us: its process may be gone. Optional. */
 	void (*controller_lost)(int32_t controller_id, int32_t controller_epoch, void *arg);
+	/* The current controller's connection is open but brought nothing, not even a heartbeat,
+	 * for the silence timeout (kctl_srv_watch_silence): paused or cut off. Once per silence
+	 * (again only after it spoke in between). Optional. */
+	void (*controller_silent)(int32_t controller_id, int32_t controller_epoch, void *arg);
 };
 
 /*
@@ -89,6 +95,9 @@ void kctl_srv_set_broker_epoch(struct kctl_srv *s, int64_t broker_epoch);
 /* Raises the highest controller epoch seen (e.g. read from /controller_epoch); never lowers it. */
 void kctl_srv_raise_controller_epoch(struct kctl_srv *s, int32_t controller_epoch);
 int32_t kctl_srv_controller_epoch(const struct kctl_srv *s);
+/* Watches the current controller's connection for silence_ms without a frame (0: stops);
+ * a controller's heartbeats come every 250 ms. 0, ERR_NOMEM. */
+int kctl_srv_watch_silence(struct kctl_srv *s, uint32_t silence_ms);
 /* Test knob (hidden): while paused, nothing is read from any connection, new ones included, as
  * in a process stopped with SIGSTOP. */
 void kctl_srv_pause(struct kctl_srv *s, bool paused);

@@ -10,6 +10,9 @@ duplicates only of retried sends, and every replica holds the same log (kbfaultc
   partitions, but within its coordinator session, then SIGCONT: the paused broker, fenced,
   acknowledged nothing they lack (an acks=all Produce that reached it while paused gets an
   error), keeps its registration, and follows them again, back in every ISR;
+- SIGSTOP of the controller within its coordinator session: the brokers hear no heartbeat from
+  it and a new controller is elected in seconds, partitions other brokers lead keep their
+  leader and epoch, and the resumed one steps down;
 - SIGTERM (a controlled shutdown) and restart of each broker in turn: no send fails at all;
 - the kill -9 of a leader again with a 3-server coordinator ensemble.
 """
@@ -97,6 +100,56 @@ class PauseLeaderTest(FailoverBase):
         self.progress(20, what="the cluster with broker %d resumed" % v)
         self.verify("SIGSTOP of a partition leader for %.1f s (past replica.lag.time.max.ms, within "
                     "its session)" % resumed_after)
+
+
+class PauseControllerTest(FailoverBase):
+    # a session much longer than the silence the brokers wait for (3 s without a heartbeat):
+    # the controller must be replaced well before its session could expire
+    SESSION_MS = 20000
+    BROKER_EXTRA = dict(REPLICATED, **{"zookeeper.session.timeout.ms": str(SESSION_MS)})
+
+    def test_sigstop_controller(self):
+        """SIGSTOP of the controller (a partition leader too): it keeps its TCP connections and
+        its coordinator session, so no EOF tells the brokers; they hear no heartbeat from it for
+        3 s and delete /controller (conditionally, as the EOF path does), and a new controller is
+        elected well before the session timeout. The partitions other brokers lead keep their
+        leader and leader epoch throughout (the new controller only takes the paused broker out
+        of their ISRs), the paused one's partitions get new leaders. SIGCONT: the old controller
+        finds /controller taken and steps down (its writes carry a check of /controller_epoch's
+        version and fail), follows the new leaders back into every ISR, and no acknowledged
+        record is lost (verify)."""
+        v = self.c.wait_brokers()
+        others = {p: self.c.state(self.TOPIC, p) for p in range(self.PARTITIONS)
+                  if self.c.state(self.TOPIC, p)["leader"] != v}
+        led = self.led_by(v)
+        self.assertTrue(others, "the controller leads every partition")
+        t0 = time.monotonic()
+        self.c.pause(v)
+        wait_for(lambda: self.c.controller() not in (None, -1, v), self.SESSION_MS / 2000.0,
+                 "a new controller while broker %d (the controller) is paused" % v)
+        took = time.monotonic() - t0
+        new = self.c.controller()
+        for p in led:
+            self.c.wait_state(self.TOPIC, p, lambda st: st["leader"] not in (v, -1), what="a new leader")
+        self.progress(50, what="the cluster with the controller (%d) paused" % v)
+        for p, st in others.items():
+            now = self.c.state(self.TOPIC, p)
+            self.assertEqual((now["leader"], now["leader_epoch"]), (st["leader"], st["leader_epoch"]),
+                             "partition %d led by %d changed leader or epoch while the controller was "
+                             "replaced" % (p, st["leader"]))
+        paused_for = time.monotonic() - t0
+        self.c.resume(v)
+        wait_for(lambda: "no longer the controller" in self.c.broker(v).log_text(), 30,
+                 "the resumed broker %d to step down as controller" % v)
+        self.assertEqual(self.c.controller(), new, "the controller changed again after broker %d resumed" % v)
+        for p in range(self.PARTITIONS):
+            self.c.wait_state(self.TOPIC, p, lambda st: v in st["isr"], timeout=60,
+                              what="broker %d back in the ISR" % v)
+        self.progress(20, what="the cluster with broker %d resumed" % v)
+        print("\nnew controller %d elected %.1f s after the SIGSTOP of controller %d (session timeout "
+              "%.0f s); paused %.1f s" % (new, took, v, self.SESSION_MS / 1000.0, paused_for), file=sys.stderr)
+        self.assertLess(took, self.SESSION_MS / 2000.0)
+        self.verify("SIGSTOP of the controller for %.1f s (within its session)" % paused_for)
 
 
 class KillLeaderEnsembleTest(KillLeaderTest):

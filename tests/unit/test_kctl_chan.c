@@ -9,7 +9,8 @@
  * heartbeat timeout, not before), and a broker end in a forked child process killed with -9
  * (dead within 2 s) or stopped with SIGSTOP (dead after the timeout, alive after SIGCONT); a
  * broker whose connect is refused is dead at once; the broker end reports its controller's
- * connection lost (never a deposed controller's, nor what it closed itself); the probe of a
+ * connection lost (never a deposed controller's, nor what it closed itself) or silent past the
+ * timeout (once per silence; not while the broker end itself was stopped); the probe of a
  * listener (kept: up; refused, or reset from a closing listener's queue: down).
  * KCTL_LOG=1 shows the channel's DEBUG log of the in-process tests on stderr.
  */
@@ -73,6 +74,7 @@ struct world {
 	int dead[3], alive[3];
 	uint64_t dead_at[3], alive_at[3];
 	int lost[3];		/* controller_lost reports per broker end */
+	int silent[3];		/* controller_silent reports per broker end */
 	int32_t lost_ctrl, lost_epoch; /* the last one's controller id and epoch */
 };
 
@@ -154,7 +156,15 @@ static void on_lost(int32_t controller_id, int32_t controller_epoch, void *arg)
 	W.lost_epoch = controller_epoch;
 }
 
-static const struct kctl_srv_cbs srv_cbs = { on_lai, on_um, on_sr, on_lost };
+static void on_silent(int32_t controller_id, int32_t controller_epoch, void *arg)
+{
+	struct bstate *b = arg;
+	W.silent[b->id]++;
+	W.lost_ctrl = controller_id;
+	W.lost_epoch = controller_epoch;
+}
+
+static const struct kctl_srv_cbs srv_cbs = { on_lai, on_um, on_sr, on_lost, on_silent };
 static const struct kctl_ctrl_cbs ctrl_cbs = { on_dead, on_alive };
 
 static void start_broker(int id, int port, int64_t epoch)
@@ -674,6 +684,82 @@ START_TEST(test_controller_lost_and_probe)
 }
 END_TEST
 
+/* A controller that stops sending (paused, cut off) keeps its connection: the broker end,
+ * watching for silence, reports it once per silence after the timeout, never before, never a
+ * deposed controller's, and not when the broker end itself was the one not running. The
+ * "controller" here is a raw socket sending heartbeats by hand. */
+static void raw_heartbeat(int fd, int32_t epoch, int32_t corr)
+{
+	struct kctl_msg m = { .type = KCTL_HEARTBEAT, .version = KCTL_VERSION, .correlation_id = corr,
+			      .controller_id = 0, .controller_epoch = epoch, .broker_epoch = -1 };
+	struct wbuf w;
+	wbuf_init(&w, 1 << 16);
+	ck_assert_int_eq(kctl_msg_encode(&m, &w), 0);
+	ck_assert_int_eq(write(fd, w.p, w.len), (ssize_t)w.len);
+	wbuf_free(&w);
+}
+
+static bool silent_told(void *arg)
+{
+	(void)arg;
+	return W.silent[1] > 0;
+}
+
+START_TEST(test_controller_silent)
+{
+	memset(&W, 0, sizeof(W));
+	log_set_quiet_stderr(getenv("KCTL_LOG") ? 0 : 1);
+	W.base = event_base_new();
+	start_broker(1, 0, 100);
+	ck_assert_int_eq(kctl_srv_watch_silence(W.b[1].srv, 200), 0);
+	int fd = raw_connect(kctl_srv_port(W.b[1].srv));
+	/* speaking every 100 ms: never silent */
+	uint64_t t0 = 0;
+	for (int i = 0; i < 5; i++) {
+		raw_heartbeat(fd, 5, i);
+		t0 = now_ms();
+		run_for(W.base, 100);
+	}
+	ck_assert_int_eq(W.silent[1], 0);
+	/* then nothing: reported 200 ms after the last heartbeat, not before, once */
+	ck_assert(run_until(W.base, silent_told, NULL, 3000));
+	ck_assert_uint_ge(now_ms() - t0, 150);
+	ck_assert_int_eq(W.lost_ctrl, 0);
+	ck_assert_int_eq(W.lost_epoch, 5);
+	run_for(W.base, 400);
+	ck_assert_int_eq(W.silent[1], 1);
+	/* it speaks again, then falls silent again: a second report */
+	raw_heartbeat(fd, 5, 100);
+	run_for(W.base, 50);
+	ck_assert_int_eq(W.silent[1], 1);
+	run_for(W.base, 400);
+	ck_assert_int_eq(W.silent[1], 2);
+	/* the broker end itself does not run for a while (its process stopped) while the
+	 * controller keeps speaking: not silence */
+	raw_heartbeat(fd, 5, 101);
+	run_for(W.base, 50);
+	for (int i = 0; i < 8; i++) {
+		usleep(50 * 1000);
+		raw_heartbeat(fd, 5, 102 + i);
+	}
+	run_for(W.base, 80);
+	ck_assert_int_eq(W.silent[1], 2);
+	/* a newer controller speaks on its own connection: the old one's silence is not told */
+	int fd2 = raw_connect(kctl_srv_port(W.b[1].srv));
+	for (int i = 0; i < 8; i++) {
+		raw_heartbeat(fd2, 6, 200 + i);
+		run_for(W.base, 60);
+	}
+	ck_assert_int_eq(W.silent[1], 2);
+	ck_assert_int_eq(W.lost[1], 0);
+	close(fd);
+	close(fd2);
+	kctl_srv_free(W.b[1].srv);
+	event_base_loop(W.base, EVLOOP_NONBLOCK);
+	event_base_free(W.base);
+}
+END_TEST
+
 START_TEST(test_options_and_default_port)
 {
 	struct event_base *base = event_base_new();
@@ -808,6 +894,7 @@ static Suite *kctl_chan_suite(void)
 	tcase_add_test(tc, test_never_answering_broker);
 	tcase_add_test(tc, test_refused_broker_dead_at_once);
 	tcase_add_test(tc, test_controller_lost_and_probe);
+	tcase_add_test(tc, test_controller_silent);
 	tcase_add_test(tc, test_child_killed_9);
 	tcase_add_test(tc, test_child_stopped);
 	suite_add_tcase(s, tc);
