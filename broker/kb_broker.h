@@ -82,6 +82,8 @@ struct kb_topic {
 	uint64_t m_msgs_in, m_bytes_in, m_bytes_out;
 };
 
+#define KB_CTL_GRACE_MAX 64 /* brokers in a registration grace at once (more: no grace) */
+
 struct kb_node {
 	int32_t id;
 	char host[256]; /* host and port of its inter-broker listener (fetchers, control) */
@@ -126,6 +128,14 @@ struct broker {
 	bool is_controller;
 	struct kctrl *ctrl; /* the controller's decisions while this broker holds /controller */
 	struct event *rebalance;	 /* the controller's auto.leader.rebalance.enable check */
+	/* while controller: brokers whose registration went away while their control-plane
+	 * connection answers (kcontroller's registration grace), and when each grace ends */
+	struct kb_ctl_grace {
+		int32_t id;
+		int64_t until_ms;
+	} ctl_grace[KB_CTL_GRACE_MAX];
+	int32_t n_ctl_grace;
+	struct event *ctl_grace_timer;
 	struct event *register_retry;	 /* kb_zkmeta: registering again in a second */
 	struct kb_shutdown *shut;	 /* a controlled shutdown in progress */
 	struct kctl_srv *ctl_srv;	 /* our control-plane listener (the controller's requests) */

@@ -225,6 +225,11 @@ static void kcontroller_chan_dead(int32_t id, void *arg)
 	log_info(KC_MOD, "controller: broker %d is unreachable on the control plane: treating it as dead", id);
 	kctrl_broker_dead(b->ctrl, id);
 	kcontroller_run(b);
+	for (int32_t i = 0; i < b->n_ctl_grace; i++)
+		if (b->ctl_grace[i].id == id) { /* its grace ends: it leaves the live set now */
+			b->ctl_grace[i].until_ms = 0;
+			event_active(b->ctl_grace_timer, EV_TIMEOUT, 0);
+		}
 }
 
 static void kcontroller_chan_alive(int32_t id, void *arg)
@@ -237,33 +242,131 @@ static void kcontroller_chan_alive(int32_t id, void *arg)
 	kcontroller_run(b);
 }
 
-/* Keeps the channel's brokers those registered: new ones added, gone ones removed. */
+/*
+ * The registration grace. A broker restarted after kill -9 serves its control plane at once but
+ * can register only once the killed process's session has expired (its old /brokers/ids/<id>
+ * lives until then, up to zookeeper.session.timeout.ms); when that old registration goes, the
+ * new process registers within a second. Counting the broker offline in that second moved every
+ * leadership it had taken meanwhile (an election for nothing, seen in the failover bench's slow
+ * rounds). So a broker whose registration goes while its control-plane connection answers
+ * heartbeats (the channel counts it alive: a live process) stays in the live set for
+ * KC_REG_GRACE_MS; registered again by then, nothing happened; else it leaves the live set when
+ * the grace ends. A process that really died stops answering and the channel reports it dead
+ * (which ends its grace at once); one whose session expired while it runs (cut off from the
+ * coordinator only) is counted offline KC_REG_GRACE_MS later than Kafka would.
+ */
+#define KC_REG_GRACE_MS 3000
+
+static bool kcontroller_graced(const struct broker *b, int32_t id, int64_t now)
+{
+	for (int32_t i = 0; i < b->n_ctl_grace; i++)
+		if (b->ctl_grace[i].id == id)
+			return now < b->ctl_grace[i].until_ms && b->ctl && kctl_ctrl_alive(b->ctl, id);
+	return false;
+}
+
+static void kcontroller_grace_drop(struct broker *b, int32_t id)
+{
+	for (int32_t i = 0; i < b->n_ctl_grace; i++)
+		if (b->ctl_grace[i].id == id) {
+			b->ctl_grace[i] = b->ctl_grace[--b->n_ctl_grace];
+			return;
+		}
+}
+
+static bool kcontroller_registered(const struct broker *b, int32_t id)
+{
+	for (int32_t i = 0; i < b->nnodes; i++)
+		if (b->nodes[i].id == id)
+			return true;
+	return false;
+}
+
+/* A grace ended (or the timer's next check): those over leave the channel and the live set. */
+static void kcontroller_grace_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	(void)fd;
+	(void)what;
+	if (!b->ctrl || b->stopping)
+		return;
+	int64_t now = kb_now_ms(), next = 0;
+	for (int32_t i = 0; i < b->n_ctl_grace;) {
+		int32_t id = b->ctl_grace[i].id;
+		if (!kcontroller_graced(b, id, now)) {
+			log_info(KC_MOD, "controller: broker %d did not register again within its grace: offline", id);
+			kcontroller_grace_drop(b, id);
+			if (b->ctl && !kcontroller_registered(b, id))
+				kctl_ctrl_remove_broker(b->ctl, id);
+			continue;
+		}
+		if (!next || b->ctl_grace[i].until_ms < next)
+			next = b->ctl_grace[i].until_ms;
+		i++;
+	}
+	if (next) {
+		struct timeval tv = { (time_t)((next - now) / 1000), (suseconds_t)(((next - now) % 1000) * 1000) };
+		event_add(b->ctl_grace_timer, &tv);
+	}
+	kcontroller_brokers(b);
+}
+
+static void kcontroller_grace_start(struct broker *b, int32_t id)
+{
+	if (b->n_ctl_grace >= KB_CTL_GRACE_MAX)
+		return;
+	if (!b->ctl_grace_timer && !(b->ctl_grace_timer = evtimer_new(b->base, kcontroller_grace_tick, b)))
+		return;
+	kcontroller_grace_drop(b, id);
+	b->ctl_grace[b->n_ctl_grace].id = id;
+	b->ctl_grace[b->n_ctl_grace].until_ms = kb_now_ms() + KC_REG_GRACE_MS;
+	b->n_ctl_grace++;
+	log_info(KC_MOD, "controller: broker %d's registration is gone but it answers on the control plane: "
+		 "live for %d ms more, waiting for it to register again", id, KC_REG_GRACE_MS);
+	struct timeval tv = { KC_REG_GRACE_MS / 1000, (KC_REG_GRACE_MS % 1000) * 1000 };
+	event_add(b->ctl_grace_timer, &tv);
+}
+
+/* Keeps the channel's brokers those registered: new ones added, gone ones removed (after their
+ * registration grace, when they answer on the control plane). */
 void kcontroller_nodes(struct broker *b, const struct kb_node *nodes, int32_t n)
 {
 	if (!b->ctl)
 		return;
 	for (int32_t i = 0; i < b->nnodes; i++) {
+		int32_t id = b->nodes[i].id;
 		bool still = false;
 		for (int32_t k = 0; k < n && !still; k++)
-			still = nodes[k].id == b->nodes[i].id;
-		if (!still)
-			kctl_ctrl_remove_broker(b->ctl, b->nodes[i].id);
+			still = nodes[k].id == id;
+		if (still)
+			continue;
+		if (kctl_ctrl_alive(b->ctl, id) && b->n_ctl_grace < KB_CTL_GRACE_MAX)
+			kcontroller_grace_start(b, id);
+		else
+			kctl_ctrl_remove_broker(b->ctl, id);
 	}
-	for (int32_t k = 0; k < n; k++)
+	for (int32_t k = 0; k < n; k++) {
+		kcontroller_grace_drop(b, nodes[k].id); /* registered (again) */
 		if (nodes[k].control_port > 0)
 			kctl_ctrl_add_broker(b->ctl, nodes[k].id, nodes[k].host, nodes[k].control_port, nodes[k].epoch);
+	}
 }
 
 void kcontroller_brokers(struct broker *b)
 {
 	if (!b->ctrl)
 		return;
-	int32_t *ids = calloc((size_t)b->nnodes + 1, sizeof(*ids));
+	int32_t *ids = calloc((size_t)b->nnodes + (size_t)b->n_ctl_grace + 1, sizeof(*ids));
 	if (!ids)
 		return;
+	size_t n = 0;
+	int64_t now = kb_now_ms();
 	for (int32_t i = 0; i < b->nnodes; i++)
-		ids[i] = b->nodes[i].id;
-	kctrl_brokers(b->ctrl, ids, (size_t)b->nnodes);
+		ids[n++] = b->nodes[i].id;
+	for (int32_t i = 0; i < b->n_ctl_grace; i++)
+		if (kcontroller_graced(b, b->ctl_grace[i].id, now) && !kcontroller_registered(b, b->ctl_grace[i].id))
+			ids[n++] = b->ctl_grace[i].id;
+	kctrl_brokers(b->ctrl, ids, n);
 	free(ids);
 	kcontroller_run(b);
 }
@@ -339,6 +442,10 @@ void kcontroller_resign(struct broker *b, const char *why)
 	if (b->rebalance)
 		event_free(b->rebalance);
 	b->rebalance = NULL;
+	if (b->ctl_grace_timer)
+		event_free(b->ctl_grace_timer);
+	b->ctl_grace_timer = NULL;
+	b->n_ctl_grace = 0;
 }
 
 /* ---- topic deletion (/admin/delete_topics) and ISR change notifications ---- */

@@ -303,6 +303,60 @@ class FastDetectionTest(ControllerTest):
     test_elect_leaders = None
 
 
+class RegistrationGraceTest(ControllerTest):
+    """A broker restarted after kill -9 answers on the control plane at once but registers only
+    when the killed process's session expires (10 s here); when that old registration goes, the
+    controller keeps it live for a grace of 3 s while it answers heartbeats, and it registers
+    again within it: a leadership it took meanwhile stays, at the same leader epoch (it used to
+    be counted offline for that second and lose it: an election for nothing)."""
+    BROKER_EXTRA = {"zookeeper.session.timeout.ms": "10000"}
+
+    def test_restarted_leader_keeps_leading_through_its_old_registration_expiry(self):
+        ctrl = self.controller()
+        victim = (ctrl + 1) % 3
+        pref = [p for p, reps in ASSIGN.items() if reps[0] == victim][0]
+        old = self.zk.exists("/brokers/ids/%d" % victim).czxid
+        self.kill(victim)
+        live = [r for r in ASSIGN[pref] if r != victim]
+        self.wait_state(pref, live[0], live, 1, timeout=25)
+        b = self.cluster.brokers[victim]
+        b.start()
+        b.wait_ready()
+        wait_for(lambda: "broker %d answers on the control plane again" % victim
+                 in self.cluster.brokers[ctrl].log_text(), 30, "the controller to see it back")
+        s = self.wait_isr_has(pref, victim)
+        port = self.cluster.brokers[ctrl].port
+
+        def elected():
+            r = elect_leaders(port, {"r3": [pref]})[("r3", pref)]
+            return r[0] in (0, 84) and r
+        wait_for(elected, 30, "the preferred election to succeed")
+        s = self.wait_state(pref, victim, s["isr"], 2)
+        # the proof needs the leadership before the old registration goes
+        self.assertEqual(self.zk.exists("/brokers/ids/%d" % victim).czxid, old,
+                         "broker %d's old registration expired before it led again" % victim)
+        def reregistered():
+            st = self.zk.exists("/brokers/ids/%d" % victim)
+            return st is not None and st.czxid != old
+        wait_for(reregistered, 30, "broker %d to register again" % victim)
+        # the leadership stays through the gap and after it (watched for 1.5 s: any election
+        # would have been written by then, the controller decides in milliseconds)
+        until = time.monotonic() + 1.5
+        while time.monotonic() < until:
+            now = self.state(pref)
+            self.assertEqual((now["leader"], now["leader_epoch"]), (victim, 2), now)
+            time.sleep(0.1)
+        log = self.cluster.brokers[ctrl].log_text()
+        self.assertIn("broker %d's registration is gone but it answers on the control plane" % victim, log)
+        self.assertNotIn("broker %d: online -> offline (registration gone)" % victim, log)
+
+    test_follower_and_leader_death = None
+    test_admin_requests_go_to_the_controller = None
+    test_controller_death = None
+    test_controlled_shutdown = None
+    test_elect_leaders = None
+
+
 class AutoRebalanceTest(ControllerTest):
     """auto.leader.rebalance.enable: the controller gives leadership back by itself."""
     BROKER_EXTRA = {"leader.imbalance.check.interval.seconds": "1"}
