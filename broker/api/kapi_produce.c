@@ -7,6 +7,7 @@
 #include "err.h"
 #include "kapi.h"
 #include "kb_broker.h"
+#include "kb_groups.h"
 #include "kbatch.h"
 #include "kconn.h"
 #include "kout.h"
@@ -278,6 +279,10 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 			pw->lat[slot] = -1;
 			if (acks != 0 && acks != 1 && acks != -1) {
 				err = KE_INVALID_REQUIRED_ACKS;
+			} else if (!strcmp(name, KB_OFFSETS_TOPIC) && p) {
+				/* Kafka's ReplicaManager: only the group coordinator appends there */
+				err = KE_INVALID_TOPIC_EXCEPTION;
+				snprintf(pc.msg, sizeof(pc.msg), "Cannot append to internal topic %s", name);
 			} else if (!p || t->deleting) {
 				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
 			} else if (!krm_hosted(b->rm, name, idx)) {

@@ -27,6 +27,7 @@ warnings.simplefilter("ignore")
 import confluent_kafka  # noqa: E402
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
+from kafka.errors import InvalidTopicError  # noqa: E402
 
 TOOLS = os.path.join(os.environ.get("SAMSA_BUILD_ROOT", ""), "broker", "tools")
 # a member that stops polling is noticed within this (the broker's minimum is 6000)
@@ -356,6 +357,15 @@ class GroupsOneBrokerTest(GroupsCase, SharedFixtureTest):
         err, parts = topics["__consumer_offsets"]
         self.assertEqual((err, len(parts)), (0, 50))
 
+
+    def test_no_produce_to_offsets_topic(self):
+        kbharness.wait_for(lambda: find_coordinator(self.cluster.brokers[0], "g-any")[0] == 0, 30, "the offsets topic")
+        p = KafkaProducer(bootstrap_servers=self.bs, retries=0)
+        try:
+            with self.assertRaises(InvalidTopicError):
+                p.send("__consumer_offsets", b"x", partition=0).get(30)
+        finally:
+            p.close()
 
     def test_malformed_group_request_closes(self):
         b = self.cluster.brokers[0]
