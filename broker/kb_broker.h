@@ -27,6 +27,7 @@ struct kb_zk;
 struct kfetcher;
 struct kclean;
 struct kb_groups;
+struct kb_acl;
 struct kctrl;
 struct kb_shutdown;
 struct kctl_srv;
@@ -169,6 +170,7 @@ struct broker {
 	struct kb_tconf *dyn_mine; /* /config/brokers/<broker.id> */
 	int32_t ndyn_mine;
 	int64_t config_change_seq; /* the newest /config/changes notification handled, -1 none */
+	struct kb_acl *acl; /* the authorizer (kb_acl), NULL when authorizer.class.name is empty */
 };
 
 int64_t kb_now_ms(void);

@@ -10,6 +10,8 @@
 
 #include "err.h"
 #include "kassign.h"
+#include "kb_acl.h"
+#include "kb_acl.h"
 #include "kb_dynconf.h"
 #include "kb_zk.h"
 #include "kb_zkmeta.h"
@@ -707,6 +709,7 @@ static void kb_cluster_session_new(struct broker *b)
 	kb_zkmeta_register(b);
 	kb_cluster_load_broker_configs(b);
 	kb_cluster_config_changes(b);
+	kb_acl_session(b);
 	kb_zkmeta_refresh_nodes(b);
 	kb_zkmeta_refresh_topics(b);
 	/* the topics known from an earlier session: their watches went with it (a pause past the
@@ -728,6 +731,7 @@ static void kb_cluster_state(struct kb_zk *z, enum kb_zk_state st, void *arg)
 		kb_zkmeta_refresh_nodes(b);
 		kb_zkmeta_refresh_topics(b);
 		kb_cluster_config_changes(b);
+		kb_acl_session(b);
 	}
 }
 
@@ -745,6 +749,7 @@ static void kb_cluster_watch(struct kb_zk *z, int type, const char *path, void *
 		kcontroller_watch(b, type);
 	} else if (!strcmp(path, "/config/changes")) {
 		kb_cluster_config_changes(b);
+	} else if (kb_acl_watch(b, path)) {
 	} else if (!strcmp(path, "/admin/delete_topics")) {
 		if (b->is_controller)
 			kcontroller_process_deletes(b);

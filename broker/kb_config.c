@@ -82,6 +82,9 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "group.max.session.timeout.ms", CFG_INT, 0, INT32_MAX, "1800000", KB_OFF(group_max_session_timeout_ms), 0, "longest session timeout a member may ask" },
 	{ "group.max.size", CFG_INT, 1, INT32_MAX, "2147483647", KB_OFF(group_max_size), 0, "members of one consumer group" },
 	{ "message.max.bytes", CFG_INT, 0, INT32_MAX, "1048588", KB_OFF(message_max_bytes), 0, "largest record batch" },
+	{ "authorizer.class.name", CFG_STRING, 0, 0, "", KB_OFF(authorizer_class_name), 0, "kafka.security.authorizer.AclAuthorizer (or kafka.security.auth.SimpleAclAuthorizer) switches ACLs on; empty: none" },
+	{ "super.users", CFG_STRING, 0, 0, "", KB_OFF(super_users), 0, "principals always allowed, ';'-separated" },
+	{ "allow.everyone.if.no.acl.found", CFG_BOOL, 0, 0, "false", KB_OFF(allow_everyone_if_no_acl_found), 0, "allow a resource no ACL names" },
 	{ "auto.create.topics.enable", CFG_BOOL, 0, 0, "true", KB_OFF(auto_create_topics_enable), 0, "create topics on first use" },
 	{ "delete.topic.enable", CFG_BOOL, 0, 0, "true", KB_OFF(delete_topic_enable), 0, "allow topic deletion" },
 	{ "unclean.leader.election.enable", CFG_BOOL, 0, 0, "false", KB_OFF(unclean_leader_election_enable), 0, "out-of-sync leaders" },
@@ -356,6 +359,13 @@ static int kb_config_security(struct kb_config *cfg, const char *file, char *err
 			return err_set(errbuf, errlen, ERR_CONFIG,
 				       "%s: advertised.listeners names '%s', which is not in 'listeners'", file, cfg->adv[k].name);
 	}
+	/* Kafka's two ACL authorizers (2.4+ and the older name) are the one samsa has */
+	if (cfg->authorizer_class_name && cfg->authorizer_class_name[0] &&
+	    strcmp(cfg->authorizer_class_name, "kafka.security.authorizer.AclAuthorizer") &&
+	    strcmp(cfg->authorizer_class_name, "kafka.security.auth.SimpleAclAuthorizer"))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: authorizer.class.name '%s' is not kafka.security.authorizer.AclAuthorizer "
+			       "(or kafka.security.auth.SimpleAclAuthorizer)", file, cfg->authorizer_class_name);
 	/* inter.broker.listener.name, else the first listener of security.inter.broker.protocol */
 	cfg->inter_broker_listener = -1;
 	const char *ibl = cfg->inter_broker_listener_name;

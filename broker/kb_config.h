@@ -119,6 +119,10 @@ struct kb_config {
 		char *key, *value;
 	} *lname;
 	int n_lname;
+	/* authorization (kb_acl) */
+	char *authorizer_class_name; /* "" or Kafka's AclAuthorizer / SimpleAclAuthorizer */
+	char *super_users;
+	bool allow_everyone_if_no_acl_found;
 	char *source;
 	/* derived */
 	int inter_broker_listener; /* index into listener[] of inter.broker.listener.name */

@@ -17,6 +17,7 @@
 #include "kb_cluster.h"
 #include "kb_shutdown.h"
 #include "kfetcher.h"
+#include "kb_acl.h"
 #include "kb_dynconf.h"
 #include "kb_groups.h"
 #include "kb_metrics.h"
@@ -314,6 +315,12 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (kb_acl_start(&b, eb, sizeof(eb))) {
+		log_fatal(BROKER_MOD, "%s", eb);
+		fprintf(stderr, "samsa-broker: %s\n", eb);
+		rc = 1;
+		goto out;
+	}
 	/* the group coordinator: its answers go out through broker/api's slots */
 	if (kb_groups_start(&b, kapi_group_reply)) {
 		log_fatal(BROKER_MOD, "cannot start the group coordinator");
@@ -417,6 +424,7 @@ out:
 	kb_page_stop(&b);
 	kb_metrics_stop(&b);
 	kb_dynconf_release(&b);
+	kb_acl_stop(&b);
 	for (int32_t i = 0; i < b.nnodes; i++)
 		free(b.nodes[i].rack);
 	free(b.nodes);

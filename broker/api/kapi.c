@@ -13,6 +13,7 @@
 #include "err.h"
 #include "kapi_admin.h"
 #include "kapi_config.h"
+#include "kapi_acl.h"
 #include "kapi_ctrl.h"
 #include "kapi_fetch.h"
 #include "kapi_group.h"
@@ -69,6 +70,9 @@ static const struct api_def {
 	{ .key = API_ALTER_CONFIGS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_config_alter },
 	{ .key = API_CONTROLLED_SHUTDOWN, .min = 1, .max = 2, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_shutdown },
 	{ .key = API_ELECT_LEADERS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_elect }, /* v2 is flexible */
+	{ .key = API_DESCRIBE_ACLS, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = kapi_acl_describe }, /* v2 is flexible */
+	{ .key = API_CREATE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_create },
+	{ .key = API_DELETE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_delete },
 	{ .key = API_INCREMENTAL_ALTER_CONFIGS, .min = 0, .max = 0, .kind = API_KIND_ADMIN, .admin = kapi_config_alter }, /* v1 is flexible */
 	/* consumer groups: up to the last non-flexible version, which is what kgw implements
 	 * (kgw_max_version; Kafka 2.4 serves one more, flexible, version of each but OffsetDelete) */
@@ -131,6 +135,7 @@ void kapi_versions_body(struct wbuf *w, int16_t ver, int16_t err)
 int kapi_header_read(uint8_t *p, size_t len, struct kreq *q)
 {
 	q->listener = -1;
+	q->conn = NULL;
 	q->p = p;
 	q->len = len;
 	q->r = rbuf_make(p, len);
@@ -163,6 +168,7 @@ bool kapi_retry(struct broker *b, struct kwait *w, bool final)
 		return w->kind != KWAIT_ADMIN || w->pending == 0;
 	}
 	q.listener = w->resp->conn->listener;
+	q.conn = w->resp->conn;
 	kout_init(&o, q.corr);
 	if (kconn_tls(w->resp->conn))
 		kout_no_sendfile(&o);
@@ -209,6 +215,7 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 		return ERR_PROTO;
 	}
 	q.listener = c->listener;
+	q.conn = c;
 	const struct api_def *d = kapi_def(q.key);
 	if (!d) {
 		log_warn(API_MOD, "unknown api_key %d (version %d) from %s; closing", q.key, q.ver, net_conn_peer(c->nc));

@@ -31,6 +31,9 @@ enum {
 	API_OFFSET_FOR_LEADER_EPOCH = 23,
 	API_CREATE_TOPICS = 19,
 	API_DELETE_TOPICS = 20,
+	API_DESCRIBE_ACLS = 29,
+	API_CREATE_ACLS = 30,
+	API_DELETE_ACLS = 31,
 	API_DESCRIBE_CONFIGS = 32,
 	API_ALTER_CONFIGS = 33,
 	API_CREATE_PARTITIONS = 37,
@@ -53,6 +56,7 @@ struct kreq {
 	uint8_t *p;    /* the whole request, mutable */
 	size_t len;
 	int listener; /* the connection's listener (index into cfg->listener), -1: none known */
+	const struct kconn *conn; /* the client's connection, for its principal (kapi_acl); NULL: none */
 	const uint8_t *client_id; /* the header's client id, in p (NULL: null), client_id_len bytes */
 	int32_t client_id_len;
 };

@@ -5,7 +5,9 @@
 
 #include "buf.h"
 #include "err.h"
+#include "kacl.h"
 #include "kapi.h"
+#include "kapi_acl.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kb_zkmeta.h"
@@ -191,6 +193,9 @@ int kapi_admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, s
 				rf = (int16_t)b->cfg->default_replication_factor;
 			if (!b->is_controller) { /* Kafka 2.x: clients send it to the controller */
 				kwait_set(w, i, KE_NOT_CONTROLLER, NULL);
+			} else if (!bad && !kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_CREATE) &&
+				   !kapi_acl_ok(b, q, KACL_RT_TOPIC, names[i], KACL_OP_CREATE)) {
+				kwait_set(w, i, KE_TOPIC_AUTHORIZATION_FAILED, "Authorization failed.");
 			} else if (bad || !kname_topic_valid(names[i], strlen(names[i]), why, sizeof(why))) {
 				kwait_set(w, i, KE_INVALID_TOPIC_EXCEPTION, "%s", bad ? "Topic name is invalid" : why);
 			} else if (kb_topic_find(b, names[i])) {
@@ -298,6 +303,8 @@ int kapi_admin_delete_topics(struct broker *b, struct kreq *q, struct kout *o, s
 		if (first) {
 			if (!b->is_controller) { /* Kafka 2.x: clients send it to the controller */
 				kwait_set(w, i, KE_NOT_CONTROLLER, NULL);
+			} else if (!bad && !kapi_acl_ok(b, q, KACL_RT_TOPIC, names[i], KACL_OP_DELETE)) {
+				kwait_set(w, i, KE_TOPIC_AUTHORIZATION_FAILED, "Authorization failed.");
 			} else if (!t) {
 				kwait_set(w, i, KE_UNKNOWN_TOPIC_OR_PARTITION, NULL);
 			} else if (!b->cfg->delete_topic_enable) {

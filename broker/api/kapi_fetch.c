@@ -5,7 +5,9 @@
 
 #include "buf.h"
 #include "err.h"
+#include "kacl.h"
 #include "kapi.h"
+#include "kapi_acl.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kout.h"
@@ -55,6 +57,9 @@ int64_t kapi_fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32
 		int32_t np = kwire_count_read(r, 16);
 		if (r->err || np < 0)
 			return -1;
+		/* a consumer needs READ on the topic, a follower CLUSTER_ACTION on the cluster */
+		bool allowed = replica >= 0 ? kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_CLUSTER_ACTION)
+					    : kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_READ);
 		wbuf_str_i16(w, name);
 		wbuf_i32(w, np);
 		for (int32_t pi = 0; pi < np; pi++) {
@@ -74,7 +79,9 @@ int64_t kapi_fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32
 			int16_t err = KE_NONE;
 			struct klog_slice sl = { -1, 0, 0 };
 			int64_t hw = -1, start = -1;
-			if (!p || t->deleting) {
+			if (!allowed) {
+				err = replica >= 0 ? KE_CLUSTER_AUTHORIZATION_FAILED : KE_TOPIC_AUTHORIZATION_FAILED;
+			} else if (!p || t->deleting) {
 				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
 			} else if (!krm_hosted(b->rm, name, idx)) {
 				err = KE_NOT_LEADER_OR_FOLLOWER;

@@ -6,7 +6,9 @@
 
 #include "buf.h"
 #include "err.h"
+#include "kacl.h"
 #include "kapi.h"
+#include "kapi_acl.h"
 #include "kb_broker.h"
 #include "klisten.h"
 #include "kb_cluster.h"
@@ -78,13 +80,18 @@ static void kapi_meta_auto_created(struct broker *b, void *ctx, int16_t err, con
 
 /* The answer for a named topic that is not served: invalid, auto-created (its partitions have
  * no leader yet), or unknown. */
-static void kapi_meta_unserved(struct broker *b, const struct kwmeta_req *mq, const struct kwmeta_req_topic *rt,
-			       const struct kb_topic *t, struct kwmeta_topic *mt)
+static void kapi_meta_unserved(struct broker *b, const struct kreq *q, const struct kwmeta_req *mq,
+			       const struct kwmeta_req_topic *rt, const struct kb_topic *t, struct kwmeta_topic *mt)
 {
 	char why[128];
 	bool autoc = !t && mq->allow_auto && b->cfg->auto_create_topics_enable;
 	if (rt->bad || !kname_topic_valid(rt->name, strlen(rt->name), why, sizeof(why))) {
 		kapi_meta_missing(mt, rt->name, KE_INVALID_TOPIC_EXCEPTION);
+	} else if (!kapi_acl_ok(b, q, KACL_RT_TOPIC, rt->name, KACL_OP_DESCRIBE) ||
+		   (autoc && !kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_CREATE) &&
+		    !kapi_acl_ok(b, q, KACL_RT_TOPIC, rt->name, KACL_OP_CREATE))) {
+		/* Kafka: DESCRIBE to learn of it, CREATE on the cluster or the topic to auto-create it */
+		kapi_meta_missing(mt, rt->name, KE_TOPIC_AUTHORIZATION_FAILED);
 	} else if (autoc && kb_topic_collisions(b, rt->name, why, sizeof(why))) {
 		kapi_meta_missing(mt, rt->name, KE_INVALID_TOPIC_EXCEPTION);
 	} else if (autoc) {
@@ -174,7 +181,8 @@ int kapi_meta_metadata(struct broker *b, struct kreq *q, struct kout *o)
 	int32_t k = 0;
 	if (mq.all) {
 		LIST_FOREACH(t, &b->topics, link) {
-			if (t->deleting)
+			/* the topics this principal may not DESCRIBE are left out */
+			if (t->deleting || !kapi_acl_ok(b, q, KACL_RT_TOPIC, t->name, KACL_OP_DESCRIBE))
 				continue;
 			kapi_meta_topic(b, t, &topics[k++], pn, on);
 			pn += t->nparts;
@@ -184,16 +192,19 @@ int kapi_meta_metadata(struct broker *b, struct kreq *q, struct kout *o)
 	} else {
 		for (; k < mq.n; k++) {
 			const struct kwmeta_req_topic *rt = &mq.topics[k];
-			if ((t = kapi_meta_served(b, rt))) {
+			if ((t = kapi_meta_served(b, rt)) && !kapi_acl_ok(b, q, KACL_RT_TOPIC, rt->name, KACL_OP_DESCRIBE)) {
+				kapi_meta_missing(&topics[k], rt->name, KE_TOPIC_AUTHORIZATION_FAILED);
+			} else if (t) {
 				kapi_meta_topic(b, t, &topics[k], pn, on);
 				pn += t->nparts;
 				for (int32_t i = 0; i < t->nparts; i++)
 					on += t->parts[i].nrep;
 			} else {
-				kapi_meta_unserved(b, &mq, rt, rt->bad ? NULL : kb_topic_find(b, rt->name), &topics[k]);
+				kapi_meta_unserved(b, q, &mq, rt, rt->bad ? NULL : kb_topic_find(b, rt->name), &topics[k]);
 			}
 		}
 	}
+	m.ntopics = k; /* less when topics were left out */
 	kwmeta_resp_encode(&o->w, q->ver, &m);
 out:
 	kwmeta_req_free(&mq);

@@ -5,7 +5,9 @@
 
 #include "buf.h"
 #include "err.h"
+#include "kacl.h"
 #include "kapi.h"
+#include "kapi_acl.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kout.h"
@@ -37,6 +39,7 @@ int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
 		int32_t np = kwire_count_read(r, 12);
 		if (r->err || np < 0)
 			return ERR_PROTO;
+		bool allowed = kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_DESCRIBE);
 		wbuf_str_i16(w, name);
 		wbuf_i32(w, np);
 		for (int32_t pi = 0; pi < np; pi++) {
@@ -57,7 +60,9 @@ int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
 			int64_t hw = -1, start = -1;
 			int32_t lepoch = -1;
 			struct klog *l = NULL;
-			if (!p || t->deleting)
+			if (!allowed)
+				err = KE_TOPIC_AUTHORIZATION_FAILED;
+			else if (!p || t->deleting)
 				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
 			else if (!krm_hosted(b->rm, name, idx))
 				err = KE_NOT_LEADER_OR_FOLLOWER;
@@ -119,6 +124,7 @@ int kapi_offsets_for_epoch(struct broker *b, struct kreq *q, struct kout *o)
 		int32_t np = kwire_count_read(r, q->ver >= 2 ? 12 : 8);
 		if (r->err || np < 0)
 			return ERR_PROTO;
+		bool allowed = kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_DESCRIBE);
 		wbuf_str_i16(w, name);
 		wbuf_i32(w, np);
 		for (int32_t pi = 0; pi < np; pi++) {
@@ -134,7 +140,9 @@ int kapi_offsets_for_epoch(struct broker *b, struct kreq *q, struct kout *o)
 			int16_t err;
 			int32_t epoch = -1;
 			int64_t end = -1;
-			if (!p || t->deleting)
+			if (!allowed)
+				err = KE_TOPIC_AUTHORIZATION_FAILED;
+			else if (!p || t->deleting)
 				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
 			else if (!krm_hosted(b->rm, name, idx))
 				err = KE_NOT_LEADER_OR_FOLLOWER;

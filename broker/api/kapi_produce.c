@@ -5,7 +5,9 @@
 
 #include "buf.h"
 #include "err.h"
+#include "kacl.h"
 #include "kapi.h"
+#include "kapi_acl.h"
 #include "kb_broker.h"
 #include "kb_groups.h"
 #include "kbatch.h"
@@ -259,6 +261,7 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 		char name[KB_TOPIC_MAX + 2];
 		int bad = kwire_str_read(r, name, sizeof(name), NULL);
 		int32_t np = kwire_count_read(r, 8);
+		bool allowed = kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_WRITE);
 		pw->names[ti] = strdup(name);
 		pw->np[ti] = np;
 		if (!pw->names[ti]) {
@@ -279,6 +282,8 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 			pw->lat[slot] = -1;
 			if (acks != 0 && acks != 1 && acks != -1) {
 				err = KE_INVALID_REQUIRED_ACKS;
+			} else if (!allowed) {
+				err = KE_TOPIC_AUTHORIZATION_FAILED;
 			} else if (!strcmp(name, KB_OFFSETS_TOPIC) && p) {
 				/* Kafka's ReplicaManager: only the group coordinator appends there */
 				err = KE_INVALID_TOPIC_EXCEPTION;

@@ -26,6 +26,8 @@ void kwait_free(struct kwait *w)
 		free(w->msgs ? w->msgs[i] : NULL);
 	free(w->msgs);
 	free(w->errs);
+	if (w->priv_free)
+		w->priv_free(w->priv);
 	free(w->req);
 	free(w);
 }

@@ -34,6 +34,8 @@ struct kwait {
 	int32_t n;   /* KWAIT_ADMIN: per-item outcome of the writes */
 	int16_t *errs;
 	char **msgs;
+	void *priv;		   /* KWAIT_ADMIN: a handler's own state between its passes */
+	void (*priv_free)(void *); /* frees priv with w (NULL: nothing to free) */
 };
 
 /* A new waiting request for q (its frame is copied) answered into resp, listed in b->waits,

@@ -26,6 +26,8 @@ static const struct {
 	{ 8, 0, 7 }, { 9, 0, 5 }, { 10, 0, 2 }, { 11, 0, 5 }, { 12, 0, 3 }, { 13, 0, 3 }, { 14, 0, 3 },
 	{ 15, 0, 4 }, { 16, 0, 2 }, { 42, 0, 1 }, { 47, 0, 0 },
 	{ 17, 0, 1 }, { 36, 0, 1 }, /* SaslHandshake; SaslAuthenticate up to v1 (v2 is flexible) */
+	/* the ACL APIs, up to their last non-flexible versions (kwacl) */
+	{ 29, 0, 1 }, { 30, 0, 1 }, { 31, 0, 1 },
 };
 #define NSERVED (sizeof(served) / sizeof(served[0]))
 

@@ -1,0 +1,524 @@
+/*
+ * kafka-acls — Kafka 2.7's AclCommand on librdkafka's admin API (CreateAcls, DescribeAcls,
+ * DeleteAcls), with Kafka's options and output:
+ *   kafka-acls --bootstrap-server H:P [--command-config F] --add|--remove|--list
+ *       [--allow-principal P]... [--deny-principal P]... [--allow-host H]... [--deny-host H]...
+ *       [--operation Op]... [--topic T]... [--group G]... [--cluster]
+ *       [--resource-pattern-type literal|prefixed|any|match] [--force]
+ * --add prints "Adding ACLs for resource `ResourcePattern(...)`:" and then, as --list does,
+ * "Current ACLs for resource `ResourcePattern(...)`:" with one "(principal=..., host=...,
+ * operation=..., permissionType=...)" line per ACL. --remove asks before deleting unless
+ * --force. Operation names are Kafka's (Read, Write, Create, Delete, Alter, Describe,
+ * ClusterAction, AlterConfigs, DescribeConfigs, IdempotentWrite, All; default All); a principal
+ * without a host gets host *. Usage errors print Kafka's message and the help and exit 1; a
+ * failed call prints "Error while executing ACL command: ..." and exits 1.
+ */
+#include "ktool.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define KA_TIMEOUT_MS 30000
+
+enum {
+	O_BOOTSTRAP,
+	O_COMMAND_CONFIG,
+	O_ADD,
+	O_REMOVE,
+	O_LIST,
+	O_ALLOW_PRINCIPAL,
+	O_DENY_PRINCIPAL,
+	O_ALLOW_HOST,
+	O_DENY_HOST,
+	O_OPERATION,
+	O_TOPIC,
+	O_GROUP,
+	O_CLUSTER,
+	O_PATTERN,
+	O_FORCE,
+	O_HELP,
+	O_VERSION,
+	O_COUNT
+};
+
+static const struct ktool_opt ka_opts_def[O_COUNT] = {
+	[O_BOOTSTRAP] = KTOOL_OPT("bootstrap-server", KTOOL_ARG, "String: server to connect to",
+				  "A list of host/port pairs to use for establishing the connection to the Kafka cluster."),
+	[O_COMMAND_CONFIG] = KTOOL_OPT("command-config", KTOOL_ARG, "String: command-config",
+				       "A property file containing configs to be passed to Admin Client."),
+	[O_ADD] = KTOOL_OPT("add", KTOOL_FLAG, NULL, "Indicates you are trying to add ACLs."),
+	[O_REMOVE] = KTOOL_OPT("remove", KTOOL_FLAG, NULL, "Indicates you are trying to remove ACLs."),
+	[O_LIST] = KTOOL_OPT("list", KTOOL_FLAG, NULL,
+			     "List ACLs for the specified resource, use --topic <topic> or --group <group> or --cluster to specify a resource."),
+	[O_ALLOW_PRINCIPAL] = KTOOL_OPT("allow-principal", KTOOL_LIST, "String: allow-principal",
+					"principal is in principalType:name format. User:* is the wildcard indicating all users."),
+	[O_DENY_PRINCIPAL] = KTOOL_OPT("deny-principal", KTOOL_LIST, "String: deny-principal",
+				       "principal is in principalType:name format."),
+	[O_ALLOW_HOST] = KTOOL_OPT("allow-host", KTOOL_LIST, "String: allow-host",
+				   "Host from which principals listed in --allow-principal will have access. If you have specified --allow-principal then the default for this option will be set to * which allows access from all hosts."),
+	[O_DENY_HOST] = KTOOL_OPT("deny-host", KTOOL_LIST, "String: deny-host",
+				  "Host from which principals listed in --deny-principal will be denied access. If you have specified --deny-principal then the default for this option will be set to * which denies access from all hosts."),
+	[O_OPERATION] = KTOOL_OPT("operation", KTOOL_LIST, "String",
+				  "Operation that is being allowed or denied. Valid operation names are: Describe, DescribeConfigs, Alter, IdempotentWrite, Read, Delete, Create, ClusterAction, AlterConfigs, Write, All (default: All)"),
+	[O_TOPIC] = KTOOL_OPT("topic", KTOOL_LIST, "String: topic",
+			      "topic to which ACLs should be added or removed. A value of * indicates ACL should apply to all topics."),
+	[O_GROUP] = KTOOL_OPT("group", KTOOL_LIST, "String: group",
+			      "Consumer Group to which the ACLs should be added or removed. A value of * indicates the ACLs should apply to all groups."),
+	[O_CLUSTER] = KTOOL_OPT("cluster", KTOOL_FLAG, NULL, "Add/Remove cluster ACLs."),
+	[O_PATTERN] = KTOOL_OPT("resource-pattern-type", KTOOL_ARG, "ANY|MATCH|LITERAL|PREFIXED",
+				"The type of the resource pattern or pattern filter. When adding acls, this should be a specific pattern type, e.g. 'literal' or 'prefixed'. When listing or removing acls, a specific pattern type can be used to list or remove acls from specific resource patterns, or use the filter values of 'any' or 'match' (default: LITERAL)"),
+	[O_FORCE] = KTOOL_OPT("force", KTOOL_FLAG, NULL, "Assume Yes to all queries and do not prompt."),
+	[O_HELP] = KTOOL_OPT("help", KTOOL_FLAG, NULL, "Print usage information."),
+	[O_VERSION] = KTOOL_OPT("version", KTOOL_FLAG, NULL, "Display Kafka version."),
+};
+
+static const char ka_intro[] = "This tool helps to manage acls on kafka.";
+
+struct ka {
+	struct ktool_opt o[O_COUNT];
+	char err[1024];
+};
+
+static const char *const ka_ops[] = { "UNKNOWN", "ANY", "ALL", "READ", "WRITE", "CREATE", "DELETE", "ALTER",
+				      "DESCRIBE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS",
+				      "IDEMPOTENT_WRITE" };
+static const char *const ka_types[] = { "UNKNOWN", "ANY", "TOPIC", "GROUP", "BROKER", "" };
+static const char *const ka_patterns[] = { "UNKNOWN", "ANY", "MATCH", "LITERAL", "PREFIXED" };
+
+/* librdkafka's restype codes: UNKNOWN 0, ANY 1, TOPIC 2, GROUP 3, BROKER 4 (Kafka's CLUSTER) */
+static const char *ka_type_name(int t)
+{
+	return t == RD_KAFKA_RESOURCE_BROKER ? "CLUSTER" : t >= 0 && t < 5 ? ka_types[t] : "UNKNOWN";
+}
+
+static const char *ka_op_name(int op)
+{
+	return op >= 0 && op < (int)(sizeof(ka_ops) / sizeof(ka_ops[0])) ? ka_ops[op] : "UNKNOWN";
+}
+
+static const char *ka_pattern_name(int p)
+{
+	return p >= 0 && p < 5 ? ka_patterns[p] : "UNKNOWN";
+}
+
+/* "Read", "DescribeConfigs", "describe_configs": case and underscores ignored */
+static int ka_op_parse(const char *s)
+{
+	for (int i = 2; i < (int)(sizeof(ka_ops) / sizeof(ka_ops[0])); i++) {
+		const char *a = s, *b = ka_ops[i];
+		for (;;) {
+			while (*a == '_')
+				a++;
+			while (*b == '_')
+				b++;
+			if (!*a || !*b || tolower((unsigned char)*a) != tolower((unsigned char)*b))
+				break;
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return i;
+	}
+	return -1;
+}
+
+static int ka_usage_error(struct ka *ka, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ka_usage_error(struct ka *ka, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	ktool_usage(stderr, ka_intro, ka->o, O_COUNT);
+	return 1;
+}
+
+/* one resource named on the command line */
+struct ka_res {
+	rd_kafka_ResourceType_t type;
+	const char *name;
+};
+
+static size_t ka_resources(struct ka *ka, struct ka_res *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ka->o[O_TOPIC].n && n < max; i++)
+		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_TOPIC, ka->o[O_TOPIC].list[i] };
+	for (size_t i = 0; i < ka->o[O_GROUP].n && n < max; i++)
+		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_GROUP, ka->o[O_GROUP].list[i] };
+	if (ka->o[O_CLUSTER].seen && n < max)
+		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_BROKER, "kafka-cluster" };
+	return n;
+}
+
+static void ka_print_pattern(int type, const char *name, int pattern)
+{
+	printf("ResourcePattern(resourceType=%s, name=%s, patternType=%s)", ka_type_name(type), name,
+	       ka_pattern_name(pattern));
+}
+
+static void ka_print_entry(const char *principal, const char *host, int op, int perm)
+{
+	printf("\t(principal=%s, host=%s, operation=%s, permissionType=%s)", principal, host, ka_op_name(op),
+	       perm == RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW ? "ALLOW"
+	       : perm == RD_KAFKA_ACL_PERMISSION_TYPE_DENY ? "DENY"
+							    : "UNKNOWN");
+}
+
+static rd_kafka_t *ka_admin_new(struct ka *ka)
+{
+	char e[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	ktool_conf_logging(conf);
+	if ((ka->o[O_COMMAND_CONFIG].seen &&
+	     ktool_conf_load(conf, KTOOL_ADMIN, ka->o[O_COMMAND_CONFIG].value, e, sizeof(e))) ||
+	    ktool_conf_set(conf, KTOOL_ADMIN, "bootstrap.servers", ka->o[O_BOOTSTRAP].value, e, sizeof(e))) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(ka->err, sizeof(ka->err), "%s", e);
+		return NULL;
+	}
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
+	if (!rk) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(ka->err, sizeof(ka->err), "Failed to create new KafkaAdminClient: %s", e);
+	}
+	return rk;
+}
+
+static rd_kafka_event_t *ka_wait(struct ka *ka, rd_kafka_queue_t *q)
+{
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, KA_TIMEOUT_MS + 5000);
+	if (!ev) {
+		snprintf(ka->err, sizeof(ka->err), "org.apache.kafka.common.errors.TimeoutException: timed out");
+		return NULL;
+	}
+	if (rd_kafka_event_error(ev)) {
+		snprintf(ka->err, sizeof(ka->err), "%s", rd_kafka_event_error_string(ev));
+		rd_kafka_event_destroy(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static rd_kafka_AdminOptions_t *ka_options(rd_kafka_t *rk, rd_kafka_admin_op_t op)
+{
+	char e[256];
+	rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, op);
+	rd_kafka_AdminOptions_set_request_timeout(ao, KA_TIMEOUT_MS, e, sizeof(e));
+	return ao;
+}
+
+/* The ACLs matching a filter; prints them grouped by resource as listAcls does. 0 or -1. */
+static int ka_list_filter(struct ka *ka, rd_kafka_t *rk, rd_kafka_AclBindingFilter_t *f)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_AdminOptions_t *ao = ka_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBEACLS);
+	rd_kafka_DescribeAcls(rk, f, ao, q);
+	rd_kafka_event_t *ev = ka_wait(ka, q);
+	int rc = -1;
+	if (ev) {
+		size_t n = 0;
+		const rd_kafka_AclBinding_t **acls =
+			rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(ev), &n);
+		bool *done = calloc(n ? n : 1, sizeof(bool));
+		for (size_t i = 0; done && i < n; i++) {
+			if (done[i])
+				continue;
+			const rd_kafka_AclBinding_t *a = acls[i];
+			printf("Current ACLs for resource `");
+			ka_print_pattern(rd_kafka_AclBinding_restype(a), rd_kafka_AclBinding_name(a),
+					 rd_kafka_AclBinding_resource_pattern_type(a));
+			printf("`: \n ");
+			bool first = true;
+			for (size_t k = i; k < n; k++) {
+				const rd_kafka_AclBinding_t *x = acls[k];
+				if (done[k] || rd_kafka_AclBinding_restype(x) != rd_kafka_AclBinding_restype(a) ||
+				    rd_kafka_AclBinding_resource_pattern_type(x) !=
+					    rd_kafka_AclBinding_resource_pattern_type(a) ||
+				    strcmp(rd_kafka_AclBinding_name(x), rd_kafka_AclBinding_name(a)))
+					continue;
+				done[k] = true;
+				printf("%s", first ? "" : "\n");
+				first = false;
+				ka_print_entry(rd_kafka_AclBinding_principal(x), rd_kafka_AclBinding_host(x),
+					       rd_kafka_AclBinding_operation(x), rd_kafka_AclBinding_permission_type(x));
+			}
+			printf(" \n\n");
+		}
+		free(done);
+		rd_kafka_event_destroy(ev);
+		rc = 0;
+	}
+	rd_kafka_AdminOptions_destroy(ao);
+	rd_kafka_queue_destroy(q);
+	return rc;
+}
+
+/* --list, and the listing after --add / --remove: each named resource, or every ACL */
+static int ka_list(struct ka *ka, rd_kafka_t *rk, int pattern)
+{
+	struct ka_res res[256];
+	size_t nr = ka_resources(ka, res, 256);
+	char e[256];
+	if (nr == 0) {
+		rd_kafka_AclBindingFilter_t *f = rd_kafka_AclBindingFilter_new(
+			RD_KAFKA_RESOURCE_ANY, NULL, RD_KAFKA_RESOURCE_PATTERN_ANY, NULL, NULL, RD_KAFKA_ACL_OPERATION_ANY,
+			RD_KAFKA_ACL_PERMISSION_TYPE_ANY, e, sizeof(e));
+		int rc = f ? ka_list_filter(ka, rk, f) : -1;
+		rd_kafka_AclBinding_destroy(f);
+		return rc;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		rd_kafka_AclBindingFilter_t *f = rd_kafka_AclBindingFilter_new(
+			res[i].type, res[i].name, pattern, NULL, NULL, RD_KAFKA_ACL_OPERATION_ANY,
+			RD_KAFKA_ACL_PERMISSION_TYPE_ANY, e, sizeof(e));
+		int rc = f ? ka_list_filter(ka, rk, f) : -1;
+		rd_kafka_AclBinding_destroy(f);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* the entries the command line names: (principal, host, op, perm) for allow and deny */
+struct ka_entry {
+	const char *principal, *host;
+	int op, perm;
+};
+
+static size_t ka_entries(struct ka *ka, struct ka_entry *out, size_t max)
+{
+	size_t n = 0;
+	static const char *const star[] = { "*" };
+	for (int k = 0; k < 2; k++) {
+		const struct ktool_opt *po = &ka->o[k ? O_DENY_PRINCIPAL : O_ALLOW_PRINCIPAL];
+		const struct ktool_opt *ho = &ka->o[k ? O_DENY_HOST : O_ALLOW_HOST];
+		const char *const *hosts = ho->n ? ho->list : star;
+		size_t nh = ho->n ? ho->n : 1;
+		for (size_t p = 0; p < po->n; p++)
+			for (size_t h = 0; h < nh; h++) {
+				size_t nops = ka->o[O_OPERATION].n ? ka->o[O_OPERATION].n : 1;
+				for (size_t o = 0; o < nops && n < max; o++)
+					out[n++] = (struct ka_entry){
+						po->list[p], hosts[h],
+						ka->o[O_OPERATION].n ? ka_op_parse(ka->o[O_OPERATION].list[o])
+								     : RD_KAFKA_ACL_OPERATION_ALL,
+						k ? RD_KAFKA_ACL_PERMISSION_TYPE_DENY : RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW
+					};
+			}
+	}
+	return n;
+}
+
+static int ka_add(struct ka *ka, rd_kafka_t *rk, int pattern)
+{
+	struct ka_res res[256];
+	struct ka_entry ent[1024];
+	size_t nr = ka_resources(ka, res, 256), ne = ka_entries(ka, ent, 1024);
+	rd_kafka_AclBinding_t **b = calloc(nr * ne + 1, sizeof(*b));
+	size_t nb = 0;
+	char e[256];
+	int rc = -1;
+	if (!b)
+		return -1;
+	for (size_t i = 0; i < nr; i++) {
+		printf("Adding ACLs for resource `");
+		ka_print_pattern(res[i].type, res[i].name, pattern);
+		printf("`: \n ");
+		for (size_t k = 0; k < ne; k++) {
+			printf("%s", k ? "\n" : "");
+			ka_print_entry(ent[k].principal, ent[k].host, ent[k].op, ent[k].perm);
+			b[nb] = rd_kafka_AclBinding_new(res[i].type, res[i].name, pattern, ent[k].principal, ent[k].host,
+							ent[k].op, ent[k].perm, e, sizeof(e));
+			if (!b[nb]) {
+				snprintf(ka->err, sizeof(ka->err), "%s", e);
+				goto out;
+			}
+			nb++;
+		}
+		printf(" \n\n");
+	}
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_AdminOptions_t *ao = ka_options(rk, RD_KAFKA_ADMIN_OP_CREATEACLS);
+	rd_kafka_CreateAcls(rk, b, nb, ao, q);
+	rd_kafka_event_t *ev = ka_wait(ka, q);
+	if (ev) {
+		size_t n = 0;
+		const rd_kafka_acl_result_t **r = rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(ev), &n);
+		rc = 0;
+		for (size_t i = 0; i < n; i++) {
+			const rd_kafka_error_t *er = rd_kafka_acl_result_error(r[i]);
+			if (er && rd_kafka_error_code(er)) {
+				snprintf(ka->err, sizeof(ka->err), "%s", rd_kafka_error_string(er));
+				rc = -1;
+				break;
+			}
+		}
+		rd_kafka_event_destroy(ev);
+	}
+	rd_kafka_AdminOptions_destroy(ao);
+	rd_kafka_queue_destroy(q);
+	if (!rc)
+		rc = ka_list(ka, rk, pattern);
+out:
+	for (size_t i = 0; i < nb; i++)
+		rd_kafka_AclBinding_destroy(b[i]);
+	free(b);
+	return rc;
+}
+
+static bool ka_confirm(struct ka *ka, const char *what)
+{
+	if (ka->o[O_FORCE].seen)
+		return true;
+	printf("Are you sure you want to %s? (y/n)\n", what);
+	fflush(stdout);
+	char line[16];
+	return fgets(line, sizeof(line), stdin) && (line[0] == 'y' || line[0] == 'Y');
+}
+
+static int ka_remove(struct ka *ka, rd_kafka_t *rk, int pattern)
+{
+	struct ka_res res[256];
+	struct ka_entry ent[1024];
+	size_t nr = ka_resources(ka, res, 256), ne = ka_entries(ka, ent, 1024);
+	char e[256];
+	int rc = 0;
+	for (size_t i = 0; i < nr && !rc; i++) {
+		/* no principal named: every ACL of the resource */
+		size_t nf = ne ? ne : 1;
+		rd_kafka_AclBindingFilter_t **f = calloc(nf, sizeof(*f));
+		if (!f)
+			return -1;
+		for (size_t k = 0; k < nf; k++)
+			f[k] = ne ? rd_kafka_AclBindingFilter_new(res[i].type, res[i].name, pattern, ent[k].principal,
+								  ent[k].host, ent[k].op, ent[k].perm, e, sizeof(e))
+				  : rd_kafka_AclBindingFilter_new(res[i].type, res[i].name, pattern, NULL, NULL,
+								  RD_KAFKA_ACL_OPERATION_ANY,
+								  RD_KAFKA_ACL_PERMISSION_TYPE_ANY, e, sizeof(e));
+		char what[600];
+		snprintf(what, sizeof(what), "%s ACLs for resource `ResourcePattern(resourceType=%s, name=%s, patternType=%s)`",
+			 ne ? "remove the given" : "delete all", ka_type_name(res[i].type), res[i].name,
+			 ka_pattern_name(pattern));
+		if (ka_confirm(ka, what)) {
+			rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+			rd_kafka_AdminOptions_t *ao = ka_options(rk, RD_KAFKA_ADMIN_OP_DELETEACLS);
+			rd_kafka_DeleteAcls(rk, f, nf, ao, q);
+			rd_kafka_event_t *ev = ka_wait(ka, q);
+			if (!ev) {
+				rc = -1;
+			} else {
+				size_t n = 0;
+				const rd_kafka_DeleteAcls_result_response_t **r =
+					rd_kafka_DeleteAcls_result_responses(rd_kafka_event_DeleteAcls_result(ev), &n);
+				for (size_t k = 0; k < n; k++) {
+					const rd_kafka_error_t *er = rd_kafka_DeleteAcls_result_response_error(r[k]);
+					if (er && rd_kafka_error_code(er)) {
+						snprintf(ka->err, sizeof(ka->err), "%s", rd_kafka_error_string(er));
+						rc = -1;
+					}
+				}
+				rd_kafka_event_destroy(ev);
+			}
+			rd_kafka_AdminOptions_destroy(ao);
+			rd_kafka_queue_destroy(q);
+		}
+		for (size_t k = 0; k < nf; k++)
+			rd_kafka_AclBinding_destroy(f[k]);
+		free(f);
+	}
+	return rc ? rc : ka_list(ka, rk, pattern);
+}
+
+int main(int argc, char **argv)
+{
+	struct ka ka;
+	char e[512];
+	int status = 1;
+	memset(&ka, 0, sizeof(ka));
+	memcpy(ka.o, ka_opts_def, sizeof(ka.o));
+	if (argc < 2) {
+		ktool_usage(stderr, ka_intro, ka.o, O_COUNT);
+		return 1;
+	}
+	if (ktool_opts_parse(ka.o, O_COUNT, argc, argv, e, sizeof(e))) {
+		status = ka_usage_error(&ka, "%s", e);
+		goto done;
+	}
+	if (ka.o[O_HELP].seen) {
+		ktool_usage(stdout, ka_intro, ka.o, O_COUNT);
+		status = 0;
+		goto done;
+	}
+	if (ka.o[O_VERSION].seen) {
+		printf("%s (samsa, librdkafka %s)\n", SAMSA_VERSION, rd_kafka_version_str());
+		status = 0;
+		goto done;
+	}
+	int actions = !!ka.o[O_ADD].seen + !!ka.o[O_REMOVE].seen + !!ka.o[O_LIST].seen;
+	if (!ka.o[O_BOOTSTRAP].seen) {
+		status = ka_usage_error(&ka, "One of --authorizer-properties or --bootstrap-server must be specified");
+		goto done;
+	}
+	if (actions != 1) {
+		status = ka_usage_error(&ka, "Command must include exactly one action: --list, --add, --remove. ");
+		goto done;
+	}
+	for (size_t i = 0; i < ka.o[O_OPERATION].n; i++)
+		if (ka_op_parse(ka.o[O_OPERATION].list[i]) < 0) {
+			status = ka_usage_error(&ka, "Invalid operation: %s", ka.o[O_OPERATION].list[i]);
+			goto done;
+		}
+	int pattern = ka.o[O_ADD].seen ? RD_KAFKA_RESOURCE_PATTERN_LITERAL
+		      : ka.o[O_PATTERN].seen ? RD_KAFKA_RESOURCE_PATTERN_LITERAL
+					     : RD_KAFKA_RESOURCE_PATTERN_ANY;
+	if (ka.o[O_PATTERN].seen) {
+		const char *p = ka.o[O_PATTERN].value;
+		pattern = !strcasecmp(p, "literal")    ? RD_KAFKA_RESOURCE_PATTERN_LITERAL
+			  : !strcasecmp(p, "prefixed") ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED
+			  : !strcasecmp(p, "any")      ? RD_KAFKA_RESOURCE_PATTERN_ANY
+			  : !strcasecmp(p, "match")    ? RD_KAFKA_RESOURCE_PATTERN_MATCH
+						       : -1;
+		if (pattern < 0) {
+			status = ka_usage_error(&ka, "Invalid resource-pattern-type: %s", p);
+			goto done;
+		}
+		if (ka.o[O_ADD].seen && (pattern == RD_KAFKA_RESOURCE_PATTERN_ANY ||
+					 pattern == RD_KAFKA_RESOURCE_PATTERN_MATCH)) {
+			status = ka_usage_error(&ka, "A '--resource-pattern-type' value of '%s' is not valid when adding acls.", p);
+			goto done;
+		}
+	}
+	struct ka_res res[1];
+	if ((ka.o[O_ADD].seen || ka.o[O_REMOVE].seen) && ka_resources(&ka, res, 1) == 0) {
+		status = ka_usage_error(&ka, "You must specify one of: --topic, --cluster, --group, --transactional-id, --delegation-token when using this command.");
+		goto done;
+	}
+	if (ka.o[O_ADD].seen && !ka.o[O_ALLOW_PRINCIPAL].n && !ka.o[O_DENY_PRINCIPAL].n) {
+		status = ka_usage_error(&ka, "You must specify one of: --allow-principal, --deny-principal when trying to add ACLs.");
+		goto done;
+	}
+	rd_kafka_t *rk = ka_admin_new(&ka);
+	int rc = -1;
+	if (rk) {
+		rc = ka.o[O_ADD].seen ? ka_add(&ka, rk, pattern)
+		     : ka.o[O_REMOVE].seen ? ka_remove(&ka, rk, pattern)
+					   : ka_list(&ka, rk, pattern);
+		rd_kafka_destroy(rk);
+	}
+	if (rc) {
+		fflush(stdout);
+		fprintf(stderr, "Error while executing ACL command: %s\n", ka.err);
+		status = 1;
+	} else {
+		status = 0;
+	}
+done:
+	ktool_opts_free(ka.o, O_COUNT);
+	return status;
+}

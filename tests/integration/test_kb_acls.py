@@ -1,0 +1,189 @@
+"""Kafka ACLs on the broker (authorizer.class.name=kafka.security.authorizer.AclAuthorizer): one
+broker with a PLAINTEXT inter-broker listener and an SSL listener requiring client certificates,
+so each client's principal is User:<its certificate's subject>; super.users names the admin's.
+kafka-acls (on librdkafka's admin API) adds READ and WRITE for alice on a topic and --list prints
+them as Kafka's AclCommand does; alice produces and consumes (confluent-kafka, kcat); bob is
+refused with TOPIC_AUTHORIZATION_FAILED for produce and fetch, does not see the topic in
+Metadata, and cannot create a topic; the super user can do everything; --remove takes alice's
+ACLs away and she is refused from then on; the ACLs are in the coordinator as Kafka writes them."""
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from samsatest import kb  # noqa: E402
+from samsatest.certs import CA  # noqa: E402
+from samsatest.ports import free_port  # noqa: E402
+from samsatest.wait import wait_for  # noqa: E402
+import confluent_kafka  # noqa: E402
+import confluent_kafka.admin  # noqa: E402
+from kazoo.client import KazooClient  # noqa: E402
+
+TOOL = os.path.join(os.environ.get("SAMSA_BUILD_ROOT", ""), "broker", "tools", "kafka-acls")
+ALICE = "User:CN=alice,O=samsa"
+BOB = "User:CN=bob,O=samsa"
+ADMIN = "User:CN=admin,O=samsa"
+TOPIC = "acl-t"
+
+
+class TestBrokerAcls(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.case = unittest.TestCase()  # the cluster's cleanups run in tearDownClass
+        cls.cluster = kb.Cluster(cls.case, brokers=1, start=False)
+        cls.ca = CA(os.path.join(cls.cluster.dir, "certs"))
+        cls.server = cls.ca.issue("server", "/O=samsa/CN=localhost", server=True)
+        cls.certs = {n: cls.ca.issue(n, "/O=samsa/CN=%s" % n) for n in ("alice", "bob", "admin")}
+        b = cls.cluster.brokers[0]
+        cls.ssl_port = free_port()
+        with open(b.props, "a") as f:
+            f.write("\n".join([
+                "listeners=PLAINTEXT://127.0.0.1:%d,SSL://127.0.0.1:%d" % (b.port, cls.ssl_port),
+                "inter.broker.listener.name=PLAINTEXT",
+                "ssl.client.auth=required",
+                "ssl.keystore.type=PEM", "ssl.keystore.location=%s" % cls.server[0],
+                "ssl.truststore.type=PEM", "ssl.truststore.location=%s" % cls.ca.crt,
+                "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
+                "super.users=%s" % ADMIN,
+            ]) + "\n")
+        b.start()
+        b.wait_ready()
+        cls.bs = "127.0.0.1:%d" % cls.ssl_port
+        for n, (_, crt, key) in cls.certs.items():
+            with open(os.path.join(cls.cluster.dir, n + ".properties"), "w") as f:
+                f.write("security.protocol=SSL\nssl.ca.location=%s\nssl.certificate.location=%s\n"
+                        "ssl.key.location=%s\n" % (cls.ca.crt, crt, key))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.case.doCleanups()
+
+    def conf(self, who, **kw):
+        _, crt, key = self.certs[who]
+        c = {"bootstrap.servers": self.bs, "security.protocol": "ssl", "ssl.ca.location": self.ca.crt,
+             "ssl.certificate.location": crt, "ssl.key.location": key}
+        c.update(kw)
+        return c
+
+    def acls(self, who, *args):
+        return subprocess.run([TOOL, "--bootstrap-server", self.bs, "--command-config",
+                               os.path.join(self.cluster.dir, who + ".properties")] + list(args),
+                              capture_output=True, timeout=60, text=True)
+
+    def produce(self, who, n=5):
+        p = confluent_kafka.Producer(self.conf(who, acks="all", **{"message.timeout.ms": 10000}))
+        errs = []
+        for i in range(n):
+            p.produce(TOPIC, value=b"%s-%d" % (who.encode(), i), partition=0,
+                      on_delivery=lambda err, msg: errs.append(err))
+        p.flush(30)
+        return errs
+
+    def consume(self, who, want):
+        c = confluent_kafka.Consumer(self.conf(who, **{"group.id": "g-" + who, "enable.auto.commit": False}))
+        c.assign([confluent_kafka.TopicPartition(TOPIC, 0, 0)])
+        got = []
+        try:
+            while len(got) < want:
+                m = c.poll(10)
+                if m is None:
+                    break
+                if m.error():
+                    return m.error()
+                got.append(m.value())
+        finally:
+            c.close()
+        return got
+
+    def test_acls_end_to_end(self):
+        # the super user creates the topic (CREATE needs no ACL for it)
+        admin = confluent_kafka.admin.AdminClient(self.conf("admin"))
+        admin.create_topics([confluent_kafka.admin.NewTopic(TOPIC, 1, 1)], request_timeout=20)[TOPIC].result(30)
+        wait_for(lambda: admin.list_topics(TOPIC, timeout=10).topics[TOPIC].partitions[0].leader >= 0, 30,
+                 "a leader for %s" % TOPIC)
+
+        r = self.acls("admin", "--add", "--allow-principal", ALICE, "--operation", "Read", "--operation", "Write",
+                      "--topic", TOPIC)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pattern = "ResourcePattern(resourceType=TOPIC, name=%s, patternType=LITERAL)" % TOPIC
+        read = "(principal=%s, host=*, operation=READ, permissionType=ALLOW)" % ALICE
+        write = "(principal=%s, host=*, operation=WRITE, permissionType=ALLOW)" % ALICE
+        self.assertIn("Adding ACLs for resource `%s`: \n \t" % pattern, r.stdout)
+        self.assertIn("Current ACLs for resource `%s`: \n \t" % pattern, r.stdout)
+        r = self.acls("admin", "--list", "--topic", TOPIC)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("Current ACLs for resource `%s`: \n \t" % pattern), r.stdout)
+        self.assertIn(read, r.stdout)
+        self.assertIn(write, r.stdout)
+        self.assertEqual(r.stdout.count("(principal="), 2, r.stdout)
+        # bob may not DESCRIBE the cluster: he is shown none of them
+        r = self.acls("bob", "--list")
+        self.assertNotIn(ALICE, r.stdout)
+
+        # stored as Kafka's AclAuthorizer stores them, with a change notification
+        zk = KazooClient(hosts=self.cluster.zk_connect)
+        zk.start(timeout=20)
+        try:
+            data, _ = zk.get("/kafka-acl/Topic/%s" % TOPIC)
+            doc = json.loads(data)
+            self.assertEqual(doc["version"], 1)
+            self.assertEqual(sorted(doc["acls"], key=lambda a: a["operation"]),
+                             [{"principal": ALICE, "permissionType": "Allow", "operation": "Read", "host": "*"},
+                              {"principal": ALICE, "permissionType": "Allow", "operation": "Write", "host": "*"}])
+            changes = zk.get_children("/kafka-acl-changes")
+            self.assertTrue(changes and all(c.startswith("acl_changes_") for c in changes), changes)
+        finally:
+            zk.stop()
+            zk.close()
+
+        # alice produces and consumes (confluent-kafka and kcat)
+        self.assertEqual(self.produce("alice"), [None] * 5)
+        _, crt, key = self.certs["alice"]
+        kcat = ["kcat", "-b", self.bs, "-X", "security.protocol=ssl", "-X", "ssl.ca.location=%s" % self.ca.crt,
+                "-X", "ssl.certificate.location=%s" % crt, "-X", "ssl.key.location=%s" % key]
+        r = subprocess.run(kcat + ["-P", "-t", TOPIC, "-p", "0"], input=b"k1\n", capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = self.consume("alice", 6)
+        self.assertEqual(got, [b"alice-%d" % i for i in range(5)] + [b"k1"])
+        r = subprocess.run(kcat + ["-C", "-t", TOPIC, "-o", "beginning", "-e"], capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split(), [b"alice-%d" % i for i in range(5)] + [b"k1"])
+
+        # bob: the topic hidden, produce refused, no topic creation
+        bob_admin = confluent_kafka.admin.AdminClient(self.conf("bob"))
+        self.assertNotIn(TOPIC, bob_admin.list_topics(timeout=10).topics)
+        errs = self.produce("bob", 1)
+        self.assertEqual(len(errs), 1)
+        self.assertEqual(errs[0].code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED, errs[0])
+        with self.assertRaises(confluent_kafka.KafkaException) as cm:
+            bob_admin.create_topics([confluent_kafka.admin.NewTopic("bobs", 1, 1)], request_timeout=20)["bobs"].result(30)
+        self.assertEqual(cm.exception.args[0].code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED)
+        # with DESCRIBE only, bob sees the topic, and the Produce and Fetch themselves are refused
+        r = self.acls("admin", "--add", "--allow-principal", BOB, "--operation", "Describe", "--topic", TOPIC)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(TOPIC, bob_admin.list_topics(timeout=10).topics)
+        errs = self.produce("bob", 1)
+        self.assertEqual(errs[0].code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED, errs[0])
+        err = self.consume("bob", 1)
+        self.assertIsInstance(err, confluent_kafka.KafkaError)
+        self.assertEqual(err.code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED, err)
+
+        # the super user reads and writes with no ACL of its own
+        self.assertEqual(self.produce("admin", 1), [None])
+        self.assertEqual(len(self.consume("admin", 7)), 7)
+
+        # --remove takes alice's ACLs away: refused from then on
+        r = self.acls("admin", "--remove", "--force", "--allow-principal", ALICE, "--operation", "Read",
+                      "--operation", "Write", "--topic", TOPIC)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.acls("admin", "--list", "--topic", TOPIC)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(ALICE, r.stdout)
+        errs = self.produce("alice", 1)
+        self.assertEqual(errs[0].code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED, errs[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
