@@ -29,14 +29,18 @@ static const char *const GROUPS_MOD = "group-coordinator";
 #define KB_GROUPS_WARN_MS 10000		/* at most one "too few brokers" line per this */
 #define KB_GROUPS_BATCH_MAX (64u << 20) /* one append's batch */
 
-/* An append the core asked for: in the replica manager's purgatory (pr set), then done (err
- * final) and queued for the deferred report to the core. */
+/* An append the core asked for: in the replica manager's purgatory (pr set) and, under a flush
+ * policy, waiting for the fsync its append started (log set, until kb_groups_flushed reports
+ * flush_upto), then done (err final) and queued for the deferred report to the core. */
 struct kb_gappend {
 	TAILQ_ENTRY(kb_gappend) link; /* g->pending, then g->done */
 	struct kb_groups *g;
 	uint64_t id;
 	int32_t part;
 	struct krm_produce *pr;
+	const struct klog *log; /* the fsync waited for: of this log, */
+	int64_t flush_upto;	/* up to here (log NULL: none) */
+	bool replicated;	/* the purgatory answered (err set) */
 	int16_t err;
 };
 TAILQ_HEAD(kb_gappend_q, kb_gappend);
@@ -64,16 +68,40 @@ static void kb_groups_defer(struct kb_groups *g)
 		event_active(g->deferred, EV_TIMEOUT, 0);
 }
 
-static void kb_groups_append_completed(void *arg, struct krm_produce *pr)
+/* a (in g->pending) is done once replicated and, unless it failed, flushed as the policy says */
+static void kb_groups_append_check(struct kb_gappend *a)
 {
-	struct kb_gappend *a = arg;
 	struct kb_groups *g = a->g;
-	a->err = krm_produce_result(pr, 0)->error;
-	krm_produce_free(pr);
-	a->pr = NULL;
+	if (!a->replicated || (a->log && !a->err))
+		return;
 	TAILQ_REMOVE(&g->pending, a, link);
 	TAILQ_INSERT_TAIL(&g->done, a, link);
 	kb_groups_defer(g);
+}
+
+static void kb_groups_append_completed(void *arg, struct krm_produce *pr)
+{
+	struct kb_gappend *a = arg;
+	a->err = krm_produce_result(pr, 0)->error;
+	krm_produce_free(pr);
+	a->pr = NULL;
+	a->replicated = true;
+	kb_groups_append_check(a);
+}
+
+void kb_groups_flushed(struct broker *b, const struct klog *l, int64_t offset)
+{
+	struct kb_groups *g = b->groups;
+	if (!g)
+		return;
+	struct kb_gappend *a, *next;
+	for (a = TAILQ_FIRST(&g->pending); a; a = next) {
+		next = TAILQ_NEXT(a, link);
+		if (a->log == l && a->flush_upto <= offset) {
+			a->log = NULL;
+			kb_groups_append_check(a);
+		}
+	}
 }
 
 static int16_t kb_groups_append(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id)
@@ -124,14 +152,20 @@ static int16_t kb_groups_append(void *arg, int32_t partition, const struct kgrou
 		free(a);
 		return e ? e : KE_UNKNOWN_SERVER_ERROR;
 	}
+	/* durable, then acknowledged: a flush-policy fsync this append started is waited for too
+	 * (log.flush.interval.messages / flush.messages, as a Produce's response waits for it) */
+	int64_t upto = klog_flush_pending(l);
+	if (upto > krm_produce_result(a->pr, 0)->base_offset) {
+		a->log = l;
+		a->flush_upto = upto;
+	}
+	TAILQ_INSERT_TAIL(&g->pending, a, link);
 	if (krm_produce_submit(b->rm, a->pr)) { /* final already (an ISR of one): reported later */
 		a->err = krm_produce_result(a->pr, 0)->error;
 		krm_produce_free(a->pr);
 		a->pr = NULL;
-		TAILQ_INSERT_TAIL(&g->done, a, link);
-		kb_groups_defer(g);
-	} else {
-		TAILQ_INSERT_TAIL(&g->pending, a, link);
+		a->replicated = true;
+		kb_groups_append_check(a);
 	}
 	return KE_NONE;
 }
@@ -241,7 +275,7 @@ void kb_groups_stop(struct broker *b)
 	struct kb_gappend *a;
 	while ((a = TAILQ_FIRST(&g->pending))) {
 		TAILQ_REMOVE(&g->pending, a, link);
-		krm_produce_free(a->pr); /* leaves the purgatory unanswered */
+		krm_produce_free(a->pr); /* leaves the purgatory unanswered (NULL when only flushing) */
 		free(a);
 	}
 	while ((a = TAILQ_FIRST(&g->done))) {

@@ -10,7 +10,8 @@
  * truncated, its records past the high watermark become committed), unloading it when the
  * leadership goes; it carries out the core's appends as acks=all appends through the replica
  * manager (one uncompressed batch each, deadline offsets.commit.timeout.ms; completed when the
- * high watermark passes the batch, failed on the deadline or a lost leadership) and reports
+ * high watermark passes the batch and, under a flush policy, the fsync its append started is
+ * done; failed on the deadline or a lost leadership) and reports
  * each with kgroups_append_done from a deferred event (never from inside the append or the
  * replica manager's callbacks); and it passes the clock (kb_groups_tick). The requests and their
  * answers are broker/api's (kapi_group), which gives the reply callback at start.
@@ -59,6 +60,10 @@ int16_t kb_groups_offsets_topic(struct broker *b, int32_t *nparts);
 /* The state of __consumer_offsets partition p changed here (LeaderAndIsr applied, replica
  * removed): load or unload it if this broker's leadership of it changed. */
 void kb_groups_part_changed(struct broker *b, int32_t p);
+/* A flush-policy fsync of log l is done up to offset (the logs' flushed callback, relayed by
+ * broker/api's kapi_produce_flushed): appends waiting for it complete. */
+struct klog;
+void kb_groups_flushed(struct broker *b, const struct klog *l, int64_t offset);
 /* Time passes: the core's tick, and every partition's leadership checked again. */
 void kb_groups_tick(struct broker *b, int64_t now);
 

@@ -115,6 +115,7 @@ void kapi_produce_flushed(struct klog *l, int64_t offset, void *arg)
 	struct broker *b = arg;
 	if (b->rm)
 		krm_flushed(b->rm, l, offset);
+	kb_groups_flushed(b, l, offset); /* offset commits waiting for their fsync */
 	struct kflushwait *fw, *next;
 	for (fw = LIST_FIRST(&b->flush_waits); fw; fw = next) {
 		next = LIST_NEXT(fw, link);
