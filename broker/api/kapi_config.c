@@ -5,7 +5,9 @@
 
 #include "buf.h"
 #include "err.h"
+#include "kacl.h"
 #include "kapi.h"
+#include "kapi_acl.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kout.h"
@@ -238,8 +240,17 @@ static int admin_alter_configs(struct broker *b, struct kreq *q, struct kout *o,
 	}
 	if (!rc && first) {
 		w->deadline_ms = kb_now_ms() + 30000; /* the coordinator's answer; no timeout field */
-		for (int32_t i = 0; i < nr; i++)
-			alter_resource(b, w, i, &res[i], incremental, validate_only);
+		for (int32_t i = 0; i < nr; i++) {
+			/* Kafka: ALTER_CONFIGS on the topic, or on the cluster for a broker */
+			if (res[i].type == KB_RES_TOPIC && !res[i].bad_name &&
+			    !kapi_acl_ok(b, q, KACL_RT_TOPIC, res[i].name, KACL_OP_ALTER_CONFIGS))
+				kwait_set(w, i, KE_TOPIC_AUTHORIZATION_FAILED, "Authorization failed.");
+			else if (res[i].type == KB_RES_BROKER &&
+				 !kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_ALTER_CONFIGS))
+				kwait_set(w, i, KE_CLUSTER_AUTHORIZATION_FAILED, "Authorization failed.");
+			else
+				alter_resource(b, w, i, &res[i], incremental, validate_only);
+		}
 	} else if (!rc) {
 		struct wbuf *wb = &o->w;
 		wbuf_i32(wb, 0); /* throttle_time_ms */
@@ -477,7 +488,13 @@ int kapi_config_describe(struct broker *b, struct kreq *q, struct kout *o)
 		snprintf(bid, sizeof(bid), "%d", b->cfg->broker_id);
 		int16_t err = KE_NONE;
 		const char *msg = NULL;
-		if (ty == 2 && !t) {
+		if (ty == 2 && !kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_DESCRIBE_CONFIGS)) {
+			err = KE_TOPIC_AUTHORIZATION_FAILED; /* Kafka: DESCRIBE_CONFIGS on the topic */
+			msg = "Authorization failed.";
+		} else if (ty == 4 && !kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_DESCRIBE_CONFIGS)) {
+			err = KE_CLUSTER_AUTHORIZATION_FAILED; /* and on the cluster for a broker */
+			msg = "Authorization failed.";
+		} else if (ty == 2 && !t) {
 			err = KE_UNKNOWN_TOPIC_OR_PARTITION;
 			msg = "Topic does not exist";
 		} else if (ty == 4 && name[0] && strcmp(name, bid)) {

@@ -5,8 +5,11 @@
 #include "kapi_group.h"
 
 #include "err.h"
+#include "kacl.h"
 #include "kapi.h"
+#include "kapi_acl.h"
 #include "kapi_meta.h"
+#include "kb_acl.h"
 #include "kb_broker.h"
 #include "kb_groups.h"
 #include "kconn.h"
@@ -35,11 +38,15 @@ static const uint8_t *kapi_group_body(const struct kreq *q, size_t *len)
 /* ---- FindCoordinator ---- */
 
 /* Kafka's Errors.message() of the codes FindCoordinator answers (NONE's is its name). */
+static bool kapi_group_allowed(struct broker *b, const struct kreq *q, struct kgw_str g, int op);
+
 static const char *kapi_group_find_message(int16_t err)
 {
 	switch (err) {
 	case KE_NONE:
 		return "NONE";
+	case KE_GROUP_AUTHORIZATION_FAILED:
+		return "Group authorization failed.";
 	case KE_COORDINATOR_NOT_AVAILABLE:
 		return "The coordinator is not available.";
 	default:
@@ -65,6 +72,8 @@ int kapi_group_find_coordinator(struct broker *b, struct kreq *q, struct kout *o
 		r.error = KE_COORDINATOR_NOT_AVAILABLE; /* no transaction coordinator (yet) */
 	} else if (fq.key_type != KGW_COORD_GROUP) {
 		r.error = KE_INVALID_REQUEST;
+	} else if (!kapi_group_allowed(b, q, fq.key, KACL_OP_DESCRIBE)) {
+		r.error = KE_GROUP_AUTHORIZATION_FAILED; /* Kafka: DESCRIBE on the group */
 	} else {
 		int32_t np = 0;
 		r.error = kb_groups_offsets_topic(b, &np);
@@ -95,6 +104,104 @@ int kapi_group_find_coordinator(struct broker *b, struct kreq *q, struct kout *o
 	rc = kgw_find_resp_encode(&o->w, q->ver, &r);
 	kgw_arena_free(&a);
 	return rc ? ERR_PROTO : 0;
+}
+
+/* ---- authorization ---- */
+
+/* Whether q may do op on the group named g (a copy NUL-terminated for the check). */
+static bool kapi_group_allowed(struct broker *b, const struct kreq *q, struct kgw_str g, int op)
+{
+	if (!kb_acl_on(b))
+		return true;
+	char *name = strndup(g.p ? (const char *)g.p : "", g.p && g.len > 0 ? (size_t)g.len : 0);
+	bool ok = name && kapi_acl_ok(b, q, KACL_RT_GROUP, name, op);
+	free(name);
+	return ok;
+}
+
+/* Kafka's checks of the group APIs (KafkaApis): READ on the group for JoinGroup, SyncGroup,
+ * Heartbeat, LeaveGroup, OffsetCommit and OffsetFetch; refused requests are answered here
+ * with GROUP_AUTHORIZATION_FAILED (OffsetCommit: on every partition) and never reach the core.
+ * Returns true when it answered. */
+static bool kapi_group_refused(struct broker *b, const struct kreq *q, struct kresp *resp, const void *req)
+{
+	struct kgw_str g;
+	switch (q->key) {
+	case KGW_API_JOIN_GROUP:
+		g = ((const struct kgw_join_req *)req)->group_id;
+		break;
+	case KGW_API_SYNC_GROUP:
+		g = ((const struct kgw_sync_req *)req)->group_id;
+		break;
+	case KGW_API_HEARTBEAT:
+		g = ((const struct kgw_heartbeat_req *)req)->group_id;
+		break;
+	case KGW_API_LEAVE_GROUP:
+		g = ((const struct kgw_leave_req *)req)->group_id;
+		break;
+	case KGW_API_OFFSET_COMMIT:
+		g = ((const struct kgw_commit_req *)req)->group_id;
+		break;
+	case KGW_API_OFFSET_FETCH:
+		g = ((const struct kgw_ofetch_req *)req)->group_id;
+		break;
+	default:
+		return false;
+	}
+	if (kapi_group_allowed(b, q, g, KACL_OP_READ))
+		return false;
+	const int16_t e = KE_GROUP_AUTHORIZATION_FAILED;
+	switch (q->key) {
+	case KGW_API_JOIN_GROUP: {
+		struct kgw_join_resp r = { .error = e, .generation_id = -1, .protocol_name = kgw_s(""),
+					   .leader = kgw_s(""), .member_id = kgw_s("") };
+		kapi_group_reply(NULL, resp, q->key, q->ver, &r);
+		break;
+	}
+	case KGW_API_SYNC_GROUP: {
+		struct kgw_sync_resp r = { .error = e, .assignment = kgw_s("") };
+		kapi_group_reply(NULL, resp, q->key, q->ver, &r);
+		break;
+	}
+	case KGW_API_HEARTBEAT: {
+		struct kgw_heartbeat_resp r = { .error = e };
+		kapi_group_reply(NULL, resp, q->key, q->ver, &r);
+		break;
+	}
+	case KGW_API_LEAVE_GROUP: {
+		struct kgw_leave_resp r = { .error = e };
+		kapi_group_reply(NULL, resp, q->key, q->ver, &r);
+		break;
+	}
+	case KGW_API_OFFSET_COMMIT: {
+		const struct kgw_commit_req *c = req;
+		int32_t np = 0;
+		for (int32_t i = 0; i < c->n_topics; i++)
+			np += c->topics[i].n_parts;
+		struct kgw_topic_errors *te = calloc((size_t)c->n_topics + 1, sizeof(*te));
+		struct kgw_part_error *pe = calloc((size_t)np + 1, sizeof(*pe));
+		struct kgw_commit_resp r = { 0 };
+		if (te && pe) {
+			r.n_topics = c->n_topics;
+			r.topics = te;
+			for (int32_t i = 0, k = 0; i < c->n_topics; i++) {
+				te[i] = (struct kgw_topic_errors){ c->topics[i].name, c->topics[i].n_parts, pe + k };
+				for (int32_t j = 0; j < c->topics[i].n_parts; j++, k++)
+					pe[k] = (struct kgw_part_error){ c->topics[i].parts[j].partition, e };
+			}
+		}
+		kapi_group_reply(NULL, resp, q->key, q->ver, &r);
+		free(te);
+		free(pe);
+		break;
+	}
+	default: { /* OffsetFetch: the group's error (v2+) and no offsets */
+		struct kgw_ofetch_resp r = { .error = e };
+		kapi_group_reply(NULL, resp, q->key, q->ver, &r);
+		break;
+	}
+	}
+	return true;
 }
 
 /* ---- the APIs of the core ---- */
@@ -182,6 +289,10 @@ int kapi_group_request(struct broker *b, struct kreq *q, struct kresp *resp)
 		log_warn(API_MOD, "malformed api_key %d v%d request from %s: %s; closing", q->key, v, net_conn_peer(c->nc),
 			 eb);
 		return rc < 0 ? rc : ERR_PROTO;
+	}
+	if (kapi_group_refused(b, q, resp, &u)) {
+		kgw_arena_free(&a);
+		return 0;
 	}
 	/* the identity DescribeGroups shows: the header's client id, the peer's address */
 	char host[80];

@@ -4,7 +4,8 @@ so each client's principal is User:<its certificate's subject>; super.users name
 kafka-acls (on librdkafka's admin API) adds READ and WRITE for alice on a topic and --list prints
 them as Kafka's AclCommand does; alice produces and consumes (confluent-kafka, kcat); bob is
 refused with TOPIC_AUTHORIZATION_FAILED for produce and fetch, does not see the topic in
-Metadata, and cannot create a topic; the super user can do everything; --remove takes alice's
+Metadata, and cannot create a topic; alice cannot use a consumer group without READ on it
+(GROUP_AUTHORIZATION_FAILED) and can with it; the super user can do everything; --remove takes alice's
 ACLs away and she is refused from then on; the ACLs are in the coordinator as Kafka writes them."""
 import json
 import os
@@ -47,6 +48,7 @@ class TestBrokerAcls(unittest.TestCase):
                 "ssl.truststore.type=PEM", "ssl.truststore.location=%s" % cls.ca.crt,
                 "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
                 "super.users=%s" % ADMIN,
+                "offsets.topic.replication.factor=1", "offsets.topic.num.partitions=2",
             ]) + "\n")
         b.start()
         b.wait_ready()
@@ -91,6 +93,8 @@ class TestBrokerAcls(unittest.TestCase):
                 if m is None:
                     break
                 if m.error():
+                    if m.error().code() == confluent_kafka.KafkaError.GROUP_AUTHORIZATION_FAILED:
+                        continue  # assigned, not subscribed: the group (no ACL) is not needed
                     return m.error()
                 got.append(m.value())
         finally:
@@ -169,6 +173,41 @@ class TestBrokerAcls(unittest.TestCase):
         err = self.consume("bob", 1)
         self.assertIsInstance(err, confluent_kafka.KafkaError)
         self.assertEqual(err.code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED, err)
+
+        # the config APIs: DESCRIBE_CONFIGS on the topic (bob has DESCRIBE only)
+        res = confluent_kafka.admin.ConfigResource(confluent_kafka.admin.RESOURCE_TOPIC, TOPIC)
+        with self.assertRaises(confluent_kafka.KafkaException) as cm:
+            bob_admin.describe_configs([res], request_timeout=20)[res].result(30)
+        self.assertEqual(cm.exception.args[0].code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED)
+        cfg = admin.describe_configs([res], request_timeout=20)[res].result(30)
+        self.assertIn("retention.ms", cfg)
+
+        # groups: alice may not use a group she has no READ on; with it she consumes through it
+        def group_poll(want_error):
+            c = confluent_kafka.Consumer(self.conf("alice", **{"group.id": "alice-group",
+                                                               "auto.offset.reset": "earliest"}))
+            c.subscribe([TOPIC])
+            try:
+                for _ in range(20):
+                    m = c.poll(1)
+                    if m is None:
+                        continue
+                    if m.error():
+                        if want_error:
+                            return m.error()
+                        continue
+                    if not want_error:
+                        return m.value()
+            finally:
+                c.close()
+            return None
+        err = group_poll(True)
+        self.assertIsNotNone(err, "no error for a group without READ")
+        self.assertEqual(err.code(), confluent_kafka.KafkaError.GROUP_AUTHORIZATION_FAILED, err)
+        r = self.acls("admin", "--add", "--allow-principal", ALICE, "--operation", "Read", "--group", "alice-group")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ResourcePattern(resourceType=GROUP, name=alice-group, patternType=LITERAL)", r.stdout)
+        self.assertEqual(group_poll(False), b"alice-0")
 
         # the super user reads and writes with no ACL of its own
         self.assertEqual(self.produce("admin", 1), [None])
