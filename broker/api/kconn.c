@@ -69,6 +69,19 @@ static struct kconn *kconn_new(struct broker *b)
 	return c;
 }
 
+/* A SASL listener's connection starts its authentication (ksauth). */
+static int kconn_sasl(struct kconn *c)
+{
+	if (c->listener < 0)
+		return 0;
+	enum kb_security sec = c->b->cfg->listener[c->listener].security;
+	if ((sec == KB_SEC_SASL_PLAINTEXT || sec == KB_SEC_SASL_SSL) && ksauth_start(c)) {
+		net_conn_close(c->nc, ERR_NOMEM);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
 int kconn_accept(struct broker *b, evutil_socket_t fd, int listener, struct ssl_st *ssl)
 {
 	struct kconn *c = kconn_new(b);
@@ -87,19 +100,15 @@ int kconn_accept(struct broker *b, evutil_socket_t fd, int listener, struct ssl_
 		return ERR_NOMEM;
 	}
 	LIST_INSERT_HEAD(&b->conns, c, link);
-	enum kb_security sec = b->cfg->listener[listener].security;
-	if ((sec == KB_SEC_SASL_PLAINTEXT || sec == KB_SEC_SASL_SSL) && ksauth_start(c)) {
-		net_conn_close(c->nc, ERR_NOMEM);
-		return ERR_NOMEM;
-	}
-	return 0;
+	return kconn_sasl(c);
 }
 
-int kconn_accept_bev(struct broker *b, struct bufferevent *bev)
+int kconn_accept_bev(struct broker *b, struct bufferevent *bev, int listener)
 {
 	struct kconn *c = kconn_new(b);
 	if (!c)
 		return ERR_NOMEM;
+	c->listener = listener;
 	struct net_conn_opts opts = kconn_opts(b);
 	c->nc = net_conn_new_bev(bev, &opts, &kconn_cbs, c);
 	if (!c->nc) {
@@ -107,7 +116,7 @@ int kconn_accept_bev(struct broker *b, struct bufferevent *bev)
 		return ERR_NOMEM;
 	}
 	LIST_INSERT_HEAD(&b->conns, c, link);
-	return 0;
+	return kconn_sasl(c);
 }
 
 bool kconn_tls(const struct kconn *c)

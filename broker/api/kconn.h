@@ -53,8 +53,9 @@ struct ssl_st;
 int kconn_accept(struct broker *b, evutil_socket_t fd, int listener, struct ssl_st *ssl);
 /* Whether c is a TLS connection (its Fetch responses are copied, not sent with sendfile). */
 bool kconn_tls(const struct kconn *c);
-/* The same over an existing bufferevent (owned from now on; tests use a bufferevent pair). */
-int kconn_accept_bev(struct broker *b, struct bufferevent *bev);
+/* The same over an existing bufferevent (owned from now on; tests use a bufferevent pair), as if
+ * accepted on listener `listener` (-1: none, the inter-broker listener's view, no SASL). */
+int kconn_accept_bev(struct broker *b, struct bufferevent *bev, int listener);
 /* Closes every connection of b (at shutdown, from outside the loop's callbacks). */
 void kconn_close_all(struct broker *b);
 

@@ -171,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (bufferevent_pair_new(fz_b.base, 0, fz_pair))
 		abort();
-	if (kconn_accept_bev(&fz_b, fz_pair[0]))
+	if (kconn_accept_bev(&fz_b, fz_pair[0], -1))
 		abort();
 	uint8_t len4[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
 	bufferevent_write(fz_pair[1], len4, 4);
