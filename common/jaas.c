@@ -34,9 +34,10 @@ static void jaas_skip(struct jaas_lex *x)
 	}
 }
 
+/* A word runs up to a blank or one of = ; " { } (so bare values like alice@x+1 are one word). */
 static bool jaas_word_char(char c)
 {
-	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$' || c == '-' || c == '/' || c == ':';
+	return c && !isspace((unsigned char)c) && !strchr("=;\"{}", c);
 }
 
 /* The next token; words and quoted strings are copied (unescaped) into buf[n]. */

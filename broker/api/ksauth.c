@@ -27,6 +27,7 @@
 #include "ksauth.h"
 
 #include "err.h"
+#include "jaas.h"
 #include "kapi.h"
 #include "kb_broker.h"
 #include "kb_config.h"
@@ -189,7 +190,7 @@ static int ksauth_conf_listener(const struct kb_config *cfg, int i, struct ksaut
 				       "(org.apache.kafka.common.security.plain.PlainLoginModule required user_<name>=\"<password>\" ...;)",
 				       cfg->source ? cfg->source : "config", l->name, l->name);
 		char module[256], why[256];
-		if (ksasl_jaas_parse(jaas, module, sizeof(module), ksauth_conf_user, sl, why, sizeof(why)))
+		if (jaas_entry_parse(jaas, strlen(jaas), module, sizeof(module), ksauth_conf_user, sl, why, sizeof(why)))
 			return err_set(eb, el, ERR_CONFIG, "%s: listener.name.%s.plain.sasl.jaas.config: %s",
 				       cfg->source ? cfg->source : "config", l->name, why);
 		if (sl->nusers < 0)

@@ -5,7 +5,7 @@
  * (RFC 4616) and SCRAM's client-first and client-final messages (RFC 5802 §5.1, §7; RFC 7677) —
  * SCRAM credentials as Kafka stores them in /config/users/<name>
  * ("salt=<b64>,stored_key=<b64>,server_key=<b64>,iterations=<n>", ScramCredentialUtils), base64,
- * and the JAAS entry of Kafka's PlainLoginModule (user_<name>="<password>" options).
+ * (the JAAS entries of Kafka's PlainLoginModule are common/jaas's).
  * Schemas: apache/kafka clients/src/main/resources/common/message/Sasl{Handshake,Authenticate}
  * {Request,Response}.json. Every input here comes from a peer or a config file and is
  * distrusted: each string is bounded by the buffers below, a token by KSASL_MAX_TOKEN; nothing
@@ -127,13 +127,6 @@ int ksasl_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *
 /* Encodes p[0..n) into out, which holds 4 * ((n + 2) / 3) + 1 bytes; returns the length. */
 size_t ksasl_b64_encode(const uint8_t *p, size_t n, char *out);
 
-/* ---- JAAS (PlainLoginModule) ---- */
-
-/* One entry of a JAAS configuration: "<module> <flag> k="v" k2="v2" ... ;". Calls opt for every
- * option in order (key and value NUL-terminated, the value unquoted; the strings live during the
- * call only) and copies the module's class name into module[n]. 0, or ERR_PROTO with the reason
- * in eb (no flag, an unterminated quote, a missing ';', text after it, an option too long). */
-int ksasl_jaas_parse(const char *s, char *module, size_t n,
-		     void (*opt)(const char *key, const char *value, void *arg), void *arg, char *eb, size_t el);
+/* JAAS entries (PlainLoginModule's user_<name> options) are parsed by common/jaas. */
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include "buf.h"
 #include "err.h"
+#include "jaas.h"
 #include "ksasl.h"
 
 #include <stdint.h>
@@ -105,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(s, p, n);
 		s[n] = '\0';
 		char module[128], eb[256];
-		ksasl_jaas_parse(s, module, sizeof(module), fuzz_ksasl_opt, NULL, eb, sizeof(eb));
+		jaas_entry_parse(s, strlen(s), module, sizeof(module), fuzz_ksasl_opt, NULL, eb, sizeof(eb));
 		free(s);
 		break;
 	}

@@ -7,6 +7,7 @@
  */
 #include "buf.h"
 #include "err.h"
+#include "jaas.h"
 #include "ksasl.h"
 
 #include "check_main.h"
@@ -272,7 +273,7 @@ START_TEST(test_jaas)
 	struct opts o = { "" };
 	const char *s = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\"\n"
 			"   password=\"admin-secret\" user_admin=\"admin-secret\" user_alice=\"al\\\"ice;= x\" debug=true;";
-	ck_assert_int_eq(ksasl_jaas_parse(s, module, sizeof(module), collect, &o, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(jaas_entry_parse(s, strlen(s), module, sizeof(module), collect, &o, eb, sizeof(eb)), 0);
 	ck_assert_str_eq(module, "org.apache.kafka.common.security.plain.PlainLoginModule");
 	ck_assert_str_eq(o.buf, "username=admin|password=admin-secret|user_admin=admin-secret|user_alice=al\"ice;= x|debug=true|");
 	const char *bad[] = {
@@ -287,7 +288,7 @@ START_TEST(test_jaas)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o.buf[0] = '\0';
-		ck_assert_int_eq(ksasl_jaas_parse(bad[i], module, sizeof(module), collect, &o, eb, sizeof(eb)), ERR_PROTO);
+		ck_assert_int_eq(jaas_entry_parse(bad[i], strlen(bad[i]), module, sizeof(module), collect, &o, eb, sizeof(eb)), ERR_PROTO);
 		ck_assert(eb[0] != '\0');
 	}
 }
