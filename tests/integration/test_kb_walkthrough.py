@@ -127,11 +127,15 @@ class WalkthroughTest(unittest.TestCase):
 
         self.run_tool("kafka-topics.sh", "--alter", "--bootstrap-server", bs, "--topic", "cities", "--partitions", "3")
         kbharness.wait_for(lambda: os.path.isdir(os.path.join(logs, "cities-2")), what="cities-2")
+        # the console consumer's group made the broker create __consumer_offsets, which Kafka's
+        # --list shows too (internal topics are left out only with --exclude-internal)
         r = self.run_tool("kafka-topics.sh", "--list", "--zookeeper", zk)
+        self.assertEqual(r.stdout.split(), ["__consumer_offsets", "cities"])
+        r = self.run_tool("kafka-topics.sh", "--list", "--zookeeper", zk, "--exclude-internal")
         self.assertEqual(r.stdout.split(), ["cities"])
         self.run_tool("kafka-topics.sh", "--delete", "--bootstrap-server", bs, "--topic", "cities")
         kbharness.wait_for(lambda: not os.path.exists(os.path.join(logs, "cities-0")), what="deletion")
-        r = self.run_tool("kafka-topics.sh", "--list", "--bootstrap-server", bs)
+        r = self.run_tool("kafka-topics.sh", "--list", "--bootstrap-server", bs, "--exclude-internal")
         self.assertEqual(r.stdout.split(), [])
         self.assertIsNone(broker.poll())
         with open(os.path.join(d, "logs", "server.log")) as f:
