@@ -535,6 +535,10 @@ int kacl_zk_decode(const char *buf, size_t len, struct kacl_entry **out, size_t 
 			rc = err_set(eb, el, ERR_CORRUPT, "acl znode: entry %zu: principal is not Type:name", i);
 			goto out;
 		}
+		if (!x->host[0]) {
+			rc = err_set(eb, el, ERR_CORRUPT, "acl znode: entry %zu: empty host", i);
+			goto out;
+		}
 		if ((rc = kacl_zk_str(a, "operation", tmp, sizeof(tmp) - 1, i, eb, el)))
 			goto out;
 		x->op = (int8_t)kacl_op_parse(tmp);

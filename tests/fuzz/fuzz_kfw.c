@@ -3,8 +3,9 @@
  * responses. The first byte picks the decoder (even: Fetch, odd: OffsetForLeaderEpoch), the
  * rest is the response frame. Any outcome but a crash, a read out of bounds or a hang is fine,
  * but what a successful decode hands on must hold up: every partition's records lie inside the
- * frame, are exactly its batches back to back (each one valid by kbatch_validate, its offsets
- * and epoch as described) and are followed only by the dropped bytes.
+ * frame, are exactly its batches back to back (each one's header and CRC valid by
+ * kbatch_check_ex as a follower checks them, records not walked: the CRC covers what the leader
+ * validated; its offsets and epoch as described) and are followed only by the dropped bytes.
  * Seeds: tests/unit/kfw_vectors.py --corpus tests/fuzz/corpus/kfw.
  */
 #include "err.h"
@@ -42,7 +43,7 @@ static void fuzz_kfw_fetch(const uint8_t *p, size_t len)
 				abort();
 			size_t sz = kbatch_size_of(pr->records + pos);
 			if (sz > pr->records_len - pos ||
-			    kbatch_validate(pr->records + pos, sz, &h, eb, sizeof(eb)) != 0 ||
+			    kbatch_check_ex(pr->records + pos, sz, KBATCH_COMPACTED, &h, eb, sizeof(eb)) != 0 ||
 			    h.base_offset != kb->base_offset || kb->last_offset != h.base_offset + h.last_offset_delta ||
 			    kb->epoch != h.leader_epoch || kb->last_offset < kb->base_offset)
 				abort();
