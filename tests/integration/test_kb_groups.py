@@ -64,6 +64,19 @@ def produce(bs, topic, values, partitions=None):
         p.close()
 
 
+def read_n(c, n, timeout=30, quiet_ms=500):
+    """The records a kafka-python consumer reads until it has n of them, then for quiet_ms
+    more (so that one too many shows), instead of waiting out a consumer timeout."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < deadline:
+        got += [r for rs in c.poll(200).values() for r in rs]
+    end = time.monotonic() + quiet_ms / 1000.0
+    while time.monotonic() < end:
+        got += [r for rs in c.poll(100).values() for r in rs]
+    return got
+
+
 class PyMember(threading.Thread):
     """A kafka-python consumer of a group polling in its own thread (kafka-python's poll blocks
     in a rebalance until every member rejoined, so the members of one group cannot share a
@@ -168,10 +181,10 @@ class GroupsCase:
         finally:
             c.close()
         c = KafkaConsumer(topic, bootstrap_servers=self.bs, group_id=group, auto_offset_reset="earliest",
-                          enable_auto_commit=False, session_timeout_ms=SESSION_MS, consumer_timeout_ms=3000)
+                          enable_auto_commit=False, session_timeout_ms=SESSION_MS)
         try:
             self.assertEqual(c.committed(tp), stopped)
-            rest = [r.value for r in c]
+            rest = [r.value for r in read_n(c, 20 - stopped)]
         finally:
             c.close()
         self.assertEqual(rest, [b"r%d" % i for i in range(stopped, 20)])
@@ -183,9 +196,9 @@ class GroupsCase:
         produce(self.bs, topic, want, partitions=2)
         for group in ("g-one-%d" % self.rf, "g-two-%d" % self.rf):
             c = KafkaConsumer(topic, bootstrap_servers=self.bs, group_id=group, auto_offset_reset="earliest",
-                              session_timeout_ms=SESSION_MS, consumer_timeout_ms=4000)
+                              session_timeout_ms=SESSION_MS)
             try:
-                got = sorted(r.value.decode() for r in c)
+                got = sorted(r.value.decode() for r in read_n(c, len(want)))
             finally:
                 c.close()
             self.assertEqual(got, want, group)
@@ -426,9 +439,9 @@ class GroupsThreeBrokersTest(GroupsCase, SharedFixtureTest):
         produce(self.bs, topic, ["x%d" % i for i in range(20)], partitions=2)
         tps = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
         c = KafkaConsumer(topic, bootstrap_servers=self.bs, group_id=group, auto_offset_reset="earliest",
-                          enable_auto_commit=False, session_timeout_ms=SESSION_MS, consumer_timeout_ms=4000)
+                          enable_auto_commit=False, session_timeout_ms=SESSION_MS)
         try:
-            self.assertEqual(len(list(c)), 20)
+            self.assertEqual(len(read_n(c, 20)), 20)
             c.commit({tps[0]: kafka_offset(7), tps[1]: kafka_offset(9)})
             self.assertEqual([c.committed(tp) for tp in tps], [7, 9])
         finally:
@@ -446,11 +459,11 @@ class GroupsThreeBrokersTest(GroupsCase, SharedFixtureTest):
         self.assertIn(new, [b.id for b in live])
         bs = ",".join(b.bootstrap for b in live)
         c = KafkaConsumer(topic, bootstrap_servers=bs, group_id=group, auto_offset_reset="earliest",
-                          enable_auto_commit=False, session_timeout_ms=SESSION_MS, consumer_timeout_ms=4000)
+                          enable_auto_commit=False, session_timeout_ms=SESSION_MS)
         try:
             self.assertEqual([c.committed(tp) for tp in tps], [7, 9])
             # it resumes from the committed offsets: 10 - 7 + 10 - 9 records
-            self.assertEqual(len(list(c)), 4)
+            self.assertEqual(len(read_n(c, 4)), 4)
         finally:
             c.close()
         self.cluster.start_broker(old).wait_ready()
