@@ -204,6 +204,44 @@ int rbuf_count_i32(struct rbuf *r, int32_t max, size_t min_elem_size, int32_t *c
 	return 0;
 }
 
+int rbuf_count_compact(struct rbuf *r, int32_t max, size_t min_elem_size, int32_t *count)
+{
+	uint32_t u;
+	*count = 0;
+	if (rbuf_uvarint(r, &u))
+		return r->err;
+	if (u == 0) {
+		*count = -1;
+		return 0;
+	}
+	if (u - 1 > (uint32_t)max)
+		return rbuf_fail(r, ERR_TOOBIG);
+	if (min_elem_size && (size_t)(u - 1) > rbuf_left(r) / min_elem_size)
+		return rbuf_fail(r, ERR_TRUNC);
+	*count = (int32_t)(u - 1);
+	return 0;
+}
+
+int rbuf_tags_skip(struct rbuf *r, uint32_t *skipped)
+{
+	uint32_t n;
+	if (rbuf_uvarint(r, &n))
+		return r->err;
+	/* each field takes at least two bytes (its tag and its size): a count over the bytes left
+	 * is refused before the walk */
+	if (n > rbuf_left(r) / 2)
+		return rbuf_fail(r, ERR_TRUNC);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t tag, size;
+		rbuf_uvarint(r, &tag);
+		rbuf_uvarint(r, &size);
+		if (rbuf_skip(r, size))
+			return r->err;
+	}
+	*skipped += n;
+	return 0;
+}
+
 /* ---- writer ---- */
 
 void wbuf_init(struct wbuf *w, size_t max)

@@ -68,6 +68,11 @@ int rbuf_bytes_varint(struct rbuf *r, size_t max, const uint8_t **out, int32_t *
  * left (each element is at least min_elem_size bytes), so a caller can allocate count elements
  * safely. -1 (null array) gives *count = -1. */
 int rbuf_count_i32(struct rbuf *r, int32_t max, size_t min_elem_size, int32_t *count);
+/* The same for a Kafka COMPACT_ARRAY count (unsigned varint count + 1; 0 is null, -1). */
+int rbuf_count_compact(struct rbuf *r, int32_t max, size_t min_elem_size, int32_t *count);
+/* Skips a Kafka tagged-field section (flexible versions: an unsigned varint count, then for each
+ * field its tag, its size and size bytes), adding the number of fields skipped to *skipped. */
+int rbuf_tags_skip(struct rbuf *r, uint32_t *skipped);
 
 /*
  * A growable output buffer with a hard maximum. It owns p (free with wbuf_free). Writers

@@ -50,6 +50,9 @@ enum api_kind {
  * Kafka 2.4 broker for these APIs, which is what kafka-python infers from them. */
 static const struct api_def {
 	int16_t key, min, max;
+	/* the first flexible version served (KIP-482: its request header is v2, with tagged fields
+	 * after the client id; the handler writes response header v1); 0: none */
+	int16_t flex;
 	enum api_kind kind;
 	int (*now)(struct broker *b, struct kreq *q, struct kout *o);
 	int (*produce)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
@@ -74,15 +77,16 @@ static const struct api_def {
 	{ .key = API_CREATE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_create },
 	{ .key = API_DELETE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_delete },
 	{ .key = API_INCREMENTAL_ALTER_CONFIGS, .min = 0, .max = 0, .kind = API_KIND_ADMIN, .admin = kapi_config_alter }, /* v1 is flexible */
-	/* consumer groups: up to the last non-flexible version, which is what kgw implements
-	 * (kgw_max_version; Kafka 2.4 serves one more, flexible, version of each but OffsetDelete) */
+	/* consumer groups: what kgw implements (kgw_max_version): the last non-flexible version of
+	 * each (Kafka 2.4 serves one more, flexible, version of each but OffsetDelete), and the
+	 * flexible OffsetCommit v8 and OffsetFetch v6-7 (Kafka 2.5's; librdkafka 2.0 asks v7) */
 	{ .key = KGW_API_FIND_COORDINATOR, .min = 0, .max = 2, .kind = API_KIND_NOW, .now = kapi_group_find_coordinator },
 	{ .key = KGW_API_JOIN_GROUP, .min = 0, .max = 5, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_SYNC_GROUP, .min = 0, .max = 3, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_HEARTBEAT, .min = 0, .max = 3, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_LEAVE_GROUP, .min = 0, .max = 3, .kind = API_KIND_GROUP, .group = kapi_group_request },
-	{ .key = KGW_API_OFFSET_COMMIT, .min = 0, .max = 7, .kind = API_KIND_GROUP, .group = kapi_group_request },
-	{ .key = KGW_API_OFFSET_FETCH, .min = 0, .max = 5, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_OFFSET_COMMIT, .min = 0, .max = 8, .flex = 8, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	{ .key = KGW_API_OFFSET_FETCH, .min = 0, .max = 7, .flex = 6, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_LIST_GROUPS, .min = 0, .max = 2, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_DESCRIBE_GROUPS, .min = 0, .max = 4, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_DELETE_GROUPS, .min = 0, .max = 1, .kind = API_KIND_GROUP, .group = kapi_group_request },
@@ -145,6 +149,11 @@ int kapi_header_read(uint8_t *p, size_t len, struct kreq *q)
 	rbuf_bytes_i16(&q->r, KB_MAX_STR, &q->client_id, &q->client_id_len);
 	if (q->client_id_len < 0)
 		q->client_id = NULL;
+	const struct api_def *d = kapi_def(q->key);
+	if (!q->r.err && d && d->flex && q->ver >= d->flex) { /* request header v2 */
+		uint32_t skipped = 0;
+		rbuf_tags_skip(&q->r, &skipped);
+	}
 	return q->r.err;
 }
 

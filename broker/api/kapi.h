@@ -6,7 +6,9 @@
  * area in kapi_meta, kapi_produce, kapi_fetch, kapi_offsets, kapi_admin, kapi_config,
  * kapi_ctrl and kapi_group (consumer groups); connections and their ordered response slots in kconn; response frames in kout.
  * Schemas: apache/kafka clients/src/main/resources/common/message/ (the JSON files); the
- * versions served are the non-flexible ones listed in kb_apis[]. The loop thread runs all of it.
+ * versions served are those listed in kb_apis[], non-flexible but for OffsetCommit v8 and
+ * OffsetFetch v6-7, whose request header (v2) ends in tagged fields that kapi_header_read skips
+ * (their handler writes response header v1). The loop thread runs all of it.
  */
 #ifndef SAMSA_KAPI_H
 #define SAMSA_KAPI_H

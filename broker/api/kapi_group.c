@@ -385,6 +385,8 @@ void kapi_group_reply(void *arg, void *token, int16_t api, int16_t ver, const vo
 	}
 	struct kout o;
 	kout_init(&o, resp->corr);
+	if (kgw_flexible(api, ver))
+		wbuf_uvarint(&o.w, 0); /* response header v1: no tagged fields */
 	int rc;
 	if (!o.eb) {
 		wbuf_free(&o.w);

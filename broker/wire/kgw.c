@@ -18,7 +18,8 @@ struct kgw_io {
 	struct wbuf *w; /* encoding when set, else decoding from r */
 	struct rbuf r;
 	struct kgw_arena *a;
-	int err; /* sticky: ERR_NOMEM, ERR_PROTO (decoding), ERR_INVAL (encoding) */
+	int err;   /* sticky: ERR_NOMEM, ERR_PROTO (decoding), ERR_INVAL (encoding) */
+	bool flex; /* a flexible version: compact strings, bytes and arrays, tagged fields */
 };
 
 /* The smallest encoding of a string / bytes / array (its length field). */
@@ -49,6 +50,7 @@ void kgw_arena_free(struct kgw_arena *a)
 	free(a->blocks);
 	a->blocks = NULL;
 	a->n = a->cap = 0;
+	a->tags_skipped = 0;
 }
 
 static void *kgw_alloc(struct kgw_io *io, size_t n, size_t sz)
@@ -165,14 +167,20 @@ static void kgw_field_str(struct kgw_io *io, struct kgw_str *s, bool on, bool nu
 			kgw_fail(io, ERR_INVAL);
 			return;
 		}
-		if (i32)
-			wbuf_bytes_i32(io->w, s->len < 0 ? NULL : (s->p ? (const void *)s->p : ""), s->len < 0 ? 0 : s->len);
+		const void *p = s->len < 0 ? NULL : (s->p ? (const void *)s->p : "");
+		int32_t n = s->len < 0 ? 0 : s->len;
+		if (io->flex)
+			wbuf_bytes_compact(io->w, p, n);
+		else if (i32)
+			wbuf_bytes_i32(io->w, p, n);
 		else
-			wbuf_bytes_i16(io->w, s->len < 0 ? NULL : (s->p ? (const void *)s->p : ""), s->len < 0 ? 0 : s->len);
+			wbuf_bytes_i16(io->w, p, n);
 		return;
 	}
-	int rc = i32 ? rbuf_bytes_i32(&io->r, KGW_MAX_BYTES, &s->p, &s->len)
-		     : rbuf_bytes_i16(&io->r, INT16_MAX, &s->p, &s->len);
+	size_t max = i32 ? KGW_MAX_BYTES : INT16_MAX;
+	int rc = io->flex ? rbuf_bytes_compact(&io->r, max, &s->p, &s->len)
+			  : i32 ? rbuf_bytes_i32(&io->r, max, &s->p, &s->len)
+				: rbuf_bytes_i16(&io->r, max, &s->p, &s->len);
 	if (rc == 0 && s->len < 0 && !nullable)
 		kgw_fail(io, ERR_PROTO);
 	if (rc == 0 && s->len == 0)
@@ -195,7 +203,8 @@ static void kgw_bytes(struct kgw_io *io, struct kgw_str *s)
 }
 
 /* An array of *n elements of size sz at *v (n -1: null, only when nullable); each element is
- * walked by fn. min is the smallest encoding of one element. */
+ * walked by fn. min is the smallest encoding of one element in a non-flexible version; in a
+ * flexible one (a COMPACT_ARRAY) every element takes at least one byte. */
 typedef void (*kgw_elem_fn)(struct kgw_io *io, void *elem, int16_t ver);
 
 static void kgw_array(struct kgw_io *io, void **v, int32_t *n, size_t sz, size_t min, bool nullable, kgw_elem_fn fn,
@@ -206,13 +215,16 @@ static void kgw_array(struct kgw_io *io, void **v, int32_t *n, size_t sz, size_t
 			kgw_fail(io, ERR_INVAL);
 			return;
 		}
-		wbuf_i32(io->w, *n);
+		if (io->flex)
+			wbuf_uvarint(io->w, (uint32_t)(*n + 1));
+		else
+			wbuf_i32(io->w, *n);
 		for (int32_t i = 0; i < *n && kgw_ok(io); i++)
 			fn(io, (char *)*v + (size_t)i * sz, ver);
 		return;
 	}
 	*v = NULL;
-	if (rbuf_count_i32(&io->r, KGW_MAX_COUNT, min, n))
+	if (io->flex ? rbuf_count_compact(&io->r, KGW_MAX_COUNT, 1, n) : rbuf_count_i32(&io->r, KGW_MAX_COUNT, min, n))
 		return;
 	if (*n < 0) {
 		if (!nullable)
@@ -224,6 +236,19 @@ static void kgw_array(struct kgw_io *io, void **v, int32_t *n, size_t sz, size_t
 	*v = kgw_alloc(io, (size_t)*n, sz);
 	for (int32_t i = 0; i < *n && kgw_ok(io); i++)
 		fn(io, (char *)*v + (size_t)i * sz, ver);
+}
+
+/* The tagged fields that end every structure of a flexible version (nothing otherwise): none
+ * are written; unknown ones are skipped when decoding, counted in the arena (none of these
+ * messages defines a tagged field of its own). */
+static void kgw_tags(struct kgw_io *io)
+{
+	if (!io->flex)
+		return;
+	if (io->w)
+		wbuf_uvarint(io->w, 0);
+	else
+		rbuf_tags_skip(&io->r, &io->a->tags_skipped);
 }
 
 static void kgw_str_elem(struct kgw_io *io, void *e, int16_t ver)
@@ -380,6 +405,7 @@ static void kgw_commit_part_io(struct kgw_io *io, void *e, int16_t ver)
 	kgw_i32(io, &p->leader_epoch, ver >= 6, -1);
 	kgw_i64(io, &p->commit_timestamp, ver == 1, -1);
 	kgw_nstr(io, &p->metadata, true);
+	kgw_tags(io);
 }
 
 static void kgw_commit_topic_io(struct kgw_io *io, void *e, int16_t ver)
@@ -388,10 +414,12 @@ static void kgw_commit_topic_io(struct kgw_io *io, void *e, int16_t ver)
 	kgw_str(io, &t->name);
 	kgw_array(io, (void **)&t->parts, &t->n_parts, sizeof(*t->parts), 4 + 8 + KGW_STR_MIN, false,
 		  kgw_commit_part_io, ver);
+	kgw_tags(io);
 }
 
 static void kgw_commit_req_io(struct kgw_io *io, struct kgw_commit_req *m, int16_t ver)
 {
+	io->flex = ver >= 8;
 	kgw_str(io, &m->group_id);
 	kgw_i32(io, &m->generation_id, ver >= 1, -1);
 	kgw_field_str(io, &m->member_id, ver >= 1, false, false, false);
@@ -399,6 +427,7 @@ static void kgw_commit_req_io(struct kgw_io *io, struct kgw_commit_req *m, int16
 	kgw_i64(io, &m->retention_time_ms, ver >= 2 && ver <= 4, -1);
 	kgw_array(io, (void **)&m->topics, &m->n_topics, sizeof(*m->topics), KGW_STR_MIN + KGW_ARRAY_MIN, false,
 		  kgw_commit_topic_io, ver);
+	kgw_tags(io);
 }
 
 static void kgw_part_error_io(struct kgw_io *io, void *e, int16_t ver)
@@ -407,6 +436,7 @@ static void kgw_part_error_io(struct kgw_io *io, void *e, int16_t ver)
 	(void)ver;
 	kgw_i32(io, &p->partition, true, 0);
 	kgw_i16(io, &p->error, true, 0);
+	kgw_tags(io);
 }
 
 static void kgw_topic_errors_io(struct kgw_io *io, void *e, int16_t ver)
@@ -414,13 +444,16 @@ static void kgw_topic_errors_io(struct kgw_io *io, void *e, int16_t ver)
 	struct kgw_topic_errors *t = e;
 	kgw_str(io, &t->name);
 	kgw_array(io, (void **)&t->parts, &t->n_parts, sizeof(*t->parts), 6, false, kgw_part_error_io, ver);
+	kgw_tags(io);
 }
 
 static void kgw_commit_resp_io(struct kgw_io *io, struct kgw_commit_resp *m, int16_t ver)
 {
+	io->flex = ver >= 8;
 	kgw_i32(io, &m->throttle_ms, ver >= 3, 0);
 	kgw_array(io, (void **)&m->topics, &m->n_topics, sizeof(*m->topics), KGW_STR_MIN + KGW_ARRAY_MIN, false,
 		  kgw_topic_errors_io, ver);
+	kgw_tags(io);
 }
 
 static void kgw_fetch_topic_io(struct kgw_io *io, void *e, int16_t ver)
@@ -428,13 +461,17 @@ static void kgw_fetch_topic_io(struct kgw_io *io, void *e, int16_t ver)
 	struct kgw_fetch_topic *t = e;
 	kgw_str(io, &t->name);
 	kgw_array(io, (void **)&t->parts, &t->n_parts, sizeof(*t->parts), 4, false, kgw_i32_elem, ver);
+	kgw_tags(io);
 }
 
 static void kgw_ofetch_req_io(struct kgw_io *io, struct kgw_ofetch_req *m, int16_t ver)
 {
+	io->flex = ver >= 6;
 	kgw_str(io, &m->group_id);
 	kgw_array(io, (void **)&m->topics, &m->n_topics, sizeof(*m->topics), KGW_STR_MIN + KGW_ARRAY_MIN, ver >= 2,
 		  kgw_fetch_topic_io, ver);
+	kgw_bool(io, &m->require_stable, ver >= 7);
+	kgw_tags(io);
 }
 
 static void kgw_ofetch_part_io(struct kgw_io *io, void *e, int16_t ver)
@@ -445,6 +482,7 @@ static void kgw_ofetch_part_io(struct kgw_io *io, void *e, int16_t ver)
 	kgw_i32(io, &p->leader_epoch, ver >= 5, -1);
 	kgw_nstr(io, &p->metadata, true);
 	kgw_i16(io, &p->error, true, 0);
+	kgw_tags(io);
 }
 
 static void kgw_ofetch_topic_io(struct kgw_io *io, void *e, int16_t ver)
@@ -453,14 +491,17 @@ static void kgw_ofetch_topic_io(struct kgw_io *io, void *e, int16_t ver)
 	kgw_str(io, &t->name);
 	kgw_array(io, (void **)&t->parts, &t->n_parts, sizeof(*t->parts), 4 + 8 + KGW_STR_MIN + 2, false,
 		  kgw_ofetch_part_io, ver);
+	kgw_tags(io);
 }
 
 static void kgw_ofetch_resp_io(struct kgw_io *io, struct kgw_ofetch_resp *m, int16_t ver)
 {
+	io->flex = ver >= 6;
 	kgw_i32(io, &m->throttle_ms, ver >= 3, 0);
 	kgw_array(io, (void **)&m->topics, &m->n_topics, sizeof(*m->topics), KGW_STR_MIN + KGW_ARRAY_MIN, false,
 		  kgw_ofetch_topic_io, ver);
 	kgw_i16(io, &m->error, ver >= 2, 0);
+	kgw_tags(io);
 }
 
 static void kgw_listed_group_io(struct kgw_io *io, void *e, int16_t ver)
@@ -652,9 +693,9 @@ int16_t kgw_max_version(int16_t api)
 {
 	switch (api) {
 	case KGW_API_OFFSET_COMMIT:
-		return 7;
+		return 8;
 	case KGW_API_OFFSET_FETCH:
-		return 5;
+		return 7;
 	case KGW_API_FIND_COORDINATOR:
 		return 2;
 	case KGW_API_JOIN_GROUP:
@@ -673,6 +714,18 @@ int16_t kgw_max_version(int16_t api)
 		return 0;
 	default:
 		return -1;
+	}
+}
+
+bool kgw_flexible(int16_t api, int16_t ver)
+{
+	switch (api) {
+	case KGW_API_OFFSET_COMMIT:
+		return ver >= 8;
+	case KGW_API_OFFSET_FETCH:
+		return ver >= 6;
+	default:
+		return false;
 	}
 }
 
@@ -698,7 +751,7 @@ static int kgw_decode_end(struct kgw_io *io, const char *what, size_t len, char 
 		if ((max) >= 0 && (ver < 0 || ver > (max)))                                              \
 			return err_set(eb, el, ERR_VERSION, "%s: version %d not implemented (0-%d)", what, \
 				       ver, (max));                                                      \
-		struct kgw_io io = { .w = NULL, .r = rbuf_make(p, len), .a = a, .err = 0 };              \
+		struct kgw_io io = { .w = NULL, .r = rbuf_make(p, len), .a = a, .err = 0, .flex = false };              \
 		kgw_##M##_io(&io, out, ver);                                                             \
 		return kgw_decode_end(&io, what, len, eb, el);                                           \
 	}                                                                                                \
@@ -707,7 +760,7 @@ static int kgw_decode_end(struct kgw_io *io, const char *what, size_t len, char 
 		if ((max) >= 0 && (ver < 0 || ver > (max)))                                              \
 			return ERR_VERSION;                                                              \
 		struct kgw_##M copy = *in; /* the walk only reads it when encoding */                    \
-		struct kgw_io io = { .w = w, .r = rbuf_make(NULL, 0), .a = NULL, .err = 0 };             \
+		struct kgw_io io = { .w = w, .r = rbuf_make(NULL, 0), .a = NULL, .err = 0, .flex = false };             \
 		kgw_##M##_io(&io, &copy, ver);                                                           \
 		return io.err ? io.err : w->err;                                                         \
 	}
@@ -722,10 +775,10 @@ KGW_DEFINE(heartbeat_req, "Heartbeat request", 3)
 KGW_DEFINE(heartbeat_resp, "Heartbeat response", 3)
 KGW_DEFINE(leave_req, "LeaveGroup request", 3)
 KGW_DEFINE(leave_resp, "LeaveGroup response", 3)
-KGW_DEFINE(commit_req, "OffsetCommit request", 7)
-KGW_DEFINE(commit_resp, "OffsetCommit response", 7)
-KGW_DEFINE(ofetch_req, "OffsetFetch request", 5)
-KGW_DEFINE(ofetch_resp, "OffsetFetch response", 5)
+KGW_DEFINE(commit_req, "OffsetCommit request", 8)
+KGW_DEFINE(commit_resp, "OffsetCommit response", 8)
+KGW_DEFINE(ofetch_req, "OffsetFetch request", 7)
+KGW_DEFINE(ofetch_resp, "OffsetFetch response", 7)
 KGW_DEFINE(list_resp, "ListGroups response", 2)
 KGW_DEFINE(describe_req, "DescribeGroups request", 4)
 KGW_DEFINE(describe_resp, "DescribeGroups response", 4)

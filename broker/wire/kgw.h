@@ -2,8 +2,10 @@
  * kgw — the Kafka codecs of consumer groups: the request and response bodies of
  * FindCoordinator (10), JoinGroup (11), Heartbeat (12), LeaveGroup (13), SyncGroup (14),
  * DescribeGroups (15), ListGroups (16), OffsetCommit (8), OffsetFetch (9), DeleteGroups (42) and
- * OffsetDelete (47) in their non-flexible versions (the broker speaks no flexible version yet;
- * librdkafka 2.0, kafka-python 2.0 and kafkajs 2.2 fall back to these), the records of the
+ * OffsetDelete (47) in their non-flexible versions, and in the flexible ones of OffsetCommit
+ * (v8) and OffsetFetch (v6-7: librdkafka 2.0 asks v7; kafka-python 2.0 asks at most v3 and
+ * kafkajs 2.2 v4, JoinGroup, SyncGroup, Heartbeat and LeaveGroup no flexible version from any
+ * of them), the records of the
  * __consumer_offsets topic (offset commit key v0-1 / value v0-3, group metadata key v2 / value
  * v0-3), and the topic list of a consumer's subscription (ConsumerProtocolSubscription v0+).
  * Schemas: apache/kafka clients/src/main/resources/common/message/<Api>{Request,Response}.json
@@ -47,6 +49,9 @@ struct wbuf;
 
 /* The highest version of api this codec implements (all from 0 are), -1 for another api. */
 int16_t kgw_max_version(int16_t api);
+/* Whether version ver of api is flexible (KIP-482: compact strings and arrays, tagged fields;
+ * its request header is v2 and its response header v1, the caller's). */
+bool kgw_flexible(int16_t api, int16_t ver);
 
 /* A Kafka string or byte array: len -1 is null (p NULL); p is not NUL-terminated. */
 struct kgw_str {
@@ -63,6 +68,9 @@ bool kgw_eq(struct kgw_str a, const char *s);
 struct kgw_arena {
 	void **blocks;
 	size_t n, cap;
+	/* unknown tagged fields the decoders skipped (flexible versions; they are not kept, so a
+	 * message that had some does not encode back to the same bytes) */
+	uint32_t tags_skipped;
 };
 void kgw_arena_free(struct kgw_arena *a); /* NULL ok; leaves it empty and reusable */
 
@@ -167,7 +175,7 @@ struct kgw_leave_resp {
 	struct kgw_leave_member_resp *members;
 };
 
-/* ---- OffsetCommit v0-7 ---- */
+/* ---- OffsetCommit v0-8 (v8 flexible) ---- */
 struct kgw_commit_part {
 	int32_t partition;
 	int64_t offset;
@@ -204,7 +212,7 @@ struct kgw_commit_resp {
 	struct kgw_topic_errors *topics;
 };
 
-/* ---- OffsetFetch v0-5 ---- */
+/* ---- OffsetFetch v0-7 (v6+ flexible; v8's groups array is not implemented) ---- */
 struct kgw_fetch_topic {
 	struct kgw_str name;
 	int32_t n_parts;
@@ -214,6 +222,7 @@ struct kgw_ofetch_req {
 	struct kgw_str group_id;
 	int32_t n_topics; /* -1 (null, v2+): every committed offset of the group */
 	struct kgw_fetch_topic *topics;
+	bool require_stable; /* v7+ (KIP-447); false below */
 };
 struct kgw_ofetch_part {
 	int32_t partition;

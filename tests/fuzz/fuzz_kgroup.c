@@ -355,7 +355,7 @@ static void fk_fetch(void)
 	int32_t parts[3] = { 0, 1, 2 };
 	struct kgw_fetch_topic ts[2] = { { kgw_s("t0"), 3, parts }, { kgw_s("t1"), 2, parts } };
 	uint8_t b = fk_u8();
-	struct kgw_ofetch_req q = { fk_group(), x.ver >= 2 && b % 3 == 0 ? -1 : (int32_t)(b % 3), ts };
+	struct kgw_ofetch_req q = { fk_group(), x.ver >= 2 && b % 3 == 0 ? -1 : (int32_t)(b % 3), ts, false };
 	kgroups_offset_fetch(S.gs, &x, &q, S.now);
 }
 

@@ -50,6 +50,37 @@ def arr(items):
     return i32(len(items)) + b"".join(items)
 
 
+# flexible versions (KIP-482): unsigned varint lengths + 1 (0 is null), tagged fields
+def uv(n):
+    out = b""
+    while True:
+        byte = n & 0x7f
+        n >>= 7
+        if n:
+            out += bytes([byte | 0x80])
+        else:
+            return out + bytes([byte])
+
+
+def cs(v):
+    if v is None:
+        return uv(0)
+    b_ = v.encode()
+    return uv(len(b_) + 1) + b_
+
+
+def carr(items):
+    return uv(len(items) + 1) + b"".join(items)
+
+
+NO_TAGS = uv(0)
+
+
+def tagged(*fields):
+    """A tagged-field section with unknown fields (tag, bytes), which a decoder skips."""
+    return uv(len(fields)) + b"".join(uv(t) + uv(len(d)) + d for t, d in fields)
+
+
 def sub(topics):
     return i16(0) + arr([s(t) for t in topics]) + b(None)
 
@@ -84,11 +115,13 @@ def sync_req(v):
 
 
 def commit_req(v):
-    x = s("grp")
+    f = v >= 8
+    S, A, T = (cs, carr, NO_TAGS) if f else (s, arr, b"")
+    x = S("grp")
     if v >= 1:
-        x += i32(3) + s("m-1")
+        x += i32(3) + S("m-1")
     if v >= 7:
-        x += s(None)
+        x += S(None)
     if 2 <= v <= 4:
         x += i64(-1)
     parts = []
@@ -98,33 +131,40 @@ def commit_req(v):
             e += i32(4)
         if v == 1:
             e += i64(1700000000000)
-        parts.append(e + s("meta" if p else None))
-    return x + arr([s("t1") + arr(parts)])
+        parts.append(e + S("meta" if p else None) + T)
+    return x + A([S("t1") + A(parts) + T]) + T
 
 
 def commit_resp(v):
+    f = v >= 8
+    S, A, T = (cs, carr, NO_TAGS) if f else (s, arr, b"")
     x = i32(0) if v >= 3 else b""
-    return x + arr([s("t1") + arr([i32(0) + i16(0), i32(1) + i16(25)])])
+    return x + A([S("t1") + A([i32(0) + i16(0) + T, i32(1) + i16(25) + T]) + T]) + T
 
 
 def ofetch_req(v):
+    f = v >= 6
+    S, A, T = (cs, carr, NO_TAGS) if f else (s, arr, b"")
+    stable = i8(1) if v >= 7 else b""
     if v >= 2 and v % 2:
-        return s("grp") + i32(-1)
-    return s("grp") + arr([s("t1") + arr([i32(0), i32(1)])])
+        return S("grp") + (uv(0) if f else i32(-1)) + stable + T
+    return S("grp") + A([S("t1") + A([i32(0), i32(1)]) + T]) + stable + T
 
 
 def ofetch_resp(v):
+    f = v >= 6
+    S, A, T = (cs, carr, NO_TAGS) if f else (s, arr, b"")
     x = i32(0) if v >= 3 else b""
     parts = []
     for p in (0, 1):
         e = i32(p) + i64(100 if p == 0 else -1)
         if v >= 5:
             e += i32(-1)
-        parts.append(e + s("") + i16(0))
-    x += arr([s("t1") + arr(parts)])
+        parts.append(e + S("") + i16(0) + T)
+    x += A([S("t1") + A(parts) + T])
     if v >= 2:
         x += i16(0)
-    return x
+    return x + T
 
 
 def describe_resp(v):
@@ -180,12 +220,16 @@ for v in range(4):
                                 arr([s("m-1") + s(None), s("") + s("inst")])))
     seeds[f"leave_resp_v{v}"] = ("leave_resp", v, (i32(0) if v >= 1 else b"") + i16(0) +
                                  (arr([s("m-1") + s(None) + i16(0)]) if v >= 3 else b""))
-for v in range(8):
+for v in range(9):
     seeds[f"commit_req_v{v}"] = ("commit_req", v, commit_req(v))
     seeds[f"commit_resp_v{v}"] = ("commit_resp", v, commit_resp(v))
-for v in range(6):
+for v in range(8):
     seeds[f"ofetch_req_v{v}"] = ("ofetch_req", v, ofetch_req(v))
     seeds[f"ofetch_resp_v{v}"] = ("ofetch_resp", v, ofetch_resp(v))
+# unknown tagged fields, which a flexible decoder skips (at the top and in a topic)
+seeds["ofetch_req_v7_tags"] = ("ofetch_req", 7, cs("grp") + carr([cs("t1") + carr([i32(0)]) + tagged((5, b"xy"))]) +
+                               i8(0) + tagged((0, b""), (1000, b"abc")))
+seeds["commit_req_v8_tags"] = ("commit_req", 8, commit_req(8)[:-1] + tagged((2, b"\x01")))
 for v in range(3):
     seeds[f"list_resp_v{v}"] = ("list_resp", v, (i32(0) if v >= 1 else b"") + i16(0) +
                                 arr([s("grp") + s("consumer"), s("other") + s("")]))

@@ -7,7 +7,12 @@ moves only the partitions that must move; a static member (group.instance.id) re
 its session timeout gets its partitions back without a rebalance; kcat -G, kafkajs's consumer and our own
 kafka-console-consumer --group read (the console consumer committing as it goes, so a second run
 goes on where the first stopped). On three brokers, kill -9 of a group's coordinator: the group
-finds the new leader of its offsets partition and its committed offsets are all there."""
+finds the new leader of its offsets partition and its committed offsets are all there. The
+flexible versions: confluent-kafka's committed() asks OffsetFetch v7 (librdkafka 2.0's), and
+OffsetCommit v8 / OffsetFetch v6 go through byte for byte (request header v2, response header
+v1, compact strings and arrays, tagged fields)."""
+import logging
+import re
 import os
 import shutil
 import struct
@@ -44,6 +49,54 @@ def find_coordinator(broker, group):
         raw.close()
     err, node = struct.unpack(">hi", r[4:10])
     return err, node
+
+
+def uv(n):
+    """An unsigned varint (flexible versions' lengths and counts)."""
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7f) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def cstr(s):
+    return uv(0) if s is None else uv(len(s.encode()) + 1) + s.encode()
+
+
+class Flex:
+    """A reader of a flexible response body."""
+
+    def __init__(self, b, pos=0):
+        self.b, self.pos = b, pos
+
+    def fmt(self, f):
+        (v,) = struct.unpack_from(f, self.b, self.pos)
+        self.pos += struct.calcsize(f)
+        return v
+
+    def uv(self):
+        v, shift = 0, 0
+        while True:
+            c = self.b[self.pos]
+            self.pos += 1
+            v |= (c & 0x7f) << shift
+            shift += 7
+            if not c & 0x80:
+                return v
+
+    def cstr(self):
+        n = self.uv() - 1
+        if n < 0:
+            return None
+        s = self.b[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def tags(self):
+        for _ in range(self.uv()):
+            self.uv()
+            self.pos += self.uv()
 
 
 def create_topic(bs, name, partitions, rf=1):
@@ -379,6 +432,73 @@ class GroupsOneBrokerTest(GroupsCase, SharedFixtureTest):
                 p.send("__consumer_offsets", b"x", partition=0).get(30)
         finally:
             p.close()
+
+    def test_flexible_offset_commit_v8_fetch_v6(self):
+        b = self.cluster.brokers[0]
+        kbharness.wait_for(lambda: find_coordinator(b, "g-flex")[0] == 0, 30, "a coordinator for g-flex")
+        create_topic(self.bs, "flex-1", 2)
+        raw = kbharness.KafkaRaw(b.port, host=b.host)
+        try:
+            # OffsetCommit v8 of a simple consumer (generation -1); the request header's tagged
+            # fields (one unknown, which the broker skips) come after the client id
+            body = (uv(1) + uv(9) + uv(1) + b"z"  # header tags: tag 9, one byte
+                    + cstr("g-flex") + struct.pack(">i", -1) + cstr("") + cstr(None)
+                    + uv(2) + cstr("flex-1") + uv(2)
+                    + struct.pack(">iqi", 1, 11, -1) + cstr("m") + uv(0) + uv(0) + uv(0))
+            corr = raw.request(8, 8, body)
+            r = Flex(raw.recv())
+            self.assertEqual(r.fmt(">i"), corr)
+            r.tags()  # response header v1
+            self.assertEqual(r.fmt(">i"), 0)  # throttle
+            self.assertEqual(r.uv() - 1, 1)
+            self.assertEqual(r.cstr(), "flex-1")
+            self.assertEqual(r.uv() - 1, 1)
+            self.assertEqual((r.fmt(">i"), r.fmt(">h")), (1, 0))
+            r.tags(), r.tags(), r.tags()
+            self.assertEqual(r.pos, len(r.b))
+            # OffsetFetch v6 of every offset of the group (a null topic array)
+            corr = raw.request(9, 6, uv(0) + cstr("g-flex") + uv(0) + uv(0))
+            r = Flex(raw.recv())
+            self.assertEqual(r.fmt(">i"), corr)
+            r.tags()
+            self.assertEqual(r.fmt(">i"), 0)
+            self.assertEqual(r.uv() - 1, 1)
+            self.assertEqual(r.cstr(), "flex-1")
+            self.assertEqual(r.uv() - 1, 1)
+            self.assertEqual((r.fmt(">i"), r.fmt(">q"), r.fmt(">i"), r.cstr(), r.fmt(">h")), (1, 11, -1, "m", 0))
+            r.tags(), r.tags()
+            self.assertEqual(r.fmt(">h"), 0)
+            r.tags()
+            self.assertEqual(r.pos, len(r.b))
+        finally:
+            raw.close()
+
+    def test_confluent_committed_offset_fetch_v7(self):
+        """librdkafka 2.0 asks a group's committed offsets with OffsetFetch v7 (flexible, with
+        require_stable) once the broker offers it; it used to fall back to v5."""
+        topic, group = "flex-ck", "g-flex-ck"
+        create_topic(self.bs, topic, 3)
+        lines = []
+
+        class Keep(logging.Handler):
+            def emit(self, rec):
+                lines.append(rec.getMessage())
+
+        log = logging.getLogger("flex-ck")
+        log.addHandler(Keep())
+        log.setLevel(logging.DEBUG)
+        c = confluent_kafka.Consumer({"bootstrap.servers": self.bs, "group.id": group, "debug": "protocol",
+                                      "enable.auto.commit": False, "logger": log})
+        try:
+            tps = [confluent_kafka.TopicPartition(topic, p, o) for p, o in ((0, 5), (1, 7))]
+            c.commit(offsets=tps, asynchronous=False)
+            got = c.committed([confluent_kafka.TopicPartition(topic, p) for p in range(3)], timeout=30)
+        finally:
+            c.close()
+        self.assertEqual([(t.partition, t.offset, t.error) for t in got],
+                         [(0, 5, None), (1, 7, None), (2, confluent_kafka.OFFSET_INVALID, None)])
+        versions = {int(v) for line in lines for v in re.findall(r"Sent OffsetFetchRequest \(v(\d+)", line)}
+        self.assertEqual(versions, {7}, "OffsetFetch versions librdkafka sent")
 
     def test_malformed_group_request_closes(self):
         b = self.cluster.brokers[0]

@@ -3,8 +3,10 @@
  * answer is the table, in every version and on UNSUPPORTED_VERSION; each key appears once with
  * a sane range; exactly the listed keys and versions are served (an unknown key, or a version
  * outside the range, is not, so it can only close the connection); and the ranges are pinned
- * to those of a Kafka 2.4 broker (the group APIs to their last non-flexible versions, which
- * their codec implements), which is what kafka-python infers the broker's version from.
+ * to those of a Kafka 2.4 broker (the group APIs to what their codec implements: the last
+ * non-flexible versions, OffsetCommit v8 and OffsetFetch v7), which is what kafka-python infers
+ * the broker's version from; the request header of a flexible version (v2) has its tagged
+ * fields skipped, that of another version none.
  */
 #include "buf.h"
 #include "kapi.h"
@@ -13,6 +15,7 @@
 #include "check_main.h"
 
 #include <check.h>
+#include <string.h>
 
 /* Kafka 2.4's ranges for the APIs this broker serves (IncrementalAlterConfigs only up to v0 and
  * ElectLeaders up to v1: their next versions are flexible; ControlledShutdown from v1: v0's
@@ -22,8 +25,9 @@ static const struct {
 } served[] = {
 	{ 0, 3, 8 }, { 1, 4, 11 }, { 2, 0, 5 }, { 3, 0, 8 }, { 18, 0, 2 }, { 19, 0, 4 },
 	{ 20, 0, 3 }, { 23, 0, 3 }, { 32, 0, 2 }, { 33, 0, 1 }, { 37, 0, 1 }, { 44, 0, 0 }, { 7, 1, 2 }, { 43, 0, 1 },
-	/* consumer groups, up to their last non-flexible versions (kgw_max_version) */
-	{ 8, 0, 7 }, { 9, 0, 5 }, { 10, 0, 2 }, { 11, 0, 5 }, { 12, 0, 3 }, { 13, 0, 3 }, { 14, 0, 3 },
+	/* consumer groups, what kgw implements (kgw_max_version): the last non-flexible versions,
+	 * and the flexible OffsetCommit v8 (Kafka 2.4's) and OffsetFetch v6-7 (Kafka 2.5's) */
+	{ 8, 0, 8 }, { 9, 0, 7 }, { 10, 0, 2 }, { 11, 0, 5 }, { 12, 0, 3 }, { 13, 0, 3 }, { 14, 0, 3 },
 	{ 15, 0, 4 }, { 16, 0, 2 }, { 42, 0, 1 }, { 47, 0, 0 },
 	{ 17, 0, 1 }, { 36, 0, 1 }, /* SaslHandshake; SaslAuthenticate up to v1 (v2 is flexible) */
 	/* the ACL APIs, up to their last non-flexible versions (kwacl) */
@@ -83,6 +87,41 @@ START_TEST(test_supported_exactly_the_table)
 }
 END_TEST
 
+/* Request header v2 (a flexible version: OffsetFetch v6+, OffsetCommit v8) ends in tagged
+ * fields, which are skipped; v1 (OffsetFetch v5) has none, the body follows the client id. */
+START_TEST(test_header_tags)
+{
+	static const uint8_t v7[] = { 0, 9, 0, 7, 0, 0, 0, 42, 0, 1, 'c', /* key, ver, corr, client id */
+				      2, 0, 2, 'x', 'y', 0x81, 0x01, 0, /* tags: 0 "xy", 129 "" */
+				      0xab };
+	struct kreq q;
+	uint8_t buf[sizeof(v7)];
+	memcpy(buf, v7, sizeof(v7));
+	ck_assert_int_eq(kapi_header_read(buf, sizeof(buf), &q), 0);
+	ck_assert_int_eq(q.key, 9);
+	ck_assert_int_eq(q.ver, 7);
+	ck_assert_int_eq(q.corr, 42);
+	ck_assert_int_eq(q.client_id_len, 1);
+	ck_assert_uint_eq(q.r.pos, sizeof(v7) - 1);
+	/* the same bytes as v5: the body starts right after the client id */
+	buf[3] = 5;
+	ck_assert_int_eq(kapi_header_read(buf, sizeof(buf), &q), 0);
+	ck_assert_uint_eq(q.r.pos, 11);
+	/* OffsetCommit v8 is flexible, v7 is not */
+	static const uint8_t c8[] = { 0, 8, 0, 8, 0, 0, 0, 1, 0xff, 0xff, 0, 0xcd };
+	memcpy(buf, c8, sizeof(c8));
+	ck_assert_int_eq(kapi_header_read(buf, sizeof(c8), &q), 0);
+	ck_assert_uint_eq(q.r.pos, sizeof(c8) - 1);
+	buf[3] = 7;
+	ck_assert_int_eq(kapi_header_read(buf, sizeof(c8), &q), 0);
+	ck_assert_uint_eq(q.r.pos, sizeof(c8) - 2);
+	/* a tagged field running past the frame */
+	memcpy(buf, v7, sizeof(v7));
+	buf[13] = 40;
+	ck_assert(kapi_header_read(buf, sizeof(v7), &q) != 0);
+}
+END_TEST
+
 /* Decodes an ApiVersions body of version ver and checks it against the table. */
 static void check_body(int16_t ver, int16_t err)
 {
@@ -134,6 +173,7 @@ static Suite *kb_api_suite(void)
 	tcase_add_test(tc, test_supported_exactly_the_table);
 	tcase_add_test(tc, test_api_versions_body_is_the_table);
 	tcase_add_test(tc, test_group_apis_are_the_codec);
+	tcase_add_test(tc, test_header_tags);
 	suite_add_tcase(s, tc);
 	return s;
 }

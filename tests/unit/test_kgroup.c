@@ -395,7 +395,7 @@ static int64_t fetch(int16_t ver, const char *group, const char *topic, int32_t 
 	struct kgroup_ctx x = ctx(ver, "c");
 	int32_t parts[1] = { part };
 	struct kgw_fetch_topic ft = { kgw_s(topic), 1, parts };
-	struct kgw_ofetch_req q = { kgw_s(group), 1, &ft };
+	struct kgw_ofetch_req q = { kgw_s(group), 1, &ft, false };
 	CORE(kgroups_offset_fetch(F.gs, &x, &q, F.now));
 	int t = tok(&x);
 	ck_assert(answered(t));
@@ -836,7 +836,7 @@ START_TEST(test_commit_fetch)
 	c = commit(7, "g", m2, 1, "u", 3, 7, NULL);
 	complete(F.napps - 1, KE_NONE);
 	struct kgroup_ctx x = ctx(5, "c");
-	struct kgw_ofetch_req q = { kgw_s("g"), -1, NULL };
+	struct kgw_ofetch_req q = { kgw_s("g"), -1, NULL, false };
 	CORE(kgroups_offset_fetch(F.gs, &x, &q, F.now));
 	struct kgw_ofetch_resp r;
 	int t = tok(&x);
@@ -1410,7 +1410,7 @@ static void oom_scenario(void)
 	int16_t err;
 	fetch(5, "g", "t", 0, &err);
 	struct kgroup_ctx x = ctx(5, "c");
-	struct kgw_ofetch_req fq = { kgw_s("g"), -1, NULL };
+	struct kgw_ofetch_req fq = { kgw_s("g"), -1, NULL, false };
 	CORE(kgroups_offset_fetch(F.gs, &x, &fq, F.now));
 	describe("g");
 	list();

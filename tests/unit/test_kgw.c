@@ -316,7 +316,7 @@ START_TEST(test_offset_commit)
 	struct kgw_commit_part ps[2] = { { 0, 42, 5, 1000, S("meta") }, { 3, 7, 6, 2000, S(NULL) } };
 	struct kgw_commit_topic ts[1] = { { S("t"), 2, ps } };
 	struct kgw_commit_req rq = { S("grp"), 4, S("m-1"), S("i"), 86400000, 1, ts };
-	for (int16_t v = 0; v <= 7; v++) {
+	for (int16_t v = 0; v <= 8; v++) {
 		struct kgw_commit_req o;
 		struct kgw_arena a = { 0 };
 		ROUND_TRIP(commit_req, rq, o, a, v);
@@ -354,7 +354,7 @@ START_TEST(test_offset_commit)
 	struct kgw_part_error pe[2] = { { 0, 0 }, { 3, 25 } };
 	struct kgw_topic_errors te[1] = { { S("t"), 2, pe } };
 	struct kgw_commit_resp rs = { 9, 1, te };
-	for (int16_t v = 0; v <= 7; v++) {
+	for (int16_t v = 0; v <= 8; v++) {
 		struct kgw_commit_resp o;
 		struct kgw_arena a = { 0 };
 		ROUND_TRIP(commit_resp, rs, o, a, v);
@@ -369,17 +369,18 @@ START_TEST(test_offset_fetch)
 {
 	int32_t parts[3] = { 0, 1, 2 };
 	struct kgw_fetch_topic ft[1] = { { S("t"), 3, parts } };
-	struct kgw_ofetch_req rq = { S("grp"), 1, ft };
-	for (int16_t v = 0; v <= 5; v++) {
+	struct kgw_ofetch_req rq = { S("grp"), 1, ft, true };
+	for (int16_t v = 0; v <= 7; v++) {
 		struct kgw_ofetch_req o;
 		struct kgw_arena a = { 0 };
 		ROUND_TRIP(ofetch_req, rq, o, a, v);
 		ck_assert_int_eq(o.n_topics, 1);
 		ck_assert_int_eq(o.topics[0].parts[2], 2);
+		ck_assert(o.require_stable == (v >= 7));
 		kgw_arena_free(&a);
 	}
 	/* a null topic list (every offset) only from v2 */
-	struct kgw_ofetch_req all = { S("grp"), -1, NULL };
+	struct kgw_ofetch_req all = { S("grp"), -1, NULL, false };
 	struct wbuf w;
 	wbuf_init(&w, 4096);
 	ck_assert_int_eq(kgw_ofetch_req_encode(&w, 1, &all), ERR_INVAL);
@@ -398,7 +399,7 @@ START_TEST(test_offset_fetch)
 	struct kgw_ofetch_part op[2] = { { 0, 42, 5, S("m"), 0 }, { 1, -1, -1, S(""), 0 } };
 	struct kgw_ofetch_topic ot[1] = { { S("t"), 2, op } };
 	struct kgw_ofetch_resp rs = { 3, 1, ot, 14 };
-	for (int16_t v = 0; v <= 5; v++) {
+	for (int16_t v = 0; v <= 7; v++) {
 		struct kgw_ofetch_resp o;
 		struct kgw_arena a = { 0 };
 		ROUND_TRIP(ofetch_resp, rs, o, a, v);
@@ -573,6 +574,176 @@ START_TEST(test_subscription)
 }
 END_TEST
 
+/* The flexible versions (KIP-482), byte for byte: OffsetFetch v7 as librdkafka 2.0 asks for a
+ * group's offsets (compact strings and arrays, a tagged-field section after every structure,
+ * require_stable), its v6 response, OffsetCommit v8; unknown tagged fields are skipped;
+ * compact lengths that lie are refused. */
+static void e_uv(struct exp *e, uint32_t v)
+{
+	while (v >= 0x80) {
+		e_i8(e, (int)((v & 0x7f) | 0x80));
+		v >>= 7;
+	}
+	e_i8(e, (int)v);
+}
+static void e_cstr(struct exp *e, const char *s)
+{
+	if (!s) {
+		e_uv(e, 0);
+		return;
+	}
+	e_uv(e, (uint32_t)strlen(s) + 1);
+	memcpy(e->b + e->n, s, strlen(s));
+	e->n += strlen(s);
+}
+
+START_TEST(test_flexible)
+{
+	char eb[256];
+	ck_assert(!kgw_flexible(KGW_API_OFFSET_FETCH, 5));
+	ck_assert(kgw_flexible(KGW_API_OFFSET_FETCH, 6));
+	ck_assert(!kgw_flexible(KGW_API_OFFSET_COMMIT, 7));
+	ck_assert(kgw_flexible(KGW_API_OFFSET_COMMIT, 8));
+	ck_assert(!kgw_flexible(KGW_API_JOIN_GROUP, 5));
+
+	/* OffsetFetch v7 request: group, [topic [partition] tags], require_stable, tags */
+	struct exp x = { .n = 0 };
+	e_cstr(&x, "grp");
+	e_uv(&x, 2); /* one topic */
+	e_cstr(&x, "t");
+	e_uv(&x, 3); /* two partitions */
+	e_i32(&x, 0);
+	e_i32(&x, 1);
+	e_uv(&x, 0); /* the topic's tags */
+	e_i8(&x, 1); /* require_stable */
+	e_uv(&x, 0);
+	int32_t parts[2] = { 0, 1 };
+	struct kgw_fetch_topic ft[1] = { { S("t"), 2, parts } };
+	struct kgw_ofetch_req rq = { S("grp"), 1, ft, true };
+	struct wbuf w;
+	wbuf_init(&w, 4096);
+	ck_assert_int_eq(kgw_ofetch_req_encode(&w, 7, &rq), 0);
+	ck_assert_uint_eq(w.len, x.n);
+	ck_assert(memcmp(w.p, x.b, x.n) == 0);
+	struct kgw_ofetch_req o;
+	struct kgw_arena a = { 0 };
+	ck_assert_int_eq(kgw_ofetch_req_decode(x.b, x.n, 7, &o, &a, eb, sizeof(eb)), 0);
+	ck_assert(o.require_stable);
+	ck_assert_int_eq(o.topics[0].parts[1], 1);
+	ck_assert_uint_eq(a.tags_skipped, 0);
+	kgw_arena_free(&a);
+	/* v6 with a null topic list (every offset): a compact null is 0 */
+	struct exp y = { .n = 0 };
+	e_cstr(&y, "grp");
+	e_uv(&y, 0);
+	e_uv(&y, 0);
+	ck_assert_int_eq(kgw_ofetch_req_decode(y.b, y.n, 6, &o, &a, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(o.n_topics, -1);
+	kgw_arena_free(&a);
+
+	/* unknown tagged fields, in the topic and at the end, are skipped and counted */
+	struct exp t = { .n = 0 };
+	e_cstr(&t, "grp");
+	e_uv(&t, 2);
+	e_cstr(&t, "t");
+	e_uv(&t, 2);
+	e_i32(&t, 4);
+	e_uv(&t, 1); /* one tagged field: tag 7, 2 bytes */
+	e_uv(&t, 7);
+	e_uv(&t, 2);
+	e_i16(&t, 0x4142);
+	e_i8(&t, 0);
+	e_uv(&t, 2); /* two: tag 0 empty, tag 300 (two-byte varint) one byte */
+	e_uv(&t, 0);
+	e_uv(&t, 0);
+	e_uv(&t, 300);
+	e_uv(&t, 1);
+	e_i8(&t, 9);
+	ck_assert_int_eq(kgw_ofetch_req_decode(t.b, t.n, 7, &o, &a, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(o.topics[0].parts[0], 4);
+	ck_assert(!o.require_stable);
+	ck_assert_uint_eq(a.tags_skipped, 3);
+	kgw_arena_free(&a);
+	/* a tagged field longer than the bytes left, a tag count over them */
+	t.b[t.n - 2] = 5;
+	ck_assert_int_eq(kgw_ofetch_req_decode(t.b, t.n, 7, &o, &a, eb, sizeof(eb)), ERR_TRUNC);
+	kgw_arena_free(&a);
+	struct exp u = { .n = 0 };
+	e_cstr(&u, "grp");
+	e_uv(&u, 0);
+	e_uv(&u, 100);
+	e_i16(&u, 0);
+	ck_assert_int_eq(kgw_ofetch_req_decode(u.b, u.n, 6, &o, &a, eb, sizeof(eb)), ERR_TRUNC);
+	kgw_arena_free(&a);
+	/* a compact null group id (not nullable), an array count over the bytes left */
+	struct exp v = { .n = 0 };
+	e_uv(&v, 0);
+	e_uv(&v, 0);
+	e_uv(&v, 0);
+	ck_assert_int_eq(kgw_ofetch_req_decode(v.b, v.n, 6, &o, &a, eb, sizeof(eb)), ERR_PROTO);
+	kgw_arena_free(&a);
+	struct exp c = { .n = 0 };
+	e_cstr(&c, "grp");
+	e_uv(&c, 1000);
+	e_uv(&c, 0);
+	ck_assert_int_eq(kgw_ofetch_req_decode(c.b, c.n, 6, &o, &a, eb, sizeof(eb)), ERR_TRUNC);
+	kgw_arena_free(&a);
+	/* the same bytes are no non-flexible version */
+	ck_assert(kgw_ofetch_req_decode(x.b, x.n, 5, &o, &a, eb, sizeof(eb)) != 0);
+	kgw_arena_free(&a);
+
+	/* OffsetFetch v6 response: throttle, [topic [partition offset epoch metadata error tags]
+	 * tags], error, tags */
+	struct exp r = { .n = 0 };
+	e_i32(&r, 0);
+	e_uv(&r, 2);
+	e_cstr(&r, "t");
+	e_uv(&r, 2);
+	e_i32(&r, 0);
+	e_i64(&r, 42);
+	e_i32(&r, -1);
+	e_cstr(&r, NULL);
+	e_i16(&r, 0);
+	e_uv(&r, 0);
+	e_uv(&r, 0);
+	e_i16(&r, 0);
+	e_uv(&r, 0);
+	struct kgw_ofetch_part op[1] = { { 0, 42, -1, S(NULL), 0 } };
+	struct kgw_ofetch_topic ot[1] = { { S("t"), 1, op } };
+	struct kgw_ofetch_resp rs = { 0, 1, ot, 0 };
+	wbuf_reset(&w);
+	ck_assert_int_eq(kgw_ofetch_resp_encode(&w, 6, &rs), 0);
+	ck_assert_uint_eq(w.len, r.n);
+	ck_assert(memcmp(w.p, r.b, r.n) == 0);
+
+	/* OffsetCommit v8 request: group, generation, member, instance (compact nullable), [topic
+	 * [partition offset epoch metadata tags] tags], tags */
+	struct exp m = { .n = 0 };
+	e_cstr(&m, "grp");
+	e_i32(&m, 3);
+	e_cstr(&m, "m-1");
+	e_cstr(&m, NULL);
+	e_uv(&m, 2);
+	e_cstr(&m, "t");
+	e_uv(&m, 2);
+	e_i32(&m, 1);
+	e_i64(&m, 10);
+	e_i32(&m, -1);
+	e_cstr(&m, "");
+	e_uv(&m, 0);
+	e_uv(&m, 0);
+	e_uv(&m, 0);
+	struct kgw_commit_part cp[1] = { { 1, 10, -1, -1, S("") } };
+	struct kgw_commit_topic ct[1] = { { S("t"), 1, cp } };
+	struct kgw_commit_req cq = { S("grp"), 3, S("m-1"), S(NULL), -1, 1, ct };
+	wbuf_reset(&w);
+	ck_assert_int_eq(kgw_commit_req_encode(&w, 8, &cq), 0);
+	ck_assert_uint_eq(w.len, m.n);
+	ck_assert(memcmp(w.p, m.b, m.n) == 0);
+	wbuf_free(&w);
+}
+END_TEST
+
 START_TEST(test_bad_input)
 {
 	char eb[256];
@@ -621,7 +792,8 @@ START_TEST(test_bad_input)
 	ck_assert_int_eq(kgw_heartbeat_req_encode(&w, 0, &bad), ERR_INVAL);
 	wbuf_free(&w);
 	ck_assert_int_eq(kgw_max_version(KGW_API_JOIN_GROUP), 5);
-	ck_assert_int_eq(kgw_max_version(KGW_API_OFFSET_FETCH), 5);
+	ck_assert_int_eq(kgw_max_version(KGW_API_OFFSET_FETCH), 7);
+	ck_assert_int_eq(kgw_max_version(KGW_API_OFFSET_COMMIT), 8);
 	ck_assert_int_eq(kgw_max_version(KGW_API_LIST_GROUPS), 2);
 	ck_assert_int_eq(kgw_max_version(0), -1);
 	kgw_arena_free(&a);
@@ -642,6 +814,7 @@ static Suite *kgw_suite(void)
 	tcase_add_test(tc, test_list_describe_delete);
 	tcase_add_test(tc, test_records);
 	tcase_add_test(tc, test_subscription);
+	tcase_add_test(tc, test_flexible);
 	tcase_add_test(tc, test_bad_input);
 	suite_add_tcase(s, tc);
 	return s;
