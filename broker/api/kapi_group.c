@@ -108,21 +108,56 @@ int kapi_group_find_coordinator(struct broker *b, struct kreq *q, struct kout *o
 
 /* ---- authorization ---- */
 
-/* Whether q may do op on the group named g (a copy NUL-terminated for the check). */
-static bool kapi_group_allowed(struct broker *b, const struct kreq *q, struct kgw_str g, int op)
+/* Whether q may do op on the resource of type rtype named g (a copy NUL-terminated for the
+ * check; the cluster: rtype KACL_RT_CLUSTER, g unused). */
+static bool kapi_group_allowed_rt(struct broker *b, const struct kreq *q, int rtype, struct kgw_str g, int op)
 {
 	if (!kb_acl_on(b))
 		return true;
+	if (rtype == KACL_RT_CLUSTER)
+		return kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, op);
 	char *name = strndup(g.p ? (const char *)g.p : "", g.p && g.len > 0 ? (size_t)g.len : 0);
-	bool ok = name && kapi_acl_ok(b, q, KACL_RT_GROUP, name, op);
+	bool ok = name && kapi_acl_ok(b, q, rtype, name, op);
 	free(name);
 	return ok;
 }
 
-/* Kafka's checks of the group APIs (KafkaApis): READ on the group for JoinGroup, SyncGroup,
- * Heartbeat, LeaveGroup, OffsetCommit and OffsetFetch; refused requests are answered here
- * with GROUP_AUTHORIZATION_FAILED (OffsetCommit: on every partition) and never reach the core.
- * Returns true when it answered. */
+/* Whether q may do op on the group named g. */
+static bool kapi_group_allowed(struct broker *b, const struct kreq *q, struct kgw_str g, int op)
+{
+	return kapi_group_allowed_rt(b, q, KACL_RT_GROUP, g, op);
+}
+
+/* The checks the core asks during one call (kgroup_allowed_fn): arg is this. */
+struct kapi_group_auth {
+	struct broker *b;
+	const struct kreq *q;
+};
+
+static bool kapi_group_check(void *arg, enum kgroup_check check, struct kgw_str name)
+{
+	const struct kapi_group_auth *ga = arg;
+	switch (check) {
+	case KGROUP_CHECK_CLUSTER_DESCRIBE:
+		return kapi_group_allowed_rt(ga->b, ga->q, KACL_RT_CLUSTER, name, KACL_OP_DESCRIBE);
+	case KGROUP_CHECK_GROUP_DESCRIBE:
+		return kapi_group_allowed_rt(ga->b, ga->q, KACL_RT_GROUP, name, KACL_OP_DESCRIBE);
+	case KGROUP_CHECK_GROUP_DELETE:
+		return kapi_group_allowed_rt(ga->b, ga->q, KACL_RT_GROUP, name, KACL_OP_DELETE);
+	case KGROUP_CHECK_TOPIC_READ:
+		return kapi_group_allowed_rt(ga->b, ga->q, KACL_RT_TOPIC, name, KACL_OP_READ);
+	case KGROUP_CHECK_TOPIC_DESCRIBE:
+		return kapi_group_allowed_rt(ga->b, ga->q, KACL_RT_TOPIC, name, KACL_OP_DESCRIBE);
+	}
+	return false;
+}
+
+/* Kafka's checks of the group APIs (KafkaApis) that come before the coordinator: READ on the
+ * group for JoinGroup, SyncGroup, Heartbeat, LeaveGroup and OffsetCommit, DESCRIBE on it for
+ * OffsetFetch (Kafka 2.1 on; READ implies it); refused requests are answered here with
+ * GROUP_AUTHORIZATION_FAILED (OffsetCommit: on every partition) and never reach the core. The
+ * others (per group, per topic) the core asks through kapi_group_check. Returns true when it
+ * answered. */
 static bool kapi_group_refused(struct broker *b, const struct kreq *q, struct kresp *resp, const void *req)
 {
 	struct kgw_str g;
@@ -148,7 +183,7 @@ static bool kapi_group_refused(struct broker *b, const struct kreq *q, struct kr
 	default:
 		return false;
 	}
-	if (kapi_group_allowed(b, q, g, KACL_OP_READ))
+	if (kapi_group_allowed(b, q, g, q->key == KGW_API_OFFSET_FETCH ? KACL_OP_DESCRIBE : KACL_OP_READ))
 		return false;
 	const int16_t e = KE_GROUP_AUTHORIZATION_FAILED;
 	switch (q->key) {
@@ -302,7 +337,9 @@ int kapi_group_request(struct broker *b, struct kreq *q, struct kresp *resp)
 		kgw_arena_free(&a);
 		return ERR_NOMEM;
 	}
-	struct kgroup_ctx x = { .token = resp, .ver = v, .client_id = cid, .client_host = host };
+	struct kapi_group_auth ga = { b, q };
+	struct kgroup_ctx x = { .token = resp, .ver = v, .client_id = cid, .client_host = host,
+				.allowed = kb_acl_on(b) ? kapi_group_check : NULL, .allowed_arg = &ga };
 	int64_t now = kb_now_ms();
 	resp->parked = true; /* the core's from now on: a closing connection orphans it */
 	switch (q->key) {

@@ -2131,6 +2131,12 @@ static void kg_commit_reply_err(struct kgroups *gs, const struct kgroup_ctx *x, 
 	free(ts);
 }
 
+/* Whether x may do check on name (Kafka's authorizer, through the caller). */
+static bool kg_allowed(const struct kgroup_ctx *x, enum kgroup_check check, struct kgw_str name)
+{
+	return !x->allowed || x->allowed(x->allowed_arg, check, name);
+}
+
 void kgroups_commit(struct kgroups *gs, const struct kgroup_ctx *x, const struct kgw_commit_req *q, int64_t now)
 {
 	struct kg_op *op = kg_topic_errors_new(KG_OP_COMMIT, q->n_topics);
@@ -2146,12 +2152,13 @@ void kgroups_commit(struct kgroups *gs, const struct kgroup_ctx *x, const struct
 		const struct kgw_commit_topic *ct = &q->topics[t];
 		if (kg_resp_topic(op, ct->name, ct->n_parts))
 			goto nomem;
+		bool readable = kg_allowed(x, KGROUP_CHECK_TOPIC_READ, ct->name); /* Kafka: READ on the topic */
 		for (int32_t i = 0; i < ct->n_parts; i++) {
 			struct kgw_part_error *pe = &op->terrs[t].parts[i];
 			pe->partition = ct->parts[i].partition;
-			bool exists = ct->name.len > 0 && gs->ops.part_exists &&
+			bool exists = readable && ct->name.len > 0 && gs->ops.part_exists &&
 				      gs->ops.part_exists(gs->arg, ct->name.p, (size_t)ct->name.len, ct->parts[i].partition);
-			pe->error = exists ? KG_AWAIT : KE_UNKNOWN_TOPIC_OR_PARTITION;
+			pe->error = exists ? KG_AWAIT : readable ? KE_UNKNOWN_TOPIC_OR_PARTITION : KE_TOPIC_AUTHORIZATION_FAILED;
 			valid += exists;
 		}
 	}
@@ -2289,9 +2296,12 @@ void kgroups_offset_fetch(struct kgroups *gs, const struct kgroup_ctx *x, const 
 			if (!ts[t].parts)
 				goto nomem;
 			ts[t].n_parts = ft->n_parts;
+			/* Kafka: DESCRIBE on the topic, else no offset and TOPIC_AUTHORIZATION_FAILED */
+			bool visible = kg_allowed(x, KGROUP_CHECK_TOPIC_DESCRIBE, ft->name);
 			for (int32_t i = 0; i < ft->n_parts; i++) {
-				int32_t k = g ? kg_offset_idx(g, ft->name, ft->parts[i]) : -1;
-				kg_ofetch_part(&ts[t].parts[i], ft->parts[i], k >= 0 ? &g->offs[k] : NULL, err);
+				int32_t k = g && visible ? kg_offset_idx(g, ft->name, ft->parts[i]) : -1;
+				kg_ofetch_part(&ts[t].parts[i], ft->parts[i], k >= 0 ? &g->offs[k] : NULL,
+					       visible ? err : KE_TOPIC_AUTHORIZATION_FAILED);
 			}
 		}
 		goto send;
@@ -2311,6 +2321,10 @@ void kgroups_offset_fetch(struct kgroups *gs, const struct kgroup_ctx *x, const 
 			int32_t j = i;
 			while (j < n && kg_ss_eq(sorted[j]->topic, sorted[i]->topic))
 				j++;
+			if (!kg_allowed(x, KGROUP_CHECK_TOPIC_DESCRIBE, kg_wn(sorted[i]->topic))) {
+				i = j; /* Kafka leaves out the topics the caller may not DESCRIBE */
+				continue;
+			}
 			struct kgw_ofetch_topic *t = &ts[r.n_topics++];
 			t->name = kg_wn(sorted[i]->topic);
 			t->parts = calloc((size_t)(j - i), sizeof(*t->parts));
@@ -2357,6 +2371,10 @@ void kgroups_describe(struct kgroups *gs, const struct kgroup_ctx *x, const stru
 		d->protocol_type = kgw_s("");
 		d->protocol_data = kgw_s("");
 		d->authorized_operations = q->include_authorized_operations ? KG_GROUP_OPS : INT32_MIN;
+		if (!kg_allowed(x, KGROUP_CHECK_GROUP_DESCRIBE, q->groups[i])) { /* Kafka: DESCRIBE on it */
+			d->error = KE_GROUP_AUTHORIZATION_FAILED;
+			continue;
+		}
 		d->error = kg_status(gs, q->groups[i], true);
 		if (d->error)
 			continue;
@@ -2404,12 +2422,14 @@ void kgroups_list(struct kgroups *gs, const struct kgroup_ctx *x, int64_t now)
 		if (gs->pstate[p] == KG_P_LOADING)
 			r.error = KE_COORDINATOR_LOAD_IN_PROGRESS;
 	struct kgw_listed_group *ls = calloc(gs->ng ? gs->ng : 1, sizeof(*ls));
+	/* Kafka: every group with DESCRIBE on the cluster, else those the caller may DESCRIBE */
+	bool all = kg_allowed(x, KGROUP_CHECK_CLUSTER_DESCRIBE, kgw_s(NULL));
 	if (!ls) {
 		r.error = KE_COORDINATOR_NOT_AVAILABLE;
 	} else {
 		for (size_t b = 0; b < gs->nb; b++)
 			for (const struct kg_group *g = gs->buckets[b]; g; g = g->hnext) {
-				if (g->loading)
+				if (g->loading || (!all && !kg_allowed(x, KGROUP_CHECK_GROUP_DESCRIBE, kg_w(g->id))))
 					continue;
 				ls[r.n_groups].group_id = kg_w(g->id);
 				ls[r.n_groups].protocol_type = kg_wn(g->protocol_type);
@@ -2451,7 +2471,9 @@ void kgroups_delete(struct kgroups *gs, const struct kgroup_ctx *x, const struct
 			kg_multi_done(gs, mu, i, KE_COORDINATOR_NOT_AVAILABLE);
 			continue;
 		}
-		int16_t err = kg_status(gs, q->groups[i], true);
+		/* Kafka: DELETE on the group, before the coordinator sees it */
+		int16_t err = kg_allowed(x, KGROUP_CHECK_GROUP_DELETE, q->groups[i]) ? kg_status(gs, q->groups[i], true)
+										      : KE_GROUP_AUTHORIZATION_FAILED;
 		struct kg_group *g = err ? NULL : kg_find(gs, q->groups[i]);
 		if (!err && !g)
 			err = KE_GROUP_ID_NOT_FOUND;
@@ -2520,7 +2542,9 @@ void kgroups_offset_delete(struct kgroups *gs, const struct kgroup_ctx *x, const
 	}
 	op->token = x->token;
 	op->ver = x->ver;
-	int16_t err = kg_status(gs, q->group_id, false);
+	/* Kafka: DELETE on the group (the whole request), then READ on each topic */
+	int16_t err = kg_allowed(x, KGROUP_CHECK_GROUP_DELETE, q->group_id) ? kg_status(gs, q->group_id, false)
+									    : KE_GROUP_AUTHORIZATION_FAILED;
 	struct kg_group *g = err ? NULL : kg_find(gs, q->group_id);
 	if (!err && !g)
 		err = KE_GROUP_ID_NOT_FOUND;
@@ -2541,12 +2565,15 @@ void kgroups_offset_delete(struct kgroups *gs, const struct kgroup_ctx *x, const
 			break;
 		}
 		bool subscribed = g->state != KGSTATE_EMPTY && kg_subscribed(g, ot->name);
+		bool readable = kg_allowed(x, KGROUP_CHECK_TOPIC_READ, ot->name);
 		for (int32_t i = 0; i < ot->n_parts; i++) {
 			struct kgw_part_error *pe = &op->terrs[t].parts[i];
 			pe->partition = ot->parts[i];
 			bool exists = ot->name.len > 0 && gs->ops.part_exists &&
 				      gs->ops.part_exists(gs->arg, ot->name.p, (size_t)ot->name.len, ot->parts[i]);
-			if (!exists) {
+			if (!readable) {
+				pe->error = KE_TOPIC_AUTHORIZATION_FAILED;
+			} else if (!exists) {
 				pe->error = KE_UNKNOWN_TOPIC_OR_PARTITION;
 			} else if (subscribed) {
 				pe->error = KE_GROUP_SUBSCRIBED_TO_TOPIC;

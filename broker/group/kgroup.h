@@ -113,14 +113,29 @@ struct kgroups_ops {
 	void (*log)(void *arg, const char *line);
 };
 
+/* The authorization checks the core asks of a request where Kafka's KafkaApis makes them
+ * (the group checks of JoinGroup ... OffsetFetch are the caller's, before the core): */
+enum kgroup_check {
+	KGROUP_CHECK_CLUSTER_DESCRIBE, /* ListGroups: every group (name unused) */
+	KGROUP_CHECK_GROUP_DESCRIBE,   /* DescribeGroups per group; ListGroups' filter */
+	KGROUP_CHECK_GROUP_DELETE,     /* DeleteGroups per group; OffsetDelete */
+	KGROUP_CHECK_TOPIC_READ,       /* OffsetCommit and OffsetDelete per topic */
+	KGROUP_CHECK_TOPIC_DESCRIBE,   /* OffsetFetch per topic (and its filter of all topics) */
+};
+/* Whether the request may do check on the resource named name; asked only during the
+ * kgroups_* call that got the context. */
+typedef bool (*kgroup_allowed_fn)(void *arg, enum kgroup_check check, struct kgw_str name);
+
 /* The context of one request: its response token, version, and the client's identity
  * (the request header's client id and the connection's peer host, C strings copied when
- * kept; DescribeGroups shows them). */
+ * kept; DescribeGroups shows them); allowed (NULL: everything is) answers the checks. */
 struct kgroup_ctx {
 	void *token;
 	int16_t ver;
 	const char *client_id;
 	const char *client_host;
+	kgroup_allowed_fn allowed;
+	void *allowed_arg;
 };
 
 /* A new coordinator owning no partition. conf and ops are copied. NULL without memory. */

@@ -8,7 +8,8 @@
  * versions drawn from what the core answered before, time passing, appends completing with an
  * error or not, appends refused at once. Besides no crash, leak or undefined behaviour, it
  * checks the core's promise: every request is answered exactly once (by kgroups_free at the
- * latest), every answer encodes at its version, and no append is completed twice.
+ * latest), every answer encodes at its version, and no append is completed twice. A fixed
+ * policy (fk_allowed) refuses some groups and topics.
  * Seeds: tests/fuzz/make_corpus_kgroup.py.
  */
 #include "buf.h"
@@ -216,9 +217,20 @@ static int32_t fk_gen(void)
 	return b % 5 == 4 ? -1 : S.gens[b % 4];
 }
 
+/* A fixed authorization policy, so that the refusals run too: the resources whose names end in
+ * '1' (group g1, topic t1, whose offsets still come from loaded records) are denied every
+ * check, and the cluster DESCRIBE (ListGroups filters). */
+static bool fk_allowed(void *arg, enum kgroup_check check, struct kgw_str name)
+{
+	(void)arg;
+	if (check == KGROUP_CHECK_CLUSTER_DESCRIBE)
+		return false;
+	return !(name.len > 0 && name.p[name.len - 1] == '1');
+}
+
 static struct kgroup_ctx fk_ctx(int16_t maxver)
 {
-	struct kgroup_ctx x = { fk_tok(), (int16_t)(fk_u8() % (maxver + 1)), "client", "/127.0.0.1" };
+	struct kgroup_ctx x = { fk_tok(), (int16_t)(fk_u8() % (maxver + 1)), "client", "/127.0.0.1", fk_allowed, NULL };
 	return x;
 }
 

@@ -6,7 +6,13 @@ them as Kafka's AclCommand does; alice produces and consumes (confluent-kafka, k
 refused with TOPIC_AUTHORIZATION_FAILED for produce and fetch, does not see the topic in
 Metadata, and cannot create a topic; alice cannot use a consumer group without READ on it
 (GROUP_AUTHORIZATION_FAILED) and can with it; the super user can do everything; --remove takes alice's
-ACLs away and she is refused from then on; the ACLs are in the coordinator as Kafka writes them."""
+ACLs away and she is refused from then on; the ACLs are in the coordinator as Kafka writes them.
+The group APIs' checks on groups and topics (test_group_apis): OffsetFetch needs DESCRIBE on the
+group and on each topic (confluent-kafka's committed(); kafka-python's offsets of every topic
+leave out the hidden one), OffsetCommit READ on each topic, DescribeGroups DESCRIBE on each
+group, ListGroups DESCRIBE on the cluster or shows only the groups one may DESCRIBE,
+DeleteGroups DELETE on each group (kafka-python's admin client), OffsetDelete DELETE on the group
+and READ on each topic (kafka-consumer-groups --delete-offsets)."""
 import json
 import os
 import subprocess
@@ -20,6 +26,9 @@ from samsatest.ports import free_port  # noqa: E402
 from samsatest.wait import wait_for  # noqa: E402
 import confluent_kafka  # noqa: E402
 import confluent_kafka.admin  # noqa: E402
+import kafka.errors  # noqa: E402
+from kafka import TopicPartition  # noqa: E402
+from kafka.admin import KafkaAdminClient  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 
 TOOL = os.path.join(os.environ.get("SAMSA_BUILD_ROOT", ""), "broker", "tools", "kafka-acls")
@@ -27,6 +36,7 @@ ALICE = "User:CN=alice,O=samsa"
 BOB = "User:CN=bob,O=samsa"
 ADMIN = "User:CN=admin,O=samsa"
 TOPIC = "acl-t"
+CG_TOOL = os.path.join(os.environ.get("SAMSA_BUILD_ROOT", ""), "broker", "tools", "kafka-consumer-groups")
 
 
 class TestBrokerAcls(unittest.TestCase):
@@ -100,6 +110,96 @@ class TestBrokerAcls(unittest.TestCase):
         finally:
             c.close()
         return got
+
+    def py_admin(self, who):
+        _, crt, key = self.certs[who]
+        return KafkaAdminClient(bootstrap_servers=self.bs, security_protocol="SSL", ssl_cafile=self.ca.crt,
+                                ssl_certfile=crt, ssl_keyfile=key, ssl_check_hostname=False)
+
+    def allow(self, principal, op, *resource):
+        r = self.acls("admin", "--add", "--allow-principal", principal, "--operation", op, *resource)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_group_apis(self):
+        admin = confluent_kafka.admin.AdminClient(self.conf("admin"))
+        for t in ("acl-g", "acl-h"):
+            admin.create_topics([confluent_kafka.admin.NewTopic(t, 1, 1)], request_timeout=20)[t].result(30)
+            wait_for(lambda: admin.list_topics(t, timeout=10).topics[t].partitions[0].leader >= 0, 30,
+                     "a leader for %s" % t)
+        # the super user commits offsets of two groups
+        for group, offs in (("bob-g", (("acl-g", 3), ("acl-h", 4))), ("bob-x", (("acl-g", 1),))):
+            c = confluent_kafka.Consumer(self.conf("admin", **{"group.id": group, "enable.auto.commit": False}))
+            try:
+                c.commit(offsets=[confluent_kafka.TopicPartition(t, 0, o) for t, o in offs], asynchronous=False)
+            finally:
+                c.close()
+        self.allow(BOB, "Describe", "--group", "bob-g")
+        self.allow(BOB, "Describe", "--topic", "acl-g")
+
+        # OffsetFetch: DESCRIBE on the group is enough; the topic bob may not DESCRIBE gets no
+        # offset and TOPIC_AUTHORIZATION_FAILED
+        c = confluent_kafka.Consumer(self.conf("bob", **{"group.id": "bob-g", "enable.auto.commit": False}))
+        try:
+            got = c.committed([confluent_kafka.TopicPartition(t, 0) for t in ("acl-g", "acl-h")], timeout=30)
+        finally:
+            c.close()
+        self.assertEqual((got[0].offset, got[0].error), (3, None))
+        self.assertIsNotNone(got[1].error)
+        self.assertEqual(got[1].error.code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED, got[1].error)
+        bob = self.py_admin("bob")
+        try:
+            # every topic of the group: the hidden one is left out
+            offs = bob.list_consumer_group_offsets("bob-g", group_coordinator_id=0)
+            self.assertEqual({tp: o.offset for tp, o in offs.items()}, {TopicPartition("acl-g", 0): 3})
+            # DescribeGroups: DESCRIBE on each group
+            self.assertEqual(bob.describe_consumer_groups(["bob-g"], group_coordinator_id=0)[0].state, "Empty")
+            with self.assertRaises(kafka.errors.GroupAuthorizationFailedError):
+                bob.describe_consumer_groups(["bob-x"], group_coordinator_id=0)
+            # ListGroups: only the groups bob may DESCRIBE (not the cluster); the super user all
+            self.assertEqual({g[0] for g in bob.list_consumer_groups()}, {"bob-g"})
+            adm = self.py_admin("admin")
+            try:
+                self.assertTrue({"bob-g", "bob-x"} <= {g[0] for g in adm.list_consumer_groups()})
+            finally:
+                adm.close()
+            # DeleteGroups: DELETE on each group
+            self.assertEqual(bob.delete_consumer_groups(["bob-x"], group_coordinator_id=0),
+                             [("bob-x", kafka.errors.GroupAuthorizationFailedError)])
+            self.allow(BOB, "Delete", "--group", "bob-x")
+            self.assertEqual(bob.delete_consumer_groups(["bob-x"], group_coordinator_id=0),
+                             [("bob-x", kafka.errors.NoError)])
+        finally:
+            bob.close()
+
+        # OffsetCommit: READ on the group, then READ on each topic (DESCRIBE is not enough)
+        self.allow(BOB, "Read", "--group", "bob-g")
+        c = confluent_kafka.Consumer(self.conf("bob", **{"group.id": "bob-g", "enable.auto.commit": False}))
+        try:
+            with self.assertRaises(confluent_kafka.KafkaException) as cm:
+                c.commit(offsets=[confluent_kafka.TopicPartition("acl-g", 0, 9)], asynchronous=False)
+            self.assertEqual(cm.exception.args[0].code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED)
+            self.assertEqual(c.committed([confluent_kafka.TopicPartition("acl-g", 0)], timeout=30)[0].offset, 3)
+        finally:
+            c.close()
+
+        # OffsetDelete: DELETE on the group, then READ on each topic
+        def delete_offsets():
+            return subprocess.run([CG_TOOL, "--bootstrap-server", self.bs, "--command-config",
+                                   os.path.join(self.cluster.dir, "bob.properties"), "--delete-offsets",
+                                   "--group", "bob-g", "--topic", "acl-g:0"],
+                                  capture_output=True, timeout=60, text=True)
+        r = delete_offsets()
+        self.assertIn("Access to 'bob-g' is not authorized.", r.stdout + r.stderr)
+        self.allow(BOB, "Delete", "--group", "bob-g")
+        r = delete_offsets()
+        self.assertIn("partition level error", r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"acl-g +0 +Error: .*[Aa]uthoriz")
+        adm = self.py_admin("admin")
+        try:
+            offs = adm.list_consumer_group_offsets("bob-g", group_coordinator_id=0)
+        finally:
+            adm.close()
+        self.assertEqual(offs[TopicPartition("acl-g", 0)].offset, 3)  # not deleted
 
     def test_acls_end_to_end(self):
         # the super user creates the topic (CREATE needs no ACL for it)

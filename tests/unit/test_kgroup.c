@@ -8,7 +8,8 @@
  * Heartbeat, session expiry, LeaveGroup, KIP-394's MEMBER_ID_REQUIRED, KIP-345's fencing, the
  * initial rebalance delay, the rebalance timeout, commits and fetches (a failed append is not
  * visible), the member/generation errors, DeleteGroups, OffsetDelete, retention, loading from
- * records (tombstones, malformed records) and unloading, and kgroups_free.
+ * records (tombstones, malformed records) and unloading, kgroups_free, and the authorization
+ * checks the core asks (a fake policy denying named resources).
  */
 #include "buf.h"
 #include "err.h"
@@ -55,6 +56,9 @@ static struct {
 	struct kgw_arena arena;
 	char lastlog[512];
 	bool quiet_topic; /* part_exists denies topic "nope" */
+	const char *deny[KGROUP_CHECK_TOPIC_DESCRIBE + 1]; /* the resource each check denies */
+	bool deny_cluster;				      /* KGROUP_CHECK_CLUSTER_DESCRIBE */
+	int checks;					      /* checks asked */
 } F;
 
 static int in_fake; /* inside the fake or the test's own decoding: allocations never fail */
@@ -223,9 +227,19 @@ static void teardown(void)
 	kgw_arena_free(&F.arena);
 }
 
+/* The fake authorization: F.deny[check] names the resource it refuses. */
+static bool f_allowed(void *arg, enum kgroup_check check, struct kgw_str name)
+{
+	(void)arg; /* no assertion here: check's own messages allocate, which may be made to fail */
+	F.checks++;
+	if (check == KGROUP_CHECK_CLUSTER_DESCRIBE)
+		return !F.deny_cluster;
+	return !(F.deny[check] && kgw_eq(name, F.deny[check]));
+}
+
 static struct kgroup_ctx ctx(int16_t ver, const char *client)
 {
-	struct kgroup_ctx x = { (void *)(uintptr_t)F.next_tok++, ver, client, "/127.0.0.1" };
+	struct kgroup_ctx x = { (void *)(uintptr_t)F.next_tok++, ver, client, "/127.0.0.1", f_allowed, NULL };
 	ck_assert(F.next_tok < MAXTOK);
 	return x;
 }
@@ -976,6 +990,102 @@ START_TEST(test_offset_delete_subscribed)
 }
 END_TEST
 
+/* Kafka's checks inside the coordinator: READ on each committed topic, DESCRIBE on each fetched
+ * topic (left out of an OffsetFetch of every topic), DESCRIBE on each described group, the
+ * cluster or else each group for ListGroups, DELETE on each deleted group, DELETE on the group
+ * and READ on each topic for OffsetDelete. A refused resource is never looked at, written or
+ * shown. */
+START_TEST(test_authorization)
+{
+	int16_t err;
+	int c = commit(2, "a", "", -1, "t", 0, 5, "");
+	complete(F.napps - 1, KE_NONE);
+	ck_assert_int_eq(commit_err(c), 0);
+	c = commit(2, "a", "", -1, "secret", 0, 6, "");
+	complete(F.napps - 1, KE_NONE);
+	ck_assert_int_eq(commit_err(c), 0);
+	c = commit(2, "b", "", -1, "t", 0, 7, "");
+	complete(F.napps - 1, KE_NONE);
+	ck_assert_int_eq(commit_err(c), 0);
+	/* OffsetCommit: READ on the topic, else TOPIC_AUTHORIZATION_FAILED and nothing written */
+	F.deny[KGROUP_CHECK_TOPIC_READ] = "secret";
+	int n0 = F.napps;
+	ck_assert_int_eq(commit_err(commit(7, "a", "", -1, "secret", 0, 60, "")), KE_TOPIC_AUTHORIZATION_FAILED);
+	ck_assert_int_eq(F.napps, n0);
+	/* OffsetFetch: DESCRIBE on the topic, else no offset and TOPIC_AUTHORIZATION_FAILED */
+	ck_assert_int_eq(fetch(7, "a", "secret", 0, &err), 6); /* READ is not what it asks */
+	F.deny[KGROUP_CHECK_TOPIC_DESCRIBE] = "secret";
+	ck_assert_int_eq(fetch(7, "a", "secret", 0, &err), -1);
+	ck_assert_int_eq(err, KE_TOPIC_AUTHORIZATION_FAILED);
+	ck_assert_int_eq(fetch(7, "a", "t", 0, &err), 5);
+	ck_assert_int_eq(err, 0);
+	/* ... and every topic of the group leaves out those it may not DESCRIBE */
+	struct kgroup_ctx x = ctx(6, "c");
+	struct kgw_ofetch_req all = { kgw_s("a"), -1, NULL, false };
+	CORE(kgroups_offset_fetch(F.gs, &x, &all, F.now));
+	struct kgw_ofetch_resp fr;
+	char eb[256];
+	int t = tok(&x);
+	ck_assert_int_eq(kgw_ofetch_resp_decode(F.reps[t].body, F.reps[t].len, 6, &fr, &F.arena, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(fr.n_topics, 1);
+	ck_assert_str_eq(str(fr.topics[0].name), "t");
+	/* DescribeGroups: DESCRIBE on each group */
+	F.deny[KGROUP_CHECK_GROUP_DESCRIBE] = "a";
+	struct kgw_described_group d = describe("a");
+	ck_assert_int_eq(d.error, KE_GROUP_AUTHORIZATION_FAILED);
+	ck_assert_str_eq(str(d.state), "");
+	ck_assert_int_eq(describe("b").error, 0);
+	ck_assert_str_eq(str(describe("b").state), "Empty");
+	/* ListGroups: every group with DESCRIBE on the cluster, else those it may DESCRIBE */
+	struct kgw_list_resp l = list();
+	ck_assert_int_eq(l.n_groups, 2);
+	F.deny_cluster = true;
+	l = list();
+	ck_assert_int_eq(l.error, 0);
+	ck_assert_int_eq(l.n_groups, 1);
+	ck_assert_str_eq(str(l.groups[0].group_id), "b");
+	/* OffsetDelete: DELETE on the group (the whole request), then READ on each topic */
+	F.deny[KGROUP_CHECK_GROUP_DELETE] = "a";
+	int32_t p0[1] = { 0 };
+	struct kgw_odelete_topic ot[2] = { { kgw_s("t"), 1, p0 }, { kgw_s("secret"), 1, p0 } };
+	struct kgw_odelete_req oq = { kgw_s("a"), 2, ot };
+	struct kgw_odelete_resp orr;
+	x = ctx(0, "c");
+	n0 = F.napps;
+	CORE(kgroups_offset_delete(F.gs, &x, &oq, F.now));
+	t = tok(&x);
+	ck_assert_int_eq(kgw_odelete_resp_decode(F.reps[t].body, F.reps[t].len, 0, &orr, &F.arena, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(orr.error, KE_GROUP_AUTHORIZATION_FAILED);
+	ck_assert_int_eq(F.napps, n0);
+	F.deny[KGROUP_CHECK_GROUP_DELETE] = "b";
+	x = ctx(0, "c");
+	CORE(kgroups_offset_delete(F.gs, &x, &oq, F.now));
+	complete(F.napps - 1, KE_NONE);
+	t = tok(&x);
+	ck_assert_int_eq(kgw_odelete_resp_decode(F.reps[t].body, F.reps[t].len, 0, &orr, &F.arena, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(orr.error, 0);
+	ck_assert_int_eq(orr.topics[0].parts[0].error, 0);
+	ck_assert_int_eq(orr.topics[1].parts[0].error, KE_TOPIC_AUTHORIZATION_FAILED);
+	F.deny[KGROUP_CHECK_TOPIC_DESCRIBE] = NULL;
+	ck_assert_int_eq(fetch(7, "a", "t", 0, &err), -1);     /* deleted */
+	ck_assert_int_eq(fetch(7, "a", "secret", 0, &err), 6); /* kept */
+	/* DeleteGroups: DELETE on each group */
+	struct kgw_str gl[2] = { kgw_s("a"), kgw_s("b") };
+	struct kgw_delete_req dq = { 2, gl };
+	x = ctx(1, "c");
+	CORE(kgroups_delete(F.gs, &x, &dq, F.now));
+	complete(F.napps - 1, KE_NONE);
+	t = tok(&x);
+	struct kgw_delete_resp dr;
+	ck_assert_int_eq(kgw_delete_resp_decode(F.reps[t].body, F.reps[t].len, 1, &dr, &F.arena, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(dr.results[0].error, KE_NONE);
+	ck_assert_int_eq(dr.results[1].error, KE_GROUP_AUTHORIZATION_FAILED);
+	ck_assert_int_eq(fetch(7, "b", "t", 0, &err), 7);
+	ck_assert_int_eq(fetch(7, "a", "secret", 0, &err), -1);
+	ck_assert_int_gt(F.checks, 0);
+}
+END_TEST
+
 START_TEST(test_retention)
 {
 	struct kgroups_conf c = f_conf();
@@ -1496,6 +1606,7 @@ static Suite *kgroup_suite(void)
 	tcase_add_test(tc, test_delete_groups);
 	tcase_add_test(tc, test_offset_delete_subscribed);
 	tcase_add_test(tc, test_retention);
+	tcase_add_test(tc, test_authorization);
 	tcase_add_test(tc, test_load_records);
 	tcase_add_test(tc, test_unload_answers_parked);
 	tcase_add_test(tc, test_free_answers_parked);
