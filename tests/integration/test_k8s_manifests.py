@@ -3,7 +3,8 @@
 
 - every manifest parses (Debian's python3-yaml) and validates against the Kubernetes API's
   OpenAPI schemas bundled in the npm package kubernetes-models (tests/package.json), which is
-  also shown to refuse a broken StatefulSet;
+  also shown to refuse a broken StatefulSet; every field is one the API has, by Debian's
+  python3-kubernetes models (kubernetes-models does not refuse unknown fields);
 - the invariants between the objects: each StatefulSet's serviceName is a headless Service
   (clusterIP: None) of the same pods, every Service and PodDisruptionBudget selects a
   StatefulSet's pods, the PDBs keep a majority, the ConfigMap the pods mount exists and holds the
@@ -77,6 +78,51 @@ def under(path, mount):
 
 def selects(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def unknown_fields(obj, typ, path="", out=None):
+    """Fields of obj (a parsed manifest, or part of one of type typ) that the Kubernetes API
+    does not have, and values of the wrong JSON type, by the models of Debian's
+    python3-kubernetes (generated from the API's OpenAPI spec, Kubernetes 1.22): the strictness
+    kubernetes-models' validators lack (as kubeconform -strict adds it)."""
+    import kubernetes.client.models as models
+    out = [] if out is None else out
+    if typ.startswith("list["):
+        if not isinstance(obj, list):
+            out.append("%s: a list expected" % path)
+        else:
+            for i, x in enumerate(obj):
+                unknown_fields(x, typ[5:-1], "%s[%d]" % (path, i), out)
+    elif typ.startswith("dict("):
+        if not isinstance(obj, dict):
+            out.append("%s: a map expected" % path)
+        else:
+            for k, v in obj.items():
+                unknown_fields(v, typ[5:-1].split(", ", 1)[1], "%s.%s" % (path, k), out)
+    elif typ in ("str", "int", "bool", "float"):
+        want = {"str": (str,), "int": (int,), "bool": (bool,), "float": (int, float)}[typ]
+        if not isinstance(obj, want) or (typ == "int" and isinstance(obj, bool)):
+            out.append("%s: %s expected, not %r" % (path, typ, obj))
+    elif typ in ("object", "datetime", "date"):
+        pass  # IntOrString, Quantity, free-form
+    else:
+        cls = getattr(models, typ)
+        if not isinstance(obj, dict):
+            out.append("%s: an object (%s) expected" % (path, typ))
+            return out
+        known = {v: k for k, v in cls.attribute_map.items()}
+        for k, v in obj.items():
+            if k not in known:
+                out.append("%s.%s: %s has no field %r" % (path, k, typ, k))
+            else:
+                unknown_fields(v, cls.openapi_types[known[k]], "%s.%s" % (path, k), out)
+    return out
+
+
+def model_of(doc):
+    """The python3-kubernetes model class name of a manifest (core, apps and policy v1)."""
+    version = doc["apiVersion"].split("/")[-1]
+    return version[0].upper() + version[1:] + doc["kind"]
 
 
 class K8sManifestsTest(unittest.TestCase):
@@ -176,6 +222,18 @@ class K8sManifestsTest(unittest.TestCase):
         self.assertFalse(res["unknown-kind"]["ok"])
         kinds = sorted(set(d["kind"] for _, d in self.docs))
         self.assertEqual(kinds, ["ConfigMap", "PodDisruptionBudget", "Service", "StatefulSet"])
+
+    def test_no_unknown_fields(self):
+        """Every field is one the Kubernetes API has (a misspelt field is what kubectl apply's
+        strict field validation refuses and kubernetes-models does not); shown to catch one."""
+        for where, d in self.docs:
+            self.assertEqual(unknown_fields(d, model_of(d)), [], where)
+        bad = json.loads(json.dumps(self.svc["samsa-coord"]))
+        bad["spec"]["publishNotReadyAddress"] = True
+        bad["spec"]["ports"][0]["port"] = "2181"
+        errs = unknown_fields(bad, model_of(bad))
+        self.assertEqual(len(errs), 2, errs)
+        self.assertIn("publishNotReadyAddress", errs[0] + errs[1])
 
     def test_services_selectors_and_budgets(self):
         self.assertEqual(sorted(self.sts), ["samsa-broker", "samsa-coord"])
