@@ -4,16 +4,35 @@
  *   kafka-acls --bootstrap-server H:P [--command-config F] --add|--remove|--list
  *       [--allow-principal P]... [--deny-principal P]... [--allow-host H]... [--deny-host H]...
  *       [--operation Op]... [--topic T]... [--group G]... [--cluster]
- *       [--resource-pattern-type literal|prefixed|any|match] [--force]
+ *       [--resource-pattern-type literal|prefixed|any|match] [--force] [--producer] [--consumer]
  * --add prints "Adding ACLs for resource `ResourcePattern(...)`:" and then, as --list does,
  * "Current ACLs for resource `ResourcePattern(...)`:" with one "(principal=..., host=...,
  * operation=..., permissionType=...)" line per ACL. --remove asks before deleting unless
  * --force. Operation names are Kafka's (Read, Write, Create, Delete, Alter, Describe,
  * ClusterAction, AlterConfigs, DescribeConfigs, IdempotentWrite, All; default All); a principal
- * without a host gets host *. Usage errors print Kafka's message and the help and exit 1; a
- * failed call prints "Error while executing ACL command: ..." and exits 1.
+ * without a host gets host *. --producer and --consumer (with --add or --remove) expand as
+ * AclCommand does: WRITE, DESCRIBE and CREATE on each --topic for a producer; READ and DESCRIBE on
+ * each --topic and READ on each --group for a consumer. Usage errors print Kafka's message and
+ * the help and exit 1; a failed call prints "Error while executing ACL command: ..." and exits 1.
+ *
+ * A refused --list: librdkafka 2.0 drops DescribeAcls' error code (CLUSTER_AUTHORIZATION_FAILED,
+ * SECURITY_DISABLED) and hands over an empty result, so an empty result is asked again here,
+ * once, with a DescribeAcls v1 of our own (broker/wire/kwacl) to the first bootstrap server over
+ * the client's transport (PLAINTEXT, or SSL with the client's CA, certificate and key; SASL is not
+ * spoken, and the empty result is then taken as it is), and its error is reported as AclCommand
+ * reports it.
  */
 #include "ktool.h"
+
+#include "buf.h"
+#include "kwacl.h"
+
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -40,6 +59,8 @@ enum {
 	O_CLUSTER,
 	O_PATTERN,
 	O_FORCE,
+	O_PRODUCER,
+	O_CONSUMER,
 	O_HELP,
 	O_VERSION,
 	O_COUNT
@@ -72,6 +93,10 @@ static const struct ktool_opt ka_opts_def[O_COUNT] = {
 	[O_PATTERN] = KTOOL_OPT("resource-pattern-type", KTOOL_ARG, "ANY|MATCH|LITERAL|PREFIXED",
 				"The type of the resource pattern or pattern filter. When adding acls, this should be a specific pattern type, e.g. 'literal' or 'prefixed'. When listing or removing acls, a specific pattern type can be used to list or remove acls from specific resource patterns, or use the filter values of 'any' or 'match' (default: LITERAL)"),
 	[O_FORCE] = KTOOL_OPT("force", KTOOL_FLAG, NULL, "Assume Yes to all queries and do not prompt."),
+	[O_PRODUCER] = KTOOL_OPT("producer", KTOOL_FLAG, NULL,
+				 "Convenience option to add/remove ACLs for producer role. This will generate ACLs that allows WRITE,DESCRIBE and CREATE on topic."),
+	[O_CONSUMER] = KTOOL_OPT("consumer", KTOOL_FLAG, NULL,
+				 "Convenience option to add/remove ACLs for consumer role. This will generate ACLs that allows READ,DESCRIBE on topic and READ on consumer-group."),
 	[O_HELP] = KTOOL_OPT("help", KTOOL_FLAG, NULL, "Print usage information."),
 	[O_VERSION] = KTOOL_OPT("version", KTOOL_FLAG, NULL, "Display Kafka version."),
 };
@@ -81,6 +106,7 @@ static const char ka_intro[] = "This tool helps to manage acls on kafka.";
 struct ka {
 	struct ktool_opt o[O_COUNT];
 	char err[1024];
+	rd_kafka_conf_t *conf; /* a copy of the admin client's settings, for the probe */
 };
 
 static const char *const ka_ops[] = { "UNKNOWN", "ANY", "ALL", "READ", "WRITE", "CREATE", "DELETE", "ALTER",
@@ -151,8 +177,43 @@ static size_t ka_resources(struct ka *ka, struct ka_res *out, size_t max)
 		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_TOPIC, ka->o[O_TOPIC].list[i] };
 	for (size_t i = 0; i < ka->o[O_GROUP].n && n < max; i++)
 		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_GROUP, ka->o[O_GROUP].list[i] };
-	if (ka->o[O_CLUSTER].seen && n < max)
+	if (ka->o[O_CLUSTER].seen && n < max && !ka->o[O_PRODUCER].seen && !ka->o[O_CONSUMER].seen)
 		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_BROKER, "kafka-cluster" };
+	return n;
+}
+
+/* The operations the command line names for resource r: --producer's and --consumer's
+ * (AclCommand's getProducerResourceFilterToAcls / getConsumerResourceFilterToAcls, merged when
+ * both are given), else every --operation (default All). Returns how many (at most 8). */
+static size_t ka_res_ops(struct ka *ka, const struct ka_res *r, int *ops)
+{
+	size_t n = 0;
+	bool producer = ka->o[O_PRODUCER].seen, consumer = ka->o[O_CONSUMER].seen;
+	if (producer || consumer) {
+		if (producer && r->type == RD_KAFKA_RESOURCE_TOPIC) {
+			ops[n++] = RD_KAFKA_ACL_OPERATION_WRITE;
+			ops[n++] = RD_KAFKA_ACL_OPERATION_DESCRIBE;
+			ops[n++] = RD_KAFKA_ACL_OPERATION_CREATE;
+		}
+		if (consumer && r->type == RD_KAFKA_RESOURCE_TOPIC) {
+			ops[n++] = RD_KAFKA_ACL_OPERATION_READ;
+			if (!producer)
+				ops[n++] = RD_KAFKA_ACL_OPERATION_DESCRIBE;
+		}
+		if (consumer && r->type == RD_KAFKA_RESOURCE_GROUP)
+			ops[n++] = RD_KAFKA_ACL_OPERATION_READ;
+		return n;
+	}
+	for (size_t i = 0; i < ka->o[O_OPERATION].n && n < 8; i++) {
+		int op = ka_op_parse(ka->o[O_OPERATION].list[i]);
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= ops[k] == op;
+		if (!dup)
+			ops[n++] = op;
+	}
+	if (!n)
+		ops[n++] = RD_KAFKA_ACL_OPERATION_ALL;
 	return n;
 }
 
@@ -182,6 +243,7 @@ static rd_kafka_t *ka_admin_new(struct ka *ka)
 		snprintf(ka->err, sizeof(ka->err), "%s", e);
 		return NULL;
 	}
+	ka->conf = rd_kafka_conf_dup(conf);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
 	if (!rk) {
 		rd_kafka_conf_destroy(conf);
@@ -211,6 +273,171 @@ static rd_kafka_AdminOptions_t *ka_options(rd_kafka_t *rk, rd_kafka_admin_op_t o
 	rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, op);
 	rd_kafka_AdminOptions_set_request_timeout(ao, KA_TIMEOUT_MS, e, sizeof(e));
 	return ao;
+}
+
+/* ---- the probe of an empty --list (see the header comment) ---- */
+
+#define KA_PROBE_TIMEOUT_S 10
+#define KA_PROBE_MAX_FRAME (16u << 20)
+
+static void ka_conf_str(struct ka *ka, const char *key, char *out, size_t n)
+{
+	size_t sz = n;
+	if (!ka->conf || rd_kafka_conf_get(ka->conf, key, out, &sz) != RD_KAFKA_CONF_OK)
+		out[0] = '\0';
+}
+
+/* One side of the probe's connection: a socket, and TLS over it when ssl is set. */
+struct ka_conn {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+};
+
+static void ka_conn_close(struct ka_conn *c)
+{
+	if (c->ssl)
+		SSL_free(c->ssl);
+	if (c->ctx)
+		SSL_CTX_free(c->ctx);
+	if (c->fd >= 0)
+		close(c->fd);
+}
+
+static int ka_conn_io(struct ka_conn *c, void *p, size_t n, bool out)
+{
+	for (size_t off = 0; off < n;) {
+		ssize_t k;
+		if (c->ssl) {
+			int r = out ? SSL_write(c->ssl, (char *)p + off, (int)(n - off))
+				    : SSL_read(c->ssl, (char *)p + off, (int)(n - off));
+			k = r > 0 ? r : -1;
+		} else {
+			k = out ? send(c->fd, (char *)p + off, n - off, MSG_NOSIGNAL) : recv(c->fd, (char *)p + off, n - off, 0);
+		}
+		if (k <= 0)
+			return -1;
+		off += (size_t)k;
+	}
+	return 0;
+}
+
+/* Connects to the first bootstrap server as the admin client would (PLAINTEXT or SSL). 0, or -1
+ * when it cannot (a SASL transport, no address, a refused connection or handshake). */
+static int ka_conn_open(struct ka *ka, struct ka_conn *c)
+{
+	char proto[32], boot[512], ca[512], crt[512], key[512];
+	ka_conf_str(ka, "security.protocol", proto, sizeof(proto));
+	ka_conf_str(ka, "bootstrap.servers", boot, sizeof(boot));
+	bool ssl = !strcasecmp(proto, "ssl");
+	if (!ssl && strcasecmp(proto, "plaintext"))
+		return -1;
+	boot[strcspn(boot, ",")] = '\0';
+	char *colon = strrchr(boot, ':');
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	char *host = boot;
+	if (host[0] == '[' && colon[-1] == ']') {
+		colon[-1] = '\0';
+		host++;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(host, colon + 1, &hints, &ai))
+		return -1;
+	struct timeval tv = { KA_PROBE_TIMEOUT_S, 0 };
+	for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
+		c->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (c->fd < 0)
+			continue;
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(c->fd, a->ai_addr, a->ai_addrlen)) {
+			close(c->fd);
+			c->fd = -1;
+		}
+	}
+	freeaddrinfo(ai);
+	if (c->fd < 0)
+		return -1;
+	if (!ssl)
+		return 0;
+	ka_conf_str(ka, "ssl.ca.location", ca, sizeof(ca));
+	ka_conf_str(ka, "ssl.certificate.location", crt, sizeof(crt));
+	ka_conf_str(ka, "ssl.key.location", key, sizeof(key));
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx || (ca[0] ? SSL_CTX_load_verify_locations(c->ctx, ca, NULL) != 1
+			     : SSL_CTX_set_default_verify_paths(c->ctx) != 1) ||
+	    (crt[0] && SSL_CTX_use_certificate_chain_file(c->ctx, crt) != 1) ||
+	    (key[0] && SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1))
+		return -1;
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	c->ssl = SSL_new(c->ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_connect(c->ssl) != 1)
+		return -1;
+	return 0;
+}
+
+/* Asks DescribeAcls v1 (every ACL) once more: the error the broker answered (0: none) into
+ * *error and its message into msg. 0, or -1 when it could not be asked or understood. */
+static int ka_probe(struct ka *ka, int16_t *error, char *msg, size_t msgn)
+{
+	struct ka_conn c = { .fd = -1 };
+	struct wbuf w;
+	uint8_t *resp = NULL;
+	int rc = -1;
+	wbuf_init(&w, 1 << 16);
+	if (ka_conn_open(ka, &c))
+		goto out;
+	struct kwacl_binding any = { .rtype = 1, .pattern = 1, .op = 1, .perm = 1 }; /* ANY, all nulls */
+	struct kwacl_req q = { 1, &any };
+	wbuf_i32(&w, 0); /* the frame's length, set below */
+	wbuf_i16(&w, KWACL_API_DESCRIBE);
+	wbuf_i16(&w, 1);
+	wbuf_i32(&w, 1); /* correlation id */
+	wbuf_str_i16(&w, "kafka-acls");
+	if (kwacl_req_encode(&w, KWACL_API_DESCRIBE, 1, &q))
+		goto out;
+	wbuf_put_i32_at(&w, 0, (int32_t)(w.len - 4));
+	uint8_t hdr[4];
+	if (ka_conn_io(&c, w.p, w.len, true) || ka_conn_io(&c, hdr, 4, false))
+		goto out;
+	uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	if (len < 4 || len > KA_PROBE_MAX_FRAME || !(resp = malloc(len)) || ka_conn_io(&c, resp, len, false))
+		goto out;
+	struct rbuf r = rbuf_make(resp, len);
+	int32_t corr = 0;
+	struct kwacl_describe_head h;
+	if (rbuf_i32(&r, &corr) || corr != 1 || kwacl_describe_resp_head_decode(&r, 1, &h))
+		goto out;
+	*error = h.error;
+	snprintf(msg, msgn, "%.*s", h.message_len > 0 ? (int)h.message_len : 0, h.message ? (const char *)h.message : "");
+	rc = 0;
+out:
+	free(resp);
+	wbuf_free(&w);
+	ka_conn_close(&c);
+	return rc;
+}
+
+/* After an empty DescribeAcls result: 0 when it really was empty (or cannot be told), -1 with
+ * AclCommand's message in ka->err when the broker refused it. */
+static int ka_check_empty(struct ka *ka)
+{
+	int16_t error = 0;
+	char msg[512];
+	if (ka_probe(ka, &error, msg, sizeof(msg)) || !error)
+		return 0;
+	const char *cls = error == 31	? "ClusterAuthorizationException"
+			  : error == 54 ? "SecurityDisabledException"
+					: NULL;
+	if (cls)
+		snprintf(ka->err, sizeof(ka->err), "org.apache.kafka.common.errors.%s: %s", cls,
+			 msg[0] ? msg : rd_kafka_err2str((rd_kafka_resp_err_t)error));
+	else
+		snprintf(ka->err, sizeof(ka->err), "%s", msg[0] ? msg : rd_kafka_err2str((rd_kafka_resp_err_t)error));
+	return -1;
 }
 
 /* The ACLs matching a filter; prints them grouped by resource as listAcls does. 0 or -1. */
@@ -252,7 +479,7 @@ static int ka_list_filter(struct ka *ka, rd_kafka_t *rk, rd_kafka_AclBindingFilt
 		}
 		free(done);
 		rd_kafka_event_destroy(ev);
-		rc = 0;
+		rc = n ? 0 : ka_check_empty(ka);
 	}
 	rd_kafka_AdminOptions_destroy(ao);
 	rd_kafka_queue_destroy(q);
@@ -291,26 +518,25 @@ struct ka_entry {
 	int op, perm;
 };
 
-static size_t ka_entries(struct ka *ka, struct ka_entry *out, size_t max)
+/* The entries of resource r: every principal and host with every operation of ka_res_ops. */
+static size_t ka_entries(struct ka *ka, const struct ka_res *r, struct ka_entry *out, size_t max)
 {
 	size_t n = 0;
 	static const char *const star[] = { "*" };
+	int ops[8];
+	size_t nops = ka_res_ops(ka, r, ops);
 	for (int k = 0; k < 2; k++) {
 		const struct ktool_opt *po = &ka->o[k ? O_DENY_PRINCIPAL : O_ALLOW_PRINCIPAL];
 		const struct ktool_opt *ho = &ka->o[k ? O_DENY_HOST : O_ALLOW_HOST];
 		const char *const *hosts = ho->n ? ho->list : star;
 		size_t nh = ho->n ? ho->n : 1;
 		for (size_t p = 0; p < po->n; p++)
-			for (size_t h = 0; h < nh; h++) {
-				size_t nops = ka->o[O_OPERATION].n ? ka->o[O_OPERATION].n : 1;
+			for (size_t h = 0; h < nh; h++)
 				for (size_t o = 0; o < nops && n < max; o++)
 					out[n++] = (struct ka_entry){
-						po->list[p], hosts[h],
-						ka->o[O_OPERATION].n ? ka_op_parse(ka->o[O_OPERATION].list[o])
-								     : RD_KAFKA_ACL_OPERATION_ALL,
+						po->list[p], hosts[h], ops[o],
 						k ? RD_KAFKA_ACL_PERMISSION_TYPE_DENY : RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW
 					};
-			}
 	}
 	return n;
 }
@@ -319,14 +545,17 @@ static int ka_add(struct ka *ka, rd_kafka_t *rk, int pattern)
 {
 	struct ka_res res[256];
 	struct ka_entry ent[1024];
-	size_t nr = ka_resources(ka, res, 256), ne = ka_entries(ka, ent, 1024);
-	rd_kafka_AclBinding_t **b = calloc(nr * ne + 1, sizeof(*b));
+	size_t nr = ka_resources(ka, res, 256);
+	rd_kafka_AclBinding_t **b = calloc(nr * 1024 + 1, sizeof(*b));
 	size_t nb = 0;
 	char e[256];
 	int rc = -1;
 	if (!b)
 		return -1;
 	for (size_t i = 0; i < nr; i++) {
+		size_t ne = ka_entries(ka, &res[i], ent, 1024);
+		if (!ne)
+			continue; /* --producer's cluster, --producer alone on a group: nothing */
 		printf("Adding ACLs for resource `");
 		ka_print_pattern(res[i].type, res[i].name, pattern);
 		printf("`: \n ");
@@ -386,10 +615,15 @@ static int ka_remove(struct ka *ka, rd_kafka_t *rk, int pattern)
 {
 	struct ka_res res[256];
 	struct ka_entry ent[1024];
-	size_t nr = ka_resources(ka, res, 256), ne = ka_entries(ka, ent, 1024);
+	size_t nr = ka_resources(ka, res, 256);
+	bool role = ka->o[O_PRODUCER].seen || ka->o[O_CONSUMER].seen;
 	char e[256];
 	int rc = 0;
 	for (size_t i = 0; i < nr && !rc; i++) {
+		int ops[8];
+		if (role && !ka_res_ops(ka, &res[i], ops))
+			continue; /* a resource the role gives nothing on */
+		size_t ne = ka_entries(ka, &res[i], ent, 1024);
 		/* no principal named: every ACL of the resource */
 		size_t nf = ne ? ne : 1;
 		rd_kafka_AclBindingFilter_t **f = calloc(nf, sizeof(*f));
@@ -494,6 +728,33 @@ int main(int argc, char **argv)
 			goto done;
 		}
 	}
+	/* AclCommand's checks of --producer and --consumer */
+	static const int role_opts[] = { O_PRODUCER, O_CONSUMER };
+	static const int not_with_list[] = { O_PRODUCER, O_CONSUMER, O_ALLOW_HOST, O_ALLOW_PRINCIPAL, O_DENY_HOST,
+					     O_DENY_PRINCIPAL };
+	static const int not_with_role[] = { O_OPERATION, O_DENY_PRINCIPAL, O_DENY_HOST };
+	for (size_t i = 0; ka.o[O_LIST].seen && i < sizeof(not_with_list) / sizeof(not_with_list[0]); i++)
+		if (ka.o[not_with_list[i]].seen) {
+			status = ka_usage_error(&ka, "Option \"[list]\" can't be used with option \"[%s]\"",
+						ka.o[not_with_list[i]].name);
+			goto done;
+		}
+	for (size_t r = 0; r < 2; r++)
+		for (size_t i = 0; ka.o[role_opts[r]].seen && i < sizeof(not_with_role) / sizeof(not_with_role[0]); i++)
+			if (ka.o[not_with_role[i]].seen) {
+				status = ka_usage_error(&ka, "Option \"[%s]\" can't be used with option \"[%s]\"",
+							ka.o[role_opts[r]].name, ka.o[not_with_role[i]].name);
+				goto done;
+			}
+	if (ka.o[O_PRODUCER].seen && !ka.o[O_TOPIC].n) {
+		status = ka_usage_error(&ka, "With --producer you must specify a --topic");
+		goto done;
+	}
+	if (ka.o[O_CONSUMER].seen &&
+	    (!ka.o[O_TOPIC].n || !ka.o[O_GROUP].n || (!ka.o[O_PRODUCER].seen && ka.o[O_CLUSTER].seen))) {
+		status = ka_usage_error(&ka, "With --consumer you must specify a --topic and a --group and no --cluster or --transactional-id option should be specified.");
+		goto done;
+	}
 	struct ka_res res[1];
 	if ((ka.o[O_ADD].seen || ka.o[O_REMOVE].seen) && ka_resources(&ka, res, 1) == 0) {
 		status = ka_usage_error(&ka, "You must specify one of: --topic, --cluster, --group, --transactional-id, --delegation-token when using this command.");
@@ -511,6 +772,8 @@ int main(int argc, char **argv)
 					   : ka_list(&ka, rk, pattern);
 		rd_kafka_destroy(rk);
 	}
+	if (ka.conf)
+		rd_kafka_conf_destroy(ka.conf);
 	if (rc) {
 		fflush(stdout);
 		fprintf(stderr, "Error while executing ACL command: %s\n", ka.err);

@@ -149,6 +149,21 @@ int kwacl_describe_resp_encode(struct wbuf *w, int16_t ver, int32_t throttle_ms,
 	return w->err;
 }
 
+int kwacl_describe_resp_head_decode(struct rbuf *r, int16_t ver, struct kwacl_describe_head *out)
+{
+	(void)ver; /* the head is the same in v0 and v1 */
+	memset(out, 0, sizeof(*out));
+	rbuf_i32(r, &out->throttle_ms);
+	rbuf_i16(r, &out->error);
+	rbuf_bytes_i16(r, KWIRE_MAX_STR, &out->message, &out->message_len);
+	if (r->err) {
+		out->message = NULL;
+		out->message_len = -1;
+		return ERR_PROTO;
+	}
+	return 0;
+}
+
 int kwacl_create_resp_encode(struct wbuf *w, int16_t ver, int32_t throttle_ms, const struct kwacl_result *r,
 			     int32_t n)
 {

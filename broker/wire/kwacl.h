@@ -65,6 +65,18 @@ struct kwacl_result {
  * caller passes those only. */
 int kwacl_describe_resp_encode(struct wbuf *w, int16_t ver, int32_t throttle_ms, struct kwacl_result res,
 			       const struct kwacl_binding *b, int32_t n);
+/* The head of a DescribeAcls response, all a client needs to tell a refusal from an empty
+ * answer (librdkafka 2.0 drops it; kafka-acls reads it): error code and message (len -1:
+ * null; pointing into r's bytes). The resources after it are not read. 0, or ERR_PROTO for a
+ * truncated head. */
+struct kwacl_describe_head {
+	int32_t throttle_ms;
+	int16_t error;
+	const uint8_t *message;
+	int32_t message_len;
+};
+int kwacl_describe_resp_head_decode(struct rbuf *r, int16_t ver, struct kwacl_describe_head *out);
+
 /* CreateAcls response: one result per creation, in the request's order. */
 int kwacl_create_resp_encode(struct wbuf *w, int16_t ver, int32_t throttle_ms, const struct kwacl_result *r,
 			     int32_t n);

@@ -3,7 +3,8 @@
  * bodies. Byte 0 picks the API (mod 3: 29, 30, 31) and byte 1 the version (mod 2), the rest is
  * the body after the request header. Any outcome but a crash, a read out of bounds, a leak or a
  * hang is fine; a successful decode must give NUL-terminated strings (non-null in creations)
- * and re-encode to a body that decodes to the same request.
+ * and re-encode to a body that decodes to the same request. The same bytes also go through the
+ * head decoder of a DescribeAcls response (kafka-acls's), whose message must lie in them.
  * Seeds: tests/fuzz/make_corpus_kwacl.py.
  */
 #include "buf.h"
@@ -28,6 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	int16_t api = (int16_t)(KWACL_API_DESCRIBE + data[0] % 3);
 	int16_t ver = (int16_t)(data[1] % (KWACL_MAX_VERSION + 1));
+	struct rbuf rh = rbuf_make(data + 2, size - 2);
+	struct kwacl_describe_head h;
+	if (kwacl_describe_resp_head_decode(&rh, ver, &h) == 0 &&
+	    (h.message_len < -1 || (h.message_len >= 0 && (h.message < data + 2 || h.message + h.message_len > data + size))))
+		abort();
 	struct rbuf r = rbuf_make(data + 2, size - 2);
 	struct kwacl_req q;
 	if (kwacl_req_decode(&r, api, ver, &q)) {

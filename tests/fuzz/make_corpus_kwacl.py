@@ -41,6 +41,10 @@ seeds = {
                                      binding(1, 1, None, 1, None, None, 1, 1)]),
     "delete_v0_lying_count": bytes([2, 0]) + struct.pack(">i", 100000) + b"\x02\x00\x01t",
     "create_v1_truncated": (bytes([1, 1]) + arr([binding(1, 2, "t", 3, "User:alice", "*", 3, 3)]))[:-4],
+    # a DescribeAcls response head as kafka-acls reads it: refused, then empty and allowed
+    "describe_resp_refused": bytes([0, 1]) + struct.pack(">ih", 0, 31) + s16("Cluster authorization failed.")
+    + struct.pack(">i", 0),
+    "describe_resp_empty": bytes([0, 1]) + struct.pack(">ih", 0, 0) + s16(None) + struct.pack(">i", 0),
 }
 
 os.makedirs(out, exist_ok=True)

@@ -10,7 +10,8 @@ goes on where the first stopped). On three brokers, kill -9 of a group's coordin
 finds the new leader of its offsets partition and its committed offsets are all there. The
 flexible versions: confluent-kafka's committed() asks OffsetFetch v7 (librdkafka 2.0's), and
 OffsetCommit v8 / OffsetFetch v6 go through byte for byte (request header v2, response header
-v1, compact strings and arrays, tagged fields)."""
+v1, compact strings and arrays, tagged fields). kafka-acls --list against this broker, which has
+no authorizer, reports SECURITY_DISABLED."""
 import logging
 import re
 import os
@@ -499,6 +500,15 @@ class GroupsOneBrokerTest(GroupsCase, SharedFixtureTest):
                          [(0, 5, None), (1, 7, None), (2, confluent_kafka.OFFSET_INVALID, None)])
         versions = {int(v) for line in lines for v in re.findall(r"Sent OffsetFetchRequest \(v(\d+)", line)}
         self.assertEqual(versions, {7}, "OffsetFetch versions librdkafka sent")
+
+    def test_kafka_acls_without_authorizer(self):
+        """kafka-acls --list against a broker without an authorizer: SECURITY_DISABLED, which
+        librdkafka 2.0 drops (an empty result); the tool asks again and reports it."""
+        r = subprocess.run([os.path.join(TOOLS, "kafka-acls"), "--bootstrap-server", self.bs, "--list"],
+                           capture_output=True, timeout=60, text=True)
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertEqual(r.stderr, "Error while executing ACL command: org.apache.kafka.common.errors."
+                                   "SecurityDisabledException: No Authorizer is configured on the broker\n")
 
     def test_malformed_group_request_closes(self):
         b = self.cluster.brokers[0]

@@ -173,6 +173,38 @@ START_TEST(test_describe_response)
 }
 END_TEST
 
+/* The head of a DescribeAcls response, as kafka-acls reads it back: the encoder's error and
+ * message (or null), every prefix shorter than the head refused. */
+START_TEST(test_describe_response_head)
+{
+	struct kwacl_binding b = { 2, "t", 3, "User:a", "*", 3, 3 };
+	struct wbuf w;
+	wbuf_init(&w, 4096);
+	struct kwacl_result refused = { 31, "Cluster authorization failed." };
+	ck_assert_int_eq(kwacl_describe_resp_encode(&w, 1, 7, refused, NULL, 0), 0);
+	struct kwacl_describe_head h;
+	struct rbuf r = rbuf_make(w.p, w.len);
+	ck_assert_int_eq(kwacl_describe_resp_head_decode(&r, 1, &h), 0);
+	ck_assert_int_eq(h.throttle_ms, 7);
+	ck_assert_int_eq(h.error, 31);
+	ck_assert_int_eq(h.message_len, (int)strlen(refused.message));
+	ck_assert(memcmp(h.message, refused.message, strlen(refused.message)) == 0);
+	for (size_t cut = 0; cut < 8 + strlen(refused.message); cut++) {
+		r = rbuf_make(w.p, cut);
+		ck_assert_int_eq(kwacl_describe_resp_head_decode(&r, 1, &h), ERR_PROTO);
+	}
+	wbuf_reset(&w);
+	struct kwacl_result ok = { 0, NULL };
+	ck_assert_int_eq(kwacl_describe_resp_encode(&w, 0, 0, ok, &b, 1), 0);
+	r = rbuf_make(w.p, w.len);
+	ck_assert_int_eq(kwacl_describe_resp_head_decode(&r, 0, &h), 0);
+	ck_assert_int_eq(h.error, 0);
+	ck_assert_int_eq(h.message_len, -1);
+	ck_assert_ptr_null(h.message);
+	wbuf_free(&w);
+}
+END_TEST
+
 START_TEST(test_create_delete_responses)
 {
 	struct wbuf w, want;
@@ -225,6 +257,7 @@ static Suite *kwacl_suite(void)
 	tcase_add_test(tc, test_requests_refused);
 	tcase_add_test(tc, test_describe_response);
 	tcase_add_test(tc, test_create_delete_responses);
+	tcase_add_test(tc, test_describe_response_head);
 	suite_add_tcase(s, tc);
 	return s;
 }
