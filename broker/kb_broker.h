@@ -28,6 +28,7 @@ struct kfetcher;
 struct kclean;
 struct kb_groups;
 struct kb_acl;
+struct kb_pid;
 struct kctrl;
 struct kb_shutdown;
 struct kctl_srv;
@@ -171,6 +172,7 @@ struct broker {
 	int32_t ndyn_mine;
 	int64_t config_change_seq; /* the newest /config/changes notification handled, -1 none */
 	struct kb_acl *acl; /* the authorizer (kb_acl), NULL when authorizer.class.name is empty */
+	struct kb_pid *pid; /* the producer id allocator (kb_pid), made at its first use */
 };
 
 int64_t kb_now_ms(void);

@@ -18,6 +18,7 @@
 #include "kb_shutdown.h"
 #include "kfetcher.h"
 #include "kb_acl.h"
+#include "kb_pid.h"
 #include "kb_dynconf.h"
 #include "kb_groups.h"
 #include "kb_metrics.h"
@@ -425,6 +426,7 @@ out:
 	kb_metrics_stop(&b);
 	kb_dynconf_release(&b);
 	kb_acl_stop(&b);
+	kb_pid_free(&b); /* after the session: claims still waiting were answered by its close */
 	for (int32_t i = 0; i < b.nnodes; i++)
 		free(b.nodes[i].rack);
 	free(b.nodes);

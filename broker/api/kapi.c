@@ -19,9 +19,11 @@
 #include "kapi_group.h"
 #include "kapi_meta.h"
 #include "kapi_offsets.h"
+#include "kapi_pid.h"
 #include "kapi_produce.h"
 #include "kb_broker.h"
 #include "kgw.h"
+#include "kwpid.h"
 #include "kconn.h"
 #include "kout.h"
 #include "ksauth.h"
@@ -91,6 +93,9 @@ static const struct api_def {
 	{ .key = KGW_API_DESCRIBE_GROUPS, .min = 0, .max = 4, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_DELETE_GROUPS, .min = 0, .max = 1, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_OFFSET_DELETE, .min = 0, .max = 0, .kind = API_KIND_GROUP, .group = kapi_group_request },
+	/* the idempotent producer's id (librdkafka 2.0 asks v4, kafkajs 2.2 v1); transactions are
+	 * not served yet */
+	{ .key = KWPID_API, .min = 0, .max = KWPID_MAX_VERSION, .flex = KWPID_FIRST_FLEXIBLE, .kind = API_KIND_ADMIN, .admin = kapi_pid_init },
 	/* served by ksauth during an authentication; here only outside one (ILLEGAL_SASL_STATE) */
 	{ .key = API_SASL_HANDSHAKE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_handshake },
 	{ .key = API_SASL_AUTHENTICATE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_authenticate }, /* v2 is flexible */

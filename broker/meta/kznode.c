@@ -637,3 +637,73 @@ int kznode_config_change_encode(const char *entity_path, char **out)
 	kz_putf(&o, "}");
 	return kz_finish(&o, out);
 }
+
+/* ---- /latest_producer_id_block ---- */
+
+/* A member holding a decimal int64 as a string (Kafka writes them so) or as a number. */
+static int kz_long_or_string(const char *what, const struct json_value *obj, const char *key, int64_t *out,
+			     char *eb, size_t el)
+{
+	const struct json_value *v = json_get(obj, key);
+	if (!v)
+		return err_set(eb, el, ERR_CORRUPT, "%s: no \"%s\"", what, key);
+	if (json_int64(v, out))
+		return 0;
+	size_t n = 0;
+	const char *s = json_string(v, &n);
+	int64_t x = 0;
+	bool neg = s && n > 0 && s[0] == '-';
+	if (!s || n == 0 || n > 20 || (neg && n == 1))
+		return err_set(eb, el, ERR_CORRUPT, "%s: \"%s\" is not a decimal integer", what, key);
+	for (size_t i = neg ? 1 : 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || x > (INT64_MAX - (s[i] - '0')) / 10)
+			return err_set(eb, el, ERR_CORRUPT, "%s: \"%s\" is not a decimal integer", what, key);
+		x = x * 10 + (s[i] - '0');
+	}
+	*out = neg ? -x : x;
+	return 0;
+}
+
+int kznode_pid_block_decode(const char *buf, size_t len, struct kznode_pid_block *out, char *eb, size_t el)
+{
+	static const char what[] = "/latest_producer_id_block";
+	memset(out, 0, sizeof(*out));
+	out->broker = -1;
+	if (!buf || len == 0)
+		return err_set(eb, el, ERR_NOTFOUND, "%s: empty", what);
+	struct json_doc *doc = NULL;
+	int rc = kz_parse(what, buf, len, &doc, eb, el);
+	struct kznode_pid_block b = { 0 };
+	if (!rc)
+		rc = kz_int(what, json_root(doc), "broker", 0, INT32_MAX, &b.broker, eb, el);
+	if (!rc)
+		rc = kz_long_or_string(what, json_root(doc), "block_start", &b.start, eb, el);
+	if (!rc)
+		rc = kz_long_or_string(what, json_root(doc), "block_end", &b.end, eb, el);
+	if (!rc && (b.start < 0 || b.end < b.start))
+		rc = err_set(eb, el, ERR_CORRUPT, "%s: block %" PRId64 "..%" PRId64 " is not a range of ids", what,
+			     b.start, b.end);
+	json_free(doc);
+	if (!rc)
+		*out = b;
+	return rc;
+}
+
+int kznode_pid_block_encode(const struct kznode_pid_block *b, char **out)
+{
+	struct kz_out o = { 0 };
+	kz_putf(&o, "{\"version\":1,\"broker\":%" PRId32 ",\"block_start\":\"%" PRId64 "\",\"block_end\":\"%" PRId64 "\"}",
+		b->broker, b->start, b->end);
+	return kz_finish(&o, out);
+}
+
+int kznode_pid_block_next(const struct kznode_pid_block *prev, int32_t broker, struct kznode_pid_block *out)
+{
+	int64_t start = prev ? prev->end + 1 : 0;
+	if (prev && prev->end > INT64_MAX - KZNODE_PID_BLOCK_SIZE)
+		return ERR_RANGE;
+	out->broker = broker;
+	out->start = start;
+	out->end = start + KZNODE_PID_BLOCK_SIZE - 1;
+	return 0;
+}

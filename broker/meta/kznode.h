@@ -21,6 +21,9 @@
  *                                          {"version":2,"entity_path":"topics/<t>"}
  *   /config/topics/<t>, /config/brokers/<id>  ConfigEntityZNode: {"version":1,"config":{"k":"v"}}
  *                                          (what the keys and values may be is kb_dynconf's)
+ *   /latest_producer_id_block              ProducerIdBlockZNode: {"version":1,"broker":0,
+ *                                          "block_start":"0","block_end":"999"} (decimal strings,
+ *                                          both ends inclusive; numbers are read too)
  *
  * Decoders read outside bytes (whatever a coordinator holds, written by anyone): they are bounded
  * by len, never read past it, cap every count (KZNODE_MAX_*), and refuse what Kafka's own decoder
@@ -177,5 +180,21 @@ int kznode_isr_change_encode(const char *topic, int32_t partition, char **out);
  * path (of size n; ERR_TOOBIG if longer). */
 int kznode_config_change_decode(const char *buf, size_t len, char *path, size_t n, char *eb, size_t el);
 int kznode_config_change_encode(const char *entity_path, char **out);
+
+/* /latest_producer_id_block: the last block of producer ids a broker claimed (Kafka's
+ * ProducerIdManager, ZooKeeper mode), its ids start..end, both inclusive. */
+#define KZNODE_PID_BLOCK_SIZE 1000 /* Kafka's PidBlockSize */
+struct kznode_pid_block {
+	int32_t broker;
+	int64_t start;
+	int64_t end;
+};
+/* Decodes the znode's data. Empty data (the znode Kafka creates empty at start-up) is ERR_NOTFOUND
+ * (no block claimed yet). A block whose ends are negative or out of order is ERR_CORRUPT. */
+int kznode_pid_block_decode(const char *buf, size_t len, struct kznode_pid_block *out, char *eb, size_t el);
+int kznode_pid_block_encode(const struct kznode_pid_block *b, char **out);
+/* The block broker claims after prev (NULL: none yet): prev->end + 1 .. + KZNODE_PID_BLOCK_SIZE - 1,
+ * or 0..999 first. ERR_RANGE when the ids are exhausted (Kafka: "Have exhausted all producerIds"). */
+int kznode_pid_block_next(const struct kznode_pid_block *prev, int32_t broker, struct kznode_pid_block *out);
 
 #endif

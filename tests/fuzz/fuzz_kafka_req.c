@@ -44,6 +44,9 @@ static const int16_t fz_apis[][3] = {
 	/* consumer groups */
 	{ 8, 0, 7 }, { 9, 0, 5 }, { 10, 0, 2 }, { 11, 0, 5 }, { 12, 0, 3 }, { 13, 0, 3 }, { 14, 0, 3 }, { 15, 0, 4 },
 	{ 16, 0, 2 }, { 42, 0, 1 }, { 47, 0, 0 },
+	/* InitProducerId's non-flexible versions (the frame's header is v1; no coordinator: the
+	 * block claim fails at once) */
+	{ 22, 0, 1 },
 };
 
 static char fz_dir[] = "/tmp/samsa-fuzz-kreq-XXXXXX";

@@ -2,7 +2,8 @@
  * Fuzz harness: Kafka's znode JSON (broker/meta/kznode), what a broker and kafka-topics read
  * from whatever the coordinator holds. Byte 0 picks the decoder (mod 4: 0 topic assignment,
  * 1 partition state, 2 broker registration, 3 all the others on the same bytes: /controller,
- * /controller_epoch, /cluster/id, an entity config, the config change notification), the rest
+ * /controller_epoch, /cluster/id, an entity config, the config change notification,
+ * /latest_producer_id_block), the rest
  * is the znode's data. Any input must decode or give an error with a message and an empty
  * output, never crash or leak; what decodes must keep the decoder's promises (partitions
  * 0..n-1, ids >= 0, ports in range), and where an encoder exists, encoding it and decoding that
@@ -149,6 +150,19 @@ static void fuzz_small(const char *text, size_t len)
 		free(js);
 	} else {
 		FUZZ_NEED(c == NULL && n == 0 && eb[0]);
+	}
+	struct kznode_pid_block pb, pb2;
+	int prc = kznode_pid_block_decode(text, len, &pb, eb, sizeof(eb));
+	if (prc == 0) {
+		FUZZ_NEED(pb.broker >= 0 && pb.start >= 0 && pb.end >= pb.start);
+		FUZZ_NEED(kznode_pid_block_encode(&pb, &js) == 0);
+		FUZZ_NEED(kznode_pid_block_decode(js, strlen(js), &pb2, eb, sizeof(eb)) == 0);
+		FUZZ_NEED(pb2.broker == pb.broker && pb2.start == pb.start && pb2.end == pb.end);
+		free(js);
+		if (kznode_pid_block_next(&pb, 3, &pb2) == 0)
+			FUZZ_NEED(pb2.start == pb.end + 1 && pb2.end == pb2.start + KZNODE_PID_BLOCK_SIZE - 1);
+	} else {
+		FUZZ_NEED((prc == ERR_CORRUPT || prc == ERR_NOTFOUND || prc == ERR_NOMEM) && pb.broker == -1 && eb[0]);
 	}
 	if (kznode_config_change_decode(text, len, path, sizeof(path), eb, sizeof(eb)) == 0) {
 		char path2[128];

@@ -11,7 +11,8 @@ from kafka.record.default_records import DefaultRecordBatchBuilder  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "kafka_req")
 APIS = [(0, 3), (1, 4), (2, 0), (3, 0), (18, 0), (19, 0), (20, 0), (32, 0), (37, 0), (33, 0), (44, 0),
-        (23, 0), (8, 0), (9, 0), (10, 0), (11, 0), (12, 0), (13, 0), (14, 0), (15, 0), (16, 0), (42, 0), (47, 0)]
+        (23, 0), (8, 0), (9, 0), (10, 0), (11, 0), (12, 0), (13, 0), (14, 0), (15, 0), (16, 0), (42, 0), (47, 0),
+        (22, 0)]
 
 
 def s(x):
@@ -70,9 +71,15 @@ def group_seeds():
     seed("offset_delete_v0", 47, 0, s("g") + struct.pack(">i", 1) + s("t") + struct.pack(">ii", 1, 0))
 
 
+def producer_id_seeds():
+    seed("init_producer_id_v1", 22, 1, struct.pack(">hi", -1, 60000))
+    seed("init_producer_id_v0_txn", 22, 0, s("my-txn") + struct.pack(">i", 60000))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     group_seeds()
+    producer_id_seeds()
     rec = batch(3)
     for v in (3, 8):
         seed("produce_v%d" % v, 0, v, s("") + struct.pack(">hi", 1, 1000) + struct.pack(">i", 1) + s("t") +

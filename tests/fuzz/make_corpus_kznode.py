@@ -1,8 +1,8 @@
 """Regenerates the seed corpus of the kznode harness (tests/fuzz/corpus/kznode): the znode
 documents of Kafka 2.x's ZooKeeper layout as kafka.zk.ZkData writes them, plus the older and
 odd forms a coordinator may hold. The first byte picks the decoder (0: topic assignment,
-1: partition state, 2: broker registration, 3: /controller, /controller_epoch, /cluster/id and
-config change notifications).
+1: partition state, 2: broker registration, 3: /controller, /controller_epoch, /cluster/id,
+config change notifications and /latest_producer_id_block).
     /usr/bin/python3 tests/fuzz/make_corpus_kznode.py
 """
 import os
@@ -28,6 +28,9 @@ seeds = {
     "broker_bad_port": (2, '{"endpoints":["PLAINTEXT://h:65536"]}'),
     "controller": (3, '{"version":1,"brokerid":3,"timestamp":"1700000000123"}'),
     "controller_epoch": (3, '42'),
+    "pid_block": (3, '{"version":1,"broker":2,"block_start":"3000","block_end":"3999"}'),
+    "pid_block_numbers": (3, '{"version":1,"broker":0,"block_start":0,"block_end":999}'),
+    "pid_block_backwards": (3, '{"version":1,"broker":0,"block_start":"10","block_end":"-1"}'),
     "cluster_id": (3, '{"version":"1","id":"q7-Lx_0aBcDeFgHiJkLmNw"}'),
     "config_change": (3, '{"version":2,"entity_path":"brokers/<default>"}'),
     "config_topic": (3, '{"version":1,"config":{"retention.ms":"1000","segment.bytes":"1024"}}'),

@@ -10,6 +10,9 @@
 //   node kafkajs_client.js BROKERS describe TOPIC                  admin.describeConfigs of a topic
 //   node kafkajs_client.js BROKERS produce TOPIC N                 producer.send of N keyed
 //        messages with headers, GZIP-compressed, acks=-1 (all to partition i % partitions)
+//   node kafkajs_client.js BROKERS idempotent TOPIC N              an idempotent producer
+//        (idempotent: true: InitProducerId on connect, then sequence numbers) sends N messages
+//        to partition 0, acks=-1, one per send
 //   node kafkajs_client.js BROKERS consume TOPIC GROUP N            consumer in group GROUP
 //        (subscribed from the beginning) until N messages arrived; prints their values in
 //        arrival order per partition: {"partitions": {"0": ["v", ...]}, "count": N}
@@ -69,6 +72,21 @@ async function main(argv) {
           headers: { 'trace-id': `t${i}`, origin: 'kafkajs' } });
       const r = await p.send({ topic, messages, acks: -1, compression: CompressionTypes.GZIP });
       return r.map((x) => ({ partition: x.partition, errorCode: x.errorCode, baseOffset: x.baseOffset }));
+    } finally {
+      await p.disconnect();
+    }
+  }
+  if (op === 'idempotent') {
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner });
+    await p.connect();
+    try {
+      const out = [];
+      for (let i = 0; i < parseInt(arg, 10); i++) {
+        const r = await p.send({ topic, acks: -1, messages: [{ value: `idem-${i}`, partition: 0 }] });
+        out.push(r[0].baseOffset);
+      }
+      return { offsets: out };
     } finally {
       await p.disconnect();
     }

@@ -100,9 +100,9 @@ class BadInputTest(SharedFixtureTest):
         k = KafkaRaw(self.port)
         k.request(999, 0, b"")
         self.assert_closed(k)
-        # keys between the served ones (InitProducerId, AddPartitionsToTxn, DeleteRecords) are
-        # refused too, never answered by a neighbour's handler
-        for key in (22, 24, 21):
+        # keys between the served ones (AddPartitionsToTxn, AddOffsetsToTxn, DeleteRecords) are
+        # refused too, never answered by a neighbour's handler; a cut-short InitProducerId closes
+        for key in (24, 25, 21, 22):
             k = KafkaRaw(self.port)
             k.request(key, 0, b"\x00\x00\x00\x00")
             self.assert_closed(k)

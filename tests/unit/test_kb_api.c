@@ -32,6 +32,8 @@ static const struct {
 	{ 17, 0, 1 }, { 36, 0, 1 }, /* SaslHandshake; SaslAuthenticate up to v1 (v2 is flexible) */
 	/* the ACL APIs, up to their last non-flexible versions (kwacl) */
 	{ 29, 0, 1 }, { 30, 0, 1 }, { 31, 0, 1 },
+	/* InitProducerId, every version (kwpid; Kafka 2.7's range, v2+ flexible) */
+	{ 22, 0, 4 },
 };
 #define NSERVED (sizeof(served) / sizeof(served[0]))
 

@@ -521,6 +521,50 @@ START_TEST(test_kz_config)
 }
 END_TEST
 
+/* /latest_producer_id_block as Kafka's ProducerIdManager writes and reads it. */
+START_TEST(test_kz_pid_block)
+{
+	char eb[256], *js = NULL;
+	struct kznode_pid_block b, c;
+	ck_assert_int_eq(kznode_pid_block_decode(S("{\"version\":1,\"broker\":2,\"block_start\":\"3000\",\"block_end\":\"3999\"}"),
+						  &b, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(b.broker, 2);
+	ck_assert_int_eq(b.start, 3000);
+	ck_assert_int_eq(b.end, 3999);
+	/* Kafka writes the ends as decimal strings */
+	ck_assert_int_eq(kznode_pid_block_encode(&b, &js), 0);
+	ck_assert_str_eq(js, "{\"version\":1,\"broker\":2,\"block_start\":\"3000\",\"block_end\":\"3999\"}");
+	free(js);
+	/* numbers are read too */
+	ck_assert_int_eq(kznode_pid_block_decode(S("{\"version\":1,\"broker\":0,\"block_start\":0,\"block_end\":999}"), &b,
+						  eb, sizeof(eb)), 0);
+	ck_assert_int_eq(b.end, 999);
+	/* the empty znode Kafka creates at start-up: no block yet */
+	ck_assert_int_eq(kznode_pid_block_decode("", 0, &b, eb, sizeof(eb)), ERR_NOTFOUND);
+	ck_assert_int_eq(kznode_pid_block_decode(S("{\"broker\":0,\"block_start\":\"5\",\"block_end\":\"4\"}"), &b, eb,
+						  sizeof(eb)), ERR_CORRUPT);
+	ck_assert_int_eq(kznode_pid_block_decode(S("{\"broker\":0,\"block_start\":\"x\",\"block_end\":\"4\"}"), &b, eb,
+						  sizeof(eb)), ERR_CORRUPT);
+	ck_assert_int_eq(kznode_pid_block_decode(S("{\"broker\":0,\"block_start\":\"-1\",\"block_end\":\"4\"}"), &b, eb,
+						  sizeof(eb)), ERR_CORRUPT);
+	ck_assert_int_eq(kznode_pid_block_decode(S("{\"block_start\":\"0\",\"block_end\":\"4\"}"), &b, eb, sizeof(eb)),
+			 ERR_CORRUPT);
+	ck_assert_int_eq(kznode_pid_block_decode(S("{\"broker\":0,\"block_start\":\"99999999999999999999\",\"block_end\":\"4\"}"),
+						  &b, eb, sizeof(eb)), ERR_CORRUPT);
+	/* the next block follows the last one; the first is 0..999 */
+	ck_assert_int_eq(kznode_pid_block_next(NULL, 4, &c), 0);
+	ck_assert_int_eq(c.broker, 4);
+	ck_assert_int_eq(c.start, 0);
+	ck_assert_int_eq(c.end, 999);
+	b = (struct kznode_pid_block){ .broker = 1, .start = 1000, .end = 1999 };
+	ck_assert_int_eq(kznode_pid_block_next(&b, 4, &c), 0);
+	ck_assert_int_eq(c.start, 2000);
+	ck_assert_int_eq(c.end, 2999);
+	b.end = INT64_MAX - 10;
+	ck_assert_int_eq(kznode_pid_block_next(&b, 4, &c), ERR_RANGE);
+}
+END_TEST
+
 static Suite *kmeta_suite(void)
 {
 	Suite *s = suite_create("kmeta");
@@ -545,6 +589,7 @@ static Suite *kmeta_suite(void)
 	tcase_add_test(tc, test_kz_controller_and_epoch);
 	tcase_add_test(tc, test_kz_cluster_id_and_notifications);
 	tcase_add_test(tc, test_kz_config);
+	tcase_add_test(tc, test_kz_pid_block);
 	suite_add_tcase(s, tc);
 	return s;
 }

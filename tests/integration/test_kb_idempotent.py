@@ -1,0 +1,178 @@
+"""InitProducerId (API 22) for idempotent producers, with real clients, on two brokers sharing one
+coordinator: producer ids come in blocks of 1000 claimed through /latest_producer_id_block as
+Kafka's ProducerIdManager claims them (read, then a setData conditional on the version read), so
+two brokers asked at once hand out ids from disjoint blocks that follow the block already
+recorded there; a transactional id is answered COORDINATOR_NOT_AVAILABLE (no transaction
+coordinator yet); kafkajs (`idempotent: true`) and confluent-kafka (`enable.idempotence=true`)
+get an id and produce batches carrying it with sequences from 0. The produce path does not
+check sequences yet (broker/log/kpstate holds the rules, to be wired in)."""
+import logging
+import os
+import re
+import struct
+import sys
+import threading
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kbharness  # noqa: E402
+from samsatest.workdir import SharedFixtureTest  # noqa: E402
+from test_kb_kafkajs import kafkajs  # noqa: E402
+
+warnings.simplefilter("ignore")
+import confluent_kafka  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+INIT_PRODUCER_ID = 22
+BLOCK = 1000
+
+
+def init_producer_id(port, txn_id=None, version=1):
+    """One InitProducerId v0/v1 request: (error, producer id, epoch)."""
+    c = kbharness.KafkaRaw(port)
+    try:
+        tid = struct.pack(">h", -1) if txn_id is None else struct.pack(">h", len(txn_id)) + txn_id
+        c.request(INIT_PRODUCER_ID, version, tid + struct.pack(">i", 60000))
+        r = c.recv()
+    finally:
+        c.close()
+    assert r is not None, "the broker closed the connection"
+    _corr, _throttle, err, pid, epoch = struct.unpack(">iihqh", r)
+    return err, pid, epoch
+
+
+def batches(cluster, topic):
+    """(producer id, epoch, base sequence, records) of every batch in partition 0's log,
+    wherever it lives."""
+    out = []
+    for b in cluster.brokers:
+        d = os.path.join(b.log_dirs, "%s-0" % topic)
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            if not name.endswith(".log"):
+                continue
+            with open(os.path.join(d, name), "rb") as f:
+                data = f.read()
+            pos = 0
+            while pos + 61 <= len(data):
+                (length,) = struct.unpack(">i", data[pos + 8:pos + 12])
+                pid, epoch, seq, n = struct.unpack(">qhii", data[pos + 43:pos + 61])
+                out.append((pid, epoch, seq, n))
+                pos += 12 + length
+    return out
+
+
+class IdempotentTest(SharedFixtureTest):
+    @classmethod
+    def setUpClass(cls):
+        fx = cls.fixture()
+        cls.cluster = kbharness.Cluster(fx, brokers=2, broker_extra={"default.replication.factor": "1",
+                                                                      "num.partitions": "1"})
+        cls.bs = cls.cluster.bootstrap
+        # a block some broker 9 claimed before (as a Kafka cluster leaves it): the next ones follow it
+        zk = cls.cluster.kazoo()
+        path = cls.cluster.chroot + "/latest_producer_id_block"
+        zk.ensure_path(path)
+        zk.set(path, b'{"version":1,"broker":9,"block_start":"5000","block_end":"5999"}')
+        fx.ready()
+
+    def test_0_two_brokers_claim_disjoint_blocks(self):
+        # neither broker holds a block yet: 4 requests to each, all released at once
+        ports = [b.port for b in self.cluster.brokers]
+        per = 4
+        gate = threading.Barrier(len(ports) * per)
+        got = {p: [] for p in ports}
+        errors = []
+
+        def ask(port):
+            try:
+                gate.wait(timeout=30)
+                got[port].append(init_producer_id(port))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=ask, args=(p,)) for p in ports for _ in range(per)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        blocks = {}
+        for port, answers in got.items():
+            self.assertEqual(len(answers), per)
+            for err, pid, epoch in answers:
+                self.assertEqual((err, epoch), (0, 0), answers)
+            pids = [pid for _, pid, _ in answers]
+            self.assertEqual(len(set(pids)), per, pids)  # never the same id twice
+            (block,) = {pid // BLOCK for pid in pids}  # each broker from one block of its own
+            blocks[port] = block
+        # disjoint, and after the recorded 5000..5999: 6000..6999 and 7000..7999
+        self.assertEqual(sorted(blocks.values()), [6, 7])
+        # the znode records the later claim in Kafka's form (decimal strings)
+        last = max(blocks, key=blocks.get)
+        owner = [b.id for b in self.cluster.brokers if b.port == last][0]
+        self.assertEqual(self.cluster.znode_json("/latest_producer_id_block"),
+                         {"version": 1, "broker": owner, "block_start": "7000", "block_end": "7999"})
+        # the next id on a broker comes from its block
+        err, pid, _ = init_producer_id(self.cluster.brokers[0].port, version=0)
+        self.assertEqual(err, 0)
+        self.assertEqual(pid // BLOCK, blocks[self.cluster.brokers[0].port])
+
+    def test_1_transactional_id_not_served(self):
+        # no transaction coordinator yet: Kafka's answer while it is unavailable (retriable)
+        err, pid, epoch = init_producer_id(self.cluster.brokers[0].port, txn_id=b"my-txn")
+        self.assertEqual((err, pid, epoch), (15, -1, -1))  # COORDINATOR_NOT_AVAILABLE
+
+    def _topic(self, name):
+        a = AdminClient({"bootstrap.servers": self.bs})
+        a.create_topics([NewTopic(name, 1, 1)], operation_timeout=10)[name].result(30)
+        self.cluster.wait_leaders(name, 1)
+
+    def test_kafkajs_idempotent_producer(self):
+        # kafkajs 2.2 asked InitProducerId (v1) on connect; without it, KafkaJSServerDoesNotSupportApiKey
+        self._topic("idem-js")
+        self.assertEqual(kafkajs(self.bs, "idempotent", "idem-js", 3), {"offsets": ["0", "1", "2"]})
+        bs = batches(self.cluster, "idem-js")
+        self.assertEqual(len(bs), 3, bs)
+        pids = {pid for pid, _, _, _ in bs}
+        self.assertEqual(len(pids), 1, bs)
+        self.assertGreaterEqual(pids.pop(), 6000)  # from a block claimed here
+        self.assertEqual([(e, s, n) for _, e, s, n in bs], [(0, 0, 1), (0, 1, 1), (0, 2, 1)])
+
+    def test_librdkafka_idempotent_producer(self):
+        # librdkafka 2.0 asks InitProducerId v4 (flexible) before its first produce
+        self._topic("idem-ck")
+        lines = []
+
+        class Keep(logging.Handler):
+            def emit(self, rec):
+                lines.append(rec.getMessage())
+
+        log = logging.getLogger("idem-ck")
+        log.addHandler(Keep())
+        log.setLevel(logging.DEBUG)
+        p = confluent_kafka.Producer({"bootstrap.servers": self.bs, "enable.idempotence": True,
+                                      "linger.ms": 0, "debug": "protocol", "logger": log})
+        failed = []
+
+        def report(err, _msg):
+            if err is not None:
+                failed.append(err)
+        for i in range(5):
+            p.produce("idem-ck", value=b"v%d" % i, partition=0, on_delivery=report)
+            p.flush(30)
+        self.assertEqual(p.flush(30), 0)
+        self.assertEqual(failed, [])
+        versions = {int(v) for line in lines for v in re.findall(r"Sent InitProducerIdRequest \(v(\d+)", line)}
+        self.assertEqual(versions, {4}, "InitProducerId versions librdkafka sent")
+        bs = batches(self.cluster, "idem-ck")
+        self.assertEqual(len(bs), 5, bs)
+        self.assertEqual(len({pid for pid, _, _, _ in bs}), 1, bs)
+        self.assertGreaterEqual(bs[0][0], 6000)
+        self.assertEqual([(e, s) for _, e, s, _ in bs], [(0, i) for i in range(5)])
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
