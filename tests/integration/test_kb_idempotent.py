@@ -2,7 +2,8 @@
 coordinator: producer ids come in blocks of 1000 claimed through /latest_producer_id_block as
 Kafka's ProducerIdManager claims them (read, then a setData conditional on the version read), so
 two brokers asked at once hand out ids from disjoint blocks that follow the block already
-recorded there; a transactional id is answered COORDINATOR_NOT_AVAILABLE (no transaction
+recorded there, a used-up block is followed by the next one, and a missing znode is created
+with the first block; a transactional id is answered COORDINATOR_NOT_AVAILABLE (no transaction
 coordinator yet); kafkajs (`idempotent: true`) and confluent-kafka (`enable.idempotence=true`)
 get an id and produce batches carrying it with sequences from 0. The produce path does not
 check sequences yet (broker/log/kpstate holds the rules, to be wired in)."""
@@ -39,6 +40,22 @@ def init_producer_id(port, txn_id=None, version=1):
     assert r is not None, "the broker closed the connection"
     _corr, _throttle, err, pid, epoch = struct.unpack(">iihqh", r)
     return err, pid, epoch
+
+
+def init_producer_ids(port, n):
+    """n InitProducerId v1 requests pipelined on one connection: their (error, id, epoch)."""
+    c = kbharness.KafkaRaw(port)
+    try:
+        for _ in range(n):
+            c.request(INIT_PRODUCER_ID, 1, struct.pack(">hi", -1, 60000))
+        out = []
+        for _ in range(n):
+            r = c.recv()
+            assert r is not None, "the broker closed the connection"
+            out.append(struct.unpack(">iihqh", r)[2:])
+    finally:
+        c.close()
+    return out
 
 
 def batches(cluster, topic):
@@ -119,7 +136,26 @@ class IdempotentTest(SharedFixtureTest):
         self.assertEqual(err, 0)
         self.assertEqual(pid // BLOCK, blocks[self.cluster.brokers[0].port])
 
-    def test_1_transactional_id_not_served(self):
+    def test_1_block_used_up_and_znode_missing(self):
+        # broker 0 uses its block up: the requests past its end wait for the next block,
+        # 8000..8999 after the recorded 7000..7999
+        port = self.cluster.brokers[0].port
+        got = init_producer_ids(port, BLOCK)
+        self.assertTrue(all(e == 0 and ep == 0 for e, _, ep in got), got[:3])
+        pids = [p for _, p, _ in got]
+        self.assertEqual(len(set(pids)), BLOCK)
+        self.assertIn(8, {p // BLOCK for p in pids})
+        self.assertEqual(self.cluster.znode_json("/latest_producer_id_block"),
+                         {"version": 1, "broker": 0, "block_start": "8000", "block_end": "8999"})
+        # without the znode (a new cluster), the next claim creates it with the first block
+        self.cluster.kazoo().delete(self.cluster.chroot + "/latest_producer_id_block")
+        got = init_producer_ids(port, BLOCK)
+        self.assertTrue(all(e == 0 for e, _, _ in got), got[:3])
+        self.assertIn(0, {p // BLOCK for _, p, _ in got})
+        self.assertEqual(self.cluster.znode_json("/latest_producer_id_block"),
+                         {"version": 1, "broker": 0, "block_start": "0", "block_end": "999"})
+
+    def test_2_transactional_id_not_served(self):
         # no transaction coordinator yet: Kafka's answer while it is unavailable (retriable)
         err, pid, epoch = init_producer_id(self.cluster.brokers[0].port, txn_id=b"my-txn")
         self.assertEqual((err, pid, epoch), (15, -1, -1))  # COORDINATOR_NOT_AVAILABLE
@@ -137,7 +173,7 @@ class IdempotentTest(SharedFixtureTest):
         self.assertEqual(len(bs), 3, bs)
         pids = {pid for pid, _, _, _ in bs}
         self.assertEqual(len(pids), 1, bs)
-        self.assertGreaterEqual(pids.pop(), 6000)  # from a block claimed here
+        self.assertGreaterEqual(pids.pop(), 0)  # an id, not the -1 of a plain producer
         self.assertEqual([(e, s, n) for _, e, s, n in bs], [(0, 0, 1), (0, 1, 1), (0, 2, 1)])
 
     def test_librdkafka_idempotent_producer(self):
@@ -169,7 +205,7 @@ class IdempotentTest(SharedFixtureTest):
         bs = batches(self.cluster, "idem-ck")
         self.assertEqual(len(bs), 5, bs)
         self.assertEqual(len({pid for pid, _, _, _ in bs}), 1, bs)
-        self.assertGreaterEqual(bs[0][0], 6000)
+        self.assertGreaterEqual(bs[0][0], 0)
         self.assertEqual([(e, s) for _, e, s, _ in bs], [(0, i) for i in range(5)])
 
 
