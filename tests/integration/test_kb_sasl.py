@@ -8,6 +8,7 @@ SASL_AUTHENTICATION_FAILED and the broker log names the peer and the user; a pla
 a SASL port, a request other than the SASL ones before authentication, an unsupported mechanism
 and an idle unauthenticated connection are all closed; a SASL listener without a mechanism samsa
 offers stops the start with a message saying so."""
+import concurrent.futures
 import json
 import os
 import shutil
@@ -186,21 +187,31 @@ class TestBrokerSasl(unittest.TestCase):
         return r.returncode, json.loads(lines[-1])
 
     def test_kafkajs_plain_and_scram(self):
-        for sasl, topic in (("plain:alice:alice-secret", "js-plain"), ("scram-sha-256:alice:alice-secret", "js-256"),
-                            ("scram-sha-512:bob:bob-secret", "js-512")):
-            rc, out = self.kafkajs(sasl, "produce", topic, "3")
-            self.assertEqual(rc, 0, out)
-            self.assertEqual(out[0]["errorCode"], 0)
-            r = self.kcat_sasl("PLAIN", "admin", "admin-secret", "-C", "-t", topic, "-p", "0", "-o", "beginning",
-                               "-e", "-f", "%s\n")
-            self.assertEqual(r.stdout.decode().split(), ["value-0", "value-1", "value-2"])
-        for sasl in ("plain:alice:wrong", "scram-sha-256:alice:wrong"):
+        good = (("plain:alice:alice-secret", "js-plain"), ("scram-sha-256:alice:alice-secret", "js-256"),
+                ("scram-sha-512:bob:bob-secret", "js-512"))
+        bad = ("plain:alice:wrong", "scram-sha-256:alice:wrong")
+
+        def timed(sasl, *args):
             t0 = time.monotonic()
-            rc, out = self.kafkajs(sasl, "list")
-            self.assertEqual(rc, 1)
-            self.assertEqual(out["error"], "KafkaJSSASLAuthenticationError", out)
-            self.assertIn("Authentication failed", out["message"])
-            self.assertLess(time.monotonic() - t0, 20)
+            rc, out = self.kafkajs(sasl, *args)
+            return rc, out, time.monotonic() - t0
+        # the five clients at once: each is a node process of its own
+        with concurrent.futures.ThreadPoolExecutor(len(good) + len(bad)) as ex:
+            produced = [ex.submit(timed, sasl, "produce", topic, "3") for sasl, topic in good]
+            refused = [ex.submit(timed, sasl, "list") for sasl in bad]
+            for (sasl, topic), f in zip(good, produced):
+                rc, out, _ = f.result()
+                self.assertEqual(rc, 0, out)
+                self.assertEqual(out[0]["errorCode"], 0)
+                r = self.kcat_sasl("PLAIN", "admin", "admin-secret", "-C", "-t", topic, "-p", "0", "-o", "beginning",
+                                   "-e", "-f", "%s\n")
+                self.assertEqual(r.stdout.decode().split(), ["value-0", "value-1", "value-2"])
+            for f in refused:
+                rc, out, secs = f.result()
+                self.assertEqual(rc, 1)
+                self.assertEqual(out["error"], "KafkaJSSASLAuthenticationError", out)
+                self.assertIn("Authentication failed", out["message"])
+                self.assertLess(secs, 20)
 
     def test_sasl_ssl_plain(self):
         bs = "127.0.0.1:%d" % self.ssl_port

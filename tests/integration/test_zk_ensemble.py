@@ -226,8 +226,10 @@ class EnsembleTest(unittest.TestCase):
         ens.stop(behind)
         zk = client(ens.hosts([i for i in ens.ids if i != behind]))
         zk.ensure_path("/many")
-        for k in range(1500):
-            zk.create("/many/n-", b"x" * 50, sequence=True)
+        # pipelined (the ensemble group-commits them), every one acknowledged
+        pending = [zk.create_async("/many/n-", b"x" * 50, sequence=True) for _ in range(1500)]
+        for p in pending:
+            p.get(timeout=60)
         # the snapshots let the others drop their log below them
         deadline = time.time() + 20
         while time.time() < deadline and not re.search(r"snapshot 0x[0-9a-f]+ written", ens.log(leader)):
