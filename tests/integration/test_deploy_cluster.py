@@ -12,6 +12,7 @@ import unittest
 import logging
 
 from samsatest.deploycluster import kill_left, running
+from samsatest.kb import read_records
 from samsatest.deploycluster import pids as recorded_pids
 from samsatest.ports import port_block
 from samsatest.wait import wait_for
@@ -102,11 +103,10 @@ class DeployClusterTest(unittest.TestCase):
         wait_for(moved, 60, "every leader moved off the killed broker-%d" % victim)
 
         live = [i for i in range(3) if i != victim]
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap(live), consumer_timeout_ms=10000,
-                                 enable_auto_commit=False)
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap(live), enable_auto_commit=False)
         consumer.assign([TopicPartition("drill", p) for p in range(3)])
         consumer.seek_to_beginning()
-        got = sorted(m.value for m in consumer)
+        got = sorted(m.value for m in read_records(consumer, 30))
         consumer.close()
         self.assertEqual(got, sorted(b"v%d" % i for i in range(30)))
 

@@ -102,9 +102,9 @@ class BrokerClientsTest(SharedFixtureTest):
                 sent.append((k, v))
             self.assertEqual(p.flush(15), 0)
         # kafka-python reads them all (it decompresses each codec itself)
-        c = KafkaConsumer(bootstrap_servers=self.bs, auto_offset_reset="earliest", consumer_timeout_ms=5000)
+        c = KafkaConsumer(bootstrap_servers=self.bs, auto_offset_reset="earliest")
         c.assign([TopicPartition("codecs", 0)])
-        got = [(m.key, m.value, dict(m.headers)) for m in c]
+        got = [(m.key, m.value, dict(m.headers)) for m in kbharness.read_records(c, len(sent))]
         c.close()
         self.assertEqual([(k, v) for k, v, _ in got], sent)
         self.assertEqual(got[30][2], {"codec": b"gzip", "i": b"10"})

@@ -58,9 +58,9 @@ class BrokerOnEnsembleTest(unittest.TestCase):
                            what="the broker's session on a live server")
         a.create_topics([NewTopic("t2", 1, 1)])["t2"].result(30)
         kbharness.wait_for(lambda: (kbharness.partition_meta(b.port, "t2") or (0, -1, -1))[2] == 0, what="t2")
-        c = KafkaConsumer(bootstrap_servers=b.bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
+        c = KafkaConsumer(bootstrap_servers=b.bootstrap, auto_offset_reset="earliest")
         c.assign([TopicPartition("t", 0)])
-        got = [m.value for m in c]
+        got = [m.value for m in kbharness.read_records(c, 200)]
         c.close()
         self.assertEqual(got, [b"before-%d" % i for i in range(100)] + [b"after-%d" % i for i in range(100)])
         zk.stop()

@@ -118,19 +118,6 @@ def produce(bs, topic, values, partitions=None):
         p.close()
 
 
-def read_n(c, n, timeout=30, quiet_ms=500):
-    """The records a kafka-python consumer reads until it has n of them, then for quiet_ms
-    more (so that one too many shows), instead of waiting out a consumer timeout."""
-    got = []
-    deadline = time.monotonic() + timeout
-    while len(got) < n and time.monotonic() < deadline:
-        got += [r for rs in c.poll(200).values() for r in rs]
-    end = time.monotonic() + quiet_ms / 1000.0
-    while time.monotonic() < end:
-        got += [r for rs in c.poll(100).values() for r in rs]
-    return got
-
-
 class PyMember(threading.Thread):
     """A kafka-python consumer of a group polling in its own thread (kafka-python's poll blocks
     in a rebalance until every member rejoined, so the members of one group cannot share a
@@ -238,7 +225,7 @@ class GroupsCase:
                           enable_auto_commit=False, session_timeout_ms=SESSION_MS)
         try:
             self.assertEqual(c.committed(tp), stopped)
-            rest = [r.value for r in read_n(c, 20 - stopped)]
+            rest = [r.value for r in kbharness.read_records(c, 20 - stopped)]
         finally:
             c.close()
         self.assertEqual(rest, [b"r%d" % i for i in range(stopped, 20)])
@@ -252,7 +239,7 @@ class GroupsCase:
             c = KafkaConsumer(topic, bootstrap_servers=self.bs, group_id=group, auto_offset_reset="earliest",
                               session_timeout_ms=SESSION_MS)
             try:
-                got = sorted(r.value.decode() for r in read_n(c, len(want)))
+                got = sorted(r.value.decode() for r in kbharness.read_records(c, len(want)))
             finally:
                 c.close()
             self.assertEqual(got, want, group)
@@ -571,7 +558,7 @@ class GroupsThreeBrokersTest(GroupsCase, SharedFixtureTest):
         c = KafkaConsumer(topic, bootstrap_servers=self.bs, group_id=group, auto_offset_reset="earliest",
                           enable_auto_commit=False, session_timeout_ms=SESSION_MS)
         try:
-            self.assertEqual(len(read_n(c, 20)), 20)
+            self.assertEqual(len(kbharness.read_records(c, 20)), 20)
             c.commit({tps[0]: kafka_offset(7), tps[1]: kafka_offset(9)})
             self.assertEqual([c.committed(tp) for tp in tps], [7, 9])
         finally:
@@ -593,7 +580,7 @@ class GroupsThreeBrokersTest(GroupsCase, SharedFixtureTest):
         try:
             self.assertEqual([c.committed(tp) for tp in tps], [7, 9])
             # it resumes from the committed offsets: 10 - 7 + 10 - 9 records
-            self.assertEqual(len(read_n(c, 4)), 4)
+            self.assertEqual(len(kbharness.read_records(c, 4)), 4)
         finally:
             c.close()
         self.cluster.start_broker(old).wait_ready()

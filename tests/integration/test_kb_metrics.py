@@ -13,6 +13,7 @@ import urllib.request
 import logging
 
 from samsatest.deploycluster import kill_left
+from samsatest.kb import read_records
 from samsatest.ports import port_block
 from samsatest.wait import wait_for
 from samsatest.workdir import WorkDir
@@ -94,10 +95,10 @@ class KbMetricsTest(unittest.TestCase):
         for i in range(50):
             producer.send("met", value=b"x" * 100, partition=i % 3).get(30)
         producer.close()
-        consumer = KafkaConsumer(bootstrap_servers=boot, consumer_timeout_ms=5000, enable_auto_commit=False)
+        consumer = KafkaConsumer(bootstrap_servers=boot, enable_auto_commit=False)
         consumer.assign([TopicPartition("met", p) for p in range(3)])
         consumer.seek_to_beginning()
-        self.assertEqual(sum(1 for _ in consumer), 50)
+        self.assertEqual(len(read_records(consumer, 50)), 50)
         consumer.close()
 
         ms = [scrape(p) for p in http]

@@ -67,6 +67,21 @@ class KafkaRaw:
         return out
 
 
+def read_records(consumer, n, timeout=30, quiet_ms=500):
+    """The records a kafka-python consumer returns until it has n of them, then for quiet_ms
+    more, so that one too many shows (rather than waiting out a consumer_timeout_ms, which every
+    read would pay in full). Fewer than n after timeout seconds: what it has."""
+    import time
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < deadline:
+        got += [r for rs in consumer.poll(200).values() for r in rs]
+    end = time.monotonic() + quiet_ms / 1000.0
+    while time.monotonic() < end:
+        got += [r for rs in consumer.poll(100).values() for r in rs]
+    return got
+
+
 def kstr(s):
     if s is None:
         return struct.pack(">h", -1)
