@@ -7,6 +7,8 @@
 #include "err.h"
 #include "http.h"
 #include "kb_broker.h"
+#include "kb_groups.h"
+#include "kgroup.h"
 #include "krepl.h"
 #include "kreplica.h"
 #include "log.h"
@@ -95,6 +97,62 @@ static void km_gauge(struct evbuffer *out, const char *name, const char *help, d
 	prom_sample(out, name, NULL, 0, v);
 }
 
+/* ---- consumer groups, under kafka_exporter's names (the groups this broker coordinates) ---- */
+
+struct km_group_walk {
+	struct broker *b;
+	struct evbuffer *out;
+	const char *group;
+	int which; /* 0 members, 1 current offset, 2 lag */
+};
+
+static void km_group_offset(void *arg, const char *topic, int32_t part, int64_t offset)
+{
+	struct km_group_walk *gw = arg;
+	char ps[16];
+	snprintf(ps, sizeof(ps), "%d", (int)part);
+	const char *labels[] = { "consumergroup", gw->group, "topic", topic, "partition", ps };
+	if (gw->which == 1) {
+		prom_sample(gw->out, "kafka_consumergroup_current_offset", labels, 3, (double)offset);
+		return;
+	}
+	/* the lag against the local replica's high watermark; not known here without one */
+	int64_t hw = gw->b->rm ? krm_high_watermark(gw->b->rm, topic, part) : -1;
+	if (hw >= 0 && offset >= 0)
+		prom_sample(gw->out, "kafka_consumergroup_lag", labels, 3, (double)(hw > offset ? hw - offset : 0));
+}
+
+static void km_group(void *arg, const struct kgroup_info *gi)
+{
+	struct km_group_walk *gw = arg;
+	if (gw->which == 0) {
+		const char *labels[] = { "consumergroup", gi->group };
+		prom_sample(gw->out, "kafka_consumergroup_members", labels, 1, (double)gi->members);
+		return;
+	}
+	gw->group = gi->group;
+	kgroups_offsets(kb_groups_core(gw->b), gi->group, km_group_offset, gw);
+}
+
+static void km_groups(struct evbuffer *out, struct broker *b)
+{
+	static const char *const names[] = { "kafka_consumergroup_members", "kafka_consumergroup_current_offset",
+					      "kafka_consumergroup_lag" };
+	static const char *const helps[] = {
+		"Members of a consumer group this broker coordinates",
+		"A consumer group's committed offset of a partition",
+		"A consumer group's lag: the partition's high watermark less its committed offset (partitions "
+		"this broker hosts)",
+	};
+	if (!kb_groups_core(b))
+		return;
+	for (int which = 0; which < 3; which++) {
+		struct km_group_walk gw = { .b = b, .out = out, .which = which };
+		prom_family(out, names[which], helps[which], PROM_GAUGE);
+		kgroups_each(kb_groups_core(b), km_group, &gw);
+	}
+}
+
 void kb_metrics_render(struct broker *b, struct evbuffer *out)
 {
 	struct kb_metrics *m = km_get(b);
@@ -134,6 +192,7 @@ void kb_metrics_render(struct broker *b, struct evbuffer *out)
 		 "1 on the broker that is the controller", b->is_controller ? 1 : 0);
 	km_gauge(out, "kafka_controller_kafkacontroller_offlinepartitionscount",
 		 "Partitions without a leader (reported by the controller)", b->is_controller ? offline : 0);
+	km_groups(out, b);
 	if (!m)
 		return;
 

@@ -11,6 +11,13 @@
  *   kafka_network_requestmetrics_requests_total{request="Produce",...}      counter per API
  *   kafka_network_requestmetrics_totaltimems{request=...,quantile=...}      summary per API
  *                                                 (0.5, 0.75, 0.95, 0.99, 0.999 over 10 min)
+ * and, for the consumer groups this broker coordinates, under the names of kafka_exporter
+ * (danielqsj/kafka_exporter, whose Grafana dashboards read them):
+ *   kafka_consumergroup_members{consumergroup}                               gauge
+ *   kafka_consumergroup_current_offset{consumergroup,topic,partition}         gauge
+ *   kafka_consumergroup_lag{consumergroup,topic,partition}                    gauge, the high
+ *                                                 watermark less the committed offset, for the
+ *                                                 partitions this broker hosts
  * Counters are kept where things happen (kb_metrics_request from the connection when a
  * response leaves; the topic counters by the Produce and Fetch handlers); gauges are computed
  * when scraped from the replica manager and the broker's metadata. Loop thread only.

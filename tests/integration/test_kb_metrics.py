@@ -123,11 +123,45 @@ class KbMetricsTest(unittest.TestCase):
             p99 = get(m, "kafka_network_requestmetrics_totaltimems", request="Fetch", quantile="0.99")
             self.assertLessEqual(p50, p99)
 
+        # a group's committed offsets and lag, as kafka_exporter names them, from its coordinator
+        from kafka.structs import OffsetAndMetadata
+        counts = {p: sum(1 for i in range(50) if i % 3 == p) for p in range(3)}
+        committed = {0: 5, 1: counts[1], 2: 0}
+        lagger = KafkaConsumer(bootstrap_servers=boot, group_id="lagger", enable_auto_commit=False)
+        lagger.commit({TopicPartition("met", p): OffsetAndMetadata(o, "") for p, o in committed.items()})
+        lagger.close()
+
+        def group_samples(name):
+            out = {}
+            for p in http:
+                for (n, labels), v in scrape(p).items():
+                    lab = dict(labels)
+                    if n == name and lab.get("consumergroup") == "lagger":
+                        out[(lab.get("topic"), lab.get("partition"))] = v
+            return out
+        wait_for(lambda: len(group_samples("kafka_consumergroup_current_offset")) == 3, 30,
+                 "the group's three committed offsets on /metrics")
+        self.assertEqual(group_samples("kafka_consumergroup_current_offset"),
+                         {("met", str(p)): o for p, o in committed.items()})
+        self.assertEqual(group_samples("kafka_consumergroup_lag"),
+                         {("met", str(p)): counts[p] - o for p, o in committed.items()})
+        self.assertEqual(group_samples("kafka_consumergroup_members"), {(None, None): 0})
+
+        # the group made __consumer_offsets (3 replicas too): every broker hosts all partitions
+        def settled():
+            ms = [scrape(p) for p in http]
+            n = {get(m, "kafka_server_replicamanager_partitioncount") for m in ms}
+            return (len(n) == 1 and sum(get(m, "kafka_server_replicamanager_leadercount") for m in ms) == min(n) and
+                    sum(get(m, "kafka_server_replicamanager_underreplicatedpartitions") for m in ms) == 0 and
+                    int(min(n)))
+        total = wait_for(settled, 60, "every partition led once and in sync")
+        self.assertGreater(total, 3)
+
         self.tool("kill", "broker-2")
         wait_for(lambda: sum(get(scrape(p), "kafka_server_replicamanager_underreplicatedpartitions")
-                             for p in http[:2]) == 3 and
-                 sum(get(scrape(p), "kafka_server_replicamanager_leadercount") for p in http[:2]) == 3,
-                 60, "the two live brokers lead all 3 partitions, each under-replicated")
+                             for p in http[:2]) == total and
+                 sum(get(scrape(p), "kafka_server_replicamanager_leadercount") for p in http[:2]) == total,
+                 60, "the two live brokers lead all %d partitions, each under-replicated" % total)
         r = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http[0], timeout=10)
         self.assertTrue(r.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
         with self.assertRaises(urllib.error.HTTPError) as e:
