@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "kwacl.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -326,7 +327,7 @@ static int ka_conn_io(struct ka_conn *c, void *p, size_t n, bool out)
  * when it cannot (a SASL transport, no address, a refused connection or handshake). */
 static int ka_conn_open(struct ka *ka, struct ka_conn *c)
 {
-	char proto[32], boot[512], ca[512], crt[512], key[512];
+	char proto[32], boot[512], ca[512], crt[512], key[512], ident[32];
 	ka_conf_str(ka, "security.protocol", proto, sizeof(proto));
 	ka_conf_str(ka, "bootstrap.servers", boot, sizeof(boot));
 	bool ssl = !strcasecmp(proto, "ssl");
@@ -374,7 +375,18 @@ static int ka_conn_open(struct ka *ka, struct ka_conn *c)
 		return -1;
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 	c->ssl = SSL_new(c->ctx);
-	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_connect(c->ssl) != 1)
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+		return -1;
+	/* the broker's name checked as librdkafka checks it (ssl.endpoint.identification.algorithm) */
+	ka_conf_str(ka, "ssl.endpoint.identification.algorithm", ident, sizeof(ident));
+	if (!strcasecmp(ident, "https")) {
+		unsigned char ip[16];
+		bool literal = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+		if (literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host) != 1
+			    : SSL_set1_host(c->ssl, host) != 1 || SSL_set_tlsext_host_name(c->ssl, host) != 1)
+			return -1;
+	}
+	if (SSL_connect(c->ssl) != 1)
 		return -1;
 	return 0;
 }
