@@ -4,15 +4,17 @@
  *   kafka-acls --bootstrap-server H:P [--command-config F] --add|--remove|--list
  *       [--allow-principal P]... [--deny-principal P]... [--allow-host H]... [--deny-host H]...
  *       [--operation Op]... [--topic T]... [--group G]... [--cluster]
- *       [--resource-pattern-type literal|prefixed|any|match] [--force] [--producer] [--consumer]
+ *       [--resource-pattern-type literal|prefixed|any|match] [--force] [--producer [--idempotent]]
+ *       [--consumer]
  * --add prints "Adding ACLs for resource `ResourcePattern(...)`:" and then, as --list does,
  * "Current ACLs for resource `ResourcePattern(...)`:" with one "(principal=..., host=...,
  * operation=..., permissionType=...)" line per ACL. --remove asks before deleting unless
  * --force. Operation names are Kafka's (Read, Write, Create, Delete, Alter, Describe,
  * ClusterAction, AlterConfigs, DescribeConfigs, IdempotentWrite, All; default All); a principal
  * without a host gets host *. --producer and --consumer (with --add or --remove) expand as
- * AclCommand does: WRITE, DESCRIBE and CREATE on each --topic for a producer; READ and DESCRIBE on
- * each --topic and READ on each --group for a consumer. Usage errors print Kafka's message and
+ * AclCommand does: WRITE, DESCRIBE and CREATE on each --topic for a producer (and with
+ * --idempotent IDEMPOTENT_WRITE on the cluster); READ and DESCRIBE on each --topic and READ on
+ * each --group for a consumer. Usage errors print Kafka's message and
  * the help and exit 1; a failed call prints "Error while executing ACL command: ..." and exits 1.
  *
  * A refused --list: librdkafka 2.0 drops DescribeAcls' error code (CLUSTER_AUTHORIZATION_FAILED,
@@ -62,6 +64,7 @@ enum {
 	O_FORCE,
 	O_PRODUCER,
 	O_CONSUMER,
+	O_IDEMPOTENT,
 	O_HELP,
 	O_VERSION,
 	O_COUNT
@@ -98,6 +101,8 @@ static const struct ktool_opt ka_opts_def[O_COUNT] = {
 				 "Convenience option to add/remove ACLs for producer role. This will generate ACLs that allows WRITE,DESCRIBE and CREATE on topic."),
 	[O_CONSUMER] = KTOOL_OPT("consumer", KTOOL_FLAG, NULL,
 				 "Convenience option to add/remove ACLs for consumer role. This will generate ACLs that allows READ,DESCRIBE on topic and READ on consumer-group."),
+	[O_IDEMPOTENT] = KTOOL_OPT("idempotent", KTOOL_FLAG, NULL,
+				   "Enable idempotence for the producer. This should be used in combination with the --producer option. Note that idempotence is enabled automatically if the producer is authorized to a particular transactional-id."),
 	[O_HELP] = KTOOL_OPT("help", KTOOL_FLAG, NULL, "Print usage information."),
 	[O_VERSION] = KTOOL_OPT("version", KTOOL_FLAG, NULL, "Display Kafka version."),
 };
@@ -178,7 +183,8 @@ static size_t ka_resources(struct ka *ka, struct ka_res *out, size_t max)
 		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_TOPIC, ka->o[O_TOPIC].list[i] };
 	for (size_t i = 0; i < ka->o[O_GROUP].n && n < max; i++)
 		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_GROUP, ka->o[O_GROUP].list[i] };
-	if (ka->o[O_CLUSTER].seen && n < max && !ka->o[O_PRODUCER].seen && !ka->o[O_CONSUMER].seen)
+	bool role = ka->o[O_PRODUCER].seen || ka->o[O_CONSUMER].seen;
+	if (n < max && (role ? ka->o[O_PRODUCER].seen && ka->o[O_IDEMPOTENT].seen : ka->o[O_CLUSTER].seen))
 		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_BROKER, "kafka-cluster" };
 	return n;
 }
@@ -203,6 +209,8 @@ static size_t ka_res_ops(struct ka *ka, const struct ka_res *r, int *ops)
 		}
 		if (consumer && r->type == RD_KAFKA_RESOURCE_GROUP)
 			ops[n++] = RD_KAFKA_ACL_OPERATION_READ;
+		if (producer && ka->o[O_IDEMPOTENT].seen && r->type == RD_KAFKA_RESOURCE_BROKER)
+			ops[n++] = RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE;
 		return n;
 	}
 	for (size_t i = 0; i < ka->o[O_OPERATION].n && n < 8; i++) {
@@ -758,6 +766,10 @@ int main(int argc, char **argv)
 							ka.o[role_opts[r]].name, ka.o[not_with_role[i]].name);
 				goto done;
 			}
+	if (ka.o[O_IDEMPOTENT].seen && !ka.o[O_PRODUCER].seen) {
+		status = ka_usage_error(&ka, "The --idempotent option is only available if --producer is set");
+		goto done;
+	}
 	if (ka.o[O_PRODUCER].seen && !ka.o[O_TOPIC].n) {
 		status = ka_usage_error(&ka, "With --producer you must specify a --topic");
 		goto done;

@@ -122,8 +122,8 @@ class TestBrokerAcls(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_producer_consumer_options(self):
-        """--producer and --consumer expand as AclCommand does; with them bob produces to a topic
-        and consumes it through a group."""
+        """--producer (--idempotent) and --consumer expand as AclCommand does; with them bob
+        produces to a topic with an idempotent producer and consumes it through a group."""
         topic, group = "acl-pc", "bob-pc"
         admin = confluent_kafka.admin.AdminClient(self.conf("admin"))
         admin.create_topics([confluent_kafka.admin.NewTopic(topic, 1, 1)], request_timeout=20)[topic].result(30)
@@ -149,15 +149,21 @@ class TestBrokerAcls(unittest.TestCase):
             block = out.split(head, 1)[1].split("\n\n", 1)[0]
             return set(re.findall(r"\(principal=%s, host=\*, operation=(\w+), permissionType=ALLOW\)" % re.escape(BOB),
                                   block))
-        r = self.acls("admin", "--add", "--producer", "--allow-principal", BOB, "--topic", topic)
+        r = self.acls("admin", "--add", "--idempotent", "--allow-principal", BOB, "--topic", topic)
+        self.assertTrue(r.stderr.startswith("The --idempotent option is only available if --producer is set\n"),
+                        r.stderr)
+        r = self.acls("admin", "--add", "--producer", "--idempotent", "--allow-principal", BOB, "--topic", topic)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(entries(r.stdout, "TOPIC", topic), {"WRITE", "DESCRIBE", "CREATE"})
+        self.assertEqual(entries(r.stdout, "CLUSTER", "kafka-cluster"), {"IDEMPOTENT_WRITE"})
         r = self.acls("admin", "--add", "--consumer", "--allow-principal", BOB, "--topic", topic, "--group", group)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(entries(r.stdout, "TOPIC", topic), {"WRITE", "DESCRIBE", "CREATE", "READ"})
         self.assertEqual(entries(r.stdout, "GROUP", group), {"READ"})
 
-        p = confluent_kafka.Producer(self.conf("bob", acks="all", **{"message.timeout.ms": 10000}))
+        # an idempotent producer (InitProducerId needs IDEMPOTENT_WRITE on the cluster)
+        p = confluent_kafka.Producer(self.conf("bob", acks="all", **{"message.timeout.ms": 10000,
+                                                                     "enable.idempotence": True}))
         errs = []
         p.produce(topic, value=b"pc-0", on_delivery=lambda err, msg: errs.append(err))
         p.flush(30)
