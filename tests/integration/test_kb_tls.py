@@ -5,9 +5,12 @@ Metadata of a client on the SSL listener names every broker's SSL endpoint (and 
 the PLAINTEXT ones), as Kafka answers by listener; a client without a certificate or a plaintext
 client on the TLS port fails cleanly and the broker goes on serving; broker 1 reads its key, chain
 and trusted certificates inline, written as Kafka's documentation writes them (lines continued with
-` \\`); bad TLS settings stop the start with a message naming the key."""
+` \\`); broker 0's certificate replaced on disk is served to the next connection without a
+restart, and a broken replacement keeps the old material and says why; bad TLS settings stop the
+start with a message naming the key."""
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import unittest
@@ -135,6 +138,53 @@ class TestBrokerTls(unittest.TestCase):
         r = self.kcat_ssl("-L")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(kb.metadata_v1(self.cluster.brokers[0].port)[1]), [0, 1])
+
+    def served_subject(self):
+        """The subject of the certificate broker 0's SSL listener presents to a new connection
+        (Python's ssl with CA verification and alice's certificate), after an ApiVersions round
+        trip on it."""
+        ctx = ssl.create_default_context(cafile=self.ca.crt)
+        ctx.load_cert_chain(self.alice[1], self.alice[2])
+        raw = kb.KafkaRaw(self.ssl_ports[0], timeout=5, tls=ctx)
+        try:
+            raw.request(18, 0, b"")
+            frame = raw.recv()
+            self.assertIsNotNone(frame, "no ApiVersions answer over TLS")
+            self.assertEqual(frame[4:6], b"\0\0")  # error_code NONE
+            return dict(x[0] for x in raw.sock.getpeercert()["subject"])
+        finally:
+            raw.close()
+
+    def test_replaced_certificate_is_served_without_a_restart(self):
+        b0 = self.cluster.brokers[0]
+        pem = self.server[0]
+        self.assertNotIn("organizationalUnitName", self.served_subject())
+        pid = b0.pid
+        # a new certificate written over the keystore file, as rotation does (rename into place)
+        fresh, _, _ = self.ca.issue("server-rotated", "/O=samsa/OU=rotated/CN=localhost", server=True)
+        tmp = pem + ".tmp"
+        with open(fresh) as f, open(tmp, "w") as out:
+            out.write(f.read())
+        os.replace(tmp, pem)
+        # (the files are looked at when a client connects, at most once a second)
+        wait_for(lambda: self.served_subject().get("organizationalUnitName") == "rotated", 15,
+                 "the replaced certificate to be served")
+        self.assertEqual(b0.pid, pid)
+        self.assertIn("TLS material reloaded", b0.log_text())
+        r = kcat("-b", "127.0.0.1:%d" % self.ssl_ports[0], "-X", "security.protocol=ssl",
+                 "-X", "ssl.ca.location=%s" % self.ca.crt, "-X", "ssl.certificate.location=%s" % self.alice[1],
+                 "-X", "ssl.key.location=%s" % self.alice[2], "-L")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # a broken replacement is refused, logged, and the rotated material kept
+        with open(tmp, "w") as out:
+            out.write("not a certificate\n")
+        os.replace(tmp, pem)
+        wait_for(lambda: self.served_subject() and "reloading the TLS material failed" in b0.log_text(), 15,
+                 "the broken certificate to be refused")
+        self.assertIn(pem, b0.log_text().split("reloading the TLS material failed", 1)[1].splitlines()[0])
+        self.assertEqual(self.served_subject().get("organizationalUnitName"), "rotated")
+        self.assertEqual(b0.pid, pid)
+        os.replace(fresh, pem)  # good material again for the other tests
 
 
 class TestBadTlsConfig(unittest.TestCase):

@@ -30,8 +30,15 @@ BROKER = os.path.abspath(os.environ["SAMSA_BROKER"]) if os.environ.get("SAMSA_BR
 class KafkaRaw:
     """Framed Kafka requests over one socket (header v1: api_key, version, correlation, client)."""
 
-    def __init__(self, port, timeout=10, host="127.0.0.1"):
+    def __init__(self, port, timeout=10, host="127.0.0.1", tls=None):
+        """tls: an ssl.SSLContext to speak TLS through (server name "localhost")."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:
+            try:
+                self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
+            except BaseException:
+                self.sock.close()
+                raise
         self.corr = 0
 
     def close(self):
