@@ -550,6 +550,16 @@ static void krepl_propose_isr(struct krepl *k, const int32_t *isr, uint32_t n, c
 	krepl_logf(k, "epoch %d: ISR -> [%s] (%s), zk version %d", k->leader_epoch, line, why, k->zk_version);
 }
 
+/* An acks=all produce waits until the HW passes last_offset (or its deadline, or a role change). */
+static void krepl_hold(struct krepl *k, uint64_t token, int64_t last_offset, int64_t deadline)
+{
+	if (k->n_waits == k->cap_waits) {
+		k->cap_waits = k->cap_waits ? k->cap_waits * 2 : 16;
+		k->waits = krepl_xrealloc(k->waits, k->cap_waits * sizeof(*k->waits));
+	}
+	k->waits[k->n_waits++] = (struct krepl_wait){ token, last_offset, deadline };
+}
+
 enum krepl_error krepl_append(struct krepl *k, int64_t count, int acks, uint64_t token, int64_t deadline,
 			      int64_t now, int64_t *base_offset, int32_t *epoch)
 {
@@ -561,14 +571,25 @@ enum krepl_error krepl_append(struct krepl *k, int64_t count, int acks, uint64_t
 	*base_offset = k->leo;
 	*epoch = k->leader_epoch;
 	k->leo += count;
-	if (acks == -1) {
-		if (k->n_waits == k->cap_waits) {
-			k->cap_waits = k->cap_waits ? k->cap_waits * 2 : 16;
-			k->waits = krepl_xrealloc(k->waits, k->cap_waits * sizeof(*k->waits));
-		}
-		k->waits[k->n_waits++] = (struct krepl_wait){ token, k->leo - 1, deadline };
-	}
+	if (acks == -1)
+		krepl_hold(k, token, k->leo - 1, deadline);
 	krepl_maybe_advance_hw(k, now);
+	return KREPL_OK;
+}
+
+enum krepl_error krepl_await(struct krepl *k, int acks, uint64_t token, int64_t last_offset, int64_t deadline,
+			     int64_t now)
+{
+	if (k->role != KREPL_LEADER)
+		return KREPL_NOT_LEADER_OR_FOLLOWER;
+	if (acks == -1 && (int32_t)k->n_isr < k->min_insync)
+		return KREPL_NOT_ENOUGH_REPLICAS;
+	if (last_offset < 0 || last_offset >= k->leo)
+		return KREPL_OFFSET_OUT_OF_RANGE; /* not in this log: nothing to wait for */
+	if (acks == -1) {
+		krepl_hold(k, token, last_offset, deadline);
+		krepl_maybe_advance_hw(k, now); /* already below the HW: its COMPLETE is queued now */
+	}
 	return KREPL_OK;
 }
 

@@ -206,6 +206,15 @@ void krepl_tick(struct krepl *k, int64_t now);
  * the ISR): nothing appended. */
 enum krepl_error krepl_append(struct krepl *k, int64_t count, int acks, uint64_t token, int64_t deadline,
 			      int64_t now, int64_t *base_offset, int32_t *epoch);
+/* Leader: a produce answered with records already in the log (an idempotent producer's retry of
+ * a batch appended before, whose last offset is last_offset < the log end): the same checks as
+ * krepl_append (NOT_LEADER_OR_FOLLOWER; NOT_ENOUGH_REPLICAS for acks=all under
+ * min.insync.replicas), nothing appended; acks -1 then completes with a COMPLETE action for token
+ * once the HW passes last_offset (queued at once when it already has), by deadline at the
+ * latest: a duplicate is never acknowledged before its original is committed. acks 0/1: OK at
+ * once. OFFSET_OUT_OF_RANGE when last_offset is not below the log end (nothing held). */
+enum krepl_error krepl_await(struct krepl *k, int acks, uint64_t token, int64_t last_offset, int64_t deadline,
+			     int64_t now);
 /* Leader: a Fetch. plan says what to send (and its error). Follower fetches move the follower's
  * LEO, may expand the ISR and advance the HW. */
 void krepl_fetch(struct krepl *k, const struct krepl_fetch_req *req, int64_t now, struct krepl_fetch_plan *plan);

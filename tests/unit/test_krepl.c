@@ -439,6 +439,81 @@ START_TEST(test_isr_and_high_watermark)
 }
 END_TEST
 
+/* krepl_await: a retried idempotent batch already in the log waits for the HW to pass its last
+ * offset like the append it repeats (never acknowledged while its original is uncommitted), is
+ * answered at once when it already has, and meets the same refusals and deadline. */
+START_TEST(test_await_existing_offset)
+{
+	struct tnode a = { 0 }, b = { 0 };
+	t_new(&a, 1, 0);
+	t_new(&b, 2, 0);
+	const int32_t isr2[] = { 1, 2 };
+	struct krepl_state st = t_state(1, 0, 5, isr2, 2);
+	st.n_replicas = 2;
+	t_become(&a, &st, 0);
+	t_become(&b, &st, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(t_produce(&a, 100 + i, -1, (uint64_t)i + 1, 1000, 0), KREPL_OK);
+	/* the retry of offsets 0..2 before b has them: held */
+	ck_assert_int_eq(krepl_await(a.k, -1, 50, 2, 1000, 1), KREPL_OK);
+	t_apply(&a, NULL);
+	ck_assert_int_eq(a.ndone, 0);
+	ck_assert_uint_eq(krepl_waiting(a.k), 4);
+	ck_assert_int_eq(krepl_log_end(a.k), 3); /* nothing appended */
+	t_fetch(&b, &a, 2);
+	t_fetch(&b, &a, 3);
+	ck_assert_int_eq(krepl_high_watermark(a.k), 3);
+	ck_assert_int_eq(a.ndone, 4);
+	bool seen50 = false;
+	for (int i = 0; i < a.ndone; i++) {
+		ck_assert_int_eq(a.terr[i], KREPL_OK);
+		seen50 |= a.tok[i] == 50;
+	}
+	ck_assert(seen50);
+	/* below the HW already: its COMPLETE comes at once */
+	ck_assert_int_eq(krepl_await(a.k, -1, 51, 1, 1000, 4), KREPL_OK);
+	t_apply(&a, NULL);
+	ck_assert_int_eq(a.ndone, 5);
+	ck_assert_uint_eq(a.tok[4], 51);
+	ck_assert_int_eq(a.terr[4], KREPL_OK);
+	/* acks=1: answered by the caller, nothing held */
+	ck_assert_int_eq(krepl_await(a.k, 1, 52, 2, 1000, 5), KREPL_OK);
+	t_apply(&a, NULL);
+	ck_assert_uint_eq(krepl_waiting(a.k), 0);
+	/* an offset the log does not hold */
+	ck_assert_int_eq(krepl_await(a.k, -1, 53, 3, 1000, 5), KREPL_OFFSET_OUT_OF_RANGE);
+	ck_assert_int_eq(krepl_await(a.k, -1, 53, -1, 1000, 5), KREPL_OFFSET_OUT_OF_RANGE);
+	ck_assert_uint_eq(krepl_waiting(a.k), 0);
+	/* a new record, then its retry, whose deadline passes before b fetches it */
+	ck_assert_int_eq(t_produce(&a, 103, 1, 0, 0, 6), KREPL_OK);
+	ck_assert_int_eq(krepl_await(a.k, -1, 54, 3, 60, 7), KREPL_OK);
+	krepl_tick(a.k, 59);
+	t_apply(&a, NULL);
+	ck_assert_int_eq(a.ndone, 5);
+	krepl_tick(a.k, 60);
+	t_apply(&a, NULL);
+	ck_assert_int_eq(a.ndone, 6);
+	ck_assert_uint_eq(a.tok[5], 54);
+	ck_assert_int_eq(a.terr[5], KREPL_REQUEST_TIMED_OUT);
+	/* under min.insync.replicas: refused as an append is */
+	krepl_set_min_insync(a.k, 3);
+	ck_assert_int_eq(krepl_await(a.k, -1, 55, 2, 1000, 61), KREPL_NOT_ENOUGH_REPLICAS);
+	ck_assert_int_eq(krepl_await(a.k, 1, 55, 2, 1000, 61), KREPL_OK);
+	krepl_set_min_insync(a.k, 1);
+	/* a held retry fails when leadership goes */
+	ck_assert_int_eq(krepl_await(a.k, -1, 56, 3, 1000, 62), KREPL_OK);
+	krepl_stop(a.k);
+	t_apply(&a, NULL);
+	ck_assert_int_eq(a.ndone, 7);
+	ck_assert_uint_eq(a.tok[6], 56);
+	ck_assert_int_eq(a.terr[6], KREPL_NOT_LEADER_OR_FOLLOWER);
+	/* a follower refuses */
+	ck_assert_int_eq(krepl_await(b.k, -1, 57, 0, 1000, 63), KREPL_NOT_LEADER_OR_FOLLOWER);
+	t_free(&a);
+	t_free(&b);
+}
+END_TEST
+
 /* An ISR change by the controller keeps the leader epoch (the leader stays) and moves only the
  * znode version: the leader takes the smaller ISR where it is (its HW and waiting acks=all
  * produces move on, its followers' fetch state stays), a follower takes it without truncating
@@ -937,6 +1012,7 @@ static Suite *krepl_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("isr_hw");
 	tcase_add_test(tc, test_isr_and_high_watermark);
+	tcase_add_test(tc, test_await_existing_offset);
 	tcase_add_test(tc, test_controller_isr_change_keeps_epoch);
 	tcase_add_test(tc, test_isr_expansion_needs_epoch_start);
 	tcase_add_test(tc, test_joined_replica_is_not_dropped_at_once);
