@@ -14,7 +14,14 @@
 struct broker;
 struct kout;
 struct kreq;
+struct kwfetch_req;
 
+/* Writes the body of a Fetch response of version ver to the decoded request fq into o (the
+ * records as file ranges). terr (NULL: none) holds per topic of fq an error decided before
+ * (the authorizer's refusal), answered for each of its partitions instead of reading them.
+ * Returns the record bytes it holds. */
+int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_req *fq, const int16_t *terr,
+			  struct kout *o);
 /* Builds the Fetch response to q into o and sets *max_wait and *min_bytes from the request.
  * Returns the record bytes the response holds, or < 0 on a malformed request. */
 int64_t kapi_fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32_t *max_wait, int32_t *min_bytes);

@@ -12,49 +12,49 @@
 #include "kb_cluster.h"
 #include "kout.h"
 #include "kwire.h"
+#include "kwoffs.h"
 #include "log.h"
 #include "klog.h"
 #include "kreplica.h"
 
+#include <stdlib.h>
+
 /* ---- ListOffsets ---- */
 
+/* The request and response bytes are kwoffs'; this answers each partition from the replica
+ * manager. */
 int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
 {
-	struct rbuf *r = &q->r;
-	struct wbuf *w = &o->w;
-	int32_t replica;
-	int8_t iso = 0;
-	rbuf_i32(r, &replica);
-	if (q->ver >= 2)
-		rbuf_u8(r, (uint8_t *)&iso);
-	int32_t nt = kwire_count_read(r, 6);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (q->ver >= 2)
-		wbuf_i32(w, 0);
-	wbuf_i32(w, nt);
-	for (int32_t ti = 0; ti < nt; ti++) {
-		char name[KB_TOPIC_MAX + 2];
-		int bad = kwire_str_read(r, name, sizeof(name), NULL);
-		int32_t np = kwire_count_read(r, 12);
-		if (r->err || np < 0)
-			return ERR_PROTO;
-		bool allowed = kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_DESCRIBE);
-		wbuf_str_i16(w, name);
-		wbuf_i32(w, np);
-		for (int32_t pi = 0; pi < np; pi++) {
-			int32_t idx, cur_epoch = -1, maxn = 1;
-			int64_t ts;
-			rbuf_i32(r, &idx);
-			if (q->ver >= 4)
-				rbuf_i32(r, &cur_epoch);
-			rbuf_i64(r, &ts);
-			if (q->ver == 0)
-				rbuf_i32(r, &maxn);
-			if (r->err)
-				return ERR_PROTO;
+	struct kwoffs_req lq;
+	int rc = kwoffs_req_decode(&q->r, q->ver, &lq);
+	if (rc) {
+		kwoffs_req_free(&lq);
+		return rc;
+	}
+	size_t np = 0;
+	for (int32_t ti = 0; ti < lq.n; ti++)
+		np += (size_t)lq.topics[ti].n;
+	struct kwoffs_tresp *tr = calloc((size_t)(lq.n ? lq.n : 1), sizeof(*tr));
+	struct kwoffs_presp *pr = calloc(np ? np : 1, sizeof(*pr));
+	if (!tr || !pr) {
+		free(tr);
+		free(pr);
+		kwoffs_req_free(&lq);
+		return ERR_NOMEM;
+	}
+	struct kwoffs_presp *out = pr;
+	for (int32_t ti = 0; ti < lq.n; ti++) {
+		const struct kwoffs_topic *lt = &lq.topics[ti];
+		tr[ti].name = lt->name;
+		tr[ti].n = lt->n;
+		tr[ti].parts = out;
+		bool allowed = kapi_acl_ok(b, q, KACL_RT_TOPIC, lt->name, KACL_OP_DESCRIBE);
+		for (int32_t pi = 0; pi < lt->n; pi++, out++) {
+			const struct kwoffs_part *lp = &lt->parts[pi];
+			int32_t idx = lp->index;
+			int64_t ts = lp->timestamp;
 			struct kb_topic *t = NULL;
-			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
+			struct kb_part *p = lt->bad ? NULL : kb_part_find(b, lt->name, idx, &t);
 			int16_t err = KE_NONE;
 			int64_t off = -1, rts = -1;
 			int64_t hw = -1, start = -1;
@@ -64,9 +64,10 @@ int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
 				err = KE_TOPIC_AUTHORIZATION_FAILED;
 			else if (!p || t->deleting)
 				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
-			else if (!krm_hosted(b->rm, name, idx))
+			else if (!krm_hosted(b->rm, lt->name, idx))
 				err = KE_NOT_LEADER_OR_FOLLOWER;
-			else if ((err = krm_leader(b->rm, name, idx, cur_epoch, &hw, &start, &lepoch, &l)) == KE_NONE) {
+			else if ((err = krm_leader(b->rm, lt->name, idx, lp->current_leader_epoch, &hw, &start, &lepoch,
+						   &l)) == KE_NONE) {
 				if (ts == -1) {
 					off = hw; /* latest: what consumers can read */
 				} else if (ts == -2) {
@@ -80,23 +81,19 @@ int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
 					}
 				}
 			}
-			wbuf_i32(w, idx);
-			wbuf_i16(w, err);
-			if (q->ver == 0) {
-				if (err || off < 0 || maxn <= 0) {
-					wbuf_i32(w, 0);
-				} else {
-					wbuf_i32(w, 1);
-					wbuf_i64(w, off);
-				}
-			} else {
-				wbuf_i64(w, rts);
-				wbuf_i64(w, off);
-				if (q->ver >= 4)
-					wbuf_i32(w, err ? -1 : lepoch);
-			}
+			out->index = idx;
+			out->error = err;
+			out->timestamp = rts;
+			out->offset = off;
+			out->leader_epoch = err ? -1 : lepoch;
+			out->v0_none = lp->max_num_offsets <= 0;
 		}
 	}
+	struct kwoffs_resp m = { .throttle_ms = 0, .n = lq.n, .topics = tr };
+	kwoffs_resp_encode(&o->w, q->ver, &m);
+	free(tr);
+	free(pr);
+	kwoffs_req_free(&lq);
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 #include "kbatch.h"
 #include "kconn.h"
 #include "kout.h"
-#include "kwire.h"
+#include "kwprod.h"
 #include "kreplica.h"
 #include "log.h"
 #include "net.h"
@@ -42,13 +42,14 @@ struct kprodwait {
 	struct krm_produce *pr;
 	int16_t ver;
 	int32_t corr;
-	int32_t nt;	/* topics, in request order */
-	char **names;	/* [nt] */
-	int32_t *np;	/* partitions per topic */
-	int32_t *idx;	/* partition ids, all topics back to back (krm_produce slots) */
-	int64_t *lat;	/* log_append_time per slot, -1 */
-	char **msgs;	/* error message per slot, NULL */
-	int16_t *errs;	/* errors found before the replica manager (validation), per slot */
+	/* the decoded request: its topic names and partition indexes; its records slices are the
+	 * request frame's and not used after kapi_produce_request returns */
+	struct kwprod_req req;
+	struct kwprod_tresp *tr; /* [req.n]: the response's topics */
+	/* [req.nparts], one per krm_produce slot in request order: index, the error found before
+	 * the replica manager (validation), log_append_time; the rest is filled at encoding */
+	struct kwprod_presp *ps;
+	char **msgs; /* error message per slot, NULL */
 };
 
 /* ---- Produce ---- */
@@ -135,45 +136,32 @@ static void kprod_free(struct kprodwait *pw)
 {
 	if (!pw)
 		return;
-	size_t n = pw->pr ? krm_produce_count(pw->pr) : 0;
 	krm_produce_free(pw->pr);
-	for (int32_t i = 0; pw->names && i < pw->nt; i++)
-		free(pw->names[i]);
-	for (size_t i = 0; pw->msgs && i < n; i++)
+	for (size_t i = 0; pw->msgs && i < pw->req.nparts; i++)
 		free(pw->msgs[i]);
-	free(pw->names);
-	free(pw->np);
-	free(pw->idx);
-	free(pw->lat);
 	free(pw->msgs);
-	free(pw->errs);
+	free(pw->ps);
+	free(pw->tr);
+	kwprod_req_free(&pw->req);
 	free(pw);
 }
 
-/* The Produce response from the per-partition results (krm_produce slots, in request order). */
-static void produce_encode(struct wbuf *w, const struct kprodwait *pw)
+/* The Produce response from the per-partition results (krm_produce slots, in request order);
+ * called once per request. */
+static void produce_encode(struct wbuf *w, struct kprodwait *pw)
 {
-	size_t slot = 0;
-	wbuf_i32(w, pw->nt);
-	for (int32_t ti = 0; ti < pw->nt; ti++) {
-		wbuf_str_i16(w, pw->names[ti]);
-		wbuf_i32(w, pw->np[ti]);
-		for (int32_t pi = 0; pi < pw->np[ti]; pi++, slot++) {
-			const struct krm_pres *res = krm_produce_result(pw->pr, slot);
-			int16_t err = pw->errs[slot] ? pw->errs[slot] : res->error;
-			wbuf_i32(w, pw->idx[slot]);
-			wbuf_i16(w, err);
-			wbuf_i64(w, err ? -1 : res->base_offset);
-			wbuf_i64(w, err ? -1 : pw->lat[slot]);
-			if (pw->ver >= 5)
-				wbuf_i64(w, res->log_start);
-			if (pw->ver >= 8) {
-				wbuf_i32(w, 0); /* record_errors */
-				wbuf_str_i16(w, err && pw->msgs[slot] ? pw->msgs[slot] : NULL);
-			}
-		}
+	for (size_t slot = 0; slot < pw->req.nparts; slot++) {
+		const struct krm_pres *res = krm_produce_result(pw->pr, slot);
+		struct kwprod_presp *p = &pw->ps[slot];
+		int16_t err = p->error ? p->error : res->error;
+		p->error = err;
+		p->base_offset = err ? -1 : res->base_offset;
+		p->log_append_time = err ? -1 : p->log_append_time;
+		p->log_start = res->log_start;
+		p->msg = err ? pw->msgs[slot] : NULL;
 	}
-	wbuf_i32(w, 0); /* throttle_time_ms */
+	struct kwprod_resp m = { .n = pw->req.n, .topics = pw->tr, .throttle_ms = 0 };
+	kwprod_resp_encode(w, pw->ver, &m);
 }
 
 /* The purgatory answered the last waiting partition of a held acks=all Produce. */
@@ -197,90 +185,55 @@ static void produce_completed(void *arg, struct krm_produce *pr)
 	kconn_flush(resp->conn);
 }
 
-/* Counts the partitions of a Produce body (the first pass sizes the result slots). */
-static int produce_count(struct rbuf r, int32_t nt, size_t *n)
-{
-	*n = 0;
-	for (int32_t ti = 0; ti < nt; ti++) {
-		char name[KB_TOPIC_MAX + 2];
-		kwire_str_read(&r, name, sizeof(name), NULL);
-		int32_t np = kwire_count_read(&r, 8);
-		if (r.err || np < 0)
-			return ERR_PROTO;
-		for (int32_t pi = 0; pi < np; pi++) {
-			int32_t idx, rlen;
-			const uint8_t *rec;
-			rbuf_i32(&r, &idx);
-			rbuf_bytes_i32(&r, r.len, &rec, &rlen);
-			if (r.err)
-				return ERR_PROTO;
-		}
-		*n += (size_t)np;
-	}
-	return 0;
-}
-
 /* Returns 0 (answered in o), 1 (acks=0: no response), 2 (held in the purgatory: the response
- * is written when the ISR has every acks=all partition), or < 0 (malformed). */
+ * is written when the ISR has every acks=all partition), or < 0 (malformed). The request
+ * bytes are kwprod's. */
 int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp)
 {
-	struct rbuf *r = &q->r;
-	char txn[256];
-	int16_t acks;
-	int32_t timeout;
-	bool txn_null = true;
-	kwire_str_read(r, txn, sizeof(txn), &txn_null);
-	rbuf_i16(r, &acks);
-	rbuf_i32(r, &timeout);
-	int32_t nt = kwire_count_read(r, 6);
-	size_t nslots = 0;
-	if (r->err || nt < 0 || produce_count(*r, nt, &nslots))
-		return ERR_PROTO;
 	int64_t now = kb_now_ms();
 	struct kprodwait *pw = calloc(1, sizeof(*pw));
-	size_t ns = nslots ? nslots : 1;
-	if (pw) {
-		pw->b = b;
-		pw->resp = resp;
-		pw->ver = q->ver;
-		pw->corr = q->corr;
-		pw->nt = nt;
-		pw->names = calloc((size_t)(nt ? nt : 1), sizeof(char *));
-		pw->np = calloc((size_t)(nt ? nt : 1), sizeof(int32_t));
-		pw->idx = calloc(ns, sizeof(int32_t));
-		pw->lat = calloc(ns, sizeof(int64_t));
-		pw->msgs = calloc(ns, sizeof(char *));
-		pw->errs = calloc(ns, sizeof(int16_t));
-		pw->pr = b->rm ? krm_produce_new(b->rm, nslots, produce_completed, pw) : NULL;
+	if (!pw)
+		return ERR_NOMEM;
+	int rc = kwprod_req_decode(&q->r, q->ver, &pw->req);
+	if (rc) {
+		kprod_free(pw);
+		return rc;
 	}
-	if (!pw || !pw->names || !pw->np || !pw->idx || !pw->lat || !pw->msgs || !pw->errs || !pw->pr) {
+	const struct kwprod_req *pq = &pw->req;
+	int16_t acks = pq->acks;
+	int32_t timeout = pq->timeout_ms;
+	size_t nslots = pq->nparts;
+	size_t ns = nslots ? nslots : 1;
+	pw->b = b;
+	pw->resp = resp;
+	pw->ver = q->ver;
+	pw->corr = q->corr;
+	pw->tr = calloc((size_t)(pq->n ? pq->n : 1), sizeof(*pw->tr));
+	pw->ps = calloc(ns, sizeof(*pw->ps));
+	pw->msgs = calloc(ns, sizeof(char *));
+	pw->pr = b->rm ? krm_produce_new(b->rm, nslots, produce_completed, pw) : NULL;
+	if (!pw->tr || !pw->ps || !pw->msgs || !pw->pr) {
 		kprod_free(pw);
 		return ERR_NOMEM;
 	}
 	size_t slot = 0;
-	for (int32_t ti = 0; ti < nt; ti++) {
-		char name[KB_TOPIC_MAX + 2];
-		int bad = kwire_str_read(r, name, sizeof(name), NULL);
-		int32_t np = kwire_count_read(r, 8);
+	for (int32_t ti = 0; ti < pq->n; ti++) {
+		const struct kwprod_topic *pt = &pq->topics[ti];
+		const char *name = pt->name;
+		pw->tr[ti].name = name;
+		pw->tr[ti].n = pt->n;
+		pw->tr[ti].parts = &pw->ps[slot];
 		bool allowed = kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_WRITE);
-		pw->names[ti] = strdup(name);
-		pw->np[ti] = np;
-		if (!pw->names[ti]) {
-			kprod_free(pw);
-			return ERR_NOMEM;
-		}
-		for (int32_t pi = 0; pi < np; pi++, slot++) {
-			int32_t idx;
-			const uint8_t *rec;
-			int32_t rlen;
-			rbuf_i32(r, &idx);
-			rbuf_bytes_i32(r, r->len, &rec, &rlen);
+		for (int32_t pi = 0; pi < pt->n; pi++, slot++) {
+			int32_t idx = pt->parts[pi].index;
+			const uint8_t *rec = pt->parts[pi].records;
+			int32_t rlen = pt->parts[pi].len;
 			struct kb_topic *t = NULL;
-			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
+			struct kb_part *p = pt->bad ? NULL : kb_part_find(b, name, idx, &t);
 			int16_t err = KE_NONE;
 			struct produce_check pc = { t, 0, 0, "" };
-			pw->idx[slot] = idx;
-			pw->lat[slot] = -1;
+			pw->ps[slot].index = idx;
+			pw->ps[slot].log_append_time = -1;
 			if (acks != 0 && acks != 1 && acks != -1) {
 				err = KE_INVALID_REQUIRED_ACKS;
 			} else if (!allowed) {
@@ -313,7 +266,7 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 							       now, &l);
 					if (l) { /* appended */
 						if (t->log_append_time)
-							pw->lat[slot] = now;
+							pw->ps[slot].log_append_time = now;
 						if (acks != 0)
 							produce_hold(b, resp, l, krm_produce_result(pw->pr, slot)->base_offset);
 						b->appends++;
@@ -327,11 +280,14 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 					log_warn(API_MOD, "produce to %s-%d from %s refused (error %d): %s", name, idx,
 						 q->key == API_PRODUCE ? "client" : "?", err, pc.msg);
 			}
-			pw->errs[slot] = err;
+			pw->ps[slot].error = err;
 			if (pc.msg[0] && err)
 				pw->msgs[slot] = strdup(pc.msg);
 		}
 	}
+	for (int32_t ti = 0; ti < pw->req.n; ti++) /* the frame is the caller's: no slice outlives this call */
+		for (int32_t pi = 0; pi < pw->req.topics[ti].n; pi++)
+			pw->req.topics[ti].parts[pi].records = NULL;
 	if (acks == 0) {
 		kprod_free(pw); /* no response at all; acks=0 never waits in the purgatory */
 		return 1;
