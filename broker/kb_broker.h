@@ -38,6 +38,7 @@ struct kb_page;
 struct kconn;	  /* api/kconn */
 struct kwait;	  /* api/kwait */
 struct kflushwait; /* api/kapi_produce */
+struct kfpurg;	  /* api/kfpurg */
 struct kprodwait;  /* api/kapi_produce */
 struct net_conn;
 struct net_listener;
@@ -159,6 +160,7 @@ struct broker {
 	struct kb_groups *groups; /* the group coordinator (kb_groups), NULL when not started */
 	struct kfetcher *fetcher; /* the follower fetchers (one connection per leader), fed by rm */
 	LIST_HEAD(, kprodwait) prod_waits; /* acks=all produces held in rm's purgatory */
+	struct kfpurg *fpurg; /* fetches long-polling (api/kfpurg), made at the first one */
 	struct event *wake;	 /* deferred: retry waiting requests after appends / metadata */
 	struct event *tick;	 /* 100 ms: request deadlines */
 	struct event *housekeep; /* retention, roll, time-based flush */

@@ -10,6 +10,7 @@
 #include "kapi_produce.h"
 #include "kconn.h"
 #include "klisten.h"
+#include "kapi_fetch.h"
 #include "kwait.h"
 #include "fsyncq.h"
 #include "kclean.h"
@@ -102,8 +103,11 @@ static void broker_isr_write(void *arg, const char *topic, int32_t part, const s
 	kb_cluster_isr_write(arg, topic, part, st, controller_epoch);
 }
 
-static void broker_rm_wake(void *arg)
+/* A partition changed inside the replica manager: its waiting fetches retry once the manager
+ * has returned (the deferred wake event). */
+static void broker_rm_wake(void *arg, const char *topic, int32_t part)
 {
+	kapi_fetch_touch(arg, topic, part);
 	kb_wake(arg);
 }
 

@@ -41,7 +41,7 @@ enum api_kind {
 	API_KIND_VERSIONS, /* ApiVersions: a too-new version still gets an answer (UNSUPPORTED_VERSION) */
 	API_KIND_NOW,	   /* answered at once */
 	API_KIND_PRODUCE,  /* answered at once, after the flush it promises, or not at all (acks=0) */
-	API_KIND_FETCH,	   /* answered at once or held until min_bytes arrive or max_wait passes */
+	API_KIND_FETCH,	   /* answered at once or held (kapi_fetch's purgatory) until min_bytes or max_wait */
 	API_KIND_ADMIN,	   /* coordinator writes: a first pass on arrival, then kapi_retry until done */
 	API_KIND_GROUP,	   /* given to the group coordinator, which answers at once or later */
 };
@@ -58,12 +58,12 @@ static const struct api_def {
 	enum api_kind kind;
 	int (*now)(struct broker *b, struct kreq *q, struct kout *o);
 	int (*produce)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
-	int64_t (*fetch)(struct broker *b, struct kreq *q, struct kout *o, int32_t *max_wait, int32_t *min_bytes);
+	int (*fetch)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
 	int (*admin)(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
 	int (*group)(struct broker *b, struct kreq *q, struct kresp *resp);
 } kb_apis[] = {
 	{ .key = API_PRODUCE, .min = 3, .max = 8, .kind = API_KIND_PRODUCE, .produce = kapi_produce_request },
-	{ .key = API_FETCH, .min = 4, .max = 11, .kind = API_KIND_FETCH, .fetch = kapi_fetch_build },
+	{ .key = API_FETCH, .min = 4, .max = 11, .kind = API_KIND_FETCH, .fetch = kapi_fetch_request },
 	{ .key = API_LIST_OFFSETS, .min = 0, .max = 5, .kind = API_KIND_NOW, .now = kapi_offsets_list },
 	{ .key = API_METADATA, .min = 0, .max = 8, .kind = API_KIND_NOW, .now = kapi_meta_metadata },
 	{ .key = API_API_VERSIONS, .min = 0, .max = 2, .kind = API_KIND_VERSIONS },
@@ -186,19 +186,6 @@ bool kapi_retry(struct broker *b, struct kwait *w, bool final)
 	kout_init(&o, q.corr);
 	if (kconn_tls(w->resp->conn))
 		kout_no_sendfile(&o);
-	if (w->kind == KWAIT_FETCH) {
-		int32_t max_wait = 0, min_bytes = 0;
-		int64_t got = kapi_fetch_build(b, &q, &o, &max_wait, &min_bytes);
-		if (got < 0 || got >= min_bytes || final) {
-			struct kconn *c = w->resp->conn;
-			kout_finish(&o, w->resp);
-			w->resp = NULL; /* the connection's queue owns it now */
-			kconn_flush(c);
-			return true;
-		}
-		kout_abort(&o);
-		return false;
-	}
 	int rc = kapi_admin_run(b, &q, &o, w, false, final);
 	if (rc == 1 && !final) {
 		kout_abort(&o);
@@ -290,21 +277,13 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 			return 0;
 		}
 		break;
-	case API_KIND_FETCH: {
-		int32_t max_wait = 0, min_bytes = 0;
-		struct rbuf start = q.r;
-		int64_t got = d->fetch(b, &q, &o, &max_wait, &min_bytes);
-		if (got < 0) {
-			rc = ERR_PROTO;
-		} else if (got < min_bytes && max_wait > 0) {
+	case API_KIND_FETCH:
+		rc = d->fetch(b, &q, &o, resp);
+		if (rc == 2) { /* held in the fetch purgatory: kapi_fetch_retry answers it */
 			kout_abort(&o);
-			q.r = start;
-			if (!kwait_new(b, resp, &q, KWAIT_FETCH, max_wait))
-				return ERR_NOMEM;
 			return 0;
 		}
 		break;
-	}
 	case API_KIND_ADMIN: {
 		struct kwait *w = kwait_new(b, resp, &q, KWAIT_ADMIN, 0);
 		if (!w)

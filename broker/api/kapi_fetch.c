@@ -11,6 +11,8 @@
 #include "kapi_acl.h"
 #include "kb_broker.h"
 #include "kb_cluster.h"
+#include "kconn.h"
+#include "kfpurg.h"
 #include "kout.h"
 #include "kwfetch.h"
 #include "log.h"
@@ -87,9 +89,11 @@ int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_re
 }
 
 /* The authorizer's decision for each topic of fq (KE_NONE: allowed, else the error each of its
- * partitions is answered with), made once when the request arrives: a new array the caller
- * frees, or NULL without memory. Kafka's KafkaApis.handleFetchRequest: a consumer needs READ
- * on the topic, a follower (replica_id >= 0) CLUSTER_ACTION on the cluster. */
+ * partitions is answered with): a new array the caller frees, or NULL without memory. Kafka's
+ * KafkaApis.handleFetchRequest: a consumer needs READ on the topic, a follower (replica_id >= 0)
+ * CLUSTER_ACTION on the cluster. Made once, when the request arrives (its connection's
+ * principal); a fetch held in the purgatory keeps it to the end, as Kafka's DelayedFetch
+ * completes only the partitions authorized when the request was handled. */
 static int16_t *kapi_fetch_authorize(struct broker *b, const struct kreq *q, const struct kwfetch_req *fq)
 {
 	int16_t *terr = calloc(fq->n > 0 ? (size_t)fq->n : 1, sizeof(*terr));
@@ -108,22 +112,122 @@ static int16_t *kapi_fetch_authorize(struct broker *b, const struct kreq *q, con
 	return terr;
 }
 
-int64_t kapi_fetch_build(struct broker *b, struct kreq *q, struct kout *o, int32_t *max_wait, int32_t *min_bytes)
+/* A fetch in the purgatory: where and how its answer goes, and what was refused. */
+struct kapi_fwait {
+	struct kresp *resp; /* its slot in the connection's queue */
+	int16_t ver;
+	int32_t corr;
+	int16_t *terr; /* owned: kapi_fetch_authorize's decision, per topic of the request */
+};
+
+static void kapi_fwait_free(struct kapi_fwait *fw)
+{
+	if (!fw)
+		return;
+	free(fw->terr);
+	free(fw); /* the slot is the connection's (or already freed with it) */
+}
+
+static void kapi_fetch_drop(void *arg)
+{
+	kapi_fwait_free(arg);
+}
+
+int kapi_fetch_request(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp)
 {
 	struct kwfetch_req fq;
-	if (kwfetch_req_decode(&q->r, q->ver, &fq)) {
+	int rc = kwfetch_req_decode(&q->r, q->ver, &fq);
+	if (rc) {
 		kwfetch_req_free(&fq);
-		return -1;
+		return rc;
 	}
-	*max_wait = fq.max_wait_ms;
-	*min_bytes = fq.min_bytes;
 	int16_t *terr = kapi_fetch_authorize(b, q, &fq);
 	if (!terr) {
 		kwfetch_req_free(&fq);
-		return -1;
+		return ERR_NOMEM;
 	}
-	int64_t total = kapi_fetch_answer(b, q->ver, &fq, terr, o);
-	free(terr);
-	kwfetch_req_free(&fq);
-	return total;
+	int64_t got = kapi_fetch_answer(b, q->ver, &fq, terr, o);
+	if (got >= fq.min_bytes || fq.max_wait_ms <= 0) {
+		free(terr);
+		kwfetch_req_free(&fq);
+		return 0;
+	}
+	/* not enough yet: wait in the purgatory for its partitions or its deadline, with the
+	 * authorizer's decision (a retry has no request header to decide again from) */
+	if (!b->fpurg)
+		b->fpurg = kfpurg_new();
+	struct kapi_fwait *fw = malloc(sizeof(*fw));
+	if (fw)
+		*fw = (struct kapi_fwait){ .resp = resp, .ver = q->ver, .corr = q->corr, .terr = terr };
+	if (!b->fpurg || !fw || !kfpurg_add(b->fpurg, &fq, kb_now_ms() + fq.max_wait_ms, fw)) {
+		if (fw)
+			kapi_fwait_free(fw);
+		else
+			free(terr);
+		kwfetch_req_free(&fq);
+		return ERR_NOMEM;
+	}
+	return 2;
+}
+
+void kapi_fetch_touch(struct broker *b, const char *topic, int32_t part)
+{
+	if (b->fpurg)
+		kfpurg_touch(b->fpurg, topic, part);
+}
+
+void kapi_fetch_retry(struct broker *b)
+{
+	kapi_fetch_retry_at(b, kb_now_ms());
+}
+
+void kapi_fetch_retry_at(struct broker *b, int64_t now)
+{
+	if (!b->fpurg)
+		return;
+	kfpurg_due(b->fpurg, now);
+	kfpurg_begin(b->fpurg);
+	struct kfpurg_wait *w;
+	while ((w = kfpurg_pop(b->fpurg))) {
+		struct kapi_fwait *fw = kfpurg_arg(w);
+		const struct kwfetch_req *fq = kfpurg_req(w);
+		struct kconn *c = fw->resp->conn;
+		struct kout o;
+		kout_init(&o, fw->corr);
+		if (kconn_tls(c))
+			kout_no_sendfile(&o); /* TLS: the records are copied through the connection */
+		int64_t got = kapi_fetch_answer(b, fw->ver, fq, fw->terr, &o);
+		if (got < fq->min_bytes && now < kfpurg_deadline(w)) {
+			kout_abort(&o);
+			kfpurg_rewait(b->fpurg, w);
+			continue;
+		}
+		/* enough bytes, or its deadline: answered with what there is */
+		kout_finish(&o, fw->resp); /* the connection's queue owns the slot */
+		kfpurg_remove(b->fpurg, w);
+		kapi_fwait_free(fw);
+		kconn_flush(c);
+	}
+}
+
+void kapi_fetch_conn_gone(struct kconn *c)
+{
+	struct broker *b = c->b;
+	if (!b->fpurg)
+		return;
+	struct kfpurg_wait *w, *next;
+	for (w = kfpurg_first(b->fpurg); w; w = next) {
+		next = kfpurg_next(w);
+		struct kapi_fwait *fw = kfpurg_arg(w);
+		if (fw->resp->conn != c)
+			continue;
+		kfpurg_remove(b->fpurg, w); /* its slot goes with the connection's queue */
+		kapi_fwait_free(fw);
+	}
+}
+
+void kapi_fetch_free_all(struct broker *b)
+{
+	kfpurg_free(b->fpurg, kapi_fetch_drop);
+	b->fpurg = NULL;
 }

@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "kapi.h"
+#include "kapi_fetch.h"
 #include "kapi_produce.h"
 #include "kb_broker.h"
 #include "kb_metrics.h"
@@ -176,6 +177,7 @@ void kconn_gone(struct kconn *c)
 	ksauth_free(c->auth);
 	c->auth = NULL;
 	kapi_produce_conn_gone(c);
+	kapi_fetch_conn_gone(c);
 	kwait_conn_gone(c);
 	struct kresp *r;
 	while ((r = TAILQ_FIRST(&c->q))) {

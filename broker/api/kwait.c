@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "kapi.h"
+#include "kapi_fetch.h"
 #include "kb_broker.h"
 #include "kconn.h"
 
@@ -56,6 +57,7 @@ void kwait_free_all(struct broker *b)
 	struct kwait *w;
 	while ((w = LIST_FIRST(&b->waits)))
 		kwait_free(w);
+	kapi_fetch_free_all(b);
 }
 
 void kwait_retry_all(struct broker *b, bool deadlines)
@@ -70,11 +72,12 @@ void kwait_retry_all(struct broker *b, bool deadlines)
 		if (kapi_retry(b, w, final))
 			kwait_free(w);
 	}
+	kapi_fetch_retry(b);
 }
 
 void kwait_conn_gone(struct kconn *c)
 {
-	/* waiting requests of this connection: forget fetches; admin writes finish on their own */
+	/* waiting requests of this connection: admin writes finish on their own */
 	struct kwait *w, *next;
 	for (w = LIST_FIRST(&c->b->waits); w; w = next) {
 		next = LIST_NEXT(w, link);
@@ -82,7 +85,7 @@ void kwait_conn_gone(struct kconn *c)
 			continue;
 		TAILQ_REMOVE(&c->q, w->resp, link);
 		w->resp->conn = NULL;
-		if (w->kind == KWAIT_FETCH || w->pending == 0)
+		if (w->pending == 0)
 			kwait_free(w);
 	}
 }

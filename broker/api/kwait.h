@@ -1,11 +1,12 @@
 /*
- * kwait — requests answered later: a Fetch long-polling for min_bytes, and the admin requests
- * (CreateTopics, DeleteTopics, CreatePartitions, the config writes, ControlledShutdown,
- * ElectLeaders) waiting for their coordinator writes or the controller. A kwait keeps a copy
+ * kwait — requests answered later: the admin requests (CreateTopics, DeleteTopics,
+ * CreatePartitions, the config writes, ControlledShutdown, ElectLeaders) waiting for their
+ * coordinator writes or the controller. (A Fetch long-polling for min_bytes waits decoded in
+ * kapi_fetch's purgatory instead; kwait_retry_all drives both.) A kwait keeps a copy
  * of the request frame, its response slot, a deadline, and for admin requests one result
  * (Kafka error code and message) per item, which the writes' callbacks fill (kwait_slot).
  * Waiting requests are retried after every append and metadata change and answered finally at
- * their deadline (kwait_retry_all). The loop thread runs all of it.
+ * their deadline (kwait_retry_all); the fetch purgatory's only for the partitions touched. The loop thread runs all of it.
  */
 #ifndef SAMSA_KWAIT_H
 #define SAMSA_KWAIT_H
@@ -21,7 +22,7 @@ struct kconn;
 struct kreq;
 struct kresp;
 
-enum { KWAIT_FETCH = 1, KWAIT_ADMIN = 2 };
+enum { KWAIT_ADMIN = 2 };
 
 struct kwait {
 	LIST_ENTRY(kwait) link; /* b->waits */
@@ -29,7 +30,7 @@ struct kwait {
 	uint8_t *req;		/* a copy of the request frame */
 	size_t req_len;
 	int64_t deadline_ms;
-	int kind;    /* KWAIT_FETCH, KWAIT_ADMIN */
+	int kind;    /* KWAIT_ADMIN */
 	int pending; /* coordinator writes not completed yet */
 	int32_t n;   /* KWAIT_ADMIN: per-item outcome of the writes */
 	int16_t *errs;
@@ -43,13 +44,14 @@ struct kwait {
 struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind, int32_t timeout_ms);
 /* Unlists and frees w, and its slot when the connection is gone (orphaned). */
 void kwait_free(struct kwait *w);
-/* Frees every waiting request of b (at shutdown). */
+/* Frees every waiting request of b, the fetch purgatory's too (at shutdown). */
 void kwait_free_all(struct broker *b);
 /* Retries waiting requests: all of them (after appends and metadata changes), or only those
- * at their deadline; those answered are freed. */
+ * at their deadline; those answered are freed. Then the fetch purgatory's: those touched
+ * (kapi_fetch_touch) and those at their deadline (kapi_fetch_retry). */
 void kwait_retry_all(struct broker *b, bool deadlines_only);
-/* Connection c is closing: its fetches are forgotten; its admin requests are orphaned (their
- * writes finish on their own, then the request is freed). */
+/* Connection c is closing: its admin requests are orphaned (their writes finish on their own,
+ * then the request is freed). */
 void kwait_conn_gone(struct kconn *c);
 
 /* Allocates n result slots (KE_NONE, no message). 0 or ERR_NOMEM. */

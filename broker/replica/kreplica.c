@@ -397,7 +397,7 @@ static void krm_run(struct krm *rm, struct krm_part *p, const uint8_t *records, 
 		krm_run(rm, p, NULL, 0, now);
 	}
 	if (wake && rm->ops && rm->ops->wake)
-		rm->ops->wake(rm->arg);
+		rm->ops->wake(rm->arg, p->topic, p->part);
 }
 
 /* ---- hosting ---- */
@@ -605,7 +605,7 @@ int krm_become(struct krm *rm, const char *topic, int32_t part, const struct kre
 	krm_run(rm, p, NULL, 0, now);
 	krm_sync_follow(rm, p);
 	if (rm->ops && rm->ops->wake)
-		rm->ops->wake(rm->arg);
+		rm->ops->wake(rm->arg, p->topic, p->part);
 	return 0;
 }
 
@@ -787,7 +787,7 @@ int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char 
 	if (log)
 		*log = p->log;
 	if (rm->ops && rm->ops->wake)
-		rm->ops->wake(rm->arg);
+		rm->ops->wake(rm->arg, p->topic, p->part);
 	return res->error; /* NONE, or already answered (an ISR of one with acks=all) */
 }
 

@@ -7,7 +7,7 @@
  * EPOCHS (leader-epoch-checkpoint through kckpt), ISR_UPDATE (ops->isr_write, conditional on the
  * state znode's version; the answer comes back through krm_isr_result), COMPLETE (answers a
  * held acks=all produce from the purgatory), HW (publishes it: consumers' fetches and
- * ListOffsets see only up to it; ops->wake lets waiting fetches retry).
+ * ListOffsets see only up to it; ops->wake names the partition whose waiting fetches may retry).
  *
  * The purgatory of delayed produce is keyed by partition and krepl token; each held produce
  * keeps the per-partition results its response is written from (never the request bytes).
@@ -55,8 +55,9 @@ struct krm_ops {
 	void (*follow)(void *arg, const char *topic, int32_t part, int32_t leader, struct krepl *k);
 	/* Stop fetching for the partition (before its krepl changes role away or is freed). */
 	void (*unfollow)(void *arg, const char *topic, int32_t part);
-	/* The HW moved, a role changed or a log was appended: waiting fetches may be answered. */
-	void (*wake)(void *arg);
+	/* topic-part's HW moved, its role changed or its log was appended: the fetches waiting on
+	 * it may be answered. Called from inside the manager's calls: defer the retries. */
+	void (*wake)(void *arg, const char *topic, int32_t part);
 };
 
 struct krm_opts {

@@ -13,6 +13,7 @@
  */
 #include "err.h"
 #include "kapi_group.h"
+#include "kapi_fetch.h"
 #include "kb_broker.h"
 #include "kb_groups.h"
 #include "kconn.h"
@@ -191,6 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			kwait_free(w);
 	}
 	kb_groups_tick(&fz_b, kb_now_ms()); /* joins completing, appends reported */
+	kapi_fetch_retry_at(&fz_b, INT64_MAX); /* and every fetch in the purgatory */
 	event_base_loop(fz_b.base, EVLOOP_NONBLOCK);
 	struct evbuffer *out = bufferevent_get_input(fz_pair[1]);
 	evbuffer_drain(out, evbuffer_get_length(out));

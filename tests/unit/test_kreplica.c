@@ -63,9 +63,11 @@ static void t_unfollow(void *arg, const char *topic, int32_t part)
 	seen.unfollows++;
 }
 
-static void t_wake(void *arg)
+static void t_wake(void *arg, const char *topic, int32_t part)
 {
 	(void)arg;
+	(void)topic;
+	(void)part;
 	seen.wakes++;
 }
 
