@@ -12,12 +12,20 @@ group and on each topic (confluent-kafka's committed(); kafka-python's offsets o
 leave out the hidden one), OffsetCommit READ on each topic, DescribeGroups DESCRIBE on each
 group, ListGroups DESCRIBE on the cluster or shows only the groups one may DESCRIBE,
 DeleteGroups DELETE on each group (kafka-python's admin client), OffsetDelete DELETE on the group
-and READ on each topic (kafka-consumer-groups --delete-offsets)."""
+and READ on each topic (kafka-consumer-groups --delete-offsets).
+Raw requests over bob's TLS connection (test_raw_list_offsets_and_waiting_fetch): ListOffsets
+needs DESCRIBE per topic; a Fetch that waits in the fetch purgatory (max_wait_ms, min_bytes)
+answers its refused topic with TOPIC_AUTHORIZATION_FAILED at its deadline and when an append
+wakes it, and keeps the decision made when it arrived (an ACL added while it waits changes
+nothing for it, only for the next fetch)."""
 import json
 import os
 import re
+import ssl
+import struct
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +46,61 @@ BOB = "User:CN=bob,O=samsa"
 ADMIN = "User:CN=admin,O=samsa"
 TOPIC = "acl-t"
 CG_TOOL = os.path.join(os.environ.get("SAMSA_BUILD_ROOT", ""), "broker", "tools", "kafka-consumer-groups")
+TOPIC_AUTHORIZATION_FAILED = 29
+
+
+def fetch_v4(topics, max_wait, min_bytes):
+    """A consumer's Fetch v4 body: topics is [(name, partition, offset)]."""
+    body = struct.pack(">iiiib", -1, max_wait, min_bytes, 1 << 20, 0) + struct.pack(">i", len(topics))
+    for name, part, off in topics:
+        body += kb.kstr(name) + struct.pack(">i", 1) + struct.pack(">iqi", part, off, 1 << 20)
+    return body
+
+
+def fetch_v4_parse(resp):
+    """{topic: (error, high watermark, record bytes)} of a Fetch v4 response (one partition each)."""
+    pos = 4 + 4  # correlation, throttle
+    (nt,) = struct.unpack_from(">i", resp, pos)
+    pos += 4
+    out = {}
+    for _ in range(nt):
+        (tl,) = struct.unpack_from(">h", resp, pos)
+        name = resp[pos + 2:pos + 2 + tl].decode()
+        pos += 2 + tl
+        (np_,) = struct.unpack_from(">i", resp, pos)
+        pos += 4
+        for _ in range(np_):
+            _, err, hw, _, naborted = struct.unpack_from(">ihqqi", resp, pos)
+            pos += 4 + 2 + 8 + 8 + 4 + max(naborted, 0) * 16
+            (rl,) = struct.unpack_from(">i", resp, pos)
+            pos += 4
+            out[name] = (err, hw, resp[pos:pos + max(rl, 0)])
+            pos += max(rl, 0)
+    return out
+
+
+def list_offsets_v1(topics):
+    """ListOffsets v1 body asking the latest offset of partition 0 of each topic."""
+    body = struct.pack(">ii", -1, len(topics))
+    for name in topics:
+        body += kb.kstr(name) + struct.pack(">iiq", 1, 0, -1)
+    return body
+
+
+def list_offsets_v1_parse(resp):
+    """{topic: (error, offset)} of a ListOffsets v1 response (one partition each)."""
+    pos = 4
+    (nt,) = struct.unpack_from(">i", resp, pos)
+    pos += 4
+    out = {}
+    for _ in range(nt):
+        (tl,) = struct.unpack_from(">h", resp, pos)
+        name = resp[pos + 2:pos + 2 + tl].decode()
+        pos += 2 + tl + 4
+        _, err, _, off = struct.unpack_from(">ihqq", resp, pos)
+        pos += 4 + 2 + 8 + 8
+        out[name] = (err, off)
+    return out
 
 
 class TestBrokerAcls(unittest.TestCase):
@@ -85,11 +148,20 @@ class TestBrokerAcls(unittest.TestCase):
                                os.path.join(self.cluster.dir, who + ".properties")] + list(args),
                               capture_output=True, timeout=60, text=True)
 
-    def produce(self, who, n=5):
+    def raw(self, who):
+        """A KafkaRaw over TLS with who's certificate (its principal)."""
+        _, crt, key = self.certs[who]
+        ctx = ssl.create_default_context(cafile=self.ca.crt)
+        ctx.load_cert_chain(crt, key)
+        k = kb.KafkaRaw(self.ssl_port, timeout=30)
+        k.sock = ctx.wrap_socket(k.sock, server_hostname="localhost")
+        return k
+
+    def produce(self, who, n=5, topic=TOPIC):
         p = confluent_kafka.Producer(self.conf(who, acks="all", **{"message.timeout.ms": 10000}))
         errs = []
         for i in range(n):
-            p.produce(TOPIC, value=b"%s-%d" % (who.encode(), i), partition=0,
+            p.produce(topic, value=b"%s-%d" % (who.encode(), i), partition=0,
                       on_delivery=lambda err, msg: errs.append(err))
         p.flush(30)
         return errs
@@ -394,6 +466,62 @@ class TestBrokerAcls(unittest.TestCase):
         self.assertNotIn(ALICE, r.stdout)
         errs = self.produce("alice", 1)
         self.assertEqual(errs[0].code(), confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED, errs[0])
+
+    def test_raw_list_offsets_and_waiting_fetch(self):
+        shut, open_ = "acl-shut", "acl-open"  # bob: no ACL on shut, READ on open
+        admin = confluent_kafka.admin.AdminClient(self.conf("admin"))
+        for f in admin.create_topics([confluent_kafka.admin.NewTopic(t, 1, 1) for t in (shut, open_)],
+                                     request_timeout=20).values():
+            f.result(30)
+        wait_for(lambda: all(admin.list_topics(t, timeout=10).topics[t].partitions[0].leader >= 0
+                             for t in (shut, open_)), 30, "leaders for %s and %s" % (shut, open_))
+        r = self.acls("admin", "--add", "--allow-principal", BOB, "--operation", "Read", "--topic", open_)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.produce("admin", 1, topic=shut), [None])
+        broker = self.cluster.brokers[0]
+        denied_read = "%s from 127.0.0.1 denied READ on TOPIC %s" % (BOB, shut)  # kapi_acl's log line
+
+        k = self.raw("bob")
+        try:
+            # ListOffsets: DESCRIBE per topic (READ implies it)
+            k.request(2, 1, list_offsets_v1([shut, open_]))
+            got = list_offsets_v1_parse(k.recv())
+            self.assertEqual(got[shut][0], TOPIC_AUTHORIZATION_FAILED, got)
+            self.assertEqual(got[open_], (0, 0), got)
+
+            # a fetch of the refused topic waits in the purgatory (nothing it may read reaches
+            # min_bytes) and is answered at its deadline, still refused, without the record
+            start = time.monotonic()
+            k.request(1, 4, fetch_v4([(shut, 0, 0)], 500, 1))
+            got = fetch_v4_parse(k.recv())
+            self.assertGreaterEqual(time.monotonic() - start, 0.45)
+            self.assertEqual(got[shut], (TOPIC_AUTHORIZATION_FAILED, -1, b""), got)
+
+            # a waiting fetch woken by an append keeps the refusal decided when it arrived, even
+            # though bob may READ the topic by the time it is answered
+            n = broker.log_text().count(denied_read)
+            start = time.monotonic()
+            k.request(1, 4, fetch_v4([(shut, 0, 0), (open_, 0, 0)], 20000, 1))
+            wait_for(lambda: broker.log_text().count(denied_read) == n + 1, 10, "the fetch to be authorized")
+            r = self.acls("admin", "--add", "--allow-principal", BOB, "--operation", "Read", "--topic", shut)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            k2 = self.raw("bob")  # a new fetch is decided with the new ACL
+            try:
+                k2.request(1, 4, fetch_v4([(shut, 0, 0)], 0, 0))
+                got = fetch_v4_parse(k2.recv())
+                self.assertEqual(got[shut][:2], (0, 1), got)
+                self.assertIn(b"admin-0", got[shut][2])
+            finally:
+                k2.close()
+            self.assertEqual(self.produce("admin", 1, topic=open_), [None])
+            got = fetch_v4_parse(k.recv())
+            self.assertLess(time.monotonic() - start, 15, "answered at its deadline, not by the append")
+            self.assertEqual(got[shut], (TOPIC_AUTHORIZATION_FAILED, -1, b""), got)
+            self.assertEqual(got[open_][:2], (0, 1), got)
+            self.assertIn(b"admin-0", got[open_][2])
+            self.assertEqual(broker.log_text().count(denied_read), n + 1, "authorized again when woken")
+        finally:
+            k.close()
 
 
 if __name__ == "__main__":
