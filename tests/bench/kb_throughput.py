@@ -15,11 +15,12 @@ the figures are never asserted.
 With --tls every broker also has an SSL listener (certificates of samsatest.certs: RSA 2048, CA
 verification by the client, ssl.client.auth=none; inter-broker traffic stays on PLAINTEXT, the
 only inter-broker protocol samsa starts with), and each case runs over PLAINTEXT and over SSL in
-turn, in the same run: the ratio SSL/PLAINTEXT is printed per case. Then the handshake cost:
---handshakes fresh connections to the leader, each a TCP connect (+ a full TLS handshake, no
-session resumption) and one ApiVersions round trip, alternating PLAINTEXT and SSL; the median and
-p99 ms per connection of each, and their difference. A client of Python's ssl (OpenSSL), one
-connection at a time.
+turn, in the same run: the ratio SSL/PLAINTEXT is printed per case, of the medians and of each
+round (an SSL run right after its PLAINTEXT run, so under much the same load). Then the
+handshake cost: --handshakes fresh connections to the leader, each a TCP connect (+ a full TLS
+handshake, no session resumption) and one ApiVersions round trip, alternating PLAINTEXT and SSL;
+the median and p99 ms per connection of each, and their difference. A client of Python's ssl
+(OpenSSL), one connection at a time.
 
     kb_throughput.py --perf build/tests/bench/kafka-producer-perf-test [--records 500000] [--repeat 3]
         [--tls [--handshakes 500]]
@@ -154,7 +155,11 @@ def main(argv):
         print("ratio RF3-acks-all/RF1-acks-1=%.2f" % (med["RF=3 acks=all"]["rps"] / med["RF=1 acks=1"]["rps"]))
         if args.tls:
             for name in ("RF=1 acks=1", "RF=3 acks=all"):
-                print("ratio %s SSL/PLAINTEXT=%.2f" % (name, med[name + " SSL"]["rps"] / med[name]["rps"]))
+                # each round's SSL run follows its PLAINTEXT run: their ratio sees the same load
+                rounds = [t["rps"] / p["rps"] for p, t in zip(runs[name], runs[name + " SSL"])]
+                print("ratio %s SSL/PLAINTEXT=%.2f (of the medians; median of the %d rounds' ratios %.2f: %s)"
+                      % (name, med[name + " SSL"]["rps"] / med[name]["rps"], len(rounds),
+                         statistics.median(rounds), " ".join("%.2f" % x for x in rounds)))
             ctx = ssl.create_default_context(cafile=ca.crt)
             ms = {"PLAINTEXT": [], "SSL": []}
             for _ in range(args.handshakes):
