@@ -95,6 +95,7 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "leader.imbalance.per.broker.percentage", CFG_INT, 0, 100, "10", KB_OFF(leader_imbalance_per_broker_percentage), 0, "imbalance that triggers it" },
 	{ "leader.imbalance.check.interval.seconds", CFG_LONG, 1, INT32_MAX, "300", KB_OFF(leader_imbalance_check_interval_seconds), 0, "how often it is checked" },
 	{ "replica.lag.time.max.ms", CFG_LONG, 1, INT64_MAX, "10000", KB_OFF(replica_lag_time_max_ms), 0, "a follower behind this long leaves the ISR" },
+	{ "producer.id.expiration.ms", CFG_LONG, 1, INT32_MAX, "86400000", KB_OFF(producer_id_expiration_ms), 0, "an idle idempotent producer's state is dropped after this" },
 	{ "replica.high.watermark.checkpoint.interval.ms", CFG_LONG, 1, INT64_MAX, "5000", KB_OFF(replica_hw_checkpoint_interval_ms), 0, "how often replication-offset-checkpoint is written" },
 	{ "log.flush.interval.messages", CFG_LONG, 1, INT64_MAX, "9223372036854775807", KB_OFF(log_flush_interval_messages), 0, "fsync after this many messages" },
 	{ "log.flush.interval.ms", CFG_LONG, -1, INT64_MAX, "-1", KB_OFF(log_flush_interval_ms), 0, "fsync after this long (-1: leave to the OS)" },

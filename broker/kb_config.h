@@ -73,6 +73,7 @@ struct kb_config {
 	int64_t leader_imbalance_check_interval_seconds;
 	int64_t replica_lag_time_max_ms;
 	int64_t replica_hw_checkpoint_interval_ms;
+	int64_t producer_id_expiration_ms;
 	int64_t log_flush_interval_messages;
 	int64_t log_flush_interval_ms;
 	int64_t log_flush_scheduler_interval_ms;

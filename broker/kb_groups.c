@@ -144,7 +144,7 @@ static int16_t kb_groups_append(void *arg, int32_t partition, const struct kgrou
 		return KE_UNKNOWN_SERVER_ERROR;
 	}
 	struct klog *l = NULL;
-	int16_t e = krm_append(b->rm, a->pr, 0, KB_OFFSETS_TOPIC, partition, w.p, len, n, -1,
+	int16_t e = krm_append(b->rm, a->pr, 0, KB_OFFSETS_TOPIC, partition, w.p, len, n, NULL, -1,
 			       now + b->cfg->offsets_commit_timeout_ms, false, now, &l);
 	wbuf_free(&w);
 	if (!l) { /* nothing appended: failed at once */

@@ -305,6 +305,7 @@ int main(int argc, char **argv)
 		.broker_id = cfg.broker_id,
 		.log_dir = b.log_dir,
 		.lag_time_max_ms = cfg.replica_lag_time_max_ms,
+		.pid_expiration_ms = cfg.producer_id_expiration_ms,
 		.fsq = b.fsq,
 		.cleaner = b.cleaner,
 		.flushed = kapi_produce_flushed,

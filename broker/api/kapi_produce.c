@@ -58,6 +58,9 @@ struct produce_check {
 	const struct kb_topic *t;
 	int16_t err;
 	int32_t nrecords;
+	int32_t nbatches;
+	bool idempotent;		  /* a batch carries a producer id */
+	struct krm_producer prod; /* the first batch's producer fields (KIP-98) */
 	char msg[320];
 };
 
@@ -87,6 +90,9 @@ static int produce_check_batch(const uint8_t *p, size_t len, void *arg)
 		snprintf(pc->msg, sizeof(pc->msg), "transactional batches are not supported");
 		return -1;
 	}
+	if (pc->nbatches++ == 0)
+		pc->prod = (struct krm_producer){ h.producer_id, h.producer_epoch, h.base_sequence, h.records_count };
+	pc->idempotent |= h.producer_id >= 0;
 	pc->nrecords += h.records_count;
 	return 0;
 }
@@ -231,7 +237,7 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 			struct kb_topic *t = NULL;
 			struct kb_part *p = pt->bad ? NULL : kb_part_find(b, name, idx, &t);
 			int16_t err = KE_NONE;
-			struct produce_check pc = { t, 0, 0, "" };
+			struct produce_check pc = { .t = t, .prod = { -1, -1, -1, 0 } };
 			pw->ps[slot].index = idx;
 			pw->ps[slot].log_append_time = -1;
 			if (acks != 0 && acks != 1 && acks != -1) {
@@ -259,10 +265,16 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 						snprintf(pc.msg, sizeof(pc.msg), "%s", eb);
 					}
 					err = pc.err;
+				} else if (pc.idempotent && pc.nbatches > 1) {
+					/* Kafka's LogValidator: an idempotent producer's sequence covers one batch */
+					err = KE_INVALID_RECORD;
+					snprintf(pc.msg, sizeof(pc.msg),
+						 "One record batch per partition is expected with a producer id, but the request had %d",
+						 pc.nbatches);
 				} else {
 					struct klog *l = NULL;
 					int16_t e = krm_append(b->rm, pw->pr, slot, name, idx, mrec, (size_t)rlen, pc.nrecords,
-							       acks, now + (timeout > 0 ? timeout : 0), t->log_append_time,
+							       &pc.prod, acks, now + (timeout > 0 ? timeout : 0), t->log_append_time,
 							       now, &l);
 					if (l) { /* appended */
 						if (t->log_append_time)

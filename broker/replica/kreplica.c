@@ -15,6 +15,7 @@
 #include "kbatch.h"
 #include "kckpt.h"
 #include "kclean.h"
+#include "kpstate.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -60,6 +61,8 @@ struct krm_part {
 	char dir[4096];
 	struct klog *log;
 	struct krepl *k;
+	struct kpstate *ps; /* producer state: covers every batch of the log (see krm_pstate_load) */
+	int64_t snap_base;  /* the active segment's base when the last roll snapshot was considered */
 	int64_t hw;	  /* published */
 	int64_t recovery; /* flushed below here */
 	int32_t ctrl_epoch;
@@ -79,6 +82,7 @@ struct krm {
 	int32_t id;
 	char log_dir[3800];
 	int64_t lag_max;
+	int64_t pid_expiration_ms;
 	struct fsyncq *fsq;
 	struct kclean *cleaner;
 	klog_flushed_cb flushed;
@@ -149,6 +153,7 @@ struct krm *krm_new(const struct krm_opts *o, char *err, size_t errlen)
 	rm->id = o->broker_id;
 	snprintf(rm->log_dir, sizeof(rm->log_dir), "%s", o->log_dir);
 	rm->lag_max = o->lag_time_max_ms > 0 ? o->lag_time_max_ms : 10000;
+	rm->pid_expiration_ms = o->pid_expiration_ms > 0 ? o->pid_expiration_ms : KPSTATE_EXPIRATION_MS_DEFAULT;
 	rm->fsq = o->fsq;
 	rm->cleaner = o->cleaner;
 	rm->flushed = o->flushed;
@@ -301,6 +306,63 @@ static void krm_write_epochs(struct krm *rm, struct krm_part *p)
 		krm_fail(rm, p, "writing leader-epoch-checkpoint", eb);
 }
 
+/* ---- producer state (the idempotent producer: Kafka's ProducerStateManager inside its Log) ----
+ * Invariant: p->ps covers every batch of p->log. It is loaded when the partition is hosted (the
+ * newest snapshot plus the log after it), updated after every append (leader and follower, from
+ * the batches as stored), and reloaded after a truncation or reset (the snapshots above the new
+ * end deleted first: Kafka's truncateAndReload). Snapshots are written when the active segment
+ * rolls (named by its base, which the state then covers exactly) and at a clean close (named by
+ * the log end), and deleted below the log start once retention moved it. */
+
+/* Loads p->ps from the snapshots and the log; 0 or the error (in eb). */
+static int krm_pstate_load(struct krm *rm, struct krm_part *p, int64_t now, char *eb, size_t el)
+{
+	int64_t snap = -1;
+	int rc = kpstate_load(p->ps, p->log, now, rm->pid_expiration_ms, &snap, eb, el);
+	if (rc)
+		return rc;
+	p->snap_base = klog_segment_base(p->log, klog_segment_count(p->log) - 1);
+	if (kpstate_count(p->ps))
+		log_info(KRM_MOD, "%s-%d: %zu producer(s) loaded (snapshot %" PRId64 ", log to %" PRId64 ")", p->topic,
+			 p->part, kpstate_count(p->ps), snap, klog_end_offset(p->log));
+	return 0;
+}
+
+/* After a truncation to end (-1: a reset, every snapshot goes): Kafka's truncateAndReload. */
+static int krm_pstate_reload(struct krm *rm, struct krm_part *p, int64_t end, int64_t now, char *eb, size_t el)
+{
+	int rc = kpstate_snapshot_prune(p->dir, 0, end, eb, el);
+	if (!rc)
+		rc = krm_pstate_load(rm, p, now, eb, el);
+	return rc;
+}
+
+/* Before the state takes the batches just appended (or after housekeeping): when the active
+ * segment rolled since the last look, the state, which then covers the log up to the new
+ * segment's base, is written as that base's snapshot (Kafka's Log.roll). A failed write is only
+ * logged: a restart rebuilds the state from the log. */
+static void krm_pstate_roll(struct krm_part *p)
+{
+	int64_t base = klog_segment_base(p->log, klog_segment_count(p->log) - 1);
+	if (base == p->snap_base)
+		return;
+	p->snap_base = base;
+	char eb[512];
+	if (kpstate_snapshot_write(p->ps, p->dir, base, eb, sizeof(eb)))
+		log_warn(KRM_MOD, "%s-%d: producer state snapshot at the roll to %" PRId64 ": %s", p->topic, p->part, base,
+			 eb);
+}
+
+/* The state takes the appended batches (validated, as stored). Only a full map leaves one out. */
+static void krm_pstate_update(struct krm_part *p, const uint8_t *batches, size_t len)
+{
+	char eb[256];
+	int rc = kpstate_update_batches(p->ps, batches, len, eb, sizeof(eb));
+	if (rc)
+		log_warn(KRM_MOD, "%s-%d: producer state not updated: %s", p->topic, p->part,
+			 rc == ERR_FULL ? "too many producers" : eb);
+}
+
 /* One fetched batch for an APPEND action: the bytes at *pos of records must be the batch
  * [a->offset, a->last_offset]. */
 static int krm_append_fetched(struct krm_part *p, const struct krepl_action *a, const uint8_t *records, size_t len,
@@ -314,6 +376,10 @@ static int krm_append_fetched(struct krm_part *p, const struct krepl_action *a, 
 		return err_set(eb, el, ERR_PROTO, "fetched bytes do not hold batch [%" PRId64 ", %" PRId64 "]", a->offset,
 			       a->last_offset);
 	int rc = klog_append_replica(p->log, records + *pos, sz, now, eb, el);
+	if (!rc) {
+		krm_pstate_roll(p);
+		krm_pstate_update(p, records + *pos, sz);
+	}
 	*pos += sz;
 	return rc;
 }
@@ -350,6 +416,9 @@ static void krm_run(struct krm *rm, struct krm_part *p, const uint8_t *records, 
 					snprintf(eb, sizeof(eb), "log ends at %" PRId64 ", not at %" PRId64 " (a batch boundary?)",
 						 klog_end_offset(p->log), a->offset);
 					krm_fail(rm, p, krepl_action_name(a->type), eb);
+				} else if (krm_pstate_reload(rm, p, a->type == KREPL_ACT_RESET ? -1 : a->offset, now, eb,
+							     sizeof(eb))) {
+					krm_fail(rm, p, "reloading the producer state", eb);
 				}
 				if (!p->failed && p->recovery > a->offset)
 					p->recovery = a->offset;
@@ -433,6 +502,16 @@ static struct krm_part *krm_host(struct krm *rm, const char *topic, int32_t part
 	}
 	if (rm->fsq)
 		klog_set_fsyncq(p->log, rm->fsq, rm->flushed, rm->flushed_arg);
+	p->ps = kpstate_new();
+	if (!p->ps) {
+		rc = ERR_NOMEM;
+		goto fail;
+	}
+	rc = krm_pstate_load(rm, p, now, eb, sizeof(eb));
+	if (rc) {
+		log_error(KRM_MOD, "cannot load the producer state of %s-%d: %s", topic, part, eb);
+		goto fail;
+	}
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", p->dir);
 	rc = kckpt_epochs_read(path, &ep, &nep, eb, sizeof(eb));
@@ -490,6 +569,7 @@ static struct krm_part *krm_host(struct krm *rm, const char *topic, int32_t part
 	return p;
 fail:
 	free(ep);
+	kpstate_free(p->ps);
 	klog_close(p->log);
 	free(p);
 	*rcp = rc;
@@ -499,6 +579,7 @@ fail:
 /* Unfollows, stops (answering held produces), unlinks and frees p, closing or deleting its log. */
 static void krm_part_drop(struct krm *rm, struct krm_part *p, bool delete_log)
 {
+	bool clean = !p->failed;
 	if (p->following && rm->ops && rm->ops->unfollow)
 		rm->ops->unfollow(rm->arg, p->topic, p->part);
 	p->following = false;
@@ -527,8 +608,14 @@ static void krm_part_drop(struct krm *rm, struct krm_part *p, bool delete_log)
 		if (klog_remove(p->log, eb, sizeof(eb)))
 			log_error(KRM_MOD, "removing the log of %s-%d: %s", p->topic, p->part, eb);
 	} else {
+		char eb[512];
+		/* a clean close: the next start loads this instead of reading the log (Kafka's
+		 * Log.close takes the same snapshot) */
+		if (clean && kpstate_snapshot_write(p->ps, p->dir, klog_end_offset(p->log), eb, sizeof(eb)))
+			log_warn(KRM_MOD, "%s-%d: producer state snapshot at close: %s", p->topic, p->part, eb);
 		klog_close(p->log);
 	}
+	kpstate_free(p->ps);
 	free(p);
 }
 
@@ -666,9 +753,19 @@ void krm_tick(struct krm *rm, int64_t now)
 void krm_housekeep(struct krm *rm, int64_t now)
 {
 	struct krm_part *p;
-	LIST_FOREACH(p, &rm->parts, link)
-		if (!p->failed)
-			klog_housekeep(p->log, now);
+	LIST_FOREACH(p, &rm->parts, link) {
+		if (p->failed)
+			continue;
+		char eb[512];
+		if (klog_housekeep(p->log, now) > 0 &&
+		    kpstate_snapshot_prune(p->dir, klog_start_offset(p->log), INT64_MAX, eb, sizeof(eb)))
+			log_warn(KRM_MOD, "%s-%d: %s", p->topic, p->part, eb);
+		krm_pstate_roll(p); /* roll.ms may have rolled it */
+		size_t gone = kpstate_expire(p->ps, now, rm->pid_expiration_ms);
+		if (gone)
+			log_info(KRM_MOD, "%s-%d: %zu producer id(s) expired (producer.id.expiration.ms %" PRId64 ")",
+				 p->topic, p->part, gone, rm->pid_expiration_ms);
+	}
 }
 
 void krm_clean(struct krm *rm, int64_t now)
@@ -729,9 +826,52 @@ int krm_checkpoint(struct krm *rm, char *err, size_t errlen)
 
 /* ---- leader paths ---- */
 
+/* Registers slot i of pr as waiting in p's purgatory under token. */
+static void krm_hold(struct krm *rm, struct krm_part *p, struct krm_produce *pr, size_t i, uint64_t token)
+{
+	struct krm_pwait *w = &pr->waits[i];
+	w->p = p;
+	w->pr = pr;
+	w->slot = i;
+	w->token = token;
+	w->linked = true;
+	LIST_INSERT_HEAD(&p->waits, w, link);
+	rm->n_waiting++;
+	pr->n_waiting++;
+	pr->res[i].waiting = true;
+}
+
+/* An idempotent producer's retry of a batch p's log holds (dup): nothing is appended, the answer
+ * is the original's base offset, and acks=all waits until the HW covers the original's last
+ * offset (krepl_await): a retry must not be acknowledged while its original could still be lost
+ * to a failover. */
+static int16_t krm_append_dup(struct krm *rm, struct krm_part *p, struct krm_produce *pr, size_t i,
+			      const struct kpstate_batch *dup, int acks, int64_t deadline, int64_t now)
+{
+	struct krm_pres *res = &pr->res[i];
+	uint64_t token = rm->next_token++;
+	enum krepl_error e = krepl_await(p->k, acks, token, dup->last_offset, deadline, now);
+	if (e == KREPL_OFFSET_OUT_OF_RANGE) {
+		/* the state names offsets the log no longer holds: the invariant above is broken */
+		char eb[160];
+		snprintf(eb, sizeof(eb), "producer state names [%" PRId64 ", %" PRId64 "] past the log end %" PRId64,
+			 dup->first_offset, dup->last_offset, klog_end_offset(p->log));
+		krm_fail(rm, p, "duplicate check", eb);
+		krm_run(rm, p, NULL, 0, now);
+		return res->error = KRM_E_KAFKA_STORAGE_ERROR;
+	}
+	if (e)
+		return res->error = (int16_t)e;
+	if (acks == -1)
+		krm_hold(rm, p, pr, i, token); /* before krm_run: its COMPLETE may be queued already */
+	res->base_offset = dup->first_offset;
+	krm_run(rm, p, NULL, 0, now);
+	return res->error;
+}
+
 int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char *topic, int32_t part,
-		   uint8_t *records, size_t len, int64_t nrecords, int acks, int64_t deadline, bool log_append_time,
-		   int64_t now, struct klog **log)
+		   uint8_t *records, size_t len, int64_t nrecords, const struct krm_producer *prod, int acks,
+		   int64_t deadline, bool log_append_time, int64_t now, struct klog **log)
 {
 	struct krm_pres *res = &pr->res[i];
 	struct krm_part *p = krm_find(rm, topic, part);
@@ -744,6 +884,28 @@ int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char 
 	if (nrecords < 1 || !len)
 		return res->error = KRM_E_INVALID_RECORD;
 	res->log_start = klog_start_offset(p->log);
+	if (prod && prod->producer_id >= 0) {
+		/* the leader checks the sequence (Kafka's ProducerAppendInfo), a follower never gets here */
+		if (krepl_role(p->k) != KREPL_LEADER)
+			return res->error = KREPL_NOT_LEADER_OR_FOLLOWER;
+		if (prod->records_count != nrecords)
+			return res->error = KRM_E_INVALID_RECORD;
+		struct kpstate_batch dup;
+		switch (kpstate_check(p->ps, prod->producer_id, prod->epoch, prod->base_seq, prod->records_count, &dup)) {
+		case KPSTATE_OK:
+			break;
+		case KPSTATE_DUPLICATE: {
+			int16_t e = krm_append_dup(rm, p, pr, i, &dup, acks, deadline, now);
+			if (log && e == KRM_E_NONE)
+				*log = p->log; /* a flush-policy wait covers the original too */
+			return e;
+		}
+		case KPSTATE_OUT_OF_ORDER:
+			return res->error = KRM_E_OUT_OF_ORDER_SEQUENCE_NUMBER;
+		case KPSTATE_INVALID_EPOCH:
+			return res->error = KRM_E_INVALID_PRODUCER_EPOCH;
+		}
+	}
 	uint64_t token = rm->next_token++;
 	int64_t base = -1;
 	int32_t epoch = -1;
@@ -751,18 +913,8 @@ int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char 
 	if (e)
 		return res->error = (int16_t)e;
 	/* register the slot first: krepl may already have queued its COMPLETE (an ISR of one) */
-	if (acks == -1) {
-		struct krm_pwait *w = &pr->waits[i];
-		w->p = p;
-		w->pr = pr;
-		w->slot = i;
-		w->token = token;
-		w->linked = true;
-		LIST_INSERT_HEAD(&p->waits, w, link);
-		rm->n_waiting++;
-		pr->n_waiting++;
-		res->waiting = true;
-	}
+	if (acks == -1)
+		krm_hold(rm, p, pr, i, token);
 	char eb[512];
 	int64_t first = -1;
 	int rc = klog_append(p->log, records, len, epoch, log_append_time, now, &first, eb, sizeof(eb));
@@ -771,8 +923,12 @@ int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char 
 			 base);
 		rc = ERR_CORRUPT;
 	}
-	if (rc)
+	if (rc) {
 		krm_fail(rm, p, "append", eb);
+	} else {
+		krm_pstate_roll(p);
+		krm_pstate_update(p, records, len); /* as stored: offsets assigned in place */
+	}
 	krm_run(rm, p, NULL, 0, now);
 	if (rc) {
 		if (res->waiting) { /* krepl answered it NOT_LEADER_OR_FOLLOWER on stopping */

@@ -12,6 +12,13 @@
  * The purgatory of delayed produce is keyed by partition and krepl token; each held produce
  * keeps the per-partition results its response is written from (never the request bytes).
  *
+ * Producer state (the idempotent producer, KIP-98): every hosted partition keeps a kpstate
+ * covering its whole log, loaded at hosting (newest <offset>.snapshot + the log after it),
+ * updated by every append (leader and follower), reloaded after a truncation or reset,
+ * snapshotted at segment roll and clean close, its snapshots pruned below the log start with
+ * retention, idle producers expired by krm_housekeep after producer.id.expiration.ms. Only the
+ * leader checks sequences (krm_append).
+ *
  * Checkpoints (Kafka's files in the log directory, written by krm_checkpoint and krm_free):
  * replication-offset-checkpoint (HW per partition) and recovery-point-offset-checkpoint (the
  * offset below which the log was flushed). Both are read by krm_new; a partition hosted later
@@ -39,6 +46,8 @@ struct krm_produce;
 
 /* Kafka error codes the manager answers with, besides krepl's (which are Kafka's already). */
 #define KRM_E_UNKNOWN_TOPIC_OR_PARTITION 3
+#define KRM_E_OUT_OF_ORDER_SEQUENCE_NUMBER 45
+#define KRM_E_INVALID_PRODUCER_EPOCH 47
 #define KRM_E_KAFKA_STORAGE_ERROR 56
 #define KRM_E_INVALID_RECORD 87
 
@@ -64,6 +73,7 @@ struct krm_opts {
 	int32_t broker_id;
 	const char *log_dir;	 /* copied */
 	int64_t lag_time_max_ms; /* replica.lag.time.max.ms */
+	int64_t pid_expiration_ms; /* producer.id.expiration.ms; <= 0: Kafka's 86400000 */
 	struct fsyncq *fsq;	 /* the flush policy's worker for every log (may be NULL) */
 	struct kclean *cleaner;	 /* the log cleaner of compacted logs (may be NULL: none runs) */
 	klog_flushed_cb flushed; /* passed to klog_set_fsyncq with flushed_arg */
@@ -139,15 +149,31 @@ struct krm_pres {
 typedef void (*krm_produce_cb)(void *arg, struct krm_produce *pr);
 /* n >= 1 slots, all { NONE, -1, -1 }. NULL when out of memory. */
 struct krm_produce *krm_produce_new(struct krm *rm, size_t n, krm_produce_cb cb, void *arg);
+/* An idempotent producer's batch, from its header (KIP-98): producer_id -1 for any other. */
+struct krm_producer {
+	int64_t producer_id;
+	int16_t epoch;
+	int32_t base_seq;
+	int32_t records_count;
+};
 /* Appends records (whole v2 batches the caller validated, holding nrecords records in all;
  * rewritten in place: offsets, leader epoch, LogAppendTime) for slot i as this partition's
- * leader. Returns the slot's error: NONE (appended; acks -1 then waits), UNKNOWN_TOPIC_OR_PARTITION
- * (not hosted), NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS (acks -1 and the ISR is smaller
- * than min.insync.replicas: nothing appended), KAFKA_STORAGE_ERROR. *log (may be NULL) gets
- * the partition's log (for the flush-policy wait), NULL unless appended. */
+ * leader. prod (NULL or producer_id -1: not idempotent, nothing checked) is the single batch's
+ * producer fields (Kafka takes exactly one batch per partition from an idempotent producer; the
+ * caller refuses more with INVALID_RECORD): the partition's producer state decides first
+ * (kpstate_check): in order, appended as any batch and recorded; a retry of one of the
+ * producer's last five batches, nothing appended and NONE with the original's base offset (acks
+ * -1 waits until the HW covers the original: never acknowledged before it is committed);
+ * OUT_OF_ORDER_SEQUENCE_NUMBER (a gap) or INVALID_PRODUCER_EPOCH (an older epoch), nothing
+ * appended; INVALID_RECORD when prod's count is not nrecords.
+ * Returns the slot's error: NONE (appended or a duplicate; acks -1 then waits),
+ * UNKNOWN_TOPIC_OR_PARTITION (not hosted), NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS (acks -1
+ * and the ISR is smaller than min.insync.replicas: nothing appended), KAFKA_STORAGE_ERROR, or
+ * the producer errors above. *log (may be NULL) gets the partition's log (for the flush-policy
+ * wait), NULL unless appended or a duplicate. */
 int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char *topic, int32_t part,
-		   uint8_t *records, size_t len, int64_t nrecords, int acks, int64_t deadline,
-		   bool log_append_time, int64_t now, struct klog **log);
+		   uint8_t *records, size_t len, int64_t nrecords, const struct krm_producer *prod, int acks,
+		   int64_t deadline, bool log_append_time, int64_t now, struct klog **log);
 /* Every slot appended: true when none waits (the caller keeps pr and frees it); false when cb
  * will run later. */
 bool krm_produce_submit(struct krm *rm, struct krm_produce *pr);

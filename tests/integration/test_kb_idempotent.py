@@ -5,8 +5,11 @@ two brokers asked at once hand out ids from disjoint blocks that follow the bloc
 recorded there, a used-up block is followed by the next one, and a missing znode is created
 with the first block; a transactional id is answered COORDINATOR_NOT_AVAILABLE (no transaction
 coordinator yet); kafkajs (`idempotent: true`) and confluent-kafka (`enable.idempotence=true`)
-get an id and produce batches carrying it with sequences from 0. The produce path does not
-check sequences yet (broker/log/kpstate holds the rules, to be wired in)."""
+get an id and produce batches carrying it with sequences from 0. Produce checks the sequences
+(broker/log/kpstate through the replica manager): a retried batch is answered with its
+original's base offset and stored once, a gap is OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch
+INVALID_PRODUCER_EPOCH, and the state survives a clean restart (the close snapshot) and a kill -9
+(the log replayed after the snapshot)."""
 import logging
 import os
 import re
@@ -22,10 +25,40 @@ from test_kb_kafkajs import kafkajs  # noqa: E402
 
 warnings.simplefilter("ignore")
 import confluent_kafka  # noqa: E402
+from kafka.record.default_records import DefaultRecordBatchBuilder  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 INIT_PRODUCER_ID = 22
 BLOCK = 1000
+OUT_OF_ORDER_SEQUENCE_NUMBER = 45
+INVALID_PRODUCER_EPOCH = 47
+INVALID_RECORD = 87
+
+
+def idem_batch(pid, epoch, seq, values):
+    """A record batch of an idempotent producer (KIP-98's header fields)."""
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=False, producer_id=pid,
+                                  producer_epoch=epoch, base_sequence=seq, batch_size=1 << 20)
+    for i, v in enumerate(values):
+        b.append(i, timestamp=None, key=None, value=v, headers=[])
+    return bytes(b.build())
+
+
+def produce(port, topic, records, acks=-1):
+    """One Produce v3 of records to partition 0: (error, base offset)."""
+    c = kbharness.KafkaRaw(port)
+    try:
+        c.request(0, 3, kbharness.kstr(None) + struct.pack(">hi", acks, 10000) + struct.pack(">i", 1) +
+                  kbharness.kstr(topic) + struct.pack(">ii", 1, 0) + struct.pack(">i", len(records)) + records)
+        r = c.recv()
+    finally:
+        c.close()
+    assert r is not None, "the broker closed the connection"
+    pos = 4 + 4
+    (tl,) = struct.unpack_from(">h", r, pos)
+    pos += 2 + tl + 4
+    _, err, base = struct.unpack_from(">ihq", r, pos)
+    return err, base
 
 
 def init_producer_id(port, txn_id=None, version=1):
@@ -159,6 +192,54 @@ class IdempotentTest(SharedFixtureTest):
         # no transaction coordinator yet: Kafka's answer while it is unavailable (retriable)
         err, pid, epoch = init_producer_id(self.cluster.brokers[0].port, txn_id=b"my-txn")
         self.assertEqual((err, pid, epoch), (15, -1, -1))  # COORDINATOR_NOT_AVAILABLE
+
+    def test_3_sequences_checked_and_survive_restarts(self):
+        self._topic("idem-raw")
+        (p,) = self.cluster.wait_leaders("idem-raw", 1)
+        i = [n for n, b in enumerate(self.cluster.brokers) if b.id == p["leader"]][0]
+        port = self.cluster.brokers[i].port
+        err, pid, _ = init_producer_id(port)
+        self.assertEqual(err, 0)
+        first = idem_batch(pid, 0, 0, [b"a", b"b", b"c"])
+        self.assertEqual(self._leading(port, first), (0, 0))
+        # the same batch again (a retry): its original's offset, not appended
+        self.assertEqual(produce(port, "idem-raw", first), (0, 0))
+        self.assertEqual(produce(port, "idem-raw", first, acks=1), (0, 0))
+        self.assertEqual(produce(port, "idem-raw", idem_batch(pid, 0, 3, [b"d"])), (0, 3))
+        self.assertEqual(batches(self.cluster, "idem-raw"), [(pid, 0, 0, 3), (pid, 0, 3, 1)])
+        # a gap, then an epoch bump from 0 and the older epoch after it
+        self.assertEqual(produce(port, "idem-raw", idem_batch(pid, 0, 9, [b"x"])), (OUT_OF_ORDER_SEQUENCE_NUMBER, -1))
+        bump = idem_batch(pid, 1, 0, [b"e"])
+        self.assertEqual(produce(port, "idem-raw", bump), (0, 4))
+        self.assertEqual(produce(port, "idem-raw", idem_batch(pid, 0, 4, [b"x"])), (INVALID_PRODUCER_EPOCH, -1))
+        # two batches of a producer in one partition (Kafka takes one)
+        two = idem_batch(pid, 1, 1, [b"x"]) + idem_batch(pid, 1, 2, [b"y"])
+        self.assertEqual(produce(port, "idem-raw", two), (INVALID_RECORD, -1))
+        self.assertEqual(len(batches(self.cluster, "idem-raw")), 3)
+        # a clean restart: the close snapshot knows the retry
+        self.cluster.restart(i)
+        self.cluster.wait_leaders("idem-raw", 1)
+        self.assertEqual(self._leading(port, bump), (0, 4))
+        d = os.path.join(self.cluster.brokers[i].log_dirs, "idem-raw-0")
+        self.assertIn("%020d.snapshot" % 5, os.listdir(d))
+        nxt = idem_batch(pid, 1, 1, [b"f"])
+        self.assertEqual(produce(port, "idem-raw", nxt), (0, 5))
+        # kill -9: no snapshot covers offset 5, the log after the one at 5 is replayed
+        self.cluster.restart(i, clean=False)
+        self.cluster.wait_leaders("idem-raw", 1)
+        self.assertEqual(self._leading(port, nxt), (0, 5))
+        self.assertEqual(produce(port, "idem-raw", bump), (0, 4))  # the snapshot's batch, then the log's
+        self.assertEqual(produce(port, "idem-raw", idem_batch(pid, 1, 3, [b"x"])), (OUT_OF_ORDER_SEQUENCE_NUMBER, -1))
+        self.assertEqual([s for _, _, s, _ in batches(self.cluster, "idem-raw")], [0, 3, 0, 1])
+
+    def _leading(self, port, records):
+        """produce() once the broker leads idem-raw's partition (metadata may show it first)."""
+        last = [None]
+
+        def ok():
+            last[0] = produce(port, "idem-raw", records)
+            return last[0][0] != 6 and last[0]  # NOT_LEADER_OR_FOLLOWER: nothing appended
+        return kbharness.wait_for(ok, 30, lambda: "a leader's answer (last %r)" % (last[0],))
 
     def _topic(self, name):
         a = AdminClient({"bootstrap.servers": self.bs})

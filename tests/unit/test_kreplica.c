@@ -153,7 +153,7 @@ static int16_t t_produce(struct krm *rm, int n, int acks, int64_t deadline, stru
 	t_batch(&w, 0, n, -1);
 	struct krm_produce *pr = krm_produce_new(rm, 1, t_done, NULL);
 	ck_assert_ptr_nonnull(pr);
-	int16_t e = krm_append(rm, pr, 0, "t", 0, w.p, w.len, n, acks, deadline, false, t_clock_now, NULL);
+	int16_t e = krm_append(rm, pr, 0, "t", 0, w.p, w.len, n, NULL, acks, deadline, false, t_clock_now, NULL);
 	wbuf_free(&w);
 	*held = !krm_produce_submit(rm, pr);
 	*prp = pr;
@@ -180,6 +180,66 @@ static void t_hw_check(struct krm *rm)
 	struct krepl *k = krm_krepl(rm, "t", 0);
 	ck_assert_ptr_nonnull(k);
 	ck_assert_int_eq(krm_high_watermark(rm, "t", 0), krepl_high_watermark(k));
+}
+
+/* One batch of n records of an idempotent producer (pid, epoch, seq) at base_offset in w. */
+static size_t t_idem_batch(struct wbuf *w, int64_t base_offset, int n, int64_t pid, int16_t epoch, int32_t seq,
+			   int32_t leader_epoch)
+{
+	size_t at = w->len;
+	size_t sz = t_batch(w, base_offset, n, leader_epoch);
+	uint8_t *b = w->p + at;
+	for (int i = 0; i < 8; i++)
+		b[KBATCH_OFF_PRODUCER_ID + i] = (uint8_t)((uint64_t)pid >> (56 - 8 * i));
+	b[51] = (uint8_t)((uint16_t)epoch >> 8);
+	b[52] = (uint8_t)epoch;
+	for (int i = 0; i < 4; i++)
+		b[53 + i] = (uint8_t)((uint32_t)seq >> (24 - 8 * i));
+	kbatch_update_crc(b, sz);
+	return sz;
+}
+
+/* An idempotent produce of n records to t-0 (as t_produce). */
+static int16_t t_idem_produce(struct krm *rm, int64_t pid, int16_t epoch, int32_t seq, int n, int acks,
+			      struct krm_produce **prp, bool *held)
+{
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	t_idem_batch(&w, 0, n, pid, epoch, seq, -1);
+	struct krm_producer prod = { pid, epoch, seq, n };
+	struct krm_produce *pr = krm_produce_new(rm, 1, t_done, NULL);
+	ck_assert_ptr_nonnull(pr);
+	int16_t e = krm_append(rm, pr, 0, "t", 0, w.p, w.len, n, &prod, acks, t_clock_now + 1000, false, t_clock_now,
+			       NULL);
+	wbuf_free(&w);
+	*held = !krm_produce_submit(rm, pr);
+	*prp = pr;
+	return e;
+}
+
+/* The answer of an idempotent produce answered at once: its error, *base its base offset. */
+static int16_t t_idem_now(struct krm *rm, int64_t pid, int16_t epoch, int32_t seq, int n, int64_t *base)
+{
+	struct krm_produce *pr;
+	bool held;
+	int16_t e = t_idem_produce(rm, pid, epoch, seq, n, -1, &pr, &held);
+	ck_assert(!held);
+	ck_assert_int_eq(krm_produce_result(pr, 0)->error, e);
+	*base = krm_produce_result(pr, 0)->base_offset;
+	krm_produce_free(pr);
+	return e;
+}
+
+static int t_count_snapshots(void)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "ls %s/t-0 | grep -c '^[0-9]\\{20\\}\\.snapshot$'", tdir);
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	int n = -1;
+	ck_assert_int_eq(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
 }
 
 static const int32_t R1[] = { 0 }, R3[] = { 0, 1, 2 };
@@ -635,12 +695,157 @@ START_TEST(test_checkpoints_written_and_read_back)
 }
 END_TEST
 
+/* The idempotent producer on the leader (Kafka's ProducerStateManager checks): a retried batch is
+ * not appended and is answered with its original's base offset, and under acks=all only once the
+ * ISR has the original; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch
+ * INVALID_PRODUCER_EPOCH, nothing appended for either; the state survives a clean restart (the
+ * close snapshot) and a crash's (the log replayed without snapshots). */
+START_TEST(test_idempotent_producer)
+{
+	struct krm *rm = t_krm(0);
+	struct krm_conf c = t_conf(2);
+	struct krepl_state st = t_state(0, 0, 0, R3, 3, R3, 3);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	struct krepl *k = krm_krepl(rm, "t", 0);
+	struct krm_produce *pr, *dup;
+	bool held;
+	ck_assert_int_eq(t_idem_produce(rm, 7, 0, 0, 3, -1, &pr, &held), 0);
+	ck_assert(held);
+	ck_assert_int_eq(krm_produce_result(pr, 0)->base_offset, 0);
+	/* the retry before the followers have it: nothing appended, held as well */
+	ck_assert_int_eq(t_idem_produce(rm, 7, 0, 0, 3, -1, &dup, &held), 0);
+	ck_assert(held);
+	ck_assert_int_eq(krm_produce_result(dup, 0)->base_offset, 0);
+	ck_assert_int_eq(krepl_log_end(k), 3);
+	ck_assert_uint_eq(krm_purgatory_size(rm), 2);
+	struct klog_slice sl;
+	int64_t hw, ls;
+	ck_assert_int_eq(krm_fetch(rm, "t", 0, 1, 0, 3, 1 << 20, t_clock_now, &sl, &hw, &ls), 0);
+	ck_assert_int_eq(seen.completions, 0);
+	ck_assert_int_eq(krm_fetch(rm, "t", 0, 2, 0, 3, 1 << 20, t_clock_now, &sl, &hw, &ls), 0);
+	ck_assert_int_eq(seen.completions, 2); /* both, once the HW covers offset 2 */
+	ck_assert_int_eq(krm_produce_result(dup, 0)->error, 0);
+	ck_assert_int_eq(krm_produce_result(dup, 0)->base_offset, 0);
+	krm_produce_free(pr);
+	krm_produce_free(dup);
+	/* committed: a retry now is answered at once (acks=1 too) */
+	int64_t base;
+	ck_assert_int_eq(t_idem_now(rm, 7, 0, 0, 3, &base), 0);
+	ck_assert_int_eq(base, 0);
+	ck_assert_int_eq(t_idem_produce(rm, 7, 0, 0, 3, 1, &pr, &held), 0);
+	ck_assert(!held);
+	ck_assert_int_eq(krm_produce_result(pr, 0)->base_offset, 0);
+	krm_produce_free(pr);
+	/* the next batch, in order; then a gap, an older epoch, a lying count: nothing appended */
+	ck_assert_int_eq(t_idem_produce(rm, 7, 0, 3, 2, 1, &pr, &held), 0);
+	ck_assert_int_eq(krm_produce_result(pr, 0)->base_offset, 3);
+	krm_produce_free(pr);
+	ck_assert_int_eq(t_idem_now(rm, 7, 0, 10, 1, &base), KRM_E_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	ck_assert_int_eq(base, -1);
+	ck_assert_int_eq(t_idem_produce(rm, 7, 1, 0, 1, 1, &pr, &held), 0); /* an epoch bump from 0 */
+	ck_assert_int_eq(krm_produce_result(pr, 0)->base_offset, 5);
+	krm_produce_free(pr);
+	ck_assert_int_eq(t_idem_now(rm, 7, 0, 5, 1, &base), KRM_E_INVALID_PRODUCER_EPOCH);
+	ck_assert_int_eq(t_idem_now(rm, 7, 1, 5, 1, &base), KRM_E_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	t_idem_batch(&w, 0, 2, 7, 1, 1, -1);
+	struct krm_producer lie = { 7, 1, 1, 3 };
+	pr = krm_produce_new(rm, 1, t_done, NULL);
+	ck_assert_int_eq(krm_append(rm, pr, 0, "t", 0, w.p, w.len, 2, &lie, 1, t_clock_now + 1000, false, t_clock_now, NULL),
+			 KRM_E_INVALID_RECORD);
+	krm_produce_free(pr);
+	wbuf_free(&w);
+	ck_assert_int_eq(krepl_log_end(k), 6);
+	/* another producer is independent; a batch without a producer id is never checked */
+	ck_assert_int_eq(t_idem_produce(rm, 8, 0, 40, 1, 1, &pr, &held), 0);
+	krm_produce_free(pr);
+	ck_assert_int_eq(t_produce(rm, 1, 1, t_clock_now + 1000, &pr, &held), 0);
+	krm_produce_free(pr);
+	ck_assert_int_eq(krepl_log_end(k), 8);
+
+	/* a clean restart: the close snapshot holds both producers */
+	krm_free(rm);
+	ck_assert_int_ge(t_count_snapshots(), 1);
+	rm = t_krm(0);
+	st = t_state(0, 1, 1, R1, 1, R1, 1);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	krm_set_conf(rm, "t", 0, &(struct krm_conf){ c.log, 1 });
+	ck_assert_int_eq(t_idem_now(rm, 7, 1, 0, 1, &base), 0); /* the last batch of 7, at 5 */
+	ck_assert_int_eq(base, 5);
+	ck_assert_int_eq(t_idem_now(rm, 8, 0, 40, 1, &base), 0);
+	ck_assert_int_eq(base, 6);
+	ck_assert_int_eq(t_idem_now(rm, 7, 0, 0, 1, &base), KRM_E_INVALID_PRODUCER_EPOCH);
+	ck_assert_int_eq(t_idem_now(rm, 7, 1, 2, 1, &base), KRM_E_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	ck_assert_int_eq(krepl_log_end(krm_krepl(rm, "t", 0)), 8);
+	/* a crash's restart: no snapshot, the state rebuilt from the log (all five batches of 7) */
+	krm_free(rm);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -f %s/t-0/*.snapshot", tdir);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(t_count_snapshots(), 0);
+	rm = t_krm(0);
+	st = t_state(0, 2, 2, R1, 1, R1, 1);
+	c.min_insync = 1;
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	ck_assert_int_eq(t_idem_now(rm, 7, 0, 3, 2, &base), KRM_E_INVALID_PRODUCER_EPOCH); /* epoch 1 now */
+	ck_assert_int_eq(t_idem_now(rm, 7, 1, 0, 1, &base), 0);
+	ck_assert_int_eq(base, 5);
+	ck_assert_int_eq(t_idem_now(rm, 7, 1, 1, 1, &base), 0); /* in order: appended */
+	ck_assert_int_eq(base, 8);
+	ck_assert_int_eq(t_idem_now(rm, 7, 1, 1, 1, &base), 0);
+	ck_assert_int_eq(base, 8);
+	ck_assert_int_eq(krepl_log_end(krm_krepl(rm, "t", 0)), 9);
+	krm_free(rm);
+}
+END_TEST
+
+/* A follower's state comes from the batches it fetches, so that as the next leader it knows the
+ * retries of what the old leader appended (Kafka's failover case). */
+START_TEST(test_idempotent_follower_then_leader)
+{
+	struct krm *rm = t_krm(0);
+	struct krm_conf c = t_conf(1);
+	int32_t reps[] = { 1, 0 };
+	struct krepl_state st = t_state(1, 0, 0, reps, 2, reps, 2);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	struct krepl *k = krm_krepl(rm, "t", 0);
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	t_idem_batch(&w, 0, 3, 9, 0, 0, 0);
+	t_idem_batch(&w, 3, 2, 9, 0, 3, 0);
+	struct krepl_batch bs[] = { { 0, 2, 0 }, { 3, 4, 0 } };
+	struct krepl_fetch_resp resp = { .error = KREPL_OK, .leader_epoch = 0, .fetch_offset = 0, .high_watermark = 3,
+					 .log_start = 0, .diverging_epoch = -1, .diverging_end_offset = -1,
+					 .batches = bs, .n_batches = 2 };
+	krm_fetch_answer(rm, "t", 0, &resp, w.p, w.len);
+	wbuf_free(&w);
+	ck_assert_int_eq(krepl_log_end(k), 5);
+	/* a follower answers NOT_LEADER_OR_FOLLOWER before any sequence check */
+	int64_t base;
+	ck_assert_int_eq(t_idem_now(rm, 9, 0, 0, 3, &base), KREPL_NOT_LEADER_OR_FOLLOWER);
+	/* it becomes the leader (epoch 1): the retries of what it fetched are duplicates */
+	int32_t isr0[] = { 0 };
+	st = t_state(0, 1, 1, reps, 2, isr0, 1);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	ck_assert_int_eq(t_idem_now(rm, 9, 0, 0, 3, &base), 0);
+	ck_assert_int_eq(base, 0);
+	ck_assert_int_eq(t_idem_now(rm, 9, 0, 3, 2, &base), 0);
+	ck_assert_int_eq(base, 3);
+	ck_assert_int_eq(t_idem_now(rm, 9, 0, 6, 1, &base), KRM_E_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	ck_assert_int_eq(krepl_log_end(k), 5);
+	krm_free(rm);
+}
+END_TEST
+
 static Suite *kreplica_suite(void)
 {
 	Suite *s = suite_create("kreplica");
 	TCase *tc = tcase_create("manager");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_rf1_leader_acks_all);
+	tcase_add_test(tc, test_idempotent_producer);
+	tcase_add_test(tc, test_idempotent_follower_then_leader);
 	tcase_add_test(tc, test_rf3_purgatory_completes_when_isr_has_it);
 	tcase_add_test(tc, test_purgatory_times_out);
 	tcase_add_test(tc, test_same_epoch_isr_change);
