@@ -33,6 +33,21 @@ class KillLeaderTest(FailoverBase):
         self.verify("kill -9 of a partition leader")
 
 
+class IdempotentKillLeaderTest(FailoverBase):
+    """The same kill -9 with librdkafka's idempotent producer (enable.idempotence=true, acks=all,
+    its retries on): the sets it sends again after the failover, which a plain producer's retries
+    write twice, are answered with their originals' offsets by the new leader (the followers
+    recorded the producer's sequences as they fetched), so every acknowledged message is in the
+    log exactly once, in order."""
+    PRODUCER_CONF = {"enable.idempotence": True}
+
+    def test_kill9_leader_idempotent(self):
+        self.kill_and_restart(controller=False)
+        rep = self.verify("kill -9 of a partition leader, idempotent producer")
+        self.assertEqual(rep.counts["duplicates"], 0, rep)
+        self.assertEqual(rep.counts["failed"], 0, rep)
+
+
 class KillControllerTest(FailoverBase):
     def test_kill9_controller(self):
         self.kill_and_restart(controller=True)
