@@ -166,6 +166,7 @@ struct broker {
 	struct event *housekeep; /* retention, roll, time-based flush */
 	uint64_t appends;
 	bool stopping;
+	int exit_code; /* non-zero: the loop was stopped by a fatal condition (kb_cluster_refused) */
 	struct klog_opts default_opts; /* in effect: static_opts with the dynamic broker configs */
 	struct klog_opts static_opts;  /* from server.properties */
 	struct kb_tconf *dyn_default;  /* /config/brokers/<default> (kb_dynconf) */

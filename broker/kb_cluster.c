@@ -19,6 +19,7 @@
 #include "kctl_chan.h"
 #include "kznode.h"
 #include "log.h"
+#include "tls.h"
 
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -905,9 +906,24 @@ static void kb_cluster_on_controller_silent(int32_t id, int32_t epoch, void *arg
 	kb_zk_pump(b->zk);
 }
 
+/* The coordinator's certificate was refused before this broker ever had a session: a broker
+ * that cannot trust its coordinator stops at start with the reason, rather than retrying
+ * forever unregistered (later refusals, e.g. a rotated certificate, are retried by kb_zk). */
+static void kb_cluster_refused(struct kb_zk *z, const char *why, void *arg)
+{
+	struct broker *b = arg;
+	(void)z;
+	log_fatal(CL_MOD, "%s; check zookeeper.ssl.truststore.location and "
+			  "zookeeper.ssl.endpoint.identification.algorithm",
+		  why);
+	fprintf(stderr, "samsa-broker: %s\n", why);
+	b->exit_code = 1;
+	event_base_loopexit(b->base, NULL);
+}
+
 int kb_cluster_start(struct broker *b, char *eb, size_t el)
 {
-	static const struct kb_zk_cbs cbs = { kb_cluster_state, kb_cluster_watch };
+	static const struct kb_zk_cbs cbs = { kb_cluster_state, kb_cluster_watch, kb_cluster_refused };
 	static const struct kctl_srv_cbs srv_cbs = { kb_cluster_on_leader_and_isr, kb_cluster_on_update_metadata,
 						     kb_cluster_on_stop_replica, kb_cluster_on_controller_lost,
 						     kb_cluster_on_controller_silent };
@@ -926,7 +942,17 @@ int kb_cluster_start(struct broker *b, char *eb, size_t el)
 		return err_set(eb, el, ERR_NOMEM, "out of memory");
 	if (kb_zkmeta_start(b))
 		return err_set(eb, el, ERR_NOMEM, "out of memory");
-	b->zk = kb_zk_new(b->base, b->cfg->zookeeper_connect, b->cfg->zookeeper_session_timeout_ms, &cbs, b, eb, el);
+	struct tls_ctx *zk_tls = NULL;
+	bool verify_host = true;
+	if (b->cfg->zookeeper_ssl_client_enable) {
+		struct tls_conf tc;
+		char why[512];
+		kb_config_zk_tls(b->cfg, &tc, &verify_host);
+		if (tls_ctx_new(&tc, false, &zk_tls, why, sizeof(why)))
+			return err_set(eb, el, ERR_CONFIG, "zookeeper.ssl.*: %s", why);
+	}
+	b->zk = kb_zk_new(b->base, b->cfg->zookeeper_connect, b->cfg->zookeeper_session_timeout_ms, zk_tls, verify_host,
+			  &cbs, b, eb, el);
 	return b->zk ? 0 : ERR_CONFIG;
 }
 

@@ -62,6 +62,20 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "zookeeper.connect", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_connect), CFG_REQUIRED, "host:port[,host:port][/chroot]" },
 	{ "zookeeper.session.timeout.ms", CFG_INT, 1, INT32_MAX, "18000", KB_OFF(zookeeper_session_timeout_ms), 0, "coordinator session timeout" },
 	{ "zookeeper.connection.timeout.ms", CFG_INT, -1, INT32_MAX, "-1", KB_OFF(zookeeper_connection_timeout_ms), 0, "connect timeout" },
+	{ "zookeeper.ssl.client.enable", CFG_BOOL, 0, 0, "false", KB_OFF(zookeeper_ssl_client_enable), 0, "TLS to the coordinator (through an in-process bridge)" },
+	{ "zookeeper.clientCnxnSocket", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "Java's socket class; samsa's bridge needs none" },
+	{ "zookeeper.ssl.keystore.location", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_ssl_keystore_location), 0, "PEM file: the broker's key and certificate chain (its x509 identity)" },
+	{ "zookeeper.ssl.keystore.password", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_ssl_keystore_password), 0, "password of an encrypted key" },
+	{ "zookeeper.ssl.keystore.type", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_ssl_keystore_type), 0, "PEM" },
+	{ "zookeeper.ssl.truststore.location", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_ssl_truststore_location), 0, "PEM file: trusted CA certificates (unset: the system's)" },
+	{ "zookeeper.ssl.truststore.password", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "not needed for a PEM truststore" },
+	{ "zookeeper.ssl.truststore.type", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_ssl_truststore_type), 0, "PEM" },
+	{ "zookeeper.ssl.endpoint.identification.algorithm", CFG_STRING, 0, 0, "HTTPS", KB_OFF(zookeeper_ssl_endpoint_identification_algorithm), 0, "HTTPS: the certificate must name the host; empty: not checked" },
+	{ "zookeeper.ssl.protocol", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_ssl_protocol), 0, "TLSv1.2 or TLSv1.3 (unset: both)" },
+	{ "zookeeper.ssl.enabled.protocols", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_ssl_enabled_protocols), 0, "TLS versions (unset: zookeeper.ssl.protocol)" },
+	{ "zookeeper.ssl.cipher.suites", CFG_STRING, 0, 0, NULL, KB_OFF(zookeeper_ssl_cipher_suites), 0, "cipher suites (default: OpenSSL's)" },
+	{ "zookeeper.ssl.crl.enable", CFG_BOOL, 0, 0, "false", KB_OFF(zookeeper_ssl_crl_enable), 0, "not supported (false only)" },
+	{ "zookeeper.ssl.ocsp.enable", CFG_BOOL, 0, 0, "false", KB_OFF(zookeeper_ssl_ocsp_enable), 0, "not supported (false only)" },
 	{ "num.network.threads", CFG_INT, 1, 1024, "3", KB_OFF(num_network_threads), 0, "accepted; samsa uses one loop" },
 	{ "num.io.threads", CFG_INT, 1, 1024, "8", KB_OFF(num_io_threads), 0, "accepted; samsa uses one loop" },
 	{ "socket.send.buffer.bytes", CFG_INT, -1, INT32_MAX, "102400", KB_OFF(socket_send_buffer_bytes), 0, "SO_SNDBUF" },
@@ -330,6 +344,84 @@ const struct kb_listener *kb_config_advertised(const struct kb_config *cfg, int 
 	return &cfg->listener[i];
 }
 
+/* Each comma-separated item of v is TLSv1.2 or TLSv1.3 (any case, spaces allowed). */
+static bool kb_config_tls_versions_ok(const char *v)
+{
+	char buf[256];
+	if (strlen(v) >= sizeof(buf))
+		return false;
+	snprintf(buf, sizeof(buf), "%s", v);
+	int n = 0;
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		size_t l = strlen(t);
+		while (l && t[l - 1] == ' ')
+			t[--l] = '\0';
+		if (strcasecmp(t, "TLSv1.2") && strcasecmp(t, "TLSv1.3"))
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
+/* zookeeper.ssl.*: checked only when zookeeper.ssl.client.enable=true (Kafka ignores them
+ * otherwise). */
+static int kb_config_zk_ssl(const struct kb_config *cfg, const char *file, char *errbuf, size_t errlen)
+{
+	if (!cfg->zookeeper_ssl_client_enable)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		const char *key = k ? "zookeeper.ssl.truststore.type" : "zookeeper.ssl.keystore.type";
+		const char *t = k ? cfg->zookeeper_ssl_truststore_type : cfg->zookeeper_ssl_keystore_type;
+		if (t && *t && strcasecmp(t, "PEM"))
+			return err_set(errbuf, errlen, ERR_CONFIG,
+				       "%s: invalid value '%s' for '%s': samsa-broker reads PEM stores only; "
+				       "convert a %s store to PEM with keytool and openssl",
+				       file, t, key, t);
+	}
+	const char *eia = cfg->zookeeper_ssl_endpoint_identification_algorithm;
+	if (eia && *eia && strcasecmp(eia, "HTTPS"))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'zookeeper.ssl.endpoint.identification.algorithm': HTTPS "
+			       "(check the coordinator's host name) or empty (do not)", file, eia);
+	const char *pr = cfg->zookeeper_ssl_protocol;
+	if (pr && *pr && strcasecmp(pr, "TLS") && !kb_config_tls_versions_ok(pr))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'zookeeper.ssl.protocol': TLSv1.2 or TLSv1.3", file, pr);
+	const char *ep = cfg->zookeeper_ssl_enabled_protocols;
+	if (ep && *ep && !kb_config_tls_versions_ok(ep))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'zookeeper.ssl.enabled.protocols': a list of TLSv1.2, TLSv1.3",
+			       file, ep);
+	if (cfg->zookeeper_ssl_crl_enable || cfg->zookeeper_ssl_ocsp_enable)
+		return err_set(errbuf, errlen, ERR_CONFIG, "%s: '%s' is not supported by samsa-broker (set it false)", file,
+			       cfg->zookeeper_ssl_crl_enable ? "zookeeper.ssl.crl.enable" : "zookeeper.ssl.ocsp.enable");
+	if (cfg->zookeeper_ssl_keystore_password && *cfg->zookeeper_ssl_keystore_password &&
+	    !(cfg->zookeeper_ssl_keystore_location && *cfg->zookeeper_ssl_keystore_location))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: zookeeper.ssl.keystore.password is set without zookeeper.ssl.keystore.location", file);
+	return 0;
+}
+
+void kb_config_zk_tls(const struct kb_config *cfg, struct tls_conf *tc, bool *verify_host)
+{
+	const char *pr = cfg->zookeeper_ssl_protocol;
+	const char *protocols = cfg->zookeeper_ssl_enabled_protocols;
+	if (!protocols || !*protocols)
+		protocols = pr && *pr && strcasecmp(pr, "TLS") ? pr : NULL;
+	*tc = (struct tls_conf){
+		.key_location = cfg->zookeeper_ssl_keystore_location,
+		.key_password = cfg->zookeeper_ssl_keystore_password,
+		.trust_location = cfg->zookeeper_ssl_truststore_location,
+		.client_auth = TLS_AUTH_NONE,
+		.protocols = protocols,
+		.ciphers = cfg->zookeeper_ssl_cipher_suites,
+	};
+	const char *eia = cfg->zookeeper_ssl_endpoint_identification_algorithm;
+	*verify_host = eia && *eia;
+}
+
 /* The listeners' protocols, the inter-broker listener, and what TLS needs. */
 static int kb_config_security(struct kb_config *cfg, const char *file, char *errbuf, size_t errlen)
 {
@@ -501,7 +593,9 @@ int kb_config_finish(struct kb_config *cfg, char *errbuf, size_t errlen)
 	rc = kb_parse_listeners(file, cfg->advertised_listeners, cfg->adv, &cfg->n_adv, errbuf, errlen);
 	if (rc)
 		return rc;
-	rc = kb_config_security(cfg, file, errbuf, errlen);
+	rc = kb_config_zk_ssl(cfg, file, errbuf, errlen);
+	if (rc == 0)
+		rc = kb_config_security(cfg, file, errbuf, errlen);
 	if (rc)
 		return rc;
 	if (cfg->log_message_timestamp_type && strcmp(cfg->log_message_timestamp_type, "CreateTime") &&

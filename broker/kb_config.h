@@ -42,6 +42,20 @@ struct kb_config {
 	char *zookeeper_connect;
 	int32_t zookeeper_session_timeout_ms;
 	int32_t zookeeper_connection_timeout_ms;
+	/* TLS to the coordinator (Kafka's zookeeper.ssl.* keys, KIP-515; PEM stores), through the
+	 * broker's in-process bridge (broker/zk/kb_zktls) */
+	bool zookeeper_ssl_client_enable;
+	char *zookeeper_ssl_keystore_location;
+	char *zookeeper_ssl_keystore_password;
+	char *zookeeper_ssl_keystore_type;
+	char *zookeeper_ssl_truststore_location;
+	char *zookeeper_ssl_truststore_type;
+	char *zookeeper_ssl_endpoint_identification_algorithm;
+	char *zookeeper_ssl_protocol;
+	char *zookeeper_ssl_enabled_protocols;
+	char *zookeeper_ssl_cipher_suites;
+	bool zookeeper_ssl_crl_enable;
+	bool zookeeper_ssl_ocsp_enable;
 	int32_t num_network_threads;
 	int32_t num_io_threads;
 	int32_t socket_send_buffer_bytes;
@@ -156,6 +170,9 @@ const char *kb_config_listener_prop(const struct kb_config *cfg, int listener, c
 /* The TLS settings of the SSL listeners as a tls_conf (strings point into cfg). */
 struct tls_conf;
 void kb_config_tls(const struct kb_config *cfg, struct tls_conf *tc);
+/* The TLS settings of the coordinator connection (zookeeper.ssl.*) as a client tls_conf
+ * (strings point into cfg), and whether the coordinator's host name is checked. */
+void kb_config_zk_tls(const struct kb_config *cfg, struct tls_conf *tc, bool *verify_host);
 
 /* cleanup.policy, a list ("delete", "compact", "compact,delete" in either order): *compact and
  * *no_delete (the policy lacks delete); -1 for any other value (nothing set). */

@@ -398,7 +398,7 @@ int main(int argc, char **argv)
 			 cfg.broker_id, where, b.adv_host, b.adv_port, b.log_dir, cfg.zookeeper_connect);
 	}
 	event_base_dispatch(b.base);
-	rc = 0;
+	rc = b.exit_code;
 out:
 	kb_shutdown_free(b.shut);
 	b.shut = NULL;

@@ -2,9 +2,11 @@
  * kb_zk — the ZooKeeper C client on the broker's event loop (see kb_zk.h).
  */
 #include "kb_zk.h"
+#include "kb_zktls.h"
 
 #include "err.h"
 #include "log.h"
+#include "tls.h"
 
 #include <event2/event.h>
 #include <stdbool.h>
@@ -28,6 +30,8 @@ struct kb_zk {
 	struct event *restart; /* a new handle after expiry, from a safe point */
 	bool connected;
 	bool had_session;
+	bool ever_connected; /* a session was established once (refusals before it are fatal) */
+	struct kb_zktls *bridge; /* over TLS: the client connects to its loopback ports */
 	int64_t session;
 	int chroot_pending;
 };
@@ -143,6 +147,7 @@ static void kb_zk_watcher(zhandle_t *zh, int type, int state, const char *path, 
 			const clientid_t *id = zoo_client_id(z->zh);
 			bool same = z->had_session && id->client_id == z->session;
 			z->connected = true;
+			z->ever_connected = true;
 			z->session = id->client_id;
 			z->had_session = true;
 			log_info(KZ_MOD, "connected to the coordinator, session 0x%llx%s",
@@ -175,6 +180,13 @@ static void kb_zk_watcher(zhandle_t *zh, int type, int state, const char *path, 
 		z->cbs.watch(z, type, rel, z->arg);
 }
 
+static void kb_zk_refused(const char *why, void *arg)
+{
+	struct kb_zk *z = arg;
+	if (!z->ever_connected && z->cbs.refused)
+		z->cbs.refused(z, why, z->arg);
+}
+
 static void kb_zk_start(struct kb_zk *z)
 {
 	z->zh = zookeeper_init(z->hosts, kb_zk_watcher, z->timeout_ms, NULL, z, 0);
@@ -187,16 +199,19 @@ static void kb_zk_start(struct kb_zk *z)
 	kb_zk_pump(z);
 }
 
-struct kb_zk *kb_zk_new(struct event_base *base, const char *connect, int session_timeout_ms,
-			const struct kb_zk_cbs *cbs, void *arg, char *eb, size_t el)
+struct kb_zk *kb_zk_new(struct event_base *base, const char *connect, int session_timeout_ms, struct tls_ctx *tls,
+			bool verify_host, const struct kb_zk_cbs *cbs, void *arg, char *eb, size_t el)
 {
 	if (!connect || !connect[0]) {
+		tls_ctx_free(tls);
 		err_set(eb, el, ERR_CONFIG, "empty zookeeper.connect");
 		return NULL;
 	}
 	struct kb_zk *z = calloc(1, sizeof(*z));
-	if (!z)
+	if (!z) {
+		tls_ctx_free(tls);
 		return NULL;
+	}
 	z->base = base;
 	z->cbs = *cbs;
 	z->arg = arg;
@@ -211,6 +226,7 @@ struct kb_zk *kb_zk_new(struct event_base *base, const char *connect, int sessio
 			z->chroot[--n] = '\0';
 		if (strstr(z->chroot, "//") || strlen(z->chroot) > 512) {
 			err_set(eb, el, ERR_CONFIG, "invalid chroot in zookeeper.connect '%s'", connect);
+			tls_ctx_free(tls);
 			kb_zk_free(z);
 			return NULL;
 		}
@@ -218,8 +234,19 @@ struct kb_zk *kb_zk_new(struct event_base *base, const char *connect, int sessio
 	z->restart = event_new(base, -1, 0, kb_zk_restart_cb, z);
 	if (!z->hosts || !z->chroot || !z->restart || !z->hosts[0]) {
 		err_set(eb, el, ERR_CONFIG, "invalid zookeeper.connect '%s'", connect);
+		tls_ctx_free(tls);
 		kb_zk_free(z);
 		return NULL;
+	}
+	if (tls) {
+		z->bridge = kb_zktls_new(base, z->hosts, tls, verify_host, kb_zk_refused, z, eb, el);
+		char *lo = z->bridge ? strdup(kb_zktls_connect(z->bridge)) : NULL;
+		if (!lo) {
+			kb_zk_free(z);
+			return NULL;
+		}
+		free(z->hosts);
+		z->hosts = lo;
 	}
 	zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
 	kb_zk_start(z);
@@ -236,6 +263,10 @@ void kb_zk_free(struct kb_zk *z)
 		event_free(z->restart);
 	if (z->zh)
 		zookeeper_close(z->zh);
+	/* the close-session request sits in the loopback socket: let the bridge forward it, so
+	 * the session's ephemerals go at once here too */
+	kb_zktls_flush(z->bridge, 1000);
+	kb_zktls_free(z->bridge);
 	free(z->hosts);
 	free(z->chroot);
 	free(z);

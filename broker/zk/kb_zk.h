@@ -7,12 +7,16 @@
  * Callers use the client's async API (zoo_acreate, zoo_aget, ...) on kb_zk_handle() with paths
  * made by kb_zk_path(), then call kb_zk_pump() so the request is sent.
  *
+ * With a TLS context (zookeeper.ssl.client.enable) the client connects through kb_zktls, the
+ * in-process bridge that speaks TLS to the coordinator for it.
+ *
  * It lives in broker/zk/ (library samsa_broker_zk) and depends only on common/ and the client
  * library: Kafka's znode layout and JSON are kb_cluster's (and meta/'s), not this module's.
  */
 #ifndef SAMSA_KB_ZK_H
 #define SAMSA_KB_ZK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <zookeeper/zookeeper.h>
 
@@ -29,11 +33,19 @@ struct kb_zk_cbs {
 	void (*state)(struct kb_zk *z, enum kb_zk_state st, void *arg);
 	/* A watch fired: type is ZOO_CREATED_EVENT, ..., path relative to the chroot. */
 	void (*watch)(struct kb_zk *z, int type, const char *path, void *arg);
+	/* Over TLS, before any session was ever established: the coordinator's certificate was
+	 * refused (why names it). A later refusal is only logged (the client keeps retrying).
+	 * May be NULL. */
+	void (*refused)(struct kb_zk *z, const char *why, void *arg);
 };
 
-/* connect: "host:port[,host:port...][/chroot]". Returns NULL with text in eb on a bad string. */
-struct kb_zk *kb_zk_new(struct event_base *base, const char *connect, int session_timeout_ms,
-			const struct kb_zk_cbs *cbs, void *arg, char *eb, size_t el);
+struct tls_ctx;
+/* connect: "host:port[,host:port...][/chroot]". tls: NULL (plaintext), or a client context the
+ * session owns from now on (also on failure), used through kb_zktls; verify_host: the
+ * coordinator's certificate must name the host of connect. Returns NULL with text in eb on a
+ * bad string or when the bridge cannot start. */
+struct kb_zk *kb_zk_new(struct event_base *base, const char *connect, int session_timeout_ms, struct tls_ctx *tls,
+			bool verify_host, const struct kb_zk_cbs *cbs, void *arg, char *eb, size_t el);
 void kb_zk_free(struct kb_zk *z); /* closes the session (ephemerals go at once); NULL ok */
 zhandle_t *kb_zk_handle(struct kb_zk *z);
 /* chroot + rel into buf; returns buf ("" if it does not fit). */
