@@ -56,6 +56,9 @@ static const struct api_def {
 	 * after the client id; the handler writes response header v1); 0: none */
 	int16_t flex;
 	enum api_kind kind;
+	/* API_KIND_ADMIN: the handler decodes the request once, on its first pass, and keeps it in
+	 * its kwait (priv); no copy of the frame is kept for the later passes */
+	bool decoded;
 	int (*now)(struct broker *b, struct kreq *q, struct kout *o);
 	int (*produce)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
 	int (*fetch)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
@@ -68,10 +71,10 @@ static const struct api_def {
 	{ .key = API_METADATA, .min = 0, .max = 8, .kind = API_KIND_NOW, .now = kapi_meta_metadata },
 	{ .key = API_API_VERSIONS, .min = 0, .max = 2, .kind = API_KIND_VERSIONS },
 	{ .key = API_OFFSET_FOR_LEADER_EPOCH, .min = 0, .max = 3, .kind = API_KIND_NOW, .now = kapi_offsets_for_epoch },
-	{ .key = API_CREATE_TOPICS, .min = 0, .max = 4, .kind = API_KIND_ADMIN, .admin = kapi_admin_create_topics },
-	{ .key = API_DELETE_TOPICS, .min = 0, .max = 3, .kind = API_KIND_ADMIN, .admin = kapi_admin_delete_topics },
+	{ .key = API_CREATE_TOPICS, .min = 0, .max = 4, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_admin_create_topics },
+	{ .key = API_DELETE_TOPICS, .min = 0, .max = 3, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_admin_delete_topics },
 	{ .key = API_DESCRIBE_CONFIGS, .min = 0, .max = 2, .kind = API_KIND_NOW, .now = kapi_config_describe },
-	{ .key = API_CREATE_PARTITIONS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_admin_create_partitions },
+	{ .key = API_CREATE_PARTITIONS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_admin_create_partitions },
 	{ .key = API_ALTER_CONFIGS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_config_alter },
 	{ .key = API_CONTROLLED_SHUTDOWN, .min = 1, .max = 2, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_shutdown },
 	{ .key = API_ELECT_LEADERS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_elect }, /* v2 is flexible */
@@ -176,8 +179,16 @@ bool kapi_retry(struct broker *b, struct kwait *w, bool final)
 {
 	struct kreq q;
 	struct kout o;
-	if (kapi_header_read(w->req, w->req_len, &q))
-		return true;
+	if (w->req) {
+		if (kapi_header_read(w->req, w->req_len, &q))
+			return true;
+	} else { /* kept decoded by its handler: only the header is needed */
+		memset(&q, 0, sizeof(q));
+		q.key = w->key;
+		q.ver = w->ver;
+		q.corr = w->corr;
+		q.r = rbuf_make(NULL, 0);
+	}
 	if (!w->resp->conn) { /* the client went away: finish the writes, then forget it */
 		return w->kind != KWAIT_ADMIN || w->pending == 0;
 	}
@@ -285,7 +296,7 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 		}
 		break;
 	case API_KIND_ADMIN: {
-		struct kwait *w = kwait_new(b, resp, &q, KWAIT_ADMIN, 0);
+		struct kwait *w = kwait_new(b, resp, &q, KWAIT_ADMIN, 0, !d->decoded);
 		if (!w)
 			return ERR_NOMEM;
 		rc = kapi_admin_run(b, &q, &o, w, true, false);

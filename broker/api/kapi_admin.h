@@ -6,9 +6,11 @@
  * once the writes are done and, with a timeout, the topics are ready (every partition has a
  * live leader) or gone, or REQUEST_TIMED_OUT at the deadline. Loop thread.
  *
- * An admin handler runs twice or more on the same request: first (on arrival: validate and
- * start the writes; returns 1) and then from kapi_retry until it answers. Each returns 0
- * (answered in o), 1 (not yet), or < 0 (malformed: the connection closes).
+ * An admin handler runs twice or more on the same request: first (on arrival: decode the
+ * request whole with kwadmin into w->priv, validate and start the writes; returns 1) and then
+ * from kapi_retry until it answers, from the decoded request in w->priv (q then carries only
+ * the header: no request bytes are kept or read again). Each returns 0 (answered in o), 1 (not
+ * yet), or < 0 (malformed: the connection closes).
  */
 #ifndef SAMSA_KAPI_ADMIN_H
 #define SAMSA_KAPI_ADMIN_H
@@ -25,7 +27,7 @@ struct kwait;
 int kapi_admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
 int kapi_admin_delete_topics(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
 int kapi_admin_create_partitions(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
-/* The start every admin request shares: reads the item count (elements of at least min_elem
+/* For the admin handlers that still read their request on every pass (kapi_config): reads the item count (elements of at least min_elem
  * bytes), allocates the per-item results on the first pass, and says "not yet" while its
  * coordinator writes are out. 0 with *nt, 1 to wait, or < 0. */
 int kapi_admin_begin(struct kreq *q, struct kwait *w, bool first, size_t min_elem, int32_t *nt);

@@ -33,18 +33,24 @@ void kwait_free(struct kwait *w)
 	free(w);
 }
 
-struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind, int32_t timeout_ms)
+struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind, int32_t timeout_ms,
+			bool copy_frame)
 {
 	struct kwait *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	w->req = malloc(q->len ? q->len : 1);
-	if (!w->req) {
-		free(w);
-		return NULL;
+	if (copy_frame) {
+		w->req = malloc(q->len ? q->len : 1);
+		if (!w->req) {
+			free(w);
+			return NULL;
+		}
+		memcpy(w->req, q->p, q->len);
+		w->req_len = q->len;
 	}
-	memcpy(w->req, q->p, q->len);
-	w->req_len = q->len;
+	w->key = q->key;
+	w->ver = q->ver;
+	w->corr = q->corr;
 	w->resp = resp;
 	w->kind = kind;
 	w->deadline_ms = kb_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);

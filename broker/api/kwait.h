@@ -2,8 +2,9 @@
  * kwait — requests answered later: the admin requests (CreateTopics, DeleteTopics,
  * CreatePartitions, the config writes, ControlledShutdown, ElectLeaders) waiting for their
  * coordinator writes or the controller. (A Fetch long-polling for min_bytes waits decoded in
- * kapi_fetch's purgatory instead; kwait_retry_all drives both.) A kwait keeps a copy
- * of the request frame, its response slot, a deadline, and for admin requests one result
+ * kapi_fetch's purgatory instead; kwait_retry_all drives both.) A kwait keeps the request
+ * header, either the decoded request (the topic admin requests: kapi_admin's priv) or a copy
+ * of the request frame (the others, re-read on every pass), its response slot, a deadline, and for admin requests one result
  * (Kafka error code and message) per item, which the writes' callbacks fill (kwait_slot).
  * Waiting requests are retried after every append and metadata change and answered finally at
  * their deadline (kwait_retry_all); the fetch purgatory's only for the partitions touched. The loop thread runs all of it.
@@ -27,7 +28,9 @@ enum { KWAIT_ADMIN = 2 };
 struct kwait {
 	LIST_ENTRY(kwait) link; /* b->waits */
 	struct kresp *resp;	/* its slot; owned by the connection's queue while that lives */
-	uint8_t *req;		/* a copy of the request frame */
+	int16_t key, ver;	/* the request header's */
+	int32_t corr;
+	uint8_t *req;		/* a copy of the request frame, NULL for a request kept decoded in priv */
 	size_t req_len;
 	int64_t deadline_ms;
 	int kind;    /* KWAIT_ADMIN */
@@ -39,9 +42,12 @@ struct kwait {
 	void (*priv_free)(void *); /* frees priv with w (NULL: nothing to free) */
 };
 
-/* A new waiting request for q (its frame is copied) answered into resp, listed in b->waits,
- * with a deadline timeout_ms from now. NULL without memory. */
-struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind, int32_t timeout_ms);
+/* A new waiting request for q answered into resp, listed in b->waits, with a deadline
+ * timeout_ms from now. Its header is kept; its frame is copied when copy_frame (a handler that
+ * reads the request again on each pass), else the handler keeps what it decoded in priv. NULL
+ * without memory. */
+struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind, int32_t timeout_ms,
+			bool copy_frame);
 /* Unlists and frees w, and its slot when the connection is gone (orphaned). */
 void kwait_free(struct kwait *w);
 /* Frees every waiting request of b, the fetch purgatory's too (at shutdown). */
