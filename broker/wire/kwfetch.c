@@ -17,27 +17,17 @@ static size_t kwfetch_part_size(int16_t ver)
 
 static int kwfetch_topics_decode(struct rbuf *r, int16_t ver, struct kwfetch_req *out)
 {
-	int32_t nt = kwire_count_read(r, 6);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (nt > 0) {
-		out->topics = calloc((size_t)nt, sizeof(*out->topics));
-		if (!out->topics)
-			return ERR_NOMEM;
-		out->n = nt;
-	}
-	for (int32_t ti = 0; ti < nt; ti++) {
+	int rc;
+	out->topics = kwire_array_read(r, 6, sizeof(*out->topics), false, &out->n, &rc);
+	if (rc)
+		return rc;
+	for (int32_t ti = 0; ti < out->n; ti++) {
 		struct kwfetch_topic *t = &out->topics[ti];
 		t->bad = kwire_str_read(r, t->name, sizeof(t->name), NULL) != 0;
-		int32_t np = kwire_count_read(r, kwfetch_part_size(ver));
-		if (r->err || np < 0)
-			return ERR_PROTO;
-		if (np > 0) {
-			t->parts = calloc((size_t)np, sizeof(*t->parts));
-			if (!t->parts)
-				return ERR_NOMEM;
-			t->n = np;
-		}
+		t->parts = kwire_array_read(r, kwfetch_part_size(ver), sizeof(*t->parts), false, &t->n, &rc);
+		if (rc)
+			return rc;
+		int32_t np = t->n;
 		for (int32_t pi = 0; pi < np; pi++) {
 			struct kwfetch_part *p = &t->parts[pi];
 			p->current_leader_epoch = -1;
@@ -59,28 +49,17 @@ static int kwfetch_topics_decode(struct rbuf *r, int16_t ver, struct kwfetch_req
 
 static int kwfetch_forgot_decode(struct rbuf *r, struct kwfetch_req *out)
 {
-	int32_t nf = kwire_count_read(r, 6);
-	if (nf == -2)
-		return ERR_PROTO;
-	if (nf > 0) {
-		out->forgot = calloc((size_t)nf, sizeof(*out->forgot));
-		if (!out->forgot)
-			return ERR_NOMEM;
-		out->nforgot = nf;
-	}
-	for (int32_t i = 0; i < nf; i++) {
+	int rc;
+	out->forgot = kwire_array_read(r, 6, sizeof(*out->forgot), true, &out->nforgot, &rc);
+	if (rc)
+		return rc;
+	for (int32_t i = 0; i < out->nforgot; i++) {
 		struct kwfetch_forgot *f = &out->forgot[i];
 		f->bad = kwire_str_read(r, f->name, sizeof(f->name), NULL) != 0;
-		int32_t k = kwire_count_read(r, 4);
-		if (r->err || k < 0)
-			return ERR_PROTO;
-		if (k > 0) {
-			f->parts = calloc((size_t)k, sizeof(*f->parts));
-			if (!f->parts)
-				return ERR_NOMEM;
-			f->n = k;
-		}
-		for (int32_t j = 0; j < k; j++)
+		f->parts = kwire_array_read(r, 4, sizeof(*f->parts), false, &f->n, &rc);
+		if (rc)
+			return rc;
+		for (int32_t j = 0; j < f->n; j++)
 			rbuf_i32(r, &f->parts[j]);
 		if (r->err)
 			return ERR_PROTO;

@@ -83,6 +83,26 @@ int32_t kwire_count_read(struct rbuf *r, size_t min_elem)
 	return n;
 }
 
+void *kwire_array_read(struct rbuf *r, size_t min_elem, size_t sz, bool nullable, int32_t *n, int *rc)
+{
+	*n = 0;
+	*rc = 0;
+	int32_t c = kwire_count_read(r, min_elem);
+	if (c == -2 || r->err || (c == -1 && !nullable)) {
+		*rc = ERR_PROTO;
+		return NULL;
+	}
+	if (c <= 0)
+		return NULL;
+	void *v = calloc((size_t)c, sz);
+	if (!v) {
+		*rc = ERR_NOMEM;
+		return NULL;
+	}
+	*n = c;
+	return v;
+}
+
 char *kwire_strndup(const uint8_t *p, size_t n)
 {
 	char *s = malloc(n + 1);

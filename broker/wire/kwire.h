@@ -34,6 +34,10 @@ int kwire_str_read(struct rbuf *r, char *out, size_t n, bool *null);
 /* Reads an array count of elements at least min_elem bytes each: the count (-1: null), or -2
  * for one over KWIRE_MAX_ITEMS or the bytes left (r's error is then set). */
 int32_t kwire_count_read(struct rbuf *r, size_t min_elem);
+/* Reads an array count (as kwire_count_read) and returns that many zeroed elements of sz bytes
+ * (caller frees), their number in *n; NULL with *n 0 for none. *rc: 0, ERR_PROTO (a bad count,
+ * a short read, or null where !nullable; a null array reads as empty) or ERR_NOMEM. */
+void *kwire_array_read(struct rbuf *r, size_t min_elem, size_t sz, bool nullable, int32_t *n, int *rc);
 /* Copies a string of the request into a new NUL-terminated one (caller frees); NULL without
  * memory. */
 char *kwire_strndup(const uint8_t *p, size_t n);

@@ -15,28 +15,18 @@ int kwoffs_req_decode(struct rbuf *r, int16_t ver, struct kwoffs_req *out)
 	rbuf_i32(r, &out->replica_id);
 	if (ver >= 2)
 		rbuf_u8(r, (uint8_t *)&out->isolation_level);
-	int32_t nt = kwire_count_read(r, 6);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (nt > 0) {
-		out->topics = calloc((size_t)nt, sizeof(*out->topics));
-		if (!out->topics)
-			return ERR_NOMEM;
-		out->n = nt;
-	}
+	int rc;
+	out->topics = kwire_array_read(r, 6, sizeof(*out->topics), false, &out->n, &rc);
+	if (rc)
+		return rc;
 	/* a partition entry is at least index and timestamp (v0 and v4+ add 4 bytes) */
-	for (int32_t ti = 0; ti < nt; ti++) {
+	for (int32_t ti = 0; ti < out->n; ti++) {
 		struct kwoffs_topic *t = &out->topics[ti];
 		t->bad = kwire_str_read(r, t->name, sizeof(t->name), NULL) != 0;
-		int32_t np = kwire_count_read(r, 12);
-		if (r->err || np < 0)
-			return ERR_PROTO;
-		if (np > 0) {
-			t->parts = calloc((size_t)np, sizeof(*t->parts));
-			if (!t->parts)
-				return ERR_NOMEM;
-			t->n = np;
-		}
+		t->parts = kwire_array_read(r, 12, sizeof(*t->parts), false, &t->n, &rc);
+		if (rc)
+			return rc;
+		int32_t np = t->n;
 		for (int32_t pi = 0; pi < np; pi++) {
 			struct kwoffs_part *p = &t->parts[pi];
 			p->current_leader_epoch = -1;

@@ -17,27 +17,18 @@ int kwprod_req_decode(struct rbuf *r, int16_t ver, struct kwprod_req *out)
 	kwire_str_read(r, out->txn, sizeof(out->txn), &out->txn_null);
 	rbuf_i16(r, &out->acks);
 	rbuf_i32(r, &out->timeout_ms);
-	int32_t nt = kwire_count_read(r, 6); /* name length + partition count */
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (nt > 0) {
-		out->topics = calloc((size_t)nt, sizeof(*out->topics));
-		if (!out->topics)
-			return ERR_NOMEM;
-		out->n = nt; /* kwprod_req_free walks them all (parts NULL until decoded) */
-	}
-	for (int32_t ti = 0; ti < nt; ti++) {
+	/* name length + partition count; kwprod_req_free walks them all (parts NULL until decoded) */
+	int rc;
+	out->topics = kwire_array_read(r, 6, sizeof(*out->topics), false, &out->n, &rc);
+	if (rc)
+		return rc;
+	for (int32_t ti = 0; ti < out->n; ti++) {
 		struct kwprod_topic *t = &out->topics[ti];
 		t->bad = kwire_str_read(r, t->name, sizeof(t->name), NULL) != 0;
-		int32_t np = kwire_count_read(r, 8); /* index + records length */
-		if (r->err || np < 0)
-			return ERR_PROTO;
-		if (np > 0) {
-			t->parts = calloc((size_t)np, sizeof(*t->parts));
-			if (!t->parts)
-				return ERR_NOMEM;
-		}
-		t->n = np;
+		t->parts = kwire_array_read(r, 8, sizeof(*t->parts), false, &t->n, &rc); /* index + length */
+		if (rc)
+			return rc;
+		int32_t np = t->n;
 		for (int32_t pi = 0; pi < np; pi++) {
 			struct kwprod_part *p = &t->parts[pi];
 			rbuf_i32(r, &p->index);
