@@ -7,7 +7,10 @@ group.initial.rebalance.delay.ms=0), with confluent-kafka (librdkafka):
      asynchronous ones (all in flight; timed until the last is readable back);
   2. rebalance: --members consumers subscribe to a topic of as many partitions; the time from the
      first subscribe to every member having been assigned one partition;
-  3. kill -9 of the group's coordinator: the time until another broker names a new coordinator
+  3. kill -9 of a member (a consumer in a child process) of a group of two with
+     session.timeout.ms 6000: the time until the survivor is assigned the dead member's
+     partitions and until it has fetched a record from each of them;
+  4. kill -9 of the group's coordinator: the time until another broker names a new coordinator
      (FindCoordinator) and until a fresh consumer reads the last committed offset back from it.
 
 Prints one line per figure; asserts only that the runs complete and the offset survives the kill.
@@ -16,7 +19,10 @@ Prints one line per figure; asserts only that the runs complete and the offset s
     env: SAMSA_COORD, SAMSA_BROKER (the daemons), PYTHONPATH=tests/lib
 """
 import argparse
+import os
+import signal
 import struct
+import subprocess
 import sys
 import time
 import warnings
@@ -40,6 +46,78 @@ def find_coordinator(broker, group):
     finally:
         raw.close()
     return struct.unpack(">hi", r[4:10])
+
+
+MEMBER = """
+import sys, confluent_kafka
+c = confluent_kafka.Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2],
+                              "session.timeout.ms": int(sys.argv[4]), "heartbeat.interval.ms": 500})
+c.subscribe([sys.argv[3]], on_assign=lambda _c, ps: print("assigned", " ".join(str(p.partition) for p in ps),
+                                                           flush=True))
+while True:
+    c.poll(0.1)
+"""
+
+
+def member_kill(bs, partitions, session_ms):
+    """A group of two (this process and a child); the child is killed with -9; returns the ms
+    until this member owns every partition and until it fetched a record from each of the
+    dead member's."""
+    group = "g-kill"
+    child = subprocess.Popen([sys.executable, "-c", MEMBER, bs, group, TOPIC, str(session_ms)],
+                             stdout=subprocess.PIPE)
+    try:
+        owned = set()
+        me = confluent_kafka.Consumer({"bootstrap.servers": bs, "group.id": group, "auto.offset.reset": "earliest",
+                                       "session.timeout.ms": session_ms, "heartbeat.interval.ms": 500})
+
+        def on_assign(_c, parts):
+            owned.clear()
+            owned.update(p.partition for p in parts)
+        me.subscribe([TOPIC], on_assign=on_assign)
+        theirs = set()
+        os.set_blocking(child.stdout.fileno(), False)
+        buf = ""
+
+        def split():
+            nonlocal buf
+            me.poll(0.01)
+            try:
+                buf += os.read(child.stdout.fileno(), 65536).decode()
+            except BlockingIOError:
+                pass
+            lines = [ln for ln in buf.splitlines() if ln.startswith("assigned")]
+            if lines:
+                theirs.clear()
+                theirs.update(int(x) for x in lines[-1].split()[1:])
+            return owned and theirs and owned | theirs == set(range(partitions)) and not owned & theirs
+        wait_for(split, 120, "the two members splitting the partitions", interval=0)
+        dead = set(theirs)
+        t0 = time.monotonic()
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+        wait_for(lambda: me.poll(0.01) or owned == set(range(partitions)) or None, 120,
+                 "the survivor owning every partition", interval=0)
+        t1 = time.monotonic()
+        p = confluent_kafka.Producer({"bootstrap.servers": bs})
+        for part in dead:
+            p.produce(TOPIC, b"after-the-kill", partition=part)
+        p.flush(30)
+        seen = set()
+
+        def fetched():
+            m = me.poll(0.05)
+            if m is not None and not m.error() and m.value() == b"after-the-kill":
+                seen.add(m.partition())
+            return seen >= dead
+        wait_for(fetched, 120, "a record of each of the dead member's partitions", interval=0)
+        t2 = time.monotonic()
+        me.close()
+        return len(dead), (t1 - t0) * 1000, (t2 - t0) * 1000
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
 
 
 def main(argv):
@@ -99,7 +177,12 @@ def main(argv):
               % (args.members, (time.monotonic() - t0) * 1000))
         for m in members:
             m.close()
-        # 3. kill -9 of the coordinator of g-bench
+        # 3. kill -9 of a member
+        session_ms = 6000
+        nd, ms_assigned, ms_fetched = member_kill(bs, args.members, session_ms)
+        print("member_kill session_timeout_ms=%d dead_partitions=%d reassigned_ms=%.0f fetched_ms=%.0f"
+              % (session_ms, nd, ms_assigned, ms_fetched))
+        # 4. kill -9 of the coordinator of g-bench
         err, old = find_coordinator(c.brokers[0], "g-bench")
         live = [b for b in c.brokers if b.id != old]
         t0 = time.monotonic()
