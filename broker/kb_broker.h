@@ -118,6 +118,11 @@ struct broker {
 	struct klisten_ep listen[KB_MAX_LISTENERS]; /* the client listeners (api/klisten) */
 	int n_listen;
 	struct tls_ctx *tls; /* the SSL listeners' TLS material, NULL without one */
+	/* the client side of an SSL inter-broker listener (followers' fetchers, the controlled
+	 * shutdown's request), NULL for a PLAINTEXT one; made by samsa_broker's main, freed there
+	 * after the fetchers */
+	struct tls_ctx *ib_tls;
+	bool ib_tls_check_host; /* ssl.endpoint.identification.algorithm=https */
 	struct ksauth_conf *sasl; /* the SASL listeners' mechanisms and users (api/ksauth), or NULL */
 	struct kb_zk *zk;
 	LIST_HEAD(, kb_topic) topics;

@@ -41,9 +41,9 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "ssl.enabled.protocols", CFG_STRING, 0, 0, "TLSv1.2,TLSv1.3", KB_OFF(ssl_enabled_protocols), 0, "TLS versions" },
 	{ "ssl.cipher.suites", CFG_STRING, 0, 0, NULL, KB_OFF(ssl_cipher_suites), 0, "cipher suites (default: OpenSSL's)" },
 	{ "ssl.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "the JSSE context protocol (samsa uses ssl.enabled.protocols)" },
-	{ "ssl.endpoint.identification.algorithm", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "client-side check" },
+	{ "ssl.endpoint.identification.algorithm", CFG_STRING, 0, 0, "https", KB_OFF(ssl_endpoint_identification_algorithm), 0, "https: a follower checks the leader's certificate names its host; empty: not" },
 	{ "sasl.enabled.mechanisms", CFG_STRING, 0, 0, "GSSAPI", KB_OFF(sasl_enabled_mechanisms), 0, "SASL mechanisms of the SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512" },
-	{ "sasl.mechanism.inter.broker.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "inter-broker traffic is PLAINTEXT" },
+	{ "sasl.mechanism.inter.broker.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "inter-broker traffic is PLAINTEXT or SSL, never SASL" },
 	{ "listener.name.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "per-listener overrides (kept in cfg->lname)" },
 	{ "samsa.sasl.auth.timeout.ms", CFG_INT, 100, 3600000, "10000", KB_OFF(sasl_auth_timeout_ms), CFG_HIDDEN, "closes a SASL connection not authenticated by then" },
 	{ "log.dirs", CFG_STRING, 0, 0, NULL, KB_OFF(log_dirs), 0, "partition log directories" },
@@ -482,12 +482,19 @@ static int kb_config_security(struct kb_config *cfg, const char *file, char *err
 			return err_set(errbuf, errlen, ERR_CONFIG,
 				       "%s: no listener has security.inter.broker.protocol %s", file, sp);
 	}
-	if (cfg->listener[cfg->inter_broker_listener].security != KB_SEC_PLAINTEXT)
+	/* followers connect to the leaders' inter-broker endpoint as TLS clients (kfetcher); a
+	 * SASL client is not written yet */
+	enum kb_security ibs = cfg->listener[cfg->inter_broker_listener].security;
+	if (ibs != KB_SEC_PLAINTEXT && ibs != KB_SEC_SSL)
 		return err_set(errbuf, errlen, ERR_CONFIG,
-			       "%s: the inter-broker listener '%s' is %s; replication over TLS is not supported yet "
-			       "(use a PLAINTEXT listener for inter.broker.listener.name)",
+			       "%s: the inter-broker listener '%s' is %s; inter-broker SASL is not supported yet "
+			       "(use a PLAINTEXT or SSL listener for inter.broker.listener.name)",
 			       file, cfg->listener[cfg->inter_broker_listener].name,
 			       kb_security_name(cfg->listener[cfg->inter_broker_listener].security));
+	const char *eia = cfg->ssl_endpoint_identification_algorithm;
+	if (eia && *eia && strcasecmp(eia, "https"))
+		return err_set(errbuf, errlen, ERR_CONFIG,
+			       "%s: invalid value '%s' for 'ssl.endpoint.identification.algorithm': https or empty", file, eia);
 	if (!any_ssl)
 		return 0;
 	for (int k = 0; k < 2; k++) {

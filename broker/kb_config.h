@@ -124,6 +124,7 @@ struct kb_config {
 	char *ssl_client_auth;
 	char *ssl_enabled_protocols;
 	char *ssl_cipher_suites;
+	char *ssl_endpoint_identification_algorithm; /* "https" (check the leader's name) or "" */
 	/* SASL of the SASL_PLAINTEXT / SASL_SSL listeners (api/ksauth reads them at start) */
 	char *sasl_enabled_mechanisms;
 	int32_t sasl_auth_timeout_ms; /* samsa.sasl.auth.timeout.ms (hidden): a connection not

@@ -11,9 +11,12 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "tls.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +171,20 @@ static void shut_attempt(struct kb_shutdown *s)
 	struct sockaddr_storage ss;
 	int sl = (int)sizeof(ss);
 	snprintf(hostport, sizeof(hostport), strchr(ctrl->host, ':') ? "[%s]:%d" : "%s:%d", ctrl->host, ctrl->port);
-	s->bev = bufferevent_socket_new(b->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (b->ib_tls) {
+		/* the controller's inter-broker listener is SSL: the broker's client TLS, as the
+		 * fetchers use it */
+		struct ssl_st *ssl = tls_ctx_ssl(b->ib_tls, b->ib_tls_check_host ? ctrl->host : NULL);
+		s->bev = ssl ? bufferevent_openssl_socket_new(b->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+							      BEV_OPT_CLOSE_ON_FREE)
+			     : NULL;
+		if (s->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+		else if (ssl)
+			SSL_free(ssl);
+	} else {
+		s->bev = bufferevent_socket_new(b->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (!s->bev) {
 		shut_retry(s, "out of memory");
 		return;

@@ -26,6 +26,7 @@
 #include "kb_page.h"
 #include "kb_config.h"
 #include "log.h"
+#include "tls.h"
 #include "net.h"
 
 #include <errno.h>
@@ -349,6 +350,18 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	{
+		/* replication (and the controlled shutdown's request) over the inter-broker
+		 * listener's TLS, when it is SSL */
+		if (klisten_inter_broker_tls(&b, &b.ib_tls, &b.ib_tls_check_host, eb, sizeof(eb))) {
+			log_fatal(BROKER_MOD, "%s", eb);
+			fprintf(stderr, "samsa-broker: %s\n", eb);
+			rc = 1;
+			goto out;
+		}
+		if (b.ib_tls)
+			kfetcher_set_tls(b.fetcher, b.ib_tls, b.ib_tls_check_host);
+	}
 	b.wake = event_new(b.base, -1, 0, broker_wake_cb, &b);
 	b.tick = event_new(b.base, -1, EV_PERSIST, broker_tick_cb, &b);
 	b.housekeep = event_new(b.base, -1, EV_PERSIST, broker_housekeep_cb, &b);
@@ -417,6 +430,8 @@ out:
 		kfetcher_free(b.fetcher);
 		b.fetcher = NULL;
 		event_base_loop(b.base, EVLOOP_NONBLOCK); /* reap the closed leader connections */
+		tls_ctx_free(b.ib_tls); /* after the fetchers that borrow it */
+		b.ib_tls = NULL;
 		krm_free(b.rm);
 		b.rm = NULL;
 		struct kb_topic *t;

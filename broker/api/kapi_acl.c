@@ -48,10 +48,14 @@ static void kapi_acl_host(const struct kreq *q, char *buf, size_t n)
 	snprintf(buf, n, "%.*s", (int)len, p);
 }
 
-/* the brokers' own listener (and a connection with none: a test's bufferevent pair) */
+/* the brokers' own listener when it is PLAINTEXT (brokers come as User:ANONYMOUS there), and a
+ * connection with none (a test's bufferevent pair). On an SSL inter-broker listener a broker
+ * has its certificate's principal and is checked as Kafka checks it (a follower's Fetch needs
+ * CLUSTER_ACTION: super.users usually lists the brokers). */
 static bool kapi_acl_inter_broker(const struct broker *b, const struct kreq *q)
 {
-	return q->listener < 0 || q->listener == b->cfg->inter_broker_listener;
+	return q->listener < 0 || (q->listener == b->cfg->inter_broker_listener &&
+				   b->cfg->listener[q->listener].security == KB_SEC_PLAINTEXT);
 }
 
 bool kapi_acl_ok(struct broker *b, const struct kreq *q, int rtype, const char *name, int op)

@@ -128,6 +128,24 @@ int klisten_start(struct broker *b, char *eb, size_t el)
 	return 0;
 }
 
+int klisten_inter_broker_tls(const struct broker *b, struct tls_ctx **out, bool *check_host, char *eb, size_t el)
+{
+	const struct kb_config *cfg = b->cfg;
+	*out = NULL;
+	*check_host = false;
+	if (cfg->listener[cfg->inter_broker_listener].security != KB_SEC_SSL)
+		return 0;
+	struct tls_conf tc;
+	kb_config_tls(cfg, &tc);
+	char why[512];
+	int rc = tls_ctx_new(&tc, false, out, why, sizeof(why));
+	if (rc)
+		return err_set(eb, el, rc, "inter-broker TLS: %s", why);
+	const char *eia = cfg->ssl_endpoint_identification_algorithm;
+	*check_host = eia && *eia;
+	return 0;
+}
+
 void klisten_stop(struct broker *b)
 {
 	for (int i = 0; i < b->n_listen; i++) {

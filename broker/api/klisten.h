@@ -10,6 +10,7 @@
 #ifndef SAMSA_KLISTEN_H
 #define SAMSA_KLISTEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,13 @@ struct kb_node;
  * b->adv_port. Returns 0, or ERR_CONFIG / ERR_IO with the reason in eb (what was opened is
  * closed again by klisten_stop). */
 int klisten_start(struct broker *b, char *eb, size_t el);
+/* The client side of the inter-broker listener: when it is SSL, a client TLS context from the
+ * same ssl.* keys (the keystore as the client certificate, the truststore to verify the leader)
+ * into *out, and in *check_host whether ssl.endpoint.identification.algorithm asks for the
+ * leader's host name to be checked; *out NULL for a PLAINTEXT one. Returns 0, or ERR_CONFIG /
+ * ERR_IO with the reason in eb. Ownership: tls_ctx_free(*out) (kfetcher_set_tls takes it). */
+struct tls_ctx;
+int klisten_inter_broker_tls(const struct broker *b, struct tls_ctx **out, bool *check_host, char *eb, size_t el);
 /* Closes the listeners (connections stay) and frees the TLS context. */
 void klisten_stop(struct broker *b);
 /* One line per listener for the start-up log ("PLAINTEXT://0.0.0.0:9092 (advertised h:9092)"). */

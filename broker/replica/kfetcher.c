@@ -32,6 +32,7 @@
 #include "kfw.h"
 #include "log.h"
 #include "net.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -119,6 +120,8 @@ struct kfetcher {
 	size_t n_buckets, n_parts;
 	LIST_HEAD(, kf_conn) conns;
 	size_t n_conns;
+	struct tls_ctx *tls;	/* borrowed; NULL: plaintext to the leaders */
+	bool tls_check_host; /* the leader's certificate must name c->host */
 	struct krepl_batch *scratch; /* batches of one partition's answer, for krepl */
 	size_t cap_scratch;
 };
@@ -277,13 +280,32 @@ static void kf_connected(struct kf_conn *c)
 	struct net_conn_opts o = { .max_frame = (size_t)c->f->opts.max_bytes + KF_FRAME_SLACK };
 	int fd = c->fd;
 	c->fd = -1;
-	c->nc = net_conn_new(c->f->base, fd, &o, &cbs, c); /* owns fd, also on failure */
+	if (c->f->tls) {
+		/* a handshake that fails (an untrusted or misnamed certificate, a refused client
+		 * certificate) is logged by net_conn naming the leader, and closes: kf_closed then
+		 * backs off and retries, so the follower stays out of the ISR until it succeeds */
+		char why[512];
+		uint64_t gen = tls_ctx_generation(c->f->tls);
+		if (tls_ctx_maybe_reload(c->f->tls, kf_now_ms(), why, sizeof(why)))
+			log_error(KF_MOD, "reloading the inter-broker TLS material failed, keeping the old: %s", why);
+		else if (tls_ctx_generation(c->f->tls) != gen)
+			log_info(KF_MOD, "inter-broker TLS material reloaded");
+		struct ssl_st *ssl = tls_ctx_ssl(c->f->tls, c->f->tls_check_host ? c->host : NULL);
+		if (!ssl) {
+			close(fd);
+			kf_conn_failed(c, "cannot set up TLS");
+			return;
+		}
+		c->nc = net_conn_new_tls(c->f->base, fd, ssl, false, &o, &cbs, c); /* owns fd and ssl */
+	} else {
+		c->nc = net_conn_new(c->f->base, fd, &o, &cbs, c); /* owns fd, also on failure */
+	}
 	if (!c->nc) {
 		kf_conn_failed(c, "out of memory");
 		return;
 	}
-	log_info(KF_MOD, "connected to leader %d at %s:%d for %zu partition%s", c->leader, c->host, c->port,
-		 c->n_parts, c->n_parts == 1 ? "" : "s");
+	log_info(KF_MOD, "connected to leader %d at %s:%d%s for %zu partition%s", c->leader, c->host, c->port,
+		 c->f->tls ? " (TLS)" : "", c->n_parts, c->n_parts == 1 ? "" : "s");
 	c->failures = 0;
 	kf_conn_set_state(c, KF_READY, "connected");
 	kf_conn_round_soon(c);
@@ -855,6 +877,12 @@ void kfetcher_free(struct kfetcher *f)
 	free(f->buckets);
 	free(f->scratch);
 	free(f);
+}
+
+void kfetcher_set_tls(struct kfetcher *f, struct tls_ctx *tls, bool check_host)
+{
+	f->tls = tls;
+	f->tls_check_host = check_host;
 }
 
 void kfetcher_set_opts(struct kfetcher *f, const struct kfetcher_opts *o)

@@ -23,6 +23,7 @@
 
 #include "krepl.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,14 @@ struct kfetcher *kfetcher_new(struct event_base *base, int32_t my_broker_id, con
 			      void *arg);
 /* Closes every connection (no callback follows); NULL ok. */
 void kfetcher_free(struct kfetcher *f);
+/* Connect to the leaders with TLS (the inter-broker listener is SSL): tls is a client context
+ * (tls_ctx_new with server false: this broker's key and chain as its client certificate, its
+ * trusted certificates to verify the leader), reloaded here when its files change; with
+ * check_host, the leader's certificate must name the host it is reached at (Kafka's
+ * ssl.endpoint.identification.algorithm=https). Ownership: tls stays the caller's and must
+ * outlive f (or a later call); NULL goes back to plaintext. Connections made from now on use it. */
+struct tls_ctx;
+void kfetcher_set_tls(struct kfetcher *f, struct tls_ctx *tls, bool check_host);
 /* Applies to the rounds that start from now on. Values <= 0 keep their current setting. */
 void kfetcher_set_opts(struct kfetcher *f, const struct kfetcher_opts *o);
 

@@ -187,6 +187,110 @@ class TestBrokerTls(unittest.TestCase):
         os.replace(fresh, pem)  # good material again for the other tests
 
 
+class TestInterBrokerTls(unittest.TestCase):
+    """Replication over TLS: brokers 0-2 use their SSL listener as the inter-broker one
+    (inter.broker.listener.name=SSL, ssl.client.auth=required, each with its own certificate, the
+    leader's host name checked as ssl.endpoint.identification.algorithm's default https asks) and
+    ACLs on with only the brokers (and the plaintext clients, User:ANONYMOUS) as super users and
+    allow.everyone.if.no.acl.found=false, so a follower's Fetch is allowed only as its
+    certificate's principal; an RF=3 topic produced acks=all reaches every replica's log and is
+    read back after kill -9 of its leader. Broker 3 trusts another CA only: it never joins the ISR
+    of the partition it follows and says why."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.case = unittest.TestCase()
+        cls.cluster = kb.Cluster(cls.case, brokers=4, start=False)
+        cls.ca = CA(os.path.join(cls.cluster.dir, "certs"))
+        other = CA(os.path.join(cls.cluster.dir, "other-certs"), name="other-ca")
+        supers = ";".join("User:CN=broker%d,O=samsa" % b.id for b in cls.cluster.brokers)
+        for b in cls.cluster.brokers:
+            pem = cls.ca.issue("broker%d" % b.id, "/O=samsa/CN=broker%d" % b.id, server=True)[0]
+            b.ssl_port = free_port()
+            extra = ["listeners=PLAINTEXT://127.0.0.1:%d,SSL://127.0.0.1:%d" % (b.port, b.ssl_port),
+                     "inter.broker.listener.name=SSL", "ssl.client.auth=required",
+                     "ssl.keystore.type=PEM", "ssl.keystore.location=%s" % pem, "ssl.truststore.type=PEM",
+                     "ssl.truststore.location=%s" % (other.crt if b.id == 3 else cls.ca.crt),
+                     "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
+                     "super.users=%s;User:ANONYMOUS" % supers, "allow.everyone.if.no.acl.found=false",
+                     "replica.lag.time.max.ms=4000"]
+            with open(b.props, "a") as f:
+                f.write("\n".join(extra) + "\n")
+        # broker 3 joins in its own test: it must not become the controller the others ask
+        for b in cls.cluster.brokers[:3]:
+            b.start()
+        for b in cls.cluster.brokers[:3]:
+            b.wait_ready()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.case.doCleanups()
+
+    def create(self, topic, replicas):
+        admin = confluent_kafka.admin.AdminClient({"bootstrap.servers": self.cluster.bootstrap})
+        fs = admin.create_topics([confluent_kafka.admin.NewTopic(topic, 1, replica_assignment=[replicas])],
+                                 request_timeout=20)
+        fs[topic].result(30)
+
+    def segment_bytes(self, b, topic):
+        d = os.path.join(b.log_dirs, topic + "-0")
+        out = b""
+        for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            if n.endswith(".log"):
+                with open(os.path.join(d, n), "rb") as f:
+                    out += f.read()
+        return out
+
+    def test_replication_over_mutual_tls_survives_a_leader_kill(self):
+        self.create("ibtls", [0, 1, 2])
+        self.cluster.wait_state("ibtls", 0, lambda s: sorted(s["isr"]) == [0, 1, 2], 60, "an ISR of 0, 1, 2")
+        p = confluent_kafka.Producer({"bootstrap.servers": self.cluster.bootstrap, "acks": "all"})
+        values = [b"tls-replicated-%03d" % i for i in range(100)]
+        for v in values:
+            p.produce("ibtls", value=v, partition=0)
+        self.assertEqual(p.flush(30), 0)
+        # acks=all answered: every replica's log has every record (sent to it over TLS)
+        for b in self.cluster.brokers[:3]:
+            wait_for(lambda: all(v in self.segment_bytes(b, "ibtls") for v in values), 30,
+                     "broker %d's log to hold the records" % b.id)
+        leader = self.cluster.state("ibtls", 0)["leader"]
+        for b in self.cluster.brokers[:3]:
+            if b.id != leader:
+                self.assertIn("connected to leader %d at 127.0.0.1:%d (TLS)" % (leader, self.cluster.brokers[leader].ssl_port),
+                              b.log_text())
+        # the followers came as their certificates' principals (super users): nothing denied
+        self.assertNotIn("denied", self.cluster.brokers[leader].log_text())
+        self.cluster.kill9(leader)
+        st = self.cluster.wait_state("ibtls", 0, lambda s: s["leader"] not in (leader, -1), 60, "a new leader")
+        survivor = self.cluster.brokers[st["leader"]]
+        r = kcat("-b", survivor.bootstrap, "-C", "-t", "ibtls", "-p", "0", "-o", "beginning", "-e", "-f", "%s\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split(), values)
+        # a controlled shutdown asks the controller over the inter-broker listener's TLS too:
+        # the survivor's leadership moves to the other replica before it stops
+        self.cluster.stop_broker(survivor.id)
+        self.assertIn("done: this broker leads no partition", survivor.log_text())
+        self.assertNotIn(survivor.id, self.cluster.state("ibtls", 0)["isr"])
+
+    def test_untrusting_follower_never_joins_the_isr_and_says_why(self):
+        b3 = self.cluster.brokers[3]
+        b3.start()
+        b3.wait_ready()
+        lead = min(i for i in self.cluster.live_ids() if i != 3)  # the other test stops two
+        self.create("untrusted", [lead, 3])
+        wait_for(lambda: "certificate verify failed" in b3.log_text(), 30, "broker 3 to log why it cannot fetch")
+        # created with both in the ISR, the leader drops broker 3 once it lags replica.lag.time.max.ms
+        self.cluster.wait_state("untrusted", 0, lambda s: s["leader"] == lead and s["isr"] == [lead], 30,
+                                "an ISR of the leader alone")
+        p = confluent_kafka.Producer({"bootstrap.servers": self.cluster.brokers[lead].bootstrap, "acks": "1"})
+        p.produce("untrusted", value=b"only-on-the-leader", partition=0)
+        self.assertEqual(p.flush(30), 0)
+        n = b3.log_text().count("certificate verify failed")
+        wait_for(lambda: b3.log_text().count("certificate verify failed") > n, 30, "broker 3 to try again")
+        self.assertEqual(self.cluster.state("untrusted", 0)["isr"], [lead])
+        self.assertNotIn(b"only-on-the-leader", self.segment_bytes(b3, "untrusted"))
+
+
 class TestBadTlsConfig(unittest.TestCase):
     def start_fails(self, extra, words):
         work = WorkDir(self, prefix="samsa-kbtls-bad-")
@@ -209,8 +313,11 @@ class TestBadTlsConfig(unittest.TestCase):
                          ["ssl.keystore.type", "PEM"])
         self.start_fails({"listeners": two, "ssl.keystore.location": "/x/k.pem", "ssl.client.auth": "required"},
                          ["ssl.truststore"])
-        self.start_fails({"listeners": "SSL://127.0.0.1:%d" % free_port(), "ssl.keystore.location": "/x/k.pem",
-                          "inter.broker.listener.name": "SSL"}, ["inter-broker", "SSL"])
+        self.start_fails({"listeners": "SASL_PLAINTEXT://127.0.0.1:%d" % free_port(),
+                          "inter.broker.listener.name": "SASL_PLAINTEXT"}, ["inter-broker SASL", "SASL_PLAINTEXT"])
+        self.start_fails({"listeners": two, "ssl.keystore.location": "/x/k.pem",
+                          "ssl.endpoint.identification.algorithm": "bogus"},
+                         ["ssl.endpoint.identification.algorithm", "bogus"])
         self.start_fails({"listeners": "SSL://127.0.0.1:%d" % free_port(), "ssl.keystore.location": "/x/k.pem"},
                          ["security.inter.broker.protocol PLAINTEXT"])
         self.start_fails({"listeners": "CLIENT://127.0.0.1:%d" % free_port()},
