@@ -12,6 +12,7 @@
 #include "kb_cluster.h"
 #include "kout.h"
 #include "kwire.h"
+#include "kwepoch.h"
 #include "kwoffs.h"
 #include "log.h"
 #include "klog.h"
@@ -98,42 +99,33 @@ int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
 }
 
 /* ---- OffsetForLeaderEpoch (API 23, KIP-101/KIP-279/KIP-320) ----
- * Request v0-1: [topic [partition leader_epoch]]; v2 adds current_leader_epoch before
- * leader_epoch; v3 starts with replica_id. Response v0: [topic [error partition end_offset]];
- * v1 adds leader_epoch before end_offset; v2+ start with throttle_time_ms. Schemas:
- * OffsetForLeaderEpochRequest.json / Response.json (versions 0-3 are not flexible). */
+ * The request and response bytes are kwepoch's (v0-3); this answers each partition from the
+ * replica manager, after DESCRIBE on its topic. */
 int kapi_offsets_for_epoch(struct broker *b, struct kreq *q, struct kout *o)
 {
-	struct rbuf *r = &q->r;
-	struct wbuf *w = &o->w;
-	int32_t replica = -1;
-	if (q->ver >= 3)
-		rbuf_i32(r, &replica);
-	int32_t nt = kwire_count_read(r, 6);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (q->ver >= 2)
-		wbuf_i32(w, 0); /* throttle_time_ms */
-	wbuf_i32(w, nt);
-	for (int32_t ti = 0; ti < nt; ti++) {
-		char name[KB_TOPIC_MAX + 2];
-		int bad = kwire_str_read(r, name, sizeof(name), NULL);
-		int32_t np = kwire_count_read(r, q->ver >= 2 ? 12 : 8);
-		if (r->err || np < 0)
-			return ERR_PROTO;
-		bool allowed = kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_DESCRIBE);
-		wbuf_str_i16(w, name);
-		wbuf_i32(w, np);
-		for (int32_t pi = 0; pi < np; pi++) {
-			int32_t idx, cur_epoch = -1, asked;
-			rbuf_i32(r, &idx);
-			if (q->ver >= 2)
-				rbuf_i32(r, &cur_epoch);
-			rbuf_i32(r, &asked);
-			if (r->err)
-				return ERR_PROTO;
+	struct kwepoch_req eq;
+	int rc = kwepoch_req_decode(&q->r, q->ver, &eq);
+	if (rc) {
+		kwepoch_req_free(&eq);
+		return rc;
+	}
+	struct kwepoch_tresp *tr = calloc((size_t)(eq.n ? eq.n : 1), sizeof(*tr));
+	rc = tr ? 0 : ERR_NOMEM;
+	for (int32_t ti = 0; ti < eq.n && !rc; ti++) {
+		const struct kwepoch_topic *et = &eq.topics[ti];
+		struct kwepoch_presp *pr = calloc((size_t)(et->n ? et->n : 1), sizeof(*pr));
+		if (!pr) {
+			rc = ERR_NOMEM;
+			break;
+		}
+		tr[ti].name = et->name;
+		tr[ti].n = et->n;
+		tr[ti].parts = pr;
+		bool allowed = kapi_acl_ok(b, q, KACL_RT_TOPIC, et->name, KACL_OP_DESCRIBE);
+		for (int32_t pi = 0; pi < et->n; pi++) {
+			const struct kwepoch_part *ep = &et->parts[pi];
 			struct kb_topic *t = NULL;
-			struct kb_part *p = bad ? NULL : kb_part_find(b, name, idx, &t);
+			struct kb_part *p = et->bad ? NULL : kb_part_find(b, et->name, ep->index, &t);
 			int16_t err;
 			int32_t epoch = -1;
 			int64_t end = -1;
@@ -141,16 +133,24 @@ int kapi_offsets_for_epoch(struct broker *b, struct kreq *q, struct kout *o)
 				err = KE_TOPIC_AUTHORIZATION_FAILED;
 			else if (!p || t->deleting)
 				err = KE_UNKNOWN_TOPIC_OR_PARTITION;
-			else if (!krm_hosted(b->rm, name, idx))
+			else if (!krm_hosted(b->rm, et->name, ep->index))
 				err = KE_NOT_LEADER_OR_FOLLOWER;
 			else
-				err = krm_offset_for_epoch(b->rm, name, idx, cur_epoch, asked, &epoch, &end);
-			wbuf_i16(w, err);
-			wbuf_i32(w, idx);
-			if (q->ver >= 1)
-				wbuf_i32(w, err ? -1 : epoch);
-			wbuf_i64(w, err ? -1 : end);
+				err = krm_offset_for_epoch(b->rm, et->name, ep->index, ep->current_leader_epoch,
+							   ep->leader_epoch, &epoch, &end);
+			pr[pi].error = err;
+			pr[pi].index = ep->index;
+			pr[pi].leader_epoch = err ? -1 : epoch;
+			pr[pi].end_offset = err ? -1 : end;
 		}
 	}
-	return 0;
+	if (!rc) {
+		struct kwepoch_resp m = { .throttle_ms = 0, .n = eq.n, .topics = tr };
+		kwepoch_resp_encode(&o->w, q->ver, &m);
+	}
+	for (int32_t ti = 0; tr && ti < eq.n; ti++)
+		free((void *)tr[ti].parts);
+	free(tr);
+	kwepoch_req_free(&eq);
+	return rc;
 }

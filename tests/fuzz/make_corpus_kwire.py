@@ -1,7 +1,8 @@
-"""Regenerates the seed corpora of the kwprod, kwfetch and kwoffs harnesses
-(tests/fuzz/corpus/kw{prod,fetch,offs}): Produce, Fetch and ListOffsets request bodies (after
-the request header), the first byte picking the version as each harness does, written field by
-field from apache/kafka's {Produce,Fetch,ListOffsets}Request.json.
+"""Regenerates the seed corpora of the kwprod, kwfetch, kwoffs and kwepoch harnesses
+(tests/fuzz/corpus/kw{prod,fetch,offs,epoch}): Produce, Fetch, ListOffsets and
+OffsetForLeaderEpoch request bodies (after the request header), the first byte picking the
+version as each harness does, written field by field from apache/kafka's
+{Produce,Fetch,ListOffsets,OffsetForLeaderEpoch}Request.json.
     /usr/bin/python3 tests/fuzz/make_corpus_kwire.py
 """
 import os
@@ -84,6 +85,20 @@ def offsets(ver, topics, replica=-1):
     return bytes([ver]) + body + arr(tb)
 
 
+def epoch(ver, topics, replica=1):
+    body = i32(replica) if ver >= 3 else b""
+    tb = []
+    for t, ps in topics:
+        pb = []
+        for p, e in ps:
+            x = i32(p)
+            if ver >= 2:
+                x += i32(e)
+            pb.append(x + i32(e))
+        tb.append(s16(t) + arr(pb))
+    return bytes([ver]) + body + arr(tb)
+
+
 corpora = {
     "kwprod": {
         "v3_one": produce(3, [("t", [(0, BATCH)])]),
@@ -113,6 +128,16 @@ corpora = {
         "v5_long_name": offsets(5, [("x" * 300, [(0, -1)])]),
         "v3_nul_name": offsets(3, [(b"a\x00b", [(0, -1)])]),
         "v5_truncated": offsets(5, [("t", [(0, -1)])])[:-5],
+    },
+    "kwepoch": {
+        "v0_one": epoch(0, [("t", [(0, 0)])]),
+        "v1_two": epoch(1, [("cities", [(0, 3), (1, 2)]), ("t.x", [(2, 0)])]),
+        "v2_current": epoch(2, [("t", [(0, 5)])]),
+        "v3_replica": epoch(3, [("t", [(0, 5), (1, 4)])], replica=2),
+        "v3_long_name": epoch(3, [("x" * 300, [(0, 1)])]),
+        "v2_nul_name": epoch(2, [(b"a\x00b", [(0, 1)])]),
+        "v3_truncated": epoch(3, [("t", [(0, 5)])])[:-3],
+        "v0_empty": epoch(0, []),
     },
 }
 
