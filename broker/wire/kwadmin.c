@@ -45,21 +45,17 @@ static int kwadmin_cstr_read(struct rbuf *r, char **out)
 /* An array of broker ids (not nullable) into a->ids. */
 static int kwadmin_ids_read(struct rbuf *r, struct kwadmin_assign *a)
 {
-	int32_t n = kwire_count_read(r, KWADMIN_MIN_ID);
-	if (r->err || n < 0)
-		return ERR_PROTO;
-	if (n > 0) {
-		a->ids = calloc((size_t)n, sizeof(*a->ids));
-		if (!a->ids)
-			return ERR_NOMEM;
-		a->n = n;
-	}
-	for (int32_t i = 0; i < n; i++)
+	int rc;
+	a->ids = kwire_array_read(r, KWADMIN_MIN_ID, sizeof(*a->ids), false, &a->n, &rc);
+	if (rc)
+		return rc;
+	for (int32_t i = 0; i < a->n; i++)
 		rbuf_i32(r, &a->ids[i]);
 	return r->err ? ERR_PROTO : 0;
 }
 
-/* A nullable array count and its zeroed elements. */
+/* A nullable array count (-1 kept in *n, unlike kwire_array_read, so that a null assignment or
+ * config array re-encodes as null) and its zeroed elements. */
 static int kwadmin_array_read(struct rbuf *r, size_t min_elem, size_t sz, int32_t *n, void **v)
 {
 	*n = kwire_count_read(r, min_elem);
@@ -96,15 +92,11 @@ static void kwadmin_assign_write(struct wbuf *w, const struct kwadmin_assign *a,
 int kwadmin_ct_req_decode(struct rbuf *r, int16_t ver, struct kwadmin_ct_req *out)
 {
 	memset(out, 0, sizeof(*out));
-	int32_t nt = kwire_count_read(r, KWADMIN_MIN_CT_TOPIC);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (nt > 0) {
-		out->topics = calloc((size_t)nt, sizeof(*out->topics));
-		if (!out->topics)
-			return ERR_NOMEM;
-		out->n = nt;
-	}
+	int rc;
+	out->topics = kwire_array_read(r, KWADMIN_MIN_CT_TOPIC, sizeof(*out->topics), false, &out->n, &rc);
+	if (rc)
+		return rc;
+	int32_t nt = out->n;
 	for (int32_t ti = 0; ti < nt; ti++) {
 		struct kwadmin_ct_topic *t = &out->topics[ti];
 		kwadmin_name_read(r, &t->name);
@@ -112,7 +104,7 @@ int kwadmin_ct_req_decode(struct rbuf *r, int16_t ver, struct kwadmin_ct_req *ou
 		rbuf_i16(r, &t->rf);
 		if (r->err)
 			return ERR_PROTO;
-		int rc = kwadmin_array_read(r, KWADMIN_MIN_CT_ASSIGN, sizeof(*t->assign), &t->nassign,
+		rc = kwadmin_array_read(r, KWADMIN_MIN_CT_ASSIGN, sizeof(*t->assign), &t->nassign,
 					    (void **)&t->assign);
 		if (rc)
 			return rc;
@@ -196,15 +188,11 @@ int kwadmin_dt_req_decode(struct rbuf *r, int16_t ver, struct kwadmin_dt_req *ou
 {
 	(void)ver; /* v0-3 share one request schema */
 	memset(out, 0, sizeof(*out));
-	int32_t nt = kwire_count_read(r, KWADMIN_MIN_NAME);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (nt > 0) {
-		out->topics = calloc((size_t)nt, sizeof(*out->topics));
-		if (!out->topics)
-			return ERR_NOMEM;
-		out->n = nt;
-	}
+	int rc;
+	out->topics = kwire_array_read(r, KWADMIN_MIN_NAME, sizeof(*out->topics), false, &out->n, &rc);
+	if (rc)
+		return rc;
+	int32_t nt = out->n;
 	for (int32_t ti = 0; ti < nt && !r->err; ti++)
 		kwadmin_name_read(r, &out->topics[ti]);
 	rbuf_i32(r, &out->timeout_ms);
@@ -247,22 +235,18 @@ int kwadmin_cp_req_decode(struct rbuf *r, int16_t ver, struct kwadmin_cp_req *ou
 {
 	(void)ver; /* v0 and v1 share one request schema */
 	memset(out, 0, sizeof(*out));
-	int32_t nt = kwire_count_read(r, KWADMIN_MIN_CP_TOPIC);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (nt > 0) {
-		out->topics = calloc((size_t)nt, sizeof(*out->topics));
-		if (!out->topics)
-			return ERR_NOMEM;
-		out->n = nt;
-	}
+	int rc;
+	out->topics = kwire_array_read(r, KWADMIN_MIN_CP_TOPIC, sizeof(*out->topics), false, &out->n, &rc);
+	if (rc)
+		return rc;
+	int32_t nt = out->n;
 	for (int32_t ti = 0; ti < nt; ti++) {
 		struct kwadmin_cp_topic *t = &out->topics[ti];
 		kwadmin_name_read(r, &t->name);
 		rbuf_i32(r, &t->count);
 		if (r->err)
 			return ERR_PROTO;
-		int rc = kwadmin_array_read(r, KWADMIN_MIN_CP_ASSIGN, sizeof(*t->assign), &t->nassign,
+		rc = kwadmin_array_read(r, KWADMIN_MIN_CP_ASSIGN, sizeof(*t->assign), &t->nassign,
 					    (void **)&t->assign);
 		if (rc)
 			return rc;

@@ -16,28 +16,17 @@ int kwepoch_req_decode(struct rbuf *r, int16_t ver, struct kwepoch_req *out)
 	if (ver >= 3)
 		rbuf_i32(r, &out->replica_id);
 	/* a topic is at least an empty name and a count */
-	int32_t nt = kwire_count_read(r, 6);
-	if (r->err || nt < 0)
-		return ERR_PROTO;
-	if (nt > 0) {
-		out->topics = calloc((size_t)nt, sizeof(*out->topics));
-		if (!out->topics)
-			return ERR_NOMEM;
-		out->n = nt;
-	}
-	for (int32_t ti = 0; ti < nt; ti++) {
+	int rc;
+	out->topics = kwire_array_read(r, 6, sizeof(*out->topics), false, &out->n, &rc);
+	if (rc)
+		return rc;
+	for (int32_t ti = 0; ti < out->n; ti++) {
 		struct kwepoch_topic *t = &out->topics[ti];
 		t->bad = kwire_str_read(r, t->name, sizeof(t->name), NULL) != 0;
-		int32_t np = kwire_count_read(r, ver >= 2 ? 12 : 8);
-		if (r->err || np < 0)
-			return ERR_PROTO;
-		if (np > 0) {
-			t->parts = calloc((size_t)np, sizeof(*t->parts));
-			if (!t->parts)
-				return ERR_NOMEM;
-			t->n = np;
-		}
-		for (int32_t pi = 0; pi < np; pi++) {
+		t->parts = kwire_array_read(r, ver >= 2 ? 12 : 8, sizeof(*t->parts), false, &t->n, &rc);
+		if (rc)
+			return rc;
+		for (int32_t pi = 0; pi < t->n; pi++) {
 			struct kwepoch_part *p = &t->parts[pi];
 			p->current_leader_epoch = -1;
 			rbuf_i32(r, &p->index);
