@@ -356,6 +356,11 @@ static void zk_quorum_close_clients(struct zk_server *srv, const char *why)
 	for (struct zk_conn *c = srv->conns; c; c = c->next) {
 		if (!c->nc || net_conn_closing(c->nc))
 			continue;
+		/* a connection without a session yet (its ConnectRequest, or a four-letter word such as
+		 * a monitor's srvr, not read yet) has nothing to lose: it stays, and is answered by what
+		 * the server is when its bytes are read (closing it dropped a srvr unanswered) */
+		if (c->state == ZK_CONN_HANDSHAKE)
+			continue;
 		/* replies already written (committed) still leave; held ones (not committed, or
 		 * waiting for the leader) are dropped: the client reconnects and asks again */
 		while (c->held_head) {
