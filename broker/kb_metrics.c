@@ -141,8 +141,7 @@ static void km_groups(struct evbuffer *out, struct broker *b)
 	static const char *const helps[] = {
 		"Members of a consumer group this broker coordinates",
 		"A consumer group's committed offset of a partition",
-		"A consumer group's lag: the partition's high watermark less its committed offset (partitions "
-		"this broker hosts)",
+		"A consumer group's lag: a hosted partition's high watermark less the committed offset",
 	};
 	if (!kb_groups_core(b))
 		return;
