@@ -325,7 +325,7 @@ static int kb_zktls_ep_parse(struct kb_zktls_ep *ep, const char *s, size_t len, 
 	long port = strtol(colon + 1, &end, 10);
 	if (*end || port <= 0 || port > 65535 || strlen(host) >= sizeof(ep->host))
 		return err_set(eb, el, ERR_CONFIG, "invalid host:port '%.*s' in zookeeper.connect", (int)len, s);
-	snprintf(ep->host, sizeof(ep->host), "%s", host);
+	memcpy(ep->host, host, strlen(host) + 1); /* its length checked above */
 	ep->port = (int)port;
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	char ps[16];
