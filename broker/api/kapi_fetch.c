@@ -25,8 +25,13 @@
 /* ---- Fetch ---- */
 
 int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_req *fq, const int16_t *terr,
-			  struct kout *o)
+			  struct kout *o, bool *now)
 {
+	/* Kafka's ReplicaManager.fetchMessages answers at once, without waiting for min_bytes, when
+	 * no partition was authorized or one of those read has an error (not the leader, unknown,
+	 * fenced epoch, out of range): waiting would not change the answer */
+	int32_t read = 0;
+	bool failed = false;
 	struct wbuf *w = &o->w;
 	int32_t replica = fq->replica_id;
 	int32_t max_bytes = fq->max_bytes;
@@ -67,6 +72,10 @@ int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_re
 				err = krm_fetch(b->rm, name, idx, replica < 0 ? -1 : replica, fp->current_leader_epoch,
 						fp->fetch_offset, want, kb_now_ms(), &sl, &hw, &start);
 			}
+			if (refused == KE_NONE) {
+				read++;
+				failed = failed || err != KE_NONE;
+			}
 			bool send = sl.len > 0 && sl.fd >= 0;
 			struct kwfetch_presp pr = { .partition = idx,
 						    .error = err,
@@ -85,6 +94,8 @@ int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_re
 			}
 		}
 	}
+	if (now)
+		*now = read == 0 || failed;
 	return total;
 }
 
@@ -146,8 +157,9 @@ int kapi_fetch_request(struct broker *b, struct kreq *q, struct kout *o, struct 
 		kwfetch_req_free(&fq);
 		return ERR_NOMEM;
 	}
-	int64_t got = kapi_fetch_answer(b, q->ver, &fq, terr, o);
-	if (got >= fq.min_bytes || fq.max_wait_ms <= 0) {
+	bool now = false;
+	int64_t got = kapi_fetch_answer(b, q->ver, &fq, terr, o, &now);
+	if (now || got >= fq.min_bytes || fq.max_wait_ms <= 0) {
 		free(terr);
 		kwfetch_req_free(&fq);
 		return 0;
@@ -196,13 +208,15 @@ void kapi_fetch_retry_at(struct broker *b, int64_t now)
 		kout_init(&o, fw->corr);
 		if (kconn_tls(c))
 			kout_no_sendfile(&o); /* TLS: the records are copied through the connection */
-		int64_t got = kapi_fetch_answer(b, fw->ver, fq, fw->terr, &o);
-		if (got < fq->min_bytes && now < kfpurg_deadline(w)) {
+		bool at_once = false;
+		int64_t got = kapi_fetch_answer(b, fw->ver, fq, fw->terr, &o, &at_once);
+		if (!at_once && got < fq->min_bytes && now < kfpurg_deadline(w)) {
 			kout_abort(&o);
 			kfpurg_rewait(b->fpurg, w);
 			continue;
 		}
-		/* enough bytes, or its deadline: answered with what there is */
+		/* enough bytes, an error (say, no longer the leader), or its deadline: answered with
+		 * what there is */
 		kout_finish(&o, fw->resp); /* the connection's queue owns the slot */
 		kfpurg_remove(b->fpurg, w);
 		kapi_fwait_free(fw);

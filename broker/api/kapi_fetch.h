@@ -10,6 +10,7 @@
 #ifndef SAMSA_KAPI_FETCH_H
 #define SAMSA_KAPI_FETCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct broker;
@@ -22,12 +23,13 @@ struct kwfetch_req;
 /* Writes the body of a Fetch response of version ver to the decoded request fq into o (the
  * records as file ranges). terr (NULL: none) holds per topic of fq an error decided before
  * (the authorizer's refusal), answered for each of its partitions instead of reading them.
- * Returns the record bytes it holds. */
+ * Returns the record bytes it holds; *now (may be NULL) says whether it must be sent as it is,
+ * without waiting for min_bytes: no partition was authorized, or one read has an error. */
 int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_req *fq, const int16_t *terr,
-			  struct kout *o);
+			  struct kout *o, bool *now);
 /* Handles Fetch q, answered into slot resp. Returns 0 (answered in o), 2 (held in the fetch
- * purgatory, b->fpurg, decoded: kapi_fetch_retry answers it into resp once min_bytes are there
- * or at max_wait_ms), or < 0 (malformed, or no memory). */
+ * purgatory, b->fpurg, decoded: kapi_fetch_retry answers it into resp once min_bytes are there,
+ * a partition has an error, or at max_wait_ms), or < 0 (malformed, or no memory). */
 int kapi_fetch_request(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
 /* topic-part changed (krm_ops.wake: an append, a HW move, a role change): the fetches waiting
  * on it are retried at the next kapi_fetch_retry. Safe from inside the replica manager. */
