@@ -276,12 +276,16 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 		break;
 	case API_KIND_PRODUCE:
 		rc = d->produce(b, &q, &o, resp);
-		if (rc == 1) { /* acks=0 */
+		if (rc == 1 || rc == 3) { /* acks=0 */
 			kout_abort(&o);
 			TAILQ_REMOVE(&c->q, resp, link);
 			free(resp);
 			kconn_flush(c);
-			return 0;
+			if (rc == 1)
+				return 0;
+			/* refused (logged per partition): closed, as Kafka closes it */
+			log_info(API_MOD, "acks=0 produce from %s refused; closing the connection", net_conn_peer(c->nc));
+			return ERR_CLOSED;
 		}
 		if (rc == 2) { /* acks=all held in the purgatory: produce_completed answers it */
 			kout_abort(&o);

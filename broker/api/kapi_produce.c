@@ -192,7 +192,8 @@ static void produce_completed(void *arg, struct krm_produce *pr)
 }
 
 /* Returns 0 (answered in o), 1 (acks=0: no response), 2 (held in the purgatory: the response
- * is written when the ISR has every acks=all partition), or < 0 (malformed). The request
+ * is written when the ISR has every acks=all partition), 3 (acks=0 with a partition refused:
+ * the connection is to be closed), or < 0 (malformed). The request
  * bytes are kwprod's. */
 int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp)
 {
@@ -301,8 +302,14 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 		for (int32_t pi = 0; pi < pw->req.topics[ti].n; pi++)
 			pw->req.topics[ti].parts[pi].records = NULL;
 	if (acks == 0) {
-		kprod_free(pw); /* no response at all; acks=0 never waits in the purgatory */
-		return 1;
+		/* no response at all; acks=0 never waits in the purgatory. A partition refused: Kafka
+		 * closes the connection, the only way such a producer learns that something failed
+		 * (its next send reconnects and refreshes its metadata) */
+		int refused = 0;
+		for (size_t i = 0; i < nslots && !refused; i++)
+			refused = pw->ps[i].error != KE_NONE;
+		kprod_free(pw);
+		return refused ? 3 : 1;
 	}
 	if (!krm_produce_submit(b->rm, pw->pr)) {
 		LIST_INSERT_HEAD(&b->prod_waits, pw, link);

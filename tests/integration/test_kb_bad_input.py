@@ -161,6 +161,20 @@ class BadInputTest(SharedFixtureTest):
         self.assertIn("refused", self.cluster.brokers[0].log_text())
         self.assert_intact()
 
+    def test_produce_acks0_refused_closes(self):
+        # acks=0 gets no answer: accepted, the connection stays; refused (an unknown
+        # partition), the broker closes it as Kafka does, the only error such a producer sees
+        k = KafkaRaw(self.port)
+        k.request(0, 3, produce_body("t", 0, batch([b"zero-acks"]), acks=0))
+        k.request(3, 1, struct.pack(">i", 0))  # Metadata v1, no topics: answered next
+        r = k.recv()
+        self.assertIsNotNone(r)
+        self.assertEqual(struct.unpack_from(">i", r, 0)[0], k.corr)
+        k.request(0, 3, produce_body("t", 7, batch([b"nowhere"]), acks=0))
+        self.assert_closed(k)
+        self.assertIn("acks=0 produce from", self.cluster.brokers[0].log_text())
+        self.assert_intact()
+
     def test_invalid_topic_names(self):
         _, _, t = kbharness.metadata_v1(self.port, ["bad name!", "x" * 300, ".."])
         self.assertEqual(t["bad name!"][0], 17)
