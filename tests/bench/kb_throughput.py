@@ -22,8 +22,13 @@ handshake, no session resumption) and one ApiVersions round trip, alternating PL
 the median and p99 ms per connection of each, and their difference. A client of Python's ssl
 (OpenSSL), one connection at a time.
 
+With --idempotent, each case runs with acks=all without and with enable.idempotence=true in turn
+(librdkafka's idempotent producer: InitProducerId, sequence numbers checked by the leader, at
+most 5 requests in flight per connection), and the ratio idempotent/plain is printed per case,
+of the medians and of each round, as for --tls.
+
     kb_throughput.py --perf build/tests/bench/kafka-producer-perf-test [--records 500000] [--repeat 3]
-        [--tls [--handshakes 500]]
+        [--tls [--handshakes 500] | --idempotent]
     env: SAMSA_COORD, SAMSA_BROKER (the daemons), PYTHONPATH=tests/lib
 """
 import argparse
@@ -110,6 +115,7 @@ def main(argv):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--tls", action="store_true", help="also over an SSL listener, and the handshake cost")
     ap.add_argument("--handshakes", type=int, default=500)
+    ap.add_argument("--idempotent", action="store_true", help="acks=all without and with enable.idempotence")
     args = ap.parse_args(argv)
     tool = os.path.abspath(args.perf)
 
@@ -141,27 +147,36 @@ def main(argv):
                         ("security.protocol=ssl", "ssl.ca.location=" + ca.crt))
             cases = [("RF=1 acks=1", "rf1", "1", plain), ("RF=1 acks=1 SSL", "rf1", "1", over_ssl),
                      ("RF=3 acks=all", "rf3", "all", plain), ("RF=3 acks=all SSL", "rf3", "all", over_ssl)]
+        variant = None  # the suffix of the cases compared with their plain twin
+        if args.tls:
+            variant = " SSL"
+        elif args.idempotent:
+            variant = " idempotent"
+            idem = (c.bootstrap, ("enable.idempotence=true",))
+            cases = [("RF=1 acks=all", "rf1", "all", plain), ("RF=1 acks=all idempotent", "rf1", "all", idem),
+                     ("RF=3 acks=all", "rf3", "all", plain), ("RF=3 acks=all idempotent", "rf3", "all", idem)]
         runs = {name: [] for name, _, _, _ in cases}
         for i in range(args.repeat):
             for name, topic, acks, (bootstrap, props) in cases:
                 r = perf(tool, bootstrap, topic, acks, args.records, props)
                 runs[name].append(r)
-                print("  run %d %-18s %s" % (i + 1, name, r["line"]), file=sys.stderr)
+                print("  run %d %-24s %s" % (i + 1, name, r["line"]), file=sys.stderr)
         med = {}
         for name, _, _, _ in cases:
             rs = sorted(runs[name], key=lambda r: r["rps"])
             med[name] = rs[(len(rs) - 1) // 2]
             r = med[name]
-            print("%-18s records/s=%.0f MB/s=%.2f p50_ms=%d p99_ms=%d (median of %d)"
+            print("%-24s records/s=%.0f MB/s=%.2f p50_ms=%d p99_ms=%d (median of %d)"
                   % (name, r["rps"], r["mbps"], r["p50"], r["p99"], len(rs)))
-        print("ratio RF3-acks-all/RF1-acks-1=%.2f" % (med["RF=3 acks=all"]["rps"] / med["RF=1 acks=1"]["rps"]))
+        if "RF=1 acks=1" in med:
+            print("ratio RF3-acks-all/RF1-acks-1=%.2f" % (med["RF=3 acks=all"]["rps"] / med["RF=1 acks=1"]["rps"]))
+        for name in [n for n, _, _, _ in cases if variant and n + variant in med]:
+            # each round's variant run follows its plain run: their ratio sees the same load
+            rounds = [t["rps"] / p["rps"] for p, t in zip(runs[name], runs[name + variant])]
+            print("ratio %s%s/%s=%.2f (of the medians; median of the %d rounds' ratios %.2f: %s)"
+                  % (name, variant, "PLAINTEXT" if args.tls else "plain", med[name + variant]["rps"] / med[name]["rps"],
+                     len(rounds), statistics.median(rounds), " ".join("%.2f" % x for x in rounds)))
         if args.tls:
-            for name in ("RF=1 acks=1", "RF=3 acks=all"):
-                # each round's SSL run follows its PLAINTEXT run: their ratio sees the same load
-                rounds = [t["rps"] / p["rps"] for p, t in zip(runs[name], runs[name + " SSL"])]
-                print("ratio %s SSL/PLAINTEXT=%.2f (of the medians; median of the %d rounds' ratios %.2f: %s)"
-                      % (name, med[name + " SSL"]["rps"] / med[name]["rps"], len(rounds),
-                         statistics.median(rounds), " ".join("%.2f" % x for x in rounds)))
             ctx = ssl.create_default_context(cafile=ca.crt)
             ms = {"PLAINTEXT": [], "SSL": []}
             what = {}
