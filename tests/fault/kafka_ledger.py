@@ -26,11 +26,18 @@ places (`retry`):
 Each delivery report is recorded: "ack" with the offset, "fail" with the error once attempts are
 used up; sends without a report when the producer stops are "unknown".
 
+KafkajsLedgerProducer is the same ledger kept of kafkajs's idempotent producer (kafkajs_ledger.js,
+in a node process).
+
 read_all reads every partition from its start to its end (the high watermark) with an assigned
 confluent-kafka consumer (no group) and returns {partition: [(offset, seq)]}.
 """
+import json
 import logging
+import os
 import re
+import shutil
+import subprocess
 import threading
 import time
 
@@ -291,3 +298,96 @@ def read_all(bootstrap, topic, partitions, timeout=60):
         return out
     finally:
         c.close()
+
+
+class KafkajsLedgerProducer(threading.Thread):
+    """LedgerProducer's interface over kafkajs_ledger.js: kafkajs's idempotent producer (acks=-1,
+    its own retries, which an idempotent producer never gives up) in a node process of its own,
+    one send at a time per partition; this thread reads its event lines into the same ledger.
+    kafkajs says nothing of the requests it sends again, so `retried` stays empty: any
+    duplicate read back is an error for ledger_check, as an idempotent producer must write none."""
+
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafkajs_ledger.js")
+    MODULES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules", "kafkajs")
+
+    def __init__(self, bootstrap, topic, partitions, rate=500):
+        threading.Thread.__init__(self, name="kafkajs-ledger", daemon=True)
+        node = shutil.which("node") or shutil.which("nodejs")
+        if not node or not os.path.isdir(self.MODULES):
+            raise AssertionError("node or tests/node_modules/kafkajs is missing: run deploy/install-deps")
+        self.topic = topic
+        self.lock = threading.Lock()
+        self.sends = {}
+        self.acked = 0
+        self.errors = []
+        self.exc = None
+        self.finished = False
+        self.proc = subprocess.Popen([node, self.SCRIPT, bootstrap, topic, str(partitions), str(rate)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self):
+        try:
+            for line in self.proc.stdout:
+                ev = json.loads(line)
+                with self.lock:
+                    if "send" in ev:
+                        self.sends[ev["send"]] = {"seq": ev["send"], "partition": ev["p"], "attempts": 1,
+                                                  "result": "unknown", "offset": None, "error": None}
+                    elif "ack" in ev:
+                        self.sends[ev["ack"]].update(result="ack", offset=ev["offset"])
+                        self.acked += 1
+                    elif "fail" in ev:
+                        self.sends[ev["fail"]].update(result="fail", error=ev["error"])
+                        self.errors.append(ev["error"])
+                    elif "error" in ev:
+                        self.errors.append(ev["error"])
+                    elif ev.get("done"):
+                        self.finished = True
+        except Exception as e:  # reported by stop()
+            self.exc = e
+
+    def acked_count(self):
+        with self.lock:
+            return self.acked
+
+    def wait_progress(self, n, timeout=60):
+        """True once n more messages were acknowledged (within timeout)."""
+        target = self.acked_count() + n
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.exc:
+                raise self.exc
+            if self.acked_count() >= target:
+                return True
+            if self.proc.poll() is not None and not self.is_alive():
+                raise AssertionError("kafkajs_ledger.js exited with %s: %s" % (self.proc.returncode, self.errors[-3:]))
+            time.sleep(0.05)
+        return False
+
+    def stop(self, drain_timeout=60):
+        """No new seq; the sends in flight finish within drain_timeout (else the process is
+        killed and they stay "unknown"); returns the ledger."""
+        try:
+            self.proc.stdin.write("stop\n")
+            self.proc.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+        try:
+            self.proc.wait(drain_timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        self.close()
+        self.join(10)
+        if self.exc:
+            raise self.exc
+        return self.ledger()
+
+    def close(self):
+        """Stops the node process by its pid (also when a test fails)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def ledger(self):
+        with self.lock:
+            return {"topic": self.topic, "sends": [dict(s) for _, s in sorted(self.sends.items())], "retried": []}

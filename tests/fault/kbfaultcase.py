@@ -83,6 +83,7 @@ class BrokerFaultCase(unittest.TestCase):
     TOPIC = "ledger"
     BROKER_EXTRA = {}
     PRODUCER_CONF = {}
+    PRODUCER = "librdkafka"  # or "kafkajs": its idempotent producer (kafka_ledger.KafkajsLedgerProducer)
     RATE = 2000  # messages per second: load without taking the machine's 2 cores
     NETNS = False
 
@@ -103,8 +104,12 @@ class BrokerFaultCase(unittest.TestCase):
         a = AdminClient({"bootstrap.servers": self.c.bootstrap})
         a.create_topics([NewTopic(self.TOPIC, self.PARTITIONS, self.RF)])[self.TOPIC].result(30)
         self.c.wait_leaders(self.TOPIC, self.PARTITIONS)
-        self.prod = kafka_ledger.LedgerProducer(self.c.bootstrap, self.TOPIC, self.PARTITIONS, acks=self.ACKS,
-                                                retry=self.RETRY, rate=self.RATE, conf=self.PRODUCER_CONF)
+        if self.PRODUCER == "kafkajs":
+            self.prod = kafka_ledger.KafkajsLedgerProducer(self.c.bootstrap, self.TOPIC, self.PARTITIONS,
+                                                           rate=self.RATE)
+        else:
+            self.prod = kafka_ledger.LedgerProducer(self.c.bootstrap, self.TOPIC, self.PARTITIONS, acks=self.ACKS,
+                                                    retry=self.RETRY, rate=self.RATE, conf=self.PRODUCER_CONF)
         self.addCleanup(self._stop_producer)
         self.prod.start()
         self.progress(50, what="the new cluster")
@@ -112,6 +117,7 @@ class BrokerFaultCase(unittest.TestCase):
     def _stop_producer(self):
         if self.prod.is_alive():
             self.prod.stop(drain_timeout=5)
+        self.prod.close()
 
     def _logs_on_failure(self):
         if test_failed(self):

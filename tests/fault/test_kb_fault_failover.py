@@ -5,6 +5,7 @@ every acknowledged message is read back at the offset its ack named, in order pe
 duplicates only of retried sends, and every replica holds the same log (kbfaultcase.verify).
 
 - kill -9 of a partition leader that is not the controller, restart on its log directory;
+- the same with the idempotent producers of librdkafka and of kafkajs: no duplicate, no failure;
 - kill -9 of the controller (also a partition leader), restart;
 - SIGSTOP of a partition leader past replica.lag.time.max.ms, until the others lead its
   partitions, but within its coordinator session, then SIGCONT: the paused broker, fenced,
@@ -44,6 +45,20 @@ class IdempotentKillLeaderTest(FailoverBase):
     def test_kill9_leader_idempotent(self):
         self.kill_and_restart(controller=False)
         rep = self.verify("kill -9 of a partition leader, idempotent producer")
+        self.assertEqual(rep.counts["duplicates"], 0, rep)
+        self.assertEqual(rep.counts["failed"], 0, rep)
+
+
+class KafkajsIdempotentKillLeaderTest(FailoverBase):
+    """The same kill -9 with kafkajs's idempotent producer (idempotent: true, acks=-1, its own
+    retries, one request in flight per connection): what it sends again to the new leader is
+    answered with the original offsets, nothing fails, nothing is written twice."""
+    PRODUCER = "kafkajs"
+    RATE = 500
+
+    def test_kill9_leader_idempotent_kafkajs(self):
+        self.kill_and_restart(controller=False)
+        rep = self.verify("kill -9 of a partition leader, kafkajs idempotent producer")
         self.assertEqual(rep.counts["duplicates"], 0, rep)
         self.assertEqual(rep.counts["failed"], 0, rep)
 
