@@ -75,13 +75,13 @@ static const struct api_def {
 	{ .key = API_DELETE_TOPICS, .min = 0, .max = 3, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_admin_delete_topics },
 	{ .key = API_DESCRIBE_CONFIGS, .min = 0, .max = 2, .kind = API_KIND_NOW, .now = kapi_config_describe },
 	{ .key = API_CREATE_PARTITIONS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_admin_create_partitions },
-	{ .key = API_ALTER_CONFIGS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_config_alter },
+	{ .key = API_ALTER_CONFIGS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_config_alter },
 	{ .key = API_CONTROLLED_SHUTDOWN, .min = 1, .max = 2, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_shutdown },
 	{ .key = API_ELECT_LEADERS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_elect }, /* v2 is flexible */
 	{ .key = API_DESCRIBE_ACLS, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = kapi_acl_describe }, /* v2 is flexible */
 	{ .key = API_CREATE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_create },
 	{ .key = API_DELETE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_delete },
-	{ .key = API_INCREMENTAL_ALTER_CONFIGS, .min = 0, .max = 0, .kind = API_KIND_ADMIN, .admin = kapi_config_alter }, /* v1 is flexible */
+	{ .key = API_INCREMENTAL_ALTER_CONFIGS, .min = 0, .max = 0, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_config_alter }, /* v1 is flexible */
 	/* consumer groups: what kgw implements (kgw_max_version): the last non-flexible version of
 	 * each (Kafka 2.4 serves one more, flexible, version of each but OffsetDelete), and the
 	 * flexible OffsetCommit v8 and OffsetFetch v6-7 (Kafka 2.5's; librdkafka 2.0 asks v7) */

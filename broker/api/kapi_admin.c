@@ -44,19 +44,6 @@ static bool kapi_admin_topic_ready(struct broker *b, const char *name, int32_t n
 	return true;
 }
 
-int kapi_admin_begin(struct kreq *q, struct kwait *w, bool first, size_t min_elem, int32_t *nt)
-{
-	struct rbuf *r = &q->r;
-	*nt = kwire_count_read(r, min_elem);
-	if (r->err || *nt < 0)
-		return ERR_PROTO;
-	if (first && kwait_results(w, *nt))
-		return ERR_NOMEM;
-	if (!first && w->pending)
-		return 1;
-	return 0;
-}
-
 /* The first pass's start shared by the three: the decoded request (already in w->priv) gets
  * its per-topic results and w its deadline. 0 or ERR_NOMEM. */
 static int kapi_admin_start(struct kwait *w, int32_t n, int32_t timeout_ms)

@@ -27,9 +27,5 @@ struct kwait;
 int kapi_admin_create_topics(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
 int kapi_admin_delete_topics(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
 int kapi_admin_create_partitions(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
-/* For the admin handlers that still read their request on every pass (kapi_config): reads the item count (elements of at least min_elem
- * bytes), allocates the per-item results on the first pass, and says "not yet" while its
- * coordinator writes are out. 0 with *nt, 1 to wait, or < 0. */
-int kapi_admin_begin(struct kreq *q, struct kwait *w, bool first, size_t min_elem, int32_t *nt);
 
 #endif

@@ -1,5 +1,11 @@
 /*
  * kapi_config — DescribeConfigs, AlterConfigs, IncrementalAlterConfigs (see kapi_config.h).
+ *
+ * The requests are decoded by kwconfig and the responses encoded by it; nothing here reads
+ * request bytes. DescribeConfigs is answered at once; the two config writes are decoded once, on
+ * arrival, into a struct their kwait keeps (w->priv) until answered: the first pass validates
+ * every resource and starts its write, the later passes read only the decoded request and the
+ * results the writes filled in.
  */
 #include "kapi_config.h"
 
@@ -11,6 +17,7 @@
 #include "kb_broker.h"
 #include "kb_cluster.h"
 #include "kout.h"
+#include "kwconfig.h"
 #include "kwire.h"
 #include "kwait.h"
 #include "log.h"
@@ -23,65 +30,8 @@
 
 /* ---- AlterConfigs, IncrementalAlterConfigs ---- */
 
-enum { KB_OP_SET = 0, KB_OP_DELETE = 1, KB_OP_APPEND = 2, KB_OP_SUBTRACT = 3 };
-
-/* One resource of an AlterConfigs / IncrementalAlterConfigs request, decoded. */
-struct alter_res {
-	uint8_t type;
-	char name[KB_TOPIC_MAX + 2];
-	bool bad_name;
-	int32_t n;
-	struct kb_tconf *conf; /* n entries; value NULL = null on the wire */
-	int8_t *ops;	       /* incremental: per entry */
-	bool bad_entry;	       /* a name or value that did not fit, or an unknown operation */
-};
-
-static void alter_res_clear(struct alter_res *a)
-{
-	for (int32_t i = 0; a->conf && i < a->n; i++) {
-		free(a->conf[i].name);
-		free(a->conf[i].value);
-	}
-	free(a->conf);
-	free(a->ops);
-	memset(a, 0, sizeof(*a));
-}
-
-/* Decodes one resource; 0, or ERR_PROTO / ERR_NOMEM. */
-static int alter_res_read(struct rbuf *r, bool incremental, struct alter_res *a)
-{
-	memset(a, 0, sizeof(*a));
-	rbuf_u8(r, &a->type);
-	a->bad_name = kwire_str_read(r, a->name, sizeof(a->name), NULL) != 0;
-	int32_t n = kwire_count_read(r, incremental ? 5 : 4);
-	if (r->err || n < 0)
-		return ERR_PROTO;
-	a->conf = calloc((size_t)(n ? n : 1), sizeof(*a->conf));
-	a->ops = calloc((size_t)(n ? n : 1), sizeof(*a->ops));
-	if (!a->conf || !a->ops)
-		return ERR_NOMEM;
-	for (int32_t i = 0; i < n; i++) {
-		const uint8_t *kp, *vp;
-		int32_t kl, vl;
-		rbuf_bytes_i16(r, KB_MAX_STR, &kp, &kl);
-		if (incremental)
-			rbuf_u8(r, (uint8_t *)&a->ops[i]);
-		rbuf_bytes_i16(r, KB_MAX_STR, &vp, &vl);
-		if (r->err)
-			return ERR_PROTO;
-		a->n = i + 1;
-		if (kl <= 0 || memchr(kp, '\0', (size_t)kl) || (vl > 0 && memchr(vp, '\0', (size_t)vl)) ||
-		    a->ops[i] < KB_OP_SET || a->ops[i] > KB_OP_SUBTRACT) {
-			a->bad_entry = true;
-			continue;
-		}
-		a->conf[i].name = strndup((const char *)kp, (size_t)kl);
-		a->conf[i].value = vl >= 0 ? strndup((const char *)vp, (size_t)vl) : NULL;
-		if (!a->conf[i].name || (vl >= 0 && !a->conf[i].value))
-			return ERR_NOMEM;
-	}
-	return 0;
-}
+enum { KB_OP_SET = KWCONFIG_OP_SET, KB_OP_DELETE = KWCONFIG_OP_DELETE, KB_OP_APPEND = KWCONFIG_OP_APPEND,
+       KB_OP_SUBTRACT = KWCONFIG_OP_SUBTRACT };
 
 /* Kafka's list configs (APPEND/SUBTRACT) among the ones samsa knows: cleanup.policy only. */
 static bool alter_is_list(const char *key)
@@ -92,7 +42,7 @@ static bool alter_is_list(const char *key)
 /* The new complete set of an entity: AlterConfigs replaces it with the given entries (null
  * values dropped); IncrementalAlterConfigs edits the current one. On an error returns it with
  * the message in why; on success *out (caller frees) holds *nout entries. */
-static int16_t alter_new_set(const struct alter_res *a, bool incremental, const struct kb_tconf *cur, int32_t ncur,
+static int16_t alter_new_set(const struct kwconfig_ac_rreq *a, bool incremental, const struct kb_tconf *cur, int32_t ncur,
 			     struct kb_tconf **out, int32_t *nout, char *why, size_t wn)
 {
 	struct kb_tconf *v = calloc((size_t)(ncur + a->n + 1), sizeof(*v));
@@ -105,18 +55,18 @@ static int16_t alter_new_set(const struct alter_res *a, bool incremental, const 
 			v[n++].value = strdup(cur[i].value);
 		}
 	for (int32_t i = 0; i < a->n; i++) {
-		const char *k = a->conf[i].name, *val = a->conf[i].value;
+		const char *k = a->entries[i].name, *val = a->entries[i].value;
 		int32_t at = -1;
 		for (int32_t j = 0; j < n; j++)
 			if (!strcmp(v[j].name, k))
 				at = j;
 		for (int32_t j = 0; j < i; j++)
-			if (!strcmp(a->conf[j].name, k)) {
+			if (!strcmp(a->entries[j].name, k)) {
 				kb_dynconf_free(v, n);
 				snprintf(why, wn, "Error due to duplicate config keys");
 				return KE_INVALID_REQUEST;
 			}
-		int8_t op = incremental ? a->ops[i] : KB_OP_SET;
+		int8_t op = incremental ? a->entries[i].op : KB_OP_SET;
 		if (op == KB_OP_DELETE) {
 			if (at >= 0) {
 				free(v[at].name);
@@ -162,7 +112,7 @@ static int16_t alter_new_set(const struct alter_res *a, bool incremental, const 
 }
 
 /* Validates resource a and, unless validate_only, starts its write (result slot i of w). */
-static void alter_resource(struct broker *b, struct kwait *w, int32_t i, const struct alter_res *a, bool incremental,
+static void alter_resource(struct broker *b, struct kwait *w, int32_t i, const struct kwconfig_ac_rreq *a, bool incremental,
 			   bool validate_only)
 {
 	char why[512], bid[16];
@@ -218,59 +168,60 @@ static void alter_resource(struct broker *b, struct kwait *w, int32_t i, const s
 	kb_dynconf_free(nv, nn);
 }
 
+static void alter_req_free(void *p)
+{
+	kwconfig_ac_req_free(p);
+	free(p);
+}
+
 static int admin_alter_configs(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first)
 {
-	struct rbuf *r = &q->r;
 	bool incremental = q->key == API_INCREMENTAL_ALTER_CONFIGS;
-	int32_t nr;
-	int brc = kapi_admin_begin(q, w, first, 7, &nr);
-	if (brc)
-		return brc;
-	struct alter_res *res = calloc((size_t)(nr ? nr : 1), sizeof(*res));
-	if (!res)
-		return ERR_NOMEM;
-	int rc = 0;
-	for (int32_t i = 0; i < nr && !rc; i++)
-		rc = alter_res_read(r, incremental, &res[i]);
-	bool validate_only = false;
-	if (!rc) {
-		rbuf_bool(r, &validate_only);
-		if (r->err)
-			rc = ERR_PROTO;
-	}
-	if (!rc && first) {
+	struct kwconfig_ac_req *m = w->priv;
+	if (first) {
+		if (!(m = calloc(1, sizeof(*m))))
+			return ERR_NOMEM;
+		w->priv = m;
+		w->priv_free = alter_req_free;
+		int rc = kwconfig_ac_req_decode(&q->r, incremental, q->ver, m);
+		if (rc)
+			return rc;
+		if (kwait_results(w, m->n))
+			return ERR_NOMEM;
 		w->deadline_ms = kb_now_ms() + 30000; /* the coordinator's answer; no timeout field */
-		for (int32_t i = 0; i < nr; i++) {
+		for (int32_t i = 0; i < m->n; i++) {
+			const struct kwconfig_ac_rreq *x = &m->res[i];
 			/* Kafka: ALTER_CONFIGS on the topic, or on the cluster for a broker */
-			if (res[i].type == KB_RES_TOPIC && !res[i].bad_name &&
-			    !kapi_acl_ok(b, q, KACL_RT_TOPIC, res[i].name, KACL_OP_ALTER_CONFIGS))
+			if (x->type == KB_RES_TOPIC && !x->bad_name &&
+			    !kapi_acl_ok(b, q, KACL_RT_TOPIC, x->name, KACL_OP_ALTER_CONFIGS))
 				kwait_set(w, i, KE_TOPIC_AUTHORIZATION_FAILED, "Authorization failed.");
-			else if (res[i].type == KB_RES_BROKER &&
-				 !kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_ALTER_CONFIGS))
+			else if (x->type == KB_RES_BROKER && !kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_ALTER_CONFIGS))
 				kwait_set(w, i, KE_CLUSTER_AUTHORIZATION_FAILED, "Authorization failed.");
 			else
-				alter_resource(b, w, i, &res[i], incremental, validate_only);
+				alter_resource(b, w, i, x, incremental, m->validate_only);
 		}
-	} else if (!rc) {
-		struct wbuf *wb = &o->w;
-		wbuf_i32(wb, 0); /* throttle_time_ms */
-		wbuf_i32(wb, nr);
-		for (int32_t i = 0; i < nr; i++) {
-			wbuf_i16(wb, w->errs[i]);
-			wbuf_str_i16(wb, w->errs[i] ? w->msgs[i] : NULL);
-			wbuf_u8(wb, res[i].type);
-			wbuf_str_i16(wb, res[i].name);
-		}
+		return 1;
 	}
-	for (int32_t i = 0; i < nr; i++)
-		alter_res_clear(&res[i]);
-	free(res);
-	if (rc)
-		return rc;
-	return first ? 1 : 0;
+	if (w->pending)
+		return 1;
+	struct kwconfig_ac_rresp *rr = calloc((size_t)(m->n ? m->n : 1), sizeof(*rr));
+	if (!rr)
+		return ERR_NOMEM;
+	for (int32_t i = 0; i < m->n; i++) {
+		rr[i].error = w->errs[i];
+		rr[i].message = w->errs[i] ? w->msgs[i] : NULL;
+		rr[i].type = m->res[i].type;
+		rr[i].name = m->res[i].name;
+	}
+	struct kwconfig_ac_resp resp = { .throttle_ms = 0, .n = m->n, .res = rr };
+	kwconfig_ac_resp_encode(&o->w, &resp);
+	free(rr);
+	return 0;
 }
 
 /* ---- DescribeConfigs ---- */
+
+_Static_assert(KB_SRC_DEFAULT == KWCONFIG_SRC_DEFAULT, "DescribeConfigs v0's is_default");
 
 static const char *const kb_topic_config_names[] = {
 	"cleanup.policy",     "compression.type",    "max.message.bytes", "message.timestamp.type",
@@ -321,30 +272,34 @@ struct dc_syn {
 	int source;
 };
 
-static void describe_entry(struct wbuf *w, int16_t ver, bool synonyms, const char *name, const char *value,
-			   bool read_only, int source, const struct dc_syn *syn, int nsyn)
+/* Appends one entry to x (its strings copied); with synonyms the chain syn[nsyn]. 0 or
+ * ERR_NOMEM. */
+static int describe_entry(struct kwconfig_dc_rresp *x, size_t *cap, bool synonyms, const char *name,
+			  const char *value, bool read_only, int source, const struct dc_syn *syn, int nsyn)
 {
-	wbuf_str_i16(w, name);
-	wbuf_str_i16(w, value);
-	wbuf_bool(w, read_only);
-	if (ver == 0)
-		wbuf_bool(w, source == KB_SRC_DEFAULT);
-	else
-		wbuf_u8(w, (uint8_t)source);
-	wbuf_bool(w, false); /* is_sensitive */
-	if (ver >= 1) {
-		wbuf_i32(w, synonyms ? nsyn : 0);
-		for (int i = 0; synonyms && i < nsyn; i++) {
-			wbuf_str_i16(w, syn[i].name);
-			wbuf_str_i16(w, syn[i].value);
-			wbuf_u8(w, (uint8_t)syn[i].source);
-		}
+	if (kwire_grow((void **)&x->entries, cap, (size_t)x->n + 1, sizeof(*x->entries)))
+		return ERR_NOMEM;
+	struct kwconfig_entry_out *e = &x->entries[x->n++];
+	memset(e, 0, sizeof(*e));
+	e->name = strdup(name);
+	e->value = value ? strdup(value) : NULL;
+	e->read_only = read_only;
+	e->source = (int8_t)source;
+	int rc = !e->name || (value && !e->value) ? ERR_NOMEM : 0;
+	for (int i = 0; synonyms && i < nsyn && i < KWCONFIG_MAX_SYN; i++) {
+		e->nsyn = i + 1;
+		e->syn[i].name = strdup(syn[i].name);
+		e->syn[i].value = syn[i].value ? strdup(syn[i].value) : NULL;
+		e->syn[i].source = (int8_t)syn[i].source;
+		if (!e->syn[i].name || (syn[i].value && !e->syn[i].value))
+			rc = ERR_NOMEM;
 	}
+	return rc;
 }
 
-static bool describe_wanted(const char *name, char (*keys)[256], int32_t nk)
+static bool describe_wanted(const char *name, char **keys, int32_t nk)
 {
-	if (nk <= 0)
+	if (nk <= 0) /* null or empty: every config */
 		return true;
 	for (int32_t j = 0; j < nk; j++)
 		if (!strcmp(keys[j], name))
@@ -372,10 +327,10 @@ static int broker_synonyms(struct broker *b, const char *key, char vals[3][64], 
 	return n;
 }
 
-static int32_t describe_topic(struct broker *b, struct kb_topic *t, struct wbuf *w, int16_t ver, bool synonyms,
-			      char (*keys)[256], int32_t nk)
+static int describe_topic(struct broker *b, struct kb_topic *t, struct kwconfig_dc_rresp *x, bool synonyms,
+			  char **keys, int32_t nk)
 {
-	int32_t cnt = 0;
+	size_t cap = 0;
 	size_t nnames = sizeof(kb_topic_config_names) / sizeof(kb_topic_config_names[0]);
 	for (size_t k = 0; k < nnames; k++) {
 		const char *cn = kb_topic_config_names[k];
@@ -402,16 +357,15 @@ static int32_t describe_topic(struct broker *b, struct kb_topic *t, struct wbuf 
 		} else if (source != KB_SRC_TOPIC) {
 			syn[nsyn++] = (struct dc_syn){ cn, val, KB_SRC_DEFAULT };
 		}
-		describe_entry(w, ver, synonyms, cn, val, false, source, syn, nsyn);
-		cnt++;
+		if (describe_entry(x, &cap, synonyms, cn, val, false, source, syn, nsyn))
+			return ERR_NOMEM;
 	}
-	return cnt;
+	return 0;
 }
 
-static int32_t describe_broker(struct broker *b, struct wbuf *w, int16_t ver, bool synonyms, char (*keys)[256],
-			       int32_t nk)
+static int describe_broker(struct broker *b, struct kwconfig_dc_rresp *x, bool synonyms, char **keys, int32_t nk)
 {
-	int32_t cnt = 0;
+	size_t cap = 0;
 	for (size_t k = 0; kb_dynconf_broker_keys[k]; k++) {
 		const char *key = kb_dynconf_broker_keys[k];
 		if (!describe_wanted(key, keys, nk))
@@ -420,8 +374,8 @@ static int32_t describe_broker(struct broker *b, struct wbuf *w, int16_t ver, bo
 		struct dc_syn syn[3];
 		int source = kb_dynconf_broker_value(b, key, val, sizeof(val));
 		int nsyn = broker_synonyms(b, key, vals, syn);
-		describe_entry(w, ver, synonyms, key, val, false, source, syn, nsyn);
-		cnt++;
+		if (describe_entry(x, &cap, synonyms, key, val, false, source, syn, nsyn))
+			return ERR_NOMEM;
 	}
 	/* a few static ones, read-only here */
 	const struct kb_config *c = b->cfg;
@@ -440,90 +394,65 @@ static int32_t describe_broker(struct broker *b, struct wbuf *w, int16_t ver, bo
 			continue;
 		const char *val = k == 6 ? zc : v[k];
 		struct dc_syn syn = { names[k], val, KB_SRC_STATIC_BROKER };
-		describe_entry(w, ver, synonyms, names[k], val, true, KB_SRC_STATIC_BROKER, &syn, 1);
-		cnt++;
+		if (describe_entry(x, &cap, synonyms, names[k], val, true, KB_SRC_STATIC_BROKER, &syn, 1))
+			return ERR_NOMEM;
 	}
-	return cnt;
+	return 0;
 }
 
 int kapi_config_describe(struct broker *b, struct kreq *q, struct kout *o)
 {
-	struct rbuf *r = &q->r;
-	struct wbuf *w = &o->w;
-	int32_t nr = kwire_count_read(r, 7);
-	if (r->err || nr < 0)
-		return ERR_PROTO;
-	struct rbuf scan = *r;
-	for (int32_t i = 0; i < nr && !scan.err; i++) {
-		uint8_t ty;
-		char nm[512];
-		rbuf_u8(&scan, &ty);
-		kwire_str_read(&scan, nm, sizeof(nm), NULL);
-		int32_t nk = kwire_count_read(&scan, 2);
-		for (int32_t k = 0; k < nk && !scan.err; k++)
-			kwire_str_read(&scan, nm, sizeof(nm), NULL);
+	struct kwconfig_dc_req m;
+	int rc = kwconfig_dc_req_decode(&q->r, q->ver, &m);
+	if (rc)
+		return rc;
+	struct kwconfig_dc_resp resp = { .throttle_ms = 0, .n = m.n };
+	if (!(resp.res = calloc((size_t)(m.n ? m.n : 1), sizeof(*resp.res)))) {
+		kwconfig_dc_req_free(&m);
+		return ERR_NOMEM;
 	}
-	bool synonyms = false;
-	if (q->ver >= 1)
-		rbuf_bool(&scan, &synonyms);
-	if (scan.err)
-		return ERR_PROTO;
-	wbuf_i32(w, 0);
-	wbuf_i32(w, nr);
-	for (int32_t i = 0; i < nr; i++) {
-		uint8_t ty;
-		char name[512];
-		rbuf_u8(r, &ty);
-		kwire_str_read(r, name, sizeof(name), NULL);
-		int32_t nk = kwire_count_read(r, 2);
-		char (*keys)[256] = nk > 0 ? calloc((size_t)nk, sizeof(*keys)) : NULL;
-		for (int32_t k = 0; k < nk && !r->err; k++)
-			kwire_str_read(r, keys ? keys[k] : name, keys ? sizeof(keys[k]) : sizeof(name), NULL);
-		if (r->err) {
-			free(keys);
-			return ERR_PROTO;
-		}
-		struct kb_topic *t = ty == 2 ? kb_topic_find(b, name) : NULL;
-		char bid[16];
-		snprintf(bid, sizeof(bid), "%d", b->cfg->broker_id);
+	char bid[16];
+	snprintf(bid, sizeof(bid), "%d", b->cfg->broker_id);
+	for (int32_t i = 0; i < m.n && !rc; i++) {
+		const struct kwconfig_dc_rreq *x = &m.res[i];
+		struct kwconfig_dc_rresp *y = &resp.res[i];
+		uint8_t ty = x->type;
+		const char *name = x->name;
+		struct kb_topic *t = ty == KB_RES_TOPIC ? kb_topic_find(b, name) : NULL;
 		int16_t err = KE_NONE;
 		const char *msg = NULL;
-		if (ty == 2 && !kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_DESCRIBE_CONFIGS)) {
+		if (ty == KB_RES_TOPIC && !kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_DESCRIBE_CONFIGS)) {
 			err = KE_TOPIC_AUTHORIZATION_FAILED; /* Kafka: DESCRIBE_CONFIGS on the topic */
 			msg = "Authorization failed.";
-		} else if (ty == 4 && !kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_DESCRIBE_CONFIGS)) {
+		} else if (ty == KB_RES_BROKER && !kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_DESCRIBE_CONFIGS)) {
 			err = KE_CLUSTER_AUTHORIZATION_FAILED; /* and on the cluster for a broker */
 			msg = "Authorization failed.";
-		} else if (ty == 2 && !t) {
+		} else if (ty == KB_RES_TOPIC && (!t || x->bad_name)) {
 			err = KE_UNKNOWN_TOPIC_OR_PARTITION;
 			msg = "Topic does not exist";
-		} else if (ty == 4 && name[0] && strcmp(name, bid)) {
+		} else if (ty == KB_RES_BROKER && (x->bad_name || (name[0] && strcmp(name, bid)))) {
 			err = KE_INVALID_REQUEST;
 			msg = "Unexpected broker id";
-		} else if (ty != 2 && ty != 4) {
+		} else if (ty != KB_RES_TOPIC && ty != KB_RES_BROKER) {
 			err = KE_INVALID_REQUEST;
 			msg = "Unsupported resource type";
 		}
-		wbuf_i16(w, err);
-		wbuf_str_i16(w, msg);
-		wbuf_u8(w, ty);
-		wbuf_str_i16(w, name);
-		if (err) {
-			wbuf_i32(w, 0);
-			free(keys);
-			continue;
+		y->error = err;
+		y->type = ty;
+		if (!(y->name = strdup(name)) || (msg && !(y->message = strdup(msg)))) {
+			rc = ERR_NOMEM;
+		} else if (!err) {
+			if (ty == KB_RES_TOPIC)
+				rc = describe_topic(b, t, y, m.synonyms, x->keys, x->nkeys);
+			else
+				rc = describe_broker(b, y, m.synonyms, x->keys, x->nkeys);
 		}
-		size_t cnt_pos = w->len;
-		int32_t cnt = 0;
-		wbuf_i32(w, 0);
-		if (ty == KB_RES_TOPIC)
-			cnt = describe_topic(b, t, w, q->ver, synonyms, keys, nk);
-		else
-			cnt = describe_broker(b, w, q->ver, synonyms, keys, nk);
-		wbuf_put_i32_at(w, cnt_pos, cnt);
-		free(keys);
 	}
-	return 0;
+	if (!rc)
+		kwconfig_dc_resp_encode(&o->w, q->ver, &resp);
+	kwconfig_dc_resp_free(&resp);
+	kwconfig_dc_req_free(&m);
+	return rc;
 }
 
 int kapi_config_alter(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final)
