@@ -76,8 +76,8 @@ static const struct api_def {
 	{ .key = API_DESCRIBE_CONFIGS, .min = 0, .max = 2, .kind = API_KIND_NOW, .now = kapi_config_describe },
 	{ .key = API_CREATE_PARTITIONS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_admin_create_partitions },
 	{ .key = API_ALTER_CONFIGS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_config_alter },
-	{ .key = API_CONTROLLED_SHUTDOWN, .min = 1, .max = 2, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_shutdown },
-	{ .key = API_ELECT_LEADERS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_elect }, /* v2 is flexible */
+	{ .key = API_CONTROLLED_SHUTDOWN, .min = 1, .max = 2, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_ctrl_shutdown },
+	{ .key = API_ELECT_LEADERS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_ctrl_elect }, /* v2 is flexible */
 	{ .key = API_DESCRIBE_ACLS, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = kapi_acl_describe }, /* v2 is flexible */
 	{ .key = API_CREATE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_create },
 	{ .key = API_DELETE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_delete },

@@ -1,5 +1,9 @@
 /*
  * kapi_ctrl — ControlledShutdown and ElectLeaders on the controller (see kapi_ctrl.h).
+ *
+ * The requests are decoded by kwctrl, once, on arrival, into a struct their kwait keeps
+ * (w->priv) until answered, and the responses encoded by it; nothing here reads request bytes.
+ * The later passes (kapi_retry) read only the decoded request and the controller's state.
  */
 #include "kapi_ctrl.h"
 
@@ -9,7 +13,7 @@
 #include "kb_broker.h"
 #include "kcontroller.h"
 #include "kout.h"
-#include "kwire.h"
+#include "kwctrl.h"
 #include "kwait.h"
 #include "log.h"
 #include "kctrl.h"
@@ -28,17 +32,24 @@ static const char *const API_MOD = "kafka-api";
  * the leaderships of broker_id away (kctrl) and answers once those writes are done, listing
  * the partitions it still leads (no other live ISR member); the broker asks again until none
  * remain. The broker epoch (v2) is not checked yet. */
+static void kapi_ctrl_free(void *p)
+{
+	free(p);
+}
+
 int kapi_ctrl_shutdown(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first,
 				     bool final)
 {
-	struct rbuf *r = &q->r;
-	int32_t id = -1;
-	int64_t broker_epoch = -1;
-	rbuf_i32(r, &id);
-	if (q->ver >= 2)
-		rbuf_i64(r, &broker_epoch);
-	if (r->err)
-		return ERR_PROTO;
+	struct kwctrl_cs_req *m = w->priv;
+	if (first) {
+		if (!(m = calloc(1, sizeof(*m))))
+			return ERR_NOMEM;
+		w->priv = m;
+		w->priv_free = kapi_ctrl_free;
+		if (kwctrl_cs_req_decode(&q->r, q->ver, m))
+			return ERR_PROTO;
+	}
+	int32_t id = m->broker_id;
 	int16_t err = KE_NONE;
 	size_t moving = 0;
 	if (!b->ctrl) {
@@ -57,19 +68,21 @@ int kapi_ctrl_shutdown(struct broker *b, struct kreq *q, struct kout *o, struct 
 	}
 	if (moving && !final)
 		return 1;
-	struct wbuf *wb = &o->w;
 	size_t n = err == KE_NONE ? kctrl_leading(b->ctrl, id, NULL, 0) : 0;
 	struct kctrl_tp *tp = n ? calloc(n, sizeof(*tp)) : NULL;
-	if (n && !tp)
+	struct kwctrl_tp *rem = n ? calloc(n, sizeof(*rem)) : NULL;
+	if (n && (!tp || !rem)) {
+		free(tp);
+		free(rem);
 		return ERR_NOMEM;
+	}
 	if (n)
 		kctrl_leading(b->ctrl, id, tp, n);
-	wbuf_i16(wb, err);
-	wbuf_i32(wb, (int32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		wbuf_str_i16(wb, tp[i].topic);
-		wbuf_i32(wb, tp[i].partition);
-	}
+	for (size_t i = 0; i < n; i++)
+		rem[i] = (struct kwctrl_tp){ tp[i].topic, tp[i].partition };
+	struct kwctrl_cs_resp resp = { .error = err, .n = (int32_t)n, .remaining = rem };
+	kwctrl_cs_resp_encode(&o->w, &resp);
+	free(rem);
 	free(tp);
 	return 0;
 }
@@ -86,66 +99,59 @@ struct elect_tp {
 	int32_t part;
 };
 
-/* The partitions an ElectLeaders request names (all of them for a null list), in order. */
-static int elect_parse(struct broker *b, struct rbuf *r, struct elect_tp **out, int32_t *n)
+/* The decoded request and the partitions it names (all of them at its arrival for a null
+ * list), in order: w->errs[i] is partition i's outcome. */
+struct elect_req {
+	struct kwctrl_el_req req;
+	struct elect_tp *tp;
+	int32_t n;
+};
+
+static void elect_req_free(void *p)
 {
-	*out = NULL;
-	*n = 0;
-	int32_t nt;
-	if (rbuf_i32(r, &nt))
-		return ERR_PROTO;
-	if (nt < 0) { /* null: every partition of every topic */
-		int32_t total = 0;
+	struct elect_req *e = p;
+	kwctrl_el_req_free(&e->req);
+	free(e->tp);
+	free(e);
+}
+
+/* Lists the partitions of e->req (every partition of every topic for a null list). 0 or
+ * ERR_NOMEM. */
+static int elect_list(struct broker *b, struct elect_req *e)
+{
+	int32_t total = 0;
+	if (e->req.n < 0) { /* null: every partition of every topic */
 		struct kb_topic *t;
 		LIST_FOREACH(t, &b->topics, link)
 			total += t->deleting ? 0 : t->nparts;
-		struct elect_tp *tp = calloc((size_t)(total ? total : 1), sizeof(*tp));
-		if (!tp)
-			return ERR_NOMEM;
-		int32_t k = 0;
+	} else {
+		for (int32_t i = 0; i < e->req.n; i++)
+			total += e->req.topics[i].n; /* at most KWIRE_MAX_ITEMS (kwctrl) */
+	}
+	struct elect_tp *tp = calloc((size_t)(total ? total : 1), sizeof(*tp));
+	if (!tp)
+		return ERR_NOMEM;
+	int32_t k = 0;
+	if (e->req.n < 0) {
+		struct kb_topic *t;
 		LIST_FOREACH(t, &b->topics, link)
 			for (int32_t i = 0; i < t->nparts && !t->deleting && k < total; i++) {
 				snprintf(tp[k].topic, sizeof(tp[k].topic), "%s", t->name);
 				tp[k++].part = i;
 			}
-		*out = tp;
-		*n = k;
-		return 0;
-	}
-	if (nt > KB_MAX_ITEMS || (size_t)nt * 6 > rbuf_left(r))
-		return ERR_PROTO;
-	struct elect_tp *tp = NULL;
-	int32_t k = 0, cap = 0;
-	for (int32_t i = 0; i < nt; i++) {
-		char name[KB_TOPIC_MAX + 2];
-		int bad = kwire_str_read(r, name, sizeof(name), NULL);
-		int32_t np = kwire_count_read(r, 4);
-		if (r->err || np < 0 || k + np > KB_MAX_ITEMS)
-			goto bad;
-		if (k + np > cap) {
-			cap = k + np;
-			struct elect_tp *ntp = realloc(tp, (size_t)(cap ? cap : 1) * sizeof(*tp));
-			if (!ntp) {
-				free(tp);
-				return ERR_NOMEM;
+	} else {
+		for (int32_t i = 0; i < e->req.n; i++) {
+			const struct kwctrl_el_topic *t = &e->req.topics[i];
+			for (int32_t j = 0; j < t->n && k < total; j++) {
+				snprintf(tp[k].topic, sizeof(tp[k].topic), "%s", t->name);
+				tp[k].bad = t->bad;
+				tp[k++].part = t->parts[j];
 			}
-			tp = ntp;
 		}
-		for (int32_t j = 0; j < np; j++) {
-			snprintf(tp[k].topic, sizeof(tp[k].topic), "%s", name);
-			tp[k].bad = bad;
-			rbuf_i32(r, &tp[k].part);
-			k++;
-		}
-		if (r->err)
-			goto bad;
 	}
-	*out = tp;
-	*n = k;
+	e->tp = tp;
+	e->n = k;
 	return 0;
-bad:
-	free(tp);
-	return ERR_PROTO;
 }
 
 static int16_t elect_error(enum kctrl_elect e, bool unclean)
@@ -164,30 +170,79 @@ static int16_t elect_error(enum kctrl_elect e, bool unclean)
 	return KB_ELECT_PENDING;
 }
 
+/* The message of a partition's outcome e. */
+static void elect_message(char *msg, size_t n, bool unclean, const struct elect_tp *tp, int16_t e)
+{
+	snprintf(msg, n, "%s election of %s-%d: %s", unclean ? "unclean" : "preferred", tp->topic, tp->part,
+		 e == KE_ELECTION_NOT_NEEDED		  ? "not needed"
+		 : e == KE_PREFERRED_LEADER_NOT_AVAILABLE ? "the preferred replica is not live or not in the ISR"
+		 : e == KE_ELIGIBLE_LEADERS_NOT_AVAILABLE ? "no live replica"
+		 : e == KE_NOT_CONTROLLER		  ? "this broker is not the controller"
+		 : e == KE_REQUEST_TIMED_OUT		  ? "not done within the timeout"
+							  : "no such partition");
+}
+
+/* Encodes the answer: one entry per topic (consecutive partitions of the same topic), its
+ * partitions in request order. 0 or ERR_NOMEM. */
+static int elect_answer(struct kout *o, int16_t ver, const struct elect_req *m, const struct kwait *w)
+{
+	const struct elect_tp *tp = m->tp;
+	int32_t n = m->n, ntopics = 0;
+	bool unclean = m->req.type == 1;
+	for (int32_t i = 0; i < n; i++)
+		ntopics += i == 0 || strcmp(tp[i].topic, tp[i - 1].topic) != 0;
+	size_t zt = ntopics > 0 ? (size_t)ntopics : 1, zn = n > 0 ? (size_t)n : 1;
+	struct kwctrl_el_tresp *tr = calloc(zt, sizeof(*tr));
+	struct kwctrl_el_presp *pr = calloc(zn, sizeof(*pr));
+	char (*msgs)[KB_TOPIC_MAX + 128] = calloc(zn, sizeof(*msgs));
+	int rc = !tr || !pr || !msgs ? ERR_NOMEM : 0;
+	int32_t t = 0;
+	for (int32_t i = 0; !rc && i < n;) {
+		int32_t j = i;
+		while (j < n && strcmp(tp[j].topic, tp[i].topic) == 0)
+			j++;
+		tr[t] = (struct kwctrl_el_tresp){ .topic = tp[i].topic, .n = j - i, .parts = pr + i };
+		t++;
+		for (; i < j; i++) {
+			int16_t e = w->errs[i] == KB_ELECT_PENDING ? KE_REQUEST_TIMED_OUT : w->errs[i];
+			pr[i] = (struct kwctrl_el_presp){ .partition = tp[i].part, .error = e, .message = NULL };
+			if (e != KE_NONE) {
+				elect_message(msgs[i], sizeof(msgs[i]), unclean, &tp[i], e);
+				pr[i].message = msgs[i];
+			}
+		}
+	}
+	if (!rc) {
+		struct kwctrl_el_resp resp = { .throttle_ms = 0, .error = KE_NONE, .n = ntopics, .topics = tr };
+		kwctrl_el_resp_encode(&o->w, ver, &resp);
+	}
+	free(msgs);
+	free(pr);
+	free(tr);
+	return rc;
+}
+
 int kapi_ctrl_elect(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first,
 			       bool final)
 {
-	struct rbuf *r = &q->r;
-	int8_t type = 0;
-	if (q->ver >= 1 && rbuf_u8(r, (uint8_t *)&type))
-		return ERR_PROTO;
-	struct elect_tp *tp;
-	int32_t n;
-	int rc = elect_parse(b, r, &tp, &n);
-	if (rc)
-		return rc;
-	int32_t timeout = 0;
-	if (rbuf_i32(r, &timeout) || (type != 0 && type != 1)) {
-		free(tp);
-		return ERR_PROTO;
+	struct elect_req *m = w->priv;
+	if (first) {
+		if (!(m = calloc(1, sizeof(*m))))
+			return ERR_NOMEM;
+		w->priv = m;
+		w->priv_free = elect_req_free;
+		int rc = kwctrl_el_req_decode(&q->r, q->ver, &m->req);
+		if (!rc)
+			rc = elect_list(b, m);
+		if (!rc && kwait_results(w, m->n))
+			rc = ERR_NOMEM;
+		if (rc)
+			return rc;
 	}
-	bool unclean = type == 1;
-	if (first && kwait_results(w, n)) {
-		free(tp);
-		return ERR_NOMEM;
-	}
+	const struct elect_tp *tp = m->tp;
+	bool unclean = m->req.type == 1;
 	bool done = true;
-	for (int32_t i = 0; i < n; i++) {
+	for (int32_t i = 0; i < m->n; i++) {
 		int16_t *e = &w->errs[i];
 		if (!first && *e != KB_ELECT_PENDING)
 			continue;
@@ -207,49 +262,10 @@ int kapi_ctrl_elect(struct broker *b, struct kreq *q, struct kout *o, struct kwa
 	if (b->ctrl)
 		kcontroller_run(b);
 	if (first) {
-		w->deadline_ms = kb_now_ms() + (timeout > 0 ? timeout : 0);
-		free(tp);
+		w->deadline_ms = kb_now_ms() + (m->req.timeout_ms > 0 ? m->req.timeout_ms : 0);
 		return 1;
 	}
-	if (!done && !final) {
-		free(tp);
+	if (!done && !final)
 		return 1;
-	}
-	struct wbuf *wb = &o->w;
-	wbuf_i32(wb, 0); /* throttle */
-	if (q->ver >= 1)
-		wbuf_i16(wb, KE_NONE);
-	/* one entry per topic, its partitions in request order */
-	int32_t ntopics = 0;
-	for (int32_t i = 0; i < n; i++)
-		ntopics += i == 0 || strcmp(tp[i].topic, tp[i - 1].topic) != 0;
-	wbuf_i32(wb, ntopics);
-	for (int32_t i = 0; i < n;) {
-		int32_t j = i;
-		while (j < n && strcmp(tp[j].topic, tp[i].topic) == 0)
-			j++;
-		wbuf_str_i16(wb, tp[i].topic);
-		wbuf_i32(wb, j - i);
-		for (; i < j; i++) {
-			int16_t e = w->errs[i] == KB_ELECT_PENDING ? KE_REQUEST_TIMED_OUT : w->errs[i];
-			wbuf_i32(wb, tp[i].part);
-			wbuf_i16(wb, e);
-			if (e == KE_NONE) {
-				wbuf_i16(wb, -1);
-			} else {
-				char msg[KB_TOPIC_MAX + 128];
-				snprintf(msg, sizeof(msg), "%s election of %s-%d: %s", unclean ? "unclean" : "preferred",
-					 tp[i].topic, tp[i].part,
-					 e == KE_ELECTION_NOT_NEEDED		  ? "not needed"
-					 : e == KE_PREFERRED_LEADER_NOT_AVAILABLE ? "the preferred replica is not live or not in the ISR"
-					 : e == KE_ELIGIBLE_LEADERS_NOT_AVAILABLE ? "no live replica"
-					 : e == KE_NOT_CONTROLLER		  ? "this broker is not the controller"
-					 : e == KE_REQUEST_TIMED_OUT		  ? "not done within the timeout"
-										  : "no such partition");
-				wbuf_str_i16(wb, msg);
-			}
-		}
-	}
-	free(tp);
-	return 0;
+	return elect_answer(o, q->ver, m, w);
 }
