@@ -42,7 +42,7 @@ enum api_kind {
 	API_KIND_NOW,	   /* answered at once */
 	API_KIND_PRODUCE,  /* answered at once, after the flush it promises, or not at all (acks=0) */
 	API_KIND_FETCH,	   /* answered at once or held (kapi_fetch's purgatory) until min_bytes or max_wait */
-	API_KIND_ADMIN,	   /* coordinator writes: a first pass on arrival, then kapi_retry until done */
+	API_KIND_ADMIN,	   /* coordinator writes: a first pass on arrival (the request decoded into its kwait), then kapi_retry until done */
 	API_KIND_GROUP,	   /* given to the group coordinator, which answers at once or later */
 };
 
@@ -56,9 +56,6 @@ static const struct api_def {
 	 * after the client id; the handler writes response header v1); 0: none */
 	int16_t flex;
 	enum api_kind kind;
-	/* API_KIND_ADMIN: the handler decodes the request once, on its first pass, and keeps it in
-	 * its kwait (priv); no copy of the frame is kept for the later passes */
-	bool decoded;
 	int (*now)(struct broker *b, struct kreq *q, struct kout *o);
 	int (*produce)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
 	int (*fetch)(struct broker *b, struct kreq *q, struct kout *o, struct kresp *resp);
@@ -71,17 +68,17 @@ static const struct api_def {
 	{ .key = API_METADATA, .min = 0, .max = 8, .kind = API_KIND_NOW, .now = kapi_meta_metadata },
 	{ .key = API_API_VERSIONS, .min = 0, .max = 2, .kind = API_KIND_VERSIONS },
 	{ .key = API_OFFSET_FOR_LEADER_EPOCH, .min = 0, .max = 3, .kind = API_KIND_NOW, .now = kapi_offsets_for_epoch },
-	{ .key = API_CREATE_TOPICS, .min = 0, .max = 4, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_admin_create_topics },
-	{ .key = API_DELETE_TOPICS, .min = 0, .max = 3, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_admin_delete_topics },
+	{ .key = API_CREATE_TOPICS, .min = 0, .max = 4, .kind = API_KIND_ADMIN, .admin = kapi_admin_create_topics },
+	{ .key = API_DELETE_TOPICS, .min = 0, .max = 3, .kind = API_KIND_ADMIN, .admin = kapi_admin_delete_topics },
 	{ .key = API_DESCRIBE_CONFIGS, .min = 0, .max = 2, .kind = API_KIND_NOW, .now = kapi_config_describe },
-	{ .key = API_CREATE_PARTITIONS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_admin_create_partitions },
-	{ .key = API_ALTER_CONFIGS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_config_alter },
-	{ .key = API_CONTROLLED_SHUTDOWN, .min = 1, .max = 2, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_ctrl_shutdown },
-	{ .key = API_ELECT_LEADERS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_ctrl_elect }, /* v2 is flexible */
+	{ .key = API_CREATE_PARTITIONS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_admin_create_partitions },
+	{ .key = API_ALTER_CONFIGS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_config_alter },
+	{ .key = API_CONTROLLED_SHUTDOWN, .min = 1, .max = 2, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_shutdown },
+	{ .key = API_ELECT_LEADERS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_ctrl_elect }, /* v2 is flexible */
 	{ .key = API_DESCRIBE_ACLS, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = kapi_acl_describe }, /* v2 is flexible */
 	{ .key = API_CREATE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_create },
 	{ .key = API_DELETE_ACLS, .min = 0, .max = 1, .kind = API_KIND_ADMIN, .admin = kapi_acl_delete },
-	{ .key = API_INCREMENTAL_ALTER_CONFIGS, .min = 0, .max = 0, .kind = API_KIND_ADMIN, .decoded = true, .admin = kapi_config_alter }, /* v1 is flexible */
+	{ .key = API_INCREMENTAL_ALTER_CONFIGS, .min = 0, .max = 0, .kind = API_KIND_ADMIN, .admin = kapi_config_alter }, /* v1 is flexible */
 	/* consumer groups: what kgw implements (kgw_max_version): the last non-flexible version of
 	 * each (Kafka 2.4 serves one more, flexible, version of each but OffsetDelete), and the
 	 * flexible OffsetCommit v8 and OffsetFetch v6-7 (Kafka 2.5's; librdkafka 2.0 asks v7) */
@@ -179,16 +176,12 @@ bool kapi_retry(struct broker *b, struct kwait *w, bool final)
 {
 	struct kreq q;
 	struct kout o;
-	if (w->req) {
-		if (kapi_header_read(w->req, w->req_len, &q))
-			return true;
-	} else { /* kept decoded by its handler: only the header is needed */
-		memset(&q, 0, sizeof(q));
-		q.key = w->key;
-		q.ver = w->ver;
-		q.corr = w->corr;
-		q.r = rbuf_make(NULL, 0);
-	}
+	/* kept decoded by its handler (priv): only the header is needed, no request bytes */
+	memset(&q, 0, sizeof(q));
+	q.key = w->key;
+	q.ver = w->ver;
+	q.corr = w->corr;
+	q.r = rbuf_make(NULL, 0);
 	if (!w->resp->conn) { /* the client went away: finish the writes, then forget it */
 		return w->kind != KWAIT_ADMIN || w->pending == 0;
 	}
@@ -300,7 +293,7 @@ int kapi_request(struct kconn *c, uint8_t *p, size_t len)
 		}
 		break;
 	case API_KIND_ADMIN: {
-		struct kwait *w = kwait_new(b, resp, &q, KWAIT_ADMIN, 0, !d->decoded);
+		struct kwait *w = kwait_new(b, resp, &q, KWAIT_ADMIN, 0);
 		if (!w)
 			return ERR_NOMEM;
 		rc = kapi_admin_run(b, &q, &o, w, true, false);

@@ -1,5 +1,9 @@
 /*
  * kapi_acl — principals, the authorization check and the ACL APIs (see kapi_acl.h).
+ *
+ * The ACL requests are decoded by kwacl and their responses encoded by it. CreateAcls and
+ * DeleteAcls are decoded once, on arrival, into a struct their kwait keeps (w->priv) until they
+ * are answered; the later passes read only it and the results the writes filled in.
  */
 #include "kapi_acl.h"
 
@@ -167,17 +171,18 @@ static void kapi_acl_entry(const struct kwacl_binding *x, struct kacl_entry *e)
 	e->perm = x->perm;
 }
 
-/* The shared start: decoded request, results allocated on the first pass, the refusals of the
- * whole request (no authorizer, no ALTER on the cluster). 0 with *rq to go on, 1 to wait,
- * 2 when every result is set and nothing is to be written, < 0 malformed. */
+/* The shared start: on the first pass the request decoded into *rq (kept in w->priv), its
+ * results allocated and the refusals of the whole request (no authorizer, no ALTER on the
+ * cluster); later passes read nothing. 0 to go on, 1 to wait, 2 when every result is set and
+ * nothing is to be written, < 0 malformed. */
 static int kapi_acl_begin(struct broker *b, struct kreq *q, struct kwait *w, bool first, int16_t api,
 			  struct kwacl_req *rq)
 {
+	if (!first)
+		return w->pending ? 1 : 0;
 	int rc = kwacl_req_decode(&q->r, api, q->ver, rq);
 	if (rc)
 		return rc;
-	if (!first)
-		return w->pending ? 1 : 0;
 	if (kwait_results(w, rq->n))
 		return ERR_NOMEM;
 	int16_t err = KE_NONE;
@@ -196,14 +201,26 @@ static int kapi_acl_begin(struct broker *b, struct kreq *q, struct kwait *w, boo
 	return 2;
 }
 
+static void kapi_acl_req_free(void *p)
+{
+	kwacl_req_free(p);
+	free(p);
+}
+
 int kapi_acl_create(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final)
 {
 	(void)final;
-	struct kwacl_req rq;
-	int rc = kapi_acl_begin(b, q, w, first, KWACL_API_CREATE, &rq);
+	struct kwacl_req *rq = w->priv;
+	if (first) {
+		if (!(rq = calloc(1, sizeof(*rq))))
+			return ERR_NOMEM;
+		w->priv = rq;
+		w->priv_free = kapi_acl_req_free;
+	}
+	int rc = kapi_acl_begin(b, q, w, first, KWACL_API_CREATE, rq);
 	if (rc == 0 && first) {
-		for (int32_t i = 0; i < rq.n; i++) {
-			const struct kwacl_binding *x = &rq.b[i];
+		for (int32_t i = 0; i < rq->n; i++) {
+			const struct kwacl_binding *x = &rq->b[i];
 			struct kacl_resource r = { x->rtype, x->pattern, x->name };
 			struct kacl_entry e;
 			char why[200];
@@ -226,23 +243,23 @@ int kapi_acl_create(struct broker *b, struct kreq *q, struct kout *o, struct kwa
 	if (rc == 2)
 		rc = 1; /* answered on the next pass */
 	if (rc == 0) {
-		struct kwacl_result *res = calloc((size_t)(rq.n ? rq.n : 1), sizeof(*res));
+		struct kwacl_result *res = calloc((size_t)(rq->n ? rq->n : 1), sizeof(*res));
 		if (!res) {
 			rc = ERR_NOMEM;
 		} else {
-			for (int32_t i = 0; i < rq.n; i++)
+			for (int32_t i = 0; i < rq->n; i++)
 				res[i] = (struct kwacl_result){ w->errs[i], w->msgs[i] };
-			kwacl_create_resp_encode(&o->w, q->ver, 0, res, rq.n);
+			kwacl_create_resp_encode(&o->w, q->ver, 0, res, rq->n);
 			free(res);
 		}
 	}
-	kwacl_req_free(&rq);
 	return rc;
 }
 
 /* What each filter of a DeleteAcls matched when it arrived (kept in the kwait between passes):
  * the bindings, their strings owned here. */
 struct kapi_acl_del {
+	struct kwacl_req rq; /* the request, decoded on arrival */
 	int32_t nf;
 	struct kapi_acl_list *m; /* per filter */
 	char **strs;
@@ -254,6 +271,7 @@ static void kapi_acl_del_free(void *p)
 	struct kapi_acl_del *d = p;
 	if (!d)
 		return;
+	kwacl_req_free(&d->rq);
 	for (int32_t i = 0; i < d->nf; i++)
 		free(d->m[i].b);
 	for (size_t i = 0; i < d->nstrs; i++)
@@ -275,33 +293,29 @@ static const char *kapi_acl_keep(struct kapi_acl_del *d, const char *s)
 int kapi_acl_delete(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final)
 {
 	(void)final;
-	struct kwacl_req rq;
-	int rc = kapi_acl_begin(b, q, w, first, KWACL_API_DELETE, &rq);
-	if (rc < 0) {
-		kwacl_req_free(&rq);
-		return rc;
-	}
 	struct kapi_acl_del *d = w->priv;
 	if (first) {
-		d = calloc(1, sizeof(*d));
-		if (d)
-			d->m = calloc((size_t)(rq.n ? rq.n : 1), sizeof(*d->m));
-		if (!d || !d->m) {
-			kapi_acl_del_free(d);
-			kwacl_req_free(&rq);
+		if (!(d = calloc(1, sizeof(*d))))
 			return ERR_NOMEM;
-		}
-		d->nf = rq.n;
 		w->priv = d;
 		w->priv_free = kapi_acl_del_free;
 	}
+	int rc = kapi_acl_begin(b, q, w, first, KWACL_API_DELETE, &d->rq);
+	if (rc < 0)
+		return rc;
+	const struct kwacl_req *rq = &d->rq;
+	if (first) {
+		if (!(d->m = calloc((size_t)(rq->n ? rq->n : 1), sizeof(*d->m))))
+			return ERR_NOMEM;
+		d->nf = rq->n;
+	}
 	if (rc == 0 && first) {
-		for (int32_t i = 0; i < rq.n; i++) {
-			if (!kapi_acl_filter_ok(&rq.b[i])) {
+		for (int32_t i = 0; i < rq->n; i++) {
+			if (!kapi_acl_filter_ok(&rq->b[i])) {
 				kwait_set(w, i, KE_INVALID_REQUEST, "The filter has an unknown value");
 				continue;
 			}
-			struct kacl_filter f = kapi_acl_filter(&rq.b[i]);
+			struct kacl_filter f = kapi_acl_filter(&rq->b[i]);
 			struct kapi_acl_list *l = &d->m[i];
 			kacl_each(kb_acl_store(b), &f, kapi_acl_collect, l);
 			/* own the strings: the store changes before the answer */
@@ -335,19 +349,18 @@ int kapi_acl_delete(struct broker *b, struct kreq *q, struct kout *o, struct kwa
 	if (rc == 2)
 		rc = 1;
 	if (rc == 0) {
-		struct kwacl_delete_result *res = calloc((size_t)(rq.n ? rq.n : 1), sizeof(*res));
+		struct kwacl_delete_result *res = calloc((size_t)(rq->n ? rq->n : 1), sizeof(*res));
 		if (!res) {
 			rc = ERR_NOMEM;
 		} else {
-			for (int32_t i = 0; i < rq.n; i++) {
-				bool ok = w->errs[i] == KE_NONE && d && i < d->nf;
+			for (int32_t i = 0; i < rq->n; i++) {
+				bool ok = w->errs[i] == KE_NONE && i < d->nf;
 				res[i] = (struct kwacl_delete_result){ { w->errs[i], w->msgs[i] }, ok ? d->m[i].n : 0,
 								       ok ? d->m[i].b : NULL };
 			}
-			kwacl_delete_resp_encode(&o->w, q->ver, 0, res, rq.n);
+			kwacl_delete_resp_encode(&o->w, q->ver, 0, res, rq->n);
 			free(res);
 		}
 	}
-	kwacl_req_free(&rq);
 	return rc;
 }

@@ -3,9 +3,11 @@
  * and TransactionCoordinator.handleInitProducerId for a null transactional id: authorized by
  * IDEMPOTENT_WRITE on the cluster (Kafka 2.x), then a fresh id from the producer id manager,
  * epoch 0 — also for v3+ requests that name the id and epoch they hold (Kafka answers a null
- * transactional id "blindly" with a new id). The first pass checks; a later pass takes an id, or when the broker's block is
- * used up starts a claim (kb_pid_claim, counted as the kwait's pending write) and takes the id
- * on the pass after it.
+ * transactional id "blindly" with a new id). The first pass decodes the request (kwpid) and
+ * checks it, its outcome going into the kwait's result; a later pass reads only that (no request
+ * bytes are kept: nothing else of the request is needed) and takes an id, or when the broker's
+ * block is used up starts a claim (kb_pid_claim, counted as the kwait's pending write) and takes
+ * the id on the pass after it.
  */
 #include "kapi_pid.h"
 
@@ -35,11 +37,11 @@ static void kapi_pid_claim(struct broker *b, struct kwait *w)
 int kapi_pid_init(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final)
 {
 	(void)final;
-	struct kwpid_req rq;
-	if (kwpid_req_decode(&q->r, q->ver, &rq))
-		return ERR_PROTO;
 	int64_t id = -1;
 	if (first) {
+		struct kwpid_req rq;
+		if (kwpid_req_decode(&q->r, q->ver, &rq))
+			return ERR_PROTO;
 		if (kwait_results(w, 1))
 			return ERR_NOMEM;
 		if (rq.txn_id)

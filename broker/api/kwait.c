@@ -29,25 +29,14 @@ void kwait_free(struct kwait *w)
 	free(w->errs);
 	if (w->priv_free)
 		w->priv_free(w->priv);
-	free(w->req);
 	free(w);
 }
 
-struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind, int32_t timeout_ms,
-			bool copy_frame)
+struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind, int32_t timeout_ms)
 {
 	struct kwait *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	if (copy_frame) {
-		w->req = malloc(q->len ? q->len : 1);
-		if (!w->req) {
-			free(w);
-			return NULL;
-		}
-		memcpy(w->req, q->p, q->len);
-		w->req_len = q->len;
-	}
 	w->key = q->key;
 	w->ver = q->ver;
 	w->corr = q->corr;

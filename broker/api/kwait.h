@@ -3,8 +3,8 @@
  * CreatePartitions, the config writes, ControlledShutdown, ElectLeaders) waiting for their
  * coordinator writes or the controller. (A Fetch long-polling for min_bytes waits decoded in
  * kapi_fetch's purgatory instead; kwait_retry_all drives both.) A kwait keeps the request
- * header, either the decoded request (the topic admin requests: kapi_admin's priv) or a copy
- * of the request frame (the others, re-read on every pass), its response slot, a deadline, and for admin requests one result
+ * header and what its handler decoded on arrival (priv: no request bytes are kept, no pass but
+ * the first reads any), its response slot, a deadline, and for admin requests one result
  * (Kafka error code and message) per item, which the writes' callbacks fill (kwait_slot).
  * Waiting requests are retried after every append and metadata change and answered finally at
  * their deadline (kwait_retry_all); the fetch purgatory's only for the partitions touched. The loop thread runs all of it.
@@ -30,8 +30,6 @@ struct kwait {
 	struct kresp *resp;	/* its slot; owned by the connection's queue while that lives */
 	int16_t key, ver;	/* the request header's */
 	int32_t corr;
-	uint8_t *req;		/* a copy of the request frame, NULL for a request kept decoded in priv */
-	size_t req_len;
 	int64_t deadline_ms;
 	int kind;    /* KWAIT_ADMIN */
 	int pending; /* coordinator writes not completed yet */
@@ -43,11 +41,9 @@ struct kwait {
 };
 
 /* A new waiting request for q answered into resp, listed in b->waits, with a deadline
- * timeout_ms from now. Its header is kept; its frame is copied when copy_frame (a handler that
- * reads the request again on each pass), else the handler keeps what it decoded in priv. NULL
- * without memory. */
-struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind, int32_t timeout_ms,
-			bool copy_frame);
+ * timeout_ms from now. Only its header is kept: the handler keeps what it decoded in priv.
+ * NULL without memory. */
+struct kwait *kwait_new(struct broker *b, struct kresp *resp, const struct kreq *q, int kind, int32_t timeout_ms);
 /* Unlists and frees w, and its slot when the connection is gone (orphaned). */
 void kwait_free(struct kwait *w);
 /* Frees every waiting request of b, the fetch purgatory's too (at shutdown). */
