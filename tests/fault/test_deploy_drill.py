@@ -1,7 +1,8 @@
 """deploy/drill as CI runs it: a short drill (4 rounds, a fixed seed that picks coordinator and
 broker faults) on a deploy/cluster of 3 coordinators and 3 brokers on free ports; it must end with
 exit status 0, its table saying every acknowledged record was read back and no acknowledged
-coordinator write was lost; and it must leave no process behind."""
+coordinator write was lost; it must say that partitions are not in its menu (no --netns); and it
+must leave no process behind."""
 import os
 import re
 import subprocess
@@ -38,6 +39,7 @@ class DrillTest(unittest.TestCase):
         rounds = re.findall(r"^round \d: (\w+) (coord|broker)-\d", out, re.M)
         self.assertEqual(len(rounds), 4, out)
         self.assertEqual({k for _, k in rounds}, {"coord", "broker"}, "seed 11 drills both kinds of node")
+        self.assertIn("partitions are not in the menu: they need --netns", out)
         self.assertIn("nothing acknowledged was lost", out)
         for name, pid in pids(state).items():
             self.assertFalse(running(pid), "%s still runs after the drill" % name)
