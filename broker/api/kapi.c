@@ -1,6 +1,6 @@
 /*
- * kapi — the request header, the dispatch table and ApiVersions, and the retry of waiting
- * requests (see kapi.h).
+ * kapi — the dispatch table (the request header and ApiVersions' body are read and written by
+ * wire/kwhdr, from the table), and the retry of waiting requests (see kapi.h).
  *
  * Every request gets a response slot in its connection's queue when it arrives; slots leave
  * in request order whether they are filled at once or later (kconn_flush). A request that
@@ -23,6 +23,7 @@
 #include "kapi_produce.h"
 #include "kb_broker.h"
 #include "kgw.h"
+#include "kwhdr.h"
 #include "kwpid.h"
 #include "kconn.h"
 #include "kout.h"
@@ -130,36 +131,28 @@ bool kapi_supported(int16_t key, int16_t ver)
 
 void kapi_versions_body(struct wbuf *w, int16_t ver, int16_t err)
 {
-	wbuf_i16(w, err);
-	wbuf_i32(w, (int32_t)KB_NAPIS);
-	for (size_t i = 0; i < KB_NAPIS; i++) {
-		wbuf_i16(w, kb_apis[i].key);
-		wbuf_i16(w, kb_apis[i].min);
-		wbuf_i16(w, kb_apis[i].max);
-	}
-	if (ver >= 1)
-		wbuf_i32(w, 0); /* throttle_time_ms */
+	kwhdr_versions_encode(w, ver, err, KB_NAPIS, kapi_range_at);
 }
 
 int kapi_header_read(uint8_t *p, size_t len, struct kreq *q)
 {
+	struct kwhdr h;
 	q->listener = -1;
 	q->conn = NULL;
 	q->p = p;
 	q->len = len;
 	q->r = rbuf_make(p, len);
-	rbuf_i16(&q->r, &q->key);
-	rbuf_i16(&q->r, &q->ver);
-	rbuf_i32(&q->r, &q->corr);
-	rbuf_bytes_i16(&q->r, KB_MAX_STR, &q->client_id, &q->client_id_len);
-	if (q->client_id_len < 0)
-		q->client_id = NULL;
+	if (kwhdr_read(&q->r, &h))
+		return q->r.err;
+	q->key = h.key;
+	q->ver = h.ver;
+	q->corr = h.corr;
+	q->client_id = h.client_id;
+	q->client_id_len = h.client_id_len;
 	const struct api_def *d = kapi_def(q->key);
-	if (!q->r.err && d && d->flex && q->ver >= d->flex) { /* request header v2 */
-		uint32_t skipped = 0;
-		rbuf_tags_skip(&q->r, &skipped);
-	}
-	return q->r.err;
+	if (d && d->flex && q->ver >= d->flex) /* request header v2 */
+		return kwhdr_tags_read(&q->r);
+	return 0;
 }
 
 /* Runs an admin request: first pass on arrival, then again from kapi_retry. A key without an

@@ -18,6 +18,7 @@
 #include "kgw.h"
 #include "klisten.h"
 #include "kout.h"
+#include "kwhdr.h"
 #include "log.h"
 #include "net.h"
 
@@ -423,7 +424,7 @@ void kapi_group_reply(void *arg, void *token, int16_t api, int16_t ver, const vo
 	struct kout o;
 	kout_init(&o, resp->corr);
 	if (kgw_flexible(api, ver))
-		wbuf_uvarint(&o.w, 0); /* response header v1: no tagged fields */
+		kwhdr_resp_tags(&o.w);
 	int rc;
 	if (!o.eb) {
 		wbuf_free(&o.w);

@@ -19,6 +19,7 @@
 #include "kb_pid.h"
 #include "kerr.h"
 #include "kout.h"
+#include "kwhdr.h"
 #include "kwait.h"
 #include "kwpid.h"
 
@@ -65,7 +66,7 @@ int kapi_pid_init(struct broker *b, struct kreq *q, struct kout *o, struct kwait
 		}
 	}
 	if (q->ver >= KWPID_FIRST_FLEXIBLE)
-		wbuf_uvarint(&o->w, 0); /* response header v1: no tagged fields */
+		kwhdr_resp_tags(&o->w);
 	kwpid_resp_encode(&o->w, q->ver, &resp);
 	return 0;
 }

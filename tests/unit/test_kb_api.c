@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "kapi.h"
 #include "kgw.h"
+#include "kwhdr.h"
 
 #include "check_main.h"
 
@@ -124,6 +125,33 @@ START_TEST(test_header_tags)
 }
 END_TEST
 
+/* kwhdr_read: a null client id reads as NULL with length -1, and every cut of a header v1 is
+ * an error (never a header read from bytes past the frame). */
+START_TEST(test_header_null_client_and_cuts)
+{
+	static const uint8_t h[] = { 0, 3, 0, 8, 0, 0, 1, 0, 0xff, 0xff, 0x77 };
+	struct kwhdr kh;
+	struct rbuf r = rbuf_make(h, sizeof(h));
+	ck_assert_int_eq(kwhdr_read(&r, &kh), 0);
+	ck_assert_int_eq(kh.key, 3);
+	ck_assert_int_eq(kh.ver, 8);
+	ck_assert_int_eq(kh.corr, 256);
+	ck_assert_ptr_null(kh.client_id);
+	ck_assert_int_eq(kh.client_id_len, -1);
+	ck_assert_uint_eq(r.pos, sizeof(h) - 1);
+	static const uint8_t named[] = { 0, 3, 0, 8, 0, 0, 1, 0, 0, 3, 'c', 'l', 'i' };
+	for (size_t cut = 0; cut < sizeof(named); cut++) {
+		r = rbuf_make(named, cut);
+		ck_assert_msg(kwhdr_read(&r, &kh) != 0, "a header cut at %zu read", cut);
+		ck_assert_ptr_null(kh.client_id);
+	}
+	r = rbuf_make(named, sizeof(named));
+	ck_assert_int_eq(kwhdr_read(&r, &kh), 0);
+	ck_assert_int_eq(kh.client_id_len, 3);
+	ck_assert_mem_eq(kh.client_id, "cli", 3);
+}
+END_TEST
+
 /* Decodes an ApiVersions body of version ver and checks it against the table. */
 static void check_body(int16_t ver, int16_t err)
 {
@@ -176,6 +204,7 @@ static Suite *kb_api_suite(void)
 	tcase_add_test(tc, test_api_versions_body_is_the_table);
 	tcase_add_test(tc, test_group_apis_are_the_codec);
 	tcase_add_test(tc, test_header_tags);
+	tcase_add_test(tc, test_header_null_client_and_cuts);
 	suite_add_tcase(s, tc);
 	return s;
 }
