@@ -31,6 +31,10 @@ in a node process).
 
 read_all reads every partition from its start to its end (the high watermark) with an assigned
 confluent-kafka consumer (no group) and returns {partition: [(offset, seq)]}.
+
+GroupMember is one member of a consumer group (deploy/drill's), recording what it is delivered
+and committing what it processed; committed_offsets and high_watermarks read where a group and a
+topic stand.
 """
 import json
 import logging
@@ -296,6 +300,139 @@ def read_all(bootstrap, topic, partitions, timeout=60):
                                  % (sorted(todo), topic, ends, timeout,
                                     {p: len(out[p]) for p in sorted(todo)}))
         return out
+    finally:
+        c.close()
+
+
+class GroupMember(threading.Thread):
+    """One member of a consumer group (confluent-kafka, subscribed to topic, the client's default
+    assignor; auto.offset.reset earliest) in a thread of its own. It records every record
+    delivered to it as (name, session, partition, offset, seq, time.monotonic()) in
+    `deliveries` (group_check.check_group reads them), each assignment it receives (a session:
+    from an assign to the next revoke) in `assignments`, and commits what it has processed
+    (auto commit off): asynchronously after each batch it got, again when its commit lags its
+    position (a commit that failed during a rebalance or a coordinator move), synchronously when
+    its partitions are revoked and when it stops. conf: further librdkafka settings."""
+
+    def __init__(self, bootstrap, topic, group, name, conf=None):
+        threading.Thread.__init__(self, name="group-" + name, daemon=True)
+        self.topic = topic
+        self.name = name
+        self.lock = threading.Lock()
+        self.deliveries = []
+        self.assignments = []  # (time, [partitions])
+        self.session = 0
+        self.assigned = ()
+        self.position = {}     # partition -> the offset after the last one delivered
+        self.committed = {}    # partition -> the last offset a commit of this member acknowledged
+        self.commits = 0
+        self.commit_errors = []
+        self.errors = []
+        self.stopping = False
+        self.exc = None
+        c = {"bootstrap.servers": bootstrap, "group.id": group, "client.id": name, "enable.auto.commit": False,
+             "auto.offset.reset": "earliest", "on_commit": self._on_commit,
+             "error_cb": lambda e: self.errors.append(str(e))}
+        c.update(conf or {})
+        self.consumer = confluent_kafka.Consumer(c)
+
+    def _on_commit(self, err, partitions):
+        with self.lock:
+            if err is not None:
+                if err.code() != confluent_kafka.KafkaError._NO_OFFSET:
+                    self.commit_errors.append(str(err))
+                return
+            self.commits += 1
+            for tp in partitions:
+                if tp.error is None and tp.offset >= 0:
+                    self.committed[tp.partition] = max(tp.offset, self.committed.get(tp.partition, -1))
+
+    def _commit(self, asynchronous):
+        try:
+            self.consumer.commit(asynchronous=asynchronous)
+        except confluent_kafka.KafkaException as e:  # nothing to commit, or a rebalance meanwhile
+            if e.args[0].code() != confluent_kafka.KafkaError._NO_OFFSET:
+                with self.lock:
+                    self.commit_errors.append(str(e))
+
+    def _on_assign(self, consumer, partitions):
+        with self.lock:
+            self.session += 1
+            self.assigned = tuple(sorted(tp.partition for tp in partitions))
+            self.assignments.append((time.monotonic(), list(self.assigned)))
+
+    def _on_revoke(self, consumer, partitions):
+        self._commit(asynchronous=False)
+        with self.lock:
+            self.assigned = ()
+
+    def lagging(self):
+        """The assigned partitions whose position is past what a commit acknowledged."""
+        with self.lock:
+            return [p for p in self.assigned if self.position.get(p, -1) > self.committed.get(p, -1)]
+
+    def run(self):
+        try:
+            self.consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+            recommit = time.monotonic()
+            while not self.stopping:
+                msgs = self.consumer.consume(500, 0.05)  # a stall is seen to 50 ms
+                now = time.monotonic()
+                got = []
+                for m in msgs:
+                    if m.error():
+                        if m.error().code() != confluent_kafka.KafkaError._PARTITION_EOF:
+                            self.errors.append(str(m.error()))
+                        continue
+                    got.append((self.name, self.session, m.partition(), m.offset(), seq_of(m.value()), now))
+                if got:
+                    with self.lock:
+                        self.deliveries.extend(got)
+                        for d in got:
+                            self.position[d[2]] = max(d[3] + 1, self.position.get(d[2], 0))
+                    self._commit(asynchronous=True)
+                elif now > recommit and self.lagging():
+                    recommit = now + 1.0
+                    self._commit(asynchronous=True)
+            self._commit(asynchronous=False)
+        except Exception as e:  # reported by stop()
+            self.exc = e
+        finally:
+            self.consumer.close()  # leaves the group
+
+    def snapshot(self):
+        """(position per partition, sessions so far, assigned partitions)."""
+        with self.lock:
+            return dict(self.position), self.session, self.assigned
+
+    def stop(self, timeout=30):
+        """Commits what it processed, leaves the group and returns its deliveries."""
+        self.stopping = True
+        self.join(timeout)
+        if self.exc:
+            raise self.exc
+        with self.lock:
+            return list(self.deliveries)
+
+
+def committed_offsets(bootstrap, topic, partitions, group, timeout=10):
+    """The group's committed offsets {partition: offset} (-1001, i.e. none, where it has none),
+    read with OffsetFetch by a consumer that does not join the group."""
+    c = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        got = c.committed([confluent_kafka.TopicPartition(topic, p) for p in range(partitions)], timeout=timeout)
+        return {tp.partition: tp.offset for tp in got}
+    finally:
+        c.close()
+
+
+def high_watermarks(bootstrap, topic, partitions, timeout=15):
+    """{partition: its high watermark}."""
+    c = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": "ledger-reader",
+                                  "enable.auto.commit": False})
+    try:
+        return {p: c.get_watermark_offsets(confluent_kafka.TopicPartition(topic, p), timeout=timeout)[1]
+                for p in range(partitions)}
     finally:
         c.close()
 

@@ -1,7 +1,9 @@
 """deploy/drill as CI runs it: a short drill (4 rounds, a fixed seed that picks coordinator and
 broker faults) on a deploy/cluster of 3 coordinators and 3 brokers on free ports; it must end with
-exit status 0, its table saying every acknowledged record was read back and no acknowledged
-coordinator write was lost; it must say that partitions are not in its menu (no --netns); and it
+exit status 0, its table saying every acknowledged record was read back, no acknowledged
+coordinator write was lost, and its consumer group (2 members) consumed every acknowledged record
+(none missed) and drained to the high watermarks (check_group_rows, also used by the --netns
+test); it must say that partitions are not in its menu (no --netns); and it
 must leave no process behind."""
 import os
 import re
@@ -15,6 +17,27 @@ from samsatest.workdir import WorkDir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.dirname(os.path.dirname(os.environ["SAMSA_BROKER"]))
+
+
+def check_group_rows(test, out, acked):
+    """The consumer group's rows: every acknowledged record consumed, none missed, the group
+    drained to the high watermarks; re-deliveries, reorderings, rebalances and the longest
+    stall reported (numbers)."""
+    test.assertRegex(out, r"consumer group drill-\d+-\d+: 2 members")
+    consumed = re.search(r"\| group drill-\d+-\d+: acknowledged records consumed \| (\d+) \|", out)
+    test.assertIsNotNone(consumed, out)
+    test.assertEqual(int(consumed.group(1)), acked, out)
+    test.assertIn("| group: acknowledged records missed (never delivered) | 0 |", out)
+    test.assertRegex(out, r"\| group: records re-delivered \(at-least-once, [^|]*\) \| \d+ \|")
+    test.assertRegex(out, r"\| group: out of order within a partition and member session \| \d+ \|")
+    rebalances = re.search(r"\| group: rebalances seen during the rounds \(new assignments, member 1 / member 2\) "
+                           r"\| (\d+) / (\d+) \|", out)
+    test.assertIsNotNone(rebalances, out)
+    test.assertGreaterEqual(min(int(rebalances.group(1)), int(rebalances.group(2))), 0)
+    test.assertRegex(out, r"\| group: drained to the high watermarks [\d,]+ \| in [\d.]+ s after the producer "
+                          r"stopped \|")
+    test.assertRegex(out, r"\| group: longest stall \(no record delivered while acknowledged ones waited\) "
+                          r"\| [\d.]+ s \|")
 
 
 class DrillTest(unittest.TestCase):
@@ -36,6 +59,7 @@ class DrillTest(unittest.TestCase):
         self.assertGreaterEqual(read, acked, out)
         self.assertIn("| acknowledged records lost or overwritten | 0 |", out)
         self.assertIn("| coordinator writes lost | 0 |", out)
+        check_group_rows(self, out, acked)
         rounds = re.findall(r"^round \d: (\w+) (coord|broker)-\d", out, re.M)
         self.assertEqual(len(rounds), 4, out)
         self.assertEqual({k for _, k in rounds}, {"coord", "broker"}, "seed 11 drills both kinds of node")

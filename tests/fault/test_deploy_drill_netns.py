@@ -4,8 +4,9 @@ coordinators and 3 brokers each in a network namespace of its own, the drill's c
 client namespace. The broker is cut off for 20 s (beyond its 18 s coordinator session); the
 others must replace it as leader and drop it from every ISR while it is cut off and still runs
 (the table's "went on without it" row); healed, it must come back into every ISR. The drill
-must end with exit status 0, its table saying every acknowledged record was read back and no
-acknowledged coordinator write was lost; and it must leave no process and no namespace behind
+must end with exit status 0, its table saying every acknowledged record was read back, no
+acknowledged coordinator write was lost and the consumer group (its members in the client
+namespace too) consumed every acknowledged record; and it must leave no process and no namespace behind
 (both removed by pid and exact name here also when the drill fails, the work directory then kept
 and named). Needs root (skipped otherwise)."""
 import os
@@ -19,6 +20,9 @@ from samsatest.deploycluster import kill_left, pids, running
 from samsatest.ensemble import netns_unavailable
 from samsatest.ports import port_block
 from samsatest.workdir import WorkDir
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_deploy_drill import check_group_rows  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.dirname(os.path.dirname(os.environ["SAMSA_BROKER"]))
@@ -65,19 +69,20 @@ class DrillNetnsTest(unittest.TestCase):
         self.assertGreaterEqual(read, acked, out)
         self.assertIn("| acknowledged records lost or overwritten | 0 |", out)
         self.assertIn("| coordinator writes lost | 0 |", out)
+        check_group_rows(self, out, acked)
         rounds = re.findall(r"^round \d: (\w+) ((?:coord|broker)-\d)", out, re.M)
         self.assertEqual([k for k, _ in rounds], ["kill", "partition", "pause"], out)
         cut = rounds[1][1]
         self.assertTrue(cut.startswith("broker-"), out)
-        self.assertRegex(out, r"\| round 2: partition %s: longest ack gap / coordinator write gap \| "
-                              r"[\d.]+ s / [\d.]+ s \|" % cut)
+        self.assertRegex(out, r"\| round 2: partition %s: longest ack gap / coordinator write gap / group stall \| "
+                              r"[\d.]+ s / [\d.]+ s / [\d.]+ s \|" % cut)
         # the cluster replaced the cut broker while it was cut off (it led one of the 3 partitions)
-        went_on = re.search(r"\| round 2: partition %s \((?:controller, )?leading [1-9]\d* partitions?\): the others "
-                            r"went on without it "
+        went_on = re.search(r"\| round 2: partition %s \((?:controller, )?leading [1-9]\d* partitions?"
+                            r"(?:, the group's coordinator)?\): the others went on without it "
                             r"after \| ([\d.]+) s \|" % cut, out)
         self.assertIsNotNone(went_on, out)
         self.assertLess(float(went_on.group(1)), 20.0, out)
-        self.assertRegex(out, r"\| partition of a broker \(1 round\): ack gap / coordinator write gap \|")
+        self.assertRegex(out, r"\| partition of a broker \(1 round\): ack gap / coordinator write gap / group stall \|")
         self.assertIn("nothing acknowledged was lost", out)
         for name, pid in pids(state).items():
             self.assertFalse(running(pid), "%s still runs after the drill" % name)

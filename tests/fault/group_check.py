@@ -1,0 +1,94 @@
+"""deploy/drill's checker of its consumer group: what the producer's ledger says was acknowledged
+against what the group's members were delivered. A pure function of plain structures (no
+clients; times are numbers, time.monotonic() in the drill), so that test_group_check.py can feed
+it crafted histories.
+
+The ledger's sends (kafka_ledger.LedgerProducer.ledger()["sends"]): each {"seq", "partition",
+"result", "offset", "acked_at"}; only "ack" ones count. The deliveries
+(kafka_ledger.GroupMember.deliveries of every member): (member, session, partition, offset, seq,
+time), in the order each member got them; a member's session is one assignment (from a
+rebalance's assign to the next revoke), numbered from 1.
+
+  consumed      acknowledged records the group was delivered (the same partition, offset and seq)
+  missed        acknowledged records the group was never delivered: a failure
+  redelivered   deliveries of a (partition, offset) the group had already been delivered, by
+                any member (at-least-once: after a rebalance the new owner starts at the last
+                commit); counted, not a failure
+  out_of_order  deliveries whose offset is not above the one before it in the same partition
+                and member session (a member's fetch position moving back)
+  longest_wait  the longest time from an acknowledgement to the record's first delivery (of those
+                delivered between begin and end)
+  stalls        the intervals (start, end) in which the group got no record it had not had
+                before while at least one acknowledged record was waiting for it (acknowledged
+                and not yet delivered): from the later of the last new delivery and the earliest
+                such ack to the next new delivery (or `end` when none came)
+"""
+
+
+def check_group(sends, deliveries, begin, end):
+    """Returns {"acked", "consumed", "longest_wait", "missed" (sorted (partition, offset, seq) of the first 20),
+    "missed_count", "delivered", "redelivered", "out_of_order", "stalls"}; stalls are clipped
+    to begin..end (the time the group formed to the end of its drain)."""
+    acked = {(s["partition"], s["offset"]): (s["seq"], s.get("acked_at")) for s in sends if s["result"] == "ack"}
+    first = {}          # (partition, offset) -> (seq, time of its first delivery)
+    redelivered = 0
+    out_of_order = 0
+    last = {}           # (member, session, partition) -> offset last delivered
+    for member, session, p, off, seq, t in deliveries:
+        key = (member, session, p)
+        if key in last and off <= last[key]:
+            out_of_order += 1
+        last[key] = off
+        if (p, off) in first:
+            redelivered += 1
+            first[(p, off)] = (first[(p, off)][0], min(first[(p, off)][1], t))
+        else:
+            first[(p, off)] = (seq, t)
+    consumed = 0
+    missed = []
+    waits = []          # (acked_at, time first delivered or None) of each acknowledged record
+    for where, (seq, at) in acked.items():
+        got = first.get(where)
+        if got is not None and got[0] == seq:
+            consumed += 1
+            waits.append((at, got[1]))
+        else:
+            missed.append(where + (seq,))
+            waits.append((at, None))
+    waited = [d - a for a, d in waits if a is not None and d is not None and begin <= d <= end]
+    return {"acked": len(acked), "consumed": consumed, "longest_wait": max([0.0] + waited),
+            "missed": sorted(missed)[:20], "missed_count": len(missed),
+            "delivered": len(deliveries), "redelivered": redelivered, "out_of_order": out_of_order,
+            "stalls": stalls([t for _, t in first.values()], waits, begin, end)}
+
+
+def stalls(progress, waits, begin, end):
+    """progress: the times the group got a record new to it; waits: (acked_at, delivered_at or
+    None) per acknowledged record. The intervals within begin..end with a record waiting and
+    no progress (see the module comment), in time order."""
+    inf = float("inf")
+    moments = sorted([begin] + [t for t in progress if begin < t < end]) + [end]
+    pend = sorted((inf if d is None else d, a) for a, d in waits if a is not None)
+    # suffix minimum of acked_at over the records delivered last: the earliest ack still waiting
+    earliest = [inf] * (len(pend) + 1)
+    for i in range(len(pend) - 1, -1, -1):
+        earliest[i] = min(pend[i][1], earliest[i + 1])
+    out = []
+    j = 0
+    for a, b in zip(moments, moments[1:]):
+        while j < len(pend) and pend[j][0] <= a:
+            j += 1
+        start = max(a, earliest[j])
+        if start < b:
+            out.append((start, b))
+    return out
+
+
+def longest(intervals, t0=None, t1=None, floor=None):
+    """The longest of intervals; with t0..t1, the longest of those overlapping it, each counted
+    from no earlier than floor (the end of the round before, so that one stall is not counted
+    again in the next round) to its end."""
+    if t0 is None:
+        return max([0.0] + [b - a for a, b in intervals])
+    lo = t0 if floor is None else floor
+    return max([0.0] + [b - max(a, lo) for a, b in intervals if b > t0 and a < t1 and b > lo])
