@@ -17,7 +17,7 @@ rebalance's assign to the next revoke), numbered from 1.
   out_of_order  deliveries whose offset is not above the one before it in the same partition
                 and member session (a member's fetch position moving back)
   longest_wait  the longest time from an acknowledgement to the record's first delivery (of those
-                delivered between begin and end)
+                acknowledged between begin and end)
   stalls        the intervals (start, end) in which the group got no record it had not had
                 before while at least one acknowledged record was waiting for it (acknowledged
                 and not yet delivered): from the later of the last new delivery and the earliest
@@ -26,7 +26,8 @@ rebalance's assign to the next revoke), numbered from 1.
 
 
 def check_group(sends, deliveries, begin, end):
-    """Returns {"acked", "consumed", "longest_wait", "missed" (sorted (partition, offset, seq) of the first 20),
+    """Returns {"acked", "consumed", "longest_wait", "waits" ((acked_at, first delivered or None)
+    of each acknowledged record), "missed" (sorted (partition, offset, seq) of the first 20),
     "missed_count", "delivered", "redelivered", "out_of_order", "stalls"}; stalls are clipped
     to begin..end (the time the group formed to the end of its drain)."""
     acked = {(s["partition"], s["offset"]): (s["seq"], s.get("acked_at")) for s in sends if s["result"] == "ack"}
@@ -55,8 +56,8 @@ def check_group(sends, deliveries, begin, end):
         else:
             missed.append(where + (seq,))
             waits.append((at, None))
-    waited = [d - a for a, d in waits if a is not None and d is not None and begin <= d <= end]
-    return {"acked": len(acked), "consumed": consumed, "longest_wait": max([0.0] + waited),
+    waited = [d - a for a, d in waits if a is not None and d is not None and begin <= a <= end]
+    return {"acked": len(acked), "consumed": consumed, "longest_wait": max([0.0] + waited), "waits": waits,
             "missed": sorted(missed)[:20], "missed_count": len(missed),
             "delivered": len(deliveries), "redelivered": redelivered, "out_of_order": out_of_order,
             "stalls": stalls([t for _, t in first.values()], waits, begin, end)}
@@ -82,6 +83,15 @@ def stalls(progress, waits, begin, end):
         if start < b:
             out.append((start, b))
     return out
+
+
+def longest_wait(waits, t0, t1):
+    """The longest time from its ack to its first delivery of a record acknowledged within
+    t0..t1 (one never delivered: None)."""
+    w = [d - a for a, d in waits if a is not None and t0 <= a <= t1 and d is not None]
+    if any(d is None for a, d in waits if a is not None and t0 <= a <= t1):
+        return None
+    return max([0.0] + w)
 
 
 def longest(intervals, t0=None, t1=None, floor=None):

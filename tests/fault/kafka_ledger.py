@@ -330,8 +330,11 @@ class GroupMember(threading.Thread):
         self.errors = []
         self.stopping = False
         self.exc = None
+        log = logging.getLogger("group-rdkafka-%d" % id(self))  # librdkafka's log: not on stderr
+        log.propagate = False
+        log.addHandler(logging.NullHandler())
         c = {"bootstrap.servers": bootstrap, "group.id": group, "client.id": name, "enable.auto.commit": False,
-             "auto.offset.reset": "earliest", "on_commit": self._on_commit,
+             "auto.offset.reset": "earliest", "on_commit": self._on_commit, "logger": log,
              "error_cb": lambda e: self.errors.append(str(e))}
         c.update(conf or {})
         self.consumer = confluent_kafka.Consumer(c)

@@ -38,6 +38,8 @@ def check_group_rows(test, out, acked):
                           r"stopped \|")
     test.assertRegex(out, r"\| group: longest stall \(no record delivered while acknowledged ones waited\) "
                           r"\| [\d.]+ s \|")
+    test.assertRegex(out, r"\| group: longest wait \(from a record's ack to its delivery to the group\) \| [\d.]+ s \|")
+    test.assertNotRegex(out, r"/ never delivered \|")  # a round whose acknowledged records it never got
 
 
 class DrillTest(unittest.TestCase):

@@ -74,15 +74,16 @@ class DrillNetnsTest(unittest.TestCase):
         self.assertEqual([k for k, _ in rounds], ["kill", "partition", "pause"], out)
         cut = rounds[1][1]
         self.assertTrue(cut.startswith("broker-"), out)
-        self.assertRegex(out, r"\| round 2: partition %s: longest ack gap / coordinator write gap / group stall \| "
-                              r"[\d.]+ s / [\d.]+ s / [\d.]+ s \|" % cut)
+        self.assertRegex(out, r"\| round 2: partition %s: longest ack gap / coordinator write gap / group stall / "
+                              r"group wait \| [\d.]+ s / [\d.]+ s / [\d.]+ s / [\d.]+ s \|" % cut)
         # the cluster replaced the cut broker while it was cut off (it led one of the 3 partitions)
         went_on = re.search(r"\| round 2: partition %s \((?:controller, )?leading [1-9]\d* partitions?"
                             r"(?:, the group's coordinator)?\): the others went on without it "
                             r"after \| ([\d.]+) s \|" % cut, out)
         self.assertIsNotNone(went_on, out)
         self.assertLess(float(went_on.group(1)), 20.0, out)
-        self.assertRegex(out, r"\| partition of a broker \(1 round\): ack gap / coordinator write gap / group stall \|")
+        self.assertRegex(out, r"\| partition of a broker \(1 round\): ack gap / coordinator write gap / group stall / "
+                              r"group wait \|")
         self.assertIn("nothing acknowledged was lost", out)
         for name, pid in pids(state).items():
             self.assertFalse(running(pid), "%s still runs after the drill" % name)

@@ -8,7 +8,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from group_check import check_group, longest, stalls  # noqa: E402
+from group_check import check_group, longest, longest_wait, stalls  # noqa: E402
 
 
 def sends(*acks):
@@ -34,6 +34,8 @@ class GroupCheckTest(unittest.TestCase):
         d = [("m1", 1, 0, 0, 0, 1.1), ("m2", 1, 1, 0, 7, 2.1), ("m1", 1, 0, 1, 2, 3.1)]
         r = check_group(LEDGER, d, 0.0, 5.0)
         self.assertEqual((r["consumed"], r["missed_count"]), (2, 2))
+        self.assertAlmostEqual(longest_wait(r["waits"], 0.0, 1.5), 0.1)
+        self.assertIsNone(longest_wait(r["waits"], 1.5, 2.5))  # seq 1, acked at 2.0: never delivered
         self.assertEqual(r["missed"], [(1, 0, 1), (1, 1, 3)])
         # seq 1 (acked at 2.0) waited from 3.1 (the last new delivery) to the end
         self.assertAlmostEqual(longest(r["stalls"]), 1.9)
