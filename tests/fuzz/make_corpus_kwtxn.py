@@ -1,0 +1,37 @@
+"""Regenerates the seed corpus of the kwtxn harness (tests/fuzz/corpus/kwtxn): AddPartitionsToTxn,
+AddOffsetsToTxn and EndTxn request bodies written field by field from apache/kafka's
+{AddPartitionsToTxn,AddOffsetsToTxn,EndTxn}Request.json. Byte 0 is the API (0: 24, 1: 25,
+2: 26), byte 1 the version (0-2), the rest the body.
+    /usr/bin/python3 tests/fuzz/make_corpus_kwtxn.py
+"""
+import os
+import struct
+
+here = os.path.dirname(os.path.abspath(__file__))
+out = os.path.join(here, "corpus", "kwtxn")
+
+
+def s16(b):
+    return struct.pack(">h", len(b)) + b
+
+
+def head(txn, pid, epoch):
+    return s16(txn) + struct.pack(">qh", pid, epoch)
+
+
+SEEDS = {
+    "add_parts_v0": (0, 0, head(b"tx", 1000, 0) + struct.pack(">i", 2) + s16(b"t") +
+                     struct.pack(">iii", 2, 0, 1) + s16(b"u") + struct.pack(">ii", 1, 7)),
+    "add_parts_v2_empty": (0, 2, head(b"my-transactional-id", 5, 3) + struct.pack(">i", 0)),
+    "add_parts_nul_topic": (0, 1, head(b"t", 1, 1) + struct.pack(">i", 1) + s16(b"a\0") + struct.pack(">ii", 1, 0)),
+    "add_offsets_v0": (1, 0, head(b"tx", 1000, 0) + s16(b"group-1")),
+    "add_offsets_v2": (1, 2, head(b"tx", -1, -1) + s16(b"")),
+    "end_commit_v0": (2, 0, head(b"tx", 1000, 0) + bytes([1])),
+    "end_abort_v1": (2, 1, head(b"tx", 1000, 4) + bytes([0])),
+    "null_id": (2, 0, struct.pack(">hqh", -1, 1, 1) + bytes([1])),
+}
+
+os.makedirs(out, exist_ok=True)
+for name, (api, ver, body) in SEEDS.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(bytes([api, ver]) + body)
