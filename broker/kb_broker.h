@@ -119,8 +119,8 @@ struct broker {
 	int n_listen;
 	struct tls_ctx *tls; /* the SSL listeners' TLS material, NULL without one */
 	/* the client side of an SSL inter-broker listener (followers' fetchers, the controlled
-	 * shutdown's request), NULL for a PLAINTEXT one; made by samsa_broker's main, freed there
-	 * after the fetchers */
+	 * shutdown's request, the controller's control-plane connections), NULL for a PLAINTEXT
+	 * one; made by samsa_broker's main, freed there after the fetchers and the controller */
 	struct tls_ctx *ib_tls;
 	bool ib_tls_check_host; /* ssl.endpoint.identification.algorithm=https */
 	struct ksauth_conf *sasl; /* the SASL listeners' mechanisms and users (api/ksauth), or NULL */

@@ -938,6 +938,16 @@ int kb_cluster_start(struct broker *b, char *eb, size_t el)
 	int rc = kctl_srv_new(b->base, l->host, port, b->cfg->broker_id, &srv_cbs, b, &b->ctl_srv, eb, el);
 	if (rc)
 		return rc;
+	if (b->ib_tls) {
+		/* the inter-broker listener is SSL: so is the control plane, both ways mutual, with
+		 * the SSL listeners' material (b->tls) asking every controller for a certificate its
+		 * truststore vouches for, and the controller connecting with the fetchers' (b->ib_tls) */
+		if (!b->tls || !tls_ctx_has_trust(b->tls))
+			return err_set(eb, el, ERR_CONFIG,
+				       "the control plane over TLS (the inter-broker listener is SSL) needs "
+				       "ssl.truststore.location or ssl.truststore.certificates to verify the controllers");
+		kctl_srv_set_tls(b->ctl_srv, b->tls);
+	}
 	if (kctl_srv_watch_silence(b->ctl_srv, KB_CONTROLLER_SILENCE_MS))
 		return err_set(eb, el, ERR_NOMEM, "out of memory");
 	if (kb_zkmeta_start(b))

@@ -174,7 +174,7 @@ static void shut_attempt(struct kb_shutdown *s)
 	if (b->ib_tls) {
 		/* the controller's inter-broker listener is SSL: the broker's client TLS, as the
 		 * fetchers use it */
-		struct ssl_st *ssl = tls_ctx_ssl(b->ib_tls, b->ib_tls_check_host ? ctrl->host : NULL);
+		struct ssl_st *ssl = tls_ctx_ssl_fresh(b->ib_tls, b->ib_tls_check_host ? ctrl->host : NULL, SHUT_MOD);
 		s->bev = ssl ? bufferevent_openssl_socket_new(b->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 							      BEV_OPT_CLOSE_ON_FREE)
 			     : NULL;

@@ -9,6 +9,7 @@
 #include "tls.h"
 
 #include "err.h"
+#include "log.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* A PEM file is small; anything larger is not one. */
 #define TLS_MAX_PEM (4u << 20)
@@ -38,6 +40,7 @@ struct tls_ctx {
 	struct tls_file key_file, trust_file;
 	int64_t last_check_ms;
 	uint64_t generation;
+	char reloaded[1024]; /* the files the last reload attempt read again, for its log line */
 };
 
 void tls_last_error(char *buf, size_t n)
@@ -486,8 +489,11 @@ int tls_ctx_maybe_reload(struct tls_ctx *t, int64_t now_ms, char *eb, size_t el)
 	if (now_ms - t->last_check_ms < 1000 && t->last_check_ms)
 		return 0;
 	t->last_check_ms = now_ms;
-	if (!tls_file_changed(&t->key_file) && !tls_file_changed(&t->trust_file))
+	bool key = tls_file_changed(&t->key_file), trust = tls_file_changed(&t->trust_file);
+	if (!key && !trust)
 		return 0;
+	snprintf(t->reloaded, sizeof(t->reloaded), "%s%s%s", key ? t->key_file.path : "", key && trust ? ", " : "",
+		 trust ? t->trust_file.path : "");
 	SSL_CTX *fresh = NULL;
 	int rc = tls_build(t, &fresh, eb, el);
 	if (rc) {
@@ -507,6 +513,29 @@ int tls_ctx_maybe_reload(struct tls_ctx *t, int64_t now_ms, char *eb, size_t el)
 uint64_t tls_ctx_generation(const struct tls_ctx *t)
 {
 	return t->generation;
+}
+
+struct ssl_st *tls_ctx_ssl_fresh(struct tls_ctx *t, const char *host, const char *mod)
+{
+	struct timespec ts;
+	char why[512];
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t gen = t->generation;
+	if (tls_ctx_maybe_reload(t, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, why, sizeof(why)))
+		log_error(mod, "reloading the TLS material failed, keeping the old: %s", why);
+	else if (t->generation != gen)
+		log_info(mod, "TLS material reloaded from %s", t->reloaded);
+	return tls_ctx_ssl(t, host);
+}
+
+void tls_ssl_require_peer(struct ssl_st *ssl)
+{
+	SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+}
+
+bool tls_ctx_has_trust(const struct tls_ctx *t)
+{
+	return t->trust_pem || t->trust_file.path;
 }
 
 bool tls_peer_subject(struct ssl_st *ssl, char *buf, size_t n)

@@ -71,6 +71,21 @@ int tls_ctx_maybe_reload(struct tls_ctx *t, int64_t now_ms, char *eb, size_t el)
 /* How many times the material was (re)built successfully, the first build included. */
 uint64_t tls_ctx_generation(const struct tls_ctx *t);
 
+/* For one connection about to be accepted or made: tls_ctx_maybe_reload on the monotonic
+ * clock, logged under the log module mod ("TLS material reloaded from <the files read again>",
+ * or "reloading the TLS material failed, keeping the old: <why, naming the file>"), then
+ * tls_ctx_ssl. Every user of a context (the broker's listeners, its fetchers, its controlled
+ * shutdown, both ends of the control plane) makes its connections through this, so a rotated
+ * certificate reaches them all. NULL on failure. */
+struct ssl_st *tls_ctx_ssl_fresh(struct tls_ctx *t, const char *host, const char *mod);
+
+/* Makes a server-side ssl require a client certificate and verify it against the context's
+ * trusted certificates, whatever the context's client_auth (the broker's control plane asks
+ * every peer for one over the SSL listeners' context). */
+void tls_ssl_require_peer(struct ssl_st *ssl);
+/* Whether the context was given trusted certificates (a file or inline). */
+bool tls_ctx_has_trust(const struct tls_ctx *t);
+
 /* The verified peer certificate's subject of ssl in RFC 2253 form ("CN=alice,O=samsa") into
  * buf. Returns false (buf "") when the peer gave no certificate. */
 bool tls_peer_subject(struct ssl_st *ssl, char *buf, size_t n);

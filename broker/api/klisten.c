@@ -70,13 +70,7 @@ static void klisten_accept(evutil_socket_t fd, const struct sockaddr *sa, int sa
 	}
 	struct ssl_st *ssl = NULL;
 	if (le->l->security == KB_SEC_SSL || le->l->security == KB_SEC_SASL_SSL) {
-		char why[512];
-		uint64_t gen = tls_ctx_generation(b->tls);
-		if (tls_ctx_maybe_reload(b->tls, kb_now_ms(), why, sizeof(why)))
-			log_error(KLISTEN_MOD, "reloading the TLS material failed, keeping the old: %s", why);
-		else if (tls_ctx_generation(b->tls) != gen)
-			log_info(KLISTEN_MOD, "TLS material reloaded");
-		ssl = tls_ctx_ssl(b->tls, NULL);
+		ssl = tls_ctx_ssl_fresh(b->tls, NULL, KLISTEN_MOD);
 		if (!ssl) {
 			evutil_closesocket(fd);
 			return;

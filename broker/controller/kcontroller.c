@@ -625,6 +625,8 @@ static void kcontroller_become(struct broker *b)
 	if (b->ctrl && kctl_ctrl_new(b->base, b->cfg->broker_id, b->controller_epoch, NULL, &ctl_cbs, b, &b->ctl, eb,
 				     sizeof(eb)))
 		log_warn(KC_MOD, "controller: no control-plane channel (%s); brokers learn from the coordinator only", eb);
+	if (b->ctl && b->ib_tls)
+		kctl_ctrl_set_tls(b->ctl, b->ib_tls, b->ib_tls_check_host); /* mutual TLS, as replication */
 	if (b->ctl)
 		kcontroller_nodes(b, b->nodes, b->nnodes);
 	if (!b->ctrl) {

@@ -22,11 +22,13 @@
 #include "err.h"
 #include "log.h"
 #include "net.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +186,7 @@ struct kctl_srv {
 	uint32_t silence_ms;	 /* 0: the current controller's silence is not watched */
 	struct net_timer *tick;	 /* every silence_ms / 4 while watched */
 	uint64_t last_tick_ms;	 /* a tick much later than due: this process was not running */
+	struct tls_ctx *tls;	 /* borrowed (kctl_srv_set_tls); NULL: plaintext */
 };
 
 /* The refusal code for request m, or 0 if it may be handed on. */
@@ -233,6 +236,12 @@ static int kctl_srv_handle(struct kctl_srv *s, struct kctl_sconn *sc, const stru
 			log_info(KCTL_MOD, "controller epoch %d -> %d (controller %d)", s->controller_epoch,
 				 m->controller_epoch, m->controller_id);
 			s->controller_epoch = m->controller_epoch;
+		}
+		if (sc->controller_id < 0 && s->tls) {
+			char subject[256];
+			tls_peer_subject(net_conn_ssl(c), subject, sizeof(subject));
+			log_info(KCTL_MOD, "controller %d speaks from %s over mutual TLS as %s", m->controller_id,
+				 net_conn_peer(c), subject);
 		}
 		sc->controller_id = m->controller_id;
 		sc->controller_epoch = m->controller_epoch;
@@ -334,6 +343,12 @@ static void kctl_srv_closed(struct net_conn *c, int err, void *arg)
 	struct kctl_srv *s = sc->s;
 	int32_t id = sc->controller_id, epoch = sc->controller_epoch;
 	log_debug(KCTL_MOD, "controller connection from %s closed (%s)", net_conn_peer(c), err_str(err));
+	struct ssl_st *ssl = net_conn_ssl(c);
+	if (ssl && !SSL_is_init_finished(ssl))
+		log_warn(KCTL_MOD,
+			 "control-plane connection from %s refused: it closed before a TLS handshake with a trusted "
+			 "certificate completed (%s)",
+			 net_conn_peer(c), err_str(err));
 	kctl_srv_unlink(sc);
 	free(sc);
 	/* the current controller's connection ended without our doing (EOF, reset) */
@@ -364,7 +379,21 @@ static void kctl_srv_accept(evutil_socket_t fd, const struct sockaddr *sa, int s
 	sc->controller_id = -1;
 	sc->controller_epoch = -1;
 	sc->last_rx_ms = kctl_now_ms();
-	sc->c = net_conn_new(s->base, fd, &opts, &cbs, sc); /* owns fd, also on failure */
+	if (s->tls) {
+		/* mutual TLS: the peer must present a certificate the truststore vouches for; a
+		 * plaintext peer or one without such a certificate fails the handshake, logged by
+		 * net_conn and by kctl_srv_closed naming its address, before any frame is read */
+		struct ssl_st *ssl = tls_ctx_ssl_fresh(s->tls, NULL, KCTL_MOD);
+		if (!ssl) {
+			evutil_closesocket(fd);
+			free(sc);
+			return;
+		}
+		tls_ssl_require_peer(ssl);
+		sc->c = net_conn_new_tls(s->base, fd, ssl, true, &opts, &cbs, sc); /* owns fd and ssl */
+	} else {
+		sc->c = net_conn_new(s->base, fd, &opts, &cbs, sc); /* owns fd, also on failure */
+	}
 	if (!sc->c) {
 		free(sc);
 		return;
@@ -469,6 +498,13 @@ void kctl_srv_free(struct kctl_srv *s)
 	free(s);
 }
 
+void kctl_srv_set_tls(struct kctl_srv *s, struct tls_ctx *tls)
+{
+	s->tls = tls;
+	log_info(KCTL_MOD, "control-plane listener on port %d: %s", net_listener_port(s->l),
+		 tls ? "mutual TLS, a trusted peer certificate required" : "plaintext");
+}
+
 int kctl_srv_port(const struct kctl_srv *s)
 {
 	return net_listener_port(s->l);
@@ -559,6 +595,8 @@ struct kctl_ctrl {
 	int32_t next_corr;
 	struct wbuf scratch; /* heartbeats */
 	bool deposed_logged; /* a broker has seen a newer controller epoch (logged once) */
+	struct tls_ctx *tls; /* borrowed (kctl_ctrl_set_tls); NULL: plaintext */
+	bool tls_check_host; /* the broker's certificate must name its host */
 };
 
 static void kctl_link_connect(struct kctl_link *l);
@@ -736,7 +774,21 @@ static void kctl_link_established(struct kctl_link *l)
 		event_free(l->conn_ev);
 		l->conn_ev = NULL;
 	}
-	l->c = net_conn_new(l->ctrl->base, fd, &opts, &cbs, l); /* owns fd, also on failure */
+	if (l->ctrl->tls) {
+		/* the handshake runs under the first heartbeat (queued bytes leave after it); one
+		 * that fails (the broker's certificate untrusted, or ours refused) is logged by
+		 * net_conn naming the broker and closes the link: retried with backoff, and the
+		 * broker goes DEAD when no heartbeat is answered in time, as for any silent one */
+		struct ssl_st *ssl = tls_ctx_ssl_fresh(l->ctrl->tls, l->ctrl->tls_check_host ? l->host : NULL, KCTL_MOD);
+		if (!ssl) {
+			evutil_closesocket(fd);
+			kctl_link_failed(l, "cannot set up TLS");
+			return;
+		}
+		l->c = net_conn_new_tls(l->ctrl->base, fd, ssl, false, &opts, &cbs, l); /* owns fd and ssl */
+	} else {
+		l->c = net_conn_new(l->ctrl->base, fd, &opts, &cbs, l); /* owns fd, also on failure */
+	}
 	if (!l->c) {
 		kctl_link_failed(l, "out of memory");
 		return;
@@ -1038,6 +1090,12 @@ void kctl_ctrl_free(struct kctl_ctrl *c)
 	net_timer_free(c->tick);
 	wbuf_free(&c->scratch);
 	free(c);
+}
+
+void kctl_ctrl_set_tls(struct kctl_ctrl *c, struct tls_ctx *tls, bool check_host)
+{
+	c->tls = tls;
+	c->tls_check_host = check_host;
 }
 
 static struct kctl_link *kctl_ctrl_find(const struct kctl_ctrl *c, int32_t id)

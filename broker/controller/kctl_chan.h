@@ -1,6 +1,8 @@
 /*
  * kctl_chan — both ends of the controller's channel to brokers (KIP-291's control plane), on
- * libevent, with fast failure detection. Messages are kctl_msg frames (kctl_msg.h).
+ * libevent, with fast failure detection. Messages are kctl_msg frames (kctl_msg.h). Plaintext,
+ * or mutual TLS on both ends (kctl_srv_set_tls, kctl_ctrl_set_tls: the broker uses it when its
+ * inter-broker listener is SSL).
  *
  * Broker end (struct kctl_srv): listens on the control-plane port (control.plane.listener.port),
  * accepts connections from controllers, decodes requests and refuses, without handing them on:
@@ -87,6 +89,13 @@ struct kctl_srv_cbs {
  */
 int kctl_srv_new(struct event_base *base, const char *host, int port, int32_t broker_id,
 		 const struct kctl_srv_cbs *cbs, void *arg, struct kctl_srv **out, char *eb, size_t el);
+/* Mutual TLS on the listener from now on: tls is a server context (borrowed; it must outlive
+ * s) whose trusted certificates every peer's certificate must chain to, whatever the context's
+ * own client-auth setting; connections are made with tls_ctx_ssl_fresh, so a reloaded
+ * certificate applies. A plaintext peer, or one without a trusted certificate, is refused
+ * before any frame is read, with a log line naming its address. NULL: plaintext. */
+struct tls_ctx;
+void kctl_srv_set_tls(struct kctl_srv *s, struct tls_ctx *tls);
 /* Stops listening and closes every connection (see the top comment). NULL ok. */
 void kctl_srv_free(struct kctl_srv *s);
 int kctl_srv_port(const struct kctl_srv *s);
@@ -152,6 +161,10 @@ struct kctl_ctrl_opts {
 int kctl_ctrl_new(struct event_base *base, int32_t controller_id, int32_t controller_epoch,
 		  const struct kctl_ctrl_opts *opts, const struct kctl_ctrl_cbs *cbs, void *arg,
 		  struct kctl_ctrl **out, char *eb, size_t el);
+/* Connections made from now on use TLS: tls is a client context (borrowed; it must outlive c)
+ * presenting this broker's certificate and verifying the broker's against its trusted ones;
+ * check_host: the certificate must also name the broker's registered host. NULL: plaintext. */
+void kctl_ctrl_set_tls(struct kctl_ctrl *c, struct tls_ctx *tls, bool check_host);
 /* Closes every connection; queued requests are dropped without their callbacks. NULL ok. */
 void kctl_ctrl_free(struct kctl_ctrl *c);
 

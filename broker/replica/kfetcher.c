@@ -284,13 +284,7 @@ static void kf_connected(struct kf_conn *c)
 		/* a handshake that fails (an untrusted or misnamed certificate, a refused client
 		 * certificate) is logged by net_conn naming the leader, and closes: kf_closed then
 		 * backs off and retries, so the follower stays out of the ISR until it succeeds */
-		char why[512];
-		uint64_t gen = tls_ctx_generation(c->f->tls);
-		if (tls_ctx_maybe_reload(c->f->tls, kf_now_ms(), why, sizeof(why)))
-			log_error(KF_MOD, "reloading the inter-broker TLS material failed, keeping the old: %s", why);
-		else if (tls_ctx_generation(c->f->tls) != gen)
-			log_info(KF_MOD, "inter-broker TLS material reloaded");
-		struct ssl_st *ssl = tls_ctx_ssl(c->f->tls, c->f->tls_check_host ? c->host : NULL);
+		struct ssl_st *ssl = tls_ctx_ssl_fresh(c->f->tls, c->f->tls_check_host ? c->host : NULL, KF_MOD);
 		if (!ssl) {
 			close(fd);
 			kf_conn_failed(c, "cannot set up TLS");

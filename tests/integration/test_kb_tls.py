@@ -30,6 +30,32 @@ def kcat(*args, stdin=None, timeout=30):
     return subprocess.run(["kcat"] + list(args), input=stdin, capture_output=True, timeout=timeout)
 
 
+def pb_varint(n):
+    n &= (1 << 64) - 1
+    out = b""
+    while True:
+        low, n = n & 0x7F, n >> 7
+        if not n:
+            return out + bytes([low])
+        out += bytes([low | 0x80])
+
+
+def pb_field(num, value):
+    """A protobuf field: an int as a varint, bytes length-delimited."""
+    if isinstance(value, int):
+        return pb_varint(num << 3) + pb_varint(value)
+    return pb_varint(num << 3 | 2) + pb_varint(len(value)) + value
+
+
+def ctl_frame(kind, controller_id, controller_epoch, *fields):
+    """A control-plane frame (proto/controller.proto): length, type, the message with its
+    RequestHeader (version 1, broker epoch -1) and further fields."""
+    hdr = pb_field(1, 1) + pb_field(2, 7) + pb_field(3, controller_id) + pb_field(4, controller_epoch)
+    hdr += pb_field(5, -1)
+    body = bytes([kind]) + pb_field(1, hdr) + b"".join(fields)
+    return struct.pack(">I", len(body)) + body
+
+
 def inline(path):
     """A PEM file as a properties value in Kafka's documented form: each line continued with ` \\`."""
     with open(path) as f:
@@ -171,7 +197,7 @@ class TestBrokerTls(unittest.TestCase):
         wait_for(lambda: self.served_subject().get("organizationalUnitName") == "rotated", 15,
                  "the replaced certificate to be served")
         self.assertEqual(b0.pid, pid)
-        self.assertIn("TLS material reloaded", b0.log_text())
+        self.assertIn("TLS material reloaded from %s" % pem, b0.log_text())
         r = kcat("-b", "127.0.0.1:%d" % self.ssl_ports[0], "-X", "security.protocol=ssl",
                  "-X", "ssl.ca.location=%s" % self.ca.crt, "-X", "ssl.certificate.location=%s" % self.alice[1],
                  "-X", "ssl.key.location=%s" % self.alice[2], "-L")
@@ -195,15 +221,18 @@ class TestInterBrokerTls(unittest.TestCase):
     ACLs on with only the brokers (and the plaintext clients, User:ANONYMOUS) as super users and
     allow.everyone.if.no.acl.found=false, so a follower's Fetch is allowed only as its
     certificate's principal; an RF=3 topic produced acks=all reaches every replica's log and is
-    read back after kill -9 of its leader. Broker 3 trusts another CA only: it never joins the ISR
-    of the partition it follows and says why."""
+    read back after kill -9 of its leader, the controller moving the leadership over the control
+    plane, which runs over mutual TLS too: a plaintext peer and one whose certificate another CA
+    signed are refused on the control-plane port, logged with their address, and change nothing.
+    Broker 3 trusts another CA only: it never joins the ISR of the partition it follows and says
+    why."""
 
     @classmethod
     def setUpClass(cls):
         cls.case = unittest.TestCase()
         cls.cluster = kb.Cluster(cls.case, brokers=4, start=False)
         cls.ca = CA(os.path.join(cls.cluster.dir, "certs"))
-        other = CA(os.path.join(cls.cluster.dir, "other-certs"), name="other-ca")
+        cls.other = other = CA(os.path.join(cls.cluster.dir, "other-certs"), name="other-ca")
         supers = ";".join("User:CN=broker%d,O=samsa" % b.id for b in cls.cluster.brokers)
         for b in cls.cluster.brokers:
             pem = cls.ca.issue("broker%d" % b.id, "/O=samsa/CN=broker%d" % b.id, server=True)[0]
@@ -270,6 +299,84 @@ class TestInterBrokerTls(unittest.TestCase):
         broker1 = os.path.join(self.ca.dir, "broker1.crt"), os.path.join(self.ca.dir, "broker1.key")
         self.assertNotEqual(self.follower_fetch_error(b0, broker1, "guard"), 31)
 
+    def ctl_exchange(self, b, frame, tls=None):
+        """Sends frame to broker b's control-plane port, plaintext or over tls (an SSLContext);
+        returns (the answer's message type, or None when the broker answered nothing and closed,
+        our address as the broker sees it "127.0.0.1:port", the serial number of the certificate
+        the broker showed)."""
+        sock = socket.create_connection(("127.0.0.1", b.control_port), timeout=10)
+        me = "127.0.0.1:%d" % sock.getsockname()[1]
+        data = b""
+        serial = None
+        try:
+            if tls is not None:
+                sock = tls.wrap_socket(sock, server_hostname="localhost")
+                serial = sock.getpeercert()["serialNumber"]
+            sock.sendall(frame)
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                if len(data) >= 5 and len(data) >= 4 + struct.unpack(">I", data[:4])[0]:
+                    break
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            pass
+        finally:
+            sock.close()
+        if len(data) >= 5 and struct.unpack(">I", data[:4])[0] == len(data) - 4:
+            return data[4], me, serial
+        return None, me, serial
+
+    def test_control_plane_refuses_plaintext_and_untrusted_certificates(self):
+        # the control plane runs over mutual TLS with the inter-broker listener: a peer must
+        # show a certificate the broker's truststore vouches for, or it is refused before any
+        # frame is read
+        self.create("ctlguard", [0, 1, 2])
+        self.cluster.wait_state("ctlguard", 0, lambda s: sorted(s["isr"]) == [0, 1, 2], 60, "an ISR of 0, 1, 2")
+        ctrl = self.cluster.controller()
+        b = self.cluster.brokers[min(i for i in (0, 1, 2) if i != ctrl)]
+        wait_for(lambda: "controller %d speaks from 127.0.0.1:" % ctrl in b.log_text(), 30,
+                 "the controller's requests to arrive over TLS")
+        self.assertIn("over mutual TLS as CN=broker%d,O=samsa" % ctrl, b.log_text())
+        # what a usurper would send: a StopReplica deleting the partition, in a controller epoch
+        # far above the real one (it would fence the real controller)
+        stop = ctl_frame(5, 7, 1000000, pb_field(2, 1), pb_field(3, pb_field(1, b"ctlguard") + pb_field(2, 0)))
+        kind, me, _ = self.ctl_exchange(b, stop)
+        self.assertIsNone(kind)
+        wait_for(lambda: "control-plane connection from %s refused" % me in b.log_text(), 10,
+                 "the plaintext peer's refusal to be logged")
+        rogue = self.other.issue("rogue", "/O=samsa/CN=broker9", server=True)
+        ctx = ssl.create_default_context(cafile=self.ca.crt)
+        ctx.load_cert_chain(rogue[1], rogue[2])
+        kind, me, _ = self.ctl_exchange(b, stop, tls=ctx)
+        self.assertIsNone(kind)
+        wait_for(lambda: "control-plane connection from %s refused" % me in b.log_text(), 10,
+                 "the untrusted certificate's refusal to be logged")
+        # a peer with a trusted certificate is answered: a heartbeat in epoch 0 (refused as
+        # stale, so it changes nothing either) comes back as a HeartbeatResponse
+        ctx = ssl.create_default_context(cafile=self.ca.crt)
+        ctx.load_cert_chain(os.path.join(self.ca.dir, "broker%d.crt" % ctrl), os.path.join(self.ca.dir, "broker%d.key" % ctrl))
+        heartbeat = ctl_frame(7, ctrl, 0)
+        kind, _, serial = self.ctl_exchange(b, heartbeat, tls=ctx)
+        self.assertEqual(kind, 8)
+        # the broker's certificate renewed on disk (same subject, a new serial) is what its
+        # control-plane listener shows the next peer, without a restart
+        pem = os.path.join(self.ca.dir, "broker%d.pem" % b.id)
+        fresh = self.ca.issue("broker%d-renewed" % b.id, "/O=samsa/CN=broker%d" % b.id, server=True)[0]
+        with open(fresh) as f, open(pem + ".tmp", "w") as out:
+            out.write(f.read())
+        os.replace(pem + ".tmp", pem)
+        wait_for(lambda: self.ctl_exchange(b, heartbeat, tls=ctx)[2] != serial, 15,
+                 "the renewed certificate on the control plane")
+        self.assertEqual(self.ctl_exchange(b, heartbeat, tls=ctx)[0], 8)
+        self.assertIn("TLS material reloaded from %s" % pem, b.log_text())
+        # nothing changed: no controller epoch taken from the usurper, the replica still there
+        # and in the ISR, and the real controller still obeyed (it moves a leadership below)
+        self.assertNotIn("-> 1000000", b.log_text())
+        self.assertTrue(os.path.isdir(os.path.join(b.log_dirs, "ctlguard-0")))
+        self.assertEqual(sorted(self.cluster.state("ctlguard", 0)["isr"]), [0, 1, 2])
+
     def test_replication_over_mutual_tls_survives_a_leader_kill(self):
         self.create("ibtls", [0, 1, 2])
         self.cluster.wait_state("ibtls", 0, lambda s: sorted(s["isr"]) == [0, 1, 2], 60, "an ISR of 0, 1, 2")
@@ -292,6 +399,8 @@ class TestInterBrokerTls(unittest.TestCase):
         self.cluster.kill9(leader)
         st = self.cluster.wait_state("ibtls", 0, lambda s: s["leader"] not in (leader, -1), 60, "a new leader")
         survivor = self.cluster.brokers[st["leader"]]
+        # its leadership came from the controller over the control plane's TLS
+        self.assertIn("over mutual TLS as CN=broker", survivor.log_text())
         r = kcat("-b", survivor.bootstrap, "-C", "-t", "ibtls", "-p", "0", "-o", "beginning", "-e", "-f", "%s\n")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.split(), values)
@@ -307,15 +416,21 @@ class TestInterBrokerTls(unittest.TestCase):
         b3.wait_ready()
         lead = min(i for i in self.cluster.live_ids() if i != 3)  # the other test stops two
         self.create("untrusted", [lead, 3])
-        wait_for(lambda: "certificate verify failed" in b3.log_text(), 30, "broker 3 to log why it cannot fetch")
+        # (its control-plane listener refuses the controller's certificate too: the fetcher's
+        # own line names the leader's SSL port)
+        to_leader = "TLS with 127.0.0.1:%d failed" % self.cluster.brokers[lead].ssl_port
+
+        def fetch_refusals():
+            return sum(1 for ln in b3.log_text().splitlines() if to_leader in ln and "certificate verify failed" in ln)
+        wait_for(lambda: fetch_refusals() > 0, 30, "broker 3 to log why it cannot fetch")
         # created with both in the ISR, the leader drops broker 3 once it lags replica.lag.time.max.ms
         self.cluster.wait_state("untrusted", 0, lambda s: s["leader"] == lead and s["isr"] == [lead], 30,
                                 "an ISR of the leader alone")
         p = confluent_kafka.Producer({"bootstrap.servers": self.cluster.brokers[lead].bootstrap, "acks": "1"})
         p.produce("untrusted", value=b"only-on-the-leader", partition=0)
         self.assertEqual(p.flush(30), 0)
-        n = b3.log_text().count("certificate verify failed")
-        wait_for(lambda: b3.log_text().count("certificate verify failed") > n, 30, "broker 3 to try again")
+        n = fetch_refusals()
+        wait_for(lambda: fetch_refusals() > n, 30, "broker 3 to try again")
         self.assertEqual(self.cluster.state("untrusted", 0)["isr"], [lead])
         self.assertNotIn(b"only-on-the-leader", self.segment_bytes(b3, "untrusted"))
 
