@@ -94,11 +94,22 @@ def longest_wait(waits, t0, t1):
     return max([0.0] + w)
 
 
-def longest(intervals, t0=None, t1=None, floor=None):
-    """The longest of intervals; with t0..t1, the longest of those overlapping it, each counted
-    from no earlier than floor (the end of the round before, so that one stall is not counted
-    again in the next round) to its end."""
-    if t0 is None:
-        return max([0.0] + [b - a for a, b in intervals])
-    lo = t0 if floor is None else floor
-    return max([0.0] + [b - max(a, lo) for a, b in intervals if b > t0 and a < t1 and b > lo])
+def longest(intervals):
+    """The longest of intervals (a, b), 0 when none."""
+    return max([0.0] + [b - a for a, b in intervals])
+
+
+def per_round(intervals, tiles):
+    """tiles: consecutive rounds (start, end), each starting where the one before ended. Per
+    tile, the longest of intervals (a, b) whose midpoint lies in it: each interval counts in one
+    round only, the one it mostly belongs to (a gap that begins at the very end of a round, as
+    the next one's fault strikes, is the next one's)."""
+    import bisect
+    starts = [t0 for t0, _ in tiles]
+    out = [0.0] * len(tiles)
+    for a, b in intervals:
+        m = (a + b) / 2
+        i = bisect.bisect_right(starts, m) - 1
+        if 0 <= i < len(tiles) and m < tiles[i][1]:
+            out[i] = max(out[i], b - a)
+    return out

@@ -8,7 +8,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from group_check import check_group, longest, longest_wait, stalls  # noqa: E402
+from group_check import check_group, longest, longest_wait, per_round, stalls  # noqa: E402
 
 
 def sends(*acks):
@@ -62,9 +62,12 @@ class GroupCheckTest(unittest.TestCase):
         self.assertEqual(stalls([1.0], [(2.0, 1.0)], 0.0, 6.0), [])
         # never delivered: waits to the end; before begin counts from begin
         self.assertEqual(stalls([], [(-1.0, None)], 0.0, 6.0), [(0.0, 6.0)])
-        # a round sees the stall overlapping it, from no earlier than the round before's end
-        self.assertAlmostEqual(longest([(2.0, 5.0)], 4.0, 4.5, floor=3.5), 1.5)
-        self.assertEqual(longest([(2.0, 5.0)], 5.5, 6.0, floor=5.0), 0.0)
+    def test_per_round(self):
+        # rounds 0..10 and 10..12: a gap from 9.9 to 11.9 (begun as round 2's fault struck) is
+        # round 2's, not also round 1's; one after the last round is none's
+        self.assertEqual(per_round([(1.0, 2.0), (9.9, 11.9), (12.5, 13.0)], [(0.0, 10.0), (10.0, 12.0)]),
+                         [1.0, 2.0])
+        self.assertEqual(per_round([], [(0.0, 1.0)]), [0.0])
 
 
 if __name__ == "__main__":
