@@ -17,6 +17,7 @@
 #include "kapi_ctrl.h"
 #include "kapi_fetch.h"
 #include "kapi_group.h"
+#include "kapi_mark.h"
 #include "kapi_meta.h"
 #include "kapi_offsets.h"
 #include "kapi_pid.h"
@@ -25,6 +26,7 @@
 #include "kgw.h"
 #include "kwhdr.h"
 #include "kwpid.h"
+#include "kwmark.h"
 #include "kconn.h"
 #include "kout.h"
 #include "ksauth.h"
@@ -97,6 +99,8 @@ static const struct api_def {
 	/* the idempotent producer's id (librdkafka 2.0 asks v4, kafkajs 2.2 v1); transactions are
 	 * not served yet */
 	{ .key = KWPID_API, .min = 0, .max = KWPID_MAX_VERSION, .flex = KWPID_FIRST_FLEXIBLE, .kind = API_KIND_ADMIN, .admin = kapi_pid_init },
+	/* the partition side of transactions: coordinators' markers (kapi_mark) */
+	{ .key = KWMARK_API, .min = 0, .max = KWMARK_MAX_VERSION, .flex = KWMARK_FIRST_FLEXIBLE, .kind = API_KIND_ADMIN, .admin = kapi_mark_write },
 	/* served by ksauth during an authentication; here only outside one (ILLEGAL_SASL_STATE) */
 	{ .key = API_SASL_HANDSHAKE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_handshake },
 	{ .key = API_SASL_AUTHENTICATE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_authenticate }, /* v2 is flexible */

@@ -17,6 +17,7 @@
 #include "kwfetch.h"
 #include "log.h"
 #include "kreplica.h"
+#include "ktxnidx.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_re
 			int16_t err = KE_NONE;
 			struct klog_slice sl = { -1, 0, 0 };
 			int64_t hw = -1, start = -1;
+			struct krm_fetch_txn tx = { .read_committed = false, .lso = -1, .aborted = NULL, .n_aborted = 0 };
 			if (refused != KE_NONE) {
 				err = refused;
 			} else if (!p || t->deleting) {
@@ -68,9 +70,24 @@ int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_re
 				if (total == 0 && want == 0)
 					want = 1;
 				/* a follower (replica >= 0) moves its LEO, the ISR and the HW here; a consumer
-				 * reads up to the HW (KIP-320 fencing by cur_epoch, fetch v9+) */
-				err = krm_fetch(b->rm, name, idx, replica < 0 ? -1 : replica, fp->current_leader_epoch,
-						fp->fetch_offset, want, kb_now_ms(), &sl, &hw, &start);
+				 * reads up to the HW, or the LSO with read_committed (KIP-320 fencing by
+				 * cur_epoch, fetch v9+) */
+				tx.read_committed = replica < 0 && fq->isolation_level == 1;
+				err = krm_fetch_txn(b->rm, name, idx, replica < 0 ? -1 : replica, fp->current_leader_epoch,
+						    fp->fetch_offset, want, kb_now_ms(), &tx, &sl, &hw, &start);
+			}
+			/* KIP-98: read_committed gets the aborted transactions (an empty list, not null) */
+			struct kwfetch_aborted *ab = NULL;
+			if (tx.n_aborted) {
+				ab = calloc(tx.n_aborted, sizeof(*ab));
+				for (size_t k = 0; ab && k < tx.n_aborted; k++)
+					ab[k] = (struct kwfetch_aborted){ tx.aborted[k].producer_id, tx.aborted[k].first_offset };
+				if (!ab) { /* records without their aborted list would show aborted ones */
+					if (sl.fd >= 0)
+						close(sl.fd);
+					sl = (struct klog_slice){ -1, 0, 0 };
+					err = KE_UNKNOWN_SERVER_ERROR;
+				}
 			}
 			if (refused == KE_NONE) {
 				read++;
@@ -80,10 +97,15 @@ int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_re
 			struct kwfetch_presp pr = { .partition = idx,
 						    .error = err,
 						    .high_watermark = hw,
-						    .last_stable_offset = hw, /* no transactions */
+						    .last_stable_offset = err == KE_NONE && tx.lso >= 0 ? tx.lso : hw,
 						    .log_start = start,
+						    .has_aborted = replica < 0 && fq->isolation_level == 1,
+						    .n_aborted = ab ? (int32_t)tx.n_aborted : 0,
+						    .aborted = ab,
 						    .records_len = send ? (int32_t)sl.len : 0 };
 			kwfetch_resp_part(w, ver, &pr);
+			free(ab);
+			free(tx.aborted);
 			if (send) {
 				kout_file(o, sl.fd, sl.pos, sl.len);
 				total += (int64_t)sl.len;

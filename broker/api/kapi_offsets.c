@@ -70,13 +70,15 @@ int kapi_offsets_list(struct broker *b, struct kreq *q, struct kout *o)
 			else if ((err = krm_leader(b->rm, lt->name, idx, lp->current_leader_epoch, &hw, &start, &lepoch,
 						   &l)) == KE_NONE) {
 				if (ts == -1) {
-					off = hw; /* latest: what consumers can read */
+					/* latest: what consumers can read; the LSO for read_committed (KIP-98) */
+					off = lq.isolation_level == 1 ? krm_last_stable_offset(b->rm, lt->name, idx) : hw;
 				} else if (ts == -2) {
 					off = start;
 				} else {
 					/* the first record at or after ts, with its own timestamp */
 					off = klog_offset_for_time(l, ts, &rts);
-					if (off < 0 || off >= hw) {
+					int64_t lim = lq.isolation_level == 1 ? krm_last_stable_offset(b->rm, lt->name, idx) : hw;
+					if (off < 0 || off >= lim) {
 						off = -1;
 						rts = -1;
 					}

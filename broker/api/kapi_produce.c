@@ -85,13 +85,21 @@ static int produce_check_batch(const uint8_t *p, size_t len, void *arg)
 			 pc->t->max_message_bytes);
 		return -1;
 	}
-	if (h.attributes & 0x10) { /* transactional: no transaction coordinator here */
+	if (h.attributes & KBATCH_CONTROL) { /* Kafka's LogValidator: markers come from coordinators only */
 		pc->err = KE_INVALID_RECORD;
-		snprintf(pc->msg, sizeof(pc->msg), "transactional batches are not supported");
+		snprintf(pc->msg, sizeof(pc->msg), "control batches are written by transaction coordinators only");
+		return -1;
+	}
+	/* a transactional batch (KIP-98) is taken as Kafka 2.x/3.x before KIP-890 does: the leader
+	 * does not ask the coordinator whether the partition was added to the transaction */
+	if ((h.attributes & KBATCH_TRANSACTIONAL) && h.producer_id < 0) {
+		pc->err = KE_INVALID_RECORD;
+		snprintf(pc->msg, sizeof(pc->msg), "a transactional batch needs a producer id");
 		return -1;
 	}
 	if (pc->nbatches++ == 0)
-		pc->prod = (struct krm_producer){ h.producer_id, h.producer_epoch, h.base_sequence, h.records_count };
+		pc->prod = (struct krm_producer){ h.producer_id, h.producer_epoch, h.base_sequence, h.records_count,
+						  (h.attributes & KBATCH_TRANSACTIONAL) != 0 };
 	pc->idempotent |= h.producer_id >= 0;
 	pc->nrecords += h.records_count;
 	return 0;
@@ -238,7 +246,7 @@ int kapi_produce_request(struct broker *b, struct kreq *q, struct kout *o, struc
 			struct kb_topic *t = NULL;
 			struct kb_part *p = pt->bad ? NULL : kb_part_find(b, name, idx, &t);
 			int16_t err = KE_NONE;
-			struct produce_check pc = { .t = t, .prod = { -1, -1, -1, 0 } };
+			struct produce_check pc = { .t = t, .prod = { -1, -1, -1, 0, false } };
 			pw->ps[slot].index = idx;
 			pw->ps[slot].log_append_time = -1;
 			if (acks != 0 && acks != 1 && acks != -1) {

@@ -448,3 +448,79 @@ size_t kbatch_build(struct wbuf *w, int64_t base_offset, int64_t ts, const struc
 	kbatch_update_crc(b, size);
 	return size;
 }
+
+/* ---- transaction markers (KIP-98's control batches) ---- */
+
+struct kbatch_marker_walk {
+	int n;
+	int16_t type;
+	int32_t coord_epoch;
+	bool ok;
+};
+
+static int kbatch_marker_cb(const struct kbatch_record *r, void *arg)
+{
+	struct kbatch_marker_walk *m = arg;
+	if (m->n++ > 0)
+		return 0; /* Kafka reads the first record of a control batch only */
+	if (r->key_len < 4 || !r->key)
+		return 0;
+	/* key: version int16, type int16 (Kafka's ControlRecordType, CURRENT_CONTROL_RECORD_KEY_VERSION 0) */
+	int16_t ver = (int16_t)((r->key[0] << 8) | r->key[1]);
+	if (ver < 0)
+		return 0;
+	m->type = (int16_t)((r->key[2] << 8) | r->key[3]);
+	if (m->type != KBATCH_MARKER_ABORT && m->type != KBATCH_MARKER_COMMIT) {
+		m->ok = true; /* another control record type: no coordinator epoch to read */
+		return 0;
+	}
+	/* value: version int16 (0), coordinator epoch int32 (Kafka's EndTransactionMarker) */
+	if (r->value_len < 6 || !r->value)
+		return 0;
+	int16_t vver = (int16_t)((r->value[0] << 8) | r->value[1]);
+	if (vver < 0)
+		return 0;
+	m->coord_epoch = (int32_t)(((uint32_t)r->value[2] << 24) | ((uint32_t)r->value[3] << 16) |
+				   ((uint32_t)r->value[4] << 8) | r->value[5]);
+	m->ok = true;
+	return 0;
+}
+
+int kbatch_control_marker(const uint8_t *b, size_t len, int16_t *type, int32_t *coordinator_epoch)
+{
+	struct kbatch_hdr h;
+	*type = -1;
+	*coordinator_epoch = -1;
+	if (kbatch_parse_hdr(b, len, &h) || !(h.attributes & KBATCH_CONTROL))
+		return ERR_PROTO;
+	struct kbatch_marker_walk m = { 0, -1, -1, false };
+	char eb[64];
+	if (kbatch_records(b, len, kbatch_marker_cb, &m, eb, sizeof(eb)) || !m.ok)
+		return ERR_PROTO;
+	*type = m.type;
+	*coordinator_epoch = m.coord_epoch;
+	return 0;
+}
+
+size_t kbatch_build_marker(struct wbuf *w, int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch,
+			   bool commit, int64_t ts)
+{
+	uint8_t key[4] = { 0, 0, 0, commit ? KBATCH_MARKER_COMMIT : KBATCH_MARKER_ABORT };
+	uint8_t value[6] = { 0, 0, (uint8_t)((uint32_t)coordinator_epoch >> 24),
+			     (uint8_t)((uint32_t)coordinator_epoch >> 16), (uint8_t)((uint32_t)coordinator_epoch >> 8),
+			     (uint8_t)coordinator_epoch };
+	struct kbatch_rec rec = { .key = key, .key_len = 4, .value = value, .value_len = 6 };
+	size_t start = w->len;
+	size_t size = kbatch_build(w, 0, ts, &rec, 1);
+	if (!size)
+		return 0;
+	uint8_t *b = w->p + start;
+	uint16_t attr = KBATCH_TRANSACTIONAL | KBATCH_CONTROL;
+	b[KBATCH_OFF_ATTRIBUTES] = (uint8_t)(attr >> 8);
+	b[KBATCH_OFF_ATTRIBUTES + 1] = (uint8_t)attr;
+	kbatch_put64(b + KBATCH_OFF_PRODUCER_ID, producer_id);
+	b[51] = (uint8_t)((uint16_t)producer_epoch >> 8);
+	b[52] = (uint8_t)producer_epoch;
+	kbatch_update_crc(b, size);
+	return size;
+}

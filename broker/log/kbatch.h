@@ -198,4 +198,20 @@ struct kbatch_rec {
 size_t kbatch_build(struct wbuf *w, int64_t base_offset, int64_t ts, const struct kbatch_rec *recs,
 		    int n);
 
+/*
+ * Transaction markers (KIP-98): a control batch (attributes transactional + control) whose one
+ * record is Kafka's EndTransactionMarker: key = version i16 (0) + type i16 (0 abort, 1 commit),
+ * value = version i16 (0) + coordinator epoch i32.
+ * kbatch_control_marker reads the first record of the control batch b (len bytes, any bytes):
+ * 0 with *type (and for abort/commit *coordinator_epoch, else -1), or ERR_PROTO (not a control
+ * batch, compressed, a short key or value, a negative version).
+ * kbatch_build_marker appends such a batch (base offset 0, timestamp ts, base sequence -1) to
+ * w: its size, or 0 when w failed.
+ */
+#define KBATCH_MARKER_ABORT 0
+#define KBATCH_MARKER_COMMIT 1
+int kbatch_control_marker(const uint8_t *b, size_t len, int16_t *type, int32_t *coordinator_epoch);
+size_t kbatch_build_marker(struct wbuf *w, int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch,
+			   bool commit, int64_t ts);
+
 #endif

@@ -28,7 +28,30 @@
 struct kpstate {
 	struct kpstate_entry *e;
 	size_t n, cap;
+	kpstate_txn_cb txn_cb;
+	void *txn_arg;
 };
+
+void kpstate_set_txn_cb(struct kpstate *s, kpstate_txn_cb cb, void *arg)
+{
+	s->txn_cb = cb;
+	s->txn_arg = arg;
+}
+
+int64_t kpstate_first_unstable(const struct kpstate *s)
+{
+	int64_t first = -1;
+	for (size_t i = 0; i < s->n; i++) /* a partition has few producers: a scan */
+		if (s->e[i].txn_first_offset >= 0 && (first < 0 || s->e[i].txn_first_offset < first))
+			first = s->e[i].txn_first_offset;
+	return first;
+}
+
+int64_t kpstate_lso(const struct kpstate *s, int64_t hw)
+{
+	int64_t first = kpstate_first_unstable(s);
+	return first >= 0 && first < hw ? first : hw;
+}
 
 struct kpstate *kpstate_new(void)
 {
@@ -200,6 +223,54 @@ int kpstate_update(struct kpstate *s, int64_t producer_id, int16_t epoch, int32_
 	return 0;
 }
 
+enum kpstate_verdict kpstate_check_marker(const struct kpstate *s, int64_t producer_id, int16_t epoch,
+					  int32_t coordinator_epoch)
+{
+	bool found;
+	size_t i = kpstate_find(s, producer_id, &found);
+	if (!found)
+		return KPSTATE_OK;
+	if (epoch < s->e[i].epoch)
+		return KPSTATE_INVALID_EPOCH;
+	if (coordinator_epoch < s->e[i].coordinator_epoch)
+		return KPSTATE_COORDINATOR_FENCED;
+	return KPSTATE_OK;
+}
+
+int kpstate_end_txn(struct kpstate *s, int64_t producer_id, int16_t epoch, int32_t coordinator_epoch, bool commit,
+		    int64_t offset, int64_t timestamp, struct kpstate_txn *t)
+{
+	if (producer_id < 0)
+		return 0;
+	bool found;
+	int rc = 0;
+	size_t i = kpstate_find(s, producer_id, &found);
+	struct kpstate_entry *en = found ? &s->e[i] : kpstate_insert(s, i, producer_id, &rc);
+	if (!en)
+		return rc;
+	if (epoch != en->epoch) { /* Kafka's maybeUpdateProducerEpoch */
+		en->epoch = epoch;
+		en->n_batches = 0;
+	}
+	struct kpstate_txn done = {
+		.producer_id = producer_id,
+		.first_offset = en->txn_first_offset >= 0 ? en->txn_first_offset : offset,
+		.last_offset = offset,
+		.aborted = !commit,
+	};
+	en->txn_first_offset = -1;
+	en->coordinator_epoch = coordinator_epoch;
+	if (timestamp > en->last_timestamp)
+		en->last_timestamp = timestamp;
+	int64_t first = kpstate_first_unstable(s);
+	done.lso = first >= 0 ? first : offset + 1;
+	if (t)
+		*t = done;
+	if (s->txn_cb)
+		s->txn_cb(s->txn_arg, &done);
+	return 0;
+}
+
 struct kpstate_walk {
 	struct kpstate *s;
 	int64_t from; /* batches ending below it are skipped (kpstate_load) */
@@ -215,10 +286,27 @@ static int kpstate_walk_cb(const uint8_t *b, size_t blen, void *arg)
 	int64_t last = h.base_offset + (h.last_offset_delta < 0 ? 0 : h.last_offset_delta);
 	if (last + 1 > w->next)
 		w->next = last + 1;
-	if (last < w->from || h.producer_id < 0 || (h.attributes & KBATCH_CONTROL))
+	if (last < w->from || h.producer_id < 0)
 		return 0;
-	return kpstate_update(w->s, h.producer_id, h.producer_epoch, h.base_sequence, h.base_offset,
-			      h.last_offset_delta, h.max_timestamp);
+	if (h.attributes & KBATCH_CONTROL) {
+		int16_t type;
+		int32_t coord_epoch;
+		/* a control batch that is no readable marker (a compressed one, another type) is skipped */
+		if (kbatch_control_marker(b, blen, &type, &coord_epoch) ||
+		    (type != KBATCH_MARKER_ABORT && type != KBATCH_MARKER_COMMIT))
+			return 0;
+		return kpstate_end_txn(w->s, h.producer_id, h.producer_epoch, coord_epoch, type == KBATCH_MARKER_COMMIT,
+				       h.base_offset, h.max_timestamp, NULL);
+	}
+	int rc = kpstate_update(w->s, h.producer_id, h.producer_epoch, h.base_sequence, h.base_offset,
+				h.last_offset_delta, h.max_timestamp);
+	if (rc || !(h.attributes & KBATCH_TRANSACTIONAL))
+		return rc;
+	bool found;
+	size_t i = kpstate_find(w->s, h.producer_id, &found);
+	if (found && w->s->e[i].txn_first_offset < 0) /* the transaction's first batch here */
+		w->s->e[i].txn_first_offset = h.base_offset;
+	return 0;
 }
 
 int kpstate_update_batches(struct kpstate *s, const uint8_t *p, size_t len, char *eb, size_t el)
@@ -567,6 +655,19 @@ static int kpstate_replay(struct kpstate *s, struct klog *l, int64_t from, char 
 	}
 	free(buf);
 	return rc;
+}
+
+int kpstate_rebuild(struct kpstate *s, struct klog *l, int64_t now_ms, int64_t expiration_ms, char *eb, size_t el)
+{
+	kpstate_clear(s);
+	int rc = kpstate_replay(s, l, klog_start_offset(l), eb, el);
+	if (rc) {
+		kpstate_clear(s);
+		return rc;
+	}
+	if (expiration_ms > 0)
+		kpstate_expire(s, now_ms, expiration_ms);
+	return 0;
 }
 
 int kpstate_load(struct kpstate *s, struct klog *l, int64_t now_ms, int64_t expiration_ms,

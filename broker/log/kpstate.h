@@ -28,6 +28,15 @@
  * Sequences wrap: a batch of n records starting at s ends at s + n - 1, past INT32_MAX going on
  * from 0.
  *
+ * Transactions (KIP-98, as Kafka 2.x/3.x before KIP-890): a transactional batch (attributes
+ * 0x10) opens its producer's transaction when none is open (txn_first_offset = its base
+ * offset); a transaction marker (a control batch, kbatch_control_marker) from the producer
+ * ends it: the entry takes the marker's epoch (a new one drops the retained batches, Kafka's
+ * maybeUpdateProducerEpoch) and coordinator epoch, the transaction is reported to the txn
+ * callback (Kafka's CompletedTxn: first offset, or the marker's own when none was open) and
+ * txn_first_offset goes back to -1. The last stable offset (LSO) is the smaller of the high
+ * watermark and the first offset of the earliest open transaction (kpstate_lso).
+ *
  * Loop thread only (no locks); one per partition replica. The file functions block (start-up,
  * segment roll, clean shutdown: the places where klog already does blocking I/O).
  */
@@ -76,7 +85,20 @@ enum kpstate_verdict {
 	KPSTATE_DUPLICATE,	/* a retry of a retained batch: answer with *dup, do not append */
 	KPSTATE_OUT_OF_ORDER,	/* OUT_OF_ORDER_SEQUENCE_NUMBER (45) */
 	KPSTATE_INVALID_EPOCH,	/* INVALID_PRODUCER_EPOCH (47) */
+	KPSTATE_COORDINATOR_FENCED, /* a marker: TRANSACTION_COORDINATOR_FENCED (52) */
 };
+
+/* A transaction a marker ended (Kafka's CompletedTxn), as told to the txn callback. */
+struct kpstate_txn {
+	int64_t producer_id;
+	int64_t first_offset; /* its first batch's base offset (the marker's when none was open) */
+	int64_t last_offset;  /* the marker's offset */
+	int64_t lso;	      /* once ended: the first offset of the earliest transaction still open,
+			       * else last_offset + 1 (Kafka's AbortedTxn.lastStableOffset) */
+	bool aborted;
+};
+/* Told of every transaction a marker ends, from any update (leader, follower, load). */
+typedef void (*kpstate_txn_cb)(void *arg, const struct kpstate_txn *t);
 
 struct kpstate;
 
@@ -85,6 +107,25 @@ struct kpstate *kpstate_new(void);
 void kpstate_free(struct kpstate *s);
 /* Forgets every producer (a log reset or a full truncation). */
 void kpstate_clear(struct kpstate *s);
+
+/* Sets (cb NULL: removes) the callback told of ended transactions. */
+void kpstate_set_txn_cb(struct kpstate *s, kpstate_txn_cb cb, void *arg);
+
+/* Before a leader appends a marker for (producer_id, epoch) written by a coordinator of
+ * coordinator_epoch (Kafka's appendEndTxnMarker checks): an epoch below the producer's is
+ * KPSTATE_INVALID_EPOCH, a coordinator epoch below the last marker's KPSTATE_COORDINATOR_FENCED,
+ * else KPSTATE_OK (also for a producer without an entry). Changes nothing. */
+enum kpstate_verdict kpstate_check_marker(const struct kpstate *s, int64_t producer_id, int16_t epoch,
+					  int32_t coordinator_epoch);
+/* Records a marker appended at offset (no check): see the transactions paragraph above. The
+ * ended transaction goes to the callback and, when t is not NULL, into *t. 0, ERR_NOMEM, ERR_FULL. */
+int kpstate_end_txn(struct kpstate *s, int64_t producer_id, int16_t epoch, int32_t coordinator_epoch, bool commit,
+		    int64_t offset, int64_t timestamp, struct kpstate_txn *t);
+/* The first offset of the earliest open transaction, or -1 when none is open. */
+int64_t kpstate_first_unstable(const struct kpstate *s);
+/* The last stable offset for high watermark hw: min(hw, kpstate_first_unstable) (hw when none
+ * is open). */
+int64_t kpstate_lso(const struct kpstate *s, int64_t hw);
 
 /* The last sequence of a batch of records_count records from base_seq, with Kafka's wrap. */
 int32_t kpstate_last_seq(int32_t base_seq, int32_t records_count);
@@ -109,8 +150,9 @@ int kpstate_update(struct kpstate *s, int64_t producer_id, int16_t epoch, int32_
 		   int64_t base_offset, int32_t last_offset_delta, int64_t max_timestamp);
 
 /* kpstate_update for each batch with a producer id in back-to-back batches bytes (whose headers
- * the caller has validated: a segment, a follower's fetch, an append). ERR_CORRUPT on framing
- * trouble; else as kpstate_update. */
+ * the caller has validated: a segment, a follower's fetch, an append); a transactional batch
+ * opens its producer's transaction, a marker ends it (kpstate_end_txn; a control batch that is
+ * no readable marker is skipped). ERR_CORRUPT on framing trouble; else as kpstate_update. */
 int kpstate_update_batches(struct kpstate *s, const uint8_t *p, size_t len, char *eb, size_t el);
 
 /* Removes producers idle for expiration_ms: now_ms - last_timestamp >= expiration_ms, without an
@@ -152,5 +194,7 @@ int kpstate_snapshot_prune(const char *dir, int64_t min_offset, int64_t max_offs
  */
 int kpstate_load(struct kpstate *s, struct klog *l, int64_t now_ms, int64_t expiration_ms,
 		 int64_t *snap_offset, char *eb, size_t el);
+/* s emptied and rebuilt from the whole log (no snapshot), as kpstate_load otherwise. */
+int kpstate_rebuild(struct kpstate *s, struct klog *l, int64_t now_ms, int64_t expiration_ms, char *eb, size_t el);
 
 #endif

@@ -16,7 +16,9 @@
 #include "kckpt.h"
 #include "kclean.h"
 #include "kpstate.h"
+#include "ktxnidx.h"
 #include "log.h"
+#include "buf.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const KRM_MOD = "replica";
 
@@ -62,6 +65,8 @@ struct krm_part {
 	struct klog *log;
 	struct krepl *k;
 	struct kpstate *ps; /* producer state: covers every batch of the log (see krm_pstate_load) */
+	struct ktxnidx *ti; /* aborted transactions of the whole log, with their .txnindex files */
+	bool ti_loading;    /* krm_pstate_load runs: ended transactions go to ti only, not to files */
 	int64_t snap_base;  /* the active segment's base when the last roll snapshot was considered */
 	int64_t hw;	  /* published */
 	int64_t recovery; /* flushed below here */
@@ -314,11 +319,94 @@ static void krm_write_epochs(struct krm *rm, struct krm_part *p)
  * rolls (named by its base, which the state then covers exactly) and at a clean close (named by
  * the log end), and deleted below the log start once retention moved it. */
 
-/* Loads p->ps from the snapshots and the log; 0 or the error (in eb). */
+/* The base offsets of p's segments, ascending, in a new array (NULL without memory). */
+static int64_t *krm_seg_bases(struct krm_part *p, size_t *n)
+{
+	int cnt = klog_segment_count(p->log);
+	int64_t *v = malloc((cnt > 0 ? (size_t)cnt : 1) * sizeof(*v));
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (int i = 0; i < cnt; i++)
+		v[i] = klog_segment_base(p->log, i);
+	*n = (size_t)cnt;
+	return v;
+}
+
+/* A marker ended a transaction (kpstate's txn callback): an abort joins the partition's aborted
+ * transactions, and, unless the state is being loaded, the .txnindex file of the segment that
+ * holds the marker (the active one: it was just appended). */
+static void krm_txn_done(void *arg, const struct kpstate_txn *t)
+{
+	struct krm_part *p = arg;
+	if (!t->aborted)
+		return;
+	struct ktxnidx_entry e = { t->producer_id, t->first_offset, t->last_offset, t->lso };
+	char eb[512];
+	if (ktxnidx_add(p->ti, &e))
+		log_warn(KRM_MOD, "%s-%d: aborted transaction at %" PRId64 " not indexed: out of memory", p->topic, p->part,
+			 t->last_offset);
+	else if (!p->ti_loading &&
+		 ktxnidx_file_append(p->dir, klog_segment_base(p->log, klog_segment_count(p->log) - 1), &e, eb, sizeof(eb)))
+		log_warn(KRM_MOD, "%s-%d: %s (rebuilt from the log at the next start)", p->topic, p->part, eb);
+}
+
+/* The aborted transactions after the producer state was loaded from a snapshot at snap (-1:
+ * none) and the log after it: those the replay met are in p->ti already; those below are read
+ * from the segments' .txnindex files. A segment below the replay without its file (a log
+ * written before samsa kept them, a file lost) or with a bad one has the state rebuilt from
+ * the whole log instead, which finds every marker. Then every segment's file is rewritten
+ * from memory (files of segments gone are deleted). */
+static int krm_txn_load(struct krm *rm, struct krm_part *p, int64_t snap, int64_t now, char *eb, size_t el)
+{
+	int64_t start = klog_start_offset(p->log), end = klog_end_offset(p->log);
+	int64_t from = snap >= 0 ? snap : start;
+	size_t n;
+	int64_t *bases = krm_seg_bases(p, &n);
+	if (!bases)
+		return err_set(eb, el, ERR_NOMEM, "out of memory");
+	bool rebuild = false;
+	for (size_t i = 0; i < n && bases[i] < from && !rebuild; i++) {
+		char why[512];
+		int rc = ktxnidx_file_read(p->ti, p->dir, bases[i], why, sizeof(why));
+		if (rc == ERR_NOMEM) {
+			free(bases);
+			return err_set(eb, el, rc, "%s", why);
+		}
+		if (rc) {
+			if (rc != ERR_NOTFOUND)
+				log_warn(KRM_MOD, "%s-%d: %s; rebuilding the aborted transactions from the log", p->topic,
+					 p->part, why);
+			rebuild = true;
+		}
+	}
+	int rc = 0;
+	if (rebuild) {
+		ktxnidx_clear(p->ti);
+		rc = kpstate_rebuild(p->ps, p->log, now, rm->pid_expiration_ms, eb, el);
+		if (!rc)
+			log_info(KRM_MOD, "%s-%d: producer state and aborted transactions rebuilt from the log (%zu aborted)",
+				 p->topic, p->part, ktxnidx_count(p->ti));
+	}
+	ktxnidx_truncate(p->ti, end);
+	ktxnidx_trim(p->ti, start);
+	char why[512];
+	if (!rc && ktxnidx_write_all(p->ti, p->dir, bases, n, why, sizeof(why)))
+		log_warn(KRM_MOD, "%s-%d: %s", p->topic, p->part, why);
+	free(bases);
+	return rc;
+}
+
+/* Loads p->ps from the snapshots and the log, and the aborted transactions; 0 or the error (in eb). */
 static int krm_pstate_load(struct krm *rm, struct krm_part *p, int64_t now, char *eb, size_t el)
 {
 	int64_t snap = -1;
+	ktxnidx_clear(p->ti);
+	p->ti_loading = true;
 	int rc = kpstate_load(p->ps, p->log, now, rm->pid_expiration_ms, &snap, eb, el);
+	if (!rc)
+		rc = krm_txn_load(rm, p, snap, now, eb, el);
+	p->ti_loading = false;
 	if (rc)
 		return rc;
 	p->snap_base = klog_segment_base(p->log, klog_segment_count(p->log) - 1);
@@ -348,6 +436,10 @@ static void krm_pstate_roll(struct krm_part *p)
 		return;
 	p->snap_base = base;
 	char eb[512];
+	/* the segments before the new one are complete: each has its .txnindex file (maybe empty) */
+	int cnt = klog_segment_count(p->log);
+	if (cnt >= 2 && ktxnidx_touch(p->dir, klog_segment_base(p->log, cnt - 2), eb, sizeof(eb)))
+		log_warn(KRM_MOD, "%s-%d: %s", p->topic, p->part, eb);
 	if (kpstate_snapshot_write(p->ps, p->dir, base, eb, sizeof(eb)))
 		log_warn(KRM_MOD, "%s-%d: producer state snapshot at the roll to %" PRId64 ": %s", p->topic, p->part, base,
 			 eb);
@@ -503,10 +595,12 @@ static struct krm_part *krm_host(struct krm *rm, const char *topic, int32_t part
 	if (rm->fsq)
 		klog_set_fsyncq(p->log, rm->fsq, rm->flushed, rm->flushed_arg);
 	p->ps = kpstate_new();
-	if (!p->ps) {
+	p->ti = ktxnidx_new();
+	if (!p->ps || !p->ti) {
 		rc = ERR_NOMEM;
 		goto fail;
 	}
+	kpstate_set_txn_cb(p->ps, krm_txn_done, p);
 	rc = krm_pstate_load(rm, p, now, eb, sizeof(eb));
 	if (rc) {
 		log_error(KRM_MOD, "cannot load the producer state of %s-%d: %s", topic, part, eb);
@@ -570,6 +664,7 @@ static struct krm_part *krm_host(struct krm *rm, const char *topic, int32_t part
 fail:
 	free(ep);
 	kpstate_free(p->ps);
+	ktxnidx_free(p->ti);
 	klog_close(p->log);
 	free(p);
 	*rcp = rc;
@@ -613,9 +708,14 @@ static void krm_part_drop(struct krm *rm, struct krm_part *p, bool delete_log)
 		 * Log.close takes the same snapshot) */
 		if (clean && kpstate_snapshot_write(p->ps, p->dir, klog_end_offset(p->log), eb, sizeof(eb)))
 			log_warn(KRM_MOD, "%s-%d: producer state snapshot at close: %s", p->topic, p->part, eb);
+		/* the snapshot covers the whole log: the active segment's index is complete too */
+		if (clean && ktxnidx_touch(p->dir, klog_segment_base(p->log, klog_segment_count(p->log) - 1), eb,
+					   sizeof(eb)))
+			log_warn(KRM_MOD, "%s-%d: %s", p->topic, p->part, eb);
 		klog_close(p->log);
 	}
 	kpstate_free(p->ps);
+	ktxnidx_free(p->ti);
 	free(p);
 }
 
@@ -757,9 +857,17 @@ void krm_housekeep(struct krm *rm, int64_t now)
 		if (p->failed)
 			continue;
 		char eb[512];
-		if (klog_housekeep(p->log, now) > 0 &&
-		    kpstate_snapshot_prune(p->dir, klog_start_offset(p->log), INT64_MAX, eb, sizeof(eb)))
-			log_warn(KRM_MOD, "%s-%d: %s", p->topic, p->part, eb);
+		if (klog_housekeep(p->log, now) > 0) {
+			if (kpstate_snapshot_prune(p->dir, klog_start_offset(p->log), INT64_MAX, eb, sizeof(eb)))
+				log_warn(KRM_MOD, "%s-%d: %s", p->topic, p->part, eb);
+			/* the deleted segments' aborted transactions go with them */
+			ktxnidx_trim(p->ti, klog_start_offset(p->log));
+			size_t n;
+			int64_t *bases = krm_seg_bases(p, &n);
+			if (bases && ktxnidx_prune(p->dir, bases, n, eb, sizeof(eb)))
+				log_warn(KRM_MOD, "%s-%d: %s", p->topic, p->part, eb);
+			free(bases);
+		}
 		krm_pstate_roll(p); /* roll.ms may have rolled it */
 		size_t gone = kpstate_expire(p->ps, now, rm->pid_expiration_ms);
 		if (gone)
@@ -776,8 +884,9 @@ void krm_clean(struct krm *rm, int64_t now)
 	LIST_FOREACH(p, &rm->parts, link) {
 		if (p->failed || !klog_get_opts(p->log)->compact)
 			continue;
-		/* below the high watermark only (Kafka's last stable offset) */
-		if (kclean_offer(rm->cleaner, p->log, p->topic, p->part, p->hw, now) != 0)
+		/* below the last stable offset only (Kafka's firstUncleanableOffset): never into an
+		 * open transaction */
+		if (kclean_offer(rm->cleaner, p->log, p->topic, p->part, kpstate_lso(p->ps, p->hw), now) != 0)
 			break; /* started one, or one is in flight */
 	}
 }
@@ -869,6 +978,10 @@ static int16_t krm_append_dup(struct krm *rm, struct krm_part *p, struct krm_pro
 	return res->error;
 }
 
+static int16_t krm_append_core(struct krm *rm, struct krm_part *p, struct krm_produce *pr, size_t i,
+			       uint8_t *records, size_t len, int64_t nrecords, int acks, int64_t deadline,
+			       bool log_append_time, int64_t now, struct klog **log);
+
 int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char *topic, int32_t part,
 		   uint8_t *records, size_t len, int64_t nrecords, const struct krm_producer *prod, int acks,
 		   int64_t deadline, bool log_append_time, int64_t now, struct klog **log)
@@ -890,6 +1003,10 @@ int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char 
 			return res->error = KREPL_NOT_LEADER_OR_FOLLOWER;
 		if (prod->records_count != nrecords)
 			return res->error = KRM_E_INVALID_RECORD;
+		struct kpstate_entry en;
+		if (!prod->transactional && kpstate_get(p->ps, prod->producer_id, &en) == 0 && en.txn_first_offset >= 0 &&
+		    prod->epoch == en.epoch)
+			return res->error = KRM_E_INVALID_TXN_STATE; /* Kafka: no plain batch inside a transaction */
 		struct kpstate_batch dup;
 		switch (kpstate_check(p->ps, prod->producer_id, prod->epoch, prod->base_seq, prod->records_count, &dup)) {
 		case KPSTATE_OK:
@@ -903,9 +1020,52 @@ int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char 
 		case KPSTATE_OUT_OF_ORDER:
 			return res->error = KRM_E_OUT_OF_ORDER_SEQUENCE_NUMBER;
 		case KPSTATE_INVALID_EPOCH:
+		case KPSTATE_COORDINATOR_FENCED:
 			return res->error = KRM_E_INVALID_PRODUCER_EPOCH;
 		}
 	}
+	return krm_append_core(rm, p, pr, i, records, len, nrecords, acks, deadline, log_append_time, now, log);
+}
+
+int16_t krm_append_marker(struct krm *rm, struct krm_produce *pr, size_t i, const char *topic, int32_t part,
+			  int64_t producer_id, int16_t epoch, int32_t coordinator_epoch, bool commit, int64_t deadline,
+			  int64_t now)
+{
+	struct krm_pres *res = &pr->res[i];
+	struct krm_part *p = krm_find(rm, topic, part);
+	if (!p)
+		return res->error = KRM_E_UNKNOWN_TOPIC_OR_PARTITION;
+	if (p->failed)
+		return res->error = KRM_E_KAFKA_STORAGE_ERROR;
+	if (krepl_role(p->k) != KREPL_LEADER)
+		return res->error = KREPL_NOT_LEADER_OR_FOLLOWER;
+	res->log_start = klog_start_offset(p->log);
+	switch (kpstate_check_marker(p->ps, producer_id, epoch, coordinator_epoch)) {
+	case KPSTATE_INVALID_EPOCH:
+		return res->error = KRM_E_INVALID_PRODUCER_EPOCH;
+	case KPSTATE_COORDINATOR_FENCED:
+		return res->error = KRM_E_TRANSACTION_COORDINATOR_FENCED;
+	default:
+		break;
+	}
+	struct wbuf w;
+	wbuf_init(&w, 4096);
+	if (!kbatch_build_marker(&w, producer_id, epoch, coordinator_epoch, commit, now)) {
+		wbuf_free(&w);
+		return res->error = KRM_E_KAFKA_STORAGE_ERROR;
+	}
+	/* written as acks=all (Kafka's appendRecords of markers with requiredAcks -1) */
+	int16_t e = krm_append_core(rm, p, pr, i, w.p, w.len, 1, -1, deadline, false, now, NULL);
+	wbuf_free(&w);
+	return e;
+}
+
+/* The append of validated batches as p's leader, after the producer checks (krm_append). */
+static int16_t krm_append_core(struct krm *rm, struct krm_part *p, struct krm_produce *pr, size_t i,
+			       uint8_t *records, size_t len, int64_t nrecords, int acks, int64_t deadline,
+			       bool log_append_time, int64_t now, struct klog **log)
+{
+	struct krm_pres *res = &pr->res[i];
 	uint64_t token = rm->next_token++;
 	int64_t base = -1;
 	int32_t epoch = -1;
@@ -950,8 +1110,21 @@ int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char 
 int16_t krm_fetch(struct krm *rm, const char *topic, int32_t part, int32_t replica_id, int32_t current_leader_epoch,
 		  int64_t offset, size_t max_bytes, int64_t now, struct klog_slice *sl, int64_t *hw, int64_t *log_start)
 {
+	return krm_fetch_txn(rm, topic, part, replica_id, current_leader_epoch, offset, max_bytes, now, NULL, sl, hw,
+			     log_start);
+}
+
+int16_t krm_fetch_txn(struct krm *rm, const char *topic, int32_t part, int32_t replica_id, int32_t current_leader_epoch,
+		      int64_t offset, size_t max_bytes, int64_t now, struct krm_fetch_txn *tx, struct klog_slice *sl,
+		      int64_t *hw, int64_t *log_start)
+{
 	*sl = (struct klog_slice){ -1, 0, 0 };
 	*hw = *log_start = -1;
+	if (tx) {
+		tx->lso = -1;
+		tx->n_aborted = 0;
+		tx->aborted = NULL;
+	}
 	struct krm_part *p = krm_find(rm, topic, part);
 	if (!p)
 		return KRM_E_UNKNOWN_TOPIC_OR_PARTITION;
@@ -969,6 +1142,8 @@ int16_t krm_fetch(struct krm *rm, const char *topic, int32_t part, int32_t repli
 		 * to read yet, as Kafka answers */
 		*hw = p->hw;
 		*log_start = klog_start_offset(p->log);
+		if (tx)
+			tx->lso = kpstate_lso(p->ps, p->hw);
 		return KRM_E_NONE;
 	}
 	if (plan.error)
@@ -977,7 +1152,13 @@ int16_t krm_fetch(struct krm *rm, const char *topic, int32_t part, int32_t repli
 	 * action carried out above) */
 	*hw = p->hw;
 	*log_start = klog_start_offset(p->log); /* retention may have moved it past krepl's */
-	int64_t upto = replica_id < 0 ? p->hw : plan.to;
+	int64_t lso = kpstate_lso(p->ps, p->hw);
+	bool committed = replica_id < 0 && tx && tx->read_committed;
+	if (tx)
+		tx->lso = lso;
+	/* a read_committed consumer sees only below the LSO (KIP-98): the first batch of the
+	 * earliest open transaction, which is a batch boundary, or the HW */
+	int64_t upto = replica_id < 0 ? (committed ? lso : p->hw) : plan.to;
 	if (max_bytes == 0 || offset >= upto)
 		return KRM_E_NONE;
 	char eb[512];
@@ -987,6 +1168,20 @@ int16_t krm_fetch(struct krm *rm, const char *topic, int32_t part, int32_t repli
 	if (rc) {
 		log_error(KRM_MOD, "read of %s-%d at %" PRId64 " failed: %s", topic, part, offset, eb);
 		return KRM_E_KAFKA_STORAGE_ERROR;
+	}
+	if (committed && sl->len > 0) {
+		/* the aborted transactions the records returned may hold (Kafka's
+		 * collectAbortedTransactions, bounded here by the LSO rather than the slice's end) */
+		size_t n = ktxnidx_collect(p->ti, offset, upto, NULL, 0);
+		if (n) {
+			tx->aborted = malloc(n * sizeof(*tx->aborted));
+			if (!tx->aborted) {
+				close(sl->fd);
+				*sl = (struct klog_slice){ -1, 0, 0 };
+				return KRM_E_KAFKA_STORAGE_ERROR;
+			}
+			tx->n_aborted = ktxnidx_collect(p->ti, offset, upto, tx->aborted, n);
+		}
 	}
 	return KRM_E_NONE;
 }
@@ -1015,6 +1210,12 @@ int16_t krm_leader(struct krm *rm, const char *topic, int32_t part, int32_t curr
 	if (log)
 		*log = p->log;
 	return KRM_E_NONE;
+}
+
+int64_t krm_last_stable_offset(const struct krm *rm, const char *topic, int32_t part)
+{
+	const struct krm_part *p = krm_find(rm, topic, part);
+	return p ? kpstate_lso(p->ps, p->hw) : -1;
 }
 
 int16_t krm_offset_for_epoch(struct krm *rm, const char *topic, int32_t part, int32_t current_leader_epoch,

@@ -19,6 +19,17 @@
  * retention, idle producers expired by krm_housekeep after producer.id.expiration.ms. Only the
  * leader checks sequences (krm_append).
  *
+ * Transactions (KIP-98, the partition side): the producer state also knows each producer's
+ * open transaction (its first offset), opened by transactional batches and ended by the
+ * markers WriteTxnMarkers appends (krm_append_marker), on leaders and followers alike; the
+ * last stable offset is min(HW, the earliest open transaction's first offset). Every aborted
+ * transaction is kept in memory (ktxnidx) and in the .txnindex file of the segment holding its
+ * marker: appended at the marker, loaded with the producer state (the files below the
+ * snapshot, the replay after it), the whole log replayed when a segment below the snapshot has
+ * no file (every closed segment gets one, empty when it has no abort), trimmed with retention,
+ * rewritten after a truncation. read_committed fetches see up to the LSO and get the aborted
+ * transactions of what they read (krm_fetch_txn).
+ *
  * Checkpoints (Kafka's files in the log directory, written by krm_checkpoint and krm_free):
  * replication-offset-checkpoint (HW per partition) and recovery-point-offset-checkpoint (the
  * offset below which the log was flushed). Both are read by krm_new; a partition hosted later
@@ -48,6 +59,8 @@ struct krm_produce;
 #define KRM_E_UNKNOWN_TOPIC_OR_PARTITION 3
 #define KRM_E_OUT_OF_ORDER_SEQUENCE_NUMBER 45
 #define KRM_E_INVALID_PRODUCER_EPOCH 47
+#define KRM_E_INVALID_TXN_STATE 48
+#define KRM_E_TRANSACTION_COORDINATOR_FENCED 52
 #define KRM_E_KAFKA_STORAGE_ERROR 56
 #define KRM_E_INVALID_RECORD 87
 
@@ -65,7 +78,9 @@ struct krm_ops {
 	/* Stop fetching for the partition (before its krepl changes role away or is freed). */
 	void (*unfollow)(void *arg, const char *topic, int32_t part);
 	/* topic-part's HW moved, its role changed or its log was appended: the fetches waiting on
-	 * it may be answered. Called from inside the manager's calls: defer the retries. */
+	 * it may be answered. The last stable offset moves only at these (a marker is an append,
+	 * the LSO is bounded by the HW), so a read_committed fetch waiting for the LSO is woken
+	 * too. Called from inside the manager's calls: defer the retries. */
 	void (*wake)(void *arg, const char *topic, int32_t part);
 };
 
@@ -155,6 +170,7 @@ struct krm_producer {
 	int16_t epoch;
 	int32_t base_seq;
 	int32_t records_count;
+	bool transactional; /* attributes 0x10: opens or continues the producer's transaction */
 };
 /* Appends records (whole v2 batches the caller validated, holding nrecords records in all;
  * rewritten in place: offsets, leader epoch, LogAppendTime) for slot i as this partition's
@@ -174,6 +190,19 @@ struct krm_producer {
 int16_t krm_append(struct krm *rm, struct krm_produce *pr, size_t i, const char *topic, int32_t part,
 		   uint8_t *records, size_t len, int64_t nrecords, const struct krm_producer *prod, int acks,
 		   int64_t deadline, bool log_append_time, int64_t now, struct klog **log);
+/*
+ * A transaction marker (WriteTxnMarkers, KIP-98) for slot i as this partition's leader: a
+ * control batch ending producer_id's transaction (commit or abort, Kafka's EndTransactionMarker
+ * with coordinator_epoch) appended as acks=all with the given deadline (the slot waits in the
+ * purgatory until the ISR has it), after kpstate_check_marker: INVALID_PRODUCER_EPOCH (an epoch
+ * older than the producer's), TRANSACTION_COORDINATOR_FENCED (an older coordinator epoch than
+ * the last marker's). Otherwise as krm_append's errors (no producer-state check of sequences).
+ * The producer state records it (the transaction ends; an abort enters the partition's
+ * aborted transactions and the active segment's .txnindex).
+ */
+int16_t krm_append_marker(struct krm *rm, struct krm_produce *pr, size_t i, const char *topic, int32_t part,
+			  int64_t producer_id, int16_t epoch, int32_t coordinator_epoch, bool commit, int64_t deadline,
+			  int64_t now);
 /* Every slot appended: true when none waits (the caller keeps pr and frees it); false when cb
  * will run later. */
 bool krm_produce_submit(struct krm *rm, struct krm_produce *pr);
@@ -192,6 +221,26 @@ size_t krm_purgatory_size(const struct krm *rm);
  */
 int16_t krm_fetch(struct krm *rm, const char *topic, int32_t part, int32_t replica_id, int32_t current_leader_epoch,
 		  int64_t offset, size_t max_bytes, int64_t now, struct klog_slice *sl, int64_t *hw, int64_t *log_start);
+/*
+ * krm_fetch with transactions: tx (NULL: as krm_fetch) says whether a consumer reads committed
+ * records only (isolation_level 1: it sees up to the last stable offset instead of the HW) and
+ * gets the LSO (min(HW, the first offset of the earliest open transaction); -1 unless answered),
+ * and for a read_committed read that returned records the aborted transactions that may be
+ * among them (a new array the caller frees, n_aborted entries; NULL when none).
+ */
+struct ktxnidx_entry;
+struct krm_fetch_txn {
+	bool read_committed;		/* in */
+	int64_t lso;			/* out */
+	struct ktxnidx_entry *aborted;	/* out: owned by the caller */
+	size_t n_aborted;
+};
+int16_t krm_fetch_txn(struct krm *rm, const char *topic, int32_t part, int32_t replica_id, int32_t current_leader_epoch,
+		      int64_t offset, size_t max_bytes, int64_t now, struct krm_fetch_txn *tx, struct klog_slice *sl,
+		      int64_t *hw, int64_t *log_start);
+/* The last stable offset of a hosted partition (-1: not hosted): min(published HW, the first
+ * offset of its earliest open transaction). */
+int64_t krm_last_stable_offset(const struct krm *rm, const char *topic, int32_t part);
 /* Leader-only reads (ListOffsets, Produce's log_start_offset): the error of serving it
  * (fencing by current_leader_epoch, -1 unchecked), the published HW, the log start, the
  * leader epoch and the log (borrowed; valid until the next call into the manager). */

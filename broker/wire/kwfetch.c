@@ -175,7 +175,15 @@ int kwfetch_resp_part(struct wbuf *w, int16_t ver, const struct kwfetch_presp *p
 	wbuf_i64(w, p->last_stable_offset);
 	if (ver >= 5)
 		wbuf_i64(w, p->log_start);
-	wbuf_i32(w, -1); /* aborted_transactions: null */
+	if (p->has_aborted) {
+		wbuf_i32(w, p->n_aborted);
+		for (int32_t i = 0; i < p->n_aborted; i++) {
+			wbuf_i64(w, p->aborted[i].producer_id);
+			wbuf_i64(w, p->aborted[i].first_offset);
+		}
+	} else {
+		wbuf_i32(w, -1); /* aborted_transactions: null */
+	}
 	if (ver >= 11)
 		wbuf_i32(w, -1); /* preferred_read_replica */
 	wbuf_i32(w, p->records_len);

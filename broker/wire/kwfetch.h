@@ -76,14 +76,24 @@ void kwfetch_req_free(struct kwfetch_req *q); /* NULL ok; leaves it zeroed */
 /* Appends the request body of version ver to w. Returns w's sticky error. */
 int kwfetch_req_encode(struct wbuf *w, int16_t ver, const struct kwfetch_req *q);
 
-/* One partition of a response, up to its records. No aborted transactions (null), no
- * preferred read replica (-1): samsa has neither. */
+/* An aborted transaction of a read_committed answer (KIP-98). */
+struct kwfetch_aborted {
+	int64_t producer_id;
+	int64_t first_offset;
+};
+
+/* One partition of a response, up to its records. The aborted transactions are null unless
+ * has_aborted (a read_committed fetch: Kafka sends null to read_uncommitted ones); no
+ * preferred read replica (-1): samsa has none. */
 struct kwfetch_presp {
 	int32_t partition;
 	int16_t error;
 	int64_t high_watermark;
 	int64_t last_stable_offset;
 	int64_t log_start; /* v5+ */
+	bool has_aborted;
+	int32_t n_aborted;
+	const struct kwfetch_aborted *aborted;
 	int32_t records_len; /* the bytes the caller appends right after; 0: none */
 };
 

@@ -35,6 +35,8 @@ static const struct {
 	{ 29, 0, 1 }, { 30, 0, 1 }, { 31, 0, 1 },
 	/* InitProducerId, every version (kwpid; Kafka 2.7's range, v2+ flexible) */
 	{ 22, 0, 4 },
+	/* WriteTxnMarkers, the partition leader's side (kwmark; Kafka 2.8's range, v1 flexible) */
+	{ 27, 0, 1 },
 };
 #define NSERVED (sizeof(served) / sizeof(served[0]))
 

@@ -352,10 +352,50 @@ START_TEST(test_rewrites)
 }
 END_TEST
 
+
+START_TEST(test_marker)
+{
+	/* Kafka's EndTransactionMarker in a control batch, built and read back */
+	struct wbuf w;
+	wbuf_init(&w, 1 << 16);
+	size_t n = kbatch_build_marker(&w, 1000, 3, 7, true, 55);
+	ck_assert_uint_gt(n, 0);
+	struct kbatch_hdr h;
+	char eb[256];
+	ck_assert_int_eq(kbatch_validate(w.p, n, &h, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(h.attributes, KBATCH_TRANSACTIONAL | KBATCH_CONTROL);
+	ck_assert_int_eq(h.producer_id, 1000);
+	ck_assert_int_eq(h.producer_epoch, 3);
+	ck_assert_int_eq(h.base_sequence, -1);
+	ck_assert_int_eq(h.records_count, 1);
+	int16_t type;
+	int32_t coord;
+	ck_assert_int_eq(kbatch_control_marker(w.p, n, &type, &coord), 0);
+	ck_assert_int_eq(type, KBATCH_MARKER_COMMIT);
+	ck_assert_int_eq(coord, 7);
+	/* the record: key 00 00 00 01, value 00 00 00 00 00 07 */
+	static const uint8_t key[] = { 8, 0, 0, 0, 1, 12, 0, 0, 0, 0, 0, 7 };
+	ck_assert_mem_eq(w.p + n - sizeof(key) - 1, key, sizeof(key));
+	size_t m = kbatch_build_marker(&w, 1000, 3, 8, false, 55);
+	ck_assert_int_eq(kbatch_control_marker(w.p + n, m, &type, &coord), 0);
+	ck_assert_int_eq(type, KBATCH_MARKER_ABORT);
+	ck_assert_int_eq(coord, 8);
+	/* not a control batch; every truncation */
+	struct kbatch_rec r = { .key = NULL, .key_len = -1, .value = "v", .value_len = 1 };
+	size_t d = kbatch_build(&w, 0, 1, &r, 1);
+	ck_assert_int_eq(kbatch_control_marker(w.p + n + m, d, &type, &coord), ERR_PROTO);
+	ck_assert_int_eq(type, -1);
+	for (size_t len = 0; len < n; len++)
+		ck_assert_int_eq(kbatch_control_marker(w.p, len, &type, &coord), ERR_PROTO);
+	wbuf_free(&w);
+}
+END_TEST
+
 static Suite *kbatch_suite(void)
 {
 	Suite *s = suite_create("kbatch");
 	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_marker);
 	tcase_add_test(tc, test_vector_plain);
 	tcase_add_test(tc, test_vector_gzip);
 	tcase_add_test(tc, test_build_matches_vector);

@@ -4,7 +4,10 @@
  * older epoch, epoch bump, unknown producer, wrap at INT32_MAX), expiry, the snapshot format
  * (Kafka's exact bytes, a round trip, every malformed input refused), the snapshot files
  * (naming, crash-safe write, pruning) and kpstate_load (newest usable snapshot plus the log's
- * batches after it; a corrupt snapshot deleted and the state rebuilt from the log alone).
+ * batches after it; a corrupt snapshot deleted and the state rebuilt from the log alone), and
+ * transactions: the last stable offset's arithmetic, markers ending transactions (Kafka's
+ * CompletedTxn and AbortedTxn.lastStableOffset), the marker checks, an open transaction kept
+ * by a snapshot and found again by a rebuild from the log.
  */
 #include "buf.h"
 #include "crc32c.h"
@@ -425,6 +428,173 @@ START_TEST(test_update_batches)
 }
 END_TEST
 
+
+/* ---- transactions (KIP-98) ---- */
+
+/* A transactional batch of n records for pid/epoch at seq, appended to w at offset off. */
+static void txn_batch(struct wbuf *w, int64_t pid, int16_t epoch, int32_t seq, int64_t off, int n)
+{
+	struct kbatch_rec r[4];
+	for (int i = 0; i < n; i++)
+		r[i] = (struct kbatch_rec){ .key = NULL, .key_len = -1, .value = "t", .value_len = 1 };
+	size_t start = w->len;
+	ck_assert_uint_gt(kbatch_build(w, off, 7, r, n), 0);
+	uint8_t *b = w->p + start;
+	b[KBATCH_OFF_ATTRIBUTES + 1] = KBATCH_TRANSACTIONAL;
+	for (int i = 0; i < 8; i++)
+		b[KBATCH_OFF_PRODUCER_ID + i] = (uint8_t)((uint64_t)pid >> (56 - 8 * i));
+	b[51] = (uint8_t)((uint16_t)epoch >> 8);
+	b[52] = (uint8_t)epoch;
+	be32_put(b + 53, (uint32_t)seq);
+	kbatch_update_crc(b, w->len - start);
+}
+
+static void marker(struct wbuf *w, int64_t pid, int16_t epoch, int32_t coord, bool commit, int64_t off)
+{
+	size_t start = w->len;
+	ck_assert_uint_gt(kbatch_build_marker(w, pid, epoch, coord, commit, 8), 0);
+	kbatch_set_base_offset(w->p + start, off);
+}
+
+struct txns {
+	int n;
+	struct kpstate_txn t[8];
+};
+
+static void txn_cb(void *arg, const struct kpstate_txn *t)
+{
+	struct txns *x = arg;
+	ck_assert_int_lt(x->n, 8);
+	x->t[x->n++] = *t;
+}
+
+START_TEST(test_lso_arithmetic)
+{
+	struct kpstate *s = kpstate_new();
+	struct txns seen = { 0 };
+	kpstate_set_txn_cb(s, txn_cb, &seen);
+	/* nothing open: the LSO is the HW */
+	ck_assert_int_eq(kpstate_first_unstable(s), -1);
+	ck_assert_int_eq(kpstate_lso(s, 0), 0);
+	ck_assert_int_eq(kpstate_lso(s, 17), 17);
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	txn_batch(&w, 5, 0, 0, 10, 2); /* producer 5 opens at 10 */
+	txn_batch(&w, 6, 0, 0, 12, 1); /* producer 6 opens at 12 */
+	txn_batch(&w, 5, 0, 2, 13, 1); /* 5 goes on: its first offset stays 10 */
+	char eb[256];
+	ck_assert_int_eq(kpstate_update_batches(s, w.p, w.len, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kpstate_first_unstable(s), 10);
+	ck_assert_int_eq(kpstate_lso(s, 14), 10);
+	ck_assert_int_eq(kpstate_lso(s, 5), 5);	  /* the HW below the open transaction */
+	ck_assert_int_eq(kpstate_lso(s, 10), 10); /* equal */
+	struct kpstate_entry e;
+	ck_assert_int_eq(kpstate_get(s, 5, &e), 0);
+	ck_assert_int_eq(e.txn_first_offset, 10);
+	/* 5 aborts at 14: 6's transaction is now the earliest; the aborted one is reported */
+	wbuf_free(&w);
+	wbuf_init(&w, 1 << 20);
+	marker(&w, 5, 0, 3, false, 14);
+	ck_assert_int_eq(kpstate_update_batches(s, w.p, w.len, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(seen.n, 1);
+	ck_assert(seen.t[0].aborted);
+	ck_assert_int_eq(seen.t[0].producer_id, 5);
+	ck_assert_int_eq(seen.t[0].first_offset, 10);
+	ck_assert_int_eq(seen.t[0].last_offset, 14);
+	ck_assert_int_eq(seen.t[0].lso, 12); /* Kafka's AbortedTxn.lastStableOffset: 6's first */
+	ck_assert_int_eq(kpstate_lso(s, 15), 12);
+	ck_assert_int_eq(kpstate_get(s, 5, &e), 0);
+	ck_assert_int_eq(e.txn_first_offset, -1);
+	ck_assert_int_eq(e.coordinator_epoch, 3);
+	/* 6 commits at 15: nothing open, LSO = HW; the commit's lso is its marker + 1 */
+	wbuf_free(&w);
+	wbuf_init(&w, 1 << 20);
+	marker(&w, 6, 0, 3, true, 15);
+	ck_assert_int_eq(kpstate_update_batches(s, w.p, w.len, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(seen.n, 2);
+	ck_assert(!seen.t[1].aborted);
+	ck_assert_int_eq(seen.t[1].first_offset, 12);
+	ck_assert_int_eq(seen.t[1].lso, 16);
+	ck_assert_int_eq(kpstate_first_unstable(s), -1);
+	ck_assert_int_eq(kpstate_lso(s, 16), 16);
+	/* a marker with nothing open: the transaction is the marker alone */
+	struct kpstate_txn t;
+	ck_assert_int_eq(kpstate_end_txn(s, 6, 0, 3, false, 16, 9, &t), 0);
+	ck_assert_int_eq(t.first_offset, 16);
+	ck_assert_int_eq(t.last_offset, 16);
+	ck_assert_int_eq(t.lso, 17);
+	/* an open transaction is not expired */
+	wbuf_free(&w);
+	wbuf_init(&w, 1 << 20);
+	txn_batch(&w, 7, 0, 0, 20, 1);
+	ck_assert_int_eq(kpstate_update_batches(s, w.p, w.len, eb, sizeof(eb)), 0);
+	ck_assert_uint_eq(kpstate_expire(s, 1000000, 10), 2); /* 5 and 6 go, 7 stays */
+	ck_assert_int_eq(kpstate_get(s, 7, &e), 0);
+	wbuf_free(&w);
+	kpstate_free(s);
+}
+END_TEST
+
+START_TEST(test_marker_checks)
+{
+	struct kpstate *s = kpstate_new();
+	/* no entry: any marker is taken */
+	ck_assert_int_eq(kpstate_check_marker(s, 5, 0, 0), KPSTATE_OK);
+	put(s, 5, 2, 0, 0, 1, 1);
+	ck_assert_int_eq(kpstate_check_marker(s, 5, 1, 0), KPSTATE_INVALID_EPOCH);
+	ck_assert_int_eq(kpstate_check_marker(s, 5, 2, 0), KPSTATE_OK);
+	ck_assert_int_eq(kpstate_check_marker(s, 5, 3, 0), KPSTATE_OK); /* a bump (the coordinator's abort) */
+	ck_assert_int_eq(kpstate_end_txn(s, 5, 3, 4, false, 1, 2, NULL), 0);
+	ck_assert_int_eq(kpstate_check_marker(s, 5, 3, 3), KPSTATE_COORDINATOR_FENCED);
+	ck_assert_int_eq(kpstate_check_marker(s, 5, 3, 4), KPSTATE_OK);
+	ck_assert_int_eq(kpstate_check_marker(s, 5, 2, 5), KPSTATE_INVALID_EPOCH);
+	/* the marker's epoch became the producer's, its batches dropped (a new epoch) */
+	struct kpstate_entry e;
+	ck_assert_int_eq(kpstate_get(s, 5, &e), 0);
+	ck_assert_int_eq(e.epoch, 3);
+	ck_assert_int_eq(e.n_batches, 0);
+	kpstate_free(s);
+}
+END_TEST
+
+START_TEST(test_txn_snapshot_and_rebuild)
+{
+	/* an open transaction survives a snapshot (CurrentTxnFirstOffset) and a rebuild from the log */
+	struct kpstate *s = kpstate_new(), *t = kpstate_new();
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	txn_batch(&w, 5, 1, 0, 0, 2);
+	marker(&w, 5, 1, 0, false, 2);
+	txn_batch(&w, 5, 1, 2, 3, 1);
+	char eb[256];
+	ck_assert_int_eq(kpstate_update_batches(s, w.p, w.len, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kpstate_first_unstable(s), 3);
+	struct wbuf sn;
+	wbuf_init(&sn, KPSTATE_SNAPSHOT_MAX_BYTES);
+	ck_assert_int_eq(kpstate_snapshot_encode(s, &sn), 0);
+	ck_assert_int_eq(kpstate_snapshot_decode(t, sn.p, sn.len, 0, 0, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kpstate_first_unstable(t), 3);
+	wbuf_free(&sn);
+	/* through a log: kpstate_rebuild finds the abort (callback) and the open transaction */
+	struct klog *l;
+	ck_assert_int_eq(klog_open(tdir, NULL, 0, &l, eb, sizeof(eb)), 0);
+	int64_t first;
+	ck_assert_int_eq(klog_append(l, w.p, w.len, 0, false, 0, &first, eb, sizeof(eb)), 0);
+	struct txns seen = { 0 };
+	kpstate_set_txn_cb(t, txn_cb, &seen);
+	ck_assert_int_eq(kpstate_rebuild(t, l, 0, 0, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(kpstate_first_unstable(t), 3);
+	ck_assert_int_eq(seen.n, 1);
+	ck_assert(seen.t[0].aborted);
+	ck_assert_int_eq(seen.t[0].first_offset, 0);
+	ck_assert_int_eq(seen.t[0].last_offset, 2);
+	klog_close(l);
+	wbuf_free(&w);
+	kpstate_free(s);
+	kpstate_free(t);
+}
+END_TEST
+
 static Suite *kpstate_suite(void)
 {
 	Suite *s = suite_create("kpstate");
@@ -442,6 +612,12 @@ static Suite *kpstate_suite(void)
 	tcase_add_test(tc, test_snapshot_malformed);
 	tcase_add_test(tc, test_snapshot_files);
 	tcase_add_test(tc, test_load_from_snapshot_and_log);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("transactions");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_lso_arithmetic);
+	tcase_add_test(tc, test_marker_checks);
+	tcase_add_test(tc, test_txn_snapshot_and_rebuild);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -206,7 +206,7 @@ static int16_t t_idem_produce(struct krm *rm, int64_t pid, int16_t epoch, int32_
 	struct wbuf w;
 	wbuf_init(&w, 1 << 20);
 	t_idem_batch(&w, 0, n, pid, epoch, seq, -1);
-	struct krm_producer prod = { pid, epoch, seq, n };
+	struct krm_producer prod = { pid, epoch, seq, n, false };
 	struct krm_produce *pr = krm_produce_new(rm, 1, t_done, NULL);
 	ck_assert_ptr_nonnull(pr);
 	int16_t e = krm_append(rm, pr, 0, "t", 0, w.p, w.len, n, &prod, acks, t_clock_now + 1000, false, t_clock_now,
@@ -750,7 +750,7 @@ START_TEST(test_idempotent_producer)
 	struct wbuf w;
 	wbuf_init(&w, 1 << 20);
 	t_idem_batch(&w, 0, 2, 7, 1, 1, -1);
-	struct krm_producer lie = { 7, 1, 1, 3 };
+	struct krm_producer lie = { 7, 1, 1, 3, false };
 	pr = krm_produce_new(rm, 1, t_done, NULL);
 	ck_assert_int_eq(krm_append(rm, pr, 0, "t", 0, w.p, w.len, 2, &lie, 1, t_clock_now + 1000, false, t_clock_now, NULL),
 			 KRM_E_INVALID_RECORD);
