@@ -16,6 +16,7 @@ restart (the close snapshot and the .txnindex files loaded, nothing replayed).""
 import os
 import struct
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -131,12 +132,13 @@ def list_offset(port, isolation):
     return err, off
 
 
-def fetch_committed(port):
-    """Fetch v4 read_committed of partition 0 from 0: (error, hw, lso, [(pid, first offset)])."""
-    c = kbharness.KafkaRaw(port)
+def fetch_committed(port, offset=0, max_wait=0, min_bytes=0, records=False):
+    """Fetch v4 read_committed of partition 0 from offset: (error, hw, lso, [(pid, first
+    offset)]), and the records' length with records=True."""
+    c = kbharness.KafkaRaw(port, timeout=40)
     try:
-        c.request(1, 4, struct.pack(">iiiib", -1, 0, 0, 1 << 20, 1) + struct.pack(">i", 1) +
-                  kbharness.kstr(TOPIC) + struct.pack(">i", 1) + struct.pack(">iqi", 0, 0, 1 << 20))
+        c.request(1, 4, struct.pack(">iiiib", -1, max_wait, min_bytes, 1 << 20, 1) + struct.pack(">i", 1) +
+                  kbharness.kstr(TOPIC) + struct.pack(">i", 1) + struct.pack(">iqi", 0, offset, 1 << 20))
         r = c.recv()
     finally:
         c.close()
@@ -148,6 +150,9 @@ def fetch_committed(port):
     (na,) = struct.unpack_from(">i", r, pos)
     pos += 4
     ab = [struct.unpack_from(">qq", r, pos + 16 * i) for i in range(max(na, 0))]
+    if records:
+        (rl,) = struct.unpack_from(">i", r, pos + 16 * max(na, 0))
+        return err, hw, lso, ab, rl
     return err, hw, lso, ab
 
 
@@ -265,8 +270,24 @@ class TxnLogTest(SharedFixtureTest):
         kbharness.wait_for(lambda: self.answers(nport) == want, 30,
                            lambda: "the new leader's answers %r" % (self.answers(nport),))
         self.assertEqual(consume(bs, "read_committed", 2, quiet=0.5), committed)
-        # A commits through the new leader: the LSO moves to the HW, the rest shows
+        # A commits through the new leader: the LSO moves to the HW, the rest shows. A
+        # read_committed Fetch long-polling at the LSO (nothing to read there yet) is answered
+        # when the commit moves the LSO, not at its 20 s max wait
+        polled = []
+        t = threading.Thread(target=lambda: polled.append(
+            (fetch_committed(nport, offset=7, max_wait=20000, min_bytes=1, records=True), time.monotonic())))
+        t.start()
+        time.sleep(0.5)  # not synchronisation: only so that the fetch is likely waiting already
+        start = time.monotonic()
         self.assertEqual(write_marker(nport, a, ea, True, 1), 0)  # offset 10
+        t.join(30)
+        (err, hw, lso, ab, rl), done = polled[0]
+        # answered as soon as the LSO passed 7: at 10 (the marker not yet in the ISR, the HW
+        # still 10) or 11; C's abort at 9 is named with the records of [7, LSO)
+        self.assertEqual((err, ab), (0, [(c, 9)]))
+        self.assertIn(lso, (10, 11))
+        self.assertGreater(rl, 0)
+        self.assertLess(done - start, 10)
         after = committed + [(7, "c1"), (8, "p1")]
         self.assertEqual(consume(bs, "read_committed", 4, quiet=0.5), after)
         self.assertEqual(list_offset(nport, 1), (0, 11))
