@@ -838,6 +838,101 @@ START_TEST(test_idempotent_follower_then_leader)
 }
 END_TEST
 
+
+static off_t t_txnindex_size(int64_t base)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/t-0/%020lld.txnindex", tdir, (long long)base);
+	struct stat sb;
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* Transactions on a replica: a follower derives the open transaction and the aborted one from
+ * the batches it fetches (LSO, .txnindex); a truncation below the abort marker takes the entry
+ * out of memory and the file and reopens the transaction; as leader it appends markers
+ * (epoch and coordinator-epoch checks) and serves read_committed fetches up to the LSO. */
+START_TEST(test_transactions_follower_then_leader)
+{
+	struct krm *rm = t_krm(0);
+	struct krm_conf c = t_conf(1);
+	int32_t reps[] = { 1, 0, 2 };
+	struct krepl_state st = t_state(1, 0, 0, reps, 3, reps, 3);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	struct krepl *k = krm_krepl(rm, "t", 0);
+	/* [0,1] producer 9's transaction, 2 its abort, 3 its next transaction, 4 plain */
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	size_t at = w.len;
+	t_idem_batch(&w, 0, 2, 9, 0, 0, 0);
+	w.p[at + KBATCH_OFF_ATTRIBUTES + 1] |= KBATCH_TRANSACTIONAL;
+	kbatch_update_crc(w.p + at, w.len - at);
+	at = w.len;
+	ck_assert_uint_gt(kbatch_build_marker(&w, 9, 0, 4, false, 1700000000000), 0);
+	kbatch_set_base_offset(w.p + at, 2);
+	kbatch_set_leader_epoch(w.p + at, 0);
+	at = w.len;
+	t_idem_batch(&w, 3, 1, 9, 0, 2, 0);
+	w.p[at + KBATCH_OFF_ATTRIBUTES + 1] |= KBATCH_TRANSACTIONAL;
+	kbatch_update_crc(w.p + at, w.len - at);
+	t_batch(&w, 4, 1, 0);
+	struct krepl_batch bs[] = { { 0, 1, 0 }, { 2, 2, 0 }, { 3, 3, 0 }, { 4, 4, 0 } };
+	struct krepl_fetch_resp resp = { .error = KREPL_OK, .leader_epoch = 0, .fetch_offset = 0, .high_watermark = 5,
+					 .log_start = 0, .diverging_epoch = -1, .diverging_end_offset = -1,
+					 .batches = bs, .n_batches = 4 };
+	krm_fetch_answer(rm, "t", 0, &resp, w.p, w.len);
+	wbuf_free(&w);
+	ck_assert_int_eq(krepl_log_end(k), 5);
+	int64_t hw = krm_high_watermark(rm, "t", 0);
+	ck_assert_int_eq(krm_last_stable_offset(rm, "t", 0), hw < 3 ? hw : 3);
+	ck_assert_int_eq(t_txnindex_size(0), 34);
+	/* leader 1 dies; 2 leads epoch 1 with only [0, 2) (KIP-101): the abort marker goes */
+	int32_t isr[] = { 2, 0 };
+	st = t_state(2, 1, 1, reps, 3, isr, 2);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 2, &c, t_clock_now), 0);
+	struct krepl_epoch_req er;
+	ck_assert(krepl_epoch_request(k, &er));
+	struct krepl_epoch_resp eresp = { KREPL_OK, er.current_leader_epoch, er.leader_epoch, 0, 2 };
+	krm_epoch_answer(rm, "t", 0, &eresp);
+	ck_assert_int_eq(krepl_log_end(k), 2);
+	ck_assert_int_eq(t_txnindex_size(0), 0);		 /* rewritten: no abort left */
+	ck_assert_int_eq(krm_last_stable_offset(rm, "t", 0), 0); /* the transaction is open again */
+	/* it leads (epoch 2, alone in the ISR): markers are checked, then appended and committed */
+	int32_t isr0[] = { 0 };
+	st = t_state(0, 2, 2, reps, 3, isr0, 1);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 2, &c, t_clock_now), 0);
+	struct krm_produce *pr = krm_produce_new(rm, 4, t_done, NULL);
+	ck_assert_int_eq(krm_append_marker(rm, pr, 0, "t", 0, 9, -1, 0, true, t_clock_now + 1000, t_clock_now),
+			 KRM_E_INVALID_PRODUCER_EPOCH);
+	ck_assert_int_eq(krm_append_marker(rm, pr, 1, "t", 0, 9, 0, 5, true, t_clock_now + 1000, t_clock_now), 0);
+	ck_assert_int_eq(krm_produce_result(pr, 1)->base_offset, 2);
+	ck_assert_int_eq(krm_append_marker(rm, pr, 2, "t", 0, 9, 0, 4, true, t_clock_now + 1000, t_clock_now),
+			 KRM_E_TRANSACTION_COORDINATOR_FENCED);
+	ck_assert_int_eq(krm_append_marker(rm, pr, 3, "u", 0, 9, 0, 5, true, t_clock_now + 1000, t_clock_now),
+			 KRM_E_UNKNOWN_TOPIC_OR_PARTITION);
+	ck_assert(krm_produce_submit(rm, pr)); /* an ISR of one: nothing waits */
+	krm_produce_free(pr);
+	ck_assert_int_eq(krepl_log_end(k), 3);
+	ck_assert_int_eq(krm_high_watermark(rm, "t", 0), 3);
+	ck_assert_int_eq(krm_last_stable_offset(rm, "t", 0), 3);
+	/* read_committed from 0: everything below the LSO, no aborted transaction */
+	struct krm_fetch_txn tx = { .read_committed = true };
+	struct klog_slice sl;
+	int64_t log_start;
+	ck_assert_int_eq(krm_fetch_txn(rm, "t", 0, -1, -1, 0, 1 << 20, t_clock_now, &tx, &sl, &hw, &log_start), 0);
+	ck_assert_int_eq(tx.lso, 3);
+	ck_assert_uint_eq(tx.n_aborted, 0);
+	ck_assert_uint_gt(sl.len, 0);
+	close(sl.fd);
+	ck_assert_int_eq(t_txnindex_size(0), 0);
+	krm_free(rm);
+	/* a clean close: the active segment's (empty) index is there; reopened, the same LSO */
+	rm = t_krm(0);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 2, &c, t_clock_now), 0);
+	ck_assert_int_eq(krm_last_stable_offset(rm, "t", 0), 3);
+	krm_free(rm);
+}
+END_TEST
+
 static Suite *kreplica_suite(void)
 {
 	Suite *s = suite_create("kreplica");
@@ -846,6 +941,7 @@ static Suite *kreplica_suite(void)
 	tcase_add_test(tc, test_rf1_leader_acks_all);
 	tcase_add_test(tc, test_idempotent_producer);
 	tcase_add_test(tc, test_idempotent_follower_then_leader);
+	tcase_add_test(tc, test_transactions_follower_then_leader);
 	tcase_add_test(tc, test_rf3_purgatory_completes_when_isr_has_it);
 	tcase_add_test(tc, test_purgatory_times_out);
 	tcase_add_test(tc, test_same_epoch_isr_change);
