@@ -242,7 +242,10 @@ static void cc_write(const struct cc_format *f, const rd_kafka_message_t *m, FIL
 static int cc_configure(struct cc *cc, rd_kafka_conf_t *conf, char *e, size_t elen)
 {
 	ktool_conf_logging(conf);
+	/* Kafka's tool reads uncommitted records unless told otherwise; librdkafka's default is
+	 * read_committed, so it is set here (a property or --isolation-level overrides it) */
 	if (ktool_conf_set(conf, KTOOL_CONSUMER, "client.id", "console-consumer", e, elen) ||
+	    ktool_conf_set(conf, KTOOL_CONSUMER, "isolation.level", "read_uncommitted", e, elen) ||
 	    ktool_conf_set(conf, KTOOL_CONSUMER, "auto.offset.reset",
 			   cc->o[O_FROM_BEGINNING].seen ? "earliest" : "latest", e, elen))
 		return -1;

@@ -4,7 +4,8 @@ built by hand (attributes bit 0x10), and WriteTxnMarkers (API 27, as a coordinat
 aborts one transaction and commits another. Then a real client, confluent-kafka (librdkafka)
 with isolation.level=read_committed, sees only the committed and plain records and stops at the
 last stable offset while a transaction is open (a plain record after it is held back too);
-read_uncommitted sees every data record; ListOffsets read_committed answers the LSO and
+read_uncommitted sees every data record (kafka-console-consumer too, read_uncommitted by default as
+Kafka's tool, read_committed with --isolation-level); ListOffsets read_committed answers the LSO and
 read_uncommitted the high watermark; Fetch read_committed names the aborted transaction. The
 markers are checked: an older producer epoch is INVALID_PRODUCER_EPOCH, an older coordinator
 epoch TRANSACTION_COORDINATOR_FENCED, a follower answers NOT_LEADER_OR_FOLLOWER. Every replica
@@ -15,6 +16,7 @@ snapshot after a kill -9: the state and the index rebuilt from the log), and aga
 restart (the close snapshot and the .txnindex files loaded, nothing replayed)."""
 import os
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -181,6 +183,16 @@ def consume(bs, isolation, want, quiet=1.0):
     return got
 
 
+def console(bs, isolation):
+    """The values kafka-console-consumer prints from the beginning until it is idle 1.5 s."""
+    tool = os.path.join(os.environ["SAMSA_BUILD_ROOT"], "broker", "tools", "kafka-console-consumer")
+    args = [tool, "--bootstrap-server", bs, "--topic", TOPIC, "--from-beginning", "--timeout-ms", "1500"]
+    if isolation:
+        args += ["--isolation-level", isolation]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    return r.stdout.split()
+
+
 def txnindex(cluster, i):
     """The (pid, first, last, lso) entries of broker i's .txnindex files of partition 0."""
     d = os.path.join(cluster.brokers[i].log_dirs, "%s-0" % TOPIC)
@@ -256,6 +268,10 @@ class TxnLogTest(SharedFixtureTest):
         # read_committed stops at the LSO (7): p1 at 8 is not shown while A's transaction is open
         self.assertEqual(consume(bs, "read_committed", 2), committed)
         self.assertEqual(consume(bs, "read_uncommitted", 7, quiet=0.3), everything)
+        # kafka-console-consumer (broker/tools, librdkafka): read_uncommitted by default as
+        # Kafka's, read_committed with --isolation-level
+        self.assertEqual(console(bs, "read_committed"), [v for _, v in committed])
+        self.assertEqual(console(bs, None), [v for _, v in everything])
         # every replica has the abort of A (first 1, marker 5, LSO then 3: B's open transaction)
         # and C's empty one (9), in its .txnindex
         idx = [(a, 1, 5, 3), (c, 9, 9, 7)]  # C's abort: A's transaction at 7 still open
