@@ -123,6 +123,11 @@ struct broker {
 	 * one; made by samsa_broker's main, freed there after the fetchers and the controller */
 	struct tls_ctx *ib_tls;
 	bool ib_tls_check_host; /* ssl.endpoint.identification.algorithm=https */
+	/* the SASL login of the same connections when the inter-broker listener is SASL_SSL
+	 * (klisten_inter_broker_sasl) */
+	bool ib_sasl;
+	int ib_sasl_mech; /* enum ksasl_mech */
+	char ib_sasl_user[256], ib_sasl_pass[256];
 	struct ksauth_conf *sasl; /* the SASL listeners' mechanisms and users (api/ksauth), or NULL */
 	struct kb_zk *zk;
 	LIST_HEAD(, kb_topic) topics;

@@ -5,6 +5,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "ksasl.h"
 #include "props.h"
 
 #include "tls.h"
@@ -43,7 +44,7 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "ssl.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "the JSSE context protocol (samsa uses ssl.enabled.protocols)" },
 	{ "ssl.endpoint.identification.algorithm", CFG_STRING, 0, 0, "https", KB_OFF(ssl_endpoint_identification_algorithm), 0, "https: a follower checks the leader's certificate names its host; empty: not" },
 	{ "sasl.enabled.mechanisms", CFG_STRING, 0, 0, "GSSAPI", KB_OFF(sasl_enabled_mechanisms), 0, "SASL mechanisms of the SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512" },
-	{ "sasl.mechanism.inter.broker.protocol", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "inter-broker traffic is PLAINTEXT or SSL, never SASL" },
+	{ "sasl.mechanism.inter.broker.protocol", CFG_STRING, 0, 0, "PLAIN", KB_OFF(sasl_mechanism_inter_broker_protocol), 0, "the SASL mechanism of the broker's own connections when the inter-broker listener is SASL_SSL: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512" },
 	{ "listener.name.", CFG_STRING, 0, 0, NULL, 0, CFG_PREFIX, "per-listener overrides (kept in cfg->lname)" },
 	{ "samsa.sasl.auth.timeout.ms", CFG_INT, 100, 3600000, "10000", KB_OFF(sasl_auth_timeout_ms), CFG_HIDDEN, "closes a SASL connection not authenticated by then" },
 	{ "log.dirs", CFG_STRING, 0, 0, NULL, KB_OFF(log_dirs), 0, "partition log directories" },
@@ -482,15 +483,26 @@ static int kb_config_security(struct kb_config *cfg, const char *file, char *err
 			return err_set(errbuf, errlen, ERR_CONFIG,
 				       "%s: no listener has security.inter.broker.protocol %s", file, sp);
 	}
-	/* followers connect to the leaders' inter-broker endpoint as TLS clients (kfetcher); a
-	 * SASL client is not written yet */
+	/* followers connect to the leaders' inter-broker endpoint as TLS and/or SASL clients
+	 * (kfetcher); the control plane then runs over mutual TLS (kctl_chan), which needs TLS: it
+	 * cannot authenticate its peers over SASL_PLAINTEXT, so that is refused */
 	enum kb_security ibs = cfg->listener[cfg->inter_broker_listener].security;
-	if (ibs != KB_SEC_PLAINTEXT && ibs != KB_SEC_SSL)
+	if (ibs == KB_SEC_SASL_PLAINTEXT)
 		return err_set(errbuf, errlen, ERR_CONFIG,
-			       "%s: the inter-broker listener '%s' is %s; inter-broker SASL is not supported yet "
-			       "(use a PLAINTEXT or SSL listener for inter.broker.listener.name)",
-			       file, cfg->listener[cfg->inter_broker_listener].name,
-			       kb_security_name(cfg->listener[cfg->inter_broker_listener].security));
+			       "%s: the inter-broker listener '%s' is SASL_PLAINTEXT: inter-broker SASL is supported "
+			       "over SASL_SSL only, because the controller's control plane authenticates brokers with "
+			       "mutual TLS and could not over SASL_PLAINTEXT (use a SASL_SSL, SSL or PLAINTEXT listener "
+			       "for inter.broker.listener.name)",
+			       file, cfg->listener[cfg->inter_broker_listener].name);
+	if (ibs == KB_SEC_SASL_SSL) {
+		enum ksasl_mech m;
+		const char *mech = cfg->sasl_mechanism_inter_broker_protocol;
+		if (ksasl_mech_parse(mech, strlen(mech), &m))
+			return err_set(errbuf, errlen, ERR_CONFIG,
+				       "%s: invalid value '%s' for 'sasl.mechanism.inter.broker.protocol': PLAIN, "
+				       "SCRAM-SHA-256 or SCRAM-SHA-512",
+				       file, mech);
+	}
 	const char *eia = cfg->ssl_endpoint_identification_algorithm;
 	if (eia && *eia && strcasecmp(eia, "https"))
 		return err_set(errbuf, errlen, ERR_CONFIG,

@@ -127,6 +127,7 @@ struct kb_config {
 	char *ssl_endpoint_identification_algorithm; /* "https" (check the leader's name) or "" */
 	/* SASL of the SASL_PLAINTEXT / SASL_SSL listeners (api/ksauth reads them at start) */
 	char *sasl_enabled_mechanisms;
+	char *sasl_mechanism_inter_broker_protocol; /* the broker's own SASL client mechanism */
 	int32_t sasl_auth_timeout_ms; /* samsa.sasl.auth.timeout.ms (hidden): a connection not
 					 authenticated by then is closed */
 	/* the listener.name.<listener>.* keys as written (Kafka's per-listener overrides, e.g.

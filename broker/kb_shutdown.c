@@ -4,12 +4,15 @@
  * One attempt: find the controller in the metadata cache, connect to its Kafka listener, send
  * ControlledShutdown v2, read its answer. Attempts: at most controlled.shutdown.max.retries + 1,
  * controlled.shutdown.retry.backoff.ms apart; an attempt that gets no answer within
- * KB_SHUTDOWN_ATTEMPT_MS counts as failed. All on the loop thread.
+ * KB_SHUTDOWN_ATTEMPT_MS counts as failed. When the inter-broker listener is SASL_SSL the
+ * connection authenticates first (ksaslc: SaslHandshake, SaslAuthenticate) and the request waits
+ * in `req` until that succeeds. All on the loop thread.
  */
 #include "kb_shutdown.h"
 
 #include "buf.h"
 #include "err.h"
+#include "ksaslc.h"
 #include "log.h"
 #include "tls.h"
 
@@ -36,6 +39,8 @@ struct kb_shutdown {
 	int32_t corr;
 	bool waiting_answer;
 	bool finished;
+	struct ksaslc *auth; /* the SASL exchange of the attempt running, NULL when done or none */
+	struct wbuf req;     /* the ControlledShutdown request, sent once authenticated */
 };
 
 static void shut_attempt(struct kb_shutdown *s);
@@ -46,6 +51,12 @@ static void shut_close(struct kb_shutdown *s)
 		bufferevent_free(s->bev);
 	s->bev = NULL;
 	s->waiting_answer = false;
+	if (s->auth) {
+		ksaslc_clear(s->auth);
+		free(s->auth);
+		s->auth = NULL;
+	}
+	wbuf_free(&s->req);
 }
 
 static void shut_finish(struct kb_shutdown *s, bool clean)
@@ -128,6 +139,31 @@ static void shut_read(struct bufferevent *bev, void *arg)
 	if (evbuffer_get_length(in) < 4 + (size_t)len)
 		return;
 	uint8_t *p = evbuffer_pullup(in, 4 + (ev_ssize_t)len);
+	if (s->auth) {
+		/* the SASL exchange's answer: the next token, or the request once authenticated */
+		char eb[320], why[400];
+		struct wbuf w;
+		wbuf_init(&w, 1024);
+		int rc = ksaslc_answer(s->auth, p + 4, len, &w, eb, sizeof(eb));
+		evbuffer_drain(in, 4 + (size_t)len);
+		if (rc == 0) {
+			s->corr = s->auth->corr;
+			ksaslc_clear(s->auth);
+			free(s->auth);
+			s->auth = NULL;
+			wbuf_put_i32_at(&s->req, 8, ++s->corr); /* after the length, api key and version */
+			rc = bufferevent_write(bev, s->req.p, s->req.len) ? ERR_IO : 0;
+		} else if (rc == 1) {
+			rc = bufferevent_write(bev, w.p, w.len) ? ERR_IO : 0;
+		}
+		wbuf_free(&w);
+		if (rc) {
+			snprintf(why, sizeof(why), "SASL authentication to the controller failed: %s",
+				 rc == ERR_IO ? "cannot write" : eb);
+			shut_retry(s, why);
+		}
+		return;
+	}
 	shut_answer(s, p + 4, len); /* frees bev: do not touch in afterwards */
 }
 
@@ -192,20 +228,33 @@ static void shut_attempt(struct kb_shutdown *s)
 	bufferevent_setcb(s->bev, shut_read, NULL, shut_event, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	/* the request: ControlledShutdown v2 {broker_id, broker_epoch -1} */
-	struct wbuf w;
+	struct wbuf *w = &s->req;
 	char client[32];
 	snprintf(client, sizeof(client), "samsa-broker-%d", b->cfg->broker_id);
-	wbuf_init(&w, 4096);
-	wbuf_i32(&w, 0);
-	wbuf_i16(&w, 7);
-	wbuf_i16(&w, 2);
-	wbuf_i32(&w, ++s->corr);
-	wbuf_str_i16(&w, client);
-	wbuf_i32(&w, b->cfg->broker_id);
-	wbuf_i64(&w, -1);
-	wbuf_put_i32_at(&w, 0, (int32_t)(w.len - 4));
-	int rc = w.err ? -1 : bufferevent_write(s->bev, w.p, w.len);
-	wbuf_free(&w);
+	wbuf_init(w, 4096);
+	wbuf_i32(w, 0);
+	wbuf_i16(w, 7);
+	wbuf_i16(w, 2);
+	wbuf_i32(w, ++s->corr);
+	wbuf_str_i16(w, client);
+	wbuf_i32(w, b->cfg->broker_id);
+	wbuf_i64(w, -1);
+	wbuf_put_i32_at(w, 0, (int32_t)(w->len - 4));
+	int rc = w->err ? -1 : 0;
+	if (rc == 0 && b->ib_sasl) {
+		/* SASL first: the request leaves once shut_read sees the authentication succeed */
+		struct wbuf hs;
+		wbuf_init(&hs, 1024);
+		s->auth = malloc(sizeof(*s->auth));
+		rc = s->auth ? ksaslc_start(s->auth, (enum ksasl_mech)b->ib_sasl_mech, b->ib_sasl_user, b->ib_sasl_pass,
+					    client, s->corr, &hs)
+			     : -1;
+		if (rc == 0)
+			rc = bufferevent_write(s->bev, hs.p, hs.len);
+		wbuf_free(&hs);
+	} else if (rc == 0) {
+		rc = bufferevent_write(s->bev, w->p, w->len);
+	}
 	if (rc == 0) {
 		/* a numeric address connects without blocking; a name is resolved here (getaddrinfo:
 		 * the one blocking call, made only while the broker is stopping) */

@@ -361,6 +361,16 @@ int main(int argc, char **argv)
 		}
 		if (b.ib_tls)
 			kfetcher_set_tls(b.fetcher, b.ib_tls, b.ib_tls_check_host);
+		/* and with SASL when it is SASL_SSL (the login's length was checked there) */
+		int sr = klisten_inter_broker_sasl(&b, eb, sizeof(eb));
+		if (sr == 0 && b.ib_sasl)
+			kfetcher_set_sasl(b.fetcher, (enum ksasl_mech)b.ib_sasl_mech, b.ib_sasl_user, b.ib_sasl_pass);
+		if (sr) {
+			log_fatal(BROKER_MOD, "%s", eb);
+			fprintf(stderr, "samsa-broker: %s\n", eb);
+			rc = 1;
+			goto out;
+		}
 	}
 	b.wake = event_new(b.base, -1, 0, broker_wake_cb, &b);
 	b.tick = event_new(b.base, -1, EV_PERSIST, broker_tick_cb, &b);

@@ -4,6 +4,8 @@
 #include "klisten.h"
 
 #include "err.h"
+#include "jaas.h"
+#include "ksasl.h"
 #include "kb_broker.h"
 #include "kconn.h"
 #include "ksauth.h"
@@ -12,6 +14,7 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,7 +130,8 @@ int klisten_inter_broker_tls(const struct broker *b, struct tls_ctx **out, bool 
 	const struct kb_config *cfg = b->cfg;
 	*out = NULL;
 	*check_host = false;
-	if (cfg->listener[cfg->inter_broker_listener].security != KB_SEC_SSL)
+	enum kb_security ibs = cfg->listener[cfg->inter_broker_listener].security;
+	if (ibs != KB_SEC_SSL && ibs != KB_SEC_SASL_SSL)
 		return 0;
 	struct tls_conf tc;
 	kb_config_tls(cfg, &tc);
@@ -137,6 +141,70 @@ int klisten_inter_broker_tls(const struct broker *b, struct tls_ctx **out, bool 
 		return err_set(eb, el, rc, "inter-broker TLS: %s", why);
 	const char *eia = cfg->ssl_endpoint_identification_algorithm;
 	*check_host = eia && *eia;
+	return 0;
+}
+
+struct klisten_login {
+	char *user, *pass;
+	size_t un, pn;
+	bool has_user, has_pass;
+};
+
+static void klisten_login_opt(const char *key, const char *value, void *arg)
+{
+	struct klisten_login *lg = arg;
+	if (!strcmp(key, "username")) {
+		snprintf(lg->user, lg->un, "%s", value);
+		lg->has_user = strlen(value) < lg->un;
+	} else if (!strcmp(key, "password")) {
+		snprintf(lg->pass, lg->pn, "%s", value);
+		lg->has_pass = strlen(value) < lg->pn;
+	}
+}
+
+int klisten_inter_broker_sasl(struct broker *b, char *eb, size_t el)
+{
+	const struct kb_config *cfg = b->cfg;
+	int ib = cfg->inter_broker_listener;
+	const struct kb_listener *l = &cfg->listener[ib];
+	b->ib_sasl = false;
+	if (l->security != KB_SEC_SASL_SSL && l->security != KB_SEC_SASL_PLAINTEXT)
+		return 0;
+	const char *mech = cfg->sasl_mechanism_inter_broker_protocol;
+	enum ksasl_mech m;
+	if (ksasl_mech_parse(mech, strlen(mech), &m))
+		return err_set(eb, el, ERR_CONFIG, "sasl.mechanism.inter.broker.protocol '%s': PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+			       mech);
+	/* Kafka's broker logs in from listener.name.<listener>.<mechanism, lower case>.sasl.jaas.config:
+	 * its username and password options are the client side (the user_<name> ones the server's) */
+	char suffix[KSASL_MECH_BUF + 20], lower[KSASL_MECH_BUF];
+	size_t i = 0;
+	for (; mech[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)tolower((unsigned char)mech[i]);
+	lower[i] = '\0';
+	snprintf(suffix, sizeof(suffix), "%s.sasl.jaas.config", lower);
+	const char *jaas = kb_config_listener_prop(cfg, ib, suffix);
+	if (!jaas)
+		return err_set(eb, el, ERR_CONFIG,
+			       "the inter-broker listener '%s' is %s but listener.name.%s.%s is not set (the broker's "
+			       "own login: ... required username=\"<user>\" password=\"<password>\";)",
+			       l->name, kb_security_name(l->security), l->name, suffix);
+	char module[256], why[256];
+	struct klisten_login lg = { .user = b->ib_sasl_user,
+				    .pass = b->ib_sasl_pass,
+				    .un = sizeof(b->ib_sasl_user),
+				    .pn = sizeof(b->ib_sasl_pass) };
+	if (jaas_entry_parse(jaas, strlen(jaas), module, sizeof(module), klisten_login_opt, &lg, why, sizeof(why)))
+		return err_set(eb, el, ERR_CONFIG, "listener.name.%s.%s: %s", l->name, suffix, why);
+	if (!lg.has_user || !lg.has_pass || !b->ib_sasl_user[0])
+		return err_set(eb, el, ERR_CONFIG,
+			       "listener.name.%s.%s: the broker's own login needs username=\"...\" and password=\"...\" "
+			       "(each under %d bytes)",
+			       l->name, suffix, KSASL_NAME_BUF);
+	b->ib_sasl = true;
+	b->ib_sasl_mech = m;
+	log_info(KLISTEN_MOD, "inter-broker connections authenticate with SASL %s as %s (listener %s)", mech,
+		 b->ib_sasl_user, l->name);
 	return 0;
 }
 

@@ -28,6 +28,12 @@ int klisten_start(struct broker *b, char *eb, size_t el);
  * ERR_IO with the reason in eb. Ownership: tls_ctx_free(*out) (kfetcher_set_tls takes it). */
 struct tls_ctx;
 int klisten_inter_broker_tls(const struct broker *b, struct tls_ctx **out, bool *check_host, char *eb, size_t el);
+/* The SASL login of this broker's own connections to other brokers when the inter-broker
+ * listener is SASL_SSL: the mechanism sasl.mechanism.inter.broker.protocol (PLAIN by default)
+ * and username / password of listener.name.<listener>.<mechanism lower case>.sasl.jaas.config,
+ * as Kafka's broker reads them, into b->ib_sasl*. Returns 0 (b->ib_sasl false for a listener
+ * without SASL), or ERR_CONFIG with the reason in eb. */
+int klisten_inter_broker_sasl(struct broker *b, char *eb, size_t el);
 /* Closes the listeners (connections stay) and frees the TLS context. */
 void klisten_stop(struct broker *b);
 /* One line per listener for the start-up log ("PLAINTEXT://0.0.0.0:9092 (advertised h:9092)"). */

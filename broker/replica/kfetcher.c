@@ -11,8 +11,10 @@
  *          | or its address changed)       |  or the address changed           |
  *          v                               |                                    |
  *     CONNECTING ---- connected ----> READY ---- request sent ----> WAITING ---+ broken, answer late,
- *                                       ^                              |          bad or wrong answer
- *                                       +-------- answer handed up ----+
+ *          |                            ^  ^                           |          bad or wrong answer
+ *          | connected (SASL)           |  +------ answer handed up ---+
+ *          v                            | authenticated
+ *        AUTH --------------------------+     (AUTH -> BACKOFF: refused, broken or late)
  *
  *   CONNECTING: fd is a socket with a connect in progress, conn_ev waits for it (with the
  *               socket timeout); nc is NULL.
@@ -20,6 +22,8 @@
  *               (at once, or after the backoff when no partition has anything to send).
  *   WAITING:    one request in flight: corr is its correlation id, sent[] its partitions;
  *               the timer is the answer's deadline.
+ *   AUTH:       nc is up and the SASL exchange (ksaslc, auth) runs on it, one request in flight;
+ *               the timer is its answer's deadline. Only with kfetcher_set_sasl.
  *   BACKOFF:    no socket; the timer reconnects.
  * A connection exists while it has partitions; the last one leaving frees it (deferred while
  * its answer is being handed up). Its net_conn is detached (arg NULL) before it is closed, so
@@ -30,6 +34,7 @@
 #include "buf.h"
 #include "err.h"
 #include "kfw.h"
+#include "ksaslc.h"
 #include "log.h"
 #include "net.h"
 #include "tls.h"
@@ -50,13 +55,15 @@ static const char *const KF_MOD = "replica-fetcher";
 #define KF_TOPIC_MAX 249	 /* Kafka's topic name limit */
 #define KF_FRAME_SLACK (64u << 20) /* over max_bytes: a first batch bigger than the limits (KIP-74) */
 
-enum kf_state { KF_CONNECTING, KF_READY, KF_WAITING, KF_BACKOFF, KF_STATE_COUNT };
+enum kf_state { KF_CONNECTING, KF_READY, KF_WAITING, KF_BACKOFF, KF_AUTH, KF_STATE_COUNT };
 
-static const char *const kf_state_names[KF_STATE_COUNT] = { "connecting", "ready", "waiting", "backoff" };
+static const char *const kf_state_names[KF_STATE_COUNT] = { "connecting", "ready", "waiting", "backoff",
+							     "authenticating" };
 
 /* legal[from] has bit `to` set */
 static const unsigned kf_legal[KF_STATE_COUNT] = {
-	[KF_CONNECTING] = 1u << KF_READY | 1u << KF_BACKOFF,
+	[KF_CONNECTING] = 1u << KF_READY | 1u << KF_BACKOFF | 1u << KF_AUTH,
+	[KF_AUTH] = 1u << KF_READY | 1u << KF_BACKOFF,
 	[KF_READY] = 1u << KF_WAITING | 1u << KF_BACKOFF,
 	[KF_WAITING] = 1u << KF_READY | 1u << KF_BACKOFF,
 	[KF_BACKOFF] = 1u << KF_CONNECTING | 1u << KF_BACKOFF,
@@ -95,7 +102,8 @@ struct kf_conn {
 	enum kf_state state;
 	int fd;			/* CONNECTING */
 	struct event *conn_ev;	/* CONNECTING */
-	struct net_conn *nc;	/* READY, WAITING */
+	struct net_conn *nc;	/* AUTH, READY, WAITING */
+	struct ksaslc *auth;	/* AUTH */
 	struct event *timer;	/* round, answer deadline or reconnect, by state */
 	int32_t corr;
 	enum kf_kind kind; /* in flight */
@@ -122,6 +130,9 @@ struct kfetcher {
 	size_t n_conns;
 	struct tls_ctx *tls;	/* borrowed; NULL: plaintext to the leaders */
 	bool tls_check_host; /* the leader's certificate must name c->host */
+	bool sasl;	     /* authenticate every connection (kfetcher_set_sasl) */
+	enum ksasl_mech sasl_mech;
+	char sasl_user[KSASL_NAME_BUF], sasl_pass[KSASL_NAME_BUF];
 	struct krepl_batch *scratch; /* batches of one partition's answer, for krepl */
 	size_t cap_scratch;
 };
@@ -221,9 +232,19 @@ static void kf_conn_drop_inflight(struct kf_conn *c)
 }
 
 /* Closes the socket (if any) and waits out the backoff (ms) before connecting again. */
+static void kf_conn_auth_free(struct kf_conn *c)
+{
+	if (c->auth) {
+		ksaslc_clear(c->auth);
+		free(c->auth);
+		c->auth = NULL;
+	}
+}
+
 static void kf_conn_backoff(struct kf_conn *c, int64_t ms, const char *why)
 {
 	kf_conn_drop_inflight(c);
+	kf_conn_auth_free(c);
 	if (c->nc) {
 		net_conn_set_arg(c->nc, NULL);
 		net_conn_close(c->nc, 0);
@@ -300,8 +321,58 @@ static void kf_connected(struct kf_conn *c)
 	}
 	log_info(KF_MOD, "connected to leader %d at %s:%d%s for %zu partition%s", c->leader, c->host, c->port,
 		 c->f->tls ? " (TLS)" : "", c->n_parts, c->n_parts == 1 ? "" : "s");
+	if (c->f->sasl) {
+		/* SaslHandshake + SaslAuthenticate first (queued behind a TLS handshake if any);
+		 * failures in a row stay counted until one authenticates */
+		struct wbuf w;
+		wbuf_init(&w, 1024);
+		c->auth = malloc(sizeof(*c->auth));
+		int rc = c->auth ? ksaslc_start(c->auth, c->f->sasl_mech, c->f->sasl_user, c->f->sasl_pass, c->f->client_id,
+						c->corr, &w)
+				 : ERR_NOMEM;
+		if (rc == 0)
+			rc = net_conn_send(c->nc, w.p, w.len);
+		wbuf_free(&w);
+		if (rc) {
+			kf_conn_failed(c, "cannot start the SASL authentication");
+			return;
+		}
+		kf_conn_set_state(c, KF_AUTH, "connected, authenticating");
+		kf_timer_in(c, c->f->opts.socket_timeout_ms);
+		return;
+	}
 	c->failures = 0;
 	kf_conn_set_state(c, KF_READY, "connected");
+	kf_conn_round_soon(c);
+}
+
+/* An answer of the SASL exchange: the next request, or READY, or the backoff with the reason
+ * logged (the leader's own line names us and the user). */
+static void kf_auth_frame(struct kf_conn *c, const uint8_t *frame, size_t len)
+{
+	char eb[320], why[320 + KSASL_NAME_BUF + 64];
+	struct wbuf w;
+	wbuf_init(&w, 1024);
+	int rc = ksaslc_answer(c->auth, frame, len, &w, eb, sizeof(eb));
+	c->corr = c->auth->corr;
+	if (rc == 1 && net_conn_send(c->nc, w.p, w.len) == 0) {
+		wbuf_free(&w);
+		kf_timer_in(c, c->f->opts.socket_timeout_ms);
+		return;
+	}
+	wbuf_free(&w);
+	if (rc) {
+		snprintf(why, sizeof(why), "SASL %s authentication as %s failed: %s", ksasl_mech_name(c->f->sasl_mech),
+			 c->f->sasl_user, rc == 1 ? "the connection is closing" : eb);
+		kf_conn_failed(c, why);
+		return;
+	}
+	evtimer_del(c->timer);
+	kf_conn_auth_free(c);
+	log_info(KF_MOD, "authenticated to leader %d at %s:%d as %s (SASL %s)", c->leader, c->host, c->port,
+		 c->f->sasl_user, ksasl_mech_name(c->f->sasl_mech));
+	c->failures = 0;
+	kf_conn_set_state(c, KF_READY, "authenticated");
 	kf_conn_round_soon(c);
 }
 
@@ -537,6 +608,9 @@ static void kf_conn_timer(evutil_socket_t fd, short what, void *arg)
 	case KF_WAITING:
 		kf_conn_broken(c, "no answer within replica.socket.timeout.ms");
 		break;
+	case KF_AUTH:
+		kf_conn_failed(c, "no SASL answer within replica.socket.timeout.ms");
+		break;
 	case KF_CONNECTING:
 	case KF_STATE_COUNT:
 		break;
@@ -703,6 +777,10 @@ static int kf_frame(struct net_conn *nc, uint8_t *frame, size_t len, void *arg)
 	(void)nc;
 	if (!c)
 		return 0;
+	if (c->state == KF_AUTH) {
+		kf_auth_frame(c, frame, len);
+		return 0;
+	}
 	if (c->state != KF_WAITING) {
 		kf_conn_broken(c, "an answer nothing was asked for");
 		return 0;
@@ -794,6 +872,7 @@ static void kf_conn_free(struct kf_conn *c)
 	if (!c)
 		return;
 	kf_conn_drop_inflight(c);
+	kf_conn_auth_free(c);
 	if (c->nc) {
 		net_conn_set_arg(c->nc, NULL);
 		net_conn_close(c->nc, 0);
@@ -870,6 +949,7 @@ void kfetcher_free(struct kfetcher *f)
 	}
 	free(f->buckets);
 	free(f->scratch);
+	explicit_bzero(f->sasl_pass, sizeof(f->sasl_pass));
 	free(f);
 }
 
@@ -877,6 +957,17 @@ void kfetcher_set_tls(struct kfetcher *f, struct tls_ctx *tls, bool check_host)
 {
 	f->tls = tls;
 	f->tls_check_host = check_host;
+}
+
+int kfetcher_set_sasl(struct kfetcher *f, enum ksasl_mech mech, const char *user, const char *pass)
+{
+	if (strlen(user) >= sizeof(f->sasl_user) || strlen(pass) >= sizeof(f->sasl_pass))
+		return ERR_INVAL;
+	f->sasl = true;
+	f->sasl_mech = mech;
+	snprintf(f->sasl_user, sizeof(f->sasl_user), "%s", user);
+	snprintf(f->sasl_pass, sizeof(f->sasl_pass), "%s", pass);
+	return 0;
 }
 
 void kfetcher_set_opts(struct kfetcher *f, const struct kfetcher_opts *o)

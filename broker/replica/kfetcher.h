@@ -21,6 +21,7 @@
 #ifndef SAMSA_KFETCHER_H
 #define SAMSA_KFETCHER_H
 
+#include "ksasl.h"
 #include "krepl.h"
 
 #include <stdbool.h>
@@ -70,6 +71,12 @@ void kfetcher_free(struct kfetcher *f);
  * outlive f (or a later call); NULL goes back to plaintext. Connections made from now on use it. */
 struct tls_ctx;
 void kfetcher_set_tls(struct kfetcher *f, struct tls_ctx *tls, bool check_host);
+/* Authenticate every connection to a leader with SASL (the inter-broker listener is SASL_PLAINTEXT
+ * or SASL_SSL): SaslHandshake + SaslAuthenticate under mech as user / pass (copied) before the
+ * first Fetch (ksaslc). A refusal is logged with the leader's reason and retried after the
+ * backoff, so the follower stays out of the ISR. Connections made from now on. 0, or ERR_INVAL
+ * (a name or password too long). */
+int kfetcher_set_sasl(struct kfetcher *f, enum ksasl_mech mech, const char *user, const char *pass);
 /* Applies to the rounds that start from now on. Values <= 0 keep their current setting. */
 void kfetcher_set_opts(struct kfetcher *f, const struct kfetcher_opts *o);
 

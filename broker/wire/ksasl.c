@@ -11,6 +11,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -499,3 +501,159 @@ size_t ksasl_b64_encode(const uint8_t *p, size_t n, char *out)
 	return o;
 }
 
+
+/* ---- the client's side ---- */
+
+int ksasl_handshake_resp_decode(struct rbuf *r, const char *mech, int16_t *err, bool *has, char *offered, size_t on)
+{
+	*has = false;
+	if (on)
+		offered[0] = '\0';
+	if (rbuf_i16(r, err))
+		return ERR_PROTO;
+	int32_t n = kwire_count_read(r, 2);
+	if (n < -1)
+		return ERR_PROTO;
+	size_t used = 0;
+	for (int32_t i = 0; i < n; i++) {
+		char m[KSASL_MECH_BUF];
+		bool null = false;
+		int rc = kwire_str_read(r, m, sizeof(m), &null);
+		if (rc < 0 || r->err)
+			return ERR_PROTO;
+		if (rc == 0 && !null && !strcmp(m, mech))
+			*has = true;
+		int w = on > used ? snprintf(offered + used, on - used, "%s%s", used ? "," : "", m) : 0;
+		if (w > 0)
+			used = (size_t)w >= on - used ? on - 1 : used + (size_t)w;
+	}
+	return 0;
+}
+
+int ksasl_auth_resp_decode(struct rbuf *r, int16_t ver, int16_t *err, char *msg, size_t mn, const uint8_t **tok,
+			   size_t *len)
+{
+	const uint8_t *m = NULL;
+	int32_t ml = -1, tl = -1;
+	*tok = NULL;
+	*len = 0;
+	if (mn)
+		msg[0] = '\0';
+	if (ver < 0 || ver > 1 || rbuf_i16(r, err) || rbuf_bytes_i16(r, 32767, &m, &ml) ||
+	    rbuf_bytes_i32(r, KSASL_MAX_TOKEN, tok, &tl) || tl < 0)
+		return ERR_PROTO;
+	if (ver >= 1) {
+		int64_t lifetime;
+		if (rbuf_i64(r, &lifetime))
+			return ERR_PROTO;
+	}
+	for (int32_t i = 0; m && i < ml && (size_t)i + 1 < mn; i++) {
+		msg[i] = m[i] < 0x20 || m[i] == 0x7f ? '?' : (char)m[i];
+		msg[i + 1] = '\0';
+	}
+	*len = (size_t)tl;
+	return 0;
+}
+
+int ksasl_scram_client_first(struct ksasl_scram_client *sc, enum ksasl_mech m, const char *user, const char *pass,
+			     char *out, size_t on)
+{
+	uint8_t rnd[24];
+	char name[2 * KSASL_NAME_BUF];
+	size_t o = 0;
+	memset(sc, 0, sizeof(*sc));
+	if (!ksasl_md(m) || strlen(pass) >= sizeof(sc->pass) || strlen(user) >= KSASL_NAME_BUF ||
+	    RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	/* saslname: ',' and '=' escaped as =2C and =3D (RFC 5802 §5.1) */
+	for (const char *u = user; *u; u++) {
+		const char *e = *u == ',' ? "=2C" : *u == '=' ? "=3D" : NULL;
+		if (e) {
+			memcpy(name + o, e, 3);
+			o += 3;
+		} else {
+			name[o++] = *u;
+		}
+	}
+	name[o] = '\0';
+	sc->mech = m;
+	snprintf(sc->pass, sizeof(sc->pass), "%s", pass);
+	ksasl_b64_encode(rnd, sizeof(rnd), sc->nonce); /* 32 characters; '/' and '+' are allowed */
+	int w = snprintf(sc->first_bare, sizeof(sc->first_bare), "n=%s,r=%s", name, sc->nonce);
+	if (w < 0 || (size_t)w >= sizeof(sc->first_bare))
+		return -1;
+	w = snprintf(out, on, "n,,%s", sc->first_bare);
+	return w < 0 || (size_t)w >= on ? -1 : w;
+}
+
+int ksasl_scram_client_final(struct ksasl_scram_client *sc, const uint8_t *p, size_t n, char *out, size_t on)
+{
+	const EVP_MD *md = ksasl_md(sc->mech);
+	const char *s = (const char *)p;
+	char nonce[2 * KSASL_NONCE_BUF], num[16];
+	uint8_t salt[KSASL_SALT_MAX];
+	size_t salt_len = 0, pos = 0, vn;
+	const char *v;
+	char k;
+	if (!md || n == 0 || n > KSASL_MAX_TOKEN || memchr(p, '\0', n))
+		return -1;
+	if (s[0] == 'm' || ksasl_attr(s, n, &pos, &k, &v, &vn) || k != 'r' || ksasl_nonce(v, vn, nonce, sizeof(nonce)) ||
+	    strncmp(nonce, sc->nonce, strlen(sc->nonce)) || strlen(nonce) == strlen(sc->nonce))
+		return -1;
+	if (pos >= n || ksasl_attr(s, n, &pos, &k, &v, &vn) || k != 's' ||
+	    ksasl_b64_decode(v, vn, salt, sizeof(salt), &salt_len) || salt_len == 0)
+		return -1;
+	if (pos >= n || ksasl_attr(s, n, &pos, &k, &v, &vn) || k != 'i' || vn == 0 || vn >= sizeof(num))
+		return -1;
+	for (size_t i = 0; i < vn; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+	memcpy(num, v, vn);
+	num[vn] = '\0';
+	long iterations = strtol(num, NULL, 10);
+	if (iterations < KSASL_SCRAM_MIN_ITERATIONS || iterations > KSASL_SCRAM_MAX_ITERATIONS)
+		return -1;
+	/* extensions may follow; they are ignored */
+	struct ksasl_scram_cred cred;
+	if (ksasl_scram_cred_make(sc->mech, sc->pass, salt, salt_len, (int32_t)iterations, &cred))
+		return -1;
+	/* the ClientKey again (cred keeps only its hash): HMAC(SaltedPassword, "Client Key") */
+	size_t kl = cred.key_len;
+	uint8_t salted[KSASL_KEY_MAX], ckey[KSASL_KEY_MAX], csig[KSASL_KEY_MAX], proof[KSASL_KEY_MAX];
+	char without_proof[2 * KSASL_NONCE_BUF + 16], auth[KSASL_MAX_TOKEN + sizeof(without_proof) + sizeof(sc->first_bare) + 4];
+	char proof64[4 * ((KSASL_KEY_MAX + 2) / 3) + 1];
+	int w1 = snprintf(without_proof, sizeof(without_proof), "c=biws,r=%s", nonce);
+	int w2 = snprintf(auth, sizeof(auth), "%s,%.*s,%s", sc->first_bare, (int)n, s, without_proof);
+	int rc = -1;
+	if (w1 < 0 || (size_t)w1 >= sizeof(without_proof) || w2 < 0 || (size_t)w2 >= sizeof(auth) ||
+	    !PKCS5_PBKDF2_HMAC(sc->pass, (int)strlen(sc->pass), salt, (int)salt_len, (int)iterations, md, (int)kl, salted) ||
+	    ksasl_hmac(md, salted, kl, "Client Key", 10, ckey) ||
+	    ksasl_hmac(md, cred.stored_key, kl, auth, strlen(auth), csig) ||
+	    ksasl_hmac(md, cred.server_key, kl, auth, strlen(auth), sc->server_sig))
+		goto out;
+	for (size_t i = 0; i < kl; i++)
+		proof[i] = ckey[i] ^ csig[i];
+	ksasl_b64_encode(proof, kl, proof64);
+	sc->key_len = kl;
+	int w = snprintf(out, on, "%s,p=%s", without_proof, proof64);
+	rc = w < 0 || (size_t)w >= on ? -1 : w;
+out:
+	OPENSSL_cleanse(salted, sizeof(salted));
+	OPENSSL_cleanse(ckey, sizeof(ckey));
+	OPENSSL_cleanse(&cred, sizeof(cred));
+	return rc;
+}
+
+int ksasl_scram_client_check(const struct ksasl_scram_client *sc, const uint8_t *p, size_t n)
+{
+	uint8_t sig[KSASL_KEY_MAX];
+	size_t sl = 0, pos = 0, vn;
+	const char *v;
+	char k;
+	if (sc->key_len == 0 || n > KSASL_MAX_TOKEN || memchr(p, '\0', n) ||
+	    ksasl_attr((const char *)p, n, &pos, &k, &v, &vn) || k != 'v' ||
+	    ksasl_b64_decode(v, vn, sig, sizeof(sig), &sl) || sl != sc->key_len ||
+	    CRYPTO_memcmp(sig, sc->server_sig, sl))
+		return ERR_PROTO;
+	return 0;
+}

@@ -127,6 +127,43 @@ int ksasl_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *
 /* Encodes p[0..n) into out, which holds 4 * ((n + 2) / 3) + 1 bytes; returns the length. */
 size_t ksasl_b64_encode(const uint8_t *p, size_t n, char *out);
 
+/* ---- the client's side (a broker authenticating its own connections to another) ---- */
+
+/* A SaslHandshake response body (v0-1): *err, and whether mech is among the mechanisms the
+ * server enables (*has), which are listed comma-separated into offered[on] (cut to fit).
+ * 0, or ERR_PROTO (truncated, a count over the bytes left). */
+int ksasl_handshake_resp_decode(struct rbuf *r, const char *mech, int16_t *err, bool *has, char *offered, size_t on);
+/* A SaslAuthenticate response body of version ver (0-1): *err, the error message into msg[mn]
+ * ("" when null; cut to fit, NULs and control bytes made '?'), auth_bytes (*tok into r's buffer,
+ * at most KSASL_MAX_TOKEN). 0, or ERR_PROTO. */
+int ksasl_auth_resp_decode(struct rbuf *r, int16_t ver, int16_t *err, char *msg, size_t mn, const uint8_t **tok,
+			   size_t *len);
+
+/* SCRAM's client side (RFC 5802 §3): what the client keeps between its two messages. */
+#define KSASL_SCRAM_MIN_ITERATIONS 4096	 /* Kafka's ScramMechanism bounds */
+#define KSASL_SCRAM_MAX_ITERATIONS 16384 /* (a hostile server cannot make us hash for long) */
+struct ksasl_scram_client {
+	enum ksasl_mech mech;
+	char pass[KSASL_NAME_BUF];
+	char nonce[KSASL_NONCE_BUF];
+	char first_bare[2 * KSASL_NAME_BUF + KSASL_NONCE_BUF]; /* for AuthMessage */
+	uint8_t server_sig[KSASL_KEY_MAX];		      /* the ServerSignature expected */
+	size_t key_len;
+};
+/* Starts an exchange as user with password pass under m (a SCRAM mechanism): writes the
+ * client-first-message ("n,,n=<user>,r=<fresh nonce>", the name escaped) into out[on].
+ * Returns its length, or -1 (a name or password too long, no randomness). */
+int ksasl_scram_client_first(struct ksasl_scram_client *sc, enum ksasl_mech m, const char *user, const char *pass,
+			     char *out, size_t on);
+/* Answers the server-first-message p[0..n) ("r=<nonce>,s=<salt>,i=<iterations>"): its nonce
+ * must extend ours and its iterations lie within Kafka's bounds. Writes the client-final-message
+ * ("c=biws,r=<nonce>,p=<proof>") into out[on] and remembers the ServerSignature to expect.
+ * Returns its length, or -1 (malformed, a nonce not ours, iterations out of bounds, too long). */
+int ksasl_scram_client_final(struct ksasl_scram_client *sc, const uint8_t *p, size_t n, char *out, size_t on);
+/* The server-final-message p[0..n): 0 for "v=<the expected signature>", ERR_PROTO otherwise
+ * ("e=<error>", a wrong signature: a server that does not know the password). */
+int ksasl_scram_client_check(const struct ksasl_scram_client *sc, const uint8_t *p, size_t n);
+
 /* JAAS entries (PlainLoginModule's user_<name> options) are parsed by common/jaas. */
 
 #endif

@@ -308,6 +308,115 @@ class TestBrokerSasl(unittest.TestCase):
         self.assertIn("less than the minimum 4096", r.stderr)
 
 
+SCRAM_LOGIN = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="%s";'
+
+
+class TestInterBrokerSasl(unittest.TestCase):
+    """Inter-broker SASL: brokers 0-2 use a SASL_SSL listener as the inter-broker one with
+    sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256, logging in as user "broker" from
+    listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config (its username and password, as Kafka's
+    broker reads them), the credential written to the coordinator by kafka-configs; clients use
+    a PLAINTEXT listener. An RF=3 topic reaches a full ISR, a confluent-kafka producer's acks=all
+    records are in every replica's log, byte for byte the same, and the leader's controlled
+    shutdown asks the controller over the same SASL login. Broker 3 logs in with a wrong
+    password: the leader logs the failed authentication, broker 3 says why, never joins the ISR
+    and gets no record."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.case = unittest.TestCase()
+        cls.cluster = kb.Cluster(cls.case, brokers=4, start=False)
+        cls.ca = CA(os.path.join(cls.cluster.dir, "certs"))
+        for b in cls.cluster.brokers:
+            pem = cls.ca.issue("broker%d" % b.id, "/O=samsa/CN=broker%d" % b.id, server=True)[0]
+            b.sasl_port = free_port()
+            extra = ["listeners=PLAINTEXT://127.0.0.1:%d,SASL_SSL://127.0.0.1:%d" % (b.port, b.sasl_port),
+                     "inter.broker.listener.name=SASL_SSL", "sasl.enabled.mechanisms=SCRAM-SHA-256",
+                     "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+                     "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config="
+                     + SCRAM_LOGIN % ("wrong-secret" if b.id == 3 else "broker-secret"),
+                     "ssl.keystore.type=PEM", "ssl.keystore.location=%s" % pem, "ssl.truststore.type=PEM",
+                     "ssl.truststore.location=%s" % cls.ca.crt, "replica.lag.time.max.ms=4000"]
+            with open(b.props, "a") as f:
+                f.write("\n".join(extra) + "\n")
+        for b in cls.cluster.brokers[:3]:
+            b.start()
+        for b in cls.cluster.brokers[:3]:
+            b.wait_ready()
+        # (the brokers made the chroot's /config; a follower refused meanwhile retries)
+        r = subprocess.run([KAFKA_CONFIGS, "--zookeeper", cls.cluster.zk_connect, "--alter", "--add-config",
+                            "SCRAM-SHA-256=[password=broker-secret]", "--entity-type", "users",
+                            "--entity-name", "broker"], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("kafka-configs: %s %s" % (r.stdout, r.stderr))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.case.doCleanups()
+
+    def create(self, topic, replicas):
+        admin = confluent_kafka.admin.AdminClient({"bootstrap.servers": self.cluster.bootstrap})
+        fs = admin.create_topics([confluent_kafka.admin.NewTopic(topic, 1, replica_assignment=[replicas])],
+                                 request_timeout=20)
+        fs[topic].result(30)
+
+    def segment_bytes(self, b, topic):
+        d = os.path.join(b.log_dirs, topic + "-0")
+        out = b""
+        for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            if n.endswith(".log"):
+                with open(os.path.join(d, n), "rb") as f:
+                    out += f.read()
+        return out
+
+    def test_rf3_replication_over_sasl_ssl(self):
+        self.create("ibsasl", [0, 1, 2])
+        self.cluster.wait_state("ibsasl", 0, lambda s: sorted(s["isr"]) == [0, 1, 2], 60, "an ISR of 0, 1, 2")
+        p = confluent_kafka.Producer({"bootstrap.servers": self.cluster.bootstrap, "acks": "all"})
+        values = [b"sasl-replicated-%03d" % i for i in range(100)]
+        for v in values:
+            p.produce("ibsasl", value=v, partition=0)
+        self.assertEqual(p.flush(30), 0)
+        leader = self.cluster.state("ibsasl", 0)["leader"]
+        brokers = self.cluster.brokers[:3]
+        wait_for(lambda: len(set(self.segment_bytes(b, "ibsasl") for b in brokers)) == 1, 30,
+                 "the replicas' logs to be identical")
+        self.assertTrue(all(v in self.segment_bytes(brokers[0], "ibsasl") for v in values))
+        for b in brokers:
+            if b.id != leader:
+                self.assertIn("authenticated to leader %d at 127.0.0.1:%d as broker (SASL SCRAM-SHA-256)"
+                              % (leader, self.cluster.brokers[leader].sasl_port), b.log_text())
+        self.assertNotIn("authentication of user", self.cluster.brokers[leader].log_text())
+        # the leader's controlled shutdown authenticates to the controller the same way
+        self.cluster.stop_broker(leader)
+        text = self.cluster.brokers[leader].log_text()
+        self.assertIn("done: this broker leads no partition", text)
+        self.assertNotIn("SASL authentication to the controller failed", text)
+        self.assertNotEqual(self.cluster.state("ibsasl", 0)["leader"], leader)
+
+    def test_wrong_password_keeps_a_follower_out_of_the_isr(self):
+        b3 = self.cluster.brokers[3]
+        b3.start()
+        b3.wait_ready()
+        lead = min(i for i in self.cluster.live_ids() if i != 3)
+        self.create("wrongpw", [lead, 3])
+        leader = self.cluster.brokers[lead]
+        wait_for(lambda: "authentication of user 'broker' from 127.0.0.1:" in leader.log_text(), 30,
+                 "the leader to log the failed authentication")
+        wait_for(lambda: "SASL SCRAM-SHA-256 authentication as broker failed" in b3.log_text(), 30,
+                 "broker 3 to log why it cannot fetch")
+        self.cluster.wait_state("wrongpw", 0, lambda s: s["leader"] == lead and s["isr"] == [lead], 30,
+                                "an ISR of the leader alone")
+        p = confluent_kafka.Producer({"bootstrap.servers": leader.bootstrap, "acks": "1"})
+        p.produce("wrongpw", value=b"only-on-the-leader", partition=0)
+        self.assertEqual(p.flush(30), 0)
+        n = leader.log_text().count("authentication of user 'broker' from 127.0.0.1:")
+        wait_for(lambda: leader.log_text().count("authentication of user 'broker' from 127.0.0.1:") > n, 30,
+                 "broker 3 to try again")
+        self.assertEqual(self.cluster.state("wrongpw", 0)["isr"], [lead])
+        self.assertNotIn(b"only-on-the-leader", self.segment_bytes(b3, "wrongpw"))
+
+
 class TestBadSaslConfig(unittest.TestCase):
     def start_fails(self, extra, words):
         work = WorkDir(self, prefix="samsa-kbsasl-bad-")
@@ -334,6 +443,14 @@ class TestBadSaslConfig(unittest.TestCase):
                          ["missing ';'"])
         self.start_fails({"listeners": "SASL_PLAINTEXT://127.0.0.1:%d" % free_port(),
                           "sasl.enabled.mechanisms": "SCRAM-SHA-256"}, ["security.inter.broker.protocol PLAINTEXT"])
+        # inter-broker SASL: over SASL_SSL only (the control plane needs TLS), with a mechanism
+        # samsa offers
+        self.start_fails({"listeners": two, "security.inter.broker.protocol": "SASL_PLAINTEXT"},
+                         ["SASL_PLAINTEXT", "over SASL_SSL only", "control plane"])
+        self.start_fails({"listeners": "SASL_SSL://127.0.0.1:%d" % free_port(),
+                          "security.inter.broker.protocol": "SASL_SSL",
+                          "sasl.mechanism.inter.broker.protocol": "GSSAPI"},
+                         ["sasl.mechanism.inter.broker.protocol", "GSSAPI"])
 
 
 if __name__ == "__main__":

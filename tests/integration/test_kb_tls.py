@@ -458,7 +458,8 @@ class TestBadTlsConfig(unittest.TestCase):
         self.start_fails({"listeners": two, "ssl.keystore.location": "/x/k.pem", "ssl.client.auth": "required"},
                          ["ssl.truststore"])
         self.start_fails({"listeners": "SASL_PLAINTEXT://127.0.0.1:%d" % free_port(),
-                          "inter.broker.listener.name": "SASL_PLAINTEXT"}, ["inter-broker SASL", "SASL_PLAINTEXT"])
+                          "inter.broker.listener.name": "SASL_PLAINTEXT"}, ["inter-broker SASL", "SASL_PLAINTEXT",
+                                                                           "over SASL_SSL only"])
         self.start_fails({"listeners": two, "ssl.keystore.location": "/x/k.pem",
                           "ssl.endpoint.identification.algorithm": "bogus"},
                          ["ssl.endpoint.identification.algorithm", "bogus"])
