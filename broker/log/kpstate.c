@@ -30,6 +30,8 @@ struct kpstate {
 	size_t n, cap;
 	kpstate_txn_cb txn_cb;
 	void *txn_arg;
+	size_t n_open; /* entries with txn_first_offset >= 0: most partitions have none, and then
+			* kpstate_first_unstable (every fetch's LSO) needs no scan */
 };
 
 void kpstate_set_txn_cb(struct kpstate *s, kpstate_txn_cb cb, void *arg)
@@ -41,7 +43,9 @@ void kpstate_set_txn_cb(struct kpstate *s, kpstate_txn_cb cb, void *arg)
 int64_t kpstate_first_unstable(const struct kpstate *s)
 {
 	int64_t first = -1;
-	for (size_t i = 0; i < s->n; i++) /* a partition has few producers: a scan */
+	if (s->n_open == 0)
+		return -1;
+	for (size_t i = 0; i < s->n; i++) /* only while a transaction is open: a scan */
 		if (s->e[i].txn_first_offset >= 0 && (first < 0 || s->e[i].txn_first_offset < first))
 			first = s->e[i].txn_first_offset;
 	return first;
@@ -69,6 +73,7 @@ void kpstate_free(struct kpstate *s)
 void kpstate_clear(struct kpstate *s)
 {
 	s->n = 0;
+	s->n_open = 0;
 }
 
 size_t kpstate_count(const struct kpstate *s)
@@ -258,6 +263,8 @@ int kpstate_end_txn(struct kpstate *s, int64_t producer_id, int16_t epoch, int32
 		.last_offset = offset,
 		.aborted = !commit,
 	};
+	if (en->txn_first_offset >= 0)
+		s->n_open--;
 	en->txn_first_offset = -1;
 	en->coordinator_epoch = coordinator_epoch;
 	if (timestamp > en->last_timestamp)
@@ -304,8 +311,10 @@ static int kpstate_walk_cb(const uint8_t *b, size_t blen, void *arg)
 		return rc;
 	bool found;
 	size_t i = kpstate_find(w->s, h.producer_id, &found);
-	if (found && w->s->e[i].txn_first_offset < 0) /* the transaction's first batch here */
+	if (found && w->s->e[i].txn_first_offset < 0) { /* the transaction's first batch here */
 		w->s->e[i].txn_first_offset = h.base_offset;
+		w->s->n_open++;
+	}
 	return 0;
 }
 
@@ -417,6 +426,8 @@ int kpstate_snapshot_decode(struct kpstate *s, const uint8_t *p, size_t len, int
 		en->epoch = epoch;
 		en->coordinator_epoch = coord_epoch;
 		en->txn_first_offset = txn_first;
+		if (txn_first >= 0)
+			s->n_open++;
 		en->last_timestamp = ts;
 		if (last_offset >= 0 && last_seq >= 0) {
 			en->n_batches = 1;

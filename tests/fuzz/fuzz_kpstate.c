@@ -2,8 +2,9 @@
  * Fuzz harness: the producer-state snapshot decoder (broker/log/kpstate, Kafka's
  * <offset>.snapshot files). Any input must decode or give ERR_CORRUPT with a reason and an
  * empty map, never crash or leak; what decodes must encode to a snapshot that decodes to the
- * same producers, whose encoding is then stable byte for byte; and the sequence check must
- * answer every decoded producer's own last batch as a duplicate.
+ * same producers, whose encoding is then stable byte for byte; the sequence check must
+ * answer every decoded producer's own last batch as a duplicate; and the first unstable
+ * offset must be the smallest open transaction's first offset.
  */
 #include "buf.h"
 #include "err.h"
@@ -45,6 +46,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_NEED(kpstate_count(t) == kpstate_count(s));
 	FUZZ_NEED(kpstate_snapshot_encode(t, &w2) == 0);
 	FUZZ_NEED(w2.len == w1.len && memcmp(w1.p, w2.p, w1.len) == 0);
+	/* the first unstable offset is the smallest open transaction's first offset (the LSO) */
+	int64_t first = -1;
+	for (size_t i = 0; i < kpstate_count(s); i++) {
+		int64_t pid = 0;
+		for (int k = 0; k < 8; k++)
+			pid = (int64_t)((uint64_t)pid << 8 | data[10 + 46 * i + k]);
+		struct kpstate_entry e;
+		FUZZ_NEED(kpstate_get(s, pid, &e) == 0);
+		if (e.txn_first_offset >= 0 && (first < 0 || e.txn_first_offset < first))
+			first = e.txn_first_offset;
+	}
+	FUZZ_NEED(kpstate_first_unstable(s) == first);
+	FUZZ_NEED(kpstate_first_unstable(t) == first);
+	FUZZ_NEED(kpstate_lso(s, INT64_MAX) == (first >= 0 ? first : INT64_MAX));
 	/* every producer's retained batch is its own duplicate */
 	for (size_t i = 0; i < kpstate_count(s); i++) {
 		int64_t pid = (int64_t)((uint64_t)data[10 + 46 * i] << 56 | (uint64_t)data[11 + 46 * i] << 48 |
