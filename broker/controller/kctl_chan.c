@@ -343,12 +343,14 @@ static void kctl_srv_closed(struct net_conn *c, int err, void *arg)
 	struct kctl_srv *s = sc->s;
 	int32_t id = sc->controller_id, epoch = sc->controller_epoch;
 	log_debug(KCTL_MOD, "controller connection from %s closed (%s)", net_conn_peer(c), err_str(err));
+	/* a handshake that failed (a plaintext peer, no or an untrusted certificate) is a refusal;
+	 * a peer that closed without a word (a controller's liveness probe) is not */
 	struct ssl_st *ssl = net_conn_ssl(c);
-	if (ssl && !SSL_is_init_finished(ssl))
+	if (ssl && !SSL_is_init_finished(ssl) && err == ERR_IO)
 		log_warn(KCTL_MOD,
-			 "control-plane connection from %s refused: it closed before a TLS handshake with a trusted "
-			 "certificate completed (%s)",
-			 net_conn_peer(c), err_str(err));
+			 "control-plane connection from %s refused: no TLS handshake with a trusted certificate "
+			 "(a plaintext peer, or its certificate missing or untrusted)",
+			 net_conn_peer(c));
 	kctl_srv_unlink(sc);
 	free(sc);
 	/* the current controller's connection ended without our doing (EOF, reset) */
