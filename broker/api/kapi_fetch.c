@@ -99,7 +99,7 @@ int64_t kapi_fetch_answer(struct broker *b, int16_t ver, const struct kwfetch_re
 						    .high_watermark = hw,
 						    .last_stable_offset = err == KE_NONE && tx.lso >= 0 ? tx.lso : hw,
 						    .log_start = start,
-						    .has_aborted = replica < 0 && fq->isolation_level == 1,
+						    .has_aborted = replica < 0 && fq->isolation_level == 1 && err == KE_NONE,
 						    .n_aborted = ab ? (int32_t)tx.n_aborted : 0,
 						    .aborted = ab,
 						    .records_len = send ? (int32_t)sl.len : 0 };
