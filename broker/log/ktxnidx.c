@@ -314,6 +314,12 @@ int ktxnidx_write_all(const struct ktxnidx *x, const char *dir, const int64_t *b
 			wbuf_free(&w);
 			return err_set(eb, el, ERR_NOMEM, "%s: txnindex of %" PRId64 " not written", dir, bases[s]);
 		}
+		if (w.len == 0) { /* no aborted transaction here: no file, as Kafka */
+			wbuf_free(&w);
+			if (unlink(path) != 0 && errno != ENOENT)
+				return err_set(eb, el, ERR_IO, "%s: %s", path, strerror(errno));
+			continue;
+		}
 		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		int rc = fd < 0 ? ERR_IO : ktxnidx_write_fd(fd, w.p, w.len);
@@ -329,16 +335,4 @@ int ktxnidx_write_all(const struct ktxnidx *x, const char *dir, const int64_t *b
 		}
 	}
 	return ktxnidx_prune(dir, bases, n, eb, el);
-}
-
-int ktxnidx_touch(const char *dir, int64_t base, char *eb, size_t el)
-{
-	char path[4200];
-	if (ktxnidx_path(path, sizeof(path), dir, base))
-		return err_set(eb, el, ERR_TOOBIG, "%s: path too long", dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return err_set(eb, el, ERR_IO, "%s: %s", path, strerror(errno));
-	close(fd);
-	return 0;
 }

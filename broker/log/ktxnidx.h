@@ -72,15 +72,14 @@ int ktxnidx_file_append(const char *dir, int64_t base, const struct ktxnidx_entr
 int ktxnidx_file_read(struct ktxnidx *x, const char *dir, int64_t base, char *eb, size_t el);
 /*
  * Rewrites the txnindex files of dir from x for the segments based at bases[0..n) (ascending):
- * each gets the entries whose last offset falls in it (an empty file when none: the file's
- * presence says the segment's index is complete); *.txnindex files of no segment are deleted.
+ * each gets the entries whose last offset falls in it, and a segment with none has no file (as
+ * in Kafka, where the file is made at a segment's first abort); *.txnindex files of no segment
+ * are deleted.
  * Written through a .tmp file renamed over the old. 0 or ERR_IO/ERR_NOMEM (in eb).
  */
 int ktxnidx_write_all(const struct ktxnidx *x, const char *dir, const int64_t *bases, size_t n, char *eb,
 		      size_t el);
 /* Deletes the *.txnindex files of dir whose base is not among bases[0..n) (segments gone). */
 int ktxnidx_prune(const char *dir, const int64_t *bases, size_t n, char *eb, size_t el);
-/* Creates an empty file for the segment at base when it has none. 0 or ERR_IO. */
-int ktxnidx_touch(const char *dir, int64_t base, char *eb, size_t el);
 
 #endif

@@ -353,10 +353,11 @@ static void krm_txn_done(void *arg, const struct kpstate_txn *t)
 
 /* The aborted transactions after the producer state was loaded from a snapshot at snap (-1:
  * none) and the log after it: those the replay met are in p->ti already; those below are read
- * from the segments' .txnindex files. A segment below the replay without its file (a log
- * written before samsa kept them, a file lost) or with a bad one has the state rebuilt from
- * the whole log instead, which finds every marker. Then every segment's file is rewritten
- * from memory (files of segments gone are deleted). */
+ * from the segments' .txnindex files; a segment without one had no abort (Kafka makes the file
+ * at a segment's first abort, and an abort whose entry a crash lost is above the last snapshot,
+ * so the replay meets it). A segment below the replay with a bad file has the state rebuilt
+ * from the whole log instead, which finds every marker. Then every segment's file is rewritten
+ * from memory (files of segments gone or without aborts are deleted). */
 static int krm_txn_load(struct krm *rm, struct krm_part *p, int64_t snap, int64_t now, char *eb, size_t el)
 {
 	int64_t start = klog_start_offset(p->log), end = klog_end_offset(p->log);
@@ -373,10 +374,9 @@ static int krm_txn_load(struct krm *rm, struct krm_part *p, int64_t snap, int64_
 			free(bases);
 			return err_set(eb, el, rc, "%s", why);
 		}
-		if (rc) {
-			if (rc != ERR_NOTFOUND)
-				log_warn(KRM_MOD, "%s-%d: %s; rebuilding the aborted transactions from the log", p->topic,
-					 p->part, why);
+		if (rc && rc != ERR_NOTFOUND) {
+			log_warn(KRM_MOD, "%s-%d: %s; rebuilding the aborted transactions from the log", p->topic, p->part,
+				 why);
 			rebuild = true;
 		}
 	}
@@ -436,10 +436,6 @@ static void krm_pstate_roll(struct krm_part *p)
 		return;
 	p->snap_base = base;
 	char eb[512];
-	/* the segments before the new one are complete: each has its .txnindex file (maybe empty) */
-	int cnt = klog_segment_count(p->log);
-	if (cnt >= 2 && ktxnidx_touch(p->dir, klog_segment_base(p->log, cnt - 2), eb, sizeof(eb)))
-		log_warn(KRM_MOD, "%s-%d: %s", p->topic, p->part, eb);
 	if (kpstate_snapshot_write(p->ps, p->dir, base, eb, sizeof(eb)))
 		log_warn(KRM_MOD, "%s-%d: producer state snapshot at the roll to %" PRId64 ": %s", p->topic, p->part, base,
 			 eb);
@@ -708,10 +704,6 @@ static void krm_part_drop(struct krm *rm, struct krm_part *p, bool delete_log)
 		 * Log.close takes the same snapshot) */
 		if (clean && kpstate_snapshot_write(p->ps, p->dir, klog_end_offset(p->log), eb, sizeof(eb)))
 			log_warn(KRM_MOD, "%s-%d: producer state snapshot at close: %s", p->topic, p->part, eb);
-		/* the snapshot covers the whole log: the active segment's index is complete too */
-		if (clean && ktxnidx_touch(p->dir, klog_segment_base(p->log, klog_segment_count(p->log) - 1), eb,
-					   sizeof(eb)))
-			log_warn(KRM_MOD, "%s-%d: %s", p->topic, p->part, eb);
 		klog_close(p->log);
 	}
 	kpstate_free(p->ps);
