@@ -21,6 +21,7 @@
 #include "err.h"
 #include "kbatch.h"
 #include "kckpt.h"
+#include "ktxnidx.h"
 #include "log.h"
 
 #include <errno.h>
@@ -220,6 +221,44 @@ static int kclean_rd_batch(struct kclean_rd *r, int64_t pos, const uint8_t **b, 
 	return err_set(eb, el, ERR_CORRUPT, "cannot read the batch at byte %" PRId64, pos);
 }
 
+/* Whether the batch of h belongs to an aborted transaction of t (a transactional data batch of
+ * a producer whose aborted transaction spans its offset). t->aborted is sorted by last offset. */
+static bool kclean_is_aborted(const struct kclean_task *t, const struct kbatch_hdr *h)
+{
+	if (!t->n_aborted || !(h->attributes & KBATCH_TRANSACTIONAL) || (h->attributes & KBATCH_CONTROL) ||
+	    h->producer_id < 0)
+		return false;
+	size_t lo = 0, hi = t->n_aborted;
+	while (lo < hi) { /* the first transaction whose marker is at or after the batch */
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->aborted[mid].last_offset < h->base_offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < t->n_aborted; i++)
+		if (t->aborted[i].producer_id == h->producer_id && t->aborted[i].first_offset <= h->base_offset)
+			return true;
+	return false;
+}
+
+int kclean_task_set_aborted(struct kclean_task *t, const struct ktxnidx *x)
+{
+	size_t n = x ? ktxnidx_count(x) : 0;
+	free(t->aborted);
+	t->aborted = NULL;
+	t->n_aborted = 0;
+	if (!n)
+		return 0;
+	t->aborted = malloc(n * sizeof(*t->aborted));
+	if (!t->aborted)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		t->aborted[i] = *ktxnidx_at(x, i);
+	t->n_aborted = n;
+	return 0;
+}
+
 /* ---- step 1: the key map ---- */
 
 struct kclean_mapwalk {
@@ -272,7 +311,7 @@ static int kclean_map_walk(struct kclean_task *t, const struct klog_segview *v, 
 		int rc = kclean_rd_batch(rd, pos, &b, &bsz, &h, t->err, sizeof(t->err));
 		if (rc)
 			return rc;
-		if (!(h.attributes & (KBATCH_COMPRESSION_MASK | KBATCH_CONTROL)) &&
+		if (!(h.attributes & (KBATCH_COMPRESSION_MASK | KBATCH_CONTROL)) && !kclean_is_aborted(t, &h) &&
 		    h.base_offset + h.last_offset_delta >= w->from &&
 		    (rc = kbatch_records(b, bsz, kclean_map_cb, w, t->err, sizeof(t->err))))
 			return rc;
@@ -399,6 +438,8 @@ static int kclean_write_group(struct kclean_task *t, struct kclean_group *g, int
 			pos += (int64_t)bsz;
 			t->bytes_in += (int64_t)bsz;
 			t->records_in += h.records_count;
+			if (kclean_is_aborted(t, &h))
+				continue; /* an aborted transaction's records: never read by anyone committed */
 			if (h.attributes & (KBATCH_COMPRESSION_MASK | KBATCH_CONTROL)) {
 				/* not decoded here: kept whole, its records count as kept */
 				t->records_kept += h.records_count;
@@ -633,6 +674,7 @@ void kclean_task_free(struct kclean_task *t)
 	}
 	klog_segviews_free(t->v, t->nv);
 	free(t->groups);
+	free(t->aborted);
 	free(t);
 }
 
@@ -826,6 +868,12 @@ void kclean_free(struct kclean *c)
 
 int kclean_offer(struct kclean *c, struct klog *l, const char *topic, int32_t part, int64_t stable, int64_t now_ms)
 {
+	return kclean_offer_txn(c, l, topic, part, stable, now_ms, NULL);
+}
+
+int kclean_offer_txn(struct kclean *c, struct klog *l, const char *topic, int32_t part, int64_t stable,
+		     int64_t now_ms, const struct ktxnidx *aborted)
+{
 	char eb[256];
 	if (c->cur)
 		return ERR_BUSY;
@@ -840,6 +888,11 @@ int kclean_offer(struct kclean *c, struct klog *l, const char *topic, int32_t pa
 	}
 	if (!t)
 		return 0;
+	if (kclean_task_set_aborted(t, aborted)) {
+		kclean_task_free(t);
+		log_warn(KCLEAN_MOD, "%s-%d: cannot plan a cleaning: out of memory", topic, part);
+		return ERR_NOMEM;
+	}
 	if (c->o.test_no_fsync)
 		t->no_fsync = true;
 	c->cur = t;

@@ -13,7 +13,8 @@
  * <base>.log.cleaned, keeping a record when the map holds no later offset for its key;
  * batches keep their baseOffset and lastOffsetDelta and records their offsets (a batch left
  * with no record is dropped; compressed and control batches are kept whole, since records
- * inside them are not decoded here); (3) each group is swapped in crash-safely by
+ * inside them are not decoded here; a batch of an aborted transaction is dropped, and its
+ * keys were never mapped, as Kafka's cleaner discards aborted records; the markers stay); (3) each group is swapped in crash-safely by
  * klog_swap_cleaned; (4) the end of the cleaned part is written to
  * <log.dirs>/cleaner-offset-checkpoint (Kafka's file, through kckpt).
  *
@@ -37,6 +38,8 @@
 
 struct event_base;
 struct kclean;
+struct ktxnidx;
+struct ktxnidx_entry;
 
 #define KCLEAN_MIN_MAP_BYTES 1024
 #define KCLEAN_CKPT_NAME "cleaner-offset-checkpoint"
@@ -62,6 +65,10 @@ struct kclean_task {
 	size_t map_bytes;
 	bool no_fsync;
 	double dirty_ratio; /* for the log line */
+	/* the log's aborted transactions (kclean_task_set_aborted; NULL: none): their batches
+	 * are dropped and their keys never mapped, as Kafka's cleaner discards aborted records */
+	struct ktxnidx_entry *aborted;
+	size_t n_aborted;
 	/* out: filled by kclean_task_run */
 	struct kclean_group *groups;
 	int ngroups;
@@ -82,6 +89,8 @@ struct kclean_task {
  */
 int kclean_task_plan(struct klog *l, int64_t checkpoint, int64_t stable, int64_t now_ms, size_t map_bytes,
 		     struct kclean_task **out, double *ratio, char *eb, size_t el);
+/* Loop thread: gives t a copy of the log's aborted transactions (x NULL: none). 0 or ERR_NOMEM. */
+int kclean_task_set_aborted(struct kclean_task *t, const struct ktxnidx *x);
 /*
  * Any thread, blocking disk I/O: steps 1 and 2 on the task's fds, writing and fsyncing the
  * <base>.log.cleaned files of t->groups. cancel (may be NULL) is polled between batches: when
@@ -127,6 +136,10 @@ void kclean_free(struct kclean *c);
  */
 int kclean_offer(struct kclean *c, struct klog *l, const char *topic, int32_t part, int64_t stable,
 		 int64_t now_ms);
+/* kclean_offer of a log with transactions: stable is its last stable offset, aborted (NULL:
+ * none) its aborted transactions, whose records the cleaning removes (KIP-98). */
+int kclean_offer_txn(struct kclean *c, struct klog *l, const char *topic, int32_t part, int64_t stable,
+		     int64_t now_ms, const struct ktxnidx *aborted);
 /* Loop thread: l is about to be closed or removed: a cleaning of it in flight is cancelled
  * (this waits for the worker to notice, between two batches) and its files deleted. With
  * drop_checkpoint the partition's entry leaves the checkpoint file too (topic deletion). */

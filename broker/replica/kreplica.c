@@ -878,7 +878,7 @@ void krm_clean(struct krm *rm, int64_t now)
 			continue;
 		/* below the last stable offset only (Kafka's firstUncleanableOffset): never into an
 		 * open transaction */
-		if (kclean_offer(rm->cleaner, p->log, p->topic, p->part, kpstate_lso(p->ps, p->hw), now) != 0)
+		if (kclean_offer_txn(rm->cleaner, p->log, p->topic, p->part, kpstate_lso(p->ps, p->hw), now, p->ti) != 0)
 			break; /* started one, or one is in flight */
 	}
 }

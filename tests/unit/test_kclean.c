@@ -15,6 +15,7 @@
 #include "kbatch.h"
 #include "kckpt.h"
 #include "kclean.h"
+#include "ktxnidx.h"
 #include "klog.h"
 #include "log.h"
 
@@ -848,11 +849,70 @@ START_TEST(t_manager)
 }
 END_TEST
 
+
+/* Aborted transactions (KIP-98): a transactional batch inside an aborted transaction is dropped
+ * and does not supersede the key's earlier committed value; a committed one does; the markers
+ * stay. */
+START_TEST(t_aborted_transactions)
+{
+	struct klog_opts o = copts(400);
+	struct klog *l = open_log(&o);
+	int64_t ts = NOW - 10000;
+	int k1[1] = { 1 }, k2[1] = { 2 };
+	int64_t v1 = put(l, 1, k1, NULL, 1, ts);      /* k1 = v1, plain */
+	int64_t v2 = put(l, 1, k2, NULL, 2, ts);      /* k2 = v2, plain */
+	/* producer 7's transaction writes k1 and is aborted; producer 8's writes k2 and commits */
+	struct kbatch_rec r1 = { "k1", 2, "aborted", 7, 0, NULL, 0 }, r2 = { "k2", 2, "committed", 9, 0, NULL, 0 };
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	size_t a = kbatch_build(&w, 0, ts, &r1, 1);
+	size_t b = kbatch_build(&w, 0, ts, &r2, 1);
+	for (int i = 0; i < 2; i++) {
+		uint8_t *p = w.p + (i ? a : 0);
+		p[KBATCH_OFF_ATTRIBUTES + 1] = KBATCH_TRANSACTIONAL;
+		memset(p + KBATCH_OFF_PRODUCER_ID, 0, 8);
+		p[KBATCH_OFF_PRODUCER_ID + 7] = (uint8_t)(7 + i);
+		p[51] = p[52] = 0;
+		memset(p + 53, 0, 4);
+		kbatch_update_crc(p, i ? b : a);
+	}
+	size_t m1 = kbatch_build_marker(&w, 7, 0, 0, false, ts);
+	size_t m2 = kbatch_build_marker(&w, 8, 0, 0, true, ts);
+	int64_t first = -1;
+	char eb[256] = "";
+	ck_assert_msg(klog_append(l, w.p, a + b + m1 + m2, 1, false, ts, &first, eb, sizeof(eb)) == 0, "%s", eb);
+	int64_t tx7 = first, tx8 = first + 1, mk7 = first + 2, mk8 = first + 3;
+	wbuf_free(&w);
+	fill(l, 8, 1, ts + 100); /* key 0 only: rolls past them */
+	/* the cleaner is told of the abort, as the replica manager tells it (the .txnindex's) */
+	struct ktxnidx *x = ktxnidx_new();
+	struct ktxnidx_entry e = { 7, tx7, mk7, mk7 + 1 };
+	ck_assert_int_eq(ktxnidx_add(x, &e), 0);
+	struct kclean_task *t = NULL;
+	ck_assert_msg(kclean_task_plan(l, -1, INT64_MAX, NOW, 1 << 20, &t, NULL, eb, sizeof(eb)) == 0, "%s", eb);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(kclean_task_set_aborted(t, x), 0);
+	ck_assert_msg(kclean_task_run(t, NULL) == 0, "%s", t->err);
+	ck_assert_msg(kclean_task_install(l, t, NULL, NULL, eb, sizeof(eb)) == 0, "%s", eb);
+	ck_assert_int_gt(t->cleaned_upto, mk8);
+	kclean_task_free(t);
+	ktxnidx_free(x);
+	static struct recs rs;
+	read_all(l, &rs);
+	ck_assert_ptr_nonnull(find_off(&rs, v1)); /* not superseded by the aborted write */
+	ck_assert_ptr_null(find_off(&rs, tx7));	  /* the aborted record is gone */
+	ck_assert_ptr_null(find_off(&rs, v2));	  /* superseded by the committed one */
+	ck_assert_ptr_nonnull(find_off(&rs, tx8));
+	klog_close(l);
+}
+END_TEST
+
 static Suite *kclean_suite(void)
 {
 	Suite *s = suite_create("kclean");
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, t_aborted_transactions);
 	tcase_add_test(tc, t_last_per_key);
 	tcase_add_test(tc, t_batches_keep_offsets);
 	tcase_add_test(tc, t_active_untouched);
