@@ -25,9 +25,8 @@
  * last stable offset is min(HW, the earliest open transaction's first offset). Every aborted
  * transaction is kept in memory (ktxnidx) and in the .txnindex file of the segment holding its
  * marker: appended at the marker, loaded with the producer state (the files below the
- * snapshot, the replay after it), the whole log replayed when a segment below the snapshot has
- * no file (every closed segment gets one, empty when it has no abort), trimmed with retention,
- * rewritten after a truncation. read_committed fetches see up to the LSO and get the aborted
+ * snapshot, the replay after it; a segment without an abort has no file, as in Kafka; a bad
+ * file has the whole log replayed), trimmed with retention, rewritten after a truncation. read_committed fetches see up to the LSO and get the aborted
  * transactions of what they read (krm_fetch_txn).
  *
  * Checkpoints (Kafka's files in the log directory, written by krm_checkpoint and krm_free):
