@@ -11,6 +11,7 @@
 #include "kbatch.h"
 #include "kckpt.h"
 #include "kreplica.h"
+#include "ktxnidx.h"
 
 #include "check_main.h"
 
@@ -933,6 +934,56 @@ START_TEST(test_transactions_follower_then_leader)
 }
 END_TEST
 
+
+/* A corrupt .txnindex below the producer-state snapshot: the state and the aborted transactions
+ * are rebuilt from the whole log at start-up, and the file written again. */
+START_TEST(test_txnindex_corrupt_rebuilt)
+{
+	struct krm *rm = t_krm(0);
+	struct krm_conf c = t_conf(1);
+	struct krepl_state st = t_state(0, 0, 0, R1, 1, R1, 1);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	t_idem_batch(&w, 0, 2, 9, 0, 0, -1);
+	w.p[KBATCH_OFF_ATTRIBUTES + 1] |= KBATCH_TRANSACTIONAL;
+	kbatch_update_crc(w.p, w.len);
+	struct krm_producer prod = { 9, 0, 0, 2, true };
+	struct krm_produce *pr = krm_produce_new(rm, 2, t_done, NULL);
+	ck_assert_int_eq(krm_append(rm, pr, 0, "t", 0, w.p, w.len, 2, &prod, -1, t_clock_now + 1000, false, t_clock_now,
+				    NULL), 0);
+	wbuf_free(&w);
+	ck_assert_int_eq(krm_last_stable_offset(rm, "t", 0), 0); /* the transaction is open */
+	ck_assert_int_eq(krm_append_marker(rm, pr, 1, "t", 0, 9, 0, 0, false, t_clock_now + 1000, t_clock_now), 0);
+	ck_assert(krm_produce_submit(rm, pr));
+	krm_produce_free(pr);
+	ck_assert_int_eq(krm_last_stable_offset(rm, "t", 0), 3);
+	ck_assert_int_eq(t_txnindex_size(0), 34);
+	krm_free(rm); /* a clean close: the snapshot covers the whole log */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/t-0/%020d.txnindex", tdir, 0);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	fputs("not an index", f);
+	fclose(f);
+	rm = t_krm(0);
+	ck_assert_int_eq(krm_become(rm, "t", 0, &st, 1, &c, t_clock_now), 0);
+	ck_assert_int_eq(t_txnindex_size(0), 34);
+	struct krm_fetch_txn tx = { .read_committed = true };
+	struct klog_slice sl;
+	int64_t hw, log_start;
+	ck_assert_int_eq(krm_fetch_txn(rm, "t", 0, -1, -1, 0, 1 << 20, t_clock_now, &tx, &sl, &hw, &log_start), 0);
+	ck_assert_int_eq(tx.lso, 3);
+	ck_assert_uint_eq(tx.n_aborted, 1);
+	ck_assert_int_eq(tx.aborted[0].producer_id, 9);
+	ck_assert_int_eq(tx.aborted[0].first_offset, 0);
+	ck_assert_int_eq(tx.aborted[0].last_offset, 2);
+	free(tx.aborted);
+	close(sl.fd);
+	krm_free(rm);
+}
+END_TEST
+
 static Suite *kreplica_suite(void)
 {
 	Suite *s = suite_create("kreplica");
@@ -942,6 +993,7 @@ static Suite *kreplica_suite(void)
 	tcase_add_test(tc, test_idempotent_producer);
 	tcase_add_test(tc, test_idempotent_follower_then_leader);
 	tcase_add_test(tc, test_transactions_follower_then_leader);
+	tcase_add_test(tc, test_txnindex_corrupt_rebuilt);
 	tcase_add_test(tc, test_rf3_purgatory_completes_when_isr_has_it);
 	tcase_add_test(tc, test_purgatory_times_out);
 	tcase_add_test(tc, test_same_epoch_isr_change);
