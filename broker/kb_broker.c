@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "kb_groups.h"
+#include "kb_txns.h"
 #include "log.h"
 
 #include <errno.h>
@@ -148,10 +149,13 @@ void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p
 	for (int32_t k = 0; k < p->nrep; k++)
 		hosted |= p->replicas[k] == me;
 	bool offsets = !strcmp(t->name, KB_OFFSETS_TOPIC);
+	bool txnstate = !strcmp(t->name, KB_TXN_STATE_TOPIC);
 	if (!hosted) {
 		krm_remove(b->rm, t->name, p->id, true);
 		if (offsets)
 			kb_groups_part_changed(b, p->id);
+		if (txnstate)
+			kb_txns_part_changed(b, p->id);
 		return;
 	}
 	if (p->state_version < 0)
@@ -173,6 +177,8 @@ void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p
 	krm_become(b->rm, t->name, p->id, &st, p->ctrl_epoch, &c, kb_now_ms());
 	if (offsets)
 		kb_groups_part_changed(b, p->id); /* the group coordinator loads or unloads it */
+	if (txnstate)
+		kb_txns_part_changed(b, p->id); /* the transaction coordinator too */
 }
 
 void kb_topic_free(struct kb_topic *t)

@@ -27,6 +27,7 @@ struct kb_zk;
 struct kfetcher;
 struct kclean;
 struct kb_groups;
+struct kb_txns;
 struct kb_acl;
 struct kb_pid;
 struct kctrl;
@@ -168,6 +169,7 @@ struct broker {
 	struct event *clean;	/* every log.cleaner.backoff.ms: krm_clean */
 	struct krm *rm;	    /* the replica manager: every local partition log and its HW */
 	struct kb_groups *groups; /* the group coordinator (kb_groups), NULL when not started */
+	struct kb_txns *txns;	  /* the transaction coordinator (kb_txns), NULL when not started */
 	struct kfetcher *fetcher; /* the follower fetchers (one connection per leader), fed by rm */
 	LIST_HEAD(, kprodwait) prod_waits; /* acks=all produces held in rm's purgatory */
 	struct kfpurg *fpurg; /* fetches long-polling (api/kfpurg), made at the first one */

@@ -7,184 +7,72 @@
 #include "buf.h"
 #include "err.h"
 #include "kb_broker.h"
+#include "kb_clog.h"
 #include "kb_cluster.h"
+#include "kb_txns.h"
 #include "kbatch.h"
 #include "kgroup.h"
 #include "krepl.h"
 #include "kreplica.h"
 #include "log.h"
 
-#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <unistd.h>
 
 static const char *const GROUPS_MOD = "group-coordinator";
 
-#define KB_GROUPS_READ_CHUNK (1u << 20) /* bytes read from an offsets partition at a time */
 #define KB_GROUPS_SYNC_MS 100		/* the leadership backstop check on the tick */
 #define KB_GROUPS_WARN_MS 10000		/* at most one "too few brokers" line per this */
-#define KB_GROUPS_BATCH_MAX (64u << 20) /* one append's batch */
-
-/* An append the core asked for: in the replica manager's purgatory (pr set) and, under a flush
- * policy, waiting for the fsync its append started (log set, until kb_groups_flushed reports
- * flush_upto), then done (err final) and queued for the deferred report to the core. */
-struct kb_gappend {
-	TAILQ_ENTRY(kb_gappend) link; /* g->pending, then g->done */
-	struct kb_groups *g;
-	uint64_t id;
-	int32_t part;
-	struct krm_produce *pr;
-	const struct klog *log; /* the fsync waited for: of this log, */
-	int64_t flush_upto;	/* up to here (log NULL: none) */
-	bool replicated;	/* the purgatory answered (err set) */
-	int16_t err;
-};
-TAILQ_HEAD(kb_gappend_q, kb_gappend);
 
 struct kb_groups {
 	struct broker *b;
 	struct kgroups *gs;
 	kb_groups_reply_fn reply;
+	struct kb_clog *clog;	   /* the appends to __consumer_offsets */
 	int32_t core_nparts;	   /* the offsets partition count the core was made with */
 	bool *owned;		   /* [nowned]: partition p is loaded in the core */
 	int32_t nowned;
 	bool creating;		   /* a creation of __consumer_offsets is under way */
 	int64_t last_sync_ms;
 	int64_t last_warn_ms;
-	struct kb_gappend_q pending; /* waiting in the purgatory */
-	struct kb_gappend_q done;    /* completed, to report to the core */
-	struct event *deferred;	     /* reports done appends */
 };
 
 /* ---- the core's ops ---- */
 
-static void kb_groups_defer(struct kb_groups *g)
-{
-	if (g->deferred)
-		event_active(g->deferred, EV_TIMEOUT, 0);
-}
-
-/* a (in g->pending) is done once replicated and, unless it failed, flushed as the policy says */
-static void kb_groups_append_check(struct kb_gappend *a)
-{
-	struct kb_groups *g = a->g;
-	if (!a->replicated || (a->log && !a->err))
-		return;
-	TAILQ_REMOVE(&g->pending, a, link);
-	TAILQ_INSERT_TAIL(&g->done, a, link);
-	kb_groups_defer(g);
-}
-
-static void kb_groups_append_completed(void *arg, struct krm_produce *pr)
-{
-	struct kb_gappend *a = arg;
-	a->err = krm_produce_result(pr, 0)->error;
-	krm_produce_free(pr);
-	a->pr = NULL;
-	a->replicated = true;
-	kb_groups_append_check(a);
-}
-
 void kb_groups_flushed(struct broker *b, const struct klog *l, int64_t offset)
 {
-	struct kb_groups *g = b->groups;
-	if (!g)
-		return;
-	struct kb_gappend *a, *next;
-	for (a = TAILQ_FIRST(&g->pending); a; a = next) {
-		next = TAILQ_NEXT(a, link);
-		if (a->log == l && a->flush_upto <= offset) {
-			a->log = NULL;
-			kb_groups_append_check(a);
-		}
-	}
+	if (b->groups)
+		kb_clog_flushed(b->groups->clog, l, offset);
+	kb_txns_flushed(b, l, offset); /* the transaction coordinator's appends too */
+}
+
+/* an append completed (from kb_clog's deferred event): reported to the core */
+static void kb_groups_append_done(void *arg, uint64_t id, int16_t err)
+{
+	struct kb_groups *g = arg;
+	if (g->gs)
+		kgroups_append_done(g->gs, id, err, kb_now_ms());
 }
 
 static int16_t kb_groups_append(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id)
 {
 	struct kb_groups *g = arg;
-	struct broker *b = g->b;
-	if (!b->rm || n < 1)
+	if (n < 1)
 		return KE_NOT_COORDINATOR;
-	int64_t now = kb_now_ms();
-	struct kbatch_rec *br = calloc((size_t)n, sizeof(*br));
-	struct kb_gappend *a = calloc(1, sizeof(*a));
-	struct wbuf w;
-	wbuf_init(&w, KB_GROUPS_BATCH_MAX);
-	if (!br || !a) {
-		free(br);
-		free(a);
+	struct kb_clog_rec *cr = calloc((size_t)n, sizeof(*cr));
+	if (!cr)
 		return KE_UNKNOWN_SERVER_ERROR;
-	}
-	for (int32_t i = 0; i < n; i++) {
-		br[i].key = recs[i].key;
-		br[i].key_len = (int32_t)recs[i].klen;
-		br[i].value = recs[i].value;
-		br[i].value_len = recs[i].value ? (int32_t)recs[i].vlen : -1;
-	}
-	size_t len = kbatch_build(&w, 0, now, br, n);
-	free(br);
-	if (!len) {
-		wbuf_free(&w);
-		free(a);
-		/* Kafka's coordinator maps a record too large to INVALID_COMMIT_OFFSET_SIZE for commits */
-		return KE_MESSAGE_TOO_LARGE;
-	}
-	a->g = g;
-	a->id = id;
-	a->part = partition;
-	a->pr = krm_produce_new(b->rm, 1, kb_groups_append_completed, a);
-	if (!a->pr) {
-		wbuf_free(&w);
-		free(a);
-		return KE_UNKNOWN_SERVER_ERROR;
-	}
-	struct klog *l = NULL;
-	int16_t e = krm_append(b->rm, a->pr, 0, KB_OFFSETS_TOPIC, partition, w.p, len, n, NULL, -1,
-			       now + b->cfg->offsets_commit_timeout_ms, false, now, &l);
-	wbuf_free(&w);
-	if (!l) { /* nothing appended: failed at once */
-		krm_produce_free(a->pr);
-		free(a);
-		return e ? e : KE_UNKNOWN_SERVER_ERROR;
-	}
-	/* durable, then acknowledged: a flush-policy fsync this append started is waited for too
-	 * (log.flush.interval.messages / flush.messages, as a Produce's response waits for it) */
-	int64_t upto = klog_flush_pending(l);
-	if (upto > krm_produce_result(a->pr, 0)->base_offset) {
-		a->log = l;
-		a->flush_upto = upto;
-	}
-	TAILQ_INSERT_TAIL(&g->pending, a, link);
-	if (krm_produce_submit(b->rm, a->pr)) { /* final already (an ISR of one): reported later */
-		a->err = krm_produce_result(a->pr, 0)->error;
-		krm_produce_free(a->pr);
-		a->pr = NULL;
-		a->replicated = true;
-		kb_groups_append_check(a);
-	}
-	return KE_NONE;
-}
-
-/* Deferred: reports the completed appends to the core, in completion order. */
-static void kb_groups_deferred_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct kb_groups *g = arg;
-	struct kb_gappend *a;
-	(void)fd;
-	(void)what;
-	while ((a = TAILQ_FIRST(&g->done))) {
-		TAILQ_REMOVE(&g->done, a, link);
-		uint64_t id = a->id;
-		int16_t err = a->err;
-		free(a);
-		if (g->gs)
-			kgroups_append_done(g->gs, id, err, kb_now_ms());
-	}
+	for (int32_t i = 0; i < n; i++)
+		cr[i] = (struct kb_clog_rec){ recs[i].key, recs[i].klen, recs[i].value, recs[i].vlen };
+	/* Kafka's coordinator maps a record too large (MESSAGE_TOO_LARGE here) to
+	 * INVALID_COMMIT_OFFSET_SIZE for commits */
+	int16_t e = kb_clog_append(g->clog, partition, cr, n, g->b->cfg->offsets_commit_timeout_ms, id);
+	free(cr);
+	return e;
 }
 
 static bool kb_groups_part_exists(void *arg, const uint8_t *topic, size_t tlen, int32_t part)
@@ -249,14 +137,11 @@ int kb_groups_start(struct broker *b, kb_groups_reply_fn reply)
 		return ERR_NOMEM;
 	g->b = b;
 	g->reply = reply;
-	TAILQ_INIT(&g->pending);
-	TAILQ_INIT(&g->done);
 	g->last_warn_ms = -KB_GROUPS_WARN_MS;
-	g->deferred = event_new(b->base, -1, 0, kb_groups_deferred_cb, g);
+	g->clog = kb_clog_new(b, KB_OFFSETS_TOPIC, kb_groups_append_done, g);
 	/* the count of an existing topic replaces this one when its first partition loads */
-	if (!g->deferred || kb_groups_core_new(g, b->cfg->offsets_topic_num_partitions)) {
-		if (g->deferred)
-			event_free(g->deferred);
+	if (!g->clog || kb_groups_core_new(g, b->cfg->offsets_topic_num_partitions)) {
+		kb_clog_free(g->clog);
 		free(g);
 		return ERR_NOMEM;
 	}
@@ -272,18 +157,7 @@ void kb_groups_stop(struct broker *b)
 	/* the core first: it answers its parked requests (the connections are still there) */
 	kgroups_free(g->gs);
 	g->gs = NULL;
-	struct kb_gappend *a;
-	while ((a = TAILQ_FIRST(&g->pending))) {
-		TAILQ_REMOVE(&g->pending, a, link);
-		krm_produce_free(a->pr); /* leaves the purgatory unanswered (NULL when only flushing) */
-		free(a);
-	}
-	while ((a = TAILQ_FIRST(&g->done))) {
-		TAILQ_REMOVE(&g->done, a, link);
-		free(a);
-	}
-	if (g->deferred)
-		event_free(g->deferred);
+	kb_clog_free(g->clog); /* appends under way leave the purgatory unanswered */
 	free(g->owned);
 	free(g);
 	b->groups = NULL;
@@ -354,70 +228,18 @@ int16_t kb_groups_offsets_topic(struct broker *b, int32_t *nparts)
 struct kb_groups_load {
 	struct kb_groups *g;
 	int32_t p;
-	int64_t next;	  /* the offset after the last batch walked */
-	int64_t records;  /* passed to the core */
-	int64_t skipped;  /* refused by the core, or in batches not decoded */
+	int64_t logged; /* skipped records logged */
 };
 
-static int kb_groups_load_rec(const struct kbatch_record *r, void *arg)
+static int kb_groups_load_rec(void *arg, const struct kb_clog_rec *r, int64_t offset)
 {
 	struct kb_groups_load *ld = arg;
 	char eb[256];
-	if (!r->key) { /* an offsets record always has a key: not one of ours */
-		ld->skipped++;
-		return 0;
-	}
-	if (kgroups_load_record(ld->g->gs, ld->p, r->key, (size_t)r->key_len, r->value,
-				r->value ? (size_t)r->value_len : 0, eb, sizeof(eb))) {
-		if (ld->skipped++ < 10)
+	if (kgroups_load_record(ld->g->gs, ld->p, r->key, r->klen, r->value, r->vlen, eb, sizeof(eb))) {
+		if (ld->logged++ < 10)
 			log_warn(GROUPS_MOD, "%s-%d offset %lld: record skipped: %s", KB_OFFSETS_TOPIC, ld->p,
-				 (long long)r->offset, eb);
-		return 0;
-	}
-	ld->records++;
-	return 0;
-}
-
-static int kb_groups_load_batch(const uint8_t *p, size_t len, void *arg)
-{
-	struct kb_groups_load *ld = arg;
-	struct kbatch_hdr h;
-	char eb[256];
-	if (kbatch_parse_hdr(p, len, &h))
-		return ERR_CORRUPT;
-	ld->next = h.base_offset + h.last_offset_delta + 1;
-	if (h.attributes & KBATCH_CONTROL)
-		return 0; /* transaction markers: none are written here */
-	if (h.attributes & KBATCH_COMPRESSION_MASK) {
-		ld->skipped += h.records_count;
-		log_warn(GROUPS_MOD, "%s-%d offset %lld: a compressed batch is not decoded; its %d records are skipped",
-			 KB_OFFSETS_TOPIC, ld->p, (long long)h.base_offset, h.records_count);
-		return 0;
-	}
-	if (kbatch_records(p, len, kb_groups_load_rec, ld, eb, sizeof(eb)))
-		log_warn(GROUPS_MOD, "%s-%d offset %lld: bad batch: %s", KB_OFFSETS_TOPIC, ld->p,
-			 (long long)h.base_offset, eb);
-	return 0;
-}
-
-/* Reads [sl.pos, sl.pos + sl.len) of sl.fd into *buf (grown as needed). 0 or ERR_IO. */
-static int kb_groups_read_slice(const struct klog_slice *sl, uint8_t **buf, size_t *cap)
-{
-	if (sl->len > *cap) {
-		uint8_t *nb = realloc(*buf, sl->len);
-		if (!nb)
-			return ERR_NOMEM;
-		*buf = nb;
-		*cap = sl->len;
-	}
-	size_t got = 0;
-	while (got < sl->len) {
-		ssize_t k = pread(sl->fd, *buf + got, sl->len - got, sl->pos + (off_t)got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return ERR_IO;
-		got += (size_t)k;
+				 (long long)offset, eb);
+		return 1;
 	}
 	return 0;
 }
@@ -458,40 +280,14 @@ static void kb_groups_load(struct kb_groups *g, const struct kb_topic *t, int32_
 	int64_t t0 = kb_now_ms();
 	kgroups_load_begin(g->gs, p);
 	g->owned[p] = true;
-	struct kb_groups_load ld = { g, p, klog_start_offset(l), 0, 0 };
-	int64_t end = klog_end_offset(l);
-	uint8_t *buf = NULL;
-	size_t cap = 0;
-	char eb[256];
-	while (ld.next < end) {
-		struct klog_slice sl = { -1, 0, 0 };
-		int rc = klog_read(l, ld.next, KB_GROUPS_READ_CHUNK, end, &sl, eb, sizeof(eb));
-		if (rc || sl.len == 0) {
-			if (sl.fd >= 0)
-				close(sl.fd);
-			if (rc)
-				log_error(GROUPS_MOD, "loading %s-%d at offset %lld: %s", KB_OFFSETS_TOPIC, p,
-					  (long long)ld.next, eb);
-			break;
-		}
-		rc = kb_groups_read_slice(&sl, &buf, &cap);
-		close(sl.fd);
-		int64_t before = ld.next;
-		if (!rc)
-			rc = kbatch_foreach_ex(buf, sl.len, KBATCH_ALLOW_PARTIAL, kb_groups_load_batch, &ld, NULL, eb,
-					       sizeof(eb));
-		if (rc || ld.next <= before) {
-			log_error(GROUPS_MOD, "loading %s-%d at offset %lld: %s", KB_OFFSETS_TOPIC, p, (long long)before,
-				  rc ? err_str(rc) : "no progress");
-			break;
-		}
-	}
-	free(buf);
+	struct kb_groups_load ld = { g, p, 0 };
+	struct kb_clog_load out;
+	kb_clog_load(b, KB_OFFSETS_TOPIC, p, kb_groups_load_rec, &ld, &out);
 	int64_t now = kb_now_ms();
 	kgroups_load_end(g->gs, p, now);
 	log_info(GROUPS_MOD, "loaded %s-%d (leader epoch %d): %lld records up to offset %lld in %lld ms%s",
-		 KB_OFFSETS_TOPIC, p, epoch, (long long)ld.records, (long long)end, (long long)(now - t0),
-		 ld.skipped ? " (some skipped)" : "");
+		 KB_OFFSETS_TOPIC, p, out.epoch, (long long)out.records, (long long)out.end, (long long)(now - t0),
+		 out.skipped ? " (some skipped)" : "");
 }
 
 void kb_groups_part_changed(struct broker *b, int32_t p)

@@ -8,9 +8,10 @@
  * broker becomes its leader (every record from the log start to the log end, as Kafka's
  * GroupMetadataManager.doLoadGroupsAndOffsets reads to the log end: a new leader's log is never
  * truncated, its records past the high watermark become committed), unloading it when the
- * leadership goes; it carries out the core's appends as acks=all appends through the replica
- * manager (one uncompressed batch each, deadline offsets.commit.timeout.ms; completed when the
- * high watermark passes the batch and, under a flush policy, the fsync its append started is
+ * leadership goes (reading it with kb_clog, which the transaction coordinator shares); it
+ * carries out the core's appends (kb_clog) as acks=all appends through the replica manager
+ * (one uncompressed batch each, deadline offsets.commit.timeout.ms; completed when the high
+ * watermark passes the batch and, under a flush policy, the fsync its append started is
  * done; failed on the deadline or a lost leadership) and reports
  * each with kgroups_append_done from a deferred event (never from inside the append or the
  * replica manager's callbacks); and it passes the clock (kb_groups_tick). The requests and their

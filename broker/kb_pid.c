@@ -60,6 +60,12 @@ int kb_pid_take(struct broker *b, int64_t *id)
 	return 0;
 }
 
+bool kb_pid_available(struct broker *b)
+{
+	struct kb_pid *p = kb_pid_get(b);
+	return p && p->next <= p->end;
+}
+
 /* Ends the running claim: every waiter hears err. */
 static void kb_pid_done(struct broker *b, int16_t err, const char *msg)
 {

@@ -14,6 +14,7 @@
 
 #include "kb_cluster.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct broker;
@@ -22,6 +23,8 @@ struct kb_pid;
 /* The next unused id of the broker's current block into *id: 0, or ERR_AGAIN when there is
  * none left (claim a block with kb_pid_claim), ERR_NOMEM. */
 int kb_pid_take(struct broker *b, int64_t *id);
+/* Whether kb_pid_take would give an id now (without taking it). */
+bool kb_pid_available(struct broker *b);
 /* Claims a new block (or joins the claim already running); cb(b, ctx, err, msg) runs once it is
  * done: KE_NONE (ids may be taken now), or COORDINATOR_NOT_AVAILABLE (no session, the broker
  * stopping, a coordinator error, the znode unreadable) with a message. cb may run before this

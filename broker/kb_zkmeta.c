@@ -11,6 +11,7 @@
 #include "kb_dynconf.h"
 #include "kb_events.h"
 #include "kb_groups.h"
+#include "kb_txns.h"
 #include "kb_zk.h"
 #include "kcontroller.h"
 #include "kctl_chan.h"
@@ -416,10 +417,13 @@ static void kb_zkmeta_topics_children(int rc, const struct String_vector *sv, co
 			for (int32_t i = 0; b->rm && i < t->nparts; i++)
 				krm_remove(b->rm, t->name, t->parts[i].id, true);
 			bool offsets = !strcmp(t->name, KB_OFFSETS_TOPIC);
+			bool txnstate = !strcmp(t->name, KB_TXN_STATE_TOPIC);
 			int32_t np = t->nparts;
 			kb_topic_free(t);
 			for (int32_t i = 0; offsets && i < np; i++)
 				kb_groups_part_changed(b, i); /* its groups are unloaded */
+			for (int32_t i = 0; txnstate && i < np; i++)
+				kb_txns_part_changed(b, i); /* its transactional ids are unloaded */
 		}
 	}
 	for (int32_t i = 0; i < sv->count; i++) {

@@ -7,6 +7,7 @@
  */
 #include "err.h"
 #include "kapi_group.h"
+#include "kapi_txn.h"
 #include "kapi_produce.h"
 #include "kconn.h"
 #include "klisten.h"
@@ -22,6 +23,7 @@
 #include "kb_pid.h"
 #include "kb_dynconf.h"
 #include "kb_groups.h"
+#include "kb_txns.h"
 #include "kb_metrics.h"
 #include "kb_page.h"
 #include "kb_config.h"
@@ -83,6 +85,7 @@ static void broker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t now = kb_now_ms();
 	krm_tick(b->rm, now); /* acks=all deadlines, ISR shrink */
 	kb_groups_tick(b, now); /* sessions, rebalance deadlines, offsets retention */
+	kb_txns_tick(b, now);	/* transaction timeouts, marker rounds */
 	kwait_retry_all(b, true);
 }
 
@@ -334,6 +337,12 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* the transaction coordinator: its answers go out through broker/api's waiting requests */
+	if (kb_txns_start(&b, kapi_txn_reply)) {
+		log_fatal(BROKER_MOD, "cannot start the transaction coordinator");
+		rc = 1;
+		goto out;
+	}
 	/* the fetchers hand their answers to the replica manager */
 	static const struct kfetcher_ops fetch_ops = { krm_epoch_answer, krm_fetch_answer };
 	b.fetcher = kfetcher_new(b.base, cfg.broker_id, &fetch_ops, b.rm);
@@ -433,6 +442,7 @@ out:
 		/* the group coordinator answers what it holds while the connections are there, and
 		 * leaves the purgatory before the replica manager closes */
 		kb_groups_stop(&b);
+		kb_txns_stop(&b);
 		kconn_close_all(&b);
 		kwait_free_all(&b);
 		/* a clean shutdown: the fetchers stop (no answer comes after this), then the

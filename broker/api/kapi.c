@@ -22,6 +22,8 @@
 #include "kapi_offsets.h"
 #include "kapi_pid.h"
 #include "kapi_produce.h"
+#include "kapi_txn.h"
+#include "kwtxn.h"
 #include "kb_broker.h"
 #include "kgw.h"
 #include "kwhdr.h"
@@ -96,11 +98,15 @@ static const struct api_def {
 	{ .key = KGW_API_DESCRIBE_GROUPS, .min = 0, .max = 4, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_DELETE_GROUPS, .min = 0, .max = 1, .kind = API_KIND_GROUP, .group = kapi_group_request },
 	{ .key = KGW_API_OFFSET_DELETE, .min = 0, .max = 0, .kind = API_KIND_GROUP, .group = kapi_group_request },
-	/* the idempotent producer's id (librdkafka 2.0 asks v4, kafkajs 2.2 v1); transactions are
-	 * not served yet */
+	/* the producer id (librdkafka 2.0 asks v4, kafkajs 2.2 v1), idempotent or transactional */
 	{ .key = KWPID_API, .min = 0, .max = KWPID_MAX_VERSION, .flex = KWPID_FIRST_FLEXIBLE, .kind = API_KIND_ADMIN, .admin = kapi_pid_init },
 	/* the partition side of transactions: coordinators' markers (kapi_mark) */
 	{ .key = KWMARK_API, .min = 0, .max = KWMARK_MAX_VERSION, .flex = KWMARK_FIRST_FLEXIBLE, .kind = API_KIND_ADMIN, .admin = kapi_mark_write },
+	/* the transaction coordinator (kapi_txn): v0-2, the non-flexible versions (librdkafka 2.x
+	 * asks v0, kafkajs 2.x v1) */
+	{ .key = KWTXN_API_ADD_PARTITIONS, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_request },
+	{ .key = KWTXN_API_ADD_OFFSETS, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_request },
+	{ .key = KWTXN_API_END, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_request },
 	/* served by ksauth during an authentication; here only outside one (ILLEGAL_SASL_STATE) */
 	{ .key = API_SASL_HANDSHAKE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_handshake },
 	{ .key = API_SASL_AUTHENTICATE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_authenticate }, /* v2 is flexible */

@@ -12,6 +12,7 @@
 #include "kb_acl.h"
 #include "kb_broker.h"
 #include "kb_groups.h"
+#include "kb_txns.h"
 #include "kconn.h"
 #include "kgplace.h"
 #include "kgroup.h"
@@ -50,6 +51,10 @@ static const char *kapi_group_find_message(int16_t err)
 		return "Group authorization failed.";
 	case KE_COORDINATOR_NOT_AVAILABLE:
 		return "The coordinator is not available.";
+	case KE_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+		return "Transactional Id authorization failed.";
+	case KE_INVALID_REQUEST:
+		return "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.";
 	default:
 		return "The request attempted to perform an operation on an invalid topic.";
 	}
@@ -69,32 +74,45 @@ int kapi_group_find_coordinator(struct broker *b, struct kreq *q, struct kout *o
 		return ERR_PROTO;
 	}
 	struct kgw_find_resp r = { .error = KE_NONE, .node_id = -1, .host = kgw_s(""), .port = -1 };
+	const char *topic = NULL;
+	int32_t np = 0;
 	if (fq.key_type == KGW_COORD_TXN) {
-		r.error = KE_COORDINATOR_NOT_AVAILABLE; /* no transaction coordinator (yet) */
+		/* the transaction coordinator: the leader of the id's __transaction_state partition
+		 * (Kafka: DESCRIBE on the transactional id) */
+		char *id = strndup(fq.key.p ? (const char *)fq.key.p : "", fq.key.p && fq.key.len > 0 ? (size_t)fq.key.len : 0);
+		if (!id)
+			r.error = KE_COORDINATOR_NOT_AVAILABLE;
+		else if (!kapi_acl_ok(b, q, KACL_RT_TRANSACTIONAL_ID, id, KACL_OP_DESCRIBE))
+			r.error = KE_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+		else if (fq.key.len <= 0)
+			r.error = KE_INVALID_REQUEST;
+		else if (!(r.error = kb_txns_state_topic(b, &np)))
+			topic = KB_TXN_STATE_TOPIC;
+		free(id);
 	} else if (fq.key_type != KGW_COORD_GROUP) {
 		r.error = KE_INVALID_REQUEST;
 	} else if (!kapi_group_allowed(b, q, fq.key, KACL_OP_DESCRIBE)) {
 		r.error = KE_GROUP_AUTHORIZATION_FAILED; /* Kafka: DESCRIBE on the group */
-	} else {
-		int32_t np = 0;
-		r.error = kb_groups_offsets_topic(b, &np);
-		if (!r.error) {
-			struct kb_topic *t = kb_topic_find(b, KB_OFFSETS_TOPIC);
-			int32_t p = kgplace_partition(fq.key.p, (size_t)fq.key.len, np);
-			const struct kb_part *part = &t->parts[p];
-			r.error = KE_COORDINATOR_NOT_AVAILABLE;
-			/* the leader's endpoint of the listener this client came in on, as Metadata's */
-			const char *host;
-			int32_t port;
-			for (int32_t i = 0; !kapi_meta_part_error(b, part) && i < b->nnodes; i++)
-				if (b->nodes[i].id == part->leader &&
-				    klisten_node_endpoint(b, q->listener, &b->nodes[i], &host, &port)) {
-					r.node_id = part->leader;
-					r.host = kgw_s(host);
-					r.port = port;
-					r.error = KE_NONE;
-				}
-		}
+	} else if (!(r.error = kb_groups_offsets_topic(b, &np))) {
+		topic = KB_OFFSETS_TOPIC;
+	}
+	if (topic) {
+		/* both place their keys by Java's String.hashCode */
+		struct kb_topic *t = kb_topic_find(b, topic);
+		int32_t p = kgplace_partition(fq.key.p, (size_t)fq.key.len, np);
+		const struct kb_part *part = &t->parts[p];
+		r.error = KE_COORDINATOR_NOT_AVAILABLE;
+		/* the leader's endpoint of the listener this client came in on, as Metadata's */
+		const char *host;
+		int32_t port;
+		for (int32_t i = 0; !kapi_meta_part_error(b, part) && i < b->nnodes; i++)
+			if (b->nodes[i].id == part->leader &&
+			    klisten_node_endpoint(b, q->listener, &b->nodes[i], &host, &port)) {
+				r.node_id = part->leader;
+				r.host = kgw_s(host);
+				r.port = port;
+				r.error = KE_NONE;
+			}
 	}
 	r.error_message = kgw_s(kapi_group_find_message(r.error));
 	if (r.error) {

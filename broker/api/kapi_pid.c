@@ -7,7 +7,7 @@
  * checks it, its outcome going into the kwait's result; a later pass reads only that (no request
  * bytes are kept: nothing else of the request is needed) and takes an id, or when the broker's
  * block is used up starts a claim (kb_pid_claim, counted as the kwait's pending write) and takes
- * the id on the pass after it.
+ * the id on the pass after it. A transactional id goes to the transaction coordinator (kapi_txn).
  */
 #include "kapi_pid.h"
 
@@ -16,6 +16,7 @@
 #include "kacl.h"
 #include "kapi.h"
 #include "kapi_acl.h"
+#include "kapi_txn.h"
 #include "kb_pid.h"
 #include "kerr.h"
 #include "kout.h"
@@ -43,14 +44,16 @@ int kapi_pid_init(struct broker *b, struct kreq *q, struct kout *o, struct kwait
 		struct kwpid_req rq;
 		if (kwpid_req_decode(&q->r, q->ver, &rq))
 			return ERR_PROTO;
+		if (rq.txn_id) /* a transactional producer: the transaction coordinator's */
+			return kapi_txn_init_pid(b, q, o, w, &rq);
 		if (kwait_results(w, 1))
 			return ERR_NOMEM;
-		if (rq.txn_id)
-			kwait_set(w, 0, KE_COORDINATOR_NOT_AVAILABLE, "transactions are not supported yet");
-		else if (!kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_IDEMPOTENT_WRITE))
+		if (!kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_IDEMPOTENT_WRITE))
 			kwait_set(w, 0, KE_CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
 		return 1; /* answered on a later pass (the first pass's output is not sent) */
 	}
+	if (w->priv) /* only a transactional InitProducerId keeps state between passes */
+		return kapi_txn_init_pid(b, q, o, w, NULL);
 	if (w->pending)
 		return 1;
 	struct kwpid_resp resp = { .throttle_ms = 0, .error = w->errs[0], .producer_id = -1, .producer_epoch = -1 };

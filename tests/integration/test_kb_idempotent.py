@@ -3,8 +3,8 @@ coordinator: producer ids come in blocks of 1000 claimed through /latest_produce
 Kafka's ProducerIdManager claims them (read, then a setData conditional on the version read), so
 two brokers asked at once hand out ids from disjoint blocks that follow the block already
 recorded there, a used-up block is followed by the next one, and a missing znode is created
-with the first block; a transactional id is answered COORDINATOR_NOT_AVAILABLE (no transaction
-coordinator yet); kafkajs (`idempotent: true`) and confluent-kafka (`enable.idempotence=true`)
+with the first block; a transactional id sent to a broker that does not coordinate it is answered
+NOT_COORDINATOR (test_kb_txn covers the transaction coordinator); kafkajs (`idempotent: true`) and confluent-kafka (`enable.idempotence=true`)
 get an id and produce batches carrying it with sequences from 0. Produce checks the sequences
 (broker/log/kpstate through the replica manager): a retried batch is answered with its
 original's base offset and stored once, a gap is OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch
@@ -188,10 +188,10 @@ class IdempotentTest(SharedFixtureTest):
         self.assertEqual(self.cluster.znode_json("/latest_producer_id_block"),
                          {"version": 1, "broker": 0, "block_start": "0", "block_end": "999"})
 
-    def test_2_transactional_id_not_served(self):
-        # no transaction coordinator yet: Kafka's answer while it is unavailable (retriable)
+    def test_2_transactional_id_not_coordinated_here(self):
+        # no __transaction_state (no FindCoordinator made it): no broker coordinates the id
         err, pid, epoch = init_producer_id(self.cluster.brokers[0].port, txn_id=b"my-txn")
-        self.assertEqual((err, pid, epoch), (15, -1, -1))  # COORDINATOR_NOT_AVAILABLE
+        self.assertEqual((err, pid, epoch), (16, -1, -1))  # NOT_COORDINATOR
 
     def test_3_sequences_checked_and_survive_restarts(self):
         self._topic("idem-raw")

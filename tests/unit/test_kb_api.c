@@ -37,6 +37,9 @@ static const struct {
 	{ 22, 0, 4 },
 	/* WriteTxnMarkers, the partition leader's side (kwmark; Kafka 2.8's range, v1 flexible) */
 	{ 27, 0, 1 },
+	/* the transaction coordinator: AddPartitionsToTxn, AddOffsetsToTxn, EndTxn up to their last
+	 * non-flexible versions (kwtxn) */
+	{ 24, 0, 2 }, { 25, 0, 2 }, { 26, 0, 2 },
 };
 #define NSERVED (sizeof(served) / sizeof(served[0]))
 

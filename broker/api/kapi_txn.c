@@ -1,0 +1,291 @@
+/*
+ * kapi_txn — InitProducerId with a transactional id, AddPartitionsToTxn, AddOffsetsToTxn and
+ * EndTxn (see kapi_txn.h).
+ */
+#include "kapi_txn.h"
+
+#include "buf.h"
+#include "err.h"
+#include "kacl.h"
+#include "kapi.h"
+#include "kapi_acl.h"
+#include "kb_broker.h"
+#include "kb_groups.h"
+#include "kb_pid.h"
+#include "kb_txns.h"
+#include "kerr.h"
+#include "kgplace.h"
+#include "kout.h"
+#include "ktxn.h"
+#include "kwait.h"
+#include "kwpid.h"
+#include "kwtxn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A request's state between its passes (the kwait's priv). */
+struct kapi_txn_call {
+	kb_admin_cb cb; /* the kwait slot the core's answer fills (NULL once answered) */
+	void *ctx;
+	bool handed; /* given to the core */
+	struct ktxn_answer a;
+	struct kwtxn_req rq; /* AddPartitionsToTxn, AddOffsetsToTxn, EndTxn */
+	int16_t *perr;	     /* AddPartitionsToTxn refused before the core: per partition, in order */
+	char *txn_id;	     /* InitProducerId */
+	int32_t timeout_ms;
+	int64_t pid;
+	int16_t epoch;
+};
+
+static void kapi_txn_call_free(void *p)
+{
+	struct kapi_txn_call *c = p;
+	kwtxn_req_free(&c->rq);
+	free(c->perr);
+	free(c->txn_id);
+	free(c);
+}
+
+static struct kapi_txn_call *kapi_txn_call_new(struct kwait *w)
+{
+	struct kapi_txn_call *c = calloc(1, sizeof(*c));
+	if (!c || kwait_results(w, 1)) {
+		free(c);
+		return NULL;
+	}
+	c->a.error = KE_NONE;
+	c->a.producer_id = -1;
+	c->a.producer_epoch = -1;
+	w->priv = c;
+	w->priv_free = kapi_txn_call_free;
+	return c;
+}
+
+void kapi_txn_reply(struct broker *b, void *token, const struct ktxn_answer *a)
+{
+	struct kapi_txn_call *c = token;
+	c->a = *a;
+	kb_admin_cb cb = c->cb;
+	c->cb = NULL;
+	if (cb)
+		cb(b, c->ctx, KE_NONE, NULL); /* the kwait's pending write is done: its next pass answers */
+}
+
+/* Gives c to the core: takes the kwait slot first (the core may answer at once). false when
+ * there is no memory or no coordinator (c->a.error then says it). */
+static bool kapi_txn_hand(struct kwait *w, struct kapi_txn_call *c)
+{
+	c->cb = kwait_slot(w, 0, &c->ctx);
+	if (!c->cb) {
+		c->a.error = KE_UNKNOWN_SERVER_ERROR;
+		return false;
+	}
+	c->handed = true;
+	return true;
+}
+
+/* PRODUCER_FENCED as the version knows it. */
+static int16_t kapi_txn_fenced(int16_t err, bool old)
+{
+	return err == KE_PRODUCER_FENCED && old ? KE_INVALID_PRODUCER_EPOCH : err;
+}
+
+/* ---- InitProducerId ---- */
+
+int kapi_txn_init_pid(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, const struct kwpid_req *rq)
+{
+	struct kapi_txn_call *c = w->priv;
+	if (rq) { /* the first pass */
+		if (!(c = kapi_txn_call_new(w)))
+			return ERR_NOMEM;
+		c->txn_id = malloc((size_t)rq->txn_id_len + 1);
+		if (!c->txn_id)
+			return ERR_NOMEM;
+		memcpy(c->txn_id, rq->txn_id, (size_t)rq->txn_id_len);
+		c->txn_id[rq->txn_id_len] = '\0';
+		c->timeout_ms = rq->txn_timeout_ms;
+		c->pid = rq->producer_id;
+		c->epoch = rq->producer_epoch;
+		if (!kapi_acl_ok(b, q, KACL_RT_TRANSACTIONAL_ID, c->txn_id, KACL_OP_WRITE)) {
+			kwait_set(w, 0, KE_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "Transactional Id authorization failed.");
+		} else if (!kb_pid_available(b)) {
+			/* the core takes a new producer id at once when it needs one: a block first */
+			void *ctx;
+			kb_admin_cb cb = kwait_slot(w, 0, &ctx);
+			if (!cb)
+				return ERR_NOMEM;
+			kb_pid_claim(b, cb, ctx);
+		}
+		return 1;
+	}
+	if (w->pending)
+		return 1;
+	if (!c->handed && !w->errs[0]) {
+		struct ktxns *ts = kb_txns_core(b);
+		if (!ts)
+			c->a.error = KE_COORDINATOR_NOT_AVAILABLE;
+		else if (kapi_txn_hand(w, c))
+			ktxns_init_pid(ts, c, (const uint8_t *)c->txn_id, strlen(c->txn_id), c->timeout_ms, c->pid, c->epoch,
+				       q->ver, kb_now_ms());
+		if (w->pending)
+			return 1;
+	}
+	struct kwpid_resp resp = { .throttle_ms = 0, .error = w->errs[0] ? w->errs[0] : c->a.error,
+				   .producer_id = -1, .producer_epoch = -1 };
+	if (resp.error == KE_NONE) {
+		resp.producer_id = c->a.producer_id;
+		resp.producer_epoch = c->a.producer_epoch;
+	}
+	resp.error = kapi_txn_fenced(resp.error, q->ver < 4);
+	if (q->ver >= KWPID_FIRST_FLEXIBLE)
+		wbuf_uvarint(&o->w, 0); /* response header v1: no tagged fields */
+	kwpid_resp_encode(&o->w, q->ver, &resp);
+	return 0;
+}
+
+/* ---- AddPartitionsToTxn, AddOffsetsToTxn, EndTxn ---- */
+
+/* AddPartitionsToTxn's checks before the core (KafkaApis.handleAddPartitionToTransactionRequest):
+ * true when a partition was refused (c->perr filled: the refused ones' errors, the others
+ * OPERATION_NOT_ATTEMPTED). */
+static bool kapi_txn_refuse_parts(struct broker *b, const struct kreq *q, struct kapi_txn_call *c)
+{
+	int32_t n = 0;
+	for (int32_t i = 0; i < c->rq.ntopics; i++)
+		n += c->rq.topics[i].n;
+	c->perr = calloc(n > 0 ? (size_t)n : 1, sizeof(*c->perr));
+	if (!c->perr)
+		return false;
+	bool refused = false;
+	int32_t k = 0;
+	for (int32_t i = 0; i < c->rq.ntopics; i++) {
+		const struct kwtxn_topic *t = &c->rq.topics[i];
+		bool allowed = !t->bad && kapi_acl_ok(b, q, KACL_RT_TOPIC, t->name, KACL_OP_WRITE);
+		for (int32_t j = 0; j < t->n; j++, k++) {
+			struct kb_topic *tp = NULL;
+			if (!allowed)
+				c->perr[k] = KE_TOPIC_AUTHORIZATION_FAILED;
+			else if (!kb_part_find(b, t->name, t->parts[j], &tp) || tp->deleting)
+				c->perr[k] = KE_UNKNOWN_TOPIC_OR_PARTITION;
+			refused |= c->perr[k] != KE_NONE;
+		}
+	}
+	for (int32_t i = 0; refused && i < n; i++)
+		if (c->perr[i] == KE_NONE)
+			c->perr[i] = KE_OPERATION_NOT_ATTEMPTED;
+	if (!refused) {
+		free(c->perr);
+		c->perr = NULL;
+	}
+	return refused;
+}
+
+/* The first pass: decode, check, hand to the core. */
+static int kapi_txn_first(struct broker *b, struct kreq *q, struct kwait *w)
+{
+	struct kapi_txn_call *c = kapi_txn_call_new(w);
+	if (!c)
+		return ERR_NOMEM;
+	int rc = kwtxn_req_decode(&q->r, q->key, q->ver, &c->rq);
+	if (rc)
+		return rc == ERR_NOMEM ? ERR_NOMEM : ERR_PROTO;
+	const struct kwtxn_req *r = &c->rq;
+	struct ktxns *ts = kb_txns_core(b);
+	if (!kapi_acl_ok(b, q, KACL_RT_TRANSACTIONAL_ID, r->txn_id, KACL_OP_WRITE)) {
+		c->a.error = KE_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+		return 1;
+	}
+	if (!ts) {
+		c->a.error = KE_COORDINATOR_NOT_AVAILABLE;
+		return 1;
+	}
+	const uint8_t *id = (const uint8_t *)r->txn_id;
+	size_t idlen = strlen(r->txn_id);
+	int64_t now = kb_now_ms();
+	switch (q->key) {
+	case KWTXN_API_ADD_PARTITIONS: {
+		if (kapi_txn_refuse_parts(b, q, c))
+			return 1;
+		int32_t n = 0;
+		for (int32_t i = 0; i < r->ntopics; i++)
+			n += r->topics[i].n;
+		struct ktxn_tp *tps = calloc(n > 0 ? (size_t)n : 1, sizeof(*tps));
+		if (!tps)
+			return ERR_NOMEM;
+		n = 0;
+		for (int32_t i = 0; i < r->ntopics; i++)
+			for (int32_t j = 0; j < r->topics[i].n; j++)
+				tps[n++] = (struct ktxn_tp){ r->topics[i].name, r->topics[i].parts[j] };
+		if (kapi_txn_hand(w, c))
+			ktxns_add_partitions(ts, c, id, idlen, r->producer_id, r->producer_epoch, tps, n, now);
+		free(tps);
+		return 1;
+	}
+	case KWTXN_API_ADD_OFFSETS: {
+		if (!kapi_acl_ok(b, q, KACL_RT_GROUP, r->group_id, KACL_OP_READ)) {
+			c->a.error = KE_GROUP_AUTHORIZATION_FAILED;
+			return 1;
+		}
+		int32_t np = 0;
+		int16_t e = kb_groups_offsets_topic(b, &np);
+		if (e) {
+			c->a.error = e;
+			return 1;
+		}
+		/* the group's offsets partition joins the transaction (its commit marker makes the
+		 * transaction's offsets visible) */
+		struct ktxn_tp tp = { KB_OFFSETS_TOPIC,
+				      kgplace_partition((const uint8_t *)r->group_id, strlen(r->group_id), np) };
+		if (kapi_txn_hand(w, c))
+			ktxns_add_partitions(ts, c, id, idlen, r->producer_id, r->producer_epoch, &tp, 1, now);
+		return 1;
+	}
+	default: /* EndTxn */
+		if (kapi_txn_hand(w, c))
+			ktxns_end(ts, c, id, idlen, r->producer_id, r->producer_epoch, r->commit, now);
+		return 1;
+	}
+}
+
+int kapi_txn_request(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final)
+{
+	(void)final;
+	if (first)
+		return kapi_txn_first(b, q, w);
+	if (w->pending)
+		return 1;
+	struct kapi_txn_call *c = w->priv;
+	int16_t err = kapi_txn_fenced(c->a.error, q->ver < 2);
+	struct kwtxn_resp resp = { .throttle_ms = 0, .error = err };
+	if (q->key != KWTXN_API_ADD_PARTITIONS)
+		return kwtxn_resp_encode(&o->w, q->key, q->ver, &resp) ? ERR_NOMEM : 0;
+	/* per partition: the checks' errors, or the coordinator's one error for all */
+	int32_t n = 0;
+	for (int32_t i = 0; i < c->rq.ntopics; i++)
+		n += c->rq.topics[i].n;
+	size_t ntr = c->rq.ntopics > 0 ? (size_t)c->rq.ntopics : 1, npr = n > 0 ? (size_t)n : 1;
+	struct kwtxn_tresult *tr = calloc(ntr, sizeof(*tr));
+	struct kwtxn_presult *pr = calloc(npr, sizeof(*pr));
+	if (!tr || !pr) {
+		free(tr);
+		free(pr);
+		return ERR_NOMEM;
+	}
+	int32_t k = 0;
+	for (int32_t i = 0; i < c->rq.ntopics; i++) {
+		tr[i].name = c->rq.topics[i].name;
+		tr[i].n = c->rq.topics[i].n;
+		tr[i].parts = &pr[k];
+		for (int32_t j = 0; j < c->rq.topics[i].n; j++, k++) {
+			pr[k].index = c->rq.topics[i].parts[j];
+			pr[k].error = c->perr ? c->perr[k] : err;
+		}
+	}
+	resp.ntopics = c->rq.ntopics;
+	resp.topics = tr;
+	int rc = kwtxn_resp_encode(&o->w, q->key, q->ver, &resp);
+	free(tr);
+	free(pr);
+	return rc ? ERR_NOMEM : 0;
+}

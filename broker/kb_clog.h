@@ -1,0 +1,68 @@
+/*
+ * kb_clog — what the broker's two coordinators share about their compacted internal topics
+ * (__consumer_offsets for the group coordinator, kb_groups; __transaction_state for the
+ * transaction coordinator, kb_txns): appending a coordinator's records to one of its
+ * partitions as acks=all appends through the replica manager (one uncompressed batch each,
+ * with a deadline; completed when the high watermark passes the batch and, under a flush
+ * policy, the fsync its append started is done; failed on the deadline or a lost leadership),
+ * each reported through the done callback from a deferred event (never from inside the append
+ * or the replica manager's callbacks); and reading a partition back when this broker becomes
+ * its leader: every record from the log start to the log end (as Kafka's coordinators read to
+ * the log end: a new leader's log is never truncated, its records past the high watermark
+ * become committed), in bounded chunks, on the loop thread — a compacted partition holds one
+ * record per live key, so it stays small. Control batches and compressed batches are skipped
+ * (the coordinators write neither).
+ *
+ * The loop thread runs all of it. One struct kb_clog per coordinator, owned by it.
+ */
+#ifndef SAMSA_KB_CLOG_H
+#define SAMSA_KB_CLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct broker;
+struct klog;
+struct kb_clog;
+
+/* A record: key and value bytes (value NULL: a tombstone), valid during the call only. */
+struct kb_clog_rec {
+	const uint8_t *key;
+	size_t klen;
+	const uint8_t *value;
+	size_t vlen;
+};
+
+/* An append completed: err KE_NONE (replicated and, under a flush policy, flushed) or the
+ * Kafka error of its failure. Runs from the deferred event. */
+typedef void (*kb_clog_done_fn)(void *arg, uint64_t id, int16_t err);
+
+/* A writer of topic's partitions reporting through done(arg, ...). NULL without memory. */
+struct kb_clog *kb_clog_new(struct broker *b, const char *topic, kb_clog_done_fn done, void *arg);
+/* Forgets the appends under way (they leave the purgatory unanswered; done is not called). NULL
+ * ok. Call it before the replica manager is closed. */
+void kb_clog_free(struct kb_clog *c);
+/* Appends recs[0..n) as one batch to partition part with acks=all, deadline timeout_ms.
+ * KE_NONE: under way, done(id) follows later; any other Kafka error: it failed at once. */
+int16_t kb_clog_append(struct kb_clog *c, int32_t part, const struct kb_clog_rec *recs, int32_t n, int32_t timeout_ms,
+		       uint64_t id);
+/* A flush-policy fsync of log l is done up to offset: appends waiting for it complete. */
+void kb_clog_flushed(struct kb_clog *c, const struct klog *l, int64_t offset);
+
+/* Reads partition p of topic (this broker its leader) from the log start to the log end,
+ * calling rec(arg, record, offset) for every record of its data batches; rec returns 0, or
+ * non-zero to count the record as skipped. Fills *epoch with the leader epoch, *end with the
+ * log end, and counts. 0, or ERR_INVAL when this broker has no leader replica of it (nothing
+ * read); a read error stops the reading, logged, with what was read kept. */
+struct kb_clog_load {
+	int64_t records; /* passed to rec and taken */
+	int64_t skipped; /* refused by rec, or in batches not decoded */
+	int64_t end;	 /* the log end offset read up to */
+	int32_t epoch;	 /* the leader epoch */
+};
+int kb_clog_load(struct broker *b, const char *topic, int32_t p,
+		 int (*rec)(void *arg, const struct kb_clog_rec *r, int64_t offset), void *arg,
+		 struct kb_clog_load *out);
+
+#endif

@@ -1,0 +1,196 @@
+"""The transaction coordinator (KIP-98) on 3 brokers, with confluent-kafka (librdkafka) and raw
+requests: FindCoordinator for a transactional id creates __transaction_state (compacted, its
+partition count and replication from the transaction.state.log.* settings) and names the leader
+of the id's partition (Java's String.hashCode, as Kafka places it); InitProducerId gives a new
+producer id with epoch 0, and the same id again the next epoch; AddPartitionsToTxn and EndTxn
+check the producer id and epoch (an old epoch INVALID_PRODUCER_EPOCH before v2, PRODUCER_FENCED
+from v2), EndTxn answers once PrepareCommit is replicated; a second librdkafka producer with the
+same transactional.id fences the first (a fatal fenced error at its next transactional request);
+a broker that is not the coordinator answers NOT_COORDINATOR."""
+import os
+import struct
+import sys
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kbharness  # noqa: E402
+from samsatest.workdir import SharedFixtureTest  # noqa: E402
+
+warnings.simplefilter("ignore")
+import confluent_kafka  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+FIND_COORDINATOR = 10
+INIT_PRODUCER_ID = 22
+ADD_PARTITIONS = 24
+END_TXN = 26
+NOT_COORDINATOR = 16
+INVALID_PRODUCER_EPOCH = 47
+INVALID_PRODUCER_ID_MAPPING = 49
+CONCURRENT_TRANSACTIONS = 51
+PRODUCER_FENCED = 90
+STATE_PARTS = 3
+
+
+def java_hash(s):
+    """Java's String.hashCode (over UTF-16 code units)."""
+    b = s.encode("utf-16-be")
+    h = 0
+    for i in range(0, len(b), 2):
+        h = (31 * h + int.from_bytes(b[i:i + 2], "big")) & 0xffffffff
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def state_partition(txn_id):
+    h = java_hash(txn_id)
+    return 0 if h == -(1 << 31) else abs(h) % STATE_PARTS
+
+
+def call(port, key, ver, body):
+    c = kbharness.KafkaRaw(port)
+    try:
+        c.request(key, ver, body)
+        r = c.recv()
+    finally:
+        c.close()
+    assert r is not None, "the broker closed the connection"
+    return r[4:]  # after the correlation id
+
+
+def find_txn_coordinator(port, txn_id):
+    """FindCoordinator v1 for a transactional id: (error, node id)."""
+    r = call(port, FIND_COORDINATOR, 1, kbharness.kstr(txn_id.encode()) + bytes([1]))
+    _throttle, err = struct.unpack_from(">ih", r, 0)
+    (ml,) = struct.unpack_from(">h", r, 6)
+    (node,) = struct.unpack_from(">i", r, 8 + max(ml, 0))
+    return err, node
+
+
+def init_pid(port, txn_id, timeout_ms=60000):
+    r = call(port, INIT_PRODUCER_ID, 1, kbharness.kstr(txn_id.encode()) + struct.pack(">i", timeout_ms))
+    _throttle, err, pid, epoch = struct.unpack(">ihqh", r)
+    return err, pid, epoch
+
+
+def add_partitions(port, ver, txn_id, pid, epoch, topic, parts):
+    body = kbharness.kstr(txn_id.encode()) + struct.pack(">qh", pid, epoch) + struct.pack(">i", 1)
+    body += kbharness.kstr(topic.encode()) + struct.pack(">i", len(parts))
+    body += b"".join(struct.pack(">i", p) for p in parts)
+    r = call(port, ADD_PARTITIONS, ver, body)
+    errs = []
+    pos = 4
+    (nt,) = struct.unpack_from(">i", r, pos)
+    pos += 4
+    for _ in range(nt):
+        (tl,) = struct.unpack_from(">h", r, pos)
+        pos += 2 + tl
+        (np,) = struct.unpack_from(">i", r, pos)
+        pos += 4
+        for _ in range(np):
+            _idx, e = struct.unpack_from(">ih", r, pos)
+            pos += 6
+            errs.append(e)
+    return errs
+
+
+def end_txn(port, ver, txn_id, pid, epoch, commit):
+    r = call(port, END_TXN, ver, kbharness.kstr(txn_id.encode()) + struct.pack(">qh?", pid, epoch, commit))
+    return struct.unpack(">ih", r)[1]
+
+
+class TxnCoordinatorTest(SharedFixtureTest):
+    @classmethod
+    def setUpClass(cls):
+        fx = cls.fixture()
+        cls.cluster = kbharness.Cluster(fx, brokers=3, broker_extra={
+            "transaction.state.log.num.partitions": str(STATE_PARTS),
+            "transaction.state.log.replication.factor": "3",
+            "transaction.state.log.min.isr": "2",
+            "offsets.topic.num.partitions": "3",
+            "default.replication.factor": "3",
+        })
+        cls.cluster.wait_brokers()
+        cls.bs = cls.cluster.bootstrap
+        admin = AdminClient({"bootstrap.servers": cls.bs})
+        for f in admin.create_topics([NewTopic("txt", 2, 3)]).values():
+            f.result(30)
+        cls.cluster.wait_leaders("txt", 2)
+        fx.ready()
+
+    def coordinator(self, txn_id):
+        """The port of the coordinator of txn_id (FindCoordinator polled until the state topic
+        exists and the id's partition has a leader)."""
+        got = {}
+
+        def ok():
+            got["r"] = find_txn_coordinator(self.cluster.brokers[0].port, txn_id)
+            return got["r"][0] == 0
+        kbharness.wait_for(ok, 60, "a coordinator for %s: %s" % (txn_id, got))
+        node = got["r"][1]
+        (p,) = [p for p in self.cluster.wait_leaders("__transaction_state", STATE_PARTS)
+                if p["partition"] == state_partition(txn_id)]
+        self.assertEqual(node, p["leader"])  # the leader of the id's partition
+        return [b.port for b in self.cluster.brokers if b.id == node][0]
+
+    def init_ok(self, port, txn_id):
+        got = {}
+
+        def ok():
+            got["r"] = init_pid(port, txn_id)
+            return got["r"][0] == 0
+        kbharness.wait_for(ok, 30, "InitProducerId of %s: %s" % (txn_id, got))
+        return got["r"][1], got["r"][2]
+
+    def test_0_state_topic_and_producer_ids(self):
+        port = self.coordinator("raw-1")
+        # the state topic as Kafka makes it
+        parts = self.cluster.wait_leaders("__transaction_state", STATE_PARTS)
+        self.assertEqual(len(parts), STATE_PARTS)
+        self.assertTrue(all(len(p["replicas"]) == 3 for p in parts), parts)
+        conf = self.cluster.znode_json("/config/topics/__transaction_state")["config"]
+        self.assertEqual(conf.get("cleanup.policy"), "compact")
+        self.assertEqual(conf.get("min.insync.replicas"), "2")
+        pid, epoch = self.init_ok(port, "raw-1")
+        self.assertEqual(epoch, 0)
+        self.assertEqual(init_pid(port, "raw-1"), (0, pid, 1))  # the same id: the next epoch
+        # a broker that is not the coordinator
+        other = [b.port for b in self.cluster.brokers if b.port != port][0]
+        self.assertEqual(init_pid(other, "raw-1")[0], NOT_COORDINATOR)
+        # a timeout above transaction.max.timeout.ms
+        self.assertEqual(init_pid(port, "raw-1", 900001)[0], 50)  # INVALID_TRANSACTION_TIMEOUT
+
+    def test_1_add_partitions_and_end_check_the_producer(self):
+        port = self.coordinator("raw-2")
+        pid, epoch = self.init_ok(port, "raw-2")
+        self.assertEqual(add_partitions(port, 0, "raw-2", pid, epoch, "txt", [0, 1]), [0, 0])
+        # an unknown partition: that one refused, the other not attempted
+        self.assertEqual(add_partitions(port, 0, "raw-2", pid, epoch, "txt", [0, 7]), [55, 3])
+        self.assertEqual(add_partitions(port, 0, "raw-2", pid + 1, epoch, "txt", [0]), [INVALID_PRODUCER_ID_MAPPING])
+        self.assertEqual(add_partitions(port, 0, "raw-2", pid, epoch - 1, "txt", [0]), [INVALID_PRODUCER_EPOCH])
+        self.assertEqual(add_partitions(port, 2, "raw-2", pid, epoch - 1, "txt", [0]), [PRODUCER_FENCED])
+        self.assertEqual(end_txn(port, 1, "raw-2", pid, epoch + 1, True), INVALID_PRODUCER_EPOCH)
+        # the commit is answered once PrepareCommit is replicated; the markers follow
+        self.assertEqual(end_txn(port, 0, "raw-2", pid, epoch, True), 0)
+        # the other result while (or after) this one completes
+        self.assertEqual(end_txn(port, 0, "raw-2", pid, epoch, False), 48)  # INVALID_TXN_STATE
+
+    def test_2_second_producer_fences_the_first(self):
+        conf = {"bootstrap.servers": self.bs, "transactional.id": "rdk-fence", "transaction.timeout.ms": 20000}
+        p1 = confluent_kafka.Producer(conf)
+        p1.init_transactions(60)
+        p2 = confluent_kafka.Producer(conf)
+        p2.init_transactions(60)  # bumps the epoch: p1 is a zombie now
+        p1.begin_transaction()
+        p1.produce("txt", b"from a zombie", partition=0)
+        with self.assertRaises(confluent_kafka.KafkaException) as cm:
+            p1.commit_transaction(30)
+        err = cm.exception.args[0]
+        self.assertTrue(err.fatal(), err)
+        self.assertEqual(err.code(), confluent_kafka.KafkaError._FENCED, err)
+        del p1
+        del p2
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
