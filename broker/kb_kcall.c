@@ -10,6 +10,7 @@
 #include "err.h"
 #include "kb_broker.h"
 #include "kb_config.h"
+#include "ksaslc.h"
 #include "tls.h"
 
 #include <event2/buffer.h>
@@ -30,7 +31,9 @@ struct kb_kcall {
 	kb_kcall_fn cb;
 	void *arg;
 	int err;
-	char why[160];
+	char why[400];
+	struct ksaslc *auth; /* the SASL exchange (SASL_SSL inter-broker listener), NULL when done */
+	struct wbuf req;     /* the request, sent once authenticated */
 };
 
 static void kcall_free(struct kb_kcall *k)
@@ -41,6 +44,11 @@ static void kcall_free(struct kb_kcall *k)
 		event_free(k->timer);
 	if (k->deferred)
 		event_free(k->deferred);
+	if (k->auth) {
+		ksaslc_clear(k->auth);
+		free(k->auth);
+	}
+	wbuf_free(&k->req);
 	free(k);
 }
 
@@ -81,6 +89,30 @@ static void kcall_read(struct bufferevent *bev, void *arg)
 		kcall_end(k, ERR_NOMEM, NULL, 0, "out of memory");
 		return;
 	}
+	if (k->auth) {
+		/* the SASL exchange's answer: the next token, or the request once authenticated */
+		char eb[320];
+		struct wbuf w;
+		wbuf_init(&w, 1024);
+		int rc = ksaslc_answer(k->auth, p + 4, len, &w, eb, sizeof(eb));
+		evbuffer_drain(in, 4 + (size_t)len);
+		if (rc == 0) {
+			k->corr = k->auth->corr + 1;
+			ksaslc_clear(k->auth);
+			free(k->auth);
+			k->auth = NULL;
+			wbuf_put_i32_at(&k->req, 8, k->corr); /* after the length, api key and version */
+			rc = bufferevent_write(bev, k->req.p, k->req.len) ? ERR_IO : 0;
+		} else if (rc == 1) {
+			rc = bufferevent_write(bev, w.p, w.len) ? ERR_IO : 0;
+		}
+		wbuf_free(&w);
+		if (rc) {
+			snprintf(k->why, sizeof(k->why), "SASL authentication failed: %s", rc == ERR_IO ? "cannot write" : eb);
+			kcall_end(k, ERR_PROTO, NULL, 0, k->why);
+		}
+		return;
+	}
 	if ((int32_t)be32_get(p + 4) != k->corr) {
 		kcall_end(k, ERR_PROTO, NULL, 0, "an answer to another request");
 		return;
@@ -118,14 +150,13 @@ struct kb_kcall *kb_kcall_start(struct broker *b, const struct kb_node *nd, int1
 				const uint8_t *body, size_t len, int32_t timeout_ms, size_t max_answer, kb_kcall_fn cb,
 				void *arg)
 {
-	static int32_t next_corr; /* loop thread only: a correlation id tells answers apart */
 	struct kb_kcall *k = calloc(1, sizeof(*k));
 	if (!k)
 		return NULL;
 	k->cb = cb;
 	k->arg = arg;
 	k->max_answer = max_answer;
-	k->corr = ++next_corr & 0x7fffffff;
+	k->corr = 1; /* one request per connection (after the SASL exchange's, when there is one) */
 	k->timer = event_new(b->base, -1, 0, kcall_timer, k);
 	k->deferred = event_new(b->base, -1, 0, kcall_deferred, k);
 	if (!k->timer || !k->deferred) {
@@ -148,19 +179,33 @@ struct kb_kcall *kb_kcall_start(struct broker *b, const struct kb_node *nd, int1
 	if (k->bev) {
 		bufferevent_setcb(k->bev, kcall_read, NULL, kcall_event, k);
 		bufferevent_enable(k->bev, EV_READ | EV_WRITE);
-		struct wbuf w;
+		struct wbuf *w = &k->req;
 		char client[32];
 		snprintf(client, sizeof(client), "samsa-broker-%d", b->cfg->broker_id);
-		wbuf_init(&w, len + 4096);
-		wbuf_i32(&w, 0);
-		wbuf_i16(&w, api);
-		wbuf_i16(&w, ver);
-		wbuf_i32(&w, k->corr);
-		wbuf_str_i16(&w, client);
-		wbuf_raw(&w, body, len);
-		wbuf_put_i32_at(&w, 0, (int32_t)(w.len - 4));
-		rc = w.err ? -1 : bufferevent_write(k->bev, w.p, w.len);
-		wbuf_free(&w);
+		wbuf_init(w, len + 4096);
+		wbuf_i32(w, 0);
+		wbuf_i16(w, api);
+		wbuf_i16(w, ver);
+		wbuf_i32(w, k->corr);
+		wbuf_str_i16(w, client);
+		wbuf_raw(w, body, len);
+		wbuf_put_i32_at(w, 0, (int32_t)(w->len - 4));
+		rc = w->err ? -1 : 0;
+		if (rc == 0 && b->ib_sasl) {
+			/* SASL first (SaslHandshake v1, SaslAuthenticate v1): the request leaves once
+			 * kcall_read sees the authentication succeed */
+			struct wbuf hs;
+			wbuf_init(&hs, 1024);
+			k->auth = malloc(sizeof(*k->auth));
+			rc = k->auth ? ksaslc_start(k->auth, (enum ksasl_mech)b->ib_sasl_mech, b->ib_sasl_user,
+						    b->ib_sasl_pass, client, k->corr, &hs)
+				     : -1;
+			if (rc == 0)
+				rc = bufferevent_write(k->bev, hs.p, hs.len);
+			wbuf_free(&hs);
+		} else if (rc == 0) {
+			rc = bufferevent_write(k->bev, w->p, w->len);
+		}
 	}
 	if (rc == 0) {
 		char hostport[300];

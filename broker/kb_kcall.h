@@ -1,7 +1,8 @@
 /*
  * kb_kcall — one Kafka request from this broker to another broker's inter-broker listener
  * (or its own), answered once: connect (with the broker's client TLS when that listener is
- * SSL, as the fetchers and the controlled shutdown connect), send the request frame, read one
+ * SSL, as the fetchers and the controlled shutdown connect; then SASL, SaslHandshake v1 and
+ * SaslAuthenticate v1 through ksaslc, when it is SASL_SSL), send the request frame, read one
  * response frame, check its correlation id, hand its body up, close. The controlled shutdown's
  * ControlledShutdown and the transaction coordinator's WriteTxnMarkers go this way. Every call
  * has a deadline. The loop thread runs all of it.

@@ -190,6 +190,87 @@ class TxnCoordinatorTest(SharedFixtureTest):
         del p1
         del p2
 
+    def read_committed(self, topic, n_parts, isolation="read_committed"):
+        """Every value of topic a consumer with isolation reads from the start (until a poll
+        brings nothing for 2 s after the end offsets were reached)."""
+        c = confluent_kafka.Consumer({"bootstrap.servers": self.bs, "group.id": "rc-%s-%s" % (topic, isolation),
+                                      "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                                      "isolation.level": isolation})
+        try:
+            c.assign([confluent_kafka.TopicPartition(topic, p, 0) for p in range(n_parts)])
+            got = []
+            idle = 0
+            while idle < 4:
+                m = c.poll(0.5)
+                if m is None:
+                    idle += 1
+                    continue
+                idle = 0
+                if m.error():
+                    continue
+                got.append(m.value())
+            return got
+        finally:
+            c.close()
+
+    def test_3_commit_and_abort_seen_by_read_committed(self):
+        admin = AdminClient({"bootstrap.servers": self.bs})
+        for f in admin.create_topics([NewTopic("eos", 2, 3)]).values():
+            f.result(30)
+        self.cluster.wait_leaders("eos", 2)
+        p = confluent_kafka.Producer({"bootstrap.servers": self.bs, "transactional.id": "rdk-eos",
+                                      "transaction.timeout.ms": 20000})
+        p.init_transactions(60)
+        p.begin_transaction()
+        for i in range(5):
+            p.produce("eos", b"c1-%d" % i, partition=i % 2)
+        p.commit_transaction(60)
+        p.begin_transaction()
+        for i in range(3):
+            p.produce("eos", b"aborted-%d" % i, partition=i % 2)
+        p.flush(30)
+        p.abort_transaction(60)
+        p.begin_transaction()
+        for i in range(2):
+            p.produce("eos", b"c2-%d" % i, partition=i % 2)
+        p.commit_transaction(60)
+        del p
+        got = self.read_committed("eos", 2)
+        self.assertEqual(sorted(got), sorted([b"c1-%d" % i for i in range(5)] + [b"c2-%d" % i for i in range(2)]))
+        # read_uncommitted sees the aborted records too
+        got = self.read_committed("eos", 2, "read_uncommitted")
+        self.assertEqual(sum(1 for v in got if v.startswith(b"aborted-")), 3)
+
+    def test_9_coordinator_killed_mid_transaction(self):
+        # last: a broker is killed. The producer's open transaction is left to the new
+        # coordinator (which loads Ongoing from __transaction_state); a new producer with the same
+        # transactional.id fences it, its transaction is aborted, and the new one commits.
+        admin = AdminClient({"bootstrap.servers": self.bs})
+        for f in admin.create_topics([NewTopic("eos-kill", 1, 3)]).values():
+            f.result(30)
+        self.cluster.wait_leaders("eos-kill", 1)
+        port = self.coordinator("rdk-kill")
+        conf = {"bootstrap.servers": self.bs, "transactional.id": "rdk-kill", "transaction.timeout.ms": 20000}
+        p1 = confluent_kafka.Producer(conf)
+        p1.init_transactions(60)
+        p1.begin_transaction()
+        for i in range(4):
+            p1.produce("eos-kill", b"lost-%d" % i, partition=0)
+        p1.flush(30)
+        i = [n for n, b in enumerate(self.cluster.brokers) if b.port == port][0]
+        self.cluster.kill9(i)
+        p2 = confluent_kafka.Producer(dict(conf, **{"bootstrap.servers": ",".join(
+            "127.0.0.1:%d" % b.port for n, b in enumerate(self.cluster.brokers) if n != i)}))
+        p2.init_transactions(90)  # the new coordinator aborts p1's transaction first
+        p2.begin_transaction()
+        for k in range(3):
+            p2.produce("eos-kill", b"kept-%d" % k, partition=0)
+        p2.commit_transaction(60)
+        del p2
+        del p1
+        got = self.read_committed("eos-kill", 1)
+        self.assertEqual(got, [b"kept-%d" % k for k in range(3)])
+
 
 if __name__ == "__main__":
     import unittest
