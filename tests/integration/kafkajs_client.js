@@ -13,6 +13,9 @@
 //   node kafkajs_client.js BROKERS idempotent TOPIC N              an idempotent producer
 //        (idempotent: true: InitProducerId on connect, then sequence numbers) sends N messages
 //        to partition 0, acks=-1, one per send
+//   node kafkajs_client.js BROKERS txn TOPIC TXNID            a transactional producer
+//        (transactionalId TXNID) commits txn-c1-0..2, aborts txn-a-0..2, commits txn-c2-0..1,
+//        each message to partition 0; prints {"done": true}
 //   node kafkajs_client.js BROKERS consume TOPIC GROUP N            consumer in group GROUP
 //        (subscribed from the beginning) until N messages arrived; prints their values in
 //        arrival order per partition: {"partitions": {"0": ["v", ...]}, "count": N}
@@ -72,6 +75,26 @@ async function main(argv) {
           headers: { 'trace-id': `t${i}`, origin: 'kafkajs' } });
       const r = await p.send({ topic, messages, acks: -1, compression: CompressionTypes.GZIP });
       return r.map((x) => ({ partition: x.partition, errorCode: x.errorCode, baseOffset: x.baseOffset }));
+    } finally {
+      await p.disconnect();
+    }
+  }
+  if (op === 'txn') {
+    const p = kafka.producer({ transactionalId: arg, idempotent: true, maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner });
+    await p.connect();
+    try {
+      const rounds = [['txn-c1', 3, true], ['txn-a', 3, false], ['txn-c2', 2, true]];
+      for (const [prefix, n, commit] of rounds) {
+        const t = await p.transaction();
+        for (let i = 0; i < n; i++)
+          await t.send({ topic, messages: [{ value: `${prefix}-${i}`, partition: 0 }] });
+        if (commit)
+          await t.commit();
+        else
+          await t.abort();
+      }
+      return { done: true };
     } finally {
       await p.disconnect();
     }

@@ -6,7 +6,9 @@ producer id with epoch 0, and the same id again the next epoch; AddPartitionsToT
 check the producer id and epoch (an old epoch INVALID_PRODUCER_EPOCH before v2, PRODUCER_FENCED
 from v2), EndTxn answers once PrepareCommit is replicated; a second librdkafka producer with the
 same transactional.id fences the first (a fatal fenced error at its next transactional request);
-a broker that is not the coordinator answers NOT_COORDINATOR."""
+a broker that is not the coordinator answers NOT_COORDINATOR; librdkafka's and kafkajs' commits
+and aborts, of which a read_committed consumer sees the committed records only; the
+coordinator's broker killed -9 mid-transaction and a new producer with the same id recovering."""
 import os
 import struct
 import sys
@@ -15,6 +17,7 @@ import warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kbharness  # noqa: E402
 from samsatest.workdir import SharedFixtureTest  # noqa: E402
+from test_kb_kafkajs import kafkajs  # noqa: E402
 
 warnings.simplefilter("ignore")
 import confluent_kafka  # noqa: E402
@@ -240,6 +243,15 @@ class TxnCoordinatorTest(SharedFixtureTest):
         # read_uncommitted sees the aborted records too
         got = self.read_committed("eos", 2, "read_uncommitted")
         self.assertEqual(sum(1 for v in got if v.startswith(b"aborted-")), 3)
+
+    def test_4_kafkajs_commit_and_abort(self):
+        admin = AdminClient({"bootstrap.servers": self.bs})
+        for f in admin.create_topics([NewTopic("eos-js", 1, 3)]).values():
+            f.result(30)
+        self.cluster.wait_leaders("eos-js", 1)
+        self.assertEqual(kafkajs(self.bs, "txn", "eos-js", "js-txn"), {"done": True})
+        got = self.read_committed("eos-js", 1)
+        self.assertEqual(got, [b"txn-c1-%d" % i for i in range(3)] + [b"txn-c2-%d" % i for i in range(2)])
 
     def test_9_coordinator_killed_mid_transaction(self):
         # last: a broker is killed. The producer's open transaction is left to the new
