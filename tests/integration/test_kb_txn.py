@@ -8,7 +8,8 @@ from v2), EndTxn answers once PrepareCommit is replicated; a second librdkafka p
 same transactional.id fences the first (a fatal fenced error at its next transactional request);
 a broker that is not the coordinator answers NOT_COORDINATOR; librdkafka's and kafkajs' commits
 and aborts, of which a read_committed consumer sees the committed records only; the
-coordinator's broker killed -9 mid-transaction and a new producer with the same id recovering."""
+coordinator's broker killed -9 mid-transaction and a new producer with the same id recovering;
+a transaction open past its transaction.timeout.ms aborted by the coordinator."""
 import os
 import struct
 import sys
@@ -111,6 +112,8 @@ class TxnCoordinatorTest(SharedFixtureTest):
             "transaction.state.log.min.isr": "2",
             "offsets.topic.num.partitions": "3",
             "default.replication.factor": "3",
+            # timed-out transactions looked for twice a second (Kafka: every 10 s)
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms": "500",
         })
         cls.cluster.wait_brokers()
         cls.bs = cls.cluster.bootstrap
@@ -252,6 +255,33 @@ class TxnCoordinatorTest(SharedFixtureTest):
         self.assertEqual(kafkajs(self.bs, "txn", "eos-js", "js-txn"), {"done": True})
         got = self.read_committed("eos-js", 1)
         self.assertEqual(got, [b"txn-c1-%d" % i for i in range(3)] + [b"txn-c2-%d" % i for i in range(2)])
+
+    def test_5_timed_out_transaction_aborted(self):
+        admin = AdminClient({"bootstrap.servers": self.bs})
+        for f in admin.create_topics([NewTopic("eos-to", 1, 3)]).values():
+            f.result(30)
+        self.cluster.wait_leaders("eos-to", 1)
+        p = confluent_kafka.Producer({"bootstrap.servers": self.bs, "transactional.id": "rdk-timeout",
+                                      "transaction.timeout.ms": 3000, "message.timeout.ms": 3000,
+                                      "socket.timeout.ms": 2000})
+        p.init_transactions(60)
+        p.begin_transaction()
+        p.produce("eos-to", b"never-committed", partition=0)
+        p.flush(30)
+        plain = confluent_kafka.Producer({"bootstrap.servers": self.bs})
+        plain.produce("eos-to", b"after", partition=0)
+        plain.flush(30)
+        # the open transaction holds the LSO back until the coordinator aborts it at its timeout
+        got = {}
+
+        def aborted():
+            got["v"] = self.read_committed("eos-to", 1)
+            return got["v"] == [b"after"]
+        kbharness.wait_for(aborted, 30, "the timed-out transaction aborted: %s" % got)
+        # its producer was fenced by the abort's epoch bump
+        with self.assertRaises(confluent_kafka.KafkaException):
+            p.commit_transaction(30)
+        del p
 
     def test_9_coordinator_killed_mid_transaction(self):
         # last: a broker is killed. The producer's open transaction is left to the new
