@@ -311,6 +311,13 @@ void kb_groups_part_changed(struct broker *b, int32_t p)
 	}
 }
 
+void kb_groups_txn_marker(struct broker *b, int32_t p, int64_t pid, int16_t epoch, bool commit)
+{
+	struct kb_groups *g = b->groups;
+	if (g && g->gs && p >= 0 && p < g->nowned && g->owned[p])
+		kgroups_txn_end(g->gs, p, pid, epoch, commit, kb_now_ms());
+}
+
 void kb_groups_tick(struct broker *b, int64_t now)
 {
 	struct kb_groups *g = b->groups;

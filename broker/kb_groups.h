@@ -65,6 +65,9 @@ void kb_groups_part_changed(struct broker *b, int32_t p);
  * broker/api's kapi_produce_flushed): appends waiting for it complete. */
 struct klog;
 void kb_groups_flushed(struct broker *b, const struct klog *l, int64_t offset);
+/* The marker of producer pid's transaction (epoch, commit or abort) was written to offsets
+ * partition p here: its transactional offsets there are committed or dropped. */
+void kb_groups_txn_marker(struct broker *b, int32_t p, int64_t pid, int16_t epoch, bool commit);
 /* Time passes: the core's tick, and every partition's leadership checked again. */
 void kb_groups_tick(struct broker *b, int64_t now);
 

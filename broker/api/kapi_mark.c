@@ -12,6 +12,7 @@
 #include "kapi.h"
 #include "kapi_acl.h"
 #include "kb_broker.h"
+#include "kb_groups.h"
 #include "kerr.h"
 #include "kout.h"
 #include "kreplica.h"
@@ -153,6 +154,9 @@ int kapi_mark_write(struct broker *b, struct kreq *q, struct kout *o, struct kwa
 			for (int32_t k = 0; k < mt->n; k++, slot++) {
 				int16_t e = m->pre[slot] ? m->pre[slot] : krm_produce_result(m->pr, slot)->error;
 				pres[slot] = (struct kwmark_presult){ .index = mt->parts[k], .error = e };
+				/* the group coordinator's transactional offsets end with their marker */
+				if (e == KE_NONE && !strcmp(mt->name, KB_OFFSETS_TOPIC))
+					kb_groups_txn_marker(b, mt->parts[k], mk->producer_id, mk->producer_epoch, mk->commit);
 			}
 		}
 	}

@@ -15,6 +15,7 @@
 #include "kb_txns.h"
 #include "kerr.h"
 #include "kgplace.h"
+#include "kgroup.h"
 #include "kout.h"
 #include "ktxn.h"
 #include "kwait.h"
@@ -288,4 +289,79 @@ int kapi_txn_request(struct broker *b, struct kreq *q, struct kout *o, struct kw
 	free(tr);
 	free(pr);
 	return rc ? ERR_NOMEM : 0;
+}
+
+/* ---- TxnOffsetCommit ---- */
+
+int kapi_txn_offset_commit(struct broker *b, struct kreq *q, struct kout *o)
+{
+	struct kwtxn_req rq;
+	if (kwtxn_req_decode(&q->r, q->key, q->ver, &rq)) {
+		kwtxn_req_free(&rq);
+		return ERR_PROTO;
+	}
+	int32_t n = 0;
+	for (int32_t i = 0; i < rq.ntopics; i++)
+		n += rq.topics[i].n;
+	size_t sz = n > 0 ? (size_t)n : 1;
+	int16_t *errs = calloc(sz, sizeof(*errs));
+	struct kgroup_txoff *offs = calloc(sz, sizeof(*offs));
+	struct kwtxn_tresult *tr = calloc(rq.ntopics > 0 ? (size_t)rq.ntopics : 1, sizeof(*tr));
+	struct kwtxn_presult *pr = calloc(sz, sizeof(*pr));
+	int rc = ERR_NOMEM;
+	if (!errs || !offs || !tr || !pr)
+		goto out;
+	/* KafkaApis.handleTxnOffsetCommitRequest: WRITE on the transactional id, READ on the group,
+	 * READ on each topic */
+	int16_t all = KE_NONE;
+	if (!kapi_acl_ok(b, q, KACL_RT_TRANSACTIONAL_ID, rq.txn_id, KACL_OP_WRITE))
+		all = KE_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+	else if (!kapi_acl_ok(b, q, KACL_RT_GROUP, rq.group_id, KACL_OP_READ))
+		all = KE_GROUP_AUTHORIZATION_FAILED;
+	int32_t k = 0;
+	for (int32_t i = 0; i < rq.ntopics; i++) {
+		const struct kwtxn_topic *t = &rq.topics[i];
+		bool readable = !t->bad && kapi_acl_ok(b, q, KACL_RT_TOPIC, t->name, KACL_OP_READ);
+		for (int32_t j = 0; j < t->n; j++, k++) {
+			struct kb_topic *tp = NULL;
+			if (all)
+				errs[k] = all;
+			else if (!readable)
+				errs[k] = t->bad ? KE_UNKNOWN_TOPIC_OR_PARTITION : KE_TOPIC_AUTHORIZATION_FAILED;
+			else if (!kb_part_find(b, t->name, t->parts[j], &tp) || tp->deleting)
+				errs[k] = KE_UNKNOWN_TOPIC_OR_PARTITION;
+			offs[k] = (struct kgroup_txoff){ .topic = { (const uint8_t *)t->name, (int32_t)strlen(t->name) },
+							 .part = t->parts[j], .offset = t->offs[j].offset,
+							 .leader_epoch = t->offs[j].leader_epoch,
+							 .metadata = { t->offs[j].meta, t->offs[j].meta_len } };
+		}
+	}
+	if (!all) {
+		struct kgroups *gs = kb_groups_core(b);
+		struct kgw_str g = { (const uint8_t *)rq.group_id, (int32_t)strlen(rq.group_id) };
+		int16_t e = gs ? kgroups_txn_offsets(gs, g, rq.producer_id, rq.producer_epoch, offs, n, errs, kb_now_ms())
+			       : KE_COORDINATOR_NOT_AVAILABLE;
+		if (e == KE_INVALID_PRODUCER_EPOCH && q->ver >= 2)
+			e = KE_PRODUCER_FENCED;
+		for (int32_t i = 0; e && i < n; i++)
+			if (!errs[i])
+				errs[i] = e;
+	}
+	k = 0;
+	for (int32_t i = 0; i < rq.ntopics; i++) {
+		tr[i].name = rq.topics[i].name;
+		tr[i].n = rq.topics[i].n;
+		tr[i].parts = &pr[k];
+		for (int32_t j = 0; j < rq.topics[i].n; j++, k++)
+			pr[k] = (struct kwtxn_presult){ rq.topics[i].parts[j], errs[k] };
+	}
+	struct kwtxn_resp resp = { .throttle_ms = 0, .ntopics = rq.ntopics, .topics = tr };
+	rc = kwtxn_resp_encode(&o->w, q->key, q->ver, &resp) ? ERR_NOMEM : 0;
+out:
+	free(errs);
+	free(offs);
+	free(tr);
+	free(pr);
+	kwtxn_req_free(&rq);
+	return rc;
 }

@@ -11,7 +11,8 @@
  * versions before it existed (AddPartitionsToTxn, AddOffsetsToTxn and EndTxn v0-1,
  * InitProducerId v0-3), as Kafka does. An InitProducerId first makes sure the broker's producer
  * id block has an id left (claiming the next block, kb_pid) so that the core can take one at
- * once. The loop thread runs all of it.
+ * once. TxnOffsetCommit goes to the group coordinator (kgroup's transactional offsets). The
+ * loop thread runs all of it.
  */
 #ifndef SAMSA_KAPI_TXN_H
 #define SAMSA_KAPI_TXN_H
@@ -31,6 +32,11 @@ int kapi_txn_request(struct broker *b, struct kreq *q, struct kout *o, struct kw
  * decoded request rq, on later passes (w->priv is then this module's) with rq NULL. Returns as
  * an admin handler does. */
 int kapi_txn_init_pid(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, const struct kwpid_req *rq);
+/* TxnOffsetCommit (v0-2), answered at once: the group coordinator holds the offsets until the
+ * marker of the producer's transaction reaches the group's offsets partition (kapi_mark calls
+ * kb_groups_txn_marker). An API_KIND_NOW handler. */
+struct kout;
+int kapi_txn_offset_commit(struct broker *b, struct kreq *q, struct kout *o);
 /* The core's answer to token (kb_txns_reply_fn). */
 void kapi_txn_reply(struct broker *b, void *token, const struct ktxn_answer *a);
 

@@ -92,6 +92,14 @@ struct kg_offset {
 	int64_t expire_ts; /* -1: by retention */
 };
 
+/* An offset committed inside a transaction (TxnOffsetCommit): visible once the commit marker
+ * of its producer is written to the group's offsets partition, dropped at the abort marker. */
+struct kg_txoff {
+	int64_t pid;
+	int16_t epoch;
+	struct kg_offset o;
+};
+
 struct kg_group {
 	struct kg_group *hnext;
 	struct kg_s id;
@@ -110,6 +118,8 @@ struct kg_group {
 	struct kg_offset *offs;
 	int32_t n_offs, cap_offs;
 	int32_t pending_commits; /* commit appends under way */
+	struct kg_txoff *txoffs; /* TxnOffsetCommit's offsets, until their transaction ends */
+	int32_t n_txoffs, cap_txoffs;
 	/* PreparingRebalance */
 	int64_t join_deadline;
 	bool initial_delay;
@@ -1123,6 +1133,9 @@ static void kg_group_free(struct kgroups *gs, struct kg_group *g, int16_t err, b
 		kg_s_free(&g->pend[i].id);
 	free(g->pend);
 	kg_offsets_free(g);
+	for (int32_t i = 0; i < g->n_txoffs; i++)
+		kg_offset_clear(&g->txoffs[i].o);
+	free(g->txoffs);
 	kg_s_free(&g->id);
 	kg_s_free(&g->protocol_type);
 	kg_s_free(&g->protocol);
@@ -2731,4 +2744,113 @@ bool kgroups_offsets(const struct kgroups *gs, const char *gid,
 	for (int32_t i = 0; i < g->n_offs; i++)
 		fn(arg, kg_c(g->offs[i].topic), g->offs[i].part, g->offs[i].offset);
 	return true;
+}
+
+/* ---- transactional offsets (TxnOffsetCommit, KIP-98) ---- */
+
+int16_t kgroups_txn_offsets(struct kgroups *gs, const struct kgw_str group, int64_t pid, int16_t epoch,
+			    const struct kgroup_txoff *offs, int32_t n, int16_t *errs, int64_t now)
+{
+	int16_t err = kg_status(gs, group, true);
+	if (err)
+		return err;
+	struct kg_group *g = kg_find(gs, group);
+	if (!g && !(g = kg_group_add(gs, group, kg_partition_of(gs, group), now)))
+		return KE_COORDINATOR_NOT_AVAILABLE;
+	/* the producer's epoch: an older one than held is a zombie's; a newer one drops what an
+	 * older epoch left (its transaction was aborted by the fencing) */
+	int32_t kept = 0;
+	for (int32_t k = 0; k < g->n_txoffs; k++) {
+		struct kg_txoff *x = &g->txoffs[k];
+		if (x->pid == pid && x->epoch > epoch)
+			return KE_INVALID_PRODUCER_EPOCH;
+	}
+	for (int32_t k = 0; k < g->n_txoffs; k++) {
+		struct kg_txoff *x = &g->txoffs[k];
+		if (x->pid == pid && x->epoch < epoch)
+			kg_offset_clear(&x->o);
+		else
+			g->txoffs[kept++] = *x;
+	}
+	g->n_txoffs = kept;
+	for (int32_t i = 0; i < n; i++) {
+		const struct kgroup_txoff *t = &offs[i];
+		if (errs[i] != KE_NONE)
+			continue;
+		if (t->metadata.len > gs->conf.offset_metadata_max_bytes) {
+			errs[i] = KE_OFFSET_METADATA_TOO_LARGE;
+			continue;
+		}
+		/* a later commit of the same producer and partition replaces the earlier one */
+		struct kg_txoff *x = NULL;
+		for (int32_t k = 0; k < g->n_txoffs && !x; k++)
+			if (g->txoffs[k].pid == pid && g->txoffs[k].o.part == t->part && kg_eq(g->txoffs[k].o.topic, t->topic))
+				x = &g->txoffs[k];
+		if (x) {
+			kg_offset_clear(&x->o);
+		} else {
+			if (kg_grow((void **)&g->txoffs, &g->cap_txoffs, g->n_txoffs + 1, sizeof(*g->txoffs))) {
+				errs[i] = KE_COORDINATOR_NOT_AVAILABLE;
+				continue;
+			}
+			x = &g->txoffs[g->n_txoffs++];
+		}
+		memset(x, 0, sizeof(*x));
+		x->pid = pid;
+		x->epoch = epoch;
+		x->o.topic.len = x->o.meta.len = -1;
+		x->o.part = t->part;
+		x->o.offset = t->offset;
+		x->o.epoch = t->leader_epoch;
+		x->o.commit_ts = now;
+		x->o.expire_ts = -1;
+		if (kg_s_set(&x->o.topic, t->topic) ||
+		    kg_s_set(&x->o.meta, t->metadata.len >= 0 ? t->metadata : kgw_s(""))) {
+			kg_offset_clear(&x->o);
+			g->n_txoffs--;
+			errs[i] = KE_COORDINATOR_NOT_AVAILABLE;
+		}
+	}
+	return KE_NONE;
+}
+
+void kgroups_txn_end(struct kgroups *gs, int32_t p, int64_t pid, int16_t epoch, bool commit, int64_t now)
+{
+	if (!kg_p_ok(gs, p))
+		return;
+	for (size_t b = 0; b < gs->nb; b++)
+		for (struct kg_group *g = gs->buckets[b]; g; g = g->hnext) {
+			if (g->partition != p || !g->n_txoffs)
+				continue;
+			struct kg_recs rs = { 0 };
+			int32_t kept = 0, n = 0;
+			for (int32_t i = 0; i < g->n_txoffs; i++) {
+				struct kg_txoff *x = &g->txoffs[i];
+				if (x->pid != pid || x->epoch > epoch) { /* another producer's, or a later epoch's */
+					g->txoffs[kept++] = *x;
+					continue;
+				}
+				if (commit && x->epoch == epoch) { /* an older epoch's were a zombie's */
+					kg_recs_offset(&rs, g, &x->o);
+					if (kg_offset_put(g, &x->o) == 0)
+						n++;
+				}
+				kg_offset_clear(&x->o);
+			}
+			g->n_txoffs = kept;
+			if (!n) {
+				kg_recs_free(&rs);
+				continue;
+			}
+			/* visible now (the marker is written); stored as plain offset records too, so
+			 * that a reload finds them */
+			kg_log(gs, "group %s: %d offset(s) of producer %lld committed with its transaction", kg_c(g->id), n,
+			       (long long)pid);
+			struct kg_op *op = kg_op_new(KG_OP_TOMBS, g);
+			if (!op) {
+				kg_recs_free(&rs);
+				continue;
+			}
+			kg_append_recs(gs, op, &rs, now);
+		}
 }

@@ -176,6 +176,31 @@ void kgroups_list(struct kgroups *gs, const struct kgroup_ctx *x, int64_t now);
 void kgroups_delete(struct kgroups *gs, const struct kgroup_ctx *x, const struct kgw_delete_req *q, int64_t now);
 void kgroups_offset_delete(struct kgroups *gs, const struct kgroup_ctx *x, const struct kgw_odelete_req *q, int64_t now);
 
+/* ---- transactional offsets (TxnOffsetCommit) ---- */
+/* One offset of a TxnOffsetCommit (strings point into the caller's request). */
+struct kgroup_txoff {
+	struct kgw_str topic;
+	int32_t part;
+	int64_t offset;
+	int32_t leader_epoch;
+	struct kgw_str metadata; /* len -1: null */
+};
+/* Keeps offs[0..n) of producer pid at epoch for group (created if unknown, as a simple
+ * consumer's) until the end of its transaction, for the entries whose errs[i] is KE_NONE (a
+ * metadata too long gets OFFSET_METADATA_TOO_LARGE there); what an older epoch of pid left is
+ * dropped. Returns KE_NONE, or an error for all: the group's (NOT_COORDINATOR,
+ * COORDINATOR_LOAD_IN_PROGRESS, INVALID_GROUP_ID), INVALID_PRODUCER_EPOCH for an epoch older
+ * than one held. Nothing is written: the
+ * offsets are held in memory until the marker (not durable before it, unlike Kafka, which
+ * writes them as a transactional batch). */
+int16_t kgroups_txn_offsets(struct kgroups *gs, const struct kgw_str group, int64_t pid, int16_t epoch,
+			    const struct kgroup_txoff *offs, int32_t n, int16_t *errs, int64_t now);
+/* The marker of producer pid's transaction (at epoch) was written to offsets partition p: on
+ * commit its offsets of that epoch in p's groups become committed (visible at once, and
+ * appended as offset records), on abort they are dropped, and those of older epochs of pid (a
+ * zombie's) are dropped either way. */
+void kgroups_txn_end(struct kgroups *gs, int32_t p, int64_t pid, int16_t epoch, bool commit, int64_t now);
+
 /* An append the core asked for completed with Kafka error err (KE_NONE: replicated). */
 void kgroups_append_done(struct kgroups *gs, uint64_t id, int16_t err, int64_t now);
 /* Time passes: sessions expire, joins and rebalances complete at their deadlines, offsets

@@ -11,7 +11,10 @@
  * transactional and group ids are copied (at most KWIRE_MAX_STR bytes; a null one or one
  * holding a NUL is refused); a topic name longer than Kafka's 249 or holding a NUL is kept cut
  * and flagged (answered UNKNOWN_TOPIC_OR_PARTITION). Decoded requests own their strings.
- * Bytes after the fields are ignored. Pure functions, any thread.
+ * Bytes after the fields are ignored. TxnOffsetCommit (API 28, v0-2; v2 adds the committed
+ * leader epoch) is decoded here too for the group coordinator: a transactional id, a group id,
+ * the producer id and epoch, per topic and partition an offset and nullable metadata (at most
+ * KWIRE_MAX_STR bytes); its response has AddPartitionsToTxn's shape. Pure functions, any thread.
  */
 #ifndef SAMSA_KWTXN_H
 #define SAMSA_KWTXN_H
@@ -27,23 +30,33 @@ struct wbuf;
 #define KWTXN_API_ADD_PARTITIONS 24
 #define KWTXN_API_ADD_OFFSETS 25
 #define KWTXN_API_END 26
+#define KWTXN_API_TXN_OFFSET_COMMIT 28
 #define KWTXN_MAX_VERSION 2
+
+/* A partition's offset of TxnOffsetCommit. */
+struct kwtxn_poff {
+	int64_t offset;
+	int32_t leader_epoch; /* v2+; -1 otherwise */
+	uint8_t *meta;	      /* owned; NULL with meta_len -1: null */
+	int32_t meta_len;
+};
 
 struct kwtxn_topic {
 	char name[KWIRE_TOPIC_BUF];
 	bool bad; /* decoded: longer than the buffer, or a NUL inside */
 	int32_t n;
-	int32_t *parts;
+	int32_t *parts;		/* partition indexes */
+	struct kwtxn_poff *offs; /* TxnOffsetCommit: per partition (NULL otherwise) */
 };
 
-/* AddPartitionsToTxn, AddOffsetsToTxn and EndTxn in one: what each has. */
+/* AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and TxnOffsetCommit in one: what each has. */
 struct kwtxn_req {
 	char *txn_id; /* owned, NUL-terminated */
 	int64_t producer_id;
 	int16_t producer_epoch;
-	int32_t ntopics; /* AddPartitionsToTxn */
+	int32_t ntopics; /* AddPartitionsToTxn, TxnOffsetCommit */
 	struct kwtxn_topic *topics;
-	char *group_id; /* AddOffsetsToTxn: owned */
+	char *group_id; /* AddOffsetsToTxn, TxnOffsetCommit: owned */
 	bool commit;	/* EndTxn */
 };
 
@@ -55,7 +68,7 @@ void kwtxn_req_free(struct kwtxn_req *q);
  * api or version. */
 int kwtxn_req_encode(struct wbuf *w, int16_t api, int16_t ver, const struct kwtxn_req *q);
 
-/* AddPartitionsToTxn's answer: per topic of the request, per partition an error. */
+/* AddPartitionsToTxn's and TxnOffsetCommit's answer: per topic of the request, per partition an error. */
 struct kwtxn_presult {
 	int32_t index;
 	int16_t error;

@@ -1,6 +1,6 @@
 /*
- * Fuzz harness: AddPartitionsToTxn, AddOffsetsToTxn, EndTxn (broker/wire/kwtxn). Byte 0 picks
- * the API (mod 3) and byte 1 the version (mod 3); the rest is a request body. Any input must
+ * Fuzz harness: AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit (broker/wire/kwtxn).
+ * Byte 0 picks the API (mod 4: 24, 25, 26, 28) and byte 1 the version (mod 3); the rest is a request body. Any input must
  * decode or be refused, never crash, leak or read past the bytes; what decodes must keep the
  * decoder's promises (ids without a NUL) and encode to a body that decodes to the same request.
  * The same bytes are also read as a response body.
@@ -27,14 +27,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
-	int16_t api = (int16_t)(KWTXN_API_ADD_PARTITIONS + data[0] % 3);
+	static const int16_t apis[] = { KWTXN_API_ADD_PARTITIONS, KWTXN_API_ADD_OFFSETS, KWTXN_API_END,
+					KWTXN_API_TXN_OFFSET_COMMIT };
+	int16_t api = apis[data[0] % 4];
 	int16_t ver = (int16_t)(data[1] % (KWTXN_MAX_VERSION + 1));
 	struct rbuf r = rbuf_make(data + 2, size - 2);
 	struct kwtxn_req q, q2;
 	int rc = kwtxn_req_decode(&r, api, ver, &q);
 	FUZZ_NEED(rc == 0 || rc == ERR_PROTO || rc == ERR_NOMEM);
 	if (rc == 0) {
-		FUZZ_NEED(q.txn_id && (api != KWTXN_API_ADD_OFFSETS || q.group_id));
+		FUZZ_NEED(q.txn_id && ((api != KWTXN_API_ADD_OFFSETS && api != KWTXN_API_TXN_OFFSET_COMMIT) || q.group_id));
 		struct wbuf w;
 		wbuf_init(&w, 64u << 20);
 		FUZZ_NEED(kwtxn_req_encode(&w, api, ver, &q) == 0);
@@ -47,6 +49,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_NEED(!strcmp(q.topics[i].name, q2.topics[i].name) && q.topics[i].n == q2.topics[i].n);
 			FUZZ_NEED(!q.topics[i].n ||
 				  !memcmp(q.topics[i].parts, q2.topics[i].parts, (size_t)q.topics[i].n * 4));
+			FUZZ_NEED((q.topics[i].offs != NULL) == (api == KWTXN_API_TXN_OFFSET_COMMIT && q.topics[i].n > 0));
+			for (int32_t j = 0; q.topics[i].offs && j < q.topics[i].n; j++) {
+				const struct kwtxn_poff *a = &q.topics[i].offs[j], *b = &q2.topics[i].offs[j];
+				FUZZ_NEED(a->offset == b->offset && a->leader_epoch == b->leader_epoch &&
+					  a->meta_len == b->meta_len);
+				FUZZ_NEED(a->meta_len <= 0 || !memcmp(a->meta, b->meta, (size_t)a->meta_len));
+			}
 		}
 		kwtxn_req_free(&q2);
 		wbuf_free(&w);

@@ -1,7 +1,7 @@
 """Regenerates the seed corpus of the kwtxn harness (tests/fuzz/corpus/kwtxn): AddPartitionsToTxn,
 AddOffsetsToTxn and EndTxn request bodies written field by field from apache/kafka's
 {AddPartitionsToTxn,AddOffsetsToTxn,EndTxn}Request.json. Byte 0 is the API (0: 24, 1: 25,
-2: 26), byte 1 the version (0-2), the rest the body.
+2: 26, 3: 28 TxnOffsetCommit), byte 1 the version (0-2), the rest the body.
     /usr/bin/python3 tests/fuzz/make_corpus_kwtxn.py
 """
 import os
@@ -29,6 +29,11 @@ SEEDS = {
     "end_commit_v0": (2, 0, head(b"tx", 1000, 0) + bytes([1])),
     "end_abort_v1": (2, 1, head(b"tx", 1000, 4) + bytes([0])),
     "null_id": (2, 0, struct.pack(">hqh", -1, 1, 1) + bytes([1])),
+    "txn_offsets_v0": (3, 0, s16(b"tx") + s16(b"g") + struct.pack(">qh", 1000, 0) + struct.pack(">i", 1) + s16(b"t") +
+                       struct.pack(">i", 2) + struct.pack(">iq", 0, 42) + s16(b"meta") +
+                       struct.pack(">iqh", 1, 7, -1)),
+    "txn_offsets_v2": (3, 2, s16(b"tx") + s16(b"g") + struct.pack(">qh", 1000, 3) + struct.pack(">i", 1) + s16(b"t") +
+                       struct.pack(">i", 1) + struct.pack(">iqih", 0, 42, 5, 0)),
 }
 
 os.makedirs(out, exist_ok=True)

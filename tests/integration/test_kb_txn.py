@@ -283,6 +283,56 @@ class TxnCoordinatorTest(SharedFixtureTest):
             p.commit_transaction(30)
         del p
 
+    def test_6_offsets_committed_with_the_transaction(self):
+        # consume-transform-produce: the input's offsets go with the output's transaction
+        admin = AdminClient({"bootstrap.servers": self.bs})
+        for f in admin.create_topics([NewTopic("ctp-in", 1, 3), NewTopic("ctp-out", 1, 3)]).values():
+            f.result(30)
+        self.cluster.wait_leaders("ctp-in", 1)
+        self.cluster.wait_leaders("ctp-out", 1)
+        plain = confluent_kafka.Producer({"bootstrap.servers": self.bs})
+        for i in range(8):
+            plain.produce("ctp-in", b"in-%d" % i, partition=0)
+        plain.flush(30)
+        c = confluent_kafka.Consumer({"bootstrap.servers": self.bs, "group.id": "ctp-g",
+                                      "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        c.assign([confluent_kafka.TopicPartition("ctp-in", 0, 0)])
+        p = confluent_kafka.Producer({"bootstrap.servers": self.bs, "transactional.id": "rdk-ctp"})
+        p.init_transactions(60)
+
+        def committed():
+            return c.committed([confluent_kafka.TopicPartition("ctp-in", 0)], 30)[0].offset
+
+        def round(n, commit):
+            p.begin_transaction()
+            got = []
+            while len(got) < n:
+                m = c.poll(5)
+                self.assertIsNotNone(m, "input")
+                self.assertIsNone(m.error())
+                got.append(m)
+                p.produce("ctp-out", m.value().replace(b"in", b"out"), partition=0)
+            p.send_offsets_to_transaction([confluent_kafka.TopicPartition("ctp-in", 0, got[-1].offset() + 1)],
+                                          c.consumer_group_metadata(), 30)
+            if commit:
+                p.commit_transaction(60)
+            else:
+                p.abort_transaction(60)
+        round(5, True)
+        # visible once the commit marker reaches the group's offsets partition, just after
+        # commit_transaction returns (Kafka's OffsetFetch answers UNSTABLE_OFFSET_COMMIT meanwhile)
+        kbharness.wait_for(lambda: committed() == 5, 30, "the transaction's offsets committed")
+        round(3, False)
+        # a next transaction starts only once the abort completed (its markers written)
+        p.begin_transaction()
+        p.produce("ctp-out", b"unrelated", partition=0)
+        p.commit_transaction(60)
+        self.assertEqual(committed(), 5)  # the aborted transaction's offsets were dropped
+        c.close()
+        del p
+        got = self.read_committed("ctp-out", 1)
+        self.assertEqual(got, [b"out-%d" % i for i in range(5)] + [b"unrelated"])
+
     def test_9_coordinator_killed_mid_transaction(self):
         # last: a broker is killed. The producer's open transaction is left to the new
         # coordinator (which loads Ongoing from __transaction_state); a new producer with the same

@@ -39,7 +39,7 @@ static const struct {
 	{ 27, 0, 1 },
 	/* the transaction coordinator: AddPartitionsToTxn, AddOffsetsToTxn, EndTxn up to their last
 	 * non-flexible versions (kwtxn) */
-	{ 24, 0, 2 }, { 25, 0, 2 }, { 26, 0, 2 },
+	{ 24, 0, 2 }, { 25, 0, 2 }, { 26, 0, 2 }, { 28, 0, 2 }, /* and TxnOffsetCommit */
 };
 #define NSERVED (sizeof(served) / sizeof(served[0]))
 

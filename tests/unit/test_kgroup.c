@@ -881,6 +881,55 @@ static void count_offset(void *arg, const char *topic, int32_t part, int64_t off
 	offsets_seen++;
 }
 
+/* TxnOffsetCommit's offsets: held until the marker (commit: visible and appended; abort:
+ * dropped); an older epoch refused, a newer one drops what the older left; only the marker's
+ * epoch commits. */
+START_TEST(test_txn_offsets)
+{
+	struct kgroup_txoff o = { kgw_s("t"), 0, 42, -1, { NULL, -1 } };
+	int16_t err = KE_NONE;
+	int32_t p = kgplace_partition((const uint8_t *)"tg", 2, NP);
+	CORE(ck_assert_int_eq(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 1, &o, 1, &err, F.now), KE_NONE));
+	ck_assert_int_eq(err, KE_NONE);
+	int16_t e2;
+	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), -1); /* not before the marker */
+	int apps = F.napps;
+	CORE(kgroups_txn_end(F.gs, p, 7, 1, true, F.now));
+	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), 42);
+	ck_assert_int_eq(F.napps, apps + 1); /* stored too */
+	complete(apps, KE_NONE);
+	/* an aborted one is dropped */
+	o.offset = 50;
+	err = KE_NONE;
+	CORE(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 1, &o, 1, &err, F.now));
+	CORE(kgroups_txn_end(F.gs, p, 7, 1, false, F.now));
+	CORE(kgroups_txn_end(F.gs, p, 7, 1, true, F.now));
+	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), 42);
+	/* epochs: a zombie's older epoch refused; the marker's epoch only commits */
+	o.offset = 60;
+	err = KE_NONE;
+	CORE(ck_assert_int_eq(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 3, &o, 1, &err, F.now), KE_NONE));
+	err = KE_NONE;
+	CORE(ck_assert_int_eq(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 2, &o, 1, &err, F.now),
+			      KE_INVALID_PRODUCER_EPOCH));
+	CORE(kgroups_txn_end(F.gs, p, 7, 2, true, F.now));
+	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), 42);
+	CORE(kgroups_txn_end(F.gs, p, 7, 3, true, F.now));
+	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), 60);
+	complete(F.napps - 1, KE_NONE);
+	/* metadata over the bound, and a partition not coordinated here */
+	char big[5000];
+	memset(big, 'm', sizeof(big));
+	struct kgroup_txoff ob = { kgw_s("t"), 1, 1, -1, { (const uint8_t *)big, (int32_t)sizeof(big) } };
+	err = KE_NONE;
+	CORE(kgroups_txn_offsets(F.gs, kgw_s("tg"), 8, 0, &ob, 1, &err, F.now));
+	ck_assert_int_eq(err, KE_OFFSET_METADATA_TOO_LARGE);
+	kgroups_unload(F.gs, p);
+	err = KE_NONE;
+	CORE(ck_assert_int_eq(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 3, &o, 1, &err, F.now), KE_NOT_COORDINATOR));
+}
+END_TEST
+
 START_TEST(test_commit_errors)
 {
 	char m1[128], m2[128];
@@ -1602,6 +1651,7 @@ static Suite *kgroup_suite(void)
 	tcase_add_test(tc, test_initial_delay);
 	tcase_add_test(tc, test_rebalance_timeout_removes);
 	tcase_add_test(tc, test_commit_fetch);
+	tcase_add_test(tc, test_txn_offsets);
 	tcase_add_test(tc, test_commit_errors);
 	tcase_add_test(tc, test_delete_groups);
 	tcase_add_test(tc, test_offset_delete_subscribed);

@@ -133,6 +133,62 @@ START_TEST(test_responses)
 }
 END_TEST
 
+/* TxnOffsetCommit v2: "tx", group "g", pid 7, epoch 2, topic "t" [0 at 42, epoch 5, "m"; 1 at 9,
+ * epoch -1, null] */
+static const uint8_t txn_offs[] = { 0, 2, 't', 'x', 0, 1, 'g', 0, 0, 0, 0, 0, 0, 0, 7, 0, 2, 0, 0, 0, 1,
+				    0, 1, 't', 0, 0, 0, 2,
+				    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0, 0, 5, 0, 1, 'm',
+				    0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+START_TEST(test_txn_offset_commit)
+{
+	struct rbuf r = rbuf_make(txn_offs, sizeof(txn_offs));
+	struct kwtxn_req q;
+	ck_assert_int_eq(kwtxn_req_decode(&r, KWTXN_API_TXN_OFFSET_COMMIT, 2, &q), 0);
+	ck_assert_uint_eq(rbuf_left(&r), 0);
+	ck_assert_str_eq(q.txn_id, "tx");
+	ck_assert_str_eq(q.group_id, "g");
+	ck_assert_int_eq(q.producer_id, 7);
+	ck_assert_int_eq(q.producer_epoch, 2);
+	ck_assert_int_eq(q.ntopics, 1);
+	ck_assert_int_eq(q.topics[0].n, 2);
+	ck_assert_int_eq(q.topics[0].offs[0].offset, 42);
+	ck_assert_int_eq(q.topics[0].offs[0].leader_epoch, 5);
+	ck_assert_int_eq(q.topics[0].offs[0].meta_len, 1);
+	ck_assert_int_eq(q.topics[0].offs[1].offset, 9);
+	ck_assert_int_eq(q.topics[0].offs[1].meta_len, -1);
+	ck_assert_ptr_null(q.topics[0].offs[1].meta);
+	struct wbuf w;
+	wbuf_init(&w, 4096);
+	ck_assert_int_eq(kwtxn_req_encode(&w, KWTXN_API_TXN_OFFSET_COMMIT, 2, &q), 0);
+	ck_assert_uint_eq(w.len, sizeof(txn_offs));
+	ck_assert(!memcmp(w.p, txn_offs, w.len));
+	/* v0-1 have no leader epoch: 4 bytes fewer per partition */
+	wbuf_reset(&w);
+	ck_assert_int_eq(kwtxn_req_encode(&w, KWTXN_API_TXN_OFFSET_COMMIT, 1, &q), 0);
+	ck_assert_uint_eq(w.len, sizeof(txn_offs) - 8);
+	struct kwtxn_req q1;
+	r = rbuf_make(w.p, w.len);
+	ck_assert_int_eq(kwtxn_req_decode(&r, KWTXN_API_TXN_OFFSET_COMMIT, 1, &q1), 0);
+	ck_assert_int_eq(q1.topics[0].offs[0].leader_epoch, -1);
+	ck_assert_int_eq(q1.topics[0].offs[0].offset, 42);
+	kwtxn_req_free(&q1);
+	wbuf_free(&w);
+	kwtxn_req_free(&q);
+	for (size_t k = 0; k < sizeof(txn_offs); k++) {
+		r = rbuf_make(txn_offs, k);
+		ck_assert_int_eq(kwtxn_req_decode(&r, KWTXN_API_TXN_OFFSET_COMMIT, 2, &q), ERR_PROTO);
+		kwtxn_req_free(&q);
+	}
+	uint8_t b[sizeof(txn_offs)];
+	memcpy(b, txn_offs, sizeof(b));
+	b[24] = 0x7f; /* a partition count far past the bytes left */
+	r = rbuf_make(b, sizeof(b));
+	ck_assert_int_eq(kwtxn_req_decode(&r, KWTXN_API_TXN_OFFSET_COMMIT, 2, &q), ERR_PROTO);
+	kwtxn_req_free(&q);
+}
+END_TEST
+
 static Suite *kwtxn_suite(void)
 {
 	Suite *s = suite_create("kwtxn");
@@ -140,6 +196,7 @@ static Suite *kwtxn_suite(void)
 	tcase_add_test(tc, test_add_partitions);
 	tcase_add_test(tc, test_add_offsets_and_end);
 	tcase_add_test(tc, test_responses);
+	tcase_add_test(tc, test_txn_offset_commit);
 	suite_add_tcase(s, tc);
 	return s;
 }
