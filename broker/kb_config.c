@@ -90,6 +90,8 @@ static const struct cfg_def kb_config_defs[] = {
 	{ "transaction.state.log.segment.bytes", CFG_INT, 14, INT32_MAX, "104857600", KB_OFF(transaction_state_log_segment_bytes), 0, "__transaction_state segment.bytes (at its creation)" },
 	{ "transaction.max.timeout.ms", CFG_INT, 1, INT32_MAX, "900000", KB_OFF(transaction_max_timeout_ms), 0, "the longest transaction.timeout.ms a producer may ask" },
 	{ "transaction.abort.timed.out.transaction.cleanup.interval.ms", CFG_INT, 1, INT32_MAX, "10000", KB_OFF(transaction_abort_timed_out_transaction_cleanup_interval_ms), 0, "how often transactions past their timeout are looked for (and aborted)" },
+	{ "transactional.id.expiration.ms", CFG_INT, 1, INT32_MAX, "604800000", KB_OFF(transactional_id_expiration_ms), 0, "a transactional id without a transaction for this long is removed" },
+	{ "transaction.remove.expired.transaction.cleanup.interval.ms", CFG_INT, 1, INT32_MAX, "3600000", KB_OFF(transaction_remove_expired_transaction_cleanup_interval_ms), 0, "how often expired transactional ids are looked for" },
 	{ "offsets.topic.num.partitions", CFG_INT, 1, 100000, "50", KB_OFF(offsets_topic_num_partitions), 0, "__consumer_offsets partitions (at its creation)" },
 	{ "offsets.topic.segment.bytes", CFG_INT, 14, INT32_MAX, "104857600", KB_OFF(offsets_topic_segment_bytes), 0, "__consumer_offsets segment.bytes (at its creation)" },
 	{ "offsets.commit.timeout.ms", CFG_INT, 1, INT32_MAX, "5000", KB_OFF(offsets_commit_timeout_ms), 0, "an offset commit waits this long for its replicas" },

@@ -69,6 +69,8 @@ struct kb_config {
 	int32_t transaction_state_log_segment_bytes;
 	int32_t transaction_max_timeout_ms;
 	int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms;
+	int32_t transactional_id_expiration_ms;
+	int32_t transaction_remove_expired_transaction_cleanup_interval_ms;
 	int32_t offsets_topic_num_partitions;
 	int32_t offsets_topic_segment_bytes;
 	int32_t offsets_commit_timeout_ms;

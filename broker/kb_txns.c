@@ -368,6 +368,8 @@ static int kb_txns_core_new(struct kb_txns *t, int32_t nparts)
 		.state_partitions = nparts,
 		.max_timeout_ms = c->transaction_max_timeout_ms,
 		.abort_check_ms = c->transaction_abort_timed_out_transaction_cleanup_interval_ms,
+		.id_expiration_ms = c->transactional_id_expiration_ms,
+		.expire_check_ms = c->transaction_remove_expired_transaction_cleanup_interval_ms,
 	};
 	struct ktxns *ts = ktxns_new(&conf, &kb_txns_ops, t);
 	if (!ts)

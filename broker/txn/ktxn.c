@@ -39,6 +39,7 @@ enum ktxn_write {
 	KTXN_W_PREPARE,	    /* EndTxn: answer NONE, then the markers */
 	KTXN_W_FENCE_ABORT, /* the coordinator's own abort (fence, timeout): the markers */
 	KTXN_W_COMPLETE,    /* after the markers: nothing */
+	KTXN_W_EXPIRE,	    /* the tombstone of an expired id: Dead, then forgotten */
 };
 
 struct ktxn {
@@ -70,6 +71,7 @@ struct ktxns {
 	int32_t *coord_epoch;	 /* [conf.state_partitions] */
 	uint64_t next_id;
 	int64_t last_abort_check;
+	int64_t last_expire_check;
 };
 
 /* ---- metadata ---- */
@@ -315,13 +317,15 @@ static int16_t ktxn_write(struct ktxns *ts, struct ktxn *t, struct ktxn_meta *to
 				   .ntopics = to->state == KTXNSTATE_EMPTY ? -1 : to->ntopics,
 				   .topics = to->topics, .last_update_ms = to->update_ms, .start_ms = to->start_ms };
 	int16_t err = KE_NONE;
+	bool tomb = what == KTXN_W_EXPIRE;
 	ktxnrec_key_encode(&kw, (const uint8_t *)t->id, t->idlen);
-	ktxnrec_value_encode(&vw, &v);
+	if (!tomb)
+		ktxnrec_value_encode(&vw, &v);
 	if (kw.err || vw.err) {
 		err = KE_UNKNOWN_SERVER_ERROR;
 	} else {
 		uint64_t id = ++ts->next_id;
-		err = ts->ops.append(ts->arg, t->part, kw.p, kw.len, vw.p, vw.len, id);
+		err = ts->ops.append(ts->arg, t->part, kw.p, kw.len, tomb ? NULL : vw.p, tomb ? 0 : vw.len, id);
 		if (err == KE_NONE) {
 			t->writing = true;
 			t->write_id = id;
@@ -704,7 +708,7 @@ void ktxns_append_done(struct ktxns *ts, uint64_t id, int16_t err, int64_t now)
 	static const char *const whys[] = {
 		[KTXN_W_INIT] = "InitProducerId", [KTXN_W_ADD] = "partitions added",
 		[KTXN_W_PREPARE] = "EndTxn",	   [KTXN_W_FENCE_ABORT] = "abort by the coordinator",
-		[KTXN_W_COMPLETE] = "markers written",
+		[KTXN_W_COMPLETE] = "markers written",	   [KTXN_W_EXPIRE] = "transactional.id.expiration.ms passed",
 	};
 	enum ktxnstate s = t->m.state;
 	ktxnstate_set(&s, t->to.state, t->id, whys[t->what], ktxns_log, ts);
@@ -726,6 +730,9 @@ void ktxns_append_done(struct ktxns *ts, uint64_t id, int16_t err, int64_t now)
 		ktxn_markers(ts, t, now);
 		break;
 	case KTXN_W_COMPLETE:
+		break;
+	case KTXN_W_EXPIRE: /* its tombstone is replicated: forgotten */
+		ktxn_drop(ts, t, KE_NOT_COORDINATOR);
 		break;
 	}
 }
@@ -757,6 +764,9 @@ void ktxns_tick(struct ktxns *ts, int64_t now)
 	bool check = now - ts->last_abort_check >= ts->conf.abort_check_ms;
 	if (check)
 		ts->last_abort_check = now;
+	bool expire = ts->conf.id_expiration_ms > 0 && now - ts->last_expire_check >= ts->conf.expire_check_ms;
+	if (expire)
+		ts->last_expire_check = now;
 	struct ktxn *t;
 	LIST_FOREACH(t, &ts->txns, link) {
 		if (ts->parts[t->part] != KTXN_P_OWNED || t->writing || t->marking)
@@ -768,6 +778,17 @@ void ktxns_tick(struct ktxns *ts, int64_t now)
 		else if (check && t->m.state == KTXNSTATE_ONGOING && t->m.start_ms >= 0 &&
 			 now - t->m.start_ms > t->m.timeout_ms)
 			ktxn_fence_abort(ts, t, "transaction timed out", now);
+		else if (expire && t->m.pid >= 0 &&
+			 (t->m.state == KTXNSTATE_EMPTY || t->m.state == KTXNSTATE_COMPLETE_COMMIT ||
+			  t->m.state == KTXNSTATE_COMPLETE_ABORT) &&
+			 now - t->m.update_ms > ts->conf.id_expiration_ms) {
+			struct ktxn_meta to;
+			if (ktxn_meta_copy(&to, &t->m) == 0) {
+				ktxn_meta_free(&to);
+				to.state = KTXNSTATE_DEAD;
+				ktxn_write(ts, t, &to, KTXN_W_EXPIRE, NULL, now);
+			}
+		}
 	}
 }
 

@@ -38,10 +38,12 @@
  *    Empty, INVALID_TXN_STATE;
  *  - an Ongoing transaction older than its timeout is fenced and aborted as above (checked on
  *    the tick every abort_check_ms);
+ *  - an id in Empty, CompleteCommit or CompleteAbort not updated for id_expiration_ms is
+ *    removed (checked every expire_check_ms): a tombstone is written, then it is Dead and
+ *    forgotten, as Kafka's removeExpiredTransactionalIds;
  *  - loading a partition replays its records (the last of each id wins, a tombstone removes
  *    it); ids left in PrepareCommit / PrepareAbort get their markers sent again, then their
  *    Complete state written, as Kafka's coordinator does after a failover.
- * Not yet: transactional.id.expiration.ms (ids are never expired), TxnOffsetCommit.
  *
  * Threads: all of it runs on the broker's loop thread. Strings in requests are copied when
  * kept.
@@ -62,6 +64,8 @@ struct ktxns_conf {
 	int32_t state_partitions; /* transaction.state.log.num.partitions (50) */
 	int32_t max_timeout_ms;	  /* transaction.max.timeout.ms (900000) */
 	int32_t abort_check_ms;	  /* transaction.abort.timed.out.transaction.cleanup.interval.ms (10000) */
+	int64_t id_expiration_ms; /* transactional.id.expiration.ms (604800000) */
+	int32_t expire_check_ms;  /* transaction.remove.expired.transaction.cleanup.interval.ms (3600000) */
 };
 
 /* What a request is answered: an error, and for InitProducerId the producer id and epoch. */

@@ -6,7 +6,8 @@
  * producer fencing the first while a transaction is open (CONCURRENT_TRANSACTIONS, the old
  * epoch PRODUCER_FENCED at once, the abort's markers, the next epoch once it completed); a
  * transaction timing out; a failed write changing nothing; a loaded PrepareCommit sending its
- * markers again; the timeout bound; the KIP-360 checks.
+ * markers again; the timeout bound; the KIP-360 checks; an idle id expiring (a tombstone, then
+ * forgotten).
  */
 #include "ktxn.h"
 
@@ -31,6 +32,7 @@ struct fake {
 	uint8_t key[256], value[4096];
 	size_t klen, vlen;
 	int16_t append_err; /* answered at once */
+	bool tombstone; /* the last append was one */
 	int markers;
 	uint64_t mark_id;
 	bool mark_commit;
@@ -56,9 +58,11 @@ static int16_t f_append(void *arg, int32_t part, const uint8_t *key, size_t klen
 	f->appends++;
 	f->append_id = id;
 	f->append_part = part;
-	ck_assert(klen <= sizeof(f->key) && value && vlen <= sizeof(f->value));
+	ck_assert(klen <= sizeof(f->key) && vlen <= sizeof(f->value));
 	memcpy(f->key, key, klen);
-	memcpy(f->value, value, vlen);
+	f->tombstone = !value;
+	if (value)
+		memcpy(f->value, value, vlen);
 	f->klen = klen;
 	f->vlen = vlen;
 	return KE_NONE;
@@ -90,7 +94,8 @@ static struct ktxns *mk(struct fake *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->next_pid = 1000;
-	struct ktxns_conf c = { .state_partitions = NPARTS, .max_timeout_ms = 900000, .abort_check_ms = 100 };
+	struct ktxns_conf c = { .state_partitions = NPARTS, .max_timeout_ms = 900000, .abort_check_ms = 100,
+				.id_expiration_ms = 100000, .expire_check_ms = 1000 };
 	struct ktxns *ts = ktxns_new(&c, &ops, f);
 	ck_assert_ptr_nonnull(ts);
 	return ts;
@@ -400,6 +405,32 @@ START_TEST(test_load_resumes_markers)
 }
 END_TEST
 
+START_TEST(test_expiration)
+{
+	struct fake f;
+	struct ktxns *ts = mk(&f);
+	own(ts, "t1");
+	struct ktxn_answer a = init_ok(ts, &f, "t1", 0);
+	int n = f.appends;
+	ktxns_tick(ts, 50000);
+	ck_assert_int_eq(f.appends, n); /* not idle for id_expiration_ms yet */
+	ktxns_tick(ts, 102000);
+	ck_assert_int_eq(f.appends, n + 1);
+	ck_assert(f.tombstone);
+	/* while the tombstone is written the id is busy */
+	ktxns_init_pid(ts, &tok[0], ID("t1"), 60000, -1, -1, 4, 102001);
+	ck_assert_int_eq(f.last.error, KE_CONCURRENT_TRANSACTIONS);
+	ktxns_append_done(ts, f.append_id, KE_NONE, 102002);
+	struct ktxn_info in;
+	ck_assert(!ktxns_info(ts, "t1", &in)); /* forgotten */
+	/* a new producer of the id starts from scratch: a new producer id */
+	struct ktxn_answer b = init_ok(ts, &f, "t1", 102003);
+	ck_assert_int_ne(b.producer_id, a.producer_id);
+	ck_assert_int_eq(b.producer_epoch, 0);
+	ktxns_free(ts);
+}
+END_TEST
+
 static Suite *ktxn_suite(void)
 {
 	Suite *s = suite_create("ktxn");
@@ -410,6 +441,7 @@ static Suite *ktxn_suite(void)
 	tcase_add_test(tc, test_timeout_aborts);
 	tcase_add_test(tc, test_failed_write_changes_nothing);
 	tcase_add_test(tc, test_load_resumes_markers);
+	tcase_add_test(tc, test_expiration);
 	suite_add_tcase(s, tc);
 	return s;
 }
