@@ -2284,6 +2284,15 @@ static void kg_ofetch_part(struct kgw_ofetch_part *p, int32_t part, const struct
 	p->error = err;
 }
 
+/* Whether a transaction holds an offset of topic-part for g (KIP-447's "pending"). */
+static bool kg_txoff_pending(const struct kg_group *g, struct kgw_str topic, int32_t part)
+{
+	for (int32_t i = 0; g && i < g->n_txoffs; i++)
+		if (g->txoffs[i].o.part == part && kg_eq(g->txoffs[i].o.topic, topic))
+			return true;
+	return false;
+}
+
 void kgroups_offset_fetch(struct kgroups *gs, const struct kgroup_ctx *x, const struct kgw_ofetch_req *q, int64_t now)
 {
 	(void)now;
@@ -2313,8 +2322,13 @@ void kgroups_offset_fetch(struct kgroups *gs, const struct kgroup_ctx *x, const 
 			bool visible = kg_allowed(x, KGROUP_CHECK_TOPIC_DESCRIBE, ft->name);
 			for (int32_t i = 0; i < ft->n_parts; i++) {
 				int32_t k = g && visible ? kg_offset_idx(g, ft->name, ft->parts[i]) : -1;
-				kg_ofetch_part(&ts[t].parts[i], ft->parts[i], k >= 0 ? &g->offs[k] : NULL,
-					       visible ? err : KE_TOPIC_AUTHORIZATION_FAILED);
+				/* require_stable (v7, KIP-447): an offset a transaction still holds is
+				 * UNSTABLE_OFFSET_COMMIT, so that the consumer retries once it ended */
+				if (visible && !err && q->require_stable && kg_txoff_pending(g, ft->name, ft->parts[i]))
+					kg_ofetch_part(&ts[t].parts[i], ft->parts[i], NULL, KE_UNSTABLE_OFFSET_COMMIT);
+				else
+					kg_ofetch_part(&ts[t].parts[i], ft->parts[i], k >= 0 ? &g->offs[k] : NULL,
+						       visible ? err : KE_TOPIC_AUTHORIZATION_FAILED);
 			}
 		}
 		goto send;
@@ -2344,8 +2358,11 @@ void kgroups_offset_fetch(struct kgroups *gs, const struct kgroup_ctx *x, const 
 			if (!t->parts)
 				goto nomem;
 			t->n_parts = j - i;
-			for (int32_t k = i; k < j; k++)
-				kg_ofetch_part(&t->parts[k - i], sorted[k]->part, sorted[k], KE_NONE);
+			for (int32_t k = i; k < j; k++) {
+				bool pending = q->require_stable && kg_txoff_pending(g, t->name, sorted[k]->part);
+				kg_ofetch_part(&t->parts[k - i], sorted[k]->part, pending ? NULL : sorted[k],
+					       pending ? KE_UNSTABLE_OFFSET_COMMIT : KE_NONE);
+			}
 			i = j;
 		}
 	}

@@ -893,6 +893,18 @@ START_TEST(test_txn_offsets)
 	ck_assert_int_eq(err, KE_NONE);
 	int16_t e2;
 	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), -1); /* not before the marker */
+	/* OffsetFetch v7 with require_stable: UNSTABLE_OFFSET_COMMIT while a transaction holds it */
+	struct kgroup_ctx x7 = ctx(7, "c");
+	int32_t parts0[1] = { 0 };
+	struct kgw_fetch_topic ft = { kgw_s("t"), 1, parts0 };
+	struct kgw_ofetch_req q7 = { kgw_s("tg"), 1, &ft, true };
+	CORE(kgroups_offset_fetch(F.gs, &x7, &q7, F.now));
+	int t7 = tok(&x7);
+	ck_assert(answered(t7));
+	struct kgw_ofetch_resp r7;
+	char eb[256];
+	ck_assert_int_eq(kgw_ofetch_resp_decode(F.reps[t7].body, F.reps[t7].len, 7, &r7, &F.arena, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(r7.topics[0].parts[0].error, KE_UNSTABLE_OFFSET_COMMIT);
 	int apps = F.napps;
 	CORE(kgroups_txn_end(F.gs, p, 7, 1, true, F.now));
 	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), 42);
