@@ -26,6 +26,14 @@ int64_t kb_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int kb_topic_unclean(const struct kb_topic *t)
+{
+	for (int32_t i = 0; i < t->nconf; i++)
+		if (!strcmp(t->conf[i].name, "unclean.leader.election.enable"))
+			return !strcmp(t->conf[i].value, "true");
+	return -1;
+}
+
 struct kb_topic *kb_topic_find(struct broker *b, const char *name)
 {
 	struct kb_topic *t;

@@ -13,6 +13,7 @@
 #include "kerr.h"
 #include "klog.h"
 #include "kname.h"
+#include "krec.h"
 #include "kznode.h"
 #include "kreplica.h"
 
@@ -30,10 +31,9 @@ struct kb_groups;
 struct kb_txns;
 struct kb_acl;
 struct kb_pid;
-struct kctrl;
+struct kcontroller;
 struct kb_shutdown;
 struct kctl_srv;
-struct kctl_ctrl;
 struct kb_events;
 struct kb_page;
 struct kconn;	  /* api/kconn */
@@ -50,18 +50,6 @@ struct wbuf;
 #define KB_TOPIC_MAX KNAME_TOPIC_MAX
 #define KB_MAX_PARTITIONS 100000 /* per topic, bounding what one admin request can allocate */
 
-
-/* One partition as the coordinator describes it, and its local log if this broker is a replica. */
-struct kb_part {
-	int32_t id;
-	int32_t leader; /* -1: none */
-	int32_t leader_epoch;
-	int32_t ctrl_epoch;
-	int32_t state_version; /* znode version of .../state, -1 when there is none yet */
-	int32_t nrep, nisr;
-	int32_t *replicas;
-	int32_t *isr; /* as stored in the state znode */
-};
 
 /* A topic config override (from /config/topics/<t>). */
 struct kb_tconf {
@@ -84,19 +72,6 @@ struct kb_topic {
 	/* kb_metrics' counters of this topic (BrokerTopicMetrics): records and bytes appended as
 	 * leader, record bytes sent to consumers */
 	uint64_t m_msgs_in, m_bytes_in, m_bytes_out;
-};
-
-#define KB_CTL_GRACE_MAX 64 /* brokers in a registration grace at once (more: no grace) */
-
-struct kb_node {
-	int32_t id;
-	char host[256]; /* host and port of its inter-broker listener (fetchers, control) */
-	int32_t port;
-	char *rack;
-	int32_t control_port; /* its control-plane listener (CONTROL_PLANE endpoint), -1: none */
-	int64_t epoch;	      /* KIP-380 broker epoch: czxid of its /brokers/ids/<id> */
-	int n_eps;	      /* every listener it registered (Metadata answers by listener name) */
-	struct kznode_endpoint eps[KZNODE_MAX_ENDPOINTS];
 };
 
 /* One client listener of this broker (api/klisten): the config entry, where clients are told to
@@ -136,24 +111,10 @@ struct broker {
 	struct kb_node *nodes; /* live brokers (from /brokers/ids) */
 	int32_t nnodes;
 	char cluster_id[64];
-	int32_t controller_id;
-	int32_t controller_epoch;
-	int32_t controller_epoch_version;
-	bool is_controller;
-	struct kctrl *ctrl; /* the controller's decisions while this broker holds /controller */
-	struct event *rebalance;	 /* the controller's auto.leader.rebalance.enable check */
-	/* while controller: brokers whose registration went away while their control-plane
-	 * connection answers (kcontroller's registration grace), and when each grace ends */
-	struct kb_ctl_grace {
-		int32_t id;
-		int64_t until_ms;
-	} ctl_grace[KB_CTL_GRACE_MAX];
-	int32_t n_ctl_grace;
-	struct event *ctl_grace_timer;
+	struct kcontroller *kc; /* the controller role (controller/kcontroller), made by kb_cluster_start */
 	struct event *register_retry;	 /* kb_zkmeta: registering again in a second */
 	struct kb_shutdown *shut;	 /* a controlled shutdown in progress */
 	struct kctl_srv *ctl_srv;	 /* our control-plane listener (the controller's requests) */
-	struct kctl_ctrl *ctl;		 /* while controller: the channel to every broker */
 	struct kctl_probe *ctl_probe;	 /* is the controller whose connection broke still there? */
 	struct kb_metrics *metrics;	 /* request counters and the /metrics endpoint */
 	struct kb_events *events;	 /* kb_events: the timeline of observed cluster events */
@@ -199,6 +160,8 @@ struct kb_part *kb_part_find(struct broker *b, const char *topic, int32_t part, 
  * from name only by '.' against '_' ("a.b" and "a_b"), listed ", "-separated in out. Returns how
  * many there are; name itself (an exact match) is not counted. */
 int kb_topic_collisions(struct broker *b, const char *name, char *out, size_t n);
+/* unclean.leader.election.enable of a topic: 1, 0, or -1 (none set: the broker's default). */
+int kb_topic_unclean(const struct kb_topic *t);
 /* The replica manager's view of a topic's configuration. */
 void kb_topic_krm_conf(const struct kb_topic *t, struct krm_conf *c);
 /* Hands the partition state of p (read from its state znode: for now the LeaderAndIsr) to the

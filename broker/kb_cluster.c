@@ -3,8 +3,9 @@
  * kb_cluster.h). Everything here is a chain of the ZooKeeper client's async calls; each step's
  * context is a small heap struct freed by the step's completion, which the client calls exactly
  * once (with ZCLOSING when the session is closed at shutdown). What the watches bring is routed
- * to its owner: the metadata cache (kb_zkmeta), the controller role (kcontroller), the dynamic
- * configs (here, applied by kb_dynconf).
+ * to its owner: the metadata cache (kb_zkmeta), the controller role (kcontroller, a library
+ * that sees no struct broker: kb_cluster_start makes it and answers its host interface with the
+ * cache's brokers and topics), the dynamic configs (here, applied by kb_dynconf).
  */
 #include "kb_cluster.h"
 
@@ -703,7 +704,7 @@ static void kb_cluster_session_new(struct broker *b)
 	char full[1024];
 	zhandle_t *zh = kb_zk_handle(b->zk);
 	b->registered = false;
-	kcontroller_resign(b, "a new coordinator session");
+	kcontroller_resign(b->kc, "a new coordinator session");
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		zoo_acreate(zh, ZP(paths[i], full), NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, kb_zk_ignore_string, NULL);
 	kb_zkmeta_cluster_id(b);
@@ -718,7 +719,7 @@ static void kb_cluster_session_new(struct broker *b)
 	struct kb_topic *t;
 	LIST_FOREACH(t, &b->topics, link)
 		kb_zkmeta_refresh_topic(b, t->name);
-	kcontroller_elect(b);
+	kcontroller_elect(b->kc);
 }
 
 static void kb_cluster_state(struct kb_zk *z, enum kb_zk_state st, void *arg)
@@ -747,16 +748,14 @@ static void kb_cluster_watch(struct kb_zk *z, int type, const char *path, void *
 	} else if (!strcmp(path, "/brokers/topics")) {
 		kb_zkmeta_refresh_topics(b);
 	} else if (!strcmp(path, "/controller")) {
-		kcontroller_watch(b, type);
+		kcontroller_watch(b->kc, type);
 	} else if (!strcmp(path, "/config/changes")) {
 		kb_cluster_config_changes(b);
 	} else if (kb_acl_watch(b, path)) {
 	} else if (!strcmp(path, "/admin/delete_topics")) {
-		if (b->is_controller)
-			kcontroller_process_deletes(b);
+		kcontroller_process_deletes(b->kc); /* the controller's only */
 	} else if (!strcmp(path, "/isr_change_notification")) {
-		if (b->is_controller)
-			kcontroller_process_isr_changes(b);
+		kcontroller_process_isr_changes(b->kc); /* the controller's only */
 	} else if (!strncmp(path, "/brokers/topics/", 16)) {
 		char name[KB_TOPIC_MAX + 1];
 		const char *s = path + 16, *slash = strchr(s, '/');
@@ -789,8 +788,7 @@ static int32_t kb_cluster_on_leader_and_isr(const struct kctl_msg *m, int32_t *e
 {
 	struct broker *b = arg;
 	(void)errors;
-	if (m->controller_epoch > b->controller_epoch && !b->is_controller)
-		b->controller_epoch = m->controller_epoch;
+	kcontroller_epoch_seen(b->kc, m->controller_epoch);
 	kb_cluster_ctl_refresh(b, m->parts, m->n_parts, NULL, 0);
 	return 0;
 }
@@ -852,7 +850,7 @@ static void kb_cluster_controller_probed(bool up, void *arg)
 	struct broker *b = arg;
 	kctl_probe_free(b->ctl_probe);
 	b->ctl_probe = NULL;
-	if (b->stopping || b->controller_id != b->ctl_probe_id)
+	if (b->stopping || kcontroller_id(b->kc) != b->ctl_probe_id)
 		return;
 	if (up) {
 		log_info(CL_MOD, "controller %d still listens on its control-plane port: it stays", b->ctl_probe_id);
@@ -867,7 +865,7 @@ static void kb_cluster_on_controller_lost(int32_t id, int32_t epoch, void *arg)
 {
 	struct broker *b = arg;
 	(void)epoch;
-	if (b->stopping || b->ctl_probe || id != b->controller_id || id == b->cfg->broker_id)
+	if (b->stopping || b->ctl_probe || id != kcontroller_id(b->kc) || id == b->cfg->broker_id)
 		return;
 	for (int32_t i = 0; i < b->nnodes; i++) {
 		const struct kb_node *n = &b->nodes[i];
@@ -898,7 +896,7 @@ static void kb_cluster_on_controller_silent(int32_t id, int32_t epoch, void *arg
 {
 	struct broker *b = arg;
 	(void)epoch;
-	if (b->stopping || id != b->controller_id || id == b->cfg->broker_id || !b->zk)
+	if (b->stopping || id != kcontroller_id(b->kc) || id == b->cfg->broker_id || !b->zk)
 		return;
 	char full[1024];
 	b->ctl_silent_id = id;
@@ -921,13 +919,51 @@ static void kb_cluster_refused(struct kb_zk *z, const char *why, void *arg)
 	event_base_loopexit(b->base, NULL);
 }
 
+/* ---- what the controller role (kcontroller) asks of the broker ---- */
+
+static bool kb_cluster_kc_stopping(void *arg)
+{
+	return ((struct broker *)arg)->stopping;
+}
+
+static const struct kb_node *kb_cluster_kc_nodes(void *arg, int32_t *n)
+{
+	struct broker *b = arg;
+	*n = b->nnodes;
+	return b->nodes;
+}
+
+static void kb_cluster_kc_topics(void *arg)
+{
+	struct broker *b = arg;
+	struct kb_topic *t;
+	LIST_FOREACH(t, &b->topics, link)
+		kcontroller_topic(b->kc, t->name, t->parts, t->nparts, kb_topic_unclean(t));
+}
+
+static void kb_cluster_kc_topic_deleting(void *arg, const char *topic)
+{
+	struct kb_topic *t = kb_topic_find(arg, topic);
+	if (t)
+		t->deleting = true;
+}
+
+static void kb_cluster_kc_refresh_topic(void *arg, const char *topic)
+{
+	kb_zkmeta_refresh_topic(arg, topic);
+}
+
+static void kb_cluster_kc_refresh_topics(void *arg)
+{
+	kb_zkmeta_refresh_topics(arg);
+}
+
 int kb_cluster_start(struct broker *b, char *eb, size_t el)
 {
 	static const struct kb_zk_cbs cbs = { kb_cluster_state, kb_cluster_watch, kb_cluster_refused };
 	static const struct kctl_srv_cbs srv_cbs = { kb_cluster_on_leader_and_isr, kb_cluster_on_update_metadata,
 						     kb_cluster_on_stop_replica, kb_cluster_on_controller_lost,
 						     kb_cluster_on_controller_silent };
-	b->controller_id = -1;
 	const struct kb_listener *l = &b->cfg->listener[0];
 	int port = b->cfg->control_plane_listener_port >= 0 ? b->cfg->control_plane_listener_port
 							    : kctl_default_port(l->port);
@@ -963,19 +999,38 @@ int kb_cluster_start(struct broker *b, char *eb, size_t el)
 	}
 	b->zk = kb_zk_new(b->base, b->cfg->zookeeper_connect, b->cfg->zookeeper_session_timeout_ms, zk_tls, verify_host,
 			  &cbs, b, eb, el);
-	return b->zk ? 0 : ERR_CONFIG;
+	if (!b->zk)
+		return ERR_CONFIG;
+	/* the controller role, on this session (its events come from the loop, after this) */
+	static const struct kcontroller_host kc_host = { kb_cluster_kc_stopping, kb_cluster_kc_nodes, kb_cluster_kc_topics,
+							 kb_cluster_kc_topic_deleting, kb_cluster_kc_refresh_topic,
+							 kb_cluster_kc_refresh_topics };
+	const struct kcontroller_conf kc_conf = {
+		.broker_id = b->cfg->broker_id,
+		.unclean_default = b->cfg->unclean_leader_election_enable,
+		.auto_rebalance = b->cfg->auto_leader_rebalance_enable,
+		.rebalance_interval_s = b->cfg->leader_imbalance_check_interval_seconds,
+		.imbalance_pct = b->cfg->leader_imbalance_per_broker_percentage,
+		.tls = b->ib_tls,
+		.tls_check_host = b->ib_tls_check_host,
+	};
+	if (!(b->kc = kcontroller_new(b->base, b->zk, &kc_conf, &kc_host, b)))
+		return err_set(eb, el, ERR_NOMEM, "out of memory");
+	return 0;
 }
 
 void kb_cluster_stop(struct broker *b)
 {
 	b->stopping = true;
-	kcontroller_resign(b, "the broker stops");
+	kcontroller_resign(b->kc, "the broker stops");
 	kctl_srv_free(b->ctl_srv);
 	b->ctl_srv = NULL;
 	kctl_probe_free(b->ctl_probe);
 	b->ctl_probe = NULL;
-	kb_zk_free(b->zk);
+	kb_zk_free(b->zk); /* answers the calls still pending: before the role that made some */
 	b->zk = NULL;
+	kcontroller_free(b->kc);
+	b->kc = NULL;
 	kb_zkmeta_stop(b);
 }
 

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "http.h"
 #include "kb_broker.h"
+#include "kcontroller.h"
 #include "kb_groups.h"
 #include "kgroup.h"
 #include "krepl.h"
@@ -188,9 +189,9 @@ void kb_metrics_render(struct broker *b, struct evbuffer *out)
 	km_gauge(out, "kafka_server_replicamanager_underreplicatedpartitions",
 		 "Partitions this broker leads whose ISR is smaller than their replicas", under);
 	km_gauge(out, "kafka_controller_kafkacontroller_activecontrollercount",
-		 "1 on the broker that is the controller", b->is_controller ? 1 : 0);
+		 "1 on the broker that is the controller", kcontroller_active(b->kc) ? 1 : 0);
 	km_gauge(out, "kafka_controller_kafkacontroller_offlinepartitionscount",
-		 "Partitions without a leader (reported by the controller)", b->is_controller ? offline : 0);
+		 "Partitions without a leader (reported by the controller)", kcontroller_active(b->kc) ? offline : 0);
 	km_groups(out, b);
 	if (!m)
 		return;

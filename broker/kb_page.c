@@ -9,6 +9,7 @@
 #include "http.h"
 #include "jsonw.h"
 #include "kb_broker.h"
+#include "kcontroller.h"
 #include "kb_ens.h"
 #include "kb_events.h"
 #include "kb_groups.h"
@@ -179,7 +180,7 @@ static void kb_page_brokers(struct broker *b, struct jsonw *w)
 		jsonw_key(w, "alive");
 		jsonw_bool(w, nd != NULL || (self && b->registered));
 		jsonw_key(w, "controller");
-		jsonw_bool(w, ids[i] == b->controller_id);
+		jsonw_bool(w, ids[i] == kcontroller_id(b->kc));
 		jsonw_key(w, "this");
 		jsonw_bool(w, self);
 		jsonw_obj_end(w);
@@ -317,9 +318,9 @@ void kb_page_json(struct broker *b, struct evbuffer *out)
 	jsonw_key(w, "controller");
 	jsonw_obj_begin(w);
 	jsonw_key(w, "id");
-	jsonw_int(w, b->controller_id);
+	jsonw_int(w, kcontroller_id(b->kc));
 	jsonw_key(w, "epoch");
-	jsonw_int(w, pg && pg->ctrl_epoch >= 0 ? pg->ctrl_epoch : b->controller_epoch);
+	jsonw_int(w, pg && pg->ctrl_epoch >= 0 ? pg->ctrl_epoch : kcontroller_epoch(b->kc));
 	jsonw_obj_end(w);
 	jsonw_key(w, "brokers");
 	kb_page_brokers(b, w);

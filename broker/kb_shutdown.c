@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "err.h"
 #include "kb_kcall.h"
+#include "kcontroller.h"
 #include "log.h"
 
 #include <event2/event.h>
@@ -129,7 +130,7 @@ static void shut_attempt(struct kb_shutdown *s)
 	s->attempts++;
 	const struct kb_node *ctrl = NULL;
 	for (int32_t i = 0; i < b->nnodes; i++)
-		if (b->nodes[i].id == b->controller_id)
+		if (b->nodes[i].id == kcontroller_id(b->kc))
 			ctrl = &b->nodes[i];
 	if (!ctrl) {
 		shut_retry(s, "no controller known");

@@ -63,14 +63,14 @@ static void kb_zkmeta_node_done(struct kb_zkmeta_nodes *ns)
 	if (--ns->pending > 0)
 		return;
 	if (!b->stopping) {
-		kcontroller_nodes(b, ns->nodes, ns->n);
+		kcontroller_nodes(b->kc, ns->nodes, ns->n);
 		kb_events_nodes(b->events, b->nodes, b->nnodes, ns->nodes, ns->n);
 		free(b->nodes);
 		b->nodes = ns->nodes;
 		b->nnodes = ns->n;
 		ns->nodes = NULL;
 		log_debug(ZM_MOD, "%d live broker(s)", b->nnodes);
-		kcontroller_brokers(b);
+		kcontroller_brokers(b->kc);
 		if (b->rm) /* followers reach their leaders at the addresses registered now */
 			krm_refollow(b->rm);
 		kb_wake(b);
@@ -233,7 +233,7 @@ static void kb_zkmeta_topic_apply(struct kb_zkmeta_topic_load *tl)
 		 * or repeated epoch changes nothing) */
 		kb_part_apply_state(b, t, p);
 	}
-	kcontroller_topic(b, t);
+	kcontroller_topic(b->kc, t->name, t->parts, t->nparts, kb_topic_unclean(t));
 	kb_wake(b);
 }
 
@@ -410,7 +410,7 @@ static void kb_zkmeta_topics_children(int rc, const struct String_vector *sv, co
 		if (!present) {
 			log_info(ZM_MOD, "topic %s was deleted; removing its local logs", t->name);
 			kb_events_add(b->events, KB_EV_TOPIC_DELETED, t->name, -1, -1, "topic %s deleted", t->name);
-			kcontroller_topic_gone(b, t->name);
+			kcontroller_topic_gone(b->kc, t->name);
 			LIST_REMOVE(t, link);
 			b->ntopics--;
 			/* the replica manager stops the replicas and deletes their logs */

@@ -14,6 +14,7 @@
 #include "kapi.h"
 #include "kapi_acl.h"
 #include "kb_broker.h"
+#include "kcontroller.h"
 #include "kb_cluster.h"
 #include "kb_zkmeta.h"
 #include "kout.h"
@@ -107,7 +108,7 @@ static void kapi_admin_ct_topic(struct broker *b, struct kreq *q, struct kwait *
 		nparts = b->cfg->num_partitions;
 	if (rf == -1 && na <= 0)
 		rf = (int16_t)b->cfg->default_replication_factor;
-	if (!b->is_controller) { /* Kafka 2.x: clients send it to the controller */
+	if (!kcontroller_active(b->kc)) { /* Kafka 2.x: clients send it to the controller */
 		kwait_set(w, i, KE_NOT_CONTROLLER, NULL);
 	} else if (!bad && !kapi_acl_ok(b, q, KACL_RT_CLUSTER, NULL, KACL_OP_CREATE) &&
 		   !kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_CREATE)) {
@@ -253,7 +254,7 @@ int kapi_admin_delete_topics(struct broker *b, struct kreq *q, struct kout *o, s
 			const char *name = m->topics[i].name;
 			bool bad = m->topics[i].bad;
 			struct kb_topic *t = bad ? NULL : kb_topic_find(b, name);
-			if (!b->is_controller) { /* Kafka 2.x: clients send it to the controller */
+			if (!kcontroller_active(b->kc)) { /* Kafka 2.x: clients send it to the controller */
 				kwait_set(w, i, KE_NOT_CONTROLLER, NULL);
 			} else if (!bad && !kapi_acl_ok(b, q, KACL_RT_TOPIC, name, KACL_OP_DELETE)) {
 				kwait_set(w, i, KE_TOPIC_AUTHORIZATION_FAILED, "Authorization failed.");
@@ -317,7 +318,7 @@ static void kapi_admin_cp_topic(struct broker *b, struct kwait *w, const struct 
 			if (!kb_zkmeta_node_live(b, ct->assign[k].ids[j]))
 				assign_bad = true;
 	}
-	if (!b->is_controller) { /* Kafka 2.x: clients send it to the controller */
+	if (!kcontroller_active(b->kc)) { /* Kafka 2.x: clients send it to the controller */
 		kwait_set(w, i, KE_NOT_CONTROLLER, NULL);
 	} else if (!t || t->deleting) {
 		kwait_set(w, i, KE_UNKNOWN_TOPIC_OR_PARTITION, "The topic '%s' does not exist.", name);

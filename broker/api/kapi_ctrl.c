@@ -52,13 +52,13 @@ int kapi_ctrl_shutdown(struct broker *b, struct kreq *q, struct kout *o, struct 
 	int32_t id = m->broker_id;
 	int16_t err = KE_NONE;
 	size_t moving = 0;
-	if (!b->ctrl) {
+	if (!kcontroller_kctrl(b->kc)) {
 		err = KE_NOT_CONTROLLER;
-	} else if (kctrl_rstate(b->ctrl, id) == KCTRL_R_OFFLINE) {
+	} else if (kctrl_rstate(kcontroller_kctrl(b->kc), id) == KCTRL_R_OFFLINE) {
 		err = KE_BROKER_NOT_AVAILABLE;
 	} else {
-		moving = kctrl_broker_shutting(b->ctrl, id);
-		kcontroller_run(b);
+		moving = kctrl_broker_shutting(kcontroller_kctrl(b->kc), id);
+		kcontroller_run(b->kc);
 	}
 	if (first) {
 		if (err == KE_NONE)
@@ -68,7 +68,7 @@ int kapi_ctrl_shutdown(struct broker *b, struct kreq *q, struct kout *o, struct 
 	}
 	if (moving && !final)
 		return 1;
-	size_t n = err == KE_NONE ? kctrl_leading(b->ctrl, id, NULL, 0) : 0;
+	size_t n = err == KE_NONE ? kctrl_leading(kcontroller_kctrl(b->kc), id, NULL, 0) : 0;
 	struct kctrl_tp *tp = n ? calloc(n, sizeof(*tp)) : NULL;
 	struct kwctrl_tp *rem = n ? calloc(n, sizeof(*rem)) : NULL;
 	if (n && (!tp || !rem)) {
@@ -77,7 +77,7 @@ int kapi_ctrl_shutdown(struct broker *b, struct kreq *q, struct kout *o, struct 
 		return ERR_NOMEM;
 	}
 	if (n)
-		kctrl_leading(b->ctrl, id, tp, n);
+		kctrl_leading(kcontroller_kctrl(b->kc), id, tp, n);
 	for (size_t i = 0; i < n; i++)
 		rem[i] = (struct kwctrl_tp){ tp[i].topic, tp[i].partition };
 	struct kwctrl_cs_resp resp = { .error = err, .n = (int32_t)n, .remaining = rem };
@@ -246,21 +246,21 @@ int kapi_ctrl_elect(struct broker *b, struct kreq *q, struct kout *o, struct kwa
 		int16_t *e = &w->errs[i];
 		if (!first && *e != KB_ELECT_PENDING)
 			continue;
-		if (!b->ctrl) {
+		if (!kcontroller_kctrl(b->kc)) {
 			*e = KE_NOT_CONTROLLER;
 		} else if (tp[i].bad) {
 			*e = KE_UNKNOWN_TOPIC_OR_PARTITION;
 		} else if (first) {
-			*e = elect_error(kctrl_elect(b->ctrl, tp[i].topic, tp[i].part, unclean), unclean);
-		} else if (!kctrl_busy(b->ctrl, tp[i].topic, tp[i].part)) {
+			*e = elect_error(kctrl_elect(kcontroller_kctrl(b->kc), tp[i].topic, tp[i].part, unclean), unclean);
+		} else if (!kctrl_busy(kcontroller_kctrl(b->kc), tp[i].topic, tp[i].part)) {
 			/* its write is done (or failed and was decided again): where does it stand now */
-			enum kctrl_elect x = kctrl_elect(b->ctrl, tp[i].topic, tp[i].part, unclean);
+			enum kctrl_elect x = kctrl_elect(kcontroller_kctrl(b->kc), tp[i].topic, tp[i].part, unclean);
 			*e = x == KCTRL_ELECT_NOT_NEEDED ? KE_NONE : elect_error(x, unclean);
 		}
 		done &= *e != KB_ELECT_PENDING;
 	}
-	if (b->ctrl)
-		kcontroller_run(b);
+	if (kcontroller_kctrl(b->kc))
+		kcontroller_run(b->kc);
 	if (first) {
 		w->deadline_ms = kb_now_ms() + (m->req.timeout_ms > 0 ? m->req.timeout_ms : 0);
 		return 1;

@@ -10,6 +10,7 @@
 #include "kapi.h"
 #include "kapi_acl.h"
 #include "kb_broker.h"
+#include "kcontroller.h"
 #include "klisten.h"
 #include "kb_cluster.h"
 #include "kb_zkmeta.h"
@@ -173,7 +174,7 @@ int kapi_meta_metadata(struct broker *b, struct kreq *q, struct kout *o)
 	}
 	m.brokers = brokers;
 	m.cluster_id = b->cluster_id[0] ? b->cluster_id : NULL;
-	m.controller_id = b->controller_id;
+	m.controller_id = kcontroller_id(b->kc);
 	m.topics = topics;
 	m.ntopics = ntopics;
 	struct kwmeta_part *pn = parts;

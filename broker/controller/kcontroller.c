@@ -7,16 +7,17 @@
  * input to kctrl too), topic deletion (/admin/delete_topics), the clean-up of
  * /isr_change_notification and the periodic preferred-leader rebalance. Every coordinator step
  * is an async call whose heap context the completion frees; an answer that arrives after the
- * term that asked has ended is dropped. Runs on the broker's loop thread. Built into
- * samsa_broker (it drives the broker's session and cache), not the I/O-free controller library.
+ * term that asked has ended is dropped. Runs on the broker's loop thread. Its own library
+ * (samsa_broker_kcontroller): the broker's cache and re-reads are reached through struct
+ * kcontroller_host only.
  */
 #include "kcontroller.h"
 
 #include "err.h"
 #include "kb_zk.h"
-#include "kb_zkmeta.h"
 #include "kctl_chan.h"
 #include "kctrl.h"
+#include "kname.h"
 #include "kznode.h"
 #include "log.h"
 
@@ -24,10 +25,100 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const KC_MOD = "controller";
 
-#define ZP(rel, buf) kb_zk_path(b->zk, (rel), (buf), sizeof(buf))
+#define ZP(rel, buf) kb_zk_path(kc->zk, (rel), (buf), sizeof(buf))
+
+#define KC_GRACE_MAX 64 /* brokers in a registration grace at once (more: no grace) */
+
+struct kcontroller {
+	struct event_base *base;
+	struct kb_zk *zk; /* the broker's coordinator session (borrowed) */
+	struct kcontroller_conf conf;
+	struct kcontroller_host host;
+	void *arg;
+	int32_t id;	       /* who holds /controller as last read, -1: unknown */
+	int32_t epoch;	       /* the newest controller epoch known (ours while active) */
+	int32_t epoch_version; /* the version of /controller_epoch our term wrote */
+	bool active;	       /* this broker holds /controller and took the role */
+	/* while active, else NULL: the decisions, the channel to every broker, the
+	 * auto.leader.rebalance.enable check */
+	struct kctrl *ctrl;
+	struct kctl_ctrl *ctl;
+	struct event *rebalance;
+	/* while active: brokers whose registration went away while their control-plane connection
+	 * answers (the registration grace, below), and when each grace ends */
+	struct kcontroller_grace {
+		int32_t id;
+		int64_t until_ms;
+	} grace[KC_GRACE_MAX];
+	int32_t n_grace;
+	struct event *grace_timer;
+};
+
+static bool kc_stopping(const struct kcontroller *kc)
+{
+	return kc->host.stopping(kc->arg);
+}
+
+/* the wall clock in ms (as the broker's kb_now_ms) */
+static int64_t kc_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct kcontroller *kcontroller_new(struct event_base *base, struct kb_zk *zk, const struct kcontroller_conf *conf,
+				    const struct kcontroller_host *host, void *arg)
+{
+	struct kcontroller *kc = calloc(1, sizeof(*kc));
+	if (!kc)
+		return NULL;
+	kc->base = base;
+	kc->zk = zk;
+	kc->conf = *conf;
+	kc->host = *host;
+	kc->arg = arg;
+	kc->id = -1;
+	return kc;
+}
+
+void kcontroller_free(struct kcontroller *kc)
+{
+	if (!kc)
+		return;
+	kcontroller_resign(kc, "the broker stops");
+	free(kc);
+}
+
+bool kcontroller_active(const struct kcontroller *kc)
+{
+	return kc && kc->active;
+}
+
+int32_t kcontroller_id(const struct kcontroller *kc)
+{
+	return kc ? kc->id : -1;
+}
+
+int32_t kcontroller_epoch(const struct kcontroller *kc)
+{
+	return kc ? kc->epoch : 0;
+}
+
+struct kctrl *kcontroller_kctrl(const struct kcontroller *kc)
+{
+	return kc ? kc->ctrl : NULL;
+}
+
+void kcontroller_epoch_seen(struct kcontroller *kc, int32_t epoch)
+{
+	if (kc && epoch > kc->epoch && !kc->active)
+		kc->epoch = epoch;
+}
 
 static void kcontroller_znode_data(int rc, const char *v, int vl, const struct Stat *st, const void *data);
 
@@ -41,9 +132,9 @@ static void kcontroller_znode_data(int rc, const char *v, int vl, const struct S
  * coordinator). A failed check ends this broker's term at once.
  */
 struct kcontroller_write {
-	struct broker *b;
+	struct kcontroller *kc;
 	struct kctrl *ctrl; /* the controller term that asked; the answer is dropped if it ended */
-	char name[KB_TOPIC_MAX + 1];
+	char name[KNAME_TOPIC_MAX + 1];
 	int32_t part;
 	bool create;
 	zoo_op_t ops[2];
@@ -57,48 +148,48 @@ struct kcontroller_write {
  * from a clean slate; else as any broker reads it. */
 static void kcontroller_step_down_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
-	struct broker *b = (struct broker *)(uintptr_t)data;
+	struct kcontroller *kc = (struct kcontroller *)(uintptr_t)data;
 	char eb[160], full[1024];
 	int32_t id = -1;
-	if (!b->stopping && rc == ZOK && st && !b->is_controller &&
-	    !kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)) && id == b->cfg->broker_id) {
-		zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), st->version, kb_zk_ignore_void, NULL);
-		kb_zk_pump(b->zk);
+	if (!kc_stopping(kc) && rc == ZOK && st && !kc->active &&
+	    !kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)) && id == kc->conf.broker_id) {
+		zoo_adelete(kb_zk_handle(kc->zk), ZP("/controller", full), st->version, kb_zk_ignore_void, NULL);
+		kb_zk_pump(kc->zk);
 		return;
 	}
 	kcontroller_znode_data(rc, v, vl, st, data);
 }
 
-static void kcontroller_step_down(struct broker *b, const char *why)
+static void kcontroller_step_down(struct kcontroller *kc, const char *why)
 {
 	char full[1024];
-	kcontroller_resign(b, why);
-	b->controller_id = -1;
-	zoo_aget(kb_zk_handle(b->zk), ZP("/controller", full), 1, kcontroller_step_down_data, b);
-	kb_zk_pump(b->zk);
+	kcontroller_resign(kc, why);
+	kc->id = -1;
+	zoo_aget(kb_zk_handle(kc->zk), ZP("/controller", full), 1, kcontroller_step_down_data, kc);
+	kb_zk_pump(kc->zk);
 }
 
 static void kcontroller_state_written(int rc, const void *data)
 {
 	struct kcontroller_write *c = (struct kcontroller_write *)(uintptr_t)data;
-	struct broker *b = c->b;
-	if (!b->stopping && b->ctrl == c->ctrl) {
+	struct kcontroller *kc = c->kc;
+	if (!kc_stopping(kc) && kc->ctrl == c->ctrl) {
 		int check = rc == ZOK ? ZOK : c->res[0].err;
 		if (rc != ZOK && check != ZOK && check != ZRUNTIMEINCONSISTENCY && rc != ZCONNECTIONLOSS &&
 		    rc != ZOPERATIONTIMEOUT && rc != ZCLOSING) {
 			log_warn(KC_MOD, "controller: /controller_epoch moved on (%s) while writing the state of %s-%d: "
 				 "another controller was elected; stepping down", zerror(check), c->name, c->part);
-			kcontroller_step_down(b, "/controller_epoch moved on: another controller was elected");
+			kcontroller_step_down(kc, "/controller_epoch moved on: another controller was elected");
 			free(c);
 			return;
 		}
 		if (rc != ZOK)
 			log_info(KC_MOD, "controller: writing the state of %s-%d: %s; reading it again", c->name, c->part,
 				 zerror(rc));
-		kctrl_write_result(b->ctrl, c->name, c->part, rc == ZOK, rc == ZOK && !c->create ? c->stat.version : 0);
-		kcontroller_run(b);
+		kctrl_write_result(kc->ctrl, c->name, c->part, rc == ZOK, rc == ZOK && !c->create ? c->stat.version : 0);
+		kcontroller_run(kc);
 		if (rc != ZOK)
-			kb_zkmeta_refresh_topic(b, c->name); /* kctrl decides again from what it reads */
+			kc->host.refresh_topic(kc->arg, c->name); /* kctrl decides again from what it reads */
 	}
 	free(c);
 }
@@ -113,7 +204,7 @@ static void kcontroller_chan_done(int32_t broker_id, int err, const struct kctl_
 
 /* LeaderAndIsr of one partition to one broker on the control plane (the state is also in its
  * znode, which every broker watches: the channel makes it known at once). */
-static void kcontroller_send_leader_and_isr(struct broker *b, const struct kctrl_action *a)
+static void kcontroller_send_leader_and_isr(struct kcontroller *kc, const struct kctrl_action *a)
 {
 	struct kctl_part part = {
 		.topic = a->topic,
@@ -128,11 +219,13 @@ static void kcontroller_send_leader_and_isr(struct broker *b, const struct kctrl
 		.n_replicas = a->n_replicas,
 	};
 	struct kctl_endpoint ep = { .id = -1, .host = "", .port = 0 };
-	for (int32_t i = 0; i < b->nnodes; i++)
-		if (b->nodes[i].id == a->state.leader) {
-			ep.id = b->nodes[i].id;
-			ep.host = b->nodes[i].host;
-			ep.port = b->nodes[i].port;
+	int32_t nn;
+	const struct kb_node *nodes = kc->host.nodes(kc->arg, &nn);
+	for (int32_t i = 0; i < nn; i++)
+		if (nodes[i].id == a->state.leader) {
+			ep.id = nodes[i].id;
+			ep.host = nodes[i].host;
+			ep.port = nodes[i].port;
 		}
 	struct kctl_msg m = {
 		.type = KCTL_LEADER_AND_ISR,
@@ -141,24 +234,24 @@ static void kcontroller_send_leader_and_isr(struct broker *b, const struct kctrl
 		.leaders = ep.id >= 0 ? &ep : NULL,
 		.n_leaders = ep.id >= 0 ? 1 : 0,
 	};
-	int rc = kctl_ctrl_send(b->ctl, a->broker, &m, kcontroller_chan_done, NULL);
+	int rc = kctl_ctrl_send(kc->ctl, a->broker, &m, kcontroller_chan_done, NULL);
 	if (rc && rc != ERR_CLOSED && rc != ERR_NOTFOUND)
 		log_warn(KC_MOD, "controller: LeaderAndIsr of %s-%d to broker %d: %s", a->topic, a->partition, a->broker,
 			 err_str(rc));
 }
 
 /* Carries out kctrl's actions in order. */
-void kcontroller_run(struct broker *b)
+void kcontroller_run(struct kcontroller *kc)
 {
 	size_t n;
-	if (!b->ctrl)
+	if (!kc || !kc->ctrl)
 		return;
-	const struct kctrl_action *a = kctrl_actions(b->ctrl, &n);
-	zhandle_t *zh = kb_zk_handle(b->zk);
+	const struct kctrl_action *a = kctrl_actions(kc->ctrl, &n);
+	zhandle_t *zh = kb_zk_handle(kc->zk);
 	for (size_t i = 0; i < n; i++) {
 		if (a[i].type == KCTRL_ACT_LEADER_AND_ISR) {
-			if (b->ctl)
-				kcontroller_send_leader_and_isr(b, &a[i]);
+			if (kc->ctl)
+				kcontroller_send_leader_and_isr(kc, &a[i]);
 			continue;
 		}
 		char *js = NULL, rel[512], full[1024];
@@ -171,17 +264,17 @@ void kcontroller_run(struct broker *b)
 		struct kcontroller_write *c = calloc(1, sizeof(*c));
 		if (!c || kznode_state_encode(&ks, &js)) { /* as a failed write: decided again once read */
 			free(c);
-			kctrl_write_result(b->ctrl, a[i].topic, a[i].partition, false, -1);
+			kctrl_write_result(kc->ctrl, a[i].topic, a[i].partition, false, -1);
 			continue;
 		}
-		c->b = b;
-		c->ctrl = b->ctrl;
+		c->kc = kc;
+		c->ctrl = kc->ctrl;
 		snprintf(c->name, sizeof(c->name), "%s", a[i].topic);
 		c->part = a[i].partition;
 		c->create = a[i].expect_version < 0;
 		snprintf(rel, sizeof(rel), "/brokers/topics/%s/partitions/%d/state", a[i].topic, a[i].partition);
 		char efull[1024];
-		zoo_check_op_init(&c->ops[0], ZP("/controller_epoch", efull), b->controller_epoch_version);
+		zoo_check_op_init(&c->ops[0], ZP("/controller_epoch", efull), kc->epoch_version);
 		if (c->create) {
 			char prel[512], pfull[1024];
 			snprintf(prel, sizeof(prel), "/brokers/topics/%s/partitions", a[i].topic);
@@ -198,12 +291,12 @@ void kcontroller_run(struct broker *b)
 		int zrc = zoo_amulti(zh, 2, c->ops, c->res, kcontroller_state_written, c);
 		if (zrc != ZOK) {
 			free(c);
-			kctrl_write_result(b->ctrl, a[i].topic, a[i].partition, false, -1);
+			kctrl_write_result(kc->ctrl, a[i].topic, a[i].partition, false, -1);
 		}
 		free(js);
 	}
-	kctrl_actions_clear(b->ctrl);
-	kb_zk_pump(b->zk);
+	kctrl_actions_clear(kc->ctrl);
+	kb_zk_pump(kc->zk);
 }
 
 /* ---- kctrl's inputs: the channel, the brokers, the topics, the rebalance timer ---- */
@@ -219,27 +312,27 @@ static void kcontroller_log(void *arg, const char *line)
  * controller before its coordinator session expires. */
 static void kcontroller_chan_dead(int32_t id, void *arg)
 {
-	struct broker *b = arg;
-	if (!b->ctrl)
+	struct kcontroller *kc = arg;
+	if (!kc->ctrl)
 		return;
 	log_info(KC_MOD, "controller: broker %d is unreachable on the control plane: treating it as dead", id);
-	kctrl_broker_dead(b->ctrl, id);
-	kcontroller_run(b);
-	for (int32_t i = 0; i < b->n_ctl_grace; i++)
-		if (b->ctl_grace[i].id == id) { /* its grace ends: it leaves the live set now */
-			b->ctl_grace[i].until_ms = 0;
-			event_active(b->ctl_grace_timer, EV_TIMEOUT, 0);
+	kctrl_broker_dead(kc->ctrl, id);
+	kcontroller_run(kc);
+	for (int32_t i = 0; i < kc->n_grace; i++)
+		if (kc->grace[i].id == id) { /* its grace ends: it leaves the live set now */
+			kc->grace[i].until_ms = 0;
+			event_active(kc->grace_timer, EV_TIMEOUT, 0);
 		}
 }
 
 static void kcontroller_chan_alive(int32_t id, void *arg)
 {
-	struct broker *b = arg;
-	if (!b->ctrl)
+	struct kcontroller *kc = arg;
+	if (!kc->ctrl)
 		return;
 	log_info(KC_MOD, "controller: broker %d answers on the control plane again", id);
-	kctrl_broker_back(b->ctrl, id);
-	kcontroller_run(b);
+	kctrl_broker_back(kc->ctrl, id);
+	kcontroller_run(kc);
 }
 
 /*
@@ -257,27 +350,29 @@ static void kcontroller_chan_alive(int32_t id, void *arg)
  */
 #define KC_REG_GRACE_MS 3000
 
-static bool kcontroller_graced(const struct broker *b, int32_t id, int64_t now)
+static bool kcontroller_graced(const struct kcontroller *kc, int32_t id, int64_t now)
 {
-	for (int32_t i = 0; i < b->n_ctl_grace; i++)
-		if (b->ctl_grace[i].id == id)
-			return now < b->ctl_grace[i].until_ms && b->ctl && kctl_ctrl_alive(b->ctl, id);
+	for (int32_t i = 0; i < kc->n_grace; i++)
+		if (kc->grace[i].id == id)
+			return now < kc->grace[i].until_ms && kc->ctl && kctl_ctrl_alive(kc->ctl, id);
 	return false;
 }
 
-static void kcontroller_grace_drop(struct broker *b, int32_t id)
+static void kcontroller_grace_drop(struct kcontroller *kc, int32_t id)
 {
-	for (int32_t i = 0; i < b->n_ctl_grace; i++)
-		if (b->ctl_grace[i].id == id) {
-			b->ctl_grace[i] = b->ctl_grace[--b->n_ctl_grace];
+	for (int32_t i = 0; i < kc->n_grace; i++)
+		if (kc->grace[i].id == id) {
+			kc->grace[i] = kc->grace[--kc->n_grace];
 			return;
 		}
 }
 
-static bool kcontroller_registered(const struct broker *b, int32_t id)
+static bool kcontroller_registered(const struct kcontroller *kc, int32_t id)
 {
-	for (int32_t i = 0; i < b->nnodes; i++)
-		if (b->nodes[i].id == id)
+	int32_t nn;
+	const struct kb_node *nodes = kc->host.nodes(kc->arg, &nn);
+	for (int32_t i = 0; i < nn; i++)
+		if (nodes[i].id == id)
 			return true;
 	return false;
 }
@@ -285,109 +380,104 @@ static bool kcontroller_registered(const struct broker *b, int32_t id)
 /* A grace ended (or the timer's next check): those over leave the channel and the live set. */
 static void kcontroller_grace_tick(evutil_socket_t fd, short what, void *arg)
 {
-	struct broker *b = arg;
+	struct kcontroller *kc = arg;
 	(void)fd;
 	(void)what;
-	if (!b->ctrl || b->stopping)
+	if (!kc->ctrl || kc_stopping(kc))
 		return;
-	int64_t now = kb_now_ms(), next = 0;
-	for (int32_t i = 0; i < b->n_ctl_grace;) {
-		int32_t id = b->ctl_grace[i].id;
-		if (!kcontroller_graced(b, id, now)) {
+	int64_t now = kc_now_ms(), next = 0;
+	for (int32_t i = 0; i < kc->n_grace;) {
+		int32_t id = kc->grace[i].id;
+		if (!kcontroller_graced(kc, id, now)) {
 			log_info(KC_MOD, "controller: broker %d did not register again within its grace: offline", id);
-			kcontroller_grace_drop(b, id);
-			if (b->ctl && !kcontroller_registered(b, id))
-				kctl_ctrl_remove_broker(b->ctl, id);
+			kcontroller_grace_drop(kc, id);
+			if (kc->ctl && !kcontroller_registered(kc, id))
+				kctl_ctrl_remove_broker(kc->ctl, id);
 			continue;
 		}
-		if (!next || b->ctl_grace[i].until_ms < next)
-			next = b->ctl_grace[i].until_ms;
+		if (!next || kc->grace[i].until_ms < next)
+			next = kc->grace[i].until_ms;
 		i++;
 	}
 	if (next) {
 		struct timeval tv = { (time_t)((next - now) / 1000), (suseconds_t)(((next - now) % 1000) * 1000) };
-		event_add(b->ctl_grace_timer, &tv);
+		event_add(kc->grace_timer, &tv);
 	}
-	kcontroller_brokers(b);
+	kcontroller_brokers(kc);
 }
 
-static void kcontroller_grace_start(struct broker *b, int32_t id)
+static void kcontroller_grace_start(struct kcontroller *kc, int32_t id)
 {
-	if (b->n_ctl_grace >= KB_CTL_GRACE_MAX)
+	if (kc->n_grace >= KC_GRACE_MAX)
 		return;
-	if (!b->ctl_grace_timer && !(b->ctl_grace_timer = evtimer_new(b->base, kcontroller_grace_tick, b)))
+	if (!kc->grace_timer && !(kc->grace_timer = evtimer_new(kc->base, kcontroller_grace_tick, kc)))
 		return;
-	kcontroller_grace_drop(b, id);
-	b->ctl_grace[b->n_ctl_grace].id = id;
-	b->ctl_grace[b->n_ctl_grace].until_ms = kb_now_ms() + KC_REG_GRACE_MS;
-	b->n_ctl_grace++;
+	kcontroller_grace_drop(kc, id);
+	kc->grace[kc->n_grace].id = id;
+	kc->grace[kc->n_grace].until_ms = kc_now_ms() + KC_REG_GRACE_MS;
+	kc->n_grace++;
 	log_info(KC_MOD, "controller: broker %d's registration is gone but it answers on the control plane: "
 		 "live for %d ms more, waiting for it to register again", id, KC_REG_GRACE_MS);
 	struct timeval tv = { KC_REG_GRACE_MS / 1000, (KC_REG_GRACE_MS % 1000) * 1000 };
-	event_add(b->ctl_grace_timer, &tv);
+	event_add(kc->grace_timer, &tv);
 }
 
 /* Keeps the channel's brokers those registered: new ones added, gone ones removed (after their
  * registration grace, when they answer on the control plane). */
-void kcontroller_nodes(struct broker *b, const struct kb_node *nodes, int32_t n)
+void kcontroller_nodes(struct kcontroller *kc, const struct kb_node *nodes, int32_t n)
 {
-	if (!b->ctl)
+	if (!kc || !kc->ctl)
 		return;
-	for (int32_t i = 0; i < b->nnodes; i++) {
-		int32_t id = b->nodes[i].id;
+	int32_t nold;
+	const struct kb_node *old = kc->host.nodes(kc->arg, &nold);
+	for (int32_t i = 0; i < nold; i++) {
+		int32_t id = old[i].id;
 		bool still = false;
 		for (int32_t k = 0; k < n && !still; k++)
 			still = nodes[k].id == id;
 		if (still)
 			continue;
-		if (kctl_ctrl_alive(b->ctl, id) && b->n_ctl_grace < KB_CTL_GRACE_MAX)
-			kcontroller_grace_start(b, id);
+		if (kctl_ctrl_alive(kc->ctl, id) && kc->n_grace < KC_GRACE_MAX)
+			kcontroller_grace_start(kc, id);
 		else
-			kctl_ctrl_remove_broker(b->ctl, id);
+			kctl_ctrl_remove_broker(kc->ctl, id);
 	}
 	for (int32_t k = 0; k < n; k++) {
-		kcontroller_grace_drop(b, nodes[k].id); /* registered (again) */
+		kcontroller_grace_drop(kc, nodes[k].id); /* registered (again) */
 		if (nodes[k].control_port > 0)
-			kctl_ctrl_add_broker(b->ctl, nodes[k].id, nodes[k].host, nodes[k].control_port, nodes[k].epoch);
+			kctl_ctrl_add_broker(kc->ctl, nodes[k].id, nodes[k].host, nodes[k].control_port, nodes[k].epoch);
 	}
 }
 
-void kcontroller_brokers(struct broker *b)
+void kcontroller_brokers(struct kcontroller *kc)
 {
-	if (!b->ctrl)
+	if (!kc || !kc->ctrl)
 		return;
-	int32_t *ids = calloc((size_t)b->nnodes + (size_t)b->n_ctl_grace + 1, sizeof(*ids));
+	int32_t nn;
+	const struct kb_node *nodes = kc->host.nodes(kc->arg, &nn);
+	int32_t *ids = calloc((size_t)nn + (size_t)kc->n_grace + 1, sizeof(*ids));
 	if (!ids)
 		return;
 	size_t n = 0;
-	int64_t now = kb_now_ms();
-	for (int32_t i = 0; i < b->nnodes; i++)
-		ids[n++] = b->nodes[i].id;
-	for (int32_t i = 0; i < b->n_ctl_grace; i++)
-		if (kcontroller_graced(b, b->ctl_grace[i].id, now) && !kcontroller_registered(b, b->ctl_grace[i].id))
-			ids[n++] = b->ctl_grace[i].id;
-	kctrl_brokers(b->ctrl, ids, n);
+	int64_t now = kc_now_ms();
+	for (int32_t i = 0; i < nn; i++)
+		ids[n++] = nodes[i].id;
+	for (int32_t i = 0; i < kc->n_grace; i++)
+		if (kcontroller_graced(kc, kc->grace[i].id, now) && !kcontroller_registered(kc, kc->grace[i].id))
+			ids[n++] = kc->grace[i].id;
+	kctrl_brokers(kc->ctrl, ids, n);
 	free(ids);
-	kcontroller_run(b);
-}
-
-/* unclean.leader.election.enable of a topic: 1, 0, or -1 (the broker's default) */
-static int kcontroller_topic_unclean(const struct kb_topic *t)
-{
-	for (int32_t i = 0; i < t->nconf; i++)
-		if (!strcmp(t->conf[i].name, "unclean.leader.election.enable"))
-			return !strcmp(t->conf[i].value, "true");
-	return -1;
+	kcontroller_run(kc);
 }
 
 /* Hands kctrl a topic's partitions as the coordinator holds them (assignment and state). */
-void kcontroller_topic(struct broker *b, struct kb_topic *t)
+void kcontroller_topic(struct kcontroller *kc, const char *name, const struct kb_part *parts, int32_t nparts,
+		       int unclean)
 {
-	if (!b->ctrl)
+	if (!kc || !kc->ctrl)
 		return;
-	int unclean = kcontroller_topic_unclean(t);
-	for (int32_t i = 0; i < t->nparts; i++) {
-		const struct kb_part *p = &t->parts[i];
+	for (int32_t i = 0; i < nparts; i++) {
+		const struct kb_part *p = &parts[i];
 		struct kctrl_lisr st;
 		memset(&st, 0, sizeof(st));
 		if (p->state_version >= 0) {
@@ -398,17 +488,17 @@ void kcontroller_topic(struct broker *b, struct kb_topic *t)
 			for (int32_t k = 0; k < p->nisr && st.n_isr < KCTRL_MAX_REPLICAS; k++)
 				st.isr[st.n_isr++] = p->isr[k];
 		}
-		if (p->nrep > 0 && kctrl_partition(b->ctrl, t->name, p->id, p->replicas, (size_t)p->nrep,
+		if (p->nrep > 0 && kctrl_partition(kc->ctrl, name, p->id, p->replicas, (size_t)p->nrep,
 						   p->state_version >= 0 ? &st : NULL, unclean))
-			log_warn(KC_MOD, "controller: the assignment of %s-%d is not one it can manage", t->name, p->id);
+			log_warn(KC_MOD, "controller: the assignment of %s-%d is not one it can manage", name, p->id);
 	}
-	kcontroller_run(b);
+	kcontroller_run(kc);
 }
 
-void kcontroller_topic_gone(struct broker *b, const char *topic)
+void kcontroller_topic_gone(struct kcontroller *kc, const char *topic)
 {
-	if (b->ctrl)
-		kctrl_topic_gone(b->ctrl, topic);
+	if (kc && kc->ctrl)
+		kctrl_topic_gone(kc->ctrl, topic);
 }
 
 /* auto.leader.rebalance.enable: every leader.imbalance.check.interval.seconds the controller
@@ -416,59 +506,61 @@ void kcontroller_topic_gone(struct broker *b, const char *topic)
  * leader.imbalance.per.broker.percentage (kctrl_rebalance). */
 static void kcontroller_rebalance(evutil_socket_t fd, short what, void *arg)
 {
-	struct broker *b = arg;
+	struct kcontroller *kc = arg;
 	(void)fd;
 	(void)what;
-	if (!b->ctrl || b->stopping)
+	if (!kc->ctrl || kc_stopping(kc))
 		return;
-	size_t n = kctrl_rebalance(b->ctrl, b->cfg->leader_imbalance_per_broker_percentage);
+	size_t n = kctrl_rebalance(kc->ctrl, kc->conf.imbalance_pct);
 	if (n)
 		log_info(KC_MOD, "controller: %zu preferred-replica election(s) to rebalance leadership", n);
-	kcontroller_run(b);
+	kcontroller_run(kc);
 }
 
 /* ---- the term ---- */
 
 /* This broker stops being the controller: its term's decisions in flight are dropped. */
-void kcontroller_resign(struct broker *b, const char *why)
+void kcontroller_resign(struct kcontroller *kc, const char *why)
 {
-	if (b->is_controller)
+	if (!kc)
+		return;
+	if (kc->active)
 		log_info(KC_MOD, "no longer the controller: %s", why);
-	b->is_controller = false;
-	kctrl_free(b->ctrl);
-	b->ctrl = NULL;
-	kctl_ctrl_free(b->ctl);
-	b->ctl = NULL;
-	if (b->rebalance)
-		event_free(b->rebalance);
-	b->rebalance = NULL;
-	if (b->ctl_grace_timer)
-		event_free(b->ctl_grace_timer);
-	b->ctl_grace_timer = NULL;
-	b->n_ctl_grace = 0;
+	kc->active = false;
+	kctrl_free(kc->ctrl);
+	kc->ctrl = NULL;
+	kctl_ctrl_free(kc->ctl);
+	kc->ctl = NULL;
+	if (kc->rebalance)
+		event_free(kc->rebalance);
+	kc->rebalance = NULL;
+	if (kc->grace_timer)
+		event_free(kc->grace_timer);
+	kc->grace_timer = NULL;
+	kc->n_grace = 0;
 }
 
 /* ---- topic deletion (/admin/delete_topics) and ISR change notifications ---- */
 
 /* Recursive delete of path and everything under it, children first. */
 struct kcontroller_rdel {
-	struct broker *b;
+	struct kcontroller *kc;
 	char path[1024];
 	struct kcontroller_rdel *parent;
 	int32_t pending;
-	void (*done)(struct broker *b, void *arg);
+	void (*done)(struct kcontroller *kc, void *arg);
 	void *arg;
 };
 
-static void kcontroller_rdel_start(struct broker *b, const char *full, struct kcontroller_rdel *parent,
-			  void (*done)(struct broker *b, void *arg), void *arg);
+static void kcontroller_rdel_start(struct kcontroller *kc, const char *full, struct kcontroller_rdel *parent,
+			  void (*done)(struct kcontroller *kc, void *arg), void *arg);
 static void kcontroller_rdel_self(struct kcontroller_rdel *d);
 
 static void kcontroller_rdel_finish(struct kcontroller_rdel *d)
 {
 	struct kcontroller_rdel *parent = d->parent;
 	if (!parent && d->done)
-		d->done(d->b, d->arg);
+		d->done(d->kc, d->arg);
 	free(d);
 	if (parent && --parent->pending == 0) {
 		kcontroller_rdel_self(parent); /* all children gone: delete the parent itself */
@@ -485,15 +577,15 @@ static void kcontroller_rdel_deleted(int rc, const void *data)
 
 static void kcontroller_rdel_self(struct kcontroller_rdel *d)
 {
-	if (d->b->stopping || zoo_adelete(kb_zk_handle(d->b->zk), d->path, -1, kcontroller_rdel_deleted, d) != ZOK)
+	if (kc_stopping(d->kc) || zoo_adelete(kb_zk_handle(d->kc->zk), d->path, -1, kcontroller_rdel_deleted, d) != ZOK)
 		kcontroller_rdel_finish(d);
-	kb_zk_pump(d->b->zk);
+	kb_zk_pump(d->kc->zk);
 }
 
 static void kcontroller_rdel_children(int rc, const struct String_vector *sv, const void *data)
 {
 	struct kcontroller_rdel *d = (struct kcontroller_rdel *)(uintptr_t)data;
-	if (rc != ZOK || d->b->stopping) {
+	if (rc != ZOK || kc_stopping(d->kc)) {
 		kcontroller_rdel_finish(d);
 		return;
 	}
@@ -509,42 +601,42 @@ static void kcontroller_rdel_children(int rc, const struct String_vector *sv, co
 			d->pending--;
 			continue;
 		}
-		kcontroller_rdel_start(d->b, child, d, NULL, NULL);
+		kcontroller_rdel_start(d->kc, child, d, NULL, NULL);
 	}
 }
 
-static void kcontroller_rdel_start(struct broker *b, const char *full, struct kcontroller_rdel *parent,
-			  void (*done)(struct broker *b, void *arg), void *arg)
+static void kcontroller_rdel_start(struct kcontroller *kc, const char *full, struct kcontroller_rdel *parent,
+			  void (*done)(struct kcontroller *kc, void *arg), void *arg)
 {
 	struct kcontroller_rdel *d = calloc(1, sizeof(*d));
 	if (!d)
 		return;
-	d->b = b;
+	d->kc = kc;
 	snprintf(d->path, sizeof(d->path), "%s", full);
 	d->parent = parent;
 	d->done = done;
 	d->arg = arg;
-	if (b->stopping || zoo_aget_children(kb_zk_handle(b->zk), d->path, 0, kcontroller_rdel_children, d) != ZOK)
+	if (kc_stopping(kc) || zoo_aget_children(kb_zk_handle(kc->zk), d->path, 0, kcontroller_rdel_children, d) != ZOK)
 		kcontroller_rdel_finish(d);
-	kb_zk_pump(b->zk);
+	kb_zk_pump(kc->zk);
 }
 
-static void kcontroller_delete_step(struct broker *b, void *arg)
+static void kcontroller_delete_step(struct kcontroller *kc, void *arg)
 {
 	char *name = arg; /* "<step>\0<topic>": 0 topic, 1 config, 2 the admin request */
 	char rel[600], full[1024];
 	const char *t = name + 2;
-	if (!b->stopping) {
+	if (!kc_stopping(kc)) {
 		if (name[0] == '0') {
 			name[0] = '1';
 			snprintf(rel, sizeof(rel), "/config/topics/%s", t);
-			kcontroller_rdel_start(b, ZP(rel, full), NULL, kcontroller_delete_step, name);
+			kcontroller_rdel_start(kc, ZP(rel, full), NULL, kcontroller_delete_step, name);
 			return;
 		}
 		if (name[0] == '1') {
 			name[0] = '2';
 			snprintf(rel, sizeof(rel), "/admin/delete_topics/%s", t);
-			kcontroller_rdel_start(b, ZP(rel, full), NULL, kcontroller_delete_step, name);
+			kcontroller_rdel_start(kc, ZP(rel, full), NULL, kcontroller_delete_step, name);
 			log_info(KC_MOD, "controller: deleted topic %s", t);
 			return;
 		}
@@ -554,8 +646,8 @@ static void kcontroller_delete_step(struct broker *b, void *arg)
 
 static void kcontroller_deletes_children(int rc, const struct String_vector *sv, const void *data)
 {
-	struct broker *b = (struct broker *)(uintptr_t)data;
-	if (rc != ZOK || b->stopping || !b->is_controller)
+	struct kcontroller *kc = (struct kcontroller *)(uintptr_t)data;
+	if (rc != ZOK || kc_stopping(kc) || !kc->active)
 		return;
 	for (int32_t i = 0; i < sv->count; i++) {
 		char rel[600], full[1024];
@@ -566,20 +658,20 @@ static void kcontroller_deletes_children(int rc, const struct String_vector *sv,
 		step[0] = '0';
 		step[1] = '\0';
 		memcpy(step + 2, sv->data[i], n + 1);
-		struct kb_topic *t = kb_topic_find(b, sv->data[i]);
-		if (t)
-			t->deleting = true;
+		kc->host.topic_deleting(kc->arg, sv->data[i]);
 		log_info(KC_MOD, "controller: deleting topic %s", sv->data[i]);
 		snprintf(rel, sizeof(rel), "/brokers/topics/%s", sv->data[i]);
-		kcontroller_rdel_start(b, ZP(rel, full), NULL, kcontroller_delete_step, step);
+		kcontroller_rdel_start(kc, ZP(rel, full), NULL, kcontroller_delete_step, step);
 	}
 }
 
-void kcontroller_process_deletes(struct broker *b)
+void kcontroller_process_deletes(struct kcontroller *kc)
 {
 	char full[1024];
-	zoo_aget_children(kb_zk_handle(b->zk), ZP("/admin/delete_topics", full), 1, kcontroller_deletes_children, b);
-	kb_zk_pump(b->zk);
+	if (!kc || !kc->active)
+		return;
+	zoo_aget_children(kb_zk_handle(kc->zk), ZP("/admin/delete_topics", full), 1, kcontroller_deletes_children, kc);
+	kb_zk_pump(kc->zk);
 }
 
 /* Kafka 2.x's controller handles /isr_change_notification/isr_change_* (a leader changed an
@@ -588,87 +680,90 @@ void kcontroller_process_deletes(struct broker *b)
  * controller only deletes them, so that they do not pile up. */
 static void kcontroller_isr_changes_children(int rc, const struct String_vector *sv, const void *data)
 {
-	struct broker *b = (struct broker *)(uintptr_t)data;
-	if (rc != ZOK || b->stopping || !b->is_controller)
+	struct kcontroller *kc = (struct kcontroller *)(uintptr_t)data;
+	if (rc != ZOK || kc_stopping(kc) || !kc->active)
 		return;
 	for (int32_t i = 0; i < sv->count; i++) {
 		char rel[512], full[1024];
 		if (strncmp(sv->data[i], "isr_change_", 11) != 0)
 			continue;
 		snprintf(rel, sizeof(rel), "/isr_change_notification/%s", sv->data[i]);
-		zoo_adelete(kb_zk_handle(b->zk), ZP(rel, full), -1, kb_zk_ignore_void, NULL);
+		zoo_adelete(kb_zk_handle(kc->zk), ZP(rel, full), -1, kb_zk_ignore_void, NULL);
 	}
-	kb_zk_pump(b->zk);
+	kb_zk_pump(kc->zk);
 }
 
-void kcontroller_process_isr_changes(struct broker *b)
+void kcontroller_process_isr_changes(struct kcontroller *kc)
 {
 	char full[1024];
-	zoo_aget_children(kb_zk_handle(b->zk), ZP("/isr_change_notification", full), 1, kcontroller_isr_changes_children, b);
-	kb_zk_pump(b->zk);
+	if (!kc || !kc->active)
+		return;
+	zoo_aget_children(kb_zk_handle(kc->zk), ZP("/isr_change_notification", full), 1, kcontroller_isr_changes_children, kc);
+	kb_zk_pump(kc->zk);
 }
 
 /* ---- the election: /controller, /controller_epoch ---- */
 
-static void kcontroller_become(struct broker *b)
+static void kcontroller_become(struct kcontroller *kc)
 {
-	struct kctrl_opts o = { .controller_epoch = b->controller_epoch,
-				.unclean_default = b->cfg->unclean_leader_election_enable,
+	struct kctrl_opts o = { .controller_epoch = kc->epoch,
+				.unclean_default = kc->conf.unclean_default,
 				.log = kcontroller_log,
-				.log_arg = b };
-	kctrl_free(b->ctrl);
-	b->ctrl = kctrl_new(&o);
-	kctl_ctrl_free(b->ctl);
-	b->ctl = NULL;
+				.log_arg = kc };
+	kctrl_free(kc->ctrl);
+	kc->ctrl = kctrl_new(&o);
+	kctl_ctrl_free(kc->ctl);
+	kc->ctl = NULL;
 	static const struct kctl_ctrl_cbs ctl_cbs = { kcontroller_chan_dead, kcontroller_chan_alive };
 	char eb[256];
-	if (b->ctrl && kctl_ctrl_new(b->base, b->cfg->broker_id, b->controller_epoch, NULL, &ctl_cbs, b, &b->ctl, eb,
+	if (kc->ctrl && kctl_ctrl_new(kc->base, kc->conf.broker_id, kc->epoch, NULL, &ctl_cbs, kc, &kc->ctl, eb,
 				     sizeof(eb)))
 		log_warn(KC_MOD, "controller: no control-plane channel (%s); brokers learn from the coordinator only", eb);
-	if (b->ctl && b->ib_tls)
-		kctl_ctrl_set_tls(b->ctl, b->ib_tls, b->ib_tls_check_host); /* mutual TLS, as replication */
-	if (b->ctl)
-		kcontroller_nodes(b, b->nodes, b->nnodes);
-	if (!b->ctrl) {
+	if (kc->ctl && kc->conf.tls)
+		kctl_ctrl_set_tls(kc->ctl, kc->conf.tls, kc->conf.tls_check_host); /* mutual TLS, as replication */
+	if (kc->ctl) {
+		int32_t nn;
+		const struct kb_node *nodes = kc->host.nodes(kc->arg, &nn);
+		kcontroller_nodes(kc, nodes, nn);
+	}
+	if (!kc->ctrl) {
 		log_error(KC_MOD, "out of memory taking the controller role; giving it up");
 		char full[1024];
-		zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), -1, kb_zk_ignore_void, NULL);
-		kb_zk_pump(b->zk);
+		zoo_adelete(kb_zk_handle(kc->zk), ZP("/controller", full), -1, kb_zk_ignore_void, NULL);
+		kb_zk_pump(kc->zk);
 		return;
 	}
-	b->is_controller = true;
-	b->controller_id = b->cfg->broker_id;
-	log_info(KC_MOD, "this broker (%d) is now the controller, epoch %d", b->cfg->broker_id, b->controller_epoch);
-	if (b->cfg->auto_leader_rebalance_enable && !b->rebalance) {
-		int64_t s = b->cfg->leader_imbalance_check_interval_seconds;
+	kc->active = true;
+	kc->id = kc->conf.broker_id;
+	log_info(KC_MOD, "this broker (%d) is now the controller, epoch %d", kc->conf.broker_id, kc->epoch);
+	if (kc->conf.auto_rebalance && !kc->rebalance) {
+		int64_t s = kc->conf.rebalance_interval_s;
 		struct timeval tv = { (time_t)s, 0 };
-		b->rebalance = event_new(b->base, -1, EV_PERSIST, kcontroller_rebalance, b);
-		if (b->rebalance)
-			event_add(b->rebalance, &tv);
+		kc->rebalance = event_new(kc->base, -1, EV_PERSIST, kcontroller_rebalance, kc);
+		if (kc->rebalance)
+			event_add(kc->rebalance, &tv);
 	}
-	kcontroller_brokers(b);
-	struct kb_topic *t;
-	LIST_FOREACH(t, &b->topics, link)
-		kcontroller_topic(b, t);
-	kcontroller_process_deletes(b);
-	kcontroller_process_isr_changes(b);
-	kb_zkmeta_refresh_topics(b);
+	kcontroller_brokers(kc);
+	kc->host.topics(kc->arg);
+	kcontroller_process_deletes(kc);
+	kcontroller_process_isr_changes(kc);
+	kc->host.refresh_topics(kc->arg);
 }
 
 static void kcontroller_epoch_written(int rc, const void *data, int version)
 {
-	struct broker *b = (struct broker *)(uintptr_t)data;
-	if (b->stopping)
+	struct kcontroller *kc = (struct kcontroller *)(uintptr_t)data;
+	if (kc_stopping(kc))
 		return;
 	if (rc != ZOK) {
 		log_warn(KC_MOD, "cannot write /controller_epoch (%s); giving up the controller role", zerror(rc));
 		char full[1024];
-		zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), -1, kb_zk_ignore_void, NULL);
-		kb_zk_pump(b->zk);
+		zoo_adelete(kb_zk_handle(kc->zk), ZP("/controller", full), -1, kb_zk_ignore_void, NULL);
+		kb_zk_pump(kc->zk);
 		return;
 	}
-	b->controller_epoch_version = version;
-	kcontroller_become(b);
+	kc->epoch_version = version;
+	kcontroller_become(kc);
 }
 
 static void kcontroller_epoch_created(int rc, const char *v, const void *data)
@@ -684,10 +779,10 @@ static void kcontroller_epoch_set(int rc, const struct Stat *st, const void *dat
 
 static void kcontroller_epoch_read(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
-	struct broker *b = (struct broker *)(uintptr_t)data;
+	struct kcontroller *kc = (struct kcontroller *)(uintptr_t)data;
 	char *js = NULL, eb[160], full[1024];
 	int32_t epoch = 0;
-	if (b->stopping)
+	if (kc_stopping(kc))
 		return;
 	if (rc == ZOK && kznode_epoch_decode(v, (size_t)(vl > 0 ? vl : 0), &epoch, eb, sizeof(eb)))
 		log_warn(KC_MOD, "%s; counting from 0", eb);
@@ -695,25 +790,25 @@ static void kcontroller_epoch_read(int rc, const char *v, int vl, const struct S
 		kcontroller_epoch_written(rc == ZOK || rc == ZNONODE ? ZSYSTEMERROR : rc, data, 0);
 		return;
 	}
-	zhandle_t *zh = kb_zk_handle(b->zk);
-	b->controller_epoch = epoch + 1;
+	zhandle_t *zh = kb_zk_handle(kc->zk);
+	kc->epoch = epoch + 1;
 	if (rc == ZNONODE)
 		zoo_acreate(zh, ZP("/controller_epoch", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0,
-			    kcontroller_epoch_created, b);
+			    kcontroller_epoch_created, kc);
 	else
-		zoo_aset(zh, ZP("/controller_epoch", full), js, (int)strlen(js), st->version, kcontroller_epoch_set, b);
+		zoo_aset(zh, ZP("/controller_epoch", full), js, (int)strlen(js), st->version, kcontroller_epoch_set, kc);
 	free(js);
-	kb_zk_pump(b->zk);
+	kb_zk_pump(kc->zk);
 }
 
 static void kcontroller_znode_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
-	struct broker *b = (struct broker *)(uintptr_t)data;
+	struct kcontroller *kc = (struct kcontroller *)(uintptr_t)data;
 	(void)st;
-	if (b->stopping)
+	if (kc_stopping(kc))
 		return;
 	if (rc == ZNONODE) {
-		kcontroller_elect(b);
+		kcontroller_elect(kc);
 		return;
 	}
 	if (rc != ZOK)
@@ -722,53 +817,53 @@ static void kcontroller_znode_data(int rc, const char *v, int vl, const struct S
 	int32_t id = -1;
 	if (kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)))
 		log_warn(KC_MOD, "%s", eb);
-	b->controller_id = id;
-	if (id != b->cfg->broker_id && b->is_controller) {
+	kc->id = id;
+	if (id != kc->conf.broker_id && kc->active) {
 		log_info(KC_MOD, "broker %d is the controller now", id);
-		kcontroller_resign(b, "another broker holds /controller");
+		kcontroller_resign(kc, "another broker holds /controller");
 	}
 }
 
 static void kcontroller_znode_created(int rc, const char *v, const void *data)
 {
-	struct broker *b = (struct broker *)(uintptr_t)data;
+	struct kcontroller *kc = (struct kcontroller *)(uintptr_t)data;
 	char full[1024];
 	(void)v;
-	if (b->stopping)
+	if (kc_stopping(kc))
 		return;
-	zhandle_t *zh = kb_zk_handle(b->zk);
+	zhandle_t *zh = kb_zk_handle(kc->zk);
 	if (rc == ZOK) {
-		zoo_aget(zh, ZP("/controller_epoch", full), 0, kcontroller_epoch_read, b);
+		zoo_aget(zh, ZP("/controller_epoch", full), 0, kcontroller_epoch_read, kc);
 		zoo_aexists(zh, ZP("/controller", full), 1, kb_zk_ignore_stat, NULL);
 	} else if (rc == ZNODEEXISTS) {
-		zoo_aget(zh, ZP("/controller", full), 1, kcontroller_znode_data, b);
+		zoo_aget(zh, ZP("/controller", full), 1, kcontroller_znode_data, kc);
 	}
-	kb_zk_pump(b->zk);
+	kb_zk_pump(kc->zk);
 }
 
-void kcontroller_elect(struct broker *b)
+void kcontroller_elect(struct kcontroller *kc)
 {
 	char *js = NULL, full[1024];
-	if (kznode_controller_encode(b->cfg->broker_id, kb_now_ms(), &js)) {
+	if (kznode_controller_encode(kc->conf.broker_id, kc_now_ms(), &js)) {
 		log_error(KC_MOD, "out of memory standing for controller");
 		return;
 	}
-	zoo_acreate(kb_zk_handle(b->zk), ZP("/controller", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE,
-		    ZOO_EPHEMERAL, kcontroller_znode_created, b);
+	zoo_acreate(kb_zk_handle(kc->zk), ZP("/controller", full), js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE,
+		    ZOO_EPHEMERAL, kcontroller_znode_created, kc);
 	free(js);
-	kb_zk_pump(b->zk);
+	kb_zk_pump(kc->zk);
 }
 
 
-void kcontroller_watch(struct broker *b, int type)
+void kcontroller_watch(struct kcontroller *kc, int type)
 {
 	if (type == ZOO_DELETED_EVENT) {
-		kcontroller_resign(b, "/controller was deleted; re-electing");
-		b->controller_id = -1;
-		kcontroller_elect(b);
+		kcontroller_resign(kc, "/controller was deleted; re-electing");
+		kc->id = -1;
+		kcontroller_elect(kc);
 	} else {
 		char full[1024];
-		zoo_aget(kb_zk_handle(b->zk), ZP("/controller", full), 1, kcontroller_znode_data, b);
-		kb_zk_pump(b->zk);
+		zoo_aget(kb_zk_handle(kc->zk), ZP("/controller", full), 1, kcontroller_znode_data, kc);
+		kb_zk_pump(kc->zk);
 	}
 }

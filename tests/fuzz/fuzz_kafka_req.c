@@ -97,7 +97,6 @@ static void fz_setup(void)
 	fz_b.log_dir = dir;
 	snprintf(fz_b.adv_host, sizeof(fz_b.adv_host), "127.0.0.1");
 	fz_b.adv_port = 9092;
-	fz_b.controller_id = 0;
 	LIST_INIT(&fz_b.topics);
 	LIST_INIT(&fz_b.conns);
 	LIST_INIT(&fz_b.waits);

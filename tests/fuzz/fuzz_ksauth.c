@@ -47,7 +47,6 @@ static void fz_setup(void)
 	fz_cfg.n_lname = 1;
 	fz_b.cfg = &fz_cfg;
 	fz_b.base = event_base_new();
-	fz_b.controller_id = -1;
 	LIST_INIT(&fz_b.topics);
 	LIST_INIT(&fz_b.conns);
 	LIST_INIT(&fz_b.waits);

@@ -49,7 +49,6 @@ static void setup(void)
 	tcfg.n_lname = 1;
 	tb.cfg = &tcfg;
 	tb.base = event_base_new();
-	tb.controller_id = -1;
 	LIST_INIT(&tb.topics);
 	LIST_INIT(&tb.conns);
 	LIST_INIT(&tb.waits);
