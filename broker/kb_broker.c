@@ -130,6 +130,8 @@ int kb_topic_apply_conf(struct broker *b, struct kb_topic *t, char *why, size_t 
 			bad = kb_parse_ratio(v, &t->opts.min_cleanable_ratio);
 		else if (!strcmp(k, "compression.type"))
 			bad = strcmp(v, "producer") != 0;
+		else if (!strcmp(k, "unclean.leader.election.enable")) /* read by kb_topic_unclean */
+			bad = strcmp(v, "true") && strcmp(v, "false");
 		else {
 			snprintf(why, wn, "Unknown topic config name: %s", k);
 			return KE_INVALID_CONFIG;

@@ -474,7 +474,9 @@ int16_t kb_txns_state_topic(struct broker *b, int32_t *nparts)
 	snprintf(isr, sizeof(isr), "%d", c->transaction_state_log_min_isr);
 	const struct kb_tconf confs[] = {
 		{ "cleanup.policy", "compact" },
-		{ "compression.type", "uncompressed" },
+		/* Kafka writes "uncompressed"; samsa's brokers keep what the producer sent (the only
+		 * value they take), and the coordinator writes its records uncompressed: the same */
+		{ "compression.type", "producer" },
 		{ "min.insync.replicas", isr },
 		{ "segment.bytes", seg },
 		{ "unclean.leader.election.enable", "false" },

@@ -567,6 +567,16 @@ class DynamicConfigTest(SharedFixtureTest):
         f = ca.alter_configs([ConfigResource("topic", "cfgpy", set_config={"retention.ms": "5000"})])
         list(f.values())[0].result(10)
         self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgpy")[0])["config"], {"retention.ms": "5000"})
+        # unclean.leader.election.enable is a topic config too (true/false; the controller reads it)
+        f = ca.alter_configs([ConfigResource("topic", "cfgpy", set_config={
+            "retention.ms": "5000", "unclean.leader.election.enable": "true"})])
+        list(f.values())[0].result(10)
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgpy")[0])["config"],
+                         {"retention.ms": "5000", "unclean.leader.election.enable": "true"})
+        f = ca.alter_configs([ConfigResource("topic", "cfgpy", set_config={"unclean.leader.election.enable": "maybe"})])
+        with self.assertRaises(confluent_kafka.KafkaException) as e:
+            list(f.values())[0].result(10)
+        self.assertEqual(e.exception.args[0].code(), confluent_kafka.KafkaError.INVALID_CONFIG)
         f = ca.alter_configs([ConfigResource("topic", "cfgpy", set_config={"retention.ms": "x"})])
         with self.assertRaises(confluent_kafka.KafkaException) as e:
             list(f.values())[0].result(10)
