@@ -10,16 +10,11 @@ a broker that is not the coordinator answers NOT_COORDINATOR; librdkafka's and k
 and aborts, of which a read_committed consumer sees the committed records only; the
 coordinator's broker killed -9 mid-transaction and a new producer with the same id recovering;
 a transaction open past its transaction.timeout.ms aborted by the coordinator; TxnOffsetCommit
-(send_offsets_to_transaction) committing the group's offset with the transaction only; a
-consume-transform-produce loop killed -9 at random points and restarted, whose output a
-read_committed reader sees exactly once and in order."""
+(send_offsets_to_transaction) committing the group's offset with the transaction only. The
+consume-transform-produce loop killed at random points is tests/fault/test_kb_txn_eos.py."""
 import os
-import random
-import signal
 import struct
-import subprocess
 import sys
-import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -339,50 +334,6 @@ class TxnCoordinatorTest(SharedFixtureTest):
         del p
         got = self.read_committed("ctp-out", 1)
         self.assertEqual(got, [b"out-%d" % i for i in range(5)] + [b"unrelated"])
-
-    def test_7_ctp_loop_killed_at_random_points(self):
-        # the issue's proof: a consume-transform-produce loop killed -9 at random points and
-        # started again; a read_committed reader sees every input's output exactly once
-        admin = AdminClient({"bootstrap.servers": self.bs})
-        for f in admin.create_topics([NewTopic("eos-in", 1, 3), NewTopic("eos-out", 1, 3)]).values():
-            f.result(30)
-        self.cluster.wait_leaders("eos-in", 1)
-        self.cluster.wait_leaders("eos-out", 1)
-        n = 250
-        plain = confluent_kafka.Producer({"bootstrap.servers": self.bs})
-        for i in range(n):
-            plain.produce("eos-in", b"v-%d" % i, partition=0)
-        plain.flush(30)
-        app = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "txn_ctp_app.py"),
-               self.bs, "eos-in", "eos-out", "eos-g", "rdk-ctp-loop", "7"]
-        rnd = random.Random(447)
-        kills = 0
-        proc = None
-        try:
-            for _ in range(3):  # killed 0.1-0.8 s after its first commit (mid-transaction, or not)
-                proc = subprocess.Popen(app, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-                line = proc.stdout.readline()  # its first commit: it got going
-                self.assertTrue(line.startswith("committed"), line)
-                time.sleep(rnd.uniform(0.1, 0.8))
-                if proc.poll() is None:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    kills += 1
-                proc.wait(30)
-                proc.stdout.close()
-                proc = None
-            proc = subprocess.Popen(app, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            out, _ = proc.communicate(timeout=120)
-            proc = None
-            self.assertIn("done", out)
-        finally:
-            if proc is not None:
-                proc.kill()
-                proc.wait(30)
-        self.assertGreaterEqual(kills, 2)
-        got = self.read_committed("eos-out", 1)
-        self.assertEqual(len(got), len(set(got)), "duplicates in the committed output")
-        self.assertEqual(sorted(got), sorted(b"v-%d" % i for i in range(n)))
-        self.assertEqual(got, [b"v-%d" % i for i in range(n)])  # and in order
 
     def test_9_coordinator_killed_mid_transaction(self):
         # last: a broker is killed. The producer's open transaction is left to the new
