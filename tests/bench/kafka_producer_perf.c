@@ -13,6 +13,12 @@
  * Kafka's order: those defaults, --producer.config, then --producer-props (Java names mapped by
  * ktool_conf_set).
  *
+ * With --transactional-id and --transaction-duration-ms (Kafka 3.x's options) or
+ * --transaction-records (samsa's: a commit every N records), records are sent in transactions
+ * (librdkafka's transactional producer: init_transactions once, then begin, the records, commit);
+ * the latency of a record then ends at its delivery report, before its transaction commits, as
+ * Kafka's tool measures it.
+ *
  * Records are the one payload buffer, produced without copy (it outlives every delivery), as
  * Kafka reuses one payload array. Latencies are kept for a sample of at most PP_SAMPLES records
  * (every k-th, as Kafka samples). Runs on one thread: delivery reports run in rd_kafka_poll.
@@ -21,6 +27,7 @@
 #include "log.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +39,7 @@ _Static_assert(sizeof(void *) >= sizeof(int64_t), "the send time travels in the 
 
 enum {
 	O_TOPIC, O_NUM_RECORDS, O_RECORD_SIZE, O_PAYLOAD_FILE, O_PAYLOAD_DELIM, O_THROUGHPUT,
-	O_PRODUCER_PROPS, O_PRODUCER_CONFIG, O_HELP, O_COUNT
+	O_PRODUCER_PROPS, O_PRODUCER_CONFIG, O_TXN_ID, O_TXN_MS, O_TXN_RECORDS, O_HELP, O_COUNT
 };
 
 static const struct ktool_opt pp_opts_def[O_COUNT] = {
@@ -54,6 +61,16 @@ static const struct ktool_opt pp_opts_def[O_COUNT] = {
 			       "client.id etc. These configs take precedence over those passed via "
 			       "--producer.config."),
 	[O_PRODUCER_CONFIG] = KTOOL_OPT("producer.config", KTOOL_ARG, "CONFIG-FILE", "producer config properties file."),
+	[O_TXN_ID] = KTOOL_OPT("transactional-id", KTOOL_ARG, "TRANSACTIONAL-ID",
+			       "The transactionalId to use if transaction-duration-ms is > 0. Useful when "
+			       "testing the performance of concurrent transactions. (default: "
+			       "performance-producer-default-transactional-id)"),
+	[O_TXN_MS] = KTOOL_OPT("transaction-duration-ms", KTOOL_ARG, "TRANSACTION-DURATION",
+			       "The max age of each transaction. The commitTransaction will be called after "
+			       "this time has elapsed. Transactions are only enabled if this value is positive. "
+			       "(default: 0)"),
+	[O_TXN_RECORDS] = KTOOL_OPT("transaction-records", KTOOL_ARG, "RECORDS",
+				    "(samsa) commit a transaction every RECORDS records; enables transactions"),
 	[O_HELP] = KTOOL_OPT("help", KTOOL_FLAG, NULL, "show this help message and exit"),
 };
 
@@ -114,6 +131,19 @@ static void pp_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		s->win_max_lat_us = lat;
 	if (now - s->win_start_us >= PP_WINDOW_US)
 		pp_window_print(s, now);
+}
+
+static long long pp_txn_failures; /* transactional calls that failed */
+
+/* A transactional call's outcome: 0, or -1 after logging what failed (the error is freed). */
+static int pp_txn_call(rd_kafka_error_t *err, const char *what)
+{
+	if (!err)
+		return 0;
+	log_error("org.apache.kafka.tools.ProducerPerformance", "%s failed: %s", what, rd_kafka_error_string(err));
+	rd_kafka_error_destroy(err);
+	pp_txn_failures++;
+	return -1;
 }
 
 static int pp_cmp_i32(const void *a, const void *b)
@@ -243,6 +273,15 @@ int main(int argc, char **argv)
 		status = pp_usage_error(o, "%s", e);
 		goto done;
 	}
+	long long txn_ms = 0, txn_records = 0;
+	if ((o[O_TXN_MS].seen &&
+	     ktool_parse_int("transaction-duration-ms", o[O_TXN_MS].value, 0, INT32_MAX, &txn_ms, e, sizeof(e))) ||
+	    (o[O_TXN_RECORDS].seen &&
+	     ktool_parse_int("transaction-records", o[O_TXN_RECORDS].value, 1, INT64_MAX, &txn_records, e, sizeof(e)))) {
+		status = pp_usage_error(o, "%s", e);
+		goto done;
+	}
+	bool txn = txn_ms > 0 || txn_records > 0;
 	if (o[O_PAYLOAD_FILE].seen) {
 		const char *delim = o[O_PAYLOAD_DELIM].seen ? o[O_PAYLOAD_DELIM].value : "\n";
 		if (pp_load_payloads(o[O_PAYLOAD_FILE].value, delim, &ptext, &payloads, &n_payloads)) {
@@ -290,6 +329,10 @@ int main(int argc, char **argv)
 		rc = ktool_conf_load(conf, KTOOL_PRODUCER, o[O_PRODUCER_CONFIG].value, e, sizeof(e));
 	for (size_t i = 0; !rc && i < o[O_PRODUCER_PROPS].n; i++)
 		rc = ktool_conf_set_kv(conf, KTOOL_PRODUCER, o[O_PRODUCER_PROPS].list[i], e, sizeof(e));
+	if (!rc && txn)
+		rc = ktool_conf_set(conf, KTOOL_PRODUCER, "transactional.id",
+				    o[O_TXN_ID].seen ? o[O_TXN_ID].value : "performance-producer-default-transactional-id",
+				    e, sizeof(e));
 	if (rc) {
 		rd_kafka_conf_destroy(conf);
 		status = pp_usage_error(o, "%s", e);
@@ -305,7 +348,12 @@ int main(int argc, char **argv)
 	uint64_t pick = 0x2545F4914F6CDD1DULL;
 
 	s.start_us = s.win_start_us = ktool_now_us();
-	long long sent = 0;
+	long long sent = 0, txn_sent = 0, txns = 0;
+	int64_t txn_start = 0;
+	if (txn && (pp_txn_call(rd_kafka_init_transactions(rk, 60000), "init_transactions") ||
+		    pp_txn_call(rd_kafka_begin_transaction(rk), "begin_transaction")))
+		goto stop;
+	txn_start = ktool_now_us();
 	for (; sent < num && !ktool_stop_requested(); sent++) {
 		const char *p = payload;
 		size_t len = (size_t)size;
@@ -338,7 +386,23 @@ int main(int argc, char **argv)
 		}
 		if ((sent & 1023) == 0)
 			rd_kafka_poll(rk, 0);
+		if (txn && ++txn_sent && ((txn_records && txn_sent >= txn_records) ||
+					  (txn_ms && ktool_now_us() - txn_start >= txn_ms * 1000))) {
+			txn_sent = 0;
+			if (pp_txn_call(rd_kafka_commit_transaction(rk, 60000), "commit_transaction")) {
+				sent++;
+				goto stop;
+			}
+			txns++;
+			if (sent + 1 < num && pp_txn_call(rd_kafka_begin_transaction(rk), "begin_transaction")) {
+				sent++;
+				goto stop;
+			}
+			txn_start = ktool_now_us();
+		}
 	}
+	if (txn && txn_sent && !pp_txn_call(rd_kafka_commit_transaction(rk, 60000), "commit_transaction"))
+		txns++;
 stop:
 	while (rd_kafka_outq_len(rk) > 0)
 		rd_kafka_flush(rk, 100);
@@ -359,9 +423,11 @@ stop:
 	       secs > 0 ? (double)s.bytes / 1024.0 / 1024.0 / secs : 0.0,
 	       s.count ? s.total_lat_us / (double)s.count / 1000.0 : 0.0, s.max_lat_us / 1000.0, pc[0], pc[1],
 	       pc[2], pc[3]);
+	if (txn)
+		printf("%lld transactions committed.\n", txns);
 	if (s.errors)
 		log_error("org.apache.kafka.tools.ProducerPerformance", "%lld of %lld records failed", s.errors, sent);
-	status = s.errors == 0 && s.count == num ? 0 : 1;
+	status = s.errors == 0 && s.count == num && pp_txn_failures == 0 ? 0 : 1;
 	rd_kafka_topic_destroy(rkt);
 done:
 	if (rk)
