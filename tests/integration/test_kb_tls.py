@@ -412,6 +412,10 @@ class TestInterBrokerTls(unittest.TestCase):
 
     def test_untrusting_follower_never_joins_the_isr_and_says_why(self):
         b3 = self.cluster.brokers[3]
+        # a controller among the others first: broker 3 trusts no one, so were it to win an
+        # election (the earlier tests stop and restart brokers) no leader could be told anything
+        others = [i for i in self.cluster.live_ids() if i != 3]
+        wait_for(lambda: self.cluster.controller() in others, 30, "a controller other than broker 3")
         b3.start()
         b3.wait_ready()
         lead = min(i for i in self.cluster.live_ids() if i != 3)  # the other test stops two
