@@ -142,6 +142,12 @@ void kb_clog_free(struct kb_clog *c)
 int16_t kb_clog_append(struct kb_clog *c, int32_t part, const struct kb_clog_rec *recs, int32_t n, int32_t timeout_ms,
 		       uint64_t id)
 {
+	return kb_clog_append_txn(c, part, recs, n, timeout_ms, id, -1, -1);
+}
+
+int16_t kb_clog_append_txn(struct kb_clog *c, int32_t part, const struct kb_clog_rec *recs, int32_t n,
+			   int32_t timeout_ms, uint64_t id, int64_t pid, int16_t epoch)
+{
 	struct broker *b = c->b;
 	if (!b->rm || n < 1)
 		return KE_NOT_COORDINATOR;
@@ -161,7 +167,10 @@ int16_t kb_clog_append(struct kb_clog *c, int32_t part, const struct kb_clog_rec
 		br[i].value = recs[i].value;
 		br[i].value_len = recs[i].value ? (int32_t)recs[i].vlen : -1;
 	}
-	size_t len = kbatch_build(&w, 0, now, br, n);
+	/* a transactional batch goes in as the coordinator's (no producer fields given to the
+	 * replica manager: no sequence check, as Kafka's AppendOrigin.Coordinator); the producer
+	 * state still reads its header and opens the producer's transaction */
+	size_t len = pid >= 0 ? kbatch_build_txn(&w, 0, now, br, n, pid, epoch) : kbatch_build(&w, 0, now, br, n);
 	free(br);
 	if (!len) {
 		wbuf_free(&w);
@@ -209,15 +218,18 @@ struct kb_clog_reader {
 	int32_t p;
 	int64_t next; /* the offset after the last batch walked */
 	int (*rec)(void *arg, const struct kb_clog_rec *r, int64_t offset);
+	kb_clog_marker_fn marker;
 	void *arg;
 	struct kb_clog_load *out;
+	int64_t pid; /* the batch walked: its producer when transactional, else -1 */
+	int16_t epoch;
 };
 
 static int kb_clog_load_rec(const struct kbatch_record *r, void *arg)
 {
 	struct kb_clog_reader *rd = arg;
 	struct kb_clog_rec cr = { r->key, r->key ? (size_t)r->key_len : 0, r->value,
-				  r->value ? (size_t)r->value_len : 0 };
+				  r->value ? (size_t)r->value_len : 0, rd->pid, rd->epoch };
 	if (!r->key || rd->rec(rd->arg, &cr, r->offset)) /* a coordinator's record always has a key */
 		rd->out->skipped++;
 	else
@@ -233,8 +245,17 @@ static int kb_clog_load_batch(const uint8_t *p, size_t len, void *arg)
 	if (kbatch_parse_hdr(p, len, &h))
 		return ERR_CORRUPT;
 	rd->next = h.base_offset + h.last_offset_delta + 1;
-	if (h.attributes & KBATCH_CONTROL)
-		return 0; /* transaction markers: never written to a coordinator's topic */
+	if (h.attributes & KBATCH_CONTROL) { /* a transaction marker (TxnOffsetCommit's, in __consumer_offsets) */
+		int16_t type;
+		int32_t ce;
+		if (rd->marker && kbatch_control_marker(p, len, &type, &ce) == 0 &&
+		    (type == KBATCH_MARKER_COMMIT || type == KBATCH_MARKER_ABORT))
+			rd->marker(rd->arg, h.producer_id, h.producer_epoch, type == KBATCH_MARKER_COMMIT, h.base_offset);
+		return 0;
+	}
+	bool txn = (h.attributes & KBATCH_TRANSACTIONAL) && h.producer_id >= 0;
+	rd->pid = txn ? h.producer_id : -1;
+	rd->epoch = txn ? h.producer_epoch : -1;
 	if (h.attributes & KBATCH_COMPRESSION_MASK) {
 		rd->out->skipped += h.records_count;
 		log_warn(CLOG_MOD, "%s-%d offset %lld: a compressed batch is not decoded; its %d records are skipped",
@@ -272,13 +293,20 @@ int kb_clog_load(struct broker *b, const char *topic, int32_t p,
 		 int (*rec)(void *arg, const struct kb_clog_rec *r, int64_t offset), void *arg,
 		 struct kb_clog_load *out)
 {
+	return kb_clog_load_ex(b, topic, p, rec, NULL, arg, out);
+}
+
+int kb_clog_load_ex(struct broker *b, const char *topic, int32_t p,
+		    int (*rec)(void *arg, const struct kb_clog_rec *r, int64_t offset), kb_clog_marker_fn marker,
+		    void *arg, struct kb_clog_load *out)
+{
 	memset(out, 0, sizeof(*out));
 	struct klog *l = NULL;
 	int64_t hw = -1, start = -1;
 	out->epoch = -1;
 	if (!b->rm || krm_leader(b->rm, topic, p, -1, &hw, &start, &out->epoch, &l) || !l)
 		return ERR_INVAL;
-	struct kb_clog_reader rd = { topic, p, klog_start_offset(l), rec, arg, out };
+	struct kb_clog_reader rd = { topic, p, klog_start_offset(l), rec, marker, arg, out, -1, -1 };
 	int64_t end = klog_end_offset(l);
 	out->end = end;
 	uint8_t *buf = NULL;

@@ -10,8 +10,9 @@
  * its leader: every record from the log start to the log end (as Kafka's coordinators read to
  * the log end: a new leader's log is never truncated, its records past the high watermark
  * become committed), in bounded chunks, on the loop thread — a compacted partition holds one
- * record per live key, so it stays small. Control batches and compressed batches are skipped
- * (the coordinators write neither).
+ * record per live key, so it stays small. Compressed batches are skipped (the coordinators
+ * write none); transaction markers are told to whoever asks (kb_clog_load_ex: the group
+ * coordinator, whose TxnOffsetCommit batches are transactional).
  *
  * The loop thread runs all of it. One struct kb_clog per coordinator, owned by it.
  */
@@ -26,12 +27,15 @@ struct broker;
 struct klog;
 struct kb_clog;
 
-/* A record: key and value bytes (value NULL: a tombstone), valid during the call only. */
+/* A record: key and value bytes (value NULL: a tombstone), valid during the call only. Loading
+ * also tells the batch's producer when it is a transactional one (producer_id -1 otherwise). */
 struct kb_clog_rec {
 	const uint8_t *key;
 	size_t klen;
 	const uint8_t *value;
 	size_t vlen;
+	int64_t producer_id;
+	int16_t producer_epoch;
 };
 
 /* An append completed: err KE_NONE (replicated and, under a flush policy, flushed) or the
@@ -47,6 +51,11 @@ void kb_clog_free(struct kb_clog *c);
  * KE_NONE: under way, done(id) follows later; any other Kafka error: it failed at once. */
 int16_t kb_clog_append(struct kb_clog *c, int32_t part, const struct kb_clog_rec *recs, int32_t n, int32_t timeout_ms,
 		       uint64_t id);
+/* kb_clog_append as one transactional batch of producer pid at epoch (base sequence -1: the
+ * coordinator's own append, no sequence check); the partition's producer state opens the
+ * producer's transaction there until its marker. pid -1: kb_clog_append. */
+int16_t kb_clog_append_txn(struct kb_clog *c, int32_t part, const struct kb_clog_rec *recs, int32_t n,
+			   int32_t timeout_ms, uint64_t id, int64_t pid, int16_t epoch);
 /* A flush-policy fsync of log l is done up to offset: appends waiting for it complete. */
 void kb_clog_flushed(struct kb_clog *c, const struct klog *l, int64_t offset);
 
@@ -64,5 +73,11 @@ struct kb_clog_load {
 int kb_clog_load(struct broker *b, const char *topic, int32_t p,
 		 int (*rec)(void *arg, const struct kb_clog_rec *r, int64_t offset), void *arg,
 		 struct kb_clog_load *out);
+/* kb_clog_load telling marker(arg, ...) of every transaction marker (control batch) too, in
+ * log order with the records (marker NULL: kb_clog_load). */
+typedef void (*kb_clog_marker_fn)(void *arg, int64_t pid, int16_t epoch, bool commit, int64_t offset);
+int kb_clog_load_ex(struct broker *b, const char *topic, int32_t p,
+		    int (*rec)(void *arg, const struct kb_clog_rec *r, int64_t offset), kb_clog_marker_fn marker,
+		    void *arg, struct kb_clog_load *out);
 
 #endif

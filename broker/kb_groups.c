@@ -58,7 +58,8 @@ static void kb_groups_append_done(void *arg, uint64_t id, int16_t err)
 		kgroups_append_done(g->gs, id, err, kb_now_ms());
 }
 
-static int16_t kb_groups_append(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id)
+static int16_t kb_groups_append_txn(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id,
+				    int64_t pid, int16_t epoch)
 {
 	struct kb_groups *g = arg;
 	if (n < 1)
@@ -67,12 +68,17 @@ static int16_t kb_groups_append(void *arg, int32_t partition, const struct kgrou
 	if (!cr)
 		return KE_UNKNOWN_SERVER_ERROR;
 	for (int32_t i = 0; i < n; i++)
-		cr[i] = (struct kb_clog_rec){ recs[i].key, recs[i].klen, recs[i].value, recs[i].vlen };
+		cr[i] = (struct kb_clog_rec){ recs[i].key, recs[i].klen, recs[i].value, recs[i].vlen, -1, -1 };
 	/* Kafka's coordinator maps a record too large (MESSAGE_TOO_LARGE here) to
 	 * INVALID_COMMIT_OFFSET_SIZE for commits */
-	int16_t e = kb_clog_append(g->clog, partition, cr, n, g->b->cfg->offsets_commit_timeout_ms, id);
+	int16_t e = kb_clog_append_txn(g->clog, partition, cr, n, g->b->cfg->offsets_commit_timeout_ms, id, pid, epoch);
 	free(cr);
 	return e;
+}
+
+static int16_t kb_groups_append(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id)
+{
+	return kb_groups_append_txn(arg, partition, recs, n, id, -1, -1);
 }
 
 static bool kb_groups_part_exists(void *arg, const uint8_t *topic, size_t tlen, int32_t part)
@@ -102,6 +108,7 @@ static void kb_groups_reply(void *arg, void *token, int16_t api, int16_t ver, co
 static const struct kgroups_ops kb_groups_ops = {
 	.reply = kb_groups_reply,
 	.append = kb_groups_append,
+	.append_txn = kb_groups_append_txn,
 	.part_exists = kb_groups_part_exists,
 	.log = kb_groups_log,
 };
@@ -235,13 +242,24 @@ static int kb_groups_load_rec(void *arg, const struct kb_clog_rec *r, int64_t of
 {
 	struct kb_groups_load *ld = arg;
 	char eb[256];
-	if (kgroups_load_record(ld->g->gs, ld->p, r->key, r->klen, r->value, r->vlen, eb, sizeof(eb))) {
+	int rc = r->producer_id >= 0 ? kgroups_load_txn_record(ld->g->gs, ld->p, r->producer_id, r->producer_epoch, r->key,
+							       r->klen, r->value, r->vlen, eb, sizeof(eb))
+				     : kgroups_load_record(ld->g->gs, ld->p, r->key, r->klen, r->value, r->vlen, eb, sizeof(eb));
+	if (rc) {
 		if (ld->logged++ < 10)
 			log_warn(GROUPS_MOD, "%s-%d offset %lld: record skipped: %s", KB_OFFSETS_TOPIC, ld->p,
 				 (long long)offset, eb);
 		return 1;
 	}
 	return 0;
+}
+
+/* a transaction marker in the partition: the producer's pending offsets are resolved */
+static void kb_groups_load_marker(void *arg, int64_t pid, int16_t epoch, bool commit, int64_t offset)
+{
+	struct kb_groups_load *ld = arg;
+	(void)offset;
+	kgroups_load_marker(ld->g->gs, ld->p, pid, epoch, commit);
 }
 
 /* This broker became the leader of offsets partition p: the core loads it from the log. */
@@ -282,7 +300,7 @@ static void kb_groups_load(struct kb_groups *g, const struct kb_topic *t, int32_
 	g->owned[p] = true;
 	struct kb_groups_load ld = { g, p, 0 };
 	struct kb_clog_load out;
-	kb_clog_load(b, KB_OFFSETS_TOPIC, p, kb_groups_load_rec, &ld, &out);
+	kb_clog_load_ex(b, KB_OFFSETS_TOPIC, p, kb_groups_load_rec, kb_groups_load_marker, &ld, &out);
 	int64_t now = kb_now_ms();
 	kgroups_load_end(g->gs, p, now);
 	log_info(GROUPS_MOD, "loaded %s-%d (leader epoch %d): %lld records up to offset %lld in %lld ms%s",

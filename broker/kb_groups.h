@@ -7,10 +7,12 @@
  * core which of that topic's partitions this broker leads — loading one from its log when this
  * broker becomes its leader (every record from the log start to the log end, as Kafka's
  * GroupMetadataManager.doLoadGroupsAndOffsets reads to the log end: a new leader's log is never
- * truncated, its records past the high watermark become committed), unloading it when the
+ * truncated, its records past the high watermark become committed; a transactional batch's
+ * records and the transaction markers go to the core as such), unloading it when the
  * leadership goes (reading it with kb_clog, which the transaction coordinator shares); it
  * carries out the core's appends (kb_clog) as acks=all appends through the replica manager
- * (one uncompressed batch each, deadline offsets.commit.timeout.ms; completed when the high
+ * (one uncompressed batch each, TxnOffsetCommit's a transactional batch of its producer;
+ * deadline offsets.commit.timeout.ms; completed when the high
  * watermark passes the batch and, under a flush policy, the fsync its append started is
  * done; failed on the deadline or a lost leadership) and reports
  * each with kgroups_append_done from a deferred event (never from inside the append or the

@@ -330,7 +330,7 @@ static int16_t kb_txns_append(void *arg, int32_t partition, const uint8_t *key, 
 			      size_t vlen, uint64_t id)
 {
 	struct kb_txns *t = arg;
-	struct kb_clog_rec r = { key, klen, value, vlen };
+	struct kb_clog_rec r = { key, klen, value, vlen, -1, -1 };
 	return kb_clog_append(t->clog, partition, &r, 1, KB_TXNS_APPEND_MS, id);
 }
 

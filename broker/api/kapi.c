@@ -107,7 +107,7 @@ static const struct api_def {
 	{ .key = KWTXN_API_ADD_PARTITIONS, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_request },
 	{ .key = KWTXN_API_ADD_OFFSETS, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_request },
 	{ .key = KWTXN_API_END, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_request },
-	{ .key = KWTXN_API_TXN_OFFSET_COMMIT, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_NOW, .now = kapi_txn_offset_commit },
+	{ .key = KWTXN_API_TXN_OFFSET_COMMIT, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_offset_commit },
 	/* served by ksauth during an authentication; here only outside one (ILLEGAL_SASL_STATE) */
 	{ .key = API_SASL_HANDSHAKE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_handshake },
 	{ .key = API_SASL_AUTHENTICATE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_authenticate }, /* v2 is flexible */

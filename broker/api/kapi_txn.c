@@ -293,34 +293,73 @@ int kapi_txn_request(struct broker *b, struct kreq *q, struct kout *o, struct kw
 
 /* ---- TxnOffsetCommit ---- */
 
-int kapi_txn_offset_commit(struct broker *b, struct kreq *q, struct kout *o)
-{
+/* A TxnOffsetCommit between its passes (the kwait's priv). */
+struct kapi_txo_call {
+	struct broker *b;
+	kb_admin_cb cb; /* the kwait slot the core's outcome fills (NULL once told) */
+	void *ctx;
 	struct kwtxn_req rq;
-	if (kwtxn_req_decode(&q->r, q->key, q->ver, &rq)) {
-		kwtxn_req_free(&rq);
-		return ERR_PROTO;
-	}
+	int16_t *errs; /* per partition, in request order */
+	int32_t n;
+};
+
+static void kapi_txo_call_free(void *p)
+{
+	struct kapi_txo_call *c = p;
+	kwtxn_req_free(&c->rq);
+	free(c->errs);
+	free(c);
+}
+
+/* the group coordinator stored the offsets (err KE_NONE) or failed: the next pass answers */
+static void kapi_txo_done(void *arg, int16_t err)
+{
+	struct kapi_txo_call *c = arg;
+	for (int32_t i = 0; i < c->n; i++)
+		if (c->errs[i] == KE_NONE)
+			c->errs[i] = err;
+	kb_admin_cb cb = c->cb;
+	c->cb = NULL;
+	if (cb)
+		cb(c->b, c->ctx, KE_NONE, NULL);
+}
+
+/* The first pass: decode, check, hand the offsets to the group coordinator, which appends them
+ * as the producer's transactional batch. */
+static int kapi_txo_first(struct broker *b, struct kreq *q, struct kwait *w)
+{
+	struct kapi_txo_call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return ERR_NOMEM;
+	c->b = b;
+	w->priv = c;
+	w->priv_free = kapi_txo_call_free;
+	int rc = kwtxn_req_decode(&q->r, q->key, q->ver, &c->rq);
+	if (rc)
+		return rc == ERR_NOMEM ? ERR_NOMEM : ERR_PROTO;
+	const struct kwtxn_req *rq = &c->rq;
 	int32_t n = 0;
-	for (int32_t i = 0; i < rq.ntopics; i++)
-		n += rq.topics[i].n;
+	for (int32_t i = 0; i < rq->ntopics; i++)
+		n += rq->topics[i].n;
 	size_t sz = n > 0 ? (size_t)n : 1;
-	int16_t *errs = calloc(sz, sizeof(*errs));
+	c->n = n;
+	c->errs = calloc(sz, sizeof(*c->errs));
 	struct kgroup_txoff *offs = calloc(sz, sizeof(*offs));
-	struct kwtxn_tresult *tr = calloc(rq.ntopics > 0 ? (size_t)rq.ntopics : 1, sizeof(*tr));
-	struct kwtxn_presult *pr = calloc(sz, sizeof(*pr));
-	int rc = ERR_NOMEM;
-	if (!errs || !offs || !tr || !pr)
-		goto out;
+	if (!c->errs || !offs) {
+		free(offs);
+		return ERR_NOMEM;
+	}
+	int16_t *errs = c->errs;
 	/* KafkaApis.handleTxnOffsetCommitRequest: WRITE on the transactional id, READ on the group,
 	 * READ on each topic */
 	int16_t all = KE_NONE;
-	if (!kapi_acl_ok(b, q, KACL_RT_TRANSACTIONAL_ID, rq.txn_id, KACL_OP_WRITE))
+	if (!kapi_acl_ok(b, q, KACL_RT_TRANSACTIONAL_ID, rq->txn_id, KACL_OP_WRITE))
 		all = KE_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-	else if (!kapi_acl_ok(b, q, KACL_RT_GROUP, rq.group_id, KACL_OP_READ))
+	else if (!kapi_acl_ok(b, q, KACL_RT_GROUP, rq->group_id, KACL_OP_READ))
 		all = KE_GROUP_AUTHORIZATION_FAILED;
 	int32_t k = 0;
-	for (int32_t i = 0; i < rq.ntopics; i++) {
-		const struct kwtxn_topic *t = &rq.topics[i];
+	for (int32_t i = 0; i < rq->ntopics; i++) {
+		const struct kwtxn_topic *t = &rq->topics[i];
 		bool readable = !t->bad && kapi_acl_ok(b, q, KACL_RT_TOPIC, t->name, KACL_OP_READ);
 		for (int32_t j = 0; j < t->n; j++, k++) {
 			struct kb_topic *tp = NULL;
@@ -338,30 +377,59 @@ int kapi_txn_offset_commit(struct broker *b, struct kreq *q, struct kout *o)
 	}
 	if (!all) {
 		struct kgroups *gs = kb_groups_core(b);
-		struct kgw_str g = { (const uint8_t *)rq.group_id, (int32_t)strlen(rq.group_id) };
-		int16_t e = gs ? kgroups_txn_offsets(gs, g, rq.producer_id, rq.producer_epoch, offs, n, errs, kb_now_ms())
-			       : KE_COORDINATOR_NOT_AVAILABLE;
+		struct kgw_str g = { (const uint8_t *)rq->group_id, (int32_t)strlen(rq->group_id) };
+		bool waiting = false;
+		int16_t e = KE_COORDINATOR_NOT_AVAILABLE;
+		/* the slot first: the core calls kapi_txo_done only later, but it must be counted */
+		if (gs && !(c->cb = kwait_slot(w, 0, &c->ctx)))
+			e = KE_UNKNOWN_SERVER_ERROR;
+		else if (gs)
+			e = kgroups_txn_offsets(gs, g, rq->producer_id, rq->producer_epoch, offs, n, errs, kapi_txo_done, c,
+						&waiting, kb_now_ms());
+		if (!waiting && c->cb) { /* nothing under way: the slot is given back */
+			kb_admin_cb cb = c->cb;
+			c->cb = NULL;
+			cb(b, c->ctx, KE_NONE, NULL);
+		}
 		if (e == KE_INVALID_PRODUCER_EPOCH && q->ver >= 2)
 			e = KE_PRODUCER_FENCED;
 		for (int32_t i = 0; e && i < n; i++)
 			if (!errs[i])
 				errs[i] = e;
 	}
-	k = 0;
-	for (int32_t i = 0; i < rq.ntopics; i++) {
-		tr[i].name = rq.topics[i].name;
-		tr[i].n = rq.topics[i].n;
-		tr[i].parts = &pr[k];
-		for (int32_t j = 0; j < rq.topics[i].n; j++, k++)
-			pr[k] = (struct kwtxn_presult){ rq.topics[i].parts[j], errs[k] };
-	}
-	struct kwtxn_resp resp = { .throttle_ms = 0, .ntopics = rq.ntopics, .topics = tr };
-	rc = kwtxn_resp_encode(&o->w, q->key, q->ver, &resp) ? ERR_NOMEM : 0;
-out:
-	free(errs);
 	free(offs);
+	return 1;
+}
+
+int kapi_txn_offset_commit(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final)
+{
+	(void)final;
+	if (first)
+		return kwait_results(w, 1) ? ERR_NOMEM : kapi_txo_first(b, q, w);
+	if (w->pending)
+		return 1;
+	struct kapi_txo_call *c = w->priv;
+	const struct kwtxn_req *rq = &c->rq;
+	struct kwtxn_tresult *tr = calloc(rq->ntopics > 0 ? (size_t)rq->ntopics : 1, sizeof(*tr));
+	struct kwtxn_presult *pr = calloc(c->n > 0 ? (size_t)c->n : 1, sizeof(*pr));
+	int rc = ERR_NOMEM;
+	if (tr && pr) {
+		int32_t k = 0;
+		for (int32_t i = 0; i < rq->ntopics; i++) {
+			tr[i].name = rq->topics[i].name;
+			tr[i].n = rq->topics[i].n;
+			tr[i].parts = &pr[k];
+			for (int32_t j = 0; j < rq->topics[i].n; j++, k++) {
+				int16_t e = c->errs[k];
+				if (e == KE_INVALID_PRODUCER_EPOCH && q->ver >= 2)
+					e = KE_PRODUCER_FENCED;
+				pr[k] = (struct kwtxn_presult){ rq->topics[i].parts[j], e };
+			}
+		}
+		struct kwtxn_resp resp = { .throttle_ms = 0, .ntopics = rq->ntopics, .topics = tr };
+		rc = kwtxn_resp_encode(&o->w, q->key, q->ver, &resp) ? ERR_NOMEM : 0;
+	}
 	free(tr);
 	free(pr);
-	kwtxn_req_free(&rq);
 	return rc;
 }

@@ -32,11 +32,12 @@ int kapi_txn_request(struct broker *b, struct kreq *q, struct kout *o, struct kw
  * decoded request rq, on later passes (w->priv is then this module's) with rq NULL. Returns as
  * an admin handler does. */
 int kapi_txn_init_pid(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, const struct kwpid_req *rq);
-/* TxnOffsetCommit (v0-2), answered at once: the group coordinator holds the offsets until the
- * marker of the producer's transaction reaches the group's offsets partition (kapi_mark calls
- * kb_groups_txn_marker). An API_KIND_NOW handler. */
-struct kout;
-int kapi_txn_offset_commit(struct broker *b, struct kreq *q, struct kout *o);
+/* TxnOffsetCommit (v0-2), an admin handler: the group coordinator appends the offsets to the
+ * group's offsets partition as the producer's transactional batch and the answer waits until
+ * it is replicated; they are pending until the marker of the producer's transaction reaches
+ * that partition (kapi_mark calls kb_groups_txn_marker), or one is met when a new coordinator
+ * loads the partition. */
+int kapi_txn_offset_commit(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, bool first, bool final);
 /* The core's answer to token (kb_txns_reply_fn). */
 void kapi_txn_reply(struct broker *b, void *token, const struct ktxn_answer *a);
 

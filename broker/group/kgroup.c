@@ -140,6 +140,7 @@ enum kg_opk {
 	KG_OP_DELETE,	   /* tombstones of one group of a DeleteGroups */
 	KG_OP_ODELETE,	   /* tombstones of an OffsetDelete */
 	KG_OP_TOMBS,	   /* tombstones of expired offsets and groups, nobody waiting */
+	KG_OP_TXN,	   /* a TxnOffsetCommit's transactional batch: its offsets pending on success */
 };
 
 /* A DeleteGroups request answered once every group's tombstones are stored. */
@@ -180,6 +181,11 @@ struct kg_op {
 	/* DELETE */
 	struct kg_multi *multi;
 	int32_t idx;
+	/* TXN: the producer, and who is told of the outcome */
+	int64_t pid;
+	int16_t pepoch;
+	kgroup_done_fn done;
+	void *done_arg;
 };
 
 struct kgroups {
@@ -749,7 +755,8 @@ static void kg_append(struct kgroups *gs, struct kg_op *op, const struct kgroup_
 	op->id = ++gs->next_op;
 	op->next = gs->op_head;
 	gs->op_head = op;
-	int16_t rc = gs->ops.append(gs->arg, op->partition, recs, n, op->id);
+	int16_t rc = op->kind == KG_OP_TXN ? gs->ops.append_txn(gs->arg, op->partition, recs, n, op->id, op->pid, op->pepoch)
+					   : gs->ops.append(gs->arg, op->partition, recs, n, op->id);
 	if (rc != KE_NONE) {
 		for (struct kg_op **pp = &gs->op_head; *pp; pp = &(*pp)->next)
 			if (*pp == op) {
@@ -1187,6 +1194,39 @@ static void kg_offset_del(struct kg_group *g, int32_t i)
 	g->offs[i] = g->offs[--g->n_offs];
 }
 
+/* Producer pid's transactional offset o (its strings moved into the group) is pending in g:
+ * it replaces the producer's earlier one of the same partition; what an older epoch of pid
+ * left is dropped (that transaction was aborted by the fencing). 0 or ERR_NOMEM (o kept). */
+static int kg_txoff_put(struct kg_group *g, int64_t pid, int16_t epoch, struct kg_offset *o)
+{
+	int32_t kept = 0;
+	for (int32_t k = 0; k < g->n_txoffs; k++) {
+		struct kg_txoff *x = &g->txoffs[k];
+		if (x->pid == pid && x->epoch < epoch)
+			kg_offset_clear(&x->o);
+		else
+			g->txoffs[kept++] = *x;
+	}
+	g->n_txoffs = kept;
+	struct kg_txoff *x = NULL;
+	for (int32_t k = 0; k < g->n_txoffs && !x; k++)
+		if (g->txoffs[k].pid == pid && g->txoffs[k].o.part == o->part && kg_ss_eq(g->txoffs[k].o.topic, o->topic))
+			x = &g->txoffs[k];
+	if (x) {
+		kg_offset_clear(&x->o);
+	} else {
+		if (kg_grow((void **)&g->txoffs, &g->cap_txoffs, g->n_txoffs + 1, sizeof(*g->txoffs)))
+			return ERR_NOMEM;
+		x = &g->txoffs[g->n_txoffs++];
+	}
+	x->pid = pid;
+	x->epoch = epoch;
+	x->o = *o;
+	o->topic.p = o->meta.p = NULL;
+	o->topic.len = o->meta.len = -1;
+	return 0;
+}
+
 /* ---- the appends' completion ---- */
 
 static void kg_commit_resp_fill(struct kg_op *op, int16_t err)
@@ -1333,6 +1373,14 @@ static void kg_op_done(struct kgroups *gs, struct kg_op *op, int16_t err, int64_
 	case KG_OP_DELETE:
 		kg_multi_done(gs, op->multi, op->idx, op->gone ? KE_NOT_COORDINATOR : kg_map_err(err, false));
 		break;
+	case KG_OP_TXN: {
+		int16_t e = op->gone ? KE_NOT_COORDINATOR : kg_map_err(err, true);
+		for (int32_t i = 0; g && e == KE_NONE && i < op->n_offs; i++)
+			if (kg_txoff_put(g, op->pid, op->pepoch, &op->offs[i]))
+				e = KE_COORDINATOR_NOT_AVAILABLE;
+		op->done(op->done_arg, e);
+		break;
+	}
 	case KG_OP_STORE:
 	case KG_OP_TOMBS:
 		if (err != KE_NONE)
@@ -1600,7 +1648,7 @@ void kgroups_load_end(struct kgroups *gs, int32_t p, int64_t now)
 				free(g->meta_raw);
 				g->meta_raw = NULL;
 			}
-			if (rc || (!g->meta_len && !g->n_offs)) {
+			if (rc || (!g->meta_len && !g->n_offs && !g->n_txoffs)) {
 				if (rc)
 					kg_log(gs, "group %s: cannot restore its metadata: %s", kg_c(g->id), err_str(rc));
 				*pp = g->hnext;
@@ -2766,30 +2814,32 @@ bool kgroups_offsets(const struct kgroups *gs, const char *gid,
 /* ---- transactional offsets (TxnOffsetCommit, KIP-98) ---- */
 
 int16_t kgroups_txn_offsets(struct kgroups *gs, const struct kgw_str group, int64_t pid, int16_t epoch,
-			    const struct kgroup_txoff *offs, int32_t n, int16_t *errs, int64_t now)
+			    const struct kgroup_txoff *offs, int32_t n, int16_t *errs, kgroup_done_fn done, void *done_arg,
+			    bool *waiting, int64_t now)
 {
+	*waiting = false;
 	int16_t err = kg_status(gs, group, true);
 	if (err)
 		return err;
 	struct kg_group *g = kg_find(gs, group);
 	if (!g && !(g = kg_group_add(gs, group, kg_partition_of(gs, group), now)))
 		return KE_COORDINATOR_NOT_AVAILABLE;
-	/* the producer's epoch: an older one than held is a zombie's; a newer one drops what an
-	 * older epoch left (its transaction was aborted by the fencing) */
-	int32_t kept = 0;
+	/* the producer's epoch: an older one than held is a zombie's (a newer one drops what an
+	 * older epoch left, once its batch is stored: kg_txoff_put) */
 	for (int32_t k = 0; k < g->n_txoffs; k++) {
 		struct kg_txoff *x = &g->txoffs[k];
 		if (x->pid == pid && x->epoch > epoch)
 			return KE_INVALID_PRODUCER_EPOCH;
 	}
-	for (int32_t k = 0; k < g->n_txoffs; k++) {
-		struct kg_txoff *x = &g->txoffs[k];
-		if (x->pid == pid && x->epoch < epoch)
-			kg_offset_clear(&x->o);
-		else
-			g->txoffs[kept++] = *x;
+	struct kg_op *op = kg_op_new(KG_OP_TXN, g);
+	if (!op || !(op->offs = calloc(n > 0 ? (size_t)n : 1, sizeof(*op->offs)))) {
+		kg_op_free(op);
+		return KE_COORDINATOR_NOT_AVAILABLE;
 	}
-	g->n_txoffs = kept;
+	op->pid = pid;
+	op->pepoch = epoch;
+	op->done = done;
+	op->done_arg = done_arg;
 	for (int32_t i = 0; i < n; i++) {
 		const struct kgroup_txoff *t = &offs[i];
 		if (errs[i] != KE_NONE)
@@ -2798,37 +2848,108 @@ int16_t kgroups_txn_offsets(struct kgroups *gs, const struct kgw_str group, int6
 			errs[i] = KE_OFFSET_METADATA_TOO_LARGE;
 			continue;
 		}
-		/* a later commit of the same producer and partition replaces the earlier one */
-		struct kg_txoff *x = NULL;
-		for (int32_t k = 0; k < g->n_txoffs && !x; k++)
-			if (g->txoffs[k].pid == pid && g->txoffs[k].o.part == t->part && kg_eq(g->txoffs[k].o.topic, t->topic))
-				x = &g->txoffs[k];
-		if (x) {
-			kg_offset_clear(&x->o);
-		} else {
-			if (kg_grow((void **)&g->txoffs, &g->cap_txoffs, g->n_txoffs + 1, sizeof(*g->txoffs))) {
-				errs[i] = KE_COORDINATOR_NOT_AVAILABLE;
-				continue;
-			}
-			x = &g->txoffs[g->n_txoffs++];
-		}
-		memset(x, 0, sizeof(*x));
-		x->pid = pid;
-		x->epoch = epoch;
-		x->o.topic.len = x->o.meta.len = -1;
-		x->o.part = t->part;
-		x->o.offset = t->offset;
-		x->o.epoch = t->leader_epoch;
-		x->o.commit_ts = now;
-		x->o.expire_ts = -1;
-		if (kg_s_set(&x->o.topic, t->topic) ||
-		    kg_s_set(&x->o.meta, t->metadata.len >= 0 ? t->metadata : kgw_s(""))) {
-			kg_offset_clear(&x->o);
-			g->n_txoffs--;
-			errs[i] = KE_COORDINATOR_NOT_AVAILABLE;
+		struct kg_offset *o = &op->offs[op->n_offs++];
+		o->topic.len = o->meta.len = -1;
+		o->part = t->part;
+		o->offset = t->offset;
+		o->epoch = t->leader_epoch;
+		o->commit_ts = now;
+		o->expire_ts = -1;
+		if (kg_s_set(&o->topic, t->topic) ||
+		    kg_s_set(&o->meta, t->metadata.len >= 0 ? t->metadata : kgw_s(""))) {
+			kg_op_free(op);
+			return KE_COORDINATOR_NOT_AVAILABLE;
 		}
 	}
+	if (!op->n_offs) {
+		kg_op_free(op);
+		return KE_NONE;
+	}
+	/* Kafka's storeOffsets with a producer id: one transactional batch of the producer; the
+	 * offsets are pending once it is replicated, until the producer's marker */
+	struct kg_recs rs = { 0 };
+	for (int32_t i = 0; i < op->n_offs; i++)
+		kg_recs_offset(&rs, g, &op->offs[i]);
+	*waiting = true;
+	kg_append_recs(gs, op, &rs, now);
 	return KE_NONE;
+}
+
+/* Producer pid's marker (epoch, commit or abort) resolves its pending offsets in g: on commit
+ * those of that epoch become committed (added to rs when not NULL); those of older epochs (a
+ * zombie's) are dropped either way. Returns how many were committed. */
+static int32_t kg_txn_resolve(struct kg_group *g, int64_t pid, int16_t epoch, bool commit, struct kg_recs *rs)
+{
+	int32_t kept = 0, n = 0;
+	for (int32_t i = 0; i < g->n_txoffs; i++) {
+		struct kg_txoff *x = &g->txoffs[i];
+		if (x->pid != pid || x->epoch > epoch) { /* another producer's, or a later epoch's */
+			g->txoffs[kept++] = *x;
+			continue;
+		}
+		if (commit && x->epoch == epoch) {
+			if (rs)
+				kg_recs_offset(rs, g, &x->o);
+			if (kg_offset_put(g, &x->o) == 0)
+				n++;
+		}
+		kg_offset_clear(&x->o);
+	}
+	g->n_txoffs = kept;
+	return n;
+}
+
+int kgroups_load_txn_record(struct kgroups *gs, int32_t p, int64_t pid, int16_t epoch, const uint8_t *key,
+			    size_t klen, const uint8_t *value, size_t vlen, char *eb, size_t el)
+{
+	if (!kg_p_ok(gs, p) || gs->pstate[p] != KG_P_LOADING)
+		return err_set(eb, el, ERR_INVAL, "offsets partition %d is not loading", p);
+	struct kgw_arena a = { 0 };
+	struct kgw_key k;
+	struct kgw_offset_value ov;
+	int rc = kgw_key_decode(key, klen, 0, &k, &a, eb, el);
+	if (!rc && (k.version > 1 || !value)) { /* not an offset commit: as any record */
+		kgw_arena_free(&a);
+		return kgroups_load_record(gs, p, key, klen, value, vlen, eb, el);
+	}
+	if (rc || (rc = kgw_offset_value_decode(value, vlen, 0, &ov, &a, eb, el)))
+		goto out;
+	if (kgplace_partition(k.group.p, (size_t)k.group.len, gs->conf.offsets_partitions) != p) {
+		rc = err_set(eb, el, ERR_CORRUPT, "group %.*s does not belong to offsets partition %d", (int)k.group.len,
+			     (const char *)k.group.p, p);
+		goto out;
+	}
+	struct kg_group *g = kg_find(gs, k.group);
+	if (!g) {
+		if (!(g = kg_group_add(gs, k.group, p, 0))) {
+			rc = err_set(eb, el, ERR_NOMEM, "no memory for group");
+			goto out;
+		}
+		g->loading = true;
+	}
+	struct kg_offset o = { .topic = { NULL, -1 }, .meta = { NULL, -1 } };
+	o.part = k.partition;
+	o.offset = ov.offset;
+	o.epoch = ov.leader_epoch;
+	o.commit_ts = ov.commit_timestamp;
+	o.expire_ts = ov.expire_timestamp;
+	if (kg_s_set(&o.topic, k.topic) || kg_s_set(&o.meta, ov.metadata) || kg_txoff_put(g, pid, epoch, &o)) {
+		kg_offset_clear(&o);
+		rc = err_set(eb, el, ERR_NOMEM, "no memory for an offset");
+	}
+out:
+	kgw_arena_free(&a);
+	return rc;
+}
+
+void kgroups_load_marker(struct kgroups *gs, int32_t p, int64_t pid, int16_t epoch, bool commit)
+{
+	if (!kg_p_ok(gs, p) || gs->pstate[p] != KG_P_LOADING)
+		return;
+	for (size_t b = 0; b < gs->nb; b++)
+		for (struct kg_group *g = gs->buckets[b]; g; g = g->hnext)
+			if (g->partition == p && g->loading && g->n_txoffs)
+				kg_txn_resolve(g, pid, epoch, commit, NULL);
 }
 
 void kgroups_txn_end(struct kgroups *gs, int32_t p, int64_t pid, int16_t epoch, bool commit, int64_t now)
@@ -2840,27 +2961,13 @@ void kgroups_txn_end(struct kgroups *gs, int32_t p, int64_t pid, int16_t epoch, 
 			if (g->partition != p || !g->n_txoffs)
 				continue;
 			struct kg_recs rs = { 0 };
-			int32_t kept = 0, n = 0;
-			for (int32_t i = 0; i < g->n_txoffs; i++) {
-				struct kg_txoff *x = &g->txoffs[i];
-				if (x->pid != pid || x->epoch > epoch) { /* another producer's, or a later epoch's */
-					g->txoffs[kept++] = *x;
-					continue;
-				}
-				if (commit && x->epoch == epoch) { /* an older epoch's were a zombie's */
-					kg_recs_offset(&rs, g, &x->o);
-					if (kg_offset_put(g, &x->o) == 0)
-						n++;
-				}
-				kg_offset_clear(&x->o);
-			}
-			g->n_txoffs = kept;
+			int32_t n = kg_txn_resolve(g, pid, epoch, commit, &rs);
 			if (!n) {
 				kg_recs_free(&rs);
 				continue;
 			}
 			/* visible now (the marker is written); stored as plain offset records too, so
-			 * that a reload finds them */
+			 * that a reload finds them even once the log cleaner has removed the marker */
 			kg_log(gs, "group %s: %d offset(s) of producer %lld committed with its transaction", kg_c(g->id), n,
 			       (long long)pid);
 			struct kg_op *op = kg_op_new(KG_OP_TOMBS, g);

@@ -107,6 +107,11 @@ struct kgroups_ops {
 	 * then calls kgroups_append_done(gs, id, err) once, later (never from inside this call).
 	 * Any other Kafka error code: it failed at once, and kgroups_append_done is not called. */
 	int16_t (*append)(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id);
+	/* As append, as one transactional batch of producer pid at epoch (base sequence -1: the
+	 * coordinator's own append, no sequence check), which opens the producer's transaction on
+	 * the partition until its marker (TxnOffsetCommit's offsets). */
+	int16_t (*append_txn)(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id,
+			      int64_t pid, int16_t epoch);
 	/* Whether topic[0..tlen) has partition part (OffsetCommit's UNKNOWN_TOPIC_OR_PARTITION). */
 	bool (*part_exists)(void *arg, const uint8_t *topic, size_t tlen, int32_t part);
 	/* One log line (group state changes, members joining, leaving, expiring). */
@@ -149,8 +154,10 @@ void kgroups_free(struct kgroups *gs);
  * COORDINATOR_LOAD_IN_PROGRESS) until kgroups_load_end. Records read back from the log, in
  * offset order up to its high watermark, are passed to kgroups_load_record (key and value
  * bytes of one record; value NULL for a tombstone): offset commits, group metadata and
- * tombstones, the last of each key winning, as GroupMetadataManager.loadGroupsAndOffsets.
- * Malformed records are skipped (returns an error with the reason in eb) and lose nothing else.
+ * tombstones, the last of each key winning, as GroupMetadataManager.loadGroupsAndOffsets;
+ * those of transactional batches to kgroups_load_txn_record and the markers, in log order, to
+ * kgroups_load_marker (below, with TxnOffsetCommit). Malformed records are skipped (returns
+ * an error with the reason in eb) and lose nothing else.
  * Calling kgroups_load_begin for a partition already owned or loading reloads it from scratch. */
 void kgroups_load_begin(struct kgroups *gs, int32_t p);
 int kgroups_load_record(struct kgroups *gs, int32_t p, const uint8_t *key, size_t klen, const uint8_t *value,
@@ -185,20 +192,34 @@ struct kgroup_txoff {
 	int32_t leader_epoch;
 	struct kgw_str metadata; /* len -1: null */
 };
-/* Keeps offs[0..n) of producer pid at epoch for group (created if unknown, as a simple
- * consumer's) until the end of its transaction, for the entries whose errs[i] is KE_NONE (a
- * metadata too long gets OFFSET_METADATA_TOO_LARGE there); what an older epoch of pid left is
- * dropped. Returns KE_NONE, or an error for all: the group's (NOT_COORDINATOR,
+/* A TxnOffsetCommit's outcome: KE_NONE (stored and pending) or the error of every partition the
+ * request did not refuse. */
+typedef void (*kgroup_done_fn)(void *arg, int16_t err);
+/* Stores offs[0..n) of producer pid at epoch for group (created if unknown, as a simple
+ * consumer's), for the entries whose errs[i] is KE_NONE (a metadata too long gets
+ * OFFSET_METADATA_TOO_LARGE there), as Kafka does: one transactional batch of the producer
+ * appended to the group's offsets partition (ops->append_txn); once it is replicated the
+ * offsets are pending until the producer's marker, and done(done_arg, err) is called once
+ * (*waiting true; from inside this call only when the append fails at once). Returns KE_NONE (*waiting false: nothing to
+ * store), or an error for all and done is not called: the group's (NOT_COORDINATOR,
  * COORDINATOR_LOAD_IN_PROGRESS, INVALID_GROUP_ID), INVALID_PRODUCER_EPOCH for an epoch older
- * than one held. Nothing is written: the
- * offsets are held in memory until the marker (not durable before it, unlike Kafka, which
- * writes them as a transactional batch). */
+ * than one pending. A newer epoch drops what an older epoch of pid left. */
 int16_t kgroups_txn_offsets(struct kgroups *gs, const struct kgw_str group, int64_t pid, int16_t epoch,
-			    const struct kgroup_txoff *offs, int32_t n, int16_t *errs, int64_t now);
+			    const struct kgroup_txoff *offs, int32_t n, int16_t *errs, kgroup_done_fn done, void *done_arg,
+			    bool *waiting, int64_t now);
+/* Loading (between kgroups_load_begin and _end): a record of a transactional batch of producer
+ * pid at epoch. An offset commit is pending for that producer until its marker; anything else
+ * is taken as kgroups_load_record takes it. Errors as kgroups_load_record. */
+int kgroups_load_txn_record(struct kgroups *gs, int32_t p, int64_t pid, int16_t epoch, const uint8_t *key,
+			    size_t klen, const uint8_t *value, size_t vlen, char *eb, size_t el);
+/* Loading: producer pid's marker (epoch, commit or abort) met in the log: its pending offsets
+ * are committed (commit, that epoch) or dropped. Those still pending at kgroups_load_end stay
+ * pending until a live marker (kgroups_txn_end). */
+void kgroups_load_marker(struct kgroups *gs, int32_t p, int64_t pid, int16_t epoch, bool commit);
 /* The marker of producer pid's transaction (at epoch) was written to offsets partition p: on
- * commit its offsets of that epoch in p's groups become committed (visible at once, and
- * appended as offset records), on abort they are dropped, and those of older epochs of pid (a
- * zombie's) are dropped either way. */
+ * commit its pending offsets of that epoch in p's groups become committed (visible at once,
+ * and appended again as plain offset records), on abort they are dropped, and those of older
+ * epochs of pid (a zombie's) are dropped either way. */
 void kgroups_txn_end(struct kgroups *gs, int32_t p, int64_t pid, int16_t epoch, bool commit, int64_t now);
 
 /* An append the core asked for completed with Kafka error err (KE_NONE: replicated). */

@@ -449,6 +449,23 @@ size_t kbatch_build(struct wbuf *w, int64_t base_offset, int64_t ts, const struc
 	return size;
 }
 
+size_t kbatch_build_txn(struct wbuf *w, int64_t base_offset, int64_t ts, const struct kbatch_rec *recs, int n,
+			int64_t producer_id, int16_t producer_epoch)
+{
+	size_t start = w->len;
+	size_t size = kbatch_build(w, base_offset, ts, recs, n);
+	if (!size)
+		return 0;
+	uint8_t *b = w->p + start;
+	b[KBATCH_OFF_ATTRIBUTES] = 0;
+	b[KBATCH_OFF_ATTRIBUTES + 1] = KBATCH_TRANSACTIONAL;
+	kbatch_put64(b + KBATCH_OFF_PRODUCER_ID, producer_id);
+	b[51] = (uint8_t)((uint16_t)producer_epoch >> 8);
+	b[52] = (uint8_t)producer_epoch;
+	kbatch_update_crc(b, size);
+	return size;
+}
+
 /* ---- transaction markers (KIP-98's control batches) ---- */
 
 struct kbatch_marker_walk {

@@ -197,6 +197,10 @@ struct kbatch_rec {
  */
 size_t kbatch_build(struct wbuf *w, int64_t base_offset, int64_t ts, const struct kbatch_rec *recs,
 		    int n);
+/* kbatch_build as a transactional batch (attributes 0x10) of producer_id at producer_epoch,
+ * baseSequence -1: a coordinator's records inside a producer's transaction (TxnOffsetCommit). */
+size_t kbatch_build_txn(struct wbuf *w, int64_t base_offset, int64_t ts, const struct kbatch_rec *recs, int n,
+			int64_t producer_id, int16_t producer_epoch);
 
 /*
  * Transaction markers (KIP-98): a control batch (attributes transactional + control) whose one

@@ -133,6 +133,16 @@ static void fk_reply(void *arg, void *token, int16_t api, int16_t ver, const voi
 		abort(); /* an answer the wire cannot carry */
 }
 
+static int16_t fk_append(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id);
+/* the transactional batches (TxnOffsetCommit's) as any other */
+static int16_t fk_append_txn(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id,
+			     int64_t pid, int16_t epoch)
+{
+	(void)pid;
+	(void)epoch;
+	return fk_append(arg, partition, recs, n, id);
+}
+
 static int16_t fk_append(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id)
 {
 	(void)arg;
@@ -471,7 +481,14 @@ static void fk_load(void)
 		const uint8_t *k = S.p + S.pos;
 		const uint8_t *v = S.p + S.pos + kl;
 		S.pos += kl + vl;
-		kgroups_load_record(S.gs, p, k, kl, vl % 7 == 3 ? NULL : v, vl, eb, sizeof(eb));
+		/* some as a producer's transactional records (TxnOffsetCommit's), and its markers */
+		if (kl % 4 == 1)
+			kgroups_load_txn_record(S.gs, p, (int64_t)(vl % 3), (int16_t)(kl % 2), k, kl,
+						vl % 7 == 3 ? NULL : v, vl, eb, sizeof(eb));
+		else
+			kgroups_load_record(S.gs, p, k, kl, vl % 7 == 3 ? NULL : v, vl, eb, sizeof(eb));
+		if (vl % 11 == 5)
+			kgroups_load_marker(S.gs, p, (int64_t)(vl % 3), (int16_t)(kl % 2), kl % 3 != 0);
 	}
 	if (fk_u8() % 4)
 		kgroups_load_end(S.gs, p, S.now);
@@ -516,7 +533,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.offsets_retention_ms = 1000 + fk_u16() * 10;
 	c.retention_check_interval_ms = 1 + fk_u16();
 	c.seed = fk_u8();
-	struct kgroups_ops ops = { fk_reply, fk_append, fk_part_exists, fk_log };
+	struct kgroups_ops ops = { fk_reply, fk_append, fk_append_txn, fk_part_exists, fk_log };
 	S.gs = kgroups_new(&c, &ops, NULL);
 	if (!S.gs)
 		abort();

@@ -10,7 +10,9 @@ a broker that is not the coordinator answers NOT_COORDINATOR; librdkafka's and k
 and aborts, of which a read_committed consumer sees the committed records only; the
 coordinator's broker killed -9 mid-transaction and a new producer with the same id recovering;
 a transaction open past its transaction.timeout.ms aborted by the coordinator; TxnOffsetCommit
-(send_offsets_to_transaction) committing the group's offset with the transaction only. The
+(send_offsets_to_transaction) committing the group's offset with the transaction only, and
+kept across the group coordinator's broker killed -9 before the commit (written at once as a
+transactional batch, loaded pending by the new coordinator until the commit marker). The
 consume-transform-produce loop killed at random points is tests/fault/test_kb_txn_eos.py."""
 import os
 import struct
@@ -66,6 +68,15 @@ def call(port, key, ver, body):
 def find_txn_coordinator(port, txn_id):
     """FindCoordinator v1 for a transactional id: (error, node id)."""
     r = call(port, FIND_COORDINATOR, 1, kbharness.kstr(txn_id.encode()) + bytes([1]))
+    _throttle, err = struct.unpack_from(">ih", r, 0)
+    (ml,) = struct.unpack_from(">h", r, 6)
+    (node,) = struct.unpack_from(">i", r, 8 + max(ml, 0))
+    return err, node
+
+
+def find_group_coordinator(port, group):
+    """FindCoordinator v1 for a group (key_type 0): (error, node id)."""
+    r = call(port, FIND_COORDINATOR, 1, kbharness.kstr(group.encode()) + bytes([0]))
     _throttle, err = struct.unpack_from(">ih", r, 0)
     (ml,) = struct.unpack_from(">h", r, 6)
     (node,) = struct.unpack_from(">i", r, 8 + max(ml, 0))
@@ -334,6 +345,80 @@ class TxnCoordinatorTest(SharedFixtureTest):
         del p
         got = self.read_committed("ctp-out", 1)
         self.assertEqual(got, [b"out-%d" % i for i in range(5)] + [b"unrelated"])
+
+    def test_8_group_coordinator_killed_before_the_commit(self):
+        # TxnOffsetCommit's offsets are written at once as the producer's transactional batch
+        # to the group's __consumer_offsets partition: the group's coordinator killed -9 between
+        # send_offsets_to_transaction and commit_transaction, the new one loads them pending
+        # from the log and the commit marker makes them the group's committed offsets
+        admin = AdminClient({"bootstrap.servers": self.bs})
+        for f in admin.create_topics([NewTopic("txo-out", 1, 3)]).values():
+            f.result(30)
+        self.cluster.wait_leaders("txo-out", 1)
+        txn_port = self.coordinator("rdk-txo")
+        txn_node = [b.id for b in self.cluster.brokers if b.port == txn_port][0]
+        # a group coordinated by another broker than the transaction's (that one stays up)
+        group, node = None, None
+        for k in range(50):
+            got = {}
+
+            def found():
+                got["r"] = find_group_coordinator(self.cluster.brokers[0].port, "txo-g%d" % k)
+                return got["r"][0] == 0
+            kbharness.wait_for(found, 30, "the coordinator of txo-g%d: %s" % (k, got))
+            if got["r"][1] != txn_node:
+                group, node = "txo-g%d" % k, got["r"][1]
+                break
+        self.assertIsNotNone(group)
+        i = [n for n, b in enumerate(self.cluster.brokers) if b.id == node][0]
+        c = confluent_kafka.Consumer({"bootstrap.servers": self.bs, "group.id": group, "enable.auto.commit": False})
+        p = confluent_kafka.Producer({"bootstrap.servers": self.bs, "transactional.id": "rdk-txo"})
+        p.init_transactions(60)
+        p.begin_transaction()
+        for k in range(3):
+            p.produce("txo-out", b"txo-%d" % k, partition=0)
+        p.send_offsets_to_transaction([confluent_kafka.TopicPartition("txt", 0, 7)], c.consumer_group_metadata(), 30)
+        self.cluster.kill9(i)
+        try:
+            p.commit_transaction(90)
+            del p
+            c.close()
+            c = confluent_kafka.Consumer({"bootstrap.servers": ",".join(
+                "127.0.0.1:%d" % b.port for n, b in enumerate(self.cluster.brokers) if n != i),
+                "group.id": group, "enable.auto.commit": False})
+            got = {}
+
+            def committed():
+                try:
+                    got["o"] = c.committed([confluent_kafka.TopicPartition("txt", 0)], 10)[0].offset
+                except confluent_kafka.KafkaException as e:
+                    got["o"] = e
+                return got["o"] == 7
+            kbharness.wait_for(committed, 30, lambda: "the transaction's offset committed by the new coordinator: %s"
+                               % got)
+            c.close()
+            self.assertEqual(self.read_committed("txo-out", 1), [b"txo-%d" % k for k in range(3)])
+            # the batch opened the producer's transaction on the group's offsets partition and
+            # the marker closed it: its last stable offset is its high watermark again
+            live = ",".join("127.0.0.1:%d" % b.port for n, b in enumerate(self.cluster.brokers) if n != i)
+            tp = confluent_kafka.TopicPartition("__consumer_offsets", state_partition(group))  # 3 partitions too
+            ends = [confluent_kafka.Consumer({"bootstrap.servers": live, "group.id": "txo-lso",
+                                              "isolation.level": iso}) for iso in ("read_committed", "read_uncommitted")]
+
+            def stable():
+                try:
+                    got["ends"] = [e.get_watermark_offsets(tp, 10)[1] for e in ends]
+                except confluent_kafka.KafkaException as e:
+                    got["ends"] = e
+                return isinstance(got["ends"], list) and got["ends"][0] == got["ends"][1]
+            try:
+                kbharness.wait_for(stable, 30, lambda: "the offsets partition's LSO at its high watermark: %s" % got)
+            finally:
+                for e in ends:
+                    e.close()
+        finally:
+            self.cluster.start_broker(i).wait_ready()  # back for test_9
+            self.cluster.wait_brokers()
 
     def test_9_coordinator_killed_mid_transaction(self):
         # last: a broker is killed. The producer's open transaction is left to the new

@@ -135,6 +135,28 @@ START_TEST(test_build_matches_vector)
 }
 END_TEST
 
+/* a coordinator's transactional batch (TxnOffsetCommit): attributes 0x10, the producer's id
+ * and epoch, base sequence -1, a valid CRC */
+START_TEST(test_build_txn)
+{
+	struct kbatch_rec r = { "k", 1, "v", 1, 0, NULL, 0 };
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	wbuf_u8(&w, 9); /* after other bytes in the buffer */
+	size_t n = kbatch_build_txn(&w, 0, 5, &r, 1, 0x123456789aLL, 300);
+	ck_assert_uint_gt(n, 0);
+	struct kbatch_hdr h;
+	char eb[256];
+	ck_assert_int_eq(kbatch_validate(w.p + 1, n, &h, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(h.attributes, KBATCH_TRANSACTIONAL);
+	ck_assert_int_eq(h.producer_id, 0x123456789aLL);
+	ck_assert_int_eq(h.producer_epoch, 300);
+	ck_assert_int_eq(h.base_sequence, -1);
+	ck_assert_int_eq(h.records_count, 1);
+	wbuf_free(&w);
+}
+END_TEST
+
 static size_t build_simple(struct wbuf *w, int64_t base, int nrec, int64_t ts)
 {
 	struct kbatch_rec recs[64];
@@ -399,6 +421,7 @@ static Suite *kbatch_suite(void)
 	tcase_add_test(tc, test_vector_plain);
 	tcase_add_test(tc, test_vector_gzip);
 	tcase_add_test(tc, test_build_matches_vector);
+	tcase_add_test(tc, test_build_txn);
 	tcase_add_test(tc, test_crc_mismatch);
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_magic_and_counts);

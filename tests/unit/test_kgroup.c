@@ -41,6 +41,8 @@ struct app {
 	uint8_t *key[64], *val[64];
 	size_t klen[64], vlen[64];
 	bool done;
+	int64_t pid; /* a transactional batch's producer, else -1 */
+	int16_t pepoch;
 };
 
 static struct {
@@ -138,6 +140,8 @@ static int16_t f_append(void *arg, int32_t partition, const struct kgroup_rec *r
 	a->id = id;
 	a->n = n;
 	a->done = false;
+	a->pid = -1;
+	a->pepoch = -1;
 	for (int32_t i = 0; i < n; i++) {
 		a->key[i] = malloc(recs[i].klen);
 		memcpy(a->key[i], recs[i].key, recs[i].klen);
@@ -154,6 +158,17 @@ static int16_t f_append(void *arg, int32_t partition, const struct kgroup_rec *r
 	return KE_NONE;
 }
 
+static int16_t f_append_txn(void *arg, int32_t partition, const struct kgroup_rec *recs, int32_t n, uint64_t id,
+			    int64_t pid, int16_t epoch)
+{
+	int16_t e = f_append(arg, partition, recs, n, id);
+	if (e == KE_NONE) {
+		F.apps[F.napps - 1].pid = pid;
+		F.apps[F.napps - 1].pepoch = epoch;
+	}
+	return e;
+}
+
 static bool f_part_exists(void *arg, const uint8_t *topic, size_t tlen, int32_t part)
 {
 	(void)arg;
@@ -166,7 +181,7 @@ static void f_log(void *arg, const char *line)
 	snprintf(F.lastlog, sizeof(F.lastlog), "%s", line);
 }
 
-static const struct kgroups_ops f_ops = { f_reply, f_append, f_part_exists, f_log };
+static const struct kgroups_ops f_ops = { f_reply, f_append, f_append_txn, f_part_exists, f_log };
 
 static struct kgroups_conf f_conf(void)
 {
@@ -881,15 +896,44 @@ static void count_offset(void *arg, const char *topic, int32_t part, int64_t off
 	offsets_seen++;
 }
 
-/* TxnOffsetCommit's offsets: held until the marker (commit: visible and appended; abort:
- * dropped); an older epoch refused, a newer one drops what the older left; only the marker's
- * epoch commits. */
+/* TxnOffsetCommit's outcome (kgroup_done_fn): -1 until told. */
+static int txo_done_n;
+static int16_t txo_err;
+static void txo_done(void *arg, int16_t err)
+{
+	(void)arg;
+	txo_done_n++;
+	txo_err = err;
+}
+
+/* kgroups_txn_offsets, its append completed with err; returns the call's error (or the
+ * outcome's when it appended). */
+static int16_t txo(const char *g, int64_t pid, int16_t epoch, struct kgroup_txoff *o, int16_t *err, int16_t app_err)
+{
+	bool waiting = false;
+	int16_t e;
+	int before = txo_done_n;
+	CORE(e = kgroups_txn_offsets(F.gs, kgw_s(g), pid, epoch, o, 1, err, txo_done, NULL, &waiting, F.now));
+	if (!waiting)
+		return e;
+	ck_assert_int_eq(e, KE_NONE);
+	ck_assert_int_eq(txo_done_n, before); /* never from inside the call */
+	ck_assert_int_eq(F.apps[F.napps - 1].pid, pid); /* one transactional batch of the producer */
+	ck_assert_int_eq(F.apps[F.napps - 1].pepoch, epoch);
+	complete(F.napps - 1, app_err);
+	ck_assert_int_eq(txo_done_n, before + 1);
+	return txo_err;
+}
+
+/* TxnOffsetCommit's offsets: appended as the producer's transactional batch, pending once it
+ * is stored until the marker (commit: visible and appended; abort: dropped); an older epoch
+ * refused, a newer one drops what the older left; only the marker's epoch commits. */
 START_TEST(test_txn_offsets)
 {
 	struct kgroup_txoff o = { kgw_s("t"), 0, 42, -1, { NULL, -1 } };
 	int16_t err = KE_NONE;
 	int32_t p = kgplace_partition((const uint8_t *)"tg", 2, NP);
-	CORE(ck_assert_int_eq(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 1, &o, 1, &err, F.now), KE_NONE));
+	ck_assert_int_eq(txo("tg", 7, 1, &o, &err, KE_NONE), KE_NONE);
 	ck_assert_int_eq(err, KE_NONE);
 	int16_t e2;
 	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), -1); /* not before the marker */
@@ -913,32 +957,39 @@ START_TEST(test_txn_offsets)
 	/* an aborted one is dropped */
 	o.offset = 50;
 	err = KE_NONE;
-	CORE(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 1, &o, 1, &err, F.now));
+	ck_assert_int_eq(txo("tg", 7, 1, &o, &err, KE_NONE), KE_NONE);
 	CORE(kgroups_txn_end(F.gs, p, 7, 1, false, F.now));
+	CORE(kgroups_txn_end(F.gs, p, 7, 1, true, F.now));
+	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), 42);
+	/* a failed append: the error answered, nothing pending */
+	o.offset = 55;
+	err = KE_NONE;
+	ck_assert_int_eq(txo("tg", 7, 1, &o, &err, KE_NOT_ENOUGH_REPLICAS), KE_COORDINATOR_NOT_AVAILABLE);
 	CORE(kgroups_txn_end(F.gs, p, 7, 1, true, F.now));
 	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), 42);
 	/* epochs: a zombie's older epoch refused; the marker's epoch only commits */
 	o.offset = 60;
 	err = KE_NONE;
-	CORE(ck_assert_int_eq(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 3, &o, 1, &err, F.now), KE_NONE));
+	ck_assert_int_eq(txo("tg", 7, 3, &o, &err, KE_NONE), KE_NONE);
 	err = KE_NONE;
-	CORE(ck_assert_int_eq(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 2, &o, 1, &err, F.now),
-			      KE_INVALID_PRODUCER_EPOCH));
+	ck_assert_int_eq(txo("tg", 7, 2, &o, &err, KE_NONE), KE_INVALID_PRODUCER_EPOCH);
 	CORE(kgroups_txn_end(F.gs, p, 7, 2, true, F.now));
 	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), 42);
 	CORE(kgroups_txn_end(F.gs, p, 7, 3, true, F.now));
 	ck_assert_int_eq(fetch(1, "tg", "t", 0, &e2), 60);
 	complete(F.napps - 1, KE_NONE);
-	/* metadata over the bound, and a partition not coordinated here */
+	/* metadata over the bound (nothing appended), and a partition not coordinated here */
 	char big[5000];
 	memset(big, 'm', sizeof(big));
 	struct kgroup_txoff ob = { kgw_s("t"), 1, 1, -1, { (const uint8_t *)big, (int32_t)sizeof(big) } };
 	err = KE_NONE;
-	CORE(kgroups_txn_offsets(F.gs, kgw_s("tg"), 8, 0, &ob, 1, &err, F.now));
+	apps = F.napps;
+	ck_assert_int_eq(txo("tg", 8, 0, &ob, &err, KE_NONE), KE_NONE);
 	ck_assert_int_eq(err, KE_OFFSET_METADATA_TOO_LARGE);
+	ck_assert_int_eq(F.napps, apps);
 	kgroups_unload(F.gs, p);
 	err = KE_NONE;
-	CORE(ck_assert_int_eq(kgroups_txn_offsets(F.gs, kgw_s("tg"), 7, 3, &o, 1, &err, F.now), KE_NOT_COORDINATOR));
+	ck_assert_int_eq(txo("tg", 7, 3, &o, &err, KE_NONE), KE_NOT_COORDINATOR);
 }
 END_TEST
 
@@ -1215,6 +1266,64 @@ static int load(int32_t p, struct kgw_str k, struct kgw_str v)
 	char eb[256];
 	return kgroups_load_record(F.gs, p, k.p, (size_t)k.len, v.p, v.len < 0 ? 0 : (size_t)v.len, eb, sizeof(eb));
 }
+
+static int load_txn(int32_t p, int64_t pid, int16_t epoch, struct kgw_str k, struct kgw_str v)
+{
+	char eb[256];
+	return kgroups_load_txn_record(F.gs, p, pid, epoch, k.p, (size_t)k.len, v.p, v.len < 0 ? 0 : (size_t)v.len, eb,
+				       sizeof(eb));
+}
+
+/* Loading transactional offset records (TxnOffsetCommit's batches): pending per producer until
+ * its marker in the log (commit applies, abort drops, an older epoch's dropped); those without a
+ * marker by the log end stay pending (UNSTABLE_OFFSET_COMMIT) until a live marker. */
+START_TEST(test_load_txn_offsets)
+{
+	int32_t pg = kgplace_partition((const uint8_t *)"g", 1, NP);
+	struct kgw_str k, v;
+	CORE(kgroups_load_begin(F.gs, pg));
+	rec_offset("g", "t", 0, 5, false, &k, &v); /* a plain commit */
+	ck_assert_int_eq(load(pg, k, v), 0);
+	rec_offset("g", "t", 0, 10, false, &k, &v); /* producer 7: committed below */
+	ck_assert_int_eq(load_txn(pg, 7, 1, k, v), 0);
+	rec_offset("g", "t", 1, 11, false, &k, &v); /* producer 8: aborted below */
+	ck_assert_int_eq(load_txn(pg, 8, 1, k, v), 0);
+	rec_offset("g", "t", 2, 12, false, &k, &v); /* producer 9: no marker by the end */
+	ck_assert_int_eq(load_txn(pg, 9, 4, k, v), 0);
+	rec_offset("g", "t", 3, 13, false, &k, &v); /* producer 10 epoch 1, fenced by epoch 2 */
+	ck_assert_int_eq(load_txn(pg, 10, 1, k, v), 0);
+	char eb[256];
+	static const uint8_t junk[] = { 0, 1, 0, 1, 'g' };
+	ck_assert_int_ne(kgroups_load_txn_record(F.gs, pg, 7, 1, k.p, (size_t)k.len, junk, sizeof(junk), eb, sizeof(eb)),
+			 0);
+	CORE(kgroups_load_marker(F.gs, pg, 8, 1, false));
+	CORE(kgroups_load_marker(F.gs, pg, 10, 2, true)); /* commits epoch 2's: none; epoch 1's dropped */
+	int16_t err;
+	ck_assert_int_eq(fetch(5, "g", "t", 0, &err), -1); /* loading: nothing answered yet */
+	ck_assert_int_eq(err, KE_COORDINATOR_LOAD_IN_PROGRESS);
+	CORE(kgroups_load_marker(F.gs, pg, 7, 1, true));
+	CORE(kgroups_load_end(F.gs, pg, F.now));
+	ck_assert_int_eq(fetch(5, "g", "t", 0, &err), 10);
+	ck_assert_int_eq(fetch(5, "g", "t", 1, &err), -1);
+	ck_assert_int_eq(fetch(5, "g", "t", 2, &err), -1);
+	ck_assert_int_eq(fetch(5, "g", "t", 3, &err), -1);
+	/* producer 9's is still pending: require_stable says so, a live marker commits it */
+	struct kgroup_ctx x7 = ctx(7, "c");
+	int32_t parts[2] = { 2, 3 };
+	struct kgw_fetch_topic ft = { kgw_s("t"), 2, parts };
+	struct kgw_ofetch_req q7 = { kgw_s("g"), 1, &ft, true };
+	CORE(kgroups_offset_fetch(F.gs, &x7, &q7, F.now));
+	int t7 = tok(&x7);
+	ck_assert(answered(t7));
+	struct kgw_ofetch_resp r7;
+	ck_assert_int_eq(kgw_ofetch_resp_decode(F.reps[t7].body, F.reps[t7].len, 7, &r7, &F.arena, eb, sizeof(eb)), 0);
+	ck_assert_int_eq(r7.topics[0].parts[0].error, KE_UNSTABLE_OFFSET_COMMIT);
+	ck_assert_int_eq(r7.topics[0].parts[1].error, KE_NONE);
+	CORE(kgroups_txn_end(F.gs, pg, 9, 4, true, F.now));
+	ck_assert_int_eq(fetch(5, "g", "t", 2, &err), 12);
+	complete(F.napps - 1, KE_NONE);
+}
+END_TEST
 
 START_TEST(test_load_records)
 {
@@ -1670,6 +1779,7 @@ static Suite *kgroup_suite(void)
 	tcase_add_test(tc, test_retention);
 	tcase_add_test(tc, test_authorization);
 	tcase_add_test(tc, test_load_records);
+	tcase_add_test(tc, test_load_txn_offsets);
 	tcase_add_test(tc, test_unload_answers_parked);
 	tcase_add_test(tc, test_free_answers_parked);
 	tcase_add_test(tc, test_many_groups);
