@@ -603,8 +603,11 @@ class DynamicConfigTest(SharedFixtureTest):
             self.assertIn("no.such", r.resources[0][1])
         finally:
             ka.close()
-        # IncrementalAlterConfigs v0: SET and DELETE edit the current set
+        # IncrementalAlterConfigs v0: SET and DELETE edit the current set, as the receiving broker
+        # knows it (its coordinator watch): first that broker must have kafka-python's set
         port = self.cluster.brokers[0].port
+        kbharness.wait_for(lambda: describe_v1(port, 2, "cfgpy", "max.message.bytes") == ("2000", 1),
+                           what="broker 0 describing kafka-python's values")
         out = incremental_alter_v0(port, [(2, "cfgpy", [("retention.ms", 0, "9000"), ("max.message.bytes", 1, None)])])
         self.assertEqual(out, [(0, None, 2, "cfgpy")])
         self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgpy")[0])["config"], {"retention.ms": "9000"})
