@@ -1114,6 +1114,9 @@ int kctl_ctrl_add_broker(struct kctl_ctrl *c, int32_t id, const char *host, int 
 		return ERR_INVAL;
 	struct kctl_link *l = kctl_ctrl_find(c, id);
 	if (l) {
+		if (l->broker_epoch != broker_epoch)
+			log_info(KCTL_MOD, "broker %d registered again (broker epoch %" PRId64 " -> %" PRId64 ")", id,
+				 l->broker_epoch, broker_epoch);
 		l->broker_epoch = broker_epoch;
 		if (strcmp(l->host, host) == 0 && l->port == control_port)
 			return 0;
