@@ -16,6 +16,7 @@ import warnings
 
 warnings.simplefilter("ignore")
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from kafka_ledger import poll_batch  # noqa: E402  (one poll() at a time: see there)
 
 
 def main(bootstrap, tin, tout, group, txn_id):
@@ -29,7 +30,7 @@ def main(bootstrap, tin, tout, group, txn_id):
     c.subscribe([tin])
     try:
         while True:
-            msgs = [m for m in c.consume(num_messages=50, timeout=0.5) if not m.error()]
+            msgs = [m for m in poll_batch(c, 50, 0.5) if not m.error()]
             if not msgs:
                 parts = c.assignment()
                 if parts and finished(c, tin, parts):
