@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "err.h"
 #include "kb_broker.h"
+#include "kb_cluster.h"
 #include "kbatch.h"
 #include "kerr.h"
 #include "klog.h"
@@ -41,9 +42,13 @@ struct kb_cappend {
 };
 TAILQ_HEAD(kb_cappend_q, kb_cappend);
 
+#define KB_CLOG_WARN_MS 10000 /* at most one "too few brokers" line per this */
+
 struct kb_clog {
 	struct broker *b;
 	char *topic;
+	bool creating;	      /* a creation of the topic is under way */
+	int64_t last_warn_ms; /* the last "too few brokers" line */
 	kb_clog_done_fn done_fn;
 	void *arg;
 	struct kb_cappend_q pending;
@@ -100,12 +105,57 @@ static void kb_clog_deferred_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* ---- the topic ---- */
+
+void kb_clog_topic_created(struct kb_clog *c, int16_t err, const char *msg)
+{
+	if (!c)
+		return;
+	c->creating = false;
+	if (err && err != KE_TOPIC_ALREADY_EXISTS)
+		log_warn(CLOG_MOD, "creating %s failed: %s", c->topic, msg ? msg : "error");
+	else if (!err)
+		log_info(CLOG_MOD, "created %s", c->topic);
+}
+
+int16_t kb_clog_topic(struct kb_clog *c, const struct kb_clog_topic_spec *spec,
+		      void (*created)(struct broker *b, void *ctx, int16_t err, const char *msg), int32_t *nparts)
+{
+	struct broker *b = c->b;
+	struct kb_topic *t = kb_topic_find(b, c->topic);
+	if (t) {
+		if (t->deleting)
+			return KE_COORDINATOR_NOT_AVAILABLE;
+		*nparts = t->nparts;
+		return KE_NONE;
+	}
+	if (c->creating)
+		return KE_COORDINATOR_NOT_AVAILABLE;
+	if (b->nnodes < spec->rf) {
+		int64_t now = kb_now_ms();
+		if (now - c->last_warn_ms >= KB_CLOG_WARN_MS) {
+			c->last_warn_ms = now;
+			log_warn(CLOG_MOD,
+				 "Number of alive brokers '%d' does not meet the required replication factor '%d' for "
+				 "the %s (configured via '%s'). This error can be ignored if the cluster is starting up "
+				 "and not all brokers are up yet.",
+				 b->nnodes, spec->rf, spec->what, spec->rf_key);
+		}
+		return KE_COORDINATOR_NOT_AVAILABLE;
+	}
+	c->creating = true;
+	log_info(CLOG_MOD, "creating %s (%d partitions, replication factor %d)", c->topic, spec->nparts, spec->rf);
+	kb_cluster_create_topic(b, c->topic, spec->nparts, spec->rf, NULL, spec->confs, spec->nconfs, created, NULL);
+	return KE_COORDINATOR_NOT_AVAILABLE;
+}
+
 struct kb_clog *kb_clog_new(struct broker *b, const char *topic, kb_clog_done_fn done, void *arg)
 {
 	struct kb_clog *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->b = b;
+	c->last_warn_ms = -KB_CLOG_WARN_MS;
 	c->done_fn = done;
 	c->arg = arg;
 	TAILQ_INIT(&c->pending);

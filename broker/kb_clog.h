@@ -1,7 +1,8 @@
 /*
  * kb_clog — what the broker's two coordinators share about their compacted internal topics
  * (__consumer_offsets for the group coordinator, kb_groups; __transaction_state for the
- * transaction coordinator, kb_txns): appending a coordinator's records to one of its
+ * transaction coordinator, kb_txns): creating the topic on first need (with the settings each
+ * coordinator gives); appending a coordinator's records to one of its
  * partitions as acks=all appends through the replica manager (one uncompressed batch each,
  * with a deadline; completed when the high watermark passes the batch and, under a flush
  * policy, the fsync its append started is done; failed on the deadline or a lost leadership),
@@ -26,6 +27,7 @@
 struct broker;
 struct klog;
 struct kb_clog;
+struct kb_tconf;
 
 /* A record: key and value bytes (value NULL: a tombstone), valid during the call only. Loading
  * also tells the batch's producer when it is a transactional one (producer_id -1 otherwise). */
@@ -56,6 +58,27 @@ int16_t kb_clog_append(struct kb_clog *c, int32_t part, const struct kb_clog_rec
  * producer's transaction there until its marker. pid -1: kb_clog_append. */
 int16_t kb_clog_append_txn(struct kb_clog *c, int32_t part, const struct kb_clog_rec *recs, int32_t n,
 			   int32_t timeout_ms, uint64_t id, int64_t pid, int16_t epoch);
+/* The coordinator's topic, created on first need as Kafka's coordinators do: KE_NONE with
+ * *nparts its partition count when it exists; else KE_COORDINATOR_NOT_AVAILABLE (the clients
+ * retry), having started its creation (nparts_new partitions, replication factor rf, confs)
+ * unless one is under way or fewer than rf brokers live (then a warning naming rf_key, at most
+ * one per 10 s, as Kafka words it: never a smaller factor than configured). what names the
+ * topic in that warning ("offsets topic"). created is the coordinator's completion callback,
+ * which calls kb_clog_topic_created on its kb_clog if it still has one. */
+struct kb_clog_topic_spec {
+	int32_t nparts;
+	int32_t rf;
+	const char *rf_key;
+	const char *what;
+	const struct kb_tconf *confs;
+	int32_t nconfs;
+};
+int16_t kb_clog_topic(struct kb_clog *c, const struct kb_clog_topic_spec *spec,
+		      void (*created)(struct broker *b, void *ctx, int16_t err, const char *msg), int32_t *nparts);
+/* A creation kb_clog_topic started ended (err a Kafka error, msg may be NULL): logged, and
+ * another may start. c NULL: nothing. */
+void kb_clog_topic_created(struct kb_clog *c, int16_t err, const char *msg);
+
 /* A flush-policy fsync of log l is done up to offset: appends waiting for it complete. */
 void kb_clog_flushed(struct kb_clog *c, const struct klog *l, int64_t offset);
 

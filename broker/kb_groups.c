@@ -26,7 +26,6 @@
 static const char *const GROUPS_MOD = "group-coordinator";
 
 #define KB_GROUPS_SYNC_MS 100		/* the leadership backstop check on the tick */
-#define KB_GROUPS_WARN_MS 10000		/* at most one "too few brokers" line per this */
 
 struct kb_groups {
 	struct broker *b;
@@ -36,9 +35,7 @@ struct kb_groups {
 	int32_t core_nparts;	   /* the offsets partition count the core was made with */
 	bool *owned;		   /* [nowned]: partition p is loaded in the core */
 	int32_t nowned;
-	bool creating;		   /* a creation of __consumer_offsets is under way */
 	int64_t last_sync_ms;
-	int64_t last_warn_ms;
 };
 
 /* ---- the core's ops ---- */
@@ -144,7 +141,6 @@ int kb_groups_start(struct broker *b, kb_groups_reply_fn reply)
 		return ERR_NOMEM;
 	g->b = b;
 	g->reply = reply;
-	g->last_warn_ms = -KB_GROUPS_WARN_MS;
 	g->clog = kb_clog_new(b, KB_OFFSETS_TOPIC, kb_groups_append_done, g);
 	/* the count of an existing topic replaces this one when its first partition loads */
 	if (!g->clog || kb_groups_core_new(g, b->cfg->offsets_topic_num_partitions)) {
@@ -180,41 +176,15 @@ struct kgroups *kb_groups_core(struct broker *b)
 static void kb_groups_created(struct broker *b, void *ctx, int16_t err, const char *msg)
 {
 	(void)ctx;
-	if (b->groups)
-		b->groups->creating = false;
-	if (err && err != KE_TOPIC_ALREADY_EXISTS)
-		log_warn(GROUPS_MOD, "creating %s failed: %s", KB_OFFSETS_TOPIC, msg ? msg : "error");
-	else if (!err)
-		log_info(GROUPS_MOD, "created %s", KB_OFFSETS_TOPIC);
+	kb_clog_topic_created(b->groups ? b->groups->clog : NULL, err, msg);
 }
 
 int16_t kb_groups_offsets_topic(struct broker *b, int32_t *nparts)
 {
 	struct kb_groups *g = b->groups;
-	struct kb_topic *t = kb_topic_find(b, KB_OFFSETS_TOPIC);
-	if (t) {
-		if (t->deleting)
-			return KE_COORDINATOR_NOT_AVAILABLE;
-		*nparts = t->nparts;
-		return KE_NONE;
-	}
-	if (!g || g->creating)
+	if (!g)
 		return KE_COORDINATOR_NOT_AVAILABLE;
 	const struct kb_config *c = b->cfg;
-	int32_t rf = c->offsets_topic_replication_factor;
-	if (b->nnodes < rf) {
-		/* Kafka's answer too: never a smaller replication factor than configured */
-		int64_t now = kb_now_ms();
-		if (now - g->last_warn_ms >= KB_GROUPS_WARN_MS) {
-			g->last_warn_ms = now;
-			log_warn(GROUPS_MOD,
-				 "Number of alive brokers '%d' does not meet the required replication factor '%d' for "
-				 "the offsets topic (configured via 'offsets.topic.replication.factor'). This error can "
-				 "be ignored if the cluster is starting up and not all brokers are up yet.",
-				 b->nnodes, rf);
-		}
-		return KE_COORDINATOR_NOT_AVAILABLE;
-	}
 	char seg[24];
 	snprintf(seg, sizeof(seg), "%d", c->offsets_topic_segment_bytes);
 	const struct kb_tconf confs[] = {
@@ -222,12 +192,13 @@ int16_t kb_groups_offsets_topic(struct broker *b, int32_t *nparts)
 		{ "compression.type", "producer" },
 		{ "segment.bytes", seg },
 	};
-	g->creating = true;
-	log_info(GROUPS_MOD, "creating %s (%d partitions, replication factor %d)", KB_OFFSETS_TOPIC,
-		 c->offsets_topic_num_partitions, rf);
-	kb_cluster_create_topic(b, KB_OFFSETS_TOPIC, c->offsets_topic_num_partitions, rf, NULL, confs,
-				(int32_t)(sizeof(confs) / sizeof(confs[0])), kb_groups_created, NULL);
-	return KE_COORDINATOR_NOT_AVAILABLE;
+	const struct kb_clog_topic_spec spec = { c->offsets_topic_num_partitions,
+						  c->offsets_topic_replication_factor,
+						  "offsets.topic.replication.factor",
+						  "offsets topic",
+						  confs,
+						  (int32_t)(sizeof(confs) / sizeof(confs[0])) };
+	return kb_clog_topic(g->clog, &spec, kb_groups_created, nparts);
 }
 
 /* ---- loading and unloading ---- */

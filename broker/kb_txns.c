@@ -28,7 +28,6 @@
 static const char *const TXN_MOD = "transaction-coordinator";
 
 #define KB_TXNS_SYNC_MS 100	     /* the leadership backstop check on the tick */
-#define KB_TXNS_WARN_MS 10000	     /* at most one "too few brokers" line per this */
 #define KB_TXNS_APPEND_MS 30000	     /* a state write waits this long for its replicas */
 #define KB_TXNS_MARK_RETRY_MS 200    /* partitions whose marker was not acknowledged: again */
 #define KB_TXNS_MARK_TIMEOUT_MS 30000 /* one WriteTxnMarkers call's answer */
@@ -77,9 +76,7 @@ struct kb_txns {
 	int32_t core_nparts;
 	bool *owned; /* [nowned] */
 	int32_t nowned;
-	bool creating;
 	int64_t last_sync_ms;
-	int64_t last_warn_ms;
 	LIST_HEAD(, kb_mround) rounds;
 	struct event *kick; /* sends new rounds from the loop */
 };
@@ -387,7 +384,6 @@ int kb_txns_start(struct broker *b, kb_txns_reply_fn reply)
 		return ERR_NOMEM;
 	t->b = b;
 	t->reply = reply;
-	t->last_warn_ms = -KB_TXNS_WARN_MS;
 	LIST_INIT(&t->rounds);
 	t->clog = kb_clog_new(b, KB_TXN_STATE_TOPIC, kb_txns_append_done, t);
 	t->kick = event_new(b->base, -1, 0, kb_txns_kick_cb, t);
@@ -434,41 +430,15 @@ void kb_txns_flushed(struct broker *b, const struct klog *l, int64_t offset)
 static void kb_txns_created(struct broker *b, void *ctx, int16_t err, const char *msg)
 {
 	(void)ctx;
-	if (b->txns)
-		b->txns->creating = false;
-	if (err && err != KE_TOPIC_ALREADY_EXISTS)
-		log_warn(TXN_MOD, "creating %s failed: %s", KB_TXN_STATE_TOPIC, msg ? msg : "error");
-	else if (!err)
-		log_info(TXN_MOD, "created %s", KB_TXN_STATE_TOPIC);
+	kb_clog_topic_created(b->txns ? b->txns->clog : NULL, err, msg);
 }
 
 int16_t kb_txns_state_topic(struct broker *b, int32_t *nparts)
 {
 	struct kb_txns *t = b->txns;
-	struct kb_topic *tp = kb_topic_find(b, KB_TXN_STATE_TOPIC);
-	if (tp) {
-		if (tp->deleting)
-			return KE_COORDINATOR_NOT_AVAILABLE;
-		*nparts = tp->nparts;
-		return KE_NONE;
-	}
-	if (!t || t->creating)
+	if (!t)
 		return KE_COORDINATOR_NOT_AVAILABLE;
 	const struct kb_config *c = b->cfg;
-	int32_t rf = c->transaction_state_log_replication_factor;
-	if (b->nnodes < rf) {
-		/* Kafka's answer too: never a smaller replication factor than configured */
-		int64_t now = kb_now_ms();
-		if (now - t->last_warn_ms >= KB_TXNS_WARN_MS) {
-			t->last_warn_ms = now;
-			log_warn(TXN_MOD,
-				 "Number of alive brokers '%d' does not meet the required replication factor '%d' for "
-				 "the transactions state topic (configured via 'transaction.state.log.replication.factor'). "
-				 "This error can be ignored if the cluster is starting up and not all brokers are up yet.",
-				 b->nnodes, rf);
-		}
-		return KE_COORDINATOR_NOT_AVAILABLE;
-	}
 	char seg[24], isr[24];
 	snprintf(seg, sizeof(seg), "%d", c->transaction_state_log_segment_bytes);
 	snprintf(isr, sizeof(isr), "%d", c->transaction_state_log_min_isr);
@@ -481,12 +451,13 @@ int16_t kb_txns_state_topic(struct broker *b, int32_t *nparts)
 		{ "segment.bytes", seg },
 		{ "unclean.leader.election.enable", "false" },
 	};
-	t->creating = true;
-	log_info(TXN_MOD, "creating %s (%d partitions, replication factor %d)", KB_TXN_STATE_TOPIC,
-		 c->transaction_state_log_num_partitions, rf);
-	kb_cluster_create_topic(b, KB_TXN_STATE_TOPIC, c->transaction_state_log_num_partitions, rf, NULL, confs,
-				(int32_t)(sizeof(confs) / sizeof(confs[0])), kb_txns_created, NULL);
-	return KE_COORDINATOR_NOT_AVAILABLE;
+	const struct kb_clog_topic_spec spec = { c->transaction_state_log_num_partitions,
+						  c->transaction_state_log_replication_factor,
+						  "transaction.state.log.replication.factor",
+						  "transactions state topic",
+						  confs,
+						  (int32_t)(sizeof(confs) / sizeof(confs[0])) };
+	return kb_clog_topic(t->clog, &spec, kb_txns_created, nparts);
 }
 
 /* ---- loading and unloading ---- */
