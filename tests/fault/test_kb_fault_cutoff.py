@@ -16,7 +16,8 @@ coordinators and the other brokers while its process runs and clients still reac
     every replica's log identical.
 
 The same with the controller as the broker cut off (a leader too): the others elect a new
-controller once its session expires, and the old one, healed, must not act as controller."""
+controller once its session expires, and the old one, healed, resigns when it finds its session
+gone (its log says so) while the new one stays controller."""
 import os
 import sys
 import time
@@ -36,6 +37,7 @@ class CutOffBase(ReplicatedFaultCase):
         led = [p for p, st in states.items() if st["leader"] == v]
         self.assertTrue(led)
         t_cut = time.monotonic()
+        cut_at = len(self.c.brokers[v].log_text())
         self.c.cut(v)
         for p in led:
             self.c.wait_state(self.TOPIC, p, lambda st, p=p: st["leader"] not in (v, -1) and
@@ -60,6 +62,13 @@ class CutOffBase(ReplicatedFaultCase):
         for p in range(self.PARTITIONS):
             self.c.wait_state(self.TOPIC, p, lambda st: v in st["isr"], timeout=90,
                               what="broker %d back in the ISR" % v)
+        if controller:
+            # the old controller, healed, learns its session is gone (or that /controller_epoch
+            # moved on) and resigns; another broker stays controller (what it decided while cut
+            # off was never written: its writes timed out, then met the expired session)
+            self.assertNotEqual(self.c.controller(), v)
+            self.assertIn("no longer the controller",
+                          self.c.brokers[v].log_text()[cut_at:])
         self.progress(20, what="the cluster with broker %d healed" % v)
         print("\nbroker %d cut off: its %d partitions led by others after %.1f s; stale acks=all "
               "Produce answered with errors %s (%d of %d appended to its log, truncated later); "
