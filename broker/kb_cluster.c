@@ -564,23 +564,36 @@ static void kb_cluster_config_changes(struct broker *b)
 }
 
 /* AlterConfigs' write: the entity's config znode, then the change notification every broker
- * watches, then the new set applied here at once. */
+ * watches, then the new set applied here at once. IncrementalAlterConfigs' (an edit) first
+ * reads the znode, makes the set from what it holds and writes it conditionally on the version
+ * read, reading again when someone else wrote in between. */
 struct kb_cluster_alter {
 	struct broker *b;
 	int type;
 	char entity[KB_TOPIC_MAX + 16];
 	char rel[KB_TOPIC_MAX + 64];
-	char *json;
+	char *json; /* the set being written (NULL before, and for validate_only) */
 	struct kb_tconf *conf;
 	int32_t nconf;
 	kb_admin_cb cb;
 	void *ctx;
+	kb_config_edit edit; /* NULL: AlterConfigs' unconditional write of conf */
+	void *arg;
+	bool validate_only;
+	int reads;	 /* of the znode, by an edit */
+	int32_t version; /* of the znode as last read; -1: there was none */
 };
 
-static void kb_cluster_alter_finish(struct kb_cluster_alter *a, int zrc)
+/* Reads an edit makes before it gives up: each but the first follows a write by someone else
+ * between its read and its own write. */
+#define CL_EDIT_READS 5
+
+/* Answers a with kafka_err and msg, or when kafka_err is KE_NONE with the coordinator's zrc,
+ * and frees it. A set written (zrc ZOK) is applied here first. */
+static void kb_cluster_alter_answer(struct kb_cluster_alter *a, int zrc, int16_t kafka_err, const char *msg)
 {
 	struct broker *b = a->b;
-	if (zrc == ZOK && !b->stopping) {
+	if (zrc == ZOK && !kafka_err && a->json && !b->stopping) {
 		if (a->type == KB_RES_TOPIC) {
 			struct kb_topic *t = kb_topic_find(b, a->entity);
 			if (t) {
@@ -593,11 +606,19 @@ static void kb_cluster_alter_finish(struct kb_cluster_alter *a, int zrc)
 		}
 		log_info(CL_MOD, "updated %s", a->rel);
 	}
-	a->cb(b, a->ctx, zrc == ZOK ? KE_NONE : kb_cluster_kafka_err(zrc == ZNONODE ? ZCLOSING : zrc),
-	      zrc == ZOK ? NULL : zerror(zrc));
+	if (!kafka_err && zrc != ZOK) {
+		kafka_err = kb_cluster_kafka_err(zrc == ZNONODE ? ZCLOSING : zrc);
+		msg = zerror(zrc);
+	}
+	a->cb(b, a->ctx, kafka_err, msg);
 	kb_dynconf_free(a->conf, a->nconf);
 	free(a->json);
 	free(a);
+}
+
+static void kb_cluster_alter_finish(struct kb_cluster_alter *a, int zrc)
+{
+	kb_cluster_alter_answer(a, zrc, KE_NONE, NULL);
 }
 
 static void kb_cluster_alter_notified(int rc, const char *v, const void *data)
@@ -650,20 +671,31 @@ static void kb_cluster_alter_set(int rc, const struct Stat *st, const void *data
 		kb_cluster_alter_notify(a);
 }
 
+/* A write of entity (see kb_cluster_alter_configs) for cb, or NULL without memory. */
+static struct kb_cluster_alter *kb_cluster_alter_new(struct broker *b, int type, const char *entity, kb_admin_cb cb,
+						     void *ctx)
+{
+	struct kb_cluster_alter *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->b = b;
+	a->type = type;
+	a->cb = cb;
+	a->ctx = ctx;
+	a->version = -1;
+	snprintf(a->entity, sizeof(a->entity), "%s", entity);
+	if (type == KB_RES_TOPIC)
+		snprintf(a->rel, sizeof(a->rel), "/config/topics/%s", entity);
+	else
+		snprintf(a->rel, sizeof(a->rel), "/config/brokers/%s", entity[0] ? entity : "<default>");
+	return a;
+}
+
 void kb_cluster_alter_configs(struct broker *b, int type, const char *entity, const struct kb_tconf *confs,
 			      int32_t nconf, kb_admin_cb cb, void *ctx)
 {
-	struct kb_cluster_alter *a = calloc(1, sizeof(*a));
+	struct kb_cluster_alter *a = kb_cluster_alter_new(b, type, entity, cb, ctx);
 	if (a) {
-		a->b = b;
-		a->type = type;
-		a->cb = cb;
-		a->ctx = ctx;
-		snprintf(a->entity, sizeof(a->entity), "%s", entity);
-		if (type == KB_RES_TOPIC)
-			snprintf(a->rel, sizeof(a->rel), "/config/topics/%s", entity);
-		else
-			snprintf(a->rel, sizeof(a->rel), "/config/brokers/%s", entity[0] ? entity : "<default>");
 		a->json = kb_dynconf_json(confs, nconf);
 		a->conf = kb_dynconf_dup(confs, nconf);
 		a->nconf = nconf;
@@ -678,10 +710,7 @@ void kb_cluster_alter_configs(struct broker *b, int type, const char *entity, co
 		return;
 	}
 	if (!kb_cluster_have_session(b)) {
-		a->cb(b, ctx, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
-		kb_dynconf_free(a->conf, a->nconf);
-		free(a->json);
-		free(a);
+		kb_cluster_alter_answer(a, ZOK, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
 		return;
 	}
 	char full[1024];
@@ -689,6 +718,135 @@ void kb_cluster_alter_configs(struct broker *b, int type, const char *entity, co
 	if (rc != ZOK)
 		kb_cluster_alter_finish(a, rc);
 	kb_zk_pump(b->zk);
+}
+
+static void kb_cluster_edit_read(struct kb_cluster_alter *a);
+
+/* An edit's write found the znode changed (zrc: BADVERSION, NODEEXISTS or NONODE): its set
+ * is dropped and the znode read again, up to CL_EDIT_READS reads. */
+static void kb_cluster_edit_again(struct kb_cluster_alter *a, int zrc)
+{
+	kb_dynconf_free(a->conf, a->nconf);
+	a->conf = NULL;
+	a->nconf = 0;
+	free(a->json);
+	a->json = NULL;
+	if (a->b->stopping) {
+		kb_cluster_alter_finish(a, ZCLOSING);
+	} else if (a->reads >= CL_EDIT_READS) {
+		char m[KB_TOPIC_MAX + 160];
+		snprintf(m, sizeof(m), "%s changed under each of %d edits; try again", a->rel, a->reads);
+		log_warn(CL_MOD, "%s", m);
+		kb_cluster_alter_answer(a, ZOK, KE_UNKNOWN_SERVER_ERROR, m);
+	} else {
+		log_info(CL_MOD, "%s changed while being edited (%s): reading it again", a->rel, zerror(zrc));
+		kb_cluster_edit_read(a);
+	}
+}
+
+static void kb_cluster_edit_written(int rc, const struct Stat *st, const void *data)
+{
+	struct kb_cluster_alter *a = (struct kb_cluster_alter *)(uintptr_t)data;
+	(void)st;
+	if (rc == ZBADVERSION || rc == ZNONODE)
+		kb_cluster_edit_again(a, rc);
+	else if (rc != ZOK)
+		kb_cluster_alter_finish(a, rc);
+	else
+		kb_cluster_alter_notify(a);
+}
+
+static void kb_cluster_edit_created(int rc, const char *v, const void *data)
+{
+	struct kb_cluster_alter *a = (struct kb_cluster_alter *)(uintptr_t)data;
+	(void)v;
+	if (rc == ZNODEEXISTS)
+		kb_cluster_edit_again(a, rc);
+	else if (rc != ZOK)
+		kb_cluster_alter_finish(a, rc);
+	else
+		kb_cluster_alter_notify(a);
+}
+
+/* The znode as it is now: the edit's new set from it, then the conditional write (setData at
+ * the version read, or create when there was none). */
+static void kb_cluster_edit_got(int rc, const char *v, int vl, const struct Stat *st, const void *data)
+{
+	struct kb_cluster_alter *a = (struct kb_cluster_alter *)(uintptr_t)data;
+	struct broker *b = a->b;
+	if (b->stopping)
+		rc = ZCLOSING;
+	if (rc != ZOK && rc != ZNONODE) {
+		kb_cluster_alter_finish(a, rc);
+		return;
+	}
+	struct kb_tconf *cur = NULL, *nv = NULL;
+	int32_t ncur = 0, nn = 0;
+	a->version = rc == ZOK && st ? st->version : -1;
+	if (rc == ZOK && v && vl > 0) {
+		int prc = kb_dynconf_parse(v, (size_t)vl, &cur, &ncur);
+		if (prc == ERR_NOMEM) {
+			kb_cluster_alter_answer(a, ZOK, KE_UNKNOWN_SERVER_ERROR, "out of memory");
+			return;
+		}
+		if (prc) /* as the brokers' view takes it: no overrides, which the write replaces */
+			log_warn(CL_MOD, "%s is not valid JSON; edited as if empty", a->rel);
+	}
+	char why[512] = "";
+	int16_t e = a->edit(b, a->arg, cur, ncur, &nv, &nn, why, sizeof(why));
+	kb_dynconf_free(cur, ncur);
+	if (e) {
+		kb_cluster_alter_answer(a, ZOK, e, why);
+		return;
+	}
+	if (a->validate_only) {
+		kb_dynconf_free(nv, nn);
+		kb_cluster_alter_answer(a, ZOK, KE_NONE, NULL);
+		return;
+	}
+	a->conf = nv;
+	a->nconf = nn;
+	if (!(a->json = kb_dynconf_json(nv, nn))) {
+		kb_cluster_alter_answer(a, ZOK, KE_UNKNOWN_SERVER_ERROR, "out of memory");
+		return;
+	}
+	char full[1024];
+	zhandle_t *zh = kb_zk_handle(b->zk);
+	int len = (int)strlen(a->json);
+	rc = a->version >= 0 ? zoo_aset(zh, ZP(a->rel, full), a->json, len, a->version, kb_cluster_edit_written, a)
+			     : zoo_acreate(zh, ZP(a->rel, full), a->json, len, &ZOO_OPEN_ACL_UNSAFE, 0,
+					   kb_cluster_edit_created, a);
+	if (rc != ZOK)
+		kb_cluster_alter_finish(a, rc);
+	kb_zk_pump(b->zk);
+}
+
+static void kb_cluster_edit_read(struct kb_cluster_alter *a)
+{
+	struct broker *b = a->b;
+	char full[1024];
+	a->reads++;
+	int rc = zoo_aget(kb_zk_handle(b->zk), ZP(a->rel, full), 0, kb_cluster_edit_got, a);
+	if (rc != ZOK)
+		kb_cluster_alter_finish(a, rc);
+	kb_zk_pump(b->zk);
+}
+
+void kb_cluster_edit_configs(struct broker *b, int type, const char *entity, kb_config_edit edit, void *arg,
+			     bool validate_only, kb_admin_cb cb, void *ctx)
+{
+	struct kb_cluster_alter *a = kb_cluster_alter_new(b, type, entity, cb, ctx);
+	if (!a) {
+		cb(b, ctx, KE_UNKNOWN_SERVER_ERROR, "out of memory");
+		return;
+	}
+	a->edit = edit;
+	a->arg = arg;
+	a->validate_only = validate_only;
+	if (!kb_cluster_have_session(b))
+		kb_cluster_alter_answer(a, ZOK, KE_REQUEST_TIMED_OUT, "the coordinator is not reachable");
+	else
+		kb_cluster_edit_read(a);
 }
 
 /* ---- session ---- */

@@ -39,6 +39,21 @@ void kb_cluster_add_partitions(struct broker *b, struct kb_topic *t, int32_t cou
  * /config/changes/config_change_ notification every broker watches, and applies the set here. */
 void kb_cluster_alter_configs(struct broker *b, int type, const char *entity, const struct kb_tconf *confs,
 			      int32_t nconf, kb_admin_cb cb, void *ctx);
+/* The new config set of an entity made from its current one (cur: ncur pairs as its znode
+ * holds them, none when it has no znode), validated: KE_NONE with *out (n pairs in *nout,
+ * kb_dynconf_free'd by kb_cluster), or a Kafka error with the reason in why. */
+typedef int16_t (*kb_config_edit)(struct broker *b, void *arg, const struct kb_tconf *cur, int32_t ncur,
+				  struct kb_tconf **out, int32_t *nout, char *why, size_t wn);
+/* IncrementalAlterConfigs' read-modify-write, as Kafka's AdminZkClient fetches the entity's
+ * config before changing it: reads /config/topics/<t> or /config/brokers/<id|<default>>
+ * (type and entity as for kb_cluster_alter_configs), asks edit for the new set and, unless
+ * validate_only, writes it conditionally on the version read (created when there was none) and
+ * then notifies and applies as kb_cluster_alter_configs does. An edit made by anyone in between
+ * (BADVERSION, NODEEXISTS, NONODE) makes the read and the edit happen again, a few times. cb
+ * runs once, with edit's error and reason, the coordinator's, or KE_NONE; arg must stay valid
+ * until then (edit is not called once the broker is stopping). */
+void kb_cluster_edit_configs(struct broker *b, int type, const char *entity, kb_config_edit edit, void *arg,
+			     bool validate_only, kb_admin_cb cb, void *ctx);
 /* Places rf distinct live brokers for each of the n partitions first .. first + n - 1 into
  * out[(p - first) * rf + r], as Kafka's AdminUtils does (meta/kassign): for a new topic
  * (leader0 < 0) from a random start index and shift; for a growing topic from the first replica

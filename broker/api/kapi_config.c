@@ -40,19 +40,27 @@ static bool alter_is_list(const char *key)
 }
 
 /* The new complete set of an entity: AlterConfigs replaces it with the given entries (null
- * values dropped); IncrementalAlterConfigs edits the current one. On an error returns it with
- * the message in why; on success *out (caller frees) holds *nout entries. */
+ * values dropped); IncrementalAlterConfigs edits the current one (cur, as the entity's znode
+ * holds it). On an error returns it with the message in why; on success *out (caller frees)
+ * holds *nout entries. */
 static int16_t alter_new_set(const struct kwconfig_ac_rreq *a, bool incremental, const struct kb_tconf *cur, int32_t ncur,
 			     struct kb_tconf **out, int32_t *nout, char *why, size_t wn)
 {
 	struct kb_tconf *v = calloc((size_t)(ncur + a->n + 1), sizeof(*v));
 	int32_t n = 0;
-	if (!v)
+	if (!v) {
+		snprintf(why, wn, "out of memory");
 		return KE_UNKNOWN_SERVER_ERROR;
+	}
 	if (incremental)
 		for (int32_t i = 0; i < ncur; i++) {
 			v[n].name = strdup(cur[i].name);
 			v[n++].value = strdup(cur[i].value);
+			if (!v[n - 1].name || !v[n - 1].value) {
+				kb_dynconf_free(v, n);
+				snprintf(why, wn, "out of memory");
+				return KE_UNKNOWN_SERVER_ERROR;
+			}
 		}
 	for (int32_t i = 0; i < a->n; i++) {
 		const char *k = a->entries[i].name, *val = a->entries[i].value;
@@ -98,11 +106,16 @@ static int16_t alter_new_set(const struct kwconfig_ac_rreq *a, bool incremental,
 			continue;
 		}
 		char *dv = strdup(val);
+		if (!dv || (at < 0 && !(v[n].name = strdup(k)))) {
+			free(dv);
+			kb_dynconf_free(v, n);
+			snprintf(why, wn, "out of memory");
+			return KE_UNKNOWN_SERVER_ERROR;
+		}
 		if (at >= 0) {
 			free(v[at].value);
 			v[at].value = dv;
 		} else {
-			v[n].name = strdup(k);
 			v[n++].value = dv;
 		}
 	}
@@ -111,19 +124,70 @@ static int16_t alter_new_set(const struct kwconfig_ac_rreq *a, bool incremental,
 	return KE_NONE;
 }
 
-/* Validates resource a and, unless validate_only, starts its write (result slot i of w). */
+/* The new set of resource a made from cur (see alter_new_set), validated: KE_NONE with *out
+ * (caller frees) of *nout pairs, or a Kafka error with the reason in why. A topic must still
+ * exist (and not be being deleted). */
+static int16_t alter_make(struct broker *b, const struct kwconfig_ac_rreq *a, bool incremental, const struct kb_tconf *cur,
+			  int32_t ncur, struct kb_tconf **out, int32_t *nout, char *why, size_t wn)
+{
+	struct kb_topic *t = NULL;
+	if (a->type == KB_RES_TOPIC) {
+		t = kb_topic_find(b, a->name);
+		if (!t || t->deleting) {
+			snprintf(why, wn, "Topic %s does not exist", a->name);
+			return KE_UNKNOWN_TOPIC_OR_PARTITION;
+		}
+	}
+	struct kb_tconf *nv = NULL;
+	int32_t nn = 0;
+	int16_t e = alter_new_set(a, incremental, cur, ncur, &nv, &nn, why, wn);
+	if (e)
+		return e;
+	if (t) {
+		struct kb_topic tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.name = t->name;
+		tmp.conf = nv;
+		tmp.nconf = nn;
+		e = (int16_t)kb_topic_apply_conf(b, &tmp, why, wn);
+	} else {
+		e = (int16_t)kb_dynconf_broker_validate(nv, nn, why, wn);
+	}
+	if (e) {
+		kb_dynconf_free(nv, nn);
+		return e;
+	}
+	*out = nv;
+	*nout = nn;
+	return KE_NONE;
+}
+
+/* kb_cluster_edit_configs' edit for an IncrementalAlterConfigs resource (arg: its decoded
+ * request, which the waiting request keeps while its write is pending): the ops applied to the
+ * set the entity's znode holds. */
+static int16_t alter_edit(struct broker *b, void *arg, const struct kb_tconf *cur, int32_t ncur, struct kb_tconf **out,
+			  int32_t *nout, char *why, size_t wn)
+{
+	return alter_make(b, arg, true, cur, ncur, out, nout, why, wn);
+}
+
+/* Validates resource a and, unless validate_only, starts its write (result slot i of w).
+ * AlterConfigs replaces the whole set: it is validated here and written unconditionally.
+ * IncrementalAlterConfigs edits the set the coordinator holds, not this broker's view of it
+ * (which follows the change notifications, and may not have seen another broker's write yet):
+ * kb_cluster reads the entity's znode, alter_edit makes and validates the new set, and the
+ * write is conditional on the version read — validate_only reads it too. */
 static void alter_resource(struct broker *b, struct kwait *w, int32_t i, const struct kwconfig_ac_rreq *a, bool incremental,
 			   bool validate_only)
 {
 	char why[512], bid[16];
 	snprintf(bid, sizeof(bid), "%d", b->cfg->broker_id);
-	struct kb_topic *t = NULL;
 	if (a->bad_name || a->bad_entry) {
 		kwait_set(w, i, KE_INVALID_REQUEST, "Invalid config name, value or operation");
 		return;
 	}
 	if (a->type == KB_RES_TOPIC) {
-		t = kb_topic_find(b, a->name);
+		struct kb_topic *t = kb_topic_find(b, a->name);
 		if (!t || t->deleting) {
 			kwait_set(w, i, KE_UNKNOWN_TOPIC_OR_PARTITION, "Topic %s does not exist", a->name);
 			return;
@@ -138,31 +202,27 @@ static void alter_resource(struct broker *b, struct kwait *w, int32_t i, const s
 		kwait_set(w, i, KE_INVALID_REQUEST, "Unsupported resource type %d", a->type);
 		return;
 	}
-	const struct kb_tconf *cur = t ? t->conf : a->name[0] ? b->dyn_mine : b->dyn_default;
-	int32_t ncur = t ? t->nconf : a->name[0] ? b->ndyn_mine : b->ndyn_default;
+	void *ctx;
+	if (incremental) {
+		kb_admin_cb cb = kwait_slot(w, i, &ctx);
+		if (!cb)
+			kwait_set(w, i, KE_UNKNOWN_SERVER_ERROR, "out of memory");
+		else
+			kb_cluster_edit_configs(b, a->type, a->name, alter_edit, (void *)a, validate_only, cb, ctx);
+		return;
+	}
 	struct kb_tconf *nv = NULL;
 	int32_t nn = 0;
-	int16_t e = alter_new_set(a, incremental, cur, ncur, &nv, &nn, why, sizeof(why));
+	int16_t e = alter_make(b, a, false, NULL, 0, &nv, &nn, why, sizeof(why));
 	if (e) {
 		kwait_set(w, i, e, "%s", why);
 		return;
 	}
-	if (a->type == KB_RES_TOPIC) {
-		struct kb_topic tmp;
-		memset(&tmp, 0, sizeof(tmp));
-		tmp.name = t->name;
-		tmp.conf = nv;
-		tmp.nconf = nn;
-		e = (int16_t)kb_topic_apply_conf(b, &tmp, why, sizeof(why));
-	} else {
-		e = (int16_t)kb_dynconf_broker_validate(nv, nn, why, sizeof(why));
-	}
-	if (e) {
-		kwait_set(w, i, e, "%s", why);
-	} else if (!validate_only) {
-		void *ctx;
+	if (!validate_only) {
 		kb_admin_cb cb = kwait_slot(w, i, &ctx);
-		if (cb)
+		if (!cb)
+			kwait_set(w, i, KE_UNKNOWN_SERVER_ERROR, "out of memory");
+		else
 			kb_cluster_alter_configs(b, a->type, a->name, nv, nn, cb, ctx);
 	}
 	kb_dynconf_free(nv, nn);

@@ -4,7 +4,9 @@
  * AlterConfigs (API 33, v0-1) and IncrementalAlterConfigs (API 44, v0: SET, DELETE, APPEND,
  * SUBTRACT) of topics and brokers, validated before anything is written (kb_dynconf,
  * kb_topic_apply_conf) and written through kb_cluster to /config/... with a change
- * notification. Loop thread.
+ * notification. IncrementalAlterConfigs edits the set the entity's znode holds, read first
+ * (not this broker's view of it, which may lag another broker's write), and writes it
+ * conditionally on the version read, as kb_cluster_edit_configs does. Loop thread.
  */
 #ifndef SAMSA_KAPI_CONFIG_H
 #define SAMSA_KAPI_CONFIG_H

@@ -5,7 +5,9 @@ kafka-python, kafka-topics), ListOffsets by timestamp inside and between batches
 replication factor in every version (raw requests v0-v4); AlterConfigs and
 IncrementalAlterConfigs of topics and brokers (kafka-configs, confluent-kafka, kafka-python, raw
 requests), stored in /config/topics|brokers with /config/changes notifications (kazoo) and
-applied by every broker without a restart (old segments deleted under a shorter retention). The
+applied by every broker without a restart (old segments deleted under a shorter retention);
+IncrementalAlterConfigs editing the set the znode holds, written conditionally on its version
+(a change no broker was told of survives it, as do two edits at once through two brokers). The
 coordinator is samsa-coord, or the real ZooKeeper 3.8 with SAMSA_ZK_TARGET=real."""
 import json
 import os
@@ -249,18 +251,24 @@ class ConformTest(SharedFixtureTest):
 def incremental_alter_v0(port, resources, validate_only=False):
     """IncrementalAlterConfigs v0: resources = [(type, name, [(key, op, value)])] ->
     [(error, message, type, name)]."""
+    k = kbharness.KafkaRaw(port)
+    try:
+        k.request(44, 0, incremental_alter_v0_body(resources, validate_only))
+        return incremental_alter_v0_answer(k.recv())
+    finally:
+        k.close()
+
+
+def incremental_alter_v0_body(resources, validate_only=False):
     body = struct.pack(">i", len(resources))
     for ty, name, entries in resources:
         body += struct.pack(">b", ty) + kbharness.kstr(name) + struct.pack(">i", len(entries))
         for k, op, v in entries:
             body += kbharness.kstr(k) + struct.pack(">b", op) + kbharness.kstr(v)
-    body += b"\x01" if validate_only else b"\x00"
-    k = kbharness.KafkaRaw(port)
-    try:
-        k.request(44, 0, body)
-        r = k.recv()
-    finally:
-        k.close()
+    return body + (b"\x01" if validate_only else b"\x00")
+
+
+def incremental_alter_v0_answer(r):
     pos = 8
     (n,) = struct.unpack_from(">i", r, pos)
     pos += 4
@@ -603,11 +611,9 @@ class DynamicConfigTest(SharedFixtureTest):
             self.assertIn("no.such", r.resources[0][1])
         finally:
             ka.close()
-        # IncrementalAlterConfigs v0: SET and DELETE edit the current set, as the receiving broker
-        # knows it (its coordinator watch): first that broker must have kafka-python's set
+        # IncrementalAlterConfigs v0: SET and DELETE edit the current set, as the coordinator
+        # holds it (whether or not the receiving broker has applied kafka-python's change yet)
         port = self.cluster.brokers[0].port
-        kbharness.wait_for(lambda: describe_v1(port, 2, "cfgpy", "max.message.bytes") == ("2000", 1),
-                           what="broker 0 describing kafka-python's values")
         out = incremental_alter_v0(port, [(2, "cfgpy", [("retention.ms", 0, "9000"), ("max.message.bytes", 1, None)])])
         self.assertEqual(out, [(0, None, 2, "cfgpy")])
         self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgpy")[0])["config"], {"retention.ms": "9000"})
@@ -624,6 +630,58 @@ class DynamicConfigTest(SharedFixtureTest):
         self.assertEqual(out[0][0], 42)
         self.assertIn("Unexpected broker id", out[0][1])
         self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgpy")[0])["config"], {"retention.ms": "9000"})
+
+    def test_incremental_edits_the_coordinators_set(self):
+        """IncrementalAlterConfigs edits the entity's config as its znode holds it, as Kafka's
+        AdminZkClient fetches it first, not as the receiving broker last applied it: a change
+        it has not seen (written here without a /config/changes notification, so no broker
+        learns of it; as another broker's write not yet applied) survives, and validate_only
+        judges it too."""
+        self.create_spread("cfgzk")
+        b0, b1 = self.cluster.brokers
+        self.zk.set("/kafka/config/topics/cfgzk",
+                    b'{"version":1,"config":{"segment.bytes":"1024","retention.ms":"60000"}}')
+        # neither broker knows: retention.ms is still the default in their views
+        self.assertEqual(describe_v1(b0.port, 2, "cfgzk", "retention.ms"), ("604800000", 5))
+        self.assertEqual(describe_v1(b1.port, 2, "cfgzk", "retention.ms"), ("604800000", 5))
+        out = incremental_alter_v0(b0.port, [(2, "cfgzk", [("max.message.bytes", 0, "3000")])])
+        self.assertEqual(out, [(0, None, 2, "cfgzk")])
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgzk")[0]),
+                         {"version": 1, "config": {"segment.bytes": "1024", "retention.ms": "60000",
+                                                   "max.message.bytes": "3000"}})
+        for b in (b0, b1):  # the notification of the write brings the whole set to both
+            for key, want in (("retention.ms", "60000"), ("max.message.bytes", "3000")):
+                kbharness.wait_for(lambda: describe_v1(b.port, 2, "cfgzk", key) == (want, 1),
+                                   what="%s=%s on broker %d" % (key, want, b.id))
+        # a bad value only the coordinator holds: validate_only refuses the set it would make
+        self.zk.set("/kafka/config/topics/cfgzk", b'{"version":1,"config":{"retention.ms":"soon"}}')
+        out = incremental_alter_v0(b0.port, [(2, "cfgzk", [("flush.messages", 0, "5")])], validate_only=True)
+        self.assertEqual(out[0][0], 40)  # INVALID_CONFIG
+        self.assertIn("Invalid value soon for configuration retention.ms", out[0][1])
+        # a DELETE of a key only the coordinator holds, and a SET of another: both edit its set
+        out = incremental_alter_v0(b1.port, [(2, "cfgzk", [("retention.ms", 1, None), ("flush.messages", 0, "5")])])
+        self.assertEqual(out, [(0, None, 2, "cfgzk")])
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgzk")[0])["config"], {"flush.messages": "5"})
+
+    def test_incremental_edits_through_two_brokers_both_survive(self):
+        """Two IncrementalAlterConfigs of one topic at once through different brokers, each
+        setting its own key: each broker writes conditionally on the version it read and reads
+        again when the other wrote first, so both keys are in the result every time."""
+        self.create_spread("cfgrace")
+        b0, b1 = self.cluster.brokers
+        for i in range(10):
+            k0, k1 = kbharness.KafkaRaw(b0.port), kbharness.KafkaRaw(b1.port)
+            try:
+                k0.request(44, 0, incremental_alter_v0_body([(2, "cfgrace", [("retention.ms", 0, str(60000 + i))])]))
+                k1.request(44, 0, incremental_alter_v0_body([(2, "cfgrace", [("flush.messages", 0, str(100 + i))])]))
+                self.assertEqual(incremental_alter_v0_answer(k0.recv()), [(0, None, 2, "cfgrace")])
+                self.assertEqual(incremental_alter_v0_answer(k1.recv()), [(0, None, 2, "cfgrace")])
+            finally:
+                k0.close()
+                k1.close()
+            self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgrace")[0])["config"],
+                             {"segment.bytes": "1024", "retention.ms": str(60000 + i), "flush.messages": str(100 + i)},
+                             "round %d" % i)
 
 
 if __name__ == "__main__":
