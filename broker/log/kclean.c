@@ -398,9 +398,69 @@ static int kclean_filter_cb(const struct kbatch_record *rec, void *arg)
 	return 0;
 }
 
+/*
+ * The transactions met while rewriting (one cleaning, across its groups, in offset order): per
+ * producer, whether a record of its current transaction (since its last marker) was kept.
+ * Kafka's CleanedTransactionMetadata: a marker whose transaction kept no record is no longer
+ * needed by any reader (a read_committed one skips nothing there, the aborted list has nothing
+ * to hide) and goes with the tombstones' horizon. An open-addressing table of producer ids.
+ */
+struct kclean_txm {
+	int64_t *pid; /* [cap], -1: free */
+	bool *kept;
+	size_t cap, used;
+};
+
+static void kclean_txm_free(struct kclean_txm *x)
+{
+	free(x->pid);
+	free(x->kept);
+	*x = (struct kclean_txm){ NULL, NULL, 0, 0 };
+}
+
+static size_t kclean_txm_slot(const struct kclean_txm *x, int64_t pid)
+{
+	size_t i = (size_t)((uint64_t)pid * 0x9E3779B97F4A7C15ull) & (x->cap - 1);
+	while (x->pid[i] != -1 && x->pid[i] != pid)
+		i = (i + 1) & (x->cap - 1);
+	return i;
+}
+
+/* The entry of pid, added (kept false) when new; NULL without memory. */
+static bool *kclean_txm_get(struct kclean_txm *x, int64_t pid)
+{
+	if ((x->used + 1) * 2 > x->cap) {
+		struct kclean_txm n = { NULL, NULL, x->cap ? x->cap * 2 : 64, 0 };
+		n.pid = malloc(n.cap * sizeof(*n.pid));
+		n.kept = malloc(n.cap * sizeof(*n.kept));
+		if (!n.pid || !n.kept) {
+			kclean_txm_free(&n);
+			return NULL;
+		}
+		for (size_t i = 0; i < n.cap; i++)
+			n.pid[i] = -1;
+		for (size_t i = 0; i < x->cap; i++)
+			if (x->pid[i] != -1) {
+				size_t k = kclean_txm_slot(&n, x->pid[i]);
+				n.pid[k] = x->pid[i];
+				n.kept[k] = x->kept[i];
+				n.used++;
+			}
+		kclean_txm_free(x);
+		*x = n;
+	}
+	size_t k = kclean_txm_slot(x, pid);
+	if (x->pid[k] == -1) {
+		x->pid[k] = pid;
+		x->kept[k] = false;
+		x->used++;
+	}
+	return &x->kept[k];
+}
+
 /* Rewrites the segments of group g into <base>.log.cleaned. */
 static int kclean_write_group(struct kclean_task *t, struct kclean_group *g, int first, const struct kclean_map *m,
-			      struct kclean_rd *rd, atomic_int *cancel)
+			      struct kclean_txm *txm, struct kclean_rd *rd, atomic_int *cancel)
 {
 	char path[PATH_MAX + 64];
 	struct kclean_wr w = { -1, NULL, 0, 0 };
@@ -440,9 +500,27 @@ static int kclean_write_group(struct kclean_task *t, struct kclean_group *g, int
 			t->records_in += h.records_count;
 			if (kclean_is_aborted(t, &h))
 				continue; /* an aborted transaction's records: never read by anyone committed */
+			bool past_horizon = t->delete_retention_ms >= 0 && newest < horizon;
+			bool *txkept = NULL;
+			if ((h.attributes & (KBATCH_TRANSACTIONAL | KBATCH_CONTROL)) &&
+			    !(txkept = kclean_txm_get(txm, h.producer_id))) {
+				rc = err_set(t->err, sizeof(t->err), ERR_NOMEM, "out of memory");
+				break;
+			}
+			if (h.attributes & KBATCH_CONTROL) {
+				/* a transaction marker: needed while a record of its transaction is kept */
+				bool needed = *txkept;
+				*txkept = false; /* the producer's next transaction starts after it */
+				if (!needed && past_horizon) {
+					t->markers_dropped++;
+					continue;
+				}
+			}
 			if (h.attributes & (KBATCH_COMPRESSION_MASK | KBATCH_CONTROL)) {
 				/* not decoded here: kept whole, its records count as kept */
 				t->records_kept += h.records_count;
+				if (txkept && !(h.attributes & KBATCH_CONTROL))
+					*txkept = true;
 				if (kclean_wr_put(&w, b, bsz))
 					goto werr;
 				continue;
@@ -456,14 +534,15 @@ static int kclean_write_group(struct kclean_task *t, struct kclean_group *g, int
 				nb = n2;
 				nbcap = bsz;
 			}
-			struct kclean_filter f = { m, t->delete_retention_ms >= 0 && newest < horizon, nb + KBATCH_HDR_SIZE,
-						   0, 0, 0, 0 };
+			struct kclean_filter f = { m, past_horizon, nb + KBATCH_HDR_SIZE, 0, 0, 0, 0 };
 			if ((rc = kbatch_records(b, bsz, kclean_filter_cb, &f, t->err, sizeof(t->err))))
 				break;
 			t->records_kept += f.kept;
 			t->tombstones_dropped += f.tomb;
 			if (f.kept == 0)
 				continue;
+			if (txkept)
+				*txkept = true;
 			if (f.kept == f.seen) {
 				if (kclean_wr_put(&w, b, bsz))
 					goto werr;
@@ -506,6 +585,7 @@ static int64_t kclean_mono_us(void)
 int kclean_task_run(struct kclean_task *t, atomic_int *cancel)
 {
 	struct kclean_map m;
+	struct kclean_txm txm = { NULL, NULL, 0, 0 };
 	struct kclean_rd rd = { -1, 0, NULL, KCLEAN_RD_BUF, 0, 0 };
 	int64_t t0 = kclean_mono_us();
 	int nclean = t->nv;
@@ -564,12 +644,13 @@ int kclean_task_run(struct kclean_task *t, atomic_int *cancel)
 		struct kclean_group *g = &t->groups[t->ngroups++];
 		g->base = t->v[i].base;
 		g->count = j - i;
-		if ((rc = kclean_write_group(t, g, i, &m, &rd, cancel)))
+		if ((rc = kclean_write_group(t, g, i, &m, &txm, &rd, cancel)))
 			goto out;
 		i = j;
 	}
 out:
 	kclean_map_free(&m);
+	kclean_txm_free(&txm);
 	free(rd.buf);
 	t->run_us = kclean_mono_us() - t0;
 	t->rc = rc;
@@ -805,10 +886,11 @@ static void kclean_done_cb(evutil_socket_t fd, short what, void *arg)
 		double secs = (double)t->run_us / 1e6;
 		log_info(KCLEAN_MOD,
 			 "%s-%d: cleaned offsets up to %" PRId64 " (dirty ratio %.2f): %" PRId64 " -> %" PRId64
-			 " bytes, %" PRId64 " of %" PRId64 " records kept, %" PRId64 " tombstones removed, %d segment(s) "
-			 "from %d, %.3f s (%.1f MB/s)",
+			 " bytes, %" PRId64 " of %" PRId64 " records kept, %" PRId64 " tombstones and %" PRId64
+			 " transaction markers removed, %d segment(s) from %d, %.3f s (%.1f MB/s)",
 			 c->cur_topic, c->cur_part, t->cleaned_upto, t->dirty_ratio, t->bytes_in, t->bytes_out,
-			 t->records_kept, t->records_in, t->tombstones_dropped, t->ngroups, t->nv, secs,
+			 t->records_kept, t->records_in, t->tombstones_dropped, t->markers_dropped, t->ngroups, t->nv,
+			 secs,
 			 secs > 0 ? (double)t->bytes_in / 1e6 / secs : 0.0);
 	}
 	kclean_task_free(t);

@@ -14,7 +14,9 @@
  * batches keep their baseOffset and lastOffsetDelta and records their offsets (a batch left
  * with no record is dropped; compressed and control batches are kept whole, since records
  * inside them are not decoded here; a batch of an aborted transaction is dropped, and its
- * keys were never mapped, as Kafka's cleaner discards aborted records; the markers stay); (3) each group is swapped in crash-safely by
+ * keys were never mapped, as Kafka's cleaner discards aborted records; a transaction marker
+ * goes once no record of its transaction is left before it and its segment is older than
+ * delete.retention.ms, as Kafka's cleaner removes markers with the tombstones' horizon); (3) each group is swapped in crash-safely by
  * klog_swap_cleaned; (4) the end of the cleaned part is written to
  * <log.dirs>/cleaner-offset-checkpoint (Kafka's file, through kckpt).
  *
@@ -73,7 +75,7 @@ struct kclean_task {
 	struct kclean_group *groups;
 	int ngroups;
 	int64_t cleaned_upto; /* the new checkpoint: every record below it has been cleaned */
-	int64_t bytes_in, bytes_out, records_in, records_kept, tombstones_dropped;
+	int64_t bytes_in, bytes_out, records_in, records_kept, tombstones_dropped, markers_dropped;
 	int64_t run_us;
 	int rc;
 	char err[256];

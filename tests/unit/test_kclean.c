@@ -907,12 +907,128 @@ START_TEST(t_aborted_transactions)
 }
 END_TEST
 
+/* Appends to w one transactional batch of producer pid (epoch 0) holding record "k<key>" =
+ * value; returns its size. */
+static size_t txn_batch(struct wbuf *w, int key, const char *value, int64_t pid, int64_t ts)
+{
+	char k[16];
+	int kl = snprintf(k, sizeof(k), "k%d", key);
+	struct kbatch_rec r = { k, kl, value, (int32_t)strlen(value), 0, NULL, 0 };
+	size_t at = w->len;
+	size_t sz = kbatch_build(w, 0, ts, &r, 1);
+	ck_assert_uint_gt(sz, 0);
+	uint8_t *p = w->p + at;
+	p[KBATCH_OFF_ATTRIBUTES + 1] = KBATCH_TRANSACTIONAL;
+	for (int i = 0; i < 8; i++)
+		p[KBATCH_OFF_PRODUCER_ID + i] = (uint8_t)((uint64_t)pid >> (56 - 8 * i));
+	p[51] = p[52] = 0;	/* producer epoch 0 */
+	memset(p + 53, 0, 4); /* base sequence 0 */
+	kbatch_update_crc(p, sz);
+	return sz;
+}
+
+/* Writes, at timestamp ts: producer 7's transaction (k1, then superseded by a plain write),
+ * producer 8's (k2, never superseded), both committed, and producer 9's (k3) aborted, each
+ * followed by its marker; then rolls past them with key 0. *mk gets the three markers'
+ * offsets, *data the three transactional records'. Returns the .txnindex of the abort. */
+static struct ktxnidx *three_transactions(struct klog *l, int64_t ts, int64_t mk[3], int64_t data[3])
+{
+	struct wbuf w;
+	wbuf_init(&w, 1 << 20);
+	size_t n = txn_batch(&w, 1, "tx7", 7, ts);
+	n += txn_batch(&w, 2, "tx8", 8, ts);
+	n += txn_batch(&w, 3, "tx9", 9, ts);
+	n += kbatch_build_marker(&w, 7, 0, 0, true, ts);
+	n += kbatch_build_marker(&w, 8, 0, 0, true, ts);
+	n += kbatch_build_marker(&w, 9, 0, 0, false, ts);
+	int64_t first = -1;
+	char eb[256] = "";
+	ck_assert_msg(klog_append(l, w.p, n, 1, false, ts, &first, eb, sizeof(eb)) == 0, "%s", eb);
+	wbuf_free(&w);
+	for (int i = 0; i < 3; i++) {
+		data[i] = first + i;
+		mk[i] = first + 3 + i;
+	}
+	int k1[1] = { 1 };
+	put(l, 1, k1, NULL, 70, ts); /* supersedes producer 7's record */
+	fill(l, 8, 1, ts + 100);
+	struct ktxnidx *x = ktxnidx_new();
+	struct ktxnidx_entry e = { 9, data[2], mk[2], mk[2] + 1 };
+	ck_assert_int_eq(ktxnidx_add(x, &e), 0);
+	return x;
+}
+
+static void clean_with_aborts(struct klog *l, const struct ktxnidx *x, int64_t *markers_dropped)
+{
+	struct kclean_task *t = NULL;
+	char eb[256] = "";
+	ck_assert_msg(kclean_task_plan(l, -1, INT64_MAX, NOW, 1 << 20, &t, NULL, eb, sizeof(eb)) == 0, "%s", eb);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(kclean_task_set_aborted(t, x), 0);
+	ck_assert_msg(kclean_task_run(t, NULL) == 0, "%s", t->err);
+	ck_assert_msg(kclean_task_install(l, t, NULL, NULL, eb, sizeof(eb)) == 0, "%s", eb);
+	*markers_dropped = t->markers_dropped;
+	kclean_task_free(t);
+}
+
+/* Transaction markers (Kafka's CleanedTransactionMetadata): once delete.retention.ms has
+ * passed, a marker goes when no record of its transaction is left before it (producer 7's
+ * record was superseded, producer 9's aborted one dropped) and stays while one is (producer
+ * 8's); within delete.retention.ms every marker stays. */
+START_TEST(t_transaction_markers)
+{
+	struct klog_opts o = copts(400);
+	struct klog *l = open_log(&o);
+	int64_t mk[3], data[3], dropped = -1;
+	struct ktxnidx *x = three_transactions(l, NOW - 2 * o.delete_retention_ms, mk, data);
+	clean_with_aborts(l, x, &dropped);
+	static struct recs rs;
+	read_all(l, &rs);
+	ck_assert_ptr_null(find_off(&rs, data[0]));
+	ck_assert_ptr_nonnull(find_off(&rs, data[1]));
+	ck_assert_ptr_null(find_off(&rs, data[2]));
+	ck_assert_ptr_null(find_off(&rs, mk[0]));    /* nothing of producer 7's transaction left */
+	ck_assert_ptr_nonnull(find_off(&rs, mk[1])); /* producer 8's record still needs it */
+	ck_assert_ptr_null(find_off(&rs, mk[2]));    /* the aborted records are gone */
+	ck_assert_int_eq(dropped, 2);
+	/* cleaned again: what stays, stays */
+	clean_with_aborts(l, x, &dropped);
+	read_all(l, &rs);
+	ck_assert_ptr_nonnull(find_off(&rs, data[1]));
+	ck_assert_ptr_nonnull(find_off(&rs, mk[1]));
+	ck_assert_int_eq(dropped, 0);
+	ktxnidx_free(x);
+	klog_close(l);
+}
+END_TEST
+
+START_TEST(t_transaction_markers_within_horizon)
+{
+	struct klog_opts o = copts(400);
+	struct klog *l = open_log(&o);
+	int64_t mk[3], data[3], dropped = -1;
+	struct ktxnidx *x = three_transactions(l, NOW - 10000, mk, data);
+	clean_with_aborts(l, x, &dropped);
+	static struct recs rs;
+	read_all(l, &rs);
+	ck_assert_ptr_null(find_off(&rs, data[0]));
+	ck_assert_ptr_null(find_off(&rs, data[2]));
+	for (int i = 0; i < 3; i++)
+		ck_assert_ptr_nonnull(find_off(&rs, mk[i]));
+	ck_assert_int_eq(dropped, 0);
+	ktxnidx_free(x);
+	klog_close(l);
+}
+END_TEST
+
 static Suite *kclean_suite(void)
 {
 	Suite *s = suite_create("kclean");
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, t_aborted_transactions);
+	tcase_add_test(tc, t_transaction_markers);
+	tcase_add_test(tc, t_transaction_markers_within_horizon);
 	tcase_add_test(tc, t_last_per_key);
 	tcase_add_test(tc, t_batches_keep_offsets);
 	tcase_add_test(tc, t_active_untouched);
