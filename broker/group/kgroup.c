@@ -135,6 +135,21 @@ int kg_protos_copy(const struct kgw_join_proto *in, int32_t n, struct kg_proto *
 	return 0;
 }
 
+int kg_offset_from(struct kg_offset *o, const struct kgw_key *k, const struct kgw_offset_value *v)
+{
+	*o = (struct kg_offset){ .topic = { NULL, -1 }, .meta = { NULL, -1 } };
+	o->part = k->partition;
+	o->offset = v->offset;
+	o->epoch = v->leader_epoch;
+	o->commit_ts = v->commit_timestamp;
+	o->expire_ts = v->expire_timestamp;
+	if (kg_s_set(&o->topic, k->topic) || kg_s_set(&o->meta, v->metadata)) {
+		kg_offset_clear(o);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
 void kg_offset_clear(struct kg_offset *o)
 {
 	kg_s_free(&o->topic);

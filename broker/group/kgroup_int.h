@@ -233,6 +233,8 @@ int kg_grow(void **p, int32_t *cap, int32_t need, size_t sz);
 void kg_protos_free(struct kg_proto *ps, int32_t n);
 int kg_protos_copy(const struct kgw_join_proto *in, int32_t n, struct kg_proto **out);
 void kg_offset_clear(struct kg_offset *o);
+/* *o from a decoded offset commit record (key k, value v): 0, or ERR_NOMEM with *o cleared. */
+int kg_offset_from(struct kg_offset *o, const struct kgw_key *k, const struct kgw_offset_value *v);
 uint64_t kg_rand(struct kgroups *gs);
 void kg_reply(struct kgroups *gs, void *token, int16_t api, int16_t ver, const void *resp);
 struct kg_group *kg_find(const struct kgroups *gs, struct kgw_str id);
@@ -259,6 +261,11 @@ void kg_member_free(struct kg_member *m);
 struct kg_member *kg_member_find(const struct kg_group *g, struct kgw_str id);
 struct kg_member *kg_static_find(const struct kg_group *g, struct kgw_str instance);
 bool kg_fenced(const struct kg_group *g, struct kgw_str member_id, struct kgw_str instance);
+/* The membership checks SyncGroup and Heartbeat share, in Kafka's order: KE_NONE with *m the
+ * member; else UNKNOWN_MEMBER_ID (no group, no such member, or an empty group),
+ * FENCED_INSTANCE_ID (another member holds the instance id) or ILLEGAL_GENERATION. */
+int16_t kg_member_check(const struct kg_group *g, struct kgw_str member_id, struct kgw_str instance,
+			int32_t generation, struct kg_member **m);
 void kg_reset_assignment(struct kgroups *gs, struct kg_group *g, int16_t err, int64_t now);
 void kg_maybe_prepare(struct kgroups *gs, struct kg_group *g, const char *why, int64_t now);
 void kg_tick_group(struct kgroups *gs, struct kg_group *g, int64_t now);

@@ -98,13 +98,8 @@ int kgroups_load_record(struct kgroups *gs, int32_t p, const uint8_t *key, size_
 				kg_offset_del(g, i);
 			goto out;
 		}
-		struct kg_offset o = { .topic = { NULL, -1 }, .meta = { NULL, -1 } };
-		o.part = k.partition;
-		o.offset = ov.offset;
-		o.epoch = ov.leader_epoch;
-		o.commit_ts = ov.commit_timestamp;
-		o.expire_ts = ov.expire_timestamp;
-		if (kg_s_set(&o.topic, k.topic) || kg_s_set(&o.meta, ov.metadata) || kg_offset_put(g, &o)) {
+		struct kg_offset o;
+		if (kg_offset_from(&o, &k, &ov) || kg_offset_put(g, &o)) {
 			kg_offset_clear(&o);
 			rc = err_set(eb, el, ERR_NOMEM, "no memory for an offset");
 		}

@@ -286,6 +286,25 @@ static bool kg_member_matches(const struct kg_member *m, const struct kgw_join_r
 static void kg_try_complete_join(struct kgroups *gs, struct kg_group *g, int64_t now);
 
 /* Kafka's resetAndPropagateAssignmentError: every parked SyncGroup gets err. */
+int16_t kg_member_check(const struct kg_group *g, struct kgw_str member_id, struct kgw_str instance,
+			int32_t generation, struct kg_member **out)
+{
+	struct kg_member *m = g ? kg_member_find(g, member_id) : NULL;
+	*out = NULL;
+	if (!g)
+		return KE_UNKNOWN_MEMBER_ID;
+	if (kg_fenced(g, member_id, instance))
+		return KE_FENCED_INSTANCE_ID;
+	if (!m)
+		return KE_UNKNOWN_MEMBER_ID;
+	if (generation != g->generation)
+		return KE_ILLEGAL_GENERATION;
+	if (g->state == KGSTATE_EMPTY)
+		return KE_UNKNOWN_MEMBER_ID;
+	*out = m;
+	return KE_NONE;
+}
+
 void kg_reset_assignment(struct kgroups *gs, struct kg_group *g, int16_t err, int64_t now)
 {
 	for (int32_t i = 0; i < g->n_members; i++) {
@@ -737,18 +756,9 @@ void kgroups_sync(struct kgroups *gs, const struct kgroup_ctx *x, const struct k
 		return;
 	}
 	struct kg_group *g = kg_find(gs, q->group_id);
-	struct kg_member *m = g ? kg_member_find(g, q->member_id) : NULL;
-	if (!g)
-		err = KE_UNKNOWN_MEMBER_ID;
-	else if (kg_fenced(g, q->member_id, q->group_instance_id))
-		err = KE_FENCED_INSTANCE_ID;
-	else if (!m)
-		err = KE_UNKNOWN_MEMBER_ID;
-	else if (q->generation_id != g->generation)
-		err = KE_ILLEGAL_GENERATION;
-	else if (g->state == KGSTATE_EMPTY)
-		err = KE_UNKNOWN_MEMBER_ID;
-	else if (g->state == KGSTATE_PREPARING_REBALANCE)
+	struct kg_member *m = NULL;
+	err = kg_member_check(g, q->member_id, q->group_instance_id, q->generation_id, &m);
+	if (!err && g->state == KGSTATE_PREPARING_REBALANCE)
 		err = KE_REBALANCE_IN_PROGRESS;
 	if (err) {
 		kg_sync_reply(gs, x->token, x->ver, err, kgw_s(""));
@@ -779,18 +789,9 @@ void kgroups_heartbeat(struct kgroups *gs, const struct kgroup_ctx *x, const str
 		return;
 	}
 	struct kg_group *g = kg_find(gs, q->group_id);
-	struct kg_member *m = g ? kg_member_find(g, q->member_id) : NULL;
-	if (!g)
-		err = KE_UNKNOWN_MEMBER_ID;
-	else if (kg_fenced(g, q->member_id, q->group_instance_id))
-		err = KE_FENCED_INSTANCE_ID;
-	else if (!m)
-		err = KE_UNKNOWN_MEMBER_ID;
-	else if (q->generation_id != g->generation)
-		err = KE_ILLEGAL_GENERATION;
-	else if (g->state == KGSTATE_EMPTY)
-		err = KE_UNKNOWN_MEMBER_ID;
-	else {
+	struct kg_member *m = NULL;
+	err = kg_member_check(g, q->member_id, q->group_instance_id, q->generation_id, &m);
+	if (!err) {
 		m->last_hb = now;
 		/* CompletingRebalance: a member may heartbeat once it has its JoinGroup answer */
 		err = g->state == KGSTATE_PREPARING_REBALANCE ? KE_REBALANCE_IN_PROGRESS : KE_NONE;
