@@ -103,11 +103,12 @@ static const struct api_def {
 	/* the partition side of transactions: coordinators' markers (kapi_mark) */
 	{ .key = KWMARK_API, .min = 0, .max = KWMARK_MAX_VERSION, .flex = KWMARK_FIRST_FLEXIBLE, .kind = API_KIND_ADMIN, .admin = kapi_mark_write },
 	/* the transaction coordinator (kapi_txn): v0-2, the non-flexible versions (librdkafka 2.x
-	 * asks v0, kafkajs 2.x v1) */
+	 * asks v0, kafkajs 2.x v1); TxnOffsetCommit v0-3, v3 flexible (KIP-447's generation check,
+	 * Kafka 2.5's) */
 	{ .key = KWTXN_API_ADD_PARTITIONS, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_request },
 	{ .key = KWTXN_API_ADD_OFFSETS, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_request },
 	{ .key = KWTXN_API_END, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_request },
-	{ .key = KWTXN_API_TXN_OFFSET_COMMIT, .min = 0, .max = KWTXN_MAX_VERSION, .kind = API_KIND_ADMIN, .admin = kapi_txn_offset_commit },
+	{ .key = KWTXN_API_TXN_OFFSET_COMMIT, .min = 0, .max = KWTXN_TOC_MAX_VERSION, .flex = KWTXN_TOC_FIRST_FLEXIBLE, .kind = API_KIND_ADMIN, .admin = kapi_txn_offset_commit },
 	/* served by ksauth during an authentication; here only outside one (ILLEGAL_SASL_STATE) */
 	{ .key = API_SASL_HANDSHAKE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_handshake },
 	{ .key = API_SASL_AUTHENTICATE, .min = 0, .max = 1, .kind = API_KIND_NOW, .now = ksauth_api_authenticate }, /* v2 is flexible */

@@ -383,9 +383,18 @@ static int kapi_txo_first(struct broker *b, struct kreq *q, struct kwait *w)
 		/* the slot first: the core calls kapi_txo_done only later, but it must be counted */
 		if (gs && !(c->cb = kwait_slot(w, 0, &c->ctx)))
 			e = KE_UNKNOWN_SERVER_ERROR;
-		else if (gs)
-			e = kgroups_txn_offsets(gs, g, rq->producer_id, rq->producer_epoch, offs, n, errs, kapi_txo_done, c,
-						&waiting, kb_now_ms());
+		else if (gs) {
+			/* v3 (KIP-447): the consumer's generation, checked against the group */
+			struct kgroup_txn_member who = {
+				.member_id = { (const uint8_t *)rq->member_id,
+					       rq->member_id ? (int32_t)strlen(rq->member_id) : 0 },
+				.instance = { (const uint8_t *)rq->group_instance_id,
+					      rq->group_instance_id ? (int32_t)strlen(rq->group_instance_id) : -1 },
+				.generation = rq->generation_id
+			};
+			e = kgroups_txn_offsets(gs, g, rq->producer_id, rq->producer_epoch, &who, offs, n, errs,
+						kapi_txo_done, c, &waiting, kb_now_ms());
+		}
 		if (!waiting && c->cb) { /* nothing under way: the slot is given back */
 			kb_admin_cb cb = c->cb;
 			c->cb = NULL;
@@ -427,6 +436,8 @@ int kapi_txn_offset_commit(struct broker *b, struct kreq *q, struct kout *o, str
 			}
 		}
 		struct kwtxn_resp resp = { .throttle_ms = 0, .ntopics = rq->ntopics, .topics = tr };
+		if (q->ver >= KWTXN_TOC_FIRST_FLEXIBLE)
+			wbuf_uvarint(&o->w, 0); /* response header v1: no tagged fields */
 		rc = kwtxn_resp_encode(&o->w, q->key, q->ver, &resp) ? ERR_NOMEM : 0;
 	}
 	free(tr);

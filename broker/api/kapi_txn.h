@@ -32,7 +32,9 @@ int kapi_txn_request(struct broker *b, struct kreq *q, struct kout *o, struct kw
  * decoded request rq, on later passes (w->priv is then this module's) with rq NULL. Returns as
  * an admin handler does. */
 int kapi_txn_init_pid(struct broker *b, struct kreq *q, struct kout *o, struct kwait *w, const struct kwpid_req *rq);
-/* TxnOffsetCommit (v0-2), an admin handler: the group coordinator appends the offsets to the
+/* TxnOffsetCommit (v0-3; v3, flexible, names the consumer whose offsets these are, whose
+ * member id and generation the group coordinator checks, KIP-447), an admin handler: the group
+ * coordinator appends the offsets to the
  * group's offsets partition as the producer's transactional batch and the answer waits until
  * it is replicated; they are pending until the marker of the producer's transaction reaches
  * that partition (kapi_mark calls kb_groups_txn_marker), or one is met when a new coordinator

@@ -192,6 +192,15 @@ struct kgroup_txoff {
 	int32_t leader_epoch;
 	struct kgw_str metadata; /* len -1: null */
 };
+/* The consumer a TxnOffsetCommit v3+ commits for (KIP-447: the producer's
+ * send_offsets_to_transaction with the consumer's group metadata; strings point into the
+ * caller's request). Generation -1, member id "" and no instance id, the schema's defaults and
+ * what v0-2 mean, bind the offsets to no generation. */
+struct kgroup_txn_member {
+	struct kgw_str member_id; /* len 0 (or -1): "" */
+	struct kgw_str instance;  /* group instance id; len -1: null */
+	int32_t generation;
+};
 /* A TxnOffsetCommit's outcome: KE_NONE (stored and pending) or the error of every partition the
  * request did not refuse. */
 typedef void (*kgroup_done_fn)(void *arg, int16_t err);
@@ -200,13 +209,19 @@ typedef void (*kgroup_done_fn)(void *arg, int16_t err);
  * OFFSET_METADATA_TOO_LARGE there), as Kafka does: one transactional batch of the producer
  * appended to the group's offsets partition (ops->append_txn); once it is replicated the
  * offsets are pending until the producer's marker, and done(done_arg, err) is called once
- * (*waiting true; from inside this call only when the append fails at once). Returns KE_NONE (*waiting false: nothing to
- * store), or an error for all and done is not called: the group's (NOT_COORDINATOR,
- * COORDINATOR_LOAD_IN_PROGRESS, INVALID_GROUP_ID), INVALID_PRODUCER_EPOCH for an epoch older
- * than one pending. A newer epoch drops what an older epoch of pid left. */
+ * (*waiting true; from inside this call only when the append fails at once). who (NULL: bound
+ * to nothing, as v0-2) is checked against the group as Kafka's GroupCoordinator
+ * validateOffsetCommit checks a transactional commit: when who names a generation (>= 0), a
+ * member or an instance, and unless the generation is -1 and the group Empty, an instance known
+ * under another member id is FENCED_INSTANCE_ID, a member (or an instance) not in the group
+ * UNKNOWN_MEMBER_ID, another generation than the group's ILLEGAL_GENERATION. Returns KE_NONE
+ * (*waiting false: nothing to store), or an error for all and done is not called: the group's
+ * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, INVALID_GROUP_ID), those of who's check,
+ * INVALID_PRODUCER_EPOCH for an epoch older than one pending. A newer epoch drops what an older
+ * epoch of pid left. */
 int16_t kgroups_txn_offsets(struct kgroups *gs, const struct kgw_str group, int64_t pid, int16_t epoch,
-			    const struct kgroup_txoff *offs, int32_t n, int16_t *errs, kgroup_done_fn done, void *done_arg,
-			    bool *waiting, int64_t now);
+			    const struct kgroup_txn_member *who, const struct kgroup_txoff *offs, int32_t n, int16_t *errs,
+			    kgroup_done_fn done, void *done_arg, bool *waiting, int64_t now);
 /* Loading (between kgroups_load_begin and _end): a record of a transactional batch of producer
  * pid at epoch. An offset commit is pending for that producer until its marker; anything else
  * is taken as kgroups_load_record takes it. Errors as kgroups_load_record. */

@@ -3,7 +3,9 @@
  * kgroup, see kgroup.c): offsets committed inside a producer's transaction, stored as that
  * producer's transactional batch and pending per producer and epoch until its marker (live or
  * read back while loading) commits them, as plain offset records too, or drops them; an
- * older epoch's are a fenced zombie's and are dropped.
+ * older epoch's are a fenced zombie's and are dropped. TxnOffsetCommit v3's consumer (KIP-447:
+ * generation, member id, instance id) is checked against the group first, so that a zombie
+ * consumer's offsets are refused too.
  * Everything runs on the broker's loop thread; time comes from the callers.
  */
 #include "kgroup_int.h"
@@ -49,15 +51,47 @@ int kg_txoff_put(struct kg_group *g, int64_t pid, int16_t epoch, struct kg_offse
 	return 0;
 }
 
+/* KIP-447's check of the consumer a transactional commit names against g (NULL: a group not
+ * yet known, as the Empty group of generation 0 Kafka would add for it), as Kafka's
+ * GroupCoordinator.validateOffsetCommit with isTransactional: KE_NONE or the refusal. */
+static int16_t kg_txn_member_check(const struct kg_group *g, const struct kgroup_txn_member *who)
+{
+	if (!who)
+		return KE_NONE;
+	bool bound = who->generation >= 0 || who->member_id.len > 0 || who->instance.len >= 0;
+	bool empty = !g || g->state == KGSTATE_EMPTY;
+	if (!bound || (who->generation < 0 && empty)) /* a producer bound to no generation */
+		return KE_NONE;
+	/* validateCurrentMember: an instance id the group does not hold is an unknown member (an
+	 * instance held by another member id is fenced: kg_member_check) */
+	if (g && who->instance.len >= 0 && !kg_static_find(g, who->instance))
+		return KE_UNKNOWN_MEMBER_ID;
+	struct kg_member *m;
+	return kg_member_check(g, who->member_id, who->instance, who->generation, &m);
+}
+
 int16_t kgroups_txn_offsets(struct kgroups *gs, const struct kgw_str group, int64_t pid, int16_t epoch,
-			    const struct kgroup_txoff *offs, int32_t n, int16_t *errs, kgroup_done_fn done, void *done_arg,
-			    bool *waiting, int64_t now)
+			    const struct kgroup_txn_member *who, const struct kgroup_txoff *offs, int32_t n, int16_t *errs,
+			    kgroup_done_fn done, void *done_arg, bool *waiting, int64_t now)
 {
 	*waiting = false;
 	int16_t err = kg_status(gs, group, true);
 	if (err)
 		return err;
 	struct kg_group *g = kg_find(gs, group);
+	/* KIP-447: a zombie consumer's offsets (its generation gone) are refused */
+	if ((err = kg_txn_member_check(g, who))) {
+		kg_log(gs, "group %.*s: transactional offsets of producer %lld refused (%s): member '%.*s' generation %d, "
+			   "group generation %d",
+		       (int)group.len, (const char *)group.p, (long long)pid,
+		       err == KE_FENCED_INSTANCE_ID  ? "FENCED_INSTANCE_ID"
+		       : err == KE_ILLEGAL_GENERATION ? "ILLEGAL_GENERATION"
+						       : "UNKNOWN_MEMBER_ID",
+		       who->member_id.len > 0 ? (int)who->member_id.len : 0,
+		       who->member_id.len > 0 ? (const char *)who->member_id.p : "", who->generation,
+		       g ? g->generation : 0);
+		return err;
+	}
 	if (!g && !(g = kg_group_add(gs, group, kg_partition_of(gs, group), now)))
 		return KE_COORDINATOR_NOT_AVAILABLE;
 	/* the producer's epoch: an older one than held is a zombie's (a newer one drops what an

@@ -11,10 +11,14 @@
  * transactional and group ids are copied (at most KWIRE_MAX_STR bytes; a null one or one
  * holding a NUL is refused); a topic name longer than Kafka's 249 or holding a NUL is kept cut
  * and flagged (answered UNKNOWN_TOPIC_OR_PARTITION). Decoded requests own their strings.
- * Bytes after the fields are ignored. TxnOffsetCommit (API 28, v0-2; v2 adds the committed
- * leader epoch) is decoded here too for the group coordinator: a transactional id, a group id,
- * the producer id and epoch, per topic and partition an offset and nullable metadata (at most
- * KWIRE_MAX_STR bytes); its response has AddPartitionsToTxn's shape. Pure functions, any thread.
+ * Bytes after the fields are ignored. TxnOffsetCommit (API 28, v0-3; v2 adds the committed
+ * leader epoch, v3 the consumer's generation, member id and group instance id of KIP-447 and is
+ * flexible: KIP-482's compact strings and arrays, tagged fields skipped after every structure)
+ * is decoded here too for the group coordinator: a transactional id, a group id, the producer
+ * id and epoch, per topic and partition an offset and nullable metadata (at most KWIRE_MAX_STR
+ * bytes); its response has AddPartitionsToTxn's shape (compact, with empty tagged fields, in
+ * v3). Schemas: TxnOffsetCommit{Request,Response}.json beside the others. Pure functions, any
+ * thread.
  */
 #ifndef SAMSA_KWTXN_H
 #define SAMSA_KWTXN_H
@@ -31,7 +35,9 @@ struct wbuf;
 #define KWTXN_API_ADD_OFFSETS 25
 #define KWTXN_API_END 26
 #define KWTXN_API_TXN_OFFSET_COMMIT 28
-#define KWTXN_MAX_VERSION 2
+#define KWTXN_MAX_VERSION 2 /* AddPartitionsToTxn, AddOffsetsToTxn, EndTxn */
+#define KWTXN_TOC_MAX_VERSION 3 /* TxnOffsetCommit */
+#define KWTXN_TOC_FIRST_FLEXIBLE 3
 
 /* A partition's offset of TxnOffsetCommit. */
 struct kwtxn_poff {
@@ -58,10 +64,16 @@ struct kwtxn_req {
 	struct kwtxn_topic *topics;
 	char *group_id; /* AddOffsetsToTxn, TxnOffsetCommit: owned */
 	bool commit;	/* EndTxn */
+	/* TxnOffsetCommit v3+ (KIP-447), the consumer whose offsets these are; before v3 the
+	 * schema's defaults: generation -1, member id NULL (""), instance NULL (null) */
+	int32_t generation_id;
+	char *member_id;	 /* owned, NUL-terminated; NULL reads as "" */
+	char *group_instance_id; /* owned, NUL-terminated; NULL: null */
 };
 
-/* Decodes the body of api (one of the three) at version ver (0..KWTXN_MAX_VERSION) from r into
- * *out, freed by kwtxn_req_free (also after a failure). 0, ERR_PROTO or ERR_NOMEM. */
+/* Decodes the body of api (one of the four) at version ver (0..KWTXN_MAX_VERSION, TxnOffsetCommit
+ * 0..KWTXN_TOC_MAX_VERSION) from r into *out, freed by kwtxn_req_free (also after a failure).
+ * 0, ERR_PROTO or ERR_NOMEM. */
 int kwtxn_req_decode(struct rbuf *r, int16_t api, int16_t ver, struct kwtxn_req *out);
 void kwtxn_req_free(struct kwtxn_req *q);
 /* Appends the request body (the client side, tests). w's sticky error, ERR_PROTO for a bad

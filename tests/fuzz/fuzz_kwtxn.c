@@ -1,9 +1,11 @@
 /*
  * Fuzz harness: AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit (broker/wire/kwtxn).
- * Byte 0 picks the API (mod 4: 24, 25, 26, 28) and byte 1 the version (mod 3); the rest is a request body. Any input must
+ * Byte 0 picks the API (mod 4: 24, 25, 26, 28) and byte 1 the version (mod 4: TxnOffsetCommit's
+ * v3 is flexible, the others' v3 is refused); the rest is a request body. Any input must
  * decode or be refused, never crash, leak or read past the bytes; what decodes must keep the
- * decoder's promises (ids without a NUL) and encode to a body that decodes to the same request.
- * The same bytes are also read as a response body.
+ * decoder's promises (ids without a NUL; v3's member id always there, v0-2's KIP-447 fields at
+ * their defaults) and encode to a body that decodes to the same request. The same bytes are
+ * also read as a response body.
  */
 #include "buf.h"
 #include "err.h"
@@ -30,13 +32,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const int16_t apis[] = { KWTXN_API_ADD_PARTITIONS, KWTXN_API_ADD_OFFSETS, KWTXN_API_END,
 					KWTXN_API_TXN_OFFSET_COMMIT };
 	int16_t api = apis[data[0] % 4];
-	int16_t ver = (int16_t)(data[1] % (KWTXN_MAX_VERSION + 1));
+	int16_t ver = (int16_t)(data[1] % (KWTXN_TOC_MAX_VERSION + 1));
 	struct rbuf r = rbuf_make(data + 2, size - 2);
 	struct kwtxn_req q, q2;
 	int rc = kwtxn_req_decode(&r, api, ver, &q);
 	FUZZ_NEED(rc == 0 || rc == ERR_PROTO || rc == ERR_NOMEM);
 	if (rc == 0) {
 		FUZZ_NEED(q.txn_id && ((api != KWTXN_API_ADD_OFFSETS && api != KWTXN_API_TXN_OFFSET_COMMIT) || q.group_id));
+		FUZZ_NEED(ver <= KWTXN_MAX_VERSION || api == KWTXN_API_TXN_OFFSET_COMMIT);
+		bool kip447 = api == KWTXN_API_TXN_OFFSET_COMMIT && ver >= 3;
+		FUZZ_NEED(kip447 ? q.member_id != NULL
+				 : q.generation_id == -1 && !q.member_id && !q.group_instance_id);
 		struct wbuf w;
 		wbuf_init(&w, 64u << 20);
 		FUZZ_NEED(kwtxn_req_encode(&w, api, ver, &q) == 0);
@@ -44,6 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_NEED(kwtxn_req_decode(&r2, api, ver, &q2) == 0 && rbuf_left(&r2) == 0);
 		FUZZ_NEED(!strcmp(q.txn_id, q2.txn_id) && q.producer_id == q2.producer_id &&
 			  q.producer_epoch == q2.producer_epoch && q.commit == q2.commit);
+		FUZZ_NEED(q.generation_id == q2.generation_id && (!q.member_id || !strcmp(q.member_id, q2.member_id)) &&
+			  (q.group_instance_id ? q2.group_instance_id && !strcmp(q.group_instance_id, q2.group_instance_id)
+					       : !q2.group_instance_id));
 		FUZZ_NEED(q.ntopics == q2.ntopics);
 		for (int32_t i = 0; i < q.ntopics; i++) {
 			FUZZ_NEED(!strcmp(q.topics[i].name, q2.topics[i].name) && q.topics[i].n == q2.topics[i].n);

@@ -12,9 +12,13 @@ coordinator's broker killed -9 mid-transaction and a new producer with the same 
 a transaction open past its transaction.timeout.ms aborted by the coordinator; TxnOffsetCommit
 (send_offsets_to_transaction) committing the group's offset with the transaction only, and
 kept across the group coordinator's broker killed -9 before the commit (written at once as a
-transactional batch, loaded pending by the new coordinator until the commit marker). The
+transactional batch, loaded pending by the new coordinator until the commit marker), and
+refused with a consumer's group metadata a rebalance has made stale (TxnOffsetCommit v3,
+KIP-447: ILLEGAL_GENERATION, the transaction aborted, nothing committed). The
 consume-transform-produce loop killed at random points is tests/fault/test_kb_txn_eos.py."""
+import logging
 import os
+import re
 import struct
 import sys
 import warnings
@@ -345,6 +349,78 @@ class TxnCoordinatorTest(SharedFixtureTest):
         del p
         got = self.read_committed("ctp-out", 1)
         self.assertEqual(got, [b"out-%d" % i for i in range(5)] + [b"unrelated"])
+
+    def test_7_stale_group_metadata_fenced(self):
+        # KIP-447: send_offsets_to_transaction with a consumer's group metadata that a rebalance
+        # has made stale (its generation gone) is refused; librdkafka sends TxnOffsetCommit v3
+        # with the consumer's generation and member id once the broker offers it
+        topic, group = "zmb-in", "zmb-g"
+        admin = AdminClient({"bootstrap.servers": self.bs})
+        for f in admin.create_topics([NewTopic(topic, 2, 3), NewTopic("zmb-out", 1, 3)]).values():
+            f.result(30)
+        self.cluster.wait_leaders(topic, 2)
+        self.cluster.wait_leaders("zmb-out", 1)
+        lines = []
+
+        class Keep(logging.Handler):
+            def emit(self, rec):
+                lines.append(rec.getMessage())
+
+        log = logging.getLogger("zmb-txn")
+        log.addHandler(Keep())
+        log.setLevel(logging.DEBUG)
+        assigned = {"c1": 0, "c2": 0}
+
+        def member(name):
+            c = confluent_kafka.Consumer({"bootstrap.servers": self.bs, "group.id": group,
+                                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+            c.subscribe([topic], on_assign=lambda _c, _parts: assigned.__setitem__(name, assigned[name] + 1))
+            return c
+
+        def polled(cs, cond):
+            for c in cs:
+                c.poll(0.1)
+            return cond()
+        c1 = member("c1")
+        c2 = None
+        p = confluent_kafka.Producer({"bootstrap.servers": self.bs, "transactional.id": "rdk-zombie",
+                                      "debug": "eos,protocol", "logger": log})
+        try:
+            kbharness.wait_for(lambda: polled([c1], lambda: assigned["c1"] == 1), 60, "c1 in the group")
+            stale = c1.consumer_group_metadata()
+            # another member joins: the group's next generation, c1 assigned again in it
+            c2 = member("c2")
+            kbharness.wait_for(lambda: polled([c1, c2], lambda: assigned["c1"] == 2 and assigned["c2"] == 1), 60,
+                               lambda: "the group's next generation: %s" % assigned)
+            p.init_transactions(60)
+
+            def committed():
+                return c2.committed([confluent_kafka.TopicPartition(topic, 0)], 30)[0].offset
+            # the zombie's offsets: refused, the transaction must be aborted, nothing committed
+            p.begin_transaction()
+            p.produce("zmb-out", b"zombie", partition=0)
+            with self.assertRaises(confluent_kafka.KafkaException) as cm:
+                p.send_offsets_to_transaction([confluent_kafka.TopicPartition(topic, 0, 5)], stale, 30)
+            err = cm.exception.args[0]
+            self.assertEqual(err.code(), confluent_kafka.KafkaError.ILLEGAL_GENERATION, err)
+            self.assertTrue(err.txn_requires_abort(), err)
+            p.abort_transaction(60)
+            self.assertEqual(committed(), confluent_kafka.OFFSET_INVALID)
+            # the same producer with the member's metadata of this generation commits
+            p.begin_transaction()
+            p.produce("zmb-out", b"live", partition=0)
+            p.send_offsets_to_transaction([confluent_kafka.TopicPartition(topic, 0, 3)],
+                                          c1.consumer_group_metadata(), 30)
+            p.commit_transaction(60)
+            kbharness.wait_for(lambda: committed() == 3, 30, "the live member's offset committed")
+            p.poll(0)  # serves the log lines
+            versions = {int(v) for line in lines for v in re.findall(r"Sent TxnOffsetCommitRequest \(v(\d+)", line)}
+            self.assertEqual(versions, {3}, "TxnOffsetCommit versions librdkafka sent")
+        finally:
+            for c in (c1, c2):
+                if c is not None:
+                    c.close()
+            del p
 
     def test_8_group_coordinator_killed_before_the_commit(self):
         # TxnOffsetCommit's offsets are written at once as the producer's transactional batch

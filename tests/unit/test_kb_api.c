@@ -38,8 +38,8 @@ static const struct {
 	/* WriteTxnMarkers, the partition leader's side (kwmark; Kafka 2.8's range, v1 flexible) */
 	{ 27, 0, 1 },
 	/* the transaction coordinator: AddPartitionsToTxn, AddOffsetsToTxn, EndTxn up to their last
-	 * non-flexible versions (kwtxn) */
-	{ 24, 0, 2 }, { 25, 0, 2 }, { 26, 0, 2 }, { 28, 0, 2 }, /* and TxnOffsetCommit */
+	 * non-flexible versions (kwtxn), and TxnOffsetCommit to its flexible v3 (KIP-447) */
+	{ 24, 0, 2 }, { 25, 0, 2 }, { 26, 0, 2 }, { 28, 0, 3 },
 };
 #define NSERVED (sizeof(served) / sizeof(served[0]))
 
@@ -95,8 +95,9 @@ START_TEST(test_supported_exactly_the_table)
 }
 END_TEST
 
-/* Request header v2 (a flexible version: OffsetFetch v6+, OffsetCommit v8) ends in tagged
- * fields, which are skipped; v1 (OffsetFetch v5) has none, the body follows the client id. */
+/* Request header v2 (a flexible version: OffsetFetch v6+, OffsetCommit v8, TxnOffsetCommit v3)
+ * ends in tagged fields, which are skipped; v1 (OffsetFetch v5) has none, the body follows the
+ * client id. */
 START_TEST(test_header_tags)
 {
 	static const uint8_t v7[] = { 0, 9, 0, 7, 0, 0, 0, 42, 0, 1, 'c', /* key, ver, corr, client id */
@@ -121,6 +122,15 @@ START_TEST(test_header_tags)
 	ck_assert_int_eq(kapi_header_read(buf, sizeof(c8), &q), 0);
 	ck_assert_uint_eq(q.r.pos, sizeof(c8) - 1);
 	buf[3] = 7;
+	ck_assert_int_eq(kapi_header_read(buf, sizeof(c8), &q), 0);
+	ck_assert_uint_eq(q.r.pos, sizeof(c8) - 2);
+	/* and so is TxnOffsetCommit v3 (KIP-447), not v2 */
+	memcpy(buf, c8, sizeof(c8));
+	buf[1] = 28;
+	buf[3] = 3;
+	ck_assert_int_eq(kapi_header_read(buf, sizeof(c8), &q), 0);
+	ck_assert_uint_eq(q.r.pos, sizeof(c8) - 1);
+	buf[3] = 2;
 	ck_assert_int_eq(kapi_header_read(buf, sizeof(c8), &q), 0);
 	ck_assert_uint_eq(q.r.pos, sizeof(c8) - 2);
 	/* a tagged field running past the frame */

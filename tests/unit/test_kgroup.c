@@ -906,14 +906,15 @@ static void txo_done(void *arg, int16_t err)
 	txo_err = err;
 }
 
-/* kgroups_txn_offsets, its append completed with err; returns the call's error (or the
- * outcome's when it appended). */
-static int16_t txo(const char *g, int64_t pid, int16_t epoch, struct kgroup_txoff *o, int16_t *err, int16_t app_err)
+/* kgroups_txn_offsets of consumer who (NULL: none, as v0-2), its append completed with err;
+ * returns the call's error (or the outcome's when it appended). */
+static int16_t txo_who(const char *g, int64_t pid, int16_t epoch, const struct kgroup_txn_member *who,
+		       struct kgroup_txoff *o, int16_t *err, int16_t app_err)
 {
 	bool waiting = false;
 	int16_t e;
 	int before = txo_done_n;
-	CORE(e = kgroups_txn_offsets(F.gs, kgw_s(g), pid, epoch, o, 1, err, txo_done, NULL, &waiting, F.now));
+	CORE(e = kgroups_txn_offsets(F.gs, kgw_s(g), pid, epoch, who, o, 1, err, txo_done, NULL, &waiting, F.now));
 	if (!waiting)
 		return e;
 	ck_assert_int_eq(e, KE_NONE);
@@ -923,6 +924,28 @@ static int16_t txo(const char *g, int64_t pid, int16_t epoch, struct kgroup_txof
 	complete(F.napps - 1, app_err);
 	ck_assert_int_eq(txo_done_n, before + 1);
 	return txo_err;
+}
+
+static int16_t txo(const char *g, int64_t pid, int16_t epoch, struct kgroup_txoff *o, int16_t *err, int16_t app_err)
+{
+	return txo_who(g, pid, epoch, NULL, o, err, app_err);
+}
+
+/* TxnOffsetCommit v3 of member (instance NULL: none) at generation gen into group g: the call's
+ * error, or KE_NONE once its batch is stored (then aborted, so that nothing stays pending);
+ * asserts that a refusal appended nothing. */
+static int16_t txo_gen(const char *g, const char *member, const char *instance, int32_t gen)
+{
+	struct kgroup_txoff o = { kgw_s("t"), 0, 77, -1, { NULL, -1 } };
+	struct kgroup_txn_member who = { kgw_s(member), kgw_s(instance), gen };
+	int16_t err = KE_NONE;
+	int apps = F.napps;
+	int16_t e = txo_who(g, 9, 0, &who, &o, &err, KE_NONE);
+	if (e != KE_NONE)
+		ck_assert_int_eq(F.napps, apps);
+	else
+		CORE(kgroups_txn_end(F.gs, kgplace_partition((const uint8_t *)g, strlen(g), NP), 9, 0, false, F.now));
+	return e;
 }
 
 /* TxnOffsetCommit's offsets: appended as the producer's transactional batch, pending once it
@@ -990,6 +1013,51 @@ START_TEST(test_txn_offsets)
 	kgroups_unload(F.gs, p);
 	err = KE_NONE;
 	ck_assert_int_eq(txo("tg", 7, 3, &o, &err, KE_NONE), KE_NOT_COORDINATOR);
+}
+END_TEST
+
+/* KIP-447: a TxnOffsetCommit naming a consumer (v3) is checked against the group as Kafka's
+ * validateOffsetCommit checks a transactional one: an unknown member, an instance known under
+ * another member id, another generation are refused (nothing appended); generation -1 with
+ * member "" (v0-2's defaults) is not checked, nor generation -1 on an Empty group. */
+START_TEST(test_txn_offsets_generation)
+{
+	char m1[128], m2[128];
+	stable_pair(m1, m2, 10000, 10000);
+	ck_assert_int_eq(txo_gen("g", m1, NULL, 1), KE_NONE);
+	ck_assert_int_eq(txo_gen("g", m1, NULL, 0), KE_ILLEGAL_GENERATION);
+	ck_assert_int_eq(txo_gen("g", "who", NULL, 1), KE_UNKNOWN_MEMBER_ID);
+	ck_assert_int_eq(txo_gen("g", "", NULL, 1), KE_UNKNOWN_MEMBER_ID);
+	ck_assert_int_eq(txo_gen("g", "who", NULL, -1), KE_UNKNOWN_MEMBER_ID);
+	ck_assert_int_eq(txo_gen("g", "", NULL, -1), KE_NONE); /* a producer bound to no generation */
+	/* the generation moves on (m2 leaves, m1 rejoins): m1's metadata of generation 1 is stale */
+	ck_assert_int_eq(leave0("g", m2), KE_NONE);
+	int j = join(3, "g", "c1", m1, NULL, 10000, 10000);
+	tick_to(F.now + 100);
+	ck_assert_int_eq(join_resp(j).generation_id, 2);
+	ck_assert_int_eq(txo_gen("g", m1, NULL, 1), KE_ILLEGAL_GENERATION);
+	ck_assert_int_eq(txo_gen("g", m2, NULL, 2), KE_UNKNOWN_MEMBER_ID);
+	ck_assert_int_eq(txo_gen("g", m1, NULL, 2), KE_NONE);
+	/* a static member: its instance id under another member id is fenced */
+	j = join(5, "s", "c1", "", "inst-1", 10000, 10000);
+	tick_to(F.now + 3000);
+	struct kgw_join_resp r = join_resp(j);
+	ck_assert_int_eq(r.error, 0);
+	char sm[128];
+	strcpy(sm, str(r.member_id));
+	ck_assert_int_eq(txo_gen("s", sm, "inst-1", 1), KE_NONE);
+	ck_assert_int_eq(txo_gen("s", "inst-1-old", "inst-1", 1), KE_FENCED_INSTANCE_ID);
+	ck_assert_int_eq(txo_gen("s", sm, "inst-2", 1), KE_UNKNOWN_MEMBER_ID);
+	ck_assert_int_eq(txo_gen("s", sm, "inst-1", 2), KE_ILLEGAL_GENERATION);
+	/* an Empty group (or one not known) takes generation -1 from anyone; a generation names a
+	 * member it does not have */
+	tick_to(F.now + 10100);
+	ck_assert_str_eq(str(describe("s").state), "Empty");
+	ck_assert_int_eq(txo_gen("s", sm, "inst-1", -1), KE_NONE);
+	ck_assert_int_eq(txo_gen("s", sm, NULL, 1), KE_UNKNOWN_MEMBER_ID);
+	ck_assert_int_eq(txo_gen("new", "m", NULL, -1), KE_NONE);
+	ck_assert_int_eq(txo_gen("new2", "m", NULL, 0), KE_UNKNOWN_MEMBER_ID);
+	ck_assert_str_eq(str(describe("new2").state), "Dead"); /* not created by a refusal */
 }
 END_TEST
 
@@ -1773,6 +1841,7 @@ static Suite *kgroup_suite(void)
 	tcase_add_test(tc, test_rebalance_timeout_removes);
 	tcase_add_test(tc, test_commit_fetch);
 	tcase_add_test(tc, test_txn_offsets);
+	tcase_add_test(tc, test_txn_offsets_generation);
 	tcase_add_test(tc, test_commit_errors);
 	tcase_add_test(tc, test_delete_groups);
 	tcase_add_test(tc, test_offset_delete_subscribed);
