@@ -3,7 +3,7 @@
  * DeleteAcls), with Kafka's options and output:
  *   kafka-acls --bootstrap-server H:P [--command-config F] --add|--remove|--list
  *       [--allow-principal P]... [--deny-principal P]... [--allow-host H]... [--deny-host H]...
- *       [--operation Op]... [--topic T]... [--group G]... [--cluster]
+ *       [--operation Op]... [--topic T]... [--group G]... [--transactional-id T]... [--cluster]
  *       [--resource-pattern-type literal|prefixed|any|match] [--force] [--producer [--idempotent]]
  *       [--consumer]
  * --add prints "Adding ACLs for resource `ResourcePattern(...)`:" and then, as --list does,
@@ -12,17 +12,25 @@
  * --force. Operation names are Kafka's (Read, Write, Create, Delete, Alter, Describe,
  * ClusterAction, AlterConfigs, DescribeConfigs, IdempotentWrite, All; default All); a principal
  * without a host gets host *. --producer and --consumer (with --add or --remove) expand as
- * AclCommand does: WRITE, DESCRIBE and CREATE on each --topic for a producer (and with
- * --idempotent IDEMPOTENT_WRITE on the cluster); READ and DESCRIBE on each --topic and READ on
- * each --group for a consumer. Usage errors print Kafka's message and
- * the help and exit 1; a failed call prints "Error while executing ACL command: ..." and exits 1.
+ * AclCommand does: WRITE, DESCRIBE and CREATE on each --topic and WRITE and DESCRIBE on each
+ * --transactional-id for a producer (and with --idempotent IDEMPOTENT_WRITE on the cluster; as in
+ * Kafka 2.7, a transactional id does not add it: the broker lets a producer with WRITE on its
+ * transactional id be idempotent); READ and DESCRIBE on each --topic and READ on each --group for
+ * a consumer. Usage errors print Kafka's message and the help and exit 1; a failed call prints
+ * "Error while executing ACL command: ..." and exits 1.
  *
- * A refused --list: librdkafka 2.0 drops DescribeAcls' error code (CLUSTER_AUTHORIZATION_FAILED,
- * SECURITY_DISABLED) and hands over an empty result, so an empty result is asked again here,
- * once, with a DescribeAcls v1 of our own (broker/wire/kwacl) to the first bootstrap server over
- * the client's transport (PLAINTEXT, or SSL with the client's CA, certificate and key; SASL is not
- * spoken, and the empty result is then taken as it is), and its error is reported as AclCommand
- * reports it.
+ * The raw path. librdkafka 2.0's admin API has no TransactionalId resource type (Kafka's 5: its
+ * restype stops at BROKER 4, and it reads a 5 in a DescribeAcls answer as UNKNOWN), so the ACL
+ * APIs are also spoken here, v1, through broker/wire/kwacl, to the first bootstrap server over
+ * the client's transport (PLAINTEXT, or SSL with the client's CA, certificate and key; SASL is
+ * not spoken): every binding and filter of a --transactional-id (--add, --remove, --list), and
+ * --list without a resource (every ACL, so that TransactionalId ones show as themselves; over
+ * SASL, or when that server cannot be reached, librdkafka's answer is printed instead). Other
+ * bindings keep going through librdkafka. A --transactional-id over SASL is refused: "needs a
+ * PLAINTEXT or SSL listener". And a refused --list: librdkafka 2.0 drops DescribeAcls' error code
+ * (CLUSTER_AUTHORIZATION_FAILED, SECURITY_DISABLED) and hands over an empty result, so an empty
+ * result of librdkafka's is asked again once through the raw path (over SASL it is taken as it
+ * is); the raw path's errors are reported as AclCommand reports them.
  */
 #include "ktool.h"
 
@@ -59,6 +67,7 @@ enum {
 	O_OPERATION,
 	O_TOPIC,
 	O_GROUP,
+	O_TRANSACTIONAL_ID,
 	O_CLUSTER,
 	O_PATTERN,
 	O_FORCE,
@@ -93,12 +102,14 @@ static const struct ktool_opt ka_opts_def[O_COUNT] = {
 			      "topic to which ACLs should be added or removed. A value of * indicates ACL should apply to all topics."),
 	[O_GROUP] = KTOOL_OPT("group", KTOOL_LIST, "String: group",
 			      "Consumer Group to which the ACLs should be added or removed. A value of * indicates the ACLs should apply to all groups."),
+	[O_TRANSACTIONAL_ID] = KTOOL_OPT("transactional-id", KTOOL_LIST, "String: transactional-id",
+					 "The transactionalId to which ACLs should be added or removed. A value of * indicates the ACLs should apply to all transactionalIds."),
 	[O_CLUSTER] = KTOOL_OPT("cluster", KTOOL_FLAG, NULL, "Add/Remove cluster ACLs."),
 	[O_PATTERN] = KTOOL_OPT("resource-pattern-type", KTOOL_ARG, "ANY|MATCH|LITERAL|PREFIXED",
 				"The type of the resource pattern or pattern filter. When adding acls, this should be a specific pattern type, e.g. 'literal' or 'prefixed'. When listing or removing acls, a specific pattern type can be used to list or remove acls from specific resource patterns, or use the filter values of 'any' or 'match' (default: LITERAL)"),
 	[O_FORCE] = KTOOL_OPT("force", KTOOL_FLAG, NULL, "Assume Yes to all queries and do not prompt."),
 	[O_PRODUCER] = KTOOL_OPT("producer", KTOOL_FLAG, NULL,
-				 "Convenience option to add/remove ACLs for producer role. This will generate ACLs that allows WRITE,DESCRIBE and CREATE on topic."),
+				 "Convenience option to add/remove ACLs for producer role. This will generate ACLs that allows WRITE,DESCRIBE and CREATE on topic, and WRITE,DESCRIBE on each --transactional-id."),
 	[O_CONSUMER] = KTOOL_OPT("consumer", KTOOL_FLAG, NULL,
 				 "Convenience option to add/remove ACLs for consumer role. This will generate ACLs that allows READ,DESCRIBE on topic and READ on consumer-group."),
 	[O_IDEMPOTENT] = KTOOL_OPT("idempotent", KTOOL_FLAG, NULL,
@@ -112,19 +123,23 @@ static const char ka_intro[] = "This tool helps to manage acls on kafka.";
 struct ka {
 	struct ktool_opt o[O_COUNT];
 	char err[1024];
-	rd_kafka_conf_t *conf; /* a copy of the admin client's settings, for the probe */
+	rd_kafka_conf_t *conf; /* a copy of the admin client's settings, for the raw path */
 };
 
 static const char *const ka_ops[] = { "UNKNOWN", "ANY", "ALL", "READ", "WRITE", "CREATE", "DELETE", "ALTER",
 				      "DESCRIBE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS",
 				      "IDEMPOTENT_WRITE" };
-static const char *const ka_types[] = { "UNKNOWN", "ANY", "TOPIC", "GROUP", "BROKER", "" };
+static const char *const ka_types[] = { "UNKNOWN", "ANY", "TOPIC", "GROUP", "CLUSTER", "TRANSACTIONAL_ID",
+					"DELEGATION_TOKEN" };
 static const char *const ka_patterns[] = { "UNKNOWN", "ANY", "MATCH", "LITERAL", "PREFIXED" };
 
-/* librdkafka's restype codes: UNKNOWN 0, ANY 1, TOPIC 2, GROUP 3, BROKER 4 (Kafka's CLUSTER) */
+/* Kafka's resource type codes; librdkafka 2.0's restype has the first five (its BROKER 4 is
+ * Kafka's CLUSTER) and reads the others as UNKNOWN. */
+#define KA_RT_TRANSACTIONAL_ID 5
+
 static const char *ka_type_name(int t)
 {
-	return t == RD_KAFKA_RESOURCE_BROKER ? "CLUSTER" : t >= 0 && t < 5 ? ka_types[t] : "UNKNOWN";
+	return t >= 0 && t < (int)(sizeof(ka_types) / sizeof(ka_types[0])) ? ka_types[t] : "UNKNOWN";
 }
 
 static const char *ka_op_name(int op)
@@ -170,9 +185,9 @@ static int ka_usage_error(struct ka *ka, const char *fmt, ...)
 	return 1;
 }
 
-/* one resource named on the command line */
+/* one resource named on the command line; type is Kafka's code (KA_RT_TRANSACTIONAL_ID too) */
 struct ka_res {
-	rd_kafka_ResourceType_t type;
+	int type;
 	const char *name;
 };
 
@@ -183,6 +198,8 @@ static size_t ka_resources(struct ka *ka, struct ka_res *out, size_t max)
 		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_TOPIC, ka->o[O_TOPIC].list[i] };
 	for (size_t i = 0; i < ka->o[O_GROUP].n && n < max; i++)
 		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_GROUP, ka->o[O_GROUP].list[i] };
+	for (size_t i = 0; i < ka->o[O_TRANSACTIONAL_ID].n && n < max; i++)
+		out[n++] = (struct ka_res){ KA_RT_TRANSACTIONAL_ID, ka->o[O_TRANSACTIONAL_ID].list[i] };
 	bool role = ka->o[O_PRODUCER].seen || ka->o[O_CONSUMER].seen;
 	if (n < max && (role ? ka->o[O_PRODUCER].seen && ka->o[O_IDEMPOTENT].seen : ka->o[O_CLUSTER].seen))
 		out[n++] = (struct ka_res){ RD_KAFKA_RESOURCE_BROKER, "kafka-cluster" };
@@ -209,6 +226,10 @@ static size_t ka_res_ops(struct ka *ka, const struct ka_res *r, int *ops)
 		}
 		if (consumer && r->type == RD_KAFKA_RESOURCE_GROUP)
 			ops[n++] = RD_KAFKA_ACL_OPERATION_READ;
+		if (producer && r->type == KA_RT_TRANSACTIONAL_ID) {
+			ops[n++] = RD_KAFKA_ACL_OPERATION_WRITE;
+			ops[n++] = RD_KAFKA_ACL_OPERATION_DESCRIBE;
+		}
 		if (producer && ka->o[O_IDEMPOTENT].seen && r->type == RD_KAFKA_RESOURCE_BROKER)
 			ops[n++] = RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE;
 		return n;
@@ -284,10 +305,10 @@ static rd_kafka_AdminOptions_t *ka_options(rd_kafka_t *rk, rd_kafka_admin_op_t o
 	return ao;
 }
 
-/* ---- the probe of an empty --list (see the header comment) ---- */
+/* ---- the raw path: the ACL APIs spoken here (see the header comment) ---- */
 
-#define KA_PROBE_TIMEOUT_S 10
-#define KA_PROBE_MAX_FRAME (16u << 20)
+#define KA_RAW_TIMEOUT_S 10
+#define KA_RAW_MAX_FRAME (16u << 20)
 
 static void ka_conf_str(struct ka *ka, const char *key, char *out, size_t n)
 {
@@ -296,7 +317,7 @@ static void ka_conf_str(struct ka *ka, const char *key, char *out, size_t n)
 		out[0] = '\0';
 }
 
-/* One side of the probe's connection: a socket, and TLS over it when ssl is set. */
+/* One side of the raw path's connection: a socket, and TLS over it when ssl is set. */
 struct ka_conn {
 	int fd;
 	SSL_CTX *ctx;
@@ -355,7 +376,7 @@ static int ka_conn_open(struct ka *ka, struct ka_conn *c)
 	struct addrinfo *ai = NULL;
 	if (getaddrinfo(host, colon + 1, &hints, &ai))
 		return -1;
-	struct timeval tv = { KA_PROBE_TIMEOUT_S, 0 };
+	struct timeval tv = { KA_RAW_TIMEOUT_S, 0 };
 	for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
 		c->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
 		if (c->fd < 0)
@@ -399,40 +420,71 @@ static int ka_conn_open(struct ka *ka, struct ka_conn *c)
 	return 0;
 }
 
-/* Asks DescribeAcls v1 (every ACL) once more: the error the broker answered (0: none) into
- * *error and its message into msg. 0, or -1 when it could not be asked or understood. */
-static int ka_probe(struct ka *ka, int16_t *error, char *msg, size_t msgn)
+/* Whether the raw path can speak the admin client's transport (PLAINTEXT or SSL, not SASL). */
+static bool ka_raw_ok(struct ka *ka)
+{
+	char proto[32];
+	ka_conf_str(ka, "security.protocol", proto, sizeof(proto));
+	return !strcasecmp(proto, "plaintext") || !strcasecmp(proto, "ssl");
+}
+
+/* The error of a raw call as AclCommand reports the exception, into ka->err. */
+static void ka_raw_err(struct ka *ka, int16_t error, const char *msg)
+{
+	const char *cls = error == 31	? "ClusterAuthorizationException"
+			  : error == 54 ? "SecurityDisabledException"
+					: NULL;
+	if (!msg || !msg[0])
+		msg = rd_kafka_err2str((rd_kafka_resp_err_t)error);
+	if (cls)
+		snprintf(ka->err, sizeof(ka->err), "org.apache.kafka.common.errors.%s: %s", cls, msg);
+	else
+		snprintf(ka->err, sizeof(ka->err), "%s", msg);
+}
+
+/* Sends request api v1 with body q to the first bootstrap server and decodes its answer into
+ * *out (the caller frees it with kwacl_resp_free, also after a failure). 0; -2 when no
+ * connection could be made (a SASL transport, no address, refused); -1 when the exchange failed.
+ * ka->err says why on both. */
+static int ka_raw_call(struct ka *ka, int16_t api, const struct kwacl_req *q, struct kwacl_resp *out)
 {
 	struct ka_conn c = { .fd = -1 };
 	struct wbuf w;
 	uint8_t *resp = NULL;
 	int rc = -1;
-	wbuf_init(&w, 1 << 16);
-	if (ka_conn_open(ka, &c))
+	memset(out, 0, sizeof(*out));
+	wbuf_init(&w, 1 << 20);
+	if (ka_conn_open(ka, &c)) {
+		char boot[512];
+		ka_conf_str(ka, "bootstrap.servers", boot, sizeof(boot));
+		snprintf(ka->err, sizeof(ka->err), "could not connect to %.*s for the raw ACL request",
+			 (int)strcspn(boot, ","), boot);
+		rc = -2;
 		goto out;
-	struct kwacl_binding any = { .rtype = 1, .pattern = 1, .op = 1, .perm = 1 }; /* ANY, all nulls */
-	struct kwacl_req q = { 1, &any };
+	}
 	wbuf_i32(&w, 0); /* the frame's length, set below */
-	wbuf_i16(&w, KWACL_API_DESCRIBE);
+	wbuf_i16(&w, api);
 	wbuf_i16(&w, 1);
 	wbuf_i32(&w, 1); /* correlation id */
 	wbuf_str_i16(&w, "kafka-acls");
-	if (kwacl_req_encode(&w, KWACL_API_DESCRIBE, 1, &q))
+	if (kwacl_req_encode(&w, api, 1, q)) {
+		snprintf(ka->err, sizeof(ka->err), "the ACL request is too large");
 		goto out;
+	}
 	wbuf_put_i32_at(&w, 0, (int32_t)(w.len - 4));
 	uint8_t hdr[4];
-	if (ka_conn_io(&c, w.p, w.len, true) || ka_conn_io(&c, hdr, 4, false))
+	if (ka_conn_io(&c, w.p, w.len, true) || ka_conn_io(&c, hdr, 4, false)) {
+		snprintf(ka->err, sizeof(ka->err), "no answer to the raw ACL request");
 		goto out;
-	uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-	if (len < 4 || len > KA_PROBE_MAX_FRAME || !(resp = malloc(len)) || ka_conn_io(&c, resp, len, false))
-		goto out;
-	struct rbuf r = rbuf_make(resp, len);
+	}
+	uint32_t len = be32_get(hdr);
+	struct rbuf r;
 	int32_t corr = 0;
-	struct kwacl_describe_head h;
-	if (rbuf_i32(&r, &corr) || corr != 1 || kwacl_describe_resp_head_decode(&r, 1, &h))
+	if (len < 4 || len > KA_RAW_MAX_FRAME || !(resp = malloc(len)) || ka_conn_io(&c, resp, len, false) ||
+	    (r = rbuf_make(resp, len), rbuf_i32(&r, &corr)) || corr != 1 || kwacl_resp_decode(&r, api, 1, out)) {
+		snprintf(ka->err, sizeof(ka->err), "a malformed answer to the raw ACL request");
 		goto out;
-	*error = h.error;
-	snprintf(msg, msgn, "%.*s", h.message_len > 0 ? (int)h.message_len : 0, h.message ? (const char *)h.message : "");
+	}
 	rc = 0;
 out:
 	free(resp);
@@ -441,23 +493,65 @@ out:
 	return rc;
 }
 
-/* After an empty DescribeAcls result: 0 when it really was empty (or cannot be told), -1 with
- * AclCommand's message in ka->err when the broker refused it. */
+/* After an empty DescribeAcls result of librdkafka's: 0 when it really was empty (or cannot be
+ * told: no raw connection), -1 with AclCommand's message in ka->err when the broker refused it. */
 static int ka_check_empty(struct ka *ka)
 {
-	int16_t error = 0;
-	char msg[512];
-	if (ka_probe(ka, &error, msg, sizeof(msg)) || !error)
-		return 0;
-	const char *cls = error == 31	? "ClusterAuthorizationException"
-			  : error == 54 ? "SecurityDisabledException"
-					: NULL;
-	if (cls)
-		snprintf(ka->err, sizeof(ka->err), "org.apache.kafka.common.errors.%s: %s", cls,
-			 msg[0] ? msg : rd_kafka_err2str((rd_kafka_resp_err_t)error));
-	else
-		snprintf(ka->err, sizeof(ka->err), "%s", msg[0] ? msg : rd_kafka_err2str((rd_kafka_resp_err_t)error));
-	return -1;
+	struct kwacl_binding any = { .rtype = 1, .pattern = 1, .op = 1, .perm = 1 }; /* ANY, all nulls */
+	struct kwacl_req q = { 1, &any };
+	struct kwacl_resp p;
+	int rc = 0;
+	if (!ka_raw_call(ka, KWACL_API_DESCRIBE, &q, &p) && p.error) {
+		ka_raw_err(ka, p.error, p.message);
+		rc = -1;
+	}
+	kwacl_resp_free(&p);
+	return rc;
+}
+
+/* Prints n ACLs grouped by resource as listAcls does ("Current ACLs for resource ..."): a
+ * resource's ACLs follow its first one, in the order given. 0, or -1 without memory. */
+static int ka_print_current(const struct kwacl_binding *b, size_t n)
+{
+	bool *done = calloc(n ? n : 1, sizeof(bool));
+	if (!done)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		printf("Current ACLs for resource `");
+		ka_print_pattern(b[i].rtype, b[i].name, b[i].pattern);
+		printf("`: \n ");
+		bool first = true;
+		for (size_t k = i; k < n; k++) {
+			if (done[k] || b[k].rtype != b[i].rtype || b[k].pattern != b[i].pattern || strcmp(b[k].name, b[i].name))
+				continue;
+			done[k] = true;
+			printf("%s", first ? "" : "\n");
+			first = false;
+			ka_print_entry(b[k].principal, b[k].host, b[k].op, b[k].perm);
+		}
+		printf(" \n\n");
+	}
+	free(done);
+	return 0;
+}
+
+/* The ACLs matching a filter, asked and printed through the raw path (TransactionalId ACLs,
+ * and every ACL when no resource is named). 0, -1, or -2 when no connection could be made. */
+static int ka_raw_list(struct ka *ka, const struct kwacl_binding *filter)
+{
+	struct kwacl_req q = { 1, (struct kwacl_binding *)filter };
+	struct kwacl_resp p;
+	int rc = ka_raw_call(ka, KWACL_API_DESCRIBE, &q, &p);
+	if (!rc && p.error) {
+		ka_raw_err(ka, p.error, p.message);
+		rc = -1;
+	}
+	if (!rc)
+		rc = ka_print_current(p.b, (size_t)p.nb);
+	kwacl_resp_free(&p);
+	return rc;
 }
 
 /* The ACLs matching a filter; prints them grouped by resource as listAcls does. 0 or -1. */
@@ -472,34 +566,21 @@ static int ka_list_filter(struct ka *ka, rd_kafka_t *rk, rd_kafka_AclBindingFilt
 		size_t n = 0;
 		const rd_kafka_AclBinding_t **acls =
 			rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(ev), &n);
-		bool *done = calloc(n ? n : 1, sizeof(bool));
-		for (size_t i = 0; done && i < n; i++) {
-			if (done[i])
-				continue;
-			const rd_kafka_AclBinding_t *a = acls[i];
-			printf("Current ACLs for resource `");
-			ka_print_pattern(rd_kafka_AclBinding_restype(a), rd_kafka_AclBinding_name(a),
-					 rd_kafka_AclBinding_resource_pattern_type(a));
-			printf("`: \n ");
-			bool first = true;
-			for (size_t k = i; k < n; k++) {
-				const rd_kafka_AclBinding_t *x = acls[k];
-				if (done[k] || rd_kafka_AclBinding_restype(x) != rd_kafka_AclBinding_restype(a) ||
-				    rd_kafka_AclBinding_resource_pattern_type(x) !=
-					    rd_kafka_AclBinding_resource_pattern_type(a) ||
-				    strcmp(rd_kafka_AclBinding_name(x), rd_kafka_AclBinding_name(a)))
-					continue;
-				done[k] = true;
-				printf("%s", first ? "" : "\n");
-				first = false;
-				ka_print_entry(rd_kafka_AclBinding_principal(x), rd_kafka_AclBinding_host(x),
-					       rd_kafka_AclBinding_operation(x), rd_kafka_AclBinding_permission_type(x));
-			}
-			printf(" \n\n");
-		}
-		free(done);
+		struct kwacl_binding *b = calloc(n ? n : 1, sizeof(*b));
+		for (size_t i = 0; b && i < n; i++)
+			b[i] = (struct kwacl_binding){ (int8_t)rd_kafka_AclBinding_restype(acls[i]),
+						       rd_kafka_AclBinding_name(acls[i]),
+						       (int8_t)rd_kafka_AclBinding_resource_pattern_type(acls[i]),
+						       rd_kafka_AclBinding_principal(acls[i]),
+						       rd_kafka_AclBinding_host(acls[i]),
+						       (int8_t)rd_kafka_AclBinding_operation(acls[i]),
+						       (int8_t)rd_kafka_AclBinding_permission_type(acls[i]) };
+		if (!b || ka_print_current(b, n))
+			snprintf(ka->err, sizeof(ka->err), "out of memory");
+		else
+			rc = n ? 0 : ka_check_empty(ka);
+		free(b);
 		rd_kafka_event_destroy(ev);
-		rc = n ? 0 : ka_check_empty(ka);
 	}
 	rd_kafka_AdminOptions_destroy(ao);
 	rd_kafka_queue_destroy(q);
@@ -513,14 +594,27 @@ static int ka_list(struct ka *ka, rd_kafka_t *rk, int pattern)
 	size_t nr = ka_resources(ka, res, 256);
 	char e[256];
 	if (nr == 0) {
+		/* every ACL: through the raw path when it can, as librdkafka reads TransactionalId
+		 * (and DelegationToken) ACLs as UNKNOWN; else librdkafka's */
+		struct kwacl_binding any = { .rtype = 1, .pattern = 1, .op = 1, .perm = 1 };
+		int rc = ka_raw_ok(ka) ? ka_raw_list(ka, &any) : -2;
+		if (rc != -2)
+			return rc;
 		rd_kafka_AclBindingFilter_t *f = rd_kafka_AclBindingFilter_new(
 			RD_KAFKA_RESOURCE_ANY, NULL, RD_KAFKA_RESOURCE_PATTERN_ANY, NULL, NULL, RD_KAFKA_ACL_OPERATION_ANY,
 			RD_KAFKA_ACL_PERMISSION_TYPE_ANY, e, sizeof(e));
-		int rc = f ? ka_list_filter(ka, rk, f) : -1;
+		rc = f ? ka_list_filter(ka, rk, f) : -1;
 		rd_kafka_AclBinding_destroy(f);
 		return rc;
 	}
 	for (size_t i = 0; i < nr; i++) {
+		if (res[i].type == KA_RT_TRANSACTIONAL_ID) {
+			struct kwacl_binding f = { .rtype = KA_RT_TRANSACTIONAL_ID, .name = res[i].name,
+						   .pattern = (int8_t)pattern, .op = 1, .perm = 1 };
+			if (ka_raw_list(ka, &f))
+				return -1;
+			continue;
+		}
 		rd_kafka_AclBindingFilter_t *f = rd_kafka_AclBindingFilter_new(
 			res[i].type, res[i].name, pattern, NULL, NULL, RD_KAFKA_ACL_OPERATION_ANY,
 			RD_KAFKA_ACL_PERMISSION_TYPE_ANY, e, sizeof(e));
@@ -561,17 +655,34 @@ static size_t ka_entries(struct ka *ka, const struct ka_res *r, struct ka_entry 
 	return n;
 }
 
+/* The raw CreateAcls or DeleteAcls of n TransactionalId bindings or filters: 0, or -1 with the
+ * first error (of a creation, a filter or one of its matches) in ka->err. */
+static int ka_raw_change(struct ka *ka, int16_t api, struct kwacl_binding *b, size_t n)
+{
+	struct kwacl_req q = { (int32_t)n, b };
+	struct kwacl_resp p;
+	int rc = ka_raw_call(ka, api, &q, &p) ? -1 : 0;
+	for (int32_t i = 0; !rc && i < p.n; i++)
+		if (p.res[i].error) {
+			ka_raw_err(ka, p.res[i].error, p.res[i].message);
+			rc = -1;
+		}
+	kwacl_resp_free(&p);
+	return rc;
+}
+
 static int ka_add(struct ka *ka, rd_kafka_t *rk, int pattern)
 {
 	struct ka_res res[256];
 	struct ka_entry ent[1024];
 	size_t nr = ka_resources(ka, res, 256);
 	rd_kafka_AclBinding_t **b = calloc(nr * 1024 + 1, sizeof(*b));
-	size_t nb = 0;
+	struct kwacl_binding *tb = calloc(nr * 1024 + 1, sizeof(*tb)); /* the TransactionalId ones */
+	size_t nb = 0, ntb = 0;
 	char e[256];
 	int rc = -1;
-	if (!b)
-		return -1;
+	if (!b || !tb)
+		goto out;
 	for (size_t i = 0; i < nr; i++) {
 		size_t ne = ka_entries(ka, &res[i], ent, 1024);
 		if (!ne)
@@ -582,6 +693,12 @@ static int ka_add(struct ka *ka, rd_kafka_t *rk, int pattern)
 		for (size_t k = 0; k < ne; k++) {
 			printf("%s", k ? "\n" : "");
 			ka_print_entry(ent[k].principal, ent[k].host, ent[k].op, ent[k].perm);
+			if (res[i].type == KA_RT_TRANSACTIONAL_ID) {
+				tb[ntb++] = (struct kwacl_binding){ KA_RT_TRANSACTIONAL_ID, res[i].name, (int8_t)pattern,
+								    ent[k].principal, ent[k].host, (int8_t)ent[k].op,
+								    (int8_t)ent[k].perm };
+				continue;
+			}
 			b[nb] = rd_kafka_AclBinding_new(res[i].type, res[i].name, pattern, ent[k].principal, ent[k].host,
 							ent[k].op, ent[k].perm, e, sizeof(e));
 			if (!b[nb]) {
@@ -592,32 +709,40 @@ static int ka_add(struct ka *ka, rd_kafka_t *rk, int pattern)
 		}
 		printf(" \n\n");
 	}
-	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-	rd_kafka_AdminOptions_t *ao = ka_options(rk, RD_KAFKA_ADMIN_OP_CREATEACLS);
-	rd_kafka_CreateAcls(rk, b, nb, ao, q);
-	rd_kafka_event_t *ev = ka_wait(ka, q);
-	if (ev) {
-		size_t n = 0;
-		const rd_kafka_acl_result_t **r = rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(ev), &n);
-		rc = 0;
-		for (size_t i = 0; i < n; i++) {
-			const rd_kafka_error_t *er = rd_kafka_acl_result_error(r[i]);
-			if (er && rd_kafka_error_code(er)) {
-				snprintf(ka->err, sizeof(ka->err), "%s", rd_kafka_error_string(er));
-				rc = -1;
-				break;
+	rc = 0;
+	if (nb) {
+		rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+		rd_kafka_AdminOptions_t *ao = ka_options(rk, RD_KAFKA_ADMIN_OP_CREATEACLS);
+		rd_kafka_CreateAcls(rk, b, nb, ao, q);
+		rd_kafka_event_t *ev = ka_wait(ka, q);
+		rc = -1;
+		if (ev) {
+			size_t n = 0;
+			const rd_kafka_acl_result_t **r =
+				rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(ev), &n);
+			rc = 0;
+			for (size_t i = 0; i < n; i++) {
+				const rd_kafka_error_t *er = rd_kafka_acl_result_error(r[i]);
+				if (er && rd_kafka_error_code(er)) {
+					snprintf(ka->err, sizeof(ka->err), "%s", rd_kafka_error_string(er));
+					rc = -1;
+					break;
+				}
 			}
+			rd_kafka_event_destroy(ev);
 		}
-		rd_kafka_event_destroy(ev);
+		rd_kafka_AdminOptions_destroy(ao);
+		rd_kafka_queue_destroy(q);
 	}
-	rd_kafka_AdminOptions_destroy(ao);
-	rd_kafka_queue_destroy(q);
+	if (!rc && ntb)
+		rc = ka_raw_change(ka, KWACL_API_CREATE, tb, ntb);
 	if (!rc)
 		rc = ka_list(ka, rk, pattern);
 out:
-	for (size_t i = 0; i < nb; i++)
+	for (size_t i = 0; b && i < nb; i++)
 		rd_kafka_AclBinding_destroy(b[i]);
 	free(b);
+	free(tb);
 	return rc;
 }
 
@@ -646,6 +771,26 @@ static int ka_remove(struct ka *ka, rd_kafka_t *rk, int pattern)
 		size_t ne = ka_entries(ka, &res[i], ent, 1024);
 		/* no principal named: every ACL of the resource */
 		size_t nf = ne ? ne : 1;
+		char what[600];
+		snprintf(what, sizeof(what), "%s ACLs for resource `ResourcePattern(resourceType=%s, name=%s, patternType=%s)`",
+			 ne ? "remove the given" : "delete all", ka_type_name(res[i].type), res[i].name,
+			 ka_pattern_name(pattern));
+		if (res[i].type == KA_RT_TRANSACTIONAL_ID) {
+			struct kwacl_binding *tf = calloc(nf, sizeof(*tf));
+			if (!tf)
+				return -1;
+			for (size_t k = 0; k < nf; k++)
+				tf[k] = ne ? (struct kwacl_binding){ KA_RT_TRANSACTIONAL_ID, res[i].name, (int8_t)pattern,
+								     ent[k].principal, ent[k].host, (int8_t)ent[k].op,
+								     (int8_t)ent[k].perm }
+					   : (struct kwacl_binding){ KA_RT_TRANSACTIONAL_ID, res[i].name, (int8_t)pattern,
+								     NULL, NULL, RD_KAFKA_ACL_OPERATION_ANY,
+								     RD_KAFKA_ACL_PERMISSION_TYPE_ANY };
+			if (ka_confirm(ka, what))
+				rc = ka_raw_change(ka, KWACL_API_DELETE, tf, nf);
+			free(tf);
+			continue;
+		}
 		rd_kafka_AclBindingFilter_t **f = calloc(nf, sizeof(*f));
 		if (!f)
 			return -1;
@@ -655,10 +800,6 @@ static int ka_remove(struct ka *ka, rd_kafka_t *rk, int pattern)
 				  : rd_kafka_AclBindingFilter_new(res[i].type, res[i].name, pattern, NULL, NULL,
 								  RD_KAFKA_ACL_OPERATION_ANY,
 								  RD_KAFKA_ACL_PERMISSION_TYPE_ANY, e, sizeof(e));
-		char what[600];
-		snprintf(what, sizeof(what), "%s ACLs for resource `ResourcePattern(resourceType=%s, name=%s, patternType=%s)`",
-			 ne ? "remove the given" : "delete all", ka_type_name(res[i].type), res[i].name,
-			 ka_pattern_name(pattern));
 		if (ka_confirm(ka, what)) {
 			rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
 			rd_kafka_AdminOptions_t *ao = ka_options(rk, RD_KAFKA_ADMIN_OP_DELETEACLS);
@@ -775,7 +916,8 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (ka.o[O_CONSUMER].seen &&
-	    (!ka.o[O_TOPIC].n || !ka.o[O_GROUP].n || (!ka.o[O_PRODUCER].seen && ka.o[O_CLUSTER].seen))) {
+	    (!ka.o[O_TOPIC].n || !ka.o[O_GROUP].n ||
+	     (!ka.o[O_PRODUCER].seen && (ka.o[O_CLUSTER].seen || ka.o[O_TRANSACTIONAL_ID].n)))) {
 		status = ka_usage_error(&ka, "With --consumer you must specify a --topic and a --group and no --cluster or --transactional-id option should be specified.");
 		goto done;
 	}
@@ -790,6 +932,14 @@ int main(int argc, char **argv)
 	}
 	rd_kafka_t *rk = ka_admin_new(&ka);
 	int rc = -1;
+	if (rk && ka.o[O_TRANSACTIONAL_ID].n && !ka_raw_ok(&ka)) {
+		fprintf(stderr, "--transactional-id needs a PLAINTEXT or SSL listener here: librdkafka 2.0's admin API "
+				"has no TransactionalId resource\n");
+		rd_kafka_destroy(rk);
+		rd_kafka_conf_destroy(ka.conf);
+		status = 1;
+		goto done;
+	}
 	if (rk) {
 		rc = ka.o[O_ADD].seen ? ka_add(&ka, rk, pattern)
 		     : ka.o[O_REMOVE].seen ? ka_remove(&ka, rk, pattern)

@@ -149,21 +149,6 @@ int kwacl_describe_resp_encode(struct wbuf *w, int16_t ver, int32_t throttle_ms,
 	return w->err;
 }
 
-int kwacl_describe_resp_head_decode(struct rbuf *r, int16_t ver, struct kwacl_describe_head *out)
-{
-	(void)ver; /* the head is the same in v0 and v1 */
-	memset(out, 0, sizeof(*out));
-	rbuf_i32(r, &out->throttle_ms);
-	rbuf_i16(r, &out->error);
-	rbuf_bytes_i16(r, KWIRE_MAX_STR, &out->message, &out->message_len);
-	if (r->err) {
-		out->message = NULL;
-		out->message_len = -1;
-		return ERR_PROTO;
-	}
-	return 0;
-}
-
 int kwacl_create_resp_encode(struct wbuf *w, int16_t ver, int32_t throttle_ms, const struct kwacl_result *r,
 			     int32_t n)
 {
@@ -193,4 +178,136 @@ int kwacl_delete_resp_encode(struct wbuf *w, int16_t ver, int32_t throttle_ms, c
 		}
 	}
 	return w->err;
+}
+
+/* ---- responses, as kafka-acls reads them ---- */
+
+/* Appends one zeroed binding to p->b (grown by doubling); NULL without memory. */
+static struct kwacl_binding *kwacl_resp_push(struct kwacl_resp *p, size_t *cap)
+{
+	if (kwire_grow((void **)&p->b, cap, (size_t)p->nb + 1, sizeof(*p->b)))
+		return NULL;
+	struct kwacl_binding *b = &p->b[p->nb++];
+	memset(b, 0, sizeof(*b));
+	return b;
+}
+
+/* DescribeAcls: resources, each with its ACLs (a principal, host, op and perm: 6 bytes at least) */
+static int kwacl_describe_resp_read(struct rbuf *r, int16_t ver, struct kwacl_resp *out)
+{
+	size_t cap = 0;
+	int rc;
+	rbuf_i16(r, &out->error);
+	if ((rc = kwacl_str(r, true, &out->message)))
+		return rc;
+	int32_t nres = kwire_count_read(r, ver >= 1 ? 8 : 7);
+	if (nres < 0)
+		return ERR_PROTO;
+	for (int32_t i = 0; i < nres; i++) {
+		struct kwacl_binding res = { .pattern = 3 };
+		const char *name = NULL;
+		rbuf_u8(r, (uint8_t *)&res.rtype);
+		if ((rc = kwacl_str(r, false, &name)))
+			return rc;
+		if (ver >= 1)
+			rbuf_u8(r, (uint8_t *)&res.pattern);
+		int32_t nacl = kwire_count_read(r, 6);
+		if (nacl < 0) {
+			free((char *)name);
+			return ERR_PROTO;
+		}
+		for (int32_t k = 0; k < nacl; k++) {
+			struct kwacl_binding *b = kwacl_resp_push(out, &cap);
+			if (!b || !(b->name = kwire_strndup((const uint8_t *)name, strlen(name)))) {
+				free((char *)name);
+				return ERR_NOMEM;
+			}
+			b->rtype = res.rtype;
+			b->pattern = res.pattern;
+			if ((rc = kwacl_str(r, false, &b->principal)) || (rc = kwacl_str(r, false, &b->host))) {
+				free((char *)name);
+				return rc;
+			}
+			rbuf_u8(r, (uint8_t *)&b->op);
+			rbuf_u8(r, (uint8_t *)&b->perm);
+		}
+		free((char *)name);
+		if (r->err)
+			return ERR_PROTO;
+	}
+	return r->err ? ERR_PROTO : 0;
+}
+
+int kwacl_resp_decode(struct rbuf *r, int16_t api, int16_t ver, struct kwacl_resp *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ver < 0 || ver > KWACL_MAX_VERSION ||
+	    (api != KWACL_API_DESCRIBE && api != KWACL_API_CREATE && api != KWACL_API_DELETE))
+		return ERR_PROTO;
+	if (rbuf_i32(r, &out->throttle_ms))
+		return ERR_PROTO;
+	if (api == KWACL_API_DESCRIBE)
+		return kwacl_describe_resp_read(r, ver, out);
+	/* a result is an error code and a message's length at least */
+	int32_t n = kwire_count_read(r, 4);
+	if (n < 0)
+		return ERR_PROTO;
+	if (n == 0)
+		return 0;
+	out->res = calloc((size_t)n, sizeof(*out->res));
+	if (!out->res || (api == KWACL_API_DELETE && !(out->nmatch = calloc((size_t)n, sizeof(*out->nmatch)))))
+		return ERR_NOMEM;
+	size_t cap = 0;
+	for (int32_t i = 0; i < n; i++) {
+		int rc;
+		out->n = i + 1;
+		rbuf_i16(r, &out->res[i].error);
+		if ((rc = kwacl_str(r, true, &out->res[i].message)))
+			return rc;
+		if (api == KWACL_API_CREATE)
+			continue;
+		/* a match: error, message, then a binding (3 enums and three lengths) */
+		int32_t nm = kwire_count_read(r, 4 + 9);
+		if (nm < 0)
+			return ERR_PROTO;
+		for (int32_t k = 0; k < nm; k++) {
+			int16_t err = 0;
+			const char *msg = NULL;
+			rbuf_i16(r, &err);
+			if ((rc = kwacl_str(r, true, &msg)))
+				return rc;
+			if (err && !out->res[i].error) {
+				free((char *)out->res[i].message);
+				out->res[i].error = err;
+				out->res[i].message = msg;
+				msg = NULL;
+			}
+			free((char *)msg);
+			struct kwacl_binding *b = kwacl_resp_push(out, &cap);
+			if (!b)
+				return ERR_NOMEM;
+			out->nmatch[i]++;
+			if ((rc = kwacl_binding_read(r, ver, false, b)))
+				return rc;
+		}
+	}
+	return r->err ? ERR_PROTO : 0;
+}
+
+void kwacl_resp_free(struct kwacl_resp *p)
+{
+	if (!p)
+		return;
+	free((char *)p->message);
+	for (int32_t i = 0; i < p->n; i++)
+		free((char *)p->res[i].message);
+	for (int32_t i = 0; i < p->nb; i++) {
+		free((char *)p->b[i].name);
+		free((char *)p->b[i].principal);
+		free((char *)p->b[i].host);
+	}
+	free(p->res);
+	free(p->nmatch);
+	free(p->b);
+	memset(p, 0, sizeof(*p));
 }

@@ -4,7 +4,8 @@
  * carry the same binding (resource type, resource name, pattern type from v1, principal, host,
  * operation, permission type, in that order): DescribeAcls one filter, CreateAcls an array of
  * creations, DeleteAcls an array of filters; one decoder reads them all. v0 has no pattern type:
- * it is LITERAL. Responses are encoded from structs; request encoders serve the tests.
+ * it is LITERAL. Responses are encoded from structs; request encoders and response decoders
+ * serve kafka-acls (which speaks the three itself for TransactionalId ACLs) and the tests.
  * Schemas: apache/kafka clients/src/main/resources/common/message/{Describe,Create,Delete}
  * Acls{Request,Response}.json. Enum values are Kafka's codes (see broker/auth/kacl.h); the
  * decoder passes them through unchecked (the handler judges them, as Kafka answers a bad one
@@ -65,17 +66,30 @@ struct kwacl_result {
  * caller passes those only. */
 int kwacl_describe_resp_encode(struct wbuf *w, int16_t ver, int32_t throttle_ms, struct kwacl_result res,
 			       const struct kwacl_binding *b, int32_t n);
-/* The head of a DescribeAcls response, all a client needs to tell a refusal from an empty
- * answer (librdkafka 2.0 drops it; kafka-acls reads it): error code and message (len -1:
- * null; pointing into r's bytes). The resources after it are not read. 0, or ERR_PROTO for a
- * truncated head. */
-struct kwacl_describe_head {
+
+/* A decoded response of any of the three (kafka-acls's: for the TransactionalId type librdkafka
+ * 2.0 cannot name, and for the error code librdkafka 2.0 drops from DescribeAcls): DescribeAcls'
+ * error and message and its ACLs in b, flattened (each with its resource; n stays 0);
+ * CreateAcls' n results, one per creation; DeleteAcls' n results, one per filter, nmatch[i] of
+ * them in b in the filters' order (a match's own error, when its filter has none, becomes the
+ * filter's: the caller only asks whether all were deleted). Every string is owned by the
+ * response (kwacl_resp_free); messages may be NULL, binding strings are not (non-nullable on the
+ * wire). */
+struct kwacl_resp {
 	int32_t throttle_ms;
 	int16_t error;
-	const uint8_t *message;
-	int32_t message_len;
+	const char *message;
+	int32_t n;
+	struct kwacl_result *res;
+	int32_t *nmatch;
+	int32_t nb;
+	struct kwacl_binding *b;
 };
-int kwacl_describe_resp_head_decode(struct rbuf *r, int16_t ver, struct kwacl_describe_head *out);
+/* Decodes the body of response api at version ver (after the correlation id) from r into *out;
+ * the caller frees it with kwacl_resp_free, also after a failure. Counts are capped as the
+ * request decoder caps them. 0, ERR_PROTO or ERR_NOMEM. */
+int kwacl_resp_decode(struct rbuf *r, int16_t api, int16_t ver, struct kwacl_resp *out);
+void kwacl_resp_free(struct kwacl_resp *p); /* NULL ok; leaves it zeroed */
 
 /* CreateAcls response: one result per creation, in the request's order. */
 int kwacl_create_resp_encode(struct wbuf *w, int16_t ver, int32_t throttle_ms, const struct kwacl_result *r,

@@ -41,10 +41,24 @@ seeds = {
                                      binding(1, 1, None, 1, None, None, 1, 1)]),
     "delete_v0_lying_count": bytes([2, 0]) + struct.pack(">i", 100000) + b"\x02\x00\x01t",
     "create_v1_truncated": (bytes([1, 1]) + arr([binding(1, 2, "t", 3, "User:alice", "*", 3, 3)]))[:-4],
-    # a DescribeAcls response head as kafka-acls reads it: refused, then empty and allowed
+    # DescribeAcls responses as kafka-acls reads them: refused, then empty and allowed
     "describe_resp_refused": bytes([0, 1]) + struct.pack(">ih", 0, 31) + s16("Cluster authorization failed.")
     + struct.pack(">i", 0),
     "describe_resp_empty": bytes([0, 1]) + struct.pack(">ih", 0, 0) + s16(None) + struct.pack(">i", 0),
+    # whole responses as kafka-acls reads them for TransactionalId ACLs
+    "describe_resp_txn": bytes([0, 1]) + struct.pack(">ih", 0, 0) + s16(None) + arr([
+        bytes([5]) + s16("tx1") + bytes([3]) + arr([s16("User:alice") + s16("*") + bytes([4, 3]),
+                                                  s16("User:alice") + s16("*") + bytes([8, 3])]),
+        bytes([5]) + s16("tx-") + bytes([4]) + arr([s16("User:bob") + s16("10.0.0.1") + bytes([2, 2])])]),
+    "describe_resp_v0": bytes([0, 0]) + struct.pack(">ih", 0, 0) + s16(None) + arr([
+        bytes([2]) + s16("t") + arr([s16("User:a") + s16("*") + bytes([3, 3])])]),
+    "create_resp": bytes([1, 1]) + struct.pack(">i", 0) + arr([struct.pack(">h", 0) + s16(None),
+                                                              struct.pack(">h", 31) + s16("Cluster authorization failed.")]),
+    "delete_resp": bytes([2, 1]) + struct.pack(">i", 0) + arr([
+        struct.pack(">h", 0) + s16(None) + arr([struct.pack(">h", 0) + s16(None)
+                                               + binding(1, 5, "tx1", 3, "User:alice", "*", 4, 3)]),
+        struct.pack(">h", 0) + s16(None) + arr([struct.pack(">h", 87) + s16("not deleted")
+                                               + binding(1, 5, "tx1", 3, "User:alice", "*", 8, 3)])]),
 }
 
 os.makedirs(out, exist_ok=True)

@@ -7,6 +7,10 @@ refused with TOPIC_AUTHORIZATION_FAILED for produce and fetch, does not see the 
 Metadata, and cannot create a topic; alice cannot use a consumer group without READ on it
 (GROUP_AUTHORIZATION_FAILED) and can with it; the super user can do everything; --remove takes alice's
 ACLs away and she is refused from then on; the ACLs are in the coordinator as Kafka writes them.
+--transactional-id (test_transactional_id; spoken by the tool itself, librdkafka 2.0 has no such
+resource type): with --producer it grants WRITE and DESCRIBE on the transactional id, listed as
+Kafka lists them; alice's transactional producer with that id commits, with another id it is
+refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, and so is the first once --remove took them.
 The group APIs' checks on groups and topics (test_group_apis): OffsetFetch needs DESCRIBE on the
 group and on each topic (confluent-kafka's committed(); kafka-python's offsets of every topic
 leave out the hidden one), OffsetCommit READ on each topic, DescribeGroups DESCRIBE on each
@@ -125,6 +129,8 @@ class TestBrokerAcls(unittest.TestCase):
                 "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
                 "super.users=%s" % ADMIN,
                 "offsets.topic.replication.factor=1", "offsets.topic.num.partitions=2",
+                "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
+                "transaction.state.log.num.partitions=2",
             ]) + "\n")
         b.start()
         b.wait_ready()
@@ -261,6 +267,81 @@ class TestBrokerAcls(unittest.TestCase):
         r = self.acls("admin", "--remove", "--force", "--producer", "--allow-principal", BOB, "--topic", topic)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(entries(r.stdout, "TOPIC", topic), {"READ"})
+
+    def test_transactional_id(self):
+        topic, tx = "acl-tx", "tx1"
+        admin = confluent_kafka.admin.AdminClient(self.conf("admin"))
+        admin.create_topics([confluent_kafka.admin.NewTopic(topic, 1, 1)], request_timeout=20)[topic].result(30)
+        wait_for(lambda: admin.list_topics(topic, timeout=10).topics[topic].partitions[0].leader >= 0, 30,
+                 "a leader for %s" % topic)
+        pattern = "ResourcePattern(resourceType=TRANSACTIONAL_ID, name=%s, patternType=LITERAL)" % tx
+
+        def entries(out, head):
+            """{operation} of alice's ACLs listed under head."""
+            self.assertIn(head, out)
+            block = out.split(head, 1)[1].split("\n\n", 1)[0]
+            return set(re.findall(r"\(principal=%s, host=\*, operation=(\w+), permissionType=ALLOW\)" % re.escape(ALICE),
+                                  block))
+
+        def transact(tid):
+            """None once alice's transactional producer with tid committed a record, else the error."""
+            p = confluent_kafka.Producer(self.conf("alice", **{"transactional.id": tid, "message.timeout.ms": 10000}))
+            try:
+                p.init_transactions(30)
+                p.begin_transaction()
+                p.produce(topic, value=tid.encode(), partition=0)
+                p.commit_transaction(30)
+            except confluent_kafka.KafkaException as e:
+                return e.args[0]
+            return None
+
+        r = self.acls("admin", "--consumer", "--add", "--allow-principal", ALICE, "--topic", topic, "--group", "g",
+                      "--transactional-id", tx)
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith("With --consumer you must specify a --topic and a --group and no "
+                                            "--cluster or --transactional-id option should be specified.\n"), r.stderr)
+        r = self.acls("admin", "--add", "--allow-principal", ALICE, "--producer", "--topic", topic,
+                      "--transactional-id", tx)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(entries(r.stdout, "Adding ACLs for resource `%s`: \n \t" % pattern), {"WRITE", "DESCRIBE"})
+        self.assertEqual(entries(r.stdout, "Current ACLs for resource `%s`: \n \t" % pattern), {"WRITE", "DESCRIBE"})
+        topic_head = "Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=%s, patternType=LITERAL)`:" % topic
+        self.assertEqual(entries(r.stdout, topic_head), {"WRITE", "DESCRIBE", "CREATE"})
+        self.assertNotIn("CLUSTER", r.stdout)  # Kafka 2.7 adds IDEMPOTENT_WRITE with --idempotent only
+        r = self.acls("admin", "--list", "--transactional-id", tx)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("Current ACLs for resource `%s`: \n \t" % pattern), r.stdout)
+        self.assertEqual(r.stdout.count("(principal="), 2, r.stdout)
+        self.assertEqual(entries(r.stdout, pattern), {"WRITE", "DESCRIBE"})
+        # every ACL: the transactional id's show as themselves, not as librdkafka's UNKNOWN
+        r = self.acls("admin", "--list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(entries(r.stdout, pattern), {"WRITE", "DESCRIBE"})
+        self.assertNotIn("UNKNOWN", r.stdout)
+        # stored as Kafka's AclAuthorizer stores them
+        zk = KazooClient(hosts=self.cluster.zk_connect)
+        zk.start(timeout=20)
+        try:
+            doc = json.loads(zk.get("/kafka-acl/TransactionalId/%s" % tx)[0])
+            self.assertEqual(sorted(a["operation"] for a in doc["acls"]), ["Describe", "Write"])
+        finally:
+            zk.stop()
+            zk.close()
+
+        self.assertIsNone(transact(tx))
+        err = transact("tx2")
+        self.assertIsNotNone(err, "tx2 (no ACL) initialised")
+        self.assertEqual(err.code(), confluent_kafka.KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, err)
+
+        r = self.acls("admin", "--remove", "--force", "--allow-principal", ALICE, "--producer", "--topic", topic,
+                      "--transactional-id", tx)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(ALICE, r.stdout)
+        r = self.acls("admin", "--list", "--transactional-id", tx)
+        self.assertEqual((r.returncode, r.stdout), (0, ""), r.stderr)
+        err = transact(tx)
+        self.assertIsNotNone(err, "tx1 initialised after its ACLs were removed")
+        self.assertEqual(err.code(), confluent_kafka.KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, err)
 
     def test_group_apis(self):
         admin = confluent_kafka.admin.AdminClient(self.conf("admin"))

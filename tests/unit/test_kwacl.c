@@ -3,7 +3,9 @@
  * in v0 and v1 (the pattern type from v1, LITERAL in v0; nulls kept in filters, refused in
  * creations); every truncation, a lying count and a NUL inside a string are refused; the three
  * responses are encoded byte for byte as the Describe/Create/DeleteAclsResponse schemas say
- * (Describe grouping consecutive bindings of a resource).
+ * (Describe grouping consecutive bindings of a resource); the three responses decode back as
+ * kafka-acls reads them (Describe's ACLs flattened with their resources, a DeleteAcls match's
+ * error taken by its filter), every truncation refused.
  */
 #include "buf.h"
 #include "err.h"
@@ -173,38 +175,6 @@ START_TEST(test_describe_response)
 }
 END_TEST
 
-/* The head of a DescribeAcls response, as kafka-acls reads it back: the encoder's error and
- * message (or null), every prefix shorter than the head refused. */
-START_TEST(test_describe_response_head)
-{
-	struct kwacl_binding b = { 2, "t", 3, "User:a", "*", 3, 3 };
-	struct wbuf w;
-	wbuf_init(&w, 4096);
-	struct kwacl_result refused = { 31, "Cluster authorization failed." };
-	ck_assert_int_eq(kwacl_describe_resp_encode(&w, 1, 7, refused, NULL, 0), 0);
-	struct kwacl_describe_head h;
-	struct rbuf r = rbuf_make(w.p, w.len);
-	ck_assert_int_eq(kwacl_describe_resp_head_decode(&r, 1, &h), 0);
-	ck_assert_int_eq(h.throttle_ms, 7);
-	ck_assert_int_eq(h.error, 31);
-	ck_assert_int_eq(h.message_len, (int)strlen(refused.message));
-	ck_assert(memcmp(h.message, refused.message, strlen(refused.message)) == 0);
-	for (size_t cut = 0; cut < 8 + strlen(refused.message); cut++) {
-		r = rbuf_make(w.p, cut);
-		ck_assert_int_eq(kwacl_describe_resp_head_decode(&r, 1, &h), ERR_PROTO);
-	}
-	wbuf_reset(&w);
-	struct kwacl_result ok = { 0, NULL };
-	ck_assert_int_eq(kwacl_describe_resp_encode(&w, 0, 0, ok, &b, 1), 0);
-	r = rbuf_make(w.p, w.len);
-	ck_assert_int_eq(kwacl_describe_resp_head_decode(&r, 0, &h), 0);
-	ck_assert_int_eq(h.error, 0);
-	ck_assert_int_eq(h.message_len, -1);
-	ck_assert_ptr_null(h.message);
-	wbuf_free(&w);
-}
-END_TEST
-
 START_TEST(test_create_delete_responses)
 {
 	struct wbuf w, want;
@@ -249,6 +219,105 @@ START_TEST(test_create_delete_responses)
 }
 END_TEST
 
+static bool same_b(const struct kwacl_binding *x, const struct kwacl_binding *y)
+{
+	return x->rtype == y->rtype && x->pattern == y->pattern && x->op == y->op && x->perm == y->perm &&
+	       !strcmp(x->name, y->name) && !strcmp(x->principal, y->principal) && !strcmp(x->host, y->host);
+}
+
+/* Decodes w as response api v1 into *p (the caller frees it); every shorter prefix refused. */
+static void resp_decode(struct wbuf *w, int16_t api, struct kwacl_resp *p)
+{
+	for (size_t cut = 0; cut < w->len; cut++) {
+		struct rbuf t = rbuf_make(w->p, cut);
+		ck_assert_int_eq(kwacl_resp_decode(&t, api, 1, p), ERR_PROTO);
+		kwacl_resp_free(p);
+	}
+	struct rbuf r = rbuf_make(w->p, w->len);
+	ck_assert_int_eq(kwacl_resp_decode(&r, api, 1, p), 0);
+	ck_assert_uint_eq(r.pos, w->len);
+}
+
+START_TEST(test_responses_decode)
+{
+	const struct kwacl_binding b[3] = {
+		{ 5, "tx1", 3, "User:alice", "*", 4, 3 },
+		{ 5, "tx1", 3, "User:alice", "*", 8, 3 },
+		{ 2, "t", 4, "User:bob", "10.0.0.1", 3, 2 },
+	};
+	struct wbuf w;
+	struct kwacl_resp p;
+	wbuf_init(&w, 1 << 20);
+	ck_assert_int_eq(kwacl_describe_resp_encode(&w, 1, 7, (struct kwacl_result){ 0, NULL }, b, 3), 0);
+	resp_decode(&w, KWACL_API_DESCRIBE, &p);
+	ck_assert_int_eq(p.throttle_ms, 7);
+	ck_assert_int_eq(p.error, 0);
+	ck_assert_ptr_null(p.message);
+	ck_assert_int_eq(p.n, 0);
+	ck_assert_int_eq(p.nb, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert(same_b(&p.b[i], &b[i]));
+	kwacl_resp_free(&p);
+
+	wbuf_reset(&w);
+	ck_assert_int_eq(kwacl_describe_resp_encode(&w, 1, 0, (struct kwacl_result){ 31, "refused" }, NULL, 0), 0);
+	resp_decode(&w, KWACL_API_DESCRIBE, &p);
+	ck_assert_int_eq(p.error, 31);
+	ck_assert_str_eq(p.message, "refused");
+	ck_assert_int_eq(p.nb, 0);
+	kwacl_resp_free(&p);
+
+	wbuf_reset(&w);
+	const struct kwacl_result rs[2] = { { 0, NULL }, { 42, "bad" } };
+	ck_assert_int_eq(kwacl_create_resp_encode(&w, 1, 0, rs, 2), 0);
+	resp_decode(&w, KWACL_API_CREATE, &p);
+	ck_assert_int_eq(p.n, 2);
+	ck_assert_int_eq(p.res[0].error, 0);
+	ck_assert_ptr_null(p.res[0].message);
+	ck_assert_int_eq(p.res[1].error, 42);
+	ck_assert_str_eq(p.res[1].message, "bad");
+	ck_assert_int_eq(p.nb, 0);
+	kwacl_resp_free(&p);
+
+	/* DeleteAcls: two matches of the first filter, none of the refused second */
+	wbuf_reset(&w);
+	const struct kwacl_delete_result dr[2] = { { { 0, NULL }, 2, b }, { { 31, "no" }, 0, NULL } };
+	ck_assert_int_eq(kwacl_delete_resp_encode(&w, 1, 5, dr, 2), 0);
+	resp_decode(&w, KWACL_API_DELETE, &p);
+	ck_assert_int_eq(p.n, 2);
+	ck_assert_int_eq(p.nmatch[0], 2);
+	ck_assert_int_eq(p.nmatch[1], 0);
+	ck_assert_int_eq(p.res[0].error, 0);
+	ck_assert_int_eq(p.res[1].error, 31);
+	ck_assert_str_eq(p.res[1].message, "no");
+	ck_assert_int_eq(p.nb, 2);
+	ck_assert(same_b(&p.b[0], &b[0]) && same_b(&p.b[1], &b[1]));
+	kwacl_resp_free(&p);
+
+	/* a match that could not be deleted: its error becomes its filter's */
+	wbuf_reset(&w);
+	wbuf_i32(&w, 0);
+	wbuf_i32(&w, 1);
+	wbuf_i16(&w, 0);
+	wbuf_i16(&w, -1);
+	wbuf_i32(&w, 1);
+	wbuf_i16(&w, 87);
+	wbuf_str_i16(&w, "not deleted");
+	struct kwacl_req q = { 1, (struct kwacl_binding *)b };
+	struct wbuf m;
+	wbuf_init(&m, 4096);
+	kwacl_req_encode(&m, KWACL_API_CREATE, 1, &q); /* count + one binding */
+	wbuf_raw(&w, m.p + 4, m.len - 4);
+	wbuf_free(&m);
+	resp_decode(&w, KWACL_API_DELETE, &p);
+	ck_assert_int_eq(p.res[0].error, 87);
+	ck_assert_str_eq(p.res[0].message, "not deleted");
+	ck_assert_int_eq(p.nb, 1);
+	kwacl_resp_free(&p);
+	wbuf_free(&w);
+}
+END_TEST
+
 static Suite *kwacl_suite(void)
 {
 	Suite *s = suite_create("kwacl");
@@ -257,7 +326,7 @@ static Suite *kwacl_suite(void)
 	tcase_add_test(tc, test_requests_refused);
 	tcase_add_test(tc, test_describe_response);
 	tcase_add_test(tc, test_create_delete_responses);
-	tcase_add_test(tc, test_describe_response_head);
+	tcase_add_test(tc, test_responses_decode);
 	suite_add_tcase(s, tc);
 	return s;
 }
