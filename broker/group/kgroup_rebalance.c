@@ -285,7 +285,7 @@ static bool kg_member_matches(const struct kg_member *m, const struct kgw_join_r
 
 static void kg_try_complete_join(struct kgroups *gs, struct kg_group *g, int64_t now);
 
-/* Kafka's resetAndPropagateAssignmentError: every parked SyncGroup gets err. */
+/* The membership checks SyncGroup and Heartbeat share (see kgroup_int.h). */
 int16_t kg_member_check(const struct kg_group *g, struct kgw_str member_id, struct kgw_str instance,
 			int32_t generation, struct kg_member **out)
 {
@@ -305,6 +305,7 @@ int16_t kg_member_check(const struct kg_group *g, struct kgw_str member_id, stru
 	return KE_NONE;
 }
 
+/* Kafka's resetAndPropagateAssignmentError: every parked SyncGroup gets err. */
 void kg_reset_assignment(struct kgroups *gs, struct kg_group *g, int16_t err, int64_t now)
 {
 	for (int32_t i = 0; i < g->n_members; i++) {
