@@ -21,13 +21,13 @@
  *
  * The raw path. librdkafka 2.0's admin API has no TransactionalId resource type (Kafka's 5: its
  * restype stops at BROKER 4, and it reads a 5 in a DescribeAcls answer as UNKNOWN), so the ACL
- * APIs are also spoken here, v1, through broker/wire/kwacl, to the first bootstrap server over
- * the client's transport (PLAINTEXT, or SSL with the client's CA, certificate and key; SASL is
- * not spoken): every binding and filter of a --transactional-id (--add, --remove, --list), and
- * --list without a resource (every ACL, so that TransactionalId ones show as themselves; over
- * SASL, or when that server cannot be reached, librdkafka's answer is printed instead). Other
- * bindings keep going through librdkafka. A --transactional-id over SASL is refused: "needs a
- * PLAINTEXT or SSL listener". And a refused --list: librdkafka 2.0 drops DescribeAcls' error code
+ * APIs are also spoken here, v1, through broker/wire/kwacl and ktool's raw path, to the first
+ * bootstrap server over the client's transport (PLAINTEXT, or SSL with the client's CA,
+ * certificate and key; SASL is not spoken): every binding and filter of a --transactional-id
+ * (--add, --remove, --list), and --list without a resource (every ACL, so that TransactionalId
+ * ones show as themselves; over SASL, or when that server cannot be reached, librdkafka's answer
+ * is printed instead). Other bindings keep going through librdkafka. A --transactional-id over
+ * SASL is refused: "needs a PLAINTEXT or SSL listener". And a refused --list: librdkafka 2.0 drops DescribeAcls' error code
  * (CLUSTER_AUTHORIZATION_FAILED, SECURITY_DISABLED) and hands over an empty result, so an empty
  * result of librdkafka's is asked again once through the raw path (over SASL it is taken as it
  * is); the raw path's errors are reported as AclCommand reports them.
@@ -36,14 +36,6 @@
 
 #include "buf.h"
 #include "kwacl.h"
-
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -307,125 +299,10 @@ static rd_kafka_AdminOptions_t *ka_options(rd_kafka_t *rk, rd_kafka_admin_op_t o
 
 /* ---- the raw path: the ACL APIs spoken here (see the header comment) ---- */
 
-#define KA_RAW_TIMEOUT_S 10
-#define KA_RAW_MAX_FRAME (16u << 20)
-
-static void ka_conf_str(struct ka *ka, const char *key, char *out, size_t n)
-{
-	size_t sz = n;
-	if (!ka->conf || rd_kafka_conf_get(ka->conf, key, out, &sz) != RD_KAFKA_CONF_OK)
-		out[0] = '\0';
-}
-
-/* One side of the raw path's connection: a socket, and TLS over it when ssl is set. */
-struct ka_conn {
-	int fd;
-	SSL_CTX *ctx;
-	SSL *ssl;
-};
-
-static void ka_conn_close(struct ka_conn *c)
-{
-	if (c->ssl)
-		SSL_free(c->ssl);
-	if (c->ctx)
-		SSL_CTX_free(c->ctx);
-	if (c->fd >= 0)
-		close(c->fd);
-}
-
-static int ka_conn_io(struct ka_conn *c, void *p, size_t n, bool out)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k;
-		if (c->ssl) {
-			int r = out ? SSL_write(c->ssl, (char *)p + off, (int)(n - off))
-				    : SSL_read(c->ssl, (char *)p + off, (int)(n - off));
-			k = r > 0 ? r : -1;
-		} else {
-			k = out ? send(c->fd, (char *)p + off, n - off, MSG_NOSIGNAL) : recv(c->fd, (char *)p + off, n - off, 0);
-		}
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
-
-/* Connects to the first bootstrap server as the admin client would (PLAINTEXT or SSL). 0, or -1
- * when it cannot (a SASL transport, no address, a refused connection or handshake). */
-static int ka_conn_open(struct ka *ka, struct ka_conn *c)
-{
-	char proto[32], boot[512], ca[512], crt[512], key[512], ident[32];
-	ka_conf_str(ka, "security.protocol", proto, sizeof(proto));
-	ka_conf_str(ka, "bootstrap.servers", boot, sizeof(boot));
-	bool ssl = !strcasecmp(proto, "ssl");
-	if (!ssl && strcasecmp(proto, "plaintext"))
-		return -1;
-	boot[strcspn(boot, ",")] = '\0';
-	char *colon = strrchr(boot, ':');
-	if (!colon)
-		return -1;
-	*colon = '\0';
-	char *host = boot;
-	if (host[0] == '[' && colon[-1] == ']') {
-		colon[-1] = '\0';
-		host++;
-	}
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *ai = NULL;
-	if (getaddrinfo(host, colon + 1, &hints, &ai))
-		return -1;
-	struct timeval tv = { KA_RAW_TIMEOUT_S, 0 };
-	for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
-		c->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		if (c->fd < 0)
-			continue;
-		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(c->fd, a->ai_addr, a->ai_addrlen)) {
-			close(c->fd);
-			c->fd = -1;
-		}
-	}
-	freeaddrinfo(ai);
-	if (c->fd < 0)
-		return -1;
-	if (!ssl)
-		return 0;
-	ka_conf_str(ka, "ssl.ca.location", ca, sizeof(ca));
-	ka_conf_str(ka, "ssl.certificate.location", crt, sizeof(crt));
-	ka_conf_str(ka, "ssl.key.location", key, sizeof(key));
-	c->ctx = SSL_CTX_new(TLS_client_method());
-	if (!c->ctx || (ca[0] ? SSL_CTX_load_verify_locations(c->ctx, ca, NULL) != 1
-			     : SSL_CTX_set_default_verify_paths(c->ctx) != 1) ||
-	    (crt[0] && SSL_CTX_use_certificate_chain_file(c->ctx, crt) != 1) ||
-	    (key[0] && SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1))
-		return -1;
-	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-	c->ssl = SSL_new(c->ctx);
-	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
-		return -1;
-	/* the broker's name checked as librdkafka checks it (ssl.endpoint.identification.algorithm) */
-	ka_conf_str(ka, "ssl.endpoint.identification.algorithm", ident, sizeof(ident));
-	if (!strcasecmp(ident, "https")) {
-		unsigned char ip[16];
-		bool literal = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
-		if (literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host) != 1
-			    : SSL_set1_host(c->ssl, host) != 1 || SSL_set_tlsext_host_name(c->ssl, host) != 1)
-			return -1;
-	}
-	if (SSL_connect(c->ssl) != 1)
-		return -1;
-	return 0;
-}
-
 /* Whether the raw path can speak the admin client's transport (PLAINTEXT or SSL, not SASL). */
 static bool ka_raw_ok(struct ka *ka)
 {
-	char proto[32];
-	ka_conf_str(ka, "security.protocol", proto, sizeof(proto));
-	return !strcasecmp(proto, "plaintext") || !strcasecmp(proto, "ssl");
+	return ka->conf && ktool_raw_ok(ka->conf);
 }
 
 /* The error of a raw call as AclCommand reports the exception, into ka->err. */
@@ -448,48 +325,38 @@ static void ka_raw_err(struct ka *ka, int16_t error, const char *msg)
  * ka->err says why on both. */
 static int ka_raw_call(struct ka *ka, int16_t api, const struct kwacl_req *q, struct kwacl_resp *out)
 {
-	struct ka_conn c = { .fd = -1 };
 	struct wbuf w;
 	uint8_t *resp = NULL;
+	size_t len = 0;
 	int rc = -1;
 	memset(out, 0, sizeof(*out));
 	wbuf_init(&w, 1 << 20);
-	if (ka_conn_open(ka, &c)) {
+	ktool_raw_begin(&w, api, 1, "kafka-acls");
+	if (kwacl_req_encode(&w, api, 1, q)) {
+		snprintf(ka->err, sizeof(ka->err), "the ACL request is too large");
+		goto out;
+	}
+	int raw = ka->conf ? ktool_raw_call(ka->conf, &w, &resp, &len) : KTOOL_RAW_NOCONN;
+	if (raw == KTOOL_RAW_NOCONN) {
 		char boot[512];
-		ka_conf_str(ka, "bootstrap.servers", boot, sizeof(boot));
+		size_t sz = sizeof(boot);
+		if (!ka->conf || rd_kafka_conf_get(ka->conf, "bootstrap.servers", boot, &sz) != RD_KAFKA_CONF_OK)
+			boot[0] = '\0';
 		snprintf(ka->err, sizeof(ka->err), "could not connect to %.*s for the raw ACL request",
 			 (int)strcspn(boot, ","), boot);
 		rc = -2;
 		goto out;
 	}
-	wbuf_i32(&w, 0); /* the frame's length, set below */
-	wbuf_i16(&w, api);
-	wbuf_i16(&w, 1);
-	wbuf_i32(&w, 1); /* correlation id */
-	wbuf_str_i16(&w, "kafka-acls");
-	if (kwacl_req_encode(&w, api, 1, q)) {
-		snprintf(ka->err, sizeof(ka->err), "the ACL request is too large");
-		goto out;
-	}
-	wbuf_put_i32_at(&w, 0, (int32_t)(w.len - 4));
-	uint8_t hdr[4];
-	if (ka_conn_io(&c, w.p, w.len, true) || ka_conn_io(&c, hdr, 4, false)) {
-		snprintf(ka->err, sizeof(ka->err), "no answer to the raw ACL request");
-		goto out;
-	}
-	uint32_t len = be32_get(hdr);
-	struct rbuf r;
-	int32_t corr = 0;
-	if (len < 4 || len > KA_RAW_MAX_FRAME || !(resp = malloc(len)) || ka_conn_io(&c, resp, len, false) ||
-	    (r = rbuf_make(resp, len), rbuf_i32(&r, &corr)) || corr != 1 || kwacl_resp_decode(&r, api, 1, out)) {
-		snprintf(ka->err, sizeof(ka->err), "a malformed answer to the raw ACL request");
+	struct rbuf r = rbuf_make(resp, len);
+	if (raw != KTOOL_RAW_OK || kwacl_resp_decode(&r, api, 1, out)) {
+		snprintf(ka->err, sizeof(ka->err), raw == KTOOL_RAW_OK ? "a malformed answer to the raw ACL request"
+								       : "no answer to the raw ACL request");
 		goto out;
 	}
 	rc = 0;
 out:
 	free(resp);
 	wbuf_free(&w);
-	ka_conn_close(&c);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
  * kafka-configs — Kafka's config command on librdkafka's admin API (DescribeConfigs,
- * AlterConfigs), for topics and brokers, with Kafka 2.x's flags and output:
+ * AlterConfigs) and IncrementalAlterConfigs spoken here, for topics and brokers, with Kafka 2.x's
+ * flags and output:
  *
  *   kafka-configs --bootstrap-server H:P --entity-type topics|brokers [--entity-name N] --describe
  *   kafka-configs --bootstrap-server H:P --entity-type topics --entity-name T --alter \
@@ -9,10 +10,21 @@
  * --describe prints the dynamic configs of each entity ("Dynamic configs for topic t are:"
  * then "  k=v sensitive=false synonyms={SOURCE:k=v, ...}"); without a name, every topic (or
  * every broker). --entity-default (the brokers' cluster-wide default, resource name "") is
- * refused: librdkafka 2.0 sends a broker resource to the broker its name numbers. --alter reads the entity's current dynamic configs,
- * applies the additions and deletions and writes the whole set back with AlterConfigs (what
- * Kafka's command did before IncrementalAlterConfigs; librdkafka 2.0 has no incremental call),
- * then prints "Completed updating config for topic t.".
+ * refused: librdkafka 2.0 sends a broker resource to the broker its name numbers. --alter
+ * first reads the entity's current dynamic configs to refuse deleting a key that is not set
+ * ("Invalid config(s): k"), then prints "Completed updating config for topic t." after:
+ *
+ *   - a topic: IncrementalAlterConfigs (API 44, v0, the version the broker serves; Kafka 2.7's
+ *     ConfigCommand does the same through AdminClient.incrementalAlterConfigs), SET for each
+ *     --add-config entry and DELETE for each --delete-config key, so the broker edits the set
+ *     its coordinator holds and an edit made by someone else since the describe is kept.
+ *     librdkafka 2.0 has no incremental call, so it is sent through ktool's raw path (first
+ *     bootstrap server) with broker/wire/kwconfig. That path cannot speak SASL, so over a SASL
+ *     transport, when the first bootstrap server cannot be reached, or when it closes the
+ *     connection without answering (as a Kafka broker older than 2.3 does to an API it does
+ *     not serve), the topic is altered as brokers are (below), with the race that implies.
+ *   - a broker: the current dynamic set, with the additions and without the deletions, written
+ *     whole with AlterConfigs (Kafka 2.7's ConfigCommand still alters brokers so).
  *
  * Users' SCRAM credentials are written to the coordinator, as Kafka 2.x's command does:
  *
@@ -31,8 +43,10 @@
  */
 #include "ktool.h"
 
+#include "buf.h"
 #include "ksasl.h"
 #include "ktzk.h"
+#include "kwconfig.h"
 #include "kznode.h"
 #include "log.h"
 
@@ -95,6 +109,7 @@ struct kc {
 	bool users;  /* --zookeeper, SCRAM credentials */
 	char err[1024];
 	const char *exception;
+	rd_kafka_conf_t *conf; /* a copy of the admin client's settings, for the raw path */
 };
 
 static int kc_fail(struct kc *kc, const char *exception, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -238,6 +253,7 @@ static rd_kafka_t *kc_admin_new(struct kc *kc)
 		kc_fail(kc, "org.apache.kafka.common.config.ConfigException", "%s", e);
 		return NULL;
 	}
+	kc->conf = rd_kafka_conf_dup(conf);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
 	if (!rk) {
 		rd_kafka_conf_destroy(conf);
@@ -395,6 +411,68 @@ static int kc_describe(struct kc *kc, rd_kafka_t *rk)
 	return rc;
 }
 
+/*
+ * IncrementalAlterConfigs v0 of topic name through the raw path: SET for each addition, DELETE
+ * for each deletion. KTOOL_RAW_OK when the broker altered it; KTOOL_RAW_FAILED with kc->err
+ * when it refused or answered badly; KTOOL_RAW_NOCONN or KTOOL_RAW_CLOSED when the caller is to
+ * alter it with AlterConfigs instead (a SASL transport, no connection, no answer).
+ */
+static int kc_alter_incremental(struct kc *kc, const char *name, const struct kc_kv *add, size_t nadd,
+				const struct kc_kv *del, size_t ndel)
+{
+	if (!kc->conf || !ktool_raw_ok(kc->conf))
+		return KTOOL_RAW_NOCONN;
+	struct kwconfig_entry_in *e = calloc(nadd + ndel + 1, sizeof(*e));
+	if (!e) {
+		kc_fail(kc, "java.lang.OutOfMemoryError", "out of memory");
+		return KTOOL_RAW_FAILED;
+	}
+	for (size_t i = 0; i < nadd; i++) /* Kafka's order: the SETs, then the DELETEs */
+		e[i] = (struct kwconfig_entry_in){ .name = add[i].key, .value = add[i].value, .op = KWCONFIG_OP_SET };
+	for (size_t i = 0; i < ndel; i++)
+		e[nadd + i] = (struct kwconfig_entry_in){ .name = del[i].key, .op = KWCONFIG_OP_DELETE };
+	struct kwconfig_ac_rreq res = { .type = 2 /* TOPIC */, .name = (char *)name, .n = (int32_t)(nadd + ndel),
+					.entries = e };
+	struct kwconfig_ac_req q = { .n = 1, .res = &res };
+	struct kwconfig_ac_resp p = { 0 };
+	struct wbuf w;
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	int rc = KTOOL_RAW_FAILED;
+	wbuf_init(&w, 1 << 20);
+	ktool_raw_begin(&w, KWCONFIG_API_INCREMENTAL, 0, "adminclient-1");
+	if (kwconfig_ac_req_encode(&w, true, 0, &q)) {
+		kc_fail(kc, "org.apache.kafka.common.errors.RecordTooLargeException",
+			"the IncrementalAlterConfigs request is too large");
+		rc = KTOOL_RAW_FAILED;
+		goto out;
+	}
+	rc = ktool_raw_call(kc->conf, &w, &resp, &len);
+	if (rc == KTOOL_RAW_NOCONN || rc == KTOOL_RAW_CLOSED)
+		goto out;
+	struct rbuf r = rbuf_make(resp, len);
+	if (rc != KTOOL_RAW_OK || kwconfig_ac_resp_decode(&r, &p) || p.n != 1) {
+		kc_fail(kc, "org.apache.kafka.common.KafkaException", "%s answer to IncrementalAlterConfigs",
+			rc == KTOOL_RAW_OK ? "a malformed" : "no");
+		rc = KTOOL_RAW_FAILED;
+		goto out;
+	}
+	if (p.res[0].error) {
+		rd_kafka_resp_err_t err = (rd_kafka_resp_err_t)p.res[0].error;
+		const char *m = p.res[0].message;
+		kc_fail(kc, kc_exception(err), "%s", m && *m ? m : rd_kafka_err2str(err));
+		rc = KTOOL_RAW_FAILED;
+		goto out;
+	}
+	rc = KTOOL_RAW_OK;
+out:
+	kwconfig_ac_resp_free(&p);
+	free(resp);
+	wbuf_free(&w);
+	free(e);
+	return rc;
+}
+
 static int kc_alter(struct kc *kc, rd_kafka_t *rk)
 {
 	const char *name = kc->o[O_ENTITY_NAME].value;
@@ -427,7 +505,12 @@ static int kc_alter(struct kc *kc, rd_kafka_t *rk)
 	if (rc == 0 && bl)
 		rc = kc_fail(kc, "org.apache.kafka.common.errors.InvalidConfigurationException", "Invalid config(s): %s", bad);
 	rd_kafka_ConfigResource_t *res = NULL;
-	if (rc == 0) {
+	/* a topic: IncrementalAlterConfigs; a broker, or a topic the raw path cannot reach: the
+	 * whole set with AlterConfigs (see the top comment) */
+	int raw = rc == 0 && kc->topics ? kc_alter_incremental(kc, name, add, nadd, del, ndel) : KTOOL_RAW_NOCONN;
+	if (raw == KTOOL_RAW_OK || raw == KTOOL_RAW_FAILED) {
+		rc = raw == KTOOL_RAW_OK ? 0 : -1;
+	} else if (rc == 0) {
 		res = rd_kafka_ConfigResource_new(kc->topics ? RD_KAFKA_RESOURCE_TOPIC : RD_KAFKA_RESOURCE_BROKER, name);
 		/* the current dynamic set, minus deletions and what is added again, plus additions */
 		for (size_t i = 0; i < n; i++) {
@@ -750,6 +833,8 @@ int main(int argc, char **argv)
 		rc = kc.o[O_DESCRIBE].seen ? kc_describe(&kc, rk) : kc_alter(&kc, rk);
 		rd_kafka_destroy(rk);
 	}
+	if (kc.conf)
+		rd_kafka_conf_destroy(kc.conf);
 	if (rc) {
 		fflush(stdout);
 		fprintf(stderr, "Error while executing config command with args '");

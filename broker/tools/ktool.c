@@ -1,11 +1,21 @@
 /*
  * ktool — the shared parts of the Kafka command-line tools (see ktool.h). The Java-name table
- * below is the one place that knows how Kafka's client property names differ from librdkafka's.
+ * below is the one place that knows how Kafka's client property names differ from librdkafka's;
+ * the raw path at the end is the one place a tool opens its own connection to a broker.
  */
 #include "ktool.h"
 
+#include "buf.h"
 #include "log.h"
 #include "props.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -514,4 +524,175 @@ int64_t ktool_now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- the raw path ---- */
+
+#define KTOOL_RAW_TIMEOUT_S 10
+#define KTOOL_RAW_MAX_FRAME (16u << 20)
+
+static void ktool_conf_str(const rd_kafka_conf_t *conf, const char *key, char *out, size_t n)
+{
+	size_t sz = n;
+	if (!conf || rd_kafka_conf_get(conf, key, out, &sz) != RD_KAFKA_CONF_OK)
+		out[0] = '\0';
+}
+
+/* One raw connection: a socket, and TLS over it when ssl is set. */
+struct ktool_conn {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+};
+
+static void ktool_conn_close(struct ktool_conn *c)
+{
+	if (c->ssl)
+		SSL_free(c->ssl);
+	if (c->ctx)
+		SSL_CTX_free(c->ctx);
+	if (c->fd >= 0)
+		close(c->fd);
+}
+
+/* Writes (out) or reads n bytes. 0; -1 on an error or a timeout; 1 when a read meets the end of
+ * the stream before its first byte. */
+static int ktool_conn_io(struct ktool_conn *c, void *p, size_t n, bool out)
+{
+	for (size_t off = 0; off < n;) {
+		ssize_t k;
+		if (c->ssl) {
+			int r = out ? SSL_write(c->ssl, (char *)p + off, (int)(n - off))
+				    : SSL_read(c->ssl, (char *)p + off, (int)(n - off));
+			k = r > 0 ? r : SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+		} else {
+			k = out ? send(c->fd, (char *)p + off, n - off, MSG_NOSIGNAL) : recv(c->fd, (char *)p + off, n - off, 0);
+		}
+		if (k == 0 && !out && off == 0)
+			return 1;
+		if (k <= 0)
+			return -1;
+		off += (size_t)k;
+	}
+	return 0;
+}
+
+/* Connects to the first bootstrap server as the admin client would (PLAINTEXT or SSL). 0, or -1
+ * when it cannot (a SASL transport, no address, a refused connection or handshake). */
+static int ktool_conn_open(const rd_kafka_conf_t *conf, struct ktool_conn *c)
+{
+	char boot[512], ca[512], crt[512], key[512], ident[32], proto[32];
+	if (!ktool_raw_ok(conf))
+		return -1;
+	ktool_conf_str(conf, "security.protocol", proto, sizeof(proto));
+	ktool_conf_str(conf, "bootstrap.servers", boot, sizeof(boot));
+	bool ssl = !strcasecmp(proto, "ssl");
+	boot[strcspn(boot, ",")] = '\0';
+	char *colon = strrchr(boot, ':');
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	char *host = boot;
+	if (host[0] == '[' && colon[-1] == ']') {
+		colon[-1] = '\0';
+		host++;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(host, colon + 1, &hints, &ai))
+		return -1;
+	struct timeval tv = { KTOOL_RAW_TIMEOUT_S, 0 };
+	for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
+		c->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (c->fd < 0)
+			continue;
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(c->fd, a->ai_addr, a->ai_addrlen)) {
+			close(c->fd);
+			c->fd = -1;
+		}
+	}
+	freeaddrinfo(ai);
+	if (c->fd < 0)
+		return -1;
+	if (!ssl)
+		return 0;
+	ktool_conf_str(conf, "ssl.ca.location", ca, sizeof(ca));
+	ktool_conf_str(conf, "ssl.certificate.location", crt, sizeof(crt));
+	ktool_conf_str(conf, "ssl.key.location", key, sizeof(key));
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx || (ca[0] ? SSL_CTX_load_verify_locations(c->ctx, ca, NULL) != 1
+			     : SSL_CTX_set_default_verify_paths(c->ctx) != 1) ||
+	    (crt[0] && SSL_CTX_use_certificate_chain_file(c->ctx, crt) != 1) ||
+	    (key[0] && SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1))
+		return -1;
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	c->ssl = SSL_new(c->ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+		return -1;
+	/* the broker's name checked as librdkafka checks it (ssl.endpoint.identification.algorithm) */
+	ktool_conf_str(conf, "ssl.endpoint.identification.algorithm", ident, sizeof(ident));
+	if (!strcasecmp(ident, "https")) {
+		unsigned char ip[16];
+		bool literal = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+		if (literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host) != 1
+			    : SSL_set1_host(c->ssl, host) != 1 || SSL_set_tlsext_host_name(c->ssl, host) != 1)
+			return -1;
+	}
+	if (SSL_connect(c->ssl) != 1)
+		return -1;
+	return 0;
+}
+
+bool ktool_raw_ok(const rd_kafka_conf_t *conf)
+{
+	char proto[32];
+	ktool_conf_str(conf, "security.protocol", proto, sizeof(proto));
+	return !strcasecmp(proto, "plaintext") || !strcasecmp(proto, "ssl");
+}
+
+void ktool_raw_begin(struct wbuf *w, int16_t api, int16_t ver, const char *client_id)
+{
+	wbuf_i32(w, 0); /* the frame's length, set by ktool_raw_call */
+	wbuf_i16(w, api);
+	wbuf_i16(w, ver);
+	wbuf_i32(w, 1); /* correlation id */
+	wbuf_str_i16(w, client_id);
+}
+
+int ktool_raw_call(const rd_kafka_conf_t *conf, struct wbuf *w, uint8_t **resp, size_t *resplen)
+{
+	struct ktool_conn c = { .fd = -1 };
+	uint8_t hdr[4], *p = NULL;
+	int rc = KTOOL_RAW_FAILED;
+	*resp = NULL;
+	*resplen = 0;
+	if (w->err || w->len < 4)
+		return KTOOL_RAW_FAILED;
+	if (ktool_conn_open(conf, &c)) {
+		rc = KTOOL_RAW_NOCONN;
+		goto out;
+	}
+	wbuf_put_i32_at(w, 0, (int32_t)(w->len - 4));
+	if (ktool_conn_io(&c, w->p, w->len, true))
+		goto out;
+	int io = ktool_conn_io(&c, hdr, 4, false);
+	if (io) {
+		rc = io > 0 ? KTOOL_RAW_CLOSED : KTOOL_RAW_FAILED;
+		goto out;
+	}
+	uint32_t len = be32_get(hdr);
+	if (len < 4 || len > KTOOL_RAW_MAX_FRAME || !(p = malloc(len)) || ktool_conn_io(&c, p, len, false) ||
+	    be32_get(p) != 1)
+		goto out;
+	memmove(p, p + 4, len - 4);
+	*resp = p;
+	*resplen = len - 4;
+	p = NULL;
+	rc = KTOOL_RAW_OK;
+out:
+	free(p);
+	ktool_conn_close(&c);
+	return rc;
 }

@@ -3,8 +3,10 @@
  * the perf tests) share: a command-line parser that accepts what Kafka's tools accept
  * (joptsimple's `--name value`, `--name=value`, unambiguous prefixes; argparse's multi-value
  * `--producer-props a=1 b=2`), Kafka's help layout, the mapping of Kafka's Java client property
- * names onto librdkafka's, Kafka's topic-list regular expressions, and the glue that sends
- * librdkafka's log lines through common/log in Kafka's log format.
+ * names onto librdkafka's, Kafka's topic-list regular expressions, the glue that sends
+ * librdkafka's log lines through common/log in Kafka's log format, and the raw path: one Kafka
+ * request sent by the tool itself, for what librdkafka 2.0's admin API cannot say
+ * (kafka-acls' TransactionalId resources, kafka-configs' IncrementalAlterConfigs).
  *
  * Every tool is one short-lived process: state lives in main's locals; the only global is the
  * stop flag a signal handler sets (ktool_stop_requested).
@@ -99,5 +101,37 @@ bool ktool_stop_requested(void);
 
 /* Monotonic clock, microseconds. */
 int64_t ktool_now_us(void);
+
+/*
+ * The raw path: one request, frame out and frame in, to the first bootstrap server of an admin
+ * client's conf (bootstrap.servers, security.protocol, ssl.ca.location,
+ * ssl.certificate.location, ssl.key.location, ssl.endpoint.identification.algorithm) over
+ * PLAINTEXT or SSL; SASL is not spoken (ktool_raw_ok). A blocking socket with a 10 s timeout
+ * each way; one connection per call. The caller encodes the body and decodes the answer with
+ * broker/wire's codecs: nothing here reads past the response's correlation id.
+ */
+struct wbuf;
+
+enum {
+	KTOOL_RAW_OK = 0,
+	KTOOL_RAW_FAILED = -1, /* sent, then an error or a malformed answer (a wrong correlation id,
+				* a frame over 16 MiB) */
+	KTOOL_RAW_NOCONN = -2, /* nothing sent: a SASL transport, no address, a refused connection
+				* or TLS handshake */
+	KTOOL_RAW_CLOSED = -3, /* sent, and the connection closed before any byte of an answer (as
+				* a Kafka broker does to a request of an API or version it does not
+				* serve) */
+};
+
+/* Whether the raw path can speak conf's transport (PLAINTEXT or SSL, not SASL). */
+bool ktool_raw_ok(const rd_kafka_conf_t *conf);
+/* Starts a request frame in w (initialised by the caller): the frame length (set by
+ * ktool_raw_call) and request header v1 (api, ver, correlation id 1, client_id). The caller
+ * appends the body. */
+void ktool_raw_begin(struct wbuf *w, int16_t api, int16_t ver, const char *client_id);
+/* Sends the frame w holds (w's sticky error, if any, is KTOOL_RAW_FAILED before sending) and
+ * reads the answer. On KTOOL_RAW_OK, *resp (malloc'd, the caller frees it) holds the response
+ * after its correlation id (checked), *resplen bytes; on any other result *resp is NULL. */
+int ktool_raw_call(const rd_kafka_conf_t *conf, struct wbuf *w, uint8_t **resp, size_t *resplen);
 
 #endif

@@ -7,8 +7,9 @@ IncrementalAlterConfigs of topics and brokers (kafka-configs, confluent-kafka, k
 requests), stored in /config/topics|brokers with /config/changes notifications (kazoo) and
 applied by every broker without a restart (old segments deleted under a shorter retention);
 IncrementalAlterConfigs editing the set the znode holds, written conditionally on its version
-(a change no broker was told of survives it, as do two edits at once through two brokers). The
-coordinator is samsa-coord, or the real ZooKeeper 3.8 with SAMSA_ZK_TARGET=real."""
+(a change no broker was told of survives it, also through kafka-configs, as do two edits at once
+through two brokers). The coordinator is samsa-coord, or the real ZooKeeper 3.8 with
+SAMSA_ZK_TARGET=real."""
 import json
 import os
 import struct
@@ -662,6 +663,38 @@ class DynamicConfigTest(SharedFixtureTest):
         out = incremental_alter_v0(b1.port, [(2, "cfgzk", [("retention.ms", 1, None), ("flush.messages", 0, "5")])])
         self.assertEqual(out, [(0, None, 2, "cfgzk")])
         self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgzk")[0])["config"], {"flush.messages": "5"})
+
+    def test_kafka_configs_alters_incrementally(self):
+        """kafka-configs --alter of a topic sends IncrementalAlterConfigs, as Kafka 2.7's
+        ConfigCommand does: a key written to the znode without a notification (no broker's view
+        knows it, so the describe-then-AlterConfigs of the whole set would drop it) is kept by
+        --add-config, and --delete-config removes the key it names and only that one."""
+        self.create_spread("cfgtool")
+        b0, b1 = self.cluster.brokers
+        self.zk.set("/kafka/config/topics/cfgtool",
+                    b'{"version":1,"config":{"segment.bytes":"1024","retention.ms":"60000"}}')
+        for b in (b0, b1):  # neither broker knows
+            self.assertEqual(describe_v1(b.port, 2, "cfgtool", "retention.ms"), ("604800000", 5))
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "topics", "--entity-name",
+                 "cfgtool", "--alter", "--add-config", "max.message.bytes=3000", testcase=self)
+        self.assertEqual(r.stdout, "Completed updating config for topic cfgtool.\n")
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgtool")[0]),
+                         {"version": 1, "config": {"segment.bytes": "1024", "retention.ms": "60000",
+                                                   "max.message.bytes": "3000"}})
+        # the write's notification brings the set to both brokers, so the delete's describe
+        # (whichever broker answers it) finds the key set
+        for b in (b0, b1):
+            kbharness.wait_for(lambda: describe_v1(b.port, 2, "cfgtool", "max.message.bytes") == ("3000", 1),
+                               what="max.message.bytes=3000 on broker %d" % b.id)
+        # another key no broker is told of, then a delete of one key: the other keys stay
+        self.zk.set("/kafka/config/topics/cfgtool",
+                    b'{"version":1,"config":{"segment.bytes":"1024","retention.ms":"60000",'
+                    b'"max.message.bytes":"3000","flush.messages":"100"}}')
+        r = tool("kafka-configs", "--bootstrap-server", self.bs, "--entity-type", "topics", "--entity-name",
+                 "cfgtool", "--alter", "--delete-config", "max.message.bytes", testcase=self)
+        self.assertEqual(r.stdout, "Completed updating config for topic cfgtool.\n")
+        self.assertEqual(json.loads(self.zk.get("/kafka/config/topics/cfgtool")[0])["config"],
+                         {"segment.bytes": "1024", "retention.ms": "60000", "flush.messages": "100"})
 
     def test_incremental_edits_through_two_brokers_both_survive(self):
         """Two IncrementalAlterConfigs of one topic at once through different brokers, each

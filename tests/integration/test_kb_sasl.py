@@ -7,7 +7,8 @@ SaslAuthenticate) produce and consume with the right password; a wrong one fails
 SASL_AUTHENTICATION_FAILED and the broker log names the peer and the user; a plaintext client on
 a SASL port, a request other than the SASL ones before authentication, an unsupported mechanism
 and an idle unauthenticated connection are all closed; a SASL listener without a mechanism samsa
-offers stops the start with a message saying so."""
+offers stops the start with a message saying so. kafka-configs alters a topic over SASL (through
+AlterConfigs: its own IncrementalAlterConfigs cannot speak SASL)."""
 import concurrent.futures
 import json
 import os
@@ -306,6 +307,23 @@ class TestBrokerSasl(unittest.TestCase):
                                "--entity-type", "users", "--entity-name", "dave")
         self.assertEqual(r.returncode, 1)
         self.assertIn("less than the minimum 4096", r.stderr)
+
+    def test_kafka_configs_topic_over_sasl(self):
+        """kafka-configs sends IncrementalAlterConfigs itself only over PLAINTEXT or SSL: over
+        SASL it alters a topic with librdkafka's AlterConfigs (the whole set) instead, and
+        succeeds."""
+        a = confluent_kafka.admin.AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        a.create_topics([confluent_kafka.admin.NewTopic("cfg-sasl", 1, 1)])["cfg-sasl"].result(15)
+        props = os.path.join(self.cluster.dir, "admin-sasl.properties")
+        with open(props, "w") as f:
+            f.write("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                    "sasl.username=admin\nsasl.password=admin-secret\n")
+        r = subprocess.run([KAFKA_CONFIGS, "--bootstrap-server", self.sasl_bs, "--command-config", props,
+                            "--entity-type", "topics", "--entity-name", "cfg-sasl", "--alter",
+                            "--add-config", "retention.ms=60000"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "Completed updating config for topic cfg-sasl.\n")
+        self.assertEqual(self.cluster.znode_json("/config/topics/cfg-sasl")["config"], {"retention.ms": "60000"})
 
 
 SCRAM_LOGIN = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="%s";'
