@@ -8,14 +8,16 @@ member's place at once instead of waiting out its session.
     eos_processor.py BOOTSTRAP IN OUT GROUP TRANSACTIONAL_ID
 
 Prints "ready" once init_transactions returned (the previous incarnation's open transaction is
-then aborted, or its commit completed), "committed N" after each commit (N: records in it), and
+then aborted, or its commit completed), "committed N" after each commit (N: records in it),
+"aborted N: why" after a transaction failed with an abortable error (it is aborted and the
+partitions are read again from the group's committed offsets, as EOS applications do), and
 "done" and exits 0 when every partition of IN is consumed to its high watermark and nothing is
 left to commit. Meant to be killed with -9 at any point and started again."""
 import sys
 import warnings
 
 warnings.simplefilter("ignore")
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
 from kafka_ledger import poll_batch  # noqa: E402  (one poll() at a time: see there)
 
 
@@ -27,10 +29,18 @@ def main(bootstrap, tin, tout, group, txn_id):
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "group.instance.id": txn_id,
                   "enable.auto.commit": False, "auto.offset.reset": "earliest",
                   "isolation.level": "read_committed", "session.timeout.ms": 6000})
-    c.subscribe([tin])
+    assigned = [0]  # assignments so far: a message stamped with an older one is of a revoked one
+
+    def on_assign(consumer, parts):
+        assigned[0] += 1
+
+    c.subscribe([tin], on_assign=on_assign)
     try:
         while True:
-            msgs = [m for m in poll_batch(c, 50, 0.5) if not m.error()]
+            # only the messages of the current assignment: a rebalance inside the batch reset
+            # the positions to the committed offsets, from which the earlier ones come again
+            got = poll_batch(c, 50, 0.5, stamp=lambda: assigned[0])
+            msgs = [m for m, n in got if not m.error() and n == assigned[0]]
             if not msgs:
                 parts = c.assignment()
                 if parts and finished(c, tin, parts):
@@ -38,13 +48,29 @@ def main(bootstrap, tin, tout, group, txn_id):
                     return 0
                 continue
             p.begin_transaction()
-            for m in msgs:
-                p.produce(tout, key=m.key(), value=b"out-" + m.value(), partition=m.partition())
-            p.send_offsets_to_transaction(c.position(c.assignment()), c.consumer_group_metadata(), 30)
-            p.commit_transaction(60)
+            try:
+                for m in msgs:
+                    p.produce(tout, key=m.key(), value=b"out-" + m.value(), partition=m.partition())
+                p.send_offsets_to_transaction(c.position(c.assignment()), c.consumer_group_metadata(), 30)
+                p.commit_transaction(60)
+            except KafkaException as e:
+                if not e.args[0].txn_requires_abort():
+                    raise
+                # e.g. ILLEGAL_GENERATION from TxnOffsetCommit v3 after a rebalance (KIP-447):
+                # abort, and read again from what the group committed, as EOS applications do
+                p.abort_transaction(60)
+                rewind(c)
+                print("aborted %d: %s" % (len(msgs), e.args[0].str()), flush=True)
+                continue
             print("committed %d" % len(msgs), flush=True)
     finally:
         c.close()
+
+
+def rewind(c):
+    """Every assigned partition back to the group's committed offset (its start when none)."""
+    for tp in c.committed(c.assignment(), timeout=30):
+        c.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING))
 
 
 def finished(c, tin, parts):
