@@ -121,6 +121,8 @@ struct broker {
 	struct kb_page *page;		 /* kb_page: the live cluster page (/ and /api/cluster) */
 	int32_t ctl_probe_id;		 /* the controller it probes */
 	int32_t ctl_silent_id;		 /* the controller whose silence it reports */
+	int64_t ctl_probe_czxid;	 /* their /controller znodes' czxid then (0: unknown) */
+	int64_t ctl_silent_czxid;
 	bool registered;
 	LIST_HEAD(, kconn) conns;
 	LIST_HEAD(, kwait) waits;

@@ -974,7 +974,7 @@ static int32_t kb_cluster_on_stop_replica(const struct kctl_msg *m, int32_t *err
  * znode this way and resumes is fenced by the new controller epoch.
  */
 static void kb_cluster_controller_delete(struct broker *b, int rc, const char *v, int vl, const struct Stat *st,
-					 int32_t expect_id, const char *why)
+					 int32_t expect_id, int64_t expect_czxid, const char *why)
 {
 	if (b->stopping || rc != ZOK || !st)
 		return;
@@ -982,6 +982,12 @@ static void kb_cluster_controller_delete(struct broker *b, int rc, const char *v
 	int32_t id = -1;
 	if (kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)) || id != expect_id)
 		return;
+	if (expect_czxid && st->czxid != expect_czxid) {
+		/* the same broker, restarted and elected again meanwhile: a new term, not the one
+		 * whose connection broke (deleting it would cost an election for nothing) */
+		log_info(CL_MOD, "controller %d is controller again since (a new /controller): it stays", id);
+		return;
+	}
 	log_warn(CL_MOD, "controller %d %s: deleting /controller so that a new controller is elected now, not when "
 		 "its session expires", id, why);
 	zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), st->version, kb_zk_ignore_void, NULL);
@@ -991,14 +997,14 @@ static void kb_cluster_controller_delete(struct broker *b, int rc, const char *v
 static void kb_cluster_controller_gone_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct broker *b = (struct broker *)(uintptr_t)data;
-	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_probe_id,
+	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_probe_id, b->ctl_probe_czxid,
 				     "is gone (its control-plane connection broke and nothing listens on its port)");
 }
 
 static void kb_cluster_controller_silent_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct broker *b = (struct broker *)(uintptr_t)data;
-	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_silent_id,
+	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_silent_id, b->ctl_silent_czxid,
 				     "is silent (its control-plane connection is open but brought no heartbeat: paused "
 				     "or cut off)");
 }
@@ -1031,6 +1037,7 @@ static void kb_cluster_on_controller_lost(int32_t id, int32_t epoch, void *arg)
 			continue;
 		log_info(CL_MOD, "the connection of controller %d broke; checking that it is still there", id);
 		b->ctl_probe_id = id;
+		b->ctl_probe_czxid = kcontroller_czxid(b->kc);
 		if (kctl_probe_new(b->base, n->host, n->control_port, 1000, kb_cluster_controller_probed, b, &b->ctl_probe))
 			b->ctl_probe = NULL;
 		return;
@@ -1058,6 +1065,7 @@ static void kb_cluster_on_controller_silent(int32_t id, int32_t epoch, void *arg
 		return;
 	char full[1024];
 	b->ctl_silent_id = id;
+	b->ctl_silent_czxid = kcontroller_czxid(b->kc);
 	zoo_aget(kb_zk_handle(b->zk), ZP("/controller", full), 0, kb_cluster_controller_silent_data, b);
 	kb_zk_pump(b->zk);
 }

@@ -20,22 +20,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const SHUT_MOD = "controlled-shutdown";
 
 #define KB_SHUTDOWN_ATTEMPT_MS 35000	   /* the controller waits up to 30 s for its writes */
 #define KB_SHUTDOWN_MAX_FRAME (1u << 24) /* a list of partitions; far above any real answer */
+#define KB_SHUTDOWN_DRAIN_MS 5000	   /* the controller's own: its requests out, at most this */
+#define KB_SHUTDOWN_DRAIN_TICK_MS 20
 
 struct kb_shutdown {
 	struct broker *b;
 	kb_shutdown_done_fn done;
 	struct kb_kcall *call; /* the attempt under way */
-	struct event *timer;   /* backoff between attempts */
+	struct event *timer;   /* backoff between attempts; the drain's checks */
 	int32_t attempts;
+	bool draining;	       /* done moving; the controller's requests still going out */
+	int64_t drain_until;   /* monotonic ms */
 	bool finished;
 };
 
 static void shut_attempt(struct kb_shutdown *s);
+static void shut_drain(struct kb_shutdown *s);
 
 static void shut_close(struct kb_shutdown *s)
 {
@@ -113,7 +119,44 @@ static void shut_answer(void *arg, int cerr, const uint8_t *p, size_t len, const
 		shut_retry(s, why);
 		return;
 	}
-	shut_finish(s, true);
+	shut_drain(s);
+}
+
+static int64_t shut_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The leaderships are moved. When this broker is the controller itself, the LeaderAndIsr
+ * requests that tell the other brokers so are still in its channel's queues, and stopping now
+ * would drop them: the new leaders would not know they lead until the next controller tells
+ * them (seen: 11 s of a partition whose new leader still waited for the stopped broker's
+ * acks=all share). So it waits, up to KB_SHUTDOWN_DRAIN_MS, until the live brokers answered
+ * them, as Kafka's controller has sent its requests before it answers the ControlledShutdown.
+ */
+static void shut_drain(struct kb_shutdown *s)
+{
+	size_t left = kcontroller_undelivered(s->b->kc);
+	if (!left) {
+		shut_finish(s, true);
+		return;
+	}
+	if (!s->draining) {
+		s->draining = true;
+		s->drain_until = shut_now_ms() + KB_SHUTDOWN_DRAIN_MS;
+		log_info(SHUT_MOD, "this broker is the controller: waiting for its %zu request(s) to the other brokers "
+			 "to be answered", left);
+	} else if (shut_now_ms() >= s->drain_until) {
+		log_warn(SHUT_MOD, "%zu controller request(s) still unanswered after %d ms; stopping anyway (the next "
+			 "controller tells the brokers the partitions' states)", left, KB_SHUTDOWN_DRAIN_MS);
+		shut_finish(s, true);
+		return;
+	}
+	struct timeval tv = { 0, KB_SHUTDOWN_DRAIN_TICK_MS * 1000 };
+	event_add(s->timer, &tv);
 }
 
 static void shut_timer(evutil_socket_t fd, short what, void *arg)
@@ -121,7 +164,10 @@ static void shut_timer(evutil_socket_t fd, short what, void *arg)
 	struct kb_shutdown *s = arg;
 	(void)fd;
 	(void)what;
-	shut_attempt(s);
+	if (s->draining)
+		shut_drain(s);
+	else
+		shut_attempt(s);
 }
 
 static void shut_attempt(struct kb_shutdown *s)

@@ -40,6 +40,7 @@ struct kcontroller {
 	struct kcontroller_host host;
 	void *arg;
 	int32_t id;	       /* who holds /controller as last read, -1: unknown */
+	int64_t czxid;	       /* that znode's creation (one controller term), 0: unknown */
 	int32_t epoch;	       /* the newest controller epoch known (ours while active) */
 	int32_t epoch_version; /* the version of /controller_epoch our term wrote */
 	bool active;	       /* this broker holds /controller and took the role */
@@ -104,6 +105,16 @@ int32_t kcontroller_id(const struct kcontroller *kc)
 	return kc ? kc->id : -1;
 }
 
+size_t kcontroller_undelivered(const struct kcontroller *kc)
+{
+	return kc && kc->active ? kctl_ctrl_undelivered(kc->ctl, kc->conf.broker_id) : 0;
+}
+
+int64_t kcontroller_czxid(const struct kcontroller *kc)
+{
+	return kc ? kc->czxid : 0;
+}
+
 int32_t kcontroller_epoch(const struct kcontroller *kc)
 {
 	return kc ? kc->epoch : 0;
@@ -165,6 +176,7 @@ static void kcontroller_step_down(struct kcontroller *kc, const char *why)
 	char full[1024];
 	kcontroller_resign(kc, why);
 	kc->id = -1;
+	kc->czxid = 0;
 	zoo_aget(kb_zk_handle(kc->zk), ZP("/controller", full), 1, kcontroller_step_down_data, kc);
 	kb_zk_pump(kc->zk);
 }
@@ -804,7 +816,6 @@ static void kcontroller_epoch_read(int rc, const char *v, int vl, const struct S
 static void kcontroller_znode_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct kcontroller *kc = (struct kcontroller *)(uintptr_t)data;
-	(void)st;
 	if (kc_stopping(kc))
 		return;
 	if (rc == ZNONODE) {
@@ -818,6 +829,7 @@ static void kcontroller_znode_data(int rc, const char *v, int vl, const struct S
 	if (kznode_controller_decode(v, (size_t)(vl > 0 ? vl : 0), &id, eb, sizeof(eb)))
 		log_warn(KC_MOD, "%s", eb);
 	kc->id = id;
+	kc->czxid = st ? st->czxid : 0;
 	if (id != kc->conf.broker_id && kc->active) {
 		log_info(KC_MOD, "broker %d is the controller now", id);
 		kcontroller_resign(kc, "another broker holds /controller");
@@ -860,6 +872,7 @@ void kcontroller_watch(struct kcontroller *kc, int type)
 	if (type == ZOO_DELETED_EVENT) {
 		kcontroller_resign(kc, "/controller was deleted; re-electing");
 		kc->id = -1;
+		kc->czxid = 0;
 		kcontroller_elect(kc);
 	} else {
 		char full[1024];

@@ -68,6 +68,12 @@ void kcontroller_free(struct kcontroller *kc);
 bool kcontroller_active(const struct kcontroller *kc);	/* this broker is the controller */
 int32_t kcontroller_id(const struct kcontroller *kc);	/* who holds /controller, -1: unknown */
 int32_t kcontroller_epoch(const struct kcontroller *kc); /* the newest controller epoch known */
+/* While this broker is the controller: its requests (LeaderAndIsr, ...) not yet answered by
+ * the other live brokers; else 0. */
+size_t kcontroller_undelivered(const struct kcontroller *kc);
+/* The czxid of /controller as last read (one controller's term: a broker that restarts and wins
+ * again holds a new one), 0: unknown or this broker's own. */
+int64_t kcontroller_czxid(const struct kcontroller *kc);
 /* The decisions of the current term (NULL when this broker is not the controller): requests
  * (ControlledShutdown, ElectLeaders) give their inputs to it, then call kcontroller_run. */
 struct kctrl *kcontroller_kctrl(const struct kcontroller *kc);

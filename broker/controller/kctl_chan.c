@@ -1231,6 +1231,15 @@ bool kctl_ctrl_alive(const struct kctl_ctrl *c, int32_t id)
 	return l && l->live != KCTL_DEAD;
 }
 
+size_t kctl_ctrl_undelivered(const struct kctl_ctrl *c, int32_t except)
+{
+	size_t n = 0;
+	for (const struct kctl_link *l = c ? c->links : NULL; l; l = l->next)
+		if (l->id != except && l->live != KCTL_DEAD)
+			n += l->n_queued;
+	return n;
+}
+
 size_t kctl_ctrl_queued(const struct kctl_ctrl *c, int32_t id)
 {
 	const struct kctl_link *l = kctl_ctrl_find(c, id);

@@ -194,5 +194,8 @@ int kctl_ctrl_send(struct kctl_ctrl *c, int32_t id, const struct kctl_msg *m, kc
 bool kctl_ctrl_alive(const struct kctl_ctrl *c, int32_t id);
 /* Requests queued to id (the one in flight included); 0 for an unknown id. */
 size_t kctl_ctrl_queued(const struct kctl_ctrl *c, int32_t id);
+/* Requests queued to the brokers not DEAD, except broker except (the one in flight included);
+ * 0 for c NULL. */
+size_t kctl_ctrl_undelivered(const struct kctl_ctrl *c, int32_t except);
 
 #endif

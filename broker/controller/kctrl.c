@@ -46,6 +46,7 @@ struct kctrl_part {
 	struct kctrl_lisr lisr; /* as last read or written */
 	bool inflight;
 	struct kctrl_lisr pend; /* being written */
+	bool told;		/* its live replicas were sent its state in this term */
 };
 
 struct kctrl_topic {
@@ -481,6 +482,25 @@ static void kctrl_tell(struct kctrl *k, int32_t id)
 	}
 }
 
+/* LeaderAndIsr of partition p (its state as last read or written) to each of its live replicas,
+ * but a broker shutting down that left its ISR: the new leader epoch fences its fetches, so that
+ * the leader cannot take it back before it stops (told the new state, it would follow at it:
+ * Kafka's controller sends it StopReplica instead). */
+static void kctrl_tell_replicas(struct kctrl *k, const struct kctrl_topic *t, int32_t partition, struct kctrl_part *p)
+{
+	for (uint32_t i = 0; i < p->n_rep; i++) {
+		if (!kctrl_alive(k, p->rep[i]) || (kctrl_rstate(k, p->rep[i]) == KCTRL_R_SHUTTING &&
+						   !kctrl_in(p->lisr.isr, p->lisr.n_isr, p->rep[i])))
+			continue;
+		struct kctrl_action *a = kctrl_act(k, KCTRL_ACT_LEADER_AND_ISR, t->name, partition);
+		a->broker = p->rep[i];
+		a->state = p->lisr;
+		a->n_replicas = p->n_rep;
+		memcpy(a->replicas, p->rep, p->n_rep * sizeof(*p->rep));
+	}
+	p->told = true;
+}
+
 static void kctrl_decide_all(struct kctrl *k)
 {
 	for (size_t i = 0; i < k->n_topics; i++)
@@ -602,6 +622,12 @@ int kctrl_partition(struct kctrl *k, const char *topic, int32_t partition, const
 		p->have_lisr = true;
 	}
 	kctrl_decide(k, t, partition);
+	/* A state read, not written, in this term: its live replicas are told it, as Kafka's
+	 * controller does on failover (its replica state machine's start-up sends LeaderAndIsr for
+	 * every partition to every live replica): the last term's messages may never have reached
+	 * them (a controller that stopped right after writing, its queue dropped) */
+	if (p->have_lisr && !p->inflight && !p->told)
+		kctrl_tell_replicas(k, t, partition, p);
 	return 0;
 }
 
@@ -642,15 +668,7 @@ void kctrl_write_result(struct kctrl *k, const char *topic, int32_t partition, b
 	p->lisr.zk_version = new_version;
 	p->have_lisr = true;
 	kctrl_derive(k, t->name, partition, p, "state written");
-	for (uint32_t i = 0; i < p->n_rep; i++) {
-		if (!kctrl_alive(k, p->rep[i]))
-			continue;
-		struct kctrl_action *a = kctrl_act(k, KCTRL_ACT_LEADER_AND_ISR, t->name, partition);
-		a->broker = p->rep[i];
-		a->state = p->lisr;
-		a->n_replicas = p->n_rep;
-		memcpy(a->replicas, p->rep, p->n_rep * sizeof(*p->rep));
-	}
+	kctrl_tell_replicas(k, t, partition, p);
 	kctrl_decide(k, t, partition); /* something may have changed while it was in flight */
 }
 

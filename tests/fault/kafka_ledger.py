@@ -124,6 +124,12 @@ class LedgerProducer(threading.Thread):
         log.propagate = False
         log.addHandler(_LogParser(self))
         c.update({"debug": "msg", "logger": log})
+        dbg = os.environ.get("SAMSA_GROUP_DEBUG")  # deploy/drill's debug directory: the producer's log too
+        if dbg:
+            h = logging.FileHandler(os.path.join(dbg, "producer-%d.log" % os.getpid()))
+            h.setFormatter(logging.Formatter("%(created).3f %(message)s"))
+            log.addHandler(h)
+            c["debug"] = "msg,broker,topic,protocol"
         c.update(conf or {})
         self.producer = confluent_kafka.Producer(c)
 

@@ -340,6 +340,10 @@ START_TEST(test_controlled_shutdown)
 	ck_assert_int_eq(w.z[1].st.leader_epoch, 1);
 	ck_assert_int_eq(w.z[2].st.leader, 0);
 	ck_assert_int_gt(w.lisr_msgs, msgs);
+	/* and it is not told those new states (it would follow at the new epoch, and the leader
+	 * take it back into the ISR before it stops): only 1 and 2 hear of partitions 0 and 1 */
+	for (int i = msgs; i < w.lisr_msgs; i++)
+		ck_assert_int_ne(w.lisr_to[i % 64], 0);
 	ck_assert_uint_eq(kctrl_broker_shutting(w.k, 0), 0); /* asked again: nothing left to move */
 	ck_assert_uint_eq(kctrl_leading(w.k, 0, NULL, 0), 1);
 	/* a shutting broker is never elected: 1 dies, 2 leads partition 0 */
@@ -487,6 +491,42 @@ START_TEST(test_takeover_and_bad_input)
 }
 END_TEST
 
+/* A new term that reads a partition's state tells every live replica of it, once, as Kafka's
+ * controller does on failover: the last controller may have written it and stopped before its
+ * LeaderAndIsr went out (seen: a controller's own controlled shutdown, then 11 s in which the
+ * new leaders did not know they led). */
+START_TEST(test_new_term_tells_the_replicas)
+{
+	struct world w;
+	w_init(&w, false);
+	struct kctrl_lisr st = { .leader = 1, .leader_epoch = 1, .controller_epoch = 2, .zk_version = 1, .n_isr = 2,
+				 .isr = { 1, 2 } };
+	w.z[0].exists = true;
+	w.z[0].st = st;
+	w_brokers(&w, IDS(0, 1, 2));
+	ck_assert_int_eq(w.lisr_msgs, 0); /* nothing known yet */
+	w_part(&w, 0, IDS(0, 1, 2));
+	ck_assert_int_eq(w.writes, 0); /* nothing to decide: the leader lives */
+	ck_assert_int_eq(w.lisr_msgs, 3);
+	bool to[3] = { false, false, false };
+	for (int i = 0; i < w.lisr_msgs; i++)
+		to[w.lisr_to[i]] = true;
+	ck_assert(to[0] && to[1] && to[2]);
+	/* read again (a watch, a refresh): not told again */
+	w_part(&w, 0, IDS(0, 1, 2));
+	ck_assert_int_eq(w.lisr_msgs, 3);
+	/* a dead replica is not told */
+	w.z[1].exists = true;
+	w.z[1].st = st;
+	kctrl_broker_dead(w.k, 0);
+	w_run(&w);
+	int before = w.lisr_msgs;
+	w_part(&w, 1, IDS(0, 1, 2));
+	ck_assert_int_eq(w.lisr_msgs - before, 2);
+	kctrl_free(w.k);
+}
+END_TEST
+
 static Suite *kctrl_suite(void)
 {
 	Suite *s = suite_create("kctrl");
@@ -501,6 +541,7 @@ static Suite *kctrl_suite(void)
 	tcase_add_test(tc, test_auto_rebalance);
 	tcase_add_test(tc, test_unclean_on_request);
 	tcase_add_test(tc, test_takeover_and_bad_input);
+	tcase_add_test(tc, test_new_term_tells_the_replicas);
 	suite_add_tcase(s, tc);
 	return s;
 }
