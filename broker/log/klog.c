@@ -1,10 +1,8 @@
 /*
- * klog — a partition's segmented log (see klog.h).
- *
- * In memory, per segment: base offset, the .log fd and size, the next offset after its last
- * batch, the largest batch timestamp and the offset of the batch that first reached it, and both
- * indexes as arrays (the on-disk files mirror them; only the active segment keeps its index fds
- * open and appends entries to them).
+ * klog — a partition's segmented log (see klog.h; the layout in memory and its invariants are in
+ * klog_int.h). This file owns opening and closing a log, the segment list, a segment's indexes in
+ * memory and on disk, appending and reading; recovery at open is in klog_recover.c, the cleaner's
+ * swap in klog_swap.c, retention and truncation in klog_retain.c.
  *
  * Index entries follow Kafka's LogSegment.append: for each batch, once more than
  * index_interval_bytes were written since the last entry, an offset index entry (last offset of
@@ -12,84 +10,23 @@
  * (largest timestamp so far, last offset of the batch that reached it). The first batch of a
  * segment has no entry: a lookup that finds no entry starts at position 0. A segment becoming
  * inactive gets a final time index entry for its largest timestamp.
- *
- * Invariants: segs[] is sorted by base and non-empty; segs[i]->next_offset <= segs[i+1]->base;
- * the active segment is segs[nseg - 1]; bytes in a .log beyond seg->size are never served and
- * the next append overwrites them; index entries never point at or past seg->size.
  */
-#include "klog.h"
+#include "klog_int.h"
 
 #include "buf.h"
 #include "err.h"
 #include "fsyncq.h"
-#include "kbatch.h"
 #include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *const KLOG_MOD = "klog";
-
-#define KLOG_NAME_DIGITS 20
-#define KLOG_IENT_SIZE 8
-#define KLOG_TENT_SIZE 12
-#define KLOG_SCAN_BUF 4096
-
-struct klog_ient {
-	uint32_t rel;
-	uint32_t pos;
-};
-
-struct klog_tent {
-	int64_t ts;
-	uint32_t rel;
-};
-
-struct klog_seg {
-	int64_t base;
-	int fd;	      /* .log, read-write */
-	int ifd, tfd; /* .index, .timeindex: open only while the segment is active, else -1 */
-	int64_t size; /* bytes of whole batches */
-	int64_t next_offset; /* last offset + 1; base when empty */
-	int64_t max_ts;	     /* largest batch maxTimestamp, -1 if none */
-	int64_t max_ts_off;  /* last offset of the first batch that reached max_ts */
-	int64_t roll_ts;     /* roll reference: when the first batch came; -1 empty */
-	int64_t mtime_ms;    /* last append (or file mtime): retention when there are no timestamps */
-	int64_t bytes_since_idx;
-	struct klog_ient *idx;
-	size_t nidx, cidx, idx_written;
-	struct klog_tent *tidx;
-	size_t ntidx, ctidx, tidx_written;
-};
-
-struct klog {
-	char dir[PATH_MAX];
-	struct klog_opts o;
-	struct klog_seg **segs;
-	int nseg, cseg;
-	int64_t total_size;
-	int64_t unflushed;     /* records appended since the last fsync */
-	int64_t last_flush_ms;
-	/* with an fsync worker (klog_set_fsyncq), the flush policy's fsyncs run there:
-	 * flush_asked is the end offset of the newest one queued, flushed that of the newest done;
-	 * a flush is in flight while flush_asked > flushed */
-	struct fsyncq *fq;
-	klog_flushed_cb on_flushed;
-	void *flush_arg;
-	int64_t flush_asked, flushed;
-	uint64_t gen; /* bumped whenever an inactive segment is deleted, cut or replaced */
-	bool swap_broken; /* a swap failed past its commit point: the next klog_open finishes it */
-};
 
 /* ---- small helpers ---- */
 
@@ -121,7 +58,7 @@ static void klog_opts_fix(struct klog_opts *o)
 		o->max_index_bytes = 4 * KLOG_TENT_SIZE;
 }
 
-static int64_t klog_get64(const uint8_t *p)
+int64_t klog_get64(const uint8_t *p)
 {
 	return (int64_t)(((uint64_t)be32_get(p) << 32) | be32_get(p + 4));
 }
@@ -139,12 +76,12 @@ static int64_t klog_last_off(const struct kbatch_hdr *h)
 	return (int64_t)((uint64_t)h->base_offset + (uint64_t)(int64_t)h->last_offset_delta);
 }
 
-static void klog_path(const struct klog *l, int64_t base, const char *ext, char *buf, size_t len)
+void klog_path(const struct klog *l, int64_t base, const char *ext, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%020" PRId64 "%s", l->dir, base, ext);
 }
 
-static struct klog_seg *klog_active(const struct klog *l)
+struct klog_seg *klog_active(const struct klog *l)
 {
 	return l->segs[l->nseg - 1];
 }
@@ -170,7 +107,7 @@ static int klog_pwrite_all(int fd, const void *p, size_t len, int64_t off)
 	return 0;
 }
 
-static int klog_pread_all(int fd, void *p, size_t len, int64_t off, size_t *got)
+int klog_pread_all(int fd, void *p, size_t len, int64_t off, size_t *got)
 {
 	uint8_t *b = p;
 	*got = 0;
@@ -190,7 +127,7 @@ static int klog_pread_all(int fd, void *p, size_t len, int64_t off, size_t *got)
 
 /* An fsync failure leaves the page cache in an unknown state: durable state can no longer be
  * trusted, so the process stops (as the coordinator's log does). */
-static void klog_fsync(const struct klog *l, int fd, const char *what)
+void klog_fsync(const struct klog *l, int fd, const char *what)
 {
 	if (fd < 0 || l->o.test_no_fsync)
 		return;
@@ -216,7 +153,7 @@ static void klog_on_synced(int err, uint64_t offset, void *arg)
 
 /* The flush policy's fsync of the active segment (everything below end is appended): on the
  * fsync worker when there is one, else inline. */
-static void klog_policy_flush(struct klog *l, int fd, int64_t end)
+void klog_policy_flush(struct klog *l, int fd, int64_t end)
 {
 	if (l->fq && fd >= 0 && !l->o.test_no_fsync) {
 		if (!fsyncq_submit(l->fq, fd, (uint64_t)end, klog_on_synced, l)) {
@@ -242,7 +179,7 @@ int64_t klog_flush_pending(const struct klog *l)
 	return l->flush_asked > l->flushed ? l->flush_asked : -1;
 }
 
-static void klog_sync_dir(const struct klog *l)
+void klog_sync_dir(const struct klog *l)
 {
 	if (l->o.test_no_fsync)
 		return;
@@ -256,7 +193,7 @@ static void klog_sync_dir(const struct klog *l)
 
 /* ---- segments ---- */
 
-static void klog_seg_free(struct klog_seg *s)
+void klog_seg_free(struct klog_seg *s)
 {
 	if (!s)
 		return;
@@ -271,7 +208,7 @@ static void klog_seg_free(struct klog_seg *s)
 	free(s);
 }
 
-static struct klog_seg *klog_seg_new(int64_t base)
+struct klog_seg *klog_seg_new(int64_t base)
 {
 	struct klog_seg *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -285,7 +222,7 @@ static struct klog_seg *klog_seg_new(int64_t base)
 	return s;
 }
 
-static void klog_seg_reset_index(struct klog_seg *s)
+void klog_seg_reset_index(struct klog_seg *s)
 {
 	s->nidx = s->ntidx = 0;
 	s->idx_written = s->tidx_written = 0;
@@ -296,7 +233,7 @@ static void klog_seg_reset_index(struct klog_seg *s)
 	s->roll_ts = -1;
 }
 
-static int klog_idx_push(struct klog_seg *s, int64_t off, int64_t pos)
+int klog_idx_push(struct klog_seg *s, int64_t off, int64_t pos)
 {
 	if (s->nidx == s->cidx) {
 		size_t c = s->cidx ? s->cidx * 2 : 64;
@@ -313,7 +250,7 @@ static int klog_idx_push(struct klog_seg *s, int64_t off, int64_t pos)
 }
 
 /* Kafka's TimeIndex.maybeAppend: only a timestamp larger than the last entry's. */
-static int klog_tidx_maybe(struct klog_seg *s, int64_t ts, int64_t off)
+int klog_tidx_maybe(struct klog_seg *s, int64_t ts, int64_t off)
 {
 	if (ts < 0 || off < s->base || (s->ntidx && ts <= s->tidx[s->ntidx - 1].ts))
 		return 0;
@@ -332,8 +269,8 @@ static int klog_tidx_maybe(struct klog_seg *s, int64_t ts, int64_t off)
 }
 
 /* Accounts one batch of size bytes at pos (Kafka's LogSegment.append loop body). */
-static int klog_seg_account(const struct klog *l, struct klog_seg *s, int64_t pos, size_t size,
-			    int64_t last_off, int64_t max_ts)
+int klog_seg_account(const struct klog *l, struct klog_seg *s, int64_t pos, size_t size,
+		     int64_t last_off, int64_t max_ts)
 {
 	int rc = 0;
 	if (max_ts > s->max_ts) {
@@ -391,8 +328,8 @@ static int klog_write_tidx(int fd, const struct klog_tent *e, size_t n, size_t *
 }
 
 /* Opens (creating) the index files of s for writing, truncated when trunc. */
-static int klog_seg_open_indexes(const struct klog *l, struct klog_seg *s, bool trunc, char *eb,
-				 size_t el)
+int klog_seg_open_indexes(const struct klog *l, struct klog_seg *s, bool trunc, char *eb,
+			  size_t el)
 {
 	char path[PATH_MAX + 64];
 	int flags = O_RDWR | O_CREAT | O_CLOEXEC | (trunc ? O_TRUNC : 0);
@@ -410,7 +347,7 @@ static int klog_seg_open_indexes(const struct klog *l, struct klog_seg *s, bool 
 }
 
 /* Rewrites both index files of s from memory (they are open). */
-static int klog_seg_write_indexes(const struct klog *l, struct klog_seg *s, char *eb, size_t el)
+int klog_seg_write_indexes(const struct klog *l, struct klog_seg *s, char *eb, size_t el)
 {
 	s->idx_written = s->tidx_written = 0;
 	if (ftruncate(s->ifd, 0) || ftruncate(s->tfd, 0) ||
@@ -421,7 +358,7 @@ static int klog_seg_write_indexes(const struct klog *l, struct klog_seg *s, char
 	return 0;
 }
 
-static void klog_seg_close_indexes(struct klog_seg *s)
+void klog_seg_close_indexes(struct klog_seg *s)
 {
 	if (s->ifd >= 0)
 		close(s->ifd);
@@ -432,15 +369,7 @@ static void klog_seg_close_indexes(struct klog_seg *s)
 
 /* ---- reading batch headers with pread ---- */
 
-struct klog_scan {
-	int fd;
-	int64_t size; /* end of the readable range */
-	int64_t bpos;
-	size_t blen;
-	uint8_t buf[KLOG_SCAN_BUF];
-};
-
-static void klog_scan_init(struct klog_scan *sc, const struct klog_seg *s)
+void klog_scan_init(struct klog_scan *sc, const struct klog_seg *s)
 {
 	sc->fd = s->fd;
 	sc->size = s->size;
@@ -449,7 +378,7 @@ static void klog_scan_init(struct klog_scan *sc, const struct klog_seg *s)
 }
 
 /* Header of the batch at pos and its size; ERR_CORRUPT for a bad or partial one. */
-static int klog_scan_hdr(struct klog_scan *sc, int64_t pos, struct kbatch_hdr *h, size_t *bsz)
+int klog_scan_hdr(struct klog_scan *sc, int64_t pos, struct kbatch_hdr *h, size_t *bsz)
 {
 	if (pos < 0 || sc->size - pos < KBATCH_HDR_SIZE)
 		return ERR_CORRUPT;
@@ -471,8 +400,8 @@ static int klog_scan_hdr(struct klog_scan *sc, int64_t pos, struct kbatch_hdr *h
 	return 0;
 }
 
-static int klog_scan_err(const struct klog *l, const struct klog_seg *s, int rc, int64_t pos, char *eb,
-			 size_t el)
+int klog_scan_err(const struct klog *l, const struct klog_seg *s, int rc, int64_t pos, char *eb,
+		  size_t el)
 {
 	return err_set(eb, el, rc, "%s/%020" PRId64 ".log: %s at byte %" PRId64, l->dir, s->base,
 		       rc == ERR_IO ? strerror(errno) : "bad batch header", pos);
@@ -496,8 +425,8 @@ static ssize_t klog_idx_floor_off(const struct klog_seg *s, int64_t offset)
 }
 
 /* Position of the first batch whose last offset is >= offset, or s->size if none. */
-static int klog_seg_find_pos(const struct klog *l, struct klog_seg *s, struct klog_scan *sc,
-			     int64_t offset, int64_t *out, char *eb, size_t el)
+int klog_seg_find_pos(const struct klog *l, struct klog_seg *s, struct klog_scan *sc,
+		      int64_t offset, int64_t *out, char *eb, size_t el)
 {
 	ssize_t k = klog_idx_floor_off(s, offset);
 	int64_t pos = k >= 0 ? s->idx[k].pos : 0;
@@ -555,281 +484,7 @@ static int klog_seg_bound_pos(const struct klog *l, struct klog_seg *s, struct k
 	return 0;
 }
 
-/* ---- recovery ---- */
-
-static bool klog_all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-/*
- * Rebuilds s's in-memory indexes by walking its .log from the start: with validate, every batch
- * goes through kbatch_validate (the active segment after a crash), else only headers are read.
- * Stops at the first bad batch: *good = bytes of good batches, why = the reason ("" if none).
- */
-static int klog_seg_scan(const struct klog *l, struct klog_seg *s, bool validate, int64_t *good,
-			 char *why, size_t wl)
-{
-	klog_seg_reset_index(s);
-	why[0] = 0;
-	*good = 0;
-	if (s->size == 0)
-		return 0;
-	if ((uint64_t)s->size > SIZE_MAX)
-		return ERR_TOOBIG;
-	size_t size = (size_t)s->size;
-	uint8_t *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, s->fd, 0);
-	if (p == MAP_FAILED)
-		return ERR_IO;
-	size_t pos = 0;
-	int rc = 0;
-	while (pos < size) {
-		size_t left = size - pos;
-		struct kbatch_hdr h;
-		char msg[200];
-		if (left < KBATCH_LOG_OVERHEAD || be32_get(p + pos + KBATCH_OFF_LENGTH) > INT32_MAX ||
-		    kbatch_size_of(p + pos) > left || kbatch_size_of(p + pos) < KBATCH_HDR_SIZE) {
-			if (klog_all_zero(p + pos, left))
-				snprintf(why, wl, "zero-filled tail of %zu bytes", left);
-			else if (left < KBATCH_LOG_OVERHEAD || kbatch_size_of(p + pos) > left)
-				snprintf(why, wl, "partial batch (%zu bytes left)", left);
-			else
-				snprintf(why, wl, "bad batchLength %d", (int32_t)be32_get(p + pos + KBATCH_OFF_LENGTH));
-			break;
-		}
-		size_t bsz = kbatch_size_of(p + pos);
-		if (validate) {
-			if (kbatch_validate_ex(p + pos, bsz, KBATCH_COMPACTED, &h, msg, sizeof(msg))) {
-				snprintf(why, wl, "%s", msg);
-				break;
-			}
-		} else if (kbatch_parse_hdr(p + pos, bsz, &h) || h.last_offset_delta < 0) {
-			snprintf(why, wl, "bad batch header");
-			break;
-		}
-		if (h.base_offset < s->next_offset || h.base_offset > INT64_MAX - h.last_offset_delta - 1 ||
-		    h.base_offset + h.last_offset_delta - s->base > INT32_MAX) {
-			snprintf(why, wl, "batch offsets %" PRId64 "+%d do not follow %" PRId64, h.base_offset,
-				 h.last_offset_delta, s->next_offset);
-			break;
-		}
-		if (pos == 0)
-			s->roll_ts = h.max_timestamp >= 0 ? h.max_timestamp : s->mtime_ms;
-		rc = klog_seg_account(l, s, (int64_t)pos, bsz, h.base_offset + h.last_offset_delta,
-				      h.max_timestamp);
-		if (rc)
-			break;
-		pos += bsz;
-	}
-	munmap(p, size);
-	*good = (int64_t)pos;
-	return rc;
-}
-
-/* Reads an index file whole; *n entries of esize bytes. Missing file: ERR_NOTFOUND. */
-static int klog_read_index_file(const char *path, size_t esize, size_t max, uint8_t **out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
-	struct stat st;
-	int rc = 0;
-	if (fstat(fd, &st)) {
-		rc = ERR_IO;
-	} else if ((size_t)st.st_size % esize || (size_t)st.st_size > max) {
-		rc = ERR_CORRUPT;
-	} else if (st.st_size > 0) {
-		size_t got;
-		*out = malloc((size_t)st.st_size);
-		if (!*out)
-			rc = ERR_NOMEM;
-		else if (klog_pread_all(fd, *out, (size_t)st.st_size, 0, &got) || got != (size_t)st.st_size)
-			rc = ERR_IO;
-		else
-			*n = got / esize;
-	}
-	close(fd);
-	if (rc) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
-}
-
-/*
- * Loads the index files of an older segment if they are sane: sizes multiples of the entry size,
- * offsets and positions strictly increasing, positions inside the log. 0 if loaded, else a
- * reason to rebuild.
- */
-static int klog_seg_load_indexes(const struct klog *l, struct klog_seg *s)
-{
-	char path[PATH_MAX + 64];
-	uint8_t *raw = NULL;
-	size_t n = 0;
-	size_t cap = (size_t)l->o.max_index_bytes * 4 + 1024; /* sanity cap on what we read */
-	klog_seg_reset_index(s);
-	klog_path(l, s->base, ".index", path, sizeof(path));
-	int rc = klog_read_index_file(path, KLOG_IENT_SIZE, cap, &raw, &n);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n && !rc; i++) {
-		uint32_t rel = be32_get(raw + i * KLOG_IENT_SIZE), pos = be32_get(raw + i * KLOG_IENT_SIZE + 4);
-		if ((int64_t)pos >= s->size || rel > INT32_MAX ||
-		    (i && (rel <= s->idx[i - 1].rel || pos <= s->idx[i - 1].pos)))
-			rc = ERR_CORRUPT;
-		else
-			rc = klog_idx_push(s, s->base + rel, pos);
-	}
-	free(raw);
-	if (rc)
-		return rc;
-	klog_path(l, s->base, ".timeindex", path, sizeof(path));
-	rc = klog_read_index_file(path, KLOG_TENT_SIZE, cap, &raw, &n);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n && !rc; i++) {
-		int64_t ts = klog_get64(raw + i * KLOG_TENT_SIZE);
-		uint32_t rel = be32_get(raw + i * KLOG_TENT_SIZE + 8);
-		size_t before = s->ntidx;
-		if (ts < 0 || rel > INT32_MAX || (i && (ts <= s->tidx[i - 1].ts || rel < s->tidx[i - 1].rel)))
-			rc = ERR_CORRUPT;
-		else if (!(rc = klog_tidx_maybe(s, ts, s->base + rel)) && s->ntidx != before + 1)
-			rc = ERR_CORRUPT;
-	}
-	free(raw);
-	s->idx_written = s->nidx;
-	s->tidx_written = s->ntidx;
-	return rc;
-}
-
-/* After trusted indexes were loaded: the batches after the last index entry give the next
- * offset and the largest timestamp. */
-static int klog_seg_scan_tail(const struct klog *l, struct klog_seg *s, char *eb, size_t el)
-{
-	struct klog_scan *sc = malloc(sizeof(*sc));
-	if (!sc)
-		return err_set(eb, el, ERR_NOMEM, "out of memory");
-	klog_scan_init(sc, s);
-	int64_t pos = s->nidx ? s->idx[s->nidx - 1].pos : 0;
-	if (s->ntidx) {
-		s->max_ts = s->tidx[s->ntidx - 1].ts;
-		s->max_ts_off = s->base + s->tidx[s->ntidx - 1].rel;
-	}
-	int rc = 0;
-	while (pos < s->size) {
-		struct kbatch_hdr h;
-		size_t bsz;
-		rc = klog_scan_hdr(sc, pos, &h, &bsz);
-		if (!rc && (h.base_offset < s->next_offset || h.base_offset > INT64_MAX - h.last_offset_delta - 1))
-			rc = ERR_CORRUPT;
-		if (rc) {
-			rc = klog_scan_err(l, s, rc, pos, eb, el);
-			break;
-		}
-		if (pos == 0)
-			s->roll_ts = h.max_timestamp >= 0 ? h.max_timestamp : s->mtime_ms;
-		if (h.max_timestamp > s->max_ts) {
-			s->max_ts = h.max_timestamp;
-			s->max_ts_off = h.base_offset + h.last_offset_delta;
-		}
-		s->next_offset = h.base_offset + h.last_offset_delta + 1;
-		pos += (int64_t)bsz;
-	}
-	free(sc);
-	if (!rc && s->ntidx && s->base + s->tidx[s->ntidx - 1].rel >= s->next_offset)
-		rc = ERR_CORRUPT; /* time index points past the log: rebuild */
-	if (!rc && s->nidx && s->base + s->idx[s->nidx - 1].rel >= s->next_offset)
-		rc = ERR_CORRUPT;
-	return rc;
-}
-
-static int klog_seg_open_log(const struct klog *l, struct klog_seg *s, char *eb, size_t el)
-{
-	char path[PATH_MAX + 64];
-	struct stat st;
-	klog_path(l, s->base, ".log", path, sizeof(path));
-	s->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (s->fd < 0 || fstat(s->fd, &st))
-		return err_set(eb, el, ERR_IO, "cannot open %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return err_set(eb, el, ERR_IO, "%s is not a regular file", path);
-	s->size = st.st_size;
-	s->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-	return 0;
-}
-
-/* Recovers the active segment: validate every batch, cut at the first bad one, rebuild indexes. */
-static int klog_seg_recover_active(struct klog *l, struct klog_seg *s, char *eb, size_t el)
-{
-	char path[PATH_MAX + 64];
-	char why[256];
-	int64_t good;
-	klog_path(l, s->base, ".log", path, sizeof(path));
-	int rc = klog_seg_scan(l, s, true, &good, why, sizeof(why));
-	if (rc)
-		return err_set(eb, el, rc, "cannot scan %s: %s", path, rc == ERR_IO ? strerror(errno) : err_str(rc));
-	if (good < s->size) {
-		log_warn(KLOG_MOD, "%s: truncating at byte %" PRId64 " (offset %" PRId64 "), dropping %" PRId64
-				   " bytes: %s",
-			 path, good, s->next_offset, s->size - good, why);
-		if (ftruncate(s->fd, good))
-			return err_set(eb, el, ERR_IO, "cannot truncate %s: %s", path, strerror(errno));
-		klog_fsync(l, s->fd, path);
-		s->size = good;
-	}
-	rc = klog_seg_open_indexes(l, s, true, eb, el);
-	if (!rc)
-		rc = klog_seg_write_indexes(l, s, eb, el);
-	return rc;
-}
-
-/* Loads an older segment: trusted indexes if sane, else rebuilt from the batch headers. */
-static int klog_seg_load_older(struct klog *l, struct klog_seg *s, char *eb, size_t el)
-{
-	char path[PATH_MAX + 64];
-	char why[256];
-	int64_t good;
-	klog_path(l, s->base, ".log", path, sizeof(path));
-	int rc = klog_seg_load_indexes(l, s);
-	if (rc == ERR_IO || rc == ERR_NOMEM)
-		return err_set(eb, el, rc, "cannot read the indexes of %s: %s", path,
-			       rc == ERR_IO ? strerror(errno) : err_str(rc));
-	if (!rc) {
-		/* ERR_CORRUPT here: the indexes disagree with the log, or a bad header; the full
-		 * scan below tells which */
-		rc = klog_seg_scan_tail(l, s, eb, el);
-		if (rc != ERR_CORRUPT)
-			return rc;
-	}
-	log_info(KLOG_MOD, "%s: rebuilding the indexes (%s)", path,
-		 rc == ERR_NOTFOUND ? "missing" : "not consistent with the log");
-	rc = klog_seg_scan(l, s, false, &good, why, sizeof(why));
-	if (rc)
-		return err_set(eb, el, rc, "cannot scan %s: %s", path, rc == ERR_IO ? strerror(errno) : err_str(rc));
-	if (good < s->size)
-		return err_set(eb, el, ERR_CORRUPT,
-			       "%s (not the last segment) is damaged at byte %" PRId64 " (offset %" PRId64
-			       "): %s; refusing to open the log rather than drop later segments",
-			       path, good, s->next_offset, why);
-	/* a segment that is no longer active has its final time index entry */
-	rc = klog_tidx_maybe(s, s->max_ts, s->max_ts_off);
-	if (!rc)
-		rc = klog_seg_open_indexes(l, s, true, eb, el);
-	if (!rc)
-		rc = klog_seg_write_indexes(l, s, eb, el);
-	if (!rc) {
-		klog_fsync(l, s->ifd, ".index");
-		klog_fsync(l, s->tfd, ".timeindex");
-	}
-	klog_seg_close_indexes(s);
-	return rc;
-}
+/* ---- the segment list, opening and closing ---- */
 
 static int klog_push_seg(struct klog *l, struct klog_seg *s)
 {
@@ -846,7 +501,7 @@ static int klog_push_seg(struct klog *l, struct klog_seg *s)
 }
 
 /* Creates a new empty segment at base and makes it the active one. */
-static int klog_seg_create(struct klog *l, int64_t base, int64_t now_ms, char *eb, size_t el)
+int klog_seg_create(struct klog *l, int64_t base, int64_t now_ms, char *eb, size_t el)
 {
 	char path[PATH_MAX + 64];
 	struct klog_seg *s = klog_seg_new(base);
@@ -869,368 +524,6 @@ static int klog_seg_create(struct klog *l, int64_t base, int64_t now_ms, char *e
 		return rc;
 	}
 	klog_sync_dir(l);
-	return 0;
-}
-
-static int klog_cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Base offsets of the segments in l->dir, ascending. A .log with a bad name is an error. */
-static int klog_list(struct klog *l, int64_t **out, int *n, char *eb, size_t el)
-{
-	int cap = 0;
-	int rc = 0;
-	*out = NULL;
-	*n = 0;
-	DIR *d = opendir(l->dir);
-	if (!d)
-		return err_set(eb, el, ERR_IO, "cannot list %s: %s", l->dir, strerror(errno));
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (len < 4 || strcmp(e->d_name + len - 4, ".log"))
-			continue;
-		bool ok = len == KLOG_NAME_DIGITS + 4;
-		for (size_t i = 0; ok && i < KLOG_NAME_DIGITS; i++)
-			ok = e->d_name[i] >= '0' && e->d_name[i] <= '9';
-		int64_t base = 0;
-		if (ok) {
-			errno = 0;
-			unsigned long long v = strtoull(e->d_name, NULL, 10);
-			ok = !errno && v <= (unsigned long long)INT64_MAX - 1;
-			base = (int64_t)v;
-		}
-		if (!ok) {
-			rc = err_set(eb, el, ERR_CORRUPT,
-				     "%s/%s: a .log file whose name is not a 20-digit base offset; "
-				     "move it away to open this log",
-				     l->dir, e->d_name);
-			break;
-		}
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			int64_t *nv = realloc(*out, (size_t)cap * sizeof(*nv));
-			if (!nv) {
-				rc = err_set(eb, el, ERR_NOMEM, "out of memory");
-				break;
-			}
-			*out = nv;
-		}
-		(*out)[(*n)++] = base;
-	}
-	closedir(d);
-	if (rc) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return rc;
-	}
-	if (*n > 1)
-		qsort(*out, (size_t)*n, sizeof(**out), klog_cmp_i64);
-	return 0;
-}
-
-/* ---- the cleaner's swap, and its recovery ---- */
-
-/* A name "<20 digits><ext>" in a directory: its base offset, or -1. */
-static int64_t klog_name_base(const char *name, const char *ext)
-{
-	size_t len = strlen(name), elen = strlen(ext);
-	if (len != KLOG_NAME_DIGITS + elen || strcmp(name + KLOG_NAME_DIGITS, ext))
-		return -1;
-	for (size_t i = 0; i < KLOG_NAME_DIGITS; i++)
-		if (name[i] < '0' || name[i] > '9')
-			return -1;
-	errno = 0;
-	unsigned long long v = strtoull(name, NULL, 10);
-	if (errno || v > (unsigned long long)INT64_MAX - 1)
-		return -1;
-	return (int64_t)v;
-}
-
-static void klog_unlink_ext(const struct klog *l, int64_t base, const char *ext)
-{
-	char path[PATH_MAX + 64];
-	klog_path(l, base, ext, path, sizeof(path));
-	if (unlink(path) && errno != ENOENT)
-		log_warn(KLOG_MOD, "cannot delete %s: %s", path, strerror(errno));
-}
-
-/* The last offset + 1 of the batches in a complete segment file (base when it is empty), every
- * batch validated: a .swap was fsynced before it was renamed, so any damage is the disk's. */
-static int klog_file_end(struct klog *l, int64_t base, const char *path, int64_t *end, char *eb, size_t el)
-{
-	char why[256];
-	int64_t good;
-	struct klog_seg *s = klog_seg_new(base);
-	if (!s)
-		return err_set(eb, el, ERR_NOMEM, "out of memory");
-	int rc = 0;
-	struct stat st;
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0 || fstat(s->fd, &st)) {
-		rc = err_set(eb, el, ERR_IO, "cannot open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	s->size = st.st_size;
-	rc = klog_seg_scan(l, s, true, &good, why, sizeof(why));
-	if (rc) {
-		rc = err_set(eb, el, rc, "cannot scan %s: %s", path, rc == ERR_IO ? strerror(errno) : err_str(rc));
-		goto out;
-	}
-	if (good != s->size) {
-		rc = err_set(eb, el, ERR_CORRUPT,
-			     "%s: the cleaner's swap file is damaged at byte %" PRId64 " (%s) although it was "
-			     "fsynced before its rename; move it away to open this log",
-			     path, good, why);
-		goto out;
-	}
-	*end = s->next_offset;
-out:
-	klog_seg_free(s);
-	return rc;
-}
-
-/*
- * Start-up: finishes or undoes the cleaner's swaps a crash interrupted (klog_swap_cleaned's
- * protocol). A .cleaned file is a cleaning that had not committed: it is deleted and the
- * segments it was made from, all still there, stay. A <base>.log.swap had committed: the
- * segments it replaces (base, and those above base up to its last offset) and every index of
- * them are deleted, and it becomes <base>.log. A segment of the group above the swap's last
- * offset (the cleaner emptied its tail) may survive; it holds only records the cleaner had
- * dropped as superseded, in offset order, so nothing is lost and the next cleaning drops them.
- */
-static int klog_finish_swaps(struct klog *l, char *eb, size_t el)
-{
-	int64_t *swaps = NULL, *logs = NULL;
-	int nswap = 0, cswap = 0, nlogs = 0;
-	int rc = 0;
-	DIR *d = opendir(l->dir);
-	if (!d)
-		return err_set(eb, el, ERR_IO, "cannot list %s: %s", l->dir, strerror(errno));
-	char (*cleaned)[NAME_MAX + 1] = NULL;
-	int ncl = 0, ccl = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) && !rc) {
-		size_t len = strlen(e->d_name);
-		if (len > 8 && !strcmp(e->d_name + len - 8, ".cleaned")) {
-			if (ncl == ccl) {
-				ccl = ccl ? ccl * 2 : 4;
-				void *nv = realloc(cleaned, (size_t)ccl * sizeof(*cleaned));
-				if (!nv) {
-					rc = err_set(eb, el, ERR_NOMEM, "out of memory");
-					break;
-				}
-				cleaned = nv;
-			}
-			snprintf(cleaned[ncl++], NAME_MAX + 1, "%s", e->d_name);
-			continue;
-		}
-		int64_t b = klog_name_base(e->d_name, ".log.swap");
-		if (b < 0)
-			continue;
-		if (nswap == cswap) {
-			cswap = cswap ? cswap * 2 : 4;
-			int64_t *nv = realloc(swaps, (size_t)cswap * sizeof(*nv));
-			if (!nv) {
-				rc = err_set(eb, el, ERR_NOMEM, "out of memory");
-				break;
-			}
-			swaps = nv;
-		}
-		swaps[nswap++] = b;
-	}
-	closedir(d);
-	for (int i = 0; i < ncl && !rc; i++) {
-		char path[PATH_MAX + NAME_MAX + 2];
-		snprintf(path, sizeof(path), "%s/%s", l->dir, cleaned[i]);
-		log_warn(KLOG_MOD, "%s: deleting an unfinished cleaning (the segments it came from are intact)", path);
-		if (unlink(path) && errno != ENOENT)
-			rc = err_set(eb, el, ERR_IO, "cannot delete %s: %s", path, strerror(errno));
-	}
-	if (nswap > 1)
-		qsort(swaps, (size_t)nswap, sizeof(*swaps), klog_cmp_i64);
-	for (int i = 0; i < nswap && !rc; i++) {
-		char swap[PATH_MAX + 64], log[PATH_MAX + 64];
-		int64_t base = swaps[i], end = base;
-		klog_path(l, base, ".log.swap", swap, sizeof(swap));
-		klog_path(l, base, ".log", log, sizeof(log));
-		if ((rc = klog_file_end(l, base, swap, &end, eb, el)))
-			break;
-		free(logs);
-		logs = NULL;
-		if ((rc = klog_list(l, &logs, &nlogs, eb, el)))
-			break;
-		int gone = 0;
-		for (int k = 0; k < nlogs; k++) {
-			if (logs[k] <= base || logs[k] >= end)
-				continue;
-			klog_unlink_ext(l, logs[k], ".index");
-			klog_unlink_ext(l, logs[k], ".timeindex");
-			klog_unlink_ext(l, logs[k], ".log");
-			gone++;
-		}
-		klog_unlink_ext(l, base, ".index");
-		klog_unlink_ext(l, base, ".timeindex");
-		if (rename(swap, log)) {
-			rc = err_set(eb, el, ERR_IO, "cannot rename %s to %s: %s", swap, log, strerror(errno));
-			break;
-		}
-		klog_sync_dir(l);
-		log_warn(KLOG_MOD, "%s: completed an interrupted cleaner swap (offsets up to %" PRId64
-				   ", %d later segment(s) it replaced deleted)",
-			 log, end - 1, gone);
-	}
-	free(cleaned);
-	free(swaps);
-	free(logs);
-	return rc;
-}
-
-int klog_segviews(struct klog *l, bool dup_fds, struct klog_segview **out, int *n, uint64_t *gen,
-		  char *eb, size_t el)
-{
-	*out = NULL;
-	*n = 0;
-	*gen = l->gen;
-	int k = l->nseg - 1;
-	if (k <= 0)
-		return 0;
-	struct klog_segview *v = calloc((size_t)k, sizeof(*v));
-	if (!v)
-		return err_set(eb, el, ERR_NOMEM, "out of memory");
-	for (int i = 0; i < k; i++) {
-		const struct klog_seg *s = l->segs[i];
-		v[i].base = s->base;
-		v[i].size = s->size;
-		v[i].next_offset = s->next_offset;
-		v[i].max_ts = s->max_ts;
-		v[i].mtime_ms = s->mtime_ms;
-		v[i].fd = -1;
-		if (dup_fds && (v[i].fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-			int rc = err_set(eb, el, ERR_IO, "%s: dup: %s", l->dir, strerror(errno));
-			klog_segviews_free(v, i);
-			return rc;
-		}
-	}
-	*out = v;
-	*n = k;
-	return 0;
-}
-
-void klog_segviews_free(struct klog_segview *v, int n)
-{
-	for (int i = 0; v && i < n; i++)
-		if (v[i].fd >= 0)
-			close(v[i].fd);
-	free(v);
-}
-
-uint64_t klog_gen(const struct klog *l)
-{
-	return l->gen;
-}
-
-const struct klog_opts *klog_get_opts(const struct klog *l)
-{
-	return &l->o;
-}
-
-#define KLOG_SWAP_HOOK(st)                    \
-	do {                                  \
-		if (hook)                     \
-			hook((st), hook_arg); \
-	} while (0)
-
-int klog_swap_cleaned(struct klog *l, uint64_t gen, int64_t base, int count, const char *cleaned_path,
-		      klog_swap_hook hook, void *hook_arg, char *eb, size_t el)
-{
-	char swap[PATH_MAX + 64], log[PATH_MAX + 64], why[256];
-	int first = -1;
-	for (int i = 0; i < l->nseg; i++)
-		if (l->segs[i]->base == base)
-			first = i;
-	if (l->swap_broken)
-		return err_set(eb, el, ERR_IO, "%s: an earlier swap failed; cleaning waits for a restart", l->dir);
-	if (gen != l->gen || count < 1 || first < 0 || first + count > l->nseg - 1)
-		return err_set(eb, el, ERR_BUSY, "%s: the segments cleaned from %020" PRId64 " changed meanwhile",
-			       l->dir, base);
-	klog_path(l, base, ".log.swap", swap, sizeof(swap));
-	klog_path(l, base, ".log", log, sizeof(log));
-	if (rename(cleaned_path, swap))
-		return err_set(eb, el, ERR_IO, "cannot rename %s to %s: %s", cleaned_path, swap, strerror(errno));
-	klog_sync_dir(l); /* the commit point: from here on klog_open finishes the swap */
-	KLOG_SWAP_HOOK(KLOG_SWAP_RENAMED_SWAP);
-	for (int k = first; k < first + count; k++) {
-		klog_unlink_ext(l, l->segs[k]->base, ".index");
-		klog_unlink_ext(l, l->segs[k]->base, ".timeindex");
-	}
-	KLOG_SWAP_HOOK(KLOG_SWAP_INDEXES_GONE);
-	for (int k = first + 1; k < first + count; k++) {
-		klog_unlink_ext(l, l->segs[k]->base, ".log");
-		if (k == first + 1)
-			KLOG_SWAP_HOOK(KLOG_SWAP_ONE_LOG_GONE);
-	}
-	KLOG_SWAP_HOOK(KLOG_SWAP_LOGS_GONE);
-	l->gen++;
-	if (rename(swap, log)) {
-		l->swap_broken = true;
-		return err_set(eb, el, ERR_IO, "cannot rename %s to %s: %s (a restart finishes the swap)", swap, log,
-			       strerror(errno));
-	}
-	KLOG_SWAP_HOOK(KLOG_SWAP_RENAMED_LOG);
-	klog_sync_dir(l);
-
-	/* in memory: the new segment replaces the group (reads served before keep their fds) */
-	struct klog_seg *ns = klog_seg_new(base);
-	int64_t good = 0, mtime = 0, old_size = 0;
-	int rc = ns ? klog_seg_open_log(l, ns, eb, el) : err_set(eb, el, ERR_NOMEM, "out of memory");
-	if (!rc && (rc = klog_seg_scan(l, ns, false, &good, why, sizeof(why))) != 0)
-		rc = err_set(eb, el, rc, "cannot scan %s: %s", log, err_str(rc));
-	if (!rc && good != ns->size)
-		rc = err_set(eb, el, ERR_CORRUPT, "%s: the cleaned segment is bad at byte %" PRId64 ": %s", log, good,
-			     why);
-	for (int k = first; k < first + count; k++) {
-		if (l->segs[k]->mtime_ms > mtime)
-			mtime = l->segs[k]->mtime_ms;
-		old_size += l->segs[k]->size;
-	}
-	if (!rc && ns->size > 0 && ns->next_offset > l->segs[first + count]->base)
-		rc = err_set(eb, el, ERR_CORRUPT, "%s: the cleaned segment reaches offset %" PRId64 " of the next segment",
-			     log, ns->next_offset - 1);
-	if (!rc) {
-		ns->mtime_ms = mtime;
-		rc = klog_tidx_maybe(ns, ns->max_ts, ns->max_ts_off);
-		if (!rc)
-			rc = klog_seg_open_indexes(l, ns, true, eb, el);
-		if (!rc)
-			rc = klog_seg_write_indexes(l, ns, eb, el);
-		if (!rc) {
-			klog_fsync(l, ns->ifd, ".index");
-			klog_fsync(l, ns->tfd, ".timeindex");
-		}
-		klog_seg_close_indexes(ns);
-	}
-	if (rc) {
-		klog_seg_free(ns);
-		l->swap_broken = true;
-		log_error(KLOG_MOD, "%s: after the swap of %020" PRId64 ": %s; serving the old files until a restart",
-			  l->dir, base, eb ? eb : "");
-		return rc;
-	}
-	for (int k = first; k < first + count; k++)
-		klog_seg_free(l->segs[k]);
-	l->segs[first] = ns;
-	memmove(l->segs + first + 1, l->segs + first + count, (size_t)(l->nseg - first - count) * sizeof(*l->segs));
-	l->nseg -= count - 1;
-	l->total_size += ns->size - old_size;
-	KLOG_SWAP_HOOK(KLOG_SWAP_DONE);
-	log_info(KLOG_MOD, "%s: swapped in the cleaned segment %020" PRId64 " for %d segment(s): %" PRId64
-			   " -> %" PRId64 " bytes",
-		 l->dir, base, count, old_size, ns->size);
 	return 0;
 }
 
@@ -1417,7 +710,7 @@ int64_t klog_segment_base(const struct klog *l, int i)
 
 /* Makes a new active segment at the end offset; the old one gets its final time index entry,
  * is fsynced and keeps only its .log fd. */
-static int klog_roll(struct klog *l, int64_t now_ms, char *eb, size_t el)
+int klog_roll(struct klog *l, int64_t now_ms, char *eb, size_t el)
 {
 	struct klog_seg *old = klog_active(l);
 	int rc = klog_seg_create(l, old->next_offset, now_ms, eb, el);
@@ -1736,132 +1029,4 @@ int64_t klog_offset_for_time(struct klog *l, int64_t ts_ms, int64_t *found_ts)
 			return found;
 	}
 	return -1;
-}
-
-/* ---- housekeeping, truncation ---- */
-
-static void klog_seg_unlink(const struct klog *l, const struct klog_seg *s)
-{
-	char path[PATH_MAX + 64];
-	/* indexes first: a crash in between leaves a .log whose indexes get rebuilt */
-	klog_path(l, s->base, ".index", path, sizeof(path));
-	unlink(path);
-	klog_path(l, s->base, ".timeindex", path, sizeof(path));
-	unlink(path);
-	klog_path(l, s->base, ".log", path, sizeof(path));
-	if (unlink(path) && errno != ENOENT)
-		log_warn(KLOG_MOD, "cannot delete %s: %s", path, strerror(errno));
-}
-
-/* Deletes the oldest segment (never the only one). */
-static void klog_delete_oldest(struct klog *l, const char *why)
-{
-	struct klog_seg *s = l->segs[0];
-	klog_seg_unlink(l, s);
-	l->gen++;
-	l->total_size -= s->size;
-	memmove(l->segs, l->segs + 1, (size_t)(l->nseg - 1) * sizeof(*l->segs));
-	l->nseg--;
-	log_info(KLOG_MOD, "%s: deleted segment %020" PRId64 " (%" PRId64 " bytes, offsets up to %" PRId64
-			   ") by %s; log start offset now %" PRId64,
-		 l->dir, s->base, s->size, s->next_offset - 1, why, klog_start_offset(l));
-	klog_seg_free(s);
-}
-
-int klog_housekeep(struct klog *l, int64_t now_ms)
-{
-	int deleted = 0;
-	char eb[256];
-	struct klog_seg *a = klog_active(l);
-	if (l->o.roll_ms > 0 && a->size > 0 && a->roll_ts >= 0 && now_ms - a->roll_ts > l->o.roll_ms &&
-	    klog_roll(l, now_ms, eb, sizeof(eb)))
-		log_warn(KLOG_MOD, "%s: time-based roll failed: %s", l->dir, eb);
-	while (!l->o.no_delete && l->o.retention_ms >= 0 && l->nseg > 1) {
-		struct klog_seg *s = l->segs[0];
-		int64_t newest = s->max_ts >= 0 ? s->max_ts : s->mtime_ms;
-		if (now_ms - newest <= l->o.retention_ms)
-			break;
-		klog_delete_oldest(l, "retention.ms");
-		deleted++;
-	}
-	while (!l->o.no_delete && l->o.retention_bytes >= 0 && l->nseg > 1 &&
-	       l->total_size - l->segs[0]->size >= l->o.retention_bytes) {
-		klog_delete_oldest(l, "retention.bytes");
-		deleted++;
-	}
-	if (deleted)
-		klog_sync_dir(l);
-	if (l->o.flush_ms > 0 && l->unflushed > 0 && now_ms - l->last_flush_ms >= l->o.flush_ms) {
-		klog_policy_flush(l, klog_active(l)->fd, klog_end_offset(l));
-		l->unflushed = 0;
-		l->last_flush_ms = now_ms;
-	}
-	return deleted;
-}
-
-int klog_reset(struct klog *l, int64_t offset, char *eb, size_t el)
-{
-	/* Kafka's truncateFullyAndStartAt */
-	int rc;
-	l->gen++;
-	while (l->nseg > 0) {
-		struct klog_seg *s = l->segs[--l->nseg];
-		klog_seg_unlink(l, s);
-		klog_seg_free(s);
-	}
-	l->total_size = 0;
-	l->unflushed = 0;
-	if ((rc = klog_seg_create(l, offset < 0 ? 0 : offset, l->last_flush_ms, eb, el)))
-		return rc;
-	log_warn(KLOG_MOD, "%s: truncated fully, log restarts at offset %" PRId64, l->dir, offset);
-	return 0;
-}
-
-int klog_truncate_to(struct klog *l, int64_t offset, char *eb, size_t el)
-{
-	int64_t end = klog_end_offset(l);
-	char why[256];
-	int64_t good;
-	int rc;
-	if (offset >= end)
-		return 0;
-	if (offset <= klog_start_offset(l))
-		return klog_reset(l, offset, eb, el);
-	l->gen++;
-	while (klog_active(l)->base >= offset) {
-		struct klog_seg *s = l->segs[--l->nseg];
-		l->total_size -= s->size;
-		klog_seg_unlink(l, s);
-		klog_seg_free(s);
-	}
-	struct klog_seg *s = klog_active(l);
-	struct klog_scan *sc = malloc(sizeof(*sc));
-	if (!sc)
-		return err_set(eb, el, ERR_NOMEM, "out of memory");
-	klog_scan_init(sc, s);
-	int64_t pos;
-	rc = klog_seg_find_pos(l, s, sc, offset, &pos, eb, el);
-	free(sc);
-	if (rc)
-		return rc;
-	if (pos < s->size) {
-		if (ftruncate(s->fd, pos))
-			return err_set(eb, el, ERR_IO, "%s/%020" PRId64 ".log: truncate: %s", l->dir, s->base,
-				       strerror(errno));
-		klog_fsync(l, s->fd, ".log");
-		l->total_size -= s->size - pos;
-		s->size = pos;
-	}
-	rc = klog_seg_scan(l, s, false, &good, why, sizeof(why));
-	if (!rc && good != s->size)
-		rc = err_set(eb, el, ERR_CORRUPT, "%s/%020" PRId64 ".log: bad batch at byte %" PRId64 ": %s",
-			     l->dir, s->base, good, why);
-	if (!rc)
-		rc = klog_seg_open_indexes(l, s, true, eb, el);
-	if (!rc)
-		rc = klog_seg_write_indexes(l, s, eb, el);
-	if (!rc)
-		log_warn(KLOG_MOD, "%s: truncated to offset %" PRId64 " (end offset was %" PRId64 ")", l->dir,
-			 klog_end_offset(l), end);
-	return rc;
 }
