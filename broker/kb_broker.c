@@ -175,6 +175,17 @@ void kb_part_apply_state(struct broker *b, struct kb_topic *t, struct kb_part *p
 			  KREPL_MAX_REPLICAS);
 		return;
 	}
+	if (b->shut && p->leader != me) {
+		/* in a controlled shutdown, a partition whose ISR this broker left is not followed at
+		 * its new leader epoch: the old one's fetches stay fenced, so that the leader does not
+		 * take it back (which the controller would undo with yet another epoch, over and over,
+		 * until it stops); Kafka's controller sends it StopReplica */
+		bool in_isr = false;
+		for (int32_t k = 0; k < p->nisr; k++)
+			in_isr |= p->isr[k] == me;
+		if (!in_isr)
+			return;
+	}
 	struct krepl_state st = { .leader = p->leader, .leader_epoch = p->leader_epoch, .zk_version = p->state_version };
 	st.n_replicas = (uint32_t)p->nrep;
 	if (p->nrep > 0)

@@ -113,6 +113,7 @@ struct broker {
 	char cluster_id[64];
 	struct kcontroller *kc; /* the controller role (controller/kcontroller), made by kb_cluster_start */
 	struct event *register_retry;	 /* kb_zkmeta: registering again in a second */
+	struct kb_zkmeta_refresh *refreshing; /* kb_zkmeta: topics being read, one read of each at a time */
 	struct kb_shutdown *shut;	 /* a controlled shutdown in progress */
 	struct kctl_srv *ctl_srv;	 /* our control-plane listener (the controller's requests) */
 	struct kctl_probe *ctl_probe;	 /* is the controller whose connection broke still there? */

@@ -237,14 +237,51 @@ static void kb_zkmeta_topic_apply(struct kb_zkmeta_topic_load *tl)
 	kb_wake(b);
 }
 
+/*
+ * One read of a topic at a time. Every LeaderAndIsr and every watch of one of its partitions'
+ * state asks for the topic to be read again, whole; a controller moving 50 leaderships (a broker
+ * of a 3-broker cluster stopping, __consumer_offsets) asked 50 times, each read being 52
+ * coordinator reads queued behind the others, and other topics' LeaderAndIsr waited seconds
+ * behind them (seen in deploy/drill: a new leader that learned of its leadership 2-5 s late). A
+ * request while the topic is being read marks it to be read once more when that read ends,
+ * which sees every change made before the mark.
+ */
+struct kb_zkmeta_refresh {
+	struct kb_zkmeta_refresh *next;
+	bool again;
+	char name[KB_TOPIC_MAX + 1];
+};
+
+static void kb_zkmeta_topic_load_start(struct broker *b, const char *name);
+
+static void kb_zkmeta_refresh_done(struct broker *b, const char *name)
+{
+	struct kb_zkmeta_refresh **pp = &b->refreshing;
+	while (*pp && strcmp((*pp)->name, name))
+		pp = &(*pp)->next;
+	struct kb_zkmeta_refresh *r = *pp;
+	if (!r)
+		return;
+	if (r->again && !b->stopping) {
+		r->again = false;
+		kb_zkmeta_topic_load_start(b, r->name);
+		return;
+	}
+	*pp = r->next;
+	free(r);
+}
+
 static void kb_zkmeta_topic_step_done(struct kb_zkmeta_topic_load *tl)
 {
 	if (--tl->pending > 0)
 		return;
 	struct broker *b = tl->b;
+	char name[KB_TOPIC_MAX + 1];
+	snprintf(name, sizeof(name), "%s", tl->name);
 	if (!b->stopping && !tl->failed && !tl->gone)
 		kb_zkmeta_topic_apply(tl);
 	kb_zkmeta_topic_load_free(tl);
+	kb_zkmeta_refresh_done(b, name);
 }
 
 /* A watch for the creation of a partition's state znode: the topic is read again then. */
@@ -375,12 +412,14 @@ static void kb_zkmeta_topic_assignment(int rc, const char *v, int vl, const stru
 	kb_zkmeta_topic_step_done(tl);
 }
 
-void kb_zkmeta_refresh_topic(struct broker *b, const char *name)
+static void kb_zkmeta_topic_load_start(struct broker *b, const char *name)
 {
 	char rel[512], full[1024];
 	struct kb_zkmeta_topic_load *tl = calloc(1, sizeof(*tl));
-	if (!tl)
+	if (!tl) {
+		kb_zkmeta_refresh_done(b, name); /* forgets it: the next request reads it */
 		return;
+	}
 	tl->b = b;
 	snprintf(tl->name, sizeof(tl->name), "%s", name);
 	tl->pending = 2;
@@ -390,9 +429,34 @@ void kb_zkmeta_refresh_topic(struct broker *b, const char *name)
 	snprintf(rel, sizeof(rel), "/brokers/topics/%s", name);
 	if (zoo_aget(kb_zk_handle(b->zk), ZP(rel, full), 1, kb_zkmeta_topic_assignment, tl) != ZOK)
 		tl->pending--;
-	if (tl->pending == 0)
+	if (tl->pending == 0) { /* the session is gone: a new one reads every topic */
 		free(tl);
+		struct kb_zkmeta_refresh **pp = &b->refreshing;
+		while (*pp && strcmp((*pp)->name, name))
+			pp = &(*pp)->next;
+		if (*pp) {
+			struct kb_zkmeta_refresh *r = *pp;
+			*pp = r->next;
+			free(r);
+		}
+	}
 	kb_zk_pump(b->zk);
+}
+
+void kb_zkmeta_refresh_topic(struct broker *b, const char *name)
+{
+	for (struct kb_zkmeta_refresh *r = b->refreshing; r; r = r->next)
+		if (!strcmp(r->name, name)) {
+			r->again = true;
+			return;
+		}
+	struct kb_zkmeta_refresh *r = calloc(1, sizeof(*r));
+	if (!r)
+		return;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->next = b->refreshing;
+	b->refreshing = r;
+	kb_zkmeta_topic_load_start(b, name);
 }
 
 static void kb_zkmeta_topics_children(int rc, const struct String_vector *sv, const void *data)
@@ -577,4 +641,9 @@ void kb_zkmeta_stop(struct broker *b)
 	if (b->register_retry)
 		event_free(b->register_retry);
 	b->register_retry = NULL;
+	while (b->refreshing) {
+		struct kb_zkmeta_refresh *r = b->refreshing;
+		b->refreshing = r->next;
+		free(r);
+	}
 }

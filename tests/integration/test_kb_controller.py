@@ -294,6 +294,7 @@ class ControllerOwnShutdownTest(ControllerTest):
     def test_new_leaders_know_at_once(self):
         ctrl = self.controller()
         brokers = self.cluster.brokers
+        before = {p: self.state(p)["leader_epoch"] for p in ASSIGN}
         brokers[ctrl].stop(30)
         self.assertEqual(brokers[ctrl].proc.returncode, 0)
         self.assertIn("done: this broker leads no partition", brokers[ctrl].log_text())
@@ -301,6 +302,9 @@ class ControllerOwnShutdownTest(ControllerTest):
             live = [r for r in reps if r != ctrl]
             s = self.state(p)
             self.assertEqual((s["leader"], sorted(s["isr"])), (live[0], sorted(live)), (p, s))
+            # one new leader epoch each: the stopping broker, fenced, was never taken back into
+            # the ISR and out again (it used to follow at each new epoch, 30 times in 5 s)
+            self.assertEqual(s["leader_epoch"], before[p] + 1, (p, s))
         # every partition takes an acks=all write at once: its leader knows the stopped broker
         # left its ISR
         self.assertEqual(self.produce_everywhere(ctrl), {})
