@@ -367,6 +367,21 @@ void klog_seg_close_indexes(struct klog_seg *s)
 	s->ifd = s->tfd = -1;
 }
 
+int klog_seg_seal(struct klog *l, struct klog_seg *s, char *eb, size_t el)
+{
+	int rc = klog_tidx_maybe(s, s->max_ts, s->max_ts_off);
+	if (!rc)
+		rc = klog_seg_open_indexes(l, s, true, eb, el);
+	if (!rc)
+		rc = klog_seg_write_indexes(l, s, eb, el);
+	if (!rc) {
+		klog_fsync(l, s->ifd, ".index");
+		klog_fsync(l, s->tfd, ".timeindex");
+	}
+	klog_seg_close_indexes(s);
+	return rc;
+}
+
 /* ---- reading batch headers with pread ---- */
 
 void klog_scan_init(struct klog_scan *sc, const struct klog_seg *s)

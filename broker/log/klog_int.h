@@ -106,6 +106,9 @@ int klog_seg_open_indexes(const struct klog *l, struct klog_seg *s, bool trunc, 
 			  size_t el);
 int klog_seg_write_indexes(const struct klog *l, struct klog_seg *s, char *eb, size_t el);
 void klog_seg_close_indexes(struct klog_seg *s);
+/* A segment no longer written (recovered, or swapped in by the cleaner): its final time index
+ * entry, both indexes written out from memory and fsynced, their fds closed. 0 or an error. */
+int klog_seg_seal(struct klog *l, struct klog_seg *s, char *eb, size_t el);
 void klog_scan_init(struct klog_scan *sc, const struct klog_seg *s);
 int klog_scan_hdr(struct klog_scan *sc, int64_t pos, struct kbatch_hdr *h, size_t *bsz);
 int klog_scan_err(const struct klog *l, const struct klog_seg *s, int rc, int64_t pos, char *eb,

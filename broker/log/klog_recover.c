@@ -283,17 +283,7 @@ int klog_seg_load_older(struct klog *l, struct klog_seg *s, char *eb, size_t el)
 			       "): %s; refusing to open the log rather than drop later segments",
 			       path, good, s->next_offset, why);
 	/* a segment that is no longer active has its final time index entry */
-	rc = klog_tidx_maybe(s, s->max_ts, s->max_ts_off);
-	if (!rc)
-		rc = klog_seg_open_indexes(l, s, true, eb, el);
-	if (!rc)
-		rc = klog_seg_write_indexes(l, s, eb, el);
-	if (!rc) {
-		klog_fsync(l, s->ifd, ".index");
-		klog_fsync(l, s->tfd, ".timeindex");
-	}
-	klog_seg_close_indexes(s);
-	return rc;
+	return klog_seg_seal(l, s, eb, el);
 }
 
 int klog_cmp_i64(const void *a, const void *b)

@@ -288,16 +288,7 @@ int klog_swap_cleaned(struct klog *l, uint64_t gen, int64_t base, int count, con
 			     log, ns->next_offset - 1);
 	if (!rc) {
 		ns->mtime_ms = mtime;
-		rc = klog_tidx_maybe(ns, ns->max_ts, ns->max_ts_off);
-		if (!rc)
-			rc = klog_seg_open_indexes(l, ns, true, eb, el);
-		if (!rc)
-			rc = klog_seg_write_indexes(l, ns, eb, el);
-		if (!rc) {
-			klog_fsync(l, ns->ifd, ".index");
-			klog_fsync(l, ns->tfd, ".timeindex");
-		}
-		klog_seg_close_indexes(ns);
+		rc = klog_seg_seal(l, ns, eb, el);
 	}
 	if (rc) {
 		klog_seg_free(ns);
