@@ -124,8 +124,6 @@ struct broker {
 	int32_t ctl_silent_id;		 /* the controller whose silence it reports */
 	int64_t ctl_probe_czxid;	 /* their /controller znodes' czxid then (0: unknown) */
 	int64_t ctl_silent_czxid;
-	int32_t ctl_probe_epoch;	 /* and the controller epoch their connections carried */
-	int32_t ctl_silent_epoch;
 	bool registered;
 	LIST_HEAD(, kconn) conns;
 	LIST_HEAD(, kwait) waits;

@@ -973,57 +973,8 @@ static int32_t kb_cluster_on_stop_replica(const struct kctl_msg *m, int32_t *err
  * controller that only paused keeps its connections and is not touched; one that lost its
  * znode this way and resumes is fenced by the new controller epoch.
  */
-struct kb_cluster_ctl_delete {
-	struct broker *b;
-	int32_t id, epoch; /* the controller, and the epoch its broken connection carried */
-	int32_t version;   /* of /controller as read */
-	const char *why;
-	zoo_op_t ops[2];	/* check /controller_epoch as read, delete /controller */
-	zoo_op_result_t res[2]; /* written when the answer comes: kept until then */
-	char epath[1024], cpath[1024];
-};
-
-static void kb_cluster_controller_deleted(int rc, const void *data)
-{
-	(void)rc; /* failed: a new controller was elected in between, or /controller went already */
-	free((void *)(uintptr_t)data);
-}
-
-/* /controller_epoch, read before the deletion: a term newer than the broken connection's is the
- * same broker elected again (restarted meanwhile), which stays. */
-static void kb_cluster_controller_epoch_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
-{
-	struct kb_cluster_ctl_delete *d = (struct kb_cluster_ctl_delete *)(uintptr_t)data;
-	struct broker *b = d->b;
-	char eb[128];
-	int32_t epoch = -1;
-	if (!b->stopping && rc == ZOK && !kznode_epoch_decode(v, (size_t)(vl > 0 ? vl : 0), &epoch, eb, sizeof(eb)) &&
-	    d->epoch >= 0 && epoch > d->epoch) {
-		log_info(CL_MOD, "controller %d is controller again since (epoch %d, its broken connection's was %d): it "
-			 "stays", d->id, epoch, d->epoch);
-	} else if (!b->stopping && rc == ZOK && st) {
-		/* a version alone cannot tell two /controller znodes apart (each starts at 0): the
-		 * deletion holds only while /controller_epoch is as read, i.e. no election since */
-		log_warn(CL_MOD, "controller %d %s: deleting /controller so that a new controller is elected now, not "
-			 "when its session expires", d->id, d->why);
-		zoo_check_op_init(&d->ops[0], ZP("/controller_epoch", d->epath), st->version);
-		zoo_delete_op_init(&d->ops[1], ZP("/controller", d->cpath), d->version);
-		if (zoo_amulti(kb_zk_handle(b->zk), 2, d->ops, d->res, kb_cluster_controller_deleted, d) == ZOK) {
-			kb_zk_pump(b->zk);
-			return;
-		}
-	} else if (!b->stopping && rc == ZNONODE) { /* no epoch yet: a cluster's first controller */
-		char full[1024];
-		log_warn(CL_MOD, "controller %d %s: deleting /controller so that a new controller is elected now, not "
-			 "when its session expires", d->id, d->why);
-		zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), d->version, kb_zk_ignore_void, NULL);
-		kb_zk_pump(b->zk);
-	}
-	free(d);
-}
-
 static void kb_cluster_controller_delete(struct broker *b, int rc, const char *v, int vl, const struct Stat *st,
-					 int32_t expect_id, int64_t expect_czxid, int32_t expect_epoch, const char *why)
+					 int32_t expect_id, int64_t expect_czxid, const char *why)
 {
 	if (b->stopping || rc != ZOK || !st)
 		return;
@@ -1037,30 +988,23 @@ static void kb_cluster_controller_delete(struct broker *b, int rc, const char *v
 		log_info(CL_MOD, "controller %d is controller again since (a new /controller): it stays", id);
 		return;
 	}
-	struct kb_cluster_ctl_delete *d = calloc(1, sizeof(*d));
-	if (!d)
-		return;
-	d->b = b;
-	d->id = id;
-	d->epoch = expect_epoch;
-	d->version = st->version;
-	d->why = why;
-	if (zoo_aget(kb_zk_handle(b->zk), ZP("/controller_epoch", full), 0, kb_cluster_controller_epoch_data, d) != ZOK)
-		free(d);
+	log_warn(CL_MOD, "controller %d %s: deleting /controller so that a new controller is elected now, not when "
+		 "its session expires", id, why);
+	zoo_adelete(kb_zk_handle(b->zk), ZP("/controller", full), st->version, kb_zk_ignore_void, NULL);
 	kb_zk_pump(b->zk);
 }
 
 static void kb_cluster_controller_gone_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct broker *b = (struct broker *)(uintptr_t)data;
-	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_probe_id, b->ctl_probe_czxid, b->ctl_probe_epoch,
+	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_probe_id, b->ctl_probe_czxid,
 				     "is gone (its control-plane connection broke and nothing listens on its port)");
 }
 
 static void kb_cluster_controller_silent_data(int rc, const char *v, int vl, const struct Stat *st, const void *data)
 {
 	struct broker *b = (struct broker *)(uintptr_t)data;
-	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_silent_id, b->ctl_silent_czxid, b->ctl_silent_epoch,
+	kb_cluster_controller_delete(b, rc, v, vl, st, b->ctl_silent_id, b->ctl_silent_czxid,
 				     "is silent (its control-plane connection is open but brought no heartbeat: paused "
 				     "or cut off)");
 }
@@ -1084,6 +1028,7 @@ static void kb_cluster_controller_probed(bool up, void *arg)
 static void kb_cluster_on_controller_lost(int32_t id, int32_t epoch, void *arg)
 {
 	struct broker *b = arg;
+	(void)epoch;
 	if (b->stopping || b->ctl_probe || id != kcontroller_id(b->kc) || id == b->cfg->broker_id)
 		return;
 	for (int32_t i = 0; i < b->nnodes; i++) {
@@ -1093,7 +1038,6 @@ static void kb_cluster_on_controller_lost(int32_t id, int32_t epoch, void *arg)
 		log_info(CL_MOD, "the connection of controller %d broke; checking that it is still there", id);
 		b->ctl_probe_id = id;
 		b->ctl_probe_czxid = kcontroller_czxid(b->kc);
-		b->ctl_probe_epoch = epoch;
 		if (kctl_probe_new(b->base, n->host, n->control_port, 1000, kb_cluster_controller_probed, b, &b->ctl_probe))
 			b->ctl_probe = NULL;
 		return;
@@ -1116,12 +1060,12 @@ static void kb_cluster_on_controller_lost(int32_t id, int32_t epoch, void *arg)
 static void kb_cluster_on_controller_silent(int32_t id, int32_t epoch, void *arg)
 {
 	struct broker *b = arg;
+	(void)epoch;
 	if (b->stopping || id != kcontroller_id(b->kc) || id == b->cfg->broker_id || !b->zk)
 		return;
 	char full[1024];
 	b->ctl_silent_id = id;
 	b->ctl_silent_czxid = kcontroller_czxid(b->kc);
-	b->ctl_silent_epoch = epoch;
 	zoo_aget(kb_zk_handle(b->zk), ZP("/controller", full), 0, kb_cluster_controller_silent_data, b);
 	kb_zk_pump(b->zk);
 }
